@@ -1,0 +1,1 @@
+"""Operators discovered by operators.registry: one module per operator family."""

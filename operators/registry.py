@@ -1,0 +1,69 @@
+"""Finds every operator in `operators.library` and answers by name.
+
+Discovery imports each module of the library package once; an operator is any `Operator` subclass with a
+`name`. Third-party packages can add operators with `register`.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import threading
+
+from .contract import Operator
+
+_registry: dict[str, type[Operator]] = {}
+_discovered = False
+_lock = threading.Lock()
+
+
+def register(cls: type[Operator]) -> type[Operator]:
+    """Add an operator class (usable as a decorator). A second class with the same name is an error."""
+    existing = _registry.get(cls.name)
+    if existing is not None and existing is not cls:
+        raise ValueError(f"operator name {cls.name!r} is declared twice: {existing.__module__} and {cls.__module__}")
+    _check_declaration(cls)
+    _registry[cls.name] = cls
+    return cls
+
+
+def _check_declaration(cls: type[Operator]) -> None:
+    for attr in ("name", "category", "description"):
+        if not getattr(cls, attr, None):
+            raise TypeError(f"operator {cls.__qualname__} does not declare {attr!r}")
+    for ports, kind in ((cls.inputs, "input"), (cls.outputs, "output")):
+        seen = [p.name for p in ports]
+        if len(seen) != len(set(seen)):
+            raise TypeError(f"operator {cls.name!r} declares an {kind} port twice: {seen}")
+
+
+def _discover() -> None:
+    global _discovered
+    if _discovered:
+        return
+    with _lock:
+        if _discovered:
+            return
+        from . import library
+
+        for info in pkgutil.iter_modules(library.__path__):
+            module = importlib.import_module(f"{library.__name__}.{info.name}")
+            for value in vars(module).values():
+                if (isinstance(value, type) and issubclass(value, Operator) and value is not Operator
+                        and value.__module__ == module.__name__ and getattr(value, "name", None)):
+                    register(value)
+        _discovered = True
+
+
+def get(name: str) -> type[Operator] | None:
+    _discover()
+    return _registry.get(name)
+
+
+def all_operators() -> list[type[Operator]]:
+    _discover()
+    return sorted(_registry.values(), key=lambda c: (c.category, c.name))
+
+
+def catalogue() -> list[dict]:
+    """Every operator's declaration as JSON: what the API serves and the canvas draws, unchanged."""
+    return [cls.as_json() for cls in all_operators()]

@@ -1,0 +1,49 @@
+"""Pipelines: the graph format, validation, the executor, the artifact store. Imports `operators` and
+networkx; never Django. A pipeline runs from a script or a notebook:
+
+    import pipelines
+    result = pipelines.run("examples/credit_default.json", store_root=".artifacts", data_root="examples/data")
+    print(result.status, result.metrics)
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+from .executor import CancelToken, Event, Executor, NodeResult, RunResult
+from .graph import Edge, Graph, GraphFormatError, Node, from_json, load
+from .store import ArtifactStore, FileSystemStore
+from .validation import PipelineInvalid, ValidationError, validate
+
+DEFAULT_STORE = ".artifacts"
+
+
+def run(graph: Graph | dict | str | Path, *, store: ArtifactStore | None = None,
+        store_root: str | Path | None = None, data_root: str | Path | None = None, engine: str = "local",
+        from_node: str | None = None, only: str | None = None, until: str | None = None, force: bool = False,
+        params: dict[str, Any] | None = None, max_parallel: int = 4, connections: dict[str, str] | None = None,
+        on_event: Callable[[Event], None] | None = None, cancel: CancelToken | None = None) -> RunResult:
+    """Run a pipeline (a Graph, its JSON as a dict, or a path to the JSON file) and return the result.
+
+    `data_root` defaults to $STUDIO_DATA_ROOT, else the pipeline file's folder, else the current folder;
+    `store_root` to $STUDIO_ARTIFACTS, else `.artifacts`.
+    """
+    base = Path(".")
+    if isinstance(graph, (str, Path)):
+        base = Path(graph).resolve().parent
+        graph = load(graph)
+    elif isinstance(graph, dict):
+        graph = from_json(graph)
+    if store is None:
+        store = FileSystemStore(store_root or os.environ.get("STUDIO_ARTIFACTS", DEFAULT_STORE))
+    data_root = data_root or os.environ.get("STUDIO_DATA_ROOT") or base
+    executor = Executor(store, engine=engine, max_parallel=max_parallel, data_root=data_root,
+                        connections=connections, on_event=on_event)
+    return executor.run(graph, from_node=from_node, only=only, until=until, force=force, params=params,
+                        cancel=cancel)
+
+
+__all__ = ["ArtifactStore", "CancelToken", "Edge", "Event", "Executor", "FileSystemStore", "Graph",
+           "GraphFormatError", "Node", "NodeResult", "PipelineInvalid", "RunResult", "ValidationError", "from_json",
+           "load", "run", "validate"]

@@ -1,0 +1,209 @@
+"""The artifact store: every node output, addressed by its fingerprint, in a format native to its type.
+
+Tables are Parquet, metrics and reports JSON, fitted states JSON + .npz (loaded with allow_pickle=False)
++ library text formats. Nothing is pickled. `FileSystemStore` is the default; an object store implements
+the same four methods.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from operators import FeatureMatrix, Fitted, PortType, Report
+
+META = "meta.json"
+
+
+class ArtifactStore(Protocol):
+    def exists(self, fingerprint: str) -> bool: ...
+
+    def save(self, fingerprint: str, port_type: PortType, value: Any) -> dict: ...
+
+    def load(self, fingerprint: str) -> Any: ...
+
+    def meta(self, fingerprint: str) -> dict: ...
+
+
+class ArtifactMissing(KeyError):
+    pass
+
+
+class FileSystemStore:
+    """Artifacts under `root/objects/ab/abcdef.../`. A directory is written under `root/tmp` and renamed
+    into place, and `meta.json` is written last, so a reader never sees half an artifact."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        (self.root / "objects").mkdir(parents=True, exist_ok=True)
+        (self.root / "tmp").mkdir(parents=True, exist_ok=True)
+
+    def path(self, fingerprint: str) -> Path:
+        return self.root / "objects" / fingerprint[:2] / fingerprint
+
+    def exists(self, fingerprint: str) -> bool:
+        return (self.path(fingerprint) / META).is_file()
+
+    def meta(self, fingerprint: str) -> dict:
+        try:
+            return json.loads((self.path(fingerprint) / META).read_text())
+        except FileNotFoundError:
+            raise ArtifactMissing(fingerprint) from None
+
+    def save(self, fingerprint: str, port_type: PortType, value: Any) -> dict:
+        final = self.path(fingerprint)
+        if self.exists(fingerprint):
+            return self.meta(fingerprint)
+        tmp = self.root / "tmp" / uuid.uuid4().hex
+        tmp.mkdir(parents=True)
+        try:
+            meta = CODECS[PortType(port_type)].save(value, tmp)
+            meta.update({"type": PortType(port_type).value, "fingerprint": fingerprint, "created": time.time()})
+            (tmp / META).write_text(json.dumps(meta, default=_json_default))
+            final.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.rename(tmp, final)
+            except OSError:  # another run wrote the same artifact first: theirs is identical
+                shutil.rmtree(tmp, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return meta
+
+    def load(self, fingerprint: str) -> Any:
+        meta = self.meta(fingerprint)
+        return CODECS[PortType(meta["type"])].load(self.path(fingerprint), meta)
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+def save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    for name, array in arrays.items():
+        if np.asarray(array).dtype == object:
+            raise TypeError(f"array {name!r} holds Python objects; only numeric and fixed-width string arrays "
+                            "can be stored without pickle")
+    np.savez(path, **arrays)
+
+
+def load_arrays(path: Path) -> dict[str, np.ndarray]:
+    if not path.exists():
+        return {}
+    with np.load(path, allow_pickle=False) as data:
+        return {name: data[name] for name in data.files}
+
+
+class TableCodec:
+    @staticmethod
+    def save(df, directory: Path) -> dict:
+        import pandas as pd
+
+        if not isinstance(df, pd.DataFrame):
+            raise TypeError(f"a table output must be a pandas DataFrame, not {type(df).__name__}")
+        bad = [c for c in df.columns if not isinstance(c, str)]
+        if bad:
+            df = df.rename(columns={c: str(c) for c in bad})
+        df.to_parquet(directory / "data.parquet", index=False)
+        return {"rows": int(len(df)),
+                "columns": [{"name": c, "dtype": str(t)} for c, t in df.dtypes.items()]}
+
+    @staticmethod
+    def load(directory: Path, meta: dict):
+        import pandas as pd
+
+        return pd.read_parquet(directory / "data.parquet")
+
+
+class FittedCodec:
+    @staticmethod
+    def save(value: Fitted, directory: Path) -> dict:
+        if not isinstance(value, Fitted):
+            raise TypeError(f"expected a Fitted state, not {type(value).__name__}")
+        save_arrays(directory / "arrays.npz", value.arrays)
+        for name, text in value.texts.items():
+            (directory / f"{name}.txt").write_text(text, encoding="utf-8")
+        return {"kind": value.kind, "state": value.meta, "arrays": sorted(value.arrays), "texts": sorted(value.texts)}
+
+    @staticmethod
+    def load(directory: Path, meta: dict) -> Fitted:
+        texts = {name: (directory / f"{name}.txt").read_text(encoding="utf-8") for name in meta["texts"]}
+        return Fitted(meta["kind"], meta["state"], load_arrays(directory / "arrays.npz"), texts)
+
+
+class FeaturesCodec:
+    @staticmethod
+    def save(value: FeatureMatrix, directory: Path) -> dict:
+        import scipy.sparse as sp
+
+        arrays: dict[str, np.ndarray] = {}
+        sparse = sp.issparse(value.X)
+        if sparse:
+            X = sp.csr_matrix(value.X)
+            arrays.update(data=X.data, indices=X.indices, indptr=X.indptr, shape=np.asarray(X.shape))
+        else:
+            arrays["X"] = np.asarray(value.X)
+        if value.label is not None:
+            arrays["label"] = np.asarray(value.label)
+        save_arrays(directory / "features.npz", arrays)
+        return {"sparse": sparse, "names": list(value.names), "label_name": value.label_name,
+                "rows": int(value.X.shape[0]), "width": int(value.X.shape[1])}
+
+    @staticmethod
+    def load(directory: Path, meta: dict) -> FeatureMatrix:
+        import scipy.sparse as sp
+
+        arrays = load_arrays(directory / "features.npz")
+        if meta["sparse"]:
+            X = sp.csr_matrix((arrays["data"], arrays["indices"], arrays["indptr"]), shape=tuple(arrays["shape"]))
+        else:
+            X = arrays["X"]
+        return FeatureMatrix(X, meta["names"], arrays.get("label"), meta.get("label_name"))
+
+
+class JsonCodec:
+    @staticmethod
+    def save(value, directory: Path) -> dict:
+        if not isinstance(value, dict):
+            raise TypeError(f"metrics must be a dict, not {type(value).__name__}")
+        (directory / "value.json").write_text(json.dumps(value, default=_json_default))
+        return {"keys": sorted(value)[:50]}
+
+    @staticmethod
+    def load(directory: Path, meta: dict):
+        return json.loads((directory / "value.json").read_text())
+
+
+class ReportCodec:
+    @staticmethod
+    def save(value: Report, directory: Path) -> dict:
+        if not isinstance(value, Report):
+            raise TypeError(f"a report output must be a Report, not {type(value).__name__}")
+        payload = {"figures": value.figures, "tables": value.tables, "text": value.text}
+        (directory / "report.json").write_text(json.dumps(payload, default=_json_default))
+        return {"figures": sorted(value.figures), "tables": sorted(value.tables)}
+
+    @staticmethod
+    def load(directory: Path, meta: dict) -> Report:
+        payload = json.loads((directory / "report.json").read_text())
+        return Report(payload["figures"], payload["tables"], payload["text"])
+
+
+CODECS = {
+    PortType.TABLE: TableCodec,
+    PortType.FEATURES: FeaturesCodec,
+    PortType.FEATURE_STATE: FittedCodec,
+    PortType.MODEL: FittedCodec,
+    PortType.METRICS: JsonCodec,
+    PortType.REPORT: ReportCodec,
+}

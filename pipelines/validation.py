@@ -1,0 +1,137 @@
+"""Whole-graph validation before anything runs: every error at once, each naming its node and field or port."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import networkx as nx
+import pydantic
+
+import operators
+
+from .graph import Graph, param_references, resolve_params
+
+
+@dataclass(frozen=True)
+class ValidationError:
+    code: str  # unknown_operator, invalid_params, missing_input, type_mismatch, cycle, ...
+    message: str
+    node: str | None = None
+    field: str | None = None  # a dotted path into the node's params
+    port: str | None = None
+
+    def as_json(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+class PipelineInvalid(ValueError):
+    def __init__(self, errors: list[ValidationError]):
+        self.errors = errors
+        super().__init__("pipeline is invalid:\n" + "\n".join(f"  - {e.message}" for e in errors))
+
+
+def field_path(loc: tuple) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def params_errors(node_id: str, operator_cls, params: dict) -> tuple[Any, list[ValidationError]]:
+    """Validate a node's resolved params against its operator's model; pydantic errors mapped to fields."""
+    try:
+        return operator_cls.Params.model_validate(params), []
+    except pydantic.ValidationError as exc:
+        errors = []
+        for err in exc.errors(include_url=False):
+            path = field_path(err["loc"])
+            errors.append(ValidationError("invalid_params", f"node {node_id!r}: parameter {path!r}: {err['msg']}",
+                                          node=node_id, field=path))
+        return None, errors
+
+
+def validate(graph: Graph, overrides: dict[str, Any] | None = None) -> list[ValidationError]:
+    errors: list[ValidationError] = []
+    seen: set[str] = set()
+    for node in graph.nodes:
+        if node.id in seen:
+            errors.append(ValidationError("duplicate_node", f"node id {node.id!r} is used twice", node=node.id))
+        seen.add(node.id)
+
+    for name, spec in graph.parameters.items():
+        if "default" not in spec:
+            errors.append(ValidationError("invalid_parameter", f"pipeline parameter {name!r} has no default",
+                                          field=f"parameters.{name}"))
+    for name in overrides or {}:
+        if name not in graph.parameters:
+            errors.append(ValidationError("unknown_parameter", f"run parameter {name!r} is not declared by the "
+                                          "pipeline", field=f"parameters.{name}"))
+
+    classes = {}
+    for node in graph.nodes:
+        cls = operators.get(node.operator)
+        if cls is None:
+            errors.append(ValidationError("unknown_operator", f"node {node.id!r}: unknown operator {node.operator!r}",
+                                          node=node.id, field="operator"))
+            continue
+        classes[node.id] = cls
+        if node.version is not None and node.version != cls.version:
+            errors.append(ValidationError(
+                "operator_version", f"node {node.id!r}: operator {node.operator!r} version {node.version!r} is not "
+                f"available (this studio has version {cls.version!r})", node=node.id, field="version"))
+        for ref in param_references(node.params):
+            if ref not in graph.parameters:
+                errors.append(ValidationError("unknown_parameter", f"node {node.id!r}: parameter reference "
+                                              f"{ref!r} names no pipeline parameter", node=node.id, field="params"))
+        _, errs = params_errors(node.id, cls, resolve_params(node, graph.parameters, overrides))
+        errors.extend(errs)
+
+    connected: dict[tuple[str, str], int] = {}
+    for edge in graph.edges:
+        ends_ok = True
+        for end, node_id in (("source", edge.source), ("target", edge.target)):
+            if node_id not in seen:
+                errors.append(ValidationError("unknown_node", f"edge {edge.source}.{edge.source_port} -> "
+                                              f"{edge.target}.{edge.target_port}: {end} node {node_id!r} does not "
+                                              "exist", node=node_id))
+                ends_ok = False
+        if not ends_ok:
+            continue
+        src_cls, dst_cls = classes.get(edge.source), classes.get(edge.target)
+        src_port = src_cls.output_port(edge.source_port) if src_cls else None
+        dst_port = dst_cls.input_port(edge.target_port) if dst_cls else None
+        if src_cls and src_port is None:
+            errors.append(ValidationError("unknown_port", f"node {edge.source!r} has no output port "
+                                          f"{edge.source_port!r}", node=edge.source, port=edge.source_port))
+        if dst_cls and dst_port is None:
+            errors.append(ValidationError("unknown_port", f"node {edge.target!r} has no input port "
+                                          f"{edge.target_port!r}", node=edge.target, port=edge.target_port))
+        if src_port and dst_port and src_port.type != dst_port.type:
+            errors.append(ValidationError(
+                "type_mismatch", f"node {edge.target!r}: input port {edge.target_port!r} takes "
+                f"{dst_port.type.value}, but {edge.source}.{edge.source_port} gives {src_port.type.value}",
+                node=edge.target, port=edge.target_port))
+        key = (edge.target, edge.target_port)
+        connected[key] = connected.get(key, 0) + 1
+        if connected[key] == 2:
+            errors.append(ValidationError("duplicate_input", f"node {edge.target!r}: input port "
+                                          f"{edge.target_port!r} has more than one incoming edge",
+                                          node=edge.target, port=edge.target_port))
+
+    for node_id, cls in classes.items():
+        for port in cls.inputs:
+            if not port.optional and (node_id, port.name) not in connected:
+                errors.append(ValidationError("missing_input", f"node {node_id!r}: required input port "
+                                              f"{port.name!r} is not connected", node=node_id, port=port.name))
+
+    digraph = nx.DiGraph()
+    digraph.add_nodes_from(seen)
+    digraph.add_edges_from((e.source, e.target) for e in graph.edges if e.source in seen and e.target in seen)
+    for cycle in nx.simple_cycles(digraph):
+        path = " -> ".join(cycle + [cycle[0]])
+        errors.append(ValidationError("cycle", f"the graph has a cycle: {path}", node=cycle[0]))
+        break
+    return errors
+
+
+def check(graph: Graph, overrides: dict[str, Any] | None = None) -> None:
+    errors = validate(graph, overrides)
+    if errors:
+        raise PipelineInvalid(errors)

@@ -1,0 +1,138 @@
+"""The executor: caching, selection, concurrency, failure isolation, cancellation."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from pipelines import CancelToken, run
+
+from . import testing_operators
+from .testing_operators import edge, node
+
+
+def events_of(graph, store, **kwargs):
+    events = []
+    result = run(graph, store=store, on_event=events.append, **kwargs)
+    return result, events
+
+
+def chain():
+    return {"nodes": [node("e", "test_emit", value=1), node("a", "test_add_one"), node("b", "test_add_one")],
+            "edges": [edge("e", "a"), edge("a", "b")]}
+
+
+def test_chain_runs_and_rerun_is_cached(store):
+    result, events = events_of(chain(), store)
+    assert result.status == "succeeded"
+    assert result.output("b", "out") == {"value": 3}
+    assert [e.node for e in events if e.type == "node_succeeded"] == ["e", "a", "b"]
+    result2, events2 = events_of(chain(), store)
+    assert {r.status for r in result2.nodes.values()} == {"cached"}
+    assert not [e for e in events2 if e.type == "node_running"]
+    assert result2.output("b", "out") == {"value": 3}
+
+
+def test_changed_param_reruns_that_node_and_downstream_only(store):
+    run(chain(), store=store)
+    graph = chain()
+    graph["nodes"][1]["params"]["sleep"] = 0.01
+    result = run(graph, store=store)
+    assert {n: r.status for n, r in result.nodes.items()} == {"e": "cached", "a": "succeeded", "b": "succeeded"}
+
+
+def test_force_reruns_despite_cache(store):
+    run(chain(), store=store)
+    result = run(chain(), store=store, force=True)
+    assert {r.status for r in result.nodes.values()} == {"succeeded"}
+
+
+def test_run_until_a_node_and_only_a_node(store):
+    result = run(chain(), store=store, until="a")
+    assert set(result.nodes) == {"e", "a"}
+    before = dict(testing_operators.CALLS)
+    only = run(chain(), store=store, only="b")
+    assert only.nodes["b"].status == "succeeded"
+    assert only.nodes["a"].status == "cached" and only.nodes["e"].status == "cached"
+    assert testing_operators.CALLS["test_add_one"] == before["test_add_one"] + 1
+
+
+def test_run_from_a_node_reruns_it_and_downstream(store):
+    run(chain(), store=store)
+    result = run(chain(), store=store, from_node="a", force=True)
+    assert {n: r.status for n, r in result.nodes.items()} == {"e": "cached", "a": "succeeded", "b": "succeeded"}
+
+
+def test_unknown_selection_node_is_an_error(store):
+    with pytest.raises(ValueError, match="'zz'"):
+        run(chain(), store=store, only="zz")
+
+
+def test_independent_branches_run_concurrently(store):
+    graph = {"nodes": [node("slow1", "test_emit", value=1, sleep=1.0), node("slow2", "test_emit", value=2, sleep=0.8)],
+             "edges": []}
+    started = time.monotonic()
+    result = run(graph, store=store, max_parallel=4)
+    elapsed = time.monotonic() - started
+    assert result.status == "succeeded"
+    assert elapsed < 1.5 * 1.0, f"two branches took {elapsed:.2f}s: they ran one after the other"
+
+
+def test_failed_node_skips_downstream_and_sibling_branch_finishes(store):
+    graph = {"nodes": [node("e", "test_emit", value=1), node("bad", "test_fail", message="column 'x' is gone"),
+                       node("after", "test_add_one"), node("good", "test_add_one")],
+             "edges": [edge("e", "bad"), edge("bad", "after"), edge("e", "good")]}
+    result, events = events_of(graph, store)
+    assert result.status == "failed"
+    assert result.nodes["bad"].status == "failed"
+    assert result.nodes["bad"].error == {"message": "column 'x' is gone", "field": "message"}
+    assert result.nodes["after"].status == "skipped"
+    assert result.nodes["good"].status == "succeeded"
+    finished = [e for e in events if e.type == "run_finished"][0]
+    assert finished.data["failed_nodes"] == ["bad"]
+    skipped = [e for e in events if e.type == "node_skipped"][0]
+    assert skipped.node == "after" and "bad" in skipped.data["reason"]
+
+
+def test_unexpected_exception_keeps_traceback(store):
+    graph = {"nodes": [node("e", "test_emit"), node("c", "test_crash")], "edges": [edge("e", "c")]}
+    result, events = events_of(graph, store)
+    assert result.status == "failed"
+    failed = [e for e in events if e.type == "node_failed"][0]
+    assert "ZeroDivisionError" in failed.data["error"]["message"]
+    assert "Traceback" in failed.data["error"]["traceback"]
+    assert "traceback" not in result.summary()["nodes"]["c"]["error"]
+
+
+def test_cancel_stops_a_long_node_within_two_seconds(store):
+    graph = {"nodes": [node("e", "test_emit", value=1), node("long", "test_add_one", sleep=60.0),
+                       node("after", "test_add_one")],
+             "edges": [edge("e", "long"), edge("long", "after")]}
+    token = CancelToken()
+    events = []
+    threading.Timer(0.5, token.cancel).start()
+    started = time.monotonic()
+    result = run(graph, store=store, cancel=token, on_event=events.append)
+    elapsed = time.monotonic() - started
+    assert result.status == "cancelled"
+    assert elapsed < 0.5 + 2.0
+    assert result.nodes["long"].status == "cancelled"
+    assert result.nodes["after"].status == "cancelled"
+    assert any(e.type == "node_progress" and e.node == "long" for e in events)
+
+
+def test_event_sequence_for_one_node(store):
+    graph = {"nodes": [node("e", "test_emit", value=5)], "edges": []}
+    _, events = events_of(graph, store)
+    assert [e.type for e in events] == ["run_started", "node_queued", "node_running", "node_succeeded",
+                                        "run_finished"]
+    succeeded = events[3]
+    assert succeeded.data["duration"] >= 0 and set(succeeded.data["outputs"]) == {"out"}
+
+
+def test_pipeline_parameters_override_per_run(store):
+    graph = {"parameters": {"v": {"default": 1}}, "nodes": [node("e", "test_emit", value={"$param": "v"})],
+             "edges": []}
+    assert run(graph, store=store).output("e", "out") == {"value": 1}
+    assert run(graph, store=store, params={"v": 7}).output("e", "out") == {"value": 7}

@@ -1,0 +1,104 @@
+"""Operators that exist only for executor tests: slow, failing, never-ending, counting."""
+from __future__ import annotations
+
+import threading
+import time
+
+from pydantic import Field
+
+import operators
+from operators import Operator, OperatorError, Params, Port, PortType
+
+CALLS: dict[str, int] = {}
+_lock = threading.Lock()
+
+
+def _count(name: str) -> None:
+    with _lock:
+        CALLS[name] = CALLS.get(name, 0) + 1
+
+
+class Emit(Operator):
+    name = "test_emit"
+    category = "Testing"
+    description = "Outputs a metrics dict holding `value`."
+    outputs = (Port("out", PortType.METRICS),)
+
+    class Params(Params):
+        value: int = Field(0, description="The value")
+        sleep: float = Field(0.0, ge=0, description="Seconds to sleep first")
+
+    def run(self, ctx, inputs, params):
+        _count(self.name)
+        deadline = time.monotonic() + params.sleep
+        while time.monotonic() < deadline:
+            ctx.check_cancelled()
+            time.sleep(0.01)
+        return {"out": {"value": params.value}}
+
+
+class AddOne(Operator):
+    name = "test_add_one"
+    category = "Testing"
+    description = "Adds one to its input's value."
+    inputs = (Port("in", PortType.METRICS), Port("extra", PortType.METRICS, optional=True))
+    outputs = (Port("out", PortType.METRICS),)
+
+    class Params(Params):
+        sleep: float = Field(0.0, ge=0)
+
+    def run(self, ctx, inputs, params):
+        _count(self.name)
+        for i in range(int(params.sleep * 100)):
+            ctx.check_cancelled()
+            ctx.progress(i / max(1, params.sleep * 100))
+            time.sleep(0.01)
+        return {"out": {"value": inputs["in"]["value"] + 1}}
+
+
+class Fail(Operator):
+    name = "test_fail"
+    category = "Testing"
+    description = "Always fails."
+    inputs = (Port("in", PortType.METRICS),)
+    outputs = (Port("out", PortType.METRICS),)
+
+    class Params(Params):
+        message: str = "boom"
+
+    def run(self, ctx, inputs, params):
+        raise OperatorError(params.message, field="message")
+
+
+class Crash(Operator):
+    name = "test_crash"
+    category = "Testing"
+    description = "Raises an unexpected exception."
+    inputs = (Port("in", PortType.METRICS),)
+    outputs = (Port("out", PortType.METRICS),)
+
+    def run(self, ctx, inputs, params):
+        return {"out": {"value": 1 / 0}}
+
+
+class NeedsTable(Operator):
+    name = "test_needs_table"
+    category = "Testing"
+    description = "Takes a table."
+    inputs = (Port("table", PortType.TABLE),)
+    outputs = (Port("out", PortType.METRICS),)
+
+    def run(self, ctx, inputs, params):
+        return {"out": {"rows": len(inputs["table"])}}
+
+
+for _cls in (Emit, AddOne, Fail, Crash, NeedsTable):
+    operators.register(_cls)
+
+
+def node(node_id, operator, **params):
+    return {"id": node_id, "operator": operator, "params": params, "position": {"x": 0, "y": 0}}
+
+
+def edge(source, target, source_port="out", target_port="in"):
+    return {"source": source, "source_port": source_port, "target": target, "target_port": target_port}
