@@ -92,6 +92,9 @@ class OperatorContext(Protocol):
     def connection_url(self, name: str) -> str:
         """The database URL of a named connection, held outside the graph; OperatorError if unknown."""
 
+    def upload_path(self, upload_id: str) -> Path:
+        """The file of an uploaded data set, by its upload id; OperatorError if unknown."""
+
 
 class Operator:
     """Subclass, declare the class attributes, and implement `run`.

@@ -23,6 +23,7 @@ def run(graph: Graph | dict | str | Path, *, store: ArtifactStore | None = None,
         store_root: str | Path | None = None, data_root: str | Path | None = None, engine: str = "local",
         from_node: str | None = None, only: str | None = None, until: str | None = None, force: bool = False,
         params: dict[str, Any] | None = None, max_parallel: int = 4, connections: dict[str, str] | None = None,
+        uploads: dict[str, str | Path] | None = None,
         on_event: Callable[[Event], None] | None = None, cancel: CancelToken | None = None) -> RunResult:
     """Run a pipeline (a Graph, its JSON as a dict, or a path to the JSON file) and return the result.
 
@@ -39,7 +40,7 @@ def run(graph: Graph | dict | str | Path, *, store: ArtifactStore | None = None,
         store = FileSystemStore(store_root or os.environ.get("STUDIO_ARTIFACTS", DEFAULT_STORE))
     data_root = data_root or os.environ.get("STUDIO_DATA_ROOT") or base
     executor = Executor(store, engine=engine, max_parallel=max_parallel, data_root=data_root,
-                        connections=connections, on_event=on_event)
+                        connections=connections, uploads=uploads, on_event=on_event)
     return executor.run(graph, from_node=from_node, only=only, until=until, force=force, params=params,
                         cancel=cancel)
 

@@ -152,6 +152,12 @@ class NodeContext:
         except KeyError:
             raise OperatorError(f"no connection named {name!r}", field="connection") from None
 
+    def upload_path(self, upload_id: str) -> Path:
+        try:
+            return Path(self._executor.uploads[upload_id])
+        except KeyError:
+            raise OperatorError(f"no uploaded file with id {upload_id!r}", field="upload") from None
+
 
 def fingerprint(*parts: Any) -> str:
     return hashlib.sha256(canonical_json(list(parts)).encode()).hexdigest()[:40]
@@ -163,12 +169,15 @@ class Executor:
 
     def __init__(self, store: ArtifactStore, *, engine: str = "local", max_parallel: int = 4,
                  data_root: str | Path = ".", connections: Mapping[str, str] | None = None,
+                 uploads: Mapping[str, str | Path] | None = None,
                  on_event: Callable[[Event], None] | None = None, cancel_grace: float = 2.0):
         self.store = store
         self.engine = engine
         self.max_parallel = max(1, int(max_parallel))
         self.data_root = Path(data_root)
         self.connections = dict(connections or {})
+        # upload id -> file path; a Mapping, so the studio may pass a lazy resolver over its uploads table
+        self.uploads = uploads if uploads is not None else {}
         self.on_event = on_event
         self.cancel_grace = cancel_grace
         self._emit_lock = threading.Lock()
