@@ -33,6 +33,8 @@ class FeatureMatrix:
     names: list[str]
     label: np.ndarray | None = None
     label_name: str | None = None
+    # names of columns that hold category codes (LightGBM's native categorical handling)
+    categorical: list[str] = field(default_factory=list)
 
     @property
     def n_rows(self) -> int:

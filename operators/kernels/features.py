@@ -1,0 +1,370 @@
+"""The feature transform kernel: a fitted feature state applied to raw columns -> a feature matrix.
+
+One implementation for training, batch scoring (local and Spark, through Arrow batches) and online scoring.
+Imports numpy and scipy only. Fitting (statistics, vocabularies, quantiles, target encoding) lives in
+`operators.library.features`; the Spark engine may compute the same state with Spark.
+
+    transform(state, columns, n_rows) -> FeatureMatrix
+    input_spec(state) -> [{"name", "datatype", "nullable", "categories"?}]
+
+`columns` maps raw column names to 1-D arrays: float64 for numbers (NaN = missing), object / str arrays for
+categories (None or NaN = missing). Unknown extra columns are ignored; a missing one is an OperatorError
+naming it.
+
+The state: `Fitted(kind="features", meta=..., arrays=...)`, JSON + numeric arrays, no pickle.
+
+    meta = {
+      "format": "features/1",
+      "label": "default" | null,              # carried into FeatureMatrix.label when present and 0/1
+      "inputs": [{"name": "age", "kind": "numeric" | "categorical", "nullable": true}, ...],
+      "blocks": [<block>, ...],               # in output order; each adds columns to the right
+      "names": [...], "categorical": [...]    # output feature names; those holding category codes
+    }
+    arrays = {"b<i>.<name>": float64 array}  # vectors of block i (quantile edges, per-category values)
+
+Blocks. `x` is the numeric column, `xf` is x with NaN replaced by `fill`. "dense" blocks add one column;
+"group" blocks add `width` columns of which exactly one is 1.0 per row (sparse one-hot).
+
+| op                | keys                          | arrays                  | output |
+| standardize       | column, fill, mean, scale     |                         | dense (xf - mean) / scale |
+| minmax            | column, fill, lo, span        |                         | dense (xf - lo) / span |
+| log1p             | column, fill                  |                         | dense sign(xf) * log1p(abs(xf)) |
+| clip              | column, fill, lo, hi          |                         | dense clip(xf, lo, hi) |
+| raw               | column                        |                         | dense x, NaN kept (for GBDT) |
+| missing_indicator | column                        |                         | dense 1.0 if x is NaN else 0.0 |
+| buckets           | column, granularities [k...]  | b<i>.edges<j>           | one group per granularity j: searchsorted(edges, x, "right"), NaN -> len(edges)+1; width len(edges)+2 |
+| onehot            | column, vocab [str]           |                         | group: vocab position; unseen or rare -> len(vocab) ("__other__"); missing -> len(vocab)+1 |
+| ordinal           | column, vocab [str]           |                         | dense vocab position as float, NaN for unseen / missing; a categorical feature |
+| hash              | column, n_dims                |                         | group: crc32(utf-8 value) % n_dims, missing hashes as MISSING_TOKEN |
+| frequency         | column, vocab, missing_value  | b<i>.values             | dense values[vocab position]; unseen -> 0.0; missing -> missing_value |
+| target            | column, vocab, prior, missing_value | b<i>.values       | dense values[vocab position]; unseen -> prior; missing -> missing_value |
+| cross             | parts [{column, kind: "category"} or {column, kind: "buckets"}], n_dims | b<i>.edges<p> for bucket part p | group: hash of the parts' codes % n_dims |
+
+Category values are compared as canonical strings: str as is; an integral number as its integer digits
+("3", not "3.0"); other floats by repr; anything else by str(). Cross codes: a category part's code is the
+crc32 of its canonical string (MISSING_TOKEN for missing), a bucket part's code is its bucket index; the
+parts fold as h = (h * 1099511628211) XOR code in uint64 arithmetic starting from h = 14695981039346656037,
+and the column is h % n_dims.
+"""
+from __future__ import annotations
+
+import zlib
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..contract import OperatorError
+from ..values import FeatureMatrix, Fitted
+
+FORMAT = "features/1"
+MISSING_TOKEN = "\x00missing"
+FNV_OFFSET = np.uint64(14695981039346656037)
+FNV_PRIME = np.uint64(1099511628211)
+
+NUMERIC_OPS = ("standardize", "minmax", "log1p", "clip", "raw", "missing_indicator", "buckets")
+CATEGORICAL_OPS = ("onehot", "ordinal", "hash", "frequency", "target")
+ALL_OPS = NUMERIC_OPS + CATEGORICAL_OPS + ("cross",)
+
+
+# ------------------------------------------------------------------------------------------------ inputs
+def numeric_column(values: Any, name: str) -> np.ndarray:
+    """A raw column as float64 with NaN for missing; an OperatorError naming the column if it is not numeric."""
+    array = np.asarray(values)
+    if array.dtype.kind == "f" and array.dtype.itemsize == 8:
+        return array
+    if array.dtype.kind in "fiub":
+        return array.astype(np.float64)
+    try:
+        return np.asarray(array, dtype=np.float64)  # None -> NaN; numeric strings parse
+    except (TypeError, ValueError):
+        bad = next((v for v in array.ravel() if not _parses_as_float(v)), None)
+        raise OperatorError(f"column {name!r} must be numeric; found {bad!r}", column=name) from None
+
+
+def _parses_as_float(value) -> bool:
+    try:
+        float(value if value is not None else "nan")
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def canonical(value) -> str | None:
+    """The canonical string of one category value; None when missing."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (float, np.floating)):
+        if value != value:
+            return None
+        return str(int(value)) if float(value).is_integer() else repr(float(value))
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    return str(value)
+
+
+def category_column(values: Any) -> np.ndarray:
+    """A raw column as an object array of canonical strings, None for missing."""
+    array = np.asarray(values)
+    if array.dtype.kind in "fiub":  # numbers used as categories: convert each distinct value once
+        if array.size == 0:
+            return np.empty(0, dtype=object)
+        uniques, inverse = np.unique(array, return_inverse=True)
+        names = np.array([canonical(u.item()) for u in uniques], dtype=object)
+        return names[inverse.reshape(-1)]
+    if array.dtype.kind == "U":
+        return array.astype(object)
+    out = np.empty(array.shape[0], dtype=object)
+    out[:] = [v if type(v) is str else canonical(v) for v in array]
+    return out
+
+
+def _crc32(strings: np.ndarray) -> np.ndarray:
+    """crc32 of each canonical string (MISSING_TOKEN for None) as uint64; hashes each distinct value once."""
+    cache: dict = {}
+    get = cache.get
+
+    def one(s):
+        h = get(s)
+        if h is None:
+            h = cache[s] = zlib.crc32((MISSING_TOKEN if s is None else s).encode("utf-8"))
+        return h
+
+    return np.fromiter((one(s) for s in strings), dtype=np.uint64, count=len(strings))
+
+
+def _lookup(strings: np.ndarray, lut: dict, unseen: int, missing: int) -> np.ndarray:
+    get = lut.get
+    return np.fromiter((missing if s is None else get(s, unseen) for s in strings), dtype=np.int64,
+                       count=len(strings))
+
+
+# ------------------------------------------------------------------------------------------- compiling
+class _Block:
+    """One compiled block: `dense` (list of functions to columns) or `groups` (functions to indices)."""
+
+    __slots__ = ("kind", "column", "compute", "width", "categorical")
+
+    def __init__(self, kind: str, column: str | tuple, compute: Callable, width: int):
+        self.kind = kind  # "numeric", "categorical" or "cross": which raw column view compute() receives
+        self.column = column
+        self.compute = compute  # -> list of ("dense", float array) or ("group", int array, width)
+        self.width = width
+
+
+class _Compiled:
+    def __init__(self, state: Fitted):
+        meta = state.meta
+        if state.kind != "features" or meta.get("format") != FORMAT:
+            raise OperatorError(f"not a feature state (kind {state.kind!r}, format {meta.get('format')!r})",
+                                port="feature_state")
+        self.inputs = meta["inputs"]
+        self.kinds = {c["name"]: c["kind"] for c in self.inputs}
+        self.names = list(meta["names"])
+        self.categorical = list(meta.get("categorical", []))
+        self.label = meta.get("label")
+        self.blocks = [_compile_block(i, b, state.arrays) for i, b in enumerate(meta["blocks"])]
+        self.width = sum(b.width for b in self.blocks)
+        if self.width != len(self.names):
+            raise OperatorError(f"feature state is inconsistent: {self.width} columns but {len(self.names)} names",
+                                port="feature_state")
+
+
+def _fill(x: np.ndarray, fill: float) -> np.ndarray:
+    return np.where(np.isnan(x), fill, x)
+
+
+def _compile_block(i: int, block: dict, arrays: Mapping[str, np.ndarray]) -> _Block:
+    op = block["op"]
+    column = block.get("column")
+
+    def array(name):
+        return np.asarray(arrays[f"b{i}.{name}"], dtype=np.float64)
+
+    if op == "standardize":
+        fill, mean, scale = float(block["fill"]), float(block["mean"]), float(block["scale"])
+        return _Block("numeric", column, lambda x: [("dense", (_fill(x, fill) - mean) / scale)], 1)
+    if op == "minmax":
+        fill, lo, span = float(block["fill"]), float(block["lo"]), float(block["span"])
+        return _Block("numeric", column, lambda x: [("dense", (_fill(x, fill) - lo) / span)], 1)
+    if op == "log1p":
+        fill = float(block["fill"])
+
+        def log1p(x):
+            xf = _fill(x, fill)
+            return [("dense", np.sign(xf) * np.log1p(np.abs(xf)))]
+        return _Block("numeric", column, log1p, 1)
+    if op == "clip":
+        fill, lo, hi = float(block["fill"]), float(block["lo"]), float(block["hi"])
+        return _Block("numeric", column, lambda x: [("dense", np.clip(_fill(x, fill), lo, hi))], 1)
+    if op == "raw":
+        return _Block("numeric", column, lambda x: [("dense", x)], 1)
+    if op == "missing_indicator":
+        return _Block("numeric", column, lambda x: [("dense", np.isnan(x).astype(np.float64))], 1)
+    if op == "buckets":
+        edges = [array(f"edges{j}") for j in range(len(block["granularities"]))]
+
+        def buckets(x):
+            nan = np.isnan(x)
+            out = []
+            for e in edges:
+                index = np.searchsorted(e, x, side="right")
+                index[nan] = len(e) + 1
+                out.append(("group", index, len(e) + 2))
+            return out
+        return _Block("numeric", column, buckets, sum(len(e) + 2 for e in edges))
+    if op == "onehot":
+        vocab = block["vocab"]
+        lut = {v: k for k, v in enumerate(vocab)}
+        n = len(vocab)
+        return _Block("categorical", column, lambda s: [("group", _lookup(s, lut, n, n + 1), n + 2)], n + 2)
+    if op == "ordinal":
+        lut = {v: float(k) for k, v in enumerate(block["vocab"])}
+        get = lut.get
+
+        def ordinal(s):
+            return [("dense", np.fromiter((np.nan if v is None else get(v, np.nan) for v in s), dtype=np.float64,
+                                          count=len(s)))]
+        return _Block("categorical", column, ordinal, 1)
+    if op == "hash":
+        n_dims = int(block["n_dims"])
+        return _Block("categorical", column,
+                      lambda s: [("group", (_crc32(s) % np.uint64(n_dims)).astype(np.int64), n_dims)], n_dims)
+    if op in ("frequency", "target"):
+        values = np.append(array("values"), [0.0 if op == "frequency" else float(block["prior"]),
+                                             float(block["missing_value"])])
+        lut = {v: k for k, v in enumerate(block["vocab"])}
+        n = len(block["vocab"])
+        return _Block("categorical", column, lambda s: [("dense", values[_lookup(s, lut, n, n + 1)])], 1)
+    if op == "cross":
+        parts = block["parts"]
+        n_dims = int(block["n_dims"])
+        edges = {p: array(f"edges{p}") for p, part in enumerate(parts) if part["kind"] == "buckets"}
+
+        def cross(views):
+            h = np.full(len(views[0]), FNV_OFFSET, dtype=np.uint64)
+            for p, part in enumerate(parts):
+                if part["kind"] == "buckets":
+                    x = views[p]
+                    code = np.searchsorted(edges[p], x, side="right").astype(np.uint64)
+                    code[np.isnan(x)] = np.uint64(len(edges[p]) + 1)
+                else:
+                    code = _crc32(views[p])
+                h = (h * FNV_PRIME) ^ code
+            return [("group", (h % np.uint64(n_dims)).astype(np.int64), n_dims)]
+        return _Block("cross", tuple((p["column"], p["kind"]) for p in parts), cross, n_dims)
+    raise OperatorError(f"feature state has an unknown transform {op!r}", port="feature_state")
+
+
+def compiled(state: Fitted) -> _Compiled:
+    """The state's lookups, built once per state object and kept on it (a scorer calls this per request)."""
+    cached = state.__dict__.get("_compiled")
+    if cached is None or cached[0] is not state.meta:
+        cached = (state.meta, _Compiled(state))
+        state.__dict__["_compiled"] = cached
+    return cached[1]
+
+
+# ------------------------------------------------------------------------------------------- transform
+def transform(state: Fitted, columns: Mapping[str, Any], n_rows: int) -> FeatureMatrix:
+    """Apply a fitted feature state to raw columns. Sparse CSR when any block is one-hot, else dense."""
+    return _transform(compiled(state), columns, n_rows)
+
+
+def _transform(c: _Compiled, columns: Mapping[str, Any], n_rows: int,
+               overrides: Mapping[int, np.ndarray] | None = None) -> FeatureMatrix:
+    views: dict[tuple[str, str], np.ndarray] = {}
+
+    def view(name: str, kind: str) -> np.ndarray:
+        key = (name, kind)
+        if key not in views:
+            if name not in columns:
+                raise OperatorError(f"input column {name!r} is missing; the feature state needs it", column=name)
+            raw = columns[name]
+            if len(raw) != n_rows:
+                raise OperatorError(f"column {name!r} has {len(raw)} values, expected {n_rows}", column=name)
+            views[key] = numeric_column(raw, name) if kind == "numeric" else category_column(raw)
+        return views[key]
+
+    for spec in c.inputs:  # check every input first, so the error names the first missing column
+        view(spec["name"], "numeric" if spec["kind"] == "numeric" else "categorical")
+
+    pieces: list[tuple] = []
+    for i, block in enumerate(c.blocks):
+        if overrides and i in overrides:
+            pieces.append(("dense", np.asarray(overrides[i], dtype=np.float64)))
+            continue
+        if block.kind == "cross":
+            arg = [view(col, "numeric" if kind == "buckets" else "categorical") for col, kind in block.column]
+        else:
+            arg = view(block.column, block.kind)
+        pieces.extend(block.compute(arg))
+    X = _assemble(pieces, n_rows, c.width)
+    return FeatureMatrix(X, list(c.names), _label(columns, c.label, n_rows), c.label, list(c.categorical))
+
+
+def _assemble(pieces: list[tuple], n_rows: int, width: int):
+    if not any(p[0] == "group" for p in pieces):
+        X = np.empty((n_rows, width), dtype=np.float64)
+        for j, piece in enumerate(pieces):
+            X[:, j] = piece[1]
+        return X
+    slots = len(pieces)
+    index_type = np.int32 if width < 2**31 - 1 else np.int64
+    indices = np.empty((n_rows, slots), dtype=index_type)
+    data = np.empty((n_rows, slots), dtype=np.float64)
+    offset = 0
+    for j, piece in enumerate(pieces):
+        if piece[0] == "dense":
+            indices[:, j] = offset
+            data[:, j] = piece[1]
+            offset += 1
+        else:
+            indices[:, j] = piece[1] + offset
+            data[:, j] = 1.0
+            offset += piece[2]
+    indptr = np.arange(0, n_rows * slots + 1, slots, dtype=index_type)
+    return sp.csr_matrix((data.reshape(-1), indices.reshape(-1), indptr), shape=(n_rows, width))
+
+
+def _label(columns: Mapping[str, Any], name: str | None, n_rows: int) -> np.ndarray | None:
+    """The label as 0/1 int8 when the column is present and binary; None otherwise (scoring new rows)."""
+    if not name or name not in columns:
+        return None
+    raw = np.asarray(columns[name])
+    if raw.dtype.kind == "b":
+        return raw.astype(np.int8)
+    if raw.dtype.kind not in "fiu":
+        strings = category_column(raw)
+        mapping = {"0": 0.0, "1": 1.0, "False": 0.0, "True": 1.0, "false": 0.0, "true": 1.0}
+        raw = np.array([mapping.get(s, np.nan) if s is not None else np.nan for s in strings], dtype=np.float64)
+    raw = raw.astype(np.float64)
+    if len(raw) != n_rows or not np.all((raw == 0) | (raw == 1)):
+        return None
+    return raw.astype(np.int8)
+
+
+# ------------------------------------------------------------------------------------------ input spec
+def input_spec(state: Fitted) -> list[dict]:
+    """The raw input columns a scorer must receive, for the serving manifest (Open Inference Protocol v2)."""
+    vocab: dict[str, list[str] | None] = {}
+    for block in state.meta["blocks"]:
+        if block["op"] in ("onehot", "ordinal") and block["column"] not in vocab:
+            vocab[block["column"]] = list(block["vocab"])
+    spec = []
+    for column in state.meta["inputs"]:
+        entry = {"name": column["name"], "datatype": "FP64" if column["kind"] == "numeric" else "BYTES",
+                 "nullable": bool(column.get("nullable", True))}
+        if column["name"] in vocab:
+            # other values are accepted too (they map to the "other" bucket); these are the known ones
+            entry["categories"] = vocab[column["name"]]
+        spec.append(entry)
+    return spec
+
+
+def feature_names(state: Fitted) -> list[str]:
+    return list(state.meta["names"])
