@@ -8,7 +8,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 DEMO_CSV := examples/data/credit_default.csv
 
-.PHONY: run test install demo-data migrate clean
+.PHONY: run test install demo-data migrate clean frontend test-frontend chromium
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,12 +26,34 @@ demo-data: $(DEMO_CSV)
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
-run: install demo-data migrate
+run: install demo-data migrate frontend
 	@echo "Studio on http://$(HOST):$(PORT)/  (admin: /admin/, API docs: /api/docs/, health: /api/health)"
 	$(BIN)/daphne -b $(HOST) -p $(PORT) studio.asgi:application
 
 test: install demo-data
 	$(BIN)/python -m pytest
+	$(MAKE) test-frontend
+
+# The canvas (frontend/): npm ci when the lock file changes, a production build when a source is newer than it.
+FRONTEND_STAMP := frontend/node_modules/.installed
+FRONTEND_SRC   := $(shell find frontend/src -type f 2>/dev/null) frontend/index.html frontend/vite.config.ts \
+                  frontend/tsconfig.json frontend/package-lock.json
+
+$(FRONTEND_STAMP): frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+	touch $@
+
+frontend/dist/index.html: $(FRONTEND_STAMP) $(FRONTEND_SRC)
+	cd frontend && npm run build
+
+frontend: frontend/dist/index.html
+
+# Browser tests drive Debian's Chromium (Playwright's own browser download does not work here).
+chromium:
+	test -x /usr/bin/chromium || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+
+test-frontend: install demo-data frontend chromium
+	cd frontend && npx vitest run
 
 clean:
-	rm -rf $(VENV) var .artifacts examples/data
+	rm -rf $(VENV) var .artifacts examples/data frontend/node_modules frontend/dist
