@@ -7,6 +7,7 @@ failed, skipped, cancelled. Knows nothing of Django: the studio's worker passes 
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import shutil
 import tempfile
@@ -123,6 +124,19 @@ class NodeContext:
         self._executor.emit(Event("node_log", self.node_id, {"message": str(message)}))
 
     @property
+    def spark(self):
+        """The process's SparkSession (engine "spark"), created on first use; see pipelines.engines."""
+        from .engines import spark_session
+
+        return spark_session()
+
+    def spark_progress(self, fraction: float, message: str, detail: dict) -> None:
+        """Progress of this node's Spark jobs and stages (from the status tracker), as a progress event."""
+        self._executor.emit(Event("node_progress", self.node_id,
+                                  {"progress": round(min(max(fraction, 0.0), 1.0), 4), "message": message,
+                                   "spark": detail}))
+
+    @property
     def cancelled(self) -> bool:
         return self._token.cancelled
 
@@ -171,6 +185,10 @@ class Executor:
                  data_root: str | Path = ".", connections: Mapping[str, str] | None = None,
                  uploads: Mapping[str, str | Path] | None = None,
                  on_event: Callable[[Event], None] | None = None, cancel_grace: float = 2.0):
+        from .engines import ENGINES
+
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
         self.store = store
         self.engine = engine
         self.max_parallel = max(1, int(max_parallel))
@@ -349,7 +367,7 @@ class Executor:
     def _value(self, edge, out_fp, values):
         key = (edge.source, edge.source_port)
         if key not in values:
-            values[key] = self.store.load(out_fp[key])
+            values[key] = self.store.load(out_fp[key], engine=self.engine)
         return values[key]
 
     @staticmethod
@@ -364,6 +382,20 @@ class Executor:
         result.status, result.error, result.duration = FAILED, error, duration
         self.emit(Event("node_failed", nid, {"error": error, "duration": duration}))
 
+    def _engine_scope(self, ctx):
+        if self.engine == "spark":
+            from .engines import spark_node_scope
+
+            return spark_node_scope(ctx)
+        return contextlib.nullcontext()
+
+    def _invoke(self, ctx, cls, inputs, params):
+        if self.engine == "spark":  # the operator's Spark implementation, or an explicit local fallback
+            from .engines import run_on_spark
+
+            return run_on_spark(ctx, cls, inputs, params)
+        return cls().run(ctx, inputs, params)
+
     def _run_node(self, nid, cls, params, inputs, fps, token, overwrite) -> tuple[NodeResult, dict]:
         result = NodeResult(RUNNING)
         ctx = NodeContext(nid, self, token)
@@ -371,15 +403,19 @@ class Executor:
         self.emit(Event("node_running", nid, {"progress": 0.0}))
         try:
             ctx.check_cancelled()
-            produced = cls().run(ctx, inputs, params)
-            missing = [p.name for p in cls.outputs if p.name not in (produced or {})]
-            if missing:
-                raise RuntimeError(f"operator {cls.name!r} did not produce output {missing[0]!r}")
-            ctx.check_cancelled()
-            for port in cls.outputs:
-                if overwrite:
-                    _discard(self.store, fps[port.name])
-                self.store.save(fps[port.name], port.type, produced[port.name])
+            with self._engine_scope(ctx):  # on Spark: the node's job group, its progress and cancellation
+                produced = self._invoke(ctx, cls, inputs, params)
+                missing = [p.name for p in cls.outputs if p.name not in (produced or {})]
+                if missing:
+                    raise RuntimeError(f"operator {cls.name!r} did not produce output {missing[0]!r}")
+                ctx.check_cancelled()
+                for port in cls.outputs:
+                    if overwrite:
+                        _discard(self.store, fps[port.name])
+                    self.store.save(fps[port.name], port.type, produced[port.name])
+                    if self.engine == "spark" and port.type == PortType.TABLE:
+                        # downstream reads the Parquet just written, not the lineage again
+                        produced[port.name] = self.store.load(fps[port.name], engine="spark")
         except Cancelled:
             result.status, result.duration = CANCELLED, time.monotonic() - started
             self.emit(Event("node_cancelled", nid, {"reason": "cancelled while running"}))

@@ -26,7 +26,8 @@ class ArtifactStore(Protocol):
 
     def save(self, fingerprint: str, port_type: PortType, value: Any) -> dict: ...
 
-    def load(self, fingerprint: str) -> Any: ...
+    def load(self, fingerprint: str, engine: str = "local") -> Any:
+        """The artifact's value; with engine "spark" a table comes back as a Spark DataFrame."""
 
     def meta(self, fingerprint: str) -> dict: ...
 
@@ -76,8 +77,10 @@ class FileSystemStore:
             raise
         return meta
 
-    def load(self, fingerprint: str) -> Any:
+    def load(self, fingerprint: str, engine: str = "local") -> Any:
         meta = self.meta(fingerprint)
+        if engine == "spark" and meta["type"] == PortType.TABLE.value:
+            return TableCodec.load_spark(self.path(fingerprint), meta)
         return CODECS[PortType(meta["type"])].load(self.path(fingerprint), meta)
 
 
@@ -109,6 +112,10 @@ class TableCodec:
     def save(df, directory: Path) -> dict:
         import pandas as pd
 
+        from .engines import is_spark_dataframe
+
+        if is_spark_dataframe(df):  # the Spark engine: its executors write the Parquet part files
+            return TableCodec.save_spark(df, directory)
         if not isinstance(df, pd.DataFrame):
             raise TypeError(f"a table output must be a pandas DataFrame, not {type(df).__name__}")
         bad = [c for c in df.columns if not isinstance(c, str)]
@@ -122,7 +129,30 @@ class TableCodec:
     def load(directory: Path, meta: dict):
         import pandas as pd
 
-        return pd.read_parquet(directory / "data.parquet")
+        return pd.read_parquet(directory / "data.parquet")  # a file (pandas) or a folder of parts (Spark)
+
+    @staticmethod
+    def save_spark(df, directory: Path) -> dict:
+        import pyarrow.dataset as ds
+
+        df.write.parquet(str(directory / "data.parquet"))
+        rows = ds.dataset(directory / "data.parquet", format="parquet").count_rows()  # footers only
+        return {"rows": int(rows), "engine": "spark",
+                "columns": [{"name": f.name, "dtype": f.dataType.simpleString()} for f in df.schema.fields]}
+
+    @staticmethod
+    def load_spark(directory: Path, meta: dict):
+        from .engines import spark_session
+
+        from pyspark.sql import functions as F
+
+        df = spark_session().read.parquet(str(directory / "data.parquet"))
+        # pandas writes nanosecond timestamps, which Spark reads as longs (spark.sql.legacy.parquet.nanosAsLong)
+        nanos = {c["name"] for c in meta.get("columns", []) if str(c["dtype"]).startswith("datetime64")}
+        for field in df.schema.fields:
+            if field.name in nanos and field.dataType.simpleString() == "bigint":
+                df = df.withColumn(field.name, F.timestamp_micros(F.expr(f"`{field.name}` div 1000")))
+        return df
 
 
 class FittedCodec:

@@ -1,0 +1,261 @@
+"""Engines a run executes on: `local` (pandas / numpy in this process) and `spark` (pyspark).
+
+The Spark engine keeps one SparkSession per process and reuses it across runs (starting a JVM costs
+seconds). Its settings come from the environment, so the studio's settings, a worker's environment or a
+notebook can choose them without code (DESIGN principle 8):
+
+    STUDIO_SPARK_MASTER            local[*] (default), local[2], spark://host:7077
+    STUDIO_SPARK_DRIVER_MEMORY     2g
+    STUDIO_SPARK_EXECUTOR_MEMORY   2g
+    STUDIO_SPARK_EXECUTOR_CORES    unset: Spark's default (all of a worker's cores)
+    STUDIO_SPARK_SHUFFLE_PARTITIONS  8 (adaptive execution merges small ones further)
+
+While a node runs on Spark, `SparkJobScope` tags its Spark jobs with a job group of the node, turns job
+and stage progress into node progress, and cancels the group as soon as the run is cancelled.
+pyspark is imported only when the Spark engine is used.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Callable
+
+ENGINES = ("local", "spark")
+
+# Debian's libpostgresql-jdbc-java and libmariadb-java (installed by `make install`) put the drivers here.
+JDBC_JARS = ("/usr/share/java/postgresql.jar", "/usr/share/java/mariadb-java-client.jar")
+
+_lock = threading.Lock()
+_session = None
+_session_settings: dict[str, str] | None = None
+
+
+def spark_settings() -> dict[str, str]:
+    """The Spark settings of this process, read from the environment each time a session is asked for."""
+    env = os.environ
+    return {
+        "master": env.get("STUDIO_SPARK_MASTER", "local[*]"),
+        "driver_memory": env.get("STUDIO_SPARK_DRIVER_MEMORY", "2g"),
+        "executor_memory": env.get("STUDIO_SPARK_EXECUTOR_MEMORY", "2g"),
+        "executor_cores": env.get("STUDIO_SPARK_EXECUTOR_CORES", ""),
+        "shuffle_partitions": env.get("STUDIO_SPARK_SHUFFLE_PARTITIONS", "8"),
+    }
+
+
+def _prepare_environment() -> None:
+    # Spark's Python workers (local or on a standalone worker of this machine) must run this virtual
+    # environment's interpreter, which has numpy, LightGBM and the `operators` package.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    # LightGBM's network needs IP addresses; Spark then reports 127.0.0.1 for every task on one machine.
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+
+
+def spark_session():
+    """The process's SparkSession, created on first use with `spark_settings()`. If the settings changed
+    since (a test switching to a standalone cluster), the old session is stopped and a new one started."""
+    global _session, _session_settings
+    settings = spark_settings()
+    with _lock:
+        if _session is not None and _session_settings == settings and not _is_stopped(_session):
+            return _session
+        if _session is not None:
+            _session.stop()
+            _session = None
+        _prepare_environment()
+        from pyspark.sql import SparkSession
+
+        builder = (SparkSession.builder.master(settings["master"]).appName("studio")
+                   .config("spark.driver.memory", settings["driver_memory"])
+                   .config("spark.executor.memory", settings["executor_memory"])
+                   .config("spark.driver.host", os.environ["SPARK_LOCAL_IP"])
+                   .config("spark.driver.bindAddress", os.environ["SPARK_LOCAL_IP"])
+                   .config("spark.pyspark.python", os.environ["PYSPARK_PYTHON"])
+                   .config("spark.sql.shuffle.partitions", settings["shuffle_partitions"])
+                   .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+                   .config("spark.sql.session.timeZone", "UTC")
+                   .config("spark.sql.legacy.parquet.nanosAsLong", "true")  # pandas' timestamps; see store
+                   .config("spark.ui.enabled", "false")  # many workers on one machine: no port races
+                   .config("spark.ui.showConsoleProgress", "false"))
+        if settings["executor_cores"]:
+            builder = builder.config("spark.executor.cores", settings["executor_cores"])
+        jars = [jar for jar in JDBC_JARS if Path(jar).is_file()]
+        if jars:
+            builder = builder.config("spark.jars", ",".join(jars))
+        _session = builder.getOrCreate()
+        _session.sparkContext.setLogLevel("ERROR")
+        _session_settings = settings
+        return _session
+
+
+def _is_stopped(session) -> bool:
+    try:
+        return session.sparkContext._jsc is None or session.sparkContext._jsc.sc().isStopped()
+    except Exception:
+        return True
+
+
+def stop_spark_session() -> None:
+    """Stop the process's session (tests switching masters, a worker shutting down)."""
+    global _session, _session_settings
+    with _lock:
+        if _session is not None:
+            _session.stop()
+        _session, _session_settings = None, None
+
+
+def is_spark_dataframe(value: Any) -> bool:
+    """True for a pyspark DataFrame, without importing pyspark when it is not loaded."""
+    return type(value).__module__.startswith("pyspark.sql") and type(value).__name__ == "DataFrame"
+
+
+def default_parallelism(spark) -> int:
+    return max(1, int(spark.sparkContext.defaultParallelism))
+
+
+class SparkJobScope:
+    """Runs a block of Spark work as one node: its jobs carry a job group, progress of their stages is
+    reported through `report(fraction, message, detail)`, and `is_cancelled()` turning true cancels the
+    group (running tasks are interrupted; Python workers are killed after spark.python.task.killTimeout).
+
+    On exit after a cancellation, the Spark error of the cancelled job is replaced by `cancelled_error()`.
+    """
+
+    POLL = 0.25  # seconds between looks at the status tracker
+
+    def __init__(self, spark, node_id: str, *, is_cancelled: Callable[[], bool],
+                 report: Callable[[float, str, dict], None], cancelled_error: Callable[[], BaseException]):
+        self.spark = spark
+        self.group = f"studio-{node_id}-{uuid.uuid4().hex[:8]}"
+        self.node_id = node_id
+        self.is_cancelled = is_cancelled
+        self.report = report
+        self.cancelled_error = cancelled_error
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.cancel_requested_at: float | None = None
+
+    def __enter__(self):
+        sc = self.spark.sparkContext
+        sc.setJobGroup(self.group, f"node {self.node_id}", interruptOnCancel=True)
+        self._thread = threading.Thread(target=self._watch, name=f"spark-watch-{self.node_id}", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        sc = self.spark.sparkContext
+        try:  # the node's thread returns to the pool: its next node must not inherit this group
+            sc.setLocalProperty("spark.jobGroup.id", None)
+            sc.setLocalProperty("spark.job.description", None)
+            sc.setLocalProperty("spark.job.interruptOnCancel", None)
+        except Exception:
+            pass
+        if exc is not None and self.is_cancelled() and not isinstance(exc, type(self.cancelled_error())):
+            raise self.cancelled_error() from exc
+        return False
+
+    def _watch(self) -> None:
+        sc = self.spark.sparkContext
+        tracker = sc.statusTracker()
+        last = None
+        while not self._stop.wait(self.POLL):
+            try:
+                if self.is_cancelled():
+                    if self.cancel_requested_at is None:
+                        self.cancel_requested_at = time.monotonic()
+                    # again each round: a job submitted after the first cancel is cancelled as well
+                    if tracker.getJobIdsForGroup(self.group):
+                        sc.cancelJobGroup(self.group)
+                    continue
+                snapshot = self._progress(tracker)
+                if snapshot and snapshot != last:
+                    last = snapshot
+                    fraction, message, detail = snapshot
+                    self.report(fraction, message, detail)
+            except Exception:  # the session stopping under us must not kill the node
+                if self._stop.is_set():
+                    return
+
+    def _progress(self, tracker):
+        done = total = 0
+        active = None
+        for job_id in sorted(tracker.getJobIdsForGroup(self.group)):
+            job = tracker.getJobInfo(job_id)
+            if job is None:
+                continue
+            for stage_id in job.stageIds:
+                stage = tracker.getStageInfo(stage_id)
+                if stage is None:
+                    continue
+                done += stage.numCompletedTasks
+                total += stage.numTasks
+                if stage.numActiveTasks and active is None:
+                    active = (job_id, stage_id, stage.name, stage.numCompletedTasks, stage.numTasks,
+                              stage.numActiveTasks)
+        if not total:
+            return None
+        if active is None:
+            return done / total, f"Spark: {done}/{total} tasks", {"tasks_done": done, "tasks_total": total}
+        job_id, stage_id, name, stage_done, stage_total, running = active
+        detail = {"job": job_id, "stage": stage_id, "stage_tasks_done": stage_done,
+                  "stage_tasks_total": stage_total, "tasks_running": running, "tasks_done": done,
+                  "tasks_total": total}
+        return (done / total, f"Spark job {job_id}, stage {stage_id}: {stage_done}/{stage_total} tasks", detail)
+
+
+def fallback_rows() -> int:
+    """Largest table an operator without a Spark implementation may pull to the driver on the Spark engine."""
+    return int(os.environ.get("STUDIO_SPARK_LOCAL_FALLBACK_ROWS", "1000000"))
+
+
+def spark_node_scope(ctx) -> SparkJobScope:
+    """The SparkJobScope of one running node (see pipelines.executor.NodeContext)."""
+    from operators import Cancelled
+
+    return SparkJobScope(ctx.spark, ctx.node_id, is_cancelled=lambda: ctx.cancelled, report=ctx.spark_progress,
+                         cancelled_error=lambda: Cancelled(f"node {ctx.node_id!r} was cancelled"))
+
+
+def run_on_spark(ctx, cls, inputs: dict[str, Any], params) -> dict[str, Any]:
+    """Run one operator on the Spark engine.
+
+    The operator's declaration (ports, params) is the one the local engine uses; its Spark half is found by
+    name in `operators.spark`. Table inputs reach it as Spark DataFrames. An operator without a Spark half
+    runs its local implementation on the driver, explicitly and only for small inputs: every table input
+    must have at most `fallback_rows()` rows (STUDIO_SPARK_LOCAL_FALLBACK_ROWS, default 1,000,000),
+    otherwise the node fails with an error naming the node, the operator and the input.
+    """
+    import pandas as pd
+
+    from operators import OperatorError, PortType
+    from operators.spark import spark_implementation
+
+    spark = ctx.spark
+    table_ports = {p.name for p in cls.inputs if p.type == PortType.TABLE}
+    implementation = spark_implementation(cls.name)
+    if implementation is not None:
+        ready = {name: spark.createDataFrame(value) if name in table_ports and isinstance(value, pd.DataFrame)
+                 else value for name, value in inputs.items()}
+        return implementation(ctx, ready, params)
+    limit = fallback_rows()
+    local_inputs = {}
+    for name, value in inputs.items():
+        if is_spark_dataframe(value):
+            rows = value.count()
+            if rows > limit:
+                raise OperatorError(
+                    f"node {ctx.node_id!r}: operator {cls.name!r} has no Spark implementation, and its input "
+                    f"{name!r} has {rows:,} rows, more than the {limit:,} rows that may run on the driver "
+                    "(STUDIO_SPARK_LOCAL_FALLBACK_ROWS)", port=name)
+            value = value.toPandas()
+        local_inputs[name] = value
+    ctx.log(f"operator {cls.name!r} has no Spark implementation: ran on the driver with the local engine "
+            f"(inputs of at most {limit:,} rows)")
+    return cls().run(ctx, local_inputs, params)
