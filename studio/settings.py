@@ -48,9 +48,17 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "channels",
     "rest_framework",
+    "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "huey.contrib.djhuey",
     "studio.core",
+    "studio.projects",
+    "studio.workflows",
+    "studio.datasets",
+    "studio.runs",
 ]
 
 MIDDLEWARE = [
@@ -83,7 +91,10 @@ DATABASES = {"default": dj_database_url.parse(
     os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'studio.sqlite3'}", conn_max_age=60)}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # WAL and a busy timeout let the web server and the worker write the same file without "locked" errors.
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
+    # IMMEDIATE transactions take the write lock up front, so two processes queue on the busy timeout
+    # instead of failing with "database is locked" when a reader upgrades to a writer.
+    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;",
+                                       "transaction_mode": "IMMEDIATE"}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -106,12 +117,62 @@ DATA_ROOT = Path(os.environ.get("STUDIO_DATA_ROOT", DATA_DIR / "data"))
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",  # the browser; CSRF enforced
+        "rest_framework.authentication.TokenAuthentication",  # API clients: "Authorization: Token <key>"
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 100,
+    "EXCEPTION_HANDLER": "studio.core.errors.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Studio API",
-    "DESCRIPTION": "Pipelines, runs, operators and deployments of the machine-learning workflow studio.",
+    "DESCRIPTION": "Pipelines, runs, operators and deployments of the machine-learning workflow studio. "
+                   "Every error has one shape (`Error`): a code, a message and a list of field paths.",
     "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",  # no CDN: the assets come from drf-spectacular-sidecar
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "studio.core.errors.add_error_responses"],
 }
+
+# Uploads: bigger files are refused with 413 before they are stored.
+UPLOAD_MAX_BYTES = int(os.environ.get("STUDIO_UPLOAD_MAX_BYTES", 500 * 1024 * 1024))
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# The run queue (huey.contrib.djhuey): SqliteHuey in the data dir by default, Redis with REDIS_URL.
+# Runs have priorities: previews and single-node runs (10) go before full runs (0).
+QUEUE_NAME = os.environ.get("STUDIO_QUEUE_NAME", "studio")
+HUEY = {
+    "name": QUEUE_NAME,
+    "immediate": _flag("STUDIO_QUEUE_IMMEDIATE"),
+    "consumer": {"workers": int(os.environ.get("STUDIO_WORKER_THREADS", 2)), "worker_type": "thread",
+                 "periodic": True, "check_worker_health": True},
+}
+if REDIS_URL:
+    HUEY.update({"huey_class": "huey.PriorityRedisHuey", "url": REDIS_URL})
+else:
+    HUEY.update({"huey_class": "huey.SqliteHuey", "filename": str(DATA_DIR / "queue.sqlite3")})
+# A run whose worker has not written a heartbeat for this long is taken as dead and re-queued.
+WORKER_STALE_SECONDS = float(os.environ.get("STUDIO_WORKER_STALE_SECONDS", 60))
+RUN_MAX_ATTEMPTS = int(os.environ.get("STUDIO_RUN_MAX_ATTEMPTS", 2))
+# Extra operator modules to import in web and worker (plug-ins; the tests add their slow operators).
+OPERATOR_MODULES = [m for m in os.environ.get("STUDIO_OPERATOR_MODULES", "").split(",") if m]
+
+# Live run events: channels-redis across processes when REDIS_URL is set. Without Redis the WebSocket
+# consumer tails the RunEvent table (see studio/runs/consumers.py), which works across processes too.
+if REDIS_URL:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+                                  "CONFIG": {"hosts": [REDIS_URL],
+                                             "prefix": os.environ.get("STUDIO_CHANNEL_PREFIX", "studio")}}}
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+EVENT_POLL_SECONDS = float(os.environ.get("STUDIO_EVENT_POLL_SECONDS", 0.1 if not REDIS_URL else 2.0))
 
 LOGGING = {
     "version": 1,

@@ -1,7 +1,30 @@
-from django.urls import path
+from django.urls import include, path
+from rest_framework.routers import DefaultRouter
 
-from .api import views
+from studio.datasets.api.views import ConnectionViewSet, UploadViewSet
+from studio.projects.api.views import MembershipViewSet, ProjectViewSet
+from studio.runs.api.views import RunViewSet
+from studio.workflows.api.views import PipelineViewSet
+
+from .api import auth, views
+from .api.operators import OperatorDetailView, OperatorListView
+
+router = DefaultRouter()
+router.include_root_view = False
+router.register("projects", ProjectViewSet, basename="project")
+router.register(r"projects/(?P<project_pk>\d+)/members", MembershipViewSet, basename="project-member")
+router.register("pipelines", PipelineViewSet, basename="pipeline")
+router.register("uploads", UploadViewSet, basename="upload")
+router.register("connections", ConnectionViewSet, basename="connection")
+router.register("runs", RunViewSet, basename="run")
 
 urlpatterns = [
     path("health", views.health, name="health"),
+    path("auth/session/", auth.SessionView.as_view(), name="auth-session"),
+    path("auth/login/", auth.LoginView.as_view(), name="auth-login"),
+    path("auth/logout/", auth.LogoutView.as_view(), name="auth-logout"),
+    path("auth/token/", auth.TokenView.as_view(), name="auth-token"),
+    path("operators/", OperatorListView.as_view(), name="operator-list"),
+    path("operators/<str:name>/", OperatorDetailView.as_view(), name="operator-detail"),
+    path("", include(router.urls)),
 ]

@@ -1,0 +1,62 @@
+"""Once per data dir: a demo admin (password generated into the data dir) and a demo project holding the
+example pipeline and its data. Later calls only print how to log in."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+import shutil
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+import pipelines
+
+REPO = settings.BASE_DIR
+DEMO_PIPELINE = REPO / "examples" / "credit_default.json"
+DEMO_CSV = REPO / "examples" / "data" / "credit_default.csv"
+DEMO_PROJECT = "Demo: credit default"
+
+
+class Command(BaseCommand):
+    help = "Create the demo admin and the demo project (idempotent) and print how to log in."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--username", default="admin")
+
+    def handle(self, *args, username, **options):
+        from studio.datasets.models import Upload
+        from studio.projects.models import Membership, Project, Role
+        from studio.workflows.models import Pipeline
+
+        password_file = settings.DATA_DIR / "demo_admin_password"
+        User = get_user_model()
+        with transaction.atomic():
+            user = User.objects.filter(username=username).first()
+            if user is None:
+                password = secrets.token_urlsafe(12)
+                user = User.objects.create_superuser(username, f"{username}@example.invalid", password)
+                password_file.write_text(password + "\n")
+                password_file.chmod(0o600)
+            if not Project.objects.filter(name=DEMO_PROJECT).exists():
+                project = Project.objects.create(name=DEMO_PROJECT, created_by=user,
+                                                 description="The example credit-default pipeline and its data.")
+                Membership.objects.create(project=project, user=user, role=Role.OWNER)
+                graph = pipelines.load(DEMO_PIPELINE)
+                pipeline = Pipeline.objects.create(project=project, name=graph.name or "Credit default",
+                                                   created_by=user)
+                pipeline.save_graph(graph, user, "demo")
+                if DEMO_CSV.exists():
+                    relative = "data/credit_default.csv"
+                    target = project.data_root / relative
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(DEMO_CSV, target)
+                    Upload.objects.create(project=project, name="credit_default.csv", path=relative,
+                                          size=target.stat().st_size, content_type="csv", created_by=user,
+                                          sha256=hashlib.sha256(target.read_bytes()).hexdigest())
+        if password_file.exists():
+            how = f"password: {password_file.read_text().strip()}  (kept in {password_file})"
+        else:
+            how = "password: the one you set (the demo did not create this user)"
+        self.stdout.write(f"Log in at /admin/ or the canvas as {username!r}, {how}")

@@ -1,0 +1,14 @@
+from django.contrib import admin
+
+from .models import Connection, Upload
+
+
+@admin.register(Upload)
+class UploadAdmin(admin.ModelAdmin):
+    list_display = ("id", "name", "project", "size", "content_type", "created_at")
+
+
+@admin.register(Connection)
+class ConnectionAdmin(admin.ModelAdmin):
+    list_display = ("id", "name", "project", "created_at")
+    exclude = ("url",)  # the secret stays out of the admin's pages too

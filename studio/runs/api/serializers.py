@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from studio.projects.models import Role
+from studio.projects.permissions import require_role, visible
+from studio.workflows.models import Pipeline
+
+from ..models import NodeRun, Run, RunEvent, RunMode
+from ..service import ENGINES
+
+
+class NodeRunSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = NodeRun
+        fields = ["node", "operator", "status", "progress", "message", "cached", "started_at", "finished_at",
+                  "duration", "error", "outputs"]
+        read_only_fields = fields
+
+
+class RunSerializer(serializers.ModelSerializer):
+    version = serializers.IntegerField(source="version.number", read_only=True)
+    requested_by = serializers.CharField(source="requested_by.username", read_only=True, default=None)
+    nodes = NodeRunSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Run
+        fields = ["id", "project", "pipeline", "version", "engine", "mode", "node", "force", "params", "priority",
+                  "status", "error", "requested_by", "created_at", "started_at", "finished_at", "cancel_requested",
+                  "attempts", "last_seq", "metrics", "nodes"]
+        read_only_fields = fields
+
+
+class RunCreateSerializer(serializers.Serializer):
+    pipeline = serializers.PrimaryKeyRelatedField(queryset=Pipeline.objects.all())
+    version = serializers.IntegerField(required=False, min_value=1, help_text="Version number (default: latest)")
+    mode = serializers.ChoiceField(choices=RunMode.choices, default=RunMode.ALL,
+                                   help_text="all; from a node (and downstream); only one node (from cached "
+                                             "inputs); until a node (a preview)")
+    node = serializers.CharField(required=False, allow_blank=True, default="", max_length=200,
+                                 help_text="The node for from / only / until")
+    force = serializers.BooleanField(default=False, help_text="Recompute the selected nodes even when cached")
+    params = serializers.DictField(required=False, default=dict, help_text="Pipeline parameter overrides")
+    engine = serializers.ChoiceField(choices=ENGINES, default="local")
+
+    def validate_pipeline(self, pipeline):
+        user = self.context["request"].user
+        if not visible(Pipeline.objects.filter(pk=pipeline.pk), user).exists():
+            raise serializers.ValidationError(f'Invalid pk "{pipeline.pk}" - object does not exist.')
+        require_role(user, pipeline.project, Role.EDITOR)
+        return pipeline
+
+    def validate(self, data):
+        if data["mode"] != RunMode.ALL and not data.get("node"):
+            raise serializers.ValidationError({"node": [f"mode {data['mode']!r} needs a node"]})
+        return data
+
+
+class RunEventSerializer(serializers.ModelSerializer):
+    node = serializers.CharField(allow_null=True)
+
+    class Meta:
+        model = RunEvent
+        fields = ["seq", "type", "node", "data", "time"]
+        read_only_fields = fields
+
+    def to_representation(self, instance):
+        return instance.as_json()
+
+
+class OutputQuerySerializer(serializers.Serializer):
+    view = serializers.ChoiceField(choices=["data", "profile"], default="data",
+                                   help_text="For tables: a page of rows (data) or per-column statistics")
+    offset = serializers.IntegerField(min_value=0, default=0)
+    limit = serializers.IntegerField(min_value=1, max_value=1000, default=50)
+
+
+class OutputSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text="table, profile, metrics, report, model or features")
+    node = serializers.CharField()
+    port = serializers.CharField()
+    fingerprint = serializers.CharField()
+
+
+class EventsQuerySerializer(serializers.Serializer):
+    after = serializers.IntegerField(min_value=0, default=0)
+    limit = serializers.IntegerField(min_value=1, max_value=5000, default=1000)

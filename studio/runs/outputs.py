@@ -1,0 +1,59 @@
+"""Node outputs for the outputs panel, read from the artifact store: a paged table preview, a column profile,
+metrics, report figures (plotly JSON), a model's or feature matrix's summary."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from operators import FeatureMatrix, Fitted, Report
+
+
+def _jsonable(df: pd.DataFrame) -> list[list]:
+    return json.loads(df.to_json(orient="values", date_format="iso", default_handler=str))
+
+
+def table_page(df: pd.DataFrame, offset: int, limit: int) -> dict:
+    page = df.iloc[offset:offset + limit]
+    return {"kind": "table", "rows_total": int(len(df)), "offset": offset, "limit": limit,
+            "columns": [{"name": str(c), "dtype": str(t)} for c, t in df.dtypes.items()],
+            "rows": _jsonable(page)}
+
+
+def profile(df: pd.DataFrame) -> dict:
+    columns = []
+    for name in df.columns:
+        col = df[name]
+        entry = {"name": str(name), "dtype": str(col.dtype), "count": int(col.notna().sum()),
+                 "missing": int(col.isna().sum()), "distinct": int(col.nunique(dropna=True))}
+        if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+            values = col.dropna().astype(float)
+            if len(values):
+                q = values.quantile([0.25, 0.5, 0.75]).tolist()
+                entry.update(mean=float(values.mean()), std=float(values.std(ddof=0)), min=float(values.min()),
+                             p25=q[0], median=q[1], p75=q[2], max=float(values.max()))
+                counts, edges = np.histogram(values, bins=min(20, max(1, int(values.nunique()))))
+                entry["histogram"] = {"counts": counts.tolist(), "edges": [float(e) for e in edges]}
+        else:
+            top = col.astype("string").value_counts(dropna=True).head(10)
+            entry["top"] = [{"value": str(k), "count": int(v)} for k, v in top.items()]
+        columns.append(entry)
+    return {"kind": "profile", "rows_total": int(len(df)), "columns": columns}
+
+
+def describe(value, view: str, offset: int, limit: int) -> dict:
+    if isinstance(value, pd.DataFrame):
+        return profile(value) if view == "profile" else table_page(value, offset, limit)
+    if isinstance(value, Report):
+        return {"kind": "report", "figures": value.figures, "tables": value.tables, "text": value.text}
+    if isinstance(value, Fitted):
+        return {"kind": "model", "model_kind": value.kind, "state": value.meta, "arrays": {
+            k: list(np.shape(v)) for k, v in value.arrays.items()}, "texts": sorted(value.texts)}
+    if isinstance(value, FeatureMatrix):
+        return {"kind": "features", "rows": int(value.n_rows), "width": int(value.X.shape[1]),
+                "names": list(value.names)[:1000], "label_name": value.label_name}
+    if isinstance(value, dict):
+        return {"kind": "metrics", "metrics": json.loads(json.dumps(value, default=lambda v: v.item()
+                                                                    if hasattr(v, "item") else str(v)))}
+    return {"kind": type(value).__name__.lower()}

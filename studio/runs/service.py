@@ -1,0 +1,63 @@
+"""Starting and cancelling runs: what the API (and the demo, and later the scheduler) call."""
+from __future__ import annotations
+
+import time
+
+from django.db import transaction
+
+from studio.core.errors import ApiError
+from studio.workflows.graphs import error_entries
+from studio.workflows.models import Pipeline, PipelineVersion
+
+from . import events
+from .models import PRIORITY_FULL, PRIORITY_INTERACTIVE, Run, RunMode, RunStatus
+
+ENGINES = ("local", "spark")
+
+
+def start_run(pipeline: Pipeline, *, user=None, version: PipelineVersion | None = None, mode: str = RunMode.ALL,
+              node: str = "", force: bool = False, params: dict | None = None, engine: str = "local",
+              priority: int | None = None) -> Run:
+    """Check the version can run, save a queued Run, and enqueue it once the transaction commits."""
+    import pipelines
+
+    version = version or pipeline.latest_version()
+    if version is None:
+        raise ApiError(400, "no_version", [{"path": "pipeline", "message": "the pipeline has no graph yet",
+                                            "code": "no_version"}])
+    graph = version.as_graph()
+    if mode != RunMode.ALL and graph.node(node) is None:
+        raise ApiError(400, "unknown_node", [{"path": "node", "code": "unknown_node",
+                                              "message": f"version {version.number} has no node {node!r}"}])
+    errors = pipelines.validate(graph, params or None)
+    if errors:
+        raise ApiError(400, "invalid_pipeline", error_entries(graph, errors, prefix="graph"),
+                       message=f"version {version.number} cannot run: " + "; ".join(e.message for e in errors))
+    if priority is None:
+        priority = PRIORITY_FULL if mode in (RunMode.ALL, RunMode.FROM) else PRIORITY_INTERACTIVE
+    with transaction.atomic():
+        run = Run.objects.create(project=pipeline.project, pipeline=pipeline, version=version, engine=engine,
+                                 mode=mode, node=node if mode != RunMode.ALL else "", force=force,
+                                 params=params or {}, priority=priority,
+                                 requested_by=user if user and user.is_authenticated else None)
+        events.append(run.pk, [{"type": "run_queued", "node": None, "time": time.time(),
+                                "data": {"version": version.number, "mode": mode, "node": run.node or None,
+                                         "engine": engine, "priority": priority}}])
+        from .tasks import enqueue_run
+
+        transaction.on_commit(lambda: enqueue_run(run.pk, priority))
+    return run
+
+
+def cancel_run(run: Run) -> Run:
+    """A queued run is cancelled at once; a running one is marked, and its worker stops it within a second
+    or two (the executor's cancel grace). Cancelling a finished run changes nothing."""
+    with transaction.atomic():
+        if Run.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(cancel_requested=True):
+            events.append(run.pk, [{"type": "run_finished", "node": None, "time": time.time(),
+                                    "data": {"status": RunStatus.CANCELLED, "reason": "cancelled before it started"}}])
+        elif Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING, cancel_requested=False).update(
+                cancel_requested=True):
+            events.append(run.pk, [{"type": "run_cancel_requested", "node": None, "time": time.time(), "data": {}}])
+    run.refresh_from_db()
+    return run

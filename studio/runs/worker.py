@@ -1,0 +1,199 @@
+"""The worker side of a run: claim it, execute its graph with pipelines.Executor, record every event, honour
+cancel requests made by the web process, and recover runs whose worker died.
+
+One run = two threads. The executor runs in a helper thread (it never touches the database); the calling
+thread is the run's only database writer: it drains the executor's events into RunEvent rows, writes a
+heartbeat, and polls `cancel_requested`, setting the executor's CancelToken when the web process asked.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import socket
+import threading
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
+
+import pipelines
+
+from . import events
+from .models import Run, RunMode, RunStatus
+
+log = logging.getLogger(__name__)
+
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+CHECK_SECONDS = 0.25  # how often the run loop looks at cancel_requested
+HEARTBEAT_SECONDS = 5.0
+_DONE = object()
+
+
+def artifact_store() -> pipelines.FileSystemStore:
+    return pipelines.FileSystemStore(settings.ARTIFACT_DIR)
+
+
+def executor_for(run: Run, sink) -> pipelines.Executor:
+    project = run.project
+    project.data_root.mkdir(parents=True, exist_ok=True)
+    kwargs = dict(engine=run.engine, data_root=project.data_root, on_event=sink,
+                  connections={c.name: c.url for c in project.connections.all()})
+    if "uploads" in pipelines.Executor.__init__.__code__.co_varnames:  # ctx.upload_path(upload_id)
+        kwargs["uploads"] = {str(u.pk): u.file for u in project.uploads.all()}
+    return pipelines.Executor(artifact_store(), **kwargs)
+
+
+def claim(run_id: int) -> bool:
+    now = timezone.now()
+    return bool(Run.objects.filter(pk=run_id, status=RunStatus.QUEUED, cancel_requested=False).update(
+        status=RunStatus.RUNNING, worker=WORKER_ID, heartbeat_at=now, started_at=now, attempts=F("attempts") + 1))
+
+
+def execute(run_id: int) -> str | None:
+    """Run one queued run to its end; returns its final status, or None when another worker had it."""
+    if not claim(run_id):
+        return None
+    run = Run.objects.select_related("project", "version").get(pk=run_id)
+    token = pipelines.CancelToken()
+    inbox: queue.Queue = queue.Queue()
+    outcome: dict = {}
+    graph = run.version.as_graph()
+    ops = {n.id: n.operator for n in graph.nodes}
+
+    def sink(event: pipelines.Event) -> None:
+        inbox.put(event)
+
+    def work():
+        try:
+            outcome["result"] = executor_for(run, sink).run(
+                graph, from_node=run.node if run.mode == RunMode.FROM else None,
+                only=run.node if run.mode == RunMode.ONLY else None,
+                until=run.node if run.mode == RunMode.UNTIL else None,
+                force=run.force, params=run.params or None, cancel=token)
+        except BaseException as exc:  # invalid graph, unknown node, a store failure: the run fails with it
+            outcome["error"] = exc
+        finally:
+            inbox.put(_DONE)
+
+    thread = threading.Thread(target=work, name=f"run-{run_id}", daemon=True)
+    thread.start()
+    last_check = last_beat = time.monotonic()
+    finished = None
+    done = False
+    while not done:
+        batch = []
+        try:
+            item = inbox.get(timeout=CHECK_SECONDS)
+            while True:
+                if item is _DONE:
+                    done = True
+                    break
+                batch.append(item)
+                if len(batch) >= 200:
+                    break
+                item = inbox.get_nowait()
+        except queue.Empty:
+            pass
+        if batch:
+            rows = []
+            for event in batch:
+                row = event.as_json()
+                if event.type == "run_started":
+                    row["operators"] = ops
+                if event.type == "run_finished":
+                    finished = row  # written after the executor returns, with the metrics of its result
+                    continue
+                rows.append(row)
+            events.append(run_id, rows)
+        now = time.monotonic()
+        if now - last_check >= CHECK_SECONDS and not token.cancelled:
+            last_check = now
+            if Run.objects.filter(pk=run_id, cancel_requested=True).exists():
+                token.cancel()
+        if now - last_beat >= HEARTBEAT_SECONDS:
+            last_beat = now
+            Run.objects.filter(pk=run_id).update(heartbeat_at=timezone.now())
+    thread.join()
+    result = outcome.get("result")
+    if finished is not None and result is not None:
+        finished["data"] = {**finished["data"], "metrics": json_safe(result.metrics)}
+    elif finished is None:
+        error = outcome.get("error")
+        reason = _describe(error) if error else "the executor ended without a result"
+        finished = {"type": "run_finished", "node": None, "time": time.time(),
+                    "data": {"status": RunStatus.FAILED, "reason": reason}}
+    events.append(run_id, [finished])
+    return Run.objects.values_list("status", flat=True).get(pk=run_id)
+
+
+def json_safe(value):
+    """numpy scalars and the like turned into plain JSON values."""
+    return json.loads(json.dumps(value, default=lambda v: v.item() if hasattr(v, "item") else str(v)))
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, pipelines.PipelineInvalid):
+        return "the pipeline is invalid: " + "; ".join(e.message for e in error.errors)
+    return f"{type(error).__name__}: {error}"
+
+
+# ------------------------------------------------------------------------------------------- recovery
+def _alive(worker: str) -> bool:
+    """Whether the worker process that claimed a run still exists (only decidable on this host)."""
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True  # another machine: the heartbeat decides
+    pid = int(pid)
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return b"huey" in handle.read()  # the pid was reused by something that is not a worker
+    except OSError:
+        return True
+
+
+def recover(requeue_queued: bool = False) -> list[int]:
+    """Runs left "running" by a dead worker (gone from this host, or silent for WORKER_STALE_SECONDS) are
+    queued again, or failed with the reason once they used RUN_MAX_ATTEMPTS. With `requeue_queued`, queued
+    runs are put on the queue again too (a claim is atomic, so a duplicate does no harm). Returns the run
+    ids that were put on the queue."""
+    stale_before = timezone.now() - timedelta(seconds=settings.WORKER_STALE_SECONDS)
+    enqueue = []
+    for run in Run.objects.filter(status=RunStatus.RUNNING).only("id", "worker", "heartbeat_at", "attempts",
+                                                                 "priority", "cancel_requested"):
+        if _alive(run.worker) and run.heartbeat_at and run.heartbeat_at > stale_before:
+            continue
+        reason = f"worker {run.worker} stopped while running it (attempt {run.attempts})"
+        if run.attempts < settings.RUN_MAX_ATTEMPTS and not run.cancel_requested:
+            if Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING, worker=run.worker).update(
+                    status=RunStatus.QUEUED, worker="", heartbeat_at=None):
+                events.append(run.pk, [{"type": "run_requeued", "node": None, "time": time.time(),
+                                        "data": {"reason": reason}}])
+                enqueue.append(run)
+        elif Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING, worker=run.worker).exists():
+            status = RunStatus.CANCELLED if run.cancel_requested else RunStatus.FAILED
+            events.append(run.pk, [{"type": "run_finished", "node": None, "time": time.time(),
+                                    "data": {"status": status, "reason": reason + ("; cancelled" if status ==
+                                                                                   RunStatus.CANCELLED else
+                                                                                   "; no attempts left")}}])
+    if requeue_queued:
+        enqueue += list(Run.objects.filter(status=RunStatus.QUEUED).only("id", "priority"))
+    from .tasks import enqueue_run
+
+    for run in {r.pk: r for r in enqueue}.values():
+        enqueue_run(run.pk, run.priority)
+    if enqueue:
+        log.info("recovery put runs %s on the queue", sorted(r.pk for r in enqueue))
+    return [r.pk for r in enqueue]
+

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from studio.projects.models import Role
+from studio.projects.permissions import require_role, visible_projects
+
+from ..models import Pipeline, PipelineVersion
+
+
+@extend_schema_field({"type": "object", "additionalProperties": True,
+                      "description": "A pipeline graph (format studio.pipeline/1: nodes, edges, parameters); "
+                                     "schema in pipelines/schema/pipeline.schema.json"})
+class GraphField(serializers.JSONField):
+    pass
+
+
+@extend_schema_field({"type": "integer", "description": "Project id (you need the editor role in it)"})
+class ProjectField(serializers.PrimaryKeyRelatedField):
+    """A project the requesting user may edit (others are 'does not exist', like a 404)."""
+
+    def get_queryset(self):
+        return visible_projects(self.context["request"].user)
+
+    def to_internal_value(self, data):
+        project = super().to_internal_value(data)
+        require_role(self.context["request"].user, project, Role.EDITOR)
+        return project
+
+
+class PipelineVersionSerializer(serializers.ModelSerializer):
+    graph = GraphField(read_only=True)
+    errors = serializers.ListField(child=serializers.DictField(), read_only=True,
+                                   help_text="Validation errors (node, field, port, message) of this version")
+
+    class Meta:
+        model = PipelineVersion
+        fields = ["id", "number", "digest", "valid", "errors", "message", "created_at", "graph"]
+        read_only_fields = fields
+
+
+class PipelineSerializer(serializers.ModelSerializer):
+    project = ProjectField()
+    graph = GraphField(required=False, write_only=True,
+                       help_text="The graph to save; a new version is made only when it differs from the latest")
+    message = serializers.CharField(required=False, write_only=True, allow_blank=True, max_length=500,
+                                    help_text="What changed (kept with the new version)")
+    latest = serializers.SerializerMethodField(help_text="The latest version, with its graph and validation")
+    version_created = serializers.SerializerMethodField(
+        help_text="Whether this request saved a new version (false when the graph was unchanged)")
+
+    class Meta:
+        model = Pipeline
+        fields = ["id", "project", "name", "description", "created_at", "updated_at", "graph", "message",
+                  "latest", "version_created"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if self.instance is not None and not isinstance(self.instance, list):
+            fields["project"].read_only = True  # a pipeline does not move between projects
+        return fields
+
+    @extend_schema_field(PipelineVersionSerializer(allow_null=True))
+    def get_latest(self, pipeline):
+        version = pipeline.latest_version()
+        return PipelineVersionSerializer(version).data if version else None
+
+    def get_version_created(self, pipeline) -> bool:
+        return bool(getattr(pipeline, "_version_created", False))
+
+
+class GraphInputSerializer(serializers.Serializer):
+    graph = GraphField(help_text="A pipeline graph")
+    params = serializers.DictField(required=False, help_text="Run parameter overrides to validate with")
+
+
+class ValidationResultSerializer(serializers.Serializer):
+    valid = serializers.BooleanField()
+    errors = serializers.ListField(child=serializers.DictField(),
+                                   help_text="Every error at once: code, message, node, field, port, path")
+
+
+class ImportSerializer(serializers.Serializer):
+    project = ProjectField()
+    name = serializers.CharField(required=False, max_length=200,
+                                 help_text="Defaults to the graph's own name")
+    graph = GraphField(help_text="A graph as exported by /export")
+
+
+class DiffSerializer(serializers.Serializer):
+    a = serializers.IntegerField(min_value=1, help_text="Old version number")
+    b = serializers.IntegerField(min_value=1, help_text="New version number")
+
+
+class VersionQuerySerializer(serializers.Serializer):
+    version = serializers.IntegerField(min_value=1, required=False, help_text="Version number (default: latest)")
+
+
+class DiffResultSerializer(serializers.Serializer):
+    a = serializers.IntegerField()
+    b = serializers.IntegerField()
+    nodes = serializers.DictField()
+    edges = serializers.DictField()
+    parameters = serializers.DictField()
+
+

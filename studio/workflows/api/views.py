@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+import pipelines
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from studio.projects.models import Role
+from studio.projects.permissions import ProjectScopedMixin, require_role
+
+from ..graphs import diff, error_entries, parse_graph, python_script, script_filename
+from ..models import Pipeline, PipelineVersion
+from .serializers import (DiffResultSerializer, DiffSerializer, GraphInputSerializer, ImportSerializer,
+                          PipelineSerializer, PipelineVersionSerializer, ValidationResultSerializer,
+                          VersionQuerySerializer)
+
+VERSION_PARAM = OpenApiParameter("version", int, description="Version number (default: the latest)")
+
+
+class PipelineViewSet(ProjectScopedMixin, viewsets.ModelViewSet):
+    """Pipelines of your projects. Saving a changed `graph` makes a new immutable version; an unchanged graph
+    makes none. Graphs with unknown operators or a broken shape are refused (400, with field paths); other
+    validation errors are kept with the version and block runs."""
+
+    queryset = Pipeline.objects.select_related("project")
+    serializer_class = PipelineSerializer
+
+    def perform_create(self, serializer):
+        graph = serializer.validated_data.pop("graph", None)
+        message = serializer.validated_data.pop("message", "")
+        parsed = parse_graph(graph) if graph is not None else pipelines.Graph(name=serializer.validated_data["name"])
+        pipeline = serializer.save(created_by=self.request.user)
+        pipeline._version_created = pipeline.save_graph(parsed, self.request.user, message)[1]
+
+    def perform_update(self, serializer):
+        graph = serializer.validated_data.pop("graph", None)
+        message = serializer.validated_data.pop("message", "")
+        parsed = parse_graph(graph) if graph is not None else None
+        pipeline = serializer.save()
+        if parsed is not None:
+            pipeline._version_created = pipeline.save_graph(parsed, self.request.user, message)[1]
+
+    def _version(self, pipeline, number=None) -> PipelineVersion:
+        query = VersionQuerySerializer(data={"version": number} if number is not None else {})
+        query.is_valid(raise_exception=True)
+        number = query.validated_data.get("version")
+        versions = pipeline.versions.all()
+        version = versions.filter(number=number).first() if number else versions.order_by("-number").first()
+        if version is None:
+            raise exceptions.NotFound(f"pipeline {pipeline.pk} has no version {number}")
+        return version
+
+    @extend_schema(responses=PipelineVersionSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def versions(self, request, pk=None):
+        """Every version, newest first (graphs included)."""
+        pipeline = self.get_object()
+        return Response(PipelineVersionSerializer(pipeline.versions.order_by("-number"), many=True).data)
+
+    @extend_schema(responses=PipelineVersionSerializer)
+    @action(detail=True, methods=["get"], url_path=r"versions/(?P<number>\d+)")
+    def version(self, request, pk=None, number=None):
+        """One version, with its graph and validation result."""
+        return Response(PipelineVersionSerializer(self._version(self.get_object(), int(number))).data)
+
+    @extend_schema(request=None, responses=PipelineSerializer)
+    @action(detail=True, methods=["post"], url_path=r"versions/(?P<number>\d+)/restore")
+    def restore(self, request, pk=None, number=None):
+        """Make an old version the latest again (as a new version, so history is kept)."""
+        pipeline = self.get_object()
+        old = self._version(pipeline, int(number))
+        pipeline._version_created = pipeline.save_graph(old.as_graph(), request.user, f"restored v{old.number}")[1]
+        return Response(self.get_serializer(pipeline).data)
+
+    @extend_schema(request=GraphInputSerializer, responses=ValidationResultSerializer)
+    @action(detail=False, methods=["post"])
+    def validate(self, request):
+        """Validate a graph without saving it: every error at once, each with its node, field or port."""
+        body = GraphInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            graph = pipelines.from_json(body.validated_data["graph"])
+        except pipelines.GraphFormatError as exc:
+            errors = [{"path": f"graph.{p}" if p else "graph", "message": m, "code": "invalid_graph"}
+                      for p, m in exc.errors]
+            return Response({"valid": False, "errors": errors})
+        errors = error_entries(graph, pipelines.validate(graph, body.validated_data.get("params")))
+        return Response({"valid": not errors, "errors": errors})
+
+    @extend_schema(parameters=[VERSION_PARAM], responses={(200, "application/json"): OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["get"])
+    def export(self, request, pk=None):
+        """The graph JSON of a version, as a file to download (import it with POST /api/pipelines/import/)."""
+        version = self._version(self.get_object(), request.query_params.get("version"))
+        response = Response(version.graph)
+        response["Content-Disposition"] = f'attachment; filename="{script_filename(version)[:-3]}.json"'
+        return response
+
+    @extend_schema(parameters=[VERSION_PARAM], responses={(200, "text/x-python"): OpenApiTypes.STR})
+    @action(detail=True, methods=["get"])
+    def script(self, request, pk=None):
+        """A runnable Python script that calls pipelines.run on this version's graph (no server needed)."""
+        version = self._version(self.get_object(), request.query_params.get("version"))
+        response = HttpResponse(python_script(version), content_type="text/x-python; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{script_filename(version)}"'
+        return response
+
+    @extend_schema(parameters=[OpenApiParameter("a", int, required=True), OpenApiParameter("b", int, required=True)],
+                   responses=DiffResultSerializer)
+    @action(detail=True, methods=["get"])
+    def diff(self, request, pk=None):
+        """What changed between versions a and b: nodes added / removed / changed (params), edges, parameters."""
+        query = DiffSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        pipeline = self.get_object()
+        a = self._version(pipeline, query.validated_data["a"])
+        b = self._version(pipeline, query.validated_data["b"])
+        return Response({"a": a.number, "b": b.number, **diff(a.graph, b.graph)})
+
+    @extend_schema(request=ImportSerializer, responses={201: PipelineSerializer})
+    @action(detail=False, methods=["post"], url_path="import")
+    def import_graph(self, request):
+        """A new pipeline from exported graph JSON."""
+        body = ImportSerializer(data=request.data, context={"request": request})
+        body.is_valid(raise_exception=True)
+        graph = parse_graph(body.validated_data["graph"])
+        project = body.validated_data["project"]
+        require_role(request.user, project, Role.EDITOR)
+        pipeline = Pipeline.objects.create(project=project, name=body.validated_data.get("name") or graph.name
+                                           or "Imported pipeline", created_by=request.user)
+        pipeline._version_created = pipeline.save_graph(graph, request.user, "imported")[1]
+        return Response(self.get_serializer(pipeline).data, status=status.HTTP_201_CREATED)
+
+

@@ -1,0 +1,67 @@
+"""Pipelines and their immutable versions. A version holds the graph JSON (pipelines.graph format) and the
+result of validating it; saving an unchanged graph creates no version (equal digests)."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models, transaction
+
+import pipelines
+
+from studio.projects.models import Project
+
+
+class Pipeline(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="pipelines")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def latest_version(self) -> "PipelineVersion | None":
+        return self.versions.order_by("-number").first()
+
+    def save_graph(self, graph: pipelines.Graph, user=None, message: str = "") -> tuple["PipelineVersion", bool]:
+        """Store `graph` as the next version unless it equals the latest one. Returns (version, created)."""
+        digest = graph.digest()
+        with transaction.atomic():
+            latest = self.versions.select_for_update().order_by("-number").first()
+            if latest is not None and latest.digest == digest:
+                return latest, False
+            errors = [e.as_json() for e in pipelines.validate(graph)]
+            version = PipelineVersion.objects.create(
+                pipeline=self, number=(latest.number + 1) if latest else 1, graph=graph.to_json(), digest=digest,
+                errors=errors, valid=not errors, created_by=user if user and user.is_authenticated else None,
+                message=message)
+            Pipeline.objects.filter(pk=self.pk).update(updated_at=version.created_at)
+        return version, True
+
+
+class PipelineVersion(models.Model):
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    graph = models.JSONField()
+    digest = models.CharField(max_length=64)
+    valid = models.BooleanField()
+    errors = models.JSONField(default=list, help_text="pipelines.validate() result when the version was saved")
+    message = models.CharField(max_length=500, blank=True, default="")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pipeline", "number"]
+        constraints = [models.UniqueConstraint(fields=["pipeline", "number"], name="one_number_per_version")]
+
+    def __str__(self) -> str:
+        return f"{self.pipeline} v{self.number}"
+
+    def as_graph(self) -> pipelines.Graph:
+        return pipelines.from_json(self.graph)
