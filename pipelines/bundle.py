@@ -1,0 +1,293 @@
+"""Model bundles: a trained model with its feature logic, as a directory (and a .tar.gz export) that the online
+scorer, batch scoring and any other process load without pickle (DESIGN principles 1 and 6).
+
+    bundle/
+      manifest.json            name, version, created, source, input spec, output spec, threshold,
+                               sha256 of every other file
+      feature_state/           the fitted feature state: fitted.json + arrays.npz (+ texts)
+      model/                   the model: fitted.json + arrays.npz (LR) or model.txt (LightGBM text)
+      holdout.json             held-out raw rows and the scores the batch path gave them
+
+`load_bundle` checks every file against its hash, then replays the held-out rows through the transform
+kernel and the model and refuses the bundle (BundleRefused, with the reason) if any probability differs from
+the recorded batch score by more than 1e-9 or any label differs. A bundle is immutable once written.
+
+The model repository: `write_registry` / `read_registry` keep the table of live deployments (model name ->
+live version and the bundle of each version) as one JSON file, replaced by an atomic rename, which every
+serving process watches.
+
+Imports `operators` (values and kernels) only; pandas and the feature operators are imported lazily when a
+bundle is written from a table, never when one is loaded.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tarfile
+import tempfile
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from operators.kernels import features as feature_kernel
+from operators.kernels.models import load_scorer
+from operators.values import Fitted
+
+from .store import FittedCodec
+
+FORMAT = "studio-bundle/1"
+TOLERANCE = 1e-9
+HOLDOUT_ROWS = 100
+MANIFEST = "manifest.json"
+
+
+class BundleRefused(Exception):
+    """A bundle that must not go live: a missing or edited file, or a replayed row that scores differently."""
+
+
+# ------------------------------------------------------------------------------------------------ writing
+def table_to_columns(table, spec: list[dict]) -> dict[str, np.ndarray]:
+    """A pandas table's raw input columns as the kernel receives them online: float64 with NaN for FP64,
+    object arrays with None for BYTES. Batch scoring and the held-out rows both go through this."""
+    import pandas as pd
+
+    missing = [s["name"] for s in spec if s["name"] not in table.columns]
+    if missing:
+        raise ValueError(f"the table lacks input column {missing[0]!r} of the bundle")
+    columns = {}
+    for s in spec:
+        series = table[s["name"]]
+        if s["datatype"] == "BYTES":
+            values = series.astype(object).where(series.notna(), None).to_numpy(dtype=object)
+            # "" is a missing value, as online (the binary tensor extension has no null for strings)
+            columns[s["name"]] = np.array([(v or None) if v is None or isinstance(v, str)
+                                           else feature_kernel.canonical(v) for v in values], dtype=object)
+        else:
+            columns[s["name"]] = pd.to_numeric(series, errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)
+    return columns
+
+
+def write_bundle(directory: str | Path, *, name: str, model: Fitted, feature_state: Fitted, holdout,
+                 version: str | None = None, source: Mapping[str, Any] | None = None,
+                 threshold: float = 0.5) -> Path:
+    """Write a bundle into `directory` (which must not exist): the states, the first HOLDOUT_ROWS rows of the
+    `holdout` table with their batch scores, and the manifest. Written under a temporary name and renamed,
+    so a half-written bundle is never seen. Returns the directory."""
+    directory = Path(directory)
+    if directory.exists():
+        raise FileExistsError(f"bundle directory {directory} already exists; bundles are immutable")
+    spec = feature_kernel.input_spec(feature_state)
+    rows = holdout.head(HOLDOUT_ROWS).reset_index(drop=True)
+    if len(rows) == 0:
+        raise ValueError("the held-out table has no rows; a bundle needs rows to verify itself on load")
+    columns = table_to_columns(rows, spec)
+    scorer = load_scorer(model)
+    X = feature_kernel.transform(feature_state, columns, len(rows)).X
+    probability = scorer.predict_proba(X)
+
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = directory.parent / f".{directory.name}.{uuid.uuid4().hex[:8]}.tmp"
+    tmp.mkdir()
+    try:
+        for folder, state in (("feature_state", feature_state), ("model", model)):
+            (tmp / folder).mkdir()
+            meta = FittedCodec.save(state, tmp / folder)
+            (tmp / folder / "fitted.json").write_text(json.dumps(meta, sort_keys=True))
+        holdout_json = {
+            "n_rows": len(rows),
+            "columns": {n: [_json_value(v) for v in c.tolist()] for n, c in columns.items()},
+            "probability": probability.tolist(),
+            "label": (probability >= threshold).astype(np.int64).tolist(),
+        }
+        (tmp / "holdout.json").write_text(json.dumps(holdout_json, allow_nan=False))
+        files = {str(p.relative_to(tmp)): _sha256(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
+        width = len(scorer.feature_names)
+        manifest = {
+            "format": FORMAT,
+            "name": name,
+            "version": version or uuid.uuid4().hex[:12],
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "source": dict(source or {}),
+            "model_kind": model.kind,
+            "threshold": float(threshold),
+            "inputs": [{**s, "shape": [-1]} for s in spec],
+            "outputs": [
+                {"name": "probability", "datatype": "FP64", "shape": [-1]},
+                {"name": "label", "datatype": "INT64", "shape": [-1]},
+                {"name": "contributions", "datatype": "FP64", "shape": [-1, width + 1], "optional": True},
+            ],
+            "contribution_names": list(scorer.feature_names) + ["bias"],
+            "holdout": {"rows": len(rows), "tolerance": TOLERANCE},
+            "files": files,
+        }
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
+        os.rename(tmp, directory)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return directory
+
+
+def _json_value(value):
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def export_tar(directory: str | Path, archive: str | Path) -> Path:
+    """The bundle as one .tar.gz (regular files only), e.g. to hand to another serving cluster."""
+    directory, archive = Path(directory), Path(archive)
+    with tarfile.open(archive, "w:gz") as tar:
+        for path in sorted(directory.rglob("*")):
+            if path.is_file():
+                tar.add(path, arcname=str(path.relative_to(directory)), recursive=False)
+    return archive
+
+
+def _extract(archive: Path, into: Path) -> Path:
+    """Unpack a bundle archive, refusing links, devices and paths that leave the target directory."""
+    with tarfile.open(archive, "r:gz") as tar:
+        for member in tar.getmembers():
+            target = (into / member.name).resolve()
+            if not member.isfile() and not member.isdir():
+                raise BundleRefused(f"archive member {member.name!r} is not a regular file")
+            if into.resolve() not in target.parents and target != into.resolve():
+                raise BundleRefused(f"archive member {member.name!r} would be written outside the bundle")
+        tar.extractall(into, filter="data")
+    return into
+
+
+# ------------------------------------------------------------------------------------------------ loading
+class Bundle:
+    """A loaded, verified bundle: what the online scorer and batch scoring call."""
+
+    def __init__(self, path: Path, manifest: dict, feature_state: Fitted, model: Fitted):
+        self.path = path
+        self.manifest = manifest
+        self.name = manifest["name"]
+        self.version = str(manifest["version"])
+        self.threshold = float(manifest["threshold"])
+        self.input_spec = [{k: v for k, v in s.items() if k != "shape"} for s in manifest["inputs"]]
+        self.output_spec = manifest["outputs"]
+        self.contribution_names = manifest["contribution_names"]
+        self.feature_state = feature_state
+        self.model = model
+        self.scorer = load_scorer(model)
+        feature_kernel.compiled(feature_state)  # build the lookups now, not on the first request
+
+    def features(self, columns: Mapping[str, np.ndarray], n_rows: int):
+        return feature_kernel.transform(self.feature_state, columns, n_rows).X
+
+    def predict(self, columns: Mapping[str, np.ndarray], n_rows: int, *, explain: bool = False) -> dict:
+        X = self.features(columns, n_rows)
+        probability = self.scorer.predict_proba(X)
+        out = {"probability": probability, "label": (probability >= self.threshold).astype(np.int64)}
+        if explain:
+            out["contributions"] = self.scorer.contributions(X)
+        return out
+
+    def score_table(self, table, *, explain: bool = False) -> dict:
+        """Batch scoring of a pandas table with this bundle: the same kernels and numbers as online."""
+        return self.predict(table_to_columns(table, self.input_spec), len(table), explain=explain)
+
+
+def load_bundle(path: str | Path, *, verify: bool = True) -> Bundle:
+    """Load a bundle directory or .tar.gz; with `verify`, refuse it unless its files match their hashes and
+    its held-out rows score within 1e-9 of the recorded batch scores."""
+    path = Path(path)
+    if path.is_file() and path.name.endswith((".tar.gz", ".tgz")):
+        into = Path(tempfile.mkdtemp(prefix="bundle-"))
+        try:
+            return load_bundle(_extract(path, into), verify=verify)
+        finally:
+            shutil.rmtree(into, ignore_errors=True)
+    if not (path / MANIFEST).is_file():
+        raise BundleRefused(f"{path} is not a bundle: it has no {MANIFEST}")
+    try:
+        manifest = json.loads((path / MANIFEST).read_text())
+    except json.JSONDecodeError as exc:
+        raise BundleRefused(f"{path / MANIFEST} is not valid JSON: {exc}") from None
+    if manifest.get("format") != FORMAT:
+        raise BundleRefused(f"{path} has format {manifest.get('format')!r}; this server reads {FORMAT!r}")
+    if verify:
+        for relative, expected in manifest["files"].items():
+            file = path / relative
+            if not file.is_file():
+                raise BundleRefused(f"file {relative} of the bundle is missing")
+            actual = _sha256(file)
+            if actual != expected:
+                raise BundleRefused(f"file {relative} was changed after the bundle was written "
+                                    f"(sha256 {actual[:12]}..., the manifest says {expected[:12]}...)")
+    states = {}
+    for folder in ("feature_state", "model"):
+        meta = json.loads((path / folder / "fitted.json").read_text())
+        states[folder] = FittedCodec.load(path / folder, meta)
+    try:
+        bundle = Bundle(path, manifest, states["feature_state"], states["model"])
+    except Exception as exc:
+        raise BundleRefused(f"the model of {path} cannot be loaded: {exc}") from None
+    if verify:
+        replay(bundle)
+    return bundle
+
+
+def replay(bundle: Bundle) -> None:
+    """Score the held-out rows and compare with the batch scores recorded when the bundle was written."""
+    holdout = json.loads((bundle.path / "holdout.json").read_text())
+    n_rows = holdout["n_rows"]
+    by_name = {s["name"]: s for s in bundle.input_spec}
+    columns = {}
+    for name, values in holdout["columns"].items():
+        if by_name.get(name, {}).get("datatype") == "BYTES":
+            columns[name] = np.array(values, dtype=object)
+        else:
+            columns[name] = np.array(values, dtype=np.float64)
+    try:
+        out = bundle.predict(columns, n_rows)
+    except Exception as exc:
+        raise BundleRefused(f"held-out rows cannot be scored: {exc}") from None
+    expected = np.asarray(holdout["probability"], dtype=np.float64)
+    diff = np.abs(out["probability"] - expected)
+    worst = int(np.argmax(diff))
+    if not diff[worst] <= TOLERANCE:  # NaN fails too
+        raise BundleRefused(f"held-out row {worst} scores {out['probability'][worst]!r} but the batch score was "
+                            f"{expected[worst]!r} (difference {diff[worst]:.3g} > {TOLERANCE})")
+    labels = np.asarray(holdout["label"], dtype=np.int64)
+    if not np.array_equal(out["label"], labels):
+        row = int(np.argmax(out["label"] != labels))
+        raise BundleRefused(f"held-out row {row} gets label {int(out['label'][row])}, the batch label was "
+                            f"{int(labels[row])}")
+
+
+# ----------------------------------------------------------------------------------------------- registry
+def write_registry(path: str | Path, models: Mapping[str, Mapping[str, Any]]) -> None:
+    """Replace the registry file atomically. `models`: name -> {"live": version or None,
+    "versions": {version: {"bundle": path}}}. Serving processes pick the change up within a poll interval."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"format": "studio-registry/1", "written": time.time(), "models": models}
+    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}.tmp"
+    with open(tmp, "w") as handle:
+        json.dump(payload, handle, indent=1, sort_keys=True)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def read_registry(path: str | Path) -> dict:
+    with open(path) as handle:
+        return json.load(handle)

@@ -1,0 +1,140 @@
+"""The prediction log for the closed loop: one Parquet row per scored row (request id, model, version, time,
+the row's inputs as JSON, its outputs), written by a background thread in batches, off the request path.
+
+The request path only appends a reference to its columns to a deque (no copy, no formatting). Every
+`flush_interval` seconds, or on close, the writer turns what accumulated into one Parquet file per model,
+written to a temporary name and renamed, so a reader never sees half a file. Files older than
+`retention_days` are deleted. If the writer falls behind by more than `max_pending_rows`, new records are
+dropped and counted rather than growing memory without bound.
+"""
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import shutil
+import threading
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+import orjson
+
+log = logging.getLogger("studio.serving.predlog")
+
+
+class PredictionLog:
+    def __init__(self, directory: str | Path, *, flush_interval: float = 1.0, retention_days: float = 30.0,
+                 max_pending_rows: int = 2_000_000):
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.flush_interval = flush_interval
+        self.retention_days = retention_days
+        self.max_pending_rows = max_pending_rows
+        self.dropped_rows = 0
+        self.written_rows = 0
+        self._pending: collections.deque = collections.deque()
+        self._pending_rows = 0
+        self._stop = threading.Event()
+        self._lock = threading.Lock()  # one flush at a time (the thread, or close())
+        self._last_retention = 0.0
+        self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
+        self._thread.start()
+
+    def record(self, request_id: str, model: str, version: str, columns: Mapping[str, np.ndarray], n_rows: int,
+               outputs: Mapping[str, np.ndarray]) -> None:
+        """Called on the request path: O(1), never blocks on disk."""
+        if self._pending_rows + n_rows > self.max_pending_rows:
+            self.dropped_rows += n_rows
+            return
+        self._pending_rows += n_rows
+        self._pending.append((request_id, model, version, time.time(), columns, n_rows, outputs))
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.flush_interval):
+            try:
+                self.flush()
+            except Exception:
+                log.exception("cannot write the prediction log to %s", self.directory)
+
+    def flush(self) -> int:
+        with self._lock:
+            batch = []
+            while self._pending:
+                batch.append(self._pending.popleft())
+            if batch:
+                self._pending_rows -= sum(item[5] for item in batch)
+                self._write(batch)
+            now = time.time()
+            if now - self._last_retention > 60:
+                self._last_retention = now
+                self._apply_retention(now)
+            return len(batch)
+
+    def _write(self, batch: list) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        by_model: dict[str, list] = collections.defaultdict(list)
+        for item in batch:
+            by_model[item[1]].append(item)
+        for model, items in by_model.items():
+            fields: dict[str, list] = {k: [] for k in ("request_id", "row", "model", "version", "time", "inputs",
+                                                       "probability", "label")}
+            for request_id, _, version, at, columns, n_rows, outputs in items:
+                names = list(columns)
+                values = [columns[n].tolist() for n in names]
+                for i in range(n_rows):
+                    fields["inputs"].append(orjson.dumps({n: _plain(v[i]) for n, v in zip(names, values)}).decode())
+                fields["request_id"] += [request_id] * n_rows
+                fields["row"] += list(range(n_rows))
+                fields["model"] += [model] * n_rows
+                fields["version"] += [version] * n_rows
+                fields["time"] += [at] * n_rows
+                fields["probability"] += outputs["probability"].tolist()
+                fields["label"] += outputs["label"].tolist()
+            table = pa.table({
+                "request_id": pa.array(fields["request_id"], pa.string()),
+                "row": pa.array(fields["row"], pa.int32()),
+                "model": pa.array(fields["model"], pa.string()),
+                "version": pa.array(fields["version"], pa.string()),
+                "time": pa.array(fields["time"], pa.float64()),
+                "inputs": pa.array(fields["inputs"], pa.string()),
+                "probability": pa.array(fields["probability"], pa.float64()),
+                "label": pa.array(fields["label"], pa.int64()),
+            })
+            day = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+            folder = self.directory / _safe(model) / day
+            folder.mkdir(parents=True, exist_ok=True)
+            final = folder / f"part-{time.time_ns()}-{uuid.uuid4().hex[:8]}.parquet"
+            tmp = folder / f".{final.name}.tmp"
+            pq.write_table(table, tmp)
+            os.replace(tmp, final)
+            self.written_rows += table.num_rows
+
+    def _apply_retention(self, now: float) -> None:
+        cutoff = datetime.fromtimestamp(now - self.retention_days * 86400, timezone.utc).strftime("%Y-%m-%d")
+        for model_dir in self.directory.iterdir():
+            if not model_dir.is_dir():
+                continue
+            for day_dir in model_dir.iterdir():
+                if day_dir.is_dir() and day_dir.name < cutoff:
+                    shutil.rmtree(day_dir, ignore_errors=True)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        self.flush()
+
+
+def _plain(value):
+    if isinstance(value, float) and value != value:  # NaN is a null in the log's JSON
+        return None
+    return value
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "_"

@@ -1,0 +1,120 @@
+"""Bundles: written without pickle, exported as .tar.gz, and refused on load when anything was tampered with."""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import tarfile
+
+import numpy as np
+import pytest
+
+from pipelines.bundle import BundleRefused, export_tar, load_bundle, table_to_columns
+from tests.conftest import REPO
+
+
+@pytest.fixture
+def copy(tmp_path, bundles):
+    target = tmp_path / "bundle"
+    shutil.copytree(bundles["1"], target)
+    return target
+
+
+def _rehash(bundle, relative):
+    """Update the manifest's hash of a file, as a tamperer who knows the format would."""
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest["files"][relative] = hashlib.sha256((bundle / relative).read_bytes()).hexdigest()
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_bundle_holds_spec_states_and_holdout(bundles, scoring_table):
+    bundle = load_bundle(bundles["1"])
+    manifest = bundle.manifest
+    assert manifest["name"] == "credit" and manifest["version"] == "1" and manifest["created"]
+    assert {i["name"] for i in manifest["inputs"]} == {"age", "income", "debt_ratio", "credit_limit",
+                                                       "late_payments", "months_employed", "education",
+                                                       "home_ownership", "region", "purpose"}
+    assert [o["name"] for o in manifest["outputs"]] == ["probability", "label", "contributions"]
+    assert manifest["holdout"] == {"rows": 100, "tolerance": 1e-9}
+    files = {p.relative_to(bundles["1"]).as_posix() for p in bundles["1"].rglob("*") if p.is_file()}
+    assert {"manifest.json", "holdout.json", "model/model.txt", "feature_state/arrays.npz"} <= files
+    for path in bundles["1"].rglob("*"):  # no pickle anywhere (protocol 2+ starts with 0x80)
+        if path.is_file():
+            assert not path.read_bytes().startswith(b"\x80"), path
+    rows = scoring_table.head(5)
+    out = bundle.predict(table_to_columns(rows, bundle.input_spec), 5)
+    assert out["probability"].shape == (5,) and set(np.unique(out["label"])) <= {0, 1}
+
+
+def test_tar_export_round_trip(tmp_path, bundles):
+    archive = export_tar(bundles["2"], tmp_path / "credit-2.tar.gz")
+    bundle = load_bundle(archive)
+    assert bundle.manifest["version"] == "2"
+
+
+def test_edited_model_file_is_refused_by_its_hash(copy):
+    model = copy / "model" / "model.txt"
+    model.write_text(model.read_text().replace("leaf_value=", "leaf_value=0", 1))
+    with pytest.raises(BundleRefused, match=r"file model/model.txt was changed after the bundle was written"):
+        load_bundle(copy)
+
+
+def test_edited_model_file_is_refused_by_replay_even_with_a_matching_hash(copy):
+    model = copy / "model" / "model.txt"
+    text = model.read_text()
+    start = text.index("leaf_value=") + len("leaf_value=")
+    first_leaf = text[start:text.index(" ", start)]
+    model.write_text(text[:start] + repr(float(first_leaf) + 0.5) + text[start + len(first_leaf):])
+    _rehash(copy, "model/model.txt")
+    with pytest.raises(BundleRefused, match=r"held-out row \d+ scores .* but the batch score was .*difference"):
+        load_bundle(copy)
+
+
+def test_changed_test_row_is_refused(copy):
+    holdout = json.loads((copy / "holdout.json").read_text())
+    holdout["columns"]["late_payments"][7] = 9.0
+    (copy / "holdout.json").write_text(json.dumps(holdout))
+    with pytest.raises(BundleRefused, match="file holdout.json was changed"):
+        load_bundle(copy)
+    _rehash(copy, "holdout.json")
+    with pytest.raises(BundleRefused, match=r"held-out row 7 scores"):
+        load_bundle(copy)
+
+
+def test_missing_file_and_foreign_format_are_refused(copy, tmp_path):
+    (copy / "feature_state" / "arrays.npz").unlink()
+    with pytest.raises(BundleRefused, match="file feature_state/arrays.npz of the bundle is missing"):
+        load_bundle(copy)
+    with pytest.raises(BundleRefused, match="has no manifest.json"):
+        load_bundle(tmp_path)
+
+
+def test_archive_escaping_its_directory_is_refused(tmp_path, bundles):
+    archive = tmp_path / "evil.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(bundles["1"] / "manifest.json", arcname="../../manifest.json")
+    with pytest.raises(BundleRefused, match="outside the bundle"):
+        load_bundle(archive)
+
+
+def test_serving_imports_no_django_orm_pyspark_or_training_code(bundles):
+    """The serving process, as its entry point starts it, with a bundle loaded and scored, holds no Django,
+    pyspark, scikit-learn, pandas or operator library (training) code."""
+    code = f"""
+import sys
+from studio.serving import keep_training_code_out
+keep_training_code_out()  # what `python -m studio.serving` does first: LightGBM's optional sklearn / pandas
+from studio.serving.app import create_app
+from pipelines.bundle import load_bundle, read_registry
+app = create_app(None)
+bundle = load_bundle({str(bundles["1"])!r})
+bundle.predict({{s["name"]: [None] for s in bundle.input_spec}}, 1, explain=True)
+bad = sorted(m for m in sys.modules if m.split(".")[0] in ("django", "pyspark", "sklearn", "pandas")
+             or m.startswith("operators.library"))
+print(",".join(bad))
+"""
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "", f"the serving process imported: {result.stdout.strip()}"

@@ -1,0 +1,259 @@
+"""The serving process over real HTTP: parity with batch scoring, a real Triton client, metadata, errors,
+explanations, metrics and the prediction log."""
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+
+from pipelines.bundle import load_bundle, table_to_columns, write_registry
+
+from .conftest import decode_v2, http, registry_models, serving_process, v2_binary, v2_json
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, bundles):
+    tmp = tmp_path_factory.mktemp("serving")
+    write_registry(tmp / "var" / "serving" / "registry.json", registry_models(bundles, live="1"))
+    with serving_process(tmp, {"SERVING_MAX_BODY_BYTES": str(8 * 1024 * 1024)}) as server:
+        server.wait_for(lambda: server.get("/v2/models/credit/ready")[0] == 200, what="model credit ready")
+        yield server
+
+
+@pytest.fixture(scope="module")
+def batch(bundles, scoring_table):
+    """Batch scores of the 10,000 rows: the bundle's batch-scoring path over a pandas table."""
+    bundle = load_bundle(bundles["1"])
+    return bundle, bundle.score_table(scoring_table, explain=True)
+
+
+def test_parity_json_10000_rows(server, batch, scoring_table):
+    bundle, expected = batch
+    columns = table_to_columns(scoring_table, bundle.input_spec)
+    status, headers, body = http("POST", server.url + "/v2/models/credit/infer",
+                                 json.dumps(v2_json(columns, bundle.input_spec)).encode())
+    assert status == 200, body[:500]
+    response, outputs = decode_v2(headers, body)
+    assert response["model_name"] == "credit" and response["model_version"] == "1"
+    assert outputs["probability"].shape == (10_000,)
+    assert np.max(np.abs(outputs["probability"] - expected["probability"])) <= 1e-9
+    assert np.array_equal(outputs["label"], expected["label"])
+
+
+def test_parity_binary_10000_rows(server, batch, scoring_table):
+    bundle, expected = batch
+    columns = table_to_columns(scoring_table, bundle.input_spec)
+    body, headers = v2_binary(columns, bundle.input_spec)
+    status, response_headers, answer = http("POST", server.url + "/v2/models/credit/infer", body, headers)
+    assert status == 200, answer[:500]
+    assert "inference-header-content-length" in {k.lower() for k in response_headers}
+    response, outputs = decode_v2(response_headers, answer)
+    assert response["outputs"][0]["parameters"]["binary_data_size"] == 8 * 10_000
+    assert np.max(np.abs(outputs["probability"] - expected["probability"])) <= 1e-9
+    assert np.array_equal(outputs["label"], expected["label"])
+
+
+def test_tritonclient_reads_metadata_and_infers(server, batch, scoring_table):
+    import tritonclient.http as triton
+
+    bundle, expected = batch
+    client = triton.InferenceServerClient(url=f"127.0.0.1:{server.port}")
+    assert client.is_server_live() and client.is_server_ready()
+    assert "binary_tensor_data" in client.get_server_metadata()["extensions"]
+    assert client.is_model_ready("credit")
+    metadata = client.get_model_metadata("credit")
+    assert [i["name"] for i in metadata["inputs"]] == [s["name"] for s in bundle.input_spec]
+    assert {o["name"] for o in metadata["outputs"]} == {"probability", "label", "contributions"}
+
+    rows = scoring_table.head(300)
+    columns = table_to_columns(rows, bundle.input_spec)
+    inputs = []
+    for meta in metadata["inputs"]:
+        tensor = triton.InferInput(meta["name"], [len(rows)], meta["datatype"])
+        values = columns[meta["name"]]
+        if meta["datatype"] == "BYTES":
+            values = np.array([(v or "").encode() for v in values], dtype=np.object_)
+        tensor.set_data_from_numpy(values, binary_data=True)
+        inputs.append(tensor)
+    result = client.infer("credit", inputs, outputs=[triton.InferRequestedOutput("probability", binary_data=True)])
+    assert result.get_response()["model_version"] == "1"
+    assert np.max(np.abs(result.as_numpy("probability") - expected["probability"][:300])) <= 1e-9
+    # JSON outputs through the client as well, addressed by version
+    result = client.infer("credit", inputs, model_version="1",
+                          outputs=[triton.InferRequestedOutput("label", binary_data=False)])
+    assert np.array_equal(result.as_numpy("label"), expected["label"][:300])
+
+
+def test_explanations_are_contributions_that_sum_to_the_margin(server, batch, scoring_table):
+    bundle, expected = batch
+    rows = scoring_table.head(20)
+    columns = table_to_columns(rows, bundle.input_spec)
+    status, headers, body = http("POST", server.url + "/v2/models/credit/infer",
+                                 json.dumps(v2_json(columns, bundle.input_spec, parameters={"explain": True})).encode())
+    assert status == 200
+    _, outputs = decode_v2(headers, body)
+    contributions = outputs["contributions"]
+    assert contributions.shape == (20, len(bundle.contribution_names))
+    margin = contributions.sum(axis=1)
+    assert np.allclose(1 / (1 + np.exp(-margin)), expected["probability"][:20], atol=1e-9)
+
+    record = {k: (None if isinstance(v, float) and v != v else v) for k, v in rows.iloc[0].to_dict().items()
+              if k in columns}
+    status, answer = server.post_json("/v1/models/credit:predict?explain=true", {"instances": [record]})
+    assert status == 200, answer
+    prediction = answer["predictions"][0]
+    assert abs(prediction["probability"] - expected["probability"][0]) <= 1e-9
+    assert set(prediction["contributions"]) == set(bundle.contribution_names)
+
+
+def test_v1_records(server, batch, scoring_table):
+    bundle, expected = batch
+    rows = scoring_table.head(50)
+    records = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()
+                if k in {s["name"] for s in bundle.input_spec}} for r in rows.to_dict("records")]
+    status, answer = server.post_json("/v1/models/credit:predict", {"instances": records})
+    assert status == 200, answer
+    assert answer["model_version"] == "1"
+    got = np.array([p["probability"] for p in answer["predictions"]])
+    assert np.max(np.abs(got - expected["probability"][:50])) <= 1e-9
+
+
+def test_health_and_metadata(server):
+    assert server.get("/v2/health/live") == (200, {"live": True})
+    assert server.get("/v2/health/ready")[0] == 200
+    status, meta = server.get("/v2/models/credit")
+    assert status == 200 and meta["versions"] == ["1", "2"] and meta["parameters"]["live_version"] == "1"
+    status, meta = server.get("/v2/models/credit/versions/2")
+    assert status == 200 and meta["parameters"]["version"] == "2"
+    assert server.get("/v2/models/credit/versions/2/ready")[0] == 200
+    inputs = {i["name"]: i for i in meta["parameters"]["input_spec"]}
+    assert inputs["region"]["datatype"] == "BYTES" and "south" in inputs["region"]["categories"]
+
+
+def _one_row(bundle, scoring_table):
+    return table_to_columns(scoring_table.head(3), bundle.input_spec)
+
+
+@pytest.mark.parametrize("case", ["wrong_datatype", "wrong_shape", "missing_input", "string_in_number",
+                                  "rows_disagree", "unknown_input", "not_json"])
+def test_bad_requests_get_a_4xx_naming_the_input(server, batch, scoring_table, case):
+    bundle, _ = batch
+    request = v2_json(_one_row(bundle, scoring_table), bundle.input_spec)
+    by_name = {t["name"]: t for t in request["inputs"]}
+    body = None
+    if case == "wrong_datatype":
+        by_name["age"]["datatype"] = "BYTES"
+        by_name["age"]["data"] = ["41", "22", "30"]
+        expect = "'age'"
+    elif case == "wrong_shape":
+        by_name["income"]["shape"] = [3, 2]
+        expect = "'income'"
+    elif case == "missing_input":
+        request["inputs"] = [t for t in request["inputs"] if t["name"] != "region"]
+        expect = "missing input 'region'"
+    elif case == "string_in_number":
+        by_name["debt_ratio"]["data"] = [0.1, "lots", 0.3]
+        expect = "'debt_ratio'"
+    elif case == "rows_disagree":
+        by_name["purpose"]["shape"] = [2]
+        by_name["purpose"]["data"] = by_name["purpose"]["data"][:2]
+        expect = "'purpose'"
+    elif case == "unknown_input":
+        request["inputs"].append({"name": "shoe_size", "datatype": "FP64", "shape": [3], "data": [1, 2, 3]})
+        expect = "'shoe_size'"
+    else:
+        body = b"{not json"
+        expect = "not valid JSON"
+    status, _, answer = http("POST", server.url + "/v2/models/credit/infer",
+                             body if body is not None else json.dumps(request).encode())
+    assert status == 400, answer
+    error = json.loads(answer)
+    assert set(error) == {"error"} and expect in error["error"], error
+
+
+def test_unknown_model_and_version_are_404(server, batch, scoring_table):
+    bundle, _ = batch
+    request = json.dumps(v2_json(_one_row(bundle, scoring_table), bundle.input_spec)).encode()
+    status, _, answer = http("POST", server.url + "/v2/models/nope/infer", request)
+    assert status == 404 and "unknown model 'nope'" in json.loads(answer)["error"]
+    status, _, answer = http("POST", server.url + "/v2/models/credit/versions/7/infer", request)
+    assert status == 404 and "no version '7'" in json.loads(answer)["error"]
+    assert server.get("/v2/models/nope")[0] == 404
+    status, answer = server.post_json("/v1/models/nope:predict", {"instances": [{}]})
+    assert status == 404 and "error" in answer
+
+
+def _raw_post(server, headers: str, body: bytes) -> tuple[int, dict]:
+    """Send a request by hand and read the answer: the server answers 413 before the whole body is sent."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        sock.sendall(f"POST /v2/models/credit/infer HTTP/1.1\r\nHost: x\r\n{headers}\r\n".encode() + body)
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    head, _, payload = answer.partition(b"\r\n\r\n")
+    return int(head.split()[1]), json.loads(payload)
+
+
+def test_body_over_the_limit_is_413(server):
+    # declared too long: refused before reading it
+    status, error = _raw_post(server, f"Content-Length: {9 * 1024 * 1024}\r\n", b'{"inputs": [')
+    assert status == 413 and "over the limit" in error["error"]
+    # chunked, no declared length: refused once the body read so far passes the limit
+    chunk = b" " * (1024 * 1024)
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(9))
+    status, error = _raw_post(server, "Transfer-Encoding: chunked\r\n", chunks)
+    assert status == 413 and "over the limit" in error["error"]
+
+
+@pytest.mark.parametrize("header,cut", [("abc", 0), ("999999", 0), ("12", 0), (None, 4)])
+def test_malformed_binary_header_is_400(server, batch, scoring_table, header, cut):
+    bundle, _ = batch
+    body, headers = v2_binary(_one_row(bundle, scoring_table), bundle.input_spec)
+    if header is None:  # binary data shorter than the binary_data_size values say
+        body = body[:-cut]
+    else:
+        headers["Inference-Header-Content-Length"] = header
+    status, _, answer = http("POST", server.url + "/v2/models/credit/infer", body, headers)
+    assert status == 400, answer
+    assert json.loads(answer)["error"]
+
+
+def test_metrics_count_requests_per_model_and_version(server, batch, scoring_table):
+    bundle, _ = batch
+    request = json.dumps(v2_json(_one_row(bundle, scoring_table), bundle.input_spec)).encode()
+    for _ in range(3):
+        assert http("POST", server.url + "/v2/models/credit/versions/2/infer", request)[0] == 200
+    status, _, text = http("GET", server.url + "/metrics")
+    text = text.decode()
+    assert status == 200
+    line = next(l for l in text.splitlines() if l.startswith("serving_requests_total{")
+                and 'version="2"' in l and 'code="200"' in l)
+    assert float(line.rsplit(" ", 1)[1]) >= 3
+    assert 'serving_request_duration_seconds_bucket{le="0.005",model="credit",protocol="v2",version="2"}' in text
+    assert "serving_request_errors_total{" in text
+
+
+def test_prediction_log_is_written_in_batches(server, batch, scoring_table):
+    import pyarrow.parquet as pq
+
+    bundle, _ = batch
+    request = v2_json(_one_row(bundle, scoring_table), bundle.input_spec, id="log-me-please")
+    assert http("POST", server.url + "/v2/models/credit/infer", json.dumps(request).encode())[0] == 200
+    folder = server.data_dir / "serving" / "prediction_log" / "credit"
+
+    def logged():
+        files = sorted(folder.rglob("*.parquet")) if folder.exists() else []
+        rows = [r for f in files for r in pq.read_table(f).to_pylist()]
+        return [r for r in rows if r["request_id"] == "log-me-please"]
+
+    server.wait_for(lambda: len(logged()) == 3, timeout=10, what="prediction log rows")
+    rows = logged()
+    assert [r["row"] for r in rows] == [0, 1, 2] and rows[0]["version"] == "1"
+    assert json.loads(rows[0]["inputs"])["region"] == scoring_table["region"].iloc[0]
