@@ -26,9 +26,12 @@ demo-data: $(DEMO_CSV)
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
+# Web (daphne) and the run worker (huey) together, from the Procfile, by honcho; the demo admin and project
+# are created on the first run. SIGTERM to the process group stops them all.
 run: install demo-data migrate frontend
+	$(BIN)/python manage.py studio_demo
 	@echo "Studio on http://$(HOST):$(PORT)/  (admin: /admin/, API docs: /api/docs/, health: /api/health)"
-	$(BIN)/daphne -b $(HOST) -p $(PORT) studio.asgi:application
+	STUDIO_HOST=$(HOST) STUDIO_PORT=$(PORT) exec $(BIN)/honcho start --no-prefix -f Procfile
 
 test: install demo-data
 	$(BIN)/python -m pytest
