@@ -1,4 +1,4 @@
-"""Evaluate binary classification scores."""
+"""Evaluate binary classification scores: metrics (scikit-learn for the math) and plotly figure JSON."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,43 +6,225 @@ from pydantic import Field
 
 from ..contract import Operator, OperatorError, Params, Port, PortType
 from ..tables import binary_label, require_columns, require_rows
-from ..values import Report
+from ..values import Fitted, Report
+
+MAX_POINTS = 400  # points per curve sent to the browser
+COLORS = ("#1f77b4", "#d62728")
+
+
+def _thin(*arrays: np.ndarray, limit: int = MAX_POINTS):
+    """Keep at most `limit` points of a curve, always the first and the last."""
+    n = len(arrays[0])
+    if n <= limit:
+        return arrays
+    keep = np.unique(np.linspace(0, n - 1, limit).round().astype(int))
+    return tuple(a[keep] for a in arrays)
+
+
+def binary_metrics(y: np.ndarray, p: np.ndarray, threshold: float) -> dict:
+    from sklearn.metrics import (accuracy_score, average_precision_score, brier_score_loss, confusion_matrix,
+                                 f1_score, log_loss, precision_score, recall_score, roc_auc_score, roc_curve)
+
+    fpr, tpr, _ = roc_curve(y, p)
+    predicted = (p >= threshold).astype(np.int8)
+    tn, fp, fn, tp = confusion_matrix(y, predicted, labels=[0, 1]).ravel()
+    return {
+        "auc": float(roc_auc_score(y, p)),
+        "logloss": float(log_loss(y, np.clip(p, 1e-15, 1 - 1e-15), labels=[0, 1])),
+        "ks": float(np.max(tpr - fpr)),
+        "pr_auc": float(average_precision_score(y, p)),
+        "brier": float(brier_score_loss(y, p)),
+        "accuracy": float(accuracy_score(y, predicted)),
+        "precision": float(precision_score(y, predicted, zero_division=0)),
+        "recall": float(recall_score(y, predicted, zero_division=0)),
+        "f1": float(f1_score(y, predicted, zero_division=0)),
+        "threshold": float(threshold),
+        "tp": int(tp), "fp": int(fp), "tn": int(tn), "fn": int(fn),
+        "rows": int(len(y)), "positive_rate": float(np.mean(y)),
+    }
+
+
+def _line(name, x, y, color, **extra) -> dict:
+    return {"type": "scatter", "mode": "lines", "name": name, "x": np.asarray(x).tolist(),
+            "y": np.asarray(y).tolist(), "line": {"color": color, **extra.pop("line", {})}, **extra}
+
+
+def _layout(title, x, y, **extra) -> dict:
+    return {"title": {"text": title}, "xaxis": {"title": {"text": x}}, "yaxis": {"title": {"text": y}},
+            "legend": {"orientation": "h"}, **extra}
+
+
+def curve_figures(scored: list[tuple[str, np.ndarray, np.ndarray]]) -> dict[str, dict]:
+    """ROC, PR, KS, cumulative gain / lift, calibration and score distribution of one or two scored sets."""
+    from sklearn.calibration import calibration_curve
+    from sklearn.metrics import precision_recall_curve, roc_curve
+
+    figs = {k: {"data": [], "layout": {}} for k in ("roc", "pr", "ks", "gain", "lift", "calibration",
+                                                  "score_distribution")}
+    for (name, y, p), color in zip(scored, COLORS):
+        fpr, tpr, thresholds = roc_curve(y, p)
+        auc = float(np.trapezoid(tpr, fpr))
+        x, t = _thin(fpr, tpr)
+        figs["roc"]["data"].append(_line(f"{name} (AUC {auc:.3f})", x, t, color))
+        precision, recall, _ = precision_recall_curve(y, p)
+        r, pr = _thin(recall[::-1], precision[::-1])
+        figs["pr"]["data"].append(_line(name, r, pr, color))
+        # KS: cumulative share of each class below a score threshold
+        cut = np.linspace(0, 1, 201)
+        neg = np.searchsorted(np.sort(p[y == 0]), cut, side="right") / max(1, int((y == 0).sum()))
+        pos = np.searchsorted(np.sort(p[y == 1]), cut, side="right") / max(1, int((y == 1).sum()))
+        gap = np.abs(neg - pos)
+        k = int(np.argmax(gap))
+        figs["ks"]["data"] += [_line(f"{name}: negatives", cut, neg, color),
+                               _line(f"{name}: positives", cut, pos, color, line={"dash": "dot"}),
+                               {"type": "scatter", "mode": "markers+text", "name": f"{name}: KS {gap[k]:.3f}",
+                                "x": [float(cut[k]), float(cut[k])], "y": [float(neg[k]), float(pos[k])],
+                                "marker": {"color": color}}]
+        # gain and lift by population share, highest scores first
+        ranked = y[np.argsort(-p, kind="stable")]
+        share = np.arange(1, len(ranked) + 1) / len(ranked)
+        gain = np.cumsum(ranked) / max(1, ranked.sum())
+        s, g = _thin(share, gain)
+        figs["gain"]["data"].append(_line(name, np.r_[0, s], np.r_[0, g], color))
+        deciles = np.arange(1, 11) / 10
+        at = np.clip((deciles * len(ranked)).astype(int) - 1, 0, len(ranked) - 1)
+        figs["lift"]["data"].append({"type": "bar", "name": name, "x": (deciles * 100).tolist(),
+                                     "y": (gain[at] / deciles).tolist(), "marker": {"color": color}})
+        prob_true, prob_pred = calibration_curve(y, p, n_bins=10, strategy="quantile")
+        figs["calibration"]["data"].append({"type": "scatter", "mode": "lines+markers", "name": name,
+                                            "x": prob_pred.tolist(), "y": prob_true.tolist(),
+                                            "line": {"color": color}})
+        bins = np.linspace(0, 1, 51)
+        for cls, dash in ((0, 0.35), (1, 0.75)):
+            counts, _ = np.histogram(p[y == cls], bins=bins)
+            figs["score_distribution"]["data"].append(
+                {"type": "bar", "name": f"{name}: class {cls}", "x": ((bins[:-1] + bins[1:]) / 2).tolist(),
+                 "y": counts.tolist(), "opacity": dash + 0.2, "marker": {"color": color}})
+    diagonal = {"type": "scatter", "mode": "lines", "name": "chance", "x": [0, 1], "y": [0, 1],
+                "line": {"dash": "dash", "color": "#999"}}
+    figs["roc"]["data"].append(diagonal)
+    figs["gain"]["data"].append({**diagonal, "name": "random"})
+    figs["calibration"]["data"].append({**diagonal, "name": "perfect"})
+    figs["roc"]["layout"] = _layout("ROC", "False positive rate", "True positive rate")
+    figs["pr"]["layout"] = _layout("Precision-recall", "Recall", "Precision")
+    figs["ks"]["layout"] = _layout("KS: cumulative share by score", "Score", "Cumulative share")
+    figs["gain"]["layout"] = _layout("Cumulative gain", "Share of rows, highest scores first",
+                                     "Share of positives")
+    figs["lift"]["layout"] = _layout("Lift by decile", "Top % of rows", "Lift", barmode="group")
+    figs["calibration"]["layout"] = _layout("Calibration", "Mean predicted probability", "Observed positive rate")
+    figs["score_distribution"]["layout"] = _layout("Score distribution by class", "Probability", "Rows",
+                                                   barmode="overlay")
+    return figs
+
+
+def model_figures(models: list[tuple[str, Fitted]], top: int = 20) -> dict[str, dict]:
+    """Logloss and AUC by boosting iteration (LightGBM models) and feature importance (both kinds)."""
+    figs = {}
+    iteration = {"data": [], "layout": _layout("Logloss and AUC by iteration", "Iteration", "Logloss",
+                                               yaxis2={"title": {"text": "AUC"}, "overlaying": "y",
+                                                       "side": "right"})}
+    importance = {"data": [], "layout": _layout(f"Feature importance (top {top})", "Importance (normalised)", "",
+                                                barmode="group", height=520)}
+    for (name, model), color in zip(models, COLORS):
+        names = model.meta.get("feature_names", [])
+        if model.kind == "lightgbm":
+            for part, metrics in model.meta.get("evals", {}).items():
+                dash = "solid" if part == "valid" else "dot"
+                for metric, axis in (("binary_logloss", "y"), ("auc", "y2")):
+                    values = metrics.get(metric)
+                    if values:
+                        iteration["data"].append(_line(f"{name}: {part} {metric.replace('binary_', '')}",
+                                                       np.arange(1, len(values) + 1), values, color,
+                                                       line={"dash": dash}, yaxis=axis))
+            weight = np.asarray(model.arrays.get("importance_gain", np.zeros(len(names))), dtype=np.float64)
+        else:
+            weight = np.abs(np.asarray(model.arrays["coef"], dtype=np.float64))
+        if len(names) and weight.sum() > 0:
+            best = np.argsort(-weight, kind="stable")[:top][::-1]
+            importance["data"].append({"type": "bar", "orientation": "h", "name": name,
+                                       "x": (weight[best] / weight.sum()).tolist(),
+                                       "y": [names[j] for j in best], "marker": {"color": color}})
+    if iteration["data"]:
+        figs["iterations"] = iteration
+    if importance["data"]:
+        figs["importance"] = importance
+    return figs
 
 
 class EvaluateBinary(Operator):
-    """Computes AUC and logloss of scored rows and draws the ROC curve."""
+    """Evaluates a binary classifier's scores: AUC, logloss, KS, PR-AUC, Brier, and accuracy / precision /
+    recall / F1 and the confusion matrix at a threshold. Charts: ROC, precision-recall, KS, cumulative gain,
+    lift, calibration, score distribution by class; with a model connected, logloss and AUC by boosting
+    iteration and feature importance. A second scored table (and model) puts two models on the same charts;
+    its metrics carry the prefix `b_`."""
 
     name = "evaluate_binary"
     category = "Model evaluation"
-    description = "AUC, logloss and ROC of a binary classifier's scores."
-    inputs = (Port("table", PortType.TABLE, "Scored rows: a label and a probability column"),)
-    outputs = (Port("metrics", PortType.METRICS, "AUC, logloss, row count"),
-               Port("report", PortType.REPORT, "ROC curve"))
+    version = "2"
+    description = "Metrics and charts (ROC, PR, KS, lift, calibration) of one or two binary classifiers."
+    inputs = (Port("table", PortType.TABLE, "Scored rows: the true label and a probability column"),
+              Port("table_b", PortType.TABLE, "Optional second scored table, compared on the same charts",
+                   optional=True),
+              Port("model", PortType.MODEL, "Optional: the model behind `table`, for iteration and importance "
+                   "charts", optional=True),
+              Port("model_b", PortType.MODEL, "Optional: the model behind `table_b`", optional=True))
+    outputs = (Port("metrics", PortType.METRICS, "AUC, logloss, KS, PR-AUC, Brier, threshold metrics"),
+               Port("report", PortType.REPORT, "Plotly charts and the confusion matrices"))
 
     class Params(Params):
         label: str = Field("label", min_length=1, description="Name of the true label column")
         probability_column: str = Field("probability", min_length=1, description="Name of the score column")
+        threshold: float = Field(0.5, ge=0, le=1, description="Threshold for accuracy, precision, recall, F1")
+        name: str = Field("", description="Name of the first model on the charts; empty uses the model's kind")
+        name_b: str = Field("", description="Name of the second model; empty uses the model's kind")
 
-    def run(self, ctx, inputs, params):
-        from sklearn.metrics import log_loss, roc_auc_score, roc_curve
-
-        table = inputs["table"]
-        require_rows(table)
+    def _scored(self, table, params, port):
+        require_rows(table, port=port)
         y = binary_label(table, params.label)
-        require_columns(table, [params.probability_column], field="probability_column")
-        p = table[params.probability_column].to_numpy(dtype=np.float64)
+        require_columns(table, [params.probability_column], field="probability_column", port=port)
+        column = table[params.probability_column]
+        try:
+            p = column.to_numpy(dtype=np.float64)
+        except (TypeError, ValueError):
+            raise OperatorError(f"column {params.probability_column!r} must hold numbers", port=port,
+                                field="probability_column", column=params.probability_column) from None
+        if np.isnan(p).any() or (p < 0).any() or (p > 1).any():
+            raise OperatorError(f"column {params.probability_column!r} must hold probabilities in [0, 1] with no "
+                                "missing values", field="probability_column", column=params.probability_column,
+                                port=port)
         if len(np.unique(y)) < 2:
             raise OperatorError(f"label column {params.label!r} holds one class only; AUC is undefined",
-                                field="label", column=params.label)
-        auc = float(roc_auc_score(y, p))
-        metrics = {"auc": auc, "logloss": float(log_loss(y, np.clip(p, 1e-15, 1 - 1e-15))), "rows": int(len(y))}
-        fpr, tpr, _ = roc_curve(y, p)
-        figure = {
-            "data": [{"type": "scatter", "mode": "lines", "name": f"ROC (AUC {auc:.3f})",
-                      "x": fpr.tolist(), "y": tpr.tolist()},
-                     {"type": "scatter", "mode": "lines", "name": "chance", "x": [0, 1], "y": [0, 1],
-                      "line": {"dash": "dash"}}],
-            "layout": {"title": {"text": "ROC"}, "xaxis": {"title": {"text": "False positive rate"}},
-                       "yaxis": {"title": {"text": "True positive rate"}}},
-        }
-        return {"metrics": metrics, "report": Report(figures={"roc": figure})}
+                                field="label", column=params.label, port=port)
+        return y, p
+
+    def run(self, ctx, inputs, params):
+        scored, models, metrics, tables = [], [], {}, {}
+        for suffix, default in (("", "model"), ("_b", "model B")):
+            table = inputs.get(f"table{suffix}")
+            if table is None:
+                if inputs.get(f"model{suffix}") is not None:
+                    raise OperatorError(f"model{suffix} is connected but table{suffix} is not", port=f"table{suffix}")
+                continue
+            model = inputs.get(f"model{suffix}")
+            name = getattr(params, f"name{suffix}") or (model.kind if model is not None else default)
+            if scored and name == scored[0][0]:
+                name = f"{name} (B)"
+            y, p = self._scored(table, params, f"table{suffix}")
+            values = binary_metrics(y, p, params.threshold)
+            prefix = "b_" if suffix else ""
+            metrics.update({prefix + k: v for k, v in values.items()})
+            tables[f"confusion{suffix}"] = [
+                {"actual": "1", "predicted 1": values["tp"], "predicted 0": values["fn"]},
+                {"actual": "0", "predicted 1": values["fp"], "predicted 0": values["tn"]}]
+            scored.append((name, y, p))
+            if model is not None:
+                models.append((name, model))
+        metrics["model"] = scored[0][0]
+        if len(scored) == 2:
+            metrics["model_b"] = scored[1][0]
+        figures = curve_figures(scored)
+        figures.update(model_figures(models))
+        text = "; ".join(f"{name}: AUC {metrics[('b_' if i else '') + 'auc']:.4f}"
+                         for i, (name, _, _) in enumerate(scored))
+        ctx.log(text)
+        return {"metrics": metrics, "report": Report(figures=figures, tables=tables, text=text)}

@@ -1,97 +1,95 @@
-"""Logistic regression (scikit-learn), stored as coefficients, never as a pickled estimator."""
+"""Logistic regression (scikit-learn) on a feature matrix, stored as coefficients, never a pickled estimator."""
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
-import pandas as pd
 from pydantic import Field
 
 from ..contract import Operator, OperatorError, Params, Port, PortType
-from ..tables import binary_label, require_columns, require_rows
-from ..values import Fitted
+from ..values import FeatureMatrix, Fitted
 
 
-def numeric_matrix(model: Fitted, table: pd.DataFrame) -> np.ndarray:
-    """The transform kernel of the skeleton's LR: the model's columns, missing values filled with the
-    training medians, standardised with the training means and scales."""
-    columns = model.meta["columns"]
-    require_columns(table, columns, field="table", port="table")
-    X = np.empty((len(table), len(columns)), dtype=np.float64)
-    for j, column in enumerate(columns):
-        try:
-            X[:, j] = pd.to_numeric(table[column], errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)
-        except (TypeError, ValueError):
-            raise OperatorError(f"column {column!r} must be numeric", column=column, port="table")
-    X = np.where(np.isnan(X), model.arrays["fill"], X)
-    return (X - model.arrays["mean"]) / model.arrays["scale"]
+def require_label(features: FeatureMatrix, port: str = "features") -> np.ndarray:
+    """The 0/1 label of a feature matrix, with an error naming the port when it is missing or one-class."""
+    if features.label is None:
+        raise OperatorError(f"the {port!r} input has no label; set `label` on the feature extraction node",
+                            port=port)
+    y = np.asarray(features.label)
+    if features.n_rows == 0:
+        raise OperatorError(f"the {port!r} input has no rows", port=port)
+    if len(np.unique(y)) < 2:
+        raise OperatorError(f"the label of the {port!r} input holds one class only; a classifier needs both",
+                            port=port, column=features.label_name)
+    return y
 
 
-def lr_probability(model: Fitted, table: pd.DataFrame) -> np.ndarray:
-    z = numeric_matrix(model, table) @ model.arrays["coef"] + float(model.arrays["intercept"][0])
-    return 1.0 / (1.0 + np.exp(-z))
+def require_finite(features: FeatureMatrix, port: str = "features") -> None:
+    import scipy.sparse as sp
+
+    values = features.X.data if sp.issparse(features.X) else np.asarray(features.X)
+    if not np.isfinite(values).all():
+        bad = np.where(~np.isfinite(features.X.toarray() if sp.issparse(features.X) else values))[1][0]
+        raise OperatorError(f"feature {features.names[bad]!r} has missing or infinite values; logistic regression "
+                            "needs them filled (use standardize, not raw)", port=port, column=features.names[bad])
 
 
 class TrainLR(Operator):
-    """Fits a binary logistic regression on the numeric columns of a table. Missing values are filled with
-    the training median and columns are standardised; both are part of the stored model."""
+    """Fits a binary logistic regression on a (sparse, high-dimensional) feature matrix with scikit-learn:
+    L2 (lbfgs), L1 (liblinear) or elastic net (saga), optionally with balanced class weights. The model is
+    stored as coefficients, intercept and feature names (JSON + npz)."""
 
     name = "train_lr"
     category = "Model training"
-    description = "Train a logistic regression (scikit-learn) on numeric columns."
-    inputs = (Port("table", PortType.TABLE, "Training rows with a binary label"),)
+    version = "2"
+    description = "Train a logistic regression (L1 / L2 / elastic net) on a feature matrix."
+    inputs = (Port("features", PortType.FEATURES, "Training feature matrix with a binary label"),
+              Port("valid_features", PortType.FEATURES, "Optional validation features: logloss and AUC are logged",
+                   optional=True))
     outputs = (Port("model", PortType.MODEL, "Coefficients, intercept and feature names"),)
 
     class Params(Params):
-        label: str = Field("label", min_length=1, description="Name of the binary label column")
-        columns: list[str] = Field(default_factory=list,
-                                   description="Feature columns; empty means every numeric column but the label")
-        C: float = Field(1.0, gt=0, description="Inverse regularisation strength")
-        max_iter: int = Field(200, ge=1, le=100_000, description="Maximum solver iterations")
+        penalty: Literal["l2", "l1", "elasticnet", "none"] = Field("l2", description="Regularisation")
+        C: float = Field(1.0, gt=0, description="Inverse regularisation strength (smaller is stronger)")
+        l1_ratio: float = Field(0.5, ge=0, le=1, description="Elastic net: share of L1 in the penalty")
+        class_weight: Literal["none", "balanced"] = Field("none", description="balanced: weight classes by "
+                                                                               "inverse frequency")
+        max_iter: int = Field(500, ge=1, le=100_000, description="Maximum solver iterations")
+        tol: float = Field(1e-4, gt=0, description="Stopping tolerance of the solver")
 
     def run(self, ctx, inputs, params):
+        import warnings
+
+        from sklearn.exceptions import ConvergenceWarning
         from sklearn.linear_model import LogisticRegression
 
-        table = inputs["table"]
-        require_rows(table)
-        y = binary_label(table, params.label)
-        columns = params.columns or [c for c in table.columns
-                                     if c != params.label and pd.api.types.is_numeric_dtype(table[c])]
-        if not columns:
-            raise OperatorError("the table has no numeric feature columns", field="columns")
-        require_columns(table, columns, field="columns")
-        raw = table[columns].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-        fill = np.nan_to_num(np.nanmedian(raw, axis=0))
-        filled = np.where(np.isnan(raw), fill, raw)
-        mean, scale = filled.mean(axis=0), filled.std(axis=0)
-        scale[scale == 0] = 1.0
-        state = Fitted("lr", meta={"columns": list(columns), "label": params.label},
-                       arrays={"fill": fill, "mean": mean, "scale": scale})
-        ctx.progress(0.2, f"fitting on {len(table):,} rows x {len(columns)} columns")
-        estimator = LogisticRegression(C=params.C, max_iter=params.max_iter)
-        estimator.fit(numeric_matrix(state, table), y)
-        state.arrays["coef"] = estimator.coef_[0].astype(np.float64)
-        state.arrays["intercept"] = estimator.intercept_.astype(np.float64)
-        return {"model": state}
+        features = inputs["features"]
+        y = require_label(features)
+        require_finite(features)
+        solver, l1_ratio, C = {"l2": ("lbfgs", 0.0, params.C), "l1": ("liblinear", 1.0, params.C),
+                               "elasticnet": ("saga", params.l1_ratio, params.C),
+                               "none": ("lbfgs", 0.0, np.inf)}[params.penalty]
+        estimator = LogisticRegression(C=C, l1_ratio=l1_ratio, solver=solver, max_iter=params.max_iter,
+                                       tol=params.tol,
+                                       class_weight=None if params.class_weight == "none" else "balanced")
+        ctx.progress(0.1, f"fitting on {features.n_rows:,} rows x {len(features.names):,} features ({solver})")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            estimator.fit(features.X, y)
+        if any(issubclass(w.category, ConvergenceWarning) for w in caught):
+            ctx.log(f"the solver did not converge in {params.max_iter} iterations; raise max_iter")
+        model = Fitted("lr", meta={"feature_names": list(features.names), "label": features.label_name,
+                                   "penalty": params.penalty, "C": params.C, "n_iter": int(np.max(estimator.n_iter_))},
+                       arrays={"coef": estimator.coef_[0].astype(np.float64),
+                               "intercept": np.asarray(estimator.intercept_, dtype=np.float64)})
+        valid = inputs.get("valid_features")
+        if valid is not None:
+            from sklearn.metrics import log_loss, roc_auc_score
 
+            from ..kernels.models import load_scorer
 
-class Predict(Operator):
-    """Scores a table with a trained model: adds a probability column and a 0/1 label at a threshold."""
-
-    name = "predict"
-    category = "Model scoring"
-    description = "Score rows with a model: probability and label at a threshold."
-    inputs = (Port("model", PortType.MODEL, "A trained model"),
-              Port("table", PortType.TABLE, "Rows to score"))
-    outputs = (Port("table", PortType.TABLE, "The input rows plus probability and predicted label"),)
-
-    class Params(Params):
-        threshold: float = Field(0.5, ge=0, le=1, description="Probability at or above which the label is 1")
-        probability_column: str = Field("probability", min_length=1, description="Name of the output column")
-
-    def run(self, ctx, inputs, params):
-        model, table = inputs["model"], inputs["table"]
-        if model.kind != "lr":
-            raise OperatorError(f"model kind {model.kind!r} cannot be scored by this operator", port="model")
-        out = table.copy()
-        out[params.probability_column] = lr_probability(model, table)
-        out["predicted_label"] = (out[params.probability_column] >= params.threshold).astype(np.int8)
-        return {"table": out}
+            yv = require_label(valid, "valid_features")
+            p = load_scorer(model).predict_proba(valid.X)
+            model.meta["valid"] = {"auc": float(roc_auc_score(yv, p)), "logloss": float(log_loss(yv, p, labels=[0, 1]))}
+            ctx.log(f"validation AUC {model.meta['valid']['auc']:.4f}, logloss {model.meta['valid']['logloss']:.4f}")
+        return {"model": model}
