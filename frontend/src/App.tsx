@@ -1,3 +1,65 @@
+import { useEffect, useState } from "react";
+import { get, post } from "./api/client";
+import type { Session } from "./api/types";
+import { match, navigate, usePath } from "./router";
+import { Login } from "./screens/Login";
+import { PipelinePage } from "./screens/PipelinePage";
+import { Pipelines } from "./screens/Pipelines";
+import { Projects } from "./screens/Projects";
+import { Runs } from "./screens/Runs";
+import { Versions } from "./screens/Versions";
+
+type User = NonNullable<Session["user"]>;
+
+function Screen({ path }: { path: string }) {
+  let m: Record<string, string> | null;
+  if ((m = match("/projects/:id", path))) return <Pipelines projectId={m.id} />;
+  if ((m = match("/projects/:id/runs", path))) return <Runs projectId={m.id} />;
+  if ((m = match("/pipelines/:id", path))) return <PipelinePage key={m.id} id={m.id} />;
+  if ((m = match("/pipelines/:id/versions", path))) return <Versions pipelineId={m.id} />;
+  if (path === "/deployments" || path === "/schedules") {
+    return (
+      <div className="page">
+        <h1>{path === "/deployments" ? "Deployments" : "Schedules"}</h1>
+        <p className="muted">Not available in this version of the studio yet.</p>
+      </div>
+    );
+  }
+  return <Projects />;
+}
+
+function NavLink({ to, label, path }: { to: string; label: string; path: string }) {
+  const active = to === "/" ? path === "/" || path.startsWith("/projects") || path.startsWith("/pipelines") : path.startsWith(to);
+  return (
+    <a href={to} aria-current={active ? "page" : undefined} onClick={(e) => { e.preventDefault(); navigate(to); }}>
+      {label}
+    </a>
+  );
+}
+
 export function App() {
-  return <main><h1>Studio</h1></main>;
+  const [user, setUser] = useState<User | null | undefined>(undefined);
+  const path = usePath();
+  useEffect(() => {
+    get<Session>("/api/auth/session/").then((s) => setUser(s.user ?? null)).catch(() => setUser(null));
+  }, []);
+  if (user === undefined) return <p className="muted" style={{ padding: 24 }}>Loading…</p>;
+  if (user === null) return <Login onLogin={setUser} />;
+  const canvas = path.startsWith("/pipelines/") && !path.endsWith("/versions");
+  return (
+    <div className={`shell${canvas ? " shell-canvas" : ""}`}>
+      <nav className="sidenav" aria-label="Main">
+        <a className="brand" href="/" onClick={(e) => { e.preventDefault(); navigate("/"); }}>Studio</a>
+        <NavLink to="/" label="Projects" path={path} />
+        <NavLink to="/deployments" label="Deployments" path={path} />
+        <NavLink to="/schedules" label="Schedules" path={path} />
+        <span className="grow" />
+        <span className="muted user">{user.username}</span>
+        <button type="button" className="link" onClick={() => post("/api/auth/logout/").then(() => setUser(null))}>Log out</button>
+      </nav>
+      <main className="content">
+        <Screen path={path} />
+      </main>
+    </div>
+  );
 }

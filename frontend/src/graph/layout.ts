@@ -1,7 +1,7 @@
 import dagre from "@dagrejs/dagre";
 import type { GraphDoc, XY } from "./types";
 
-export const NODE_WIDTH = 200;
+export const NODE_WIDTH = 220;
 export const NODE_HEIGHT = 72;
 
 /** Top-to-bottom layered layout (dagre): sources on top, every edge pointing down. Returns top-left positions. */

@@ -1,0 +1,86 @@
+import { Handle, Position, type NodeProps } from "@xyflow/react";
+import { memo } from "react";
+import type { OperatorFlowNode } from "./nodeData";
+import { portColor } from "./ports";
+
+const STATUS_TEXT: Record<string, string> = {
+  queued: "queued",
+  running: "running",
+  succeeded: "succeeded",
+  cached: "cached",
+  failed: "failed",
+  skipped: "skipped",
+  cancelled: "cancelled",
+};
+
+function spread(i: number, n: number): string {
+  return `${((i + 1) / (n + 1)) * 100}%`;
+}
+
+/** A node shows its operator, ports and state; it holds no logic (the graph module decides everything). */
+function OperatorNodeView({ data, selected }: NodeProps<OperatorFlowNode>) {
+  const { node, spec, errors, run } = data;
+  const title = node.label || node.id;
+  const status = run?.status;
+  const errorText = errors.map((e) => e.message).join("\n");
+  return (
+    <div
+      className={`op-node${selected ? " selected" : ""}${errors.length ? " has-errors" : ""}${status ? ` status-${status}` : ""}`}
+      data-testid={`node-${node.id}`}
+      data-status={status ?? "idle"}
+      title={run?.error || errorText || spec?.description || ""}
+    >
+      {(spec?.inputs ?? []).map((p, i, all) => (
+        <Handle
+          key={`in-${p.name}`}
+          id={p.name}
+          type="target"
+          position={Position.Top}
+          className={`port port-${p.type}`}
+          style={{ left: spread(i, all.length), background: portColor(p.type) }}
+          title={`${p.name}: ${p.type}${p.optional ? " (optional)" : ""}`}
+          data-port-type={p.type}
+          aria-label={`input ${p.name} (${p.type})`}
+        >
+          <span className="port-label port-label-in">{p.name}</span>
+        </Handle>
+      ))}
+      <div className="op-node-head">
+        <span className="op-node-title">{title}</span>
+        {status && <span className={`status-badge status-${status}`} data-testid={`status-${node.id}`}>{STATUS_TEXT[status]}</span>}
+      </div>
+      <div className="op-node-sub">{spec ? spec.name : `unknown operator ${node.operator}`}</div>
+      {status === "running" && (
+        <div className="progress" role="progressbar" aria-label={`${title} progress`} aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round((run?.progress ?? 0) * 100)}>
+          <div className="progress-bar" style={{ width: `${Math.round((run?.progress ?? 0) * 100)}%` }} />
+        </div>
+      )}
+      {errors.length > 0 && (
+        <div className="op-node-errors" data-testid={`errors-${node.id}`}>
+          {errors.slice(0, 2).map((e, i) => (
+            <div key={i}>{e.message}</div>
+          ))}
+          {errors.length > 2 && <div>… {errors.length - 2} more</div>}
+        </div>
+      )}
+      {status === "failed" && run?.error && <div className="op-node-errors">{run.error.split("\n")[0]}</div>}
+      {(spec?.outputs ?? []).map((p, i, all) => (
+        <Handle
+          key={`out-${p.name}`}
+          id={p.name}
+          type="source"
+          position={Position.Bottom}
+          className={`port port-${p.type}`}
+          style={{ left: spread(i, all.length), background: portColor(p.type) }}
+          title={`${p.name}: ${p.type}`}
+          data-port-type={p.type}
+          aria-label={`output ${p.name} (${p.type})`}
+        >
+          <span className="port-label port-label-out">{p.name}</span>
+        </Handle>
+      ))}
+    </div>
+  );
+}
+
+export const OperatorNode = memo(OperatorNodeView);

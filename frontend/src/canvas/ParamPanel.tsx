@@ -1,0 +1,143 @@
+import Form from "@rjsf/core";
+import type { ErrorSchema, RJSFSchema, UiSchema } from "@rjsf/utils";
+import validator from "@rjsf/validator-ajv8";
+import { useMemo } from "react";
+import type { GraphError, GraphNode, OperatorSpec } from "../graph/types";
+import { portColor } from "./ports";
+
+const isParamRef = (v: unknown): v is { $param: string } =>
+  typeof v === "object" && v !== null && !Array.isArray(v) && typeof (v as { $param?: unknown }).$param === "string";
+
+/** Parameters that name a column of the input table get a picker when the upstream columns are known. */
+const COLUMN_FIELD = /(^|_)(label|column|columns)$/;
+
+interface Props {
+  node: GraphNode;
+  spec: OperatorSpec | undefined;
+  errors: GraphError[];
+  columns: string[] | undefined;
+  onParams: (params: Record<string, unknown>) => void;
+  onLabel: (label: string) => void;
+  onDone: () => void;
+}
+
+/**
+ * The parameter form is generated from the operator's JSON Schema (react-jsonschema-form), never written per
+ * operator. Values bound to a pipeline parameter ({"$param": name}) are shown, not edited, and kept as they are.
+ */
+export function ParamPanel({ node, spec, errors, columns, onParams, onLabel, onDone }: Props) {
+  const bound = useMemo(
+    () => Object.fromEntries(Object.entries(node.params).filter(([, v]) => isParamRef(v))) as Record<string, { $param: string }>,
+    [node.params],
+  );
+  const schema = useMemo(() => {
+    if (!spec) return null;
+    const base = spec.params_schema as RJSFSchema;
+    const props = { ...((base.properties ?? {}) as Record<string, RJSFSchema>) };
+    for (const name of Object.keys(bound)) delete props[name];
+    // Column pickers: the form library offers a schema's `examples` as suggestions (a datalist).
+    if (columns?.length) {
+      for (const [name, prop] of Object.entries(props)) {
+        if (!COLUMN_FIELD.test(name)) continue;
+        if (prop.type === "string") props[name] = { ...prop, examples: columns };
+        const item = prop.items as RJSFSchema | undefined;
+        if (prop.type === "array" && item?.type === "string") props[name] = { ...prop, items: { ...item, examples: columns } };
+      }
+    }
+    const required = (base.required ?? []).filter((r) => !(r in bound));
+    const { title: _title, ...rest } = base;
+    return { ...rest, properties: props, required } as RJSFSchema;
+  }, [spec, bound, columns]);
+
+  const uiSchema = useMemo(() => {
+    const ui: UiSchema = { "ui:submitButtonOptions": { norender: true } };
+    const props = (schema?.properties ?? {}) as Record<string, RJSFSchema>;
+    for (const [name, prop] of Object.entries(props)) {
+      if (columns?.length && COLUMN_FIELD.test(name)) {
+        if (prop.type === "string" || prop.type === "array") ui[name] = { "ui:help": `Input columns: ${columns.join(", ")}` };
+      }
+    }
+    return ui;
+  }, [schema, columns]);
+
+  const extraErrors = useMemo(() => {
+    const out: Record<string, { __errors: string[] }> = {};
+    for (const e of errors) {
+      if (!e.field || e.field === "operator" || e.field === "version" || e.field === "params") continue;
+      const top = e.field.split(".")[0];
+      const text = e.message.replace(/^node '[^']*': parameter '[^']*': /, "");
+      out[top] = { __errors: [...(out[top]?.__errors ?? []), text] };
+    }
+    return out as ErrorSchema;
+  }, [errors]);
+
+  const formData = useMemo(
+    () => Object.fromEntries(Object.entries(node.params).filter(([k]) => !(k in bound))),
+    [node.params, bound],
+  );
+
+  return (
+    <aside className="param-panel" aria-label="Parameters" data-testid="param-panel">
+      <h2>{node.label || node.id}</h2>
+      <p className="muted">
+        {spec ? `${spec.name} v${spec.version} — ${spec.description}` : `Unknown operator “${node.operator}”`}
+      </p>
+      <label className="field">
+        <span>Label</span>
+        <input
+          type="text"
+          value={node.label ?? ""}
+          placeholder={node.id}
+          onChange={(e) => onLabel(e.target.value)}
+          onBlur={onDone}
+        />
+      </label>
+      {spec && (spec.inputs.length > 0 || spec.outputs.length > 0) && (
+        <div className="ports-summary">
+          {spec.inputs.map((p) => (
+            <span key={`i${p.name}`} className="port-chip" style={{ borderColor: portColor(p.type) }}>
+              in {p.name}: {p.type}
+              {p.optional ? "?" : ""}
+            </span>
+          ))}
+          {spec.outputs.map((p) => (
+            <span key={`o${p.name}`} className="port-chip" style={{ borderColor: portColor(p.type) }}>
+              out {p.name}: {p.type}
+            </span>
+          ))}
+        </div>
+      )}
+      {errors.filter((e) => !e.field || e.field === "operator" || e.field === "version" || e.field === "params").map((e, i) => (
+        <p key={i} className="error-text" role="alert">
+          {e.message}
+        </p>
+      ))}
+      {Object.entries(bound).map(([name, ref]) => (
+        <p key={name} className="bound-param">
+          <strong>{name}</strong> ← pipeline parameter <code>{ref.$param}</code>
+        </p>
+      ))}
+      {schema && (
+        <div onBlur={onDone}>
+          <Form
+            key={node.id}
+            schema={schema}
+            uiSchema={uiSchema}
+            formData={formData}
+            validator={validator}
+            liveValidate="onChange"
+            showErrorList={false}
+            extraErrors={extraErrors}
+            onChange={(e) => onParams({ ...(e.formData as Record<string, unknown>), ...bound })}
+          />
+        </div>
+      )}
+      {spec?.docs && (
+        <details className="docs">
+          <summary>About {spec.name}</summary>
+          <p>{spec.docs}</p>
+        </details>
+      )}
+    </aside>
+  );
+}

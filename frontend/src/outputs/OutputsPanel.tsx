@@ -1,0 +1,219 @@
+import { useEffect, useState } from "react";
+import { ApiFailure, get } from "../api/client";
+import type { OperatorSpec } from "../graph/types";
+import { Plot, type Figure } from "./Plot";
+
+interface Column {
+  name: string;
+  dtype: string;
+}
+interface TableBody {
+  kind: "table";
+  rows_total: number;
+  offset: number;
+  limit: number;
+  columns: Column[];
+  rows: unknown[][];
+}
+interface ProfileColumn {
+  name: string;
+  dtype: string;
+  count: number;
+  missing: number;
+  distinct: number;
+  mean?: number;
+  min?: number;
+  max?: number;
+  histogram?: { counts: number[]; edges: number[] };
+  top?: { value: string; count: number }[];
+}
+interface ProfileBody {
+  kind: "profile";
+  rows_total: number;
+  columns: ProfileColumn[];
+}
+interface MetricsBody {
+  kind: "metrics";
+  metrics: Record<string, unknown>;
+}
+interface ReportBody {
+  kind: "report";
+  figures: Record<string, Figure>;
+  tables: Record<string, Record<string, unknown>[]>;
+  text: string;
+}
+type OutputBody = TableBody | ProfileBody | MetricsBody | ReportBody | { kind: string; [k: string]: unknown };
+
+const PAGE = 50;
+
+function fmt(v: unknown): string {
+  if (typeof v === "number") return Number.isInteger(v) ? String(v) : v.toPrecision(4);
+  if (v === null || v === undefined) return "—";
+  return typeof v === "object" ? JSON.stringify(v) : String(v);
+}
+
+function Histogram({ counts }: { counts: number[] }) {
+  const max = Math.max(1, ...counts);
+  const w = 120 / Math.max(1, counts.length);
+  return (
+    <svg width="120" height="28" role="img" aria-label="histogram" className="histogram">
+      {counts.map((c, i) => (
+        <rect key={i} x={i * w} y={28 - (c / max) * 28} width={Math.max(1, w - 1)} height={(c / max) * 28} />
+      ))}
+    </svg>
+  );
+}
+
+function TableView({ body, onPage }: { body: TableBody; onPage: (offset: number) => void }) {
+  return (
+    <div>
+      <div className="pager">
+        <span>
+          Rows {body.rows_total ? body.offset + 1 : 0}–{Math.min(body.offset + body.limit, body.rows_total)} of {body.rows_total}
+        </span>
+        <button type="button" disabled={body.offset === 0} onClick={() => onPage(Math.max(0, body.offset - PAGE))}>Previous</button>
+        <button type="button" disabled={body.offset + body.limit >= body.rows_total} onClick={() => onPage(body.offset + PAGE)}>Next</button>
+      </div>
+      <div className="table-scroll">
+        <table className="data">
+          <thead>
+            <tr>
+              {body.columns.map((c) => (
+                <th key={c.name} scope="col" title={c.dtype}>{c.name}</th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {body.rows.map((row, i) => (
+              <tr key={i}>
+                {row.map((v, j) => (
+                  <td key={j}>{fmt(v)}</td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </div>
+  );
+}
+
+function ProfileView({ body }: { body: ProfileBody }) {
+  return (
+    <div className="table-scroll">
+      <table className="data">
+        <thead>
+          <tr>
+            <th scope="col">column</th><th scope="col">type</th><th scope="col">missing</th><th scope="col">distinct</th>
+            <th scope="col">mean</th><th scope="col">min</th><th scope="col">max</th><th scope="col">distribution</th>
+          </tr>
+        </thead>
+        <tbody>
+          {body.columns.map((c) => (
+            <tr key={c.name}>
+              <th scope="row">{c.name}</th>
+              <td>{c.dtype}</td>
+              <td>{c.missing}</td>
+              <td>{c.distinct}</td>
+              <td>{fmt(c.mean)}</td>
+              <td>{fmt(c.min)}</td>
+              <td>{fmt(c.max)}</td>
+              <td>
+                {c.histogram ? <Histogram counts={c.histogram.counts} /> : c.top?.slice(0, 3).map((t) => `${t.value} (${t.count})`).join(", ")}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+export function MetricsView({ metrics }: { metrics: Record<string, unknown> }) {
+  return (
+    <table className="data metrics">
+      <tbody>
+        {Object.entries(metrics).map(([k, v]) => (
+          <tr key={k}>
+            <th scope="row">{k}</th>
+            <td>{fmt(v)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function ReportView({ body }: { body: ReportBody }) {
+  const names = Object.keys(body.figures);
+  const [chart, setChart] = useState(names[0] ?? "");
+  return (
+    <div>
+      {body.text && <p>{body.text}</p>}
+      <div className="chart-tabs" role="tablist" aria-label="Charts">
+        {names.map((n) => (
+          <button key={n} type="button" role="tab" aria-selected={chart === n} className={chart === n ? "active" : ""} onClick={() => setChart(n)} data-testid={`chart-tab-${n}`}>
+            {n}
+          </button>
+        ))}
+      </div>
+      {chart && body.figures[chart] && <Plot key={chart} name={chart} figure={body.figures[chart]} />}
+    </div>
+  );
+}
+
+/** What a node produced in a run: each output port, shown by kind (table, profile, metrics, charts). */
+export function OutputsPanel({ runId, node, spec, ready }: { runId: number | null; node: string; spec: OperatorSpec | undefined; ready: boolean }) {
+  const ports = spec?.outputs ?? [];
+  const [port, setPort] = useState(ports[0]?.name ?? "");
+  const [view, setView] = useState<"data" | "profile">("data");
+  const [offset, setOffset] = useState(0);
+  const [body, setBody] = useState<OutputBody | null>(null);
+  const [error, setError] = useState("");
+
+  useEffect(() => {
+    setPort(ports[0]?.name ?? "");
+    setOffset(0);
+  }, [node, spec]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  useEffect(() => {
+    setBody(null);
+    setError("");
+    if (runId === null || !port || !ready) return;
+    let alive = true;
+    get<OutputBody>(`/api/runs/${runId}/outputs/${encodeURIComponent(node)}/${encodeURIComponent(port)}/?view=${view}&offset=${offset}&limit=${PAGE}`)
+      .then((b) => alive && setBody(b))
+      .catch((e: Error) => alive && setError(e instanceof ApiFailure && e.status === 404 ? "No output yet: run this node first." : e.message));
+    return () => {
+      alive = false;
+    };
+  }, [runId, node, port, view, offset, ready]);
+
+  if (runId === null) return <p className="muted">Run the pipeline to see this node's outputs.</p>;
+  if (!ready) return <p className="muted">The node has not finished in this run.</p>;
+  const portType = ports.find((p) => p.name === port)?.type;
+  return (
+    <div className="outputs" data-testid="outputs">
+      <div className="output-tabs" role="tablist" aria-label="Output ports">
+        {ports.map((p) => (
+          <button key={p.name} type="button" role="tab" aria-selected={p.name === port} className={p.name === port ? "active" : ""} onClick={() => { setPort(p.name); setOffset(0); }} data-testid={`output-tab-${p.name}`}>
+            {p.name} <small>({p.type})</small>
+          </button>
+        ))}
+        {portType === "table" && (
+          <span className="view-switch">
+            <button type="button" className={view === "data" ? "active" : ""} onClick={() => setView("data")}>Rows</button>
+            <button type="button" className={view === "profile" ? "active" : ""} onClick={() => setView("profile")}>Profile</button>
+          </span>
+        )}
+      </div>
+      {error && <p className="error-text">{error}</p>}
+      {!body && !error && <p className="muted">Loading…</p>}
+      {body?.kind === "table" && <TableView body={body as TableBody} onPage={setOffset} />}
+      {body?.kind === "profile" && <ProfileView body={body as ProfileBody} />}
+      {body?.kind === "metrics" && <MetricsView metrics={(body as MetricsBody).metrics} />}
+      {body?.kind === "report" && <ReportView body={body as ReportBody} />}
+      {body && !["table", "profile", "metrics", "report"].includes(body.kind) && <pre className="json">{JSON.stringify(body, null, 2)}</pre>}
+    </div>
+  );
+}

@@ -1,0 +1,33 @@
+import { useEffect, useRef, useState } from "react";
+
+export interface Figure {
+  data: unknown[];
+  layout?: Record<string, unknown>;
+}
+
+/** A plotly.js chart from the API's figure JSON. plotly.js is loaded on first use, so the canvas starts fast. */
+export function Plot({ figure, name }: { figure: Figure; name: string }) {
+  const el = useRef<HTMLDivElement>(null);
+  const [error, setError] = useState("");
+  useEffect(() => {
+    let alive = true;
+    const target = el.current;
+    void import("plotly.js-basic-dist-min")
+      .then(({ default: Plotly }) => {
+        if (!alive || !target) return;
+        const layout = { autosize: true, height: 300, margin: { l: 50, r: 20, t: 40, b: 40 }, ...figure.layout };
+        return Plotly.react(target, figure.data, layout, { displaylogo: false, responsive: true });
+      })
+      .catch((e: Error) => setError(e.message));
+    return () => {
+      alive = false;
+      if (target) void import("plotly.js-basic-dist-min").then(({ default: Plotly }) => Plotly.purge(target));
+    };
+  }, [figure]);
+  return (
+    <figure className="plot" data-testid={`plot-${name}`}>
+      <div ref={el} role="img" aria-label={`${name} chart`} />
+      {error && <figcaption className="error-text">Chart failed: {error}</figcaption>}
+    </figure>
+  );
+}

@@ -1,0 +1,63 @@
+import { useEffect, useRef, useState } from "react";
+import { applyEvents, emptyRun, type RunEventMsg, type RunView } from "./runState";
+
+const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
+
+/**
+ * Follow a run over the WebSocket /ws/runs/<id>/?after=<seq>. When the socket drops before the run ends, it
+ * reconnects with the last seq it applied, and the server replays exactly what was missed.
+ */
+export function useRunEvents(runId: number | null): RunView {
+  const [view, setView] = useState<RunView>(emptyRun);
+  const last = useRef(0);
+
+  useEffect(() => {
+    setView(emptyRun);
+    last.current = 0;
+    if (runId === null) return;
+    let socket: WebSocket | null = null;
+    let retry: number | undefined;
+    let stopped = false;
+    let finished = false;
+    let pending: RunEventMsg[] = [];
+    let frame: number | undefined;
+
+    const flush = () => {
+      frame = undefined;
+      const batch = pending;
+      pending = [];
+      setView((v) => applyEvents(v, batch));
+    };
+
+    const open = () => {
+      const scheme = window.location.protocol === "https:" ? "wss" : "ws";
+      socket = new WebSocket(`${scheme}://${window.location.host}/ws/runs/${runId}/?after=${last.current}`);
+      socket.onmessage = (msg) => {
+        const event = JSON.parse(msg.data as string) as RunEventMsg;
+        if (event.seq <= last.current) return;
+        last.current = event.seq;
+        if (event.type === "run_finished") finished = FINISHED.has(String(event.data?.status ?? "failed"));
+        pending.push(event);
+        frame ??= window.setTimeout(flush, 50); // one render per burst of events
+      };
+      socket.onclose = (close) => {
+        socket = null;
+        if (stopped || finished || close.code === 4404 || close.code === 4400) return;
+        if (close.code === 1000) return; // the server closes with 1000 after run_finished
+        retry = window.setTimeout(open, 1000);
+      };
+    };
+    open();
+    return () => {
+      stopped = true;
+      if (retry !== undefined) window.clearTimeout(retry);
+      if (frame !== undefined) {
+        window.clearTimeout(frame);
+        flush();
+      }
+      socket?.close();
+    };
+  }, [runId]);
+
+  return view;
+}

@@ -1,0 +1,186 @@
+import { useCallback, useEffect, useMemo, useState } from "react";
+import { ApiFailure, get, patch, post } from "../api/client";
+import { items } from "../api/lists";
+import type { Operator, Page, Pipeline, Run } from "../api/types";
+import { Editor, type RunMode } from "../canvas/Editor";
+import { fromPipelineJson, toPipelineJson } from "../graph/serialize";
+import type { GraphDoc, GraphError, OperatorSpec } from "../graph/types";
+import { OutputsPanel } from "../outputs/OutputsPanel";
+import { navigate } from "../router";
+import { useRunEvents } from "../runs/useRunEvents";
+
+function asErrors(list: unknown): GraphError[] {
+  return Array.isArray(list) ? (list as GraphError[]) : [];
+}
+
+function failureErrors(e: unknown): GraphError[] {
+  if (!(e instanceof ApiFailure)) return [];
+  return e.errors.map((x) => ({ code: x.code ?? e.code, message: x.message, node: x.node ?? undefined, field: x.field ?? undefined, port: x.port ?? undefined }));
+}
+
+export function PipelinePage({ id }: { id: string }) {
+  const [pipeline, setPipeline] = useState<Pipeline | null>(null);
+  const [operators, setOperators] = useState<OperatorSpec[] | null>(null);
+  const [failure, setFailure] = useState("");
+  const [errors, setErrors] = useState<GraphError[]>([]);
+  const [runId, setRunId] = useState<number | null>(null);
+  const [runError, setRunError] = useState("");
+  const [selected, setSelected] = useState<string | null>(null);
+  const [tab, setTab] = useState<"outputs" | "log">("outputs");
+  const [columns, setColumns] = useState<Record<string, string[]>>({});
+  const run = useRunEvents(runId);
+
+  useEffect(() => {
+    let alive = true;
+    Promise.all([
+      get<Pipeline>(`/api/pipelines/${id}/`),
+      get<Operator[]>("/api/operators/"),
+      get<Page<Run>>(`/api/runs/?pipeline=${id}&limit=1`),
+    ])
+      .then(([p, ops, runs]) => {
+        if (!alive) return;
+        setPipeline(p);
+        setOperators(ops as OperatorSpec[]);
+        setErrors(asErrors(p.latest?.errors));
+        const latest = items(runs)[0];
+        if (latest) setRunId(latest.id);
+      })
+      .catch((e: Error) => alive && setFailure(e.message));
+    return () => {
+      alive = false;
+    };
+  }, [id]);
+
+  const initial = useMemo<GraphDoc | null>(() => (pipeline ? fromPipelineJson(pipeline.latest?.graph ?? { nodes: [], edges: [] }) : null), [pipeline?.id]); // eslint-disable-line react-hooks/exhaustive-deps
+  const [doc, setDoc] = useState<GraphDoc | null>(null);
+
+  const save = useCallback(
+    async (next: GraphDoc): Promise<GraphError[]> => {
+      try {
+        const saved = await patch<Pipeline>(`/api/pipelines/${id}/`, { graph: toPipelineJson(next) });
+        const errs = asErrors(saved.latest?.errors);
+        setErrors(errs);
+        setDoc(next);
+        return errs;
+      } catch (e) {
+        const errs = failureErrors(e);
+        if (errs.length) setErrors(errs);
+        throw e;
+      }
+    },
+    [id],
+  );
+
+  const startRun = useCallback(
+    async (mode: RunMode, node: string | null, force: boolean, current: GraphDoc, dirty: boolean) => {
+      setRunError("");
+      try {
+        if (dirty) {
+          const errs = await save(current);
+          if (errs.length) {
+            setRunError(`Not run: the pipeline has ${errs.length} validation error(s), shown on the nodes.`);
+            return;
+          }
+        }
+        const created = await post<Run>("/api/runs/", { pipeline: Number(id), mode, node: node ?? "", force });
+        setRunId(created.id);
+        setTab("log");
+      } catch (e) {
+        const errs = failureErrors(e);
+        if (errs.some((x) => x.node)) setErrors(errs);
+        setRunError(`Not run: ${(e as Error).message}`);
+      }
+    },
+    [id, save],
+  );
+
+  const cancel = useCallback(async () => {
+    if (runId === null) return;
+    try {
+      await post(`/api/runs/${runId}/cancel/`);
+    } catch (e) {
+      setRunError((e as Error).message);
+    }
+  }, [runId]);
+
+  // Column pickers: when the selected node's table input comes from a node that has finished in this run,
+  // read one row of that output to learn its columns.
+  const graph = doc ?? initial;
+  useEffect(() => {
+    if (!selected || !graph || runId === null) return;
+    const edge = graph.edges.find((e) => e.target === selected && e.target_port === "table");
+    if (!edge) return;
+    const key = `${runId}:${edge.source}:${edge.source_port}`;
+    const upstream = run.nodes.get(edge.source);
+    if (columns[key] || !upstream || (upstream.status !== "succeeded" && upstream.status !== "cached")) return;
+    get<{ columns?: { name: string }[] }>(`/api/runs/${runId}/outputs/${encodeURIComponent(edge.source)}/${encodeURIComponent(edge.source_port)}/?limit=1`)
+      .then((b) => setColumns((c) => ({ ...c, [key]: (b.columns ?? []).map((x) => x.name) })))
+      .catch(() => undefined); // no columns known: the form stays free text
+  }, [selected, graph, runId, run.nodes, columns]);
+
+  const columnsOf = useCallback(
+    (node: string) => {
+      const edge = graph?.edges.find((e) => e.target === node && e.target_port === "table");
+      return edge ? columns[`${runId}:${edge.source}:${edge.source_port}`] : undefined;
+    },
+    [graph, columns, runId],
+  );
+
+  if (failure) return <p className="error-text" role="alert">Could not open the pipeline: {failure}</p>;
+  if (!pipeline || !operators || !initial) return <p className="muted">Loading the pipeline…</p>;
+
+  const selectedSpec = selected ? operators.find((o) => o.name === graph?.nodes.find((n) => n.id === selected)?.operator) : undefined;
+  const selectedState = selected ? run.nodes.get(selected) : undefined;
+  const running = run.status === "running" || (runId !== null && run.lastSeq === 0);
+  const bottom = (
+    <section className="bottom-panel" aria-label="Run">
+      <div className="bottom-head">
+        <div role="tablist" aria-label="Run panel">
+          <button type="button" role="tab" aria-selected={tab === "outputs"} className={tab === "outputs" ? "active" : ""} onClick={() => setTab("outputs")}>Outputs</button>
+          <button type="button" role="tab" aria-selected={tab === "log"} className={tab === "log" ? "active" : ""} onClick={() => setTab("log")}>Log</button>
+        </div>
+        <span className="run-status" data-testid="run-status" data-status={runId === null ? "none" : run.status}>
+          {runId === null ? "No run yet" : `Run #${runId}: ${run.status}`}
+        </span>
+        {runId !== null && running && (
+          <button type="button" onClick={() => void cancel()}>Cancel run</button>
+        )}
+        {runError && <span className="error-text" role="alert">{runError}</span>}
+      </div>
+      <div className="bottom-body">
+        {tab === "log" && (
+          <pre className="log" data-testid="log" aria-label="Run log" tabIndex={0}>{run.log.join("\n") || "No events yet."}</pre>
+        )}
+        {tab === "outputs" &&
+          (selected ? (
+            <OutputsPanel runId={runId} node={selected} spec={selectedSpec} ready={selectedState?.status === "succeeded" || selectedState?.status === "cached"} />
+          ) : (
+            <p className="muted">Select a node to see its outputs.</p>
+          ))}
+      </div>
+    </section>
+  );
+
+  return (
+    <div className="pipeline-page">
+      <header className="page-head">
+        <h1>{pipeline.name}</h1>
+        <span className="muted">v{pipeline.latest?.number ?? 0}</span>
+        <button type="button" className="link" onClick={() => navigate(`/pipelines/${id}/versions`)}>Version history</button>
+        <button type="button" className="link" onClick={() => navigate(`/projects/${pipeline.project}/runs`)}>Runs</button>
+      </header>
+      <Editor
+        key={pipeline.id}
+        operators={operators}
+        initial={initial}
+        errors={errors}
+        runStates={run.nodes}
+        columnsOf={columnsOf}
+        onSave={save}
+        onRun={(m, n, f, d, dirty) => void startRun(m, n, f, d, dirty)}
+        onSelectNode={setSelected}
+        bottom={bottom}
+      />
+    </div>
+  );
+}

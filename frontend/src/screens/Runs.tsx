@@ -1,0 +1,59 @@
+import { useEffect, useState } from "react";
+import { get } from "../api/client";
+import { items } from "../api/lists";
+import type { Page, Run } from "../api/types";
+import { navigate } from "../router";
+
+function duration(run: Run): string {
+  if (!run.started_at) return "—";
+  const end = run.finished_at ? new Date(run.finished_at).getTime() : Date.now();
+  const s = (end - new Date(run.started_at).getTime()) / 1000;
+  return s < 60 ? `${s.toFixed(1)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+}
+
+export function Runs({ projectId }: { projectId: string }) {
+  const [runs, setRuns] = useState<Run[] | null>(null);
+  const [error, setError] = useState("");
+  useEffect(() => {
+    const load = () => get<Page<Run>>(`/api/runs/?project=${projectId}&limit=100`).then((r) => setRuns(items(r))).catch((e: Error) => setError(e.message));
+    void load();
+    const timer = window.setInterval(load, 5000);
+    return () => window.clearInterval(timer);
+  }, [projectId]);
+  return (
+    <div className="page">
+      <h1>Run history</h1>
+      {error && <p className="error-text" role="alert">{error}</p>}
+      {runs === null ? (
+        <p className="muted">Loading…</p>
+      ) : runs.length === 0 ? (
+        <p className="muted">No run yet.</p>
+      ) : (
+        <table className="data list" aria-label="Runs">
+          <thead>
+            <tr>
+              <th scope="col">Run</th><th scope="col">Pipeline</th><th scope="col">Version</th><th scope="col">Mode</th>
+              <th scope="col">Status</th><th scope="col">Started</th><th scope="col">Duration</th><th scope="col">By</th>
+            </tr>
+          </thead>
+          <tbody>
+            {runs.map((r) => (
+              <tr key={r.id}>
+                <td>
+                  <a href={`/pipelines/${r.pipeline}`} onClick={(e) => { e.preventDefault(); navigate(`/pipelines/${r.pipeline}`); }}>#{r.id}</a>
+                </td>
+                <td>{r.pipeline}</td>
+                <td>v{r.version}</td>
+                <td>{r.mode}{r.node ? ` ${r.node}` : ""}{r.force ? " (forced)" : ""}</td>
+                <td><span className={`status-badge status-${r.status}`}>{r.status}</span>{r.error ? ` ${r.error}` : ""}</td>
+                <td>{r.started_at ? new Date(r.started_at).toLocaleString() : "—"}</td>
+                <td>{duration(r)}</td>
+                <td>{r.requested_by ?? ""}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </div>
+  );
+}
