@@ -95,6 +95,11 @@ class OperatorContext(Protocol):
     def upload_path(self, upload_id: str) -> Path:
         """The file of an uploaded data set, by its upload id; OperatorError if unknown."""
 
+    def publish(self, name: str, *, model: Any, feature_state: Any, holdout: Any, threshold: float = 0.5) -> dict:
+        """Publish a model (Fitted) with its feature state (Fitted) as a new live version of the deployment
+        `name`, keeping 100 rows of the `holdout` table (pandas) to verify the bundle whenever it loads.
+        Returns {"deployment", "version", "live", "bundle"}; OperatorError when the bundle is refused."""
+
 
 class Operator:
     """Subclass, declare the class attributes, and implement `run`.

@@ -291,3 +291,25 @@ def write_registry(path: str | Path, models: Mapping[str, Mapping[str, Any]]) ->
 def read_registry(path: str | Path) -> dict:
     with open(path) as handle:
         return json.load(handle)
+
+
+# ------------------------------------------------------------------------------------------------ publish
+def publish_to_folder(root: str | Path):
+    """The publisher of a run with no studio (a script, the CLI): write and verify the bundle under
+    `root/<name>/<id>`; nothing is registered, so nothing goes live. The studio passes its own publisher."""
+    root = Path(root)
+
+    def publish(*, node: str, name: str, model: Fitted, feature_state: Fitted, holdout, threshold: float) -> dict:
+        from operators.contract import OperatorError
+
+        folder = root / name / uuid.uuid4().hex[:12]
+        try:
+            write_bundle(folder, name=name, model=model, feature_state=feature_state, holdout=holdout,
+                         threshold=threshold, source={"node": node})
+            load_bundle(folder)
+        except (BundleRefused, ValueError) as exc:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise OperatorError(f"the model cannot be published: {exc}") from None
+        return {"deployment": name, "version": "", "live": False, "bundle": str(folder)}
+
+    return publish

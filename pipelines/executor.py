@@ -172,6 +172,18 @@ class NodeContext:
         except KeyError:
             raise OperatorError(f"no uploaded file with id {upload_id!r}", field="upload") from None
 
+    def publish(self, name: str, *, model, feature_state, holdout, threshold: float = 0.5) -> dict:
+        """Publish a model with its feature state as a deployment (pipelines.bundle). The studio's worker passes
+        a publisher that registers a live version; without one (a script, the CLI) the verified bundle is
+        written under the artifact store's bundles/ folder and its path returned."""
+        publisher = self._executor.publisher
+        if publisher is None:
+            from .bundle import publish_to_folder
+
+            publisher = publish_to_folder(Path(getattr(self._executor.store, "root", self.data_root)) / "bundles")
+        return publisher(node=self.node_id, name=name, model=model, feature_state=feature_state,
+                         holdout=holdout, threshold=threshold)
+
 
 def fingerprint(*parts: Any) -> str:
     return hashlib.sha256(canonical_json(list(parts)).encode()).hexdigest()[:40]
@@ -184,7 +196,8 @@ class Executor:
     def __init__(self, store: ArtifactStore, *, engine: str = "local", max_parallel: int = 4,
                  data_root: str | Path = ".", connections: Mapping[str, str] | None = None,
                  uploads: Mapping[str, str | Path] | None = None,
-                 on_event: Callable[[Event], None] | None = None, cancel_grace: float = 2.0):
+                 on_event: Callable[[Event], None] | None = None, cancel_grace: float = 2.0,
+                 publisher: Callable[..., dict] | None = None):
         from .engines import ENGINES
 
         if engine not in ENGINES:
@@ -198,6 +211,7 @@ class Executor:
         self.uploads = uploads if uploads is not None else {}
         self.on_event = on_event
         self.cancel_grace = cancel_grace
+        self.publisher = publisher  # what ctx.publish calls; see NodeContext.publish
         self._emit_lock = threading.Lock()
 
     def emit(self, event: Event) -> None:
