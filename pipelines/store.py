@@ -48,6 +48,11 @@ class FileSystemStore:
     def path(self, fingerprint: str) -> Path:
         return self.root / "objects" / fingerprint[:2] / fingerprint
 
+    def profile(self, fingerprint: str) -> dict | None:
+        """A table artifact's profile (see operators.profile); None for other artifacts."""
+        path = self.path(fingerprint) / "profile.json"
+        return json.loads(path.read_text()) if path.is_file() else None
+
     def exists(self, fingerprint: str) -> bool:
         return (self.path(fingerprint) / META).is_file()
 
@@ -122,7 +127,11 @@ class TableCodec:
         if bad:
             df = df.rename(columns={c: str(c) for c in bad})
         df.to_parquet(directory / "data.parquet", index=False)
-        return {"rows": int(len(df)),
+        from operators.profile import table_profile
+
+        # the profile (types, nulls, distinct, min/max/mean, top values, histograms) feeds previews
+        (directory / "profile.json").write_text(json.dumps(table_profile(df), default=_json_default))
+        return {"rows": int(len(df)), "profile": "profile.json",
                 "columns": [{"name": c, "dtype": str(t)} for c, t in df.dtypes.items()]}
 
     @staticmethod
