@@ -1,12 +1,19 @@
-"""Import tables from files below the data root."""
+"""Import tables from files: an uploaded file (by id) or a path below the data root."""
 from __future__ import annotations
 
 import hashlib
+import re
+from typing import Literal
 
+import numpy as np
 import pandas as pd
 from pydantic import Field
 
 from ..contract import Operator, OperatorError, Params, Port, PortType
+
+ColumnType = Literal["number", "integer", "string", "category", "boolean", "datetime"]
+DEFAULT_NULLS = ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "None"]
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
 
 
 def file_sha256(path, chunk: int = 1 << 20) -> str:
@@ -17,40 +24,167 @@ def file_sha256(path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+class FileSource(Params):
+    """Where a file comes from: an uploaded file's id, or a path below the data root (exactly one)."""
+
+    path: str = Field("", description="Path of the file, relative to the data root")
+    upload: str = Field("", description="Id of an uploaded file (instead of a path)")
+
+
+def source_path(ctx, params: FileSource):
+    if bool(params.path) == bool(params.upload):
+        raise OperatorError("give either a path or an upload id, not both or neither", field="path")
+    if params.upload:
+        path = ctx.upload_path(params.upload)
+        if not path.is_file():
+            raise OperatorError(f"the file of upload {params.upload!r} is gone", field="upload")
+        return path
+    path = ctx.resolve_path(params.path)
+    if not path.is_file():
+        raise OperatorError(f"file {params.path!r} does not exist under the data root", field="path")
+    return path
+
+
+def _convert(table: pd.DataFrame, column: str, kind: str) -> pd.Series:
+    series = table[column]
+    field = f"column_types.{column}"
+    try:
+        if kind == "number":
+            return pd.to_numeric(series, errors="raise").astype(np.float64)
+        if kind == "integer":
+            numbers = pd.to_numeric(series, errors="raise")
+            if (numbers.dropna() % 1 != 0).any():
+                raise ValueError("it has fractions")
+            return numbers.astype("Int64")
+        if kind == "string":
+            return series.astype("string").astype(object).where(series.notna(), None)
+        if kind == "category":
+            return series.astype("string").astype(object).where(series.notna(), None)
+        if kind == "boolean":
+            mapping = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False,
+                       "t": True, "f": False, "y": True, "n": False}
+            text = series.astype("string").str.strip().str.lower()
+            unknown = text.dropna()[~text.dropna().isin(list(mapping))]
+            if len(unknown):
+                raise ValueError(f"{unknown.iloc[0]!r} is not true/false")
+            return text.map(mapping).astype("boolean")
+        if kind == "datetime":
+            return pd.to_datetime(series, errors="raise")
+    except (ValueError, TypeError) as exc:
+        raise OperatorError(f"column {column!r} cannot be read as {kind}: {exc}", field=field, column=column) from None
+    raise OperatorError(f"unknown type {kind!r}", field=field, column=column)
+
+
+def apply_types(table: pd.DataFrame, overrides: dict[str, str], parse_dates: bool) -> pd.DataFrame:
+    """Per-column type overrides, then ISO dates recognised in the remaining text columns."""
+    for column, kind in overrides.items():
+        if column not in table.columns:
+            raise OperatorError(f"column {column!r} (from column_types) is not in the file; columns are: "
+                                f"{', '.join(map(str, table.columns[:20]))}", field=f"column_types.{column}",
+                                column=column)
+        table[column] = _convert(table, column, kind)
+    if parse_dates:
+        for column in table.columns:
+            if column in overrides or table[column].dtype != object:
+                continue
+            sample = table[column].dropna().head(200)
+            if len(sample) and all(isinstance(v, str) and _ISO_DATE.match(v) for v in sample):
+                try:
+                    table[column] = pd.to_datetime(table[column], errors="raise", format="ISO8601")
+                except (ValueError, TypeError):
+                    pass  # looked like dates at the top only: leave it as text
+    return table
+
+
 class ImportCSV(Operator):
-    """Reads a CSV file below the data root into a table. Column types are inferred; the file's content
-    hash is part of the cache key, so an edited file is read again and an unchanged one is not."""
+    """Reads a CSV file (uploaded, or a path below the data root; paths outside it are refused) into a table.
+    Column types are inferred (numbers, ISO dates, text) and can be overridden per column; null tokens are
+    configurable. The file's content hash is part of the cache key, so an edited file is read again and an
+    unchanged one is not."""
 
     name = "import_csv"
     category = "Data import"
     description = "Read a CSV file into a table."
     outputs = (Port("table", PortType.TABLE, "The file's rows"),)
 
-    class Params(Params):
-        path: str = Field(..., min_length=1, description="Path of the CSV file, relative to the data root")
+    class Params(FileSource):
         delimiter: str = Field(",", min_length=1, max_length=1, description="Field separator")
         header: bool = Field(True, description="The first line holds the column names")
         encoding: str = Field("utf-8", description="Text encoding of the file")
+        null_values: list[str] = Field(default_factory=lambda: list(DEFAULT_NULLS),
+                                       description="Cell values read as missing")
+        column_types: dict[str, ColumnType] = Field(
+            default_factory=dict, description="Type overrides per column: number, integer, string, category, "
+                                              "boolean, datetime")
+        parse_dates: bool = Field(True, description="Read text columns holding ISO dates as date/time")
+        max_rows: int = Field(0, ge=0, description="Read at most this many rows; 0 reads them all")
 
     def source_fingerprint(self, ctx, params):
-        return file_sha256(self._existing_path(ctx, params))
-
-    def _existing_path(self, ctx, params):
-        path = ctx.resolve_path(params.path)
-        if not path.is_file():
-            raise OperatorError(f"file {params.path!r} does not exist under the data root", field="path")
-        return path
+        return file_sha256(source_path(ctx, params))
 
     def run(self, ctx, inputs, params):
-        path = self._existing_path(ctx, params)
+        path = source_path(ctx, params)
+        label = params.path or f"upload {params.upload}"
+        # text-typed columns are read as text, so "007" keeps its zeros
+        dtype = {c: str for c, k in params.column_types.items() if k in ("string", "category")}
         try:
             table = pd.read_csv(path, sep=params.delimiter, header=0 if params.header else None,
-                                encoding=params.encoding)
+                                encoding=params.encoding, na_values=params.null_values, keep_default_na=False,
+                                dtype=dtype or None, nrows=params.max_rows or None, low_memory=False)
         except (UnicodeDecodeError, LookupError) as exc:
-            raise OperatorError(f"cannot decode {params.path!r} as {params.encoding}: {exc}", field="encoding")
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise OperatorError(f"cannot parse {params.path!r} as CSV: {exc}", field="path")
+            raise OperatorError(f"cannot decode {label!r} as {params.encoding}: {exc}", field="encoding") from None
+        except pd.errors.EmptyDataError:
+            raise OperatorError(f"{label!r} is empty", field="path") from None
+        except (pd.errors.ParserError, ValueError) as exc:
+            raise OperatorError(f"cannot parse {label!r} as CSV: {exc}", field="path") from None
         if not params.header:
             table.columns = [f"column_{i + 1}" for i in range(table.shape[1])]
-        ctx.log(f"read {len(table):,} rows x {table.shape[1]} columns from {params.path}")
+        table = apply_types(table, params.column_types, params.parse_dates)
+        ctx.log(f"read {len(table):,} rows x {table.shape[1]} columns from {label}")
+        return {"table": table}
+
+
+class ImportParquet(Operator):
+    """Reads a Parquet file (uploaded, or a path below the data root) into a table, optionally only some
+    columns. The file's content hash is part of the cache key."""
+
+    name = "import_parquet"
+    category = "Data import"
+    description = "Read a Parquet file into a table."
+    outputs = (Port("table", PortType.TABLE, "The file's rows"),)
+
+    class Params(FileSource):
+        columns: list[str] = Field(default_factory=list, description="Columns to read; empty reads all")
+        max_rows: int = Field(0, ge=0, description="Read at most this many rows; 0 reads them all")
+
+    def source_fingerprint(self, ctx, params):
+        return file_sha256(source_path(ctx, params))
+
+    def run(self, ctx, inputs, params):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        path = source_path(ctx, params)
+        try:
+            handle = pq.ParquetFile(path)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise OperatorError(f"cannot read {params.path or params.upload!r} as Parquet: {exc}", field="path") from None
+        names = handle.schema_arrow.names
+        for column in params.columns:
+            if column not in names:
+                raise OperatorError(f"column {column!r} is not in the file; columns are: {', '.join(names[:20])}",
+                                    field="columns", column=column)
+        if params.max_rows:
+            batches, rows = [], 0
+            for batch in handle.iter_batches(columns=params.columns or None, batch_size=65_536):
+                batches.append(batch)
+                rows += batch.num_rows
+                if rows >= params.max_rows:
+                    break
+            arrow = pa.Table.from_batches(batches, schema=batches[0].schema if batches else None).slice(
+                0, params.max_rows) if batches else handle.schema_arrow.empty_table()
+        else:
+            arrow = handle.read(columns=params.columns or None)
+        table = arrow.to_pandas()
+        ctx.log(f"read {len(table):,} rows x {table.shape[1]} columns")
         return {"table": table}

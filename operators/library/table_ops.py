@@ -1,0 +1,226 @@
+"""Table utilities users expect on a canvas: select / drop / rename columns, filter rows, fill missing values,
+join two tables, sample, summarize."""
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field
+
+from ..contract import Operator, OperatorError, Params, Port, PortType
+from ..expressions import Expression
+from ..profile import table_profile
+from ..tables import require_columns, require_rows
+from ..values import Report
+
+TABLE_IN = (Port("table", PortType.TABLE, "Input rows"),)
+TABLE_OUT = (Port("table", PortType.TABLE, "Output rows"),)
+
+
+class SelectColumns(Operator):
+    """Keeps the listed columns (in that order), or drops them."""
+
+    name = "select_columns"
+    category = "Data preparation"
+    description = "Keep or drop columns."
+    inputs, outputs = TABLE_IN, TABLE_OUT
+
+    class Params(Params):
+        columns: list[str] = Field(..., min_length=1, description="Columns to keep (or to drop)")
+        mode: Literal["keep", "drop"] = Field("keep", description="keep: only these columns; drop: all but these")
+
+    def run(self, ctx, inputs, params):
+        table = inputs["table"]
+        require_columns(table, params.columns, field="columns")
+        if params.mode == "keep":
+            return {"table": table[list(dict.fromkeys(params.columns))].copy()}
+        return {"table": table.drop(columns=params.columns)}
+
+
+class RenameColumns(Operator):
+    """Renames columns; two columns may not end up with the same name."""
+
+    name = "rename_columns"
+    category = "Data preparation"
+    description = "Rename columns."
+    inputs, outputs = TABLE_IN, TABLE_OUT
+
+    class Params(Params):
+        mapping: dict[str, str] = Field(..., min_length=1, description="Old name -> new name")
+
+    def run(self, ctx, inputs, params):
+        table = inputs["table"]
+        require_columns(table, params.mapping, field="mapping")
+        for old, new in params.mapping.items():
+            if not new:
+                raise OperatorError(f"the new name of {old!r} is empty", field=f"mapping.{old}", column=old)
+        renamed = [params.mapping.get(c, c) for c in table.columns]
+        duplicate = next((c for c in renamed if renamed.count(c) > 1), None)
+        if duplicate is not None:
+            raise OperatorError(f"renaming gives two columns named {duplicate!r}", field="mapping", column=duplicate)
+        return {"table": table.rename(columns=params.mapping)}
+
+
+class FilterRows(Operator):
+    """Keeps the rows where an expression is true, in the same safe expression language as the rule split
+    (rows where it is missing are dropped)."""
+
+    name = "filter_rows"
+    category = "Data preparation"
+    description = "Keep rows matching a boolean expression."
+    inputs, outputs = TABLE_IN, TABLE_OUT
+
+    class Params(Params):
+        expression: str = Field(..., min_length=1, description="e.g. age >= 18 and not isnull(income)")
+
+    def run(self, ctx, inputs, params):
+        table = inputs["table"]
+        mask = Expression(params.expression).mask(table)
+        ctx.log(f"kept {int(mask.sum()):,} of {len(table):,} rows")
+        return {"table": table[mask].reset_index(drop=True)}
+
+
+class FillMissing(Operator):
+    """Fills missing values of the chosen columns (all columns with gaps when none are listed): a constant,
+    or each column's mean, median or most frequent value."""
+
+    name = "fill_missing"
+    category = "Data preparation"
+    description = "Fill missing values with a constant, mean, median or most frequent value."
+    inputs, outputs = TABLE_IN, TABLE_OUT
+
+    class Params(Params):
+        columns: list[str] = Field(default_factory=list, description="Columns to fill; empty fills every column")
+        strategy: Literal["value", "mean", "median", "most_frequent"] = Field(
+            "median", description="What to fill with; mean and median apply to numeric columns only")
+        value: str | float | int | bool | None = Field(None, description="strategy 'value': the fill value")
+
+    def run(self, ctx, inputs, params):
+        table = inputs["table"].copy()
+        require_columns(table, params.columns, field="columns")
+        columns = params.columns or [c for c in table.columns if table[c].isna().any()]
+        if params.strategy == "value" and params.value is None:
+            raise OperatorError("strategy 'value' needs a value", field="value")
+        for column in columns:
+            series = table[column]
+            if not series.isna().any():
+                continue
+            if params.strategy in ("mean", "median"):
+                if not pd.api.types.is_numeric_dtype(series):
+                    if params.columns:
+                        raise OperatorError(f"column {column!r} is not numeric; {params.strategy} needs numbers",
+                                            field="columns", column=column)
+                    continue  # filling every column: text columns are left for another strategy
+                fill = series.mean() if params.strategy == "mean" else series.median()
+            elif params.strategy == "most_frequent":
+                mode = series.mode(dropna=True)
+                if mode.empty:
+                    continue
+                fill = mode.iloc[0]
+            else:
+                fill = params.value
+                if pd.api.types.is_numeric_dtype(series) and not isinstance(fill, (int, float)):
+                    try:
+                        fill = float(fill)
+                    except (TypeError, ValueError):
+                        raise OperatorError(f"column {column!r} is numeric; {fill!r} is not a number",
+                                            field="value", column=column) from None
+            table[column] = series.fillna(fill)
+        return {"table": table}
+
+
+class Join(Operator):
+    """Joins two tables on key columns (inner, left, right or outer). Columns present in both tables, other
+    than the keys, get the suffixes `_left` / `_right`."""
+
+    name = "join"
+    category = "Data preparation"
+    description = "Join two tables on key columns."
+    inputs = (Port("left", PortType.TABLE, "Left table"), Port("right", PortType.TABLE, "Right table"))
+    outputs = TABLE_OUT
+
+    class Params(Params):
+        left_on: list[str] = Field(..., min_length=1, description="Key columns of the left table")
+        right_on: list[str] = Field(default_factory=list, description="Key columns of the right table; empty "
+                                                                      "uses the left names")
+        how: Literal["inner", "left", "right", "outer"] = Field("inner", description="Which rows to keep")
+
+    def run(self, ctx, inputs, params):
+        left, right = inputs["left"], inputs["right"]
+        right_on = params.right_on or params.left_on
+        if len(right_on) != len(params.left_on):
+            raise OperatorError("left_on and right_on need the same number of columns", field="right_on")
+        require_columns(left, params.left_on, field="left_on", port="left")
+        require_columns(right, right_on, field="right_on", port="right")
+        for lk, rk in zip(params.left_on, right_on):
+            lnum, rnum = (pd.api.types.is_numeric_dtype(left[lk]), pd.api.types.is_numeric_dtype(right[rk]))
+            if lnum != rnum:
+                raise OperatorError(f"key {lk!r} is {'numeric' if lnum else 'text'} on the left but {rk!r} is "
+                                    f"{'numeric' if rnum else 'text'} on the right", field="right_on", column=rk)
+        out = left.merge(right, left_on=params.left_on, right_on=right_on, how=params.how,
+                         suffixes=("_left", "_right"))
+        ctx.log(f"{len(left):,} x {len(right):,} rows -> {len(out):,}")
+        return {"table": out}
+
+
+class Sample(Operator):
+    """Draws a seeded random sample of rows: a number of rows or a fraction."""
+
+    name = "sample"
+    category = "Data preparation"
+    description = "Random sample of rows (seeded)."
+    inputs, outputs = TABLE_IN, TABLE_OUT
+
+    class Params(Params):
+        rows: int = Field(0, ge=0, description="Number of rows; 0 uses `fraction`")
+        fraction: float = Field(0.1, gt=0, le=1, description="Share of rows, when `rows` is 0")
+        replace: bool = Field(False, description="Sample with replacement")
+        seed: int = Field(42, description="Random seed")
+
+    def run(self, ctx, inputs, params):
+        table = inputs["table"]
+        require_rows(table)
+        if params.rows and params.rows > len(table) and not params.replace:
+            raise OperatorError(f"cannot draw {params.rows:,} rows from {len(table):,} without replacement",
+                                field="rows")
+        kwargs = {"n": params.rows} if params.rows else {"frac": params.fraction}
+        return {"table": table.sample(replace=params.replace, random_state=params.seed, **kwargs)
+                .reset_index(drop=True)}
+
+
+class Summarize(Operator):
+    """A report on a table: per column type, missing values, distinct values, min / max / mean, top values,
+    and a histogram per numeric column."""
+
+    name = "summarize"
+    category = "Data exploration"
+    description = "Column statistics and histograms of a table."
+    inputs = TABLE_IN
+    outputs = (Port("report", PortType.REPORT, "A statistics table and histograms"),
+               Port("metrics", PortType.METRICS, "Row and column counts"))
+
+    class Params(Params):
+        max_histograms: int = Field(12, ge=0, le=200, description="Histograms drawn, numeric columns first")
+
+    def run(self, ctx, inputs, params):
+        table = inputs["table"]
+        profile = table_profile(table)
+        rows = []
+        for c in profile["columns"]:
+            rows.append({"column": c["name"], "type": c["kind"], "missing": c["nulls"],
+                         "missing %": round(100 * c["nulls"] / max(1, profile["rows"]), 2), "distinct": c["distinct"],
+                         "min": c.get("min"), "max": c.get("max"), "mean": c.get("mean"),
+                         "top": ", ".join(f"{t['value']} ({t['count']})" for t in c.get("top", [])[:3])})
+        figures = {}
+        for c in [c for c in profile["columns"] if "histogram" in c][:params.max_histograms]:
+            edges = c["histogram"]["edges"]
+            centers = edges[:-1] if isinstance(edges[0], str) else ((np.asarray(edges[:-1]) + np.asarray(edges[1:])) / 2).tolist()
+            figures[f"histogram:{c['name']}"] = {
+                "data": [{"type": "bar", "name": c["name"], "x": centers, "y": c["histogram"]["counts"]}],
+                "layout": {"title": {"text": c["name"]}, "xaxis": {"title": {"text": c["name"]}},
+                           "yaxis": {"title": {"text": "Rows"}}}}
+        return {"report": Report(figures=figures, tables={"columns": rows},
+                                 text=f"{profile['rows']:,} rows x {len(profile['columns'])} columns"),
+                "metrics": {"rows": profile["rows"], "columns": len(profile["columns"]),
+                            "missing_cells": int(sum(c["nulls"] for c in profile["columns"]))}}
