@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "studio.workflows",
     "studio.datasets",
     "studio.runs",
+    "studio.deployments",
 ]
 
 MIDDLEWARE = [
@@ -114,6 +115,9 @@ WHITENOISE_USE_FINDERS = True
 # Where pipelines keep their node outputs and where file imports may read.
 ARTIFACT_DIR = Path(os.environ.get("STUDIO_ARTIFACTS", DATA_DIR / "artifacts"))
 DATA_ROOT = Path(os.environ.get("STUDIO_DATA_ROOT", DATA_DIR / "data"))
+# The online scorer (python -m studio.serving): where the studio tells it what is live, and where it answers.
+SERVING_DIR = Path(os.environ.get("SERVING_DIR", DATA_DIR / "serving"))
+SERVING_URL = os.environ.get("SERVING_URL", "http://127.0.0.1:8001")
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

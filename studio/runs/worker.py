@@ -44,6 +44,10 @@ def executor_for(run: Run, sink) -> pipelines.Executor:
                   connections={c.name: c.url for c in project.connections.all()})
     if "uploads" in pipelines.Executor.__init__.__code__.co_varnames:  # ctx.upload_path(upload_id)
         kwargs["uploads"] = {str(u.pk): u.file for u in project.uploads.all()}
+    if "publisher" in pipelines.Executor.__init__.__code__.co_varnames:  # the publish operator's ctx.publish
+        from studio.deployments.services import publisher_for
+
+        kwargs["publisher"] = publisher_for(run)
     return pipelines.Executor(artifact_store(), **kwargs)
 
 
@@ -67,9 +71,11 @@ def execute(run_id: int) -> str | None:
     def sink(event: pipelines.Event) -> None:
         inbox.put(event)
 
+    executor = executor_for(run, sink)  # reads the database: here, not in the executor's thread
+
     def work():
         try:
-            outcome["result"] = executor_for(run, sink).run(
+            outcome["result"] = executor.run(
                 graph, from_node=run.node if run.mode == RunMode.FROM else None,
                 only=run.node if run.mode == RunMode.ONLY else None,
                 until=run.node if run.mode == RunMode.UNTIL else None,

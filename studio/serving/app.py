@@ -274,11 +274,11 @@ def _version_key(version: str):
 
 def app_from_environment() -> Starlette:
     """The app as `make run` starts it: the registry and the prediction log in the studio's data dir."""
-    data_dir = default_data_dir()
-    registry = Path(os.environ.get("SERVING_REGISTRY", data_dir / "serving" / "registry.json"))
+    serving_dir = Path(os.environ.get("SERVING_DIR", default_data_dir() / "serving"))  # as studio.settings says
+    registry = Path(os.environ.get("SERVING_REGISTRY", serving_dir / "registry.json"))
     return create_app(
         registry,
-        prediction_log_dir=os.environ.get("SERVING_PREDICTION_LOG", data_dir / "serving" / "prediction_log"),
+        prediction_log_dir=os.environ.get("SERVING_PREDICTION_LOG", serving_dir / "prediction_log"),
         log_retention_days=float(os.environ.get("SERVING_LOG_RETENTION_DAYS", "30")),
         max_body_bytes=int(os.environ.get("SERVING_MAX_BODY_BYTES", DEFAULT_MAX_BODY)),
     )

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from ..models import Deployment, DeploymentEvent, DeploymentVersion
+from ..services import serving_url
+
+
+class DeploymentVersionSerializer(serializers.ModelSerializer):
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    live = serializers.SerializerMethodField()
+
+    class Meta:
+        model = DeploymentVersion
+        fields = ["number", "live", "created_at", "created_by", "source_run", "source_node", "manifest"]
+        read_only_fields = fields
+
+    def get_live(self, version) -> bool:
+        return version.deployment.live_version_id == version.pk
+
+
+class DeploymentEventSerializer(serializers.ModelSerializer):
+    user = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = DeploymentEvent
+        fields = ["action", "version", "user", "at"]
+        read_only_fields = fields
+
+
+class DeploymentSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(read_only=True, help_text="live, unpublished (has versions) or empty")
+    live_version = serializers.SerializerMethodField()
+    endpoints = serializers.SerializerMethodField()
+    input_spec = serializers.SerializerMethodField()
+    versions = DeploymentVersionSerializer(many=True, read_only=True)
+    history = DeploymentEventSerializer(source="events", many=True, read_only=True)
+
+    class Meta:
+        model = Deployment
+        fields = ["id", "project", "name", "description", "status", "live_version", "endpoints", "input_spec",
+                  "versions", "history", "created_at", "updated_at"]
+        read_only_fields = ["status", "live_version", "endpoints", "input_spec", "versions", "history",
+                            "created_at", "updated_at"]
+
+    def get_live_version(self, deployment) -> int | None:
+        return deployment.live_version.number if deployment.live_version_id else None
+
+    def get_endpoints(self, deployment) -> dict:
+        base = serving_url()
+        return {"infer": f"{base}/v2/models/{deployment.name}/infer",
+                "metadata": f"{base}/v2/models/{deployment.name}",
+                "predict": f"{base}/v1/models/{deployment.name}:predict",
+                "metrics": f"{base}/metrics"}
+
+    def get_input_spec(self, deployment) -> list[dict]:
+        """The raw input columns of the live (else the latest) version: what the "try it" form asks for."""
+        version = deployment.live_version or deployment.versions.order_by("-number").first()
+        return [dict(s) for s in version.manifest.get("inputs", [])] if version else []
+
+
+class PublishSerializer(serializers.Serializer):
+    run = serializers.IntegerField(help_text="A finished run whose outputs hold a model and a feature state")
+    name = serializers.SlugField(max_length=100, help_text="Deployment name; created in the run's project if new")
+    model_node = serializers.CharField(required=False, help_text="Node whose model output to publish "
+                                                                 "(needed only when the run has several models)")
+    feature_state_node = serializers.CharField(required=False, help_text="Node whose feature state to publish")
+    holdout_node = serializers.CharField(required=False, help_text="Node whose table output supplies the 100 "
+                                                                   "held-out rows (default: a split's test rows)")
+    holdout_port = serializers.CharField(required=False)
+    threshold = serializers.FloatField(required=False, default=0.5, min_value=0.0, max_value=1.0)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class RollbackSerializer(serializers.Serializer):
+    version = serializers.IntegerField(min_value=1)
+
+
+class TrySerializer(serializers.Serializer):
+    instances = serializers.ListField(child=serializers.DictField(), min_length=1, max_length=1000,
+                                      help_text="Rows as {column: value}; sent to the serving process as is")
+    explain = serializers.BooleanField(required=False, default=False)

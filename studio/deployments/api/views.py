@@ -1,0 +1,127 @@
+"""Deployments API: list and inspect deployments, publish a trained run, roll back, unpublish, try a model,
+and read a deployment's serving metrics for the Deployments page."""
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+
+from django.db.models import Prefetch
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from studio.core.errors import ApiError
+from studio.projects.models import Role
+from studio.projects.permissions import ProjectScopedMixin, require_role, visible
+
+from .. import services
+from ..models import Deployment, DeploymentVersion
+from ..sources import outputs_of_run
+from .serializers import DeploymentSerializer, PublishSerializer, RollbackSerializer, TrySerializer
+
+
+def _error(exc: services.DeploymentError) -> ApiError:
+    return ApiError(exc.status, "invalid" if exc.status == 400 else "conflict" if exc.status == 409 else "not_found",
+                    [{"path": exc.field, "message": exc.message, "code": "deployment"}], exc.message)
+
+
+class DeploymentViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                        mixins.UpdateModelMixin, viewsets.GenericViewSet):
+    """Published models of your projects. `publish` turns a trained run into a new live version (it answers on
+    the serving process within seconds); `rollback` makes any earlier version live; `unpublish` takes the
+    deployment off. Each serving URL is in `endpoints`; `input_spec` drives a "try it" form."""
+
+    queryset = Deployment.objects.select_related("live_version").prefetch_related(
+        Prefetch("versions", queryset=DeploymentVersion.objects.select_related("created_by", "deployment")),
+        "events__user")
+    serializer_class = DeploymentSerializer
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    @extend_schema(request=PublishSerializer, responses={201: DeploymentSerializer})
+    @action(detail=False, methods=["post"])
+    def publish(self, request):
+        from studio.runs.models import Run
+
+        body = PublishSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        run = visible(Run.objects.select_related("project"), request.user).filter(pk=data["run"]).first()
+        if run is None:
+            raise ApiError(404, "not_found", [{"path": "run", "message": f"no run {data['run']}", "code": "not_found"}])
+        require_role(request.user, run.project, Role.EDITOR)
+        try:
+            model, feature_state, holdout, node = outputs_of_run(run, data)
+            version = services.publish(project=run.project, name=data["name"], model=model,
+                                       feature_state=feature_state, holdout=holdout, user=request.user, run=run,
+                                       node=node, threshold=data["threshold"], description=data["description"])
+        except services.DeploymentError as exc:
+            raise _error(exc) from None
+        return Response(self._detail(version.deployment_id), status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=RollbackSerializer, responses=DeploymentSerializer)
+    @action(detail=True, methods=["post"])
+    def rollback(self, request, pk=None):
+        deployment = self._writable()
+        body = RollbackSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            services.rollback(deployment, body.validated_data["version"], request.user)
+        except services.DeploymentError as exc:
+            raise _error(exc) from None
+        return Response(self._detail(deployment.pk))
+
+    @extend_schema(request=None, responses=DeploymentSerializer)
+    @action(detail=True, methods=["post"])
+    def unpublish(self, request, pk=None):
+        deployment = self._writable()
+        try:
+            services.unpublish(deployment, request.user)
+        except services.DeploymentError as exc:
+            raise _error(exc) from None
+        return Response(self._detail(deployment.pk))
+
+    @extend_schema(request=TrySerializer, responses=OpenApiTypes.OBJECT)
+    @action(detail=True, methods=["post"], url_path="try")
+    def try_it(self, request, pk=None):
+        """Score rows on the serving process (the "try it" form): the serving answer, unchanged."""
+        deployment = self.get_object()
+        body = TrySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        url = f"{services.serving_url()}/v1/models/{deployment.name}:predict"
+        if body.validated_data["explain"]:
+            url += "?explain=true"
+        payload = json.dumps({"instances": body.validated_data["instances"]}).encode()
+        request_out = urllib.request.Request(url, data=payload, method="POST",
+                                             headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request_out, timeout=10) as answer:
+                return Response(json.loads(answer.read()))
+        except urllib.error.HTTPError as exc:
+            error = json.loads(exc.read() or b"{}").get("error", str(exc))
+            raise ApiError(exc.code if exc.code < 500 else 502, "serving",
+                           [{"path": "instances", "message": error, "code": "serving"}], error) from None
+        except OSError as exc:
+            raise ApiError(502, "serving", [{"path": "", "message": f"the serving process at {url} did not "
+                                             f"answer: {exc}", "code": "serving"}]) from None
+
+    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+    @action(detail=True, methods=["get"])
+    def serving(self, request, pk=None):
+        """What the serving process reports for this deployment, with request, error and latency figures per
+        version scraped from its Prometheus /metrics, and a curl example (for the Deployments page)."""
+        deployment = self.get_object()
+        state = services.serving_state(deployment.name)
+        state["metrics"] = services.serving_metrics(deployment.name) if state.get("reachable") else {}
+        state["curl"] = services.curl_example(deployment)
+        return Response(state)
+
+    def _writable(self) -> Deployment:
+        deployment = self.get_object()
+        require_role(self.request.user, deployment.project, Role.EDITOR)
+        return deployment
+
+    def _detail(self, pk: int) -> dict:
+        return DeploymentSerializer(self.get_queryset().get(pk=pk)).data

@@ -1,0 +1,71 @@
+"""A Deployment is a named online model (its serving URL is /v2/models/<name>); each publish adds an immutable
+DeploymentVersion holding a verified bundle. One version at a time is live; rollback points the deployment at
+an earlier one; unpublish takes it off the serving process. The serving process learns of all this from the
+registry file that `services.sync_registry` writes."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from studio.projects.models import Project
+
+
+class Deployment(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="deployments")
+    name = models.SlugField(max_length=100, unique=True,
+                            help_text="The model name on the serving process: /v2/models/<name>/infer")
+    description = models.TextField(blank=True, default="")
+    live_version = models.ForeignKey("DeploymentVersion", null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def status(self) -> str:
+        return "live" if self.live_version_id else ("unpublished" if self.versions.exists() else "empty")
+
+
+class DeploymentVersion(models.Model):
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    bundle = models.CharField(max_length=1000, help_text="Directory of the verified bundle")
+    manifest = models.JSONField(default=dict)
+    source_run = models.ForeignKey("runs.Run", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    source_node = models.CharField(max_length=200, blank=True, default="")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["deployment_id", "number"]
+        constraints = [models.UniqueConstraint(fields=["deployment", "number"], name="one_number_per_deployment_version")]
+
+    def __str__(self) -> str:
+        return f"{self.deployment.name} v{self.number}"
+
+
+class DeploymentEvent(models.Model):
+    """The history: who published, rolled back or unpublished what, when."""
+
+    class Action(models.TextChoices):
+        PUBLISHED = "published"
+        ROLLED_BACK = "rolled_back"
+        UNPUBLISHED = "unpublished"
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(max_length=16, choices=Action.choices)
+    version = models.PositiveIntegerField(null=True, blank=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]

@@ -1,0 +1,238 @@
+"""Publishing, rollback and unpublishing, and the registry file the serving processes watch.
+
+Every change to what is live ends in `sync_registry()`, which writes the whole table of live deployments from
+the database to one JSON file (pipelines.bundle.write_registry: temporary file, fsync, atomic rename) under a
+file lock, so that the web server and the worker, both of which publish, never interleave two writes.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import re
+import shutil
+import urllib.error
+import urllib.request
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+
+from pipelines.bundle import BundleRefused, load_bundle, write_bundle, write_registry
+
+from .models import Deployment, DeploymentEvent, DeploymentVersion
+
+NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
+
+
+class DeploymentError(Exception):
+    """A publish, rollback or unpublish that cannot be done; `field` names the request field at fault."""
+
+    def __init__(self, message: str, field: str = "", status: int = 400):
+        super().__init__(message)
+        self.message, self.field, self.status = message, field, status
+
+
+def serving_dir() -> Path:
+    return Path(getattr(settings, "SERVING_DIR", Path(settings.DATA_DIR) / "serving"))
+
+
+def registry_path() -> Path:
+    return serving_dir() / "registry.json"
+
+
+def serving_url() -> str:
+    return getattr(settings, "SERVING_URL", "http://127.0.0.1:8001").rstrip("/")
+
+
+# ------------------------------------------------------------------------------------------------ publish
+def publish(*, project, name: str, model, feature_state, holdout, user=None, run=None, node: str = "",
+            threshold: float = 0.5, description: str = "") -> DeploymentVersion:
+    """Build a bundle from fitted states and held-out rows, verify it, and make it the live version of the
+    deployment `name` (created in `project` if new)."""
+    if not NAME.match(name or ""):
+        raise DeploymentError(f"deployment name {name!r} must be lower-case letters, digits, '-' or '_' "
+                              "(it becomes the URL /v2/models/<name>)", "name")
+    deployment, _ = Deployment.objects.get_or_create(name=name, defaults={
+        "project": project, "created_by": user, "description": description})
+    if deployment.project_id != project.pk:
+        raise DeploymentError(f"the name {name!r} is taken by a deployment of another project", "name", 409)
+    source = {"project": project.pk, "run": getattr(run, "pk", None), "node": node,
+              "pipeline_version": getattr(run, "version_id", None)}
+    with transaction.atomic():
+        locked = Deployment.objects.select_for_update().get(pk=deployment.pk)
+        number = (locked.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+        folder = serving_dir() / "bundles" / name / f"{number}-{uuid.uuid4().hex[:8]}"
+        try:
+            write_bundle(folder, name=name, version=str(number), model=model, feature_state=feature_state,
+                         holdout=holdout, source=source, threshold=threshold)
+            bundle = load_bundle(folder)  # the check the serving process makes: refuse here, with the reason
+        except Exception as exc:
+            shutil.rmtree(folder, ignore_errors=True)
+            if isinstance(exc, (BundleRefused, ValueError, KeyError)) or type(exc).__name__ == "OperatorError":
+                raise DeploymentError(f"the model cannot be published: {exc}") from None
+            raise
+        version = DeploymentVersion.objects.create(
+            deployment=locked, number=number, bundle=str(folder), manifest=bundle.manifest, source_run=run,
+            source_node=node, created_by=user)
+        locked.live_version = version
+        locked.save(update_fields=["live_version", "updated_at"])
+        DeploymentEvent.objects.create(deployment=locked, action=DeploymentEvent.Action.PUBLISHED, version=number,
+                                       user=user)
+    sync_registry()
+    return version
+
+
+def rollback(deployment: Deployment, number: int, user=None) -> DeploymentVersion:
+    """Make an earlier (or any existing) version live again; its bundle is verified again first."""
+    version = deployment.versions.filter(number=number).first()
+    if version is None:
+        raise DeploymentError(f"deployment {deployment.name!r} has no version {number}", "version", 404)
+    try:
+        load_bundle(version.bundle)
+    except BundleRefused as exc:
+        raise DeploymentError(f"version {number} cannot go live: {exc}", "version") from None
+    with transaction.atomic():
+        Deployment.objects.filter(pk=deployment.pk).update(live_version=version)
+        DeploymentEvent.objects.create(deployment=deployment, action=DeploymentEvent.Action.ROLLED_BACK,
+                                       version=number, user=user)
+    sync_registry()
+    deployment.refresh_from_db()
+    return version
+
+
+def unpublish(deployment: Deployment, user=None) -> None:
+    """Take the deployment off the serving processes; its versions stay, so it can be rolled back later."""
+    if deployment.live_version_id is None:
+        raise DeploymentError(f"deployment {deployment.name!r} is not live")
+    with transaction.atomic():
+        Deployment.objects.filter(pk=deployment.pk).update(live_version=None)
+        DeploymentEvent.objects.create(deployment=deployment, action=DeploymentEvent.Action.UNPUBLISHED,
+                                       user=user)
+    sync_registry()
+    deployment.refresh_from_db()
+
+
+# ----------------------------------------------------------------------------------------------- registry
+@contextmanager
+def _registry_lock():
+    path = serving_dir() / "registry.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def registry_models() -> dict:
+    """name -> {"live", "versions"} for every deployment; an unpublished one keeps its name with no live
+    version, so the serving process can say so instead of "unknown model"."""
+    models = {}
+    for deployment in Deployment.objects.prefetch_related("versions").select_related("live_version"):
+        if deployment.live_version is None:
+            models[deployment.name] = {"live": None, "versions": {}}
+            continue
+        models[deployment.name] = {
+            "live": str(deployment.live_version.number),
+            "versions": {str(v.number): {"bundle": v.bundle} for v in deployment.versions.all()},
+        }
+    return models
+
+
+def sync_registry() -> Path:
+    """Write the registry from the database (under a lock, read and write together, so writes never go
+    back in time)."""
+    with _registry_lock():
+        write_registry(registry_path(), registry_models())
+    return registry_path()
+
+
+def serving_state(name: str, timeout: float = 0.5) -> dict:
+    """What the serving process says of a deployment: its live version, or why it cannot be asked."""
+    try:
+        with urllib.request.urlopen(f"{serving_url()}/v2/models/{name}", timeout=timeout) as response:
+            meta = json.loads(response.read())
+        return {"reachable": True, "live_version": meta["parameters"]["live_version"], "versions": meta["versions"]}
+    except urllib.error.HTTPError as exc:
+        try:
+            error = json.loads(exc.read()).get("error", "")
+        except ValueError:
+            error = str(exc)
+        return {"reachable": True, "live_version": None, "error": error}
+    except (OSError, ValueError, KeyError) as exc:
+        return {"reachable": False, "error": f"serving process at {serving_url()} did not answer: {exc}"}
+
+
+def serving_metrics(name: str, timeout: float = 0.5) -> dict:
+    """Per version: requests, errors, mean latency and the latency histogram, from the serving /metrics."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    try:
+        with urllib.request.urlopen(f"{serving_url()}/metrics", timeout=timeout) as response:
+            text = response.read().decode()
+    except OSError:
+        return {}
+    versions: dict[str, dict] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.labels.get("model") != name:
+                continue
+            entry = versions.setdefault(sample.labels.get("version", ""), {
+                "requests": 0.0, "errors": 0.0, "latency_sum": 0.0, "latency_count": 0.0, "latency_buckets": {}})
+            if sample.name == "serving_requests_total":
+                entry["requests"] += sample.value
+            elif sample.name == "serving_request_errors_total":
+                entry["errors"] += sample.value
+            elif sample.name == "serving_request_duration_seconds_sum":
+                entry["latency_sum"] += sample.value
+            elif sample.name == "serving_request_duration_seconds_count":
+                entry["latency_count"] += sample.value
+            elif sample.name == "serving_request_duration_seconds_bucket":
+                le = sample.labels["le"]
+                entry["latency_buckets"][le] = entry["latency_buckets"].get(le, 0.0) + sample.value
+    for entry in versions.values():
+        entry["latency_mean_seconds"] = entry["latency_sum"] / entry["latency_count"] if entry["latency_count"] else None
+    return versions
+
+
+def curl_example(deployment: Deployment) -> str:
+    """A copyable request with the first held-out row of the live version."""
+    version = deployment.live_version or deployment.versions.order_by("-number").first()
+    if version is None:
+        return ""
+    try:
+        holdout = json.loads((Path(version.bundle) / "holdout.json").read_text())
+        row = {name: values[0] for name, values in holdout["columns"].items()}
+    except (OSError, ValueError, KeyError, IndexError):
+        row = {s["name"]: None for s in version.manifest.get("inputs", [])}
+    body = json.dumps({"instances": [row]})
+    return (f"curl -s -X POST {serving_url()}/v1/models/{deployment.name}:predict "
+            f"-H 'Content-Type: application/json' -d '{body}'")
+
+
+def publisher_for(run):
+    """What the worker hands the executor as `publisher`: the publish operator's ctx.publish registers a new
+    live version of the deployment in the run's project."""
+
+    def publish_from_run(*, node: str, name: str, model, feature_state, holdout, threshold: float) -> dict:
+        import threading
+
+        from django.db import connection
+
+        from operators import OperatorError
+
+        try:
+            version = publish(project=run.project, name=name, model=model, feature_state=feature_state,
+                              holdout=holdout, user=run.requested_by, run=run, node=node, threshold=threshold)
+        except DeploymentError as exc:
+            raise OperatorError(exc.message, field="deployment" if exc.field == "name" else None) from None
+        finally:
+            if threading.current_thread() is not threading.main_thread():
+                connection.close()  # the executor's node threads come and go; don't leave connections behind
+        return {"deployment": name, "version": str(version.number), "live": True, "bundle": version.bundle}
+
+    return publish_from_run
