@@ -6,6 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+SERVING_PORT ?= $(shell expr $(PORT) + 1)
 DEMO_CSV := examples/data/credit_default.csv
 
 .PHONY: run test install demo-data migrate clean frontend test-frontend chromium
@@ -31,7 +32,9 @@ migrate: install
 run: install demo-data migrate frontend
 	$(BIN)/python manage.py studio_demo
 	@echo "Studio on http://$(HOST):$(PORT)/  (admin: /admin/, API docs: /api/docs/, health: /api/health)"
-	STUDIO_HOST=$(HOST) STUDIO_PORT=$(PORT) exec $(BIN)/honcho start --no-prefix -f Procfile
+	@echo "Published models on http://$(HOST):$(SERVING_PORT)/v2/models/<name>/infer"
+	STUDIO_HOST=$(HOST) STUDIO_PORT=$(PORT) SERVING_PORT=$(SERVING_PORT) SERVING_URL=http://$(HOST):$(SERVING_PORT) \
+		exec $(BIN)/honcho start --no-prefix -f Procfile
 
 test: install demo-data
 	$(BIN)/python -m pytest
