@@ -1,0 +1,170 @@
+"""Feature extraction: fit by configuration, one kernel for every transform, bit-for-bit reuse on new rows."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from operators import OperatorError, PortType
+from operators.kernels import features as kernel
+from operators.library.features import apply_state, table_columns
+from tests.conftest import REPO
+from tests.operators.conftest import planted_table
+
+EVERY_TRANSFORM = {
+    "x1": ["standardize", "missing_indicator", "buckets", "minmax", "log1p", "clip", "raw"],
+    "x2": ["buckets"],
+    "color": ["onehot", "hash", "frequency", "ordinal"],
+    "shape": ["onehot"],
+}
+
+
+def same_matrix(a, b) -> bool:
+    if sp.issparse(a) != sp.issparse(b):
+        return False
+    if sp.issparse(a):
+        return (a.shape == b.shape and np.array_equal(a.indptr, b.indptr) and np.array_equal(a.indices, b.indices)
+                and np.array_equal(a.data, b.data, equal_nan=True))
+    return a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
+
+
+def test_state_applied_to_the_training_rows_reproduces_fit_time_features_bit_for_bit(run, tmp_path):
+    df = planted_table()
+    out = run("feature_extraction", {"table": df}, label="label", mode="manual", columns=EVERY_TRANSFORM,
+              crosses=[["color", "shape"], ["x2", "shape"]], hash_dims=16, cross_dims=32)
+    features, state = out["features"], out["feature_state"]
+    # through the artifact store, as predict / Spark / serving receive them: JSON + npz, no pickle
+    stored_state = run.roundtrip(PortType.FEATURE_STATE, state)
+    stored_features = run.roundtrip(PortType.FEATURES, features)
+    # the rows as a later node reads them back from Parquet
+    csv = tmp_path / "rows.parquet"
+    df.to_parquet(csv)
+    again = apply_state(pd.read_parquet(csv), stored_state)
+    assert same_matrix(again.X, features.X)
+    assert same_matrix(stored_features.X, features.X)
+    assert again.names == features.names == stored_features.names
+    assert np.array_equal(again.label, features.label)
+    # one row at a time (the online scorer) gives the same numbers as the batch
+    for i in (0, 7, 123):
+        row = {name: values[i:i + 1] for name, values in table_columns(df, stored_state).items()}
+        single = kernel.transform(stored_state, row, 1)
+        assert same_matrix(single.X, features.X[i]), i
+    assert features.categorical == ["color"]
+    json.dumps(stored_state.meta)  # the state is plain JSON + arrays
+
+
+def test_auto_mode_chooses_transforms_by_column_type(run):
+    df = planted_table()
+    df["city"] = [f"c{i % 300}" for i in range(len(df))]
+    df["when"] = pd.date_range("2024-01-01", periods=len(df), freq="h")
+    out = run("feature_extraction", {"table": df}, label="label", max_categories=50)
+    blocks = [(b["op"], b.get("column")) for b in out["feature_state"].meta["blocks"]]
+    assert ("standardize", "x1") in blocks and ("missing_indicator", "x1") in blocks and ("buckets", "x1") in blocks
+    assert ("missing_indicator", "x2") not in blocks  # no gaps, no indicator
+    assert ("onehot", "color") in blocks and ("onehot", "shape") in blocks
+    assert ("hash", "city") in blocks and ("frequency", "city") in blocks  # more than max_categories
+    assert not any(column in ("when", "label") for _, column in blocks)
+    buckets = next(b for b in out["feature_state"].meta["blocks"] if b["op"] == "buckets" and b["column"] == "x2")
+    assert len(buckets["granularities"]) >= 2  # several granularities chosen automatically
+    X = out["features"].X
+    assert sp.issparse(X) and X.shape[0] == len(df) and np.isfinite(X.data).all()
+
+
+def test_unseen_and_rare_categories_fall_into_other_and_missing_into_its_own_bucket(run):
+    df = planted_table()
+    state = run("feature_extraction", {"table": df}, label="label", mode="manual",
+                columns={"color": ["onehot"]}, min_frequency=10)["feature_state"]
+    names = state.meta["names"]
+    assert "color=rare" not in names  # 4 rows out of 4000: below min_frequency
+    new = pd.DataFrame({"color": ["purple", "rare", None, "red"], "label": [0, 1, 0, 1]})
+    X = apply_state(new, state).X.toarray()
+    hot = [names[j] for j in X.argmax(axis=1)]
+    assert hot == ["color=__other__", "color=__other__", "color=__missing__", "color=red"]
+
+
+def test_target_encoding_is_out_of_fold_at_fit_and_full_data_on_new_rows(run):
+    df = planted_table()
+    out = run("feature_extraction", {"table": df}, label="label", mode="manual",
+              columns={"color": ["target"]}, target_folds=5)
+    fit_time = out["features"].X[:, 0]
+    applied = apply_state(df, out["feature_state"]).X[:, 0]
+    assert not np.array_equal(fit_time, applied)  # a row's own label never leaks into its fit-time value
+    assert abs(np.corrcoef(fit_time, applied)[0, 1]) > 0.9
+    red = df["color"] == "red"
+    smoothing = 20.0
+    prior = df["label"].mean()
+    expected = (df.loc[red, "label"].sum() + prior * smoothing) / (red.sum() + smoothing)
+    assert applied[red.to_numpy()][0] == pytest.approx(expected)
+
+
+def test_missing_input_column_and_non_numeric_values_are_named(run):
+    df = planted_table()
+    state = run("feature_extraction", {"table": df}, label="label")["feature_state"]
+    with pytest.raises(OperatorError) as err:
+        apply_state(df.drop(columns=["x2"]), state)
+    assert err.value.column == "x2" and "x2" in err.value.message
+    bad = df.assign(x1=["oops"] + [1.0] * (len(df) - 1))
+    with pytest.raises(OperatorError) as err:
+        kernel.transform(state, table_columns(bad, state), len(bad))
+    assert err.value.column == "x1" and "oops" in err.value.message
+
+
+@pytest.mark.parametrize("params, field", [
+    ({"columns": {"nope": ["onehot"]}}, "columns"),
+    ({"exclude": ["nope"]}, "exclude"),
+    ({"crosses": [["color", "nope"]]}, "crosses"),
+    ({"label": "nope"}, "label"),
+])
+def test_bad_configuration_names_the_field_and_column(run, params, field):
+    params = {"label": "label", **params}
+    with pytest.raises(OperatorError) as err:
+        run("feature_extraction", {"table": planted_table(200)}, **params)
+    assert err.value.field == field and err.value.column == "nope"
+
+
+def test_empty_table_and_label_as_feature_are_refused(run):
+    with pytest.raises(OperatorError, match="no rows"):
+        run("feature_extraction", {"table": planted_table().iloc[:0]}, label="label")
+    with pytest.raises(OperatorError) as err:
+        run("feature_extraction", {"table": planted_table(200)}, label="label", columns={"label": ["raw"]})
+    assert err.value.column == "label"
+    with pytest.raises(Exception, match="two or more"):
+        run("feature_extraction", {"table": planted_table(200)}, crosses=[["color"]])
+
+
+def test_hashing_is_stable_across_processes():
+    """Hashed columns must land in the same place in the trainer, a Spark executor and the scorer."""
+    code = ("from operators.kernels.features import _crc32, category_column;"
+            "print(list(_crc32(category_column(['a', 'b', None, 3, 2.5]))))")
+    out = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
+                          env={"PYTHONHASHSEED": seed, "PATH": ""}).stdout for seed in ("1", "2")]
+    assert out[0] == out[1] and out[0].strip().startswith("[")
+
+
+def test_kernels_import_neither_pandas_nor_sklearn():
+    code = ("import sys, operators.kernels.features, operators.kernels.models;"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pandas', 'sklearn', 'pyspark')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_input_spec_describes_raw_columns(run):
+    state = run("feature_extraction", {"table": planted_table()}, label="label")["feature_state"]
+    spec = {c["name"]: c for c in kernel.input_spec(state)}
+    assert spec["x1"] == {"name": "x1", "datatype": "FP64", "nullable": True}
+    assert spec["color"]["datatype"] == "BYTES" and "red" in spec["color"]["categories"]
+    assert "label" not in spec
+
+
+def test_apply_features_operator_carries_the_label(run):
+    df = planted_table()
+    state = run("feature_extraction", {"table": df.iloc[:3000]}, label="label")["feature_state"]
+    out = run("apply_features", {"feature_state": state, "table": df.iloc[3000:]})["features"]
+    assert out.n_rows == 1000 and np.array_equal(out.label, df["label"].iloc[3000:].to_numpy())
+    unlabelled = run("apply_features", {"feature_state": state, "table": df.iloc[3000:].drop(columns="label")})
+    assert unlabelled["features"].label is None

@@ -1,0 +1,167 @@
+"""Training (LR, GBDT), predict and evaluate on small generated data, including bad input."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import plotly.io
+import pytest
+from sklearn.metrics import average_precision_score, log_loss, roc_auc_score
+
+from operators import OperatorError, PortType
+from operators.kernels.models import load_scorer
+from operators.library.features import apply_state
+from tests.operators.conftest import planted_table
+
+
+@pytest.fixture(scope="module")
+def data():
+    df = planted_table(5000, seed=1)
+    return df.iloc[:3500].reset_index(drop=True), df.iloc[3500:].reset_index(drop=True)
+
+
+@pytest.fixture
+def fitted(run, data):
+    train, _ = data
+    return run("feature_extraction", {"table": train}, label="label", crosses=[["color", "shape"]], cross_dims=64)
+
+
+@pytest.mark.parametrize("penalty", ["l2", "l1", "elasticnet", "none"])
+def test_train_lr_penalties_store_coefficients_and_score_through_the_kernel(run, data, fitted, penalty):
+    _, test = data
+    model = run("train_lr", {"features": fitted["features"]}, penalty=penalty, C=0.5, max_iter=300)["model"]
+    model = run.roundtrip(PortType.MODEL, model)
+    assert model.kind == "lr" and len(model.arrays["coef"]) == len(fitted["features"].names)
+    if penalty == "l1":
+        assert (model.arrays["coef"] == 0).sum() > 0  # L1 zeroes some weights
+    X = apply_state(test, fitted["feature_state"]).X
+    scorer = load_scorer(model)
+    p = scorer.predict_proba(X)
+    assert roc_auc_score(test["label"], p) > 0.75
+    contributions = scorer.contributions(X[:5])
+    logit = np.log(p[:5] / (1 - p[:5]))
+    assert np.allclose(contributions.sum(axis=1), logit)
+
+
+def test_class_weights_raise_the_predicted_rate_of_the_rare_class(run, fitted):
+    plain = run("train_lr", {"features": fitted["features"]})["model"]
+    balanced = run("train_lr", {"features": fitted["features"]}, class_weight="balanced")["model"]
+    X = fitted["features"].X
+    minority = 0 if fitted["features"].label.mean() > 0.5 else 1
+    rate = lambda m: np.mean((load_scorer(m).predict_proba(X) >= 0.5) == minority)  # noqa: E731
+    assert rate(balanced) > rate(plain)
+
+
+def test_train_gbdt_records_iterations_stops_early_and_uses_native_categories(run, data):
+    train, test = data
+    fitted = run("feature_extraction", {"table": train}, label="label", mode="manual",
+                 columns={"x1": ["raw"], "x2": ["raw"], "color": ["ordinal"], "shape": ["ordinal"]})
+    valid = run("apply_features", {"feature_state": fitted["feature_state"], "table": test})["features"]
+    model = run("train_gbdt", {"features": fitted["features"], "valid_features": valid}, n_estimators=400,
+                learning_rate=0.3, early_stopping_rounds=10)["model"]
+    model = run.roundtrip(PortType.MODEL, model)
+    evals = model.meta["evals"]
+    assert set(evals) == {"train", "valid"} and set(evals["valid"]) == {"binary_logloss", "auc"}
+    assert 1 <= model.meta["best_iteration"] < 400  # stopped early
+    assert model.meta["categorical"] == ["color", "shape"]
+    assert "[categorical_feature: 2,3]" in model.texts["model"] and "cat_threshold" in model.texts["model"]
+    scorer = load_scorer(model)
+    p = scorer.predict_proba(valid.X)
+    assert roc_auc_score(valid.label, p) > 0.75
+    contributions = scorer.contributions(valid.X[:4])
+    assert contributions.shape == (4, len(valid.names) + 1)
+    assert np.allclose(contributions.sum(axis=1), np.log(p[:4] / (1 - p[:4])))
+
+
+def test_training_refuses_bad_input(run, data, fitted):
+    train, _ = data
+    with pytest.raises(OperatorError, match="valid_features"):
+        run("train_gbdt", {"features": fitted["features"]}, early_stopping_rounds=5)
+    unlabelled = run("feature_extraction", {"table": train.drop(columns="label")}, label="")["features"]
+    with pytest.raises(OperatorError, match="no label") as err:
+        run("train_lr", {"features": unlabelled})
+    assert err.value.port == "features"
+    one_class = run("feature_extraction", {"table": train.assign(label=0)}, label="label")["features"]
+    with pytest.raises(OperatorError, match="one class"):
+        run("train_gbdt", {"features": one_class})
+    raw = run("feature_extraction", {"table": train}, label="label", mode="manual", columns={"x1": ["raw"]})
+    with pytest.raises(OperatorError) as err:
+        run("train_lr", {"features": raw["features"]})
+    assert err.value.column == "x1:raw"
+    with pytest.raises(OperatorError, match="text|string|label"):
+        run("feature_extraction", {"table": train.assign(label="maybe")}, label="label")
+
+
+def test_predict_adds_probability_and_label_and_names_a_missing_column(run, data, fitted):
+    _, test = data
+    model = run("train_gbdt", {"features": fitted["features"]}, n_estimators=30)["model"]
+    scored = run("predict", {"model": model, "feature_state": fitted["feature_state"], "table": test},
+                 threshold=0.4)["table"]
+    assert list(scored.columns[-2:]) == ["probability", "predicted_label"]
+    assert ((scored["probability"] >= 0.4) == (scored["predicted_label"] == 1)).all()
+    assert scored.drop(columns=["probability", "predicted_label"]).equals(test)
+    with pytest.raises(OperatorError) as err:
+        run("predict", {"model": model, "feature_state": fitted["feature_state"], "table": test.drop(columns="shape")})
+    assert err.value.column == "shape"
+    other_state = run("feature_extraction", {"table": test}, label="label", mode="manual",
+                      columns={"x1": ["standardize"]})["feature_state"]
+    with pytest.raises(OperatorError, match="different feature state"):
+        run("predict", {"model": model, "feature_state": other_state, "table": test})
+    with pytest.raises(OperatorError, match="no rows"):
+        run("predict", {"model": model, "feature_state": fitted["feature_state"], "table": test.iloc[:0]})
+
+
+EXPECTED_FIGURES = {"roc", "pr", "ks", "gain", "lift", "calibration", "score_distribution", "iterations", "importance"}
+
+
+def test_evaluate_metrics_match_scikit_learn_and_every_chart_loads_in_plotly(run, data, fitted):
+    _, test = data
+    state = fitted["feature_state"]
+    gbdt = run("train_gbdt", {"features": fitted["features"]}, n_estimators=40)["model"]
+    lr = run("train_lr", {"features": fitted["features"]})["model"]
+    a = run("predict", {"model": gbdt, "feature_state": state, "table": test})["table"]
+    b = run("predict", {"model": lr, "feature_state": state, "table": test})["table"]
+    out = run("evaluate_binary", {"table": a, "table_b": b, "model": gbdt, "model_b": lr}, name="GBDT", name_b="LR")
+    m = out["metrics"]
+    y, p = test["label"].to_numpy(), a["probability"].to_numpy()
+    assert m["auc"] == pytest.approx(roc_auc_score(y, p))
+    assert m["b_auc"] == pytest.approx(roc_auc_score(y, b["probability"]))
+    assert m["logloss"] == pytest.approx(log_loss(y, p))
+    assert m["pr_auc"] == pytest.approx(average_precision_score(y, p))
+    assert m["brier"] == pytest.approx(np.mean((p - y) ** 2))
+    predicted = p >= 0.5
+    assert m["tp"] == int((predicted & (y == 1)).sum()) and m["tp"] + m["fp"] + m["tn"] + m["fn"] == len(y)
+    assert 0 < m["ks"] < 1 and m["model"] == "GBDT" and m["model_b"] == "LR"
+    report = run.roundtrip(PortType.REPORT, out["report"])
+    assert set(report.figures) == EXPECTED_FIGURES
+    for name, figure in report.figures.items():
+        fig = plotly.io.from_json(json.dumps(figure))
+        traces = [t.name for t in fig.data]
+        assert any(t and t.startswith("GBDT") for t in traces), (name, traces)
+        if name != "iterations":  # only boosting has iterations
+            assert any(t and t.startswith("LR") for t in traces), (name, traces)
+    roc = plotly.io.from_json(json.dumps(report.figures["roc"]))
+    assert [t.type for t in roc.data] == ["scatter"] * 3 and roc.data[0].x[0] == 0 and roc.data[0].y[-1] == 1
+    iterations = plotly.io.from_json(json.dumps(report.figures["iterations"]))
+    assert {t.name for t in iterations.data} == {"GBDT: train logloss", "GBDT: train auc"}
+    assert len(iterations.data[0].x) == 40
+    assert report.tables["confusion"][0]["predicted 1"] == m["tp"]
+
+
+def test_evaluate_refuses_bad_input(run, data):
+    _, test = data
+    scored = test.assign(probability=0.3)
+    with pytest.raises(OperatorError) as err:
+        run("evaluate_binary", {"table": scored.drop(columns="probability")})
+    assert err.value.field == "probability_column" and err.value.column == "probability"
+    with pytest.raises(OperatorError) as err:
+        run("evaluate_binary", {"table": scored.assign(probability=1.7)})
+    assert err.value.column == "probability"
+    with pytest.raises(OperatorError) as err:
+        run("evaluate_binary", {"table": scored.assign(label=1)})
+    assert err.value.column == "label" and "one class" in err.value.message
+    with pytest.raises(OperatorError, match="no rows"):
+        run("evaluate_binary", {"table": scored.iloc[:0]})
+    with pytest.raises(OperatorError) as err:
+        run("evaluate_binary", {"table": scored}, label="nope")
+    assert err.value.column == "nope"
