@@ -122,8 +122,8 @@ SERVING_URL = os.environ.get("SERVING_URL", "http://127.0.0.1:8001")
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",  # the browser; CSRF enforced
         "rest_framework.authentication.TokenAuthentication",  # API clients: "Authorization: Token <key>"
+        "rest_framework.authentication.SessionAuthentication",  # the browser; CSRF enforced
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",

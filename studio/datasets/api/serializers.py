@@ -32,6 +32,7 @@ class ConnectionSerializer(serializers.ModelSerializer):
         model = Connection
         fields = ["id", "project", "name", "url", "display_url", "kind", "created_at"]
         read_only_fields = ["id", "created_at", "display_url", "kind"]
+        validators = []  # the unique name is checked in validate(), with the error on `name`
 
     def get_fields(self):
         fields = super().get_fields()

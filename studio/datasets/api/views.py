@@ -23,11 +23,12 @@ from .serializers import ConnectionSerializer, UploadCreateSerializer, UploadSer
 
 
 class _RawNameParser(DjangoMultiPartParser):
-    """Django strips directories from uploaded file names ("../x.csv" becomes "x.csv"); we keep the name
-    as sent so that the API can refuse it with a clear error instead of silently storing something else."""
+    """Django strips folders from uploaded file names ("../x.csv" becomes "x.csv"); we refuse such a name
+    with a clear error instead of silently storing the file under another name."""
 
     def sanitize_file_name(self, file_name):
-        return file_name or None
+        check_file_name(file_name or "")
+        return super().sanitize_file_name(file_name)
 
 
 class MultiPartKeepNameParser(parsers.MultiPartParser):
