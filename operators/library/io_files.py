@@ -85,8 +85,8 @@ def apply_types(table: pd.DataFrame, overrides: dict[str, str], parse_dates: boo
         table[column] = _convert(table, column, kind)
     if parse_dates:
         for column in table.columns:
-            if column in overrides or table[column].dtype != object:
-                continue
+            if column in overrides or not pd.api.types.is_string_dtype(table[column]):
+                continue  # (object columns of text count as string dtype too)
             sample = table[column].dropna().head(200)
             if len(sample) and all(isinstance(v, str) and _ISO_DATE.match(v) for v in sample):
                 try:
