@@ -67,8 +67,9 @@ class Expression:
 
     def columns(self) -> list[str]:
         names = []
+        functions = {id(node.func) for node in ast.walk(self.tree) if isinstance(node, ast.Call)}
         for node in ast.walk(self.tree):
-            if isinstance(node, ast.Name) and node.id not in ("True", "False", "None"):
+            if isinstance(node, ast.Name) and id(node) not in functions and node.id not in ("True", "False", "None"):
                 names.append(node.id)
             elif isinstance(node, ast.Call) and node.func.id == "col":
                 names.append(node.args[0].value)
@@ -110,8 +111,9 @@ class Expression:
             children = []
         elif isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name) or (node.func.id not in _FUNCTIONS and node.func.id != "col"):
-                name = node.func.id if isinstance(node.func, ast.Name) else "this call"
-                self._bad(node, f"the function {name!r} (known: col, {', '.join(_FUNCTIONS)})")
+                if not isinstance(node.func, ast.Name):
+                    self._bad(node, "a method call")
+                self._bad(node, f"the function {node.func.id!r} (known: col, {', '.join(_FUNCTIONS)})")
             if node.keywords:
                 self._bad(node, "a keyword argument")
             if node.func.id == "col":

@@ -102,7 +102,7 @@ class SplitTime(Operator):
         if pd.api.types.is_numeric_dtype(column):
             times = column
         else:
-            times = pd.to_datetime(column, errors="coerce")
+            times = pd.to_datetime(column, errors="coerce", format="mixed")
             if times.notna().sum() == 0:
                 raise OperatorError(f"column {params.column!r} holds no dates or times", field="column",
                                     column=params.column)
