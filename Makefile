@@ -59,7 +59,7 @@ chromium:
 	test -x /usr/bin/chromium || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 
 test-frontend: install demo-data frontend chromium
-	cd frontend && npx vitest run
+	cd frontend && npx vitest run && npx playwright test
 
 clean:
 	rm -rf $(VENV) var .artifacts examples/data frontend/node_modules frontend/dist

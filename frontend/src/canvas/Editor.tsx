@@ -379,8 +379,8 @@ function EditorInner(props: EditorProps) {
             deleteKeyCode={null}
             selectionKeyCode="Shift"
             multiSelectionKeyCode={["Meta", "Control", "Shift"]}
-            fitView
-            fitViewOptions={{ padding: 0.15 }}
+            fitView={initial.nodes.length + initial.comments.length > 0}
+            fitViewOptions={{ padding: 0.15, maxZoom: 1 }}
             minZoom={0.05}
             proOptions={{ hideAttribution: true }}
           >

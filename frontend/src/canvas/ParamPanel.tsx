@@ -1,7 +1,7 @@
 import Form from "@rjsf/core";
 import type { ErrorSchema, RJSFSchema, UiSchema } from "@rjsf/utils";
 import validator from "@rjsf/validator-ajv8";
-import { useMemo } from "react";
+import { useEffect, useMemo, useRef } from "react";
 import type { GraphError, GraphNode, OperatorSpec } from "../graph/types";
 import { portColor } from "./ports";
 
@@ -51,14 +51,8 @@ export function ParamPanel({ node, spec, errors, columns, onParams, onLabel, onD
 
   const uiSchema = useMemo(() => {
     const ui: UiSchema = { "ui:submitButtonOptions": { norender: true } };
-    const props = (schema?.properties ?? {}) as Record<string, RJSFSchema>;
-    for (const [name, prop] of Object.entries(props)) {
-      if (columns?.length && COLUMN_FIELD.test(name)) {
-        if (prop.type === "string" || prop.type === "array") ui[name] = { "ui:help": `Input columns: ${columns.join(", ")}` };
-      }
-    }
     return ui;
-  }, [schema, columns]);
+  }, []);
 
   const extraErrors = useMemo(() => {
     const out: Record<string, { __errors: string[] }> = {};
@@ -70,6 +64,16 @@ export function ParamPanel({ node, spec, errors, columns, onParams, onLabel, onD
     }
     return out as ErrorSchema;
   }, [errors]);
+
+  // The form library reports a change on mount when it fills in schema defaults; that is not a user action
+  // (the backend applies the same defaults), so only changes after the user touched the form are recorded.
+  const touched = useRef(false);
+  useEffect(() => {
+    touched.current = false;
+  }, [node.id]);
+  const touch = () => {
+    touched.current = true;
+  };
 
   const formData = useMemo(
     () => Object.fromEntries(Object.entries(node.params).filter(([k]) => !(k in bound))),
@@ -83,7 +87,7 @@ export function ParamPanel({ node, spec, errors, columns, onParams, onLabel, onD
         {spec ? `${spec.name} v${spec.version} — ${spec.description}` : `Unknown operator “${node.operator}”`}
       </p>
       <label className="field">
-        <span>Label</span>
+        <span>Name on the canvas</span>
         <input
           type="text"
           value={node.label ?? ""}
@@ -118,7 +122,7 @@ export function ParamPanel({ node, spec, errors, columns, onParams, onLabel, onD
         </p>
       ))}
       {schema && (
-        <div onBlur={onDone}>
+        <div onBlur={onDone} onInputCapture={touch} onChangeCapture={touch} onClickCapture={touch} onKeyDownCapture={touch}>
           <Form
             key={node.id}
             schema={schema}
@@ -128,7 +132,9 @@ export function ParamPanel({ node, spec, errors, columns, onParams, onLabel, onD
             liveValidate="onChange"
             showErrorList={false}
             extraErrors={extraErrors}
-            onChange={(e) => onParams({ ...(e.formData as Record<string, unknown>), ...bound })}
+            onChange={(e) => {
+              if (touched.current) onParams({ ...(e.formData as Record<string, unknown>), ...bound });
+            }}
           />
         </div>
       )}

@@ -1,6 +1,7 @@
 // Pure edits of a GraphDoc. Each returns a new document (or the same one when nothing changed), so
 // the history can keep every step without copying and React can compare by reference.
 import { checkConnection, edgeId, type ConnectionCheck } from "./connection";
+import { canonicalJson } from "./serialize";
 import type { Catalogue, GraphDoc, GraphEdge, GraphNode, OperatorSpec, StickyNote, XY } from "./types";
 
 /** An id not used yet in the document, readable: "train_lr", "train_lr_2", ... */
@@ -92,7 +93,7 @@ function updateNode(doc: GraphDoc, id: string, change: (n: GraphNode) => GraphNo
 }
 
 export function setParams(doc: GraphDoc, id: string, params: Record<string, unknown>): GraphDoc {
-  return updateNode(doc, id, (n) => (JSON.stringify(n.params) === JSON.stringify(params) ? n : { ...n, params }));
+  return updateNode(doc, id, (n) => (canonicalJson(n.params) === canonicalJson(params) ? n : { ...n, params }));
 }
 
 export function setLabel(doc: GraphDoc, id: string, label: string): GraphDoc {

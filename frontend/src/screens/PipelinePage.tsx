@@ -133,7 +133,7 @@ export function PipelinePage({ id }: { id: string }) {
   const selectedState = selected ? run.nodes.get(selected) : undefined;
   const running = run.status === "running" || (runId !== null && run.lastSeq === 0);
   const bottom = (
-    <section className="bottom-panel" aria-label="Run">
+    <section className="bottom-panel" aria-label="Run" data-testid="bottom-panel">
       <div className="bottom-head">
         <div role="tablist" aria-label="Run panel">
           <button type="button" role="tab" aria-selected={tab === "outputs"} className={tab === "outputs" ? "active" : ""} onClick={() => setTab("outputs")}>Outputs</button>

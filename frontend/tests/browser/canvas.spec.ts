@@ -1,0 +1,147 @@
+import { apiCall, createPipeline, dragConnect, expect, expectAccessible, handle, login, node, SHOTS, studioUrl, test } from "./fixtures";
+
+test("build, run and read a pipeline made by dragging from the palette; reload finds it again", async ({ page, consoleErrors }) => {
+  await login(page);
+  const id = await createPipeline(page, "Browser-built GBDT");
+  await page.getByRole("link", { name: /^Demo/ }).click();
+  await expect(page.getByRole("table", { name: "Pipelines" })).toBeVisible();
+  await expectAccessible(page, "the pipeline list");
+  await page.getByRole("link", { name: "Browser-built GBDT" }).click();
+  await expect(page.getByTestId("canvas")).toBeVisible();
+
+  // Drag six operators from the palette onto the canvas, in a grid so that no two overlap.
+  const canvas = page.getByTestId("canvas");
+  const drops: [string, number, number][] = [
+    ["import_csv", 140, 50],
+    ["split_random", 140, 170],
+    ["feature_extraction", 140, 290],
+    ["train_gbdt", 140, 410],
+    ["predict", 520, 410],
+    ["evaluate_binary", 520, 530],
+  ];
+  const search = page.getByLabel("Search operators");
+  for (const [op, x, y] of drops) {
+    await search.fill(op);
+    await page.getByTestId(`palette-${op}`).dragTo(canvas, { targetPosition: { x, y } });
+    await expect(node(page, op)).toBeVisible();
+  }
+  await search.fill("");
+
+  // Connect them: import -> split -> features -> GBDT -> predict (with the test rows and the feature state) -> evaluate.
+  const edges: [string, string, string, string][] = [
+    ["import_csv", "table", "split_random", "table"],
+    ["split_random", "first", "feature_extraction", "table"],
+    ["feature_extraction", "features", "train_gbdt", "features"],
+    ["train_gbdt", "model", "predict", "model"],
+    ["feature_extraction", "feature_state", "predict", "feature_state"],
+    ["split_random", "second", "predict", "table"],
+    ["predict", "table", "evaluate_binary", "table"],
+  ];
+  for (const [s, sp, t, tp] of edges) {
+    await dragConnect(page, handle(page, s, "source", sp), handle(page, t, "target", tp));
+  }
+  await expect(page.locator(".react-flow__edge")).toHaveCount(edges.length);
+
+  // Parameters, through the forms generated from each operator's JSON Schema.
+  const form = page.getByTestId("param-panel");
+  await node(page, "import_csv").click();
+  await form.locator("#root_path").fill("data/credit_default.csv");
+  await node(page, "feature_extraction").click();
+  await form.locator("#root_label").fill("default");
+  await node(page, "train_gbdt").click();
+  await form.locator("#root_n_estimators").fill("30");
+  await node(page, "evaluate_binary").click();
+  await form.locator("#root_label").fill("default");
+  await expect(page.getByTestId("dirty")).toHaveText(/Unsaved changes/);
+  await expectAccessible(page, "the canvas");
+
+  await page.getByTestId("save").click();
+  await expect(page.getByTestId("dirty")).toHaveText("All changes saved");
+  await expect(page.locator(".op-node.has-errors")).toHaveCount(0);
+  const saved = await apiCall<{ latest: { number: number; valid: boolean; graph: { nodes: { id: string; params: Record<string, unknown> }[] } } }>(page, "GET", `/api/pipelines/${id}/`);
+  expect(saved.latest.valid).toBe(true);
+  expect(saved.latest.graph.nodes.find((n) => n.id === "train_gbdt")!.params.n_estimators).toBe(30);
+
+  await page.getByTestId("run-all").click();
+  await expect(page.locator('[data-status="running"], [data-status="succeeded"]').first()).toBeVisible();
+  await page.screenshot({ path: `${SHOTS}/canvas-during-run.png` });
+  for (const [op] of drops) {
+    await expect(node(page, op)).toHaveAttribute("data-status", "succeeded", { timeout: 150_000 });
+  }
+  await expect(page.getByTestId("run-status")).toHaveAttribute("data-status", "succeeded");
+  await page.screenshot({ path: `${SHOTS}/canvas-after-run.png` });
+
+  // The evaluation's ROC chart, drawn by plotly.js from the API's figure JSON.
+  await node(page, "evaluate_binary").click();
+  await page.getByRole("tab", { name: "Outputs" }).click();
+  await page.getByTestId("output-tab-report").click();
+  await page.getByTestId("chart-tab-roc").click();
+  const roc = page.getByTestId("plot-roc");
+  await expect(roc.locator(".scatterlayer .trace").first()).toBeVisible();
+  expect(await roc.locator(".scatterlayer .trace").count()).toBeGreaterThanOrEqual(1);
+  await expect(roc.locator(".legendtext").first()).toContainText("AUC");
+  await page.getByTestId("bottom-panel").screenshot({ path: `${SHOTS}/evaluation-roc.png` });
+  await page.screenshot({ path: `${SHOTS}/evaluation-view.png` });
+
+  // Reload: the pipeline and its finished run are found again, replayed from the event stream.
+  await page.reload();
+  for (const [op] of drops) await expect(node(page, op)).toHaveAttribute("data-status", "succeeded");
+  await expect(page.getByTestId("run-status")).toHaveAttribute("data-status", "succeeded");
+  await page.goto(`${studioUrl()}/`);
+  await page.getByRole("link", { name: /^Demo/ }).click();
+  await expect(page.getByRole("link", { name: "Browser-built GBDT" })).toBeVisible();
+  expect(consoleErrors).toEqual([]);
+});
+
+test("connecting a model output to a table input is refused, with the reason shown", async ({ page }) => {
+  await login(page);
+  const id = await createPipeline(page, "Refused edge", {
+    nodes: [
+      { id: "train", operator: "train_gbdt", params: {}, position: { x: 0, y: 0 } },
+      { id: "evaluate", operator: "evaluate_binary", params: {}, position: { x: 0, y: 200 } },
+    ],
+    edges: [],
+  });
+  await page.goto(`${studioUrl()}/pipelines/${id}`);
+  await expect(node(page, "train")).toBeVisible();
+  await dragConnect(page, handle(page, "train", "source", "model"), handle(page, "evaluate", "target", "table"));
+  const notice = page.getByRole("alert").filter({ hasText: "Connection refused" });
+  await expect(notice).toContainText('Input "table" of "evaluate" takes table, but output "model" of "train" gives model.');
+  await expect(page.locator(".react-flow__edge")).toHaveCount(0);
+  await expect(page.getByTestId("dirty")).toHaveText("All changes saved");
+  // The same drag into the model input is accepted.
+  await dragConnect(page, handle(page, "train", "source", "model"), handle(page, "evaluate", "target", "model"));
+  await expect(page.locator(".react-flow__edge")).toHaveCount(1);
+});
+
+test("undo after deleting three selected nodes restores all three in one step", async ({ page }) => {
+  await login(page);
+  const id = await createPipeline(page, "Undo three", {
+    nodes: [
+      { id: "import", operator: "import_csv", params: { path: "data/credit_default.csv" }, position: { x: 0, y: 0 } },
+      { id: "split", operator: "split_random", params: {}, position: { x: 0, y: 150 } },
+      { id: "features", operator: "feature_extraction", params: { label: "default" }, position: { x: 0, y: 300 } },
+      { id: "gbdt", operator: "train_gbdt", params: {}, position: { x: 0, y: 450 } },
+    ],
+    edges: [
+      { source: "import", source_port: "table", target: "split", target_port: "table" },
+      { source: "split", source_port: "first", target: "features", target_port: "table" },
+      { source: "features", source_port: "features", target: "gbdt", target_port: "features" },
+    ],
+  });
+  await page.goto(`${studioUrl()}/pipelines/${id}`);
+  await expect(page.locator(".react-flow__node")).toHaveCount(4);
+  await node(page, "split").click();
+  await node(page, "features").click({ modifiers: ["Shift"] });
+  await node(page, "gbdt").click({ modifiers: ["Shift"] });
+  await expect(page.locator(".react-flow__node.selected")).toHaveCount(3);
+  await page.keyboard.press("Delete");
+  await expect(page.locator(".react-flow__node")).toHaveCount(1);
+  await expect(page.locator(".react-flow__edge")).toHaveCount(0);
+  await page.keyboard.press("Control+z");
+  await expect(page.locator(".react-flow__node")).toHaveCount(4);
+  await expect(page.locator(".react-flow__edge")).toHaveCount(3);
+  await expect(page.getByRole("button", { name: "Undo" })).toBeDisabled(); // it was one step: nothing left to undo
+  await page.keyboard.press("Control+Shift+z");
+  await expect(page.locator(".react-flow__node")).toHaveCount(1);
+});

@@ -1,0 +1,89 @@
+import AxeBuilder from "@axe-core/playwright";
+import { test as base, expect, type Locator, type Page } from "@playwright/test";
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const SHOTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../test-results");
+mkdirSync(SHOTS, { recursive: true });
+
+export const studioUrl = () => process.env.STUDIO_URL!;
+
+/** Every test fails on any console error or uncaught page error. */
+export const test = base.extend<{ consoleErrors: string[] }>({
+  consoleErrors: async ({ page }, use) => {
+    const errors: string[] = [];
+    page.on("console", (m) => {
+      if (m.type() === "error") errors.push(`console.error: ${m.text()}`);
+    });
+    page.on("pageerror", (e) => errors.push(`page error: ${e.message}`));
+    await use(errors);
+    expect(errors, "console errors during the test").toEqual([]);
+  },
+});
+export { expect };
+
+export async function login(page: Page) {
+  await page.goto(`${studioUrl()}/`);
+  await page.getByLabel("User name").fill(process.env.STUDIO_USER!);
+  await page.getByLabel("Password").fill(process.env.STUDIO_PASSWORD!);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page.getByRole("heading", { name: "Projects" })).toBeVisible();
+}
+
+/** Call the API from inside the page, with its session cookie and CSRF token, as the app does. */
+export async function apiCall<T>(page: Page, method: string, url: string, body?: unknown): Promise<T> {
+  return page.evaluate(
+    async ({ method, url, body }) => {
+      const csrf = document.cookie.split("; ").find((c) => c.startsWith("csrftoken="))?.slice(10) ?? "";
+      const r = await fetch(url, {
+        method,
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await r.text();
+      if (!r.ok) throw new Error(`${method} ${url}: ${r.status} ${text}`);
+      return text ? JSON.parse(text) : null;
+    },
+    { method, url, body },
+  );
+}
+
+export async function demoProjectId(page: Page): Promise<number> {
+  const projects = await apiCall<{ results: { id: number; name: string }[] }>(page, "GET", "/api/projects/");
+  const demo = projects.results.find((p) => p.name.startsWith("Demo"));
+  if (!demo) throw new Error("no demo project");
+  return demo.id;
+}
+
+export async function createPipeline(page: Page, name: string, graph?: unknown): Promise<number> {
+  const project = await demoProjectId(page);
+  const created = await apiCall<{ id: number }>(page, "POST", "/api/pipelines/", { project, name, ...(graph ? { graph } : {}) });
+  return created.id;
+}
+
+export const node = (page: Page, id: string) => page.getByTestId(`node-${id}`);
+
+export function handle(page: Page, nodeId: string, kind: "source" | "target", port: string): Locator {
+  return page.locator(`.react-flow__handle.${kind}[data-nodeid="${nodeId}"][data-handleid="${port}"]`);
+}
+
+/** Drag from one handle to another with the mouse, as a user does. */
+export async function dragConnect(page: Page, from: Locator, to: Locator) {
+  const a = (await from.boundingBox())!;
+  const b = (await to.boundingBox())!;
+  await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2);
+  await page.mouse.down();
+  await page.mouse.move((a.x + b.x) / 2, (a.y + b.y) / 2 + 10, { steps: 5 });
+  await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 10 });
+  await page.mouse.up();
+}
+
+/** No critical or serious accessibility violation on the page as it stands. */
+export async function expectAccessible(page: Page, what: string) {
+  const result = await new AxeBuilder({ page }).analyze();
+  const bad = result.violations
+    .filter((v) => v.impact === "critical" || v.impact === "serious")
+    .map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join("; ")})`);
+  expect(bad, `accessibility violations on ${what}`).toEqual([]);
+}

@@ -1,0 +1,85 @@
+// Start the studio the way `make run` does (daphne for HTTP + WebSockets, `manage.py run_huey` for the worker),
+// on a free port with its own data dir, and create the demo admin and project (`manage.py studio_demo`).
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+const PYTHON = path.join(REPO, ".venv/bin/python");
+const DAPHNE = path.join(REPO, ".venv/bin/daphne");
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForHealth(url: string, procs: ChildProcess[], logs: string[]): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    for (const [i, p] of procs.entries()) {
+      if (p.exitCode !== null) throw new Error(`studio process exited early (${p.exitCode}); see ${logs[i]}:\n${readFileSync(logs[i], "utf8").slice(-3000)}`);
+    }
+    try {
+      const r = await fetch(`${url}/api/health`);
+      if (r.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`the studio did not answer on ${url} within 120 s`);
+}
+
+export interface Studio {
+  url: string;
+  dataDir: string;
+  username: string;
+  password: string;
+  stop: () => Promise<void>;
+}
+
+export async function startStudio(): Promise<Studio> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), "studio-browser-"));
+  const port = await freePort();
+  const env = { ...process.env, STUDIO_DATA_DIR: dataDir, DEBUG: "", DATABASE_URL: "", REDIS_URL: "" };
+  const opts = { cwd: REPO, env, stdio: "pipe" as const, timeout: 180_000 };
+  execFileSync(PYTHON, ["manage.py", "migrate", "--noinput"], opts);
+  execFileSync(PYTHON, ["manage.py", "studio_demo"], opts);
+  const password = readFileSync(path.join(dataDir, "demo_admin_password"), "utf8").trim();
+  const logs = [path.join(dataDir, "web.log"), path.join(dataDir, "worker.log")];
+  const procs = [
+    spawn(DAPHNE, ["-b", "127.0.0.1", "-p", String(port), "studio.asgi:application"], { cwd: REPO, env, stdio: ["ignore", openSync(logs[0], "a"), openSync(logs[0], "a")] }),
+    spawn(PYTHON, ["manage.py", "run_huey"], { cwd: REPO, env, stdio: ["ignore", openSync(logs[1], "a"), openSync(logs[1], "a")] }),
+  ];
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    for (const p of procs) if (p.exitCode === null) p.kill("SIGTERM");
+    await Promise.all(
+      procs.map(
+        (p) =>
+          new Promise<void>((resolve) => {
+            if (p.exitCode !== null) return resolve();
+            const timer = setTimeout(() => { p.kill("SIGKILL"); resolve(); }, 10_000);
+            p.once("exit", () => { clearTimeout(timer); resolve(); });
+          }),
+      ),
+    );
+    if (!process.env.KEEP_STUDIO_DATA) rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    await waitForHealth(url, procs, logs);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { url, dataDir, username: "admin", password, stop };
+}
