@@ -36,7 +36,7 @@ run: install demo-data migrate frontend
 	STUDIO_HOST=$(HOST) STUDIO_PORT=$(PORT) SERVING_PORT=$(SERVING_PORT) SERVING_URL=http://$(HOST):$(SERVING_PORT) \
 		exec $(BIN)/honcho start --no-prefix -f Procfile
 
-test: install demo-data
+test: install demo-data frontend
 	$(BIN)/python -m pytest
 	$(MAKE) test-frontend
 
