@@ -118,3 +118,46 @@ print(",".join(bad))
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "", f"the serving process imported: {result.stdout.strip()}"
+
+
+def test_batch_scoring_cli_gives_the_bundle_numbers(tmp_path, bundles, scoring_table):
+    import pandas as pd
+
+    scoring_table.head(300).to_csv(tmp_path / "rows.csv", index=False)
+    result = subprocess.run([sys.executable, "-m", "pipelines", "score", str(bundles["1"]), str(tmp_path / "rows.csv"),
+                             "-o", str(tmp_path / "scored.parquet")], cwd=REPO, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["status"] == "succeeded" and summary["rows"] == 300 and summary["version"] == "1"
+    scored = pd.read_parquet(tmp_path / "scored.parquet")
+    expected = load_bundle(bundles["1"]).score_table(pd.read_csv(tmp_path / "rows.csv"))
+    assert np.max(np.abs(scored["probability"].to_numpy() - expected["probability"])) <= 1e-9
+
+    pd.read_csv(tmp_path / "rows.csv").drop(columns=["region"]).to_csv(tmp_path / "bad.csv", index=False)
+    result = subprocess.run([sys.executable, "-m", "pipelines", "score", str(bundles["1"]), str(tmp_path / "bad.csv"),
+                             "-o", str(tmp_path / "x.parquet")], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "'region'" in json.loads(result.stdout)["error"]
+
+
+def test_prediction_log_retention_deletes_old_days(tmp_path):
+    import time
+
+    from studio.serving.predlog import PredictionLog
+
+    log = PredictionLog(tmp_path, flush_interval=60, retention_days=7)
+    try:
+        (tmp_path / "credit" / "2001-01-01").mkdir(parents=True)
+        (tmp_path / "credit" / "2001-01-01" / "part-1.parquet").write_bytes(b"x")
+        log.record("r1", "credit", "3", {"age": np.array([41.0, np.nan]), "region": np.array(["south", None],
+                                                                                            dtype=object)}, 2,
+                   {"probability": np.array([0.25, 0.5]), "label": np.array([0, 1])})
+        assert log.flush() == 1
+    finally:
+        log.close()
+    assert not (tmp_path / "credit" / "2001-01-01").exists()
+    import pyarrow.parquet as pq
+
+    rows = [r for f in (tmp_path / "credit").rglob("*.parquet") for r in pq.read_table(f).to_pylist()]
+    assert [(r["request_id"], r["row"], r["version"], r["label"]) for r in rows] == [("r1", 0, "3", 0), ("r1", 1, "3", 1)]
+    assert json.loads(rows[1]["inputs"]) == {"age": None, "region": None} and time.time() - rows[0]["time"] < 60
