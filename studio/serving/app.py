@@ -8,6 +8,7 @@ repository.py for how versions swap without a restart.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import time
@@ -65,13 +66,21 @@ class Metrics:
                                  buckets=(.0002, .0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10))
         self.rows = Counter("serving_rows", "Rows scored", ["model", "version"], registry=self.registry)
 
+        self._ok: dict[tuple, tuple] = {}  # (model, version, protocol) -> its children, looked up once
+
     def observe(self, model: str, version: str, protocol: str, code: int, seconds: float, rows: int = 0):
-        self.requests.labels(model, version, protocol, str(code)).inc()
         if code >= 400:
+            self.requests.labels(model, version, protocol, str(code)).inc()
             self.errors.labels(model, version, protocol, str(code)).inc()
-        else:
-            self.latency.labels(model, version, protocol).observe(seconds)
-            self.rows.labels(model, version).inc(rows)
+            return
+        children = self._ok.get((model, version, protocol))
+        if children is None:
+            children = self._ok[(model, version, protocol)] = (
+                self.requests.labels(model, version, protocol, "200"), self.latency.labels(model, version, protocol),
+                self.rows.labels(model, version))
+        children[0].inc()
+        children[1].observe(seconds)
+        children[2].inc(rows)
 
 
 def create_app(registry_path: str | Path | None = None, *, repository: Repository | None = None,
@@ -86,6 +95,8 @@ def create_app(registry_path: str | Path | None = None, *, repository: Repositor
                                 poll_interval=poll_interval)
     metrics = Metrics()
     state = {"log": None}
+    # Request ids for the prediction log: unique per process start, cheaper than a uuid per request.
+    id_prefix, counter = uuid.uuid4().hex[:12], itertools.count(1)
 
     def resolve(name: str, version: str | None):
         model: ServedModel | None = repository.models.get(name)
@@ -181,7 +192,7 @@ def create_app(registry_path: str | Path | None = None, *, repository: Repositor
             log.exception("infer on %s failed", name)
             metrics.observe(label_model, label_version, "v2", 500, 0.0)
             return json_response({"error": f"internal error: {type(exc).__name__}: {exc}"}, 500)
-        request_id = parsed.id or uuid.uuid4().hex
+        request_id = parsed.id or f"{id_prefix}-{next(counter)}"
         if state["log"] is not None:
             state["log"].record(request_id, model.name, served.version, parsed.columns, parsed.n_rows, outputs)
         metrics.observe(model.name, served.version, "v2", 200, time.perf_counter() - started, parsed.n_rows)
@@ -214,7 +225,7 @@ def create_app(registry_path: str | Path | None = None, *, repository: Repositor
             names = served.contribution_names
             for row, values in zip(predictions, outputs["contributions"].tolist()):
                 row["contributions"] = dict(zip(names, values))
-        request_id = uuid.uuid4().hex
+        request_id = f"{id_prefix}-{next(counter)}"
         if state["log"] is not None:
             state["log"].record(request_id, model.name, served.version, columns, n_rows, outputs)
         metrics.observe(model.name, served.version, "v1", 200, time.perf_counter() - started, n_rows)
