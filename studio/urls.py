@@ -1,6 +1,8 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from studio.core.api.views import not_found as api_not_found
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -8,6 +10,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("studio.core.urls")),
     path("api/", include("studio.deployments.urls")),
+    re_path(r"^api/", api_not_found),  # anything else under /api/ is a JSON 404, never the canvas's HTML
     # The canvas (single-page app) answers every other path; keep this last.
     path("", include("studio.frontend_app.urls")),
 ]

@@ -12,7 +12,7 @@ from .api.operators import OperatorDetailView, OperatorListView
 router = DefaultRouter()
 router.include_root_view = False
 router.register("projects", ProjectViewSet, basename="project")
-router.register(r"projects/(?P<project_pk>\d+)/members", MembershipViewSet, basename="project-member")
+router.register(r"projects/(?P<project_pk>[0-9]{1,18})/members", MembershipViewSet, basename="project-member")
 router.register("pipelines", PipelineViewSet, basename="pipeline")
 router.register("uploads", UploadViewSet, basename="upload")
 router.register("connections", ConnectionViewSet, basename="connection")

@@ -16,13 +16,15 @@ from rest_framework import exceptions, permissions
 
 from .models import ROLE_RANK, Membership, Project, Role
 
+ID_PATTERN = r"[0-9]{1,18}"
+
 
 def role_of(user, project: Project | int) -> str | None:
     if not user or not user.is_authenticated:
         return None
-    if user.is_superuser:
-        return Role.OWNER
     project_id = project.pk if isinstance(project, Project) else project
+    if user.is_superuser:
+        return Role.OWNER if Project.objects.filter(pk=project_id).exists() else None
     return Membership.objects.filter(project_id=project_id, user=user).values_list("role", flat=True).first()
 
 
@@ -78,6 +80,7 @@ class ProjectScopedMixin:
 
     project_path = "project"
     write_role = Role.EDITOR
+    lookup_value_regex = ID_PATTERN  # ids fit a 64-bit integer; anything else is a 404 before the database
     permission_classes = [permissions.IsAuthenticated, ProjectRolePermission]
 
     def get_queryset(self):
@@ -85,7 +88,7 @@ class ProjectScopedMixin:
             if self.project_path else visible_projects(self.request.user)
         project = self.request.query_params.get("project")
         if project and self.project_path:
-            if not project.isdigit():
+            if not project.isdigit() or len(project) > 18:
                 raise exceptions.ValidationError({"project": ["must be a project id"]})
             queryset = queryset.filter(**{f"{self.project_path}__id": int(project)})
         return queryset

@@ -29,3 +29,24 @@ def engine_versions() -> dict[str, str]:
 def health(request):
     """Liveness: answers without a login, with the versions of the engines."""
     return Response({"status": "ok", "engines": engine_versions()})
+
+
+def not_found(request, *args, **kwargs):
+    """404 in the API's error shape for every path under /api/ that names nothing."""
+    from django.http import JsonResponse
+
+    from studio.core.errors import error_body
+
+    return JsonResponse(error_body("not_found", [{"path": "", "message": f"no API endpoint at {request.path}",
+                                                  "code": "not_found"}]), status=404)
+
+
+def csrf_failure(request, reason=""):
+    """CSRF refusals in the API's error shape (settings.CSRF_FAILURE_VIEW)."""
+    from django.http import JsonResponse
+
+    from studio.core.errors import error_body
+
+    return JsonResponse(error_body("csrf_failed", [{"path": "", "code": "csrf_failed", "message":
+                                                    f"CSRF check failed: {reason}. Send the csrftoken cookie's "
+                                                    "value as the X-CSRFToken header"}]), status=403)

@@ -4,7 +4,7 @@ from django.db import transaction
 from rest_framework import exceptions, mixins, viewsets
 
 from ..models import Membership, Project, Role
-from ..permissions import ProjectScopedMixin, require_role
+from ..permissions import ID_PATTERN, ProjectScopedMixin, require_role
 from .serializers import MembershipSerializer, MembershipUpdateSerializer, ProjectSerializer
 
 
@@ -28,6 +28,7 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.R
 
     serializer_class = MembershipSerializer
     queryset = Membership.objects.none()
+    lookup_value_regex = ID_PATTERN
 
     def get_serializer_class(self):
         return MembershipUpdateSerializer if self.action in ("update", "partial_update") else MembershipSerializer

@@ -30,7 +30,7 @@ class RunViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.RetrieveModel
         for name in ("pipeline", "status"):
             value = self.request.query_params.get(name)
             if value:
-                if name == "pipeline" and not value.isdigit():
+                if name == "pipeline" and (not value.isdigit() or len(value) > 18):
                     raise exceptions.ValidationError({"pipeline": ["must be a pipeline id"]})
                 queryset = queryset.filter(**{name: value})
         return queryset
@@ -67,7 +67,7 @@ class RunViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.RetrieveModel
         return Response(RunSerializer(self.get_queryset().get(pk=run.pk)).data)
 
     @extend_schema(parameters=[EventsQuerySerializer], responses=RunEventSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)
     def events(self, request, pk=None):
         """The run's events with seq > after, in order (the WebSocket's replay, for clients that poll)."""
         run = self.get_object()

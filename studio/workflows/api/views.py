@@ -54,20 +54,20 @@ class PipelineViewSet(ProjectScopedMixin, viewsets.ModelViewSet):
         return version
 
     @extend_schema(responses=PipelineVersionSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)
     def versions(self, request, pk=None):
         """Every version, newest first (graphs included)."""
         pipeline = self.get_object()
         return Response(PipelineVersionSerializer(pipeline.versions.order_by("-number"), many=True).data)
 
     @extend_schema(responses=PipelineVersionSerializer)
-    @action(detail=True, methods=["get"], url_path=r"versions/(?P<number>\d+)")
+    @action(detail=True, methods=["get"], url_path=r"versions/(?P<number>[0-9]{1,9})")
     def version(self, request, pk=None, number=None):
         """One version, with its graph and validation result."""
         return Response(PipelineVersionSerializer(self._version(self.get_object(), int(number))).data)
 
     @extend_schema(request=None, responses=PipelineSerializer)
-    @action(detail=True, methods=["post"], url_path=r"versions/(?P<number>\d+)/restore")
+    @action(detail=True, methods=["post"], url_path=r"versions/(?P<number>[0-9]{1,9})/restore")
     def restore(self, request, pk=None, number=None):
         """Make an old version the latest again (as a new version, so history is kept)."""
         pipeline = self.get_object()
