@@ -64,7 +64,10 @@ function EditorInner(props: EditorProps) {
   const [serverErrors, setServerErrors] = useState<GraphError[]>(props.errors);
   const [selectedNodes, setSelectedNodes] = useState<ReadonlySet<string>>(new Set());
   const [selectedEdges, setSelectedEdges] = useState<ReadonlySet<string>>(new Set());
-  const [measured, setMeasured] = useState<ReadonlyMap<string, { width: number; height: number }>>(new Map());
+  // Sizes React Flow measured. Kept in a ref, not state: React Flow already holds them for nodes whose object
+  // did not change, so a measurement must not rebuild every node (that doubles the first render of big graphs);
+  // a node object that is rebuilt (moved, new status) carries its last size so it is not hidden and measured again.
+  const measured = useRef(new Map<string, { width: number; height: number }>());
   const [notice, setNotice] = useState<{ kind: "error" | "info"; text: string } | null>(null);
   const [showHelp, setShowHelp] = useState(false);
   const flow = useReactFlow();
@@ -110,24 +113,22 @@ function EditorInner(props: EditorProps) {
       const errs = errorsByNode.get(n.id) ?? NO_ERRORS;
       const run = runStates.get(n.id);
       const sel = selectedNodes.has(n.id);
-      const m = measured.get(n.id);
-      reuse(n.id, [n, spec, errs, run, sel, m], () => ({
-        id: n.id, type: "operator", position: n.position, selected: sel, measured: m,
+      reuse(n.id, [n, spec, errs, run, sel], () => ({
+        id: n.id, type: "operator", position: n.position, selected: sel, measured: measured.current.get(n.id),
         data: { node: n, spec, errors: errs, run },
       }));
     }
     for (const c of doc.comments) {
       const id = NOTE_PREFIX + c.id;
       const sel = selectedNodes.has(id);
-      const m = measured.get(id);
-      reuse(id, [c, sel, m], () => ({
-        id, type: "note", position: c.position, selected: sel, measured: m, dragHandle: ".note-node",
+      reuse(id, [c, sel], () => ({
+        id, type: "note", position: c.position, selected: sel, measured: measured.current.get(id), dragHandle: ".note-node",
         data: { text: c.text, noteId: c.id, onText: onNoteText, onDone: endGroup },
       }));
     }
     cache.current = next;
     return out;
-  }, [doc, catalogue, errorsByNode, runStates, selectedNodes, measured, onNoteText, endGroup]);
+  }, [doc, catalogue, errorsByNode, runStates, selectedNodes, onNoteText, endGroup]);
 
   const flowEdges = useMemo<Edge[]>(
     () =>
@@ -147,7 +148,6 @@ function EditorInner(props: EditorProps) {
       const moves = new Map<string, XY>();
       let dragEnded = false;
       let sel: Set<string> | null = null;
-      let dims: Map<string, { width: number; height: number }> | null = null;
       for (const c of changes) {
         if (c.type === "position" && c.position) {
           moves.set(c.id.startsWith(NOTE_PREFIX) ? c.id.slice(NOTE_PREFIX.length) : c.id, c.position);
@@ -159,16 +159,14 @@ function EditorInner(props: EditorProps) {
           if (c.selected) sel.add(c.id);
           else sel.delete(c.id);
         } else if (c.type === "dimensions" && c.dimensions) {
-          dims ??= new Map(measured);
-          dims.set(c.id, { width: c.dimensions.width, height: c.dimensions.height });
+          measured.current.set(c.id, { width: c.dimensions.width, height: c.dimensions.height });
         }
       }
       if (moves.size) change((d) => moveNodes(d, moves), "drag");
       if (dragEnded) endGroup();
       if (sel) setSelectedNodes(sel);
-      if (dims) setMeasured(dims);
     },
-    [change, endGroup, selectedNodes, measured],
+    [change, endGroup, selectedNodes],
   );
 
   const onEdgesChange = useCallback(
