@@ -26,7 +26,7 @@ def server(tmp_path_factory, bundles):
 def batch(bundles, scoring_table):
     """Batch scores of the 10,000 rows: the bundle's batch-scoring path over a pandas table."""
     bundle = load_bundle(bundles["1"])
-    return bundle, bundle.score_table(scoring_table, explain=True)
+    return bundle, bundle.score_table(scoring_table)
 
 
 def test_parity_json_10000_rows(server, batch, scoring_table):
