@@ -1,0 +1,140 @@
+"""The studio as it runs: real uvicorn and worker processes, real WebSockets, kill -9, restarts. On SQLite
+by default; in `make test`'s second pass on PostgreSQL + Redis (channels-redis, RedisHuey)."""
+from __future__ import annotations
+
+import json
+import signal
+import time
+
+import pytest
+from websockets.exceptions import ConnectionClosedOK, InvalidStatus
+from websockets.sync.client import connect
+
+from tests.studio.conftest import edge, node
+from tests.studio.live import LiveStudio
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory):
+    live = LiveStudio(tmp_path_factory.mktemp("live"))
+    yield live
+    live.close()
+
+
+def slow_pipeline(studio, name: str, first: float, second: float) -> int:
+    """emit (sleeps `first`) -> add (sleeps `second`, reporting progress) -> add2."""
+    project = studio.get("/api/projects/")["results"][0]["id"]
+    graph = {"name": name, "nodes": [node("emit", "test_emit", sleep=first, value=1),
+                                     node("add", "test_add_one", sleep=second), node("add2", "test_add_one")],
+             "edges": [edge("emit", "out", "add", "in"), edge("add", "out", "add2", "in")]}
+    return studio.post("/api/pipelines/", {"project": project, "name": name, "graph": graph})["id"]
+
+
+def node_status(run: dict, name: str) -> str | None:
+    return next((n["status"] for n in run["nodes"] if n["node"] == name), None)
+
+
+def read_until_closed(ws, timeout: float = 60) -> list[dict]:
+    events = []
+    while True:
+        try:
+            events.append(json.loads(ws.recv(timeout=timeout)))
+        except ConnectionClosedOK:
+            return events
+
+
+def test_websocket_streams_events_in_order_and_replays_what_was_missed(studio):
+    worker = studio.start_worker()
+    try:
+        pipeline = slow_pipeline(studio, "ws", 0.2, 3.0)
+        run = studio.post("/api/runs/", {"pipeline": pipeline, "force": True})
+        with connect(studio.ws_url(run["id"]), open_timeout=20) as ws:
+            first = [json.loads(ws.recv(timeout=60)) for _ in range(4)]
+        seen = first[-1]["seq"]
+        # Disconnected: wait until the worker has stored events this client did not get.
+        studio.wait_run(run["id"], until=lambda r: r["last_seq"] >= seen + 3, timeout=60)
+        with connect(studio.ws_url(run["id"], after=seen), open_timeout=20) as ws:
+            rest = read_until_closed(ws)
+        stored = studio.get(f"/api/runs/{run['id']}/events/")
+        assert first + rest == stored  # every event exactly once, in order, equal to what was stored
+        assert [e["seq"] for e in stored] == list(range(1, len(stored) + 1))
+        assert rest[0]["seq"] == seen + 1 and rest[-1]["type"] == "run_finished"
+        assert rest[-1]["data"]["status"] == "succeeded"
+        assert any(e["type"] == "node_progress" and e["node"] == "add" for e in rest)
+        # A finished run's stream replays from any point and closes.
+        with connect(studio.ws_url(run["id"], after=len(stored) - 2), open_timeout=20) as ws:
+            assert read_until_closed(ws) == stored[-2:]
+        # Only members see a run's events; a bad ?after is refused too.
+        for url in (studio.ws_url(run["id"], token=studio.bob_token), studio.ws_url(run["id"], token="nope"),
+                    studio.ws_url(run["id"]).replace("?token", "?after=-1&token"),
+                    studio.ws_url(run["id"]).split("?")[0]):
+            with pytest.raises(InvalidStatus):
+                connect(url, open_timeout=20).close()
+    finally:
+        studio.stop(worker)
+
+
+def test_cancel_reaches_the_worker(studio):
+    worker = studio.start_worker()
+    try:
+        pipeline = slow_pipeline(studio, "cancel", 0.0, 120.0)
+        run = studio.post("/api/runs/", {"pipeline": pipeline, "force": True})
+        studio.wait_run(run["id"], until=lambda r: node_status(r, "add") == "running", timeout=60)
+        studio.post(f"/api/runs/{run['id']}/cancel/")
+        started = time.monotonic()
+        done = studio.wait_run(run["id"], timeout=30)
+        assert done["status"] == "cancelled" and time.monotonic() - started < 15
+        assert node_status(done, "add") == "cancelled" and node_status(done, "add2") == "cancelled"
+        types = [e["type"] for e in studio.get(f"/api/runs/{run['id']}/events/")]
+        assert types.index("run_cancel_requested") < types.index("run_finished")
+        # The worker goes on with the next run.
+        after = studio.post("/api/runs/", {"pipeline": pipeline, "mode": "only", "node": "emit", "force": True})
+        assert studio.wait_run(after["id"])["status"] == "succeeded"
+    finally:
+        studio.stop(worker)
+
+
+def test_killed_worker_run_is_recovered_by_the_next_worker(studio):
+    worker = studio.start_worker()
+    pipeline = slow_pipeline(studio, "kill", 0.1, 4.0)
+    run = studio.post("/api/runs/", {"pipeline": pipeline, "force": True})
+    studio.wait_run(run["id"], until=lambda r: node_status(r, "add") == "running", timeout=60)
+    studio.stop(worker, signal.SIGKILL)
+    assert studio.get(f"/api/runs/{run['id']}/")["status"] == "running"  # left behind by the dead worker
+    replacement = studio.start_worker()
+    try:
+        done = studio.wait_run(run["id"], timeout=120)
+        assert done["status"] == "succeeded", done["error"]
+        assert done["attempts"] == 2 and done["metrics"]["add2"] == {"value": 3}
+        events = studio.get(f"/api/runs/{run['id']}/events/")
+        requeued = [e for e in events if e["type"] == "run_requeued"]
+        assert len(requeued) == 1 and f":{worker.pid} stopped while running it" in requeued[0]["data"]["reason"]
+        assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    finally:
+        studio.stop(replacement)
+
+
+def test_queued_runs_survive_a_web_restart_and_previews_go_first(studio):
+    fast = slow_pipeline(studio, "restart", 0.0, 0.5)
+    demo = next(p for p in studio.get("/api/pipelines/")["results"] if p["name"] != "restart"
+                and p["latest"]["graph"]["nodes"][0]["operator"] == "import_csv")
+    full = [studio.post("/api/runs/", {"pipeline": fast, "force": True}),
+            studio.post("/api/runs/", {"pipeline": demo["id"]})]
+    preview = studio.post("/api/runs/", {"pipeline": fast, "mode": "only", "node": "emit", "force": True})
+    assert preview["priority"] > full[0]["priority"] == full[1]["priority"]
+    studio.stop(studio.web)  # no worker is running: the three runs wait in the queue
+    studio.start_web()
+    worker = studio.start_worker()
+    try:
+        runs = [studio.wait_run(r["id"], timeout=240) for r in (*full, preview)]
+        assert [r["status"] for r in runs] == ["succeeded"] * 3, [r["error"] for r in runs]
+        assert runs[2]["started_at"] < min(runs[0]["started_at"], runs[1]["started_at"])  # the preview first
+        metrics = runs[1]["metrics"]
+        assert any(m.get("auc", 0) > 0.7 for m in metrics.values()), metrics  # the demo pipeline, end to end
+        report = next(n for n in runs[1]["nodes"] if "report" in n["outputs"])
+        output = studio.get(f"/api/runs/{runs[1]['id']}/outputs/{report['node']}/report/")
+        assert output["kind"] == "report" and output["figures"]
+    finally:
+        studio.stop(worker)
