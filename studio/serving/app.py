@@ -26,6 +26,7 @@ from starlette.routing import Route
 
 from operators import OperatorError
 
+from .batching import MicroBatcher
 from .predlog import PredictionLog
 from .protocol import HEADER_LENGTH, RequestError, encode_infer, parse_infer, parse_records
 from .repository import Repository, ServedModel
@@ -65,6 +66,8 @@ class Metrics:
                                  ["model", "version", "protocol"], registry=self.registry,
                                  buckets=(.0002, .0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10))
         self.rows = Counter("serving_rows", "Rows scored", ["model", "version"], registry=self.registry)
+        self.batched = Counter("serving_batched_requests", "Small requests scored together with others in one "
+                               "kernel call (micro-batching)", registry=self.registry)
 
         self._ok: dict[tuple, tuple] = {}  # (model, version, protocol) -> its children, looked up once
 
@@ -94,6 +97,7 @@ def create_app(registry_path: str | Path | None = None, *, repository: Repositor
         repository = Repository(registry_path, loader=load_bundle, read_registry=read_registry,
                                 poll_interval=poll_interval)
     metrics = Metrics()
+    batcher = MicroBatcher(on_batch=metrics.batched.inc)
     state = {"log": None}
     # Request ids for the prediction log: unique per process start, cheaper than a uuid per request.
     id_prefix, counter = uuid.uuid4().hex[:12], itertools.count(1)
@@ -235,6 +239,8 @@ def create_app(registry_path: str | Path | None = None, *, repository: Repositor
     async def _predict(served, columns, n_rows, explain):
         try:
             if n_rows <= INLINE_ROWS:
+                if not explain:
+                    return await batcher.predict(served, columns, n_rows)
                 return served.predict(columns, n_rows, explain=explain)
             return await run_in_threadpool(served.predict, columns, n_rows, explain=explain)
         except OperatorError as exc:  # a value the feature state refuses: the kernel names the column
@@ -275,6 +281,7 @@ def create_app(registry_path: str | Path | None = None, *, repository: Repositor
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.repository = repository
     app.state.metrics = metrics
+    app.state.batcher = batcher
     app.state.prediction_log = state
     return app
 
