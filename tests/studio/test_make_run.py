@@ -1,45 +1,65 @@
-"""`make run` starts a studio whose health endpoint answers 200 with the engines' versions."""
+"""`make run` starts web and worker on embedded defaults: health answers 200 with the engines' versions, the
+demo admin can log in, the demo project holds the example pipeline and its data, and a run goes through the
+worker. SIGTERM to the process group stops everything."""
 from __future__ import annotations
 
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
 
 from tests.conftest import REPO
+from tests.studio.live import free_port
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def call(port: int, path: str, body=None, token: str | None = None):
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method="POST" if body is not None else "GET",
+                                     data=json.dumps(body).encode() if body is not None else None,
+                                     headers={"Content-Type": "application/json",
+                                              **({"Authorization": f"Token {token}"} if token else {})})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status in (200, 201)
+        return json.loads(response.read())
 
 
 def test_make_run_serves_health(tmp_path):
     port = free_port()
-    env = {**os.environ, "STUDIO_DATA_DIR": str(tmp_path / "var")}
-    proc = subprocess.Popen(["make", "run", f"PORT={port}"], cwd=REPO, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}  # embedded defaults
+    env["STUDIO_DATA_DIR"] = str(tmp_path / "var")
+    log = open(tmp_path / "make-run.log", "wb")
+    proc = subprocess.Popen(["make", "run", f"PORT={port}", f"SERVING_PORT={free_port()}"], cwd=REPO, env=env,
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 180
         body = None
         while time.monotonic() < deadline and proc.poll() is None:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2) as response:
-                    assert response.status == 200
-                    body = json.loads(response.read())
-                    break
+                body = call(port, "/api/health")
+                break
             except OSError:
                 time.sleep(0.5)
-        assert body is not None, proc.stdout.read().decode() if proc.poll() is not None else "no answer in 120 s"
+        output = (tmp_path / "make-run.log").read_text()
+        assert body is not None, output[-4000:]
         assert body["status"] == "ok"
         assert body["engines"]["lightgbm"][0].isdigit() and body["engines"]["pandas"][0].isdigit()
+        password = (tmp_path / "var" / "demo_admin_password").read_text().strip()
+        assert f"as 'admin', password: {password}" in output  # told how to log in
+        token = call(port, "/api/auth/token/", {"username": "admin", "password": password})["token"]
+        demo = call(port, "/api/pipelines/", token=token)["results"]
+        assert len(demo) == 1 and demo[0]["latest"]["valid"], demo
+        run = call(port, "/api/runs/", {"pipeline": demo[0]["id"], "mode": "only", "node": "import"}, token=token)
+        while time.monotonic() < deadline and run["status"] in ("queued", "running"):
+            time.sleep(0.3)
+            run = call(port, f"/api/runs/{run['id']}/", token=token)
+        assert run["status"] == "succeeded", (run, (tmp_path / "make-run.log").read_text()[-4000:])
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
         try:
-            proc.wait(timeout=20)
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=30)
+        except ProcessLookupError:
+            pass
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
+            raise AssertionError("make run did not stop on SIGTERM within 30 s")
