@@ -31,6 +31,11 @@ def binary_label(df: pd.DataFrame, column: str, *, field: str = "label"):
     if values.isna().any():
         raise OperatorError(f"label column {column!r} has {int(values.isna().sum())} missing values",
                             field=field, column=column)
+    if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):  # fast path, no per-row Python
+        array = values.to_numpy()
+        distinct = np.unique(array)
+        if len(distinct) <= 2 and set(distinct.tolist()) <= {0, 1}:
+            return array.astype(np.int8)
     distinct = pd.unique(values)
     if len(distinct) > 2:
         raise OperatorError(f"label column {column!r} must be binary; it has {len(distinct)} distinct values",

@@ -8,8 +8,9 @@ Imports numpy and scipy only. Fitting (statistics, vocabularies, quantiles, targ
     input_spec(state) -> [{"name", "datatype", "nullable", "categories"?}]
 
 `columns` maps raw column names to 1-D arrays: float64 for numbers (NaN = missing), object / str arrays for
-categories (None or NaN = missing). Unknown extra columns are ignored; a missing one is an OperatorError
-naming it.
+categories (None or NaN = missing), or for categories a dictionary-encoded `Categories(codes, values)` (codes
+-1 = missing; what pandas.factorize and Arrow dictionary arrays give), which is much faster on many rows.
+Unknown extra columns are ignored; a missing one is an OperatorError naming it.
 
 The state: `Fitted(kind="features", meta=..., arrays=...)`, JSON + numeric arrays, no pickle.
 
@@ -49,7 +50,7 @@ and the column is h % n_dims.
 from __future__ import annotations
 
 import zlib
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -109,6 +110,9 @@ def canonical(value) -> str | None:
 
 def category_column(values: Any) -> np.ndarray:
     """A raw column as an object array of canonical strings, None for missing."""
+    if isinstance(values, Categories):
+        codes, names = category_codes(values)
+        return np.array(names + [None], dtype=object)[codes]
     array = np.asarray(values)
     if array.dtype.kind in "fiub":  # numbers used as categories: convert each distinct value once
         if array.size == 0:
@@ -123,24 +127,53 @@ def category_column(values: Any) -> np.ndarray:
     return out
 
 
-def _crc32(strings: np.ndarray) -> np.ndarray:
-    """crc32 of each canonical string (MISSING_TOKEN for None) as uint64; hashes each distinct value once."""
-    cache: dict = {}
-    get = cache.get
-
-    def one(s):
-        h = get(s)
-        if h is None:
-            h = cache[s] = zlib.crc32((MISSING_TOKEN if s is None else s).encode("utf-8"))
-        return h
-
-    return np.fromiter((one(s) for s in strings), dtype=np.uint64, count=len(strings))
+def _crc32(strings) -> np.ndarray:
+    """crc32 of each canonical string (MISSING_TOKEN for None) as uint64."""
+    return np.fromiter((zlib.crc32((MISSING_TOKEN if s is None else s).encode("utf-8")) for s in strings),
+                       dtype=np.uint64, count=len(strings))
 
 
-def _lookup(strings: np.ndarray, lut: dict, unseen: int, missing: int) -> np.ndarray:
-    get = lut.get
-    return np.fromiter((missing if s is None else get(s, unseen) for s in strings), dtype=np.int64,
-                       count=len(strings))
+class Categories(NamedTuple):
+    """A dictionary-encoded categorical column: `codes[i]` indexes `values`, -1 is missing. Callers that
+    already hold one (pandas.factorize, an Arrow dictionary array) pass it instead of a plain array, so the
+    kernel's per-value work (canonical strings, lookups, hashes) runs once per distinct value, not per row."""
+
+    codes: Any
+    values: Any
+
+
+def category_codes(raw: Any) -> tuple[np.ndarray, list[str]]:
+    """A categorical column as (codes, names): names are distinct canonical strings, codes index them, -1 is
+    missing. Accepts a `Categories`, a numeric array or an object / str array."""
+    if isinstance(raw, Categories):
+        codes, values = np.asarray(raw.codes, dtype=np.int64), list(raw.values)
+    else:
+        array = np.asarray(raw)
+        if array.dtype.kind in "fiub" and array.size:
+            uniques, inverse = np.unique(array, return_inverse=True)
+            codes, values = inverse.reshape(-1).astype(np.int64), [u.item() for u in uniques]
+        else:
+            lut: dict = {}
+            setdefault = lut.setdefault
+            try:
+                codes = np.fromiter((setdefault(v, len(lut)) for v in array.ravel()), dtype=np.int64,
+                                    count=array.size)
+            except TypeError:  # unhashable values: compare them as strings
+                codes = np.fromiter((setdefault(str(v), len(lut)) for v in array.ravel()), dtype=np.int64,
+                                    count=array.size)
+            values = list(lut)
+    # distinct raw values may share a canonical string (3 and 3.0) or be missing (None, NaN): merge them
+    names: dict[str, int] = {}
+    remap = np.fromiter((-1 if (c := canonical(v)) is None else names.setdefault(c, len(names)) for v in values),
+                        dtype=np.int64, count=len(values))
+    if len(remap) and not (np.array_equal(remap, np.arange(len(values)))):
+        codes = np.where(codes < 0, -1, remap[np.maximum(codes, 0)]) if len(codes) else codes
+    return codes, list(names)
+
+
+def _per_code(table: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """`table` holds one entry per name and a last one for missing; code -1 picks the last."""
+    return table[codes]
 
 
 # ------------------------------------------------------------------------------------------- compiling
@@ -218,42 +251,58 @@ def _compile_block(i: int, block: dict, arrays: Mapping[str, np.ndarray]) -> _Bl
             return out
         return _Block("numeric", column, buckets, sum(len(e) + 2 for e in edges))
     if op == "onehot":
-        vocab = block["vocab"]
-        lut = {v: k for k, v in enumerate(vocab)}
-        n = len(vocab)
-        return _Block("categorical", column, lambda s: [("group", _lookup(s, lut, n, n + 1), n + 2)], n + 2)
+        n = len(block["vocab"])
+        lut = {v: k for k, v in enumerate(block["vocab"])}
+
+        def onehot(view):
+            codes, names = view
+            table = np.array([lut.get(name, n) for name in names] + [n + 1], dtype=np.int64)
+            return [("group", _per_code(table, codes), n + 2)]
+        return _Block("categorical", column, onehot, n + 2)
     if op == "ordinal":
         lut = {v: float(k) for k, v in enumerate(block["vocab"])}
-        get = lut.get
 
-        def ordinal(s):
-            return [("dense", np.fromiter((np.nan if v is None else get(v, np.nan) for v in s), dtype=np.float64,
-                                          count=len(s)))]
+        def ordinal(view):
+            codes, names = view
+            table = np.array([lut.get(name, np.nan) for name in names] + [np.nan], dtype=np.float64)
+            return [("dense", _per_code(table, codes))]
         return _Block("categorical", column, ordinal, 1)
     if op == "hash":
         n_dims = int(block["n_dims"])
-        return _Block("categorical", column,
-                      lambda s: [("group", (_crc32(s) % np.uint64(n_dims)).astype(np.int64), n_dims)], n_dims)
+
+        def hashed(view):
+            codes, names = view
+            table = (_crc32(names + [None]) % np.uint64(n_dims)).astype(np.int64)
+            return [("group", _per_code(table, codes), n_dims)]
+        return _Block("categorical", column, hashed, n_dims)
     if op in ("frequency", "target"):
-        values = np.append(array("values"), [0.0 if op == "frequency" else float(block["prior"]),
-                                             float(block["missing_value"])])
+        known = array("values")
+        unseen = 0.0 if op == "frequency" else float(block["prior"])
+        missing = float(block["missing_value"])
         lut = {v: k for k, v in enumerate(block["vocab"])}
-        n = len(block["vocab"])
-        return _Block("categorical", column, lambda s: [("dense", values[_lookup(s, lut, n, n + 1)])], 1)
+
+        def encoded(view):
+            codes, names = view
+            table = np.array([known[lut[name]] if name in lut else unseen for name in names] + [missing],
+                             dtype=np.float64)
+            return [("dense", _per_code(table, codes))]
+        return _Block("categorical", column, encoded, 1)
     if op == "cross":
         parts = block["parts"]
         n_dims = int(block["n_dims"])
         edges = {p: array(f"edges{p}") for p, part in enumerate(parts) if part["kind"] == "buckets"}
 
         def cross(views):
-            h = np.full(len(views[0]), FNV_OFFSET, dtype=np.uint64)
+            n = len(views[0][0]) if isinstance(views[0], tuple) else len(views[0])
+            h = np.full(n, FNV_OFFSET, dtype=np.uint64)
             for p, part in enumerate(parts):
                 if part["kind"] == "buckets":
                     x = views[p]
                     code = np.searchsorted(edges[p], x, side="right").astype(np.uint64)
                     code[np.isnan(x)] = np.uint64(len(edges[p]) + 1)
                 else:
-                    code = _crc32(views[p])
+                    codes, names = views[p]
+                    code = _per_code(_crc32(names + [None]), codes)
                 h = (h * FNV_PRIME) ^ code
             return [("group", (h % np.uint64(n_dims)).astype(np.int64), n_dims)]
         return _Block("cross", tuple((p["column"], p["kind"]) for p in parts), cross, n_dims)
@@ -285,9 +334,9 @@ def _transform(c: _Compiled, columns: Mapping[str, Any], n_rows: int,
             if name not in columns:
                 raise OperatorError(f"input column {name!r} is missing; the feature state needs it", column=name)
             raw = columns[name]
-            if len(raw) != n_rows:
+            if len(raw.codes if isinstance(raw, Categories) else raw) != n_rows:
                 raise OperatorError(f"column {name!r} has {len(raw)} values, expected {n_rows}", column=name)
-            views[key] = numeric_column(raw, name) if kind == "numeric" else category_column(raw)
+            views[key] = numeric_column(raw, name) if kind == "numeric" else category_codes(raw)
         return views[key]
 
     for spec in c.inputs:  # check every input first, so the error names the first missing column
@@ -308,27 +357,30 @@ def _transform(c: _Compiled, columns: Mapping[str, Any], n_rows: int,
 
 
 def _assemble(pieces: list[tuple], n_rows: int, width: int):
+    # Columns are written as contiguous rows of a (columns, n_rows) array and transposed in one pass:
+    # writing them straight into a row-major matrix is strided and several times slower on many rows.
     if not any(p[0] == "group" for p in pieces):
-        X = np.empty((n_rows, width), dtype=np.float64)
+        X = np.empty((width, n_rows), dtype=np.float64)
         for j, piece in enumerate(pieces):
-            X[:, j] = piece[1]
-        return X
+            X[j] = piece[1]
+        return np.ascontiguousarray(X.T)
     slots = len(pieces)
     index_type = np.int32 if width < 2**31 - 1 else np.int64
-    indices = np.empty((n_rows, slots), dtype=index_type)
-    data = np.empty((n_rows, slots), dtype=np.float64)
+    indices = np.empty((slots, n_rows), dtype=index_type)
+    data = np.empty((slots, n_rows), dtype=np.float64)
     offset = 0
     for j, piece in enumerate(pieces):
         if piece[0] == "dense":
-            indices[:, j] = offset
-            data[:, j] = piece[1]
+            indices[j] = offset
+            data[j] = piece[1]
             offset += 1
         else:
-            indices[:, j] = piece[1] + offset
-            data[:, j] = 1.0
+            indices[j] = piece[1] + offset
+            data[j] = 1.0
             offset += piece[2]
     indptr = np.arange(0, n_rows * slots + 1, slots, dtype=index_type)
-    return sp.csr_matrix((data.reshape(-1), indices.reshape(-1), indptr), shape=(n_rows, width))
+    return sp.csr_matrix((np.ascontiguousarray(data.T).reshape(-1), np.ascontiguousarray(indices.T).reshape(-1),
+                          indptr), shape=(n_rows, width))
 
 
 def _label(columns: Mapping[str, Any], name: str | None, n_rows: int) -> np.ndarray | None:

@@ -204,11 +204,12 @@ def fit_feature_state(table: pd.DataFrame, config: FeatureConfig, progress=None)
                     block.update(granularities=granularities)
                 blocks.append(block)
         if category_ops:
-            strings = kernel.category_column(series.to_numpy(dtype=object))
+            codes, values = kernel.category_codes(categories(series))
             add_input(column, "categorical")
-            counts = pd.Series(strings[pd.notna(strings)]).value_counts(sort=False)
-            ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-            n_missing = int(pd.isna(strings).sum())
+            counts = np.bincount(codes[codes >= 0], minlength=len(values))
+            ranked = sorted(((v, int(c)) for v, c in zip(values, counts) if c), key=lambda kv: (-kv[1], kv[0]))
+            n_rows = len(codes)
+            n_missing = int((codes < 0).sum())
             for op in category_ops:
                 block = {"op": op, "column": column}
                 i = len(blocks)
@@ -227,13 +228,13 @@ def fit_feature_state(table: pd.DataFrame, config: FeatureConfig, progress=None)
                     names.extend(f"{column}:hash{j}" for j in range(config.hash_dims))
                 elif op == "frequency":
                     vocab = [v for v, _ in ranked]
-                    block.update(vocab=vocab, missing_value=n_missing / len(strings))
-                    arrays[f"b{i}.values"] = np.array([c for _, c in ranked], dtype=np.float64) / len(strings)
+                    block.update(vocab=vocab, missing_value=n_missing / n_rows)
+                    arrays[f"b{i}.values"] = np.array([c for _, c in ranked], dtype=np.float64) / n_rows
                     names.append(f"{column}:freq")
                 elif op == "target":
-                    vocab, values, prior, missing_value, oof = _fit_target(strings, y, config)
+                    vocab, encoded, prior, missing_value, oof = _fit_target(codes, values, y, config)
                     block.update(vocab=vocab, prior=prior, missing_value=missing_value)
-                    arrays[f"b{i}.values"] = values
+                    arrays[f"b{i}.values"] = encoded
                     overrides[i] = oof
                     names.append(f"{column}:target")
                 blocks.append(block)
@@ -265,29 +266,35 @@ def fit_feature_state(table: pd.DataFrame, config: FeatureConfig, progress=None)
     return Fitted("features", meta=meta, arrays=arrays), overrides
 
 
-def _fit_target(strings: np.ndarray, y: np.ndarray, config: FeatureConfig):
+def _fit_target(codes: np.ndarray, values: list[str], y: np.ndarray, config: FeatureConfig):
     """Smoothed mean of the label per category on all rows (for new rows), and out-of-fold for the
-    training rows themselves."""
-    m = config.target_smoothing
+    training rows themselves. Missing values are one more category."""
+    m, k = config.target_smoothing, len(values)
     prior = float(y.mean())
-    keys = pd.Series(strings).fillna(kernel.MISSING_TOKEN)
+    keys = np.where(codes < 0, k, codes)  # k: missing
 
-    def encode(k: pd.Series, target: np.ndarray) -> pd.Series:
-        stats = pd.DataFrame({"k": k.to_numpy(), "y": target}).groupby("k")["y"].agg(["sum", "count"])
-        return (stats["sum"] + prior * m) / (stats["count"] + m)
+    def encode(rows: np.ndarray) -> np.ndarray:
+        sums = np.bincount(keys[rows], weights=y[rows], minlength=k + 1)
+        counts = np.bincount(keys[rows], minlength=k + 1)
+        return (sums + prior * m) / (counts + m)
 
-    full = encode(keys, y)
-    missing_value = float(full.get(kernel.MISSING_TOKEN, prior))
-    full = full.drop(kernel.MISSING_TOKEN, errors="ignore").sort_index()
+    full = encode(np.ones(len(keys), dtype=bool))
+    seen = np.bincount(keys, minlength=k + 1) > 0
     folds = np.random.default_rng(config.seed).integers(0, config.target_folds, len(keys))
     oof = np.empty(len(keys), dtype=np.float64)
     for f in range(config.target_folds):
         held = folds == f
-        if not held.any():
-            continue
-        table = encode(keys[~held], y[~held])
-        oof[held] = keys[held].map(table).fillna(prior).to_numpy(dtype=np.float64)
-    return list(full.index), full.to_numpy(dtype=np.float64), prior, missing_value, oof
+        if held.any():
+            oof[held] = encode(~held)[keys[held]]  # a category absent from the other folds gets the prior
+    order = sorted((j for j in range(k) if seen[j]), key=lambda j: values[j])
+    vocab = [values[j] for j in order]
+    return vocab, full[order], prior, float(full[k]) if seen[k] else prior, oof
+
+
+def categories(series: pd.Series) -> "kernel.Categories":
+    """A pandas column dictionary-encoded for the kernel (one lookup per distinct value, not per row)."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    return kernel.Categories(codes, np.asarray(uniques, dtype=object))
 
 
 def table_columns(table: pd.DataFrame, state: Fitted) -> dict[str, np.ndarray]:
@@ -298,10 +305,11 @@ def table_columns(table: pd.DataFrame, state: Fitted) -> dict[str, np.ndarray]:
     columns = {}
     for spec in state.meta["inputs"]:
         series = table[spec["name"]]
-        if spec["kind"] == "numeric" and _is_numeric(series):
-            columns[spec["name"]] = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        if spec["kind"] == "numeric":
+            columns[spec["name"]] = (series.to_numpy(dtype=np.float64, na_value=np.nan) if _is_numeric(series)
+                                     else series.to_numpy(dtype=object))
         else:
-            columns[spec["name"]] = series.to_numpy(dtype=object)
+            columns[spec["name"]] = categories(series)
     if label and label in table.columns:
         columns[label] = table[label].to_numpy()
     return columns

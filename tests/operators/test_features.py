@@ -51,9 +51,15 @@ def test_state_applied_to_the_training_rows_reproduces_fit_time_features_bit_for
     assert np.array_equal(again.label, features.label)
     # one row at a time (the online scorer) gives the same numbers as the batch
     for i in (0, 7, 123):
-        row = {name: values[i:i + 1] for name, values in table_columns(df, stored_state).items()}
+        # as a scorer receives a request: plain arrays, categories as str / None
+        row = {c["name"]: df[c["name"]].to_numpy(dtype=np.float64 if c["kind"] == "numeric" else object)[i:i + 1]
+               for c in stored_state.meta["inputs"]}
         single = kernel.transform(stored_state, row, 1)
         assert same_matrix(single.X, features.X[i]), i
+    # plain object arrays (a scorer's batch) and dictionary-encoded columns (pandas, Arrow) agree
+    plain = {c["name"]: df[c["name"]].to_numpy(dtype=np.float64 if c["kind"] == "numeric" else object)
+             for c in stored_state.meta["inputs"]}
+    assert same_matrix(kernel.transform(stored_state, plain, len(df)).X, features.X)
     assert features.categorical == ["color"]
     json.dumps(stored_state.meta)  # the state is plain JSON + arrays
 

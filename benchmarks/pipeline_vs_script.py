@@ -1,0 +1,145 @@
+"""The executor's pipeline against a hand-written pandas + LightGBM script doing the same work.
+
+    .venv/bin/python benchmarks/pipeline_vs_script.py [--rows 1000000] [--repeat 1]
+
+Work, on the generated credit-default table written as CSV: read the CSV -> seeded 70/30 random split ->
+features (numeric columns as they are, categorical columns as category codes for LightGBM's native
+categorical splits) -> GBDT, 100 trees -> score the test rows -> AUC, logloss, KS, PR-AUC, Brier.
+
+Each side runs in a fresh process (so peak memory is its own); the pipeline also writes every node output
+to the artifact store (Parquet with a profile, npz, LightGBM text) as it always does, and its evaluate node
+draws all its charts. Prints both wall times, the ratio (goal <= 1.15x) and each side's peak RSS.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+NUMERIC = ["age", "income", "debt_ratio", "credit_limit", "late_payments", "months_employed"]
+CATEGORICAL = ["education", "home_ownership", "region", "purpose"]
+GBDT = {"n_estimators": 100, "num_leaves": 31, "learning_rate": 0.1, "min_data_in_leaf": 20, "seed": 42}
+RATIO, SEED = 0.7, 42
+
+
+def pipeline_graph() -> dict:
+    columns = {c: ["raw"] for c in NUMERIC} | {c: ["ordinal"] for c in CATEGORICAL}
+    nodes = [
+        ("import", "import_csv", {"path": "credit.csv"}),
+        ("split", "split_random", {"ratio": RATIO, "seed": SEED}),
+        ("features", "feature_extraction", {"label": "default", "mode": "manual", "columns": columns}),
+        ("gbdt", "train_gbdt", {**GBDT, "record_train_metrics": False}),
+        ("predict", "predict", {}),
+        ("evaluate", "evaluate_binary", {"label": "default"}),
+    ]
+    edges = [("import", "table", "split", "table"), ("split", "first", "features", "table"),
+             ("features", "features", "gbdt", "features"), ("gbdt", "model", "predict", "model"),
+             ("features", "feature_state", "predict", "feature_state"), ("split", "second", "predict", "table"),
+             ("predict", "table", "evaluate", "table")]
+    return {"nodes": [{"id": i, "operator": o, "params": p} for i, o, p in nodes],
+            "edges": [{"source": s, "source_port": sp, "target": t, "target_port": tp} for s, sp, t, tp in edges]}
+
+
+def run_pipeline(data_root: Path, store_root: Path) -> dict:
+    import pipelines
+
+    started = time.perf_counter()
+    result = pipelines.run(pipeline_graph(), store_root=store_root, data_root=data_root, max_parallel=2)
+    seconds = time.perf_counter() - started
+    assert result.status == "succeeded", {k: v.error for k, v in result.nodes.items() if v.error}
+    return {"seconds": seconds, "auc": result.metrics["evaluate"]["auc"],
+            "nodes": {k: round(v.duration or 0, 2) for k, v in result.nodes.items()}}
+
+
+def run_script(data_root: Path, store_root: Path) -> dict:
+    import lightgbm as lgb
+    import numpy as np
+    import pandas as pd
+    from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score, roc_curve
+
+    started = time.perf_counter()
+    df = pd.read_csv(data_root / "credit.csv")
+    train_mask = np.random.default_rng(SEED).random(len(df)) < RATIO
+    train, test = df[train_mask], df[~train_mask]
+    features = NUMERIC + CATEGORICAL
+
+    def prepare(part):
+        X = part[features].copy()
+        for column in CATEGORICAL:
+            X[column] = pd.Categorical(X[column], categories=sorted(train[column].dropna().unique()))
+        return X
+
+    params = {"objective": "binary", "verbosity": -1, "num_leaves": GBDT["num_leaves"],
+              "learning_rate": GBDT["learning_rate"], "min_data_in_leaf": GBDT["min_data_in_leaf"],
+              "seed": GBDT["seed"]}
+    booster = lgb.train(params, lgb.Dataset(prepare(train), label=train["default"]),
+                        num_boost_round=GBDT["n_estimators"])
+    p = booster.predict(prepare(test))
+    y = test["default"].to_numpy()
+    fpr, tpr, _ = roc_curve(y, p)
+    metrics = {"auc": roc_auc_score(y, p), "logloss": log_loss(y, p), "ks": float(np.max(tpr - fpr)),
+               "pr_auc": average_precision_score(y, p), "brier": brier_score_loss(y, p)}
+    return {"seconds": time.perf_counter() - started, "auc": float(metrics["auc"])}
+
+
+def child(kind: str, data_root: str, store_root: str) -> None:
+    import resource
+
+    out = (run_pipeline if kind == "pipeline" else run_script)(Path(data_root), Path(store_root))
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(out))
+
+
+def measure(kind: str, data_root: Path, store_root: Path) -> dict:
+    proc = subprocess.run([sys.executable, __file__, "--child", kind, str(data_root), str(store_root)],
+                          cwd=REPO, capture_output=True, text=True,
+                          # the same OpenMP setting as `operators` makes for itself, so LightGBM threads in both
+                          # sides wait passively rather than spin against other load on the machine
+                          env={"PYTHONPATH": str(REPO), "PATH": "", "OMP_WAIT_POLICY": "PASSIVE"})
+    if proc.returncode:
+        raise SystemExit(f"{kind} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=1, help="alternate the two sides this many times; best of each")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    sys.path.insert(0, str(REPO))
+    from operators.library.sample_data import credit_default_table
+
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        data_root = Path(tmp) / "data"
+        data_root.mkdir()
+        started = time.perf_counter()
+        credit_default_table(args.rows).to_csv(data_root / "credit.csv", index=False)
+        size = (data_root / "credit.csv").stat().st_size / 1e6
+        print(f"{args.rows:,} rows, CSV {size:.0f} MB, written in {time.perf_counter() - started:.1f}s")
+        runs = {"script": [], "pipeline": []}
+        for r in range(args.repeat):
+            for kind in ("script", "pipeline"):
+                runs[kind].append(measure(kind, data_root, Path(tmp) / f"store-{r}"))
+                print(f"  {kind:8s} run {r + 1}: {runs[kind][-1]['seconds']:.2f}s, "
+                      f"peak {runs[kind][-1]['peak_rss_mb']:.0f} MB, AUC {runs[kind][-1]['auc']:.4f}"
+                      + (f", nodes {runs[kind][-1]['nodes']}" if kind == "pipeline" else ""))
+        best = {k: min(v, key=lambda x: x["seconds"]) for k, v in runs.items()}
+        ratio = best["pipeline"]["seconds"] / best["script"]["seconds"]
+        print(f"script:   {best['script']['seconds']:.2f}s  peak RSS {best['script']['peak_rss_mb']:.0f} MB  "
+              f"AUC {best['script']['auc']:.4f}")
+        print(f"pipeline: {best['pipeline']['seconds']:.2f}s  peak RSS {best['pipeline']['peak_rss_mb']:.0f} MB  "
+              f"AUC {best['pipeline']['auc']:.4f}")
+        print(f"ratio pipeline / script: {ratio:.2f}x (goal <= 1.15x)")
+
+
+if __name__ == "__main__":
+    main()
