@@ -162,8 +162,58 @@ function ReportView({ body }: { body: ReportBody }) {
   );
 }
 
+function OutputBodyView({ body, onPage }: { body: OutputBody; onPage: (offset: number) => void }) {
+  if (body.kind === "table") return <TableView body={body as TableBody} onPage={onPage} />;
+  if (body.kind === "profile") return <ProfileView body={body as ProfileBody} />;
+  if (body.kind === "metrics") return <MetricsView metrics={(body as MetricsBody).metrics} />;
+  if (body.kind === "report") return <ReportView body={body as ReportBody} />;
+  return <pre className="json">{JSON.stringify(body, null, 2)}</pre>;
+}
+
+interface RunSummary {
+  id: number;
+  version: number;
+  created_at: string;
+  nodes: { node: string; status: string }[];
+}
+
+/** The same node's output in another run of the pipeline, beside this one (two evaluations side by side). */
+function CompareWith({ pipelineId, runId, node, port }: { pipelineId: number; runId: number; node: string; port: string }) {
+  const [runs, setRuns] = useState<RunSummary[]>([]);
+  const [other, setOther] = useState<number | "">("");
+  const [body, setBody] = useState<OutputBody | null>(null);
+  const [error, setError] = useState("");
+  useEffect(() => {
+    get<{ results: RunSummary[] }>(`/api/runs/?pipeline=${pipelineId}&status=succeeded&limit=50`)
+      .then((r) => setRuns(r.results.filter((x) => x.id !== runId && x.nodes.some((n) => n.node === node && (n.status === "succeeded" || n.status === "cached")))))
+      .catch((e: Error) => setError(e.message));
+  }, [pipelineId, runId, node]);
+  useEffect(() => {
+    setBody(null);
+    if (other === "") return;
+    get<OutputBody>(`/api/runs/${other}/outputs/${encodeURIComponent(node)}/${encodeURIComponent(port)}/`).then(setBody).catch((e: Error) => setError(e.message));
+  }, [other, node, port]);
+  return (
+    <div className="compare">
+      <label>
+        Compare with{" "}
+        <select value={other} onChange={(e) => setOther(e.target.value ? Number(e.target.value) : "")}>
+          <option value="">another run…</option>
+          {runs.map((r) => (
+            <option key={r.id} value={r.id}>
+              run #{r.id} (v{r.version}, {new Date(r.created_at).toLocaleString()})
+            </option>
+          ))}
+        </select>
+      </label>
+      {error && <p className="error-text">{error}</p>}
+      {body && <OutputBodyView body={body} onPage={() => undefined} />}
+    </div>
+  );
+}
+
 /** What a node produced in a run: each output port, shown by kind (table, profile, metrics, charts). */
-export function OutputsPanel({ runId, node, spec, ready }: { runId: number | null; node: string; spec: OperatorSpec | undefined; ready: boolean }) {
+export function OutputsPanel({ runId, node, spec, ready, pipelineId }: { runId: number | null; node: string; spec: OperatorSpec | undefined; ready: boolean; pipelineId?: number }) {
   const ports = spec?.outputs ?? [];
   const [port, setPort] = useState(ports[0]?.name ?? "");
   const [view, setView] = useState<"data" | "profile">("data");
@@ -209,11 +259,17 @@ export function OutputsPanel({ runId, node, spec, ready }: { runId: number | nul
       </div>
       {error && <p className="error-text">{error}</p>}
       {!body && !error && <p className="muted">Loading…</p>}
-      {body?.kind === "table" && <TableView body={body as TableBody} onPage={setOffset} />}
-      {body?.kind === "profile" && <ProfileView body={body as ProfileBody} />}
-      {body?.kind === "metrics" && <MetricsView metrics={(body as MetricsBody).metrics} />}
-      {body?.kind === "report" && <ReportView body={body as ReportBody} />}
-      {body && !["table", "profile", "metrics", "report"].includes(body.kind) && <pre className="json">{JSON.stringify(body, null, 2)}</pre>}
+      {body && (portType === "metrics" || portType === "report") && pipelineId !== undefined ? (
+        <div className="side-by-side">
+          <div>
+            <h3>This run (#{runId})</h3>
+            <OutputBodyView body={body} onPage={setOffset} />
+          </div>
+          <CompareWith pipelineId={pipelineId} runId={runId} node={node} port={port} />
+        </div>
+      ) : (
+        body && <OutputBodyView body={body} onPage={setOffset} />
+      )}
     </div>
   );
 }

@@ -153,7 +153,7 @@ export function PipelinePage({ id }: { id: string }) {
         )}
         {tab === "outputs" &&
           (selected ? (
-            <OutputsPanel runId={runId} node={selected} spec={selectedSpec} ready={selectedState?.status === "succeeded" || selectedState?.status === "cached"} />
+            <OutputsPanel pipelineId={Number(id)} runId={runId} node={selected} spec={selectedSpec} ready={selectedState?.status === "succeeded" || selectedState?.status === "cached"} />
           ) : (
             <p className="muted">Select a node to see its outputs.</p>
           ))}

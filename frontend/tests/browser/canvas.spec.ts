@@ -87,6 +87,21 @@ test("build, run and read a pipeline made by dragging from the palette; reload f
   await page.reload();
   for (const [op] of drops) await expect(node(page, op)).toHaveAttribute("data-status", "succeeded");
   await expect(page.getByTestId("run-status")).toHaveAttribute("data-status", "succeeded");
+
+  // Force a rerun (cache ignored) and compare its evaluation with the first run's, side by side.
+  await page.getByRole("button", { name: "Force rerun" }).click();
+  await expect(page.getByTestId("run-status")).toHaveText(/Run #2/);
+  await expect(page.getByTestId("run-status")).toHaveAttribute("data-status", "succeeded", { timeout: 150_000 });
+  await expect(node(page, "train_gbdt")).toHaveAttribute("data-status", "succeeded");
+  await node(page, "evaluate_binary").click();
+  await page.getByRole("tab", { name: "Outputs" }).click();
+  await page.getByTestId("output-tab-metrics").click();
+  const compare = page.getByLabel("Compare with");
+  await expect(compare.locator("option")).toHaveCount(2); // "another run…" and run #1
+  await compare.selectOption({ index: 1 });
+  await expect(page.locator(".side-by-side table.metrics")).toHaveCount(2);
+  await expect(page.locator(".side-by-side table.metrics").nth(1)).toContainText("auc");
+
   await page.goto(`${studioUrl()}/`);
   await page.getByRole("link", { name: /^Demo/ }).click();
   await expect(page.getByRole("link", { name: "Browser-built GBDT" })).toBeVisible();
@@ -104,6 +119,9 @@ test("connecting a model output to a table input is refused, with the reason sho
   });
   await page.goto(`${studioUrl()}/pipelines/${id}`);
   await expect(node(page, "train")).toBeVisible();
+  // The API's validation errors of the saved version are shown on the nodes they name.
+  await expect(page.getByTestId("errors-evaluate")).toContainText("'table' is not connected");
+  await expect(page.getByTestId("errors-train")).toContainText("'features' is not connected");
   await dragConnect(page, handle(page, "train", "source", "model"), handle(page, "evaluate", "target", "table"));
   const notice = page.getByRole("alert").filter({ hasText: "Connection refused" });
   await expect(notice).toContainText('Input "table" of "evaluate" takes table, but output "model" of "train" gives model.');
@@ -144,4 +162,27 @@ test("undo after deleting three selected nodes restores all three in one step", 
   await expect(page.getByRole("button", { name: "Undo" })).toBeDisabled(); // it was one step: nothing left to undo
   await page.keyboard.press("Control+Shift+z");
   await expect(page.locator(".react-flow__node")).toHaveCount(1);
+  await page.keyboard.press("Control+z");
+  await expect(page.getByTestId("dirty")).toHaveText("All changes saved");
+
+  // Copy two connected nodes and paste them into another pipeline: the edge between them comes along.
+  const other = await createPipeline(page, "Paste target");
+  await page.keyboard.press("Escape");
+  await node(page, "features").click();
+  await node(page, "gbdt").click({ modifiers: ["Shift"] });
+  await page.keyboard.press("Control+c");
+  await page.goto(`${studioUrl()}/pipelines/${other}`);
+  await expect(page.getByTestId("canvas")).toBeVisible();
+  await page.getByTestId("canvas").click({ position: { x: 400, y: 300 } });
+  await page.keyboard.press("Control+v");
+  await expect(page.locator(".react-flow__node")).toHaveCount(2);
+  await expect(node(page, "features")).toBeVisible();
+  await expect(page.locator(".react-flow__edge")).toHaveCount(1);
+  await expect(page.getByTestId("dirty")).toHaveText(/Unsaved changes/);
+  await page.keyboard.press("Control+s");
+  await expect(page.getByTestId("dirty")).toHaveText("All changes saved");
+  const pasted = await apiCall<{ latest: { graph: { nodes: { id: string; params: Record<string, unknown> }[]; edges: unknown[] } } }>(page, "GET", `/api/pipelines/${other}/`);
+  expect(pasted.latest.graph.nodes.map((n) => n.id).sort()).toEqual(["features", "gbdt"]);
+  expect(pasted.latest.graph.nodes.find((n) => n.id === "features")!.params).toEqual({ label: "default" });
+  expect(pasted.latest.graph.edges).toHaveLength(1);
 });
