@@ -54,6 +54,11 @@ frontend/dist/index.html: $(FRONTEND_STAMP) $(FRONTEND_SRC)
 
 frontend: frontend/dist/index.html
 
+# The canvas's TypeScript types of the API, generated from the OpenAPI schema; run after changing the API.
+api-types: install $(FRONTEND_STAMP)
+	mkdir -p var && $(BIN)/python manage.py spectacular --file var/openapi.yaml
+	cd frontend && npm run api-types
+
 # Browser tests drive Debian's Chromium (Playwright's own browser download does not work here).
 chromium:
 	test -x /usr/bin/chromium || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)

@@ -109,6 +109,153 @@ export interface paths {
         patch: operations["connections_partial_update"];
         trace?: never;
     };
+    "/api/deployments/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description Published models of your projects. `publish` turns a trained run into a new live version (it answers on
+         *     the serving process within seconds); `rollback` makes any earlier version live; `unpublish` takes the
+         *     deployment off. Each serving URL is in `endpoints`; `input_spec` drives a "try it" form.
+         */
+        get: operations["deployments_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/deployments/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description Published models of your projects. `publish` turns a trained run into a new live version (it answers on
+         *     the serving process within seconds); `rollback` makes any earlier version live; `unpublish` takes the
+         *     deployment off. Each serving URL is in `endpoints`; `input_spec` drives a "try it" form.
+         */
+        get: operations["deployments_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * @description Published models of your projects. `publish` turns a trained run into a new live version (it answers on
+         *     the serving process within seconds); `rollback` makes any earlier version live; `unpublish` takes the
+         *     deployment off. Each serving URL is in `endpoints`; `input_spec` drives a "try it" form.
+         */
+        patch: operations["deployments_partial_update"];
+        trace?: never;
+    };
+    "/api/deployments/{id}/rollback/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Published models of your projects. `publish` turns a trained run into a new live version (it answers on
+         *     the serving process within seconds); `rollback` makes any earlier version live; `unpublish` takes the
+         *     deployment off. Each serving URL is in `endpoints`; `input_spec` drives a "try it" form.
+         */
+        post: operations["deployments_rollback_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/deployments/{id}/serving/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description What the serving process reports for this deployment, with request, error and latency figures per
+         *     version scraped from its Prometheus /metrics, and a curl example (for the Deployments page).
+         */
+        get: operations["deployments_serving_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/deployments/{id}/try/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Score rows on the serving process (the "try it" form): the serving answer, unchanged. */
+        post: operations["deployments_try_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/deployments/{id}/unpublish/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Published models of your projects. `publish` turns a trained run into a new live version (it answers on
+         *     the serving process within seconds); `rollback` makes any earlier version live; `unpublish` takes the
+         *     deployment off. Each serving URL is in `endpoints`; `input_spec` drives a "try it" form.
+         */
+        post: operations["deployments_unpublish_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/deployments/publish/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Published models of your projects. `publish` turns a trained run into a new live version (it answers on
+         *     the serving process within seconds); `rollback` makes any earlier version live; `unpublish` takes the
+         *     deployment off. Each serving URL is in `endpoints`; `input_spec` drives a "try it" form.
+         */
+        post: operations["deployments_publish_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/health": {
         parameters: {
             query?: never;
@@ -583,8 +730,16 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * @description * `published` - Published
+         *     * `rolled_back` - Rolled Back
+         *     * `unpublished` - Unpublished
+         * @enum {string}
+         */
+        ActionEnum: "published" | "rolled_back" | "unpublished";
         Connection: {
             readonly id: number;
+            /** @description Project id (you need the editor role in it) */
             project: number;
             /** @description What a SQL import's `connection` parameter names */
             name: string;
@@ -595,6 +750,7 @@ export interface components {
             readonly created_at: string;
         };
         ConnectionRequest: {
+            /** @description Project id (you need the editor role in it) */
             project: number;
             /** @description What a SQL import's `connection` parameter names */
             name: string;
@@ -604,6 +760,48 @@ export interface components {
         CredentialsRequest: {
             username: string;
             password: string;
+        };
+        Deployment: {
+            readonly id: number;
+            project: number;
+            /** @description The model name on the serving process: /v2/models/<name>/infer */
+            name: string;
+            description?: string;
+            /** @description live, unpublished (has versions) or empty */
+            readonly status: string;
+            readonly live_version: number | null;
+            readonly endpoints: {
+                [key: string]: unknown;
+            };
+            /** @description The raw input columns of the live (else the latest) version: what the "try it" form asks for. */
+            readonly input_spec: {
+                [key: string]: unknown;
+            }[];
+            readonly versions: components["schemas"]["DeploymentVersion"][];
+            readonly history: components["schemas"]["DeploymentEvent"][];
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            readonly updated_at: string;
+        };
+        DeploymentEvent: {
+            readonly action: components["schemas"]["ActionEnum"];
+            readonly version: number | null;
+            /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
+            readonly user: string;
+            /** Format: date-time */
+            readonly at: string;
+        };
+        DeploymentVersion: {
+            readonly number: number;
+            readonly live: boolean;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
+            readonly created_by: string;
+            readonly source_run: number | null;
+            readonly source_node: string;
+            readonly manifest: unknown;
         };
         DiffResult: {
             a: number;
@@ -641,7 +839,8 @@ export interface components {
             };
         };
         ImportRequest: {
-            project: string;
+            /** @description Project id (you need the editor role in it) */
+            project: number;
             /** @description Defaults to the graph's own name */
             name?: string;
             /** @description A graph as exported by /export */
@@ -729,6 +928,21 @@ export interface components {
             previous?: string | null;
             results: components["schemas"]["Connection"][];
         };
+        PaginatedDeploymentList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?offset=400&limit=100
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?offset=200&limit=100
+             */
+            previous?: string | null;
+            results: components["schemas"]["Deployment"][];
+        };
         PaginatedMembershipList: {
             /** @example 123 */
             count: number;
@@ -759,21 +973,6 @@ export interface components {
             previous?: string | null;
             results: components["schemas"]["Pipeline"][];
         };
-        PaginatedPipelineVersionList: {
-            /** @example 123 */
-            count: number;
-            /**
-             * Format: uri
-             * @example http://api.example.org/accounts/?offset=400&limit=100
-             */
-            next?: string | null;
-            /**
-             * Format: uri
-             * @example http://api.example.org/accounts/?offset=200&limit=100
-             */
-            previous?: string | null;
-            results: components["schemas"]["PipelineVersion"][];
-        };
         PaginatedProjectList: {
             /** @example 123 */
             count: number;
@@ -788,21 +987,6 @@ export interface components {
              */
             previous?: string | null;
             results: components["schemas"]["Project"][];
-        };
-        PaginatedRunEventList: {
-            /** @example 123 */
-            count: number;
-            /**
-             * Format: uri
-             * @example http://api.example.org/accounts/?offset=400&limit=100
-             */
-            next?: string | null;
-            /**
-             * Format: uri
-             * @example http://api.example.org/accounts/?offset=200&limit=100
-             */
-            previous?: string | null;
-            results: components["schemas"]["RunEvent"][];
         };
         PaginatedRunList: {
             /** @example 123 */
@@ -835,16 +1019,24 @@ export interface components {
             results: components["schemas"]["Upload"][];
         };
         PatchedConnectionRequest: {
+            /** @description Project id (you need the editor role in it) */
             project?: number;
             /** @description What a SQL import's `connection` parameter names */
             name?: string;
             /** @description SQLAlchemy URL, e.g. postgresql://user:pw@host/db. Write-only: never returned */
             url?: string;
         };
+        PatchedDeploymentRequest: {
+            project?: number;
+            /** @description The model name on the serving process: /v2/models/<name>/infer */
+            name?: string;
+            description?: string;
+        };
         PatchedMembershipUpdateRequest: {
             role?: components["schemas"]["RoleEnum"];
         };
         PatchedPipelineRequest: {
+            /** @description Project id (you need the editor role in it) */
             project?: number;
             name?: string;
             description?: string;
@@ -861,6 +1053,7 @@ export interface components {
         };
         Pipeline: {
             readonly id: number;
+            /** @description Project id (you need the editor role in it) */
             project: number;
             name: string;
             description?: string;
@@ -874,6 +1067,7 @@ export interface components {
             readonly version_created: boolean;
         };
         PipelineRequest: {
+            /** @description Project id (you need the editor role in it) */
             project: number;
             name: string;
             description?: string;
@@ -921,6 +1115,26 @@ export interface components {
             name: string;
             description?: string;
         };
+        PublishRequest: {
+            /** @description A finished run whose outputs hold a model and a feature state */
+            run: number;
+            /** @description Deployment name; created in the run's project if new */
+            name: string;
+            /** @description Node whose model output to publish (needed only when the run has several models) */
+            model_node?: string;
+            /** @description Node whose feature state to publish */
+            feature_state_node?: string;
+            /** @description Node whose table output supplies the 100 held-out rows (default: a split's test rows) */
+            holdout_node?: string;
+            holdout_port?: string;
+            /**
+             * Format: double
+             * @default 0.5
+             */
+            threshold: number;
+            /** @default  */
+            description: string;
+        };
         /**
          * @description * `viewer` - Viewer: reads everything in the project
          *     * `editor` - Editor: also edits pipelines and data, starts and cancels runs
@@ -928,6 +1142,9 @@ export interface components {
          * @enum {string}
          */
         RoleEnum: "viewer" | "editor" | "owner";
+        RollbackRequest: {
+            version: number;
+        };
         Run: {
             readonly id: number;
             readonly project: number;
@@ -1012,6 +1229,14 @@ export interface components {
         Token: {
             token: string;
         };
+        TryRequest: {
+            /** @description Rows as {column: value}; sent to the serving process as is */
+            instances: {
+                [key: string]: unknown;
+            }[];
+            /** @default false */
+            explain: boolean;
+        };
         Upload: {
             readonly id: number;
             readonly project: number;
@@ -1027,7 +1252,8 @@ export interface components {
             readonly created_at: string;
         };
         UploadCreateRequest: {
-            project: string;
+            /** @description Project id (you need the editor role in it) */
+            project: number;
             /**
              * Format: binary
              * @description CSV, TSV, JSON (lines) or Parquet; the content decides, not the name
@@ -1590,8 +1816,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description A unique integer value identifying this connection. */
-                id: number;
+                id: string;
             };
             cookie?: never;
         };
@@ -1675,8 +1900,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description A unique integer value identifying this connection. */
-                id: number;
+                id: string;
             };
             cookie?: never;
         };
@@ -1766,8 +1990,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description A unique integer value identifying this connection. */
-                id: number;
+                id: string;
             };
             cookie?: never;
         };
@@ -1850,8 +2073,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description A unique integer value identifying this connection. */
-                id: number;
+                id: string;
             };
             cookie?: never;
         };
@@ -1869,6 +2091,707 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Connection"];
+                };
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deployments_list: {
+        parameters: {
+            query?: {
+                /** @description Number of results to return per page. */
+                limit?: number;
+                /** @description The initial index from which to return the results. */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedDeploymentList"];
+                };
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deployments_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Deployment"];
+                };
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deployments_partial_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedDeploymentRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PatchedDeploymentRequest"];
+                "multipart/form-data": components["schemas"]["PatchedDeploymentRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Deployment"];
+                };
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deployments_rollback_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RollbackRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["RollbackRequest"];
+                "multipart/form-data": components["schemas"]["RollbackRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Deployment"];
+                };
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deployments_serving_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deployments_try_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TryRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["TryRequest"];
+                "multipart/form-data": components["schemas"]["TryRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deployments_unpublish_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Deployment"];
+                };
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deployments_publish_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PublishRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PublishRequest"];
+                "multipart/form-data": components["schemas"]["PublishRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Deployment"];
                 };
             };
             /** @description Bad request: see `errors` for the field paths */
@@ -2364,8 +3287,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description A unique integer value identifying this pipeline. */
-                id: number;
+                id: string;
             };
             cookie?: never;
         };
@@ -2449,8 +3371,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description A unique integer value identifying this pipeline. */
-                id: number;
+                id: string;
             };
             cookie?: never;
         };
@@ -2540,8 +3461,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description A unique integer value identifying this pipeline. */
-                id: number;
+                id: string;
             };
             cookie?: never;
         };
@@ -2624,8 +3544,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description A unique integer value identifying this pipeline. */
-                id: number;
+                id: string;
             };
             cookie?: never;
         };
@@ -2718,8 +3637,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description A unique integer value identifying this pipeline. */
-                id: number;
+                id: string;
             };
             cookie?: never;
         };
@@ -2806,8 +3724,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description A unique integer value identifying this pipeline. */
-                id: number;
+                id: string;
             };
             cookie?: never;
         };
@@ -2896,8 +3813,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description A unique integer value identifying this pipeline. */
-                id: number;
+                id: string;
             };
             cookie?: never;
         };
@@ -2978,16 +3894,10 @@ export interface operations {
     };
     pipelines_versions_list: {
         parameters: {
-            query?: {
-                /** @description Number of results to return per page. */
-                limit?: number;
-                /** @description The initial index from which to return the results. */
-                offset?: number;
-            };
+            query?: never;
             header?: never;
             path: {
-                /** @description A unique integer value identifying this pipeline. */
-                id: number;
+                id: string;
             };
             cookie?: never;
         };
@@ -2998,7 +3908,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PaginatedPipelineVersionList"];
+                    "application/json": components["schemas"]["PipelineVersion"][];
                 };
             };
             /** @description Bad request: see `errors` for the field paths */
@@ -3071,8 +3981,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description A unique integer value identifying this pipeline. */
-                id: number;
+                id: string;
                 number: string;
             };
             cookie?: never;
@@ -3157,8 +4066,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description A unique integer value identifying this pipeline. */
-                id: number;
+                id: string;
                 number: string;
             };
             cookie?: never;
@@ -3594,8 +4502,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description A unique integer value identifying this project. */
-                id: number;
+                id: string;
             };
             cookie?: never;
         };
@@ -3679,8 +4586,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description A unique integer value identifying this project. */
-                id: number;
+                id: string;
             };
             cookie?: never;
         };
@@ -3770,8 +4676,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description A unique integer value identifying this project. */
-                id: number;
+                id: string;
             };
             cookie?: never;
         };
@@ -3854,8 +4759,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description A unique integer value identifying this project. */
-                id: number;
+                id: string;
             };
             cookie?: never;
         };
@@ -4124,8 +5028,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description A unique integer value identifying this membership. */
-                id: number;
+                id: string;
                 project_pk: string;
             };
             cookie?: never;
@@ -4210,8 +5113,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description A unique integer value identifying this membership. */
-                id: number;
+                id: string;
                 project_pk: string;
             };
             cookie?: never;
@@ -4302,8 +5204,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description A unique integer value identifying this membership. */
-                id: number;
+                id: string;
                 project_pk: string;
             };
             cookie?: never;
@@ -4387,8 +5288,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description A unique integer value identifying this membership. */
-                id: number;
+                id: string;
                 project_pk: string;
             };
             cookie?: never;
@@ -4657,8 +5557,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description A unique integer value identifying this run. */
-                id: number;
+                id: string;
             };
             cookie?: never;
         };
@@ -4742,8 +5641,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description A unique integer value identifying this run. */
-                id: number;
+                id: string;
             };
             cookie?: never;
         };
@@ -4827,13 +5725,10 @@ export interface operations {
             query?: {
                 after?: number;
                 limit?: number;
-                /** @description The initial index from which to return the results. */
-                offset?: number;
             };
             header?: never;
             path: {
-                /** @description A unique integer value identifying this run. */
-                id: number;
+                id: string;
             };
             cookie?: never;
         };
@@ -4844,7 +5739,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PaginatedRunEventList"];
+                    "application/json": components["schemas"]["RunEvent"][];
                 };
             };
             /** @description Bad request: see `errors` for the field paths */
@@ -4927,8 +5822,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description A unique integer value identifying this run. */
-                id: number;
+                id: string;
                 node: string;
                 port: string;
             };
@@ -5205,8 +6099,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description A unique integer value identifying this upload. */
-                id: number;
+                id: string;
             };
             cookie?: never;
         };
@@ -5299,8 +6192,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description A unique integer value identifying this upload. */
-                id: number;
+                id: string;
             };
             cookie?: never;
         };
