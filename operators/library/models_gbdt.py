@@ -37,7 +37,7 @@ def lightgbm_params(params: GBDTParams) -> dict:
             "bagging_freq": params.bagging_freq, "min_data_in_leaf": params.min_data_in_leaf,
             "lambda_l1": params.lambda_l1, "lambda_l2": params.lambda_l2, "max_bin": params.max_bin,
             "is_unbalance": params.is_unbalance, "seed": params.seed, "num_threads": params.num_threads,
-            "verbosity": -1, "deterministic": True, "force_row_wise": True}
+            "verbosity": -1}
 
 
 class TrainGBDT(Operator):
