@@ -1,0 +1,246 @@
+"""Serving benchmark, one run, ratios printed (issue 7's benchmarks 1-4; MLServer / MLflow with --compare).
+
+    .venv/bin/python -m benchmarks.serving.bench [--seconds 10] [--compare]
+
+1. Single-row requests through the feature kernel + GBDT (100 trees, 31 leaves) on the full serving process:
+   latency p50 / p99 at a fixed 1,000 req/s and maximum throughput, driven by `hey` (Debian's package,
+   installed here with apt-get when missing) on the same 2 cores.
+2. 1,000-row requests: JSON vs binary tensors, end to end.
+3. Batch scoring rows/s through the bundle (feature kernel + model) vs raw LightGBM predict on the same
+   already-featurized rows.
+4. The floor: a bare endpoint that only calls the LightGBM model on one row (floor_app.py).
+With --compare, MLServer (mlserver-lightgbm) and `mlflow models serve` (a pyfunc around the same bundle) are
+installed into their own virtual environments under benchmarks/.venvs and measured the same way.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def ensure_hey() -> str:
+    path = shutil.which("hey")
+    if path:
+        return path
+    print("installing hey (Debian package) ...", flush=True)
+    subprocess.run(["apt-get", "update", "-qq"], check=True)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "hey"], check=True,
+                   env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    return shutil.which("hey")
+
+
+def build_bundle(work: Path):
+    """A GBDT (100 trees, 31 leaves) on 20,000 generated rows through the feature kernel (auto features)."""
+    import lightgbm as lgb
+
+    from operators.library.features import FeatureConfig, apply_state, fit_feature_state
+    from operators.library.sample_data import credit_default_table
+    from operators.values import Fitted
+    from pipelines.bundle import write_bundle, write_registry
+
+    table = credit_default_table(20_000, seed=1)
+    state, _ = fit_feature_state(table, FeatureConfig(label="default", exclude=["customer_id", "application_date"]))
+    features = apply_state(table, state)
+    booster = lgb.train({"objective": "binary", "verbose": -1, "num_leaves": 31, "num_threads": 2},
+                        lgb.Dataset(features.X, features.label), 100)
+    model = Fitted("lightgbm", {"feature_names": features.names}, texts={"model": booster.model_to_string()})
+    bundle = write_bundle(work / "bundle", name="credit", version="1", model=model, feature_state=state,
+                          holdout=credit_default_table(500, seed=2))
+    write_registry(work / "serving" / "registry.json",
+                   {"credit": {"live": "1", "versions": {"1": {"bundle": str(bundle)}}}})
+    booster.save_model(str(work / "model.txt"))
+    scoring = credit_default_table(200_000, seed=3)
+    return bundle, booster, state, scoring
+
+
+class Server:
+    def __init__(self, name: str, cmd: list[str], port: int, env: dict, ready_path: str, log: Path):
+        self.name, self.port, self.ready_path = name, port, ready_path
+        self.log = open(log, "wb")
+        self.proc = subprocess.Popen(cmd, cwd=REPO, env={**os.environ, **env}, stdout=self.log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}{ready_path}", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"{name} did not start:\n{Path(log).read_text()[-3000:]}")
+            time.sleep(0.2)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        self.log.close()
+
+
+def hey(hey_bin: str, url: str, body: Path, *, seconds: float, concurrency: int, rate: int | None = None,
+        headers: dict | None = None, content_type: str = "application/json", n: int | None = None) -> dict:
+    cmd = [hey_bin, "-m", "POST", "-T", content_type, "-D", str(body), "-c", str(concurrency)]
+    cmd += ["-n", str(n)] if n else ["-z", f"{seconds}s"]
+    if rate:
+        cmd += ["-q", str(rate)]
+    for key, value in (headers or {}).items():
+        cmd += ["-H", f"{key}: {value}"]
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
+    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
+    for pct in ("50", "90", "99"):
+        m = re.search(rf"\s{pct}%+ in ([\d.]+) secs", out)
+        result[f"p{pct}_ms"] = float(m.group(1)) * 1000 if m else float("nan")
+    codes = dict(re.findall(r"\[(\d+)\]\s+(\d+) responses", out))
+    result["ok"] = int(codes.get("200", 0))
+    result["failed"] = sum(int(v) for k, v in codes.items() if k != "200") + len(re.findall(r"Error distribution", out))
+    return result
+
+
+def v2_body(columns: dict, spec: list[dict]) -> bytes:
+    inputs = []
+    for s in spec:
+        data = [None if isinstance(v, float) and v != v else v for v in columns[s["name"]].tolist()]
+        inputs.append({"name": s["name"], "datatype": s["datatype"], "shape": [len(data)], "data": data})
+    return json.dumps({"inputs": inputs}).encode()
+
+
+def v2_binary(columns: dict, spec: list[dict]) -> tuple[bytes, int]:
+    inputs, blobs = [], []
+    for s in spec:
+        values = columns[s["name"]]
+        if s["datatype"] == "BYTES":
+            blob = b"".join(len(b).to_bytes(4, "little") + b for b in ((v or "").encode() for v in values))
+        else:
+            blob = np.ascontiguousarray(values, dtype="<f8").tobytes()
+        blobs.append(blob)
+        inputs.append({"name": s["name"], "datatype": s["datatype"], "shape": [len(values)],
+                       "parameters": {"binary_data_size": len(blob)}})
+    header = json.dumps({"inputs": inputs, "parameters": {"binary_data_output": True}}).encode()
+    return header + b"".join(blobs), len(header)
+
+
+def line(name: str, r: dict) -> str:
+    return (f"  {name:<34} {r['rps']:>9,.0f} req/s   p50 {r['p50_ms']:6.2f} ms   p99 {r['p99_ms']:6.2f} ms"
+            f"   ok {r['ok']:,}  failed {r['failed']}")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=10.0, help="duration of each load phase")
+    parser.add_argument("--compare", action="store_true", help="also MLServer and mlflow (installs them)")
+    args = parser.parse_args(argv)
+    hey_bin = ensure_hey()
+    from pipelines.bundle import load_bundle, table_to_columns
+
+    work = Path(tempfile.mkdtemp(prefix="serving-bench-"))
+    servers = []
+    try:
+        bundle_dir, booster, state, scoring = build_bundle(work)
+        bundle = load_bundle(bundle_dir)
+        one = table_to_columns(scoring.head(1), bundle.input_spec)
+        np.save(work / "row.npy", bundle.features(one, 1).toarray() if hasattr(bundle.features(one, 1), "toarray")
+                else bundle.features(one, 1))
+        (work / "one.json").write_bytes(v2_body(one, bundle.input_spec))
+        thousand = table_to_columns(scoring.head(1000), bundle.input_spec)
+        (work / "k.json").write_bytes(v2_body(thousand, bundle.input_spec))
+        binary, header_length = v2_binary(thousand, bundle.input_spec)
+        (work / "k.bin").write_bytes(binary)
+
+        env = {"STUDIO_DATA_DIR": str(work), "SERVING_DIR": str(work / "serving")}
+        port = free_port()
+        full = Server("studio serving", [sys.executable, "-m", "studio.serving", "--port", str(port)], port, env,
+                      "/v2/health/ready", work / "serving.log")
+        servers.append(full)
+        fport = free_port()
+        floor = Server("floor", [sys.executable, "-m", "uvicorn", "benchmarks.serving.floor_app:app", "--port",
+                                 str(fport), "--loop", "uvloop", "--http", "httptools", "--no-access-log",
+                                 "--log-level", "warning"], fport,
+                       {"BENCH_MODEL": str(work / "model.txt"), "BENCH_ROW": str(work / "row.npy")},
+                       "/v2/health/ready", work / "floor.log")
+        servers.append(floor)
+        full_url = f"http://127.0.0.1:{port}/v2/models/credit/infer"
+        floor_url = f"http://127.0.0.1:{fport}/infer"
+        s = args.seconds
+
+        print(f"\nSingle-row requests, GBDT 100 trees x 31 leaves, {len(bundle.input_spec)} raw inputs -> "
+              f"{len(bundle.contribution_names) - 1} features; hey on the same 2 cores, {s:.0f} s per phase")
+        hey(hey_bin, full_url, work / "one.json", seconds=2, concurrency=4)  # warm-up
+        hey(hey_bin, floor_url, work / "one.json", seconds=2, concurrency=4)
+        results = {
+            "full_1000": hey(hey_bin, full_url, work / "one.json", seconds=s, concurrency=10, rate=100),
+            "floor_1000": hey(hey_bin, floor_url, work / "one.json", seconds=s, concurrency=10, rate=100),
+            "full_max": hey(hey_bin, full_url, work / "one.json", seconds=s, concurrency=16),
+            "floor_max": hey(hey_bin, floor_url, work / "one.json", seconds=s, concurrency=16),
+        }
+        print(line("full path @ 1,000 req/s", results["full_1000"]))
+        print(line("floor (bare LightGBM) @ 1,000 req/s", results["floor_1000"]))
+        print(line("full path, max (c=16)", results["full_max"]))
+        print(line("floor, max (c=16)", results["floor_max"]))
+        print(f"  full path keeps {results['full_max']['rps'] / results['floor_max']['rps']:.0%} of the floor's "
+              f"maximum throughput (goal >= 80%); p99 at 1,000 req/s {results['full_1000']['p99_ms']:.2f} ms "
+              "(goal <= 2 ms)")
+
+        print("\n1,000-row requests, end to end (c=2):")
+        j = hey(hey_bin, full_url, work / "k.json", seconds=s, concurrency=2)
+        b = hey(hey_bin, full_url, work / "k.bin", seconds=s, concurrency=2, content_type="application/octet-stream",
+                headers={"Inference-Header-Content-Length": str(header_length)})
+        print(line("JSON tensors", j))
+        print(line("binary tensors", b))
+        print(f"  rows/s: JSON {j['rps'] * 1000:,.0f}, binary {b['rps'] * 1000:,.0f}; binary / JSON = "
+              f"{b['rps'] / j['rps']:.2f}x")
+
+        print("\nBatch scoring, 200,000 rows (in 10,000-row chunks, as a batch job does):")
+        columns = table_to_columns(scoring, bundle.input_spec)
+        X = bundle.features(columns, len(scoring))
+        t = time.perf_counter()
+        for start in range(0, len(scoring), 10_000):
+            booster.predict(X[start:start + 10_000])
+        raw = len(scoring) / (time.perf_counter() - t)
+        t = time.perf_counter()
+        for start in range(0, len(scoring), 10_000):
+            chunk = {k: v[start:start + 10_000] for k, v in columns.items()}
+            bundle.predict(chunk, len(next(iter(chunk.values()))))
+        through = len(scoring) / (time.perf_counter() - t)
+        print(f"  raw LightGBM predict on featurized rows  {raw:>12,.0f} rows/s")
+        print(f"  bundle (feature kernel + model)          {through:>12,.0f} rows/s   = {through / raw:.0%} of raw "
+              "(goal >= 70%)")
+
+        if args.compare:
+            from .compare import compare
+
+            compare(hey_bin, work, bundle_dir, results, seconds=s)
+    finally:
+        for server in servers:
+            server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
