@@ -161,3 +161,29 @@ def test_prediction_log_retention_deletes_old_days(tmp_path):
     rows = [r for f in (tmp_path / "credit").rglob("*.parquet") for r in pq.read_table(f).to_pylist()]
     assert [(r["request_id"], r["row"], r["version"], r["label"]) for r in rows] == [("r1", 0, "3", 0), ("r1", 1, "3", 1)]
     assert json.loads(rows[1]["inputs"]) == {"age": None, "region": None} and time.time() - rows[0]["time"] < 60
+
+
+def test_lr_bundle_verifies_and_explains_with_term_contributions(tmp_path, trained, scoring_table):
+    """The bundle format is the same for the LR model of the kernels (coefficients, no pickle)."""
+    from sklearn.linear_model import LogisticRegression
+
+    from operators.library.features import apply_state
+    from operators.library.sample_data import credit_default_table
+    from operators.values import Fitted
+    from pipelines.bundle import write_bundle
+
+    state, _ = trained
+    table = credit_default_table(3000, seed=3)
+    features = apply_state(table, state)
+    estimator = LogisticRegression(C=0.5, max_iter=500).fit(features.X, features.label)
+    model = Fitted("lr", {"feature_names": list(features.names)},
+                   arrays={"coef": estimator.coef_[0].astype(np.float64), "intercept": estimator.intercept_})
+    path = write_bundle(tmp_path / "lr", name="credit-lr", model=model, feature_state=state,
+                        holdout=scoring_table.tail(200))
+    bundle = load_bundle(path)
+    rows = scoring_table.head(50)
+    out = bundle.score_table(rows, explain=True)
+    reference = estimator.predict_proba(apply_state(rows, state).X)[:, 1]
+    assert np.max(np.abs(out["probability"] - reference)) <= 1e-9
+    margin = out["contributions"].sum(axis=1)
+    assert np.allclose(1 / (1 + np.exp(-margin)), out["probability"], atol=1e-12)
