@@ -8,6 +8,7 @@ import plotly.io
 import pytest
 from sklearn.metrics import average_precision_score, log_loss, roc_auc_score
 
+import operators
 from operators import OperatorError, PortType
 from operators.kernels.models import load_scorer
 from operators.library.features import apply_state
@@ -165,3 +166,17 @@ def test_evaluate_refuses_bad_input(run, data):
     with pytest.raises(OperatorError) as err:
         run("evaluate_binary", {"table": scored}, label="nope")
     assert err.value.column == "nope"
+
+
+def test_gbdt_training_stops_when_the_run_is_cancelled(run, fitted):
+    ctx = run.context("gbdt")
+    progress = ctx.progress
+
+    def cancel_after_first_tree(fraction, message=None):
+        progress(fraction, message)
+        ctx._token.cancel()  # what the executor's cancel does from another thread
+
+    ctx.progress = cancel_after_first_tree
+    cls = operators.get("train_gbdt")
+    with pytest.raises(operators.Cancelled):
+        cls().run(ctx, {"features": fitted["features"]}, cls.Params(n_estimators=500))
