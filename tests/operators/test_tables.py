@@ -143,3 +143,20 @@ def test_join_sample_summarize(run, people):
     assert rows["age"]["missing"] == 1 and rows["age"]["max"] == 58 and rows["region"]["distinct"] == 3
     assert "histogram:age" in out["report"].figures and out["metrics"]["missing_cells"] == 2
     assert np.isclose(rows["age"]["mean"], np.nanmean(people["age"]))
+
+
+@pytest.mark.parametrize("operator, params", [
+    ("split_random", {}), ("split_rule", {"expression": "age > 1"}), ("split_time", {"column": "joined"}),
+    ("sample", {}), ("feature_extraction", {"label": "label"}),
+])
+def test_an_empty_table_is_refused_by_name(run, people, operator, params):
+    with pytest.raises(OperatorError, match="'table' input has no rows") as err:
+        run(operator, {"table": people.iloc[:0]}, **params)
+    assert err.value.port == "table"
+
+
+def test_utilities_keep_an_empty_table_empty(run, people):
+    empty = people.iloc[:0]
+    assert len(run("filter_rows", {"table": empty}, expression="age > 1")["table"]) == 0
+    assert run("summarize", {"table": empty})["metrics"]["rows"] == 0
+    assert list(run("select_columns", {"table": empty}, columns=["age"])["table"].columns) == ["age"]
