@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { lazy, Suspense, useEffect, useState } from "react";
 import { get, post } from "./api/client";
 import type { Session } from "./api/types";
 import { match, navigate, usePath } from "./router";
@@ -7,7 +7,8 @@ import { PipelinePage } from "./screens/PipelinePage";
 import { Pipelines } from "./screens/Pipelines";
 import { Projects } from "./screens/Projects";
 import { Runs } from "./screens/Runs";
-import { Versions } from "./screens/Versions";
+
+const Versions = lazy(() => import("./screens/Versions").then((m) => ({ default: m.Versions })));
 
 type User = NonNullable<Session["user"]>;
 
@@ -16,7 +17,13 @@ function Screen({ path }: { path: string }) {
   if ((m = match("/projects/:id", path))) return <Pipelines projectId={m.id} />;
   if ((m = match("/projects/:id/runs", path))) return <Runs projectId={m.id} />;
   if ((m = match("/pipelines/:id", path))) return <PipelinePage key={m.id} id={m.id} />;
-  if ((m = match("/pipelines/:id/versions", path))) return <Versions pipelineId={m.id} />;
+  if ((m = match("/pipelines/:id/versions", path))) {
+    return (
+      <Suspense fallback={<p className="muted">Loading…</p>}>
+        <Versions pipelineId={m.id} />
+      </Suspense>
+    );
+  }
   if (path === "/deployments" || path === "/schedules") {
     return (
       <div className="page">

@@ -13,7 +13,7 @@ import {
   type NodeChange,
 } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
-import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
+import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { copySelection, parseClipboard, pasteClipboard } from "../graph/clipboard";
 import { checkConnection, edgeId } from "../graph/connection";
 import { canRedo, canUndo } from "../graph/history";
@@ -27,11 +27,12 @@ import { NOTE_PREFIX, type FlowNode, type NodeRunState } from "./nodeData";
 import { NoteNode } from "./NoteNode";
 import { OperatorNode } from "./OperatorNode";
 import { DRAG_MIME, Palette } from "./Palette";
-import { ParamPanel } from "./ParamPanel";
 import { portColor } from "./ports";
 import { useHistory } from "./useHistory";
 
 const nodeTypes = { operator: OperatorNode, note: NoteNode };
+// The form library and its JSON-Schema validator are a third of the code: loaded when a node is first selected.
+const ParamPanel = lazy(() => import("./ParamPanel").then((m) => ({ default: m.ParamPanel })));
 const CLIPBOARD_KEY = "studio.clipboard";
 const NO_ERRORS: GraphError[] = [];
 
@@ -392,6 +393,7 @@ function EditorInner(props: EditorProps) {
           {showHelp && <HelpPanel onClose={() => setShowHelp(false)} />}
         </div>
         {selectedNode && (
+          <Suspense fallback={<aside className="param-panel" aria-label="Parameters"><p className="muted">Loading the form…</p></aside>}>
           <ParamPanel
             node={selectedNode}
             spec={catalogue.get(selectedNode.operator)}
@@ -401,6 +403,7 @@ function EditorInner(props: EditorProps) {
             onLabel={(label) => change((d) => setLabel(d, selectedNode.id, label), `label:${selectedNode.id}`)}
             onDone={endGroup}
           />
+          </Suspense>
         )}
       </div>
       {props.bottom}
