@@ -80,3 +80,24 @@ def test_publish_operator_writes_a_verified_bundle(tmp_path):
     again = pipelines.run(GRAPH, store_root=tmp_path / "store", data_root=tmp_path)
     assert again.nodes["publish"].cached is False and again.nodes["gbdt"].cached is True
     assert again.output("publish", "deployment")["bundle"] != info["bundle"]
+
+
+def test_demo_pipeline_bundle_scores_equal_its_predict_operator(tmp_path, demo_csv):
+    """On the demo pipeline (library GBDT, auto features with a cross), the published bundle scores the test rows
+    exactly as the pipeline's own predict node does: online (tested equal to the bundle) = batch."""
+    import json
+
+    from tests.conftest import DEMO_PIPELINE
+
+    graph = json.loads(DEMO_PIPELINE.read_text())
+    graph["nodes"].append({"id": "publish", "operator": "publish_model", "params": {"deployment": "credit"}})
+    graph["edges"] += [
+        {"source": "train_gbdt", "source_port": "model", "target": "publish", "target_port": "model"},
+        {"source": "features", "source_port": "feature_state", "target": "publish", "target_port": "feature_state"},
+        {"source": "split", "source_port": "second", "target": "publish", "target_port": "table"}]
+    result = pipelines.run(graph, store_root=tmp_path / "store", data_root=demo_csv.parent.parent)
+    assert result.status == "succeeded", result.summary()
+    bundle = load_bundle(result.output("publish", "deployment")["bundle"])
+    predicted = result.output("predict_gbdt", "table")
+    scores = bundle.score_table(result.output("split", "second"))
+    assert np.max(np.abs(scores["probability"] - predicted["probability"].to_numpy())) <= 1e-9
