@@ -1,0 +1,70 @@
+import { apiCall, createPipeline, expect, expectAccessible, login, node, studioUrl, test } from "./fixtures";
+
+const v1 = {
+  nodes: [
+    { id: "import", operator: "import_csv", params: { path: "data/credit_default.csv" }, position: { x: 0, y: 0 } },
+    { id: "split", operator: "split_random", params: { ratio: 0.7 }, position: { x: 0, y: 150 } },
+  ],
+  edges: [{ source: "import", source_port: "table", target: "split", target_port: "table" }],
+};
+
+test("pipeline list and version history: rename, duplicate, visual diff, restore", async ({ page }) => {
+  await login(page);
+  const id = await createPipeline(page, "Versioned", v1);
+  // v2: a changed parameter, an added node and edge.
+  const v2 = structuredClone(v1) as typeof v1;
+  v2.nodes[1].params.ratio = 0.8;
+  v2.nodes.push({ id: "features", operator: "feature_extraction", params: { label: "default" } as never, position: { x: 0, y: 300 } });
+  v2.edges.push({ source: "split", source_port: "first", target: "features", target_port: "table" });
+  await apiCall(page, "PATCH", `/api/pipelines/${id}/`, { graph: v2 });
+
+  await page.goto(`${studioUrl()}/pipelines/${id}/versions`);
+  await expect(page.getByRole("table", { name: "Versions" })).toBeVisible();
+  const diff = page.getByRole("region", { name: "Difference" });
+  await expect(diff).toContainText("+ node features");
+  await expect(diff).toContainText("~ node split");
+  await expect(diff).toContainText("+ edge split.first -> features.table");
+  await expect(page.locator(".react-flow__node.diff-added")).toHaveCount(1);
+  await expect(page.locator(".react-flow__node.diff-changed")).toHaveCount(1);
+  await expectAccessible(page, "the version history");
+
+  // Restore v1: a new version (v3) equal to v1, and the canvas shows two nodes again.
+  await page.getByRole("row", { name: /^v1 / }).getByRole("button", { name: "Restore this version" }).click();
+  await expect(page.getByRole("row", { name: /^v3 / })).toBeVisible();
+  await page.goto(`${studioUrl()}/pipelines/${id}`);
+  await expect(page.locator(".react-flow__node")).toHaveCount(2);
+  await expect(node(page, "split")).toBeVisible();
+
+  // Rename and duplicate from the project's pipeline list.
+  const project = (await apiCall<{ project: number }>(page, "GET", `/api/pipelines/${id}/`)).project;
+  await page.goto(`${studioUrl()}/projects/${project}`);
+  const row = page.getByTestId(`pipeline-row-${id}`);
+  await row.getByRole("button", { name: "Rename" }).click();
+  await row.getByLabel("New name").fill("Versioned and renamed");
+  await row.getByRole("button", { name: "OK" }).click();
+  await expect(page.getByRole("link", { name: "Versioned and renamed", exact: true })).toBeVisible();
+  await page.getByTestId(`pipeline-row-${id}`).getByRole("button", { name: "Duplicate" }).click();
+  await expect(page.getByRole("link", { name: "Versioned and renamed (copy)" })).toBeVisible();
+});
+
+test("validation errors from the API are shown on the node and on the parameter field", async ({ page }) => {
+  await login(page);
+  const id = await createPipeline(page, "Bad ratio", {
+    nodes: [
+      { id: "import", operator: "import_csv", params: { path: "data/credit_default.csv" }, position: { x: 0, y: 0 } },
+      { id: "split", operator: "split_random", params: { ratio: 5 }, position: { x: 0, y: 150 } },
+    ],
+    edges: [{ source: "import", source_port: "table", target: "split", target_port: "table" }],
+  });
+  await page.goto(`${studioUrl()}/pipelines/${id}`);
+  await expect(page.getByTestId("errors-split")).toContainText("ratio");
+  await expect(page.locator(".op-node.has-errors")).toHaveCount(1);
+  await node(page, "split").click();
+  const ratio = page.getByTestId("param-panel").locator(".rjsf-field-number", { has: page.locator("#root_ratio") });
+  await expect(ratio).toContainText(/less than/i);
+  // Fix it in the form and save: the new version is valid and the error marks go away.
+  await page.locator("#root_ratio").fill("0.6");
+  await page.getByTestId("save").click();
+  await expect(page.getByTestId("dirty")).toHaveText("All changes saved");
+  await expect(page.locator(".op-node.has-errors")).toHaveCount(0);
+});
