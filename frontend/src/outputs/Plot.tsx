@@ -25,8 +25,8 @@ export function Plot({ figure, name }: { figure: Figure; name: string }) {
     };
   }, [figure]);
   return (
-    <figure className="plot" data-testid={`plot-${name}`}>
-      <div ref={el} role="img" aria-label={`${name} chart`} />
+    <figure className="plot" data-testid={`plot-${name}`} aria-label={`${name} chart`}>
+      <div ref={el} />
       {error && <figcaption className="error-text">Chart failed: {error}</figcaption>}
     </figure>
   );
