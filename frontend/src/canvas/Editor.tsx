@@ -87,6 +87,12 @@ function EditorInner(props: EditorProps) {
   }, [dirty]);
 
   const say = useCallback((kind: "error" | "info", text: string) => setNotice({ kind, text }), []);
+  // Confirmations fade after a few seconds; errors stay until dismissed or replaced.
+  useEffect(() => {
+    if (notice?.kind !== "info") return;
+    const timer = window.setTimeout(() => setNotice((n) => (n === notice ? null : n)), 4000);
+    return () => window.clearTimeout(timer);
+  }, [notice]);
 
   const errorsByNode = useMemo(() => {
     const out = new Map<string, GraphError[]>();

@@ -71,6 +71,13 @@ test("build, run and read a pipeline made by dragging from the palette; reload f
   await expect(page.getByTestId("run-status")).toHaveAttribute("data-status", "succeeded");
   await page.screenshot({ path: `${SHOTS}/canvas-after-run.png` });
 
+  // Column pickers: with the upstream table known, the label field suggests its columns.
+  await node(page, "feature_extraction").click();
+  const labelField = form.locator("#root_label");
+  await expect(labelField).toHaveAttribute("list", /.+/);
+  const listId = await labelField.getAttribute("list");
+  await expect(page.locator(`datalist[id="${listId}"] option[value="income"]`)).toHaveCount(1);
+
   // The evaluation's ROC chart, drawn by plotly.js from the API's figure JSON.
   await node(page, "evaluate_binary").click();
   await page.getByRole("tab", { name: "Outputs" }).click();
@@ -181,10 +188,19 @@ test("undo after deleting three selected nodes restores all three in one step", 
   await expect(node(page, "features")).toBeVisible();
   await expect(page.locator(".react-flow__edge")).toHaveCount(1);
   await expect(page.getByTestId("dirty")).toHaveText(/Unsaved changes/);
+  // A sticky note, saved with the pipeline.
+  await page.getByRole("button", { name: "Add note" }).click();
+  await page.getByLabel("Sticky note").fill("Features and model copied from Undo three");
+  await page.keyboard.press("Escape");
+  await page.getByTestId("canvas").click({ position: { x: 20, y: 20 } });
   await page.keyboard.press("Control+s");
   await expect(page.getByTestId("dirty")).toHaveText("All changes saved");
+  // The shortcuts are listed in a help panel.
+  await page.keyboard.press("?");
+  await expect(page.getByRole("dialog", { name: "Keyboard shortcuts" })).toContainText("Ctrl+Shift+Z");
   const pasted = await apiCall<{ latest: { graph: { nodes: { id: string; params: Record<string, unknown> }[]; edges: unknown[] } } }>(page, "GET", `/api/pipelines/${other}/`);
   expect(pasted.latest.graph.nodes.map((n) => n.id).sort()).toEqual(["features", "gbdt"]);
   expect(pasted.latest.graph.nodes.find((n) => n.id === "features")!.params).toEqual({ label: "default" });
   expect(pasted.latest.graph.edges).toHaveLength(1);
+  expect((pasted.latest.graph as unknown as { comments: { text: string }[] }).comments.map((c) => c.text)).toEqual(["Features and model copied from Undo three"]);
 });
