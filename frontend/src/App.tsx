@@ -3,6 +3,7 @@ import { get, post } from "./api/client";
 import type { Session } from "./api/types";
 import { match, navigate, usePath } from "./router";
 import { Login } from "./screens/Login";
+import { Deployments } from "./screens/Deployments";
 import { PipelinePage } from "./screens/PipelinePage";
 import { Pipelines } from "./screens/Pipelines";
 import { Projects } from "./screens/Projects";
@@ -24,10 +25,11 @@ function Screen({ path }: { path: string }) {
       </Suspense>
     );
   }
-  if (path === "/deployments" || path === "/schedules") {
+  if (path === "/deployments") return <Deployments />;
+  if (path === "/schedules") {
     return (
       <div className="page">
-        <h1>{path === "/deployments" ? "Deployments" : "Schedules"}</h1>
+        <h1>Schedules</h1>
         <p className="muted">Not available in this version of the studio yet.</p>
       </div>
     );

@@ -45,6 +45,12 @@ test("pipeline list and version history: rename, duplicate, visual diff, restore
   await expect(page.getByRole("link", { name: "Versioned and renamed", exact: true })).toBeVisible();
   await page.getByTestId(`pipeline-row-${id}`).getByRole("button", { name: "Duplicate" }).click();
   await expect(page.getByRole("link", { name: "Versioned and renamed (copy)" })).toBeVisible();
+
+  // The side navigation's other screens.
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Deployments" }).click();
+  await expect(page.getByRole("heading", { name: "Deployments" })).toBeVisible();
+  await expect(page.getByText("No published model yet")).toBeVisible();
+  await expectAccessible(page, "the deployments page");
 });
 
 test("validation errors from the API are shown on the node and on the parameter field", async ({ page }) => {

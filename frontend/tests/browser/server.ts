@@ -1,4 +1,4 @@
-// Start the studio the way `make run` does (daphne for HTTP + WebSockets, `manage.py run_huey` for the worker),
+// Start the studio the way `make run`'s Procfile does (uvicorn for HTTP + WebSockets, `manage.py run_huey` for the worker),
 // on a free port with its own data dir, and create the demo admin and project (`manage.py studio_demo`).
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const PYTHON = path.join(REPO, ".venv/bin/python");
-const DAPHNE = path.join(REPO, ".venv/bin/daphne");
+const UVICORN = path.join(REPO, ".venv/bin/uvicorn");
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -57,7 +57,7 @@ export async function startStudio(): Promise<Studio> {
   const password = readFileSync(path.join(dataDir, "demo_admin_password"), "utf8").trim();
   const logs = [path.join(dataDir, "web.log"), path.join(dataDir, "worker.log")];
   const procs = [
-    spawn(DAPHNE, ["-b", "127.0.0.1", "-p", String(port), "studio.asgi:application"], { cwd: REPO, env, stdio: ["ignore", openSync(logs[0], "a"), openSync(logs[0], "a")] }),
+    spawn(UVICORN, ["studio.asgi:application", "--host", "127.0.0.1", "--port", String(port), "--lifespan", "off", "--ws", "websockets"], { cwd: REPO, env, stdio: ["ignore", openSync(logs[0], "a"), openSync(logs[0], "a")] }),
     spawn(PYTHON, ["manage.py", "run_huey"], { cwd: REPO, env, stdio: ["ignore", openSync(logs[1], "a"), openSync(logs[1], "a")] }),
   ];
   const url = `http://127.0.0.1:${port}`;

@@ -1,0 +1,48 @@
+import { useEffect, useState } from "react";
+import { get } from "../api/client";
+import { items } from "../api/lists";
+import type { components } from "../api/schema";
+import type { Page } from "../api/types";
+
+type Deployment = components["schemas"]["Deployment"];
+
+/** Published models (read-only here; publish from a pipeline's publish_model node or the API). */
+export function Deployments() {
+  const [list, setList] = useState<Deployment[] | null>(null);
+  const [error, setError] = useState("");
+  useEffect(() => {
+    get<Page<Deployment>>("/api/deployments/?limit=200").then((d) => setList(items(d))).catch((e: Error) => setError(e.message));
+  }, []);
+  return (
+    <div className="page">
+      <h1>Deployments</h1>
+      {error && <p className="error-text" role="alert">{error}</p>}
+      {list === null ? (
+        <p className="muted">Loading…</p>
+      ) : list.length === 0 ? (
+        <p className="muted">No published model yet. Add a publish_model node to a pipeline and run it.</p>
+      ) : (
+        <table className="data list" aria-label="Deployments">
+          <thead>
+            <tr>
+              <th scope="col">Name</th><th scope="col">Project</th><th scope="col">Status</th><th scope="col">Live version</th>
+              <th scope="col">Endpoints</th><th scope="col">Updated</th>
+            </tr>
+          </thead>
+          <tbody>
+            {list.map((d) => (
+              <tr key={d.id}>
+                <td>{d.name}</td>
+                <td>{d.project}</td>
+                <td>{d.status}</td>
+                <td>{d.live_version ?? "—"}</td>
+                <td>{Object.values(d.endpoints ?? {}).map((u) => String(u)).join(" ")}</td>
+                <td>{new Date(d.updated_at).toLocaleString()}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </div>
+  );
+}
