@@ -29,10 +29,13 @@ export function useRunEvents(runId: number | null): RunView {
       setView((v) => applyEvents(v, batch));
     };
 
+    let quietReconnects = 0; // reconnects that brought nothing new: stop after a few (the run is over or gone)
     const open = () => {
       const scheme = window.location.protocol === "https:" ? "wss" : "ws";
       socket = new WebSocket(`${scheme}://${window.location.host}/ws/runs/${runId}/?after=${last.current}`);
+      let received = false;
       socket.onmessage = (msg) => {
+        received = true;
         const event = JSON.parse(msg.data as string) as RunEventMsg;
         if (event.seq <= last.current) return;
         last.current = event.seq;
@@ -42,9 +45,11 @@ export function useRunEvents(runId: number | null): RunView {
       };
       socket.onclose = (close) => {
         socket = null;
+        // The server closes with 1000 after run_finished; 4404 / 4400: no such run for this user, bad ?after.
         if (stopped || finished || close.code === 4404 || close.code === 4400) return;
-        if (close.code === 1000) return; // the server closes with 1000 after run_finished
-        retry = window.setTimeout(open, 1000);
+        quietReconnects = received ? 0 : quietReconnects + 1;
+        if (quietReconnects > 3) return;
+        retry = window.setTimeout(open, 500 + 500 * quietReconnects);
       };
     };
     open();
