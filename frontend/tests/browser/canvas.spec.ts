@@ -239,7 +239,8 @@ test("a dropped event stream reconnects with ?after= and catches up without repe
   await page.goto(`${studioUrl()}/pipelines/${id}`);
   await page.getByTestId("run-all").click();
   for (const n of ["import", "split", "features", "gbdt"]) {
-    await expect(node(page, n)).toHaveAttribute("data-status", "succeeded", { timeout: 150_000 });
+    // An earlier test may have computed the same nodes: the studio's artifact store answers them as cached.
+    await expect(node(page, n)).toHaveAttribute("data-status", /^(succeeded|cached)$/, { timeout: 150_000 });
   }
   await expect(page.getByTestId("run-status")).toHaveAttribute("data-status", "succeeded");
   expect(urls.length).toBeGreaterThanOrEqual(2);
@@ -247,7 +248,7 @@ test("a dropped event stream reconnects with ?after= and catches up without repe
   expect(urls[1]).toMatch(/\?after=3$/);
   await page.getByRole("tab", { name: "Log" }).click();
   const log = (await page.getByTestId("log").textContent())!.split("\n");
-  const ends = log.filter((l) => / (succeeded|cached) in /.test(l));
+  const ends = log.filter((l) => / (import|split|features|gbdt): (succeeded|cached)/.test(l));
   expect(ends).toHaveLength(4); // each node's end exactly once: nothing missed, nothing replayed twice
   expect(log.filter((l) => l.includes("run started"))).toHaveLength(1);
 });
