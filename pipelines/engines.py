@@ -247,14 +247,20 @@ def run_on_spark(ctx, cls, inputs: dict[str, Any], params) -> dict[str, Any]:
     limit = fallback_rows()
     local_inputs = {}
     for name, value in inputs.items():
-        if is_spark_dataframe(value):
-            rows = value.count()
+        frame = value.dataframe if is_spark_dataframe(getattr(value, "dataframe", None)) else value
+        if is_spark_dataframe(frame):
+            rows = frame.count()
             if rows > limit:
                 raise OperatorError(
                     f"node {ctx.node_id!r}: operator {cls.name!r} has no Spark implementation, and its input "
                     f"{name!r} has {rows:,} rows, more than the {limit:,} rows that may run on the driver "
                     "(STUDIO_SPARK_LOCAL_FALLBACK_ROWS)", port=name)
-            value = value.toPandas()
+            if frame is value:
+                value = value.toPandas()
+            else:  # operators.spark.frames.SparkFeatures
+                from operators.spark.frames import to_feature_matrix
+
+                value = to_feature_matrix(value)
         local_inputs[name] = value
     ctx.log(f"operator {cls.name!r} has no Spark implementation: ran on the driver with the local engine "
             f"(inputs of at most {limit:,} rows)")

@@ -427,7 +427,7 @@ class Executor:
                     if overwrite:
                         _discard(self.store, fps[port.name])
                     self.store.save(fps[port.name], port.type, produced[port.name])
-                    if self.engine == "spark" and port.type == PortType.TABLE:
+                    if self.engine == "spark" and port.type in (PortType.TABLE, PortType.FEATURES):
                         # downstream reads the Parquet just written, not the lineage again
                         produced[port.name] = self.store.load(fps[port.name], engine="spark")
         except Cancelled:

@@ -86,6 +86,8 @@ class FileSystemStore:
         meta = self.meta(fingerprint)
         if engine == "spark" and meta["type"] == PortType.TABLE.value:
             return TableCodec.load_spark(self.path(fingerprint), meta)
+        if engine == "spark" and meta["type"] == PortType.FEATURES.value and meta.get("engine") == "spark":
+            return FeaturesCodec.load_spark(self.path(fingerprint), meta)
         return CODECS[PortType(meta["type"])].load(self.path(fingerprint), meta)
 
 
@@ -185,6 +187,10 @@ class FeaturesCodec:
     def save(value: FeatureMatrix, directory: Path) -> dict:
         import scipy.sparse as sp
 
+        from .engines import is_spark_dataframe
+
+        if is_spark_dataframe(getattr(value, "dataframe", None)):  # operators.spark.frames.SparkFeatures
+            return FeaturesCodec.save_spark(value, directory)
         arrays: dict[str, np.ndarray] = {}
         sparse = sp.issparse(value.X)
         if sparse:
@@ -203,6 +209,15 @@ class FeaturesCodec:
     def load(directory: Path, meta: dict) -> FeatureMatrix:
         import scipy.sparse as sp
 
+        if meta.get("engine") == "spark":  # Spark ML vectors in Parquet, read without Spark
+            import pyarrow.parquet as pq
+
+            from operators.spark.frames import FEATURES, LABEL, matrix_from_vectors
+
+            table = pq.read_table(directory / "features.parquet")
+            label = table.column(LABEL).to_numpy().astype(np.int8) if LABEL in table.column_names else None
+            return FeatureMatrix(matrix_from_vectors(table.column(FEATURES), len(meta["names"])), meta["names"],
+                                 label, meta.get("label_name"), meta.get("categorical", []))
         arrays = load_arrays(directory / "features.npz")
         if meta["sparse"]:
             X = sp.csr_matrix((arrays["data"], arrays["indices"], arrays["indptr"]), shape=tuple(arrays["shape"]))
@@ -210,6 +225,24 @@ class FeaturesCodec:
             X = arrays["X"]
         return FeatureMatrix(X, meta["names"], arrays.get("label"), meta.get("label_name"),
                              meta.get("categorical", []))
+
+    @staticmethod
+    def save_spark(value, directory: Path) -> dict:
+        import pyarrow.dataset as ds
+
+        value.dataframe.write.parquet(str(directory / "features.parquet"))
+        rows = ds.dataset(directory / "features.parquet", format="parquet").count_rows()
+        return {"engine": "spark", "sparse": True, "names": list(value.names), "label_name": value.label_name,
+                "categorical": list(value.categorical), "rows": int(rows), "width": len(value.names)}
+
+    @staticmethod
+    def load_spark(directory: Path, meta: dict):
+        from operators.spark.frames import SparkFeatures
+
+        from .engines import spark_session
+
+        frame = spark_session().read.parquet(str(directory / "features.parquet"))
+        return SparkFeatures(frame, meta["names"], meta.get("label_name"), meta.get("categorical", []))
 
 
 class JsonCodec:

@@ -1,0 +1,512 @@
+"""Feature extraction on Spark: the fit computes the same feature state with Spark aggregations, and the
+transform runs the one numpy kernel (operators.kernels.features) over Arrow batches through mapInArrow.
+
+Fitted states match the local engine's within these tolerances (tests/spark/test_parity.py):
+- means, standard deviations (population), minima, maxima, counts and frequencies: exact up to float
+  summation order (relative 1e-9);
+- vocabularies (one-hot, ordinal, frequency, target): identical;
+- quantiles (bucket edges, clip bounds, cross buckets): Spark's approxQuantile at relative error
+  QUANTILE_RELATIVE_ERROR, i.e. the rank of each edge is within 0.1% of the rows of the rank numpy's
+  interpolated quantile has; numbers of distinct values (which choose granularities in auto mode) come
+  from approx_count_distinct, exact at the cardinalities that decide (a few dozen);
+- target encoding: the full-data encoding of new rows is identical; the out-of-fold encoding of the training
+  rows draws its folds with Spark's seeded rand(), not numpy's, so it differs row by row (not in law).
+The transform is the kernel itself, so features are identical for the same fitted state.
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from ..contract import OperatorError
+from ..kernels import features as kernel
+from ..values import Fitted
+from . import spark_operator
+from .frames import FEATURES, LABEL, SparkFeatures, features_schema, vector_array
+
+QUANTILE_RELATIVE_ERROR = 1e-4
+NUMERIC_TYPES = ("tinyint", "smallint", "int", "bigint", "float", "double", "boolean")
+OOF = "__studio_oof_{}"
+
+
+def _is_numeric(dtype: str) -> bool:
+    return dtype in NUMERIC_TYPES or dtype.startswith("decimal")
+
+
+def _is_time(dtype: str) -> bool:
+    return dtype in ("timestamp", "timestamp_ntz", "date")
+
+
+def _require(table, columns, field):
+    for column in columns:
+        if column not in table.columns:
+            raise OperatorError(f"column {column!r} (from {field}) is not in the 'table' input; columns are: "
+                                f"{', '.join(table.columns[:20])}", field=field, column=column, port="table")
+
+
+def _label_expr(table, label: str):
+    """The label as a 0/1 double, after the checks of operators.tables.binary_label."""
+    from .evaluate import binary_label_column
+
+    return binary_label_column(table, label)
+
+
+def _column_profiles(table, columns: list[str], dtypes: dict[str, str], exact_below: int) -> dict[str, dict]:
+    """Per column: rows, non-null count and distinct count; numeric: mean, std, min, max. Distinct counts
+    are estimated (HyperLogLog++, 5% relative error) and counted exactly, in a second aggregation, for
+    every column whose estimate is below `exact_below`: the counts that choose transforms are exact."""
+    from pyspark.sql import functions as F
+
+    aggs = [F.count(F.lit(1)).alias("__rows")]
+    for i, c in enumerate(columns):
+        col = F.col(c)
+        if _is_numeric(dtypes[c]):
+            col = col.cast("double")
+            aggs += [F.mean(col).alias(f"mean{i}"), F.stddev_pop(col).alias(f"std{i}"),
+                     F.min(col).alias(f"min{i}"), F.max(col).alias(f"max{i}")]
+        aggs += [F.count(col).alias(f"present{i}"), F.approx_count_distinct(col, 0.05).alias(f"distinct{i}")]
+    row = table.agg(*aggs).collect()[0]
+    rows = row["__rows"]
+    out = {}
+    for i, c in enumerate(columns):
+        profile = {"rows": rows, "present": row[f"present{i}"], "distinct": row[f"distinct{i}"]}
+        if _is_numeric(dtypes[c]):
+            profile.update(mean=row[f"mean{i}"], std=row[f"std{i}"], min=row[f"min{i}"], max=row[f"max{i}"])
+        out[c] = profile
+    small = [c for c in columns if out[c]["distinct"] < exact_below]
+    if small:
+        exact = table.agg(*[F.count_distinct(F.col(c)).alias(f"d{i}") for i, c in enumerate(small)]).collect()[0]
+        for i, c in enumerate(small):
+            out[c]["distinct"] = int(exact[f"d{i}"])
+    return out
+
+
+class Quantiles:
+    """Every quantile the fit needs, by one approxQuantile pass over all numeric columns.
+
+    numpy's quantile (the local fit) interpolates linearly between the order statistics at 0-based ranks
+    k = floor((n - 1) q) and k + 1. This asks Spark for exactly those two order statistics (probability
+    (k + 0.5) / n is rank k under Spark's ceil(p n) rule) and interpolates the same way, so with n * relative
+    error below one row the edges are numpy's, and above it each is within the stated rank error; a quantile
+    the plan did not foresee costs one more pass for its column."""
+
+    def __init__(self, table, requests: dict[str, set[float]], present: dict[str, int]):
+        self.table = table
+        self.present = present
+        self.values: dict[tuple[str, float], float] = {}
+        self._compute({c: probs for c, probs in requests.items() if probs and present.get(c)})
+
+    def _ranks(self, column: str, q: float) -> tuple[int, float]:
+        n = self.present[column]
+        h = (n - 1) * float(q)
+        k = min(int(np.floor(h)), n - 1)
+        return k, h - k
+
+    def _compute(self, requests: dict[str, set[float]]) -> None:
+        from pyspark.sql import functions as F
+
+        if not requests:
+            return
+        columns = sorted(requests)
+        wanted: dict[str, set[int]] = {}
+        for c in columns:
+            n = self.present[c]
+            for q in requests[c]:
+                k, frac = self._ranks(c, q)
+                wanted.setdefault(c, set()).update({k, min(k + 1, n - 1)} if frac else {k})
+        probabilities = sorted({_key((k + 0.5) / self.present[c]) for c in columns for k in wanted[c]})
+        frame = self.table.select(*[F.col(c).cast("double").alias(c) for c in columns])
+        results = frame.approxQuantile(columns, probabilities, QUANTILE_RELATIVE_ERROR)  # nulls ignored
+        at = {(c, p): v for c, values in zip(columns, results) for p, v in zip(probabilities, values)}
+        for c in columns:
+            n = self.present[c]
+            for q in requests[c]:
+                k, frac = self._ranks(c, q)
+                low = at[(c, _key((k + 0.5) / n))]
+                value = low
+                if frac:
+                    high = at[(c, _key((min(k + 1, n - 1) + 0.5) / n))]
+                    value = low + frac * (high - low)
+                self.values[(c, _key(q))] = value
+
+    def get(self, column: str, probabilities) -> np.ndarray:
+        missing = {q for q in probabilities if (column, _key(q)) not in self.values}
+        if missing:
+            self._compute({column: missing})
+        return np.asarray([self.values[(column, _key(q))] for q in probabilities], dtype=np.float64)
+
+    def edges(self, column: str, k: int, present: int) -> np.ndarray:
+        if present == 0:
+            return np.empty(0)
+        return np.unique(self.get(column, _levels(k)))
+
+
+def _key(p: float) -> float:
+    return round(float(p), 12)
+
+
+def _levels(k: int) -> list[float]:
+    return [float(p) for p in np.linspace(0.0, 1.0, k + 1)[1:-1]]
+
+
+def _category_counts(table, columns: list[str], dtypes: dict[str, str]) -> dict[str, tuple[list, int]]:
+    """Per column: (canonical value, count) sorted by count descending then value, and the missing count.
+    String columns are counted together in one grouped aggregation; values mapping to one canonical string
+    (3 and 3.0) are merged as the kernel compares them."""
+    from pyspark.sql import functions as F
+
+    raw: dict[str, list[tuple]] = {c: [] for c in columns}
+    strings = [c for c in columns if dtypes[c] == "string"]
+    if strings:
+        stacked = table.select(F.explode(F.array(*[F.struct(F.lit(i).alias("c"), F.col(c).alias("v"))
+                                                   for i, c in enumerate(strings)])).alias("s"))
+        for row in stacked.groupBy("s.c", "s.v").count().collect():
+            raw[strings[row["c"]]].append((row["v"], row["count"]))
+    for column in columns:
+        if column not in strings:
+            raw[column] = [(v, n) for v, n in table.groupBy(column).count().collect()]
+    out = {}
+    for column, pairs in raw.items():
+        counts: dict[str, int] = {}
+        missing = 0
+        for value, count in pairs:
+            key = kernel.canonical(value)
+            if key is None:
+                missing += count
+            else:
+                counts[key] = counts.get(key, 0) + count
+        out[column] = (sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])), missing)
+    return out
+
+
+def _auto_transforms(dtype: str, profile: dict, config) -> list[str]:
+    if _is_time(dtype):
+        return []
+    if _is_numeric(dtype):
+        ops = ["standardize"]
+        if profile["present"] < profile["rows"]:
+            ops.append("missing_indicator")
+        if profile["distinct"] > 2:
+            ops.append("buckets")
+        return ops
+    if profile["distinct"] <= config.max_categories:
+        return ["onehot"]
+    return ["hash", "frequency"]
+
+
+def fit_feature_state_spark(ctx, table, config):
+    """The Spark twin of operators.library.features.fit_feature_state. Returns (state, oof) where oof maps a
+    target block's index to the name of the column holding its out-of-fold encodings in the returned table."""
+    from pyspark.sql import functions as F
+
+    from ..library.features import AUTO_GRANULARITIES, MIN_ROWS_PER_BUCKET
+
+    _require(table, config.columns, "columns")
+    _require(table, config.exclude, "exclude")
+    for cross in config.crosses:
+        _require(table, cross, "crosses")
+    if config.label:
+        _require(table, [config.label], "label")
+        if config.label in config.columns:
+            raise OperatorError(f"the label column {config.label!r} cannot be a feature", field="columns",
+                                column=config.label)
+    dtypes = dict(table.dtypes)
+    candidates = [c for c in table.columns if c != config.label and c not in config.exclude
+                  and (c in config.columns or config.mode == "auto")]
+    crossed = [c for cross in config.crosses for c in cross]
+    decisive = max(AUTO_GRANULARITIES + (config.max_categories,))  # the largest count a decision compares
+    profiles = _column_profiles(table, list(dict.fromkeys(candidates + crossed)), dtypes, int(1.5 * decisive) + 10)
+    rows = profiles[candidates[0]]["rows"] if candidates else table.count()
+    if rows == 0:
+        raise OperatorError("the 'table' input has no rows", port="table")
+    plan: dict[str, list[str]] = {}
+    for column in candidates:
+        if column in config.columns:
+            plan[column] = list(dict.fromkeys(config.columns[column]))
+        else:
+            ops = _auto_transforms(dtypes[column], profiles[column], config)
+            if ops:
+                plan[column] = ops
+    if not plan and not config.crosses:
+        raise OperatorError("no feature columns: every column is excluded or has no transform", field="columns")
+    requests: dict[str, set[float]] = {}
+    for column, ops in plan.items():
+        if not _is_numeric(dtypes[column]):
+            continue
+        profile = profiles[column]
+        if "buckets" in ops:
+            for k in config.bucket_granularities or [
+                    k for k in AUTO_GRANULARITIES
+                    if profile["distinct"] > k and profile["present"] >= MIN_ROWS_PER_BUCKET * k] or [4]:
+                requests.setdefault(column, set()).update(_levels(k))
+        if "clip" in ops:
+            requests.setdefault(column, set()).update([config.clip_lower, config.clip_upper])
+    for cross in config.crosses:
+        for column in cross:
+            if _is_numeric(dtypes[column]):
+                requests.setdefault(column, set()).update(_levels(config.cross_buckets))
+    quantiles = Quantiles(table, requests, {c: p["present"] for c, p in profiles.items()})
+    category_columns = [c for c, ops in plan.items() if any(op in kernel.CATEGORICAL_OPS for op in ops)]
+    categories = _category_counts(table, list(dict.fromkeys(category_columns)), dtypes)
+    needs_target = any("target" in ops for ops in plan.values())
+    y = _label_expr(table, config.label) if config.label and needs_target else None
+
+    inputs: dict[str, dict] = {}
+    blocks: list[dict] = []
+    arrays: dict[str, np.ndarray] = {}
+    names: list[str] = []
+    categorical: list[str] = []
+    oof_columns: dict[int, str] = {}
+    extra_columns = []
+
+    def add_input(column: str, kind: str):
+        known = inputs.get(column)
+        if known and known["kind"] != kind:
+            raise OperatorError(f"column {column!r} cannot be both numeric and categorical in one feature state",
+                                field=f"columns.{column}", column=column)
+        profile = profiles[column]
+        inputs[column] = {"name": column, "kind": kind, "nullable": bool(profile["present"] < profile["rows"])}
+
+    for n, (column, ops) in enumerate(plan.items()):
+        unknown = [op for op in ops if op not in kernel.NUMERIC_OPS + kernel.CATEGORICAL_OPS]
+        if unknown:
+            raise OperatorError(f"unknown transform {unknown[0]!r} for column {column!r}",
+                                field=f"columns.{column}", column=column)
+        dtype, profile = dtypes[column], profiles[column]
+        numeric_ops = [op for op in ops if op in kernel.NUMERIC_OPS]
+        category_ops = [op for op in ops if op in kernel.CATEGORICAL_OPS]
+        if numeric_ops:
+            if _is_time(dtype):
+                raise OperatorError(f"column {column!r} is a date/time; {numeric_ops[0]!r} needs numbers",
+                                    field=f"columns.{column}", column=column)
+            if not _is_numeric(dtype):
+                raise OperatorError(f"column {column!r} must be numeric for {numeric_ops[0]!r}", column=column,
+                                    field=f"columns.{column}")
+            add_input(column, "numeric")
+            present = profile["present"]
+            mean = _finite(profile["mean"]) if present else 0.0
+            for op in numeric_ops:
+                block = {"op": op, "column": column}
+                i = len(blocks)
+                if op == "standardize":
+                    scale = _finite(profile["std"], 1.0) if present else 1.0
+                    block.update(fill=mean, mean=mean, scale=scale if scale > 0 else 1.0)
+                    names.append(column)
+                elif op == "minmax":
+                    lo = _finite(profile["min"]) if present else 0.0
+                    hi = _finite(profile["max"]) if present else 1.0
+                    block.update(fill=mean, lo=lo, span=(hi - lo) if hi > lo else 1.0)
+                    names.append(f"{column}:minmax")
+                elif op == "log1p":
+                    block.update(fill=mean)
+                    names.append(f"{column}:log1p")
+                elif op == "clip":
+                    lo, hi = (quantiles.get(column, [config.clip_lower, config.clip_upper]) if present
+                              else (0.0, 0.0))
+                    block.update(fill=mean, lo=_finite(lo), hi=_finite(hi))
+                    names.append(f"{column}:clip")
+                elif op == "raw":
+                    names.append(f"{column}:raw")
+                elif op == "missing_indicator":
+                    names.append(f"{column}:missing")
+                elif op == "buckets":
+                    granularities, seen = [], set()
+                    levels = config.bucket_granularities or [
+                        k for k in AUTO_GRANULARITIES
+                        if profile["distinct"] > k and present >= MIN_ROWS_PER_BUCKET * k] or [4]
+                    for k in levels:
+                        edges = quantiles.edges(column, k, present)
+                        if len(edges) == 0 or tuple(edges) in seen:
+                            continue
+                        seen.add(tuple(edges))
+                        arrays[f"b{i}.edges{len(granularities)}"] = edges
+                        granularities.append(k)
+                        names.extend(f"{column}:q{k}_{b}" for b in range(len(edges) + 1))
+                        names.append(f"{column}:q{k}_missing")
+                    if not granularities:
+                        continue
+                    block.update(granularities=granularities)
+                blocks.append(block)
+        if category_ops:
+            add_input(column, "categorical")
+            ranked, n_missing = categories[column]
+            for op in category_ops:
+                block = {"op": op, "column": column}
+                i = len(blocks)
+                if op in ("onehot", "ordinal"):
+                    vocab = [v for v, c in ranked if c >= config.min_frequency][:config.max_categories]
+                    block["vocab"] = vocab
+                    if op == "onehot":
+                        names.extend(f"{column}={v}" for v in vocab)
+                        names.extend([f"{column}=__other__", f"{column}=__missing__"])
+                    else:
+                        names.append(column)
+                        categorical.append(column)
+                elif op == "hash":
+                    block["n_dims"] = config.hash_dims
+                    names.extend(f"{column}:hash{j}" for j in range(config.hash_dims))
+                elif op == "frequency":
+                    block.update(vocab=[v for v, _ in ranked], missing_value=n_missing / rows)
+                    arrays[f"b{i}.values"] = np.array([c for _, c in ranked], dtype=np.float64) / rows
+                    names.append(f"{column}:freq")
+                elif op == "target":
+                    if y is None:
+                        raise OperatorError("target encoding needs the label column", field="label")
+                    vocab, values, prior, missing_value, oof = _fit_target(table, column, y, config, i)
+                    block.update(vocab=vocab, prior=prior, missing_value=missing_value)
+                    arrays[f"b{i}.values"] = values
+                    oof_columns[i] = OOF.format(i)
+                    extra_columns.append(oof)
+                    names.append(f"{column}:target")
+                blocks.append(block)
+        ctx.progress(0.8 * (n + 1) / (len(plan) + len(config.crosses) + 1))
+
+    for cross in config.crosses:
+        parts = []
+        i = len(blocks)
+        for p, column in enumerate(cross):
+            if _is_numeric(dtypes[column]) and inputs.get(column, {}).get("kind") != "categorical":
+                arrays[f"b{i}.edges{p}"] = quantiles.edges(column, config.cross_buckets,
+                                                           profiles[column]["present"])
+                add_input(column, "numeric")
+                parts.append({"column": column, "kind": "buckets"})
+            else:
+                add_input(column, "categorical")
+                parts.append({"column": column, "kind": "category"})
+        blocks.append({"op": "cross", "parts": parts, "n_dims": config.cross_dims})
+        names.extend(f"{'*'.join(cross)}:{j}" for j in range(config.cross_dims))
+
+    meta = {"format": kernel.FORMAT, "label": config.label or None, "inputs": list(inputs.values()),
+            "blocks": blocks, "names": names, "categorical": categorical}
+    for oof in extra_columns:
+        table = oof(table)
+    return Fitted("features", meta=meta, arrays=arrays), table, oof_columns
+
+
+def _finite(value, default: float = 0.0) -> float:
+    value = float(value) if value is not None else default
+    return value if np.isfinite(value) else default
+
+
+def _fit_target(table, column: str, y, config, block: int):
+    """Smoothed label mean per category on all rows (the state, for new rows), and a function adding the
+    out-of-fold encoding of each training row: stats of the other folds = all rows minus the row's fold."""
+    from pyspark.sql import functions as F
+
+    m = config.target_smoothing
+    key = F.coalesce(F.col(column).cast("string"), F.lit(kernel.MISSING_TOKEN))
+    prior = float(table.agg(F.mean(y)).collect()[0][0])
+    fold = F.floor(F.rand(config.seed) * config.target_folds).cast("int")
+    per_fold = (table.select(key.alias("k"), y.alias("y"), fold.alias("fold"))
+                .groupBy("k", "fold").agg(F.sum("y").alias("s"), F.count(F.lit(1)).alias("n")).collect())
+    totals: dict[str, list[float]] = {}
+    canonical_of: dict[str, str | None] = {}
+    for row in per_fold:
+        t = totals.setdefault(row["k"], [0.0, 0])
+        t[0] += row["s"]
+        t[1] += row["n"]
+    for k in totals:
+        canonical_of[k] = None if k == kernel.MISSING_TOKEN else kernel.canonical(k)
+    full = {}
+    for k, (s, n) in totals.items():
+        c = canonical_of[k]
+        name = kernel.MISSING_TOKEN if c is None else c
+        acc = full.setdefault(name, [0.0, 0])
+        acc[0] += s
+        acc[1] += n
+    encoding = {k: (s + prior * m) / (n + m) for k, (s, n) in full.items()}
+    missing_value = float(encoding.pop(kernel.MISSING_TOKEN, prior))
+    vocab = sorted(encoding)
+    values = np.array([encoding[v] for v in vocab], dtype=np.float64)
+    oof_rows = [(row["k"], row["fold"], (totals[row["k"]][0] - row["s"] + prior * m)
+                 / (totals[row["k"]][1] - row["n"] + m)) for row in per_fold]
+    name = OOF.format(block)
+
+    def add_oof(frame):
+        spark = frame.sparkSession
+        lookup = spark.createDataFrame(oof_rows, "k string, fold int, v double")
+        keyed = frame.withColumn("__k", key).withColumn("__fold", fold)
+        joined = keyed.join(F.broadcast(lookup), (F.col("__k") == lookup.k) & (F.col("__fold") == lookup.fold),
+                            "left")
+        return joined.withColumn(name, F.coalesce(F.col("v"), F.lit(prior))).drop("__k", "__fold", "k", "fold", "v")
+
+    return vocab, values, prior, missing_value, add_oof
+
+
+def _columns_of(batch, state: Fitted) -> dict[str, np.ndarray]:
+    """An Arrow batch's raw columns as the kernel takes them: float64 with NaN, or objects with None."""
+    columns = {}
+    for spec in state.meta["inputs"]:
+        name = spec["name"]
+        if name not in batch.schema.names:
+            continue  # the kernel names the missing column
+        array = batch.column(batch.schema.get_field_index(name))
+        if spec["kind"] == "numeric" and (array.type.num_fields == 0) and _arrow_numeric(array.type):
+            columns[name] = array.to_numpy(zero_copy_only=False).astype(np.float64)
+        else:
+            columns[name] = np.asarray(array.to_numpy(zero_copy_only=False), dtype=object)
+    label = state.meta.get("label")
+    if label and label in batch.schema.names:
+        columns[label] = batch.column(batch.schema.get_field_index(label)).to_numpy(zero_copy_only=False)
+    return columns
+
+
+def _arrow_numeric(arrow_type) -> bool:
+    import pyarrow as pa
+
+    return (pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type)
+            or pa.types.is_boolean(arrow_type) or pa.types.is_decimal(arrow_type))
+
+
+def _transform_batches(batches, *, state: Fitted, label: str | None, oof: dict[int, str]):
+    """mapInArrow body: each Arrow batch through the kernel, out as Spark ML vectors (and the label)."""
+    import pyarrow as pa
+
+    compiled = kernel.compiled(state)
+    for batch in batches:
+        n = batch.num_rows
+        if n == 0:
+            continue
+        overrides = {i: batch.column(batch.schema.get_field_index(c)).to_numpy(zero_copy_only=False)
+                     for i, c in oof.items()} or None
+        matrix = kernel._transform(compiled, _columns_of(batch, state), n, overrides)
+        arrays, names = [vector_array(matrix.X)], [FEATURES]
+        if label:
+            y = batch.column(batch.schema.get_field_index(label)).to_numpy(zero_copy_only=False)
+            arrays.append(pa.array(_label_values(y), type=pa.float64()))
+            names.append(LABEL)
+        yield pa.RecordBatch.from_arrays(arrays, names=names)
+
+
+def _label_values(raw) -> np.ndarray:
+    raw = np.asarray(raw)
+    if raw.dtype.kind in "fiub":
+        return raw.astype(np.float64)
+    return np.array([1.0 if str(v).lower() in ("1", "true") else 0.0 for v in raw])
+
+
+def transform_on_spark(table, state: Fitted, *, label: str | None = None, oof: dict[int, str] | None = None):
+    """Apply a fitted feature state to a Spark table with the kernel: a SparkFeatures."""
+    compiled = kernel.compiled(state)  # refuses a broken state on the driver, before any task runs
+    _require(table, [c["name"] for c in state.meta["inputs"]], "feature_state")
+    with_label = bool(label and label in table.columns)
+    if with_label:
+        table = table.withColumn(label, _label_expr(table, label))
+    body = functools.partial(_transform_batches, state=state, label=label if with_label else None, oof=oof or {})
+    frame = table.mapInArrow(body, features_schema(with_label))
+    return SparkFeatures(frame, list(compiled.names), label if with_label else None, list(compiled.categorical))
+
+
+@spark_operator("feature_extraction")
+def feature_extraction(ctx, inputs, params):
+    state, table, oof = fit_feature_state_spark(ctx, inputs["table"], params)
+    features = transform_on_spark(table, state, label=params.label or None, oof=oof)
+    ctx.log(f"{len(features.names):,} features from {len(state.meta['inputs'])} columns (fit on Spark)")
+    return {"features": features, "feature_state": state}
+
+
+@spark_operator("apply_features")
+def apply_features(ctx, inputs, params):
+    state = inputs["feature_state"]
+    return {"features": transform_on_spark(inputs["table"], state, label=state.meta.get("label"))}

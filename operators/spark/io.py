@@ -1,0 +1,185 @@
+"""Imports on Spark: CSV and Parquet files below the data root, and JDBC reads split into partitions."""
+from __future__ import annotations
+
+from urllib.parse import unquote, urlsplit
+
+from ..contract import OperatorError
+from . import spark_operator
+
+# SQLAlchemy dialect -> (JDBC scheme, driver class). Debian's libpostgresql-jdbc-java and libmariadb-java
+# provide the jars (pipelines.engines.JDBC_JARS); the MariaDB driver also reads MySQL servers.
+JDBC_DRIVERS = {
+    "postgresql": ("postgresql", "org.postgresql.Driver"),
+    "mysql": ("mariadb", "org.mariadb.jdbc.Driver"),
+    "mariadb": ("mariadb", "org.mariadb.jdbc.Driver"),
+}
+DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "mariadb": 3306}
+
+
+def jdbc_target(url: str) -> tuple[str, dict[str, str]]:
+    """A SQLAlchemy URL (postgresql+psycopg://user:pw@host:5432/db) as a JDBC URL and connection properties.
+    The password travels in the properties, never in the URL that Spark may log."""
+    parts = urlsplit(url)
+    dialect = parts.scheme.split("+")[0]
+    if dialect not in JDBC_DRIVERS:
+        raise OperatorError(f"the Spark engine reads databases over JDBC: PostgreSQL, MySQL or MariaDB, "
+                            f"not {dialect!r}", field="connection")
+    scheme, driver = JDBC_DRIVERS[dialect]
+    host = parts.hostname or "127.0.0.1"
+    port = parts.port or DEFAULT_PORTS[dialect]
+    database = parts.path.lstrip("/")
+    properties = {"driver": driver, "user": unquote(parts.username or "")}
+    if parts.password:
+        properties["password"] = unquote(parts.password)
+    return f"jdbc:{scheme}://{host}:{port}/{database}", properties
+
+
+def read_jdbc(spark, url: str, *, table: str | None = None, query: str | None = None,
+              partition_column: str | None = None, num_partitions: int | None = None, max_rows: int | None = None):
+    """Read a table or a query over JDBC. With a numeric partition column (given, or else the first integer
+    column of the result) the read is split into `num_partitions` range queries that Spark runs in parallel;
+    the bounds come from one MIN / MAX query."""
+    if bool(table) == bool(query):
+        raise OperatorError("give either a table or a query", field="table")
+    jdbc_url, properties = jdbc_target(url)
+    source = table if table else f"({query}) AS studio_query"
+
+    def reader():  # a DataFrameReader keeps its options: a fresh one per read
+        return spark.read.format("jdbc").option("url", jdbc_url).options(**properties)
+
+    try:
+        schema = reader().option("dbtable", source).load().schema  # metadata only: no rows are read
+    except Exception as exc:  # the driver's message names the table or the SQL error
+        raise OperatorError(f"cannot read {table or 'the query'} over JDBC: {_first_line(exc)}",
+                            field="table" if table else "query") from None
+    numeric = [f.name for f in schema.fields if f.dataType.typeName() in ("integer", "long", "short")]
+    if partition_column is not None and partition_column not in schema.fieldNames():
+        raise OperatorError(f"partition column {partition_column!r} is not a column of {table or 'the query'}",
+                            field="partition_column", column=partition_column)
+    column = partition_column or (numeric[0] if numeric else None)
+    partitions = num_partitions or max(2, int(spark.sparkContext.defaultParallelism))
+    quoted = f'"{column}"' if jdbc_url.startswith("jdbc:postgresql") else f"`{column}`"
+    bounds = (reader().option("query", f"SELECT COUNT(*) AS n, MIN({quoted}) AS lo, MAX({quoted}) AS hi FROM {source}"
+                            if column else f"SELECT COUNT(*) AS n FROM {source}").load().collect()[0])
+    if max_rows is not None and bounds["n"] > max_rows:
+        raise OperatorError(f"the source has more than {max_rows:,} rows; raise max_rows or narrow the query",
+                            field="max_rows")
+    if column is None or partitions < 2 or bounds["lo"] is None:  # no integer column, or an empty table
+        return reader().option("dbtable", source).load()
+    return (reader().option("dbtable", source).option("partitionColumn", column)
+            .option("lowerBound", str(bounds["lo"])).option("upperBound", str(int(bounds["hi"]) + 1))
+            .option("numPartitions", str(partitions)).load())
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:500] if text else type(exc).__name__
+
+
+@spark_operator("import_csv")
+def import_csv(ctx, inputs, params):
+    """Spark reads the file as text columns; then one aggregation finds, per column, whether every value is
+    an integer, a number or an ISO date (as the local engine's inference), and the columns are cast."""
+    from pyspark.sql import functions as F
+
+    from ..library.io_files import _ISO_DATE, source_path
+
+    path = source_path(ctx, params)
+    label = params.path or f"upload {params.upload}"
+    reader = (ctx.spark.read.option("header", params.header).option("sep", params.delimiter)
+              .option("encoding", params.encoding).option("inferSchema", False).option("mode", "FAILFAST"))
+    table = reader.csv(str(path))
+    if not table.columns:
+        raise OperatorError(f"{label!r} is empty", field="path")
+    if not params.header:
+        table = table.toDF(*[f"column_{i + 1}" for i in range(len(table.columns))])
+    if params.max_rows:
+        table = table.limit(params.max_rows)
+    nulls = list(params.null_values)
+    table = table.select(*[F.when(F.col(c).isin(nulls), None).otherwise(F.col(c)).alias(c) if nulls else F.col(c)
+                           for c in table.columns])
+    for column, kind in params.column_types.items():
+        if column not in table.columns:
+            raise OperatorError(f"column {column!r} (from column_types) is not in the file; columns are: "
+                                f"{', '.join(table.columns[:20])}", field=f"column_types.{column}", column=column)
+    free = [c for c in table.columns if c not in params.column_types]
+    date_pattern = _ISO_DATE.pattern
+    checks = []
+    for i, c in enumerate(free):
+        col = F.col(c)
+        checks += [F.count(col).alias(f"n{i}"),
+                   F.count(F.expr(f"try_cast(`{c}` AS BIGINT)")).alias(f"int{i}"),
+                   F.count(F.expr(f"try_cast(`{c}` AS DOUBLE)")).alias(f"num{i}"),
+                   F.sum(col.rlike(date_pattern).cast("int")).alias(f"date{i}")]
+    kinds = {}
+    if checks:
+        row = table.agg(*checks).collect()[0]
+        for i, c in enumerate(free):
+            n = row[f"n{i}"]
+            if n and row[f"int{i}"] == n:
+                kinds[c] = "integer"
+            elif n and row[f"num{i}"] == n:
+                kinds[c] = "number"
+            elif n and params.parse_dates and row[f"date{i}"] == n:
+                kinds[c] = "datetime"
+    kinds.update(params.column_types)
+    table = table.select(*[_cast(c, kinds.get(c)) for c in table.columns])
+    ctx.log(f"reading {label} with Spark ({table.rdd.getNumPartitions()} partitions)")
+    return {"table": table}
+
+
+def _cast(column: str, kind: str | None):
+    from pyspark.sql import functions as F
+
+    col = F.col(column)
+    if kind == "integer":
+        return col.cast("bigint").alias(column)
+    if kind == "number":
+        return col.cast("double").alias(column)
+    if kind == "boolean":
+        text = F.lower(F.trim(col))
+        return (F.when(text.isin("true", "1", "yes", "t", "y"), True)
+                .when(text.isin("false", "0", "no", "f", "n"), False).alias(column))
+    if kind == "datetime":
+        return F.to_timestamp(col).alias(column)
+    return col.alias(column)  # string, category, or text
+
+
+@spark_operator("import_parquet")
+def import_parquet(ctx, inputs, params):
+    from ..library.io_files import source_path
+
+    table = ctx.spark.read.parquet(str(source_path(ctx, params)))
+    if params.columns:
+        for column in params.columns:
+            if column not in table.columns:
+                raise OperatorError(f"column {column!r} (from columns) is not in the file; columns are: "
+                                    f"{', '.join(table.columns[:20])}", field="columns", column=column)
+        table = table.select(*params.columns)
+    if params.max_rows:
+        table = table.limit(params.max_rows)
+    return {"table": table}
+
+
+@spark_operator("import_sql")
+def import_sql(ctx, inputs, params):
+    """JDBC from PostgreSQL or MySQL/MariaDB, split into range queries over the first integer column."""
+    from ..library.io_sql import _READ_ONLY
+
+    if bool(params.table) == bool(params.query):
+        raise OperatorError("give either a table or a query, not both or neither", field="table")
+    if params.query and not _READ_ONLY.match(params.query):
+        raise OperatorError("the query must be a SELECT (or WITH ... SELECT)", field="query")
+    table = read_jdbc(ctx.spark, ctx.connection_url(params.connection), table=params.table or None,
+                      query=params.query or None, max_rows=params.max_rows)
+    ctx.log(f"reading {params.table or 'the query'} over JDBC in {table.rdd.getNumPartitions()} partitions")
+    return {"table": table}
+
+
+@spark_operator("publish_model")
+def publish_model(ctx, inputs, params):
+    """Publishing needs only the first rows of the held-out table; the rest stays on Spark."""
+    import operators
+
+    inputs = dict(inputs, table=inputs["table"].limit(100).toPandas())
+    return operators.get("publish_model")().run(ctx, inputs, params)

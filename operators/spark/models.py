@@ -1,0 +1,275 @@
+"""Training and scoring on Spark, producing and reading the very model formats of the local engine.
+
+- train_gbdt: LightGBM trained across Spark tasks in barrier execution mode. Each task feeds its partition
+  (Arrow batches from mapInArrow) to LightGBM's own socket network (`machines` from the barrier task
+  infos as IP:port, ports shared with allGather, tree_learner "data"); the first task returns the LightGBM
+  text model, so publishing and serving are unchanged. With one task it is plain LightGBM in that task.
+- train_lr: pyspark.ml LogisticRegression (L-BFGS / OWL-QN) with scikit-learn's objective translated
+  (regParam = 1 / (C * rows), elasticNetParam = l1 share, no standardisation), exported as coefficients,
+  intercept and feature names.
+- predict: the feature kernel and the model's scorer (operators.kernels.models) through mapInArrow.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import socket
+
+import numpy as np
+
+from ..contract import OperatorError
+from ..values import FeatureMatrix, Fitted
+from . import spark_operator
+from .frames import FEATURES, LABEL, SparkFeatures, matrix_from_vectors
+
+MIN_ROWS_PER_TASK = 1_000  # smaller partitions make LightGBM's network cost more than it saves
+NETWORK_TIMEOUT_MINUTES = 10  # LightGBM's time_out is in minutes
+
+
+def _local(operator_name: str):
+    """The local implementation of an operator, for inputs that are already on the driver (a feature
+    matrix cached by a local run of the same node)."""
+    import operators
+
+    return operators.get(operator_name)()
+
+
+def _label_counts(features: SparkFeatures, port: str) -> tuple[int, int]:
+    from pyspark.sql import functions as F
+
+    if not features.has_label:
+        raise OperatorError(f"the {port!r} input has no label; set `label` on the feature extraction node",
+                            port=port)
+    row = features.dataframe.agg(F.count(F.lit(1)).alias("n"), F.sum(LABEL).alias("pos")).collect()[0]
+    rows, positives = int(row["n"]), int(row["pos"] or 0)
+    if rows == 0:
+        raise OperatorError(f"the {port!r} input has no rows", port=port)
+    if positives in (0, rows):
+        raise OperatorError(f"the label of the {port!r} input holds one class only; a classifier needs both",
+                            port=port, column=features.label_name)
+    return rows, positives
+
+
+# ----------------------------------------------------------------------------------------------- LightGBM
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def _train_lightgbm_task(batches, *, params: dict, rounds: int, width: int, categorical: list[int],
+                         barrier: bool, record_train: bool):
+    """mapInArrow body: LightGBM on this task's rows; in barrier mode, one member of LightGBM's network."""
+    import lightgbm as lgb
+    import pyarrow as pa
+
+    tables = [pa.Table.from_batches([b]) for b in batches if b.num_rows]
+    table = pa.concat_tables(tables) if tables else None
+    X = matrix_from_vectors(table.column(FEATURES), width) if table is not None else None
+    y = table.column(LABEL).to_numpy() if table is not None else None
+    params = dict(params)
+    rank = 0
+    if barrier:
+        from pyspark import BarrierTaskContext
+
+        context = BarrierTaskContext.get()
+        rank = context.partitionId()
+        hosts = [info.address.rsplit(":", 1)[0] for info in context.getTaskInfos()]  # IP addresses
+        port = _free_port(hosts[rank])
+        ports = [int(p) for p in context.allGather(str(port))]
+        if X is None:
+            raise RuntimeError(f"LightGBM task {rank} received no rows; repartition gave it none")
+        params.update(machines=",".join(f"{h}:{p}" for h, p in zip(hosts, ports)), local_listen_port=port,
+                      num_machines=len(hosts), tree_learner="data", pre_partition=True,
+                      time_out=NETWORK_TIMEOUT_MINUTES)
+    train = lgb.Dataset(X, label=y, feature_name=[f"f{j}" for j in range(width)],
+                        categorical_feature=categorical, params={"max_bin": params["max_bin"], "verbosity": -1})
+    evals: dict = {}
+    callbacks = [lgb.record_evaluation(evals)] if record_train else []
+    booster = None
+    try:
+        booster = lgb.train(params, train, num_boost_round=rounds, valid_sets=[train] if record_train else [],
+                            valid_names=["train"] if record_train else [], callbacks=callbacks)
+        text = booster.model_to_string() if rank == 0 else None
+    finally:
+        if barrier and booster is not None:
+            booster.free_network()
+    if rank == 0:
+        yield pa.RecordBatch.from_pydict({"model": [text], "evals": [json.dumps(evals)],
+                                          "rows": [int(X.shape[0])]})
+
+
+def train_lightgbm_on_spark(features: SparkFeatures, params: dict, rounds: int, *, tasks: int | None = None,
+                            record_train: bool = True) -> tuple[str, dict, int]:
+    """Train one LightGBM model on a SparkFeatures; returns (model text, first task's evals, tasks used)."""
+    from pyspark.sql.types import LongType, StringType, StructField, StructType
+
+    spark = features.dataframe.sparkSession
+    rows, _ = _label_counts(features, "features")
+    slots = max(1, int(spark.sparkContext.defaultParallelism))
+    wanted = tasks or slots
+    n = max(1, min(wanted, slots, -(-rows // MIN_ROWS_PER_TASK)))
+    width = len(features.names)
+    categorical = [features.names.index(c) for c in features.categorical if c in features.names]
+    params = dict(params)
+    if n > 1 and not params.get("num_threads"):  # one LightGBM per task slot: no oversubscription
+        params["num_threads"] = int(spark.conf.get("spark.task.cpus", "1"))
+    body = functools.partial(_train_lightgbm_task, params=params, rounds=rounds, width=width,
+                             categorical=categorical, barrier=n > 1, record_train=record_train)
+    schema = StructType([StructField("model", StringType()), StructField("evals", StringType()),
+                         StructField("rows", LongType())])
+    frame = features.dataframe.select(FEATURES, LABEL).repartition(n)  # never coalesce before a barrier stage
+    result = frame.mapInArrow(body, schema, barrier=n > 1).collect()
+    if len(result) != 1 or not result[0]["model"]:
+        raise RuntimeError(f"LightGBM on Spark returned {len(result)} models, expected 1")
+    return result[0]["model"], json.loads(result[0]["evals"]), n
+
+
+@spark_operator("train_gbdt")
+def train_gbdt(ctx, inputs, params):
+    import lightgbm as lgb
+
+    from ..library.models_gbdt import lightgbm_params
+
+    features = inputs["features"]
+    if isinstance(features, FeatureMatrix):  # already on the driver
+        return _local("train_gbdt").run(ctx, inputs, params)
+    if params.early_stopping_rounds:
+        raise OperatorError("early stopping is not available on the Spark engine: LightGBM's distributed "
+                            "training has no shared validation set; set early_stopping_rounds to 0",
+                            field="early_stopping_rounds")
+    text, evals, tasks = train_lightgbm_on_spark(features, lightgbm_params(params), params.n_estimators,
+                                                 record_train=params.record_train_metrics)
+    ctx.check_cancelled()
+    booster = lgb.Booster(model_str=text)
+    evals_json = {part: {metric: [float(v) for v in values] for metric, values in metrics.items()}
+                  for part, metrics in evals.items()}
+    meta = {"feature_names": list(features.names), "categorical": list(features.categorical),
+            "label": features.label_name, "best_iteration": None, "evals": evals_json,
+            "params": params.model_dump(mode="json"), "engine": "spark", "spark_tasks": tasks}
+    valid = inputs.get("valid_features")
+    model = Fitted("lightgbm", meta=meta,
+                   arrays={"importance_gain": booster.feature_importance("gain").astype(np.float64),
+                           "importance_split": booster.feature_importance("split").astype(np.float64)},
+                   texts={"model": text})
+    if valid is not None:
+        model.meta["valid"] = _valid_metrics(model, valid)
+    ctx.log(f"{booster.num_trees()} trees trained by {tasks} Spark task(s)"
+            + (" (LightGBM network, barrier mode)" if tasks > 1 else " (one partition: plain LightGBM)"))
+    return {"model": model}
+
+
+# -------------------------------------------------------------------------------------------------- LR
+@spark_operator("train_lr")
+def train_lr(ctx, inputs, params):
+    """Spark ML's LogisticRegression, driven through its JVM object: pyspark.ml's Python parameter wrappers
+    walk dir(cls) and break when zope.interface (Twisted, under the studio) has decorated typing.Generic."""
+    from pyspark.sql import functions as F
+
+    features = inputs["features"]
+    if isinstance(features, FeatureMatrix):
+        return _local("train_lr").run(ctx, inputs, params)
+    rows, positives = _label_counts(features, "features")
+    frame = features.dataframe
+    l1_share = {"l2": 0.0, "l1": 1.0, "elasticnet": params.l1_ratio, "none": 0.0}[params.penalty]
+    reg = 0.0 if params.penalty == "none" else 1.0 / (params.C * rows)
+    estimator = (frame.sparkSession._jvm.org.apache.spark.ml.classification.LogisticRegression()
+                 .setFeaturesCol(FEATURES).setLabelCol(LABEL).setRegParam(reg).setElasticNetParam(l1_share)
+                 .setMaxIter(params.max_iter).setTol(params.tol).setStandardization(False).setFitIntercept(True)
+                 .setFamily("binomial"))
+    if params.class_weight == "balanced":  # scikit-learn's n / (2 * class count)
+        w1, w0 = rows / (2.0 * positives), rows / (2.0 * (rows - positives))
+        frame = frame.withColumn("__weight", F.when(F.col(LABEL) == 1.0, w1).otherwise(w0))
+        estimator = estimator.setWeightCol("__weight")
+    ctx.progress(0.1, f"fitting on {rows:,} rows x {len(features.names):,} features (Spark ML)")
+    fitted = estimator.fit(frame._jdf)
+    ctx.check_cancelled()
+    coefficients = _dense_vector(fitted.coefficients().toDense().toString())
+    if len(coefficients) != len(features.names):
+        raise RuntimeError(f"Spark ML returned {len(coefficients)} coefficients for {len(features.names)} features")
+    iterations = int(fitted.summary().totalIterations()) if fitted.hasSummary() else None
+    model = Fitted("lr", meta={"feature_names": list(features.names), "label": features.label_name,
+                               "penalty": params.penalty, "C": params.C, "n_iter": iterations, "engine": "spark"},
+                   arrays={"coef": coefficients, "intercept": np.asarray([fitted.intercept()], dtype=np.float64)})
+    valid = inputs.get("valid_features")
+    if valid is not None:
+        model.meta["valid"] = _valid_metrics(model, valid)
+        ctx.log(f"validation AUC {model.meta['valid']['auc']:.4f}, logloss {model.meta['valid']['logloss']:.4f}")
+    return {"model": model}
+
+
+def _dense_vector(text: str) -> np.ndarray:
+    """A Spark ML DenseVector's toString ("[0.1,-2.5E-4,...]", Java's round-trip doubles) as numpy."""
+    body = text.strip()[1:-1]
+    return np.array([float(v) for v in body.split(",")] if body else [], dtype=np.float64)
+
+
+def _score_vectors(batches, *, model: Fitted, width: int):
+    import pyarrow as pa
+
+    from ..kernels.models import load_scorer
+
+    scorer = load_scorer(model)
+    for batch in batches:
+        if not batch.num_rows:
+            continue
+        X = matrix_from_vectors(batch.column(batch.schema.get_field_index(FEATURES)), width)
+        p = scorer.predict_proba(X)
+        yield pa.RecordBatch.from_arrays([batch.column(batch.schema.get_field_index(LABEL)), pa.array(p)],
+                                         names=[LABEL, "p"])
+
+
+def _valid_metrics(model: Fitted, valid) -> dict:
+    """Validation AUC and logloss of a model on a SparkFeatures, by the binned evaluation (no collect)."""
+    from .evaluate import binned_scores
+
+    if isinstance(valid, FeatureMatrix) or not valid.has_label:
+        return {}
+    scored = valid.dataframe.select(FEATURES, LABEL).mapInArrow(
+        functools.partial(_score_vectors, model=model, width=len(valid.names)), f"{LABEL} double, p double")
+    binned = binned_scores(scored, LABEL, "p")
+    return {"auc": binned.auc(), "logloss": binned.logloss_sum / binned.rows}
+
+
+# ----------------------------------------------------------------------------------------------- predict
+def _predict_batches(batches, *, model: Fitted, state: Fitted, threshold: float):
+    import pyarrow as pa
+
+    from ..kernels import features as kernel
+    from ..kernels.models import load_scorer
+    from .features import _columns_of
+
+    scorer = load_scorer(model)
+    compiled = kernel.compiled(state)
+    for batch in batches:
+        if not batch.num_rows:
+            continue
+        X = kernel._transform(compiled, _columns_of(batch, state), batch.num_rows).X
+        p = scorer.predict_proba(X)
+        yield (batch.append_column("__p", pa.array(p, type=pa.float64()))
+               .append_column("__label", pa.array((p >= threshold).astype(np.int8), type=pa.int8())))
+
+
+@spark_operator("predict")
+def predict(ctx, inputs, params):
+    from pyspark.sql.types import ByteType, DoubleType, StructField, StructType
+
+    from ..kernels.models import load_scorer
+
+    model, state, table = inputs["model"], inputs["feature_state"], inputs["table"]
+    scorer = load_scorer(model)
+    if list(state.meta["names"]) != scorer.feature_names:
+        raise OperatorError("the model was trained on a different feature state than the one connected",
+                            port="feature_state")
+    missing = [c["name"] for c in state.meta["inputs"] if c["name"] not in table.columns]
+    if missing:
+        raise OperatorError(f"input column {missing[0]!r} is missing; the feature state needs it",
+                            column=missing[0], port="table")
+    kept = [c for c in table.columns if c not in (params.probability_column, params.label_column)]
+    table = table.select(*kept)
+    schema = StructType(table.schema.fields + [StructField("__p", DoubleType()), StructField("__label", ByteType())])
+    body = functools.partial(_predict_batches, model=model, state=state, threshold=params.threshold)
+    scored = (table.mapInArrow(body, schema).withColumnRenamed("__p", params.probability_column)
+              .withColumnRenamed("__label", params.label_column))
+    return {"table": scored}
+

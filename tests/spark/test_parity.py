@@ -1,0 +1,127 @@
+"""Spark local[2] against the local engine on the same data: the same split rows, fitted states within the
+stated tolerances (operators/spark/features.py), identical features for one fitted state, AUC within 0.005."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import pipelines
+from tests.spark.graphs import credit_pipeline
+
+AUC_TOLERANCE = 0.005
+
+
+@pytest.fixture(scope="module")
+def both_runs(spark, credit_root, tmp_path_factory):
+    graph = credit_pipeline()
+    runs = {}
+    for engine in ("local", "spark"):
+        store = pipelines.FileSystemStore(tmp_path_factory.mktemp(f"store-{engine}"))
+        events = []
+        result = pipelines.run(graph, store=store, data_root=credit_root, engine=engine, on_event=events.append)
+        failures = {nid: r.error for nid, r in result.nodes.items() if r.status != "succeeded"}
+        assert result.status == "succeeded", failures
+        runs[engine] = (result, events)
+    return runs
+
+
+def test_split_sends_the_same_rows_to_each_side(both_runs):
+    local, spark = both_runs["local"][0], both_runs["spark"][0]
+    for port in ("first", "second"):
+        a = set(local.output("split", port)["customer_id"])
+        b = set(spark.output("split", port)["customer_id"])
+        assert a == b, f"{port}: {len(a ^ b)} rows differ"
+
+
+def test_fitted_feature_states_agree_within_tolerance(both_runs):
+    local = both_runs["local"][0].output("features", "feature_state")
+    spark = both_runs["spark"][0].output("features", "feature_state")
+    table = both_runs["local"][0].output("split", "first")
+    assert local.meta["inputs"] == spark.meta["inputs"]
+    assert local.meta["names"] == spark.meta["names"]
+    assert [b["op"] for b in local.meta["blocks"]] == [b["op"] for b in spark.meta["blocks"]]
+    for i, (a, b) in enumerate(zip(local.meta["blocks"], spark.meta["blocks"])):
+        for key in ("fill", "mean", "scale", "lo", "span", "missing_value"):
+            if key in a:
+                assert b[key] == pytest.approx(a[key], rel=1e-9, abs=1e-12), (a["op"], a.get("column"), key)
+        for key in ("vocab", "granularities", "n_dims"):
+            assert a.get(key) == b.get(key), (a["op"], a.get("column"), key)
+    for name, edges in local.arrays.items():
+        other = spark.arrays[name]
+        if ".edges" not in name:
+            np.testing.assert_allclose(other, edges, rtol=1e-9, err_msg=name)
+            continue
+        # approxQuantile's edges: same count, and each edge's rank within the relative error (plus ties)
+        assert len(other) == len(edges), name
+        block = local.meta["blocks"][int(name[1:name.index(".")])]
+        column = block.get("column") or block["parts"][int(name[-1])]["column"]
+        x = np.sort(table[column].dropna().to_numpy(dtype=np.float64))
+        lo_a, hi_a = np.searchsorted(x, edges, "left"), np.searchsorted(x, edges, "right")
+        lo_b, hi_b = np.searchsorted(x, other, "left"), np.searchsorted(x, other, "right")
+        gap = np.maximum(0, np.maximum(lo_a - hi_b, lo_b - hi_a)) / len(x)
+        assert gap.max() <= 2e-3, (name, gap.max())
+
+
+def test_features_are_identical_for_the_same_fitted_state(spark, both_runs):
+    from operators.library.features import apply_state
+    from operators.spark.features import transform_on_spark
+    from operators.spark.frames import to_feature_matrix
+
+    result = both_runs["local"][0]
+    state = result.output("features", "feature_state")
+    table = result.output("split", "second")
+    local = apply_state(table, state)
+    frame = spark.createDataFrame(table)  # partitions hold the rows in order, so collect keeps the order
+    assert frame.rdd.getNumPartitions() > 1
+    distributed = to_feature_matrix(transform_on_spark(frame, state, label="default"))
+    assert distributed.names == local.names
+    assert sp.issparse(local.X) and sp.issparse(distributed.X)
+    assert np.array_equal(local.X.toarray(), distributed.X.toarray(), equal_nan=True)
+    assert np.array_equal(local.label, distributed.label)
+
+
+def test_models_have_the_local_formats_and_auc_within_tolerance(both_runs):
+    local, spark = both_runs["local"][0], both_runs["spark"][0]
+    for node in ("train_gbdt", "train_lr"):
+        a, b = local.output(node, "model"), spark.output(node, "model")
+        assert a.kind == b.kind and a.meta["feature_names"] == b.meta["feature_names"]
+        assert sorted(a.arrays) == sorted(b.arrays) and sorted(a.texts) == sorted(b.texts)
+    assert spark.output("train_gbdt", "model").meta["spark_tasks"] == 2, "GBDT did not train across two tasks"
+    assert spark.output("train_gbdt", "model").texts["model"].startswith("tree\n")
+    lm, sm = local.metrics["evaluate"], spark.metrics["evaluate"]
+    print(f"GBDT AUC local {lm['auc']:.4f} spark {sm['auc']:.4f}; LR AUC local {lm['b_auc']:.4f} "
+          f"spark {sm['b_auc']:.4f}")
+    assert abs(lm["auc"] - sm["auc"]) <= AUC_TOLERANCE
+    assert abs(lm["b_auc"] - sm["b_auc"]) <= AUC_TOLERANCE
+    assert sm["auc"] > 0.7 and sm["b_auc"] > 0.7
+    assert set(lm) <= set(sm) | set(), sorted(set(lm) - set(sm))
+    for key in ("rows", "tp", "fp", "tn", "fn"):
+        assert isinstance(sm[key], int)
+    assert sm["rows"] == lm["rows"]
+
+
+def test_binned_evaluation_matches_exact_metrics(both_runs):
+    """The Spark evaluation of the local engine's scores equals scikit-learn's within the bins' resolution."""
+    from operators.library.evaluate import binary_metrics
+    from operators.spark.evaluate import binned_metrics, binned_scores
+    from pipelines.engines import spark_session
+
+    scored = both_runs["local"][0].output("predict_lr", "table")
+    exact = binary_metrics(scored["default"].to_numpy(), scored["probability"].to_numpy(), 0.5)
+    binned = binned_metrics(binned_scores(spark_session().createDataFrame(scored), "default", "probability"), 0.5)
+    for key in ("auc", "ks", "pr_auc"):
+        assert binned[key] == pytest.approx(exact[key], abs=1e-3), key
+    for key in ("logloss", "brier", "accuracy", "precision", "recall", "f1"):
+        assert binned[key] == pytest.approx(exact[key], rel=1e-9), key
+    for key in ("tp", "fp", "tn", "fn", "rows"):
+        assert binned[key] == exact[key], key
+
+
+def test_spark_run_reports_stage_progress_and_the_report_has_the_local_charts(both_runs):
+    local, _ = both_runs["local"]
+    spark, events = both_runs["spark"]
+    spark_progress = [e for e in events if e.type == "node_progress" and "spark" in e.data]
+    assert spark_progress, "no Spark job/stage progress became a node progress event"
+    assert {"tasks_done", "tasks_total"} <= set(spark_progress[-1].data["spark"])
+    assert sorted(local.output("evaluate", "report").figures) == sorted(spark.output("evaluate", "report").figures)
