@@ -19,6 +19,15 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Spark's JDBC drivers come from Debian (pipelines/engines.py puts the jars on Spark's class path); `make test`
+# installs them only when missing.
+jdbc-drivers:
+	@if [ ! -f /usr/share/java/postgresql.jar ] || [ ! -f /usr/share/java/mariadb-java-client.jar ]; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y \
+			libpostgresql-jdbc-java libmariadb-java; \
+	fi
+
 $(DEMO_CSV): $(STAMP) operators/library/sample_data.py
 	$(BIN)/python examples/make_demo_data.py $(DEMO_CSV)
 
@@ -36,7 +45,7 @@ run: install demo-data migrate frontend
 	STUDIO_HOST=$(HOST) STUDIO_PORT=$(PORT) SERVING_PORT=$(SERVING_PORT) SERVING_URL=http://$(HOST):$(SERVING_PORT) \
 		exec $(BIN)/honcho start --no-prefix -f Procfile
 
-test: install demo-data frontend
+test: install demo-data frontend jdbc-drivers
 	$(BIN)/python -m pytest
 	$(MAKE) test-frontend
 
