@@ -10,8 +10,9 @@ from . import spark_operator
 # provide the jars (pipelines.engines.JDBC_JARS); the MariaDB driver also reads MySQL servers.
 JDBC_DRIVERS = {
     "postgresql": ("postgresql", "org.postgresql.Driver"),
-    "mysql": ("mariadb", "org.mariadb.jdbc.Driver"),
-    "mariadb": ("mariadb", "org.mariadb.jdbc.Driver"),
+    # the jdbc:mysql scheme, so Spark picks its MySQL dialect (backtick quoting); the MariaDB driver accepts it
+    "mysql": ("mysql", "org.mariadb.jdbc.Driver"),
+    "mariadb": ("mysql", "org.mariadb.jdbc.Driver"),
 }
 DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "mariadb": 3306}
 
@@ -31,7 +32,8 @@ def jdbc_target(url: str) -> tuple[str, dict[str, str]]:
     properties = {"driver": driver, "user": unquote(parts.username or "")}
     if parts.password:
         properties["password"] = unquote(parts.password)
-    return f"jdbc:{scheme}://{host}:{port}/{database}", properties
+    suffix = "?permitMysqlScheme" if scheme == "mysql" else ""
+    return f"jdbc:{scheme}://{host}:{port}/{database}{suffix}", properties
 
 
 def read_jdbc(spark, url: str, *, table: str | None = None, query: str | None = None,

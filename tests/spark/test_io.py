@@ -1,0 +1,107 @@
+"""Imports on Spark: CSV with the local engine's type inference, and JDBC from the real PostgreSQL and MariaDB
+on this machine, read in parallel range partitions."""
+from __future__ import annotations
+
+import uuid
+
+import numpy as np
+import pytest
+
+import pipelines
+
+PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+MARIADB_URL = "mysql+pymysql://root@127.0.0.1:3306/test"
+
+
+def _graph(operator, params):
+    return {"format": "studio.pipeline/1", "name": "import", "edges": [],
+            "nodes": [{"id": "import", "operator": operator, "params": params}]}
+
+
+def test_csv_import_infers_the_local_engines_types(spark, credit_root, tmp_path):
+    graph = _graph("import_csv", {"path": "data/credit.csv"})
+    local = pipelines.run(graph, store_root=tmp_path / "l", data_root=credit_root).output("import", "table")
+    store = pipelines.FileSystemStore(tmp_path / "s")
+    result = pipelines.run(graph, store=store, data_root=credit_root, engine="spark")
+    assert result.status == "succeeded", result.nodes["import"].error
+    table = store.load(result.nodes["import"].outputs["table"], engine="spark")
+    types = dict(table.dtypes)
+    assert types["age"] == "bigint" and types["income"] == "double" and types["education"] == "string"
+    assert types["application_date"] == "timestamp"
+    got = table.toPandas().sort_values("customer_id").reset_index(drop=True)
+    assert len(got) == len(local)
+    np.testing.assert_allclose(got["income"].to_numpy(dtype=float), local["income"].to_numpy(dtype=float))
+    assert got["education"].isna().sum() == local["education"].isna().sum()
+
+
+def test_csv_import_names_a_missing_file(spark, credit_root, tmp_path):
+    result = pipelines.run(_graph("import_csv", {"path": "data/nope.csv"}), store_root=tmp_path,
+                           data_root=credit_root, engine="spark")
+    assert result.nodes["import"].error == {"message": "file 'data/nope.csv' does not exist under the data root",
+                                            "field": "path"}
+
+
+@pytest.fixture
+def pg_table(credit_root):
+    """A table of ours in PostgreSQL's `test` database, dropped afterwards."""
+    import pandas as pd
+    import sqlalchemy as sa
+
+    name = f"spark_jdbc_{uuid.uuid4().hex[:10]}"
+    engine = sa.create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    frame = pd.read_parquet(credit_root / "data" / "credit.parquet").drop(columns=["application_date"])
+    frame.to_sql(name, engine, index=False)
+    yield name, frame
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'DROP TABLE IF EXISTS "{name}"'))
+    engine.dispose()
+
+
+def test_jdbc_import_from_postgresql_reads_partitions_in_parallel(spark, pg_table, tmp_path):
+    from operators.spark.io import read_jdbc
+
+    name, frame = pg_table
+    table = read_jdbc(spark, PG_URL, table=name)
+    assert table.rdd.getNumPartitions() == 2  # one range query per task slot of local[2]
+    assert table.count() == len(frame)
+    assert table.agg({"customer_id": "sum"}).collect()[0][0] == frame["customer_id"].sum()
+
+    store = pipelines.FileSystemStore(tmp_path)
+    graph = _graph("import_sql", {"connection": "warehouse", "table": name})
+    result = pipelines.run(graph, store=store, engine="spark", connections={"warehouse": PG_URL})
+    assert result.status == "succeeded", result.nodes["import"].error
+    loaded = result.output("import", "table").sort_values("customer_id").reset_index(drop=True)
+    assert len(loaded) == len(frame)
+    np.testing.assert_allclose(loaded["debt_ratio"].to_numpy(dtype=float), frame["debt_ratio"].to_numpy(dtype=float))
+
+    graph = _graph("import_sql", {"connection": "warehouse", "table": name, "max_rows": 100})
+    result = pipelines.run(graph, store_root=tmp_path / "b", engine="spark", connections={"warehouse": PG_URL})
+    assert result.nodes["import"].error["field"] == "max_rows"
+
+
+def test_jdbc_errors_name_the_table_and_hide_the_password(spark, tmp_path):
+    graph = _graph("import_sql", {"connection": "warehouse", "table": "no_such_table_here"})
+    url = "postgresql://postgres:s3cret@127.0.0.1:5432/test"
+    result = pipelines.run(graph, store_root=tmp_path, engine="spark", connections={"warehouse": url})
+    error = result.nodes["import"].error
+    assert error["field"] == "table" and "no_such_table_here" in error["message"]
+    assert "s3cret" not in error["message"]
+
+
+def test_jdbc_import_from_mariadb(spark):
+    import pandas as pd
+    import sqlalchemy as sa
+
+    from operators.spark.io import read_jdbc
+
+    name = f"spark_jdbc_{uuid.uuid4().hex[:10]}"
+    engine = sa.create_engine(MARIADB_URL)
+    pd.DataFrame({"id": np.arange(1, 501), "x": np.linspace(0, 1, 500)}).to_sql(name, engine, index=False)
+    try:
+        table = read_jdbc(spark, MARIADB_URL, table=name)
+        assert table.rdd.getNumPartitions() == 2
+        assert table.count() == 500
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"DROP TABLE IF EXISTS `{name}`"))
+        engine.dispose()
