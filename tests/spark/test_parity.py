@@ -125,3 +125,18 @@ def test_spark_run_reports_stage_progress_and_the_report_has_the_local_charts(bo
     assert spark_progress, "no Spark job/stage progress became a node progress event"
     assert {"tasks_done", "tasks_total"} <= set(spark_progress[-1].data["spark"])
     assert sorted(local.output("evaluate", "report").figures) == sorted(spark.output("evaluate", "report").figures)
+
+
+@pytest.mark.parametrize("node", ["train_gbdt", "train_lr"])
+def test_spark_trained_model_publishes_and_its_bundle_passes_the_parity_check(both_runs, tmp_path, node):
+    from pipelines.bundle import load_bundle, write_bundle
+
+    result = both_runs["spark"][0]
+    model = result.output(node, "model")
+    state = result.output("features", "feature_state")
+    scored = result.output(f"predict_{node.removeprefix('train_')}", "table")  # scored on Spark
+    holdout = scored.drop(columns=["probability", "predicted_label"])
+    bundle = load_bundle(write_bundle(tmp_path / "bundle", name="credit", model=model, feature_state=state,
+                                      holdout=holdout), verify=True)  # replays its held-out rows on load
+    online = bundle.score_table(holdout.head(100))["probability"]
+    np.testing.assert_allclose(online, scored["probability"].head(100).to_numpy(), rtol=0, atol=1e-9)
