@@ -1,8 +1,10 @@
 """The prediction log for the closed loop: one Parquet row per scored row (request id, model, version, time,
-the row's inputs as JSON, its outputs), written by a background thread in batches, off the request path.
+the row's raw inputs as typed columns, its outputs), written by a background thread in batches, off the
+request path.
 
 The request path only appends a reference to its columns to a deque (no copy, no formatting). Every
-`flush_interval` seconds, or on close, the writer turns what accumulated into one Parquet file per model,
+`flush_interval` seconds, or on close, the writer turns what accumulated into one Parquet file per model
+version (columns request_id, row, model, version, time, in_<input> per raw input, probability, label),
 written to a temporary name and renamed, so a reader never sees half a file. Files older than
 `retention_days` are deleted. If the writer falls behind by more than `max_pending_rows`, new records are
 dropped and counted rather than growing memory without bound.
@@ -21,7 +23,6 @@ from pathlib import Path
 from typing import Mapping
 
 import numpy as np
-import orjson
 
 log = logging.getLogger("studio.serving.predlog")
 
@@ -75,37 +76,29 @@ class PredictionLog:
             return len(batch)
 
     def _write(self, batch: list) -> None:
+        """One Parquet file per (model, version): typed columns, built from whole numpy arrays (no per-row
+        Python work, so the writer holds the GIL, and so the event loop, only briefly)."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        by_model: dict[str, list] = collections.defaultdict(list)
+        groups: dict[tuple[str, str], list] = collections.defaultdict(list)
         for item in batch:
-            by_model[item[1]].append(item)
-        for model, items in by_model.items():
-            fields: dict[str, list] = {k: [] for k in ("request_id", "row", "model", "version", "time", "inputs",
-                                                       "probability", "label")}
-            for request_id, _, version, at, columns, n_rows, outputs in items:
-                names = list(columns)
-                values = [columns[n].tolist() for n in names]
-                for i in range(n_rows):
-                    fields["inputs"].append(orjson.dumps({n: _plain(v[i]) for n, v in zip(names, values)}).decode())
-                fields["request_id"] += [request_id] * n_rows
-                fields["row"] += list(range(n_rows))
-                fields["model"] += [model] * n_rows
-                fields["version"] += [version] * n_rows
-                fields["time"] += [at] * n_rows
-                fields["probability"] += outputs["probability"].tolist()
-                fields["label"] += outputs["label"].tolist()
-            table = pa.table({
-                "request_id": pa.array(fields["request_id"], pa.string()),
-                "row": pa.array(fields["row"], pa.int32()),
-                "model": pa.array(fields["model"], pa.string()),
-                "version": pa.array(fields["version"], pa.string()),
-                "time": pa.array(fields["time"], pa.float64()),
-                "inputs": pa.array(fields["inputs"], pa.string()),
-                "probability": pa.array(fields["probability"], pa.float64()),
-                "label": pa.array(fields["label"], pa.int64()),
-            })
+            groups[(item[1], item[2])].append(item)
+        for (model, version), items in groups.items():
+            counts = np.array([item[5] for item in items])
+            table = {
+                "request_id": pa.array(np.repeat(np.array([item[0] for item in items], dtype=object), counts),
+                                       pa.string()),
+                "row": pa.array(np.concatenate([np.arange(n, dtype=np.int32) for n in counts])),
+                "model": pa.array([model] * int(counts.sum()), pa.string()),
+                "version": pa.array([version] * int(counts.sum()), pa.string()),
+                "time": pa.array(np.repeat(np.array([item[3] for item in items]), counts)),
+            }
+            for name in items[0][4]:  # the raw inputs, one typed column each, null for missing
+                table[f"in_{name}"] = pa.array(np.concatenate([item[4][name] for item in items]), from_pandas=True)
+            for name in ("probability", "label"):
+                table[name] = pa.array(np.concatenate([item[6][name] for item in items]))
+            table = pa.table(table)
             day = datetime.now(timezone.utc).strftime("%Y-%m-%d")
             folder = self.directory / _safe(model) / day
             folder.mkdir(parents=True, exist_ok=True)
@@ -128,12 +121,6 @@ class PredictionLog:
         self._stop.set()
         self._thread.join(timeout=10)
         self.flush()
-
-
-def _plain(value):
-    if isinstance(value, float) and value != value:  # NaN is a null in the log's JSON
-        return None
-    return value
 
 
 def _safe(name: str) -> str:

@@ -256,4 +256,5 @@ def test_prediction_log_is_written_in_batches(server, batch, scoring_table):
     server.wait_for(lambda: len(logged()) == 3, timeout=10, what="prediction log rows")
     rows = logged()
     assert [r["row"] for r in rows] == [0, 1, 2] and rows[0]["version"] == "1"
-    assert json.loads(rows[0]["inputs"])["region"] == scoring_table["region"].iloc[0]
+    assert rows[0]["in_region"] == scoring_table["region"].iloc[0]
+    assert rows[1]["in_age"] == scoring_table["age"].iloc[1]
