@@ -1,7 +1,7 @@
 """Pipelines the Spark tests run on both engines."""
 from __future__ import annotations
 
-CROSSES: list = []
+CROSSES: list = []  # crosses: see test_parity.test_crosses_fit_and_transform_alike
 
 
 def credit_pipeline(path: str = "data/credit.parquet", *, importer: str = "import_parquet", trees: int = 60,

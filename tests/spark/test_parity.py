@@ -140,3 +140,31 @@ def test_spark_trained_model_publishes_and_its_bundle_passes_the_parity_check(bo
                                       holdout=holdout), verify=True)  # replays its held-out rows on load
     online = bundle.score_table(holdout.head(100))["probability"]
     np.testing.assert_allclose(online, scored["probability"].head(100).to_numpy(), rtol=0, atol=1e-9)
+
+
+def test_crosses_fit_and_transform_alike(spark, both_runs):
+    """Hashed crosses of two categories and of a bucketized number with a category: the same state from both
+    fits (cross edges within the quantile tolerance), and identical features from one state."""
+    from operators.library.features import FeatureConfig, apply_state, fit_feature_state
+    from operators.spark.features import fit_feature_state_spark, transform_on_spark
+    from operators.spark.frames import to_feature_matrix
+
+    class Ctx:
+        def progress(self, *args):
+            pass
+
+    table = both_runs["local"][0].output("split", "first")
+    config = FeatureConfig(label="default", mode="manual", columns={"income": ["standardize"]},
+                           crosses=[["region", "purpose"], ["age", "home_ownership"]], cross_dims=64)
+    local, _ = fit_feature_state(table, config)
+    frame = spark.createDataFrame(table)
+    distributed, _, _ = fit_feature_state_spark(Ctx(), frame, config)
+    for a, b in zip(local.meta["blocks"], distributed.meta["blocks"], strict=True):
+        assert a.keys() == b.keys()
+        for key, value in a.items():
+            assert b[key] == (pytest.approx(value, rel=1e-9) if isinstance(value, float) else value), key
+    assert local.meta["names"] == distributed.meta["names"]
+    np.testing.assert_allclose(distributed.arrays["b2.edges0"], local.arrays["b2.edges0"])  # age: exact ranks
+    a = apply_state(table, local)
+    b = to_feature_matrix(transform_on_spark(frame, local, label="default"))
+    assert np.array_equal(a.X.toarray(), b.X.toarray())
