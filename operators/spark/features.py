@@ -5,10 +5,11 @@ Fitted states match the local engine's within these tolerances (tests/spark/test
 - means, standard deviations (population), minima, maxima, counts and frequencies: exact up to float
   summation order (relative 1e-9);
 - vocabularies (one-hot, ordinal, frequency, target): identical;
-- quantiles (bucket edges, clip bounds, cross buckets): Spark's approxQuantile at relative error
-  QUANTILE_RELATIVE_ERROR, i.e. the rank of each edge is within 0.1% of the rows of the rank numpy's
-  interpolated quantile has; numbers of distinct values (which choose granularities in auto mode) come
-  from approx_count_distinct, exact at the cardinalities that decide (a few dozen);
+- quantiles (bucket edges, clip bounds, cross buckets): the two order statistics numpy interpolates
+  between, from Spark's approxQuantile at relative error QUANTILE_RELATIVE_ERROR (1e-4), interpolated as
+  numpy does: numpy's value while rows * 1e-4 < 1, otherwise each edge's rank within 0.01% of the rows;
+- distinct counts (which choose transforms and granularities in auto mode): exact wherever they decide
+  (approx_count_distinct first, then an exact count for the columns below the largest threshold);
 - target encoding: the full-data encoding of new rows is identical; the out-of-fold encoding of the training
   rows draws its folds with Spark's seeded rand(), not numpy's, so it differs row by row (not in law).
 The transform is the kernel itself, so features are identical for the same fitted state.

@@ -168,3 +168,29 @@ def test_crosses_fit_and_transform_alike(spark, both_runs):
     a = apply_state(table, local)
     b = to_feature_matrix(transform_on_spark(frame, local, label="default"))
     assert np.array_equal(a.X.toarray(), b.X.toarray())
+
+
+def test_target_encoding_on_spark(spark, both_runs):
+    """Target encoding: the full-data encoding (what new rows get) equals the local fit's; the training rows
+    get out-of-fold encodings from other folds only, never their own label."""
+    from operators.library.features import FeatureConfig, fit_feature_state
+    from operators.spark.features import fit_feature_state_spark, transform_on_spark
+    from operators.spark.frames import to_feature_matrix
+
+    class Ctx:
+        def progress(self, *args):
+            pass
+
+    table = both_runs["local"][0].output("split", "first")
+    config = FeatureConfig(label="default", mode="manual", columns={"purpose": ["target"]})
+    local, _ = fit_feature_state(table, config)
+    distributed, with_oof, oof = fit_feature_state_spark(Ctx(), spark.createDataFrame(table), config)
+    assert distributed.meta["blocks"][0]["vocab"] == local.meta["blocks"][0]["vocab"]
+    assert distributed.meta["blocks"][0]["prior"] == pytest.approx(local.meta["blocks"][0]["prior"], rel=1e-12)
+    np.testing.assert_allclose(distributed.arrays["b0.values"], local.arrays["b0.values"], rtol=1e-12)
+    features = to_feature_matrix(transform_on_spark(with_oof, distributed, label="default", oof=oof))
+    encoded = features.X.toarray()[:, 0] if hasattr(features.X, "toarray") else features.X[:, 0]
+    assert features.n_rows == len(table)
+    full = dict(zip(local.meta["blocks"][0]["vocab"], local.arrays["b0.values"]))
+    assert not np.allclose(encoded, [full[v] for v in table["purpose"]]), "training rows got the full encoding"
+    assert abs(encoded.mean() - local.meta["blocks"][0]["prior"]) < 0.02
