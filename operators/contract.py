@@ -100,6 +100,10 @@ class OperatorContext(Protocol):
         `name`, keeping 100 rows of the `holdout` table (pandas) to verify the bundle whenever it loads.
         Returns {"deployment", "version", "live", "bundle"}; OperatorError when the bundle is refused."""
 
+    def deployment_bundle(self, deployment: str, version: str | None = None) -> Any:
+        """The verified bundle of a deployment's live (or given) version, for batch scoring with the same
+        numbers as online: `.score_table(table) -> {"probability", "label"}`. OperatorError if unknown."""
+
 
 class Operator:
     """Subclass, declare the class attributes, and implement `run`.

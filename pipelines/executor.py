@@ -184,6 +184,27 @@ class NodeContext:
         return publisher(node=self.node_id, name=name, model=model, feature_state=feature_state,
                          holdout=holdout, threshold=threshold)
 
+    def deployment_bundle(self, deployment: str, version: str | None = None):
+        """A deployment's bundle, found by the executor's `bundles` resolver (the studio's deployments), else
+        among the bundles this store's publish nodes wrote (newest first; `version` is then the bundle id)."""
+        from .bundle import BundleRefused, load_bundle
+
+        resolve = self._executor.bundles
+        if resolve is not None:
+            path = resolve(deployment, version)
+        else:
+            root = Path(getattr(self._executor.store, "root", self.data_root)) / "bundles" / deployment
+            found = sorted(root.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True) if root.is_dir() else []
+            found = [p for p in found if version is None or p.name == version]
+            path = found[0] if found else None
+        if path is None:
+            raise OperatorError(f"no deployment {deployment!r}" + (f" version {version!r}" if version else ""),
+                                field="deployment")
+        try:
+            return load_bundle(path)
+        except BundleRefused as exc:
+            raise OperatorError(f"deployment {deployment!r}: {exc}", field="deployment") from None
+
 
 def fingerprint(*parts: Any) -> str:
     return hashlib.sha256(canonical_json(list(parts)).encode()).hexdigest()[:40]
@@ -197,7 +218,8 @@ class Executor:
                  data_root: str | Path = ".", connections: Mapping[str, str] | None = None,
                  uploads: Mapping[str, str | Path] | None = None,
                  on_event: Callable[[Event], None] | None = None, cancel_grace: float = 2.0,
-                 publisher: Callable[..., dict] | None = None):
+                 publisher: Callable[..., dict] | None = None,
+                 bundles: Callable[[str, str | None], str | Path | None] | None = None):
         from .engines import ENGINES
 
         if engine not in ENGINES:
@@ -212,6 +234,7 @@ class Executor:
         self.on_event = on_event
         self.cancel_grace = cancel_grace
         self.publisher = publisher  # what ctx.publish calls; see NodeContext.publish
+        self.bundles = bundles  # (deployment, version) -> bundle path; see NodeContext.deployment_bundle
         self._emit_lock = threading.Lock()
 
     def emit(self, event: Event) -> None:

@@ -236,3 +236,28 @@ def publisher_for(run):
         return {"deployment": name, "version": str(version.number), "live": True, "bundle": version.bundle}
 
     return publish_from_run
+
+
+def bundle_resolver_for(run):
+    """What the worker hands the executor as `bundles`: a deployment of the run's project by name, its live
+    version unless a version number is given."""
+
+    def resolve(name: str, version: str | None):
+        import threading
+
+        from django.db import connection
+
+        try:
+            deployment = Deployment.objects.filter(project=run.project, name=name).select_related(
+                "live_version").first()
+            if deployment is None:
+                return None
+            if version in (None, ""):
+                return deployment.live_version.bundle if deployment.live_version else None
+            found = deployment.versions.filter(number=int(version)).first() if str(version).isdigit() else None
+            return found.bundle if found else None
+        finally:
+            if threading.current_thread() is not threading.main_thread():
+                connection.close()
+
+    return resolve

@@ -48,6 +48,10 @@ def executor_for(run: Run, sink) -> pipelines.Executor:
         from studio.deployments.services import publisher_for
 
         kwargs["publisher"] = publisher_for(run)
+    if "bundles" in pipelines.Executor.__init__.__code__.co_varnames:  # ctx.deployment_bundle for batch scoring
+        from studio.deployments.services import bundle_resolver_for
+
+        kwargs["bundles"] = bundle_resolver_for(run)
     return pipelines.Executor(artifact_store(), **kwargs)
 
 

@@ -211,6 +211,12 @@ def test_permissions_and_bad_publish_requests(studio):
     assert studio.as_carol.get(detail).status_code == 200
     assert studio.as_carol.post(detail + "rollback/", {"version": 1}, format="json").status_code == 403
 
+    from studio.deployments.services import bundle_resolver_for
+
+    resolve = bundle_resolver_for(run)  # what batch scoring in a run of project A finds
+    assert resolve("credit", None) == studio_bundle(studio, 1) == resolve("credit", "1")
+    assert resolve("credit", "2") is None and resolve("elsewhere", None) is None
+
     answer = studio.as_alice.post(detail + "rollback/", {"version": 9}, format="json")
     assert answer.status_code == 404 and "no version 9" in answer.json()["message"]
     answer = studio.as_alice.post("/api/deployments/publish/", {"run": run.pk, "name": "Bad Name!"}, format="json")

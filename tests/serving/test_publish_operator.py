@@ -101,3 +101,23 @@ def test_demo_pipeline_bundle_scores_equal_its_predict_operator(tmp_path, demo_c
     predicted = result.output("predict_gbdt", "table")
     scores = bundle.score_table(result.output("split", "second"))
     assert np.max(np.abs(scores["probability"] - predicted["probability"].to_numpy())) <= 1e-9
+
+
+def test_score_with_deployment_operator_uses_the_published_bundle(tmp_path):
+    result = pipelines.run(GRAPH, store_root=tmp_path / "store", data_root=tmp_path)
+    bundle = load_bundle(result.output("publish", "deployment")["bundle"])
+    scoring = {
+        "format": "studio.pipeline/1", "name": "batch scoring",
+        "nodes": [{"id": "data", "operator": "sample_credit_default", "params": {"n_rows": 500, "seed": 4}},
+                  {"id": "score", "operator": "score_with_deployment", "params": {"deployment": "credit-risk"}},
+                  {"id": "missing", "operator": "score_with_deployment", "params": {"deployment": "nope"}}],
+        "edges": [{"source": "data", "source_port": "table", "target": "score", "target_port": "table"},
+                  {"source": "data", "source_port": "table", "target": "missing", "target_port": "table"}],
+    }
+    scored = pipelines.run(scoring, store_root=tmp_path / "store", data_root=tmp_path)
+    table = scored.output("score", "table")
+    expected = bundle.score_table(scored.output("data", "table"))
+    assert np.array_equal(table["probability"].to_numpy(), expected["probability"])
+    assert np.array_equal(table["predicted_label"].to_numpy(), expected["label"])
+    assert scored.nodes["missing"].status == "failed"
+    assert scored.nodes["missing"].error == {"message": "no deployment 'nope'", "field": "deployment"}
