@@ -9,7 +9,7 @@ PORT   ?= 8000
 SERVING_PORT ?= $(shell expr $(PORT) + 1)
 DEMO_CSV := examples/data/credit_default.csv
 
-.PHONY: run test install demo-data migrate clean frontend test-frontend chromium
+.PHONY: run test test-studio-postgres install demo-data migrate clean frontend test-frontend chromium
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,7 +47,17 @@ run: install demo-data migrate frontend
 
 test: install demo-data frontend jdbc-drivers
 	$(BIN)/python -m pytest
+	$(MAKE) test-studio-postgres
 	$(MAKE) test-frontend
+
+# The studio suite again on PostgreSQL + Redis (RedisHuey, channels-redis). The database name and the Redis
+# key prefixes carry this shell's pid, so concurrent runs do not collide; pytest-django creates and drops
+# test_<name>, and the live tests create and drop databases of their own. (`make run` is about the embedded
+# defaults, so its test runs in the first pass only.)
+test-studio-postgres: install demo-data
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/studio_backend_$$$$ REDIS_URL=redis://127.0.0.1:6379/7 \
+		STUDIO_QUEUE_NAME=studio_backend_$$$$ STUDIO_CHANNEL_PREFIX=studio_backend_$$$$ \
+		$(BIN)/python -m pytest tests/studio --deselect tests/studio/test_make_run.py::test_make_run_serves_health
 
 # The canvas (frontend/): npm ci when the lock file changes, a production build when a source is newer than it.
 FRONTEND_STAMP := frontend/node_modules/.installed

@@ -44,11 +44,13 @@ class LiveStudio:
         self.procs: list[subprocess.Popen] = []
         self.port: int | None = None
         self.web: subprocess.Popen | None = None
-        self.manage("migrate", "--noinput", "-v0")
-        self.manage("studio_demo")
-        password = (root / "var" / "demo_admin_password").read_text().strip()
-        self.manage("shell", "-c", "from django.contrib.auth.models import User; "
+        # One process for the set-up (each start of Django costs seconds on a busy machine).
+        self.manage("shell", "-c", "from django.core.management import call_command; "
+                                   "call_command('migrate', interactive=False, verbosity=0); "
+                                   "call_command('studio_demo'); "
+                                   "from django.contrib.auth.models import User; "
                                    "User.objects.create_user('bob', password='pw-bob')")
+        password = (root / "var" / "demo_admin_password").read_text().strip()
         self.start_web()
         self.token = self.post("/api/auth/token/", {"username": "admin", "password": password})["token"]
         self.bob_token = httpx.post(self.url("/api/auth/token/"), json={"username": "bob", "password": "pw-bob"}

@@ -369,3 +369,13 @@ def test_recovery_requeues_then_fails_runs_of_dead_workers(world, fast_pipeline,
     run.refresh_from_db()
     assert run.status == "failed" and "stopped while running" in run.error and "no attempts left" in run.error
     assert run.events.last().type == "run_finished"
+
+
+def test_unknown_api_paths_are_json_404s(world):
+    for method, url in (("get", "/api/nope/"), ("delete", "/api/uploads/abc/"), ("get", "/api/pipelines/1x/"),
+                        ("get", f"/api/projects/{'9' * 30}/members/")):
+        response = getattr(world.as_alice, method)(url)
+        assert response.status_code == 404 and response["Content-Type"] == "application/json", url
+        assert response.json()["code"] == "not_found"
+    huge = world.as_alice.get("/api/projects/?limit=999999999999999999999&offset=999999999999999999999")
+    assert huge.status_code == 200 and huge.json()["results"] == []
