@@ -379,3 +379,18 @@ def test_unknown_api_paths_are_json_404s(world):
         assert response.json()["code"] == "not_found"
     huge = world.as_alice.get("/api/projects/?limit=999999999999999999999&offset=999999999999999999999")
     assert huge.status_code == 200 and huge.json()["results"] == []
+
+
+def test_openapi_schema_validates_without_warnings(tmp_path):
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
+    text = (tmp_path / "schema.yaml").read_text()
+    assert "/api/runs/{id}/outputs/{node}/{port}/" in text and "ErrorEntry" in text
+
+
+def test_swagger_ui_is_served_without_a_cdn(world):
+    page = world.as_alice.get("/api/docs/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "swagger-ui" in html and "cdn." not in html and "unpkg" not in html
