@@ -32,6 +32,7 @@ def test_health_is_public_and_everything_else_needs_a_user(world):
         response = anonymous.get(url)
         assert response.status_code == 401, url
         assert response.json()["code"] == "not_authenticated"
+    assert anonymous.get("/api/schema/").status_code == 401 and anonymous.get("/api/docs/").status_code == 401
 
 
 def test_token_login(world):
