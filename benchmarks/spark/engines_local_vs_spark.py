@@ -1,0 +1,122 @@
+"""The same pipeline (Parquet import -> split -> features (auto) -> GBDT, 100 trees -> predict -> evaluate) on
+the local engine and on the Spark engine (local[2]) in fresh processes, at the given sizes: wall time and peak
+memory of the whole process tree (Python, the JVM and Spark's Python workers). Goal: Spark within 1.5x of local
+at 1M rows; at 10M rows Spark finishes within the machine's memory.
+
+    .venv/bin/python benchmarks/spark/engines_local_vs_spark.py --rows 1000000
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+
+def pipeline() -> dict:
+    def node(id, operator, params=None):
+        return {"id": id, "operator": operator, "params": params or {}}
+
+    def edge(s, sp, t, tp):
+        return {"source": s, "source_port": sp, "target": t, "target_port": tp}
+
+    return {"format": "studio.pipeline/1", "name": "bench", "nodes": [
+        node("import", "import_parquet", {"path": "credit.parquet"}),
+        node("split", "split_random", {"ratio": 0.8, "seed": 1}),
+        node("features", "feature_extraction", {"label": "default", "exclude": ["customer_id", "application_date"]}),
+        node("gbdt", "train_gbdt", {"n_estimators": 100, "record_train_metrics": False}),
+        node("predict", "predict"),
+        node("evaluate", "evaluate_binary", {"label": "default"})],
+        "edges": [edge("import", "table", "split", "table"), edge("split", "first", "features", "table"),
+                  edge("features", "features", "gbdt", "features"), edge("gbdt", "model", "predict", "model"),
+                  edge("features", "feature_state", "predict", "feature_state"),
+                  edge("split", "second", "predict", "table"), edge("predict", "table", "evaluate", "table")]}
+
+
+def tree_rss(root: int) -> int:
+    """Resident bytes of a process and all its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            pages = int((entry / "statm").read_text().split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry.name))
+        rss[int(entry.name)] = pages * os.sysconf("SC_PAGE_SIZE")
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total
+
+
+def child(engine: str, data_root: str) -> None:
+    import pipelines
+
+    started = time.perf_counter()
+    result = pipelines.run(pipeline(), store_root=tempfile.mkdtemp(prefix="bench-store-"), data_root=data_root,
+                           engine=engine)
+    print(json.dumps({"status": result.status, "seconds": time.perf_counter() - started,
+                      "auc": result.metrics.get("evaluate", {}).get("auc"),
+                      "nodes": {n: round(r.duration or 0, 1) for n, r in result.nodes.items()}}))
+
+
+def measure(engine: str, data_root: Path) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "STUDIO_SPARK_MASTER": os.environ.get("STUDIO_SPARK_MASTER",
+                                                                                        "local[2]")}
+    proc = subprocess.Popen([sys.executable, __file__, "--child", engine, str(data_root)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    peak = [0]
+
+    def sample():
+        while proc.poll() is None:
+            peak[0] = max(peak[0], tree_rss(proc.pid))
+            time.sleep(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, _ = proc.communicate()
+    sampler.join()
+    result = json.loads(out.strip().splitlines()[-1])
+    result["peak_gib"] = peak[0] / 2**30
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--engines", nargs="+", default=["local", "spark"])
+    parser.add_argument("--child", nargs=2, metavar=("ENGINE", "DATA_ROOT"))
+    args = parser.parse_args()
+    if args.child:
+        return child(*args.child)
+    from operators.library.sample_data import credit_default_table
+
+    for rows in args.rows:
+        root = Path(tempfile.mkdtemp(prefix="bench-data-"))
+        credit_default_table(n_rows=rows, seed=3).to_parquet(root / "credit.parquet", index=False)
+        results = {engine: measure(engine, root) for engine in args.engines}
+        for engine, r in results.items():
+            print(f"{rows:>11,} rows  {engine:<5}  {r['status']:<9}  {r['seconds']:7.1f} s  peak {r['peak_gib']:5.2f} GiB"
+                  f"  AUC {r['auc'] or float('nan'):.4f}  nodes {r['nodes']}", flush=True)
+        if {"local", "spark"} <= set(results):
+            print(f"{rows:>11,} rows  spark / local time: {results['spark']['seconds'] / results['local']['seconds']:.2f}x"
+                  " (goal <= 1.5x at 1M rows)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
