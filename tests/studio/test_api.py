@@ -221,6 +221,12 @@ def test_upload_and_use_it_in_a_run(world, run_now):
     assert run["status"] == "succeeded", (run["error"], run["nodes"])
     page = world.as_alice.get(f"/api/runs/{run['id']}/outputs/import/table/").json()
     assert page["rows"] == [[1, 30], [2, 41]]
+    by_id = {"nodes": [node("import", "import_csv", upload=str(upload["id"]))], "edges": []}  # ctx.upload_path
+    pipeline = world.as_alice.post("/api/pipelines/", {"project": world.a.pk, "name": "u2", "graph": by_id},
+                                   format="json").json()
+    run = world.as_alice.get(f"/api/runs/{run_now(world.as_alice, pipeline=pipeline['id']).json()['id']}/").json()
+    assert run["status"] == "succeeded", (run["error"], run["nodes"])
+    assert world.as_alice.get(f"/api/runs/{run['id']}/outputs/import/table/").json()["rows"] == [[1, 30], [2, 41]]
     assert [u["id"] for u in world.as_alice.get("/api/uploads/").json()["results"]] == [upload["id"]]
     assert world.as_alice.delete(f"/api/uploads/{upload['id']}/").status_code == 204
     assert not (world.a.data_root / upload["path"]).exists()
