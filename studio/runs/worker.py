@@ -94,39 +94,46 @@ def execute(run_id: int) -> str | None:
     last_check = last_beat = time.monotonic()
     finished = None
     done = False
-    while not done:
-        batch = []
-        try:
-            item = inbox.get(timeout=CHECK_SECONDS)
-            while True:
-                if item is _DONE:
-                    done = True
-                    break
-                batch.append(item)
-                if len(batch) >= 200:
-                    break
-                item = inbox.get_nowait()
-        except queue.Empty:
-            pass
-        if batch:
-            rows = []
-            for event in batch:
-                row = event.as_json()
-                if event.type == "run_started":
-                    row["operators"] = ops
-                if event.type == "run_finished":
-                    finished = row  # written after the executor returns, with the metrics of its result
-                    continue
-                rows.append(row)
-            events.append(run_id, rows)
-        now = time.monotonic()
-        if now - last_check >= CHECK_SECONDS and not token.cancelled:
-            last_check = now
-            if Run.objects.filter(pk=run_id, cancel_requested=True).exists():
-                token.cancel()
-        if now - last_beat >= HEARTBEAT_SECONDS:
-            last_beat = now
-            Run.objects.filter(pk=run_id).update(heartbeat_at=timezone.now())
+    try:
+        while not done:
+            batch = []
+            try:
+                item = inbox.get(timeout=CHECK_SECONDS)
+                while True:
+                    if item is _DONE:
+                        done = True
+                        break
+                    batch.append(item)
+                    if len(batch) >= 200:
+                        break
+                    item = inbox.get_nowait()
+            except queue.Empty:
+                pass
+            if batch:
+                rows = []
+                for event in batch:
+                    row = event.as_json()
+                    if event.type == "run_started":
+                        row["operators"] = ops
+                    if event.type == "run_finished":
+                        finished = row  # written after the executor returns, with the metrics of its result
+                        continue
+                    rows.append(row)
+                events.append(run_id, rows)
+            now = time.monotonic()
+            if now - last_check >= CHECK_SECONDS and not token.cancelled:
+                last_check = now
+                if Run.objects.filter(pk=run_id, cancel_requested=True).exists():
+                    token.cancel()
+            if now - last_beat >= HEARTBEAT_SECONDS:
+                last_beat = now
+                Run.objects.filter(pk=run_id).update(heartbeat_at=timezone.now())
+    except BaseException:
+        # Events can no longer be recorded (the database went away, or the worker is stopping): stop the
+        # executor too. The run stays "running" until recovery re-queues it (dead pid or stale heartbeat).
+        token.cancel()
+        thread.join(timeout=30)
+        raise
     thread.join()
     result = outcome.get("result")
     if finished is not None and result is not None:
