@@ -165,6 +165,9 @@ if REDIS_URL:
     HUEY.update({"huey_class": "huey.PriorityRedisHuey", "url": REDIS_URL})
 else:
     HUEY.update({"huey_class": "huey.SqliteHuey", "filename": str(DATA_DIR / "queue.sqlite3")})
+# Dedicated training workers: with STUDIO_TRAINING_QUEUE=<name>, full runs go to that queue, consumed by
+# workers started with STUDIO_QUEUE_NAME=<name>; previews and single-node runs stay on the main queue.
+TRAINING_QUEUE_NAME = os.environ.get("STUDIO_TRAINING_QUEUE", "")
 # A run whose worker has not written a heartbeat for this long is taken as dead and re-queued.
 WORKER_STALE_SECONDS = float(os.environ.get("STUDIO_WORKER_STALE_SECONDS", 60))
 RUN_MAX_ATTEMPTS = int(os.environ.get("STUDIO_RUN_MAX_ATTEMPTS", 2))

@@ -7,20 +7,50 @@ import logging
 import threading
 
 from huey import crontab
-from huey.contrib.djhuey import HUEY, db_periodic_task, db_task, on_startup
+from huey.contrib.djhuey import HUEY, close_db, db_periodic_task, db_task, on_startup
+
+from .models import PRIORITY_FULL
 
 log = logging.getLogger(__name__)
 
 
-@db_task(name="studio.execute_run")
-def execute_run(run_id: int):
+def _execute(run_id: int):
     from .worker import execute
 
     return execute(run_id)
 
 
+execute_run = db_task(name="studio.execute_run")(_execute)
+
+
 def enqueue_run(run_id: int, priority: int) -> None:
-    execute_run(run_id, priority=priority)
+    """Previews and single-node runs on the main queue; full runs too, unless STUDIO_TRAINING_QUEUE names a
+    queue of their own (then only workers started with STUDIO_QUEUE_NAME=<that name> take them)."""
+    training = training_task()
+    if training is not None and priority <= PRIORITY_FULL:
+        training(run_id, priority=priority)
+    else:
+        execute_run(run_id, priority=priority)
+
+
+_training: dict = {}
+
+
+def training_task():
+    """The execute_run task on the training queue, or None when full runs share the main queue."""
+    from django.conf import settings
+
+    name = settings.TRAINING_QUEUE_NAME
+    if not name or name == HUEY.name:
+        return None
+    if name not in _training:
+        from huey.utils import load_class
+
+        config = {k: v for k, v in settings.HUEY.items() if k not in ("name", "huey_class", "consumer")}
+        config.update(config.pop("connection", {}))
+        huey = load_class(settings.HUEY["huey_class"])(name, **config)
+        _training[name] = huey.task(name="studio.execute_run")(close_db(_execute))
+    return _training[name]
 
 
 _recovered = threading.Lock()

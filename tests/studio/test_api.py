@@ -401,3 +401,24 @@ def test_swagger_ui_is_served_without_a_cdn(world):
     assert page.status_code == 200
     html = page.content.decode()
     assert "swagger-ui" in html and "cdn." not in html and "unpkg" not in html
+
+
+def test_full_runs_go_to_the_training_queue_when_configured(world, fast_pipeline, settings, tmp_path, run_now):
+    import uuid
+
+    from studio.runs.tasks import training_task
+
+    settings.TRAINING_QUEUE_NAME = f"training_{uuid.uuid4().hex[:8]}"
+    if "filename" in settings.HUEY:  # SqliteHuey: a queue file of this test's own
+        settings.HUEY = {**settings.HUEY, "filename": str(tmp_path / "queue.sqlite3")}
+    training = training_task().huey
+    try:
+        preview = run_now(world.as_alice, pipeline=fast_pipeline.pk, mode="only", node="emit").json()
+        assert world.as_alice.get(f"/api/runs/{preview['id']}/").json()["status"] == "succeeded"  # main queue
+        full = run_now(world.as_alice, pipeline=fast_pipeline.pk).json()
+        assert world.as_alice.get(f"/api/runs/{full['id']}/").json()["status"] == "queued"
+        assert training.pending_count() == 1
+        training.execute(training.dequeue())  # what a worker started with STUDIO_QUEUE_NAME=<training> does
+        assert world.as_alice.get(f"/api/runs/{full['id']}/").json()["status"] == "succeeded"
+    finally:
+        training.flush()
