@@ -100,6 +100,11 @@ def curve_figures(scored: list[tuple[str, np.ndarray, np.ndarray]]) -> dict[str,
             figs["score_distribution"]["data"].append(
                 {"type": "bar", "name": f"{name}: class {cls}", "x": ((bins[:-1] + bins[1:]) / 2).tolist(),
                  "y": counts.tolist(), "opacity": dash + 0.2, "marker": {"color": color}})
+    return finish_curve_figures(figs)
+
+
+def finish_curve_figures(figs: dict[str, dict]) -> dict[str, dict]:
+    """Reference lines and layouts of the curve charts; shared by the local and the Spark evaluate."""
     diagonal = {"type": "scatter", "mode": "lines", "name": "chance", "x": [0, 1], "y": [0, 1],
                 "line": {"dash": "dash", "color": "#999"}}
     figs["roc"]["data"].append(diagonal)

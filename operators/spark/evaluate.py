@@ -136,7 +136,7 @@ def binned_metrics(b: BinnedScores, threshold: float) -> dict:
 
 def binned_figures(scored: list[tuple[str, BinnedScores]]) -> dict[str, dict]:
     """The charts of operators.library.evaluate.curve_figures, drawn from the bins."""
-    from ..library.evaluate import COLORS, _layout, _line, _thin
+    from ..library.evaluate import COLORS, _line, _thin, finish_curve_figures
 
     figs = {k: {"data": [], "layout": {}} for k in ("roc", "pr", "ks", "gain", "lift", "calibration",
                                                   "score_distribution")}
@@ -183,20 +183,7 @@ def binned_figures(scored: list[tuple[str, BinnedScores]]) -> dict[str, dict]:
             figs["score_distribution"]["data"].append(
                 {"type": "bar", "name": f"{name}: class {cls}", "x": ((coarse[:-1] + coarse[1:]) / 2).tolist(),
                  "y": histogram.astype(int).tolist(), "opacity": opacity + 0.2, "marker": {"color": color}})
-    diagonal = {"type": "scatter", "mode": "lines", "name": "chance", "x": [0, 1], "y": [0, 1],
-                "line": {"dash": "dash", "color": "#999"}}
-    figs["roc"]["data"].append(diagonal)
-    figs["gain"]["data"].append({**diagonal, "name": "random"})
-    figs["calibration"]["data"].append({**diagonal, "name": "perfect"})
-    figs["roc"]["layout"] = _layout("ROC", "False positive rate", "True positive rate")
-    figs["pr"]["layout"] = _layout("Precision-recall", "Recall", "Precision")
-    figs["ks"]["layout"] = _layout("KS: cumulative share by score", "Score", "Cumulative share")
-    figs["gain"]["layout"] = _layout("Cumulative gain", "Share of rows, highest scores first", "Share of positives")
-    figs["lift"]["layout"] = _layout("Lift by decile", "Top % of rows", "Lift", barmode="group")
-    figs["calibration"]["layout"] = _layout("Calibration", "Mean predicted probability", "Observed positive rate")
-    figs["score_distribution"]["layout"] = _layout("Score distribution by class", "Probability", "Rows",
-                                                   barmode="overlay")
-    return figs
+    return finish_curve_figures(figs)
 
 
 @spark_operator("evaluate_binary")
