@@ -4,6 +4,7 @@ import type { Session } from "./api/types";
 import { match, navigate, usePath } from "./router";
 import { Login } from "./screens/Login";
 import { Deployments } from "./screens/Deployments";
+import { DeploymentDetail } from "./screens/DeploymentDetail";
 import { PipelinePage } from "./screens/PipelinePage";
 import { Pipelines } from "./screens/Pipelines";
 import { Projects } from "./screens/Projects";
@@ -26,6 +27,7 @@ function Screen({ path }: { path: string }) {
     );
   }
   if (path === "/deployments") return <Deployments />;
+  if ((m = match("/deployments/:id", path))) return <DeploymentDetail key={m.id} id={m.id} />;
   if (path === "/schedules") {
     return (
       <div className="page">

@@ -3,10 +3,11 @@ import { get } from "../api/client";
 import { items } from "../api/lists";
 import type { components } from "../api/schema";
 import type { Page } from "../api/types";
+import { navigate } from "../router";
 
 type Deployment = components["schemas"]["Deployment"];
 
-/** Published models (read-only here; publish from a pipeline's publish_model node or the API). */
+/** Published models (publish from a pipeline's publish_model node or the API); each name opens its detail page. */
 export function Deployments() {
   const [list, setList] = useState<Deployment[] | null>(null);
   const [error, setError] = useState("");
@@ -32,7 +33,9 @@ export function Deployments() {
           <tbody>
             {list.map((d) => (
               <tr key={d.id}>
-                <td>{d.name}</td>
+                <td>
+                  <a href={`/deployments/${d.id}`} onClick={(e) => { e.preventDefault(); navigate(`/deployments/${d.id}`); }}>{d.name}</a>
+                </td>
                 <td>{d.project}</td>
                 <td>{d.status}</td>
                 <td>{d.live_version ?? "—"}</td>
