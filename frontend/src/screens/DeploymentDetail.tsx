@@ -137,7 +137,7 @@ export function DeploymentDetail({ id }: { id: string }) {
       <h2>Serving</h2>
       <ServingCharts serving={serving} onRefresh={() => void loadServing()} />
 
-      <h2>History</h2>
+      <h2>History (newest first)</h2>
       {deployment.history.length === 0 ? (
         <p className="muted">Nothing yet.</p>
       ) : (
@@ -146,7 +146,7 @@ export function DeploymentDetail({ id }: { id: string }) {
             <tr><th scope="col">When</th><th scope="col">Action</th><th scope="col">Version</th><th scope="col">User</th></tr>
           </thead>
           <tbody>
-            {deployment.history.map((h, i) => (
+            {[...deployment.history].sort((a, b) => b.at.localeCompare(a.at)).map((h, i) => (
               <tr key={i}>
                 <td>{new Date(h.at).toLocaleString()}</td>
                 <td>{h.action}</td>
@@ -229,19 +229,34 @@ function TryForm({ id, columns, live }: { id: string; columns: InputColumn[]; li
             Probability <strong>{prediction.probability.toFixed(6)}</strong> · label <strong>{prediction.label}</strong>
             {answer?.model_version && <span className="muted"> · served by v{answer.model_version}</span>}
           </p>
-          {prediction.contributions && (
-            <table className="data" aria-label="Contributions">
-              <thead><tr><th scope="col">Feature</th><th scope="col">Contribution</th></tr></thead>
-              <tbody>
-                {Object.entries(prediction.contributions)
-                  .sort((a, b) => Math.abs(b[1]) - Math.abs(a[1]))
-                  .map(([name, v]) => <tr key={name}><td>{name}</td><td>{v.toFixed(6)}</td></tr>)}
-              </tbody>
-            </table>
-          )}
+          {prediction.contributions && <Contributions values={prediction.contributions} />}
         </div>
       )}
     </form>
+  );
+}
+
+const TOP_CONTRIBUTIONS = 15;
+
+/** Per-feature contributions, largest magnitude first; a model with hundreds of encoded features shows the top ones. */
+function Contributions({ values }: { values: Record<string, number> }) {
+  const [all, setAll] = useState(false);
+  const sorted = Object.entries(values).sort((a, b) => Math.abs(b[1]) - Math.abs(a[1]));
+  const shown = all ? sorted : sorted.slice(0, TOP_CONTRIBUTIONS);
+  return (
+    <>
+      <table className="data" aria-label="Contributions">
+        <thead><tr><th scope="col">Feature</th><th scope="col">Contribution</th></tr></thead>
+        <tbody>
+          {shown.map(([name, v]) => <tr key={name}><td>{name}</td><td>{v.toFixed(6)}</td></tr>)}
+        </tbody>
+      </table>
+      {sorted.length > TOP_CONTRIBUTIONS && (
+        <button type="button" className="link" onClick={() => setAll(!all)}>
+          {all ? `Show the top ${TOP_CONTRIBUTIONS}` : `Show all ${sorted.length}`}
+        </button>
+      )}
+    </>
   );
 }
 
@@ -251,13 +266,12 @@ function CurlExample({ curl }: { curl: string }) {
   if (!curl) return <p className="muted">No version to call yet.</p>;
   const copy = () => {
     // The clipboard API needs a secure context; on plain http fall back to selecting the text and execCommand.
-    const done = () => setCopied("Copied.");
-    if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(curl).then(done, () => setCopied("Copy failed: select the text and copy it."));
-      return;
-    }
-    box.current?.select();
-    setCopied(document.execCommand("copy") ? "Copied." : "Selected: press Ctrl+C to copy.");
+    const bySelection = () => {
+      box.current?.select();
+      setCopied(document.execCommand("copy") ? "Copied." : "Selected: press Ctrl+C to copy.");
+    };
+    if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(curl).then(() => setCopied("Copied."), bySelection);
+    else bySelection();
   };
   return (
     <div>
