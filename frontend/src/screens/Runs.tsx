@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import { get } from "../api/client";
+import { ApiFailure, get, post } from "../api/client";
 import { items } from "../api/lists";
 import type { Page, Run } from "../api/types";
 import { navigate } from "../router";
@@ -9,6 +9,42 @@ function duration(run: Run): string {
   const end = run.finished_at ? new Date(run.finished_at).getTime() : Date.now();
   const s = (end - new Date(run.started_at).getTime()) / 1000;
   return s < 60 ? `${s.toFixed(1)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+}
+
+/** "Publish" on a finished run: its model and feature state become a new live version of a deployment. */
+function PublishRun({ run }: { run: Run }) {
+  const [open, setOpen] = useState(false);
+  const [name, setName] = useState("");
+  const [modelNode, setModelNode] = useState("");
+  const [error, setError] = useState("");
+  const [busy, setBusy] = useState(false);
+  if (!open) return <button type="button" onClick={() => setOpen(true)}>Publish…</button>;
+  const submit = async (e: React.FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError("");
+    try {
+      const body: Record<string, unknown> = { run: run.id, name };
+      if (modelNode) body.model_node = modelNode;
+      const deployment = await post<{ id: number }>("/api/deployments/publish/", body);
+      navigate(`/deployments/${deployment.id}`);
+    } catch (err) {
+      const failure = err as ApiFailure;
+      const details = (failure.errors ?? []).map((x) => (x.path ? `${x.path}: ${x.message}` : x.message));
+      setError(details.length ? details.join("; ") : failure.message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form className="inline-form" onSubmit={submit} aria-label={`Publish run ${run.id}`}>
+      <label>Deployment name <input value={name} required pattern="[-a-zA-Z0-9_]+" onChange={(e) => setName(e.target.value)} /></label>{" "}
+      <label>Model node <input value={modelNode} placeholder="only if several" onChange={(e) => setModelNode(e.target.value)} /></label>{" "}
+      <button type="submit" disabled={busy || !name}>Publish</button>{" "}
+      <button type="button" onClick={() => setOpen(false)}>Cancel</button>
+      {error && <p className="error-text" role="alert">{error}</p>}
+    </form>
+  );
 }
 
 export function Runs({ projectId }: { projectId: string }) {
@@ -33,7 +69,7 @@ export function Runs({ projectId }: { projectId: string }) {
           <thead>
             <tr>
               <th scope="col">Run</th><th scope="col">Pipeline</th><th scope="col">Version</th><th scope="col">Mode</th>
-              <th scope="col">Status</th><th scope="col">Started</th><th scope="col">Duration</th><th scope="col">By</th>
+              <th scope="col">Status</th><th scope="col">Started</th><th scope="col">Duration</th><th scope="col">By</th><th scope="col">Publish</th>
             </tr>
           </thead>
           <tbody>
@@ -49,6 +85,7 @@ export function Runs({ projectId }: { projectId: string }) {
                 <td>{r.started_at ? new Date(r.started_at).toLocaleString() : "—"}</td>
                 <td>{duration(r)}</td>
                 <td>{r.requested_by ?? ""}</td>
+                <td>{r.status === "succeeded" ? <PublishRun run={r} /> : null}</td>
               </tr>
             ))}
           </tbody>
