@@ -122,6 +122,37 @@ def finish_curve_figures(figs: dict[str, dict]) -> dict[str, dict]:
     return figs
 
 
+def evaluate_inputs(inputs, params, score):
+    """What evaluate does alike on both engines: pair each scored table with its optional model, name them,
+    collect metrics (the second model's prefixed b_) and confusion tables. `score(table, port)` is the
+    engine's part: it returns (binary metrics, the entry its curve charts take)."""
+    scored, models, metrics, tables = [], [], {}, {}
+    for suffix, default in (("", "model"), ("_b", "model B")):
+        table = inputs.get(f"table{suffix}")
+        if table is None:
+            if inputs.get(f"model{suffix}") is not None:
+                raise OperatorError(f"model{suffix} is connected but table{suffix} is not", port=f"table{suffix}")
+            continue
+        model = inputs.get(f"model{suffix}")
+        name = getattr(params, f"name{suffix}") or (model.kind if model is not None else default)
+        if scored and name == scored[0][0]:
+            name = f"{name} (B)"
+        values, entry = score(table, f"table{suffix}")
+        prefix = "b_" if suffix else ""
+        metrics.update({prefix + k: v for k, v in values.items()})
+        tables[f"confusion{suffix}"] = [
+            {"actual": "1", "predicted 1": values["tp"], "predicted 0": values["fn"]},
+            {"actual": "0", "predicted 1": values["fp"], "predicted 0": values["tn"]}]
+        scored.append((name, entry))
+        if model is not None:
+            models.append((name, model))
+    metrics["model"] = scored[0][0]
+    if len(scored) == 2:
+        metrics["model_b"] = scored[1][0]
+    text = "; ".join(f"{name}: AUC {metrics[('b_' if i else '') + 'auc']:.4f}" for i, (name, _) in enumerate(scored))
+    return metrics, tables, scored, models, text
+
+
 def model_figures(models: list[tuple[str, Fitted]], top: int = 20) -> dict[str, dict]:
     """Logloss and AUC by boosting iteration (LightGBM models) and feature importance (both kinds)."""
     figs = {}
@@ -203,33 +234,12 @@ class EvaluateBinary(Operator):
         return y, p
 
     def run(self, ctx, inputs, params):
-        scored, models, metrics, tables = [], [], {}, {}
-        for suffix, default in (("", "model"), ("_b", "model B")):
-            table = inputs.get(f"table{suffix}")
-            if table is None:
-                if inputs.get(f"model{suffix}") is not None:
-                    raise OperatorError(f"model{suffix} is connected but table{suffix} is not", port=f"table{suffix}")
-                continue
-            model = inputs.get(f"model{suffix}")
-            name = getattr(params, f"name{suffix}") or (model.kind if model is not None else default)
-            if scored and name == scored[0][0]:
-                name = f"{name} (B)"
-            y, p = self._scored(table, params, f"table{suffix}")
-            values = binary_metrics(y, p, params.threshold)
-            prefix = "b_" if suffix else ""
-            metrics.update({prefix + k: v for k, v in values.items()})
-            tables[f"confusion{suffix}"] = [
-                {"actual": "1", "predicted 1": values["tp"], "predicted 0": values["fn"]},
-                {"actual": "0", "predicted 1": values["fp"], "predicted 0": values["tn"]}]
-            scored.append((name, y, p))
-            if model is not None:
-                models.append((name, model))
-        metrics["model"] = scored[0][0]
-        if len(scored) == 2:
-            metrics["model_b"] = scored[1][0]
-        figures = curve_figures(scored)
+        def score(table, port):
+            y, p = self._scored(table, params, port)
+            return binary_metrics(y, p, params.threshold), (y, p)
+
+        metrics, tables, scored, models, text = evaluate_inputs(inputs, params, score)
+        figures = curve_figures([(name, y, p) for name, (y, p) in scored])
         figures.update(model_figures(models))
-        text = "; ".join(f"{name}: AUC {metrics[('b_' if i else '') + 'auc']:.4f}"
-                         for i, (name, _, _) in enumerate(scored))
         ctx.log(text)
         return {"metrics": metrics, "report": Report(figures=figures, tables=tables, text=text)}

@@ -189,37 +189,17 @@ def binned_figures(scored: list[tuple[str, BinnedScores]]) -> dict[str, dict]:
 @spark_operator("evaluate_binary")
 def evaluate_binary(ctx, inputs, params):
     """The local operator's metrics, tables and charts, from one binned aggregation per scored table."""
-    from ..library.evaluate import model_figures
+    from ..library.evaluate import evaluate_inputs, model_figures
 
-    scored, models, metrics, tables = [], [], {}, {}
-    for suffix, default in (("", "model"), ("_b", "model B")):
-        table = inputs.get(f"table{suffix}")
-        if table is None:
-            if inputs.get(f"model{suffix}") is not None:
-                raise OperatorError(f"model{suffix} is connected but table{suffix} is not", port=f"table{suffix}")
-            continue
-        model = inputs.get(f"model{suffix}")
-        name = getattr(params, f"name{suffix}", "") or (model.kind if model is not None else default)
-        if scored and name == scored[0][0]:
-            name = f"{name} (B)"
-        binned = binned_scores(table, params.label, params.probability_column, params.threshold, f"table{suffix}")
+    def score(table, port):
+        binned = binned_scores(table, params.label, params.probability_column, params.threshold, port)
         if binned.positives.sum() == 0 or binned.negatives.sum() == 0:
             raise OperatorError(f"label column {params.label!r} holds one class only; AUC is undefined",
-                                field="label", column=params.label, port=f"table{suffix}")
-        values = binned_metrics(binned, params.threshold)
-        prefix = "b_" if suffix else ""
-        metrics.update({prefix + k: v for k, v in values.items()})
-        tables[f"confusion{suffix}"] = [
-            {"actual": "1", "predicted 1": values["tp"], "predicted 0": values["fn"]},
-            {"actual": "0", "predicted 1": values["fp"], "predicted 0": values["tn"]}]
-        scored.append((name, binned))
-        if model is not None:
-            models.append((name, model))
-    metrics["model"] = scored[0][0]
-    if len(scored) == 2:
-        metrics["model_b"] = scored[1][0]
+                                field="label", column=params.label, port=port)
+        return binned_metrics(binned, params.threshold), binned
+
+    metrics, tables, scored, models, text = evaluate_inputs(inputs, params, score)
     figures = binned_figures(scored)
     figures.update(model_figures(models))
-    text = "; ".join(f"{name}: AUC {metrics[('b_' if i else '') + 'auc']:.4f}" for i, (name, _) in enumerate(scored))
     ctx.log(text + f" (Spark, {BINS:,} score bins)")
     return {"metrics": metrics, "report": Report(figures=figures, tables=tables, text=text)}
