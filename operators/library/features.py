@@ -114,8 +114,9 @@ def _quantile_edges(x: np.ndarray, k: int) -> np.ndarray:
     return np.unique(np.quantile(x, np.linspace(0.0, 1.0, k + 1)[1:-1]))
 
 
-def _finite(value: float, default: float = 0.0) -> float:
-    value = float(value)
+def _finite(value, default: float = 0.0) -> float:
+    """A statistic as a finite float; None (no rows), NaN or infinity become `default`."""
+    value = float(value) if value is not None else default
     return value if np.isfinite(value) else default
 
 

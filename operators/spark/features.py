@@ -22,6 +22,7 @@ import numpy as np
 
 from ..contract import OperatorError
 from ..kernels import features as kernel
+from ..library.features import _finite
 from ..values import Fitted
 from . import spark_operator
 from .frames import FEATURES, LABEL, SparkFeatures, features_schema, vector_array
@@ -383,11 +384,6 @@ def fit_feature_state_spark(ctx, table, config):
     for oof in extra_columns:
         table = oof(table)
     return Fitted("features", meta=meta, arrays=arrays), table, oof_columns
-
-
-def _finite(value, default: float = 0.0) -> float:
-    value = float(value) if value is not None else default
-    return value if np.isfinite(value) else default
 
 
 def _fit_target(table, column: str, y, config, block: int):
