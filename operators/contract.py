@@ -72,6 +72,7 @@ class OperatorContext(Protocol):
     node_id: str
     engine: str  # "local" or "spark"
     data_root: Path  # file imports may only read below this directory
+    store: Any  # the run's artifact store (pipelines.store.ArtifactStore): where outputs and bundles are kept
 
     def progress(self, fraction: float, message: str | None = None) -> None: ...
 

@@ -100,14 +100,23 @@ class NodeContext:
 
     PROGRESS_INTERVAL = 0.2  # seconds between progress events from one node, so a tight loop can't flood
 
-    def __init__(self, node_id: str, executor: "Executor", token: CancelToken):
+    def __init__(self, node_id: str, executor: "Executor", token: CancelToken,
+                 abandoned: set[str] | frozenset = frozenset()):
         self.node_id = node_id
         self.engine = executor.engine
         self.data_root = executor.data_root
+        self.store = executor.store
         self._executor = executor
         self._token = token
+        self._abandoned = abandoned  # nodes the run gave up on after a cancel; they may report nothing more
         self._scratch: Path | None = None
         self._last_progress = 0.0
+
+    def emit(self, event: Event) -> None:
+        """Report an event of this node, unless the run has given up on it: an operator that ignored a cancel
+        and wakes up later must not add events after the run has finished."""
+        if self.node_id not in self._abandoned:
+            self._executor.emit(event)
 
     def progress(self, fraction: float, message: str | None = None) -> None:
         now = time.monotonic()
@@ -118,10 +127,10 @@ class NodeContext:
         data = {"progress": round(fraction, 4)}
         if message:
             data["message"] = message
-        self._executor.emit(Event("node_progress", self.node_id, data))
+        self.emit(Event("node_progress", self.node_id, data))
 
     def log(self, message: str) -> None:
-        self._executor.emit(Event("node_log", self.node_id, {"message": str(message)}))
+        self.emit(Event("node_log", self.node_id, {"message": str(message)}))
 
     @property
     def spark(self):
@@ -132,9 +141,9 @@ class NodeContext:
 
     def spark_progress(self, fraction: float, message: str, detail: dict) -> None:
         """Progress of this node's Spark jobs and stages (from the status tracker), as a progress event."""
-        self._executor.emit(Event("node_progress", self.node_id,
-                                  {"progress": round(min(max(fraction, 0.0), 1.0), 4), "message": message,
-                                   "spark": detail}))
+        self.emit(Event("node_progress", self.node_id,
+                        {"progress": round(min(max(fraction, 0.0), 1.0), 4), "message": message,
+                          "spark": detail}))
 
     @property
     def cancelled(self) -> bool:
@@ -217,7 +226,7 @@ class Executor:
     def __init__(self, store: ArtifactStore, *, engine: str = "local", max_parallel: int = 4,
                  data_root: str | Path = ".", connections: Mapping[str, str] | None = None,
                  uploads: Mapping[str, str | Path] | None = None,
-                 on_event: Callable[[Event], None] | None = None, cancel_grace: float = 2.0,
+                 on_event: Callable[[Event], None] | None = None, cancel_grace: float = 1.5,
                  publisher: Callable[..., dict] | None = None,
                  bundles: Callable[[str, str | None], str | Path | None] | None = None):
         from .engines import ENGINES
@@ -232,6 +241,8 @@ class Executor:
         # upload id -> file path; a Mapping, so the studio may pass a lazy resolver over its uploads table
         self.uploads = uploads if uploads is not None else {}
         self.on_event = on_event
+        # seconds a running operator gets to notice a cancel before the run gives up on it and ends, so a
+        # cancel answers within 2 s even when an operator sits in a library call that never checks
         self.cancel_grace = cancel_grace
         self.publisher = publisher  # what ctx.publish calls; see NodeContext.publish
         self.bundles = bundles  # (deployment, version) -> bundle path; see NodeContext.deployment_bundle
@@ -322,6 +333,7 @@ class Executor:
         running: dict[Future, str] = {}
         pool = ThreadPoolExecutor(max_workers=self.max_parallel, thread_name_prefix="node")
         cancelled_at = None
+        abandoned: set[str] = set()
         try:
             while pending or running:
                 if token.cancelled and cancelled_at is None:
@@ -360,12 +372,13 @@ class Executor:
                         inputs = {port: self._value(e, out_fp, values) for port, e in incoming[nid].items()}
                         results[nid].status = RUNNING
                         future = pool.submit(self._run_node, nid, classes[nid], validated[nid], inputs, fps,
-                                             token, force and nid in targets)
+                                             token, force and nid in targets, abandoned)
                         running[future] = nid
                 if not running:
                     continue
                 if cancelled_at is not None and time.monotonic() - cancelled_at > self.cancel_grace:
                     for future, nid in running.items():  # the operator ignored cancellation: abandon it
+                        abandoned.add(nid)
                         results[nid].status = CANCELLED
                         self.emit(Event("node_cancelled", nid, {"reason": "did not stop within the grace period"}))
                     running.clear()
@@ -415,9 +428,9 @@ class Executor:
             if consumers[key] == 0:
                 values.pop(key, None)
 
-    def _fail(self, nid: str, result: NodeResult, error: dict, duration: float) -> None:
+    def _fail(self, nid: str, result: NodeResult, error: dict, duration: float, emit=None) -> None:
         result.status, result.error, result.duration = FAILED, error, duration
-        self.emit(Event("node_failed", nid, {"error": error, "duration": duration}))
+        (emit or self.emit)(Event("node_failed", nid, {"error": error, "duration": duration}))
 
     def _engine_scope(self, ctx):
         if self.engine == "spark":
@@ -433,11 +446,11 @@ class Executor:
             return run_on_spark(ctx, cls, inputs, params)
         return cls().run(ctx, inputs, params)
 
-    def _run_node(self, nid, cls, params, inputs, fps, token, overwrite) -> tuple[NodeResult, dict]:
+    def _run_node(self, nid, cls, params, inputs, fps, token, overwrite, abandoned) -> tuple[NodeResult, dict]:
         result = NodeResult(RUNNING)
-        ctx = NodeContext(nid, self, token)
+        ctx = NodeContext(nid, self, token, abandoned)
         started = time.monotonic()
-        self.emit(Event("node_running", nid, {"progress": 0.0}))
+        ctx.emit(Event("node_running", nid, {"progress": 0.0}))
         try:
             ctx.check_cancelled()
             with self._engine_scope(ctx):  # on Spark: the node's job group, its progress and cancellation
@@ -455,19 +468,19 @@ class Executor:
                         produced[port.name] = self.store.load(fps[port.name], engine="spark")
         except Cancelled:
             result.status, result.duration = CANCELLED, time.monotonic() - started
-            self.emit(Event("node_cancelled", nid, {"reason": "cancelled while running"}))
+            ctx.emit(Event("node_cancelled", nid, {"reason": "cancelled while running"}))
             return result, {}
         except OperatorError as exc:
-            self._fail(nid, result, _error_json(exc), time.monotonic() - started)
+            self._fail(nid, result, _error_json(exc), time.monotonic() - started, ctx.emit)
             return result, {}
         except Exception as exc:  # an operator bug: keep the traceback for the log
             error = {"message": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
-            self._fail(nid, result, error, time.monotonic() - started)
+            self._fail(nid, result, error, time.monotonic() - started, ctx.emit)
             return result, {}
         finally:
             ctx.cleanup()
         result.status, result.duration, result.outputs = SUCCEEDED, time.monotonic() - started, fps
-        self.emit(Event("node_succeeded", nid, {"duration": result.duration, "outputs": fps}))
+        ctx.emit(Event("node_succeeded", nid, {"duration": result.duration, "outputs": fps}))
         return result, {port.name: produced[port.name] for port in cls.outputs}
 
 

@@ -38,6 +38,19 @@ def test_demo_runs_from_the_cli_then_is_fully_cached(tmp_path, data_root):
     assert not [line for line in lines[:-1] if " running" in line], "an operator ran on a cached rerun"
     print(f"cached CLI rerun: {wall:.2f}s wall, {summary['duration'] * 1000:.1f} ms in the executor")
 
+    # --only runs one node from its cached inputs; --from reruns a node and its downstream (--force)
+    proc, lines, summary = cli("run", DEMO_PIPELINE, "--store", store, "--data-root", data_root, "--only",
+                               "evaluate", "--force")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    ran = {nid for nid, n in summary["nodes"].items() if n["status"] == "succeeded"}
+    assert ran == {"evaluate"}, summary["nodes"]
+    proc, lines, summary = cli("run", DEMO_PIPELINE, "--store", store, "--data-root", data_root, "--from",
+                               "train_lr", "--force")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    ran = {nid for nid, n in summary["nodes"].items() if n["status"] == "succeeded"}
+    assert "train_lr" in ran and "evaluate" in ran and "train_gbdt" not in ran and "import" not in ran, ran
+    assert all(n["status"] == "cached" for nid, n in summary["nodes"].items() if nid not in ran)
+
 
 def test_cached_rerun_runs_no_operator_in_process(tmp_path, data_root):
     store = pipelines.FileSystemStore(tmp_path / "store")

@@ -6,6 +6,8 @@ import time
 
 import pytest
 
+import operators
+from operators import Operator, OperatorContext, Port, PortType
 from pipelines import CancelToken, run
 
 from . import testing_operators
@@ -122,6 +124,30 @@ def test_cancel_stops_a_long_node_within_two_seconds(store):
     assert any(e.type == "node_progress" and e.node == "long" for e in events)
 
 
+def test_cancel_gives_up_on_an_operator_that_ignores_it_within_two_seconds(store):
+    graph = {"nodes": [node("e", "test_emit", value=1), node("deaf", "test_deaf", sleep=2.5),
+                       node("after", "test_add_one")],
+             "edges": [edge("e", "deaf"), edge("deaf", "after")]}
+    token = CancelToken()
+    events = []
+    timer = threading.Timer(0.5, token.cancel)
+    timer.start()
+    started = time.monotonic()
+    result = run(graph, store=store, cancel=token, on_event=events.append)
+    elapsed = time.monotonic() - started
+    assert result.status == "cancelled"
+    assert elapsed < 0.5 + 2.0, elapsed
+    assert result.nodes["deaf"].status == "cancelled"
+    assert result.nodes["after"].status == "cancelled"
+    [abandoned] = [e for e in events if e.type == "node_cancelled" and e.node == "deaf"]
+    assert "grace period" in abandoned.data["reason"]
+    assert events[-1].type == "run_finished"
+    stored = sorted((store.root / "objects").glob("*/*"))
+    time.sleep(3.0 - elapsed)  # the operator wakes up: it may neither report nor store anything
+    assert events[-1].type == "run_finished"
+    assert sorted((store.root / "objects").glob("*/*")) == stored
+
+
 def test_event_sequence_for_one_node(store):
     graph = {"nodes": [node("e", "test_emit", value=5)], "edges": []}
     _, events = events_of(graph, store)
@@ -129,6 +155,47 @@ def test_event_sequence_for_one_node(store):
                                         "run_finished"]
     succeeded = events[3]
     assert succeeded.data["duration"] >= 0 and set(succeeded.data["outputs"]) == {"out"}
+
+
+def test_the_context_gives_logs_progress_and_the_store(store):
+    seen = {}
+
+    class Probe(Operator):
+        name = "test_probe_context"
+        category = "Testing"
+        description = "Logs a line and looks at its context."
+        outputs = (Port("out", PortType.METRICS),)
+
+        def run(self, ctx, inputs, params):
+            seen["is_context"] = isinstance(ctx, OperatorContext)
+            seen["store"] = ctx.store
+            ctx.log("reading 3 rows")
+            ctx.progress(1.0, "done")
+            return {"out": {"value": 3}}
+
+    operators.register(Probe)
+    result, events = events_of({"nodes": [node("p", "test_probe_context")], "edges": []}, store)
+    assert result.status == "succeeded"
+    assert seen == {"is_context": True, "store": store}
+    assert [(e.node, e.data) for e in events if e.type == "node_log"] == [("p", {"message": "reading 3 rows"})]
+    assert [e.data for e in events if e.type == "node_progress"] == [{"progress": 1.0, "message": "done"}]
+
+
+def test_rerun_reports_cached_events_and_a_new_operator_version_runs_again(store):
+    graph = {"nodes": [node("e", "test_emit", value=2), node("a", "test_add_one")], "edges": [edge("e", "a")]}
+    run(graph, store=store)
+    result, events = events_of(graph, store)
+    cached = [e for e in events if e.type == "node_cached"]
+    assert [e.node for e in cached] == ["e", "a"]
+    assert cached[1].data["outputs"] == result.nodes["a"].outputs
+    calls = dict(testing_operators.CALLS)
+    testing_operators.AddOne.version = "2"
+    try:
+        result = run(graph, store=store)
+    finally:
+        testing_operators.AddOne.version = "1"
+    assert result.nodes["e"].status == "cached" and result.nodes["a"].status == "succeeded"
+    assert testing_operators.CALLS["test_add_one"] == calls.get("test_add_one", 0) + 1
 
 
 def test_pipeline_parameters_override_per_run(store):

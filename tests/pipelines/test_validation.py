@@ -43,7 +43,7 @@ def test_invalid_params_map_to_node_and_field_path():
 def test_required_input_not_connected():
     [err] = only(errors_of({"nodes": [node("a", "test_add_one")], "edges": []}), "missing_input")
     assert err.node == "a" and err.port == "in"
-    assert "'in'" in err.message
+    assert "'a'" in err.message and "'in'" in err.message
 
 
 def test_optional_input_may_stay_unconnected():
@@ -56,7 +56,8 @@ def test_port_type_mismatch():
              "edges": [edge("e", "t", target_port="table")]}
     [err] = only(errors_of(graph), "type_mismatch")
     assert err.node == "t" and err.port == "table"
-    assert "table" in err.message and "metrics" in err.message
+    assert "'t'" in err.message and "'table'" in err.message
+    assert "takes table" in err.message and "gives metrics" in err.message
 
 
 def test_cycle():
@@ -71,6 +72,7 @@ def test_two_edges_into_one_input_port():
              "edges": [edge("e1", "a"), edge("e2", "a")]}
     [err] = only(errors_of(graph), "duplicate_input")
     assert err.node == "a" and err.port == "in"
+    assert "'a'" in err.message and "'in'" in err.message and "more than one" in err.message
 
 
 def test_unknown_port_and_unknown_node():
@@ -113,6 +115,22 @@ def test_malformed_json_shapes_are_reported_with_paths():
         from_json({"nodes": [{"id": "", "operator": "x"}, {"id": "b"}], "edges": [{"source": "a"}]})
     paths = [p for p, _ in info.value.errors]
     assert paths == ["nodes[0].id", "nodes[1].operator", "edges[0]"]
+
+
+def test_json_schema_refuses_what_the_loader_refuses():
+    """The schema file in the repo is not decoration: graphs that from_json refuses fail it too."""
+    schema = json.loads((REPO / "pipelines" / "schema" / "pipeline.schema.json").read_text())
+    good = json.loads(DEMO_PIPELINE.read_text())
+    bad_graphs = [
+        {**good, "nodes": [{**good["nodes"][0], "id": ""}] + good["nodes"][1:]},
+        {**good, "nodes": [{k: v for k, v in good["nodes"][0].items() if k != "operator"}] + good["nodes"][1:]},
+        {**good, "edges": [{"source": good["nodes"][0]["id"]}]},
+    ]
+    for bad in bad_graphs:
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(bad, schema)
+        with pytest.raises(GraphFormatError):
+            from_json(bad)
 
 
 def test_examples_match_the_json_schema_and_round_trip():

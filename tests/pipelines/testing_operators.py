@@ -56,6 +56,23 @@ class AddOne(Operator):
         return {"out": {"value": inputs["in"]["value"] + 1}}
 
 
+class Deaf(Operator):
+    """Sleeps without ever checking for cancellation, like a long library call (a scikit-learn fit)."""
+
+    name = "test_deaf"
+    category = "Testing"
+    description = "Sleeps, ignoring cancellation."
+    inputs = (Port("in", PortType.METRICS),)
+    outputs = (Port("out", PortType.METRICS),)
+
+    class Params(Params):
+        sleep: float = Field(5.0, ge=0)
+
+    def run(self, ctx, inputs, params):
+        time.sleep(params.sleep)
+        return {"out": inputs["in"]}
+
+
 class Fail(Operator):
     name = "test_fail"
     category = "Testing"
@@ -92,7 +109,7 @@ class NeedsTable(Operator):
         return {"out": {"rows": len(inputs["table"])}}
 
 
-for _cls in (Emit, AddOne, Fail, Crash, NeedsTable):
+for _cls in (Emit, AddOne, Deaf, Fail, Crash, NeedsTable):
     operators.register(_cls)
 
 
