@@ -9,17 +9,23 @@ mkdirSync(SHOTS, { recursive: true });
 
 export const studioUrl = () => process.env.STUDIO_URL!;
 
-/** Every test fails on any console error or uncaught page error. */
+/**
+ * Every test fails on any console error or uncaught page error (issue 6): the fixture is automatic, so a test
+ * need not ask for it. A test that asks for `consoleErrors` can also assert on the list mid-way.
+ */
 export const test = base.extend<{ consoleErrors: string[] }>({
-  consoleErrors: async ({ page }, use) => {
-    const errors: string[] = [];
-    page.on("console", (m) => {
-      if (m.type() === "error") errors.push(`console.error: ${m.text()}`);
-    });
-    page.on("pageerror", (e) => errors.push(`page error: ${e.message}`));
-    await use(errors);
-    expect(errors, "console errors during the test").toEqual([]);
-  },
+  consoleErrors: [
+    async ({ page }, use) => {
+      const errors: string[] = [];
+      page.on("console", (m) => {
+        if (m.type() === "error") errors.push(`console.error: ${m.text()} (${m.location().url})`);
+      });
+      page.on("pageerror", (e) => errors.push(`page error: ${e.message}`));
+      await use(errors);
+      expect(errors, "console errors during the test").toEqual([]);
+    },
+    { auto: true },
+  ],
 });
 export { expect };
 
