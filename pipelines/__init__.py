@@ -4,19 +4,38 @@ networkx; never Django. A pipeline runs from a script or a notebook:
     import pipelines
     result = pipelines.run("examples/credit_default.json", store_root=".artifacts", data_root="examples/data")
     print(result.status, result.metrics)
+
+The executor and validation (networkx, the operator registry) load on first use of one of their names, not on
+`import pipelines`: the serving process imports `pipelines.bundle`, which runs this file, and must not load
+them (DESIGN: the online scorer imports only the bundle loader and the transform kernels).
 """
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from .executor import CancelToken, Event, Executor, NodeResult, RunResult
 from .graph import Edge, Graph, GraphFormatError, Node, from_json, load
 from .store import ArtifactStore, FileSystemStore
-from .validation import PipelineInvalid, ValidationError, validate
+
+if TYPE_CHECKING:
+    from .executor import CancelToken, Event, Executor, NodeResult, RunResult
+    from .validation import PipelineInvalid, ValidationError, validate
 
 DEFAULT_STORE = ".artifacts"
+
+_LAZY = {name: ".executor" for name in ("CancelToken", "Event", "Executor", "NodeResult", "RunResult")}
+_LAZY.update({name: ".validation" for name in ("PipelineInvalid", "ValidationError", "validate")})
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
 
 
 def run(graph: Graph | dict | str | Path, *, store: ArtifactStore | None = None,
@@ -30,6 +49,8 @@ def run(graph: Graph | dict | str | Path, *, store: ArtifactStore | None = None,
     `data_root` defaults to $STUDIO_DATA_ROOT, else the pipeline file's folder, else the current folder;
     `store_root` to $STUDIO_ARTIFACTS, else `.artifacts`.
     """
+    from .executor import Executor
+
     base = Path(".")
     if isinstance(graph, (str, Path)):
         base = Path(graph).resolve().parent
