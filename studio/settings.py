@@ -154,10 +154,14 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # The run queue (huey.contrib.djhuey): SqliteHuey in the data dir by default, Redis with REDIS_URL.
 # Runs have priorities: previews and single-node runs (10) go before full runs (0).
+from studio.runs.queue_format import JSONSerializer  # noqa: E402  (huey and json only, no Django)
+
 QUEUE_NAME = os.environ.get("STUDIO_QUEUE_NAME", "studio")
 HUEY = {
     "name": QUEUE_NAME,
     "immediate": _flag("STUDIO_QUEUE_IMMEDIATE"),
+    # JSON, not huey's default pickle: the Redis queue is shared by every machine (studio/runs/queue_format.py)
+    "serializer": JSONSerializer(),
     "consumer": {"workers": int(os.environ.get("STUDIO_WORKER_THREADS", 2)), "worker_type": "thread",
                  "periodic": True, "check_worker_health": True},
 }
