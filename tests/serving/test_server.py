@@ -136,53 +136,121 @@ def _one_row(bundle, scoring_table):
     return table_to_columns(scoring_table.head(3), bundle.input_spec)
 
 
-@pytest.mark.parametrize("case", ["wrong_datatype", "wrong_shape", "missing_input", "string_in_number",
-                                  "rows_disagree", "unknown_input", "not_json"])
+def assert_error(status: int, answer, expected_status: int, *fragments: str) -> str:
+    """A bad request's answer: `expected_status` and exactly the protocol's {"error": "..."}, whose message
+    holds every fragment."""
+    error = json.loads(answer) if isinstance(answer, (bytes, str)) else answer
+    assert status == expected_status, (status, error)
+    assert isinstance(error, dict) and set(error) == {"error"} and isinstance(error["error"], str), error
+    for fragment in fragments:
+        assert fragment in error["error"], (fragment, error)
+    return error["error"]
+
+
+def _infer(server, request, path: str = "/v2/models/credit/infer", headers: dict | None = None):
+    body = request if isinstance(request, bytes) else json.dumps(request).encode()
+    status, _, answer = http("POST", server.url + path, body, headers or {"Content-Type": "application/json"})
+    return status, answer
+
+
+# Only the datatype is wrong: the values themselves would parse as the column's type, so nothing but the
+# datatype check can refuse these requests.
+@pytest.mark.parametrize("column,declared,expected", [
+    ("age", "BYTES", "FP64"),  # a numeric column's numbers declared as strings
+    ("age", "FP32", "FP64"),  # FP32 would not give the batch scores
+    ("region", "INT64", "BYTES"),  # a string column's strings declared as integers
+])
+def test_wrong_datatype_is_400_naming_declared_and_expected(server, batch, scoring_table, column, declared,
+                                                            expected):
+    bundle, _ = batch
+    request = v2_json(_one_row(bundle, scoring_table), bundle.input_spec)
+    next(t for t in request["inputs"] if t["name"] == column)["datatype"] = declared
+    assert_error(*_infer(server, request), 400, f"input {column!r} has datatype {declared!r}; expected {expected}")
+
+
+def test_wrong_datatype_in_binary_is_400(server, batch, scoring_table):
+    """FP32 binary data for an FP64 column: 4 bytes a row, which would decode cleanly as FP32."""
+    bundle, _ = batch
+    columns = _one_row(bundle, scoring_table)
+    inputs, blobs = [], []
+    for s in bundle.input_spec:
+        if s["name"] == "age":
+            blob = columns["age"].astype("<f4").tobytes()
+            inputs.append({"name": "age", "datatype": "FP32", "shape": [3], "parameters": {"binary_data_size": 12}})
+            blobs.append(blob)
+        else:
+            inputs.append(v2_json({s["name"]: columns[s["name"]]}, [s])["inputs"][0])  # the rest as JSON
+    header = json.dumps({"inputs": inputs}).encode()
+    status, answer = _infer(server, header + b"".join(blobs), headers={
+        "Inference-Header-Content-Length": str(len(header)), "Content-Type": "application/octet-stream"})
+    assert_error(status, answer, 400, "input 'age' has datatype 'FP32'; expected FP64")
+
+
+@pytest.mark.parametrize("shape,data_rows,expect", [
+    ([3, 2], 3, "input 'income' has shape [3, 2]; a column must have shape [n] or [n, 1]"),
+    ([3, 1, 1], 3, "input 'income' has shape [3, 1, 1]"),
+    ([-1], 3, "input 'income' has shape [-1]"),
+    ([4], 3, "input 'income' has 3 values but its shape says 4"),
+])
+def test_wrong_shape_is_400_naming_the_shape(server, batch, scoring_table, shape, data_rows, expect):
+    bundle, _ = batch
+    request = v2_json(_one_row(bundle, scoring_table), bundle.input_spec)
+    tensor = next(t for t in request["inputs"] if t["name"] == "income")
+    tensor["shape"], tensor["data"] = shape, tensor["data"][:data_rows]
+    assert_error(*_infer(server, request), 400, expect)
+
+
+def test_missing_input_is_400_naming_it(server, batch, scoring_table):
+    bundle, _ = batch
+    request = v2_json(_one_row(bundle, scoring_table), bundle.input_spec)
+    request["inputs"] = [t for t in request["inputs"] if t["name"] != "region"]
+    assert_error(*_infer(server, request), 400, "missing input 'region'")
+    request["inputs"] = [t for t in request["inputs"] if t["name"] not in ("purpose", "age")]
+    assert_error(*_infer(server, request), 400, "missing input 'age' (and 2 more)")
+    # the v1 records form: a key absent from a record is a null, refused for a column that may not be null
+    status, answer = server.post_json("/v1/models/credit:predict", {"instances": [{"age": 40}]})
+    assert_error(status, answer, 400, "instance 0 lacks column 'debt_ratio', which may not be null")
+
+
+@pytest.mark.parametrize("case", ["string_in_number", "rows_disagree", "unknown_input", "not_json"])
 def test_bad_requests_get_a_4xx_naming_the_input(server, batch, scoring_table, case):
     bundle, _ = batch
     request = v2_json(_one_row(bundle, scoring_table), bundle.input_spec)
     by_name = {t["name"]: t for t in request["inputs"]}
-    body = None
-    if case == "wrong_datatype":
-        by_name["age"]["datatype"] = "BYTES"
-        by_name["age"]["data"] = ["41", "22", "30"]
-        expect = "'age'"
-    elif case == "wrong_shape":
-        by_name["income"]["shape"] = [3, 2]
-        expect = "'income'"
-    elif case == "missing_input":
-        request["inputs"] = [t for t in request["inputs"] if t["name"] != "region"]
-        expect = "missing input 'region'"
-    elif case == "string_in_number":
+    if case == "string_in_number":
         by_name["debt_ratio"]["data"] = [0.1, "lots", 0.3]
-        expect = "'debt_ratio'"
+        expect = "input 'debt_ratio' is FP64: its values must be numbers"
     elif case == "rows_disagree":
         by_name["purpose"]["shape"] = [2]
         by_name["purpose"]["data"] = by_name["purpose"]["data"][:2]
-        expect = "'purpose'"
+        expect = "input 'purpose' has 2 rows but the inputs before it have 3"
     elif case == "unknown_input":
         request["inputs"].append({"name": "shoe_size", "datatype": "FP64", "shape": [3], "data": [1, 2, 3]})
-        expect = "'shoe_size'"
+        expect = "unknown input 'shoe_size'; the model's inputs are: age, income"
     else:
-        body = b"{not json"
-        expect = "not valid JSON"
-    status, _, answer = http("POST", server.url + "/v2/models/credit/infer",
-                             body if body is not None else json.dumps(request).encode())
-    assert status == 400, answer
-    error = json.loads(answer)
-    assert set(error) == {"error"} and expect in error["error"], error
+        request = b"{not json"
+        expect = "the request body is not valid JSON"
+    assert_error(*_infer(server, request), 400, expect)
 
 
-def test_unknown_model_and_version_are_404(server, batch, scoring_table):
+def test_unknown_model_is_404(server, batch, scoring_table):
     bundle, _ = batch
-    request = json.dumps(v2_json(_one_row(bundle, scoring_table), bundle.input_spec)).encode()
-    status, _, answer = http("POST", server.url + "/v2/models/nope/infer", request)
-    assert status == 404 and "unknown model 'nope'" in json.loads(answer)["error"]
-    status, _, answer = http("POST", server.url + "/v2/models/credit/versions/7/infer", request)
-    assert status == 404 and "no version '7'" in json.loads(answer)["error"]
-    assert server.get("/v2/models/nope")[0] == 404
+    request = v2_json(_one_row(bundle, scoring_table), bundle.input_spec)
+    for path in ("/v2/models/nope/infer", "/v2/models/nope/versions/1/infer"):
+        assert_error(*_infer(server, request, path), 404, "unknown model 'nope'; served models: credit")
+    for path in ("/v2/models/nope", "/v2/models/nope/ready"):
+        assert_error(*server.get(path), 404, "unknown model 'nope'")
     status, answer = server.post_json("/v1/models/nope:predict", {"instances": [{}]})
-    assert status == 404 and "error" in answer
+    assert_error(status, answer, 404, "unknown model 'nope'")
+
+
+def test_unknown_version_is_404(server, batch, scoring_table):
+    bundle, _ = batch
+    request = v2_json(_one_row(bundle, scoring_table), bundle.input_spec)
+    assert_error(*_infer(server, request, "/v2/models/credit/versions/7/infer"), 404,
+                 "model 'credit' has no version '7'; versions: 1, 2")
+    for path in ("/v2/models/credit/versions/7", "/v2/models/credit/versions/7/ready"):
+        assert_error(*server.get(path), 404, "model 'credit' has no version '7'")
 
 
 def _raw_post(server, headers: str, body: bytes) -> tuple[int, dict]:
@@ -202,27 +270,41 @@ def _raw_post(server, headers: str, body: bytes) -> tuple[int, dict]:
 
 
 def test_body_over_the_limit_is_413(server):
+    limit = 8 * 1024 * 1024  # SERVING_MAX_BODY_BYTES of the module's server
     # declared too long: refused before reading it
     status, error = _raw_post(server, f"Content-Length: {9 * 1024 * 1024}\r\n", b'{"inputs": [')
-    assert status == 413 and "over the limit" in error["error"]
+    assert_error(status, error, 413, f"the request body of {9 * 1024 * 1024} bytes is over the limit of {limit} bytes")
     # chunked, no declared length: refused once the body read so far passes the limit
     chunk = b" " * (1024 * 1024)
     chunks = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(9))
     status, error = _raw_post(server, "Transfer-Encoding: chunked\r\n", chunks)
-    assert status == 413 and "over the limit" in error["error"]
+    assert_error(status, error, 413, f"the request body is over the limit of {limit} bytes")
 
 
-@pytest.mark.parametrize("header,cut", [("abc", 0), ("999999", 0), ("12", 0), (None, 4)])
-def test_malformed_binary_header_is_400(server, batch, scoring_table, header, cut):
+@pytest.mark.parametrize("case,expect", [
+    ("not_an_integer", ["Inference-Header-Content-Length 'abc' is not an integer"]),
+    ("past_the_body", ["Inference-Header-Content-Length 999999 is outside the body of"]),
+    ("cuts_the_json", ["the inference header is not valid JSON"]),
+    ("data_too_short", ["input 'purpose': binary_data_size", "runs past the end of the binary data"]),
+    ("data_too_long", ["but the inputs' binary_data_size add up to"]),
+    ("no_header", ["has binary_data_size but the request has no Inference-Header-Content-Length header"]),
+])
+def test_malformed_binary_header_is_400(server, batch, scoring_table, case, expect):
     bundle, _ = batch
     body, headers = v2_binary(_one_row(bundle, scoring_table), bundle.input_spec)
-    if header is None:  # binary data shorter than the binary_data_size values say
-        body = body[:-cut]
-    else:
-        headers["Inference-Header-Content-Length"] = header
-    status, _, answer = http("POST", server.url + "/v2/models/credit/infer", body, headers)
-    assert status == 400, answer
-    assert json.loads(answer)["error"]
+    if case == "not_an_integer":
+        headers["Inference-Header-Content-Length"] = "abc"
+    elif case == "past_the_body":
+        headers["Inference-Header-Content-Length"] = "999999"
+    elif case == "cuts_the_json":
+        headers["Inference-Header-Content-Length"] = "12"
+    elif case == "data_too_short":  # the last tensor (a BYTES column) lacks its last bytes
+        body = body[:-4]
+    elif case == "data_too_long":
+        body += b"\0" * 8
+    else:  # the JSON part alone, its tensors pointing at binary data, without the header that delimits it
+        body = body[:int(headers.pop("Inference-Header-Content-Length"))]
+    assert_error(*_infer(server, body, headers=headers), 400, *expect)
 
 
 def test_metrics_count_requests_per_model_and_version(server, batch, scoring_table):
