@@ -26,13 +26,13 @@ def free_port() -> int:
 
 
 class LiveStudio:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, **env: str):
         self.root = root
         self.name = f"studio_live_{uuid.uuid4().hex[:10]}"
         self.env = {**os.environ, "STUDIO_DATA_DIR": str(root / "var"), "PYTHONPATH": str(REPO),
                     "STUDIO_OPERATOR_MODULES": "tests.pipelines.testing_operators", "STUDIO_WORKER_THREADS": "1",
                     "STUDIO_QUEUE_NAME": self.name, "STUDIO_CHANNEL_PREFIX": self.name, "SECRET_KEY": "live-tests",
-                    "DJANGO_SETTINGS_MODULE": "studio.settings", "PYTHONUNBUFFERED": "1"}
+                    "DJANGO_SETTINGS_MODULE": "studio.settings", "PYTHONUNBUFFERED": "1", **env}
         self.database = os.environ.get("DATABASE_URL", "")
         if self.database.startswith("postgres"):
             self._postgres("CREATE DATABASE {}")
@@ -40,7 +40,7 @@ class LiveStudio:
             self.env["DATABASE_URL"] = urlunsplit((parts.scheme, parts.netloc, f"/{self.name}", "", ""))
         else:
             self.env.pop("DATABASE_URL", None)
-        self.redis = os.environ.get("REDIS_URL", "")
+        self.redis = self.env.get("REDIS_URL", "")
         self.procs: list[subprocess.Popen] = []
         self.port: int | None = None
         self.web: subprocess.Popen | None = None

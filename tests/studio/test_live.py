@@ -138,3 +138,32 @@ def test_queued_runs_survive_a_web_restart_and_previews_go_first(studio):
         assert output["kind"] == "report" and output["figures"]
     finally:
         studio.stop(worker)
+
+
+def test_with_redis_the_worker_wakes_websocket_clients_at_once(tmp_path):
+    """With REDIS_URL the consumer sleeps until the worker's channels-redis message (the database poll is only a
+    safety net). The poll is set to 30 s here, so events arriving within a second of being stored can only have
+    come through the channel layer."""
+    live = LiveStudio(tmp_path, REDIS_URL="redis://127.0.0.1:6379/7", STUDIO_EVENT_POLL_SECONDS="30")
+    try:
+        worker = live.start_worker()
+        pipeline = slow_pipeline(live, "redis", 0.5, 2.0)
+        run = live.post("/api/runs/", {"pipeline": pipeline, "force": True})
+        lags = []
+        with connect(live.ws_url(run["id"]), open_timeout=20) as ws:
+            started = time.time()
+            while True:
+                try:
+                    event = json.loads(ws.recv(timeout=20))
+                except ConnectionClosedOK:
+                    break
+                lags.append(time.time() - event["time"])
+        elapsed = time.time() - started
+        stored = live.get(f"/api/runs/{run['id']}/events/")
+        stored = stored.get("results", stored) if isinstance(stored, dict) else stored
+        assert len(lags) == len(stored) and lags, live.logs()
+        live_lags = sorted(lags[len(lags) // 4:])  # events stored before the socket opened are not "live"
+        assert live_lags[len(live_lags) // 2] < 1.0 and elapsed < 20, (live_lags, elapsed, live.logs())
+        live.stop(worker)
+    finally:
+        live.close()
