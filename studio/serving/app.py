@@ -182,7 +182,9 @@ def create_app(registry_path: str | Path | None = None, *, repository: Repositor
     async def infer(request: Request):
         started = time.perf_counter()
         name, version = request.path_params["name"], request.path_params.get("version")
-        label_model, label_version = "", ""
+        # An error is counted under its model when the model is known (an unknown version of it included);
+        # unknown names from the URL are not labels, so a client cannot grow the metrics without bound.
+        label_model, label_version = (name if name in repository.models else ""), ""
         try:
             model, served = resolve(name, version)
             label_model, label_version = model.name, served.version
@@ -209,7 +211,7 @@ def create_app(registry_path: str | Path | None = None, *, repository: Repositor
     async def predict_records(request: Request):
         started = time.perf_counter()
         name = request.path_params["name"]
-        label_model, label_version = "", ""
+        label_model, label_version = (name if name in repository.models else ""), ""
         try:
             model, served = resolve(name, None)
             label_model, label_version = model.name, served.version

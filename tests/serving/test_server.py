@@ -322,6 +322,38 @@ def test_metrics_count_requests_per_model_and_version(server, batch, scoring_tab
     assert "serving_request_errors_total{" in text
 
 
+def _metric(server, name: str, **labels) -> float:
+    """The value of one sample of the serving /metrics (0 when it has not been counted yet)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    status, _, text = http("GET", server.url + "/metrics")
+    assert status == 200
+    return sum(sample.value for family in text_string_to_metric_families(text.decode()) for sample in family.samples
+               if sample.name == name and sample.labels == labels)
+
+
+def test_metrics_count_errors_per_model_and_version(server, batch, scoring_table):
+    bundle, _ = batch
+    request = v2_json(_one_row(bundle, scoring_table), bundle.input_spec)
+    request["inputs"] = request["inputs"][1:]  # missing input 'age'
+    counted = [("1", "400"), ("2", "400"), ("", "404")]
+
+    def errors():
+        return {(v, code): (_metric(server, "serving_request_errors_total", model="credit", version=v, protocol="v2",
+                                    code=code),
+                            _metric(server, "serving_requests_total", model="credit", version=v, protocol="v2",
+                                    code=code)) for v, code in counted}
+
+    before = errors()
+    for _ in range(2):
+        assert _infer(server, request, "/v2/models/credit/versions/2/infer")[0] == 400
+    assert _infer(server, request)[0] == 400  # the live version, 1
+    assert _infer(server, request, "/v2/models/credit/versions/7/infer")[0] == 404  # the model's, no version
+    after = errors()
+    assert {k: (after[k][0] - before[k][0], after[k][1] - before[k][1]) for k in counted} == {
+        ("1", "400"): (1, 1), ("2", "400"): (2, 2), ("", "404"): (1, 1)}
+
+
 def test_prediction_log_is_written_in_batches(server, batch, scoring_table):
     import pyarrow.parquet as pq
 
