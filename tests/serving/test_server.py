@@ -354,7 +354,7 @@ def test_metrics_count_errors_per_model_and_version(server, batch, scoring_table
         ("1", "400"): (1, 1), ("2", "400"): (2, 2), ("", "404"): (1, 1)}
 
 
-def test_prediction_log_is_written_in_batches(server, batch, scoring_table):
+def test_prediction_log_holds_each_rows_request_version_and_inputs(server, batch, scoring_table):
     import pyarrow.parquet as pq
 
     bundle, _ = batch
@@ -372,3 +372,53 @@ def test_prediction_log_is_written_in_batches(server, batch, scoring_table):
     assert [r["row"] for r in rows] == [0, 1, 2] and rows[0]["version"] == "1"
     assert rows[0]["in_region"] == scoring_table["region"].iloc[0]
     assert rows[1]["in_age"] == scoring_table["age"].iloc[1]
+
+
+def test_prediction_log_batches_many_requests_into_few_files(server, batch, scoring_table):
+    """The writer flushes what accumulated once a second: a burst of requests lands in fewer files than
+    requests, and one file holds the rows of several requests."""
+    import pyarrow.parquet as pq
+
+    bundle, _ = batch
+    ids = [f"burst-{i}" for i in range(12)]
+    for request_id in ids:
+        request = v2_json(_one_row(bundle, scoring_table), bundle.input_spec, id=request_id)
+        assert _infer(server, request)[0] == 200
+    folder = server.data_dir / "serving" / "prediction_log" / "credit"
+
+    def files_with_ours():
+        found = {}
+        for path in folder.rglob("*.parquet"):
+            mine = set(pq.read_table(path, columns=["request_id"]).column("request_id").to_pylist()) & set(ids)
+            if mine:
+                found[path] = mine
+        return found
+
+    server.wait_for(lambda: set().union(*files_with_ours().values()) == set(ids), timeout=10,
+                    what="every request of the burst logged")
+    files = files_with_ours()
+    assert len(files) < len(ids) / 2, {p.name: sorted(m) for p, m in files.items()}
+    assert max(len(m) for m in files.values()) > 1
+
+
+def test_retention_setting_deletes_old_log_days_in_the_running_server(tmp_path, bundles, batch, scoring_table):
+    """SERVING_LOG_RETENTION_DAYS=2: the serving process deletes the day folders older than 2 days (one of
+    5 days ago, which the default of 30 days would keep) and keeps yesterday's and today's."""
+    from datetime import datetime, timedelta, timezone
+
+    bundle, _ = batch
+    folder = tmp_path / "var" / "serving" / "prediction_log" / "credit"
+    today = datetime.now(timezone.utc)
+    old, recent = [folder / (today - timedelta(days=d)).strftime("%Y-%m-%d") for d in (5, 1)]
+    for day in (old, recent):
+        day.mkdir(parents=True)
+        (day / "part-1.parquet").write_bytes(b"PAR1")
+    write_registry(tmp_path / "var" / "serving" / "registry.json", registry_models(bundles, live="1"))
+    with serving_process(tmp_path, {"SERVING_LOG_RETENTION_DAYS": "2"}) as server:
+        server.wait_for(lambda: server.get("/v2/models/credit/ready")[0] == 200, what="model credit ready")
+        request = v2_json(_one_row(bundle, scoring_table), bundle.input_spec)
+        assert _infer(server, request)[0] == 200
+        server.wait_for(lambda: not old.exists(), timeout=10, what="the 5-day-old log folder deleted")
+        server.wait_for(lambda: any((folder / today.strftime("%Y-%m-%d")).glob("*.parquet")), timeout=10,
+                        what="today's log written")
+        assert (recent / "part-1.parquet").exists()
