@@ -174,3 +174,54 @@ def test_apply_features_operator_carries_the_label(run):
     assert out.n_rows == 1000 and np.array_equal(out.label, df["label"].iloc[3000:].to_numpy())
     unlabelled = run("apply_features", {"feature_state": state, "table": df.iloc[3000:].drop(columns="label")})
     assert unlabelled["features"].label is None
+
+
+def test_each_transform_computes_its_documented_value(run):
+    """The values, not only their reproducibility: each transform against an independent computation on the
+    training column (mean-filled gaps for the numeric ones, as the state's `fill` says)."""
+    import zlib
+
+    df = planted_table()
+    df.loc[::97, "color"] = None
+    out = run("feature_extraction", {"table": df}, label="label", mode="manual", hash_dims=16,
+              columns={"x1": ["standardize", "minmax", "log1p", "clip", "missing_indicator"],
+                       "color": ["hash", "frequency", "onehot"]}, clip_lower=0.05, clip_upper=0.9)
+    X = out["features"].X.toarray() if sp.issparse(out["features"].X) else out["features"].X
+    col = {name: X[:, i] for i, name in enumerate(out["features"].names)}
+    x = df["x1"].to_numpy()
+    present = x[~np.isnan(x)]
+    filled = np.where(np.isnan(x), present.mean(), x)
+    assert np.allclose(col["x1"], (filled - present.mean()) / present.std())
+    assert np.allclose(col["x1:minmax"], (filled - present.min()) / (present.max() - present.min()))
+    assert np.allclose(col["x1:log1p"], np.sign(filled) * np.log1p(np.abs(filled)))
+    lo, hi = np.quantile(present, [0.05, 0.9])
+    assert np.allclose(col["x1:clip"], np.clip(filled, lo, hi))
+    assert np.array_equal(col["x1:missing"], np.isnan(x).astype(float))
+
+    colors = df["color"].to_numpy(dtype=object)
+    colors[pd.isna(colors)] = None
+    hashed = np.column_stack([col[f"color:hash{d}"] for d in range(16)])
+    assert np.array_equal(hashed.sum(axis=1), np.ones(len(df)))  # exactly one slot per row
+    for i in (0, 1, 97, 500):
+        token = colors[i] if colors[i] is not None else kernel.MISSING_TOKEN
+        assert hashed[i, zlib.crc32(token.encode()) % 16] == 1.0, i
+    share = pd.Series(colors).value_counts(normalize=True, dropna=True) * (pd.notna(colors).mean())
+    expected = np.array([share.get(c, 0.0) if c is not None else pd.isna(colors).mean() for c in colors])
+    assert np.allclose(col["color:freq"], expected)
+    for value in ("red", "green", "blue"):
+        assert np.array_equal(col[f"color={value}"], (colors == value).astype(float))
+    assert np.array_equal(col["color=__missing__"], pd.isna(colors).astype(float))
+
+
+def test_apply_features_refuses_bad_rows_naming_the_column(run):
+    df = planted_table()
+    state = run("feature_extraction", {"table": df}, label="label")["feature_state"]
+    with pytest.raises(OperatorError) as err:
+        run("apply_features", {"feature_state": state, "table": df.drop(columns="x1").iloc[:10]})
+    assert err.value.column == "x1" and err.value.port == "table" and "'x1'" in err.value.message
+    with pytest.raises(OperatorError) as err:
+        run("apply_features", {"feature_state": state, "table": df.assign(x2="abc").iloc[:10]})
+    assert err.value.column == "x2" and "numeric" in err.value.message
+    with pytest.raises(OperatorError) as err:
+        run("apply_features", {"feature_state": state, "table": df.iloc[:0]})
+    assert err.value.port == "table" and "no rows" in err.value.message

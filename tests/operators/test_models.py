@@ -6,7 +6,9 @@ import json
 import numpy as np
 import plotly.io
 import pytest
-from sklearn.metrics import average_precision_score, log_loss, roc_auc_score
+from scipy.stats import ks_2samp
+from sklearn.metrics import (accuracy_score, average_precision_score, f1_score, log_loss, precision_score, recall_score,
+                             roc_auc_score)
 
 import operators
 from operators import OperatorError, PortType
@@ -132,7 +134,13 @@ def test_evaluate_metrics_match_scikit_learn_and_every_chart_loads_in_plotly(run
     assert m["brier"] == pytest.approx(np.mean((p - y) ** 2))
     predicted = p >= 0.5
     assert m["tp"] == int((predicted & (y == 1)).sum()) and m["tp"] + m["fp"] + m["tn"] + m["fn"] == len(y)
-    assert 0 < m["ks"] < 1 and m["model"] == "GBDT" and m["model_b"] == "LR"
+    assert m["accuracy"] == pytest.approx(accuracy_score(y, predicted))
+    assert m["precision"] == pytest.approx(precision_score(y, predicted))
+    assert m["recall"] == pytest.approx(recall_score(y, predicted))
+    assert m["f1"] == pytest.approx(f1_score(y, predicted))
+    # KS: the largest gap between the score distributions of the two classes
+    assert m["ks"] == pytest.approx(ks_2samp(p[y == 1], p[y == 0]).statistic)
+    assert m["model"] == "GBDT" and m["model_b"] == "LR"
     report = run.roundtrip(PortType.REPORT, out["report"])
     assert set(report.figures) == EXPECTED_FIGURES
     for name, figure in report.figures.items():
