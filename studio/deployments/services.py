@@ -59,8 +59,11 @@ def publish(*, project, name: str, model, feature_state, holdout, user=None, run
         "project": project, "created_by": user, "description": description})
     if deployment.project_id != project.pk:
         raise DeploymentError(f"the name {name!r} is taken by a deployment of another project", "name", 409)
+    # Where the model came from, readable from the bundle alone (an exported .tar.gz has no database): the run,
+    # the node, and the pipeline version as its id and as the number the canvas shows.
     source = {"project": project.pk, "run": getattr(run, "pk", None), "node": node,
-              "pipeline_version": getattr(run, "version_id", None)}
+              "pipeline": getattr(run, "pipeline_id", None), "pipeline_version": getattr(run, "version_id", None),
+              "pipeline_version_number": run.version.number if run is not None else None}
     with transaction.atomic():
         locked = Deployment.objects.select_for_update().get(pk=deployment.pk)
         number = (locked.versions.aggregate(n=Max("number"))["n"] or 0) + 1

@@ -182,6 +182,42 @@ def studio_bundle(studio, number):
     return DeploymentVersion.objects.get(deployment__name="credit", number=number).bundle
 
 
+def test_publish_records_its_source_and_answers_within_5_s_of_the_api_call(studio, settings):
+    """The manifest names the run and the pipeline version it came from; each publish, bundle build and
+    verification included, answers on the serving process within 5 s of the API call's start."""
+    from pathlib import Path
+
+    runs = [finished_run(studio, seed=seed) for seed in (1, 2)]
+    rows = runs[0][1].output("split", "second").head(2)
+    inputs = [c for c in rows.columns if c not in ("default", "customer_id", "application_date")]
+    records = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items() if k in inputs}
+               for r in rows.to_dict("records")]
+    with serving_process(studio.tmp) as server:
+        settings.SERVING_URL = server.url
+
+        def answers(version: str) -> bool:
+            status, answer = server.post_json("/v1/models/credit:predict", {"instances": records})
+            return status == 200 and answer["model_version"] == version
+
+        for number, (run, _) in enumerate(runs, start=1):
+            started = time.monotonic()
+            answer = studio.as_alice.post("/api/deployments/publish/", {"run": run.pk, "name": "credit"},
+                                          format="json")
+            assert answer.status_code == 201, answer.json()
+            server.wait_for(lambda: answers(str(number)), timeout=max(0.0, 5 - (time.monotonic() - started)),
+                            what=f"version {number} answering within 5 s of the publish call")
+            elapsed = time.monotonic() - started
+            assert elapsed <= 5, elapsed
+            print(f"publish -> version {number} answering in {elapsed:.2f} s")
+
+            version = next(v for v in answer.json()["versions"] if v["number"] == number)
+            expected = {"project": studio.a.pk, "run": run.pk, "node": "gbdt", "pipeline": run.pipeline_id,
+                        "pipeline_version": run.version_id, "pipeline_version_number": run.version.number}
+            assert version["manifest"]["source"] == expected
+            on_disk = json.loads((Path(studio_bundle(studio, number)) / "manifest.json").read_text())
+            assert on_disk["source"] == expected and on_disk["version"] == str(number)
+
+
 def test_try_it_goes_through_the_studio(studio, settings):
     run, result = finished_run(studio, seed=1)
     with serving_process(studio.tmp) as server:
