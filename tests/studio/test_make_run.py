@@ -1,11 +1,13 @@
-"""`make run` starts web and worker on embedded defaults: health answers 200 with the engines' versions, the
-demo admin can log in, the demo project holds the example pipeline and its data, and a run goes through the
-worker. SIGTERM to the process group stops everything."""
+"""`make run` starts web, worker and serving on embedded defaults: health answers 200 with the engines' versions,
+the demo admin can log in, the demo project holds the example pipeline and its data, a run goes through the
+worker, and the serving process answers its health checks on PORT + 1. SIGTERM to the process group stops
+everything."""
 from __future__ import annotations
 
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 import urllib.request
@@ -24,12 +26,25 @@ def call(port: int, path: str, body=None, token: str | None = None):
         return json.loads(response.read())
 
 
+def free_port_pair() -> int:
+    """A free port whose successor is free too: `make run` puts serving on PORT + 1 unless told otherwise."""
+    while True:
+        port = free_port()
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+
+
 def test_make_run_serves_health(tmp_path):
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}  # embedded defaults
+    port = free_port_pair()
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DATABASE_URL", "REDIS_URL", "SERVING_PORT")}  # embedded defaults, the Makefile's port
     env["STUDIO_DATA_DIR"] = str(tmp_path / "var")
     log = open(tmp_path / "make-run.log", "wb")
-    proc = subprocess.Popen(["make", "run", f"PORT={port}", f"SERVING_PORT={free_port()}"], cwd=REPO, env=env,
+    proc = subprocess.Popen(["make", "run", f"PORT={port}"], cwd=REPO, env=env,
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + 180
@@ -54,6 +69,18 @@ def test_make_run_serves_health(tmp_path):
             time.sleep(0.3)
             run = call(port, f"/api/runs/{run['id']}/", token=token)
         assert run["status"] == "succeeded", (run, (tmp_path / "make-run.log").read_text()[-4000:])
+
+        serving = port + 1  # the Makefile's SERVING_PORT = PORT + 1
+        assert f"Published models on http://127.0.0.1:{serving}/v2/models/" in output
+        ready = None
+        while time.monotonic() < deadline and ready is None:
+            try:
+                ready = call(serving, "/v2/health/ready")
+            except OSError:
+                time.sleep(0.3)
+        assert ready == {"ready": True}, (tmp_path / "make-run.log").read_text()[-4000:]
+        assert call(serving, "/v2/health/live") == {"live": True}
+        assert call(serving, "/v2")["name"] == "studio-serving"
     finally:
         try:
             os.killpg(proc.pid, signal.SIGTERM)
