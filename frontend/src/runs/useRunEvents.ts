@@ -8,11 +8,16 @@ const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
  * reconnects with the last seq it applied, and the server replays exactly what was missed.
  */
 export function useRunEvents(runId: number | null): RunView {
-  const [view, setView] = useState<RunView>(emptyRun);
+  // The view is kept with the run it belongs to: in the render where runId has just changed, the previous run's
+  // node states must not be shown as this run's (the outputs panel and the column pickers would ask the API for
+  // outputs of nodes that have not even started in the new run).
+  const [state, setState] = useState<{ runId: number | null; view: RunView }>({ runId, view: emptyRun });
   const last = useRef(0);
 
   useEffect(() => {
-    setView(emptyRun);
+    const setView = (update: (v: RunView) => RunView) =>
+      setState((s) => ({ runId, view: update(s.runId === runId ? s.view : emptyRun) }));
+    setState({ runId, view: emptyRun });
     last.current = 0;
     if (runId === null) return;
     let socket: WebSocket | null = null;
@@ -64,5 +69,5 @@ export function useRunEvents(runId: number | null): RunView {
     };
   }, [runId]);
 
-  return view;
+  return state.runId === runId ? state.view : emptyRun;
 }
