@@ -74,7 +74,7 @@ function TableView({ body, onPage }: { body: TableBody; onPage: (offset: number)
         <button type="button" disabled={body.offset === 0} onClick={() => onPage(Math.max(0, body.offset - PAGE))}>Previous</button>
         <button type="button" disabled={body.offset + body.limit >= body.rows_total} onClick={() => onPage(body.offset + PAGE)}>Next</button>
       </div>
-      <div className="table-scroll">
+      <div className="table-scroll" tabIndex={0} role="region" aria-label="Rows">
         <table className="data">
           <thead>
             <tr>
@@ -100,7 +100,7 @@ function TableView({ body, onPage }: { body: TableBody; onPage: (offset: number)
 
 function ProfileView({ body }: { body: ProfileBody }) {
   return (
-    <div className="table-scroll">
+    <div className="table-scroll" tabIndex={0} role="region" aria-label="Column profile">
       <table className="data">
         <thead>
           <tr>
@@ -244,16 +244,19 @@ export function OutputsPanel({ runId, node, spec, ready, pipelineId }: { runId: 
   const portType = ports.find((p) => p.name === port)?.type;
   return (
     <div className="outputs" data-testid="outputs">
-      <div className="output-tabs" role="tablist" aria-label="Output ports">
-        {ports.map((p) => (
-          <button key={p.name} type="button" role="tab" aria-selected={p.name === port} className={p.name === port ? "active" : ""} onClick={() => { setPort(p.name); setOffset(0); }} data-testid={`output-tab-${p.name}`}>
-            {p.name} <small>({p.type})</small>
-          </button>
-        ))}
+      <div className="output-head">
+        <div className="output-tabs" role="tablist" aria-label="Output ports">
+          {ports.map((p) => (
+            <button key={p.name} type="button" role="tab" aria-selected={p.name === port} className={p.name === port ? "active" : ""} onClick={() => { setPort(p.name); setOffset(0); }} data-testid={`output-tab-${p.name}`}>
+              {p.name} <small>({p.type})</small>
+            </button>
+          ))}
+        </div>
         {portType === "table" && (
-          <span className="view-switch">
-            <button type="button" className={view === "data" ? "active" : ""} onClick={() => setView("data")}>Rows</button>
-            <button type="button" className={view === "profile" ? "active" : ""} onClick={() => setView("profile")}>Profile</button>
+          // Outside the tablist: a tablist may hold only tabs (axe: aria-required-children).
+          <span className="view-switch" role="group" aria-label="Table view">
+            <button type="button" className={view === "data" ? "active" : ""} aria-pressed={view === "data"} onClick={() => setView("data")}>Rows</button>
+            <button type="button" className={view === "profile" ? "active" : ""} aria-pressed={view === "profile"} onClick={() => setView("profile")}>Profile</button>
           </span>
         )}
       </div>
