@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { apiCall, createPipeline, expect, expectAccessible, login, node, studioUrl, test } from "./fixtures";
 
 const v1 = {
@@ -73,4 +74,69 @@ test("validation errors from the API are shown on the node and on the parameter 
   await page.getByTestId("save").click();
   await expect(page.getByTestId("dirty")).toHaveText("All changes saved");
   await expect(page.locator(".op-node.has-errors")).toHaveCount(0);
+});
+
+test("pipeline list: create from the form, export JSON, import it back, delete", async ({ page }) => {
+  await login(page);
+  const project = (await apiCall<{ results: { id: number; name: string }[] }>(page, "GET", "/api/projects/")).results.find((p) => p.name.startsWith("Demo"))!.id;
+  await page.goto(`${studioUrl()}/projects/${project}`);
+  await expect(page.getByRole("table", { name: "Pipelines" })).toBeVisible();
+
+  // Create: the form makes the pipeline and opens its (empty) canvas.
+  await page.getByLabel("New pipeline name").fill("Made in the list form");
+  await page.getByRole("button", { name: "Create pipeline" }).click();
+  await expect(page).toHaveURL(/\/pipelines\/\d+$/);
+  await expect(page.getByRole("heading", { name: "Made in the list form" })).toBeVisible();
+  await expect(page.getByTestId("canvas")).toBeVisible();
+  await expect(page.locator(".react-flow__node")).toHaveCount(0);
+  const id = Number(new URL(page.url()).pathname.split("/").pop());
+  const created = await apiCall<{ name: string; project: number }>(page, "GET", `/api/pipelines/${id}/`);
+  expect(created).toMatchObject({ name: "Made in the list form", project });
+  await apiCall(page, "PATCH", `/api/pipelines/${id}/`, { graph: v1 });
+
+  // Export: the row's link downloads the latest version's graph as a JSON file.
+  await page.goto(`${studioUrl()}/projects/${project}`);
+  const row = page.getByTestId(`pipeline-row-${id}`);
+  await expect(row.getByRole("cell", { name: "v2", exact: true })).toBeVisible(); // v1 empty (the form), v2 the graph
+  const downloading = page.waitForEvent("download");
+  await row.getByRole("link", { name: "Export JSON" }).click();
+  const download = await downloading;
+  expect(download.suggestedFilename()).toMatch(/\.json$/);
+  const exported = JSON.parse(readFileSync(await download.path(), "utf8")) as typeof v1;
+  expect(exported.nodes.map((n) => n.id).sort()).toEqual(["import", "split"]);
+  expect(exported.nodes.find((n) => n.id === "split")!.params).toEqual({ ratio: 0.7 });
+  expect(exported.edges).toHaveLength(1);
+
+  // Import: the file chosen in the list becomes a new pipeline, opened on its canvas with the same graph.
+  await page.getByLabel("Import a pipeline JSON file").setInputFiles({
+    name: "exported.json",
+    mimeType: "application/json",
+    buffer: Buffer.from(JSON.stringify(exported)),
+  });
+  await expect(page).toHaveURL(/\/pipelines\/\d+$/);
+  const imported = Number(new URL(page.url()).pathname.split("/").pop());
+  expect(imported).not.toBe(id);
+  await expect(page.locator(".react-flow__node")).toHaveCount(2);
+  await expect(node(page, "split")).toBeVisible();
+  await expect(page.locator(".react-flow__edge")).toHaveCount(1);
+  const copy = await apiCall<{ project: number; latest: { graph: typeof v1 } }>(page, "GET", `/api/pipelines/${imported}/`);
+  expect(copy.project).toBe(project);
+  expect(copy.latest.graph.nodes.find((n) => n.id === "split")!.params).toEqual({ ratio: 0.7 });
+
+  // Delete asks first: dismissed, nothing happens; accepted, the row and the pipeline are gone.
+  await page.goto(`${studioUrl()}/projects/${project}`);
+  const importedRow = page.getByTestId(`pipeline-row-${imported}`);
+  page.once("dialog", (d) => void d.dismiss());
+  await importedRow.getByRole("button", { name: "Delete" }).click();
+  await expect(importedRow).toBeVisible();
+  page.once("dialog", (d) => {
+    expect(d.message()).toContain("Delete the pipeline");
+    void d.accept();
+  });
+  await importedRow.getByRole("button", { name: "Delete" }).click();
+  await expect(importedRow).toHaveCount(0);
+  await expect(page.getByTestId(`pipeline-row-${id}`)).toBeVisible();
+  // Asked outside the page (same session cookie), so the expected 404 is not a console error of the app.
+  expect((await page.request.get(`${studioUrl()}/api/pipelines/${imported}/`)).status()).toBe(404);
+  await expectAccessible(page, "the pipeline list after a delete");
 });
