@@ -38,7 +38,18 @@ function PublishRun({ run }: { run: Run }) {
   };
   return (
     <form className="inline-form" onSubmit={submit} aria-label={`Publish run ${run.id}`}>
-      <label>Deployment name <input value={name} required pattern="[-a-zA-Z0-9_]+" onChange={(e) => setName(e.target.value)} /></label>{" "}
+      <label>
+        Deployment name{" "}
+        <input
+          value={name}
+          required
+          // The API's rule (studio.deployments.services.NAME). Browsers compile `pattern` with the v flag, where a
+          // bare "-" in a class is a syntax error (the pattern was ignored, with a console error): escape it.
+          pattern="[a-z0-9][a-z0-9_\-]*"
+          title="Lower-case letters, digits, '-' or '_' (it becomes the URL /v2/models/<name>)"
+          onChange={(e) => setName(e.target.value)}
+        />
+      </label>{" "}
       <label>Model node <input value={modelNode} placeholder="only if several" onChange={(e) => setModelNode(e.target.value)} /></label>{" "}
       <button type="submit" disabled={busy || !name}>Publish</button>{" "}
       <button type="button" onClick={() => setOpen(false)}>Cancel</button>
