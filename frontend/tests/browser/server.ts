@@ -1,5 +1,8 @@
-// Start the studio the way `make run`'s Procfile does (uvicorn for HTTP + WebSockets, `manage.py run_huey` for the worker),
-// on a free port with its own data dir, and create the demo admin and project (`manage.py studio_demo`).
+// Start the studio the way `make run`'s Procfile does (uvicorn for HTTP + WebSockets, `manage.py run_huey` for the worker,
+// `python -m studio.serving` for published models), on free ports with its own data dir, and create the demo admin and
+// project (`manage.py studio_demo`). The serving process is needed by the Deployments page: its "try it" form goes
+// through the studio (POST /api/deployments/{id}/try/) to the serving process at SERVING_URL, and the page shows what
+// the serving process reports.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
@@ -29,18 +32,19 @@ async function waitForHealth(url: string, procs: ChildProcess[], logs: string[])
       if (p.exitCode !== null) throw new Error(`studio process exited early (${p.exitCode}); see ${logs[i]}:\n${readFileSync(logs[i], "utf8").slice(-3000)}`);
     }
     try {
-      const r = await fetch(`${url}/api/health`);
+      const r = await fetch(url);
       if (r.ok) return;
     } catch {
       // not listening yet
     }
     await new Promise((r) => setTimeout(r, 300));
   }
-  throw new Error(`the studio did not answer on ${url} within 120 s`);
+  throw new Error(`${url} did not answer within 120 s`);
 }
 
 export interface Studio {
   url: string;
+  servingUrl: string;
   dataDir: string;
   username: string;
   password: string;
@@ -50,15 +54,21 @@ export interface Studio {
 export async function startStudio(): Promise<Studio> {
   const dataDir = mkdtempSync(path.join(tmpdir(), "studio-browser-"));
   const port = await freePort();
-  const env = { ...process.env, STUDIO_DATA_DIR: dataDir, DEBUG: "", DATABASE_URL: "", REDIS_URL: "" };
+  const servingPort = await freePort();
+  const servingUrl = `http://127.0.0.1:${servingPort}`;
+  const env: NodeJS.ProcessEnv = { ...process.env, STUDIO_DATA_DIR: dataDir, DEBUG: "", DATABASE_URL: "", REDIS_URL: "", SERVING_URL: servingUrl };
+  // The serving registry in this data dir, where both the studio and the serving process look by default.
+  delete env.SERVING_DIR;
+  delete env.SERVING_REGISTRY;
   const opts = { cwd: REPO, env, stdio: "pipe" as const, timeout: 180_000 };
   execFileSync(PYTHON, ["manage.py", "migrate", "--noinput"], opts);
   execFileSync(PYTHON, ["manage.py", "studio_demo"], opts);
   const password = readFileSync(path.join(dataDir, "demo_admin_password"), "utf8").trim();
-  const logs = [path.join(dataDir, "web.log"), path.join(dataDir, "worker.log")];
+  const logs = [path.join(dataDir, "web.log"), path.join(dataDir, "worker.log"), path.join(dataDir, "serving.log")];
   const procs = [
     spawn(UVICORN, ["studio.asgi:application", "--host", "127.0.0.1", "--port", String(port), "--lifespan", "off", "--ws", "websockets"], { cwd: REPO, env, stdio: ["ignore", openSync(logs[0], "a"), openSync(logs[0], "a")] }),
     spawn(PYTHON, ["manage.py", "run_huey"], { cwd: REPO, env, stdio: ["ignore", openSync(logs[1], "a"), openSync(logs[1], "a")] }),
+    spawn(PYTHON, ["-m", "studio.serving", "--host", "127.0.0.1", "--port", String(servingPort)], { cwd: REPO, env, stdio: ["ignore", openSync(logs[2], "a"), openSync(logs[2], "a")] }),
   ];
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
@@ -76,10 +86,11 @@ export async function startStudio(): Promise<Studio> {
     if (!process.env.KEEP_STUDIO_DATA) rmSync(dataDir, { recursive: true, force: true });
   };
   try {
-    await waitForHealth(url, procs, logs);
+    await waitForHealth(`${url}/api/health`, procs, logs);
+    await waitForHealth(`${servingUrl}/v2/health/live`, procs, logs);
   } catch (e) {
     await stop();
     throw e;
   }
-  return { url, dataDir, username: "admin", password, stop };
+  return { url, servingUrl, dataDir, username: "admin", password, stop };
 }
