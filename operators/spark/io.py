@@ -149,9 +149,19 @@ def _cast(column: str, kind: str | None):
 
 @spark_operator("import_parquet")
 def import_parquet(ctx, inputs, params):
+    import pyarrow.parquet as pq
+    from pyspark.sql import functions as F
+
     from ..library.io_files import source_path
 
-    table = ctx.spark.read.parquet(str(source_path(ctx, params)))
+    path = source_path(ctx, params)
+    table = ctx.spark.read.parquet(str(path))
+    # pandas writes nanosecond timestamps, which this session reads as longs (spark.sql.legacy.parquet.
+    # nanosAsLong, pipelines.engines): turned back into times, as the local engine reads them
+    for field in pq.read_schema(path):
+        if getattr(field.type, "unit", None) == "ns" and str(field.type).startswith("timestamp"):
+            micros = F.expr("`" + field.name.replace("`", "``") + "` div 1000")  # integers: exact
+            table = table.withColumn(field.name, F.timestamp_micros(micros))
     if params.columns:
         for column in params.columns:
             if column not in table.columns:

@@ -34,6 +34,22 @@ def test_csv_import_infers_the_local_engines_types(spark, credit_root, tmp_path)
     assert got["education"].isna().sum() == local["education"].isna().sum()
 
 
+def test_parquet_import_keeps_the_nanosecond_timestamps_pandas_wrote(spark, credit_root, tmp_path):
+    """Spark reads pandas' nanosecond timestamps as longs (spark.sql.legacy.parquet.nanosAsLong); the import
+    turns them back into the times the local engine reads."""
+    import pandas as pd
+
+    graph = _graph("import_parquet", {"path": "data/credit.parquet"})
+    local = pipelines.run(graph, store_root=tmp_path / "l", data_root=credit_root).output("import", "table")
+    store = pipelines.FileSystemStore(tmp_path / "s")
+    result = pipelines.run(graph, store=store, data_root=credit_root, engine="spark")
+    table = store.load(result.nodes["import"].outputs["table"], engine="spark")
+    assert dict(table.dtypes)["application_date"] == "timestamp"
+    got = table.select("customer_id", "application_date").toPandas().sort_values("customer_id")
+    assert list(pd.to_datetime(got["application_date"]).astype("datetime64[ns]")) == \
+        list(local.sort_values("customer_id")["application_date"])
+
+
 def test_csv_import_names_a_missing_file(spark, credit_root, tmp_path):
     result = pipelines.run(_graph("import_csv", {"path": "data/nope.csv"}), store_root=tmp_path,
                            data_root=credit_root, engine="spark")
