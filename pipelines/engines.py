@@ -122,7 +122,8 @@ class SparkJobScope:
     reported through `report(fraction, message, detail)`, and `is_cancelled()` turning true cancels the
     group (running tasks are interrupted; Python workers are killed after spark.python.task.killTimeout).
 
-    On exit after a cancellation, the Spark error of the cancelled job is replaced by `cancelled_error()`.
+    On exit after a cancellation, the Spark error of the cancelled job is replaced by `cancelled_error()`;
+    a Spark error that carries an operator's OperatorError from a task (operators.spark.tasks) by that error.
     """
 
     POLL = 0.25  # seconds between looks at the status tracker
@@ -159,6 +160,15 @@ class SparkJobScope:
             pass
         if exc is not None and self.is_cancelled() and not isinstance(exc, type(self.cancelled_error())):
             raise self.cancelled_error() from exc
+        if isinstance(exc, Exception):
+            from operators import OperatorError
+            from operators.spark.tasks import operator_error_in
+
+            # a kernel's OperatorError inside a task (a bad value) arrives as Spark's PythonException text:
+            # the node fails with the operator's error, as on the local engine, not with a Spark traceback
+            error = None if isinstance(exc, OperatorError) else operator_error_in(exc)
+            if error is not None:
+                raise error from None
         return False
 
     def _watch(self) -> None:

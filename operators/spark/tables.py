@@ -1,0 +1,97 @@
+"""Spark tables as the local engine's checks and kernels see them.
+
+The local engine's checks (operators.tables) and its pandas kernels (operators.expressions, the bundle's
+scoring) are the single source of behaviour; these helpers let the Spark halves call them: column names
+quoted for Spark, Spark types sorted as pandas sorts dtypes, and Arrow batches turned into the pandas frames
+the local engine would read from the same Parquet.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from ..contract import OperatorError
+
+NUMERIC_TYPES = ("tinyint", "smallint", "int", "bigint", "float", "double")
+FLOAT_TYPES = ("float", "double")
+TIME_TYPES = ("timestamp", "timestamp_ntz", "date")
+
+
+def col(name: str):
+    """A column by its exact name: F.col("a.b") would read field b of a struct a."""
+    from pyspark.sql import functions as F
+
+    return F.col("`" + name.replace("`", "``") + "`")
+
+
+def is_numeric(dtype: str) -> bool:
+    """A Spark type the local engine holds as a number (booleans apart: pandas keeps a boolean column with
+    gaps as objects, so the local operators treat it as text)."""
+    return dtype in NUMERIC_TYPES or dtype.startswith("decimal")
+
+
+def is_missing(name: str, dtype: str):
+    """Null, and for floating columns NaN too: pandas' isna() counts both as missing."""
+    from pyspark.sql import functions as F
+
+    if dtype in FLOAT_TYPES:
+        return col(name).isNull() | F.isnan(col(name))
+    return col(name).isNull()
+
+
+def present_number(name: str, dtype: str):
+    """The column as a double, null where the local engine sees a missing value (null or NaN)."""
+    from pyspark.sql import functions as F
+
+    value = col(name).cast("double")
+    return F.when(~F.isnan(value), value) if dtype in FLOAT_TYPES else value
+
+
+def require_rows(df, *, port: str = "table") -> None:
+    """operators.tables.require_rows for a Spark DataFrame (a job that stops at the first row)."""
+    if df.isEmpty():
+        raise OperatorError(f"the {port!r} input has no rows", port=port)
+
+
+def columns_with_gaps(df, columns) -> set[str]:
+    """Which of the integer and boolean `columns` have missing values (one aggregation; none if no such
+    column). pandas holds such a column as float64 or objects, not int64 or bool, and the local engine's
+    kernels see it so; a batch with no gap of its own would otherwise arrive as int64 or bool."""
+    from pyspark.sql import functions as F
+
+    dtypes = dict(df.dtypes)
+    typed = [c for c in dict.fromkeys(columns) if dtypes[c] in ("tinyint", "smallint", "int", "bigint", "boolean")]
+    if not typed:
+        return set()
+    row = df.agg(*[F.count(F.when(col(c).isNull(), 1)).alias(f"g{i}") for i, c in enumerate(typed)]).first()
+    return {c for i, c in enumerate(typed) if row[f"g{i}"]}
+
+
+def pandas_batch(batch, columns: list[str] | None = None, gaps: set[str] = frozenset()) -> pd.DataFrame:
+    """An Arrow batch from mapInArrow as the pandas frame the local engine reads from the same Parquet:
+    columns in `gaps` (see `columns_with_gaps`) get the whole column's dtype, float64 or objects. Spark hands
+    timestamps over as UTC instants; the local engine holds them as naive times, and the session's time zone
+    is UTC (pipelines.engines), so they become naive UTC times."""
+    if columns is not None:
+        batch = batch.select(columns)
+    frame = batch.to_pandas()
+    for name in frame.columns:
+        series = frame[name]
+        if isinstance(series.dtype, pd.DatetimeTZDtype):
+            frame[name] = series.dt.tz_convert("UTC").dt.tz_localize(None)
+        elif name in gaps and pd.api.types.is_bool_dtype(series):
+            frame[name] = series.astype(object)
+        elif name in gaps and pd.api.types.is_integer_dtype(series):
+            frame[name] = series.astype("float64")
+    return frame
+
+
+def empty_frame(df, gaps: set[str] = frozenset()) -> pd.DataFrame:
+    """A pandas frame with no rows and the columns and dtypes of a Spark table: a kernel run on it on the
+    driver raises the local engine's errors for a missing column or a result of the wrong type before any
+    Spark job starts."""
+    import pyarrow as pa
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    schema = to_arrow_schema(df.schema, timezone="UTC")  # the session time zone (pipelines.engines)
+    return pandas_batch(pa.RecordBatch.from_arrays([pa.array([], type=f.type) for f in schema], schema=schema),
+                        gaps=gaps)
