@@ -1,6 +1,8 @@
-"""Imports on Spark: CSV and Parquet files below the data root, and JDBC reads split into partitions."""
+"""Spark halves that read or write outside the table flow: CSV and Parquet files below the data root, JDBC reads
+split into partitions, publishing a model, and batch scoring with a published deployment."""
 from __future__ import annotations
 
+import functools
 from urllib.parse import unquote, urlsplit
 
 from ..contract import OperatorError
@@ -195,3 +197,67 @@ def publish_model(ctx, inputs, params):
 
     inputs = dict(inputs, table=inputs["table"].limit(100).toPandas())
     return operators.get("publish_model")().run(ctx, inputs, params)
+
+
+def _bundle_loader(bundle):
+    """The loader of the bundle's own module (pipelines.bundle.load_bundle). The context hands operators
+    loaded bundles and operators never import pipelines (DESIGN: rooms), so the driver takes the loader from
+    the bundle it was given and ships it to the tasks by reference."""
+    import importlib
+
+    return importlib.import_module(type(bundle).__module__).load_bundle
+
+
+def _score_batches(batches, *, load, path: str, columns: list[str]):
+    """mapInArrow body: the bundle loaded by path once per partition (its files' hashes checked and its
+    held-out rows replayed, as on the driver), each batch scored by the bundle's own score_table."""
+    import numpy as np
+    import pyarrow as pa
+
+    from .tables import pandas_batch
+
+    bundle = load(path)
+    for batch in batches:
+        if not batch.num_rows:
+            continue
+        try:
+            scores = bundle.score_table(pandas_batch(batch, columns))
+        except ValueError as exc:  # a value the bundle cannot read, as the local operator reports it
+            raise OperatorError(str(exc), port="table") from None
+        yield (batch.append_column("probability", pa.array(scores["probability"], type=pa.float64()))
+               .append_column("predicted_label", pa.array(np.asarray(scores["label"]), type=pa.int64())))
+
+
+@spark_operator("score_with_deployment")
+def score_with_deployment(ctx, inputs, params):
+    """The deployment's bundle is resolved and verified on the driver (an unknown deployment or a refused
+    bundle fails before any job); each task loads the same bundle directory by path, once per partition, and
+    scores its Arrow batches with the bundle's score_table: the same kernels and numbers as the local engine
+    and the online service. On a cluster the bundle directory must be readable by the executors at the same
+    path (a shared file system), as the artifact store must be. Input columns named probability or
+    predicted_label are replaced by the scores, at the end of the table."""
+    from pathlib import Path
+
+    from pyspark.sql.types import DoubleType, LongType, StructField, StructType
+
+    from .tables import col
+    from .tasks import carry_operator_errors
+
+    table = inputs["table"]
+    bundle = ctx.deployment_bundle(params.deployment, params.version or None)
+    path = Path(bundle.path)
+    if not (path / "manifest.json").is_file():  # a .tar.gz was extracted to a folder deleted since
+        raise OperatorError(f"deployment {params.deployment!r}: the Spark engine scores with a bundle directory; "
+                            f"{path} is gone", field="deployment")
+    needed = [spec["name"] for spec in bundle.input_spec]
+    missing = [name for name in needed if name not in table.columns]
+    if missing:  # the message of pipelines.bundle.table_to_columns, which the local operator reports
+        raise OperatorError(f"the table lacks input column {missing[0]!r} of the bundle", port="table")
+    kept = [c for c in table.columns if c not in ("probability", "predicted_label")]
+    table = table.select(*[col(c) for c in kept]) if len(kept) < len(table.columns) else table
+    schema = StructType(table.schema.fields + [StructField("probability", DoubleType()),
+                                               StructField("predicted_label", LongType())])
+    body = functools.partial(carry_operator_errors(_score_batches), load=_bundle_loader(bundle), path=str(path),
+                             columns=needed)
+    ctx.log(f"scoring with {params.deployment} version {bundle.version} on Spark")
+    return {"table": table.mapInArrow(body, schema)}

@@ -1,4 +1,4 @@
-"""Splits on Spark."""
+"""Splits on Spark: at random (seeded, optionally stratified), by a rule, or by time."""
 from __future__ import annotations
 
 import functools
@@ -6,9 +6,18 @@ import functools
 import numpy as np
 
 from ..contract import OperatorError
+from ..tables import require_columns
 from . import spark_operator
+from .tables import TIME_TYPES, col, is_numeric, present_number, require_rows
 
 FLAG = "__studio_first"
+
+
+def _sides(flagged) -> dict:
+    """The rows flagged true to the first output, the others to the second."""
+    from pyspark.sql import functions as F
+
+    return {"first": flagged.filter(F.col(FLAG)).drop(FLAG), "second": flagged.filter(~F.col(FLAG)).drop(FLAG)}
 
 
 def partition_offsets(df) -> tuple[list[int], int]:
@@ -41,7 +50,6 @@ def _flag_rows(batches, *, offsets, seed, ratio):
 def split_random(ctx, inputs, params):
     """The same rows go to each side as on the local engine when the table's partitions follow its row order
     (a table read from one file); otherwise a different split, as seeded and repeatable."""
-    from pyspark.sql import functions as F
     from pyspark.sql.types import BooleanType, StructField, StructType
 
     table = inputs["table"]
@@ -53,7 +61,7 @@ def split_random(ctx, inputs, params):
     schema = StructType(table.schema.fields + [StructField(FLAG, BooleanType(), False)])
     flagged = table.mapInArrow(functools.partial(_flag_rows, offsets=offsets, seed=params.seed,
                                                  ratio=params.ratio), schema)
-    return {"first": flagged.filter(F.col(FLAG)).drop(FLAG), "second": flagged.filter(~F.col(FLAG)).drop(FLAG)}
+    return _sides(flagged)
 
 
 def _stratified(table, params):
@@ -73,4 +81,115 @@ def _stratified(table, params):
               .withColumn("__rank", F.row_number().over(by_group.orderBy("__key"))))
     flagged = ranked.withColumn(FLAG, F.col("__rank") <= F.round(F.col("__n") * params.ratio)).drop(
         "__group", "__key", "__n", "__rank")
-    return {"first": flagged.filter(F.col(FLAG)).drop(FLAG), "second": flagged.filter(~F.col(FLAG)).drop(FLAG)}
+    return _sides(flagged)
+
+
+@spark_operator("split_rule")
+def split_rule(ctx, inputs, params):
+    """The expression is the local engine's, evaluated on each Arrow batch (operators.spark.table_ops)."""
+    from .table_ops import checked_expression, masked
+
+    table = inputs["table"]
+    checked = checked_expression(params.expression, table)
+    require_rows(table)
+    return _sides(masked(table, checked, flag=FLAG))
+
+
+# ------------------------------------------------------------------------------------------------ time
+RANK_WINDOW_ERROR = 1e-4  # relative error of the approxQuantile that narrows the search for a rank's value
+KEY = "__studio_time"
+
+
+def _time_key(column: str, dtype: str):
+    """The split column as numbers that order as the local engine's times: numbers as they are (booleans as
+    0 / 1, NaN as missing), times and dates as microseconds, text parsed by Spark's timestamp cast (null
+    where it cannot be read; try_ so ANSI mode does not fail the job)."""
+    from pyspark.sql import functions as F
+
+    if dtype in ("float", "double"):
+        return present_number(column, dtype)
+    if is_numeric(dtype):
+        return col(column)
+    if dtype == "boolean":
+        return col(column).cast("int")
+    if dtype in TIME_TYPES:
+        return F.unix_micros(col(column).cast("timestamp"))
+    return F.unix_micros(F.try_to_timestamp(col(column).cast("string")))
+
+
+def value_at_rank(keys, rank: int, rows: int):
+    """The value at 0-based `rank` of column `k` (no nulls) in ascending order, exactly, without sorting the
+    table or collecting it: approxQuantile narrows the search to a window of about 4 * RANK_WINDOW_ERROR of
+    the rows around the rank, one aggregation counts the rows below and inside it, and the window's distinct
+    values with their counts (at most about 4,000 for ten million rows) are walked on the driver. If the
+    window misses the rank (approxQuantile's guarantee failing), the whole range is the window. (orderBy +
+    offset + limit would be exact too, but Spark plans it as a top-k holding rank + 1 rows per task.)"""
+    from pyspark.sql import functions as F
+
+    q = (rank + 0.5) / rows
+    lo, hi = keys.approxQuantile("k", [max(0.0, q - 2 * RANK_WINDOW_ERROR), min(1.0, q + 2 * RANK_WINDOW_ERROR)],
+                                 RANK_WINDOW_ERROR)
+    k = F.col("k")
+    counts = keys.agg(F.sum((k < lo).cast("long")).alias("below"),
+                      F.sum(k.between(lo, hi).cast("long")).alias("inside")).first()
+    below, window = counts["below"] or 0, k.between(lo, hi)
+    if not below <= rank < below + (counts["inside"] or 0):
+        below, window = 0, F.lit(True)
+    seen = below
+    for row in keys.filter(window).groupBy("k").count().orderBy("k").toLocalIterator():
+        seen += row["count"]
+        if seen > rank:
+            return row["k"]
+    raise AssertionError(f"rank {rank} is beyond the {rows} rows")  # unreachable: rank < rows
+
+
+def _cutoff_key(params, numeric: bool):
+    """The cutoff as the local engine reads it (float(), or pandas.Timestamp as microseconds of UTC time)."""
+    import pandas as pd
+
+    try:
+        if numeric:
+            return float(params.cutoff)
+        cutoff = pd.Timestamp(params.cutoff)
+    except ValueError:
+        raise OperatorError(f"cannot read {params.cutoff!r} as a time", field="cutoff") from None
+    if cutoff.tzinfo is not None:
+        cutoff = cutoff.tz_convert("UTC").tz_localize(None)
+    return (cutoff - pd.Timestamp(0)) // pd.Timedelta(microseconds=1)
+
+
+@spark_operator("split_time")
+def split_time(ctx, inputs, params):
+    """The same sides as the local engine. last_fraction: the boundary is the time at row rank
+    n - round(fraction * n) in time order, found exactly from row counts (`value_at_rank`), and rows at or
+    after it go to the second output. Text columns are read by Spark's timestamp cast (ISO 8601 forms):
+    text that pandas.to_datetime(format="mixed") reads on the local engine but Spark does not ("Jan 5 2024")
+    counts as unparseable, the error naming the column, never a different split."""
+    from pyspark.sql import functions as F
+
+    table = inputs["table"]
+    require_columns(table, [params.column], field="column")
+    dtype = dict(table.dtypes)[params.column]
+    numeric = is_numeric(dtype) or dtype == "boolean"  # pandas counts booleans as numeric
+    keyed = table.withColumn(KEY, _time_key(params.column, dtype))
+    counts = keyed.agg(F.count(F.lit(1)).alias("rows"), F.count(KEY).alias("times")).first()
+    rows, times = counts["rows"], counts["times"]
+    if rows == 0:
+        raise OperatorError("the 'table' input has no rows", port="table")
+    if not numeric and times == 0:
+        raise OperatorError(f"column {params.column!r} holds no dates or times", field="column",
+                            column=params.column)
+    if times < rows:
+        raise OperatorError(f"column {params.column!r} has {rows - times} missing or unparseable times; fill or "
+                            "filter them first", field="column", column=params.column)
+    if params.mode == "cutoff":
+        if not params.cutoff:
+            raise OperatorError("mode 'cutoff' needs a cutoff", field="cutoff")
+        boundary = _cutoff_key(params, numeric)
+    else:
+        n_second = int(round(params.last_fraction * rows))
+        # rows tied with the boundary time all go to the second part, so no time lands on both sides
+        boundary = value_at_rank(keyed.select(F.col(KEY).alias("k")), rows - n_second, rows) if n_second else None
+    flag = F.lit(True) if boundary is None else F.col(KEY) < F.lit(boundary)
+    return _sides(keyed.withColumn(FLAG, flag).drop(KEY))
+

@@ -56,24 +56,30 @@ def test_spark_tables_are_parquet_under_the_same_fingerprint(spark, credit_root,
 
 
 def test_operator_without_spark_half_runs_on_the_driver_only_when_small(spark, credit_root, tmp_path, monkeypatch):
-    from operators.spark import spark_implementation
+    """Every operator of the library has a Spark half; the fallback serves operators added from outside it,
+    like the executor tests' `test_needs_table`."""
+    import operators
+    from operators.spark import implemented, spark_implementation
+    from tests.pipelines.testing_operators import NeedsTable
 
-    assert spark_implementation("select_columns") is None
+    library = {cls.name for cls in operators.all_operators() if cls.__module__.startswith("operators.library.")}
+    assert library - set(implemented()) == set(), "operators of the library without a Spark half"
+    assert spark_implementation(NeedsTable.name) is None
     graph = _graph([("import", "import_parquet", {"path": "data/credit.parquet"}),
-                    ("keep", "select_columns", {"columns": ["age", "default"]})],
-                   [("import", "table", "keep", "table")])
+                    ("rows", NeedsTable.name, {})],
+                   [("import", "table", "rows", "table")])
     events = []
     result = pipelines.run(graph, store_root=tmp_path / "a", data_root=credit_root, engine="spark",
                            on_event=events.append)
     assert result.status == "succeeded"
-    assert any("no Spark implementation" in e.data.get("message", "") for e in events if e.node == "keep")
-    assert list(result.output("keep", "table").columns) == ["age", "default"]
+    assert any("no Spark implementation" in e.data.get("message", "") for e in events if e.node == "rows")
+    assert result.output("rows", "out") == {"rows": 8_000}
 
     monkeypatch.setenv("STUDIO_SPARK_LOCAL_FALLBACK_ROWS", "1000")
     result = pipelines.run(graph, store_root=tmp_path / "b", data_root=credit_root, engine="spark")
-    error = result.nodes["keep"].error
-    assert result.nodes["keep"].status == "failed"
-    assert "node 'keep'" in error["message"] and "'select_columns'" in error["message"]
+    error = result.nodes["rows"].error
+    assert result.nodes["rows"].status == "failed"
+    assert "node 'rows'" in error["message"] and f"'{NeedsTable.name}'" in error["message"]
     assert "8,000 rows" in error["message"] and error["port"] == "table"
 
 
