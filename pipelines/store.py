@@ -146,10 +146,16 @@ class TableCodec:
     def save_spark(df, directory: Path) -> dict:
         import pyarrow.dataset as ds
 
+        from operators.spark.profile import spark_table_profile
+
         df.write.parquet(str(directory / "data.parquet"))
         rows = ds.dataset(directory / "data.parquet", format="parquet").count_rows()  # footers only
-        return {"rows": int(rows), "engine": "spark",
+        meta = {"rows": int(rows), "engine": "spark", "profile": "profile.json",
                 "columns": [{"name": f.name, "dtype": f.dataType.simpleString()} for f in df.schema.fields]}
+        # profiled from the Parquet just written, not from df, whose lineage would run a second time
+        profile = spark_table_profile(TableCodec.load_spark(directory, meta))
+        (directory / "profile.json").write_text(json.dumps(profile, default=_json_default))
+        return meta
 
     @staticmethod
     def load_spark(directory: Path, meta: dict):
