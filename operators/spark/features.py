@@ -7,7 +7,9 @@ Fitted states match the local engine's within these tolerances (tests/spark/test
 - vocabularies (one-hot, ordinal, frequency, target): identical;
 - quantiles (bucket edges, clip bounds, cross buckets): the two order statistics numpy interpolates
   between, from Spark's approxQuantile at relative error QUANTILE_RELATIVE_ERROR (1e-4), interpolated as
-  numpy does: numpy's value while rows * 1e-4 < 1, otherwise each edge's rank within 0.01% of the rows;
+  numpy does. Spark bounds each order statistic's rank within ceil(n * 1e-4 + 0.5) rows of numpy's (n the
+  values present): one row on up to 5,000 rows, so an edge may be interpolated from its neighbours' values
+  (seen on a table of one partition), about 0.01% of the rows on big tables;
 - distinct counts (which choose transforms and granularities in auto mode): exact wherever they decide
   (approx_count_distinct first, then an exact count for the columns below the largest threshold);
 - target encoding: the full-data encoding of new rows is identical; the out-of-fold encoding of the training
@@ -89,9 +91,10 @@ class Quantiles:
 
     numpy's quantile (the local fit) interpolates linearly between the order statistics at 0-based ranks
     k = floor((n - 1) q) and k + 1. This asks Spark for exactly those two order statistics (probability
-    (k + 0.5) / n is rank k under Spark's ceil(p n) rule) and interpolates the same way, so with n * relative
-    error below one row the edges are numpy's, and above it each is within the stated rank error; a quantile
-    the plan did not foresee costs one more pass for its column."""
+    (k + 0.5) / n is rank k under Spark's ceil(p n) rule) and interpolates the same way. Spark returns a value
+    whose rank is within its bound, floor((p - e) n) .. ceil((p + e) n), so each order statistic is within
+    ceil(n e + 0.5) ranks of numpy's (see the module docstring); a quantile the plan did not foresee costs one
+    more pass for its column."""
 
     def __init__(self, table, requests: dict[str, set[float]], present: dict[str, int]):
         self.table = table
