@@ -83,6 +83,9 @@ def standalone_cluster(tmp_path):
         atexit.unregister(stop)
 
 
+# the worst case of each step's own timeout: two daemon starts (120 s each), the worker's registration
+# (120 s), the CLI run (600 s) and two daemon stops (60 s each), beyond the suite's 300 s default
+@pytest.mark.timeout(120 + 120 + 120 + 600 + 60 + 60)
 def test_demo_pipeline_runs_on_a_standalone_cluster(standalone_cluster, data_root, tmp_path):
     master, master_ui = standalone_cluster
     env = {**os.environ, "PYTHONPATH": str(REPO), "STUDIO_SPARK_MASTER": master,
