@@ -369,7 +369,8 @@ class Executor:
                             self.emit(Event("node_cached", nid, {"outputs": fps}))
                             self._release(nid, incoming, consumers, values)
                             continue
-                        inputs = {port: self._value(e, out_fp, values) for port, e in incoming[nid].items()}
+                        inputs = {port: _shared(self._value(e, out_fp, values))
+                                  for port, e in incoming[nid].items()}
                         results[nid].status = RUNNING
                         future = pool.submit(self._run_node, nid, classes[nid], validated[nid], inputs, fps,
                                              token, force and nid in targets, abandoned)
@@ -482,6 +483,14 @@ class Executor:
         result.status, result.duration, result.outputs = SUCCEEDED, time.monotonic() - started, fps
         ctx.emit(Event("node_succeeded", nid, {"duration": result.duration, "outputs": fps}))
         return result, {port.name: produced[port.name] for port in cls.outputs}
+
+
+def _shared(value):
+    """What a node receives of an upstream output: a pandas table as its own shallow copy, so that an operator
+    that changes its input in place (under pandas' copy-on-write) cannot change what a sibling node sees."""
+    import pandas as pd
+
+    return value.copy(deep=False) if isinstance(value, pd.DataFrame) else value
 
 
 def _discard(store, fp: str) -> None:

@@ -198,6 +198,17 @@ def test_rerun_reports_cached_events_and_a_new_operator_version_runs_again(store
     assert testing_operators.CALLS["test_add_one"] == calls.get("test_add_one", 0) + 1
 
 
+def test_an_operator_changing_its_input_in_place_cannot_change_what_a_sibling_sees(store):
+    graph = {"nodes": [node("t", "test_make_table"), node("s", "test_scribble"), node("n", "test_sum_x")],
+             "edges": [edge("t", "s", source_port="table", target_port="table"),
+                       edge("t", "n", source_port="table", target_port="table")]}
+    result = run(graph, store=store, max_parallel=1)  # one at a time: s runs first, then n
+    assert result.status == "succeeded"
+    assert result.output("s", "table")["x"].tolist() == [-1.0, -1.0, -1.0]
+    assert result.output("n", "out") == {"sum": 6.0}
+    assert result.output("t", "table")["x"].tolist() == [1.0, 2.0, 3.0]
+
+
 def test_pipeline_parameters_override_per_run(store):
     graph = {"parameters": {"v": {"default": 1}}, "nodes": [node("e", "test_emit", value={"$param": "v"})],
              "edges": []}

@@ -109,7 +109,45 @@ class NeedsTable(Operator):
         return {"out": {"rows": len(inputs["table"])}}
 
 
-for _cls in (Emit, AddOne, Deaf, Fail, Crash, NeedsTable):
+class MakeTable(Operator):
+    name = "test_make_table"
+    category = "Testing"
+    description = "Outputs a small table."
+    outputs = (Port("table", PortType.TABLE),)
+
+    def run(self, ctx, inputs, params):
+        import pandas as pd
+
+        return {"table": pd.DataFrame({"x": [1.0, 2.0, 3.0]})}
+
+
+class ScribbleOnInput(Operator):
+    """Changes its input table in place, as a careless operator might."""
+
+    name = "test_scribble"
+    category = "Testing"
+    description = "Overwrites a column of its input, then returns it."
+    inputs = (Port("table", PortType.TABLE),)
+    outputs = (Port("table", PortType.TABLE),)
+
+    def run(self, ctx, inputs, params):
+        table = inputs["table"]
+        table["x"] = -1.0
+        return {"table": table}
+
+
+class SumX(Operator):
+    name = "test_sum_x"
+    category = "Testing"
+    description = "The sum of column x of its input."
+    inputs = (Port("table", PortType.TABLE),)
+    outputs = (Port("out", PortType.METRICS),)
+
+    def run(self, ctx, inputs, params):
+        return {"out": {"sum": float(inputs["table"]["x"].sum())}}
+
+
+for _cls in (Emit, AddOne, Deaf, Fail, Crash, NeedsTable, MakeTable, ScribbleOnInput, SumX):
     operators.register(_cls)
 
 
