@@ -51,15 +51,21 @@ class RenameColumns(Operator):
 
     def run(self, ctx, inputs, params):
         table = inputs["table"]
-        require_columns(table, params.mapping, field="mapping")
-        for old, new in params.mapping.items():
-            if not new:
-                raise OperatorError(f"the new name of {old!r} is empty", field=f"mapping.{old}", column=old)
-        renamed = [params.mapping.get(c, c) for c in table.columns]
-        duplicate = next((c for c in renamed if renamed.count(c) > 1), None)
-        if duplicate is not None:
-            raise OperatorError(f"renaming gives two columns named {duplicate!r}", field="mapping", column=duplicate)
+        renamed_columns(table, params.mapping)
         return {"table": table.rename(columns=params.mapping)}
+
+
+def renamed_columns(table, mapping: dict[str, str]) -> list[str]:
+    """The table's column names after `mapping` (both engines), or an error naming the column at fault."""
+    require_columns(table, mapping, field="mapping")
+    for old, new in mapping.items():
+        if not new:
+            raise OperatorError(f"the new name of {old!r} is empty", field=f"mapping.{old}", column=old)
+    renamed = [mapping.get(c, c) for c in table.columns]
+    duplicate = next((c for c in renamed if renamed.count(c) > 1), None)
+    if duplicate is not None:
+        raise OperatorError(f"renaming gives two columns named {duplicate!r}", field="mapping", column=duplicate)
+    return renamed
 
 
 class FilterRows(Operator):

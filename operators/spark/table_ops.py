@@ -13,6 +13,7 @@ import numpy as np
 
 from ..contract import OperatorError
 from ..expressions import Expression
+from ..library.table_ops import renamed_columns
 from ..tables import require_columns
 from . import spark_operator
 from .profile import spark_table_profile
@@ -34,14 +35,7 @@ def select_columns(ctx, inputs, params):
 @spark_operator("rename_columns")
 def rename_columns(ctx, inputs, params):
     table = inputs["table"]
-    require_columns(table, params.mapping, field="mapping")
-    for old, new in params.mapping.items():
-        if not new:
-            raise OperatorError(f"the new name of {old!r} is empty", field=f"mapping.{old}", column=old)
-    renamed = [params.mapping.get(c, c) for c in table.columns]
-    duplicate = next((c for c in renamed if renamed.count(c) > 1), None)
-    if duplicate is not None:
-        raise OperatorError(f"renaming gives two columns named {duplicate!r}", field="mapping", column=duplicate)
+    renamed = renamed_columns(table, params.mapping)
     return {"table": table.select(*[col(c).alias(new) for c, new in zip(table.columns, renamed)])}
 
 
