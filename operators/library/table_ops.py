@@ -210,23 +210,28 @@ class Summarize(Operator):
         max_histograms: int = Field(12, ge=0, le=200, description="Histograms drawn, numeric columns first")
 
     def run(self, ctx, inputs, params):
-        table = inputs["table"]
-        profile = table_profile(table)
-        rows = []
-        for c in profile["columns"]:
-            rows.append({"column": c["name"], "type": c["kind"], "missing": c["nulls"],
-                         "missing %": round(100 * c["nulls"] / max(1, profile["rows"]), 2), "distinct": c["distinct"],
-                         "min": c.get("min"), "max": c.get("max"), "mean": c.get("mean"),
-                         "top": ", ".join(f"{t['value']} ({t['count']})" for t in c.get("top", [])[:3])})
-        figures = {}
-        for c in [c for c in profile["columns"] if "histogram" in c][:params.max_histograms]:
-            edges = c["histogram"]["edges"]
-            centers = edges[:-1] if isinstance(edges[0], str) else ((np.asarray(edges[:-1]) + np.asarray(edges[1:])) / 2).tolist()
-            figures[f"histogram:{c['name']}"] = {
-                "data": [{"type": "bar", "name": c["name"], "x": centers, "y": c["histogram"]["counts"]}],
-                "layout": {"title": {"text": c["name"]}, "xaxis": {"title": {"text": c["name"]}},
-                           "yaxis": {"title": {"text": "Rows"}}}}
-        return {"report": Report(figures=figures, tables={"columns": rows},
-                                 text=f"{profile['rows']:,} rows x {len(profile['columns'])} columns"),
-                "metrics": {"rows": profile["rows"], "columns": len(profile["columns"]),
-                            "missing_cells": int(sum(c["nulls"] for c in profile["columns"]))}}
+        return summary(table_profile(inputs["table"]), params.max_histograms)
+
+
+def summary(profile: dict, max_histograms: int) -> dict:
+    """Summarize's report and metrics from a table profile; the local and Spark halves differ only in how
+    they profile the table."""
+    rows = []
+    for c in profile["columns"]:
+        rows.append({"column": c["name"], "type": c["kind"], "missing": c["nulls"],
+                     "missing %": round(100 * c["nulls"] / max(1, profile["rows"]), 2), "distinct": c["distinct"],
+                     "min": c.get("min"), "max": c.get("max"), "mean": c.get("mean"),
+                     "top": ", ".join(f"{t['value']} ({t['count']})" for t in c.get("top", [])[:3])})
+    figures = {}
+    for c in [c for c in profile["columns"] if "histogram" in c][:max_histograms]:
+        edges = c["histogram"]["edges"]
+        centers = edges[:-1] if isinstance(edges[0], str) else \
+            ((np.asarray(edges[:-1]) + np.asarray(edges[1:])) / 2).tolist()
+        figures[f"histogram:{c['name']}"] = {
+            "data": [{"type": "bar", "name": c["name"], "x": centers, "y": c["histogram"]["counts"]}],
+            "layout": {"title": {"text": c["name"]}, "xaxis": {"title": {"text": c["name"]}},
+                       "yaxis": {"title": {"text": "Rows"}}}}
+    return {"report": Report(figures=figures, tables={"columns": rows},
+                             text=f"{profile['rows']:,} rows x {len(profile['columns'])} columns"),
+            "metrics": {"rows": profile["rows"], "columns": len(profile["columns"]),
+                        "missing_cells": int(sum(c["nulls"] for c in profile["columns"]))}}

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..contract import OperatorError
 from ..expressions import Expression
-from ..library.table_ops import renamed_columns
+from ..library.table_ops import renamed_columns, summary
 from ..tables import require_columns
 from . import spark_operator
 from .profile import spark_table_profile
@@ -254,32 +254,6 @@ def sample(ctx, inputs, params):
 
 
 # ------------------------------------------------------------------------------------------ summarize
-def summary(profile: dict, max_histograms: int):
-    """The local summarize's report and metrics from a table profile (operators.library.table_ops.Summarize
-    builds the same from table_profile; tests/spark compare the two on one table)."""
-    from ..values import Report
-
-    rows = []
-    for c in profile["columns"]:
-        rows.append({"column": c["name"], "type": c["kind"], "missing": c["nulls"],
-                     "missing %": round(100 * c["nulls"] / max(1, profile["rows"]), 2), "distinct": c["distinct"],
-                     "min": c.get("min"), "max": c.get("max"), "mean": c.get("mean"),
-                     "top": ", ".join(f"{t['value']} ({t['count']})" for t in c.get("top", [])[:3])})
-    figures = {}
-    for c in [c for c in profile["columns"] if "histogram" in c][:max_histograms]:
-        edges = c["histogram"]["edges"]
-        centers = edges[:-1] if isinstance(edges[0], str) else \
-            ((np.asarray(edges[:-1]) + np.asarray(edges[1:])) / 2).tolist()
-        figures[f"histogram:{c['name']}"] = {
-            "data": [{"type": "bar", "name": c["name"], "x": centers, "y": c["histogram"]["counts"]}],
-            "layout": {"title": {"text": c["name"]}, "xaxis": {"title": {"text": c["name"]}},
-                       "yaxis": {"title": {"text": "Rows"}}}}
-    return {"report": Report(figures=figures, tables={"columns": rows},
-                             text=f"{profile['rows']:,} rows x {len(profile['columns'])} columns"),
-            "metrics": {"rows": profile["rows"], "columns": len(profile["columns"]),
-                        "missing_cells": int(sum(c["nulls"] for c in profile["columns"]))}}
-
-
 @spark_operator("summarize")
 def summarize(ctx, inputs, params):
     """The Spark profile (operators.spark.profile): exact rows, missing values and min / max / mean; distinct
