@@ -49,6 +49,17 @@ def _line(name, x, y, color, **extra) -> dict:
             "y": np.asarray(y).tolist(), "line": {"color": color, **extra.pop("line", {})}, **extra}
 
 
+def ks_traces(name, cut, neg, pos, color) -> list[dict]:
+    """The KS chart's traces for one model: each class's cumulative share below each threshold `cut`, and a
+    marker at the widest gap (the KS statistic)."""
+    gap = np.abs(neg - pos)
+    k = int(np.argmax(gap))
+    return [_line(f"{name}: negatives", cut, neg, color),
+            _line(f"{name}: positives", cut, pos, color, line={"dash": "dot"}),
+            {"type": "scatter", "mode": "markers+text", "name": f"{name}: KS {gap[k]:.3f}",
+             "x": [float(cut[k]), float(cut[k])], "y": [float(neg[k]), float(pos[k])], "marker": {"color": color}}]
+
+
 def _layout(title, x, y, **extra) -> dict:
     return {"title": {"text": title}, "xaxis": {"title": {"text": x}}, "yaxis": {"title": {"text": y}},
             "legend": {"orientation": "h"}, **extra}
@@ -73,13 +84,7 @@ def curve_figures(scored: list[tuple[str, np.ndarray, np.ndarray]]) -> dict[str,
         cut = np.linspace(0, 1, 201)
         neg = np.searchsorted(np.sort(p[y == 0]), cut, side="right") / max(1, int((y == 0).sum()))
         pos = np.searchsorted(np.sort(p[y == 1]), cut, side="right") / max(1, int((y == 1).sum()))
-        gap = np.abs(neg - pos)
-        k = int(np.argmax(gap))
-        figs["ks"]["data"] += [_line(f"{name}: negatives", cut, neg, color),
-                               _line(f"{name}: positives", cut, pos, color, line={"dash": "dot"}),
-                               {"type": "scatter", "mode": "markers+text", "name": f"{name}: KS {gap[k]:.3f}",
-                                "x": [float(cut[k]), float(cut[k])], "y": [float(neg[k]), float(pos[k])],
-                                "marker": {"color": color}}]
+        figs["ks"]["data"] += ks_traces(name, cut, neg, pos, color)
         # gain and lift by population share, highest scores first
         ranked = y[np.argsort(-p, kind="stable")]
         share = np.arange(1, len(ranked) + 1) / len(ranked)

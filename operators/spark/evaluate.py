@@ -136,7 +136,7 @@ def binned_metrics(b: BinnedScores, threshold: float) -> dict:
 
 def binned_figures(scored: list[tuple[str, BinnedScores]]) -> dict[str, dict]:
     """The charts of operators.library.evaluate.curve_figures, drawn from the bins."""
-    from ..library.evaluate import COLORS, _line, _thin, finish_curve_figures
+    from ..library.evaluate import COLORS, _line, _thin, finish_curve_figures, ks_traces
 
     figs = {k: {"data": [], "layout": {}} for k in ("roc", "pr", "ks", "gain", "lift", "calibration",
                                                   "score_distribution")}
@@ -152,13 +152,7 @@ def binned_figures(scored: list[tuple[str, BinnedScores]]) -> dict[str, dict]:
         at = np.clip(np.searchsorted(edges, cut, side="left"), 0, BINS - 1)
         neg = np.cumsum(b.negatives)[at] / max(1.0, b.negatives.sum())
         pos = np.cumsum(b.positives)[at] / max(1.0, b.positives.sum())
-        gap = np.abs(neg - pos)
-        k = int(np.argmax(gap))
-        figs["ks"]["data"] += [_line(f"{name}: negatives", cut, neg, color),
-                               _line(f"{name}: positives", cut, pos, color, line={"dash": "dot"}),
-                               {"type": "scatter", "mode": "markers+text", "name": f"{name}: KS {gap[k]:.3f}",
-                                "x": [float(cut[k]), float(cut[k])], "y": [float(neg[k]), float(pos[k])],
-                                "marker": {"color": color}}]
+        figs["ks"]["data"] += ks_traces(name, cut, neg, pos, color)
         counts = (b.positives + b.negatives)[::-1]
         share = np.cumsum(counts) / b.rows
         gain = np.cumsum(b.positives[::-1]) / max(1.0, b.positives.sum())
