@@ -162,6 +162,8 @@ def category_codes(raw: Any) -> tuple[np.ndarray, list[str]]:
                 codes = np.fromiter((setdefault(str(v), len(lut)) for v in array.ravel()), dtype=np.int64,
                                     count=array.size)
             values = list(lut)
+            if all(type(v) is str for v in values):  # distinct, canonical, none missing: nothing to merge
+                return codes, values
     # distinct raw values may share a canonical string (3 and 3.0) or be missing (None, NaN): merge them
     names: dict[str, int] = {}
     remap = np.fromiter((-1 if (c := canonical(v)) is None else names.setdefault(c, len(names)) for v in values),
@@ -245,7 +247,7 @@ def _compile_block(i: int, block: dict, arrays: Mapping[str, np.ndarray]) -> _Bl
             nan = np.isnan(x)
             out = []
             for e in edges:
-                index = np.searchsorted(e, x, side="right")
+                index = e.searchsorted(x, side="right")
                 index[nan] = len(e) + 1
                 out.append(("group", index, len(e) + 2))
             return out
