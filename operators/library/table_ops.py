@@ -154,20 +154,28 @@ class Join(Operator):
 
     def run(self, ctx, inputs, params):
         left, right = inputs["left"], inputs["right"]
-        right_on = params.right_on or params.left_on
-        if len(right_on) != len(params.left_on):
-            raise OperatorError("left_on and right_on need the same number of columns", field="right_on")
-        require_columns(left, params.left_on, field="left_on", port="left")
-        require_columns(right, right_on, field="right_on", port="right")
-        for lk, rk in zip(params.left_on, right_on):
-            lnum, rnum = (pd.api.types.is_numeric_dtype(left[lk]), pd.api.types.is_numeric_dtype(right[rk]))
-            if lnum != rnum:
-                raise OperatorError(f"key {lk!r} is {'numeric' if lnum else 'text'} on the left but {rk!r} is "
-                                    f"{'numeric' if rnum else 'text'} on the right", field="right_on", column=rk)
+        right_on = join_keys(left, right, params, lambda table, column: pd.api.types.is_numeric_dtype(table[column]))
         out = left.merge(right, left_on=params.left_on, right_on=right_on, how=params.how,
                          suffixes=("_left", "_right"))
         ctx.log(f"{len(left):,} x {len(right):,} rows -> {len(out):,}")
         return {"table": out}
+
+
+def join_keys(left, right, params, numeric) -> list[str]:
+    """The right table's key columns, after the checks both engines' joins make: as many keys on each side,
+    present, and numeric on both sides or on neither (pandas refuses to merge numbers with text).
+    `numeric(table, column)` is the engine's test."""
+    right_on = params.right_on or params.left_on
+    if len(right_on) != len(params.left_on):
+        raise OperatorError("left_on and right_on need the same number of columns", field="right_on")
+    require_columns(left, params.left_on, field="left_on", port="left")
+    require_columns(right, right_on, field="right_on", port="right")
+    for lk, rk in zip(params.left_on, right_on):
+        lnum, rnum = numeric(left, lk), numeric(right, rk)
+        if lnum != rnum:
+            raise OperatorError(f"key {lk!r} is {'numeric' if lnum else 'text'} on the left but {rk!r} is "
+                                f"{'numeric' if rnum else 'text'} on the right", field="right_on", column=rk)
+    return right_on
 
 
 class Sample(Operator):

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..contract import OperatorError
 from ..expressions import Expression
-from ..library.table_ops import renamed_columns, summary
+from ..library.table_ops import join_keys, renamed_columns, summary
 from ..tables import require_columns
 from . import spark_operator
 from .profile import spark_table_profile
@@ -165,19 +165,12 @@ def join(ctx, inputs, params):
     from pyspark.sql import functions as F
 
     left, right = inputs["left"], inputs["right"]
-    right_on = params.right_on or params.left_on
-    if len(right_on) != len(params.left_on):
-        raise OperatorError("left_on and right_on need the same number of columns", field="right_on")
-    require_columns(left, params.left_on, field="left_on", port="left")
-    require_columns(right, right_on, field="right_on", port="right")
-    ltypes, rtypes = dict(left.dtypes), dict(right.dtypes)
-    for lk, rk in zip(params.left_on, right_on):
-        # pandas counts booleans as numeric, and refuses to merge numbers with text
-        lnum, rnum = (is_numeric(ltypes[lk]) or ltypes[lk] == "boolean",
-                      is_numeric(rtypes[rk]) or rtypes[rk] == "boolean")
-        if lnum != rnum:
-            raise OperatorError(f"key {lk!r} is {'numeric' if lnum else 'text'} on the left but {rk!r} is "
-                                f"{'numeric' if rnum else 'text'} on the right", field="right_on", column=rk)
+
+    def numeric(table, column):  # pandas counts booleans as numeric
+        dtype = dict(table.dtypes)[column]
+        return is_numeric(dtype) or dtype == "boolean"
+
+    right_on = join_keys(left, right, params, numeric)
     merged = {lk for lk, rk in zip(params.left_on, right_on) if lk == rk}
     overlap = (set(left.columns) & set(right.columns)) - merged
     # private names on both sides, so no column reference is ambiguous whatever the tables share
