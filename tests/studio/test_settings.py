@@ -62,3 +62,22 @@ def test_demo_setup_twice_makes_one_admin_and_one_demo_project(settings, tmp_pat
     [project] = Project.objects.all()
     assert Pipeline.objects.filter(project=project).count() == 1
     assert "admin" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_demo_setup_writes_the_demo_data_when_make_has_not(settings, tmp_path, monkeypatch):
+    """Without `make run` before it (a bare `manage.py studio_demo`), the demo project still gets its data, so
+    its pipeline's import finds the file instead of failing on the first run."""
+    from studio.core.management.commands import studio_demo
+    from studio.datasets.models import Upload
+
+    missing = tmp_path / "examples" / "credit_default.csv"
+    monkeypatch.setattr(studio_demo, "DEMO_CSV", missing)
+    settings.DATA_DIR = tmp_path / "var"
+    settings.DATA_DIR.mkdir()
+    call_command("studio_demo")
+    [upload] = Upload.objects.all()
+    copied = upload.project.data_root / upload.path
+    assert missing.read_bytes() == copied.read_bytes()
+    assert copied.read_text().splitlines()[0].split(",")[:1] == ["customer_id"]
+    assert len(copied.read_text().splitlines()) == 20_001

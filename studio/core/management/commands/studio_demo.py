@@ -47,14 +47,17 @@ class Command(BaseCommand):
                 pipeline = Pipeline.objects.create(project=project, name=graph.name or "Credit default",
                                                    created_by=user)
                 pipeline.save_graph(graph, user, "demo")
-                if DEMO_CSV.exists():
-                    relative = "data/credit_default.csv"
-                    target = project.data_root / relative
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copyfile(DEMO_CSV, target)
-                    Upload.objects.create(project=project, name="credit_default.csv", path=relative,
-                                          size=target.stat().st_size, content_type="csv", created_by=user,
-                                          sha256=hashlib.sha256(target.read_bytes()).hexdigest())
+                if not DEMO_CSV.exists():  # `make run` writes it first; run on its own, the command does
+                    from examples.make_demo_data import main as write_demo_data
+
+                    write_demo_data(str(DEMO_CSV))
+                relative = "data/credit_default.csv"
+                target = project.data_root / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(DEMO_CSV, target)
+                Upload.objects.create(project=project, name="credit_default.csv", path=relative,
+                                      size=target.stat().st_size, content_type="csv", created_by=user,
+                                      sha256=hashlib.sha256(target.read_bytes()).hexdigest())
         if password_file.exists():
             how = f"password: {password_file.read_text().strip()}  (kept in {password_file})"
         else:
