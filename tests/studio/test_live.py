@@ -129,7 +129,8 @@ def test_queued_runs_survive_a_web_restart_and_previews_go_first(studio):
     worker = studio.start_worker()
     try:
         runs = [studio.wait_run(r["id"], timeout=240) for r in (*full, preview)]
-        assert [r["status"] for r in runs] == ["succeeded"] * 3, [r["error"] for r in runs]
+        assert [r["status"] for r in runs] == ["succeeded"] * 3, \
+            [(r["error"], [n.get("error") for n in r["nodes"] if n.get("error")]) for r in runs]
         assert runs[2]["started_at"] < min(runs[0]["started_at"], runs[1]["started_at"])  # the preview first
         metrics = runs[1]["metrics"]
         assert any(m.get("auc", 0) > 0.7 for m in metrics.values()), metrics  # the demo pipeline, end to end
