@@ -11,7 +11,8 @@ import inspect
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Mapping, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
+from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict
 

@@ -1,7 +1,7 @@
 """Small checks on input tables that every operator shares, so errors name the column and the field."""
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import pandas as pd
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 import importlib
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
 
 from .graph import Edge, Graph, GraphFormatError, Node, from_json, load
 from .store import ArtifactStore, FileSystemStore

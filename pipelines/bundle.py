@@ -29,9 +29,10 @@ import tarfile
 import tempfile
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -112,7 +113,7 @@ def write_bundle(directory: str | Path, *, name: str, model: Fitted, feature_sta
             "format": FORMAT,
             "name": name,
             "version": version or uuid.uuid4().hex[:12],
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "source": dict(source or {}),
             "model_kind": model.kind,
             "threshold": float(threshold),

@@ -22,7 +22,8 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 ENGINES = ("local", "spark")
 

@@ -18,7 +18,8 @@ import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
+from collections.abc import Callable, Mapping
 
 import networkx as nx
 
@@ -100,7 +101,7 @@ class NodeContext:
 
     PROGRESS_INTERVAL = 0.2  # seconds between progress events from one node, so a tight loop can't flood
 
-    def __init__(self, node_id: str, executor: "Executor", token: CancelToken,
+    def __init__(self, node_id: str, executor: Executor, token: CancelToken,
                  abandoned: set[str] | frozenset = frozenset()):
         self.node_id = node_id
         self.engine = executor.engine

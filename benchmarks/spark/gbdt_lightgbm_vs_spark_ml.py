@@ -53,7 +53,6 @@ def main() -> None:
     os.environ.setdefault("STUDIO_SPARK_MASTER", "local[2]")
 
     from pyspark.ml.feature import VectorAssembler
-    from pyspark.sql import functions as F
 
     from operators.spark.evaluate import binned_scores
     from operators.spark.frames import FEATURES, LABEL, SparkFeatures

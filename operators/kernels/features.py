@@ -50,7 +50,8 @@ and the column is h % n_dims.
 from __future__ import annotations
 
 import zlib
-from typing import Any, Callable, Mapping, NamedTuple
+from typing import Any, NamedTuple
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import scipy.sparse as sp

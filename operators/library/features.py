@@ -292,7 +292,7 @@ def _fit_target(codes: np.ndarray, values: list[str], y: np.ndarray, config: Fea
     return vocab, full[order], prior, float(full[k]) if seen[k] else prior, oof
 
 
-def categories(series: pd.Series) -> "kernel.Categories":
+def categories(series: pd.Series) -> kernel.Categories:
     """A pandas column dictionary-encoded for the kernel (one lookup per distinct value, not per row)."""
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     return kernel.Categories(codes, np.asarray(uniques, dtype=object))

@@ -14,7 +14,8 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import threading
-from typing import Any, Callable, Mapping
+from typing import Any
+from collections.abc import Callable, Mapping
 
 SparkRun = Callable[[Any, Mapping[str, Any], Any], dict]
 

@@ -72,7 +72,7 @@ def binary_label_column(df, label: str):
     if len(values) > 2:
         raise OperatorError(f"label column {label!r} must be binary; it has more than 2 distinct values",
                             field="label", column=label)
-    allowed = {0, 1, True, False, 0.0, 1.0, "0", "1", "true", "false"}
+    allowed = {0, 1, "0", "1", "true", "false"}
     if not set(values) <= allowed:
         raise OperatorError(f"label column {label!r} must hold 0/1 (or true/false); found {values}",
                             field="label", column=label)

@@ -203,7 +203,6 @@ def _auto_transforms(dtype: str, profile: dict, config) -> list[str]:
 def fit_feature_state_spark(ctx, table, config):
     """The Spark twin of operators.library.features.fit_feature_state. Returns (state, oof) where oof maps a
     target block's index to the name of the column holding its out-of-fold encodings in the returned table."""
-    from pyspark.sql import functions as F
 
     from ..library.features import AUTO_GRANULARITIES, MIN_ROWS_PER_BUCKET
 

@@ -73,7 +73,7 @@ class RunEventsConsumer(AsyncJsonWebsocketConsumer):
             self.wakeup.clear()
             try:
                 await asyncio.wait_for(self.wakeup.wait(), timeout=settings.EVENT_POLL_SECONDS)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     @database_sync_to_async

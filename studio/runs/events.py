@@ -4,7 +4,7 @@ Redis the consumers tail the RunEvent table, so the database is the cross-proces
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 from django.conf import settings
 from django.db import transaction
@@ -24,7 +24,7 @@ def group_name(run_id: int) -> str:
 
 
 def _when(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, tz=timezone.utc)
+    return datetime.fromtimestamp(ts, tz=UTC)
 
 
 def append(run_id: int, events: list[dict]) -> list[RunEvent]:

@@ -16,7 +16,6 @@ import time
 import uuid
 from pathlib import Path
 
-import numpy as np
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.applications import Starlette

@@ -18,9 +18,9 @@ import shutil
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -99,7 +99,7 @@ class PredictionLog:
             for name in ("probability", "label"):
                 table[name] = pa.array(np.concatenate([item[6][name] for item in items]))
             table = pa.table(table)
-            day = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+            day = datetime.now(UTC).strftime("%Y-%m-%d")
             folder = self.directory / _safe(model) / day
             folder.mkdir(parents=True, exist_ok=True)
             final = folder / f"part-{time.time_ns()}-{uuid.uuid4().hex[:8]}.parquet"
@@ -109,7 +109,7 @@ class PredictionLog:
             self.written_rows += table.num_rows
 
     def _apply_retention(self, now: float) -> None:
-        cutoff = datetime.fromtimestamp(now - self.retention_days * 86400, timezone.utc).strftime("%Y-%m-%d")
+        cutoff = datetime.fromtimestamp(now - self.retention_days * 86400, UTC).strftime("%Y-%m-%d")
         for model_dir in self.directory.iterdir():
             if not model_dir.is_dir():
                 continue

@@ -25,10 +25,10 @@ class Pipeline(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def latest_version(self) -> "PipelineVersion | None":
+    def latest_version(self) -> PipelineVersion | None:
         return self.versions.order_by("-number").first()
 
-    def save_graph(self, graph: pipelines.Graph, user=None, message: str = "") -> tuple["PipelineVersion", bool]:
+    def save_graph(self, graph: pipelines.Graph, user=None, message: str = "") -> tuple[PipelineVersion, bool]:
         """Store `graph` as the next version unless it equals the latest one. Returns (version, created)."""
         digest = graph.digest()
         with transaction.atomic():

@@ -7,7 +7,6 @@ import json
 import threading
 
 import numpy as np
-import pytest
 
 from pipelines.bundle import load_bundle, table_to_columns
 from studio.serving.batching import MicroBatcher

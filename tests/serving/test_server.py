@@ -3,7 +3,6 @@ explanations, metrics and the prediction log."""
 from __future__ import annotations
 
 import json
-import time
 
 import numpy as np
 import pytest
@@ -11,6 +10,7 @@ import pytest
 from pipelines.bundle import load_bundle, table_to_columns, write_registry
 
 from .conftest import decode_v2, http, registry_models, serving_process, v2_binary, v2_json
+from datetime import UTC
 
 
 @pytest.fixture(scope="module")
@@ -404,11 +404,11 @@ def test_prediction_log_batches_many_requests_into_few_files(server, batch, scor
 def test_retention_setting_deletes_old_log_days_in_the_running_server(tmp_path, bundles, batch, scoring_table):
     """SERVING_LOG_RETENTION_DAYS=2: the serving process deletes the day folders older than 2 days (one of
     5 days ago, which the default of 30 days would keep) and keeps yesterday's and today's."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     bundle, _ = batch
     folder = tmp_path / "var" / "serving" / "prediction_log" / "credit"
-    today = datetime.now(timezone.utc)
+    today = datetime.now(UTC)
     old, recent = [folder / (today - timedelta(days=d)).strftime("%Y-%m-%d") for d in (5, 1)]
     for day in (old, recent):
         day.mkdir(parents=True)
