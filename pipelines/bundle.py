@@ -21,7 +21,6 @@ bundle is written from a table, never when one is loaded.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -40,7 +39,7 @@ from operators.kernels import features as feature_kernel
 from operators.kernels.models import load_scorer
 from operators.values import Fitted
 
-from .store import FittedCodec
+from .store import FittedCodec, sha256_file
 
 FORMAT = "studio-bundle/1"
 TOLERANCE = 1e-9
@@ -107,7 +106,7 @@ def write_bundle(directory: str | Path, *, name: str, model: Fitted, feature_sta
             "label": (probability >= threshold).astype(np.int64).tolist(),
         }
         (tmp / "holdout.json").write_text(json.dumps(holdout_json, allow_nan=False))
-        files = {str(p.relative_to(tmp)): _sha256(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
+        files = {str(p.relative_to(tmp)): sha256_file(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
         width = len(scorer.feature_names)
         manifest = {
             "format": FORMAT,
@@ -139,14 +138,6 @@ def _json_value(value):
     if isinstance(value, float) and value != value:
         return None
     return value
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def export_tar(directory: str | Path, archive: str | Path) -> Path:
@@ -229,7 +220,7 @@ def load_bundle(path: str | Path, *, verify: bool = True) -> Bundle:
             file = path / relative
             if not file.is_file():
                 raise BundleRefused(f"file {relative} of the bundle is missing")
-            actual = _sha256(file)
+            actual = sha256_file(file)
             if actual != expected:
                 raise BundleRefused(f"file {relative} was changed after the bundle was written "
                                     f"(sha256 {actual[:12]}..., the manifest says {expected[:12]}...)")
@@ -314,3 +305,20 @@ def publish_to_folder(root: str | Path):
         return {"deployment": name, "version": "", "live": False, "bundle": str(folder)}
 
     return publish
+
+
+def bundles_in_folder(root: str | Path):
+    """The bundle resolver of a run with no studio: `(deployment, version)` -> the folder of that bundle among
+    those `publish_to_folder(root)` wrote (the newest when `version` is None; `version` is the bundle id), or
+    None. The studio passes its own resolver over its deployments."""
+    root = Path(root)
+
+    def resolve(deployment: str, version: str | None) -> Path | None:
+        folder = root / deployment
+        if Path(deployment).name != deployment or deployment in ("", ".", "..") or not folder.is_dir():
+            return None
+        found = sorted(folder.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)
+        found = [p for p in found if version is None or p.name == version]
+        return found[0] if found else None
+
+    return resolve

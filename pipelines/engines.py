@@ -1,4 +1,7 @@
-"""Engines a run executes on: `local` (pandas / numpy in this process) and `spark` (pyspark).
+"""Engines a run executes on, as strategy objects the executor hands engine-specific work to:
+`LocalEngine` (pandas / numpy in this process) and `SparkEngine` (pyspark). An engine says how one node
+runs (`run`, inside `node_scope`), how it reads an artifact (`reader`), and what downstream receives of an
+output it just stored (`stored_value`); the executor and the store never branch on an engine's name.
 
 The Spark engine keeps one SparkSession per process and reuses it across runs (starting a JVM costs
 seconds). Its settings come from the environment, so the studio's settings, a worker's environment or a
@@ -16,16 +19,15 @@ pyspark is imported only when the Spark engine is used.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from collections.abc import Callable
-
-ENGINES = ("local", "spark")
 
 # Debian's libpostgresql-jdbc-java and libmariadb-java (installed by `make install`) put the drivers here.
 JDBC_JARS = ("/usr/share/java/postgresql.jar", "/usr/share/java/mariadb-java-client.jar")
@@ -226,53 +228,132 @@ def fallback_rows() -> int:
     return int(os.environ.get("STUDIO_SPARK_LOCAL_FALLBACK_ROWS", "1000000"))
 
 
-def spark_node_scope(ctx) -> SparkJobScope:
-    """The SparkJobScope of one running node (see pipelines.executor.NodeContext)."""
-    from operators import Cancelled
+class Engine(Protocol):
+    name: str
 
-    return SparkJobScope(ctx.spark, ctx.node_id, is_cancelled=lambda: ctx.cancelled, report=ctx.spark_progress,
-                         cancelled_error=lambda: Cancelled(f"node {ctx.node_id!r} was cancelled"))
+    def node_scope(self, ctx):
+        """A context manager around one node's run (ctx: pipelines.executor.NodeContext)."""
+
+    def run(self, ctx, cls, inputs: dict[str, Any], params) -> dict[str, Any]:
+        """Run operator class `cls` on `inputs` (values as this engine holds them)."""
+
+    def reader(self, meta: dict) -> Callable[[Path, dict], Any] | None:
+        """How this engine reads an artifact with this meta, or None for the store's own codec."""
+
+    def stored_value(self, store, fingerprint: str, port_type, value: Any) -> Any:
+        """What downstream nodes receive of an output just saved under `fingerprint`."""
 
 
-def run_on_spark(ctx, cls, inputs: dict[str, Any], params) -> dict[str, Any]:
-    """Run one operator on the Spark engine.
+class LocalEngine:
+    """pandas / numpy / scikit-learn / LightGBM in this process."""
 
-    The operator's declaration (ports, params) is the one the local engine uses; its Spark half is found by
-    name in `operators.spark`. Table inputs reach it as Spark DataFrames. An operator without a Spark half
-    runs its local implementation on the driver, explicitly and only for small inputs: every table input
-    must have at most `fallback_rows()` rows (STUDIO_SPARK_LOCAL_FALLBACK_ROWS, default 1,000,000),
-    otherwise the node fails with an error naming the node, the operator and the input.
-    """
-    import pandas as pd
+    name = "local"
 
-    from operators import OperatorError, PortType
-    from operators.spark import spark_implementation
+    def node_scope(self, ctx):
+        return contextlib.nullcontext()
 
-    spark = ctx.spark
-    table_ports = {p.name for p in cls.inputs if p.type == PortType.TABLE}
-    implementation = spark_implementation(cls.name)
-    if implementation is not None:
-        ready = {name: spark.createDataFrame(value) if name in table_ports and isinstance(value, pd.DataFrame)
+    def run(self, ctx, cls, inputs: dict[str, Any], params) -> dict[str, Any]:
+        return cls().run(ctx, inputs, params)
+
+    def reader(self, meta: dict):
+        return None
+
+    def stored_value(self, store, fingerprint: str, port_type, value: Any) -> Any:
+        return value
+
+
+class SparkEngine:
+    """pyspark: table inputs as Spark DataFrames, each operator's Spark half, its jobs grouped per node."""
+
+    name = "spark"
+
+    def node_scope(self, ctx) -> SparkJobScope:
+        """The node's job group, its progress and its cancellation (SparkJobScope)."""
+        from operators import Cancelled
+
+        return SparkJobScope(ctx.spark, ctx.node_id, is_cancelled=lambda: ctx.cancelled,
+                             report=ctx.spark_progress,
+                             cancelled_error=lambda: Cancelled(f"node {ctx.node_id!r} was cancelled"))
+
+    @staticmethod
+    def spark_half(cls) -> Callable | None:
+        """The Spark implementation of operator class `cls`, or None if it has none."""
+        from operators.spark import spark_implementation
+
+        return spark_implementation(cls.name)
+
+    def run(self, ctx, cls, inputs: dict[str, Any], params) -> dict[str, Any]:
+        """Run one operator on Spark. Its declaration (ports, params) is the one the local engine uses; table
+        inputs reach its Spark half as Spark DataFrames. An operator without a Spark half runs its local
+        implementation on the driver, explicitly and only for small inputs (`run_on_driver`)."""
+        import pandas as pd
+
+        from operators import PortType
+
+        half = self.spark_half(cls)
+        if half is None:
+            return self.run_on_driver(ctx, cls, inputs, params)
+        table_ports = {p.name for p in cls.inputs if p.type == PortType.TABLE}
+        ready = {name: ctx.spark.createDataFrame(value) if name in table_ports and isinstance(value, pd.DataFrame)
                  else value for name, value in inputs.items()}
-        return implementation(ctx, ready, params)
-    limit = fallback_rows()
-    local_inputs = {}
-    for name, value in inputs.items():
-        frame = value.dataframe if is_spark_dataframe(getattr(value, "dataframe", None)) else value
-        if is_spark_dataframe(frame):
-            rows = frame.count()
-            if rows > limit:
-                raise OperatorError(
-                    f"node {ctx.node_id!r}: operator {cls.name!r} has no Spark implementation, and its input "
-                    f"{name!r} has {rows:,} rows, more than the {limit:,} rows that may run on the driver "
-                    "(STUDIO_SPARK_LOCAL_FALLBACK_ROWS)", port=name)
-            if frame is value:
-                value = value.toPandas()
-            else:  # operators.spark.frames.SparkFeatures
-                from operators.spark.frames import to_feature_matrix
+        return half(ctx, ready, params)
 
-                value = to_feature_matrix(value)
-        local_inputs[name] = value
-    ctx.log(f"operator {cls.name!r} has no Spark implementation: ran on the driver with the local engine "
-            f"(inputs of at most {limit:,} rows)")
-    return cls().run(ctx, local_inputs, params)
+    @staticmethod
+    def run_on_driver(ctx, cls, inputs: dict[str, Any], params) -> dict[str, Any]:
+        """The local implementation on the driver: every table input must have at most `fallback_rows()` rows
+        (STUDIO_SPARK_LOCAL_FALLBACK_ROWS, default 1,000,000), otherwise the node fails with an error naming
+        the node, the operator and the input."""
+        from operators import OperatorError
+
+        limit = fallback_rows()
+        local_inputs = {}
+        for name, value in inputs.items():
+            frame = value.dataframe if is_spark_dataframe(getattr(value, "dataframe", None)) else value
+            if is_spark_dataframe(frame):
+                rows = frame.count()
+                if rows > limit:
+                    raise OperatorError(
+                        f"node {ctx.node_id!r}: operator {cls.name!r} has no Spark implementation, and its input "
+                        f"{name!r} has {rows:,} rows, more than the {limit:,} rows that may run on the driver "
+                        "(STUDIO_SPARK_LOCAL_FALLBACK_ROWS)", port=name)
+                if frame is value:
+                    value = value.toPandas()
+                else:  # operators.spark.frames.SparkFeatures
+                    from operators.spark.frames import to_feature_matrix
+
+                    value = to_feature_matrix(value)
+            local_inputs[name] = value
+        ctx.log(f"operator {cls.name!r} has no Spark implementation: ran on the driver with the local engine "
+                f"(inputs of at most {limit:,} rows)")
+        return cls().run(ctx, local_inputs, params)
+
+    def reader(self, meta: dict):
+        from operators import PortType
+
+        from .store import FeaturesCodec, TableCodec
+
+        if meta["type"] == PortType.TABLE.value:
+            return TableCodec.load_spark
+        if meta["type"] == PortType.FEATURES.value and meta.get("engine") == "spark":
+            return FeaturesCodec.load_spark
+        return None
+
+    def stored_value(self, store, fingerprint: str, port_type, value: Any) -> Any:
+        from operators import PortType
+
+        if port_type in (PortType.TABLE, PortType.FEATURES):
+            return store.load(fingerprint, engine=self)  # the Parquet just written, not the lineage again
+        return value
+
+
+ENGINES: dict[str, Engine] = {"local": LocalEngine(), "spark": SparkEngine()}
+
+
+def engine_named(engine: str | Engine) -> Engine:
+    """The engine called `engine` ("local" or "spark"); an engine object is returned as it is."""
+    if not isinstance(engine, str):
+        return engine
+    try:
+        return ENGINES[engine]
+    except KeyError:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}") from None

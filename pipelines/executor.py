@@ -1,39 +1,43 @@
-"""The executor: runs a validated graph in topological order, independent branches side by side.
+"""The executor: runs a validated graph, each node as soon as its last input is ready, independent branches
+side by side.
 
-Every output is addressed by a fingerprint of (operator, version, canonical params, input fingerprints,
-source content hash); an output already in the store is not computed again (DESIGN principle 3). Each
-step is reported to an event sink as it happens: queued, running (progress, logs), succeeded, cached,
-failed, skipped, cancelled. Knows nothing of Django: the studio's worker passes a sink that stores events.
+Every output is addressed by a fingerprint (pipelines.cache); an output already in the store is not computed
+again (DESIGN principle 3), and one that fails verification when it is read is computed again (principle 9).
+Engine-specific work goes to an engine object (pipelines.engines). Each step is reported to an event sink as
+it happens: queued, running (progress, logs), succeeded, cached, failed, skipped, cancelled. Knows nothing of
+Django: the studio's worker passes a sink that stores events.
 """
 from __future__ import annotations
 
-import contextlib
-import hashlib
+import heapq
+import logging
+import queue
 import shutil
 import tempfile
 import threading
 import time
 import traceback
-import uuid
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from collections.abc import Callable, Mapping
 
-import networkx as nx
-
-import operators
 from operators import Cancelled, OperatorError, PortType
 
-from .graph import Graph, canonical_json, resolve_params
-from .store import ArtifactStore
-from .validation import check, params_errors
+from . import cache
+from .graph import Graph
+from .store import ArtifactCorrupt, ArtifactStore
+from .validation import check
+
+log = logging.getLogger(__name__)
 
 # Node statuses
-QUEUED, RUNNING, SUCCEEDED, CACHED, FAILED, SKIPPED, CANCELLED = (
-    "queued", "running", "succeeded", "cached", "failed", "skipped", "cancelled")
+PENDING, QUEUED, RUNNING, SUCCEEDED, CACHED, FAILED, SKIPPED, CANCELLED = (
+    "pending", "queued", "running", "succeeded", "cached", "failed", "skipped", "cancelled")
 FINISHED = {SUCCEEDED, CACHED, FAILED, SKIPPED, CANCELLED}
+DID_NOT_SUCCEED = {FAILED, SKIPPED, CANCELLED}
 
 
 @dataclass
@@ -52,7 +56,7 @@ class Event:
 
 @dataclass
 class NodeResult:
-    status: str = "pending"
+    status: str = PENDING
     cached: bool = False
     duration: float | None = None
     outputs: dict[str, str] = field(default_factory=dict)  # port -> fingerprint
@@ -87,13 +91,24 @@ class CancelToken:
 
     def __init__(self):
         self._event = threading.Event()
+        self._listeners: list[Callable[[], None]] = []
 
     def cancel(self) -> None:
         self._event.set()
+        for listener in tuple(self._listeners):
+            listener()
 
     @property
     def cancelled(self) -> bool:
         return self._event.is_set()
+
+    def on_cancel(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call `listener` when the token is cancelled (at once if it is already); returns what removes it.
+        A listener may run inside a signal handler: it must not take a lock (queue.SimpleQueue.put is safe)."""
+        self._listeners.append(listener)
+        if self.cancelled:
+            listener()
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
 
 class NodeContext:
@@ -104,7 +119,7 @@ class NodeContext:
     def __init__(self, node_id: str, executor: Executor, token: CancelToken,
                  abandoned: set[str] | frozenset = frozenset()):
         self.node_id = node_id
-        self.engine = executor.engine
+        self.engine = executor.engine.name
         self.data_root = executor.data_root
         self.store = executor.store
         self._executor = executor
@@ -144,7 +159,7 @@ class NodeContext:
         """Progress of this node's Spark jobs and stages (from the status tracker), as a progress event."""
         self.emit(Event("node_progress", self.node_id,
                         {"progress": round(min(max(fraction, 0.0), 1.0), 4), "message": message,
-                          "spark": detail}))
+                         "spark": detail}))
 
     @property
     def cancelled(self) -> bool:
@@ -190,23 +205,17 @@ class NodeContext:
         if publisher is None:
             from .bundle import publish_to_folder
 
-            publisher = publish_to_folder(Path(getattr(self._executor.store, "root", self.data_root)) / "bundles")
+            publisher = publish_to_folder(self._executor.bundle_root)
         return publisher(node=self.node_id, name=name, model=model, feature_state=feature_state,
                          holdout=holdout, threshold=threshold)
 
     def deployment_bundle(self, deployment: str, version: str | None = None):
         """A deployment's bundle, found by the executor's `bundles` resolver (the studio's deployments), else
-        among the bundles this store's publish nodes wrote (newest first; `version` is then the bundle id)."""
-        from .bundle import BundleRefused, load_bundle
+        among the bundles this store's publish nodes wrote (pipelines.bundle.bundles_in_folder)."""
+        from .bundle import BundleRefused, bundles_in_folder, load_bundle
 
-        resolve = self._executor.bundles
-        if resolve is not None:
-            path = resolve(deployment, version)
-        else:
-            root = Path(getattr(self._executor.store, "root", self.data_root)) / "bundles" / deployment
-            found = sorted(root.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True) if root.is_dir() else []
-            found = [p for p in found if version is None or p.name == version]
-            path = found[0] if found else None
+        resolve = self._executor.bundles or bundles_in_folder(self._executor.bundle_root)
+        path = resolve(deployment, version)
         if path is None:
             raise OperatorError(f"no deployment {deployment!r}" + (f" version {version!r}" if version else ""),
                                 field="deployment")
@@ -216,26 +225,28 @@ class NodeContext:
             raise OperatorError(f"deployment {deployment!r}: {exc}", field="deployment") from None
 
 
-def fingerprint(*parts: Any) -> str:
-    return hashlib.sha256(canonical_json(list(parts)).encode()).hexdigest()[:40]
+@dataclass
+class NodeOutcome:
+    """What a node's thread hands back: its result, and its output values for downstream nodes."""
+
+    result: NodeResult
+    values: dict[str, Any] = field(default_factory=dict)
 
 
 class Executor:
     """Runs graphs against one artifact store. Thread-based: operators spend their time in numpy,
     LightGBM and Arrow, which release the GIL, and on Spark the work is in the JVM anyway."""
 
-    def __init__(self, store: ArtifactStore, *, engine: str = "local", max_parallel: int = 4,
+    def __init__(self, store: ArtifactStore, *, engine: Any = "local", max_parallel: int = 4,
                  data_root: str | Path = ".", connections: Mapping[str, str] | None = None,
                  uploads: Mapping[str, str | Path] | None = None,
                  on_event: Callable[[Event], None] | None = None, cancel_grace: float = 1.5,
                  publisher: Callable[..., dict] | None = None,
                  bundles: Callable[[str, str | None], str | Path | None] | None = None):
-        from .engines import ENGINES
+        from .engines import engine_named
 
-        if engine not in ENGINES:
-            raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
         self.store = store
-        self.engine = engine
+        self.engine = engine_named(engine)  # "local", "spark" or an engine object (pipelines.engines)
         self.max_parallel = max(1, int(max_parallel))
         self.data_root = Path(data_root)
         self.connections = dict(connections or {})
@@ -249,29 +260,15 @@ class Executor:
         self.bundles = bundles  # (deployment, version) -> bundle path; see NodeContext.deployment_bundle
         self._emit_lock = threading.Lock()
 
+    @property
+    def bundle_root(self) -> Path:
+        """Where a run without a studio publishes bundles and looks them up: the store's bundles/ folder."""
+        return Path(getattr(self.store, "root", self.data_root)) / "bundles"
+
     def emit(self, event: Event) -> None:
         if self.on_event is not None:
             with self._emit_lock:
                 self.on_event(event)
-
-    # ---------------------------------------------------------------------------------------- planning
-    def _selection(self, dag: nx.DiGraph, *, from_node, only, until) -> tuple[set[str], set[str]]:
-        """(targets, required): targets are the nodes asked for; required adds the ancestors they need."""
-        for name, node_id in (("from_node", from_node), ("only", only), ("until", until)):
-            if node_id is not None and node_id not in dag:
-                raise ValueError(f"{name}: no node {node_id!r} in the pipeline")
-        if only is not None:
-            targets = {only}
-        elif from_node is not None:
-            targets = {from_node} | nx.descendants(dag, from_node)
-        elif until is not None:
-            targets = {until} | nx.ancestors(dag, until)
-        else:
-            targets = set(dag.nodes)
-        required = set(targets)
-        for node_id in targets:
-            required |= nx.ancestors(dag, node_id)
-        return targets, required
 
     def run(self, graph: Graph, *, from_node: str | None = None, only: str | None = None,
             until: str | None = None, force: bool = False, params: dict[str, Any] | None = None,
@@ -279,211 +276,269 @@ class Executor:
         check(graph, params)
         started = time.monotonic()
         token = cancel or CancelToken()
-        nodes = {n.id: n for n in graph.nodes}
-        dag = nx.DiGraph()
-        dag.add_nodes_from(nodes)
-        dag.add_edges_from((e.source, e.target) for e in graph.edges)
-        targets, required = self._selection(dag, from_node=from_node, only=only, until=until)
-        order = [n for n in nx.topological_sort(dag) if n in required]
-        incoming = {nid: {e.target_port: e for e in graph.edges if e.target == nid} for nid in order}
-
-        results = {nid: NodeResult() for nid in order}
-        classes = {nid: operators.get(nodes[nid].operator) for nid in order}
-        validated = {}
-        for nid in order:
-            validated[nid], errs = params_errors(nid, classes[nid], resolve_params(nodes[nid], graph.parameters,
-                                                                                   params))
-            assert not errs, errs  # check() above already refused invalid params
-        self.emit(Event("run_started", None, {"nodes": order, "engine": self.engine, "force": force}))
-
-        # Fingerprints, in topological order: each node's key folds in its inputs' output fingerprints.
-        out_fp: dict[tuple[str, str], str] = {}
-        plan_errors: dict[str, dict] = {}
-        for nid in order:
-            cls = classes[nid]
-            source = None
-            if any((e.source, e.source_port) not in out_fp for e in incoming[nid].values()):
-                continue  # an upstream could not be planned; this node will be skipped
-            try:
-                source = cls().source_fingerprint(NodeContext(nid, self, token), validated[nid])
-            except OperatorError as exc:
-                plan_errors[nid] = _error_json(exc)
-                continue
-            if not cls.cacheable:
-                source = uuid.uuid4().hex
-            key = fingerprint(cls.name, cls.version, validated[nid].model_dump(mode="json"),
-                              {port: out_fp[(e.source, e.source_port)] for port, e in sorted(incoming[nid].items())},
-                              source)
-            for port in cls.outputs:
-                out_fp[(nid, port.name)] = fingerprint(key, port.name)
-
-        # How many pending consumers each output has, so values nobody needs any more are freed.
-        consumers: dict[tuple[str, str], int] = {}
-        for nid in order:
-            for e in incoming[nid].values():
-                consumers[(e.source, e.source_port)] = consumers.get((e.source, e.source_port), 0) + 1
-        values: dict[tuple[str, str], Any] = {}
-
-        def outputs_of(nid):
-            return {p.name: out_fp[(nid, p.name)] for p in classes[nid].outputs}
-
-        for nid in order:
+        plan = cache.plan(graph, params=params, from_node=from_node, only=only, until=until)
+        self.emit(Event("run_started", None, {"nodes": plan.order, "engine": self.engine.name, "force": force}))
+        cache.assign_fingerprints(plan, lambda nid: NodeContext(nid, self, token))
+        for nid in plan.order:
             self.emit(Event("node_queued", nid))
-
-        pending = list(order)
-        running: dict[Future, str] = {}
-        pool = ThreadPoolExecutor(max_workers=self.max_parallel, thread_name_prefix="node")
-        cancelled_at = None
-        abandoned: set[str] = set()
-        try:
-            while pending or running:
-                if token.cancelled and cancelled_at is None:
-                    cancelled_at = time.monotonic()
-                    for nid in pending:
-                        results[nid].status = CANCELLED
-                        self.emit(Event("node_cancelled", nid, {"reason": "run cancelled before the node started"}))
-                    pending = []
-                progressed = True
-                while progressed and not token.cancelled:
-                    progressed = False
-                    for nid in list(pending):
-                        upstream = [e.source for e in incoming[nid].values()]
-                        states = [results[u].status for u in upstream]
-                        if any(s not in FINISHED for s in states):
-                            continue
-                        pending.remove(nid)
-                        progressed = True
-                        if any(s in (FAILED, SKIPPED, CANCELLED) for s in states) or nid in plan_errors:
-                            if nid in plan_errors:
-                                self._fail(nid, results[nid], plan_errors[nid], 0.0)
-                            else:
-                                bad = [u for u in upstream if results[u].status in (FAILED, SKIPPED, CANCELLED)]
-                                results[nid].status = SKIPPED
-                                self.emit(Event("node_skipped", nid, {"reason": f"upstream {bad[0]!r} did not "
-                                                                     "succeed", "upstream": bad}))
-                            self._release(nid, incoming, consumers, values)
-                            continue
-                        fps = outputs_of(nid)
-                        reuse = not (force and nid in targets)
-                        if reuse and all(self.store.exists(fp) for fp in fps.values()):
-                            results[nid] = NodeResult(CACHED, True, 0.0, fps)
-                            self.emit(Event("node_cached", nid, {"outputs": fps}))
-                            self._release(nid, incoming, consumers, values)
-                            continue
-                        inputs = {port: _shared(self._value(e, out_fp, values))
-                                  for port, e in incoming[nid].items()}
-                        results[nid].status = RUNNING
-                        future = pool.submit(self._run_node, nid, classes[nid], validated[nid], inputs, fps,
-                                             token, force and nid in targets, abandoned)
-                        running[future] = nid
-                if not running:
-                    continue
-                if cancelled_at is not None and time.monotonic() - cancelled_at > self.cancel_grace:
-                    for future, nid in running.items():  # the operator ignored cancellation: abandon it
-                        abandoned.add(nid)
-                        results[nid].status = CANCELLED
-                        self.emit(Event("node_cancelled", nid, {"reason": "did not stop within the grace period"}))
-                    running.clear()
-                    break
-                done, _ = wait(running, timeout=0.05, return_when=FIRST_COMPLETED)
-                for future in done:
-                    nid = running.pop(future)
-                    results[nid], produced = future.result()
-                    if results[nid].status == SUCCEEDED:
-                        for port, value in produced.items():
-                            if consumers.get((nid, port)):
-                                values[(nid, port)] = value
-                    self._release(nid, incoming, consumers, values)
-        finally:
-            pool.shutdown(wait=False, cancel_futures=True)
-
-        statuses = [r.status for r in results.values()]
+        schedule = Schedule(self, plan, token, force)
+        schedule.run()
+        results = schedule.results
         if token.cancelled:
             status = CANCELLED
-        elif any(s in (FAILED, SKIPPED) for s in statuses):
+        elif any(r.status in (FAILED, SKIPPED) for r in results.values()):
             status = FAILED
         else:
             status = SUCCEEDED
-        metrics = {}
-        for nid in order:
-            for port in classes[nid].outputs:
-                if port.type == PortType.METRICS and results[nid].status in (SUCCEEDED, CACHED):
-                    metrics[nid] = self.store.load(results[nid].outputs[port.name])
-        result = RunResult(status, results, time.monotonic() - started, metrics, self.store)
-        failed = [nid for nid in order if results[nid].status == FAILED]
+        result = RunResult(status, results, time.monotonic() - started, schedule.metrics(), self.store)
+        failed = [nid for nid in plan.order if results[nid].status == FAILED]
         self.emit(Event("run_finished", None, {"status": status, "duration": result.duration,
                                                "failed_nodes": failed}))
         return result
 
-    # ---------------------------------------------------------------------------------------- running
-    def _value(self, edge, out_fp, values):
-        key = (edge.source, edge.source_port)
-        if key not in values:
-            values[key] = self.store.load(out_fp[key], engine=self.engine)
-        return values[key]
-
-    @staticmethod
-    def _release(nid, incoming, consumers, values):
-        for e in incoming[nid].values():
-            key = (e.source, e.source_port)
-            consumers[key] -= 1
-            if consumers[key] == 0:
-                values.pop(key, None)
-
-    def _fail(self, nid: str, result: NodeResult, error: dict, duration: float, emit=None) -> None:
+    def fail(self, nid: str, result: NodeResult, error: dict, duration: float, emit=None) -> None:
         result.status, result.error, result.duration = FAILED, error, duration
         (emit or self.emit)(Event("node_failed", nid, {"error": error, "duration": duration}))
 
-    def _engine_scope(self, ctx):
-        if self.engine == "spark":
-            from .engines import spark_node_scope
-
-            return spark_node_scope(ctx)
-        return contextlib.nullcontext()
-
-    def _invoke(self, ctx, cls, inputs, params):
-        if self.engine == "spark":  # the operator's Spark implementation, or an explicit local fallback
-            from .engines import run_on_spark
-
-            return run_on_spark(ctx, cls, inputs, params)
-        return cls().run(ctx, inputs, params)
-
-    def _run_node(self, nid, cls, params, inputs, fps, token, overwrite, abandoned) -> tuple[NodeResult, dict]:
+    def run_node(self, nid: str, cls, params, inputs: dict[str, Any], fps: dict[str, str], token: CancelToken,
+                 overwrite: bool, abandoned: set[str]) -> NodeOutcome:
+        """Run one node in a pool thread: the operator on the engine, then its outputs into the store."""
         result = NodeResult(RUNNING)
         ctx = NodeContext(nid, self, token, abandoned)
         started = time.monotonic()
         ctx.emit(Event("node_running", nid, {"progress": 0.0}))
         try:
             ctx.check_cancelled()
-            with self._engine_scope(ctx):  # on Spark: the node's job group, its progress and cancellation
-                produced = self._invoke(ctx, cls, inputs, params)
-                missing = [p.name for p in cls.outputs if p.name not in (produced or {})]
-                if missing:
-                    raise RuntimeError(f"operator {cls.name!r} did not produce output {missing[0]!r}")
-                ctx.check_cancelled()
-                for port in cls.outputs:
-                    if overwrite:
-                        _discard(self.store, fps[port.name])
-                    self.store.save(fps[port.name], port.type, produced[port.name])
-                    if self.engine == "spark" and port.type in (PortType.TABLE, PortType.FEATURES):
-                        # downstream reads the Parquet just written, not the lineage again
-                        produced[port.name] = self.store.load(fps[port.name], engine="spark")
+            with self.engine.node_scope(ctx):  # on Spark: the node's job group, its progress and cancellation
+                produced = self._produce(ctx, cls, params, inputs, fps, overwrite)
         except Cancelled:
             result.status, result.duration = CANCELLED, time.monotonic() - started
             ctx.emit(Event("node_cancelled", nid, {"reason": "cancelled while running"}))
-            return result, {}
+            return NodeOutcome(result)
         except OperatorError as exc:
-            self._fail(nid, result, _error_json(exc), time.monotonic() - started, ctx.emit)
-            return result, {}
+            self.fail(nid, result, error_json(exc), time.monotonic() - started, ctx.emit)
+            return NodeOutcome(result)
         except Exception as exc:  # an operator bug: keep the traceback for the log
             error = {"message": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
-            self._fail(nid, result, error, time.monotonic() - started, ctx.emit)
-            return result, {}
+            self.fail(nid, result, error, time.monotonic() - started, ctx.emit)
+            return NodeOutcome(result)
         finally:
             ctx.cleanup()
         result.status, result.duration, result.outputs = SUCCEEDED, time.monotonic() - started, fps
         ctx.emit(Event("node_succeeded", nid, {"duration": result.duration, "outputs": fps}))
-        return result, {port.name: produced[port.name] for port in cls.outputs}
+        return NodeOutcome(result, produced)
+
+    def _produce(self, ctx: NodeContext, cls, params, inputs, fps: dict[str, str], overwrite: bool) -> dict:
+        produced = self.engine.run(ctx, cls, inputs, params)
+        missing = [p.name for p in cls.outputs if p.name not in (produced or {})]
+        if missing:
+            raise RuntimeError(f"operator {cls.name!r} did not produce output {missing[0]!r}")
+        ctx.check_cancelled()
+        values = {}
+        for port in cls.outputs:
+            fp = fps[port.name]
+            if overwrite:  # forced, or the stored artifact failed verification: replace it
+                self.store.discard(fp)
+            self.store.save(fp, port.type, produced[port.name])
+            values[port.name] = self.engine.stored_value(self.store, fp, port.type, produced[port.name])
+        return values
+
+
+class _InputUnreadable(Exception):
+    def __init__(self, edge, error: ArtifactCorrupt):
+        super().__init__(error.reason)
+        self.edge, self.error = edge, error
+
+
+_WAKE = object()  # put on a schedule's inbox by a cancel
+
+
+class Schedule:
+    """One run's scheduling: a ready queue (in topological order) that takes a node when the last of its
+    upstream nodes finishes. The loop sleeps on an inbox that node completions and a cancel write to, so
+    nothing is rescanned on a timer. Output values are kept while a consumer still needs them.
+
+    A cached node's metrics are read (and so verified) when it is found cached; its other outputs are verified
+    when a node that runs reads them. One that fails verification is a cache miss: its producer runs again
+    (once per run) and the reader waits for it."""
+
+    def __init__(self, executor: Executor, plan: cache.Plan, token: CancelToken, force: bool):
+        self.executor, self.store, self.plan, self.token = executor, executor.store, plan, token
+        self.results = {nid: NodeResult() for nid in plan.order}
+        self.overwrite = set(plan.targets) if force else set()
+        self.waiting = {nid: set(plan.upstream(nid)) for nid in plan.order}
+        self.consumers = Counter((e.source, e.source_port) for nid in plan.order
+                                 for e in plan.incoming[nid].values())
+        self.values: dict[tuple[str, str], Any] = {}
+        self.cached_metrics: dict[str, dict] = {}
+        self.position = {nid: i for i, nid in enumerate(plan.order)}
+        self.ready: list[tuple[int, str]] = []
+        self.running: dict[Future, str] = {}
+        self.abandoned: set[str] = set()
+        self.inbox: queue.SimpleQueue = queue.SimpleQueue()
+        for nid in plan.order:
+            if not self.waiting[nid]:
+                heapq.heappush(self.ready, (self.position[nid], nid))
+
+    def run(self) -> None:
+        pool = ThreadPoolExecutor(max_workers=self.executor.max_parallel, thread_name_prefix="node")
+        stop_listening = self.token.on_cancel(lambda: self.inbox.put(_WAKE))
+        try:
+            self._start_ready(pool)
+            while self.running and not self.token.cancelled:
+                item = self.inbox.get()
+                if item is not _WAKE:
+                    self._collect(item)
+                    self._start_ready(pool)
+            if self.token.cancelled:
+                self._cancel()
+        finally:
+            stop_listening()
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def metrics(self) -> dict[str, dict]:
+        """Each succeeded or cached node's metrics output, in topological order."""
+        metrics = {}
+        for nid in self.plan.order:
+            result = self.results[nid]
+            if result.status not in (SUCCEEDED, CACHED):
+                continue
+            for port in self.plan.classes[nid].outputs:
+                if port.type != PortType.METRICS:
+                    continue
+                if nid in self.cached_metrics:
+                    metrics[nid] = self.cached_metrics[nid][port.name]
+                    continue
+                try:
+                    metrics[nid] = self.store.load(result.outputs[port.name])
+                except ArtifactCorrupt as exc:  # changed since this run wrote it: report none rather than it
+                    log.warning("metrics %s.%s failed verification: %s", nid, port.name, exc.reason)
+        return metrics
+
+    # ------------------------------------------------------------------------------------------- the loop
+    def _start_ready(self, pool: ThreadPoolExecutor) -> None:
+        while self.ready and not self.token.cancelled:
+            _, nid = heapq.heappop(self.ready)
+            if self.results[nid].status == PENDING and not self.waiting[nid]:
+                self._start(nid, pool)
+
+    def _start(self, nid: str, pool: ThreadPoolExecutor) -> None:
+        """Settle a node whose upstream nodes all finished: fail, skip, cached, or submitted to the pool."""
+        bad = [u for u in self.plan.upstream(nid) if self.results[u].status in DID_NOT_SUCCEED]
+        if nid in self.plan.errors:
+            self.executor.fail(nid, self.results[nid], error_json(self.plan.errors[nid]), 0.0)
+        elif bad:
+            self.results[nid].status = SKIPPED
+            self.executor.emit(Event("node_skipped", nid, {"reason": f"upstream {bad[0]!r} did not succeed",
+                                                           "upstream": bad}))
+        elif not self._cached(nid):
+            try:
+                inputs = {port: _shared(self._value(e)) for port, e in self.plan.incoming[nid].items()}
+            except _InputUnreadable as exc:
+                self._rerun_producer(exc.edge, exc.error)
+                return
+            self.results[nid].status = RUNNING
+            future = pool.submit(self.executor.run_node, nid, self.plan.classes[nid], self.plan.params[nid],
+                                 inputs, self.plan.outputs[nid], self.token, nid in self.overwrite, self.abandoned)
+            self.running[future] = nid
+            future.add_done_callback(self.inbox.put)
+            return
+        self._finished(nid)
+
+    def _cached(self, nid: str) -> bool:
+        fps = self.plan.outputs[nid]
+        if nid in self.overwrite or not all(self.store.exists(fp) for fp in fps.values()):
+            return False
+        metrics = {}
+        for port in self.plan.classes[nid].outputs:
+            if port.type == PortType.METRICS:  # read now, as the run's result will: verified, or a miss
+                try:
+                    metrics[port.name] = self.store.load(fps[port.name])
+                except ArtifactCorrupt as exc:
+                    self._distrust(nid, port.name, exc)
+                    return False
+        if metrics:
+            self.cached_metrics[nid] = metrics
+        self.results[nid] = NodeResult(CACHED, True, 0.0, fps)
+        self.executor.emit(Event("node_cached", nid, {"outputs": fps}))
+        return True
+
+    def _value(self, edge) -> Any:
+        key = (edge.source, edge.source_port)
+        if key not in self.values:
+            try:
+                self.values[key] = self.store.load(self.plan.outputs[edge.source][edge.source_port],
+                                                   engine=self.executor.engine)
+            except ArtifactCorrupt as exc:
+                raise _InputUnreadable(edge, exc) from None
+        return self.values[key]
+
+    def _collect(self, future: Future) -> None:
+        nid = self.running.pop(future)
+        outcome: NodeOutcome = future.result()
+        self.results[nid] = outcome.result
+        if outcome.result.status == SUCCEEDED:
+            for port, value in outcome.values.items():
+                if self.consumers[(nid, port)]:
+                    self.values[(nid, port)] = value
+        self._finished(nid)
+
+    def _finished(self, nid: str) -> None:
+        """Free the inputs nothing else needs, and queue the downstream nodes this was the last input of."""
+        for e in self.plan.incoming[nid].values():
+            key = (e.source, e.source_port)
+            self.consumers[key] -= 1
+            if self.consumers[key] == 0:
+                self.values.pop(key, None)
+        for consumer in self.plan.downstream[nid]:
+            waiting = self.waiting[consumer]
+            waiting.discard(nid)
+            if not waiting and self.results[consumer].status == PENDING:
+                heapq.heappush(self.ready, (self.position[consumer], consumer))
+
+    # ------------------------------------------------------------------------------- failed verification
+    def _distrust(self, nid: str, port: str, error: ArtifactCorrupt) -> None:
+        message = f"stored output {port!r} failed verification ({error.reason}): running the node again"
+        log.warning("node %s: %s", nid, message)
+        self.executor.emit(Event("node_log", nid, {"message": message}))
+        self.overwrite.add(nid)
+
+    def _rerun_producer(self, edge, error: ArtifactCorrupt) -> None:
+        """An input of a node failed verification: run its producer again and let the node (and any other
+        consumer not started yet) wait for it. The producer's value then stays in memory for them, so this
+        happens at most once per producer and run."""
+        producer = edge.source
+        self._distrust(producer, edge.source_port, error)
+        self.results[producer] = NodeResult()
+        for e in self.plan.incoming[producer].values():
+            self.consumers[(e.source, e.source_port)] += 1
+        self.waiting[producer] = {u for u in self.plan.upstream(producer) if self.results[u].status not in FINISHED}
+        for node in self.plan.downstream[producer]:
+            if self.results[node].status == PENDING:
+                self.waiting[node].add(producer)
+        if not self.waiting[producer]:
+            heapq.heappush(self.ready, (self.position[producer], producer))
+
+    # ------------------------------------------------------------------------------------------ cancelling
+    def _cancel(self) -> None:
+        """Cancel what has not started; give running nodes `cancel_grace` seconds to stop, then abandon them."""
+        for nid in self.plan.order:
+            if self.results[nid].status == PENDING:
+                self.results[nid].status = CANCELLED
+                self.executor.emit(Event("node_cancelled", nid, {"reason": "run cancelled before the node started"}))
+        deadline = time.monotonic() + self.executor.cancel_grace
+        while self.running:
+            try:
+                item = self.inbox.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if item is not _WAKE:
+                self._collect(item)
+        for nid in self.running.values():  # the operator ignored cancellation: abandon it
+            self.abandoned.add(nid)
+            self.results[nid].status = CANCELLED
+            self.executor.emit(Event("node_cancelled", nid, {"reason": "did not stop within the grace period"}))
+        self.running.clear()
 
 
 def _shared(value):
@@ -494,13 +549,7 @@ def _shared(value):
     return value.copy(deep=False) if isinstance(value, pd.DataFrame) else value
 
 
-def _discard(store, fp: str) -> None:
-    path = getattr(store, "path", None)
-    if path is not None and store.exists(fp):
-        shutil.rmtree(path(fp), ignore_errors=True)
-
-
-def _error_json(exc: OperatorError) -> dict:
+def error_json(exc: OperatorError) -> dict:
     error = {"message": exc.message}
     for key in ("field", "column", "port"):
         if getattr(exc, key):

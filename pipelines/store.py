@@ -2,10 +2,19 @@
 
 Tables are Parquet, metrics and reports JSON, fitted states JSON + .npz (loaded with allow_pickle=False)
 + library text formats. Nothing is pickled. `FileSystemStore` is the default; an object store implements
-the same four methods.
+the same methods.
+
+Verified, not trusted (DESIGN principle 9): an artifact's meta.json records the sha256 of every file beside
+it and a sha256 of its own content, and `load` checks them before decoding. `exists` stays a cheap look for
+meta.json (a cached rerun of a large pipeline must not read every Parquet file again): a file changed,
+missing or added after the write surfaces at load as `ArtifactCorrupt`, which the executor turns into a rerun
+of the node that made it. A Spark table is a folder of part files written by Spark's executors into the
+artifact's temporary folder: the driver hashes every file of that folder once the write has finished, and
+load checks the same list, so a part file changed, removed or slipped in is caught like any other file.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -22,18 +31,78 @@ META = "meta.json"
 
 
 class ArtifactStore(Protocol):
-    def exists(self, fingerprint: str) -> bool: ...
+    def exists(self, fingerprint: str) -> bool:
+        """A cheap look: the artifact was written. Its files are checked by `load`."""
 
     def save(self, fingerprint: str, port_type: PortType, value: Any) -> dict: ...
 
-    def load(self, fingerprint: str, engine: str = "local") -> Any:
-        """The artifact's value; with engine "spark" a table comes back as a Spark DataFrame."""
+    def load(self, fingerprint: str, engine: Any = None) -> Any:
+        """The artifact's value, verified against its hashes (ArtifactCorrupt if it fails); with an engine
+        (pipelines.engines, or its name) a value that engine reads its own way, e.g. a Spark DataFrame."""
 
     def meta(self, fingerprint: str) -> dict: ...
+
+    def discard(self, fingerprint: str) -> None:
+        """Remove the artifact (to write it again: a forced rerun, or one that failed verification)."""
 
 
 class ArtifactMissing(KeyError):
     pass
+
+
+class ArtifactCorrupt(Exception):
+    """An artifact whose files do not match the hashes recorded when it was written, or cannot be read."""
+
+    def __init__(self, fingerprint: str, reason: str):
+        super().__init__(reason)
+        self.fingerprint = fingerprint
+        self.reason = reason
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _meta_digest(meta: dict) -> str:
+    body = {k: v for k, v in meta.items() if k != "sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _files_of(directory: Path) -> list[str]:
+    return sorted(str(p.relative_to(directory)) for p in directory.rglob("*") if p.is_file() and p.name != META)
+
+
+def seal(directory: Path, meta: dict) -> dict:
+    """meta with the sha256 of every file under `directory` and of itself, as written to meta.json."""
+    meta = json.loads(json.dumps({**meta, "files": {rel: sha256_file(directory / rel)
+                                                    for rel in _files_of(directory)}}, default=_json_default))
+    meta["sha256"] = _meta_digest(meta)
+    return meta
+
+
+def verify(directory: Path, meta: dict) -> None:
+    """Raise ArtifactCorrupt unless meta and every file under `directory` are as they were written."""
+    fingerprint = str(meta.get("fingerprint", directory.name))
+    files = meta.get("files")
+    if not isinstance(files, dict) or meta.get("sha256") is None:
+        raise ArtifactCorrupt(fingerprint, "it carries no hashes (written before artifacts were verified)")
+    if meta["sha256"] != _meta_digest(meta):
+        raise ArtifactCorrupt(fingerprint, f"{META} was changed after it was written")
+    extra = sorted(set(_files_of(directory)) - set(files))
+    if extra:
+        raise ArtifactCorrupt(fingerprint, f"file {extra[0]} was added after the artifact was written")
+    for relative, expected in files.items():
+        try:
+            actual = sha256_file(directory / relative)
+        except OSError as exc:
+            raise ArtifactCorrupt(fingerprint, f"file {relative} cannot be read ({exc.strerror or exc})") from None
+        if actual != expected:
+            raise ArtifactCorrupt(fingerprint, f"file {relative} was changed after it was written (sha256 "
+                                               f"{actual[:12]}..., recorded {expected[:12]}...)")
 
 
 class FileSystemStore:
@@ -51,16 +120,25 @@ class FileSystemStore:
     def profile(self, fingerprint: str) -> dict | None:
         """A table artifact's profile (see operators.profile); None for other artifacts."""
         path = self.path(fingerprint) / "profile.json"
-        return json.loads(path.read_text()) if path.is_file() else None
+        if not path.is_file():
+            return None
+        if sha256_file(path) != self.meta(fingerprint).get("files", {}).get("profile.json"):
+            raise ArtifactCorrupt(fingerprint, "file profile.json was changed after it was written")
+        return json.loads(path.read_text())
 
     def exists(self, fingerprint: str) -> bool:
         return (self.path(fingerprint) / META).is_file()
 
     def meta(self, fingerprint: str) -> dict:
         try:
-            return json.loads((self.path(fingerprint) / META).read_text())
+            meta = json.loads((self.path(fingerprint) / META).read_text())
         except FileNotFoundError:
             raise ArtifactMissing(fingerprint) from None
+        except (OSError, ValueError) as exc:
+            raise ArtifactCorrupt(fingerprint, f"{META} cannot be read ({exc})") from None
+        if not isinstance(meta, dict) or "type" not in meta:
+            raise ArtifactCorrupt(fingerprint, f"{META} is not an artifact's meta")
+        return meta
 
     def save(self, fingerprint: str, port_type: PortType, value: Any) -> dict:
         final = self.path(fingerprint)
@@ -71,7 +149,8 @@ class FileSystemStore:
         try:
             meta = CODECS[PortType(port_type)].save(value, tmp)
             meta.update({"type": PortType(port_type).value, "fingerprint": fingerprint, "created": time.time()})
-            (tmp / META).write_text(json.dumps(meta, default=_json_default))
+            meta = seal(tmp, meta)
+            (tmp / META).write_text(json.dumps(meta))
             final.parent.mkdir(parents=True, exist_ok=True)
             try:
                 os.rename(tmp, final)
@@ -82,13 +161,29 @@ class FileSystemStore:
             raise
         return meta
 
-    def load(self, fingerprint: str, engine: str = "local") -> Any:
+    def load(self, fingerprint: str, engine: Any = None) -> Any:
         meta = self.meta(fingerprint)
-        if engine == "spark" and meta["type"] == PortType.TABLE.value:
-            return TableCodec.load_spark(self.path(fingerprint), meta)
-        if engine == "spark" and meta["type"] == PortType.FEATURES.value and meta.get("engine") == "spark":
-            return FeaturesCodec.load_spark(self.path(fingerprint), meta)
-        return CODECS[PortType(meta["type"])].load(self.path(fingerprint), meta)
+        directory = self.path(fingerprint)
+        verify(directory, meta)
+        read = CODECS[PortType(meta["type"])].load
+        if engine is not None:
+            from .engines import engine_named
+
+            read = engine_named(engine).reader(meta) or read
+        try:
+            return read(directory, meta)
+        except Exception as exc:  # hashes match but the library cannot decode it: unusable all the same
+            raise ArtifactCorrupt(fingerprint, f"it cannot be read ({type(exc).__name__}: {exc})") from exc
+
+    def discard(self, fingerprint: str) -> None:
+        """Move the artifact out of place first, so that a reader sees it whole or not at all."""
+        final = self.path(fingerprint)
+        doomed = self.root / "tmp" / f"discard-{uuid.uuid4().hex}"
+        try:
+            os.rename(final, doomed)
+        except FileNotFoundError:
+            return
+        shutil.rmtree(doomed, ignore_errors=True)
 
 
 def _json_default(value):

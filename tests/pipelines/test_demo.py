@@ -56,12 +56,14 @@ def test_cached_rerun_runs_no_operator_in_process(tmp_path, data_root):
     store = pipelines.FileSystemStore(tmp_path / "store")
     first = pipelines.run(DEMO_PIPELINE, store=store, data_root=data_root)
     assert first.status == "succeeded"
+    artifacts = sorted((store.root / "objects").rglob("*"))
     events = []
     second = pipelines.run(DEMO_PIPELINE, store=store, data_root=data_root, on_event=events.append)
     assert {r.status for r in second.nodes.values()} == {"cached"}
     assert not [e for e in events if e.type == "node_running"]
     assert second.metrics == first.metrics
-    assert second.duration < 1.0
+    assert sorted((store.root / "objects").rglob("*")) == artifacts  # nothing written again
+    # how fast a cached rerun is: benchmarks/executor_overhead.py
 
 
 def test_edited_source_file_is_read_again(tmp_path, data_root):

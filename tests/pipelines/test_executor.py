@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import threading
-import time
+import uuid
 
 import pytest
 
 import operators
 from operators import Operator, OperatorContext, Port, PortType
-from pipelines import CancelToken, run
+from pipelines import CancelToken, Event, Executor, run
 
 from . import testing_operators
 from .testing_operators import edge, node
@@ -72,13 +72,36 @@ def test_unknown_selection_node_is_an_error(store):
 
 
 def test_independent_branches_run_concurrently(store):
-    graph = {"nodes": [node("slow1", "test_emit", value=1, sleep=1.0), node("slow2", "test_emit", value=2, sleep=0.8)],
+    # each branch waits for the other to have started: run one after the other, the first would time out
+    meet = uuid.uuid4().hex
+    graph = {"nodes": [node("left", "test_rendezvous", sets=f"{meet}-left", waits_for=f"{meet}-right"),
+                       node("right", "test_rendezvous", sets=f"{meet}-right", waits_for=f"{meet}-left")],
              "edges": []}
-    started = time.monotonic()
-    result = run(graph, store=store, max_parallel=4)
-    elapsed = time.monotonic() - started
-    assert result.status == "succeeded"
-    assert elapsed < 1.5 * 1.0, f"two branches took {elapsed:.2f}s: they ran one after the other"
+    result, events = events_of(graph, store, max_parallel=4)
+    assert result.status == "succeeded", {n: r.error for n, r in result.nodes.items()}
+    kinds = [(e.type, e.node) for e in events]
+    last_start = max(kinds.index(("node_running", n)) for n in ("left", "right"))
+    first_end = min(kinds.index(("node_succeeded", n)) for n in ("left", "right"))
+    assert last_start < first_end, kinds
+
+
+def test_a_node_starts_when_its_last_input_finishes_not_when_a_slow_branch_does(store):
+    # the slow branch runs until the test sees b succeed: b must not wait for it
+    b_done = uuid.uuid4().hex
+    graph = {"nodes": [node("slow", "test_rendezvous", waits_for=b_done), node("a", "test_emit", value=1),
+                       node("b", "test_add_one")],
+             "edges": [edge("a", "b")]}
+    events = []
+
+    def on_event(event):
+        events.append(event)
+        if event.type == "node_succeeded" and event.node == "b":
+            testing_operators.signal(b_done).set()
+
+    result = run(graph, store=store, on_event=on_event, max_parallel=4)
+    assert result.status == "succeeded", {n: r.error for n, r in result.nodes.items()}
+    order = [(e.type, e.node) for e in events if e.type in ("node_running", "node_succeeded")]
+    assert order.index(("node_succeeded", "b")) < order.index(("node_succeeded", "slow")), order
 
 
 def test_failed_node_skips_downstream_and_sibling_branch_finishes(store):
@@ -107,43 +130,60 @@ def test_unexpected_exception_keeps_traceback(store):
     assert "traceback" not in result.summary()["nodes"]["c"]["error"]
 
 
-def test_cancel_stops_a_long_node_within_two_seconds(store):
+def cancel_when(token, node_id, event_type):
+    """An event sink that records events and cancels the run as soon as `node_id` reports `event_type`."""
+    events = []
+
+    def on_event(event):
+        events.append(event)
+        if event.node == node_id and event.type == event_type and not token.cancelled:
+            events.append(Event("test_cancel", node_id))  # where the cancel falls among the run's events
+            token.cancel()
+
+    return events, on_event
+
+
+def test_cancel_stops_a_long_node_that_checks_for_it(store):
     graph = {"nodes": [node("e", "test_emit", value=1), node("long", "test_add_one", sleep=60.0),
                        node("after", "test_add_one")],
              "edges": [edge("e", "long"), edge("long", "after")]}
     token = CancelToken()
-    events = []
-    threading.Timer(0.5, token.cancel).start()
-    started = time.monotonic()
-    result = run(graph, store=store, cancel=token, on_event=events.append)
-    elapsed = time.monotonic() - started
+    events, on_event = cancel_when(token, "long", "node_progress")
+    result = run(graph, store=store, cancel=token, on_event=on_event)
     assert result.status == "cancelled"
-    assert elapsed < 0.5 + 2.0
     assert result.nodes["long"].status == "cancelled"
     assert result.nodes["after"].status == "cancelled"
-    assert any(e.type == "node_progress" and e.node == "long" for e in events)
+    [stopped] = [e for e in events if e.type == "node_cancelled" and e.node == "long"]
+    assert stopped.data["reason"] == "cancelled while running"  # it stopped itself, nothing was abandoned
+    [not_started] = [e for e in events if e.type == "node_cancelled" and e.node == "after"]
+    assert "before the node started" in not_started.data["reason"]
+    assert not [e for e in events if e.type == "node_running" and e.node == "after"]
+    assert events[-1].type == "run_finished"
 
 
-def test_cancel_gives_up_on_an_operator_that_ignores_it_within_two_seconds(store):
-    graph = {"nodes": [node("e", "test_emit", value=1), node("deaf", "test_deaf", sleep=2.5),
+def test_cancel_gives_up_on_an_operator_that_ignores_it_after_the_grace_period(store):
+    assert Executor(store).cancel_grace < 2.0  # a cancel answers within two seconds
+    wake = uuid.uuid4().hex
+    graph = {"nodes": [node("e", "test_emit", value=1), node("deaf", "test_deaf", sleep=120.0, wake=wake),
                        node("after", "test_add_one")],
              "edges": [edge("e", "deaf"), edge("deaf", "after")]}
     token = CancelToken()
-    events = []
-    timer = threading.Timer(0.5, token.cancel)
-    timer.start()
-    started = time.monotonic()
-    result = run(graph, store=store, cancel=token, on_event=events.append)
-    elapsed = time.monotonic() - started
+    events, on_event = cancel_when(token, "deaf", "node_log")  # logged as it falls asleep
+    result = run(graph, store=store, cancel=token, on_event=on_event)
+    deaf_threads = [t for t in threading.enumerate() if t.name.startswith("node")]
+    assert not testing_operators.signal(wake).is_set()  # the run ended while the operator still slept
     assert result.status == "cancelled"
-    assert elapsed < 0.5 + 2.0, elapsed
     assert result.nodes["deaf"].status == "cancelled"
     assert result.nodes["after"].status == "cancelled"
+    [cancelled_at] = [e.time for e in events if e.type == "test_cancel"]
     [abandoned] = [e for e in events if e.type == "node_cancelled" and e.node == "deaf"]
     assert "grace period" in abandoned.data["reason"]
+    assert abandoned.time - cancelled_at >= Executor(store).cancel_grace * 0.9  # it was given the grace period
     assert events[-1].type == "run_finished"
     stored = sorted((store.root / "objects").glob("*/*"))
-    time.sleep(3.0 - elapsed)  # the operator wakes up: it may neither report nor store anything
+    testing_operators.signal(wake).set()  # the operator wakes up: it may neither report nor store anything
+    for thread in deaf_threads:
+        thread.join(timeout=60)
     assert events[-1].type == "run_finished"
     assert sorted((store.root / "objects").glob("*/*")) == stored
 

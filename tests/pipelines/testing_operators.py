@@ -11,6 +11,13 @@ from operators import Operator, OperatorError, Params, Port, PortType
 
 CALLS: dict[str, int] = {}
 _lock = threading.Lock()
+# named signals between test nodes and the test itself (tests pick fresh names, e.g. with uuid)
+SIGNALS: dict[str, threading.Event] = {}
+
+
+def signal(name: str) -> threading.Event:
+    with _lock:
+        return SIGNALS.setdefault(name, threading.Event())
 
 
 def _count(name: str) -> None:
@@ -57,7 +64,8 @@ class AddOne(Operator):
 
 
 class Deaf(Operator):
-    """Sleeps without ever checking for cancellation, like a long library call (a scikit-learn fit)."""
+    """Sleeps without ever checking for cancellation, like a long library call (a scikit-learn fit); a test
+    may end the sleep early by setting the signal named `wake`."""
 
     name = "test_deaf"
     category = "Testing"
@@ -67,10 +75,37 @@ class Deaf(Operator):
 
     class Params(Params):
         sleep: float = Field(5.0, ge=0)
+        wake: str = ""
 
     def run(self, ctx, inputs, params):
-        time.sleep(params.sleep)
+        ctx.log("falling asleep")
+        signal(params.wake or "never").wait(params.sleep)
         return {"out": inputs["in"]}
+
+
+class Rendezvous(Operator):
+    """Sets the signal `sets`, then waits for the signal `waits_for`: two such nodes that wait for each other
+    succeed only when they run at the same time; without a partner, it fails after `timeout`."""
+
+    name = "test_rendezvous"
+    category = "Testing"
+    description = "Meets another node, or a signal of the test."
+    outputs = (Port("out", PortType.METRICS),)
+
+    class Params(Params):
+        sets: str = ""
+        waits_for: str
+        timeout: float = Field(30.0, ge=0)
+
+    def run(self, ctx, inputs, params):
+        if params.sets:
+            signal(params.sets).set()
+        deadline = time.monotonic() + params.timeout
+        while not signal(params.waits_for).wait(0.01):
+            ctx.check_cancelled()
+            if time.monotonic() > deadline:
+                raise OperatorError(f"nobody set {params.waits_for!r} within {params.timeout} s", field="waits_for")
+        return {"out": {"met": params.waits_for}}
 
 
 class Fail(Operator):
@@ -147,7 +182,7 @@ class SumX(Operator):
         return {"out": {"sum": float(inputs["table"]["x"].sum())}}
 
 
-for _cls in (Emit, AddOne, Deaf, Fail, Crash, NeedsTable, MakeTable, ScribbleOnInput, SumX):
+for _cls in (Emit, AddOne, Deaf, Rendezvous, Fail, Crash, NeedsTable, MakeTable, ScribbleOnInput, SumX):
     operators.register(_cls)
 
 
