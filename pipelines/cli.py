@@ -20,7 +20,7 @@ def _parse_param(text: str):
         return name, value
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pipelines")
     sub = parser.add_subparsers(dest="command", required=True)
     run_p = sub.add_parser("run", help="run a pipeline JSON file")
@@ -44,9 +44,13 @@ def main(argv: list[str] | None = None) -> int:
     score_p.add_argument("bundle", help="bundle directory or .tar.gz (verified before scoring)")
     score_p.add_argument("table", help="CSV or Parquet file holding the bundle's input columns")
     score_p.add_argument("-o", "--output", required=True, help="Parquet file: the table plus probability, label")
-    args = parser.parse_args(argv)
+    return parser
 
-    from . import GraphFormatError, PipelineInvalid, load, run, validate
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+
+    from . import GraphFormatError, load, validate
 
     if args.command == "catalogue":
         import operators
@@ -64,11 +68,35 @@ def main(argv: list[str] | None = None) -> int:
         errors = validate(graph)
         print(json.dumps({"status": "invalid" if errors else "valid", "errors": [e.as_json() for e in errors]}))
         return 2 if errors else 0
+    return _run(args)
 
-    started = time.monotonic()
+
+def _run(args: argparse.Namespace) -> int:
+    from . import PipelineInvalid, run
+
+    token = CancelToken()
+    signal.signal(signal.SIGINT, lambda *_: token.cancel())
+    signal.signal(signal.SIGTERM, lambda *_: token.cancel())
+    try:
+        result = run(args.pipeline, engine=args.engine, from_node=args.from_node, only=args.only,
+                     until=args.until, force=args.force, store_root=args.store, data_root=args.data_root,
+                     params=dict(args.param), max_parallel=args.max_parallel,
+                     on_event=None if args.quiet else _printer(time.monotonic()), cancel=token)
+    except PipelineInvalid as exc:
+        print(json.dumps({"status": "invalid", "errors": [e.as_json() for e in exc.errors]}))
+        return 2
+    except ValueError as exc:
+        print(json.dumps({"status": "invalid", "errors": [{"message": str(exc)}]}))
+        return 2
+    print(json.dumps(result.summary()), flush=True)
+    return 0 if result.status == "succeeded" else 1
+
+
+def _printer(started: float):
+    """An event sink printing one line per node step, with the seconds since `started`."""
 
     def show(event: Event) -> None:
-        if args.quiet or event.type in ("node_queued", "run_started", "run_finished"):
+        if event.type in ("node_queued", "run_started", "run_finished"):
             return
         stamp = f"{time.monotonic() - started:7.2f}s"
         data = event.data
@@ -82,21 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         }.get(event.type, lambda: "")()
         print(f"{stamp} {event.node:<24} {event.type.removeprefix('node_'):<10} {detail}".rstrip(), flush=True)
 
-    token = CancelToken()
-    signal.signal(signal.SIGINT, lambda *_: token.cancel())
-    signal.signal(signal.SIGTERM, lambda *_: token.cancel())
-    try:
-        result = run(args.pipeline, engine=args.engine, from_node=args.from_node, only=args.only,
-                     until=args.until, force=args.force, store_root=args.store, data_root=args.data_root,
-                     params=dict(args.param), max_parallel=args.max_parallel, on_event=show, cancel=token)
-    except PipelineInvalid as exc:
-        print(json.dumps({"status": "invalid", "errors": [e.as_json() for e in exc.errors]}))
-        return 2
-    except ValueError as exc:
-        print(json.dumps({"status": "invalid", "errors": [{"message": str(exc)}]}))
-        return 2
-    print(json.dumps(result.summary()), flush=True)
-    return 0 if result.status == "succeeded" else 1
+    return show
 
 
 if __name__ == "__main__":

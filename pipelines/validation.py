@@ -54,7 +54,23 @@ def validate(graph: Graph, overrides: dict[str, Any] | None = None) -> list[Vali
         if node.id in seen:
             errors.append(ValidationError("duplicate_node", f"node id {node.id!r} is used twice", node=node.id))
         seen.add(node.id)
+    errors += _parameter_errors(graph, overrides)
+    classes: dict[str, type] = {}  # node id -> operator class, for the nodes whose operator exists
+    for node in graph.nodes:
+        errors += _node_errors(graph, node, overrides, classes)
+    connected: dict[tuple[str, str], int] = {}
+    for edge in graph.edges:
+        errors += _edge_errors(edge, seen, classes, connected)
+    for node_id, cls in classes.items():
+        for port in cls.inputs:
+            if not port.optional and (node_id, port.name) not in connected:
+                errors.append(ValidationError("missing_input", f"node {node_id!r}: required input port "
+                                              f"{port.name!r} is not connected", node=node_id, port=port.name))
+    return errors + _cycle_errors(graph, seen)
 
+
+def _parameter_errors(graph: Graph, overrides: dict[str, Any] | None) -> list[ValidationError]:
+    errors = []
     for name, spec in graph.parameters.items():
         if "default" not in spec:
             errors.append(ValidationError("invalid_parameter", f"pipeline parameter {name!r} has no default",
@@ -63,72 +79,66 @@ def validate(graph: Graph, overrides: dict[str, Any] | None = None) -> list[Vali
         if name not in graph.parameters:
             errors.append(ValidationError("unknown_parameter", f"run parameter {name!r} is not declared by the "
                                           "pipeline", field=f"parameters.{name}"))
+    return errors
 
-    classes = {}
-    for node in graph.nodes:
-        cls = operators.get(node.operator)
-        if cls is None:
-            errors.append(ValidationError("unknown_operator", f"node {node.id!r}: unknown operator {node.operator!r}",
-                                          node=node.id, field="operator"))
-            continue
-        classes[node.id] = cls
-        if node.version is not None and node.version != cls.version:
-            errors.append(ValidationError(
-                "operator_version", f"node {node.id!r}: operator {node.operator!r} version {node.version!r} is not "
-                f"available (this studio has version {cls.version!r})", node=node.id, field="version"))
-        for ref in param_references(node.params):
-            if ref not in graph.parameters:
-                errors.append(ValidationError("unknown_parameter", f"node {node.id!r}: parameter reference "
-                                              f"{ref!r} names no pipeline parameter", node=node.id, field="params"))
-        _, errs = params_errors(node.id, cls, resolve_params(node, graph.parameters, overrides))
-        errors.extend(errs)
 
-    connected: dict[tuple[str, str], int] = {}
-    for edge in graph.edges:
-        ends_ok = True
-        for end, node_id in (("source", edge.source), ("target", edge.target)):
-            if node_id not in seen:
-                errors.append(ValidationError("unknown_node", f"edge {edge.source}.{edge.source_port} -> "
-                                              f"{edge.target}.{edge.target_port}: {end} node {node_id!r} does not "
-                                              "exist", node=node_id))
-                ends_ok = False
-        if not ends_ok:
-            continue
-        src_cls, dst_cls = classes.get(edge.source), classes.get(edge.target)
-        src_port = src_cls.output_port(edge.source_port) if src_cls else None
-        dst_port = dst_cls.input_port(edge.target_port) if dst_cls else None
-        if src_cls and src_port is None:
-            errors.append(ValidationError("unknown_port", f"node {edge.source!r} has no output port "
-                                          f"{edge.source_port!r}", node=edge.source, port=edge.source_port))
-        if dst_cls and dst_port is None:
-            errors.append(ValidationError("unknown_port", f"node {edge.target!r} has no input port "
-                                          f"{edge.target_port!r}", node=edge.target, port=edge.target_port))
-        if src_port and dst_port and src_port.type != dst_port.type:
-            errors.append(ValidationError(
-                "type_mismatch", f"node {edge.target!r}: input port {edge.target_port!r} takes "
-                f"{dst_port.type.value}, but {edge.source}.{edge.source_port} gives {src_port.type.value}",
-                node=edge.target, port=edge.target_port))
-        key = (edge.target, edge.target_port)
-        connected[key] = connected.get(key, 0) + 1
-        if connected[key] == 2:
-            errors.append(ValidationError("duplicate_input", f"node {edge.target!r}: input port "
-                                          f"{edge.target_port!r} has more than one incoming edge",
-                                          node=edge.target, port=edge.target_port))
+def _node_errors(graph: Graph, node, overrides: dict[str, Any] | None, classes: dict) -> list[ValidationError]:
+    """A node's operator, its version and its params; records the node's class in `classes`."""
+    cls = operators.get(node.operator)
+    if cls is None:
+        return [ValidationError("unknown_operator", f"node {node.id!r}: unknown operator {node.operator!r}",
+                                node=node.id, field="operator")]
+    classes[node.id] = cls
+    errors = []
+    if node.version is not None and node.version != cls.version:
+        errors.append(ValidationError(
+            "operator_version", f"node {node.id!r}: operator {node.operator!r} version {node.version!r} is not "
+            f"available (this studio has version {cls.version!r})", node=node.id, field="version"))
+    for ref in param_references(node.params):
+        if ref not in graph.parameters:
+            errors.append(ValidationError("unknown_parameter", f"node {node.id!r}: parameter reference "
+                                          f"{ref!r} names no pipeline parameter", node=node.id, field="params"))
+    return errors + params_errors(node.id, cls, resolve_params(node, graph.parameters, overrides))[1]
 
-    for node_id, cls in classes.items():
-        for port in cls.inputs:
-            if not port.optional and (node_id, port.name) not in connected:
-                errors.append(ValidationError("missing_input", f"node {node_id!r}: required input port "
-                                              f"{port.name!r} is not connected", node=node_id, port=port.name))
 
+def _edge_errors(edge, seen: set[str], classes: dict, connected: dict) -> list[ValidationError]:
+    """An edge's ends, ports and types; counts the edges into each input port in `connected`."""
+    errors = [ValidationError("unknown_node", f"edge {edge.source}.{edge.source_port} -> {edge.target}."
+                              f"{edge.target_port}: {end} node {node_id!r} does not exist", node=node_id)
+              for end, node_id in (("source", edge.source), ("target", edge.target)) if node_id not in seen]
+    if errors:
+        return errors
+    src_cls, dst_cls = classes.get(edge.source), classes.get(edge.target)
+    src_port = src_cls.output_port(edge.source_port) if src_cls else None
+    dst_port = dst_cls.input_port(edge.target_port) if dst_cls else None
+    if src_cls and src_port is None:
+        errors.append(ValidationError("unknown_port", f"node {edge.source!r} has no output port "
+                                      f"{edge.source_port!r}", node=edge.source, port=edge.source_port))
+    if dst_cls and dst_port is None:
+        errors.append(ValidationError("unknown_port", f"node {edge.target!r} has no input port "
+                                      f"{edge.target_port!r}", node=edge.target, port=edge.target_port))
+    if src_port and dst_port and src_port.type != dst_port.type:
+        errors.append(ValidationError(
+            "type_mismatch", f"node {edge.target!r}: input port {edge.target_port!r} takes "
+            f"{dst_port.type.value}, but {edge.source}.{edge.source_port} gives {src_port.type.value}",
+            node=edge.target, port=edge.target_port))
+    key = (edge.target, edge.target_port)
+    connected[key] = connected.get(key, 0) + 1
+    if connected[key] == 2:
+        errors.append(ValidationError("duplicate_input", f"node {edge.target!r}: input port "
+                                      f"{edge.target_port!r} has more than one incoming edge",
+                                      node=edge.target, port=edge.target_port))
+    return errors
+
+
+def _cycle_errors(graph: Graph, seen: set[str]) -> list[ValidationError]:
     digraph = nx.DiGraph()
     digraph.add_nodes_from(seen)
     digraph.add_edges_from((e.source, e.target) for e in graph.edges if e.source in seen and e.target in seen)
     for cycle in nx.simple_cycles(digraph):
         path = " -> ".join(cycle + [cycle[0]])
-        errors.append(ValidationError("cycle", f"the graph has a cycle: {path}", node=cycle[0]))
-        break
-    return errors
+        return [ValidationError("cycle", f"the graph has a cycle: {path}", node=cycle[0])]
+    return []
 
 
 def check(graph: Graph, overrides: dict[str, Any] | None = None) -> None:

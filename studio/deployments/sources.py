@@ -4,6 +4,8 @@ unnamed, the run must have exactly one model and one feature state, and the held
 test side of a split (an output port named "second")."""
 from __future__ import annotations
 
+from pipelines.store import ArtifactCorrupt
+
 from .services import DeploymentError
 
 
@@ -16,7 +18,10 @@ def outputs_of_run(run, data: dict):
         for port, fingerprint in (node_run.outputs or {}).items():
             if not store.exists(fingerprint):
                 continue
-            kind = store.meta(fingerprint).get("type")
+            try:
+                kind = store.meta(fingerprint).get("type")
+            except ArtifactCorrupt:
+                continue  # unreadable: as good as gone
             if kind in found:
                 found[kind].append((node_run.node, port, fingerprint))
     if not any(found.values()):
@@ -36,14 +41,23 @@ def outputs_of_run(run, data: dict):
                                   f"(nodes: {nodes}); name one with {node_field}", node_field)
         return candidates[0]
 
-    model_node, _, model_fp = pick("model", "model_node")
-    _, _, state_fp = pick("feature_state", "feature_state_node")
+    def load(chosen: tuple[str, str, str], field: str):
+        node, port, fingerprint = chosen
+        try:
+            return store.load(fingerprint)
+        except ArtifactCorrupt as exc:  # changed on disk since the run: never publish it
+            raise DeploymentError(f"the output {node}.{port} of run {run.pk} failed verification ({exc.reason}); "
+                                  f"run node {node!r} again with force", field, status=409) from None
+
+    model = pick("model", "model_node")
+    state = pick("feature_state", "feature_state_node")
     if data.get("holdout_node"):
-        _, _, table_fp = pick("table", "holdout_node", data.get("holdout_port"))
+        table = pick("table", "holdout_node", data.get("holdout_port"))
     else:
         tests = [c for c in found["table"] if c[1] == "second"]
         if len(tests) != 1:
             raise DeploymentError(f"cannot tell which table holds held-out rows in run {run.pk}; name it with "
                                   "holdout_node (and holdout_port)", "holdout_node")
-        table_fp = tests[0][2]
-    return store.load(model_fp), store.load(state_fp), store.load(table_fp), model_node
+        table = tests[0]
+    return (load(model, "model_node"), load(state, "feature_state_node"), load(table, "holdout_node"),
+            model[0])

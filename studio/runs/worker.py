@@ -38,21 +38,16 @@ def artifact_store() -> pipelines.FileSystemStore:
 
 
 def executor_for(run: Run, sink) -> pipelines.Executor:
+    from studio.deployments.services import bundle_resolver_for, publisher_for
+
     project = run.project
     project.data_root.mkdir(parents=True, exist_ok=True)
-    kwargs = dict(engine=run.engine, data_root=project.data_root, on_event=sink,
-                  connections={c.name: c.url for c in project.connections.all()})
-    if "uploads" in pipelines.Executor.__init__.__code__.co_varnames:  # ctx.upload_path(upload_id)
-        kwargs["uploads"] = {str(u.pk): u.file for u in project.uploads.all()}
-    if "publisher" in pipelines.Executor.__init__.__code__.co_varnames:  # the publish operator's ctx.publish
-        from studio.deployments.services import publisher_for
-
-        kwargs["publisher"] = publisher_for(run)
-    if "bundles" in pipelines.Executor.__init__.__code__.co_varnames:  # ctx.deployment_bundle for batch scoring
-        from studio.deployments.services import bundle_resolver_for
-
-        kwargs["bundles"] = bundle_resolver_for(run)
-    return pipelines.Executor(artifact_store(), **kwargs)
+    return pipelines.Executor(
+        artifact_store(), engine=run.engine, data_root=project.data_root, on_event=sink,
+        connections={c.name: c.url for c in project.connections.all()},
+        uploads={str(u.pk): u.file for u in project.uploads.all()},  # ctx.upload_path(upload_id)
+        publisher=publisher_for(run),  # the publish operator's ctx.publish
+        bundles=bundle_resolver_for(run))  # ctx.deployment_bundle, for batch scoring
 
 
 def claim(run_id: int) -> bool:
@@ -70,12 +65,7 @@ def execute(run_id: int) -> str | None:
     inbox: queue.Queue = queue.Queue()
     outcome: dict = {}
     graph = run.version.as_graph()
-    ops = {n.id: n.operator for n in graph.nodes}
-
-    def sink(event: pipelines.Event) -> None:
-        inbox.put(event)
-
-    executor = executor_for(run, sink)  # reads the database: here, not in the executor's thread
+    executor = executor_for(run, inbox.put)  # reads the database: here, not in the executor's thread
 
     def work():
         try:
@@ -91,43 +81,8 @@ def execute(run_id: int) -> str | None:
 
     thread = threading.Thread(target=work, name=f"run-{run_id}", daemon=True)
     thread.start()
-    last_check = last_beat = time.monotonic()
-    finished = None
-    done = False
     try:
-        while not done:
-            batch = []
-            try:
-                item = inbox.get(timeout=CHECK_SECONDS)
-                while True:
-                    if item is _DONE:
-                        done = True
-                        break
-                    batch.append(item)
-                    if len(batch) >= 200:
-                        break
-                    item = inbox.get_nowait()
-            except queue.Empty:
-                pass
-            if batch:
-                rows = []
-                for event in batch:
-                    row = event.as_json()
-                    if event.type == "run_started":
-                        row["operators"] = ops
-                    if event.type == "run_finished":
-                        finished = row  # written after the executor returns, with the metrics of its result
-                        continue
-                    rows.append(row)
-                events.append(run_id, rows)
-            now = time.monotonic()
-            if now - last_check >= CHECK_SECONDS and not token.cancelled:
-                last_check = now
-                if Run.objects.filter(pk=run_id, cancel_requested=True).exists():
-                    token.cancel()
-            if now - last_beat >= HEARTBEAT_SECONDS:
-                last_beat = now
-                Run.objects.filter(pk=run_id).update(heartbeat_at=timezone.now())
+        finished = _record(run_id, inbox, token, {n.id: n.operator for n in graph.nodes})
     except BaseException:
         # Events can no longer be recorded (the database went away, or the worker is stopping): stop the
         # executor too. The run stays "running" until recovery re-queues it (dead pid or stale heartbeat).
@@ -135,16 +90,66 @@ def execute(run_id: int) -> str | None:
         thread.join(timeout=30)
         raise
     thread.join()
+    events.append(run_id, [_final_event(finished, outcome)])
+    return Run.objects.values_list("status", flat=True).get(pk=run_id)
+
+
+def _record(run_id: int, inbox: queue.Queue, token: pipelines.CancelToken, operators_of: dict) -> dict | None:
+    """The run's only database writer while the executor works: store its events in batches, pass on a cancel
+    request, beat the heartbeat. Returns the run_finished event, held back until the result's metrics."""
+    last_check = last_beat = time.monotonic()
+    finished = None
+    done = False
+    while not done:
+        batch, done = _next_batch(inbox)
+        rows = []
+        for event in batch:
+            row = event.as_json()
+            if event.type == "run_started":
+                row["operators"] = operators_of
+            if event.type == "run_finished":
+                finished = row  # written after the executor returns, with the metrics of its result
+                continue
+            rows.append(row)
+        events.append(run_id, rows)
+        now = time.monotonic()
+        if now - last_check >= CHECK_SECONDS and not token.cancelled:
+            last_check = now
+            if Run.objects.filter(pk=run_id, cancel_requested=True).exists():
+                token.cancel()
+        if now - last_beat >= HEARTBEAT_SECONDS:
+            last_beat = now
+            Run.objects.filter(pk=run_id).update(heartbeat_at=timezone.now())
+    return finished
+
+
+def _next_batch(inbox: queue.Queue) -> tuple[list, bool]:
+    """Up to 200 waiting events (waiting CHECK_SECONDS for the first), and whether the executor is done."""
+    batch = []
+    try:
+        item = inbox.get(timeout=CHECK_SECONDS)
+        while True:
+            if item is _DONE:
+                return batch, True
+            batch.append(item)
+            if len(batch) >= 200:
+                break
+            item = inbox.get_nowait()
+    except queue.Empty:
+        pass
+    return batch, False
+
+
+def _final_event(finished: dict | None, outcome: dict) -> dict:
     result = outcome.get("result")
     if finished is not None and result is not None:
-        finished["data"] = {**finished["data"], "metrics": json_safe(result.metrics)}
-    elif finished is None:
-        error = outcome.get("error")
-        reason = _describe(error) if error else "the executor ended without a result"
-        finished = {"type": "run_finished", "node": None, "time": time.time(),
-                    "data": {"status": RunStatus.FAILED, "reason": reason}}
-    events.append(run_id, [finished])
-    return Run.objects.values_list("status", flat=True).get(pk=run_id)
+        return {**finished, "data": {**finished["data"], "metrics": json_safe(result.metrics)}}
+    if finished is not None:
+        return finished
+    error = outcome.get("error")
+    reason = _describe(error) if error else "the executor ended without a result"
+    return {"type": "run_finished", "node": None, "time": time.time(),
+            "data": {"status": RunStatus.FAILED, "reason": reason}}
 
 
 def json_safe(value):

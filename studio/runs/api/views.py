@@ -5,7 +5,8 @@ from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from studio.core.errors import ApiError
+from pipelines.store import ArtifactCorrupt, ArtifactMissing
+from studio.core.errors import ApiError, ErrorSerializer
 from studio.projects.models import Role
 from studio.projects.permissions import ProjectScopedMixin, require_role
 
@@ -51,8 +52,9 @@ class RunViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.RetrieveModel
         if data.get("version"):
             version = pipeline.versions.filter(number=data["version"]).first()
             if version is None:
-                raise ApiError(400, "invalid", [{"path": "version", "code": "not_found",
-                                                 "message": f"pipeline {pipeline.pk} has no version {data['version']}"}])
+                raise ApiError(400, "invalid", [{
+                    "path": "version", "code": "not_found",
+                    "message": f"pipeline {pipeline.pk} has no version {data['version']}"}])
         run = start_run(pipeline, user=request.user, version=version, mode=data["mode"], node=data.get("node", ""),
                         force=data["force"], params=data.get("params") or None, engine=data["engine"])
         return Response(RunSerializer(self.get_queryset().get(pk=run.pk)).data, status=status.HTTP_201_CREATED)
@@ -76,11 +78,11 @@ class RunViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.RetrieveModel
         rows = run.events.filter(seq__gt=query.validated_data["after"]).order_by("seq")[:query.validated_data["limit"]]
         return Response([row.as_json() for row in rows])
 
-    @extend_schema(parameters=[OutputQuerySerializer], responses=OutputSerializer)
+    @extend_schema(parameters=[OutputQuerySerializer], responses={200: OutputSerializer, 409: ErrorSerializer})
     @action(detail=True, methods=["get"], url_path=r"outputs/(?P<node>[^/]+)/(?P<port>[^/]+)")
     def output(self, request, pk=None, node=None, port=None):
         """One node output: a page of a table (view=data) or its column profile (view=profile), metrics,
-        report figures (plotly JSON), a model's state summary."""
+        report figures (plotly JSON), a model's state summary. 409 when the stored output fails verification."""
         run = self.get_object()
         query = OutputQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -91,9 +93,15 @@ class RunViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.RetrieveModel
         if fingerprint is None:
             raise exceptions.NotFound(f"node {node!r} has no output {port!r} in run {run.pk} (status "
                                       f"{node_run.status})")
-        store = artifact_store()
-        if not store.exists(fingerprint):
-            raise exceptions.NotFound(f"the output {node}.{port} is no longer in the artifact store")
+        try:
+            value = artifact_store().load(fingerprint)
+        except ArtifactMissing:
+            raise exceptions.NotFound(f"the output {node}.{port} is no longer in the artifact store") from None
+        except ArtifactCorrupt as exc:  # edited or damaged on disk: say so, never serve it
+            raise ApiError(409, "artifact_corrupt", [{
+                "path": "", "code": "artifact_corrupt", "node": node, "port": port,
+                "message": f"the output {node}.{port} failed verification ({exc.reason}); run node {node!r} "
+                           "again with force to recompute it"}]) from None
         q = query.validated_data
-        body = describe(store.load(fingerprint), q["view"], q["offset"], q["limit"])
+        body = describe(value, q["view"], q["offset"], q["limit"])
         return Response({**body, "node": node, "port": port, "fingerprint": fingerprint})
