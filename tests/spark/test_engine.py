@@ -2,6 +2,7 @@
 fallback for operators without a Spark half, and cancellation of a running Spark job."""
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 
@@ -10,6 +11,7 @@ import pytest
 
 import pipelines
 from pipelines.engines import spark_session
+from pipelines.store import ArtifactCorrupt
 
 
 def _graph(nodes, edges=()):
@@ -55,6 +57,32 @@ def test_spark_tables_are_parquet_under_the_same_fingerprint(spark, credit_root,
     assert got == sorted(expected["application_date"].dt.strftime("%Y-%m-%d"))
 
 
+def test_a_spark_table_folder_is_verified_file_by_file(spark, credit_root, tmp_path):
+    """Spark's executors write a table as a folder of part files; the driver hashes each once the write has
+    finished, and a load checks every one, so a part changed or slipped in is a cache miss, not wrong rows."""
+    graph = _graph([("import", "import_parquet", {"path": "data/credit.parquet"}),
+                    ("split", "split_random", {"ratio": 0.5})], [("import", "table", "split", "table")])
+    store = pipelines.FileSystemStore(tmp_path)
+    first = pipelines.run(graph, store=store, data_root=credit_root, engine="spark")
+    fp = first.nodes["import"].outputs["table"]
+    folder = store.path(fp) / "data.parquet"
+    parts = sorted(folder.glob("part-*.parquet"))
+    assert parts and {f"data.parquet/{p.name}" for p in parts} <= set(store.meta(fp)["files"])
+    slipped = folder / ("part-99999" + parts[0].name[len("part-00000"):])
+    shutil.copy(parts[0], slipped)
+    with pytest.raises(ArtifactCorrupt, match="was added"):
+        store.load(fp, engine="spark")
+    slipped.unlink()
+    parts[0].write_bytes(parts[0].read_bytes()[:-100] + b"\0" * 100)
+    events = []
+    second = pipelines.run(graph, store=store, data_root=credit_root, engine="spark", only="split", force=True,
+                           on_event=events.append)
+    assert second.status == "succeeded" and second.nodes["import"].status == "succeeded"
+    assert any("failed verification" in e.data["message"] for e in events if e.type == "node_log")
+    halves = [store.meta(second.nodes["split"].outputs[port])["rows"] for port in ("first", "second")]
+    assert sum(halves) == 8_000 and store.load(fp, engine="spark").count() == 8_000
+
+
 def test_operator_without_spark_half_runs_on_the_driver_only_when_small(spark, credit_root, tmp_path, monkeypatch):
     """Every operator of the library has a Spark half; the fallback serves operators added from outside it,
     like the executor tests' `test_needs_table`."""
@@ -92,17 +120,19 @@ def test_cancel_stops_the_spark_job_within_5_seconds(spark, credit_root, tmp_pat
                    [("import", "table", "features", "table"), ("features", "features", "train", "features")])
     token = pipelines.CancelToken()
     training = threading.Event()
+    events = []
 
     def on_event(event):
-        if event.node == "train" and event.type == "node_progress" and "spark" in event.data:
-            training.set()
+        events.append(event)
+        if event.node == "train" and event.type == "node_progress" and event.data.get("spark", {}).get(
+                "tasks_running"):
+            training.set()  # tasks of the node's Spark job are running
 
     outcome = {}
     runner = threading.Thread(target=lambda: outcome.update(result=pipelines.run(
         graph, store_root=tmp_path, data_root=credit_root, engine="spark", on_event=on_event, cancel=token)))
     runner.start()
     assert training.wait(240), "the training job never started"
-    time.sleep(1.0)  # LightGBM is inside its boosting loop
     tracker = spark.sparkContext.statusTracker()
     deadline = time.monotonic() + 60
     while not tracker.getActiveJobsIds() and time.monotonic() < deadline:  # between two short jobs
@@ -115,8 +145,12 @@ def test_cancel_stops_the_spark_job_within_5_seconds(spark, credit_root, tmp_pat
     stopped_after = time.monotonic() - cancelled_at
     runner.join(60)
     print(f"Spark job stopped {stopped_after:.2f} s after cancel")
+    assert not tracker.getActiveJobsIds(), "the Spark job was left running"
     assert stopped_after < 5.0
     assert outcome["result"].status == "cancelled"
     assert outcome["result"].nodes["train"].status == "cancelled"
+    # the job stopped by itself within the executor's grace period, not abandoned when that ran out
+    [cancelled] = [e for e in events if e.type == "node_cancelled" and e.node == "train"]
+    assert cancelled.data["reason"] == "cancelled while running"
     # the session is still usable afterwards
     assert spark.range(10).count() == 10
