@@ -28,7 +28,7 @@ from operators import Cancelled, OperatorError, PortType
 
 from . import cache
 from .graph import Graph
-from .store import ArtifactCorrupt, ArtifactStore
+from .store import ArtifactCorrupt, ArtifactStore, ArtifactUnavailable
 from .validation import check
 
 log = logging.getLogger(__name__)
@@ -345,7 +345,7 @@ class Executor:
 
 
 class _InputUnreadable(Exception):
-    def __init__(self, edge, error: ArtifactCorrupt):
+    def __init__(self, edge, error: ArtifactUnavailable):
         super().__init__(error.reason)
         self.edge, self.error = edge, error
 
@@ -411,8 +411,8 @@ class Schedule:
                     continue
                 try:
                     metrics[nid] = self.store.load(result.outputs[port.name])
-                except ArtifactCorrupt as exc:  # changed since this run wrote it: report none rather than it
-                    log.warning("metrics %s.%s failed verification: %s", nid, port.name, exc.reason)
+                except ArtifactUnavailable as exc:  # changed since this run wrote it: report none rather than it
+                    log.warning("metrics %s.%s cannot be read: %s", nid, port.name, exc.reason)
         return metrics
 
     # ------------------------------------------------------------------------------------------- the loop
@@ -454,7 +454,7 @@ class Schedule:
             if port.type == PortType.METRICS:  # read now, as the run's result will: verified, or a miss
                 try:
                     metrics[port.name] = self.store.load(fps[port.name])
-                except ArtifactCorrupt as exc:
+                except ArtifactUnavailable as exc:
                     self._distrust(nid, port.name, exc)
                     return False
         if metrics:
@@ -469,7 +469,7 @@ class Schedule:
             try:
                 self.values[key] = self.store.load(self.plan.outputs[edge.source][edge.source_port],
                                                    engine=self.executor.engine)
-            except ArtifactCorrupt as exc:
+            except ArtifactUnavailable as exc:
                 raise _InputUnreadable(edge, exc) from None
         return self.values[key]
 
@@ -497,13 +497,14 @@ class Schedule:
                 heapq.heappush(self.ready, (self.position[consumer], consumer))
 
     # ------------------------------------------------------------------------------- failed verification
-    def _distrust(self, nid: str, port: str, error: ArtifactCorrupt) -> None:
-        message = f"stored output {port!r} failed verification ({error.reason}): running the node again"
+    def _distrust(self, nid: str, port: str, error: ArtifactUnavailable) -> None:
+        what = "failed verification" if isinstance(error, ArtifactCorrupt) else "is gone"
+        message = f"stored output {port!r} {what} ({error.reason}): running the node again"
         log.warning("node %s: %s", nid, message)
         self.executor.emit(Event("node_log", nid, {"message": message}))
         self.overwrite.add(nid)
 
-    def _rerun_producer(self, edge, error: ArtifactCorrupt) -> None:
+    def _rerun_producer(self, edge, error: ArtifactUnavailable) -> None:
         """An input of a node failed verification: run its producer again and let the node (and any other
         consumer not started yet) wait for it. The producer's value then stays in memory for them, so this
         happens at most once per producer and run."""

@@ -46,17 +46,22 @@ class ArtifactStore(Protocol):
         """Remove the artifact (to write it again: a forced rerun, or one that failed verification)."""
 
 
-class ArtifactMissing(KeyError):
-    pass
-
-
-class ArtifactCorrupt(Exception):
-    """An artifact whose files do not match the hashes recorded when it was written, or cannot be read."""
+class ArtifactUnavailable(Exception):
+    """An artifact that cannot be used, for a cache as good as absent; `reason` says why."""
 
     def __init__(self, fingerprint: str, reason: str):
         super().__init__(reason)
         self.fingerprint = fingerprint
         self.reason = reason
+
+
+class ArtifactMissing(ArtifactUnavailable, KeyError):
+    def __init__(self, fingerprint: str):
+        super().__init__(fingerprint, "it is no longer in the artifact store")
+
+
+class ArtifactCorrupt(ArtifactUnavailable):
+    """An artifact whose files do not match the hashes recorded when it was written, or cannot be read."""
 
 
 def sha256_file(path: Path) -> str:
@@ -73,7 +78,13 @@ def _meta_digest(meta: dict) -> str:
 
 
 def _files_of(directory: Path) -> list[str]:
-    return sorted(str(p.relative_to(directory)) for p in directory.rglob("*") if p.is_file() and p.name != META)
+    """Every file under `directory` but its meta.json, as paths relative to it (os.walk: a cached rerun lists
+    every artifact it reads, and pathlib's rglob costs several times more)."""
+    found = []
+    for folder, _, names in os.walk(directory):
+        prefix = os.path.relpath(folder, directory) + "/" if folder != str(directory) else ""
+        found += [prefix + name for name in names if prefix or name != META]
+    return sorted(found)
 
 
 def seal(directory: Path, meta: dict) -> dict:

@@ -79,6 +79,24 @@ def test_an_unreadable_input_of_a_forced_node_reruns_its_producer_once(store):
     assert "cannot be read" in verification_logs(events, "t")[0]
 
 
+def test_an_input_discarded_after_it_was_found_cached_is_made_again(store):
+    """Another run may discard an artifact (a forced rerun) between this run's cache look and its read."""
+    graph = {"nodes": [node("t", "test_make_table"), node("s", "test_sum_x")],
+             "edges": [edge("t", "s", source_port="table", target_port="table")]}
+    first = pipelines.run(graph, store=store)
+    events = []
+
+    def on_event(event):
+        events.append(event)
+        if event.type == "node_cached" and event.node == "t":
+            store.discard(first.nodes["t"].outputs["table"])
+
+    second = pipelines.run(graph, store=store, only="s", force=True, on_event=on_event)
+    assert second.status == "succeeded" and second.output("s", "out") == {"sum": 6.0}
+    assert second.nodes["t"].status == "succeeded"
+    assert any("is gone" in e.data["message"] for e in events if e.type == "node_log" and e.node == "t")
+
+
 @pytest.mark.parametrize("tamper, reason", [
     (lambda d: edit_json(d / "value.json", lambda v: v.update(auc=0.999)), "file value.json was changed"),
     (lambda d: (d / "value.json").unlink(), "file value.json cannot be read"),
