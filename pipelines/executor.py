@@ -474,7 +474,9 @@ class Schedule:
         return self.values[key]
 
     def _collect(self, future: Future) -> None:
-        nid = self.running.pop(future)
+        nid = self.running.pop(future, None)
+        if nid is None:  # cancelled before it started (see _cancel)
+            return
         outcome: NodeOutcome = future.result()
         self.results[nid] = outcome.result
         if outcome.result.status == SUCCEEDED:
@@ -523,6 +525,10 @@ class Schedule:
     # ------------------------------------------------------------------------------------------ cancelling
     def _cancel(self) -> None:
         """Cancel what has not started; give running nodes `cancel_grace` seconds to stop, then abandon them."""
+        for future, nid in list(self.running.items()):
+            if future.cancel():  # submitted, but waiting for a free thread of the pool: it never starts
+                del self.running[future]
+                self.results[nid].status = PENDING
         for nid in self.plan.order:
             if self.results[nid].status == PENDING:
                 self.results[nid].status = CANCELLED

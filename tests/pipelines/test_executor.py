@@ -188,6 +188,33 @@ def test_cancel_gives_up_on_an_operator_that_ignores_it_after_the_grace_period(s
     assert sorted((store.root / "objects").glob("*/*")) == stored
 
 
+def test_cancel_never_starts_a_node_still_waiting_for_a_thread_of_the_pool(store):
+    wake = uuid.uuid4().hex
+    graph = {"nodes": [node("e", "test_emit", value=1), node("deaf1", "test_deaf", sleep=120.0, wake=wake),
+                       node("deaf2", "test_deaf", sleep=120.0, wake=wake)],
+             "edges": [edge("e", "deaf1"), edge("e", "deaf2")]}
+    token = CancelToken()
+    events = []
+
+    def on_event(event):  # the first deaf node to fall asleep holds the only thread; the other waits for it
+        events.append(event)
+        if event.type == "node_log" and not token.cancelled:
+            token.cancel()
+
+    result = run(graph, store=store, cancel=token, on_event=on_event, max_parallel=1)
+    threads = [t for t in threading.enumerate() if t.name.startswith("node")]
+    testing_operators.signal(wake).set()
+    for thread in threads:
+        thread.join(timeout=60)
+    [asleep] = [e.node for e in events if e.type == "node_log"]
+    [waiting] = {"deaf1", "deaf2"} - {asleep}
+    assert result.status == "cancelled" and result.nodes[waiting].status == "cancelled"
+    reasons = {e.node: e.data["reason"] for e in events if e.type == "node_cancelled"}
+    assert reasons == {asleep: "did not stop within the grace period",
+                       waiting: "run cancelled before the node started"}
+    assert not [e for e in events if e.type == "node_running" and e.node == waiting]
+
+
 def test_event_sequence_for_one_node(store):
     graph = {"nodes": [node("e", "test_emit", value=5)], "edges": []}
     _, events = events_of(graph, store)
