@@ -16,7 +16,7 @@ import threading
 import time
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from collections.abc import Callable, Mapping
 
 from operators import Cancelled, OperatorError
@@ -28,6 +28,9 @@ from .results import (CANCELLED, FAILED, RUNNING, SKIPPED, SUCCEEDED, CancelToke
 from .schedule import Schedule
 from .store import ArtifactStore
 from .validation import check
+
+if TYPE_CHECKING:
+    from .engines import Engine
 
 __all__ = ["CancelToken", "Event", "Executor", "NodeContext", "NodeResult", "RunResult"]
 
@@ -150,7 +153,7 @@ class Executor:
     """Runs graphs against one artifact store. Thread-based: operators spend their time in numpy,
     LightGBM and Arrow, which release the GIL, and on Spark the work is in the JVM anyway."""
 
-    def __init__(self, store: ArtifactStore, *, engine: Any = "local", max_parallel: int = 4,
+    def __init__(self, store: ArtifactStore, *, engine: str | Engine = "local", max_parallel: int = 4,
                  data_root: str | Path = ".", connections: Mapping[str, str] | None = None,
                  uploads: Mapping[str, str | Path] | None = None,
                  on_event: Callable[[Event], None] | None = None, cancel_grace: float = 1.5,
