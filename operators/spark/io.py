@@ -102,7 +102,7 @@ def import_csv(ctx, inputs, params):
     nulls = list(params.null_values)
     table = table.select(*[F.when(F.col(c).isin(nulls), None).otherwise(F.col(c)).alias(c) if nulls else F.col(c)
                            for c in table.columns])
-    for column, kind in params.column_types.items():
+    for column in params.column_types:
         if column not in table.columns:
             raise OperatorError(f"column {column!r} (from column_types) is not in the file; columns are: "
                                 f"{', '.join(table.columns[:20])}", field=f"column_types.{column}", column=column)

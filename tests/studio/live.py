@@ -72,9 +72,9 @@ class LiveStudio:
         return done.stdout
 
     def _spawn(self, args: list[str], log: str) -> subprocess.Popen:
-        handle = open(self.root / log, "ab")
-        proc = subprocess.Popen(args, cwd=REPO, env=self.env, stdout=handle, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        with open(self.root / log, "ab") as handle:  # the child keeps its own descriptor of the log
+            proc = subprocess.Popen(args, cwd=REPO, env=self.env, stdout=handle, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
         self.procs.append(proc)
         return proc
 

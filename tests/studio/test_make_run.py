@@ -43,9 +43,9 @@ def test_make_run_serves_health(tmp_path):
     env = {k: v for k, v in os.environ.items()
            if k not in ("DATABASE_URL", "REDIS_URL", "SERVING_PORT")}  # embedded defaults, the Makefile's port
     env["STUDIO_DATA_DIR"] = str(tmp_path / "var")
-    log = open(tmp_path / "make-run.log", "wb")
-    proc = subprocess.Popen(["make", "run", f"PORT={port}"], cwd=REPO, env=env,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    with open(tmp_path / "make-run.log", "wb") as log:  # the child keeps its own descriptor of the log
+        proc = subprocess.Popen(["make", "run", f"PORT={port}"], cwd=REPO, env=env,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + 180
         body = None
@@ -89,4 +89,4 @@ def test_make_run_serves_health(tmp_path):
             pass
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
-            raise AssertionError("make run did not stop on SIGTERM within 30 s")
+            raise AssertionError("make run did not stop on SIGTERM within 30 s") from None

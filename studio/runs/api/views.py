@@ -51,8 +51,8 @@ class RunViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.RetrieveModel
         if data.get("version"):
             version = pipeline.versions.filter(number=data["version"]).first()
             if version is None:
-                raise ApiError(400, "invalid", [{"path": "version", "code": "not_found",
-                                                 "message": f"pipeline {pipeline.pk} has no version {data['version']}"}])
+                message = f"pipeline {pipeline.pk} has no version {data['version']}"
+                raise ApiError(400, "invalid", [{"path": "version", "code": "not_found", "message": message}])
         run = start_run(pipeline, user=request.user, version=version, mode=data["mode"], node=data.get("node", ""),
                         force=data["force"], params=data.get("params") or None, engine=data["engine"])
         return Response(RunSerializer(self.get_queryset().get(pk=run.pk)).data, status=status.HTTP_201_CREATED)
