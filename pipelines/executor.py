@@ -25,6 +25,7 @@ import networkx as nx
 
 import operators
 from operators import Cancelled, OperatorError, PortType
+from operators.isolation import memory_error_message
 
 from .graph import Graph, canonical_json, resolve_params
 from .store import ArtifactStore
@@ -474,6 +475,9 @@ class Executor:
             return result, {}
         except OperatorError as exc:
             self._fail(nid, result, _error_json(exc), time.monotonic() - started, ctx.emit)
+            return result, {}
+        except MemoryError as exc:  # over the process's memory ceiling: this node fails, the process goes on
+            self._fail(nid, result, {"message": memory_error_message(exc)}, time.monotonic() - started, ctx.emit)
             return result, {}
         except Exception as exc:  # an operator bug: keep the traceback for the log
             error = {"message": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}

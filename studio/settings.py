@@ -175,6 +175,10 @@ TRAINING_QUEUE_NAME = os.environ.get("STUDIO_TRAINING_QUEUE", "")
 # A run whose worker has not written a heartbeat for this long is taken as dead and re-queued.
 WORKER_STALE_SECONDS = float(os.environ.get("STUDIO_WORKER_STALE_SECONDS", 60))
 RUN_MAX_ATTEMPTS = int(os.environ.get("STUDIO_RUN_MAX_ATTEMPTS", 2))
+# The worker process's memory ceiling, under which every node runs (operators/isolation.py): a size like 4g or
+# 512m, "off", or "auto" (80% of the machine's or the container's memory). A node that allocates past it fails
+# with a "memory limit" error; the worker goes on. Spark's JVM, started by the worker, gets the same ceiling.
+WORKER_MEMORY_LIMIT = os.environ.get("STUDIO_WORKER_MEMORY_LIMIT", "auto")
 # Extra operator modules to import in web and worker (plug-ins; the tests add their slow operators).
 OPERATOR_MODULES = [m for m in os.environ.get("STUDIO_OPERATOR_MODULES", "").split(",") if m]
 
