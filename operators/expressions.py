@@ -33,7 +33,7 @@ _BINARY = {ast.Add: op.add, ast.Sub: op.sub, ast.Mult: op.mul, ast.Div: op.trued
 _UNARY = (ast.Not, ast.USub, ast.UAdd, ast.Invert)
 _CONSTANT_NAMES = {"True": True, "False": False, "None": None}
 MAX_LENGTH = 2000  # characters of expression text
-MAX_DEPTH = 100  # nesting of operators and calls (a sum of 100 columns is 100 deep)
+MAX_DEPTH = 100  # nesting of operators and calls (a sum of 90 columns is 91 deep)
 MAX_POWER_BITS = 4096  # an integer power's result, e.g. 10 ** 1233; numpy columns overflow instead of growing
 MAX_TEXT = 10_000_000  # characters that repeating text (`"x" * n`, a text column * n) may produce in all
 
@@ -84,7 +84,7 @@ class Expression:
         except SyntaxError as exc:
             raise OperatorError(f"cannot parse the expression at column {exc.offset}: {exc.msg}", field=field) from None
         except (RecursionError, MemoryError):
-            raise OperatorError(f"the expression is nested more than {MAX_DEPTH} levels deep", field=field) from None
+            raise OperatorError("the expression is too deeply nested to parse", field=field) from None
         if _depth(self.tree.body) > MAX_DEPTH:
             raise OperatorError(f"the expression is nested more than {MAX_DEPTH} levels deep", field=field)
         self._check(self.tree.body)
@@ -173,8 +173,7 @@ class Expression:
         except (TypeError, ValueError, ZeroDivisionError, OverflowError) as exc:
             raise OperatorError(f"cannot evaluate {self.text!r}: {exc}", field=self.field) from None
         except RecursionError:
-            raise OperatorError(f"the expression is nested more than {MAX_DEPTH} levels deep",
-                                field=self.field) from None
+            raise OperatorError("the expression is too deeply nested to evaluate", field=self.field) from None
         except MemoryError:
             raise OperatorError(f"evaluating {self.text[:200]!r} over {len(table):,} rows needs more memory than "
                                 "the worker's memory limit allows", field=self.field) from None
