@@ -128,7 +128,8 @@ def _outcome(returncode: int, result: Path, output: str, memory: int | None, cpu
     if answer and "value" in answer:
         return answer["value"]
     if answer and answer.get("memory_error"):
-        raise ChildFailed("memory limit", f"went over the memory limit of {describe_size(memory or 0)}", output)
+        limit = f"the memory limit of {describe_size(memory)}" if memory else "the memory it could get"
+        raise ChildFailed("memory limit", f"went over {limit}", output)
     if answer:
         raise ChildFailed("error", answer["error"], output)
     if returncode == -signal.SIGXCPU:
