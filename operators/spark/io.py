@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from urllib.parse import unquote, urlsplit
 
+from ..connections import check_statement, jdbc_read_only_properties
 from ..contract import OperatorError
 from . import spark_operator
 
@@ -29,6 +30,7 @@ def jdbc_target(url: str) -> tuple[str, dict[str, str]]:
                             f"not {dialect!r}", field="connection")
     scheme, driver = JDBC_DRIVERS[dialect]
     host = parts.hostname or "127.0.0.1"
+    host = f"[{host}]" if ":" in host else host  # an IPv6 address (the studio hands over the checked address)
     port = parts.port or DEFAULT_PORTS[dialect]
     database = parts.path.lstrip("/")
     properties = {"driver": driver, "user": unquote(parts.username or "")}
@@ -46,6 +48,7 @@ def read_jdbc(spark, url: str, *, table: str | None = None, query: str | None = 
     if bool(table) == bool(query):
         raise OperatorError("give either a table or a query", field="table")
     jdbc_url, properties = jdbc_target(url)
+    properties.update(jdbc_read_only_properties(jdbc_url))  # every connection Spark opens is read-only
     source = table if table else f"({query}) AS studio_query"
 
     def reader():  # a DataFrameReader keeps its options: a fresh one per read
@@ -178,12 +181,10 @@ def import_parquet(ctx, inputs, params):
 @spark_operator("import_sql")
 def import_sql(ctx, inputs, params):
     """JDBC from PostgreSQL or MySQL/MariaDB, split into range queries over the first integer column."""
-    from ..library.io_sql import _READ_ONLY
-
     if bool(params.table) == bool(params.query):
         raise OperatorError("give either a table or a query, not both or neither", field="table")
-    if params.query and not _READ_ONLY.match(params.query):
-        raise OperatorError("the query must be a SELECT (or WITH ... SELECT)", field="query")
+    if params.query:
+        check_statement(params.query)
     table = read_jdbc(ctx.spark, ctx.connection_url(params.connection), table=params.table or None,
                       query=params.query or None, max_rows=params.max_rows)
     ctx.log(f"reading {params.table or 'the query'} over JDBC in {table.rdd.getNumPartitions()} partitions")
