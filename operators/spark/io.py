@@ -3,6 +3,7 @@ split into partitions, publishing a model, and batch scoring with a published de
 from __future__ import annotations
 
 import functools
+import re
 from urllib.parse import unquote, urlsplit
 
 from ..connections import check_statement, jdbc_read_only_properties
@@ -66,8 +67,13 @@ def read_jdbc(spark, url: str, *, table: str | None = None, query: str | None = 
     column = partition_column or (numeric[0] if numeric else None)
     partitions = num_partitions or max(2, int(spark.sparkContext.defaultParallelism))
     quoted = f'"{column}"' if jdbc_url.startswith("jdbc:postgresql") else f"`{column}`"
-    bounds = (reader().option("query", f"SELECT COUNT(*) AS n, MIN({quoted}) AS lo, MAX({quoted}) AS hi FROM {source}"
-                            if column else f"SELECT COUNT(*) AS n FROM {source}").load().collect()[0])
+    try:  # the first time the query runs on the database
+        bounds = (reader().option("query", f"SELECT COUNT(*) AS n, MIN({quoted}) AS lo, MAX({quoted}) AS hi FROM "
+                                           f"{source}" if column else f"SELECT COUNT(*) AS n FROM {source}")
+                  .load().collect()[0])
+    except Exception as exc:
+        raise OperatorError(f"cannot read {table or 'the query'} over JDBC: {_first_line(exc)}",
+                            field="table" if table else "query") from None
     if max_rows is not None and bounds["n"] > max_rows:
         raise OperatorError(f"the source has more than {max_rows:,} rows; raise max_rows or narrow the query",
                             field="max_rows")
@@ -79,8 +85,16 @@ def read_jdbc(spark, url: str, *, table: str | None = None, query: str | None = 
 
 
 def _first_line(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:500] if text else type(exc).__name__
+    """The driver's message: for a Py4J error its root cause ("Caused by: ...") or the Java exception's line,
+    not Py4J's "An error occurred while calling o68.load" preamble."""
+    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
+    causes = [line[len("Caused by: "):] for line in lines if line.startswith("Caused by: ")]
+    if causes:
+        lines = causes[-1:]
+    elif len(lines) > 1 and lines[0].startswith("An error occurred while calling"):
+        lines = lines[1:]
+    text = re.sub(r"^[:\s]*([\w.$]+(Exception|Error): )?", "", lines[0]) if lines else ""
+    return text[:500] or type(exc).__name__
 
 
 @spark_operator("import_csv")

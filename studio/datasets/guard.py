@@ -115,6 +115,8 @@ def _parse_sqlite(parsed) -> Target:
                       "(no URI forms)")
     if parsed.host or parsed.username or parsed.password or parsed.query:
         raise Refused("a SQLite URL is sqlite:////absolute/path/to/file.db, with no host, user or parameters")
+    if "\x00" in path:
+        raise Refused("the SQLite path must not contain a NUL character")
     if not os.path.isabs(path):
         raise Refused("a SQLite file must be given by its absolute path (sqlite:////path/to/file.db)")
     return Target("sqlite", parsed, database=os.path.realpath(path))

@@ -36,7 +36,7 @@ class Target:
         return [tuple(u) for u in users], seq and tuple(seq)
 
 
-def _sqlite(tmp_path) -> Target:
+def sqlite_target(tmp_path) -> Target:
     path = tmp_path / "app.sqlite"
     with sqlite3.connect(path) as conn:
         conn.execute("CREATE TABLE users (name TEXT, is_superuser INTEGER)")
@@ -47,7 +47,7 @@ def _sqlite(tmp_path) -> Target:
                                                  "RETURNING name", "users")
 
 
-def _postgres(suffix: str) -> Target:
+def postgres_target(suffix: str) -> Target:
     users, seq, fn = f"users_{suffix}", f"audit_{suffix}", f"promote_{suffix}"
     target = Target("postgresql", POSTGRES, f"SELECT {fn}() AS promoted", users, seq)
     with target.admin.begin() as conn:
@@ -60,7 +60,7 @@ def _postgres(suffix: str) -> Target:
     return target
 
 
-def _mariadb(suffix: str) -> Target:
+def mariadb_target(suffix: str) -> Target:
     users, seq, fn = f"users_{suffix}", f"audit_{suffix}", f"promote_{suffix}"
     target = Target("mysql", MARIADB, f"SELECT {fn}() AS promoted", users, seq)
     with target.admin.begin() as conn:
@@ -73,7 +73,7 @@ def _mariadb(suffix: str) -> Target:
     return target
 
 
-def _drop(target: Target, suffix: str) -> None:
+def drop_target(target: Target, suffix: str) -> None:
     if target.kind == "sqlite":
         return
     with target.admin.begin() as conn:
@@ -87,10 +87,10 @@ def _drop(target: Target, suffix: str) -> None:
 @pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
 def target(request, tmp_path):
     suffix = uuid.uuid4().hex[:10]
-    made = {"sqlite": lambda: _sqlite(tmp_path), "postgresql": lambda: _postgres(suffix),
-            "mariadb": lambda: _mariadb(suffix)}[request.param]()
+    made = {"sqlite": lambda: sqlite_target(tmp_path), "postgresql": lambda: postgres_target(suffix),
+            "mariadb": lambda: mariadb_target(suffix)}[request.param]()
     yield made
-    _drop(made, suffix)
+    drop_target(made, suffix)
 
 
 def test_a_writing_query_is_refused_by_the_database_and_changes_nothing(run, target):

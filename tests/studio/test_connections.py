@@ -223,7 +223,8 @@ def test_a_bad_port_is_a_400_and_the_list_still_answers(world):
 
     for url in ("postgresql://u:pw@db.example:99999/x", "postgresql://u:pw@db.example:0/x",
                 "postgresql://u:pw@db.example:abc/x", "mysql://u@db.example:-1/x", "postgresql://u:pw@db example/x",
-                "postgresql://u@db.example/", "nonsense://x", "postgresql+pg8000://u@db.example/x", "x" * 3000):
+                "postgresql://u@db.example/", "nonsense://x", "postgresql+pg8000://u@db.example/x", "x" * 3000,
+                "sqlite:////tmp/x%00.db"):
         response = create(world.as_alice, world.a, url)
         assert response.status_code == 400 and [e["path"] for e in response.json()["errors"]] == ["url"], url
         assert "pw" not in response.content.decode().replace("pw@", "")
