@@ -4,7 +4,8 @@ A connection never reaches the studio's own database: not its SQLite file (by an
 links, /proc paths, `file:` URIs and relative paths are resolved or refused, and nothing below the studio's
 data directory is opened), not its PostgreSQL / MySQL database (same server, port and database name), not a
 unix socket. By default it does not reach this machine either (loopback, link-local, any address of this
-machine's interfaces) nor any SQLite file; `STUDIO_CONNECTION_ALLOW` (settings.CONNECTION_ALLOW) opens
+machine's interfaces), nor another database on the studio's database server, nor any SQLite file;
+`STUDIO_CONNECTION_ALLOW` (settings.CONNECTION_ALLOW) opens
 addresses, networks, host names, single databases and SQLite directories. A connection a staff user saved
 may reach what the allow-list does not open, never the studio's own database.
 
@@ -185,9 +186,10 @@ def _check_server(target: Target, trusted: bool, at_run_time: bool) -> str:
             raise Refused(f"cannot resolve the host {target.host!r}")
         return target.url.render_as_string(hide_password=False)
     for address in addresses:
-        if _is_studio_database(target, address):
+        studio = _studio_server(target, address)
+        if studio == "database":
             raise Refused("this is the studio's own database")
-        reason = local_reason(address)
+        reason = local_reason(address) or ("the studio's database server" if studio == "server" else None)
         if reason and not trusted and not _allowed(target, address):
             shown = target.host if target.host == str(address) else f"{target.host} ({address})"
             raise Refused(f"{shown} is {reason}; an administrator can allow it with STUDIO_CONNECTION_ALLOW")
@@ -247,23 +249,25 @@ def _same_file(path: Path, own: Path) -> bool:
         return False
 
 
-def _is_studio_database(target: Target, address) -> bool:
+def _studio_server(target: Target, address) -> str | None:
+    """"database" when `address` + the target's port and database are the studio's own database, "server" when
+    they are another database on the studio's database server, else None."""
+    found = None
     for db in settings.DATABASES.values():
         engine = db.get("ENGINE", "")
         kind = "postgresql" if "postgres" in engine else "mysql" if "mysql" in engine else None
-        if kind != target.kind or str(db.get("NAME", "")).casefold() != target.database.casefold():
+        if kind != target.kind or int(db.get("PORT") or DEFAULT_PORTS[kind]) != target.port:
             continue
         host = str(db.get("HOST") or "")
-        if int(db.get("PORT") or DEFAULT_PORTS[kind]) != target.port:
-            continue
         if not host or host.startswith("/"):  # a unix socket: the studio's database is on this machine
-            if local_reason(address):
-                return True
-            continue
-        own = resolve(host, target.port)
-        if address in own or (any(local_reason(a) for a in own) and local_reason(address)):
-            return True
-    return False
+            same = local_reason(address) is not None
+        else:
+            own = resolve(host, target.port)
+            same = address in own or (any(local_reason(a) for a in own) and local_reason(address) is not None)
+        if same and str(db.get("NAME", "")).casefold() == target.database.casefold():
+            return "database"
+        found = found or ("server" if same else None)
+    return found
 
 
 # ------------------------------------------------------------------------------------------ allow-list

@@ -47,29 +47,28 @@ def sqlite_target(tmp_path) -> Target:
                                                  "RETURNING name", "users")
 
 
-def postgres_target(suffix: str) -> Target:
-    users, seq, fn = f"users_{suffix}", f"audit_{suffix}", f"promote_{suffix}"
-    target = Target("postgresql", POSTGRES, f"SELECT {fn}() AS promoted", users, seq)
-    with target.admin.begin() as conn:
-        conn.execute(sa.text(f"CREATE TABLE {users} (name TEXT, is_superuser BOOLEAN)"))
-        conn.execute(sa.text(f"INSERT INTO {users} VALUES ('alice', false)"))
-        conn.execute(sa.text(f"CREATE SEQUENCE {seq}"))
-        # nextval() is not undone by a rollback: only the read-only transaction stops it
-        conn.execute(sa.text(f"CREATE FUNCTION {fn}() RETURNS bigint LANGUAGE plpgsql AS $$ BEGIN "
-                             f"UPDATE {users} SET is_superuser = true; RETURN nextval('{seq}'); END $$"))
-    return target
+# A users table, a sequence and a function that promotes every user and takes a sequence value, per server.
+# nextval() is not undone by a rollback, nor is anything in a MyISAM table (no transactions): only the
+# read-only session stops them.
+_SERVER_SETUP = {
+    "postgresql": ["CREATE TABLE users_{s} (name TEXT, is_superuser BOOLEAN)",
+                   "INSERT INTO users_{s} VALUES ('alice', false)", "CREATE SEQUENCE audit_{s}",
+                   "CREATE FUNCTION promote_{s}() RETURNS bigint LANGUAGE plpgsql AS $$ BEGIN "
+                   "UPDATE users_{s} SET is_superuser = true; RETURN nextval('audit_{s}'); END $$"],
+    "mysql": ["CREATE TABLE users_{s} (name VARCHAR(20), is_superuser INT) ENGINE=MyISAM",
+              "INSERT INTO users_{s} VALUES ('alice', 0)", "CREATE SEQUENCE audit_{s}",
+              "CREATE FUNCTION promote_{s}() RETURNS BIGINT MODIFIES SQL DATA BEGIN "
+              "UPDATE users_{s} SET is_superuser = 1; RETURN NEXTVAL(audit_{s}); END"],
+}
 
 
-def mariadb_target(suffix: str) -> Target:
-    users, seq, fn = f"users_{suffix}", f"audit_{suffix}", f"promote_{suffix}"
-    target = Target("mysql", MARIADB, f"SELECT {fn}() AS promoted", users, seq)
+def server_target(kind: str, suffix: str) -> Target:
+    """kind: postgresql or mysql (MariaDB)."""
+    target = Target(kind, POSTGRES if kind == "postgresql" else MARIADB, f"SELECT promote_{suffix}() AS promoted",
+                    f"users_{suffix}", f"audit_{suffix}")
     with target.admin.begin() as conn:
-        # MyISAM: no transactions, so the rollback at the end of an import would not undo this UPDATE
-        conn.execute(sa.text(f"CREATE TABLE {users} (name VARCHAR(20), is_superuser INT) ENGINE=MyISAM"))
-        conn.execute(sa.text(f"INSERT INTO {users} VALUES ('alice', 0)"))
-        conn.execute(sa.text(f"CREATE SEQUENCE {seq}"))
-        conn.execute(sa.text(f"CREATE FUNCTION {fn}() RETURNS BIGINT MODIFIES SQL DATA BEGIN "
-                             f"UPDATE {users} SET is_superuser = 1; RETURN NEXTVAL({seq}); END"))
+        for statement in _SERVER_SETUP[kind]:
+            conn.execute(sa.text(statement.replace("{s}", suffix)))
     return target
 
 
@@ -87,8 +86,8 @@ def drop_target(target: Target, suffix: str) -> None:
 @pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
 def target(request, tmp_path):
     suffix = uuid.uuid4().hex[:10]
-    made = {"sqlite": lambda: sqlite_target(tmp_path), "postgresql": lambda: postgres_target(suffix),
-            "mariadb": lambda: mariadb_target(suffix)}[request.param]()
+    made = sqlite_target(tmp_path) if request.param == "sqlite" else server_target(
+        "mysql" if request.param == "mariadb" else request.param, suffix)
     yield made
     drop_target(made, suffix)
 

@@ -127,10 +127,10 @@ def test_jdbc_import_from_mariadb(spark):
 def test_jdbc_reads_are_read_only_in_the_database(spark, tmp_path, kind):
     """A query that passes the statement check and writes through a function (a sequence and a MyISAM table:
     writes no rollback undoes) is refused by the database: every connection Spark opens is read-only."""
-    from tests.operators.test_sql_read_only import drop_target, mariadb_target, postgres_target
+    from tests.operators.test_sql_read_only import drop_target, server_target
 
     suffix = uuid.uuid4().hex[:10]
-    target = postgres_target(suffix) if kind == "postgresql" else mariadb_target(suffix)
+    target = server_target("mysql" if kind == "mariadb" else kind, suffix)
     try:
         before = target.state()
         graph = _graph("import_sql", {"connection": "app", "query": target.attack})

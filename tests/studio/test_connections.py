@@ -121,6 +121,22 @@ def test_the_studios_files_are_refused_by_any_path(world, settings, tmp_path):
     assert not world.b.connections.exists()
 
 
+def test_the_studios_database_server_elsewhere(world, monkeypatch, settings):
+    """With the studio's database on another machine (docker compose, a managed PostgreSQL): its database is
+    refused by address + port + name, and the server's other databases need an allow-list entry."""
+    from django.conf import settings as django_settings
+
+    monkeypatch.setattr(django_settings, "DATABASES", {"default": {
+        "ENGINE": "django.db.backends.postgresql", "HOST": "10.1.2.3", "PORT": "5432", "NAME": "studio"}})
+    assert "studio's own database" in url_errors(create(world.as_bob, world.b, "postgresql://u@10.1.2.3/STUDIO"))[0]
+    assert "studio's database server" in url_errors(create(world.as_bob, world.b, "postgresql://u@10.1.2.3/x"))[0]
+    assert create(world.as_bob, world.b, "postgresql://u@10.1.2.3:5433/studio", name="other-port").status_code == 201
+    assert create(world.as_bob, world.b, "postgresql://u@10.9.9.9/studio", name="other-host").status_code == 201
+    settings.CONNECTION_ALLOW = ["postgresql://10.1.2.3:5432/x", "10.1.2.0/24"]
+    assert create(world.as_bob, world.b, "postgresql://u@10.1.2.3/x", name="allowed").status_code == 201
+    assert "studio's own database" in url_errors(create(world.as_bob, world.b, "postgresql://u@10.1.2.3/studio"))[0]
+
+
 # --------------------------------------------------------------------------- this machine's servers
 def test_this_machines_databases_and_sockets_are_refused_by_default(world):
     before = users_table()
