@@ -64,7 +64,10 @@ def read_only_engine(url: str):
         if kind not in _BEGIN:
             raise OperatorError(f"unsupported database {kind!r}; use postgresql, mysql / mariadb or sqlite",
                                 field="connection")
-        engine = sa.create_engine(parsed, connect_args=_CONNECT_ARGS[kind], poolclass=NullPool)
+        connect_args = dict(_CONNECT_ARGS[kind])
+        if kind == "postgresql" and "connect_timeout" not in parsed.query:
+            connect_args["connect_timeout"] = 15  # libpq waits forever by default; PyMySQL gives up after 10 s
+        engine = sa.create_engine(parsed, connect_args=connect_args, poolclass=NullPool)
     except OperatorError:
         raise
     except Exception as exc:  # noqa: BLE001 - e.g. a driver that is not installed
