@@ -43,7 +43,7 @@ class MultiPartKeepNameParser(parsers.MultiPartParser):
             data, files = parser.parse()
             return parsers.DataAndFiles(data, files)
         except MultiPartParserError as exc:
-            raise ParseError(f"Multipart form parse error - {exc}")
+            raise ParseError(f"Multipart form parse error - {exc}") from exc
 
 
 def check_file_name(name: str) -> str:
