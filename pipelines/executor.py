@@ -239,7 +239,8 @@ class Executor:
         self.engine = engine
         self.max_parallel = max(1, int(max_parallel))
         self.data_root = Path(data_root)
-        self.connections = dict(connections or {})
+        # name -> URL; a Mapping, so the studio may check each URL when a node asks for it
+        self.connections = connections if connections is not None else {}
         # upload id -> file path; a Mapping, so the studio may pass a lazy resolver over its uploads table
         self.uploads = uploads if uploads is not None else {}
         self.on_event = on_event
