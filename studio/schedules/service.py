@@ -80,12 +80,17 @@ def _concurrency(schedule: Schedule) -> tuple[str, str]:
     return FireStatus.STARTED, f"cancelled run {', '.join(map(str, active))}"
 
 
+def _locked(schedule_id: int) -> Schedule:
+    """The schedule, its row locked to the end of the transaction: firings of one schedule take turns."""
+    return Schedule.objects.select_for_update(of=("self",)).select_related("pipeline", "version").get(pk=schedule_id)
+
+
 def fire(schedule: Schedule, fire_time: datetime, *, now: datetime, kind: str = FireKind.SCHEDULED,
          attempt: int = 0, user=None, concurrency: bool = True) -> Fire | None:
     """Fire `schedule` at `fire_time` once: None when that (schedule, fire time, attempt) exists already."""
     try:
         with transaction.atomic():
-            locked = Schedule.objects.select_for_update().select_related("pipeline", "version").get(pk=schedule.pk)
+            locked = _locked(schedule.pk)
             if Fire.objects.filter(schedule=locked, fire_time=fire_time, attempt=attempt).exists():
                 return None
             status, message = _concurrency(locked) if concurrency else (FireStatus.STARTED, "")
@@ -103,8 +108,7 @@ def start_waiting(fire_row: Fire) -> bool:
     """Start a fire that waited for the previous run (concurrency: queue) when no run of its schedule is
     going any more. True when it started."""
     with transaction.atomic():
-        schedule = Schedule.objects.select_for_update().select_related("pipeline", "version").get(
-            pk=fire_row.schedule_id)
+        schedule = _locked(fire_row.schedule_id)
         if active_runs(schedule).exists():
             return False
         if not Fire.objects.filter(pk=fire_row.pk, status=FireStatus.WAITING).update(

@@ -130,10 +130,10 @@ class ScheduleSerializer(serializers.ModelSerializer):
         if "params" in data or "version" in data or self.instance is None:
             params = data.get("params", getattr(self.instance, "params", {}))
             self._check_params(version or pipeline.latest_version(), params)
-        if "cron" in data or "timezone" in data:
-            if not timing.fire_times(timing.parse_cron(merged["cron"]), timing.parse_zone(merged.get(
-                    "timezone", "UTC")), timezone.now(), limit=1):
-                raise serializers.ValidationError({"cron": ["this expression never fires"]})
+        zone = timing.parse_zone(merged.get("timezone", "UTC"))
+        if ("cron" in data or "timezone" in data) and not timing.fire_times(
+                timing.parse_cron(merged["cron"]), zone, timezone.now(), limit=1):
+            raise serializers.ValidationError({"cron": ["this expression never fires"]})
         if "notify" in data:
             members = set(Membership.objects.filter(project=pipeline.project).values_list("user_id", flat=True))
             outsiders = [u.username for u in data["notify"] if u.pk not in members]

@@ -11,7 +11,8 @@ from tests.studio.conftest import node
 ECHO_GRAPH = {
     "name": "echo",
     "parameters": {"value": {"type": "integer", "default": 3}},
-    "nodes": [node("emit", "test_emit", value={"$param": "value"}), node("date", "test_echo", text={"$param": "run_date"}),
+    "nodes": [node("emit", "test_emit", value={"$param": "value"}),
+              node("date", "test_echo", text={"$param": "run_date"}),
               node("interval", "test_echo", text={"$param": "data_interval_start"})],
     "edges": [],
 }

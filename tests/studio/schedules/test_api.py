@@ -9,6 +9,7 @@ import pytest
 pytestmark = pytest.mark.django_db
 
 BODY = {"name": "nightly", "cron": "0 2 * * 1-5", "timezone": "Europe/Berlin"}
+BACKFILL = {"start": "2024-01-01", "end": "2024-01-02"}
 
 
 def create(client, pipeline, **fields):
@@ -117,7 +118,7 @@ def test_attacker_in_another_project(world, echo_pipeline):
                               ("put", f"/api/schedules/{sid}/", {**BODY, "pipeline": echo_pipeline.pk}),
                               ("delete", f"/api/schedules/{sid}/", None),
                               ("post", f"/api/schedules/{sid}/run/", None),
-                              ("post", f"/api/schedules/{sid}/backfill/", {"start": "2024-01-01", "end": "2024-01-02"})):
+                              ("post", f"/api/schedules/{sid}/backfill/", BACKFILL)):
         assert getattr(world.as_bob, method)(url, body, format="json").status_code == 404, (method, url)
     assert world.as_bob.get("/api/schedules/").json()["results"] == []
     assert world.as_bob.get(f"/api/schedules/?project={world.a.pk}").json()["results"] == []
@@ -142,12 +143,13 @@ def test_viewer_reads_but_does_not_write(world, echo_pipeline):
     for method, url, body in (("patch", f"/api/schedules/{sid}/", {"enabled": False}),
                               ("delete", f"/api/schedules/{sid}/", None),
                               ("post", f"/api/schedules/{sid}/run/", None),
-                              ("post", f"/api/schedules/{sid}/backfill/", {"start": "2024-01-01", "end": "2024-01-02"})):
+                              ("post", f"/api/schedules/{sid}/backfill/", BACKFILL)):
         assert getattr(world.as_carol, method)(url, body, format="json").status_code == 403, (method, url)
     assert world.as_carol.get(f"/api/schedules/{sid}/fires/").status_code == 200
 
 
-def test_run_now_makes_an_ordinary_run_with_a_schedule_trigger(world, echo_pipeline, django_capture_on_commit_callbacks):
+def test_run_now_makes_an_ordinary_run_with_a_schedule_trigger(world, echo_pipeline,
+                                                               django_capture_on_commit_callbacks):
     schedule = create(world.as_alice, echo_pipeline, params={"value": 7}).json()
     with django_capture_on_commit_callbacks(execute=True):
         fire = world.as_alice.post(f"/api/schedules/{schedule['id']}/run/").json()
