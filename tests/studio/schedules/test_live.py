@@ -86,8 +86,9 @@ class Site:
         return json.loads(out.strip().splitlines()[-1])
 
     def spawn(self, args: list[str], log: str) -> subprocess.Popen:
-        proc = subprocess.Popen(args, cwd=REPO, env=self.env, stdout=open(self.root / log, "ab"),
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        with open(self.root / log, "ab") as handle:  # the child keeps its own copy of the descriptor
+            proc = subprocess.Popen(args, cwd=REPO, env=self.env, stdout=handle, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
         self.procs.append(proc)
         return proc
 
