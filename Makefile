@@ -36,7 +36,7 @@ demo-data: $(DEMO_CSV)
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
-# Web (uvicorn), the run worker (huey) and the model server together, from the Procfile, by honcho; the demo admin and project
+# Web (uvicorn), the run worker (huey), the scheduler and the model server together, from the Procfile, by honcho; the demo admin and project
 # are created on the first run. SIGTERM to the process group stops them all.
 run: install demo-data migrate frontend
 	$(BIN)/python manage.py studio_demo
