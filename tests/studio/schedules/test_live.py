@@ -162,8 +162,8 @@ def test_scheduler_killed_between_commit_and_enqueue_loses_nothing(tmp_path):
     site = Site(tmp_path, postgres=False)
     try:
         now = datetime.now(UTC)
-        # due now, on time, and the last fire time before its end
-        site.shell(setup_code(now - timedelta(seconds=61), [("every minute", "* * * * *")],
+        # one fire time is due (a minute, half-open, holds exactly one), on time, and the last before its end
+        site.shell(setup_code(now - timedelta(seconds=60), [("every minute", "* * * * *")],
                               end_at=f"datetime.fromisoformat({now.isoformat()!r})"))
         mark = tmp_path / "committed"
         # The real command, with the queue's enqueue replaced by "say so and hang": the fire and its run are
@@ -179,7 +179,8 @@ def test_scheduler_killed_between_commit_and_enqueue_loses_nothing(tmp_path):
         state = """
 from huey.contrib.djhuey import HUEY
 from studio.schedules.models import Fire
-result = {"fires": [[f.run_id, f.run.status, f.enqueued] for f in Fire.objects.select_related("run")],
+result = {"fires": [[f.run_id, f.run.status if f.run else f.status + ": " + f.message, f.enqueued]
+                    for f in Fire.objects.select_related("run")],
           "queue": [t.args[0] for t in HUEY.pending()]}
 """
         before = site.query(state)
