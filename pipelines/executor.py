@@ -25,6 +25,7 @@ import networkx as nx
 
 import operators
 from operators import Cancelled, OperatorError, PortType
+from operators.isolation import memory_error_message
 
 from .graph import Graph, canonical_json, resolve_params, with_builtins
 from .store import ArtifactStore
@@ -238,7 +239,8 @@ class Executor:
         self.engine = engine
         self.max_parallel = max(1, int(max_parallel))
         self.data_root = Path(data_root)
-        self.connections = dict(connections or {})
+        # name -> URL; a Mapping, so the studio may check each URL when a node asks for it
+        self.connections = connections if connections is not None else {}
         # upload id -> file path; a Mapping, so the studio may pass a lazy resolver over its uploads table
         self.uploads = uploads if uploads is not None else {}
         self.on_event = on_event
@@ -475,6 +477,9 @@ class Executor:
             return result, {}
         except OperatorError as exc:
             self._fail(nid, result, _error_json(exc), time.monotonic() - started, ctx.emit)
+            return result, {}
+        except MemoryError as exc:  # over the process's memory ceiling: this node fails, the process goes on
+            self._fail(nid, result, {"message": memory_error_message(exc)}, time.monotonic() - started, ctx.emit)
             return result, {}
         except Exception as exc:  # an operator bug: keep the traceback for the log
             error = {"message": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}

@@ -21,6 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 
 import pipelines
+from studio.datasets.guard import RunConnections
 
 from . import events
 from .models import Run, RunMode, RunStatus
@@ -41,7 +42,7 @@ def executor_for(run: Run, sink) -> pipelines.Executor:
     project = run.project
     project.data_root.mkdir(parents=True, exist_ok=True)
     kwargs = dict(engine=run.engine, data_root=project.data_root, on_event=sink,
-                  connections={c.name: c.url for c in project.connections.all()})
+                  connections=RunConnections(project))  # each URL checked again when a node asks for it
     if "uploads" in pipelines.Executor.__init__.__code__.co_varnames:  # ctx.upload_path(upload_id)
         kwargs["uploads"] = {str(u.pk): u.file for u in project.uploads.all()}
     if "publisher" in pipelines.Executor.__init__.__code__.co_varnames:  # the publish operator's ctx.publish

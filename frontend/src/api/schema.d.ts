@@ -78,10 +78,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Database connections for SQL imports, by name. The URL is write-only; `display_url` masks the password. */
+        /**
+         * @description Database connections for SQL imports, by name. The URL is write-only; `display_url` masks the password.
+         *     Creating, changing and deleting one needs the project's owner role; the URL may not reach the studio's own
+         *     database, nor, unless an administrator allows it (STUDIO_CONNECTION_ALLOW) or a staff user saves it, an
+         *     address of this machine or a SQLite file. Imports read through it read-only.
+         */
         get: operations["connections_list"];
         put?: never;
-        /** @description Database connections for SQL imports, by name. The URL is write-only; `display_url` masks the password. */
+        /**
+         * @description Database connections for SQL imports, by name. The URL is write-only; `display_url` masks the password.
+         *     Creating, changing and deleting one needs the project's owner role; the URL may not reach the studio's own
+         *     database, nor, unless an administrator allows it (STUDIO_CONNECTION_ALLOW) or a staff user saves it, an
+         *     address of this machine or a SQLite file. Imports read through it read-only.
+         */
         post: operations["connections_create"];
         delete?: never;
         options?: never;
@@ -96,16 +106,36 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Database connections for SQL imports, by name. The URL is write-only; `display_url` masks the password. */
+        /**
+         * @description Database connections for SQL imports, by name. The URL is write-only; `display_url` masks the password.
+         *     Creating, changing and deleting one needs the project's owner role; the URL may not reach the studio's own
+         *     database, nor, unless an administrator allows it (STUDIO_CONNECTION_ALLOW) or a staff user saves it, an
+         *     address of this machine or a SQLite file. Imports read through it read-only.
+         */
         get: operations["connections_retrieve"];
-        /** @description Database connections for SQL imports, by name. The URL is write-only; `display_url` masks the password. */
+        /**
+         * @description Database connections for SQL imports, by name. The URL is write-only; `display_url` masks the password.
+         *     Creating, changing and deleting one needs the project's owner role; the URL may not reach the studio's own
+         *     database, nor, unless an administrator allows it (STUDIO_CONNECTION_ALLOW) or a staff user saves it, an
+         *     address of this machine or a SQLite file. Imports read through it read-only.
+         */
         put: operations["connections_update"];
         post?: never;
-        /** @description Database connections for SQL imports, by name. The URL is write-only; `display_url` masks the password. */
+        /**
+         * @description Database connections for SQL imports, by name. The URL is write-only; `display_url` masks the password.
+         *     Creating, changing and deleting one needs the project's owner role; the URL may not reach the studio's own
+         *     database, nor, unless an administrator allows it (STUDIO_CONNECTION_ALLOW) or a staff user saves it, an
+         *     address of this machine or a SQLite file. Imports read through it read-only.
+         */
         delete: operations["connections_destroy"];
         options?: never;
         head?: never;
-        /** @description Database connections for SQL imports, by name. The URL is write-only; `display_url` masks the password. */
+        /**
+         * @description Database connections for SQL imports, by name. The URL is write-only; `display_url` masks the password.
+         *     Creating, changing and deleting one needs the project's owner role; the URL may not reach the studio's own
+         *     database, nor, unless an administrator allows it (STUDIO_CONNECTION_ALLOW) or a staff user saves it, an
+         *     address of this machine or a SQLite file. Imports read through it read-only.
+         */
         patch: operations["connections_partial_update"];
         trace?: never;
     };
@@ -992,7 +1022,7 @@ export interface components {
             project: number;
             /** @description What a SQL import's `connection` parameter names */
             name: string;
-            /** @description SQLAlchemy URL, e.g. postgresql://user:pw@host/db. Write-only: never returned */
+            /** @description SQLAlchemy URL: postgresql://user:pw@host:5432/db, mysql://..., or sqlite:////absolute/path.db. Write-only: never returned. It may not reach the studio's own database, nor (unless an administrator allows it) this machine or a SQLite file */
             url: string;
         };
         CredentialsRequest: {
@@ -1365,7 +1395,7 @@ export interface components {
             project?: number;
             /** @description What a SQL import's `connection` parameter names */
             name?: string;
-            /** @description SQLAlchemy URL, e.g. postgresql://user:pw@host/db. Write-only: never returned */
+            /** @description SQLAlchemy URL: postgresql://user:pw@host:5432/db, mysql://..., or sqlite:////absolute/path.db. Write-only: never returned. It may not reach the studio's own database, nor (unless an administrator allows it) this machine or a SQLite file */
             url?: string;
         };
         PatchedDeploymentRequest: {

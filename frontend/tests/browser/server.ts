@@ -1,4 +1,4 @@
-// Start the studio the way `make run`'s Procfile does (uvicorn for HTTP + WebSockets, `manage.py run_huey` for the worker,
+// Start the studio the way `make run`'s supervisord.conf does (uvicorn for HTTP + WebSockets, `manage.py run_huey` for the worker,
 // `manage.py run_scheduler` for schedules, `python -m studio.serving` for published models), on free ports with its own data dir, and create the demo admin and
 // project (`manage.py studio_demo`). The serving process is needed by the Deployments page: its "try it" form goes
 // through the studio (POST /api/deployments/{id}/try/) to the serving process at SERVING_URL, and the page shows what

@@ -1,4 +1,4 @@
-"""manage.py run_scheduler: fire due schedules every few seconds (the Procfile's `scheduler` process).
+"""manage.py run_scheduler: fire due schedules every few seconds (the `scheduler` program of supervisord.conf).
 `--once` fires what is due and exits, for a system cron or a Kubernetes CronJob. Any number may run at once."""
 from __future__ import annotations
 
