@@ -3,6 +3,7 @@ failure webhook, bad input (400 naming the field), and a plain user of another p
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -159,8 +160,8 @@ def test_run_now_makes_an_ordinary_run_with_a_schedule_trigger(world, echo_pipel
     assert run["trigger"] == {"type": "schedule", "schedule": schedule["id"], "schedule_name": "nightly",
                               "fire_time": fire["fire_time"], "kind": "manual", "attempt": 0}
     assert run["metrics"]["emit"] == {"value": 7}
-    assert run["metrics"]["date"]["text"] == datetime.fromisoformat(fire["fire_time"]).astimezone(
-        __import__("zoneinfo").ZoneInfo("Europe/Berlin")).date().isoformat()
+    berlin_date = datetime.fromisoformat(fire["fire_time"]).astimezone(ZoneInfo("Europe/Berlin")).date()
+    assert run["metrics"]["date"]["text"] == berlin_date.isoformat()
     assert run["requested_by"] == "alice"
     listed = world.as_alice.get(f"/api/schedules/{schedule['id']}/").json()["last_fire"]
     assert listed == {"fire_time": fire["fire_time"], "status": "succeeded", "run": fire["run"]}
