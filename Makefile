@@ -36,7 +36,7 @@ demo-data: $(DEMO_CSV)
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
-# Web (uvicorn), the run worker (huey) and the model server together, declared in supervisord.conf: supervisord
+# Web (uvicorn), the run worker (huey), the scheduler and the model server, declared in supervisord.conf: supervisord
 # restarts a process that dies alone, the others go on. The demo admin and project are created on the first
 # run. SIGTERM or Ctrl-C stops them all.
 RUN_DIR = $(abspath $(or $(STUDIO_DATA_DIR),var))

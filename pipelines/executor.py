@@ -27,7 +27,7 @@ import operators
 from operators import Cancelled, OperatorError, PortType
 from operators.isolation import memory_error_message
 
-from .graph import Graph, canonical_json, resolve_params
+from .graph import Graph, canonical_json, resolve_params, with_builtins
 from .store import ArtifactStore
 from .validation import check, params_errors
 
@@ -278,6 +278,7 @@ class Executor:
     def run(self, graph: Graph, *, from_node: str | None = None, only: str | None = None,
             until: str | None = None, force: bool = False, params: dict[str, Any] | None = None,
             cancel: CancelToken | None = None) -> RunResult:
+        params = with_builtins(params)  # one run_date / fire_time for every node of the run
         check(graph, params)
         started = time.monotonic()
         token = cancel or CancelToken()

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "studio.datasets",
     "studio.runs",
     "studio.deployments",
+    "studio.schedules",
 ]
 
 MIDDLEWARE = [
@@ -198,6 +199,25 @@ RUN_MAX_ATTEMPTS = int(os.environ.get("STUDIO_RUN_MAX_ATTEMPTS", 2))
 WORKER_MEMORY_LIMIT = os.environ.get("STUDIO_WORKER_MEMORY_LIMIT", "auto")
 # Extra operator modules to import in web and worker (plug-ins; the tests add their slow operators).
 OPERATOR_MODULES = [m for m in os.environ.get("STUDIO_OPERATOR_MODULES", "").split(",") if m]
+
+# The scheduler (manage.py run_scheduler): how often it looks for due fires, and how late a fire may be seen
+# and still count as on time (older ones were missed while no scheduler ran: the catch-up policy decides).
+SCHEDULER_TICK_SECONDS = float(os.environ.get("STUDIO_SCHEDULER_TICK_SECONDS", 5))
+SCHEDULER_GRACE_SECONDS = int(os.environ.get("STUDIO_SCHEDULER_GRACE_SECONDS", 120))
+# Failure webhooks of scheduled runs never reach internal addresses (loopback, link-local, private, the studio
+# itself) unless listed here: host names, host:port pairs or CIDR networks, comma-separated.
+WEBHOOK_ALLOW = [h.strip().lower() for h in os.environ.get("STUDIO_WEBHOOK_ALLOW", "").split(",") if h.strip()]
+WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("STUDIO_WEBHOOK_TIMEOUT_SECONDS", 5))
+# Failure e-mail: Django's mail backend (the console by default; EMAIL_BACKEND=...smtp.EmailBackend and
+# EMAIL_HOST / EMAIL_PORT / EMAIL_HOST_USER / EMAIL_HOST_PASSWORD / EMAIL_USE_TLS to send for real).
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", 25))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _flag("EMAIL_USE_TLS")
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "studio@localhost")
 
 # Live run events: channels-redis across processes when REDIS_URL is set. Without Redis the WebSocket
 # consumer tails the RunEvent table (see studio/runs/consumers.py), which works across processes too.

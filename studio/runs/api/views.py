@@ -22,7 +22,7 @@ class RunViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.RetrieveModel
     """Runs of your projects' pipelines. Start one (all nodes, from a node, one node, or until a node), follow it
     live at ws /ws/runs/<id>/?after=<seq> (or poll /events/), cancel it, read its nodes' outputs."""
 
-    queryset = Run.objects.select_related("version", "requested_by").prefetch_related("nodes")
+    queryset = Run.objects.select_related("version", "requested_by", "fire__schedule").prefetch_related("nodes")
     serializer_class = RunSerializer
 
     def get_queryset(self):
