@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pydantic import BaseModel, ConfigDict
 
 
-class PortType(str, enum.Enum):
+class PortType(enum.StrEnum):
     """What travels along an edge. An output may only feed an input of the same type."""
 
     TABLE = "table"  # a pandas DataFrame (local engine) or a Spark DataFrame (spark engine)

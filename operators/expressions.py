@@ -11,6 +11,10 @@ Parsed with Python's `ast` and evaluated by walking an allow-list of node kinds 
 Names are columns (`col("...")` for names that are not identifiers); constants are numbers, strings, True,
 False, None; operators: and or not, == != < <= > >=, in / not in a list, + - * / % **, & | ~. Functions:
 isnull, notnull, abs, lower, upper, contains, startswith, date.
+
+Whatever a user types is bounded before it costs anything: its length and nesting depth when it is parsed,
+and, when it is evaluated, the size of an integer power, of repeated text (`"x" * n`) and no `%` formatting
+of text, so that no expression holds the worker for long or takes its memory.
 """
 from __future__ import annotations
 
@@ -26,7 +30,12 @@ from .contract import OperatorError
 _COMPARE = {ast.Eq: op.eq, ast.NotEq: op.ne, ast.Lt: op.lt, ast.LtE: op.le, ast.Gt: op.gt, ast.GtE: op.ge}
 _BINARY = {ast.Add: op.add, ast.Sub: op.sub, ast.Mult: op.mul, ast.Div: op.truediv, ast.Mod: op.mod,
            ast.Pow: op.pow, ast.BitAnd: op.and_, ast.BitOr: op.or_}
-MAX_LENGTH = 2000
+_UNARY = (ast.Not, ast.USub, ast.UAdd, ast.Invert)
+_CONSTANT_NAMES = {"True": True, "False": False, "None": None}
+MAX_LENGTH = 2000  # characters of expression text
+MAX_DEPTH = 100  # nesting of operators and calls (a sum of 90 columns is 91 deep)
+MAX_POWER_BITS = 4096  # an integer power's result, e.g. 10 ** 1233; numpy columns overflow instead of growing
+MAX_TEXT = 10_000_000  # characters that repeating text (`"x" * n`, a text column * n) may produce in all
 
 
 def _series(value, table) -> pd.Series:
@@ -49,6 +58,17 @@ _FUNCTIONS = {
 }
 
 
+def _depth(root: ast.AST) -> int:
+    """The tree's nesting depth, counted without recursion (a deep tree must not exhaust the stack here)."""
+    deepest, stack = 0, [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node)
+                     if not isinstance(child, (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)))
+    return deepest
+
+
 class Expression:
     """A parsed, checked expression; `evaluate(table)` returns a boolean Series (or values)."""
 
@@ -63,13 +83,17 @@ class Expression:
             self.tree = ast.parse(text.strip(), mode="eval")
         except SyntaxError as exc:
             raise OperatorError(f"cannot parse the expression at column {exc.offset}: {exc.msg}", field=field) from None
+        except (RecursionError, MemoryError):
+            raise OperatorError("the expression is too deeply nested to parse", field=field) from None
+        if _depth(self.tree.body) > MAX_DEPTH:
+            raise OperatorError(f"the expression is nested more than {MAX_DEPTH} levels deep", field=field)
         self._check(self.tree.body)
 
     def columns(self) -> list[str]:
         names = []
         functions = {id(node.func) for node in ast.walk(self.tree) if isinstance(node, ast.Call)}
         for node in ast.walk(self.tree):
-            if isinstance(node, ast.Name) and id(node) not in functions and node.id not in ("True", "False", "None"):
+            if isinstance(node, ast.Name) and id(node) not in functions and node.id not in _CONSTANT_NAMES:
                 names.append(node.id)
             elif isinstance(node, ast.Call) and node.func.id == "col":
                 names.append(node.args[0].value)
@@ -79,58 +103,66 @@ class Expression:
         raise OperatorError(f"{what} is not allowed in an expression (at column {getattr(node, 'col_offset', 0) + 1})",
                             field=self.field)
 
-    def _check(self, node) -> None:
-        if isinstance(node, ast.BoolOp) or isinstance(node, ast.Compare):
-            if isinstance(node, ast.Compare):
-                for o in node.ops:
-                    if type(o) not in _COMPARE and not isinstance(o, (ast.In, ast.NotIn, ast.Is, ast.IsNot)):
-                        self._bad(node, type(o).__name__)
-                    if isinstance(o, (ast.Is, ast.IsNot)) and not all(
-                            isinstance(c, ast.Constant) and c.value is None for c in node.comparators):
-                        self._bad(node, "'is' with anything but None")
-                children = [node.left, *node.comparators]
-            else:
-                children = node.values
-        elif isinstance(node, ast.UnaryOp):
-            if not isinstance(node.op, (ast.Not, ast.USub, ast.UAdd, ast.Invert)):
-                self._bad(node, type(node.op).__name__)
-            children = [node.operand]
-        elif isinstance(node, ast.BinOp):
-            if type(node.op) not in _BINARY:
-                self._bad(node, f"the operator {type(node.op).__name__}")
-            children = [node.left, node.right]
-        elif isinstance(node, (ast.List, ast.Tuple)):
-            if not all(isinstance(e, ast.Constant) for e in node.elts):
-                self._bad(node, "a list of anything but constants")
-            children = []
-        elif isinstance(node, ast.Constant):
-            if not isinstance(node.value, (int, float, str, bool, type(None))):
-                self._bad(node, f"the constant {node.value!r}")
-            children = []
-        elif isinstance(node, ast.Name):
-            children = []
-        elif isinstance(node, ast.Call):
-            if not isinstance(node.func, ast.Name) or (node.func.id not in _FUNCTIONS and node.func.id != "col"):
-                if not isinstance(node.func, ast.Name):
-                    self._bad(node, "a method call")
-                self._bad(node, f"the function {node.func.id!r} (known: col, {', '.join(_FUNCTIONS)})")
-            if node.keywords:
-                self._bad(node, "a keyword argument")
-            if node.func.id == "col":
-                if len(node.args) != 1 or not (isinstance(node.args[0], ast.Constant) and
-                                               isinstance(node.args[0].value, str)):
-                    self._bad(node, "col() without one string argument")
-                children = []
-            else:
-                arity = _FUNCTIONS[node.func.id][0]
-                if len(node.args) != arity:
-                    raise OperatorError(f"{node.func.id}() takes {arity} argument(s), got {len(node.args)}",
-                                        field=self.field)
-                children = node.args
-        else:
-            self._bad(node, type(node).__name__)
-        for child in children:
-            self._check(child)
+    # ------------------------------------------------------------------------------------------ checks
+    # One handler per allowed node kind: each refuses what it cannot evaluate and returns the children to check.
+    def _check(self, root) -> None:
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            handler = self._CHECKS.get(type(node))
+            if handler is None:
+                self._bad(node, type(node).__name__)
+            stack.extend(handler(self, node))
+
+    def _check_compare(self, node: ast.Compare) -> list:
+        for o in node.ops:
+            if type(o) not in _COMPARE and not isinstance(o, (ast.In, ast.NotIn, ast.Is, ast.IsNot)):
+                self._bad(node, type(o).__name__)
+            if isinstance(o, (ast.Is, ast.IsNot)) and not all(
+                    isinstance(c, ast.Constant) and c.value is None for c in node.comparators):
+                self._bad(node, "'is' with anything but None")
+        return [node.left, *node.comparators]
+
+    def _check_unary(self, node: ast.UnaryOp) -> list:
+        if not isinstance(node.op, _UNARY):
+            self._bad(node, type(node.op).__name__)
+        return [node.operand]
+
+    def _check_binary(self, node: ast.BinOp) -> list:
+        if type(node.op) not in _BINARY:
+            self._bad(node, f"the operator {type(node.op).__name__}")
+        return [node.left, node.right]
+
+    def _check_sequence(self, node: ast.List | ast.Tuple) -> list:
+        if not all(isinstance(e, ast.Constant) for e in node.elts):
+            self._bad(node, "a list of anything but constants")
+        return [*node.elts]
+
+    def _check_constant(self, node: ast.Constant) -> list:
+        if not isinstance(node.value, (int, float, str, bool, type(None))):
+            self._bad(node, f"the constant {node.value!r}")
+        return []
+
+    def _check_call(self, node: ast.Call) -> list:
+        if not isinstance(node.func, ast.Name):
+            self._bad(node, "a method call")
+        if node.func.id not in _FUNCTIONS and node.func.id != "col":
+            self._bad(node, f"the function {node.func.id!r} (known: col, {', '.join(_FUNCTIONS)})")
+        if node.keywords:
+            self._bad(node, "a keyword argument")
+        if node.func.id == "col":
+            if len(node.args) != 1 or not (isinstance(node.args[0], ast.Constant) and
+                                           isinstance(node.args[0].value, str)):
+                self._bad(node, "col() without one string argument")
+            return []
+        arity = _FUNCTIONS[node.func.id][0]
+        if len(node.args) != arity:
+            raise OperatorError(f"{node.func.id}() takes {arity} argument(s), got {len(node.args)}", field=self.field)
+        return node.args
+
+    _CHECKS = {ast.BoolOp: lambda self, node: node.values, ast.Compare: _check_compare, ast.UnaryOp: _check_unary,
+               ast.BinOp: _check_binary, ast.List: _check_sequence, ast.Tuple: _check_sequence,
+               ast.Constant: _check_constant, ast.Name: lambda self, node: [], ast.Call: _check_call}
 
     # --------------------------------------------------------------------------------------- evaluation
     def evaluate(self, table: pd.DataFrame) -> Any:
@@ -138,8 +170,13 @@ class Expression:
             return self._eval(self.tree.body, table)
         except OperatorError:
             raise
-        except (TypeError, ValueError, ZeroDivisionError) as exc:
+        except (TypeError, ValueError, ZeroDivisionError, OverflowError) as exc:
             raise OperatorError(f"cannot evaluate {self.text!r}: {exc}", field=self.field) from None
+        except RecursionError:
+            raise OperatorError("the expression is too deeply nested to evaluate", field=self.field) from None
+        except MemoryError:
+            raise OperatorError(f"evaluating {self.text[:200]!r} over {len(table):,} rows needs more memory than "
+                                "the worker's memory limit allows", field=self.field) from None
 
     def mask(self, table: pd.DataFrame) -> np.ndarray:
         """The expression as a row mask; missing values count as false."""
@@ -154,7 +191,7 @@ class Expression:
                                 field=self.field)
         return value.fillna(False).astype(bool).to_numpy()
 
-    def _column(self, name: str, table: pd.DataFrame, node) -> pd.Series:
+    def _column(self, name: str, table: pd.DataFrame) -> pd.Series:
         if name not in table.columns:
             known = ", ".join(map(str, list(table.columns)[:20]))
             raise OperatorError(f"the expression uses column {name!r}, which is not in the table; columns are: "
@@ -162,53 +199,127 @@ class Expression:
         return table[name]
 
     def _eval(self, node, t):
-        if isinstance(node, ast.Constant):
-            return node.value
-        if isinstance(node, ast.Name):
-            if node.id in ("True", "False", "None"):
-                return {"True": True, "False": False, "None": None}[node.id]
-            return self._column(node.id, t, node)
-        if isinstance(node, (ast.List, ast.Tuple)):
-            return [e.value for e in node.elts]
-        if isinstance(node, ast.Call):
-            if node.func.id == "col":
-                return self._column(node.args[0].value, t, node)
-            return _FUNCTIONS[node.func.id][1](t, *[self._eval(a, t) for a in node.args])
-        if isinstance(node, ast.BoolOp):
-            values = [_as_bool(self._eval(v, t), t) for v in node.values]
-            out = values[0]
-            for v in values[1:]:
-                out = (out & v) if isinstance(node.op, ast.And) else (out | v)
-            return out
-        if isinstance(node, ast.UnaryOp):
-            value = self._eval(node.operand, t)
-            if isinstance(node.op, (ast.Not, ast.Invert)):
-                return ~_as_bool(value, t)
-            return -value if isinstance(node.op, ast.USub) else value
-        if isinstance(node, ast.BinOp):
-            return _BINARY[type(node.op)](self._eval(node.left, t), self._eval(node.right, t))
-        if isinstance(node, ast.Compare):
-            left = self._eval(node.left, t)
-            out = None
-            for o, right_node in zip(node.ops, node.comparators):
-                right = self._eval(right_node, t)
-                if isinstance(o, (ast.In, ast.NotIn)):
-                    if not isinstance(right, list):
-                        raise OperatorError("'in' needs a list, e.g. region in [\"north\", \"south\"]",
-                                            field=self.field)
-                    part = _series(left, t).isin(right)
-                    part = ~part if isinstance(o, ast.NotIn) else part
-                elif isinstance(o, (ast.Is, ast.IsNot)) or right is None:
-                    part = _series(left, t).isna()
-                    part = ~part if isinstance(o, (ast.IsNot, ast.NotEq)) else part
-                else:
-                    part = _COMPARE[type(o)](left, right)
-                    if isinstance(part, pd.Series) and part.dtype != bool:
-                        part = part.fillna(False).astype(bool)
-                out = part if out is None else (out & part)
-                left = right
-            return out
-        raise OperatorError(f"cannot evaluate {type(node).__name__}", field=self.field)  # unreachable after _check
+        return self._EVALS[type(node)](self, node, t)
+
+    def _eval_name(self, node: ast.Name, t):
+        if node.id in _CONSTANT_NAMES:
+            return _CONSTANT_NAMES[node.id]
+        return self._column(node.id, t)
+
+    def _eval_call(self, node: ast.Call, t):
+        if node.func.id == "col":
+            return self._column(node.args[0].value, t)
+        return _FUNCTIONS[node.func.id][1](t, *[self._eval(a, t) for a in node.args])
+
+    def _eval_boolean(self, node: ast.BoolOp, t):
+        values = [_as_bool(self._eval(v, t), t) for v in node.values]
+        out = values[0]
+        for v in values[1:]:
+            out = (out & v) if isinstance(node.op, ast.And) else (out | v)
+        return out
+
+    def _eval_unary(self, node: ast.UnaryOp, t):
+        value = self._eval(node.operand, t)
+        if isinstance(node.op, (ast.Not, ast.Invert)):
+            return ~_as_bool(value, t)
+        return -value if isinstance(node.op, ast.USub) else value
+
+    def _eval_binary(self, node: ast.BinOp, t):
+        left, right = self._eval(node.left, t), self._eval(node.right, t)
+        refusal = _BOUNDS[type(node.op)](left, right) if type(node.op) in _BOUNDS else None
+        if refusal:
+            raise OperatorError(f"{refusal} (at column {node.col_offset + 1})", field=self.field)
+        return _BINARY[type(node.op)](left, right)
+
+    def _eval_compare(self, node: ast.Compare, t):
+        left = self._eval(node.left, t)
+        out = None
+        for o, right_node in zip(node.ops, node.comparators, strict=True):
+            right = self._eval(right_node, t)
+            if isinstance(o, (ast.In, ast.NotIn)):
+                if not isinstance(right, list):
+                    raise OperatorError("'in' needs a list, e.g. region in [\"north\", \"south\"]", field=self.field)
+                part = _series(left, t).isin(right)
+                part = ~part if isinstance(o, ast.NotIn) else part
+            elif isinstance(o, (ast.Is, ast.IsNot)) or right is None:
+                part = _series(left, t).isna()
+                part = ~part if isinstance(o, (ast.IsNot, ast.NotEq)) else part
+            else:
+                part = _COMPARE[type(o)](left, right)
+                if isinstance(part, pd.Series) and part.dtype != bool:
+                    part = part.fillna(False).astype(bool)
+            out = part if out is None else (out & part)
+            left = right
+        return out
+
+    _EVALS = {ast.Constant: lambda self, node, t: node.value, ast.Name: _eval_name,
+              ast.List: lambda self, node, t: [e.value for e in node.elts],
+              ast.Tuple: lambda self, node, t: [e.value for e in node.elts],
+              ast.Call: _eval_call, ast.BoolOp: _eval_boolean, ast.UnaryOp: _eval_unary, ast.BinOp: _eval_binary,
+              ast.Compare: _eval_compare}
+
+
+# ------------------------------------------------------------------------------- bounds on an operation
+# Each looks at the operands before the operation runs and returns why it is refused, or None.
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer))  # bool is an int too
+
+
+def _is_text(value) -> bool:
+    if isinstance(value, pd.Series):
+        return not (pd.api.types.is_numeric_dtype(value) or pd.api.types.is_datetime64_any_dtype(value)
+                    or pd.api.types.is_timedelta64_dtype(value))
+    return isinstance(value, (str, list, tuple))
+
+
+def _short(number) -> str:
+    """An integer for a message: its digits, or its size when it is long."""
+    bits = abs(int(number)).bit_length()
+    return str(number) if bits <= 64 else f"<a {bits:,}-bit integer>"
+
+
+def _power_bound(base, exponent) -> str | None:
+    """Python integers grow without end (10 ** 10 ** 10 never finishes); numpy columns overflow instead."""
+    if _is_int(base) and _is_int(exponent) and exponent > 0:
+        bits = int(exponent) * max(1, abs(int(base)).bit_length())
+        if bits > MAX_POWER_BITS:
+            return (f"the power {_short(base)} ** {_short(exponent)} is too large: its result would have about "
+                    f"{bits:,} bits, and integer powers are limited to {MAX_POWER_BITS:,} bits")
+    return None
+
+
+def _text_length(value) -> float:
+    if isinstance(value, pd.Series):
+        return float(value.astype("string").str.len().fillna(0).sum())
+    return float(len(value))
+
+
+def _largest_count(value) -> float:
+    if isinstance(value, pd.Series):
+        largest = pd.to_numeric(value, errors="coerce").max()
+        return 0.0 if pd.isna(largest) else float(largest)
+    return float(value) if _is_int(value) else 0.0
+
+
+def _repetition_bound(left, right) -> str | None:
+    """`"x" * 10 ** 10` is ten gigabytes of text: text (or a list) times a count is limited by its result."""
+    for text, count in ((left, right), (right, left)):
+        if _is_text(text) and not _is_text(count):
+            produced = _text_length(text) * max(0.0, _largest_count(count))
+            if produced > MAX_TEXT:
+                return (f"repeating text with * would make {produced:,.0f} characters; repetition is limited to "
+                        f"{MAX_TEXT:,} characters")
+    return None
+
+
+def _format_bound(left, right) -> str | None:
+    """`"%0999999999d" % 1` formats a gigabyte; % is for numbers only."""
+    if _is_text(left):
+        return "% on text (string formatting) is not allowed; % is the remainder of numbers"
+    return None
+
+
+_BOUNDS = {ast.Pow: _power_bound, ast.Mult: _repetition_bound, ast.Mod: _format_bound}
 
 
 def _as_bool(value, table):

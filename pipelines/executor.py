@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Any
 from collections.abc import Callable, Mapping
 
 from operators import Cancelled, OperatorError
+from operators.isolation import memory_error_message
 
 from . import cache
-from .graph import Graph
+from .graph import Graph, with_builtins
 from .results import (CANCELLED, FAILED, RUNNING, SKIPPED, SUCCEEDED, CancelToken, Event, NodeOutcome, NodeResult,
                       RunResult, error_json)
 from .schedule import Schedule
@@ -165,7 +166,8 @@ class Executor:
         self.engine = engine_named(engine)  # "local", "spark" or an engine object (pipelines.engines)
         self.max_parallel = max(1, int(max_parallel))
         self.data_root = Path(data_root)
-        self.connections = dict(connections or {})
+        # name -> URL; a Mapping, so the studio may check each URL when a node asks for it
+        self.connections = connections if connections is not None else {}
         # upload id -> file path; a Mapping, so the studio may pass a lazy resolver over its uploads table
         self.uploads = uploads if uploads is not None else {}
         self.on_event = on_event
@@ -189,6 +191,7 @@ class Executor:
     def run(self, graph: Graph, *, from_node: str | None = None, only: str | None = None,
             until: str | None = None, force: bool = False, params: dict[str, Any] | None = None,
             cancel: CancelToken | None = None) -> RunResult:
+        params = with_builtins(params)  # one run_date / fire_time for every node of the run
         check(graph, params)
         started = time.monotonic()
         token = cancel or CancelToken()
@@ -233,6 +236,9 @@ class Executor:
             return NodeOutcome(result)
         except OperatorError as exc:
             self.fail(nid, result, error_json(exc), time.monotonic() - started, ctx.emit)
+            return NodeOutcome(result)
+        except MemoryError as exc:  # over the process's memory ceiling: this node fails, the process goes on
+            self.fail(nid, result, {"message": memory_error_message(exc)}, time.monotonic() - started, ctx.emit)
             return NodeOutcome(result)
         except Exception as exc:  # an operator bug: keep the traceback for the log
             error = {"message": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}

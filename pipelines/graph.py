@@ -2,13 +2,14 @@
 
 A node names an operator and holds its parameters; an edge joins one node's output port to another's
 input port. A parameter value may be `{"$param": "name"}`, a reference to a pipeline-level parameter
-that a run may override.
+that a run may override, or to one of the BUILTIN_PARAMETERS every run has (a schedule fills them per fire).
 """
 from __future__ import annotations
 
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -149,6 +150,25 @@ def load(path: str | Path) -> Graph:
     return from_json(data)
 
 
+# Parameters every run has without declaring them: a scheduled run gets its fire's values; any other run
+# gets its own start time's (with_builtins), unless it sets them, as a backfill does.
+BUILTIN_PARAMETERS = {
+    "run_date": "The run's date (a scheduled run: the fire time's date in the schedule's zone), ISO 8601",
+    "fire_time": "The scheduled instant, ISO 8601 in UTC",
+    "data_interval_start": "Start of the run's data interval (the previous fire time), ISO 8601 in UTC",
+    "data_interval_end": "End of the run's data interval (this fire time), ISO 8601 in UTC",
+}
+
+
+def with_builtins(overrides: dict[str, Any] | None, now: datetime | None = None) -> dict[str, Any]:
+    """Run parameters with the built-in ones a run did not set taken from `now` (default: this moment)."""
+    stamp = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    text = stamp.isoformat().replace("+00:00", "Z")
+    values = {"run_date": stamp.date().isoformat(), "fire_time": text, "data_interval_start": text,
+              "data_interval_end": text}
+    return {**values, **(overrides or {})}
+
+
 def resolve_params(node: Node, parameters: dict[str, dict], overrides: dict[str, Any] | None = None) -> dict:
     """The node's params with every {"$param": name} replaced by the run's value or the default."""
     overrides = overrides or {}
@@ -159,6 +179,8 @@ def resolve_params(node: Node, parameters: dict[str, dict], overrides: dict[str,
                 name = value["$param"]
                 if name in overrides:
                     return overrides[name]
+                if name not in parameters and name in BUILTIN_PARAMETERS:
+                    return with_builtins(None)[name]
                 return parameters.get(name, {}).get("default")
             return {k: resolve(v) for k, v in value.items()}
         if isinstance(value, list):

@@ -9,7 +9,7 @@ import pydantic
 
 import operators
 
-from .graph import Graph, param_references, resolve_params
+from .graph import BUILTIN_PARAMETERS, Graph, param_references, resolve_params
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ def _parameter_errors(graph: Graph, overrides: dict[str, Any] | None) -> list[Va
             errors.append(ValidationError("invalid_parameter", f"pipeline parameter {name!r} has no default",
                                           field=f"parameters.{name}"))
     for name in overrides or {}:
-        if name not in graph.parameters:
+        if name not in graph.parameters and name not in BUILTIN_PARAMETERS:
             errors.append(ValidationError("unknown_parameter", f"run parameter {name!r} is not declared by the "
                                           "pipeline", field=f"parameters.{name}"))
     return errors
@@ -95,7 +95,7 @@ def _node_errors(graph: Graph, node, overrides: dict[str, Any] | None, classes: 
             "operator_version", f"node {node.id!r}: operator {node.operator!r} version {node.version!r} is not "
             f"available (this studio has version {cls.version!r})", node=node.id, field="version"))
     for ref in param_references(node.params):
-        if ref not in graph.parameters:
+        if ref not in graph.parameters and ref not in BUILTIN_PARAMETERS:
             errors.append(ValidationError("unknown_parameter", f"node {node.id!r}: parameter reference "
                                           f"{ref!r} names no pipeline parameter", node=node.id, field="params"))
     return errors + params_errors(node.id, cls, resolve_params(node, graph.parameters, overrides))[1]

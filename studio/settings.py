@@ -5,6 +5,8 @@ DATABASE_URL     e.g. postgres://postgres@127.0.0.1:5432/studio (default: SQLite
 REDIS_URL        optional; enables Redis for the queue and the channel layer
 SECRET_KEY       default: generated once into the data dir
 DEBUG            off unless set to 1/true
+STUDIO_CONNECTION_ALLOW  what database connections may reach beyond the default (see below)
+STUDIO_CONNECTION_KEY    Fernet key(s) for stored connection URLs (default: derived from SECRET_KEY)
 """
 from __future__ import annotations
 
@@ -61,6 +63,7 @@ INSTALLED_APPS = [
     "studio.datasets",
     "studio.runs",
     "studio.deployments",
+    "studio.schedules",
 ]
 
 MIDDLEWARE = [
@@ -152,6 +155,21 @@ SPECTACULAR_SETTINGS = {
 UPLOAD_MAX_BYTES = int(os.environ.get("STUDIO_UPLOAD_MAX_BYTES", 500 * 1024 * 1024))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
+# Database connections (studio/datasets/guard.py). A connection never reaches the studio's own database (its
+# SQLite file or anything in STUDIO_DATA_DIR; its PostgreSQL / MySQL server + database name) nor a unix socket,
+# and by default no address of this machine (loopback, link-local, its interfaces) and no SQLite file. An
+# administrator opens more with STUDIO_CONNECTION_ALLOW, comma-separated entries of four kinds: a directory
+# (/srv/sqlite: SQLite files below it), an address or network (127.0.0.1, 10.0.0.0/8), a host name
+# (db.internal), or one database (postgresql://127.0.0.1:5432/warehouse, mysql://127.0.0.1:3306/sales).
+# Checked when a connection is saved and again when a SQL import runs. A staff user's connections need no
+# allow-list entry.
+CONNECTION_ALLOW = [e.strip() for e in os.environ.get("STUDIO_CONNECTION_ALLOW", "").split(",") if e.strip()]
+# Connection URLs are stored encrypted (Fernet). STUDIO_CONNECTION_KEY: comma-separated Fernet keys (make one
+# with `python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`); the
+# first encrypts and all decrypt, so a new key goes first while the old one still reads the stored rows.
+# Without it, one key is derived from SECRET_KEY (changing SECRET_KEY then makes the stored URLs unreadable).
+CONNECTION_KEYS = [k.strip() for k in os.environ.get("STUDIO_CONNECTION_KEY", "").split(",") if k.strip()]
+
 # The run queue (huey.contrib.djhuey): SqliteHuey in the data dir by default, Redis with REDIS_URL.
 # Runs have priorities: previews and single-node runs (10) go before full runs (0).
 from studio.runs.queue_format import JSONSerializer  # noqa: E402  (huey and json only, no Django)
@@ -175,8 +193,31 @@ TRAINING_QUEUE_NAME = os.environ.get("STUDIO_TRAINING_QUEUE", "")
 # A run whose worker has not written a heartbeat for this long is taken as dead and re-queued.
 WORKER_STALE_SECONDS = float(os.environ.get("STUDIO_WORKER_STALE_SECONDS", 60))
 RUN_MAX_ATTEMPTS = int(os.environ.get("STUDIO_RUN_MAX_ATTEMPTS", 2))
+# The worker process's memory ceiling, under which every node runs (operators/isolation.py): a size like 4g or
+# 512m, "off", or "auto" (80% of the machine's or the container's memory). A node that allocates past it fails
+# with a "memory limit" error; the worker goes on. Spark's JVM, started by the worker, gets the same ceiling.
+WORKER_MEMORY_LIMIT = os.environ.get("STUDIO_WORKER_MEMORY_LIMIT", "auto")
 # Extra operator modules to import in web and worker (plug-ins; the tests add their slow operators).
 OPERATOR_MODULES = [m for m in os.environ.get("STUDIO_OPERATOR_MODULES", "").split(",") if m]
+
+# The scheduler (manage.py run_scheduler): how often it looks for due fires, and how late a fire may be seen
+# and still count as on time (older ones were missed while no scheduler ran: the catch-up policy decides).
+SCHEDULER_TICK_SECONDS = float(os.environ.get("STUDIO_SCHEDULER_TICK_SECONDS", 5))
+SCHEDULER_GRACE_SECONDS = int(os.environ.get("STUDIO_SCHEDULER_GRACE_SECONDS", 120))
+# Failure webhooks of scheduled runs never reach internal addresses (loopback, link-local, private, the studio
+# itself) unless listed here: host names, host:port pairs or CIDR networks, comma-separated.
+WEBHOOK_ALLOW = [h.strip().lower() for h in os.environ.get("STUDIO_WEBHOOK_ALLOW", "").split(",") if h.strip()]
+WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("STUDIO_WEBHOOK_TIMEOUT_SECONDS", 5))
+# Failure e-mail: Django's mail backend (the console by default; EMAIL_BACKEND=...smtp.EmailBackend and
+# EMAIL_HOST / EMAIL_PORT / EMAIL_HOST_USER / EMAIL_HOST_PASSWORD / EMAIL_USE_TLS to send for real).
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", 25))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _flag("EMAIL_USE_TLS")
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "studio@localhost")
 
 # Live run events: channels-redis across processes when REDIS_URL is set. Without Redis the WebSocket
 # consumer tails the RunEvent table (see studio/runs/consumers.py), which works across processes too.

@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("studio.core.urls")),
     path("api/", include("studio.deployments.urls")),
+    path("api/", include("studio.schedules.urls")),
     re_path(r"^api/", api_not_found),  # anything else under /api/ is a JSON 404, never the canvas's HTML
     # The canvas (single-page app) answers every other path; keep this last.
     path("", include("studio.frontend_app.urls")),

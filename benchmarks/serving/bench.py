@@ -78,9 +78,9 @@ def build_bundle(work: Path):
 class Server:
     def __init__(self, name: str, cmd: list[str], port: int, env: dict, ready_path: str, log: Path):
         self.name, self.port, self.ready_path = name, port, ready_path
-        self.log = open(log, "wb")
-        self.proc = subprocess.Popen(cmd, cwd=REPO, env={**os.environ, **env}, stdout=self.log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        with open(log, "wb") as out:  # the child keeps its own descriptor of the log
+            self.proc = subprocess.Popen(cmd, cwd=REPO, env={**os.environ, **env}, stdout=out,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 120
         while True:
             try:
@@ -101,7 +101,6 @@ class Server:
                 self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
-        self.log.close()
 
 
 def hey(hey_bin: str, url: str, body: Path, *, seconds: float, concurrency: int, rate: int | None = None,

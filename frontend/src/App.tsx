@@ -9,6 +9,9 @@ import { PipelinePage } from "./screens/PipelinePage";
 import { Pipelines } from "./screens/Pipelines";
 import { Projects } from "./screens/Projects";
 import { Runs } from "./screens/Runs";
+import { ScheduleDetail } from "./screens/ScheduleDetail";
+import { ScheduleEditor } from "./screens/ScheduleEditor";
+import { Schedules } from "./screens/Schedules";
 
 const Versions = lazy(() => import("./screens/Versions").then((m) => ({ default: m.Versions })));
 
@@ -28,14 +31,10 @@ function Screen({ path }: { path: string }) {
   }
   if (path === "/deployments") return <Deployments />;
   if ((m = match("/deployments/:id", path))) return <DeploymentDetail key={m.id} id={m.id} />;
-  if (path === "/schedules") {
-    return (
-      <div className="page">
-        <h1>Schedules</h1>
-        <p className="muted">Not available in this version of the studio yet.</p>
-      </div>
-    );
-  }
+  if (path === "/schedules") return <Schedules />;
+  if (path === "/schedules/new") return <ScheduleEditor pipelineId={new URLSearchParams(window.location.search).get("pipeline") ?? ""} />;
+  if ((m = match("/schedules/:id", path))) return <ScheduleDetail key={m.id} id={m.id} />;
+  if ((m = match("/schedules/:id/edit", path))) return <ScheduleEditor key={m.id} scheduleId={m.id} />;
   return <Projects />;
 }
 

@@ -26,20 +26,26 @@ The state: `Fitted(kind="features", meta=..., arrays=...)`, JSON + numeric array
 Blocks. `x` is the numeric column, `xf` is x with NaN replaced by `fill`. "dense" blocks add one column;
 "group" blocks add `width` columns of which exactly one is 1.0 per row (sparse one-hot).
 
-| op                | keys                          | arrays                  | output |
-| standardize       | column, fill, mean, scale     |                         | dense (xf - mean) / scale |
-| minmax            | column, fill, lo, span        |                         | dense (xf - lo) / span |
-| log1p             | column, fill                  |                         | dense sign(xf) * log1p(abs(xf)) |
-| clip              | column, fill, lo, hi          |                         | dense clip(xf, lo, hi) |
-| raw               | column                        |                         | dense x, NaN kept (for GBDT) |
-| missing_indicator | column                        |                         | dense 1.0 if x is NaN else 0.0 |
-| buckets           | column, granularities [k...]  | b<i>.edges<j>           | one group per granularity j: searchsorted(edges, x, "right"), NaN -> len(edges)+1; width len(edges)+2 |
-| onehot            | column, vocab [str]           |                         | group: vocab position; unseen or rare -> len(vocab) ("__other__"); missing -> len(vocab)+1 |
-| ordinal           | column, vocab [str]           |                         | dense vocab position as float, NaN for unseen / missing; a categorical feature |
-| hash              | column, n_dims                |                         | group: crc32(utf-8 value) % n_dims, missing hashes as MISSING_TOKEN |
-| frequency         | column, vocab, missing_value  | b<i>.values             | dense values[vocab position]; unseen -> 0.0; missing -> missing_value |
-| target            | column, vocab, prior, missing_value | b<i>.values       | dense values[vocab position]; unseen -> prior; missing -> missing_value |
-| cross             | parts [{column, kind: "category"} or {column, kind: "buckets"}], n_dims | b<i>.edges<p> for bucket part p | group: hash of the parts' codes % n_dims |
+Each op as "name: its keys; [the arrays it reads] -> its output".
+
+- standardize: column, fill, mean, scale -> dense (xf - mean) / scale
+- minmax: column, fill, lo, span -> dense (xf - lo) / span
+- log1p: column, fill -> dense sign(xf) * log1p(abs(xf))
+- clip: column, fill, lo, hi -> dense clip(xf, lo, hi)
+- raw: column -> dense x, NaN kept (for GBDT)
+- missing_indicator: column -> dense 1.0 if x is NaN else 0.0
+- buckets: column, granularities [k...]; [b<i>.edges<j>] -> one group per granularity j:
+  searchsorted(edges, x, "right"), NaN -> len(edges)+1; width len(edges)+2
+- onehot: column, vocab [str] -> group: vocab position; unseen or rare -> len(vocab) ("__other__");
+  missing -> len(vocab)+1
+- ordinal: column, vocab [str] -> dense vocab position as float, NaN for unseen / missing; a categorical feature
+- hash: column, n_dims -> group: crc32(utf-8 value) % n_dims, missing hashes as MISSING_TOKEN
+- frequency: column, vocab, missing_value; [b<i>.values] -> dense values[vocab position]; unseen -> 0.0;
+  missing -> missing_value
+- target: column, vocab, prior, missing_value; [b<i>.values] -> dense values[vocab position]; unseen -> prior;
+  missing -> missing_value
+- cross: parts [{column, kind: "category"} or {column, kind: "buckets"}], n_dims; [b<i>.edges<p> for bucket
+  part p] -> group: hash of the parts' codes % n_dims
 
 Category values are compared as canonical strings: str as is; an integral number as its integer digits
 ("3", not "3.0"); other floats by repr; anything else by str(). Cross codes: a category part's code is the

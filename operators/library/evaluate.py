@@ -72,7 +72,7 @@ def curve_figures(scored: list[tuple[str, np.ndarray, np.ndarray]]) -> dict[str,
 
     figs = {k: {"data": [], "layout": {}} for k in ("roc", "pr", "ks", "gain", "lift", "calibration",
                                                   "score_distribution")}
-    for (name, y, p), color in zip(scored, COLORS):
+    for (name, y, p), color in zip(scored, COLORS, strict=False):
         fpr, tpr, thresholds = roc_curve(y, p)
         auc = float(np.trapezoid(tpr, fpr))
         x, t = _thin(fpr, tpr)
@@ -166,7 +166,7 @@ def model_figures(models: list[tuple[str, Fitted]], top: int = 20) -> dict[str, 
                                                        "side": "right"})}
     importance = {"data": [], "layout": _layout(f"Feature importance (top {top})", "Importance (normalised)", "",
                                                 barmode="group", height=520)}
-    for (name, model), color in zip(models, COLORS):
+    for (name, model), color in zip(models, COLORS, strict=False):
         names = model.meta.get("feature_names", [])
         if model.kind == "lightgbm":
             for part, metrics in model.meta.get("evals", {}).items():

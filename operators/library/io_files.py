@@ -1,6 +1,7 @@
 """Import tables from files: an uploaded file (by id) or a path below the data root."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 from typing import Literal
@@ -89,10 +90,8 @@ def apply_types(table: pd.DataFrame, overrides: dict[str, str], parse_dates: boo
                 continue  # (object columns of text count as string dtype too)
             sample = table[column].dropna().head(200)
             if len(sample) and all(isinstance(v, str) and _ISO_DATE.match(v) for v in sample):
-                try:
+                with contextlib.suppress(ValueError, TypeError):  # dates at the top only: leave it as text
                     table[column] = pd.to_datetime(table[column], errors="raise", format="ISO8601")
-                except (ValueError, TypeError):
-                    pass  # looked like dates at the top only: leave it as text
     return table
 
 
@@ -168,7 +167,8 @@ class ImportParquet(Operator):
         try:
             handle = pq.ParquetFile(path)
         except (pa.ArrowInvalid, OSError) as exc:
-            raise OperatorError(f"cannot read {params.path or params.upload!r} as Parquet: {exc}", field="path") from None
+            raise OperatorError(f"cannot read {params.path or params.upload!r} as Parquet: {exc}",
+                                field="path") from None
         names = handle.schema_arrow.names
         for column in params.columns:
             if column not in names:

@@ -2,40 +2,11 @@
 (PyMySQL). The connection URL is held outside the graph (a named connection) and never appears in an error."""
 from __future__ import annotations
 
-import re
-
 import pandas as pd
 from pydantic import Field
 
+from ..connections import check_statement, read_only_engine, scrub
 from ..contract import Operator, OperatorError, Params, Port, PortType
-
-# Drivers installed with the project, used when a URL names only the database kind.
-DEFAULT_DRIVERS = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg", "mysql": "mysql+pymysql",
-                   "mariadb": "mariadb+pymysql"}
-_READ_ONLY = re.compile(r"^\s*(\(\s*)*(select|with)\b", re.IGNORECASE)
-
-
-def engine_for(url: str):
-    import sqlalchemy as sa
-
-    try:
-        parsed = sa.engine.make_url(url)
-    except Exception:  # noqa: BLE001 - sqlalchemy raises several kinds; none may echo the URL
-        raise OperatorError("the connection's URL is not a valid database URL", field="connection") from None
-    if parsed.drivername in DEFAULT_DRIVERS:
-        parsed = parsed.set(drivername=DEFAULT_DRIVERS[parsed.drivername])
-    try:
-        return sa.create_engine(parsed), parsed
-    except Exception as exc:  # noqa: BLE001 - e.g. a driver that is not installed
-        raise OperatorError(f"cannot use the connection: {scrub(str(exc), url, parsed)}", field="connection") from None
-
-
-def scrub(message: str, url: str, parsed) -> str:
-    """An error message with the URL and password removed, so a secret never reaches the canvas or a log."""
-    for secret in (url, parsed.render_as_string(hide_password=False), parsed.password):
-        if secret:
-            message = message.replace(str(secret), "***")
-    return message.splitlines()[0][:500] if message else message
 
 
 class ImportSQL(Operator):
@@ -62,10 +33,10 @@ class ImportSQL(Operator):
 
         if bool(params.table) == bool(params.query):
             raise OperatorError("give either a table or a query, not both or neither", field="table")
-        if params.query and not _READ_ONLY.match(params.query):
-            raise OperatorError("the query must be a SELECT (or WITH ... SELECT)", field="query")
+        if params.query:
+            check_statement(params.query)
         url = ctx.connection_url(params.connection)
-        engine, parsed = engine_for(url)
+        engine, parsed = read_only_engine(url)  # the database refuses writes: operators/connections.py
         chunks, rows = [], 0
         try:
             with engine.connect() as conn:
@@ -78,7 +49,7 @@ class ImportSQL(Operator):
                 else:
                     statement = sa.text(params.query)
                 conn = conn.execution_options(stream_results=True, max_row_buffer=params.chunk_rows)
-                # leaving `connect()` rolls the transaction back: an import never writes
+                # leaving `connect()` rolls the read-only transaction back
                 result = conn.execute(statement)
                 columns = list(result.keys())
                 while True:

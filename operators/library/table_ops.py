@@ -170,7 +170,7 @@ def join_keys(left, right, params, numeric) -> list[str]:
         raise OperatorError("left_on and right_on need the same number of columns", field="right_on")
     require_columns(left, params.left_on, field="left_on", port="left")
     require_columns(right, right_on, field="right_on", port="right")
-    for lk, rk in zip(params.left_on, right_on):
+    for lk, rk in zip(params.left_on, right_on, strict=True):
         lnum, rnum = numeric(left, lk), numeric(right, rk)
         if lnum != rnum:
             raise OperatorError(f"key {lk!r} is {'numeric' if lnum else 'text'} on the left but {rk!r} is "

@@ -141,7 +141,7 @@ def binned_figures(scored: list[tuple[str, BinnedScores]]) -> dict[str, dict]:
     figs = {k: {"data": [], "layout": {}} for k in ("roc", "pr", "ks", "gain", "lift", "calibration",
                                                   "score_distribution")}
     edges = np.arange(1, BINS + 1) / BINS  # upper edge of each bin
-    for (name, b), color in zip(scored, COLORS):
+    for (name, b), color in zip(scored, COLORS, strict=False):
         fpr, tpr = b.roc()
         x, t = _thin(fpr, tpr)
         figs["roc"]["data"].append(_line(f"{name} (AUC {b.auc():.3f})", x, t, color))

@@ -123,7 +123,8 @@ class Quantiles:
         probabilities = sorted({_key((k + 0.5) / self.present[c]) for c in columns for k in wanted[c]})
         frame = self.table.select(*[F.col(c).cast("double").alias(c) for c in columns])
         results = frame.approxQuantile(columns, probabilities, QUANTILE_RELATIVE_ERROR)  # nulls ignored
-        at = {(c, p): v for c, values in zip(columns, results) for p, v in zip(probabilities, values)}
+        at = {(c, p): v for c, values in zip(columns, results, strict=True)
+              for p, v in zip(probabilities, values, strict=True)}
         for c in columns:
             n = self.present[c]
             for q in requests[c]:

@@ -84,7 +84,7 @@ def matrix_from_vectors(column, width: int):
         indices = index_list.values.to_numpy(zero_copy_only=False)
         return sp.csr_matrix((values, indices, value_offsets - value_offsets[0]), shape=(n, width))
     rows = []  # mixed (Spark ML may compress some rows): one row at a time
-    for kind, idx, vals in zip(kinds, column.field("indices").to_pylist(), values_list.to_pylist()):
+    for kind, idx, vals in zip(kinds, column.field("indices").to_pylist(), values_list.to_pylist(), strict=True):
         idx = np.arange(len(vals)) if kind == 1 else np.asarray(idx)
         rows.append(sp.csr_matrix((np.asarray(vals, dtype=np.float64), idx, [0, len(vals)]), shape=(1, width)))
     return sp.vstack(rows, format="csr")

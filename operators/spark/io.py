@@ -3,8 +3,10 @@ split into partitions, publishing a model, and batch scoring with a published de
 from __future__ import annotations
 
 import functools
+import re
 from urllib.parse import unquote, urlsplit
 
+from ..connections import check_statement, jdbc_read_only_properties
 from ..contract import OperatorError
 from . import spark_operator
 
@@ -29,6 +31,7 @@ def jdbc_target(url: str) -> tuple[str, dict[str, str]]:
                             f"not {dialect!r}", field="connection")
     scheme, driver = JDBC_DRIVERS[dialect]
     host = parts.hostname or "127.0.0.1"
+    host = f"[{host}]" if ":" in host else host  # an IPv6 address (the studio hands over the checked address)
     port = parts.port or DEFAULT_PORTS[dialect]
     database = parts.path.lstrip("/")
     properties = {"driver": driver, "user": unquote(parts.username or "")}
@@ -46,6 +49,7 @@ def read_jdbc(spark, url: str, *, table: str | None = None, query: str | None = 
     if bool(table) == bool(query):
         raise OperatorError("give either a table or a query", field="table")
     jdbc_url, properties = jdbc_target(url)
+    properties.update(jdbc_read_only_properties(jdbc_url))  # every connection Spark opens is read-only
     source = table if table else f"({query}) AS studio_query"
 
     def reader():  # a DataFrameReader keeps its options: a fresh one per read
@@ -63,8 +67,13 @@ def read_jdbc(spark, url: str, *, table: str | None = None, query: str | None = 
     column = partition_column or (numeric[0] if numeric else None)
     partitions = num_partitions or max(2, int(spark.sparkContext.defaultParallelism))
     quoted = f'"{column}"' if jdbc_url.startswith("jdbc:postgresql") else f"`{column}`"
-    bounds = (reader().option("query", f"SELECT COUNT(*) AS n, MIN({quoted}) AS lo, MAX({quoted}) AS hi FROM {source}"
-                            if column else f"SELECT COUNT(*) AS n FROM {source}").load().collect()[0])
+    try:  # the first time the query runs on the database
+        bounds = (reader().option("query", f"SELECT COUNT(*) AS n, MIN({quoted}) AS lo, MAX({quoted}) AS hi FROM "
+                                           f"{source}" if column else f"SELECT COUNT(*) AS n FROM {source}")
+                  .load().collect()[0])
+    except Exception as exc:
+        raise OperatorError(f"cannot read {table or 'the query'} over JDBC: {_first_line(exc)}",
+                            field="table" if table else "query") from None
     if max_rows is not None and bounds["n"] > max_rows:
         raise OperatorError(f"the source has more than {max_rows:,} rows; raise max_rows or narrow the query",
                             field="max_rows")
@@ -76,8 +85,16 @@ def read_jdbc(spark, url: str, *, table: str | None = None, query: str | None = 
 
 
 def _first_line(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:500] if text else type(exc).__name__
+    """The driver's message: for a Py4J error its root cause ("Caused by: ...") or the Java exception's line,
+    not Py4J's "An error occurred while calling o68.load" preamble."""
+    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
+    causes = [line[len("Caused by: "):] for line in lines if line.startswith("Caused by: ")]
+    if causes:
+        lines = causes[-1:]
+    elif len(lines) > 1 and lines[0].startswith("An error occurred while calling"):
+        lines = lines[1:]
+    text = re.sub(r"^[:\s]*([\w.$]+(Exception|Error): )?", "", lines[0]) if lines else ""
+    return text[:500] or type(exc).__name__
 
 
 @spark_operator("import_csv")
@@ -102,7 +119,7 @@ def import_csv(ctx, inputs, params):
     nulls = list(params.null_values)
     table = table.select(*[F.when(F.col(c).isin(nulls), None).otherwise(F.col(c)).alias(c) if nulls else F.col(c)
                            for c in table.columns])
-    for column, kind in params.column_types.items():
+    for column in params.column_types:
         if column not in table.columns:
             raise OperatorError(f"column {column!r} (from column_types) is not in the file; columns are: "
                                 f"{', '.join(table.columns[:20])}", field=f"column_types.{column}", column=column)
@@ -178,12 +195,10 @@ def import_parquet(ctx, inputs, params):
 @spark_operator("import_sql")
 def import_sql(ctx, inputs, params):
     """JDBC from PostgreSQL or MySQL/MariaDB, split into range queries over the first integer column."""
-    from ..library.io_sql import _READ_ONLY
-
     if bool(params.table) == bool(params.query):
         raise OperatorError("give either a table or a query, not both or neither", field="table")
-    if params.query and not _READ_ONLY.match(params.query):
-        raise OperatorError("the query must be a SELECT (or WITH ... SELECT)", field="query")
+    if params.query:
+        check_statement(params.query)
     table = read_jdbc(ctx.spark, ctx.connection_url(params.connection), table=params.table or None,
                       query=params.query or None, max_rows=params.max_rows)
     ctx.log(f"reading {params.table or 'the query'} over JDBC in {table.rdd.getNumPartitions()} partitions")

@@ -79,7 +79,7 @@ def _train_lightgbm_task(batches, *, params: dict, rounds: int, width: int, cate
         ports = [int(p) for p in context.allGather(str(port))]
         if X is None:
             raise RuntimeError(f"LightGBM task {rank} received no rows; repartition gave it none")
-        params.update(machines=",".join(f"{h}:{p}" for h, p in zip(hosts, ports)), local_listen_port=port,
+        params.update(machines=",".join(f"{h}:{p}" for h, p in zip(hosts, ports, strict=True)), local_listen_port=port,
                       num_machines=len(hosts), tree_learner="data", pre_partition=True,
                       time_out=NETWORK_TIMEOUT_MINUTES)
     train = lgb.Dataset(X, label=y, feature_name=[f"f{j}" for j in range(width)],

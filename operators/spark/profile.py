@@ -46,8 +46,8 @@ def _exact(df) -> tuple[int, dict[str, dict]]:
         if is_numeric(dtype):
             entry.update(min=row[f"min{i}"], max=row[f"max{i}"], mean=row[f"mean{i}"])
         elif dtype in ("timestamp", "timestamp_ntz"):
-            entry.update({key: None if row[f"{key}{i}"] is None else pd.Timestamp(row[f"{key}{i}"], unit="us").isoformat()
-                          for key in ("min", "max")})
+            entry.update({key: None if row[f"{key}{i}"] is None
+                          else pd.Timestamp(row[f"{key}{i}"], unit="us").isoformat() for key in ("min", "max")})
         stats[name] = entry
     return int(row["rows"]), stats
 

@@ -36,7 +36,7 @@ def select_columns(ctx, inputs, params):
 def rename_columns(ctx, inputs, params):
     table = inputs["table"]
     renamed = renamed_columns(table, params.mapping)
-    return {"table": table.select(*[col(c).alias(new) for c, new in zip(table.columns, renamed)])}
+    return {"table": table.select(*[col(c).alias(new) for c, new in zip(table.columns, renamed, strict=True)])}
 
 
 # ------------------------------------------------------------------------------------------------ rows
@@ -171,7 +171,7 @@ def join(ctx, inputs, params):
         return is_numeric(dtype) or dtype == "boolean"
 
     right_on = join_keys(left, right, params, numeric)
-    merged = {lk for lk, rk in zip(params.left_on, right_on) if lk == rk}
+    merged = {lk for lk, rk in zip(params.left_on, right_on, strict=True) if lk == rk}
     overlap = (set(left.columns) & set(right.columns)) - merged
     # private names on both sides, so no column reference is ambiguous whatever the tables share
     lname = {c: f"__left{i}" for i, c in enumerate(left.columns)}
@@ -179,7 +179,7 @@ def join(ctx, inputs, params):
     lframe = left.select(*[col(c).alias(lname[c]) for c in left.columns])
     rframe = right.select(*[col(c).alias(rname[c]) for c in right.columns])
     condition = functools.reduce(lambda a, b: a & b, [F.col(lname[lk]).eqNullSafe(F.col(rname[rk]))
-                                                      for lk, rk in zip(params.left_on, right_on)])
+                                                      for lk, rk in zip(params.left_on, right_on, strict=True)])
     joined = lframe.join(rframe, condition, {"outer": "full"}.get(params.how, params.how))
     out, names = [], []
     for c in left.columns:

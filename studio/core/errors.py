@@ -108,7 +108,7 @@ def add_error_responses(result, generator, request, public):
                        "errors": {"type": "array", "items": {"$ref": "#/components/schemas/ErrorEntry"}}}})
     ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for path, operations in result.get("paths", {}).items():
-        for method, operation in operations.items():
+        for operation in operations.values():
             responses = operation.setdefault("responses", {})
             for code, text in _ERROR_STATUSES.items():
                 if code == "413" and "uploads" not in path:

@@ -10,5 +10,5 @@ class UploadAdmin(admin.ModelAdmin):
 
 @admin.register(Connection)
 class ConnectionAdmin(admin.ModelAdmin):
-    list_display = ("id", "name", "project", "created_at")
-    exclude = ("url",)  # the secret stays out of the admin's pages too
+    list_display = ("id", "name", "project", "approved_by", "created_at")
+    exclude = ("encrypted_url",)  # the secret stays out of the admin's pages too

@@ -46,7 +46,8 @@ class DeploymentVersion(models.Model):
 
     class Meta:
         ordering = ["deployment_id", "number"]
-        constraints = [models.UniqueConstraint(fields=["deployment", "number"], name="one_number_per_deployment_version")]
+        constraints = [models.UniqueConstraint(fields=["deployment", "number"],
+                                               name="one_number_per_deployment_version")]
 
     def __str__(self) -> str:
         return f"{self.deployment.name} v{self.number}"

@@ -198,7 +198,8 @@ def serving_metrics(name: str, timeout: float = 0.5) -> dict:
                 le = sample.labels["le"]
                 entry["latency_buckets"][le] = entry["latency_buckets"].get(le, 0.0) + sample.value
     for entry in versions.values():
-        entry["latency_mean_seconds"] = entry["latency_sum"] / entry["latency_count"] if entry["latency_count"] else None
+        count = entry["latency_count"]
+        entry["latency_mean_seconds"] = entry["latency_sum"] / count if count else None
     return versions
 
 

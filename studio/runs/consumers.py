@@ -9,6 +9,7 @@ Redis, a short poll (EVENT_POLL_SECONDS, 0.1 s). A reconnecting client passes th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -71,10 +72,8 @@ class RunEventsConsumer(AsyncJsonWebsocketConsumer):
             if len(rows) == BATCH:
                 continue
             self.wakeup.clear()
-            try:
+            with contextlib.suppress(TimeoutError):  # no wakeup: poll the table anyway
                 await asyncio.wait_for(self.wakeup.wait(), timeout=settings.EVENT_POLL_SECONDS)
-            except TimeoutError:
-                pass
 
     @database_sync_to_async
     def _may_read(self, user) -> bool:

@@ -78,6 +78,36 @@ def recover_on_startup():
             close_old_connections()
 
 
+@on_startup()
+def limit_worker_memory():
+    """Before its first task, the worker caps its own memory (STUDIO_WORKER_MEMORY_LIMIT, RLIMIT_DATA where the
+    OS has it): a node that allocates past the ceiling gets a MemoryError and fails alone, rather than the
+    kernel's OOM killer ending the worker and every run in it. Each worker thread calls this; the limit is the
+    process's, so setting it again changes nothing."""
+    from django.conf import settings
+
+    from operators.isolation import describe_size, memory_limit, parse_size, physical_memory, set_memory_limit
+
+    if HUEY.immediate:  # tasks run inside the web process (tests): not the worker's to cap
+        return
+    setting = settings.WORKER_MEMORY_LIMIT
+    try:
+        if setting.strip().lower() == "auto":
+            total = physical_memory()
+            size = int(total * 0.8) if total else None
+        else:
+            size = parse_size(setting)
+    except ValueError as exc:
+        log.error("STUDIO_WORKER_MEMORY_LIMIT: %s; the worker runs without a memory limit", exc)
+        return
+    if size is not None and memory_limit() == size:
+        return  # another worker thread of this process set it
+    if size is not None and set_memory_limit(size):
+        log.info("worker memory limit: %s (STUDIO_WORKER_MEMORY_LIMIT=%s)", describe_size(size), setting)
+    elif size is not None:
+        log.warning("this OS has no per-process memory limit; STUDIO_WORKER_MEMORY_LIMIT is not enforced")
+
+
 @db_periodic_task(crontab(minute="*"), name="studio.recover_runs")
 def recover_runs():
     """Every minute: runs whose worker went silent (WORKER_STALE_SECONDS) are re-queued or failed."""

@@ -21,6 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 
 import pipelines
+from studio.datasets.guard import RunConnections
 
 from . import events
 from .models import Run, RunMode, RunStatus
@@ -44,7 +45,7 @@ def executor_for(run: Run, sink) -> pipelines.Executor:
     project.data_root.mkdir(parents=True, exist_ok=True)
     return pipelines.Executor(
         artifact_store(), engine=run.engine, data_root=project.data_root, on_event=sink,
-        connections={c.name: c.url for c in project.connections.all()},
+        connections=RunConnections(project),  # each URL checked again when a node asks for it
         uploads={str(u.pk): u.file for u in project.uploads.all()},  # ctx.upload_path(upload_id)
         publisher=publisher_for(run),  # the publish operator's ctx.publish
         bundles=bundle_resolver_for(run))  # ctx.deployment_bundle, for batch scoring

@@ -18,7 +18,7 @@ def parse_graph(data: Any, prefix: str = "graph") -> pipelines.Graph:
     except pipelines.GraphFormatError as exc:
         raise ApiError(400, "invalid_graph", [
             {"path": f"{prefix}.{path}" if path else prefix, "message": message, "code": "invalid_graph"}
-            for path, message in exc.errors])
+            for path, message in exc.errors]) from exc
     unknown = [e for e in pipelines.validate(graph) if e.code == "unknown_operator"]
     if unknown:
         raise ApiError(400, "unknown_operator", error_entries(graph, unknown, prefix))

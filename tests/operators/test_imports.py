@@ -103,9 +103,9 @@ SAMPLE = pd.DataFrame({"id": [1, 2, 3, 4, 5], "amount": [1.5, None, 3.25, 4.0, 5
 
 def sql_database(url: str):
     """A uniquely named table holding SAMPLE in the database at `url`; dropped afterwards."""
-    from operators.library.io_sql import engine_for
+    from operators.connections import sqlalchemy_url
 
-    engine, _ = engine_for(url)
+    engine = sa.create_engine(sqlalchemy_url(url))
     name = f"op_test_{uuid.uuid4().hex[:10]}"
     SAMPLE.to_sql(name, engine, index=False)
     return engine, name

@@ -182,7 +182,26 @@ class SumX(Operator):
         return {"out": {"sum": float(inputs["table"]["x"].sum())}}
 
 
-for _cls in (Emit, AddOne, Deaf, Rendezvous, Fail, Crash, NeedsTable, MakeTable, ScribbleOnInput, SumX):
+class Allocate(Operator):
+    """Fills memory in 64 MiB blocks, each written, as an operator whose data outgrows the machine would."""
+
+    name = "test_allocate"
+    category = "Testing"
+    description = "Allocates and writes `megabytes` of memory, then lets it go."
+    outputs = (Port("out", PortType.METRICS),)
+
+    class Params(Params):
+        megabytes: int = Field(64, ge=1)
+
+    def run(self, ctx, inputs, params):
+        import numpy as np
+
+        blocks = [np.ones(64 * 1024 * 1024, dtype=np.uint8) for _ in range(max(1, params.megabytes // 64))]
+        return {"out": {"allocated_mb": 64 * len(blocks)}}
+
+
+for _cls in (Emit, AddOne, Deaf, Rendezvous, Fail, Crash, NeedsTable, MakeTable, ScribbleOnInput, SumX,
+             Allocate):
     operators.register(_cls)
 
 

@@ -118,9 +118,9 @@ def serving_process(tmp_path: Path, env_extra: dict | None = None):
     registry = data_dir / "serving" / "registry.json"
     port = free_port()
     env = {**os.environ, "STUDIO_DATA_DIR": str(data_dir), **(env_extra or {})}
-    log_file = open(tmp_path / "serving.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "studio.serving", "--port", str(port)], cwd=REPO, env=env,
-                            stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+    with open(tmp_path / "serving.log", "wb") as log_file:  # the child keeps its own descriptor of the log
+        proc = subprocess.Popen([sys.executable, "-m", "studio.serving", "--port", str(port)], cwd=REPO, env=env,
+                                stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
     server = Server(port, registry, data_dir, proc)
     try:
         deadline = time.monotonic() + 60
@@ -141,7 +141,6 @@ def serving_process(tmp_path: Path, env_extra: dict | None = None):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-        log_file.close()
 
 
 def v2_json(columns: dict, spec: list[dict], **extra) -> dict:

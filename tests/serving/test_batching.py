@@ -34,12 +34,12 @@ def test_requests_arriving_together_share_one_call_and_get_their_own_rows(bundle
 
     async def main():
         return await asyncio.gather(*(batcher.predict(served, _rows(bundle, scoring_table, s, n), n)
-                                      for s, n in zip(starts, sizes)))
+                                      for s, n in zip(starts, sizes, strict=True)))
 
     answers = asyncio.run(main())
     assert calls == [7, 5] and batcher.batches == 2  # 1+3+1+2, then 4+1: a batch stops before max_rows
     expected = bundle.predict(_rows(bundle, scoring_table, 0, 12), 12)
-    for answer, s, n in zip(answers, starts, sizes):
+    for answer, s, n in zip(answers, starts, sizes, strict=True):
         assert np.array_equal(answer["probability"], expected["probability"][s:s + n])
         assert np.array_equal(answer["label"], expected["label"][s:s + n])
 

@@ -159,7 +159,8 @@ def test_prediction_log_retention_deletes_old_days(tmp_path):
     import pyarrow.parquet as pq
 
     rows = [r for f in (tmp_path / "credit").rglob("*.parquet") for r in pq.read_table(f).to_pylist()]
-    assert [(r["request_id"], r["row"], r["version"], r["label"]) for r in rows] == [("r1", 0, "3", 0), ("r1", 1, "3", 1)]
+    assert [(r["request_id"], r["row"], r["version"], r["label"]) for r in rows] == [("r1", 0, "3", 0),
+                                                                                      ("r1", 1, "3", 1)]
     assert (rows[0]["in_age"], rows[0]["in_region"]) == (41.0, "south")
     assert (rows[1]["in_age"], rows[1]["in_region"]) == (None, None) and time.time() - rows[0]["time"] < 60
 

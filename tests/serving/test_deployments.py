@@ -150,7 +150,8 @@ def test_publish_hot_swap_and_rollback_under_load(studio, settings):
                 t.join(timeout=30)
         assert failures == []
         bundle2 = load_bundle(studio_bundle(studio, 2))
-        expected = {"1": bundle1.predict(columns, 1)["probability"][0], "2": bundle2.predict(columns, 1)["probability"][0]}
+        expected = {"1": bundle1.predict(columns, 1)["probability"][0],
+                    "2": bundle2.predict(columns, 1)["probability"][0]}
         assert expected["1"] != expected["2"]
         for _, version, probability in seen:  # each answer says truthfully which version computed it
             assert abs(probability - expected[version]) <= 1e-9
@@ -204,7 +205,8 @@ def test_publish_records_its_source_and_answers_within_5_s_of_the_api_call(studi
             answer = studio.as_alice.post("/api/deployments/publish/", {"run": run.pk, "name": "credit"},
                                           format="json")
             assert answer.status_code == 201, answer.json()
-            server.wait_for(lambda: answers(str(number)), timeout=max(0.0, 5 - (time.monotonic() - started)),
+            left = max(0.0, 5 - (time.monotonic() - started))
+            server.wait_for(lambda number=number: answers(str(number)), timeout=left,
                             what=f"version {number} answering within 5 s of the publish call")
             elapsed = time.monotonic() - started
             assert elapsed <= 5, elapsed
@@ -243,7 +245,8 @@ def test_permissions_and_bad_publish_requests(studio):
     detail = f"/api/deployments/{body['id']}/"
     assert studio.as_bob.get(detail).status_code == 404
     assert studio.as_bob.get("/api/deployments/").json()["results"] == []
-    assert studio.as_bob.post("/api/deployments/publish/", {"run": run.pk, "name": "x"}, format="json").status_code == 404
+    publish = studio.as_bob.post("/api/deployments/publish/", {"run": run.pk, "name": "x"}, format="json")
+    assert publish.status_code == 404
     assert studio.as_carol.get(detail).status_code == 200
     assert studio.as_carol.post(detail + "rollback/", {"version": 1}, format="json").status_code == 403
 

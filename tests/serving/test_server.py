@@ -315,8 +315,8 @@ def test_metrics_count_requests_per_model_and_version(server, batch, scoring_tab
     status, _, text = http("GET", server.url + "/metrics")
     text = text.decode()
     assert status == 200
-    line = next(l for l in text.splitlines() if l.startswith("serving_requests_total{")
-                and 'version="2"' in l and 'code="200"' in l)
+    line = next(row for row in text.splitlines() if row.startswith("serving_requests_total{")
+                and 'version="2"' in row and 'code="200"' in row)
     assert float(line.rsplit(" ", 1)[1]) >= 3
     assert 'serving_request_duration_seconds_bucket{le="0.005",model="credit",protocol="v2",version="2"}' in text
     assert "serving_request_errors_total{" in text

@@ -121,3 +121,26 @@ def test_jdbc_import_from_mariadb(spark):
         with engine.begin() as conn:
             conn.execute(sa.text(f"DROP TABLE IF EXISTS `{name}`"))
         engine.dispose()
+
+
+@pytest.mark.parametrize("kind", ["postgresql", "mariadb"])
+def test_jdbc_reads_are_read_only_in_the_database(spark, tmp_path, kind):
+    """A query that passes the statement check and writes through a function (a sequence and a MyISAM table:
+    writes no rollback undoes) is refused by the database: every connection Spark opens is read-only."""
+    from tests.operators.test_sql_read_only import drop_target, server_target
+
+    suffix = uuid.uuid4().hex[:10]
+    target = server_target("mysql" if kind == "mariadb" else kind, suffix)
+    try:
+        before = target.state()
+        graph = _graph("import_sql", {"connection": "app", "query": target.attack})
+        result = pipelines.run(graph, store_root=tmp_path, engine="spark", connections={"app": target.url})
+        assert result.status == "failed"
+        error = result.nodes["import"].error
+        assert error["field"] == "query" and "read only" in error["message"].lower().replace("-", " "), error
+        assert target.state() == before
+        graph = _graph("import_sql", {"connection": "app", "table": target.users})
+        result = pipelines.run(graph, store_root=tmp_path / "ok", engine="spark", connections={"app": target.url})
+        assert result.output("import", "table")["name"].tolist() == ["alice"]  # reading still works
+    finally:
+        drop_target(target, suffix)

@@ -43,7 +43,7 @@ def test_fitted_feature_states_agree_within_tolerance(both_runs):
     assert local.meta["inputs"] == spark.meta["inputs"]
     assert local.meta["names"] == spark.meta["names"]
     assert [b["op"] for b in local.meta["blocks"]] == [b["op"] for b in spark.meta["blocks"]]
-    for i, (a, b) in enumerate(zip(local.meta["blocks"], spark.meta["blocks"])):
+    for a, b in zip(local.meta["blocks"], spark.meta["blocks"], strict=True):
         for key in ("fill", "mean", "scale", "lo", "span", "missing_value"):
             if key in a:
                 assert b[key] == pytest.approx(a[key], rel=1e-9, abs=1e-12), (a["op"], a.get("column"), key)
@@ -194,6 +194,6 @@ def test_target_encoding_on_spark(spark, both_runs):
     features = to_feature_matrix(transform_on_spark(with_oof, distributed, label="default", oof=oof))
     encoded = features.X.toarray()[:, 0] if hasattr(features.X, "toarray") else features.X[:, 0]
     assert features.n_rows == len(table)
-    full = dict(zip(local.meta["blocks"][0]["vocab"], local.arrays["b0.values"]))
+    full = dict(zip(local.meta["blocks"][0]["vocab"], local.arrays["b0.values"], strict=True))
     assert not np.allclose(encoded, [full[v] for v in table["purpose"]]), "training rows got the full encoding"
     assert abs(encoded.mean() - local.meta["blocks"][0]["prior"]) < 0.02

@@ -29,7 +29,7 @@ def _assert_exact_numbers_agree(local: dict, spark: dict) -> None:
     assert spark["rows"] == local["rows"]
     assert spark["sampled"] == local["sampled"]
     assert [c["name"] for c in spark["columns"]] == [c["name"] for c in local["columns"]]
-    for a, b in zip(local["columns"], spark["columns"]):
+    for a, b in zip(local["columns"], spark["columns"], strict=True):
         assert b["kind"] == a["kind"], a["name"]
         for key in EXACT:
             assert b.get(key) == a.get(key), (a["name"], key)
@@ -50,7 +50,7 @@ def test_spark_run_writes_a_profile_equal_to_the_local_one(spark, credit_root, t
         _assert_exact_numbers_agree(expected[key], profile)
         assert not profile["sampled"] and profile["sample_rows"] == profile["rows"]
         # no sampling on either engine: the sample statistics are the whole table's too
-        for a, b in zip(expected[key]["columns"], profile["columns"]):
+        for a, b in zip(expected[key]["columns"], profile["columns"], strict=True):
             assert b["distinct"] == a["distinct"], a["name"]
             assert b.get("histogram") == a.get("histogram"), a["name"]
             assert sorted(t["count"] for t in b.get("top", [])) == sorted(t["count"] for t in a.get("top", []))

@@ -33,8 +33,9 @@ def people_root(tmp_path_factory):
         "joined": joined.astype("datetime64[ns]"),
         "joined_text": joined.strftime("%Y-%m-%d"),
     })
-    people.loc[people.index % 7 == 0, "joined_text"] = (joined[people.index % 7 == 0]
-                                                        + pd.Timedelta(hours=9, minutes=30)).strftime("%Y-%m-%d %H:%M:%S")
+    every_seventh = people.index % 7 == 0
+    people.loc[every_seventh, "joined_text"] = (joined[every_seventh]
+                                                + pd.Timedelta(hours=9, minutes=30)).strftime("%Y-%m-%d %H:%M:%S")
     city_table = pd.DataFrame({"city": ["north", "south", "east", "west", None, "nowhere"],
                                "region": ["N", "S", "E", "W", "?", "X"], "id": [10, 20, 30, 40, 50, 60],
                                "score": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]})
@@ -137,10 +138,11 @@ def test_summarize_report_equals_the_local_report(spark, people_root, tmp_path):
     assert got["report"].text == expected["report"].text
     assert got["report"].figures == expected["report"].figures
     assert len(got["report"].tables["columns"]) == len(expected["report"].tables["columns"])
-    for a, b in zip(expected["report"].tables["columns"], got["report"].tables["columns"]):
+    for a, b in zip(expected["report"].tables["columns"], got["report"].tables["columns"], strict=True):
         assert b.keys() == a.keys()
         for key, value in a.items():
-            assert b[key] == (pytest.approx(value, rel=1e-12) if isinstance(value, float) else value), (a["column"], key)
+            wanted = pytest.approx(value, rel=1e-12) if isinstance(value, float) else value
+            assert b[key] == wanted, (a["column"], key)
 
 
 def test_sample_credit_default_generates_the_local_table(spark, tmp_path):

@@ -71,10 +71,10 @@ class LiveStudio:
         assert done.returncode == 0, done.stderr[-3000:]
         return done.stdout
 
-    def _spawn(self, args: list[str], log: str) -> subprocess.Popen:
-        handle = open(self.root / log, "ab")
-        proc = subprocess.Popen(args, cwd=REPO, env=self.env, stdout=handle, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+    def _spawn(self, args: list[str], log: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+        with open(self.root / log, "ab") as handle:  # the child keeps its own copy of the descriptor
+            proc = subprocess.Popen(args, cwd=REPO, env={**self.env, **(env or {})}, stdout=handle,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
         self.procs.append(proc)
         return proc
 
@@ -92,8 +92,9 @@ class LiveStudio:
                 time.sleep(0.2)
         raise AssertionError("the web server did not answer in 90 s")
 
-    def start_worker(self) -> subprocess.Popen:
-        return self._spawn([sys.executable, "manage.py", "run_huey"], "worker.log")
+    def start_worker(self, **env: str) -> subprocess.Popen:
+        """A worker (`manage.py run_huey`), with `env` added to the studio's environment."""
+        return self._spawn([sys.executable, "manage.py", "run_huey"], "worker.log", env)
 
     def stop(self, proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
         if proc.poll() is None:

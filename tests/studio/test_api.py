@@ -191,7 +191,8 @@ def test_export_import_and_python_script(world, fast_pipeline, tmp_path):
     # The script runs on its own; the test operators it uses are registered by a tiny wrapper.
     wrapper = tmp_path / "run.py"
     wrapper.write_text("import sys, runpy\nimport tests.pipelines.testing_operators\n"
-                       f"sys.argv = [{str(path)!r}] + sys.argv[1:]\nrunpy.run_path({str(path)!r}, run_name='__main__')\n")
+                       f"sys.argv = [{str(path)!r}] + sys.argv[1:]\n"
+                       f"runpy.run_path({str(path)!r}, run_name='__main__')\n")
     done = subprocess.run([sys.executable, str(wrapper), "--data-root", str(world.a.data_root), "--store",
                            str(tmp_path / "store")], capture_output=True, text=True, cwd=tmp_path, timeout=120,
                           env={**os.environ, "PYTHONPATH": str(REPO)})

@@ -168,3 +168,59 @@ def test_with_redis_the_worker_wakes_websocket_clients_at_once(tmp_path):
         live.stop(worker)
     finally:
         live.close()
+
+
+def test_expression_attacks_fail_their_nodes_and_the_worker_runs_the_next_pipeline(studio):
+    """The issue's attacks on split_rule / filter_rows, through the real worker: each node fails at once with
+    the expression's bound, naming the field, and the same worker process runs the next pipeline."""
+    worker = studio.start_worker()
+    try:
+        project = studio.get("/api/projects/")["results"][0]["id"]
+        attacks = {"power": "x > 10**10**10", "repeat": '"x" * 10**10 == "x"', "deep": "-" * 1990 + "x > 0"}
+        graph = {"name": "attacks", "nodes": [node("make", "test_make_table"),
+                                              *[node(name, "split_rule" if name == "deep" else "filter_rows",
+                                                     expression=text) for name, text in attacks.items()]],
+                 "edges": [edge("make", "table", name, "table") for name in attacks]}
+        pipeline = studio.post("/api/pipelines/", {"project": project, "name": "attacks", "graph": graph})["id"]
+        run = studio.wait_run(studio.post("/api/runs/", {"pipeline": pipeline, "force": True})["id"], timeout=120)
+        assert run["status"] == "failed", run
+        errors = {n["node"]: n["error"] for n in run["nodes"] if n["node"] in attacks}
+        assert all(n["status"] == "failed" for n in run["nodes"] if n["node"] in attacks), run["nodes"]
+        assert all(error["field"] == "expression" for error in errors.values()), errors
+        assert "integer powers are limited to 4,096 bits" in errors["power"]["message"]
+        assert "repetition is limited to 10,000,000 characters" in errors["repeat"]["message"]
+        assert "nested more than 100 levels deep" in errors["deep"]["message"]
+        # Refused before any work: each node took a small fraction of the 30 s that would show an evaluation.
+        assert all(n["duration"] < 30 for n in run["nodes"] if n["node"] in attacks), run["nodes"]
+        after = studio.post("/api/runs/", {"pipeline": slow_pipeline(studio, "after-attacks", 0.0, 0.1),
+                                           "force": True})
+        assert studio.wait_run(after["id"])["status"] == "succeeded"
+        assert worker.poll() is None  # the same worker process
+    finally:
+        studio.stop(worker)
+
+
+def test_a_node_over_the_memory_limit_fails_alone_and_the_worker_goes_on(studio):
+    """With STUDIO_WORKER_MEMORY_LIMIT=1g, a node writing 4 GiB fails with a "memory limit" error while a
+    parallel node of the same run succeeds; the same worker then runs the demo pipeline (LightGBM, pyarrow)
+    from scratch under that ceiling."""
+    worker = studio.start_worker(STUDIO_WORKER_MEMORY_LIMIT="1g")
+    try:
+        project = studio.get("/api/projects/")["results"][0]["id"]
+        graph = {"name": "greedy", "nodes": [node("grab", "test_allocate", megabytes=4096),
+                                             node("emit", "test_emit", value=1)], "edges": []}
+        pipeline = studio.post("/api/pipelines/", {"project": project, "name": "greedy", "graph": graph})["id"]
+        run = studio.wait_run(studio.post("/api/runs/", {"pipeline": pipeline, "force": True})["id"], timeout=120)
+        assert run["status"] == "failed", run
+        assert node_status(run, "grab") == "failed" and node_status(run, "emit") == "succeeded", run["nodes"]
+        error = next(n["error"] for n in run["nodes"] if n["node"] == "grab")
+        assert "went over the memory limit of 1.0 GiB" in error["message"], error
+        demo = next(p for p in studio.get("/api/pipelines/")["results"]
+                    if p["latest"]["graph"]["nodes"][0]["operator"] == "import_csv")
+        done = studio.wait_run(studio.post("/api/runs/", {"pipeline": demo["id"], "force": True})["id"], timeout=300)
+        assert done["status"] == "succeeded" and done["attempts"] == 1, done
+        assert any(m.get("auc", 0) > 0.7 for m in done["metrics"].values()), done["metrics"]
+        assert worker.poll() is None  # the same worker process ran both
+        assert "worker memory limit: 1.0 GiB" in (studio.root / "worker.log").read_text()
+    finally:
+        studio.stop(worker)

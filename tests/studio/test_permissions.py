@@ -17,7 +17,7 @@ def a_objects(world, fast_pipeline, run_now):
     handle.name = "t.csv"
     upload = world.as_alice.post("/api/uploads/", {"project": world.a.pk, "file": handle}, format="multipart").json()
     connection = world.as_alice.post("/api/connections/", {"project": world.a.pk, "name": "db",
-                                                           "url": "sqlite:///x.db"}, format="json").json()
+                                                           "url": "postgresql://db.example/x"}, format="json").json()
     run = run_now(world.as_alice, pipeline=fast_pipeline.pk).json()
     member = world.as_alice.get(f"/api/projects/{world.a.pk}/members/").json()["results"][0]
     p = fast_pipeline.pk
@@ -64,7 +64,7 @@ def test_other_projects_cannot_be_referenced(world, fast_pipeline):
     handle.name = "t.csv"
     attempts = [("/api/pipelines/", {"project": world.a.pk, "name": "x", "graph": {"nodes": [], "edges": []}}, "json"),
                 ("/api/pipelines/import/", {"project": world.a.pk, "graph": {"nodes": [], "edges": []}}, "json"),
-                ("/api/connections/", {"project": world.a.pk, "name": "x", "url": "sqlite:///x.db"}, "json"),
+                ("/api/connections/", {"project": world.a.pk, "name": "x", "url": "postgresql://db.example/x"}, "json"),
                 ("/api/uploads/", {"project": world.a.pk, "file": handle}, "multipart"),
                 ("/api/runs/", {"pipeline": fast_pipeline.pk}, "json")]
     for url, body, fmt in attempts:

@@ -26,6 +26,15 @@ function cookie(name: string): string {
   return found ? decodeURIComponent(found.slice(name.length + 1)) : "";
 }
 
+// An answer's body as JSON; null when it is empty or not JSON (a proxy's HTML error page, say).
+function parseJson(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : null;
+  } catch {
+    return null;
+  }
+}
+
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json" };
   const init: RequestInit = { method, credentials: "same-origin", headers };
@@ -36,13 +45,7 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   }
   const response = await fetch(path, init);
   if (response.status === 204) return undefined as T;
-  const text = await response.text();
-  let data: unknown = null;
-  try {
-    data = text ? JSON.parse(text) : null;
-  } catch {
-    data = null;
-  }
+  const data = parseJson(await response.text());
   if (!response.ok) {
     const shaped = (data ?? {}) as { code?: string; message?: string; detail?: string; errors?: ApiErrorEntry[] };
     throw new ApiFailure(

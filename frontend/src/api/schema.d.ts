@@ -78,10 +78,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Database connections for SQL imports, by name. The URL is write-only; `display_url` masks the password. */
+        /**
+         * @description Database connections for SQL imports, by name. The URL is write-only; `display_url` masks the password.
+         *     Creating, changing and deleting one needs the project's owner role; the URL may not reach the studio's own
+         *     database, nor, unless an administrator allows it (STUDIO_CONNECTION_ALLOW) or a staff user saves it, an
+         *     address of this machine or a SQLite file. Imports read through it read-only.
+         */
         get: operations["connections_list"];
         put?: never;
-        /** @description Database connections for SQL imports, by name. The URL is write-only; `display_url` masks the password. */
+        /**
+         * @description Database connections for SQL imports, by name. The URL is write-only; `display_url` masks the password.
+         *     Creating, changing and deleting one needs the project's owner role; the URL may not reach the studio's own
+         *     database, nor, unless an administrator allows it (STUDIO_CONNECTION_ALLOW) or a staff user saves it, an
+         *     address of this machine or a SQLite file. Imports read through it read-only.
+         */
         post: operations["connections_create"];
         delete?: never;
         options?: never;
@@ -96,16 +106,36 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Database connections for SQL imports, by name. The URL is write-only; `display_url` masks the password. */
+        /**
+         * @description Database connections for SQL imports, by name. The URL is write-only; `display_url` masks the password.
+         *     Creating, changing and deleting one needs the project's owner role; the URL may not reach the studio's own
+         *     database, nor, unless an administrator allows it (STUDIO_CONNECTION_ALLOW) or a staff user saves it, an
+         *     address of this machine or a SQLite file. Imports read through it read-only.
+         */
         get: operations["connections_retrieve"];
-        /** @description Database connections for SQL imports, by name. The URL is write-only; `display_url` masks the password. */
+        /**
+         * @description Database connections for SQL imports, by name. The URL is write-only; `display_url` masks the password.
+         *     Creating, changing and deleting one needs the project's owner role; the URL may not reach the studio's own
+         *     database, nor, unless an administrator allows it (STUDIO_CONNECTION_ALLOW) or a staff user saves it, an
+         *     address of this machine or a SQLite file. Imports read through it read-only.
+         */
         put: operations["connections_update"];
         post?: never;
-        /** @description Database connections for SQL imports, by name. The URL is write-only; `display_url` masks the password. */
+        /**
+         * @description Database connections for SQL imports, by name. The URL is write-only; `display_url` masks the password.
+         *     Creating, changing and deleting one needs the project's owner role; the URL may not reach the studio's own
+         *     database, nor, unless an administrator allows it (STUDIO_CONNECTION_ALLOW) or a staff user saves it, an
+         *     address of this machine or a SQLite file. Imports read through it read-only.
+         */
         delete: operations["connections_destroy"];
         options?: never;
         head?: never;
-        /** @description Database connections for SQL imports, by name. The URL is write-only; `display_url` masks the password. */
+        /**
+         * @description Database connections for SQL imports, by name. The URL is write-only; `display_url` masks the password.
+         *     Creating, changing and deleting one needs the project's owner role; the URL may not reach the studio's own
+         *     database, nor, unless an administrator allows it (STUDIO_CONNECTION_ALLOW) or a staff user saves it, an
+         *     address of this machine or a SQLite file. Imports read through it read-only.
+         */
         patch: operations["connections_partial_update"];
         trace?: never;
     };
@@ -678,6 +708,150 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/schedules/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description Cron schedules of your projects' pipelines. Each fire time fires once (whatever number of schedulers run),
+         *     as an ordinary run with the built-in parameters run_date, fire_time, data_interval_start / _end.
+         */
+        get: operations["schedules_list"];
+        put?: never;
+        /**
+         * @description Cron schedules of your projects' pipelines. Each fire time fires once (whatever number of schedulers run),
+         *     as an ordinary run with the built-in parameters run_date, fire_time, data_interval_start / _end.
+         */
+        post: operations["schedules_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/schedules/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description Cron schedules of your projects' pipelines. Each fire time fires once (whatever number of schedulers run),
+         *     as an ordinary run with the built-in parameters run_date, fire_time, data_interval_start / _end.
+         */
+        get: operations["schedules_retrieve"];
+        /**
+         * @description Cron schedules of your projects' pipelines. Each fire time fires once (whatever number of schedulers run),
+         *     as an ordinary run with the built-in parameters run_date, fire_time, data_interval_start / _end.
+         */
+        put: operations["schedules_update"];
+        post?: never;
+        /**
+         * @description Cron schedules of your projects' pipelines. Each fire time fires once (whatever number of schedulers run),
+         *     as an ordinary run with the built-in parameters run_date, fire_time, data_interval_start / _end.
+         */
+        delete: operations["schedules_destroy"];
+        options?: never;
+        head?: never;
+        /**
+         * @description Cron schedules of your projects' pipelines. Each fire time fires once (whatever number of schedulers run),
+         *     as an ordinary run with the built-in parameters run_date, fire_time, data_interval_start / _end.
+         */
+        patch: operations["schedules_partial_update"];
+        trace?: never;
+    };
+    "/api/schedules/{id}/backfill/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Fire each of the schedule's fire times between two past dates once; again, the same range makes
+         *     nothing new. At most 500 fire times per request.
+         */
+        post: operations["schedules_backfill_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/schedules/{id}/fires/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The schedule's fires, newest first: each fire time, attempt, status and run. */
+        get: operations["schedules_fires_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/schedules/{id}/next/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The next `n` fire times (at most 100), in the schedule's zone and in UTC. */
+        get: operations["schedules_next_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/schedules/{id}/run/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Run now: a manual fire at this second, with its built-in parameters (retries apply). */
+        post: operations["schedules_run_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/schedules/preview/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The next `n` fire times of a cron expression in a zone, before it is saved (the editor's preview). */
+        get: operations["schedules_preview_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/uploads/": {
         parameters: {
             query?: never;
@@ -726,6 +900,68 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/webhooks/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description A project's failure webhook: scheduled runs that fail after their last retry are POSTed there as JSON
+         *     (schedule, pipeline, run, status, failed node, error). One per project; internal addresses are refused
+         *     unless the administrator allows them (STUDIO_WEBHOOK_ALLOW).
+         */
+        get: operations["webhooks_list"];
+        put?: never;
+        /**
+         * @description A project's failure webhook: scheduled runs that fail after their last retry are POSTed there as JSON
+         *     (schedule, pipeline, run, status, failed node, error). One per project; internal addresses are refused
+         *     unless the administrator allows them (STUDIO_WEBHOOK_ALLOW).
+         */
+        post: operations["webhooks_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description A project's failure webhook: scheduled runs that fail after their last retry are POSTed there as JSON
+         *     (schedule, pipeline, run, status, failed node, error). One per project; internal addresses are refused
+         *     unless the administrator allows them (STUDIO_WEBHOOK_ALLOW).
+         */
+        get: operations["webhooks_retrieve"];
+        /**
+         * @description A project's failure webhook: scheduled runs that fail after their last retry are POSTed there as JSON
+         *     (schedule, pipeline, run, status, failed node, error). One per project; internal addresses are refused
+         *     unless the administrator allows them (STUDIO_WEBHOOK_ALLOW).
+         */
+        put: operations["webhooks_update"];
+        post?: never;
+        /**
+         * @description A project's failure webhook: scheduled runs that fail after their last retry are POSTed there as JSON
+         *     (schedule, pipeline, run, status, failed node, error). One per project; internal addresses are refused
+         *     unless the administrator allows them (STUDIO_WEBHOOK_ALLOW).
+         */
+        delete: operations["webhooks_destroy"];
+        options?: never;
+        head?: never;
+        /**
+         * @description A project's failure webhook: scheduled runs that fail after their last retry are POSTed there as JSON
+         *     (schedule, pipeline, run, status, failed node, error). One per project; internal addresses are refused
+         *     unless the administrator allows them (STUDIO_WEBHOOK_ALLOW).
+         */
+        patch: operations["webhooks_partial_update"];
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -737,6 +973,38 @@ export interface components {
          * @enum {string}
          */
         ActionEnum: "published" | "rolled_back" | "unpublished";
+        BackfillRequest: {
+            /**
+             * Format: date
+             * @description First date (in the schedule's zone)
+             */
+            start: string;
+            /**
+             * Format: date
+             * @description Last date, inclusive; not in the future
+             */
+            end: string;
+        };
+        BackfillResult: {
+            /** @description Fires made by this request, each with its run */
+            created: components["schemas"]["Fire"][];
+            /** @description Fire times in the range that had a fire already */
+            existing: number;
+        };
+        /**
+         * @description * `skip` - Skip fire times missed while no scheduler ran
+         *     * `latest` - Run the latest missed fire time once
+         *     * `each` - Run each missed fire time, up to the catch-up limit
+         * @enum {string}
+         */
+        CatchupEnum: "skip" | "latest" | "each";
+        /**
+         * @description * `skip` - Skip this fire while the previous scheduled run is still going
+         *     * `queue` - Start it when the previous scheduled run has finished
+         *     * `cancel` - Cancel the previous scheduled run and start this one
+         * @enum {string}
+         */
+        ConcurrencyEnum: "skip" | "queue" | "cancel";
         Connection: {
             readonly id: number;
             /** @description Project id (you need the editor role in it) */
@@ -754,7 +1022,7 @@ export interface components {
             project: number;
             /** @description What a SQL import's `connection` parameter names */
             name: string;
-            /** @description SQLAlchemy URL, e.g. postgresql://user:pw@host/db. Write-only: never returned */
+            /** @description SQLAlchemy URL: postgresql://user:pw@host:5432/db, mysql://..., or sqlite:////absolute/path.db. Write-only: never returned. It may not reach the studio's own database, nor (unless an administrator allows it) this machine or a SQLite file */
             url: string;
         };
         CredentialsRequest: {
@@ -822,6 +1090,50 @@ export interface components {
          * @enum {string}
          */
         EngineEnum: "local" | "spark";
+        Fire: {
+            readonly id: number;
+            readonly schedule: number;
+            /**
+             * Format: date-time
+             * @description The scheduled instant (UTC)
+             */
+            readonly fire_time: string;
+            /**
+             * @description 0 for the first run; 1, 2, ... for retries
+             * @default 0
+             */
+            readonly attempt: number;
+            readonly kind: components["schemas"]["KindEnum"];
+            readonly status: components["schemas"]["FireStatusEnum"];
+            readonly message: string;
+            readonly run: number | null;
+            /** @description Status of the fire's run (null when no run was made) */
+            readonly run_status: string;
+            /**
+             * Format: date-time
+             * @description When the scheduler made it (its clock)
+             */
+            readonly created_at: string;
+            /**
+             * Format: date-time
+             * @description When the next attempt starts
+             */
+            readonly retry_at: string | null;
+        };
+        /**
+         * @description * `started` - A run was created
+         *     * `waiting` - Waits for the previous scheduled run to finish (concurrency: queue)
+         *     * `skipped` - Not run: the previous scheduled run was still going (concurrency: skip)
+         *     * `error` - The run could not be started (see message)
+         * @enum {string}
+         */
+        FireStatusEnum: "started" | "waiting" | "skipped" | "error";
+        FireTime: {
+            /** @description ISO 8601 in the schedule's zone, with its offset */
+            local: string;
+            /** @description ISO 8601 in UTC */
+            utc: string;
+        };
         GraphInputRequest: {
             /** @description A pipeline graph */
             graph: {
@@ -847,6 +1159,21 @@ export interface components {
             graph: {
                 [key: string]: unknown;
             };
+        };
+        /**
+         * @description * `scheduled` - Scheduled
+         *     * `catch_up` - A fire time missed while no scheduler ran
+         *     * `backfill` - Backfill
+         *     * `manual` - Run now
+         * @enum {string}
+         */
+        KindEnum: "scheduled" | "catch_up" | "backfill" | "manual";
+        LastFire: {
+            /** Format: date-time */
+            fire_time: string;
+            /** @description The run's status, or the fire's when it made no run */
+            status: string;
+            run: number | null;
         };
         Membership: {
             readonly id: number;
@@ -943,6 +1270,21 @@ export interface components {
             previous?: string | null;
             results: components["schemas"]["Deployment"][];
         };
+        PaginatedFireList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?offset=400&limit=100
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?offset=200&limit=100
+             */
+            previous?: string | null;
+            results: components["schemas"]["Fire"][];
+        };
         PaginatedMembershipList: {
             /** @example 123 */
             count: number;
@@ -988,6 +1330,21 @@ export interface components {
             previous?: string | null;
             results: components["schemas"]["Project"][];
         };
+        PaginatedProjectWebhookList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?offset=400&limit=100
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?offset=200&limit=100
+             */
+            previous?: string | null;
+            results: components["schemas"]["ProjectWebhook"][];
+        };
         PaginatedRunList: {
             /** @example 123 */
             count: number;
@@ -1002,6 +1359,21 @@ export interface components {
              */
             previous?: string | null;
             results: components["schemas"]["Run"][];
+        };
+        PaginatedScheduleList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?offset=400&limit=100
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?offset=200&limit=100
+             */
+            previous?: string | null;
+            results: components["schemas"]["Schedule"][];
         };
         PaginatedUploadList: {
             /** @example 123 */
@@ -1023,7 +1395,7 @@ export interface components {
             project?: number;
             /** @description What a SQL import's `connection` parameter names */
             name?: string;
-            /** @description SQLAlchemy URL, e.g. postgresql://user:pw@host/db. Write-only: never returned */
+            /** @description SQLAlchemy URL: postgresql://user:pw@host:5432/db, mysql://..., or sqlite:////absolute/path.db. Write-only: never returned. It may not reach the studio's own database, nor (unless an administrator allows it) this machine or a SQLite file */
             url?: string;
         };
         PatchedDeploymentRequest: {
@@ -1050,6 +1422,50 @@ export interface components {
         PatchedProjectRequest: {
             name?: string;
             description?: string;
+        };
+        PatchedProjectWebhookRequest: {
+            /** @description Project id (you need the editor role in it) */
+            project?: number;
+            /** @description http(s) URL that gets a JSON POST when a scheduled run fails after its last retry */
+            url?: string;
+        };
+        PatchedScheduleRequest: {
+            /** @description The pipeline to run (fixed at creation) */
+            pipeline?: number;
+            name?: string;
+            /** @description Five cron fields, or a preset such as @daily */
+            cron?: string;
+            /** @description IANA time zone of the cron expression */
+            timezone?: string;
+            enabled?: boolean;
+            /** @default local */
+            engine: components["schemas"]["EngineEnum"];
+            /** @description A pinned version number; null: the latest saved version at fire time */
+            version?: number | null;
+            /** @description Run parameters; each must be declared by the pipeline */
+            params?: {
+                [key: string]: unknown;
+            };
+            catchup?: components["schemas"]["CatchupEnum"];
+            catchup_limit?: number;
+            concurrency?: components["schemas"]["ConcurrencyEnum"];
+            retries?: number;
+            /** @description Seconds before the first retry; doubles per retry */
+            retry_delay?: number;
+            /** @description Cap on the delay between retries, in seconds */
+            retry_delay_max?: number;
+            /**
+             * Format: date-time
+             * @description No fire before this instant
+             */
+            start_at?: string | null;
+            /**
+             * Format: date-time
+             * @description No fire after this instant
+             */
+            end_at?: string | null;
+            /** @description User names of project members e-mailed on a final failure */
+            notify?: string[];
         };
         Pipeline: {
             readonly id: number;
@@ -1115,6 +1531,21 @@ export interface components {
             name: string;
             description?: string;
         };
+        ProjectWebhook: {
+            readonly id: number;
+            /** @description Project id (you need the editor role in it) */
+            project: number;
+            /** @description http(s) URL that gets a JSON POST when a scheduled run fails after its last retry */
+            url: string;
+            /** Format: date-time */
+            readonly created_at: string;
+        };
+        ProjectWebhookRequest: {
+            /** @description Project id (you need the editor role in it) */
+            project: number;
+            /** @description http(s) URL that gets a JSON POST when a scheduled run fails after its last retry */
+            url: string;
+        };
         PublishRequest: {
             /** @description A finished run whose outputs hold a model and a feature state */
             run: number;
@@ -1157,9 +1588,11 @@ export interface components {
             readonly force: boolean;
             readonly params: unknown;
             readonly priority: number;
-            readonly status: components["schemas"]["StatusEnum"];
+            readonly status: components["schemas"]["RunStatusEnum"];
             readonly error: string;
             readonly requested_by: string;
+            /** @description What started the run: a user, or a schedule's fire */
+            readonly trigger: components["schemas"]["Trigger"];
             /** Format: date-time */
             readonly created_at: string;
             /** Format: date-time */
@@ -1214,9 +1647,6 @@ export interface components {
              */
             readonly time: number;
         };
-        Session: {
-            user: components["schemas"]["User"] | null;
-        };
         /**
          * @description * `queued` - Queued
          *     * `running` - Running
@@ -1225,9 +1655,116 @@ export interface components {
          *     * `cancelled` - Cancelled
          * @enum {string}
          */
-        StatusEnum: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+        RunStatusEnum: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+        Schedule: {
+            readonly id: number;
+            /** @description The pipeline's project (fixed at creation) */
+            readonly project: number;
+            /** @description The pipeline to run (fixed at creation) */
+            pipeline: number;
+            name: string;
+            /** @description Five cron fields, or a preset such as @daily */
+            cron: string;
+            /** @description IANA time zone of the cron expression */
+            timezone?: string;
+            enabled?: boolean;
+            /** @default local */
+            engine: components["schemas"]["EngineEnum"];
+            /** @description A pinned version number; null: the latest saved version at fire time */
+            version?: number | null;
+            /** @description Run parameters; each must be declared by the pipeline */
+            params?: {
+                [key: string]: unknown;
+            };
+            catchup?: components["schemas"]["CatchupEnum"];
+            catchup_limit?: number;
+            concurrency?: components["schemas"]["ConcurrencyEnum"];
+            retries?: number;
+            /** @description Seconds before the first retry; doubles per retry */
+            retry_delay?: number;
+            /** @description Cap on the delay between retries, in seconds */
+            retry_delay_max?: number;
+            /**
+             * Format: date-time
+             * @description No fire before this instant
+             */
+            start_at?: string | null;
+            /**
+             * Format: date-time
+             * @description No fire after this instant
+             */
+            end_at?: string | null;
+            /** @description User names of project members e-mailed on a final failure */
+            notify?: string[];
+            /**
+             * Format: date-time
+             * @description The first fire time not handled yet (UTC)
+             */
+            readonly next_fire_at: string | null;
+            readonly last_fire: components["schemas"]["LastFire"] | null;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            readonly updated_at: string;
+        };
+        ScheduleRequest: {
+            /** @description The pipeline to run (fixed at creation) */
+            pipeline: number;
+            name: string;
+            /** @description Five cron fields, or a preset such as @daily */
+            cron: string;
+            /** @description IANA time zone of the cron expression */
+            timezone?: string;
+            enabled?: boolean;
+            /** @default local */
+            engine: components["schemas"]["EngineEnum"];
+            /** @description A pinned version number; null: the latest saved version at fire time */
+            version?: number | null;
+            /** @description Run parameters; each must be declared by the pipeline */
+            params?: {
+                [key: string]: unknown;
+            };
+            catchup?: components["schemas"]["CatchupEnum"];
+            catchup_limit?: number;
+            concurrency?: components["schemas"]["ConcurrencyEnum"];
+            retries?: number;
+            /** @description Seconds before the first retry; doubles per retry */
+            retry_delay?: number;
+            /** @description Cap on the delay between retries, in seconds */
+            retry_delay_max?: number;
+            /**
+             * Format: date-time
+             * @description No fire before this instant
+             */
+            start_at?: string | null;
+            /**
+             * Format: date-time
+             * @description No fire after this instant
+             */
+            end_at?: string | null;
+            /** @description User names of project members e-mailed on a final failure */
+            notify?: string[];
+        };
+        Session: {
+            user: components["schemas"]["User"] | null;
+        };
         Token: {
             token: string;
+        };
+        Trigger: {
+            type: components["schemas"]["TypeEnum"];
+            /** @description The schedule (type schedule) */
+            schedule?: number;
+            schedule_name?: string;
+            /**
+             * Format: date-time
+             * @description The fire time the run is for (UTC)
+             */
+            fire_time?: string;
+            /** @description scheduled, catch_up, backfill or manual (run now) */
+            kind?: string;
+            /** @description 0 for the first run of a fire, then retries */
+            attempt?: number;
         };
         TryRequest: {
             /** @description Rows as {column: value}; sent to the serving process as is */
@@ -1237,6 +1774,12 @@ export interface components {
             /** @default false */
             explain: boolean;
         };
+        /**
+         * @description * `manual` - manual
+         *     * `schedule` - schedule
+         * @enum {string}
+         */
+        TypeEnum: "manual" | "schedule";
         Upload: {
             readonly id: number;
             readonly project: number;
@@ -5903,6 +6446,967 @@ export interface operations {
             };
         };
     };
+    schedules_list: {
+        parameters: {
+            query?: {
+                /** @description Number of results to return per page. */
+                limit?: number;
+                /** @description The initial index from which to return the results. */
+                offset?: number;
+                pipeline?: number;
+                project?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedScheduleList"];
+                };
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    schedules_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScheduleRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["ScheduleRequest"];
+                "multipart/form-data": components["schemas"]["ScheduleRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    schedules_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    schedules_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScheduleRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["ScheduleRequest"];
+                "multipart/form-data": components["schemas"]["ScheduleRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    schedules_destroy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    schedules_partial_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedScheduleRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PatchedScheduleRequest"];
+                "multipart/form-data": components["schemas"]["PatchedScheduleRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    schedules_backfill_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BackfillRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["BackfillRequest"];
+                "multipart/form-data": components["schemas"]["BackfillRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackfillResult"];
+                };
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    schedules_fires_list: {
+        parameters: {
+            query?: {
+                /** @description Number of results to return per page. */
+                limit?: number;
+                /** @description The initial index from which to return the results. */
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedFireList"];
+                };
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    schedules_next_list: {
+        parameters: {
+            query?: {
+                /** @description How many fire times */
+                n?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FireTime"][];
+                };
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    schedules_run_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Fire"];
+                };
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    schedules_preview_list: {
+        parameters: {
+            query: {
+                cron: string;
+                /** @description How many fire times */
+                n?: number;
+                timezone?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FireTime"][];
+                };
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     uploads_list: {
         parameters: {
             query?: {
@@ -6261,6 +7765,528 @@ export interface operations {
             };
             /** @description Upload too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    webhooks_list: {
+        parameters: {
+            query?: {
+                /** @description Number of results to return per page. */
+                limit?: number;
+                /** @description The initial index from which to return the results. */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedProjectWebhookList"];
+                };
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    webhooks_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProjectWebhookRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["ProjectWebhookRequest"];
+                "multipart/form-data": components["schemas"]["ProjectWebhookRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectWebhook"];
+                };
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    webhooks_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectWebhook"];
+                };
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    webhooks_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProjectWebhookRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["ProjectWebhookRequest"];
+                "multipart/form-data": components["schemas"]["ProjectWebhookRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectWebhook"];
+                };
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    webhooks_destroy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    webhooks_partial_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedProjectWebhookRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PatchedProjectWebhookRequest"];
+                "multipart/form-data": components["schemas"]["PatchedProjectWebhookRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectWebhook"];
+                };
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -42,8 +42,11 @@ export function PipelinePage({ id }: { id: string }) {
         setPipeline(p);
         setOperators(ops as OperatorSpec[]);
         setErrors(asErrors(p.latest?.errors));
+        // ?run=<id> (a link from a schedule's history) opens that run; otherwise the latest one.
+        const asked = Number(new URLSearchParams(window.location.search).get("run"));
         const latest = items(runs)[0];
-        if (latest) setRunId(latest.id);
+        if (asked) setRunId(asked);
+        else if (latest) setRunId(latest.id);
       })
       .catch((e: Error) => alive && setFailure(e.message));
     return () => {
@@ -168,6 +171,7 @@ export function PipelinePage({ id }: { id: string }) {
         <span className="muted">v{pipeline.latest?.number ?? 0}</span>
         <button type="button" className="link" onClick={() => navigate(`/pipelines/${id}/versions`)}>Version history</button>
         <button type="button" className="link" onClick={() => navigate(`/projects/${pipeline.project}/runs`)}>Runs</button>
+        <button type="button" className="link" onClick={() => navigate(`/schedules/new?pipeline=${id}`)}>Schedule this pipeline</button>
       </header>
       <Editor
         key={pipeline.id}

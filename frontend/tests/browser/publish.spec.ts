@@ -1,6 +1,6 @@
 // Issue 7, build items 2 and 7 in the browser: "Publish" on a succeeded run in the run history, and the
 // Deployments page (list, versions, rollback, "try it", curl example, serving figures), against the studio and
-// the serving process that server.ts starts as the Procfile does.
+// the serving process that server.ts starts as supervisord.conf does.
 //
 // This file is named to run after pipelines.spec.ts (one worker runs the files in alphabetical order): that test
 // checks the Deployments page's empty state, which a publish here would end for the rest of the session.

@@ -1,5 +1,5 @@
-// Start the studio the way `make run`'s Procfile does (uvicorn for HTTP + WebSockets, `manage.py run_huey` for the worker,
-// `python -m studio.serving` for published models), on free ports with its own data dir, and create the demo admin and
+// Start the studio the way `make run`'s supervisord.conf does (uvicorn for HTTP + WebSockets, `manage.py run_huey` for the worker,
+// `manage.py run_scheduler` for schedules, `python -m studio.serving` for published models), on free ports with its own data dir, and create the demo admin and
 // project (`manage.py studio_demo`). The serving process is needed by the Deployments page: its "try it" form goes
 // through the studio (POST /api/deployments/{id}/try/) to the serving process at SERVING_URL, and the page shows what
 // the serving process reports.
@@ -64,11 +64,13 @@ export async function startStudio(): Promise<Studio> {
   execFileSync(PYTHON, ["manage.py", "migrate", "--noinput"], opts);
   execFileSync(PYTHON, ["manage.py", "studio_demo"], opts);
   const password = readFileSync(path.join(dataDir, "demo_admin_password"), "utf8").trim();
-  const logs = [path.join(dataDir, "web.log"), path.join(dataDir, "worker.log"), path.join(dataDir, "serving.log")];
+  const logs = [path.join(dataDir, "web.log"), path.join(dataDir, "worker.log"), path.join(dataDir, "serving.log"),
+    path.join(dataDir, "scheduler.log")];
   const procs = [
     spawn(UVICORN, ["studio.asgi:application", "--host", "127.0.0.1", "--port", String(port), "--lifespan", "off", "--ws", "websockets"], { cwd: REPO, env, stdio: ["ignore", openSync(logs[0], "a"), openSync(logs[0], "a")] }),
     spawn(PYTHON, ["manage.py", "run_huey"], { cwd: REPO, env, stdio: ["ignore", openSync(logs[1], "a"), openSync(logs[1], "a")] }),
     spawn(PYTHON, ["-m", "studio.serving", "--host", "127.0.0.1", "--port", String(servingPort)], { cwd: REPO, env, stdio: ["ignore", openSync(logs[2], "a"), openSync(logs[2], "a")] }),
+    spawn(PYTHON, ["manage.py", "run_scheduler", "--interval", "1"], { cwd: REPO, env, stdio: ["ignore", openSync(logs[3], "a"), openSync(logs[3], "a")] }),
   ];
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {

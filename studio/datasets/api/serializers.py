@@ -2,8 +2,11 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from studio.projects.models import Role
+from studio.projects.permissions import require_role
 from studio.workflows.api.serializers import ProjectField
 
+from .. import guard
 from ..models import Connection, Upload
 
 
@@ -21,10 +24,22 @@ class UploadCreateSerializer(serializers.Serializer):
                                  help_text="File name to store it under (default: the uploaded file's name)")
 
 
+class OwnedProjectField(ProjectField):
+    """A project the requesting user owns: connections reach outside the studio, so they are the owner's."""
+
+    def to_internal_value(self, data):
+        project = super().to_internal_value(data)
+        require_role(self.context["request"].user, project, Role.OWNER)
+        return project
+
+
 class ConnectionSerializer(serializers.ModelSerializer):
-    project = ProjectField()
-    url = serializers.CharField(write_only=True, help_text="SQLAlchemy URL, e.g. postgresql://user:pw@host/db. "
-                                                           "Write-only: never returned")
+    project = OwnedProjectField()
+    url = serializers.CharField(write_only=True, max_length=guard.MAX_URL_LENGTH, trim_whitespace=False,
+                                help_text="SQLAlchemy URL: postgresql://user:pw@host:5432/db, mysql://..., or "
+                                          "sqlite:////absolute/path.db. Write-only: never returned. It may not "
+                                          "reach the studio's own database, nor (unless an administrator allows "
+                                          "it) this machine or a SQLite file")
     display_url = serializers.CharField(read_only=True, help_text="The URL with its password masked")
     kind = serializers.CharField(read_only=True)
 
@@ -41,17 +56,15 @@ class ConnectionSerializer(serializers.ModelSerializer):
             fields["url"].required = False
         return fields
 
-    def validate_url(self, url: str) -> str:
-        from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import ArgumentError
+    def _staff(self) -> bool:
+        user = self.context["request"].user
+        return bool(user.is_staff or user.is_superuser)
 
+    def validate_url(self, url: str) -> str:
         try:
-            parsed = make_url(url)
-        except ArgumentError as exc:
-            raise serializers.ValidationError(f"not a database URL: {exc}") from None
-        if parsed.get_backend_name() not in ("postgresql", "postgres", "mysql", "mariadb", "sqlite"):
-            raise serializers.ValidationError(f"unsupported database {parsed.get_backend_name()!r}; use "
-                                              "postgresql, mysql / mariadb or sqlite")
+            guard.check(url, trusted=self._staff())
+        except guard.Refused as exc:
+            raise serializers.ValidationError(str(exc)) from None
         return url
 
     def validate(self, data):
@@ -60,4 +73,6 @@ class ConnectionSerializer(serializers.ModelSerializer):
         if name and Connection.objects.filter(project=project, name=name).exclude(
                 pk=getattr(self.instance, "pk", None)).exists():
             raise serializers.ValidationError({"name": [f"the project already has a connection named {name!r}"]})
+        if "url" in data:  # whoever sets the URL vouches for it: a staff user's approval goes with the old URL
+            data["approved_by"] = self.context["request"].user if self._staff() else None
         return data

@@ -15,6 +15,7 @@ from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 
 from studio.core.errors import ApiError
+from studio.projects.models import Role
 from studio.projects.permissions import ProjectScopedMixin
 
 from ..models import Connection, Upload
@@ -42,7 +43,7 @@ class MultiPartKeepNameParser(parsers.MultiPartParser):
             data, files = parser.parse()
             return parsers.DataAndFiles(data, files)
         except MultiPartParserError as exc:
-            raise ParseError(f"Multipart form parse error - {exc}")
+            raise ParseError(f"Multipart form parse error - {exc}") from exc
 
 
 def check_file_name(name: str) -> str:
@@ -126,7 +127,11 @@ class UploadViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
 
 
 class ConnectionViewSet(ProjectScopedMixin, viewsets.ModelViewSet):
-    """Database connections for SQL imports, by name. The URL is write-only; `display_url` masks the password."""
+    """Database connections for SQL imports, by name. The URL is write-only; `display_url` masks the password.
+    Creating, changing and deleting one needs the project's owner role; the URL may not reach the studio's own
+    database, nor, unless an administrator allows it (STUDIO_CONNECTION_ALLOW) or a staff user saves it, an
+    address of this machine or a SQLite file. Imports read through it read-only."""
 
     queryset = Connection.objects.select_related("project")
     serializer_class = ConnectionSerializer
+    write_role = Role.OWNER

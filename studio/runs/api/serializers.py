@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from studio.projects.models import Role
@@ -18,17 +19,36 @@ class NodeRunSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class TriggerSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["manual", "schedule"])
+    schedule = serializers.IntegerField(required=False, help_text="The schedule (type schedule)")
+    schedule_name = serializers.CharField(required=False)
+    fire_time = serializers.DateTimeField(required=False, help_text="The fire time the run is for (UTC)")
+    kind = serializers.CharField(required=False, help_text="scheduled, catch_up, backfill or manual (run now)")
+    attempt = serializers.IntegerField(required=False, help_text="0 for the first run of a fire, then retries")
+
+
 class RunSerializer(serializers.ModelSerializer):
     version = serializers.IntegerField(source="version.number", read_only=True)
     requested_by = serializers.CharField(source="requested_by.username", read_only=True, default=None)
     nodes = NodeRunSerializer(many=True, read_only=True)
+    trigger = serializers.SerializerMethodField(help_text="What started the run: a user, or a schedule's fire")
 
     class Meta:
         model = Run
         fields = ["id", "project", "pipeline", "version", "engine", "mode", "node", "force", "params", "priority",
-                  "status", "error", "requested_by", "created_at", "started_at", "finished_at", "cancel_requested",
-                  "attempts", "last_seq", "metrics", "nodes"]
+                  "status", "error", "requested_by", "trigger", "created_at", "started_at", "finished_at",
+                  "cancel_requested", "attempts", "last_seq", "metrics", "nodes"]
         read_only_fields = fields
+
+    @extend_schema_field(TriggerSerializer)
+    def get_trigger(self, run) -> dict:
+        fire = getattr(run, "fire", None)  # studio.schedules.Fire.run (one-to-one), when a schedule made it
+        if fire is None:
+            return {"type": "manual"}
+        return {"type": "schedule", "schedule": fire.schedule_id, "schedule_name": fire.schedule.name,
+                "fire_time": serializers.DateTimeField().to_representation(fire.fire_time), "kind": fire.kind,
+                "attempt": fire.attempt}
 
 
 class RunCreateSerializer(serializers.Serializer):

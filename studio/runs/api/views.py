@@ -23,7 +23,7 @@ class RunViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.RetrieveModel
     """Runs of your projects' pipelines. Start one (all nodes, from a node, one node, or until a node), follow it
     live at ws /ws/runs/<id>/?after=<seq> (or poll /events/), cancel it, read its nodes' outputs."""
 
-    queryset = Run.objects.select_related("version", "requested_by").prefetch_related("nodes")
+    queryset = Run.objects.select_related("version", "requested_by", "fire__schedule").prefetch_related("nodes")
     serializer_class = RunSerializer
 
     def get_queryset(self):
@@ -52,9 +52,8 @@ class RunViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.RetrieveModel
         if data.get("version"):
             version = pipeline.versions.filter(number=data["version"]).first()
             if version is None:
-                raise ApiError(400, "invalid", [{
-                    "path": "version", "code": "not_found",
-                    "message": f"pipeline {pipeline.pk} has no version {data['version']}"}])
+                message = f"pipeline {pipeline.pk} has no version {data['version']}"
+                raise ApiError(400, "invalid", [{"path": "version", "code": "not_found", "message": message}])
         run = start_run(pipeline, user=request.user, version=version, mode=data["mode"], node=data.get("node", ""),
                         force=data["force"], params=data.get("params") or None, engine=data["engine"])
         return Response(RunSerializer(self.get_queryset().get(pk=run.pk)).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,31 @@
+import { describe, expect, it } from "vitest";
+import { describeCron, fieldErrors, inZone, paramSpecs, paramValues } from "./logic";
+
+describe("describeCron", () => {
+  it("says a cron expression in plain words with its zone", () => {
+    expect(describeCron("0 2 * * 1-5", "Europe/Berlin")).toBe("At 02:00, Monday through Friday, Europe/Berlin");
+    expect(describeCron("*/15 * * * *", "UTC")).toBe("Every 15 minutes, UTC");
+    expect(describeCron("@daily", "UTC")).toBe("At 00:00, UTC");
+  });
+  it("gives null for what it cannot read", () => {
+    expect(describeCron("", "UTC")).toBeNull();
+    expect(describeCron("61 * * * *", "UTC")).toBeNull();
+    expect(describeCron("* * * *", "UTC")).toBeNull();
+  });
+});
+
+describe("parameters", () => {
+  const specs = paramSpecs({ seed: { type: "integer", default: 42 }, on: { default: true }, path: { default: "a.csv" } });
+  it("makes one field per declared parameter, typed", () => {
+    expect(specs.map((s) => [s.name, s.kind])).toEqual([["on", "boolean"], ["path", "text"], ["seed", "integer"]]);
+  });
+  it("leaves empty fields to the pipeline's default", () => {
+    expect(paramValues(specs, { seed: "7", path: "", on: "false" })).toEqual({ seed: 7, on: false });
+  });
+});
+
+it("maps API errors to fields and shows a time in a zone", () => {
+  expect(fieldErrors([{ path: "cron", message: "bad" }, { path: "cron", message: "worse" }, { path: "", message: "x" }]))
+    .toEqual({ cron: "bad; worse", "": "x" });
+  expect(inZone("2024-03-31T01:00:00Z", "Europe/Berlin")).toBe("2024-03-31 03:00 (Europe/Berlin)");
+});

@@ -1,0 +1,90 @@
+import { apiCall, createPipeline, expect, expectAccessible, login, SHOTS, test } from "./fixtures";
+
+// A quick pipeline with a declared parameter: the schedule's form shows a field for it.
+const GRAPH = {
+  format: "studio.pipeline/1",
+  parameters: { ratio: { type: "number", default: 0.7, description: "Share of rows in the first part" } },
+  nodes: [
+    { id: "import", operator: "import_csv", params: { path: "data/credit_default.csv" }, position: { x: 0, y: 0 } },
+    { id: "split", operator: "split_random", params: { ratio: { $param: "ratio" } }, position: { x: 0, y: 150 } },
+  ],
+  edges: [{ source: "import", source_port: "table", target: "split", target_port: "table" }],
+};
+
+test("schedule a pipeline from its page: plain-language preview, next fire times, run now, history, disable", async ({ page }) => {
+  await login(page);
+  const name = `nightly-${Date.now()}`;
+  const pipeline = await createPipeline(page, `scheduled-${Date.now()}`, GRAPH);
+  await page.goto(`${process.env.STUDIO_URL}/pipelines/${pipeline}`);
+  await page.getByRole("button", { name: "Schedule this pipeline" }).click();
+
+  // The editor: cron field with its plain-language preview in the chosen zone and the next five fire times.
+  await page.getByLabel("Name").fill(name);
+  await page.getByLabel("Cron expression").fill("0 2 * * 1-5");
+  await page.getByLabel("Time zone").fill("Europe/Berlin");
+  await expect(page.getByTestId("cron-preview")).toHaveText("At 02:00, Monday through Friday, Europe/Berlin");
+  const next = page.getByRole("list", { name: "Next fire times" }).getByRole("listitem");
+  await expect(next).toHaveCount(5);
+  await expect(next.first()).toContainText("02:00 (Europe/Berlin)");
+  // An expression that cannot be read has no preview and no fire times.
+  await page.getByLabel("Cron expression").fill("61 2 * * *");
+  await expect(page.getByTestId("cron-preview")).toHaveText("Not a cron expression yet.");
+  await expect(next).toHaveCount(0);
+  await page.getByLabel("Cron expression").fill("0 2 * * 1-5");
+  await expect(next).toHaveCount(5);
+  // The pipeline's parameter is a generated field; policies are fields too.
+  await page.getByLabel("ratio").fill("0.6");
+  await page.getByLabel("Retries after a failure").fill("1");
+  await page.getByLabel("While the previous run is still going").selectOption("queue");
+  await page.getByRole("button", { name: "Create schedule" }).click();
+
+  // The schedule's page: run now, and watch the run finish in its history.
+  await expect(page.getByRole("heading", { name })).toBeVisible();
+  await expect(page.getByText("At 02:00, Monday through Friday, Europe/Berlin")).toBeVisible();
+  await page.getByRole("button", { name: "Run now" }).click();
+  const history = page.getByRole("table", { name: "History" });
+  const row = history.getByRole("row").nth(1);
+  await expect(row.getByRole("cell").nth(1)).toHaveText("manual");
+  await expect(row.getByText("succeeded")).toBeVisible({ timeout: 120_000 });
+  const run = row.getByRole("link", { name: /Run #\d+/ });
+  const runId = Number((await run.textContent())!.replace(/\D/g, ""));
+  const stored = await apiCall<{ params: Record<string, unknown>; trigger: { type: string } }>(page, "GET", `/api/runs/${runId}/`);
+  expect(stored.trigger.type).toBe("schedule");
+  expect(stored.params.ratio).toBe(0.6);
+  expect(String(stored.params.run_date)).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+  await page.screenshot({ path: `${SHOTS}/schedule-detail.png`, fullPage: true });
+
+  // Backfill three past weekdays (Monday to Wednesday two weeks ago): three runs; the same again makes none.
+  const monday = new Date();
+  monday.setUTCDate(monday.getUTCDate() - 14 - ((monday.getUTCDay() + 6) % 7));
+  const day = (offset: number) => new Date(monday.getTime() + offset * 86_400_000).toISOString().slice(0, 10);
+  const backfill = page.getByRole("form", { name: "Backfill" });
+  await backfill.getByLabel("From").fill(day(0));
+  await backfill.getByLabel("To").fill(day(2));
+  await backfill.getByRole("button", { name: "Backfill" }).click();
+  await expect(backfill.getByRole("status")).toHaveText("3 run(s) started; 0 fire time(s) had run already.");
+  await expect(history.getByRole("row").filter({ hasText: "backfill" })).toHaveCount(3);
+  await backfill.getByRole("button", { name: "Backfill" }).click();
+  await expect(backfill.getByRole("status")).toHaveText("0 run(s) started; 3 fire time(s) had run already.");
+  await expect(history.getByRole("row").filter({ hasText: "backfill" })).toHaveCount(3);
+
+  // Disable it: the switch says so, and no next fire time is shown.
+  const toggle = page.getByRole("switch", { name: `Enabled: ${name}` });
+  await expect(toggle).toBeChecked();
+  await toggle.click();
+  await expect(toggle).not.toBeChecked();
+  await expect(page.getByText("Disabled: it does not fire.")).toBeVisible();
+
+  // The Schedules page lists it with its last run, disabled; axe finds no serious violation there.
+  await page.getByRole("link", { name: "← Schedules" }).click();
+  const listed = page.getByRole("row").filter({ hasText: name });
+  await expect(listed.getByText("succeeded")).toBeVisible();
+  await expect(listed.getByRole("switch")).not.toBeChecked();
+  await expect(listed.getByRole("link", { name: `run #${runId}` })).toBeVisible();
+  await page.screenshot({ path: `${SHOTS}/schedules.png`, fullPage: true });
+  await expectAccessible(page, "the Schedules page");
+
+  // The run link opens the pipeline with that run.
+  await listed.getByRole("link", { name: `run #${runId}` }).click();
+  await expect(page.getByTestId("run-status")).toHaveText(`Run #${runId}: succeeded`);
+});
