@@ -24,6 +24,9 @@ class Upload(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    preview = models.JSONField(default=dict, blank=True,
+                               help_text="First rows, delimiter, column types, missing / distinct counts "
+                                         "(studio/datasets/preview.py), made when the file is uploaded")
 
     class Meta:
         ordering = ["id"]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from studio.projects.models import Role
@@ -10,11 +11,39 @@ from .. import guard
 from ..models import Connection, Upload
 
 
+class PreviewColumnSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    type = serializers.ChoiceField(["number", "integer", "string", "boolean", "datetime"])
+    missing = serializers.IntegerField(help_text="Missing cells in the sampled rows")
+    distinct = serializers.IntegerField(help_text="Distinct values in the sampled rows")
+
+
+class UploadPreviewSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    delimiter = serializers.CharField(required=False, help_text="Sniffed field separator of a CSV / TSV file")
+    columns = PreviewColumnSerializer(many=True)
+    rows = serializers.ListField(child=serializers.ListField(child=serializers.JSONField()),
+                                 help_text="The first rows, cells in column order")
+    sampled_rows = serializers.IntegerField(help_text="Rows the counts were taken over (the file's first ones)")
+    sample_limit = serializers.IntegerField()
+
+
 class UploadSerializer(serializers.ModelSerializer):
+    preview = serializers.SerializerMethodField()
+
     class Meta:
         model = Upload
-        fields = ["id", "project", "name", "path", "size", "sha256", "content_type", "created_at"]
+        fields = ["id", "project", "name", "path", "size", "sha256", "content_type", "created_at", "preview"]
         read_only_fields = fields
+
+    @extend_schema_field(UploadPreviewSerializer)
+    def get_preview(self, upload):
+        return upload.preview or None
+
+
+class UploadRenameSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=1000, trim_whitespace=False,  # 200: check_file_name says so
+                                 help_text="The new name (the file itself stays where it is)")
 
 
 class UploadCreateSerializer(serializers.Serializer):

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import hashlib
 import shutil
 import unicodedata
 import uuid
@@ -11,6 +10,7 @@ from django.http.multipartparser import MultiPartParser as DjangoMultiPartParser
 from django.http.multipartparser import MultiPartParserError
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, parsers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 
@@ -19,8 +19,11 @@ from studio.projects.models import Role
 from studio.projects.permissions import ProjectScopedMixin
 
 from ..models import Connection, Upload
+from ..preview import PreviewError, preview
 from ..sniff import KINDS_BY_EXTENSION, sniff
-from .serializers import ConnectionSerializer, UploadCreateSerializer, UploadSerializer
+from ..staging import StagedFile, StagingUploadHandler, TooLarge
+from .serializers import (ConnectionSerializer, UploadCreateSerializer, UploadPreviewSerializer,
+                          UploadRenameSerializer, UploadSerializer)
 
 
 class _RawNameParser(DjangoMultiPartParser):
@@ -33,20 +36,24 @@ class _RawNameParser(DjangoMultiPartParser):
 
 
 class MultiPartKeepNameParser(parsers.MultiPartParser):
+    """Multipart with the file streamed to the staging folder (staging.py), never held in memory."""
+
     def parse(self, stream, media_type=None, parser_context=None):
         request = parser_context["request"]
         meta = request.META.copy()
         meta["CONTENT_TYPE"] = media_type
         try:
-            parser = _RawNameParser(meta, stream, request.upload_handlers, parser_context.get("encoding")
+            parser = _RawNameParser(meta, stream, [StagingUploadHandler(request)], parser_context.get("encoding")
                                     or settings.DEFAULT_CHARSET)
             data, files = parser.parse()
             return parsers.DataAndFiles(data, files)
         except MultiPartParserError as exc:
             raise ParseError(f"Multipart form parse error - {exc}") from exc
+        except TooLarge as exc:
+            raise too_large(exc.size, received=True) from None
 
 
-def check_file_name(name: str) -> str:
+def check_file_name(name: str, path: str = "file") -> str:
     """The name to store a file under; 400 for anything that could leave its folder or hide."""
     problems = []
     if "/" in name or "\\" in name:
@@ -58,25 +65,43 @@ def check_file_name(name: str) -> str:
     if not name.strip() or len(name) > 200:
         problems.append("must be 1 to 200 characters")
     if problems:
-        raise ApiError(400, "invalid_file_name", [{"path": "file", "message": f"file name {name!r} " + p,
+        raise ApiError(400, "invalid_file_name", [{"path": path, "message": f"file name {name!r} " + p,
                                                    "code": "invalid_file_name"} for p in problems])
     return name
 
 
-def too_large(size: int) -> ApiError:
+def too_large(size: int, received: bool = False) -> ApiError:
     limit = settings.UPLOAD_MAX_BYTES
+    told = f"more than {limit:,} bytes arrived" if received else f"the file is {size:,} bytes"
     return ApiError(413, "too_large", [{"path": "file", "code": "too_large",
-                                        "message": f"the file is {size:,} bytes; the limit is {limit:,} bytes"}])
+                                        "message": f"{told}; the limit is {limit:,} bytes ({limit / 2**20:,.0f} "
+                                                   "MB): split the file, or ask an administrator to raise "
+                                                   "STUDIO_UPLOAD_MAX_BYTES"}])
+
+
+def unsupported(name: str, kind: str | None) -> ApiError:
+    found = kind or "not a CSV, TSV, JSON or Parquet file"
+    return ApiError(415, "unsupported_content", [{
+        "path": "file", "code": "unsupported_content",
+        "message": f"{name!r}: the content is {found}" + (f", which does not match its extension "
+                                                            f"{Path(name).suffix!r}" if kind else "")}])
 
 
 class UploadViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin,
                     viewsets.GenericViewSet):
-    """Data files of your projects. Upload with multipart/form-data (`project`, `file`); the returned `path`
-    is what a file import node's `path` parameter takes."""
+    """Data files of your projects. Upload with multipart/form-data (`project`, `file`): the file streams to disk
+    and the answer carries its `preview` (first rows, delimiter, column types, missing / distinct counts). A
+    file import node names it by `upload` (its id) or by `path`. PATCH renames it (`name`; the file stays
+    where it is, so imports keep reading it)."""
 
     queryset = Upload.objects.select_related("project")
     serializer_class = UploadSerializer
-    parser_classes = [MultiPartKeepNameParser]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_parsers(self):
+        if getattr(self.request, "method", "") == "PATCH":
+            return [parsers.JSONParser()]
+        return [MultiPartKeepNameParser()]
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
@@ -91,33 +116,64 @@ class UploadViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
         body.is_valid(raise_exception=True)
         incoming = body.validated_data["file"]
         name = check_file_name(body.validated_data.get("name") or incoming.name or "")
-        if incoming.size > settings.UPLOAD_MAX_BYTES:
-            raise too_large(incoming.size)
-        head = next(incoming.chunks(64 * 1024), b"")
-        kind = sniff(head[:64 * 1024])
+        if not isinstance(incoming, StagedFile):  # (only the staging parser reaches here; say so if not)
+            raise ParseError("the file must be sent as multipart/form-data")
+        kind = sniff(incoming.head)
         allowed = KINDS_BY_EXTENSION.get(Path(name).suffix.lower())
         if kind is None or (allowed is not None and kind not in allowed):
-            found = kind or "not a CSV, TSV, JSON or Parquet file"
-            raise ApiError(415, "unsupported_content", [{
-                "path": "file", "code": "unsupported_content",
-                "message": f"{name!r}: the content is {found}" + (f", which does not match its extension "
-                                                                    f"{Path(name).suffix!r}" if kind else "")}])
+            raise unsupported(name, kind)
+        try:
+            shown = preview(incoming.path, kind, incoming.head)
+        except PreviewError as exc:
+            raise ApiError(400, "unreadable", [{"path": "file", "code": "unreadable",
+                                                "message": f"{name!r}: {exc}"}]) from None
         project = body.validated_data["project"]
         relative = Path("uploads") / uuid.uuid4().hex / name
         target = project.data_root / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        digest = hashlib.sha256()
         try:
-            with open(target, "wb") as out:
-                for chunk in incoming.chunks():
-                    digest.update(chunk)
-                    out.write(chunk)
+            incoming.move_to(target)
             upload = Upload.objects.create(project=project, name=name, path=relative.as_posix(), size=incoming.size,
-                                           sha256=digest.hexdigest(), content_type=kind, created_by=request.user)
+                                           sha256=incoming.sha256, content_type=kind, created_by=request.user,
+                                           preview=shown)
         except BaseException:
             shutil.rmtree(target.parent, ignore_errors=True)
             raise
         return Response(UploadSerializer(upload).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=UploadRenameSerializer, responses={200: UploadSerializer})
+    def partial_update(self, request, pk=None):
+        upload = self.get_object()
+        body = UploadRenameSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        name = check_file_name(body.validated_data["name"], path="name")
+        kinds = KINDS_BY_EXTENSION.get(Path(name).suffix.lower())
+        if kinds is not None and upload.content_type not in kinds:
+            raise ApiError(400, "invalid_file_name", [{
+                "path": "name", "code": "invalid_file_name",
+                "message": f"{name!r}: the extension {Path(name).suffix!r} does not fit its content "
+                           f"({upload.content_type})"}])
+        upload.name = name
+        upload.save(update_fields=["name"])
+        return Response(UploadSerializer(upload).data)
+
+    @extend_schema(responses={200: UploadPreviewSerializer})
+    @action(detail=True, methods=["get"])
+    def preview(self, request, pk=None):
+        """The upload's preview, made again from its file when it has none (uploaded before previews)."""
+        upload = self.get_object()
+        if not upload.preview:
+            if not upload.file.is_file():
+                raise ApiError(409, "file_missing", [{"path": "file", "code": "file_missing",
+                                                      "message": f"the file of upload {upload.name!r} is gone"}])
+            with open(upload.file, "rb") as handle:
+                head = handle.read(64 * 1024)
+            try:
+                upload.preview = preview(upload.file, upload.content_type, head)
+            except PreviewError as exc:
+                raise ApiError(409, "unreadable", [{"path": "file", "code": "unreadable",
+                                                    "message": f"{upload.name!r}: {exc}"}]) from None
+            upload.save(update_fields=["preview"])
+        return Response(upload.preview)
 
     def perform_destroy(self, instance):
         folder = instance.file.parent

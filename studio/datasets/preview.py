@@ -1,0 +1,90 @@
+"""What an upload holds, before any run: its first rows, the delimiter and header guessed for a text table, each
+column's type as the file import will read it, and per-column missing and distinct counts over the first
+SAMPLE_ROWS rows (read from disk: a file of hundreds of MB is never loaded whole)."""
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+
+SHOWN_ROWS = 20
+SAMPLE_ROWS = 10_000
+MAX_COLUMNS = 200
+MAX_CELL = 200
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
+NULLS = ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "None"]  # import_csv's default null tokens
+
+
+class PreviewError(ValueError):
+    """The file cannot be read as its kind; the message says why."""
+
+
+def sniff_delimiter(head: bytes, kind: str) -> str:
+    if kind == "tsv":
+        return "\t"
+    lines = [line for line in head.decode("utf-8", errors="replace").splitlines()[:20] if line.strip()]
+    try:
+        return csv.Sniffer().sniff("\n".join(lines[:-1] or lines), delimiters=",;\t|").delimiter
+    except csv.Error:
+        return ","
+
+
+def _read(path: Path, kind: str, delimiter: str) -> pd.DataFrame:
+    if kind in ("csv", "tsv"):
+        return pd.read_csv(path, sep=delimiter, nrows=SAMPLE_ROWS, na_values=NULLS, keep_default_na=False,
+                           encoding_errors="replace", low_memory=False)
+    if kind == "json":
+        try:
+            return pd.read_json(path, lines=True, nrows=SAMPLE_ROWS)
+        except ValueError:  # a JSON array, not lines: small by nature (JSON arrays are read whole anyway)
+            return pd.read_json(path).head(SAMPLE_ROWS)
+    if kind == "parquet":
+        import pyarrow.parquet as pq
+
+        batches = pq.ParquetFile(path).iter_batches(batch_size=SAMPLE_ROWS)
+        batch = next(batches, None)
+        return batch.to_pandas() if batch is not None else pq.ParquetFile(path).schema_arrow.empty_table().to_pandas()
+    raise PreviewError(f"no preview for {kind!r} files")
+
+
+def column_type(series: pd.Series) -> str:
+    """number, integer, boolean, datetime or string: what import_csv reads the column as."""
+    if pd.api.types.is_bool_dtype(series):
+        return "boolean"
+    if pd.api.types.is_integer_dtype(series):
+        return "integer"
+    if pd.api.types.is_float_dtype(series):
+        return "number"
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return "datetime"
+    sample = series.dropna().head(200)
+    if len(sample) and all(isinstance(v, str) and _ISO_DATE.match(v) for v in sample):
+        return "datetime"
+    return "string"
+
+
+def _cell(value):
+    if isinstance(value, str) and len(value) > MAX_CELL:
+        return value[:MAX_CELL] + "…"
+    return value
+
+
+def preview(path: Path, kind: str, head: bytes = b"") -> dict:
+    """{kind, delimiter?, columns: [{name, type, missing, distinct}], rows, sampled_rows, sample_limit}."""
+    delimiter = sniff_delimiter(head, kind) if kind in ("csv", "tsv") else None
+    try:
+        table = _read(path, kind, delimiter)
+    except (ValueError, OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise PreviewError(f"cannot read it as {kind}: {str(exc)[:300]}") from None
+    table = table.iloc[:, :MAX_COLUMNS]
+    columns = [{"name": str(name), "type": column_type(table[name]), "missing": int(table[name].isna().sum()),
+                "distinct": int(table[name].nunique(dropna=True))} for name in table.columns]
+    shown = json.loads(table.head(SHOWN_ROWS).to_json(orient="values", date_format="iso", default_handler=str))
+    out = {"kind": kind, "columns": columns, "rows": [[_cell(v) for v in row] for row in shown],
+           "sampled_rows": len(table), "sample_limit": SAMPLE_ROWS}
+    if delimiter is not None:
+        out["delimiter"] = delimiter
+    return out

@@ -1,0 +1,110 @@
+"""Uploads as the Data page uses them: streamed to disk, previewed at upload time (first rows, sniffed delimiter,
+column types, missing / distinct counts), renamed, refused past the size limit with a clear message, and out
+of reach of another project's members."""
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+# What a person exports from a spreadsheet: an unnamed row-number column, a yes/no label, a gap, ";" separators.
+PEOPLE = (b";age;city;joined;churn\n0;30;Berlin;2024-01-05;yes\n1;41;Paris;2024-02-11;no\n"
+          b"2;;Berlin;2024-03-20;no\n3;25;Rome;2024-04-02;yes\n")
+
+
+def upload(client, project, name="people.csv", body=PEOPLE):
+    handle = io.BytesIO(body)
+    handle.name = name
+    return client.post("/api/uploads/", {"project": project.pk, "file": handle}, format="multipart")
+
+
+def test_upload_answers_with_its_preview(world, settings):
+    response = upload(world.as_alice, world.a)
+    assert response.status_code == 201, response.json()
+    preview = response.json()["preview"]
+    assert preview["kind"] == "csv" and preview["delimiter"] == ";"
+    columns = {c["name"]: c for c in preview["columns"]}
+    assert list(columns) == ["Unnamed: 0", "age", "city", "joined", "churn"]  # the names import_csv gives
+    assert {name: c["type"] for name, c in columns.items()} == {
+        "Unnamed: 0": "integer", "age": "number", "city": "string", "joined": "datetime", "churn": "string"}
+    assert [(c["missing"], c["distinct"]) for c in columns.values()] == [(0, 4), (1, 3), (0, 3), (0, 4), (0, 2)]
+    assert preview["rows"][0] == [0, 30.0, "Berlin", "2024-01-05", "yes"] and preview["rows"][2][1] is None
+    assert preview["sampled_rows"] == 4
+    # the preview is kept: the list and the preview endpoint answer it without reading the file again
+    uploaded = response.json()
+    (world.a.data_root / uploaded["path"]).write_bytes(b"changed")
+    assert world.as_alice.get(f"/api/uploads/{uploaded['id']}/preview/").json() == preview
+    assert world.as_alice.get("/api/uploads/").json()["results"][0]["preview"] == preview
+    assert not list((settings.DATA_ROOT / "staging").iterdir())  # the staged file was moved, not copied
+
+
+def test_parquet_preview_and_a_file_that_does_not_parse(world, tmp_path):
+    frame = pd.DataFrame({"x": [1.5, None, 2.5], "flag": [True, False, True]})
+    frame.to_parquet(tmp_path / "t.parquet")
+    response = upload(world.as_alice, world.a, "t.parquet", (tmp_path / "t.parquet").read_bytes())
+    assert response.status_code == 201, response.json()
+    preview = response.json()["preview"]
+    assert preview["kind"] == "parquet" and "delimiter" not in preview
+    assert [(c["name"], c["type"], c["missing"], c["distinct"]) for c in preview["columns"]] == [
+        ("x", "number", 1, 2), ("flag", "boolean", 0, 2)]
+    broken = upload(world.as_alice, world.a, "broken.parquet", b"PAR1" + b"\x01" * 100)
+    assert broken.status_code == 400 and broken.json()["errors"][0]["path"] == "file"
+    assert "broken.parquet" in broken.json()["message"] and "parquet" in broken.json()["message"]
+    assert len(list(world.a.data_root.glob("uploads/*/*"))) == 1  # only the good one is stored
+
+
+def test_a_file_past_the_limit_is_refused_while_it_streams(world, settings):
+    # Content-Length passes the early check (limit + 64 KiB); the handler counts the bytes that arrive.
+    settings.UPLOAD_MAX_BYTES = 1000
+    response = upload(world.as_alice, world.a, body=b"a,b\n" + b"1,2\n" * 2000)
+    assert response.status_code == 413, response.json()
+    error = response.json()["errors"][0]
+    assert error["path"] == "file" and "limit is 1,000 bytes" in error["message"]
+    assert "STUDIO_UPLOAD_MAX_BYTES" in error["message"]
+    assert not list(world.a.data_root.glob("uploads/*/*"))
+    assert not list((settings.DATA_ROOT / "staging").iterdir())  # the partial file is gone
+
+
+def test_rename(world):
+    uploaded = upload(world.as_alice, world.a).json()
+    url = f"/api/uploads/{uploaded['id']}/"
+    renamed = world.as_alice.patch(url, {"name": "customers 2024.csv"}, format="json")
+    assert renamed.status_code == 200, renamed.json()
+    assert renamed.json()["name"] == "customers 2024.csv" and renamed.json()["path"] == uploaded["path"]
+    assert (world.a.data_root / uploaded["path"]).is_file()  # imports by path or id keep reading it
+    for bad, why in (("../x.csv", "folders"), (".x.csv", "'.'"), ("", "blank"), ("x" * 201 + ".csv", "200 characters"),
+                     ("x.parquet", "content")):
+        response = world.as_alice.patch(url, {"name": bad}, format="json")
+        assert response.status_code == 400, bad
+        assert response.json()["errors"][0]["path"] == "name" and why in response.json()["message"], bad
+    assert world.as_alice.get(url).json()["name"] == "customers 2024.csv"
+    not_json = world.as_alice.generic("PATCH", url, b"name=x.csv", content_type="application/x-www-form-urlencoded")
+    assert not_json.status_code == 415
+
+
+def test_other_projects_members_cannot_reach_an_upload(world):
+    uploaded = upload(world.as_alice, world.a).json()
+    url = f"/api/uploads/{uploaded['id']}/"
+    for response in (world.as_bob.get(f"{url}preview/"), world.as_bob.patch(url, {"name": "mine.csv"}, format="json"),
+                     world.as_bob.delete(url)):
+        assert response.status_code == 404 and response.json()["code"] == "not_found"
+    assert upload(world.as_bob, world.a).status_code == 400  # no upload into a project that is not yours
+    assert world.as_carol.get(f"{url}preview/").status_code == 200  # a viewer reads the preview...
+    assert world.as_carol.patch(url, {"name": "x.csv"}, format="json").status_code == 403  # ...and renames nothing
+    assert world.as_alice.get(url).json()["name"] == "people.csv"
+
+
+def test_preview_is_remade_for_an_upload_without_one(world):
+    from studio.datasets.models import Upload
+
+    uploaded = upload(world.as_alice, world.a).json()
+    Upload.objects.filter(pk=uploaded["id"]).update(preview={})
+    again = world.as_alice.get(f"/api/uploads/{uploaded['id']}/preview/")
+    assert again.status_code == 200 and again.json()["delimiter"] == ";" and len(again.json()["rows"]) == 4
+    (world.a.data_root / uploaded["path"]).unlink()
+    Upload.objects.filter(pk=uploaded["id"]).update(preview={})
+    gone = world.as_alice.get(f"/api/uploads/{uploaded['id']}/preview/")
+    assert gone.status_code == 409 and "gone" in gone.json()["message"]
