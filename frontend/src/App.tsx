@@ -2,6 +2,7 @@ import { lazy, Suspense, useEffect, useState } from "react";
 import { get, post } from "./api/client";
 import type { Session } from "./api/types";
 import { match, navigate, usePath } from "./router";
+import { DataPage } from "./data/DataPage";
 import { Login } from "./screens/Login";
 import { Deployments } from "./screens/Deployments";
 import { DeploymentDetail } from "./screens/DeploymentDetail";
@@ -21,6 +22,7 @@ function Screen({ path }: { path: string }) {
   let m: Record<string, string> | null;
   if ((m = match("/projects/:id", path))) return <Pipelines projectId={m.id} />;
   if ((m = match("/projects/:id/runs", path))) return <Runs projectId={m.id} />;
+  if ((m = match("/projects/:id/data", path))) return <DataPage key={m.id} projectId={m.id} />;
   if ((m = match("/pipelines/:id", path))) return <PipelinePage key={m.id} id={m.id} />;
   if ((m = match("/pipelines/:id/versions", path))) {
     return (

@@ -697,7 +697,7 @@ export interface paths {
         };
         /**
          * @description One node output: a page of a table (view=data) or its column profile (view=profile), metrics,
-         *     report figures (plotly JSON), a model's state summary.
+         *     report figures (plotly JSON), a model's state summary. 409 when the stored output fails verification.
          */
         get: operations["runs_outputs_retrieve"];
         put?: never;
@@ -860,14 +860,18 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * @description Data files of your projects. Upload with multipart/form-data (`project`, `file`); the returned `path`
-         *     is what a file import node's `path` parameter takes.
+         * @description Data files of your projects. Upload with multipart/form-data (`project`, `file`): the file streams to disk
+         *     and the answer carries its `preview` (first rows, delimiter, column types, missing / distinct counts). A
+         *     file import node names it by `upload` (its id) or by `path`. PATCH renames it (`name`; the file stays
+         *     where it is, so imports keep reading it).
          */
         get: operations["uploads_list"];
         put?: never;
         /**
-         * @description Data files of your projects. Upload with multipart/form-data (`project`, `file`); the returned `path`
-         *     is what a file import node's `path` parameter takes.
+         * @description Data files of your projects. Upload with multipart/form-data (`project`, `file`): the file streams to disk
+         *     and the answer carries its `preview` (first rows, delimiter, column types, missing / distinct counts). A
+         *     file import node names it by `upload` (its id) or by `path`. PATCH renames it (`name`; the file stays
+         *     where it is, so imports keep reading it).
          */
         post: operations["uploads_create"];
         delete?: never;
@@ -884,17 +888,44 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * @description Data files of your projects. Upload with multipart/form-data (`project`, `file`); the returned `path`
-         *     is what a file import node's `path` parameter takes.
+         * @description Data files of your projects. Upload with multipart/form-data (`project`, `file`): the file streams to disk
+         *     and the answer carries its `preview` (first rows, delimiter, column types, missing / distinct counts). A
+         *     file import node names it by `upload` (its id) or by `path`. PATCH renames it (`name`; the file stays
+         *     where it is, so imports keep reading it).
          */
         get: operations["uploads_retrieve"];
         put?: never;
         post?: never;
         /**
-         * @description Data files of your projects. Upload with multipart/form-data (`project`, `file`); the returned `path`
-         *     is what a file import node's `path` parameter takes.
+         * @description Data files of your projects. Upload with multipart/form-data (`project`, `file`): the file streams to disk
+         *     and the answer carries its `preview` (first rows, delimiter, column types, missing / distinct counts). A
+         *     file import node names it by `upload` (its id) or by `path`. PATCH renames it (`name`; the file stays
+         *     where it is, so imports keep reading it).
          */
         delete: operations["uploads_destroy"];
+        options?: never;
+        head?: never;
+        /**
+         * @description Data files of your projects. Upload with multipart/form-data (`project`, `file`): the file streams to disk
+         *     and the answer carries its `preview` (first rows, delimiter, column types, missing / distinct counts). A
+         *     file import node names it by `upload` (its id) or by `path`. PATCH renames it (`name`; the file stays
+         *     where it is, so imports keep reading it).
+         */
+        patch: operations["uploads_partial_update"];
+        trace?: never;
+    };
+    "/api/uploads/{id}/preview/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The upload's preview, made again from its file when it has none (uploaded before previews). */
+        get: operations["uploads_preview_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1090,6 +1121,23 @@ export interface components {
          * @enum {string}
          */
         EngineEnum: "local" | "spark";
+        Error: {
+            code: string;
+            message: string;
+            errors: components["schemas"]["ErrorEntry"][];
+        };
+        ErrorEntry: {
+            /** @description Dotted path of the field in the request, e.g. graph.nodes[1].params.ratio; empty for the request as a whole */
+            path: string;
+            message: string;
+            code: string;
+            /** @description Pipeline node id, for graph errors */
+            node?: string;
+            /** @description Parameter path inside the node */
+            field?: string;
+            /** @description Port name, for wiring errors */
+            port?: string;
+        };
         Fire: {
             readonly id: number;
             readonly schedule: number;
@@ -1467,6 +1515,10 @@ export interface components {
             /** @description User names of project members e-mailed on a final failure */
             notify?: string[];
         };
+        PatchedUploadRenameRequest: {
+            /** @description The new name (the file itself stays where it is) */
+            name?: string;
+        };
         Pipeline: {
             readonly id: number;
             /** @description Project id (you need the editor role in it) */
@@ -1518,6 +1570,23 @@ export interface components {
             description: string;
             optional: boolean;
         };
+        PreviewColumn: {
+            name: string;
+            type: components["schemas"]["PreviewColumnTypeEnum"];
+            /** @description Missing cells in the sampled rows */
+            missing: number;
+            /** @description Distinct values in the sampled rows */
+            distinct: number;
+        };
+        /**
+         * @description * `number` - number
+         *     * `integer` - integer
+         *     * `string` - string
+         *     * `boolean` - boolean
+         *     * `datetime` - datetime
+         * @enum {string}
+         */
+        PreviewColumnTypeEnum: "number" | "integer" | "string" | "boolean" | "datetime";
         Project: {
             readonly id: number;
             name: string;
@@ -1752,7 +1821,7 @@ export interface components {
             token: string;
         };
         Trigger: {
-            type: components["schemas"]["TypeEnum"];
+            type: components["schemas"]["TriggerTypeEnum"];
             /** @description The schedule (type schedule) */
             schedule?: number;
             schedule_name?: string;
@@ -1766,6 +1835,12 @@ export interface components {
             /** @description 0 for the first run of a fire, then retries */
             attempt?: number;
         };
+        /**
+         * @description * `manual` - manual
+         *     * `schedule` - schedule
+         * @enum {string}
+         */
+        TriggerTypeEnum: "manual" | "schedule";
         TryRequest: {
             /** @description Rows as {column: value}; sent to the serving process as is */
             instances: {
@@ -1774,12 +1849,6 @@ export interface components {
             /** @default false */
             explain: boolean;
         };
-        /**
-         * @description * `manual` - manual
-         *     * `schedule` - schedule
-         * @enum {string}
-         */
-        TypeEnum: "manual" | "schedule";
         Upload: {
             readonly id: number;
             readonly project: number;
@@ -1793,6 +1862,7 @@ export interface components {
             readonly content_type: string;
             /** Format: date-time */
             readonly created_at: string;
+            readonly preview: components["schemas"]["UploadPreview"];
         };
         UploadCreateRequest: {
             /** @description Project id (you need the editor role in it) */
@@ -1805,6 +1875,17 @@ export interface components {
             /** @description File name to store it under (default: the uploaded file's name) */
             name?: string;
         };
+        UploadPreview: {
+            kind: string;
+            /** @description Sniffed field separator of a CSV / TSV file */
+            delimiter?: string;
+            columns: components["schemas"]["PreviewColumn"][];
+            /** @description The first rows, cells in column order */
+            rows: unknown[][];
+            /** @description Rows the counts were taken over (the file's first ones) */
+            sampled_rows: number;
+            sample_limit: number;
+        };
         User: {
             id: number;
             username: string;
@@ -1816,19 +1897,6 @@ export interface components {
             errors: {
                 [key: string]: unknown;
             }[];
-        };
-        ErrorEntry: {
-            path: string;
-            message: string;
-            code: string;
-            node?: string;
-            field?: string;
-            port?: string;
-        };
-        Error: {
-            code: string;
-            message: string;
-            errors: components["schemas"]["ErrorEntry"][];
         };
     };
     responses: never;
@@ -6435,6 +6503,14 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Unsupported media type */
             415: {
                 headers: {
@@ -7708,6 +7784,196 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    uploads_partial_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedUploadRenameRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Upload"];
+                };
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    uploads_preview_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadPreview"];
+                };
             };
             /** @description Bad request: see `errors` for the field paths */
             400: {

@@ -3,6 +3,7 @@ import type { ErrorSchema, RJSFSchema, UiSchema } from "@rjsf/utils";
 import validator from "@rjsf/validator-ajv8";
 import { useEffect, useMemo, useRef } from "react";
 import type { GraphError, GraphNode, OperatorSpec } from "../graph/types";
+import { UploadWidget } from "../data/UploadWidget";
 import { portColor } from "./ports";
 
 const isParamRef = (v: unknown): v is { $param: string } =>
@@ -51,8 +52,10 @@ export function ParamPanel({ node, spec, errors, columns, onParams, onLabel, onD
 
   const uiSchema = useMemo(() => {
     const ui: UiSchema = { "ui:submitButtonOptions": { norender: true } };
+    // A file import's upload is picked from the project's files by name, never typed as an id.
+    if (schema?.properties && "upload" in schema.properties) ui.upload = { "ui:widget": UploadWidget };
     return ui;
-  }, []);
+  }, [schema]);
 
   const extraErrors = useMemo(() => {
     const out: Record<string, { __errors: string[] }> = {};

@@ -3,6 +3,9 @@ import { ApiFailure, get, patch, post } from "../api/client";
 import { items } from "../api/lists";
 import type { Operator, Page, Pipeline, Run } from "../api/types";
 import { Editor, type RunMode } from "../canvas/Editor";
+import { ProjectDataContext, type ProjectData } from "../data/projectContext";
+import { listUploads, type Upload } from "../data/uploads";
+import { upstreamColumns } from "../data/upstreamColumns";
 import { fromPipelineJson, toPipelineJson } from "../graph/serialize";
 import type { GraphDoc, GraphError, OperatorSpec } from "../graph/types";
 import { OutputsPanel } from "../outputs/OutputsPanel";
@@ -28,6 +31,7 @@ export function PipelinePage({ id }: { id: string }) {
   const [selected, setSelected] = useState<string | null>(null);
   const [tab, setTab] = useState<"outputs" | "log">("outputs");
   const [columns, setColumns] = useState<Record<string, string[]>>({});
+  const [uploads, setUploads] = useState<Upload[] | null>(null);
   const run = useRunEvents(runId);
 
   useEffect(() => {
@@ -121,12 +125,24 @@ export function PipelinePage({ id }: { id: string }) {
       .catch(() => undefined); // no columns known: the form stays free text
   }, [selected, graph, runId, run.nodes, columns]);
 
+  // The project's uploads: the import node's file picker, and columns known before any run (upstreamColumns).
+  const projectId = pipeline?.project;
+  const refreshUploads = useCallback(() => {
+    if (projectId !== undefined) listUploads(projectId).then(setUploads).catch(() => setUploads([]));
+  }, [projectId]);
+  useEffect(refreshUploads, [refreshUploads]);
+  const projectData = useMemo<ProjectData | null>(
+    () => (projectId === undefined ? null : { projectId, uploads, refresh: refreshUploads }),
+    [projectId, uploads, refreshUploads],
+  );
+
   const columnsOf = useCallback(
     (node: string) => {
       const edge = graph?.edges.find((e) => e.target === node && e.target_port === "table");
-      return edge ? columns[`${runId}:${edge.source}:${edge.source_port}`] : undefined;
+      const fromRun = edge ? columns[`${runId}:${edge.source}:${edge.source_port}`] : undefined;
+      return fromRun ?? (graph && uploads ? upstreamColumns(graph, node, uploads) : undefined);
     },
-    [graph, columns, runId],
+    [graph, columns, runId, uploads],
   );
 
   if (failure) return <p className="error-text" role="alert">Could not open the pipeline: {failure}</p>;
@@ -171,8 +187,10 @@ export function PipelinePage({ id }: { id: string }) {
         <span className="muted">v{pipeline.latest?.number ?? 0}</span>
         <button type="button" className="link" onClick={() => navigate(`/pipelines/${id}/versions`)}>Version history</button>
         <button type="button" className="link" onClick={() => navigate(`/projects/${pipeline.project}/runs`)}>Runs</button>
+        <button type="button" className="link" onClick={() => navigate(`/projects/${pipeline.project}/data`)}>Data</button>
         <button type="button" className="link" onClick={() => navigate(`/schedules/new?pipeline=${id}`)}>Schedule this pipeline</button>
       </header>
+      <ProjectDataContext.Provider value={projectData}>
       <Editor
         key={pipeline.id}
         operators={operators}
@@ -185,6 +203,7 @@ export function PipelinePage({ id }: { id: string }) {
         onSelectNode={setSelected}
         bottom={bottom}
       />
+      </ProjectDataContext.Provider>
     </div>
   );
 }

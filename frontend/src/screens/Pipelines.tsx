@@ -67,6 +67,7 @@ export function Pipelines({ projectId }: { projectId: string }) {
             }
           }}
         />
+        <button type="button" className="link" onClick={() => navigate(`/projects/${projectId}/data`)}>Data</button>
         <button type="button" className="link" onClick={() => navigate(`/projects/${projectId}/runs`)}>Run history</button>
       </div>
       {error && <p className="error-text" role="alert">{error}</p>}

@@ -1,0 +1,47 @@
+import type { Upload } from "./uploads";
+
+const DELIMITERS: Record<string, string> = { ",": "comma (,)", ";": "semicolon (;)", "\t": "tab", "|": "pipe (|)" };
+
+/** What the file holds, before any run: column types, missing and distinct counts, the first rows. */
+export function UploadPreview({ upload }: { upload: Upload }) {
+  const p = upload.preview;
+  if (!p) return <p className="muted">No preview for {upload.name}.</p>;
+  return (
+    <section className="upload-preview" aria-label={`Preview of ${upload.name}`}>
+      <h2>Preview: {upload.name}</h2>
+      <p className="muted">
+        {p.kind.toUpperCase()}
+        {p.delimiter !== undefined && <> · delimiter: <strong>{DELIMITERS[p.delimiter] ?? p.delimiter}</strong></>}
+        {" · "}
+        {p.columns.length} columns · counts over the first {p.sampled_rows.toLocaleString()} rows
+        {p.sampled_rows >= p.sample_limit ? " (the file has more)" : ""}
+      </p>
+      <div className="table-scroll">
+        <table className="data" aria-label="Columns">
+          <thead>
+            <tr><th scope="col">Column</th><th scope="col">Type</th><th scope="col">Missing</th><th scope="col">Distinct</th></tr>
+          </thead>
+          <tbody>
+            {p.columns.map((c) => (
+              <tr key={c.name}>
+                <th scope="row">{c.name}</th><td>{c.type}</td><td>{c.missing.toLocaleString()}</td><td>{c.distinct.toLocaleString()}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <div className="table-scroll">
+        <table className="data" aria-label="First rows">
+          <thead>
+            <tr>{p.columns.map((c) => <th key={c.name} scope="col">{c.name}</th>)}</tr>
+          </thead>
+          <tbody>
+            {p.rows.map((row, i) => (
+              <tr key={i}>{row.map((v, j) => <td key={j}>{v === null ? <span className="muted">missing</span> : String(v)}</td>)}</tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+}
