@@ -51,3 +51,16 @@ describe("a dropped file becomes an import node", () => {
     expect([isTableFile("a.CSV"), isTableFile("b.parquet"), isTableFile("c.xlsx")]).toEqual([true, true, false]);
   });
 });
+
+describe("withImportNode", () => {
+  it("adds an import node named after the file, reading the upload, at the drop point", async () => {
+    const { withImportNode } = await import("./useCanvasFileDrop");
+    const { testCatalogue } = await import("../graph/testing");
+    const { emptyDoc } = await import("../graph/types");
+    const r = withImportNode(emptyDoc, testCatalogue, { ...upload(7, "csv", ["a"], ";"), name: "people.csv" }, { x: 5, y: 6 })!;
+    expect(r.doc.nodes).toEqual([
+      { id: "import_csv", operator: "import_csv", version: "1", label: "people.csv", position: { x: 5, y: 6 }, params: { upload: "7", path: "", delimiter: ";" } },
+    ]);
+    expect(withImportNode(emptyDoc, testCatalogue, upload(4, "parquet", []), { x: 0, y: 0 })).toBeNull(); // not in this catalogue
+  });
+});
