@@ -5,7 +5,7 @@ import { navigate } from "../router";
 import { SendingList } from "./SendingList";
 import { UploadPreview } from "./UploadPreview";
 import { UploadRow } from "./UploadRow";
-import { ACCEPTED, listUploads, type Upload } from "./uploads";
+import { ACCEPTED, listUploads, type Upload, type UploadPreview as Preview } from "./uploads";
 import { useUploads } from "./useUploads";
 
 /** A project's data files: upload by the file picker or by dropping files on the page (with progress), see a
@@ -36,6 +36,15 @@ export function DataPage({ projectId }: { projectId: string }) {
         }
       }),
     );
+  };
+
+  // Files uploaded before previews existed get theirs made on first look.
+  const showPreview = (u: Upload) => {
+    setShown(u.id);
+    if (u.preview) return;
+    get<Preview>(`/api/uploads/${u.id}/preview/`)
+      .then((preview) => setUploads((list) => list?.map((x) => (x.id === u.id ? { ...x, preview } : x)) ?? null))
+      .catch((e: Error) => setError(e.message));
   };
 
   const current = uploads?.find((u) => u.id === shown);
@@ -89,7 +98,7 @@ export function DataPage({ projectId }: { projectId: string }) {
           </thead>
           <tbody>
             {uploads.map((u) => (
-              <UploadRow key={u.id} upload={u} selected={u.id === shown} onPreview={() => setShown(u.id)} onChanged={() => void load()} onError={setError} />
+              <UploadRow key={u.id} upload={u} selected={u.id === shown} onPreview={() => showPreview(u)} onChanged={() => void load()} onError={setError} />
             ))}
           </tbody>
         </table>
