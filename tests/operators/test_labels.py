@@ -1,0 +1,63 @@
+"""The label rule (issue 14 item 2): two values of any type, `positive` chosen by the documented rule or by hand;
+missing labels and a third value are clear errors naming the column, the count and the values."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from operators import OperatorError
+from operators.labels import LabelClasses, encode_label
+
+
+def encode(values, positive=""):
+    y, classes = encode_label(pd.DataFrame({"y": values}), "y", positive)
+    return y.tolist(), classes
+
+
+@pytest.mark.parametrize("values, negative, positive", [
+    (["yes", "no", "no", "no"], "no", "yes"),             # yes, though it is the minority here too
+    (["No", "Yes", "Yes", "Yes"], "No", "Yes"),            # yes in any case, even as the majority
+    ([True, False, False], False, True),
+    (["false", "TRUE", "false"], "false", "TRUE"),
+    ([1, 2, 2, 2], 2, 1),                                  # 1, though it is the minority
+    ([2, 1, 1, 1], 2, 1),                                  # 1 as the majority too
+    ([0.0, 1.0, 1.0], 0.0, 1.0),
+    (["churned", "stayed", "stayed"], "stayed", "churned"),  # the minority
+    ([">50K", "<=50K", "<=50K", ">50K", "<=50K"], "<=50K", ">50K"),
+    (["b", "a", "a", "b"], "a", "b"),                      # a tie: the one that sorts last
+    (["a", "ab", "ab", "a"], "a", "ab"),
+])
+def test_default_positive_rule(values, negative, positive):
+    y, classes = encode(values)
+    assert classes == LabelClasses(negative, positive)
+    assert y == [int(v == positive) for v in values]
+
+
+def test_positive_by_hand():
+    y, classes = encode(["churned", "stayed", "stayed"], positive="stayed")
+    assert classes == LabelClasses("churned", "stayed") and y == [0, 1, 1]
+    assert encode([1, 2, 2], positive="2")[0] == [0, 1, 1]  # the value's text
+    assert encode(["Yes", "No"], positive="no")[0] == [0, 1]  # case ignored when no exact match
+    with pytest.raises(OperatorError) as error:
+        encode(["a", "b"], positive="c")
+    assert error.value.field == "positive" and "'a' (1 rows)" in str(error.value) and "'c'" in str(error.value)
+
+
+def test_three_values_and_missing_labels_are_clear_errors():
+    with pytest.raises(OperatorError) as error:
+        encode(["low", "mid", "high", "mid", "mid", "high"])
+    message = str(error.value)
+    assert error.value.column == "y" and error.value.field == "label"
+    assert "must hold two values; it holds 3: 'mid' (3 rows), 'high' (2 rows), 'low' (1 rows)" in message
+    with pytest.raises(OperatorError) as error:
+        encode(["yes", None, "no", np.nan])
+    assert "label column 'y' has 2 missing values" in str(error.value)
+
+
+def test_one_class_only_and_json_round_trip():
+    y, classes = encode(["no", "no"])
+    assert y == [0, 0] and classes == LabelClasses("no", None)
+    assert encode(["yes"])[1] == LabelClasses(None, "yes")
+    assert LabelClasses.from_json(LabelClasses(np.int64(2), np.int64(1)).to_json()) == LabelClasses(2, 1)
+    assert type(LabelClasses(np.int64(2), 1).to_json()[0]) is int
