@@ -1,10 +1,11 @@
 // Issue 14, item 1 and the first acceptance point: a person's own CSV (a yes/no label, an unnamed row-number
 // column) goes from their disk to a trained, evaluated, published model in the browser alone.
 import type { Page } from "@playwright/test";
-import { demoProjectId, expect, expectAccessible, login, SHOTS, test } from "./fixtures";
+import { readFileSync, writeFileSync } from "node:fs";
+import { apiCall, demoProjectId, dragConnect, expect, expectAccessible, handle, login, node, SHOTS, test } from "./fixtures";
 
 /** A churn table as a spreadsheet exports it: the first column is an unnamed row number, the label is yes/no. */
-export function churnCsv(rows: number): string {
+function churnCsv(rows: number): string {
   const lines = [",tenure,monthly_fee,plan,support_calls,churned"];
   let seed = 7;
   const rand = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
@@ -60,4 +61,125 @@ test("the Data page uploads with the file picker, shows the preview, renames and
   page.once("dialog", (d) => void d.accept());
   await renamed.getByRole("button", { name: "Delete renamed.csv" }).click();
   await expect(page.getByRole("row", { name: /renamed\.csv/ })).toHaveCount(0);
+});
+
+// fixme until the canvas drop is wired into the editor (after its split) and labels / row identifiers land
+test.fixme("a person's own CSV: Data page upload and preview, dropped onto a new pipeline, trained, evaluated, published; answers yes/no", async ({ page }) => {
+  await login(page);
+  await openDataPage(page);
+  const file = `${SHOTS}/churn.csv`;
+  writeFileSync(file, churnCsv(2000));
+  await page.getByLabel("Choose files to upload").setInputFiles(file);
+  const preview = page.getByRole("region", { name: "Preview of churn.csv" });
+  await expect(preview).toContainText("delimiter: comma (,)");
+  const columns = preview.getByRole("table", { name: "Columns" });
+  await expect(columns.getByRole("row", { name: /^Unnamed: 0 integer 0 2,000$/ })).toBeVisible();
+  await expect(columns.getByRole("row", { name: /^churned string 0 2$/ })).toBeVisible();
+  await expect(preview.getByRole("table", { name: "First rows" }).getByRole("row")).toHaveCount(21);
+  await page.screenshot({ path: `${SHOTS}/data-churn-preview.png` });
+
+  // A new pipeline; the file, dragged from the desktop onto its canvas, becomes an import node reading it.
+  await page.getByRole("button", { name: "Pipelines" }).click();
+  await page.getByLabel("New pipeline name").fill("Churn from my CSV");
+  await page.getByRole("button", { name: "Create pipeline" }).click();
+  const canvas = page.getByTestId("canvas");
+  await expect(canvas).toBeVisible();
+  const text = readFileSync(file, "utf8");
+  const files = await page.evaluateHandle((body) => {
+    const transfer = new DataTransfer();
+    transfer.items.add(new File([body], "churn.csv", { type: "text/csv" }));
+    return transfer;
+  }, text);
+  const box = (await canvas.boundingBox())!;
+  const at = { clientX: box.x + 360, clientY: box.y + 60 };
+  for (const type of ["dragenter", "dragover", "drop"]) await canvas.dispatchEvent(type, { dataTransfer: files, ...at });
+  const imported = node(page, "import_csv");
+  await expect(imported).toBeVisible();
+  await expect(imported).toContainText("churn.csv");
+  await imported.click();
+  const form = page.getByTestId("param-panel");
+  await expect(form.getByLabel("Upload")).toHaveText(/churn\.csv \(CSV/); // picked by name, not typed as an id
+
+  // The rest from the palette, wired split -> features -> GBDT -> predict -> evaluate, and publish.
+  const drops: [string, number, number][] = [
+    ["split_random", 140, 180], ["feature_extraction", 140, 300], ["train_gbdt", 140, 420],
+    ["predict", 520, 420], ["evaluate_binary", 520, 540], ["publish_model", 900, 540],
+  ];
+  const search = page.getByLabel("Search operators");
+  for (const [op, x, y] of drops) {
+    await search.fill(op);
+    await page.getByTestId(`palette-${op}`).dragTo(canvas, { targetPosition: { x, y } });
+    await expect(node(page, op)).toBeVisible();
+  }
+  await search.fill("");
+  const edges: [string, string, string, string][] = [
+    ["import_csv", "table", "split_random", "table"],
+    ["split_random", "first", "feature_extraction", "table"],
+    ["feature_extraction", "features", "train_gbdt", "features"],
+    ["train_gbdt", "model", "predict", "model"],
+    ["feature_extraction", "feature_state", "predict", "feature_state"],
+    ["split_random", "second", "predict", "table"],
+    ["predict", "table", "evaluate_binary", "table"],
+    ["train_gbdt", "model", "publish_model", "model"],
+    ["feature_extraction", "feature_state", "publish_model", "feature_state"],
+    ["split_random", "second", "publish_model", "table"],
+  ];
+  for (const [s, sp, t, tp] of edges) await dragConnect(page, handle(page, s, "source", sp), handle(page, t, "target", tp));
+  await expect(page.locator(".react-flow__edge")).toHaveCount(edges.length);
+
+  // The label by the column picker (the columns come from the upload's preview: nothing has run yet);
+  // `positive` stays at its default, whose rule the form states.
+  for (const op of ["feature_extraction", "evaluate_binary"]) {
+    await node(page, op).click();
+    const label = form.getByLabel("Label", { exact: true });
+    const list = await label.getAttribute("list");
+    await expect(page.locator(`datalist[id="${list}"] option[value="churned"]`)).toHaveCount(1);
+    await label.fill("churned");
+    await expect(form.getByLabel("Positive")).toHaveValue("");
+    await expect(form).toContainText("else yes, else the minority class");
+  }
+  await node(page, "train_gbdt").click();
+  await form.getByLabel("N Estimators").fill("30");
+  await node(page, "publish_model").click();
+  await form.getByLabel("Deployment").fill("churn-browser");
+  await page.screenshot({ path: `${SHOTS}/data-churn-canvas.png` });
+
+  await page.getByTestId("run-all").click();
+  await expect(page.getByTestId("run-status")).toHaveAttribute("data-status", "succeeded", { timeout: 150_000 });
+  await expect(page.getByTestId("log")).toContainText("left out 'Unnamed: 0'");
+
+  // The ROC, and the report says which class was positive.
+  await node(page, "evaluate_binary").click();
+  await page.getByRole("tab", { name: "Outputs" }).click();
+  await page.getByTestId("output-tab-report").click();
+  await expect(page.getByTestId("bottom-panel")).toContainText("positive class: 'yes'");
+  await page.getByTestId("chart-tab-roc").click();
+  const roc = page.getByTestId("plot-roc");
+  await expect(roc.locator(".scatterlayer .trace").first()).toBeVisible();
+  await expect(roc.locator(".legendtext").first()).toContainText("AUC");
+  await page.screenshot({ path: `${SHOTS}/data-churn-roc.png` });
+
+  // The row-number column is not among the model's inputs; the state's summary says it was left out.
+  await node(page, "feature_extraction").click();
+  await page.getByTestId("output-tab-feature_state").click();
+  await expect(page.getByTestId("bottom-panel")).toContainText("Unnamed: 0");
+  const runId = Number((await page.getByTestId("run-status").textContent())!.match(/#(\d+)/)![1]);
+  const state = await apiCall<{ meta: { inputs: { name: string }[]; label_classes: unknown[]; excluded_identifiers: { column: string }[] } }>(
+    page, "GET", `/api/runs/${runId}/outputs/feature_extraction/feature_state/`);
+  expect(state.meta.inputs.map((i) => i.name).sort()).toEqual(["monthly_fee", "plan", "support_calls", "tenure"]);
+  expect(state.meta.excluded_identifiers.map((e) => e.column)).toEqual(["Unnamed: 0"]);
+  expect(state.meta.label_classes).toEqual(["no", "yes"]);
+
+  // The published model answers with the class names.
+  const served = async (row: Record<string, unknown>) => {
+    const r = await fetch(`${process.env.SERVING_URL}/v1/models/churn-browser:predict`, { method: "POST", body: JSON.stringify({ instances: [row] }) });
+    expect(r.status).toBe(200);
+    return ((await r.json()) as { predictions: { probability: number; label: string }[] }).predictions[0];
+  };
+  await expect(async () => {
+    const risky = await served({ tenure: 1, monthly_fee: 95.5, plan: "basic", support_calls: 7 });
+    const loyal = await served({ tenure: 70, monthly_fee: 25, plan: "pro", support_calls: 0 });
+    expect([risky.label, loyal.label]).toEqual(["yes", "no"]);
+    expect(risky.probability).toBeGreaterThan(loyal.probability);
+  }).toPass({ timeout: 20_000 });
 });
