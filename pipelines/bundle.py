@@ -108,6 +108,7 @@ def write_bundle(directory: str | Path, *, name: str, model: Fitted, feature_sta
         (tmp / "holdout.json").write_text(json.dumps(holdout_json, allow_nan=False))
         files = {str(p.relative_to(tmp)): sha256_file(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
         width = len(scorer.feature_names)
+        classes = label_classes(feature_state)
         manifest = {
             "format": FORMAT,
             "name": name,
@@ -119,10 +120,11 @@ def write_bundle(directory: str | Path, *, name: str, model: Fitted, feature_sta
             "inputs": [{**s, "shape": [-1]} for s in spec],
             "outputs": [
                 {"name": "probability", "datatype": "FP64", "shape": [-1]},
-                {"name": "label", "datatype": "INT64", "shape": [-1]},
+                {"name": "label", "datatype": label_datatype(classes), "shape": [-1]},
                 {"name": "contributions", "datatype": "FP64", "shape": [-1, width + 1], "optional": True},
             ],
             "contribution_names": list(scorer.feature_names) + ["bias"],
+            **({"classes": classes} if classes else {}),
             "holdout": {"rows": len(rows), "tolerance": TOLERANCE},
             "files": files,
         }
@@ -132,6 +134,25 @@ def write_bundle(directory: str | Path, *, name: str, model: Fitted, feature_sta
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return directory
+
+
+def label_classes(feature_state: Fitted) -> list | None:
+    """[negative, positive]: the label's values as the training table held them (operators/labels.py), when
+    both are known; the published model answers with them instead of 0 / 1."""
+    classes = feature_state.meta.get("label_classes")
+    if isinstance(classes, list) and len(classes) == 2 and None not in classes:
+        return classes
+    return None
+
+
+def label_datatype(classes: list | None) -> str:
+    if classes is None or all(isinstance(c, int) and not isinstance(c, bool) for c in classes):
+        return "INT64"
+    if all(isinstance(c, bool) for c in classes):
+        return "BOOL"
+    if all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in classes):
+        return "FP64"
+    return "BYTES"
 
 
 def _json_value(value):
@@ -176,6 +197,7 @@ class Bundle:
         self.input_spec = [{k: v for k, v in s.items() if k != "shape"} for s in manifest["inputs"]]
         self.output_spec = manifest["outputs"]
         self.contribution_names = manifest["contribution_names"]
+        self.classes = manifest.get("classes")
         self.feature_state = feature_state
         self.model = model
         self.scorer = load_scorer(model)
@@ -187,9 +209,20 @@ class Bundle:
     def predict(self, columns: Mapping[str, np.ndarray], n_rows: int, *, explain: bool = False) -> dict:
         X = self.features(columns, n_rows)
         probability = self.scorer.predict_proba(X)
-        out = {"probability": probability, "label": (probability >= self.threshold).astype(np.int64)}
+        out = {"probability": probability, "label": self.label_values(probability >= self.threshold)}
         if explain:
             out["contributions"] = self.scorer.contributions(X)
+        return out
+
+    def label_values(self, positive: np.ndarray) -> np.ndarray:
+        """The predicted labels: the training label's own values ("yes" / "no") when the bundle knows them,
+        else 1 / 0."""
+        if not self.classes:
+            return positive.astype(np.int64)
+        negative, chosen = self.classes
+        dtype = {"INT64": np.int64, "FP64": np.float64, "BOOL": np.bool_}.get(label_datatype(self.classes), object)
+        out = np.full(len(positive), negative, dtype=dtype)
+        out[positive] = chosen
         return out
 
     def score_table(self, table, *, explain: bool = False) -> dict:
@@ -258,11 +291,11 @@ def replay(bundle: Bundle) -> None:
     if not diff[worst] <= TOLERANCE:  # NaN fails too
         raise BundleRefused(f"held-out row {worst} scores {out['probability'][worst]!r} but the batch score was "
                             f"{expected[worst]!r} (difference {diff[worst]:.3g} > {TOLERANCE})")
-    labels = np.asarray(holdout["label"], dtype=np.int64)
+    labels = bundle.label_values(np.asarray(holdout["label"], dtype=np.int64) == 1)
     if not np.array_equal(out["label"], labels):
         row = int(np.argmax(out["label"] != labels))
-        raise BundleRefused(f"held-out row {row} gets label {int(out['label'][row])}, the batch label was "
-                            f"{int(labels[row])}")
+        raise BundleRefused(f"held-out row {row} gets label {out['label'][row]!r}, the batch label was "
+                            f"{labels[row]!r}")
 
 
 # ----------------------------------------------------------------------------------------------- registry

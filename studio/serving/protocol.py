@@ -263,7 +263,9 @@ def output_datatype(array: np.ndarray) -> str:
         return "FP64"
     if array.dtype.kind in "iu":
         return "INT64"
-    return "BYTES"
+    if array.dtype.kind == "b":
+        return "BOOL"
+    return "BYTES"  # (object arrays of strings: a label's class names)
 
 
 def encode_infer(model_name: str, model_version: str, request: InferRequest, outputs: Mapping[str, np.ndarray],
@@ -278,10 +280,12 @@ def encode_infer(model_name: str, model_version: str, request: InferRequest, out
         array = outputs[name]
         datatype = output_datatype(array)
         tensor = {"name": name, "datatype": datatype, "shape": list(array.shape)}
-        if binary and datatype != "BYTES":
+        if binary and datatype in ("FP64", "INT64"):
             blob = np.ascontiguousarray(array, dtype=NUMPY[datatype]).tobytes()
             tensor["parameters"] = {"binary_data_size": len(blob)}
             blobs.append(blob)
+        elif datatype == "BYTES":  # orjson writes numeric arrays itself, not object ones
+            tensor["data"] = array.ravel().tolist()
         else:
             tensor["data"] = np.ascontiguousarray(array).ravel()
         tensors.append(tensor)
