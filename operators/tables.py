@@ -22,28 +22,12 @@ def require_rows(df: pd.DataFrame, *, port: str = "table") -> None:
         raise OperatorError(f"the {port!r} input has no rows", port=port)
 
 
-def binary_label(df: pd.DataFrame, column: str, *, field: str = "label"):
-    """The label column as 0/1 integers; a clear error if it is not binary or has missing values."""
-    import numpy as np
+def binary_label(df: pd.DataFrame, column: str, *, field: str = "label", positive: str = ""):
+    """The label column as 0/1 integers (1: the positive class, by operators/labels.py's rule); a clear error
+    when it has missing values or more than two values."""
+    from .labels import encode_label
 
-    require_columns(df, [column], field=field)
-    values = df[column]
-    if values.isna().any():
-        raise OperatorError(f"label column {column!r} has {int(values.isna().sum())} missing values",
-                            field=field, column=column)
-    if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):  # fast path, no per-row Python
-        array = values.to_numpy()
-        distinct = np.unique(array)
-        if len(distinct) <= 2 and set(distinct.tolist()) <= {0, 1}:
-            return array.astype(np.int8)
-    distinct = pd.unique(values)
-    if len(distinct) > 2:
-        raise OperatorError(f"label column {column!r} must be binary; it has {len(distinct)} distinct values",
-                            field=field, column=column)
-    if set(map(_as_number, distinct)) <= {0, 1}:
-        return values.map(_as_number).to_numpy(dtype=np.int8)
-    raise OperatorError(f"label column {column!r} must hold 0/1 (or true/false); found {list(distinct)[:5]}",
-                        field=field, column=column)
+    return encode_label(df, column, positive, field=field)[0]
 
 
 def _as_number(value):

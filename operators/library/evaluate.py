@@ -5,7 +5,8 @@ import numpy as np
 from pydantic import Field
 
 from ..contract import Operator, OperatorError, Params, Port, PortType
-from ..tables import binary_label, require_columns, require_rows
+from ..labels import POSITIVE_RULE, LabelClasses, encode_label, plain
+from ..tables import require_columns, require_rows
 from ..values import Fitted, Report
 
 MAX_POINTS = 400  # points per curve sent to the browser
@@ -152,10 +153,21 @@ def evaluate_inputs(inputs, params, score):
         if model is not None:
             models.append((name, model))
     metrics["model"] = scored[0][0]
+    positive = metrics.get("positive_class")
     if len(scored) == 2:
         metrics["model_b"] = scored[1][0]
     text = "; ".join(f"{name}: AUC {metrics[('b_' if i else '') + 'auc']:.4f}" for i, (name, _) in enumerate(scored))
+    if positive is not None:
+        how = "as asked" if params.positive else "by the rule: 1, true, yes, else the minority class"
+        text += f"; positive class: {positive!r} ({how}), negative: {metrics.get('negative_class')!r}"
     return metrics, tables, scored, models, text
+
+
+def class_metrics(classes: LabelClasses | None) -> dict:
+    """The label's values beside the metrics, so the report says which class the curves are about."""
+    if classes is None:
+        return {}
+    return {"positive_class": plain(classes.positive), "negative_class": plain(classes.negative)}
 
 
 def model_figures(models: list[tuple[str, Fitted]], top: int = 20) -> dict[str, dict]:
@@ -213,7 +225,8 @@ class EvaluateBinary(Operator):
                Port("report", PortType.REPORT, "Plotly charts and the confusion matrices"))
 
     class Params(Params):
-        label: str = Field("label", min_length=1, description="Name of the true label column")
+        label: str = Field("label", min_length=1, description="Name of the true label column (any two values)")
+        positive: str = Field("", max_length=200, description=POSITIVE_RULE[0].upper() + POSITIVE_RULE[1:])
         probability_column: str = Field("probability", min_length=1, description="Name of the score column")
         threshold: float = Field(0.5, ge=0, le=1, description="Threshold for accuracy, precision, recall, F1")
         name: str = Field("", description="Name of the first model on the charts; empty uses the model's kind")
@@ -221,7 +234,7 @@ class EvaluateBinary(Operator):
 
     def _scored(self, table, params, port):
         require_rows(table, port=port)
-        y = binary_label(table, params.label)
+        y, classes = encode_label(table, params.label, params.positive, port=port)
         require_columns(table, [params.probability_column], field="probability_column", port=port)
         column = table[params.probability_column]
         try:
@@ -236,12 +249,12 @@ class EvaluateBinary(Operator):
         if len(np.unique(y)) < 2:
             raise OperatorError(f"label column {params.label!r} holds one class only; AUC is undefined",
                                 field="label", column=params.label, port=port)
-        return y, p
+        return y, p, classes
 
     def run(self, ctx, inputs, params):
         def score(table, port):
-            y, p = self._scored(table, params, port)
-            return binary_metrics(y, p, params.threshold), (y, p)
+            y, p, classes = self._scored(table, params, port)
+            return {**binary_metrics(y, p, params.threshold), **class_metrics(classes)}, (y, p)
 
         metrics, tables, scored, models, text = evaluate_inputs(inputs, params, score)
         figures = curve_figures([(name, y, p) for name, (y, p) in scored])

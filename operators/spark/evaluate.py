@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..contract import OperatorError
+from ..labels import LabelClasses
 from ..values import Report
 from . import spark_operator
 
@@ -27,6 +28,7 @@ class BinnedScores:
     logloss_sum: float
     brier_sum: float
     confusion: dict[str, int] = field(default_factory=dict)  # tp, fp, tn, fn at the threshold, exact
+    classes: LabelClasses | None = None  # the label's values, negative and positive
 
     @property
     def rows(self) -> int:
@@ -58,32 +60,18 @@ class BinnedScores:
         return float(np.sum(np.diff(np.concatenate([[0.0], recall])) * precision))
 
 
-def binary_label_column(df, label: str):
-    """The label as a 0/1 double column, after checking it exists, has no nulls and holds two values at most."""
+def binary_label_column(df, label: str, positive: str = ""):
+    """The label as a 0/1 double column (1: the positive class, by operators/labels.py's rule)."""
+    from .labels import spark_label
+
+    return spark_label(df, label, positive)[0]
+
+
+def binned_scores(df, label: str, probability: str, threshold: float = 0.5, port: str = "table",
+                  positive: str = "") -> BinnedScores:
     from pyspark.sql import functions as F
 
-    if label not in df.columns:
-        raise OperatorError(f"column {label!r} (from label) is not in the 'table' input; columns are: "
-                            f"{', '.join(df.columns[:20])}", field="label", column=label, port="table")
-    values = [row[0] for row in df.select(label).distinct().limit(3).collect()]
-    if None in values:
-        nulls = df.filter(F.col(label).isNull()).count()
-        raise OperatorError(f"label column {label!r} has {nulls} missing values", field="label", column=label)
-    if len(values) > 2:
-        raise OperatorError(f"label column {label!r} must be binary; it has more than 2 distinct values",
-                            field="label", column=label)
-    allowed = {0, 1, "0", "1", "true", "false"}
-    if not set(values) <= allowed:
-        raise OperatorError(f"label column {label!r} must hold 0/1 (or true/false); found {values}",
-                            field="label", column=label)
-    column = F.col(label)
-    if dict(df.dtypes)[label] == "string":
-        column = F.lower(column).isin("1", "true")
-    return column.cast("double")
-
-
-def binned_scores(df, label: str, probability: str, threshold: float = 0.5, port: str = "table") -> BinnedScores:
-    from pyspark.sql import functions as F
+    from .labels import spark_label
 
     if probability not in df.columns:
         raise OperatorError(f"column {probability!r} (from probability_column) is not in the {port!r} input",
@@ -91,7 +79,7 @@ def binned_scores(df, label: str, probability: str, threshold: float = 0.5, port
     if dict(df.dtypes)[probability] in ("string", "boolean", "date", "timestamp"):
         raise OperatorError(f"column {probability!r} must hold numbers", port=port, field="probability_column",
                             column=probability)
-    y = binary_label_column(df, label)
+    y, classes = spark_label(df, label, positive, port=port)
     p = F.col(probability).cast("double")
     clipped = F.least(F.greatest(p, F.lit(EPS)), F.lit(1 - EPS))
     scored = df.select(y.alias("y"), p.alias("p"), clipped.alias("pc"))
@@ -118,7 +106,7 @@ def binned_scores(df, label: str, probability: str, threshold: float = 0.5, port
     tp, fp = int(sum(r["tp"] for r in rows)), int(sum(r["fp"] for r in rows))
     confusion = {"tp": tp, "fp": fp, "fn": int(positives.sum()) - tp, "tn": int(negatives.sum()) - fp}
     return BinnedScores(positives, negatives, sums, float(sum(r["ll"] for r in rows)),
-                        float(sum(r["brier"] for r in rows)), confusion)
+                        float(sum(r["brier"] for r in rows)), confusion, classes)
 
 
 def binned_metrics(b: BinnedScores, threshold: float) -> dict:
@@ -183,14 +171,15 @@ def binned_figures(scored: list[tuple[str, BinnedScores]]) -> dict[str, dict]:
 @spark_operator("evaluate_binary")
 def evaluate_binary(ctx, inputs, params):
     """The local operator's metrics, tables and charts, from one binned aggregation per scored table."""
-    from ..library.evaluate import evaluate_inputs, model_figures
+    from ..library.evaluate import class_metrics, evaluate_inputs, model_figures
 
     def score(table, port):
-        binned = binned_scores(table, params.label, params.probability_column, params.threshold, port)
+        binned = binned_scores(table, params.label, params.probability_column, params.threshold, port,
+                               params.positive)
         if binned.positives.sum() == 0 or binned.negatives.sum() == 0:
             raise OperatorError(f"label column {params.label!r} holds one class only; AUC is undefined",
                                 field="label", column=params.label, port=port)
-        return binned_metrics(binned, params.threshold), binned
+        return {**binned_metrics(binned, params.threshold), **class_metrics(binned.classes)}, binned
 
     metrics, tables, scored, models, text = evaluate_inputs(inputs, params, score)
     figures = binned_figures(scored)

@@ -61,3 +61,22 @@ def test_one_class_only_and_json_round_trip():
     assert encode(["yes"])[1] == LabelClasses(None, "yes")
     assert LabelClasses.from_json(LabelClasses(np.int64(2), np.int64(1)).to_json()) == LabelClasses(2, 1)
     assert type(LabelClasses(np.int64(2), 1).to_json()[0]) is int
+
+
+def test_evaluate_takes_any_two_valued_label_and_says_which_is_positive(run):
+    rng = np.random.default_rng(0)
+    p = rng.random(500)
+    truth = rng.random(500) < p
+    numbers = pd.DataFrame({"label": truth.astype(int), "probability": p})
+    words = numbers.assign(label=np.where(truth, "yes", "no"))
+    by_numbers = run("evaluate_binary", {"table": numbers})
+    by_words = run("evaluate_binary", {"table": words})
+    assert by_words["metrics"]["auc"] == by_numbers["metrics"]["auc"]
+    assert (by_words["metrics"]["positive_class"], by_words["metrics"]["negative_class"]) == ("yes", "no")
+    assert "positive class: 'yes' (by the rule: 1, true, yes, else the minority class)" in by_words["report"].text
+    flipped = run("evaluate_binary", {"table": words}, positive="no")
+    assert flipped["metrics"]["auc"] == pytest.approx(1 - by_numbers["metrics"]["auc"])
+    assert "positive class: 'no' (as asked)" in flipped["report"].text
+    with pytest.raises(OperatorError) as error:
+        run("evaluate_binary", {"table": words.assign(label=np.resize(["a", "b", "c"], 500))})
+    assert error.value.column == "label" and "it holds 3" in str(error.value)

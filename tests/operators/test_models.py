@@ -91,8 +91,9 @@ def test_training_refuses_bad_input(run, data, fitted):
     with pytest.raises(OperatorError) as err:
         run("train_lr", {"features": raw["features"]})
     assert err.value.column == "x1:raw"
-    with pytest.raises(OperatorError, match="text|string|label"):
-        run("feature_extraction", {"table": train.assign(label="maybe")}, label="label")
+    with pytest.raises(OperatorError, match="must hold two values; it holds 3"):  # any two values, not three
+        run("feature_extraction", {"table": train.assign(label=[("a", "b", "c")[i % 3] for i in range(len(train))])},
+            label="label")
 
 
 def test_predict_adds_probability_and_label_and_names_a_missing_column(run, data, fitted):

@@ -1,0 +1,65 @@
+"""The label rule and the row-identifier rule on Spark give what the local engine gives (issue 14 items 2, 3)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from operators import OperatorError
+from operators.identifiers import row_identifiers
+from operators.labels import encode_label
+
+from .both import error_of, one_operator, run_both
+
+
+@pytest.mark.parametrize("values, positive", [
+    (["yes", "no", "no"], ""), ([True, False, False], ""), ([1, 2, 2], ""), (["stayed", "churned", "stayed"], ""),
+    (["stayed", "churned", "stayed"], "stayed"),
+])
+def test_spark_label_matches_the_local_rule(spark, values, positive):
+    from operators.spark.labels import spark_label
+
+    table = pd.DataFrame({"y": values * 10})
+    local_y, local_classes = encode_label(table, "y", positive)
+    column, classes = spark_label(spark.createDataFrame(table), "y", positive)
+    assert classes == local_classes
+    assert [r[0] for r in spark.createDataFrame(table).select(column).collect()] == local_y.tolist()
+
+
+def test_spark_label_errors_name_the_values(spark):
+    from operators.spark.labels import spark_label
+
+    with pytest.raises(OperatorError, match=r"it holds 3: 'b' \(2 rows\)"):
+        spark_label(spark.createDataFrame(pd.DataFrame({"y": ["a", "b", "b", "c"]})), "y")
+    with pytest.raises(OperatorError, match="has 1 missing values"):
+        spark_label(spark.createDataFrame(pd.DataFrame({"y": ["a", None, "b"]})), "y")
+
+
+def test_spark_row_identifiers_match_local(spark):
+    from operators.spark.identifiers import spark_row_identifiers
+
+    rng = np.random.default_rng(2)
+    table = pd.DataFrame({"Unnamed: 0": np.arange(50), "seq": rng.permutation(50) + 1,
+                          "age": rng.integers(18, 90, 50), "spread": rng.choice(10_000, 50, replace=False)})
+    assert spark_row_identifiers(spark.createDataFrame(table), list(table.columns)) == \
+        row_identifiers(table, list(table.columns))
+
+
+def test_evaluate_with_a_worded_label_on_both_engines(spark, tmp_path):
+    rng = np.random.default_rng(0)
+    p = rng.random(2000)
+    table = pd.DataFrame({"churned": np.where(rng.random(2000) < p, "yes", "no"), "probability": p})
+    (tmp_path / "data").mkdir()
+    table.to_parquet(tmp_path / "data" / "scored.parquet")
+    g = one_operator("evaluate_binary", {"label": "churned"}, {"table": "data/scored.parquet"})
+    local, on_spark = run_both(g, tmp_path, tmp_path)
+    for result in (local, on_spark):
+        metrics = result.metrics["n"]
+        assert (metrics["positive_class"], metrics["negative_class"]) == ("yes", "no")
+        assert "positive class: 'yes'" in result.output("n", "report").text
+    assert on_spark.metrics["n"]["auc"] == pytest.approx(local.metrics["n"]["auc"], abs=1e-4)
+    three = table.assign(churned=np.resize(["a", "b", "c"], 2000))
+    three.to_parquet(tmp_path / "data" / "three.parquet")
+    g = one_operator("evaluate_binary", {"label": "churned"}, {"table": "data/three.parquet"})
+    for result in run_both(g, tmp_path, tmp_path / "again"):
+        assert "must hold two values; it holds 3" in error_of(result)["message"]
