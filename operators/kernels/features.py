@@ -209,6 +209,8 @@ class _Compiled:
         self.names = list(meta["names"])
         self.categorical = list(meta.get("categorical", []))
         self.label = meta.get("label")
+        classes = meta.get("label_classes")  # [negative, positive] as the training rows held them
+        self.positive = classes[1] if isinstance(classes, list) and len(classes) == 2 else None
         self.blocks = [_compile_block(i, b, state.arrays) for i, b in enumerate(meta["blocks"])]
         self.width = sum(b.width for b in self.blocks)
         if self.width != len(self.names):
@@ -362,7 +364,8 @@ def _transform(c: _Compiled, columns: Mapping[str, Any], n_rows: int,
             arg = view(block.column, block.kind)
         pieces.extend(block.compute(arg))
     X = _assemble(pieces, n_rows, c.width)
-    return FeatureMatrix(X, list(c.names), _label(columns, c.label, n_rows), c.label, list(c.categorical))
+    return FeatureMatrix(X, list(c.names), _label(columns, c.label, n_rows, c.positive), c.label,
+                         list(c.categorical))
 
 
 def _assemble(pieces: list[tuple], n_rows: int, width: int):
@@ -392,11 +395,16 @@ def _assemble(pieces: list[tuple], n_rows: int, width: int):
                           indptr), shape=(n_rows, width))
 
 
-def _label(columns: Mapping[str, Any], name: str | None, n_rows: int) -> np.ndarray | None:
-    """The label as 0/1 int8 when the column is present and binary; None otherwise (scoring new rows)."""
+def _label(columns: Mapping[str, Any], name: str | None, n_rows: int, positive=None) -> np.ndarray | None:
+    """The label as 0/1 int8 when the column is present and binary (1: the training label's positive value,
+    when the state knows it); None otherwise (scoring new rows)."""
     if not name or name not in columns:
         return None
     raw = np.asarray(columns[name])
+    if positive is not None:
+        missing = np.isnan(raw).any() if raw.dtype.kind == "f" else \
+            raw.dtype.kind == "O" and any(v is None or v != v for v in raw)
+        return None if len(raw) != n_rows or missing else (raw == positive).astype(np.int8)
     if raw.dtype.kind == "b":
         return raw.astype(np.int8)
     if raw.dtype.kind not in "fiu":
