@@ -45,6 +45,13 @@ class LabelClasses:
         return cls(pair[0], pair[1]) if isinstance(pair, list) and len(pair) == 2 else None
 
 
+def positive_text(meta: dict) -> str:
+    """The positive value of a fitted state's label (meta["label_classes"]) as `positive` takes it; "" when
+    unknown (the rule then decides)."""
+    classes = LabelClasses.from_json(meta.get("label_classes"))
+    return "" if classes is None or classes.positive is None else _text(classes.positive)
+
+
 def _text(value) -> str:
     if isinstance(value, (bool, np.bool_)):
         return "true" if value else "false"

@@ -13,6 +13,8 @@ from pydantic import Field, field_validator
 
 from ..contract import Operator, OperatorError, Params, Port, PortType
 from ..kernels import features as kernel
+from ..identifiers import log_line, row_identifiers
+from ..labels import POSITIVE_RULE, encode_label
 from ..tables import binary_label, require_columns, require_rows
 from ..values import Fitted
 
@@ -27,6 +29,7 @@ class FeatureConfig(Params):
 
     label: str = Field("label", description="Binary label column; carried with the features, never a feature. "
                                             "Empty for unlabelled data")
+    positive: str = Field("", max_length=200, description=POSITIVE_RULE[0].upper() + POSITIVE_RULE[1:])
     mode: Literal["auto", "manual"] = Field(
         "auto", description="auto: every column not listed in `columns` or `exclude` gets transforms chosen by its "
                             "type; manual: only the columns listed in `columns`")
@@ -126,14 +129,11 @@ def fit_feature_state(table: pd.DataFrame, config: FeatureConfig, progress=None)
     fit time only."""
     require_rows(table)
     plan = plan_columns(table, config)
+    y, label_meta = _label_and_identifiers(table, config, plan)  # (row identifiers leave `plan` here)
     for cross in config.crosses:
         require_columns(table, cross, field="crosses")
     if not plan and not config.crosses:
         raise OperatorError("no feature columns: every column is excluded or has no transform", field="columns")
-    y = binary_label(table, config.label) if config.label and any(
-        "target" in ops for ops in plan.values()) else None
-    if config.label:
-        require_columns(table, [config.label], field="label")
 
     inputs: dict[str, dict] = {}
     blocks: list[dict] = []
@@ -263,8 +263,26 @@ def fit_feature_state(table: pd.DataFrame, config: FeatureConfig, progress=None)
         names.extend(f"{'*'.join(cross)}:{j}" for j in range(config.cross_dims))
 
     meta = {"format": kernel.FORMAT, "label": config.label or None, "inputs": list(inputs.values()),
-            "blocks": blocks, "names": names, "categorical": categorical}
+            "blocks": blocks, "names": names, "categorical": categorical, **label_meta}
     return Fitted("features", meta=meta, arrays=arrays), overrides
+
+
+def _label_and_identifiers(table: pd.DataFrame, config: FeatureConfig, plan: dict[str, list[str]]):
+    """The label as 0/1 with its classes (operators/labels.py), and the row identifiers that auto mode chose
+    and that are left out of `plan` (operators/identifiers.py; a column listed in `columns` stays). Returns
+    (y or None, the state's meta entries: label_classes, excluded_identifiers)."""
+    meta: dict = {"excluded_identifiers": []}
+    if config.mode == "auto":
+        meta["excluded_identifiers"] = row_identifiers(table, [c for c in plan if c not in config.columns])
+        for found in meta["excluded_identifiers"]:
+            del plan[found["column"]]
+    if not config.label:
+        if any("target" in ops for ops in plan.values()):
+            raise OperatorError("target encoding needs the label column", field="label")
+        return None, meta
+    y, classes = encode_label(table, config.label, config.positive)
+    meta["label_classes"] = classes.to_json()
+    return y, meta
 
 
 def _fit_target(codes: np.ndarray, values: list[str], y: np.ndarray, config: FeatureConfig):
@@ -343,7 +361,9 @@ class FeatureExtraction(Operator):
         compiled = kernel.compiled(state)
         features = kernel._transform(compiled, table_columns(table, state), len(table), overrides)
         if params.label:
-            features.label = binary_label(table, params.label)
+            features.label = binary_label(table, params.label, positive=params.positive)
+        if state.meta["excluded_identifiers"]:
+            ctx.log(log_line(state.meta["excluded_identifiers"]))
         ctx.log(f"{len(table):,} rows -> {len(features.names):,} features from {len(state.meta['inputs'])} columns")
         return {"features": features, "feature_state": state}
 

@@ -23,7 +23,9 @@ import functools
 import numpy as np
 
 from ..contract import OperatorError
+from ..identifiers import log_line
 from ..kernels import features as kernel
+from ..labels import positive_text
 from ..library.features import _finite
 from ..values import Fitted
 from . import spark_operator
@@ -49,11 +51,27 @@ def _require(table, columns, field):
                                 f"{', '.join(table.columns[:20])}", field=field, column=column, port="table")
 
 
-def _label_expr(table, label: str):
+def _label_expr(table, label: str, positive: str = ""):
     """The label as a 0/1 double, after the checks of operators.tables.binary_label."""
     from .evaluate import binary_label_column
 
-    return binary_label_column(table, label)
+    return binary_label_column(table, label, positive)
+
+
+def _label_and_identifiers(table, config, plan: dict[str, list[str]]) -> dict:
+    """The Spark twin of operators.library.features._label_and_identifiers: row identifiers auto mode chose
+    leave `plan`; the state's meta entries label_classes and excluded_identifiers."""
+    from .identifiers import spark_row_identifiers
+    from .labels import spark_label
+
+    meta: dict = {"excluded_identifiers": []}
+    if config.mode == "auto":
+        meta["excluded_identifiers"] = spark_row_identifiers(table, [c for c in plan if c not in config.columns])
+        for found in meta["excluded_identifiers"]:
+            del plan[found["column"]]
+    if config.label:
+        meta["label_classes"] = spark_label(table, config.label, config.positive)[1].to_json()
+    return meta
 
 
 def _column_profiles(table, columns: list[str], dtypes: dict[str, str], exact_below: int) -> dict[str, dict]:
@@ -233,6 +251,7 @@ def fit_feature_state_spark(ctx, table, config):
             ops = _auto_transforms(dtypes[column], profiles[column], config)
             if ops:
                 plan[column] = ops
+    label_meta = _label_and_identifiers(table, config, plan)
     if not plan and not config.crosses:
         raise OperatorError("no feature columns: every column is excluded or has no transform", field="columns")
     requests: dict[str, set[float]] = {}
@@ -255,7 +274,7 @@ def fit_feature_state_spark(ctx, table, config):
     category_columns = [c for c, ops in plan.items() if any(op in kernel.CATEGORICAL_OPS for op in ops)]
     categories = _category_counts(table, list(dict.fromkeys(category_columns)), dtypes)
     needs_target = any("target" in ops for ops in plan.values())
-    y = _label_expr(table, config.label) if config.label and needs_target else None
+    y = _label_expr(table, config.label, config.positive) if config.label and needs_target else None
 
     inputs: dict[str, dict] = {}
     blocks: list[dict] = []
@@ -383,7 +402,7 @@ def fit_feature_state_spark(ctx, table, config):
         names.extend(f"{'*'.join(cross)}:{j}" for j in range(config.cross_dims))
 
     meta = {"format": kernel.FORMAT, "label": config.label or None, "inputs": list(inputs.values()),
-            "blocks": blocks, "names": names, "categorical": categorical}
+            "blocks": blocks, "names": names, "categorical": categorical, **label_meta}
     for oof in extra_columns:
         table = oof(table)
     return Fitted("features", meta=meta, arrays=arrays), table, oof_columns
@@ -492,7 +511,7 @@ def transform_on_spark(table, state: Fitted, *, label: str | None = None, oof: d
     _require(table, [c["name"] for c in state.meta["inputs"]], "feature_state")
     with_label = bool(label and label in table.columns)
     if with_label:
-        table = table.withColumn(label, _label_expr(table, label))
+        table = table.withColumn(label, _label_expr(table, label, positive_text(state.meta)))
     body = functools.partial(_transform_batches, state=state, label=label if with_label else None, oof=oof or {})
     frame = table.mapInArrow(body, features_schema(with_label))
     return SparkFeatures(frame, list(compiled.names), label if with_label else None, list(compiled.categorical))
@@ -502,6 +521,8 @@ def transform_on_spark(table, state: Fitted, *, label: str | None = None, oof: d
 def feature_extraction(ctx, inputs, params):
     state, table, oof = fit_feature_state_spark(ctx, inputs["table"], params)
     features = transform_on_spark(table, state, label=params.label or None, oof=oof)
+    if state.meta["excluded_identifiers"]:
+        ctx.log(log_line(state.meta["excluded_identifiers"]))
     ctx.log(f"{len(features.names):,} features from {len(state.meta['inputs'])} columns (fit on Spark)")
     return {"features": features, "feature_state": state}
 

@@ -31,3 +31,38 @@ def test_row_identifiers_by_name_and_by_values():
 def test_small_tables_are_not_judged_by_values():
     table = pd.DataFrame({"n": np.arange(10), "id": np.arange(10)})
     assert [f["column"] for f in row_identifiers(table, ["n", "id"])] == ["id"]
+
+
+def churn_table(n: int = 400) -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    tenure = rng.integers(0, 72, n)
+    return pd.DataFrame({"Unnamed: 0": np.arange(n), "tenure": tenure, "plan": rng.choice(["basic", "pro"], n),
+                         "churned": np.where(rng.random(n) * 72 > tenure + 20, "yes", "no")})
+
+
+def test_feature_extraction_leaves_row_identifiers_out_and_says_so(run, monkeypatch):
+    from pipelines.executor import NodeContext
+
+    logs = []
+    monkeypatch.setattr(NodeContext, "log", lambda self, message: logs.append(message))
+    table = churn_table()
+    out = run("feature_extraction", {"table": table}, label="churned")
+    state = out["feature_state"]
+    assert [i["name"] for i in state.meta["inputs"]] == ["tenure", "plan"]
+    assert state.meta["excluded_identifiers"] == [{"column": "Unnamed: 0",
+                                                   "reason": "it has no name (an exported row index)"}]
+    assert state.meta["label_classes"] == ["no", "yes"]
+    assert out["features"].label.tolist() == (table["churned"] == "yes").astype(int).tolist()
+    assert any("left out 'Unnamed: 0' (it has no name" in line for line in logs)
+    forced = run("feature_extraction", {"table": table}, label="churned", columns={"Unnamed: 0": ["standardize"]})
+    assert "Unnamed: 0" in [i["name"] for i in forced["feature_state"].meta["inputs"]]
+    assert forced["feature_state"].meta["excluded_identifiers"] == []
+    flipped = run("feature_extraction", {"table": table}, label="churned", positive="no")["feature_state"]
+    assert flipped.meta["label_classes"] == ["yes", "no"]
+
+
+def test_new_rows_get_the_training_labels_positive(run):
+    table = churn_table()
+    state = run("feature_extraction", {"table": table.head(300)}, label="churned", positive="no")["feature_state"]
+    applied = run("apply_features", {"feature_state": state, "table": table.tail(100)})["features"]
+    assert applied.label.tolist() == (table.tail(100)["churned"] == "no").astype(int).tolist()

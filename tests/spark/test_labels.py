@@ -63,3 +63,21 @@ def test_evaluate_with_a_worded_label_on_both_engines(spark, tmp_path):
     g = one_operator("evaluate_binary", {"label": "churned"}, {"table": "data/three.parquet"})
     for result in run_both(g, tmp_path, tmp_path / "again"):
         assert "must hold two values; it holds 3" in error_of(result)["message"]
+
+
+def test_feature_extraction_on_both_engines_leaves_the_row_number_out(spark, tmp_path):
+    rng = np.random.default_rng(4)
+    n = 3000
+    tenure = rng.integers(0, 72, n)
+    table = pd.DataFrame({"Unnamed: 0": np.arange(n), "tenure": tenure, "plan": rng.choice(["basic", "pro"], n),
+                          "churned": np.where(rng.random(n) * 72 > tenure + 20, "churned", "stayed")})
+    (tmp_path / "data").mkdir()
+    table.to_parquet(tmp_path / "data" / "churn.parquet")
+    g = one_operator("feature_extraction", {"label": "churned"}, {"table": "data/churn.parquet"})
+    local, on_spark = run_both(g, tmp_path, tmp_path)
+    for result in (local, on_spark):
+        assert result.status == "succeeded", result.nodes["n"].error
+        meta = result.output("n", "feature_state").meta
+        assert [i["name"] for i in meta["inputs"]] == ["tenure", "plan"]
+        assert [e["column"] for e in meta["excluded_identifiers"]] == ["Unnamed: 0"]
+        assert meta["label_classes"] == ["stayed", "churned"]  # churned is the minority here
