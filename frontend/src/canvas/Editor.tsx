@@ -22,6 +22,7 @@ import { addComment, addNode, connect, moveNodes, removeElements, setCommentText
 import { canonicalJson, toPipelineJson } from "../graph/serialize";
 import type { GraphDoc, GraphEdge, GraphError, OperatorSpec, XY } from "../graph/types";
 import { catalogueFrom } from "../graph/types";
+import { useCanvasFileDrop } from "../data/useCanvasFileDrop";
 import { HelpPanel } from "./HelpPanel";
 import { NOTE_PREFIX, type FlowNode, type NodeRunState } from "./nodeData";
 import { NoteNode } from "./NoteNode";
@@ -43,7 +44,7 @@ export interface EditorProps {
   initial: GraphDoc;
   errors: GraphError[];
   runStates: ReadonlyMap<string, NodeRunState>;
-  columnsOf?: (nodeId: string) => string[] | undefined;
+  columnsOf?: (nodeId: string, doc: GraphDoc) => string[] | undefined;
   onSave: (doc: GraphDoc) => Promise<GraphError[] | void>;
   onRun?: (mode: RunMode, node: string | null, force: boolean, doc: GraphDoc, dirty: boolean) => void;
   onSelectNode?: (nodeId: string | null) => void;
@@ -249,6 +250,8 @@ function EditorInner(props: EditorProps) {
     [catalogue, flow, addOperatorAt],
   );
 
+  const fileDrop = useCanvasFileDrop({ catalogue, change, onError: (text) => say("error", text) });
+
   const centre = useCallback((): XY => {
     const box = wrapper.current?.getBoundingClientRect();
     const p = flow.screenToFlowPosition({ x: (box?.left ?? 0) + (box?.width ?? 600) / 2, y: (box?.top ?? 0) + (box?.height ?? 400) / 2 });
@@ -371,7 +374,11 @@ function EditorInner(props: EditorProps) {
       )}
       <div className="editor-body">
         <Palette operators={operators} onAdd={(op) => addOperatorAt(op, centre())} />
-        <div className="canvas" ref={wrapper} onDragOver={(e) => { e.preventDefault(); e.dataTransfer.dropEffect = "move"; }} onDrop={onDrop} data-testid="canvas">
+        <div
+          className={`canvas${fileDrop.over ? " file-over" : ""}`} ref={wrapper} data-testid="canvas" onDragLeave={fileDrop.onDragLeave}
+          onDragOver={(e) => { if (!fileDrop.onDragOver(e)) { e.preventDefault(); e.dataTransfer.dropEffect = "move"; } }}
+          onDrop={(e) => { if (!fileDrop.onDrop(e)) onDrop(e); }}
+        >
           <ReactFlow<FlowNode, Edge>
             nodes={flowNodes}
             edges={flowEdges}
@@ -397,6 +404,7 @@ function EditorInner(props: EditorProps) {
             <p className="empty-hint">Drag an operator from the left onto the canvas to start.</p>
           )}
           {showHelp && <HelpPanel onClose={() => setShowHelp(false)} />}
+          {fileDrop.progress}
         </div>
         {selectedNode && (
           <Suspense fallback={<aside className="param-panel" aria-label="Parameters"><p className="muted">Loading the form…</p></aside>}>
@@ -404,7 +412,7 @@ function EditorInner(props: EditorProps) {
             node={selectedNode}
             spec={catalogue.get(selectedNode.operator)}
             errors={errorsByNode.get(selectedNode.id) ?? NO_ERRORS}
-            columns={props.columnsOf?.(selectedNode.id)}
+            columns={props.columnsOf?.(selectedNode.id, doc)}
             onParams={(params) => change((d) => setParams(d, selectedNode.id, params), `params:${selectedNode.id}`)}
             onLabel={(label) => change((d) => setLabel(d, selectedNode.id, label), `label:${selectedNode.id}`)}
             onDone={endGroup}

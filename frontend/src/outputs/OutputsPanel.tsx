@@ -229,7 +229,8 @@ export function OutputsPanel({ runId, node, spec, ready, pipelineId }: { runId: 
   useEffect(() => {
     setBody(null);
     setError("");
-    if (runId === null || !port || !ready) return;
+    // (right after a switch to another node, `port` may still name the previous node's port: wait for the reset)
+    if (runId === null || !port || !ready || !ports.some((p) => p.name === port)) return;
     let alive = true;
     get<OutputBody>(`/api/runs/${runId}/outputs/${encodeURIComponent(node)}/${encodeURIComponent(port)}/?view=${view}&offset=${offset}&limit=${PAGE}`)
       .then((b) => alive && setBody(b))
@@ -237,7 +238,7 @@ export function OutputsPanel({ runId, node, spec, ready, pipelineId }: { runId: 
     return () => {
       alive = false;
     };
-  }, [runId, node, port, view, offset, ready]);
+  }, [runId, node, port, view, offset, ready]); // eslint-disable-line react-hooks/exhaustive-deps
 
   if (runId === null) return <p className="muted">Run the pipeline to see this node's outputs.</p>;
   if (!ready) return <p className="muted">The node has not finished in this run.</p>;

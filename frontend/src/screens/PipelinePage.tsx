@@ -137,10 +137,11 @@ export function PipelinePage({ id }: { id: string }) {
   );
 
   const columnsOf = useCallback(
-    (node: string) => {
+    (node: string, current?: GraphDoc) => {
       const edge = graph?.edges.find((e) => e.target === node && e.target_port === "table");
       const fromRun = edge ? columns[`${runId}:${edge.source}:${edge.source_port}`] : undefined;
-      return fromRun ?? (graph && uploads ? upstreamColumns(graph, node, uploads) : undefined);
+      const shown = current ?? graph; // the editor's document, unsaved edits included
+      return fromRun ?? (shown && uploads ? upstreamColumns(shown, node, uploads) : undefined);
     },
     [graph, columns, runId, uploads],
   );

@@ -63,8 +63,7 @@ test("the Data page uploads with the file picker, shows the preview, renames and
   await expect(page.getByRole("row", { name: /renamed\.csv/ })).toHaveCount(0);
 });
 
-// fixme until the canvas drop is wired into the editor (after its split) and labels / row identifiers land
-test.fixme("a person's own CSV: Data page upload and preview, dropped onto a new pipeline, trained, evaluated, published; answers yes/no", async ({ page }) => {
+test("a person's own CSV: Data page upload and preview, dropped onto a new pipeline, trained, evaluated, published; answers yes/no", async ({ page }) => {
   await login(page);
   await openDataPage(page);
   const file = `${SHOTS}/churn.csv`;
@@ -103,7 +102,7 @@ test.fixme("a person's own CSV: Data page upload and preview, dropped onto a new
   // The rest from the palette, wired split -> features -> GBDT -> predict -> evaluate, and publish.
   const drops: [string, number, number][] = [
     ["split_random", 140, 180], ["feature_extraction", 140, 300], ["train_gbdt", 140, 420],
-    ["predict", 520, 420], ["evaluate_binary", 520, 540], ["publish_model", 900, 540],
+    ["predict", 520, 420], ["evaluate_binary", 520, 540], ["publish_model", 560, 250],
   ];
   const search = page.getByLabel("Search operators");
   for (const [op, x, y] of drops) {
@@ -164,11 +163,11 @@ test.fixme("a person's own CSV: Data page upload and preview, dropped onto a new
   await page.getByTestId("output-tab-feature_state").click();
   await expect(page.getByTestId("bottom-panel")).toContainText("Unnamed: 0");
   const runId = Number((await page.getByTestId("run-status").textContent())!.match(/#(\d+)/)![1]);
-  const state = await apiCall<{ meta: { inputs: { name: string }[]; label_classes: unknown[]; excluded_identifiers: { column: string }[] } }>(
+  const { state } = await apiCall<{ state: { inputs: { name: string }[]; label_classes: unknown[]; excluded_identifiers: { column: string }[] } }>(
     page, "GET", `/api/runs/${runId}/outputs/feature_extraction/feature_state/`);
-  expect(state.meta.inputs.map((i) => i.name).sort()).toEqual(["monthly_fee", "plan", "support_calls", "tenure"]);
-  expect(state.meta.excluded_identifiers.map((e) => e.column)).toEqual(["Unnamed: 0"]);
-  expect(state.meta.label_classes).toEqual(["no", "yes"]);
+  expect(state.inputs.map((i) => i.name).sort()).toEqual(["monthly_fee", "plan", "support_calls", "tenure"]);
+  expect(state.excluded_identifiers.map((e) => e.column)).toEqual(["Unnamed: 0"]);
+  expect(state.label_classes).toEqual(["no", "yes"]);
 
   // The published model answers with the class names.
   const served = async (row: Record<string, unknown>) => {
