@@ -1862,7 +1862,7 @@ export interface components {
             readonly content_type: string;
             /** Format: date-time */
             readonly created_at: string;
-            readonly preview: components["schemas"]["UploadPreview"];
+            readonly preview: components["schemas"]["UploadPreview"] | null;
         };
         UploadCreateRequest: {
             /** @description Project id (you need the editor role in it) */

@@ -36,7 +36,7 @@ class UploadSerializer(serializers.ModelSerializer):
         fields = ["id", "project", "name", "path", "size", "sha256", "content_type", "created_at", "preview"]
         read_only_fields = fields
 
-    @extend_schema_field(UploadPreviewSerializer)
+    @extend_schema_field(UploadPreviewSerializer(allow_null=True))  # null: uploaded before previews
     def get_preview(self, upload):
         return upload.preview or None
 
