@@ -1,5 +1,8 @@
 // Issue 14, item 1 and the first acceptance point: a person's own CSV (a yes/no label, an unnamed row-number
 // column) goes from their disk to a trained, evaluated, published model in the browser alone.
+//
+// Named to run after pipelines.spec.ts (one worker, files in alphabetical order): that test checks the
+// Deployments page's empty state, which the publish here would end.
 import type { Page } from "@playwright/test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { apiCall, demoProjectId, dragConnect, expect, expectAccessible, handle, login, node, SHOTS, test } from "./fixtures";
