@@ -29,7 +29,8 @@ class FileSource(Params):
     """Where a file comes from: an uploaded file's id, or a path below the data root (exactly one)."""
 
     path: str = Field("", description="Path of the file, relative to the data root")
-    upload: str = Field("", description="Id of an uploaded file (instead of a path)")
+    upload: str = Field("", description="An uploaded file of the project, instead of a path (the canvas picks it by "
+                                        "name from the project's Data page; the value is its id)")
 
 
 def source_path(ctx, params: FileSource):
