@@ -4,6 +4,7 @@ SAMPLE_ROWS rows (read from disk: a file of hundreds of MB is never loaded whole
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 from pathlib import Path
@@ -12,6 +13,7 @@ import pandas as pd
 
 SHOWN_ROWS = 20
 SAMPLE_ROWS = 10_000
+SAMPLE_BYTES = 8 * 1024 * 1024  # text files: the rows in the first 8 MiB at most (one 500 MB line is not read)
 MAX_COLUMNS = 200
 MAX_CELL = 200
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
@@ -32,14 +34,27 @@ def sniff_delimiter(head: bytes, kind: str) -> str:
         return ","
 
 
+def _text_head(path: Path) -> io.BytesIO:
+    """The file's first SAMPLE_BYTES, cut after its last complete line when the file goes on."""
+    with open(path, "rb") as handle:
+        head = handle.read(SAMPLE_BYTES)
+        more = bool(handle.read(1))
+    if more and b"\n" in head:
+        head = head[:head.rindex(b"\n") + 1]
+    return io.BytesIO(head)
+
+
 def _read(path: Path, kind: str, delimiter: str) -> pd.DataFrame:
     if kind in ("csv", "tsv"):
-        return pd.read_csv(path, sep=delimiter, nrows=SAMPLE_ROWS, na_values=NULLS, keep_default_na=False,
-                           encoding_errors="replace", low_memory=False)
+        return pd.read_csv(_text_head(path), sep=delimiter, nrows=SAMPLE_ROWS, na_values=NULLS,
+                           keep_default_na=False, encoding_errors="replace", low_memory=False)
     if kind == "json":
         try:
-            return pd.read_json(path, lines=True, nrows=SAMPLE_ROWS)
-        except ValueError:  # a JSON array, not lines: small by nature (JSON arrays are read whole anyway)
+            return pd.read_json(_text_head(path), lines=True, nrows=SAMPLE_ROWS)
+        except ValueError:  # a JSON array, not lines: read whole only when it is small
+            if path.stat().st_size > SAMPLE_BYTES:
+                raise PreviewError(f"a JSON array over {SAMPLE_BYTES // 2**20} MiB has no preview; "
+                                   "JSON lines (one object per line) have one") from None
             return pd.read_json(path).head(SAMPLE_ROWS)
     if kind == "parquet":
         import pyarrow.parquet as pq

@@ -108,3 +108,18 @@ def test_preview_is_remade_for_an_upload_without_one(world):
     Upload.objects.filter(pk=uploaded["id"]).update(preview={})
     gone = world.as_alice.get(f"/api/uploads/{uploaded['id']}/preview/")
     assert gone.status_code == 409 and "gone" in gone.json()["message"]
+
+
+def test_the_preview_reads_a_bounded_head(world, settings):
+    from studio.datasets import preview
+
+    settings.UPLOAD_MAX_BYTES = 50 * 1024 * 1024
+    rows = b"".join(b"%d,%d\n" % (i, i % 7) for i in range(200_000))  # ~2 MB, more than 10,000 rows
+    assert upload(world.as_alice, world.a, "many.csv", b"n,m\n" + rows).json()["preview"]["sampled_rows"] == 10_000
+    long_line = b"a,b\n1," + b"x" * (preview.SAMPLE_BYTES + 10) + b"\n2,y\n"
+    response = upload(world.as_alice, world.a, "wide.csv", long_line)
+    # the first 8 MiB hold no complete row after the header: the preview has the columns, no rows, and the
+    # web process never held the long line
+    assert response.status_code == 201, response.json()
+    shown = response.json()["preview"]
+    assert [c["name"] for c in shown["columns"]] == ["a", "b"] and shown["sampled_rows"] == 0 and shown["rows"] == []
