@@ -32,8 +32,11 @@ def test_the_bundle_answers_with_the_labels_values(worded, bundles, scoring_tabl
     out = bundle.score_table(scoring_table.head(200))
     assert out["label"].tolist() == ["yes" if p >= 0.5 else "no" for p in out["probability"]]
     assert {"yes", "no"} == set(out["label"].tolist())
-    plain = load_bundle(bundles["1"])  # no classes known: 0 / 1 as before
-    assert "classes" not in plain.manifest and set(plain.score_table(scoring_table.head(200))["label"]) == {0, 1}
+    plain = load_bundle(bundles["1"])  # a 0/1 label: integers as before
+    assert plain.manifest["classes"] == [0, 1]
+    assert {"name": "label", "datatype": "INT64", "shape": [-1]} in plain.manifest["outputs"]
+    labels = plain.score_table(scoring_table.head(200))["label"]
+    assert labels.dtype == np.int64 and set(labels.tolist()) == {0, 1}
     state, model = trained
     numbers = load_bundle(write_bundle(tmp_path / "n", name="n", model=model, holdout=scoring_table.tail(100),
                                        feature_state=with_classes(state, [2, 1])))
