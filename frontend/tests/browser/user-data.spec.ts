@@ -56,6 +56,27 @@ test("the Data page uploads with the file picker, shows the preview, renames and
   consoleErrors.length = 0;
   await page.getByRole("button", { name: "Dismiss" }).click();
 
+  // Dropping files on the page uploads them too, with a progress bar while a big one is on its way (the
+  // browser's upload throttled to 1 MB/s, so the bar is there to see).
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Network.enable");
+  await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 1024 * 1024 });
+  const dropped = await page.evaluateHandle(() => {
+    const transfer = new DataTransfer();
+    const rows = Array.from({ length: 150_000 }, (_, i) => `${i},${i % 13}`).join("\n");
+    transfer.items.add(new File([`n,m\n${rows}\n`], "dropped.csv", { type: "text/csv" }));
+    return transfer;
+  });
+  const pageArea = page.locator(".data-page");
+  for (const type of ["dragenter", "dragover", "drop"]) await pageArea.dispatchEvent(type, { dataTransfer: dropped });
+  const bar = page.getByRole("progressbar", { name: "Uploading dropped.csv" });
+  await expect(bar).toBeVisible();
+  await expect.poll(() => bar.evaluate((el: HTMLProgressElement) => el.value), { timeout: 10_000 }).toBeGreaterThan(0);
+  await page.screenshot({ path: `${SHOTS}/data-page-progress.png` });
+  await expect(page.getByRole("row", { name: /dropped\.csv/ })).toBeVisible();
+  await expect(bar).toHaveCount(0);
+  await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+
   await row.getByRole("button", { name: "Rename scratch.csv" }).click();
   await page.getByLabel("New name for scratch.csv").fill("renamed.csv");
   await page.getByRole("button", { name: "OK" }).click();
