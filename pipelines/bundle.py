@@ -136,6 +136,12 @@ def write_bundle(directory: str | Path, *, name: str, model: Fitted, feature_sta
     return directory
 
 
+def _json_value(value):
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
 def label_classes(feature_state: Fitted) -> list | None:
     """[negative, positive]: the label's values as the training table held them (operators/labels.py), when
     both are known; the published model answers with them instead of 0 / 1."""
@@ -153,12 +159,6 @@ def label_datatype(classes: list | None) -> str:
     if all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in classes):
         return "FP64"
     return "BYTES"
-
-
-def _json_value(value):
-    if isinstance(value, float) and value != value:
-        return None
-    return value
 
 
 def export_tar(directory: str | Path, archive: str | Path) -> Path:
