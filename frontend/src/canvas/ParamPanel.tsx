@@ -52,10 +52,8 @@ export function ParamPanel({ node, spec, errors, columns, onParams, onLabel, onD
 
   const uiSchema = useMemo(() => {
     const ui: UiSchema = { "ui:submitButtonOptions": { norender: true } };
-    // A file import's upload is picked from the project's files by name, never typed as an id.
-    if (schema?.properties && "upload" in schema.properties) ui.upload = { "ui:widget": UploadWidget };
     return ui;
-  }, [schema]);
+  }, []);
 
   const extraErrors = useMemo(() => {
     const out: Record<string, { __errors: string[] }> = {};
@@ -77,6 +75,12 @@ export function ParamPanel({ node, spec, errors, columns, onParams, onLabel, onD
   const touch = () => {
     touched.current = true;
   };
+
+  // A file import's upload is picked from the project's files by name, never typed as an id.
+  const withUploads = useMemo<UiSchema>(
+    () => (schema?.properties && "upload" in schema.properties ? { ...uiSchema, upload: { "ui:widget": UploadWidget } } : uiSchema),
+    [schema, uiSchema],
+  );
 
   const formData = useMemo(
     () => Object.fromEntries(Object.entries(node.params).filter(([k]) => !(k in bound))),
@@ -129,7 +133,7 @@ export function ParamPanel({ node, spec, errors, columns, onParams, onLabel, onD
           <Form
             key={node.id}
             schema={schema}
-            uiSchema={uiSchema}
+            uiSchema={withUploads}
             formData={formData}
             validator={validator}
             liveValidate="onChange"
