@@ -1,9 +1,9 @@
 import Form from "@rjsf/core";
 import type { ErrorSchema, RJSFSchema, UiSchema } from "@rjsf/utils";
 import validator from "@rjsf/validator-ajv8";
+import { UploadWidget } from "../data/UploadWidget";
 import { useEffect, useMemo, useRef } from "react";
 import type { GraphError, GraphNode, OperatorSpec } from "../graph/types";
-import { UploadWidget } from "../data/UploadWidget";
 import { portColor } from "./ports";
 
 const isParamRef = (v: unknown): v is { $param: string } =>
