@@ -21,7 +21,7 @@ function isTyping(target: EventTarget | null): boolean {
 }
 
 /** The action a key press asks for, or null; Ctrl+S saves even from a form field, the rest only on the canvas. */
-function actionOf(e: KeyboardEvent, a: ShortcutActions): ((e: KeyboardEvent) => void) | null {
+export function actionOf(e: KeyboardEvent, a: ShortcutActions): ((e: KeyboardEvent) => void) | null {
   const mod = e.ctrlKey || e.metaKey;
   const key = e.key.toLowerCase();
   const withDefaultPrevented = (act: () => void) => (ev: KeyboardEvent) => { ev.preventDefault(); act(); };

@@ -10,7 +10,7 @@ export interface SelectedParts {
 }
 
 /** A copy of `current` with React Flow's select changes applied, or `current` itself when there are none. */
-function withSelectChanges(current: ReadonlySet<string>, changes: (NodeChange<FlowNode> | EdgeChange)[]): ReadonlySet<string> {
+export function withSelectChanges(current: ReadonlySet<string>, changes: (NodeChange<FlowNode> | EdgeChange)[]): ReadonlySet<string> {
   let next: Set<string> | null = null;
   for (const c of changes) {
     if (c.type !== "select") continue;
