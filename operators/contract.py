@@ -74,6 +74,7 @@ class OperatorContext(Protocol):
     engine: str  # "local" or "spark"
     data_root: Path  # file imports may only read below this directory
     store: Any  # the run's artifact store (pipelines.store.ArtifactStore): where outputs and bundles are kept
+    spark: Any  # the process's SparkSession, created on first use: what an operator's Spark half works with
 
     def progress(self, fraction: float, message: str | None = None) -> None: ...
 
@@ -123,6 +124,10 @@ class Operator:
     Params: ClassVar[type[Params]] = Params
     # False for operators whose output may change with identical inputs (a database read, "now").
     cacheable: ClassVar[bool] = True
+    # The Spark half, "module:function": a function run(ctx, inputs, params) -> outputs that gets table inputs as
+    # Spark DataFrames. A name, not an import, so that the local engine never loads pyspark; the registry checks
+    # that the module defines the function, and refuses an operator of the library that names none.
+    spark: ClassVar[str | None] = None
 
     def run(self, ctx: OperatorContext, inputs: Mapping[str, Any], params: Params) -> dict[str, Any]:
         raise NotImplementedError

@@ -200,6 +200,7 @@ class EvaluateBinary(Operator):
     its metrics carry the prefix `b_`."""
 
     name = "evaluate_binary"
+    spark = "operators.spark.evaluate:evaluate_binary"
     category = "Model evaluation"
     version = "2"
     description = "Metrics and charts (ROC, PR, KS, lift, calibration) of one or two binary classifiers."

@@ -184,6 +184,7 @@ class FeatureExtraction(Operator):
     Target encoding is out-of-fold on the training rows."""
 
     name = "feature_extraction"
+    spark = "operators.spark.features:feature_extraction"
     category = "Feature engineering"
     description = "Turn table columns into a feature matrix by configuration (auto by column type)."
     inputs = (Port("table", PortType.TABLE, "Training rows"),)
@@ -207,6 +208,7 @@ class ApplyFeatures(Operator):
     training and online scoring use. Unseen categories fall into the state's 'other' bucket."""
 
     name = "apply_features"
+    spark = "operators.spark.features:apply_features"
     category = "Feature engineering"
     description = "Apply a fitted feature state to new rows."
     inputs = (Port("feature_state", PortType.FEATURE_STATE, "A fitted feature state"),

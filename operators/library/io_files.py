@@ -102,6 +102,7 @@ class ImportCSV(Operator):
     unchanged one is not."""
 
     name = "import_csv"
+    spark = "operators.spark.io:import_csv"
     category = "Data import"
     description = "Read a CSV file into a table."
     outputs = (Port("table", PortType.TABLE, "The file's rows"),)
@@ -148,6 +149,7 @@ class ImportParquet(Operator):
     columns. The file's content hash is part of the cache key."""
 
     name = "import_parquet"
+    spark = "operators.spark.io:import_parquet"
     category = "Data import"
     description = "Read a Parquet file into a table."
     outputs = (Port("table", PortType.TABLE, "The file's rows"),)

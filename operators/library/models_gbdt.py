@@ -47,6 +47,7 @@ class TrainGBDT(Operator):
     model is stored as LightGBM's own text format, with the per-iteration metrics and feature importances."""
 
     name = "train_gbdt"
+    spark = "operators.spark.models:train_gbdt"
     category = "Model training"
     description = "Train gradient-boosted trees (LightGBM) on a feature matrix."
     inputs = (Port("features", PortType.FEATURES, "Training feature matrix with a binary label"),

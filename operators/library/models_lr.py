@@ -40,6 +40,7 @@ class TrainLR(Operator):
     stored as coefficients, intercept and feature names (JSON + npz)."""
 
     name = "train_lr"
+    spark = "operators.spark.models:train_lr"
     category = "Model training"
     version = "2"
     description = "Train a logistic regression (L1 / L2 / elastic net) on a feature matrix."

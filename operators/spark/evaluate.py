@@ -13,7 +13,6 @@ import numpy as np
 
 from ..contract import OperatorError
 from ..values import Report
-from . import spark_operator
 
 BINS = 10_000
 EPS = 1e-15
@@ -180,7 +179,6 @@ def binned_figures(scored: list[tuple[str, BinnedScores]]) -> dict[str, dict]:
     return finish_curve_figures(figs)
 
 
-@spark_operator("evaluate_binary")
 def evaluate_binary(ctx, inputs, params):
     """The local operator's metrics, tables and charts, from one binned aggregation per scored table."""
     from ..library.evaluate import evaluate_inputs, model_figures

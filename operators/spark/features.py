@@ -27,7 +27,6 @@ from ..kernels import features as kernel
 from ..feature_state import (AUTO_GRANULARITIES, Moments, TargetEncoding, auto_transforms, bucket_levels,
                              build_feature_state, check_label_not_feature, quantile_levels)
 from ..values import Fitted
-from . import spark_operator
 from .frames import FEATURES, LABEL, SparkFeatures, features_schema, vector_array
 
 QUANTILE_RELATIVE_ERROR = 1e-4
@@ -382,7 +381,6 @@ def transform_on_spark(table, state: Fitted, *, label: str | None = None, oof: d
     return SparkFeatures(frame, list(compiled.names), label if with_label else None, list(compiled.categorical))
 
 
-@spark_operator("feature_extraction")
 def feature_extraction(ctx, inputs, params):
     state, table, oof = fit_feature_state_spark(ctx, inputs["table"], params)
     features = transform_on_spark(table, state, label=params.label or None, oof=oof)
@@ -390,7 +388,6 @@ def feature_extraction(ctx, inputs, params):
     return {"features": features, "feature_state": state}
 
 
-@spark_operator("apply_features")
 def apply_features(ctx, inputs, params):
     state = inputs["feature_state"]
     return {"features": transform_on_spark(inputs["table"], state, label=state.meta.get("label"))}

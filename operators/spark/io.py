@@ -8,7 +8,6 @@ from urllib.parse import unquote, urlsplit
 
 from ..connections import check_statement, jdbc_read_only_properties
 from ..contract import OperatorError
-from . import spark_operator
 
 # SQLAlchemy dialect -> (JDBC scheme, driver class). Debian's libpostgresql-jdbc-java and libmariadb-java
 # provide the jars (pipelines.engines.JDBC_JARS); the MariaDB driver also reads MySQL servers.
@@ -97,7 +96,6 @@ def _first_line(exc: Exception) -> str:
     return text[:500] or type(exc).__name__
 
 
-@spark_operator("import_csv")
 def import_csv(ctx, inputs, params):
     """Spark reads the file as text columns; then one aggregation finds, per column, whether every value is
     an integer, a number or an ISO date (as the local engine's inference), and the columns are cast."""
@@ -166,7 +164,6 @@ def _cast(column: str, kind: str | None):
     return col.alias(column)  # string, category, or text
 
 
-@spark_operator("import_parquet")
 def import_parquet(ctx, inputs, params):
     import pyarrow.parquet as pq
     from pyspark.sql import functions as F
@@ -192,7 +189,6 @@ def import_parquet(ctx, inputs, params):
     return {"table": table}
 
 
-@spark_operator("import_sql")
 def import_sql(ctx, inputs, params):
     """JDBC from PostgreSQL or MySQL/MariaDB, split into range queries over the first integer column."""
     if bool(params.table) == bool(params.query):
@@ -205,7 +201,6 @@ def import_sql(ctx, inputs, params):
     return {"table": table}
 
 
-@spark_operator("publish_model")
 def publish_model(ctx, inputs, params):
     """Publishing needs only the first rows of the held-out table; the rest stays on Spark."""
     import operators
@@ -243,7 +238,6 @@ def _score_batches(batches, *, load, path: str, columns: list[str]):
                .append_column("predicted_label", pa.array(np.asarray(scores["label"]), type=pa.int64())))
 
 
-@spark_operator("score_with_deployment")
 def score_with_deployment(ctx, inputs, params):
     """The deployment's bundle is resolved and verified on the driver (an unknown deployment or a refused
     bundle fails before any job); each task loads the same bundle directory by path, once per partition, and

@@ -19,7 +19,6 @@ import numpy as np
 
 from ..contract import OperatorError
 from ..values import FeatureMatrix, Fitted
-from . import spark_operator
 from .frames import FEATURES, LABEL, SparkFeatures, matrix_from_vectors
 
 MIN_ROWS_PER_TASK = 1_000  # smaller partitions make LightGBM's network cost more than it saves
@@ -125,7 +124,6 @@ def train_lightgbm_on_spark(features: SparkFeatures, params: dict, rounds: int, 
     return result[0]["model"], json.loads(result[0]["evals"]), n
 
 
-@spark_operator("train_gbdt")
 def train_gbdt(ctx, inputs, params):
     import lightgbm as lgb
 
@@ -160,7 +158,6 @@ def train_gbdt(ctx, inputs, params):
 
 
 # -------------------------------------------------------------------------------------------------- LR
-@spark_operator("train_lr")
 def train_lr(ctx, inputs, params):
     """Spark ML's LogisticRegression, driven through its JVM object: pyspark.ml's Python parameter wrappers
     walk dir(cls) and break when zope.interface (Twisted, under the studio) has decorated typing.Generic."""
@@ -250,7 +247,6 @@ def _predict_batches(batches, *, model: Fitted, state: Fitted, threshold: float)
                .append_column("__label", pa.array((p >= threshold).astype(np.int8), type=pa.int8())))
 
 
-@spark_operator("predict")
 def predict(ctx, inputs, params):
     from pyspark.sql.types import ByteType, DoubleType, StructField, StructType
 
