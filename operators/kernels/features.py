@@ -198,7 +198,7 @@ class _Block:
         self.width = width
 
 
-class _Compiled:
+class CompiledState:
     def __init__(self, state: Fitted):
         meta = state.meta
         if state.kind != "features" or meta.get("format") != FORMAT:
@@ -354,11 +354,11 @@ COMPILERS: dict[str, Callable[[dict, Callable], _Block]] = {
 }
 
 
-def compiled(state: Fitted) -> _Compiled:
+def compiled(state: Fitted) -> CompiledState:
     """The state's lookups, built once per state object and kept on it (a scorer calls this per request)."""
     cached = state.__dict__.get("_compiled")
     if cached is None or cached[0] is not state.meta:
-        cached = (state.meta, _Compiled(state))
+        cached = (state.meta, CompiledState(state))
         state.__dict__["_compiled"] = cached
     return cached[1]
 
@@ -366,11 +366,11 @@ def compiled(state: Fitted) -> _Compiled:
 # ------------------------------------------------------------------------------------------- transform
 def transform(state: Fitted, columns: Mapping[str, Any], n_rows: int) -> FeatureMatrix:
     """Apply a fitted feature state to raw columns. Sparse CSR when any block is one-hot, else dense."""
-    return _transform(compiled(state), columns, n_rows)
+    return transform_compiled(compiled(state), columns, n_rows)
 
 
-def _transform(c: _Compiled, columns: Mapping[str, Any], n_rows: int,
-               overrides: Mapping[int, np.ndarray] | None = None) -> FeatureMatrix:
+def transform_compiled(c: CompiledState, columns: Mapping[str, Any], n_rows: int,
+                       overrides: Mapping[int, np.ndarray] | None = None) -> FeatureMatrix:
     views: dict[tuple[str, str], np.ndarray] = {}
 
     def view(name: str, kind: str) -> np.ndarray:

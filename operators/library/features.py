@@ -196,7 +196,7 @@ class FeatureExtraction(Operator):
         table = inputs["table"]
         state, overrides = fit_feature_state(table, params, progress=lambda f: ctx.progress(0.8 * f))
         compiled = kernel.compiled(state)
-        features = kernel._transform(compiled, table_columns(table, state), len(table), overrides)
+        features = kernel.transform_compiled(compiled, table_columns(table, state), len(table), overrides)
         if params.label:
             features.label = binary_label(table, params.label)
         ctx.log(f"{len(table):,} rows -> {len(features.names):,} features from {len(state.meta['inputs'])} columns")

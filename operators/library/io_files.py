@@ -14,7 +14,7 @@ from ..contract import Operator, OperatorError, Params, Port, PortType
 
 ColumnType = Literal["number", "integer", "string", "category", "boolean", "datetime"]
 DEFAULT_NULLS = ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "None"]
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
 
 
 def file_sha256(path, chunk: int = 1 << 20) -> str:
@@ -89,7 +89,7 @@ def apply_types(table: pd.DataFrame, overrides: dict[str, str], parse_dates: boo
             if column in overrides or not pd.api.types.is_string_dtype(table[column]):
                 continue  # (object columns of text count as string dtype too)
             sample = table[column].dropna().head(200)
-            if len(sample) and all(isinstance(v, str) and _ISO_DATE.match(v) for v in sample):
+            if len(sample) and all(isinstance(v, str) and ISO_DATE.match(v) for v in sample):
                 with contextlib.suppress(ValueError, TypeError):  # dates at the top only: leave it as text
                     table[column] = pd.to_datetime(table[column], errors="raise", format="ISO8601")
     return table

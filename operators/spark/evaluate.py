@@ -135,18 +135,18 @@ def binned_metrics(b: BinnedScores, threshold: float) -> dict:
 
 def binned_figures(scored: list[tuple[str, BinnedScores]]) -> dict[str, dict]:
     """The charts of operators.library.evaluate.curve_figures, drawn from the bins."""
-    from ..library.evaluate import COLORS, _line, _thin, finish_curve_figures, ks_traces
+    from ..library.evaluate import COLORS, line_trace, thin_curve, finish_curve_figures, ks_traces
 
     figs = {k: {"data": [], "layout": {}} for k in ("roc", "pr", "ks", "gain", "lift", "calibration",
                                                   "score_distribution")}
     edges = np.arange(1, BINS + 1) / BINS  # upper edge of each bin
     for (name, b), color in zip(scored, COLORS, strict=False):
         fpr, tpr = b.roc()
-        x, t = _thin(fpr, tpr)
-        figs["roc"]["data"].append(_line(f"{name} (AUC {b.auc():.3f})", x, t, color))
+        x, t = thin_curve(fpr, tpr)
+        figs["roc"]["data"].append(line_trace(f"{name} (AUC {b.auc():.3f})", x, t, color))
         recall, precision = b.pr()
-        r, pr = _thin(recall, precision)
-        figs["pr"]["data"].append(_line(name, r, pr, color))
+        r, pr = thin_curve(recall, precision)
+        figs["pr"]["data"].append(line_trace(name, r, pr, color))
         cut = np.linspace(0, 1, 201)
         at = np.clip(np.searchsorted(edges, cut, side="left"), 0, BINS - 1)
         neg = np.cumsum(b.negatives)[at] / max(1.0, b.negatives.sum())
@@ -156,8 +156,8 @@ def binned_figures(scored: list[tuple[str, BinnedScores]]) -> dict[str, dict]:
         share = np.cumsum(counts) / b.rows
         gain = np.cumsum(b.positives[::-1]) / max(1.0, b.positives.sum())
         nonempty = counts > 0
-        s, g = _thin(share[nonempty], gain[nonempty])
-        figs["gain"]["data"].append(_line(name, np.r_[0, s], np.r_[0, g], color))
+        s, g = thin_curve(share[nonempty], gain[nonempty])
+        figs["gain"]["data"].append(line_trace(name, np.r_[0, s], np.r_[0, g], color))
         deciles = np.arange(1, 11) / 10
         lift = np.interp(deciles, np.r_[0, share[nonempty]], np.r_[0, gain[nonempty]]) / deciles
         figs["lift"]["data"].append({"type": "bar", "name": name, "x": (deciles * 100).tolist(),

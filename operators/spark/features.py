@@ -317,7 +317,7 @@ def _fit_target(table, column: str, y, config, block: int) -> TargetEncoding:
     return TargetEncoding(vocab, values, prior, missing_value, add_oof)
 
 
-def _columns_of(batch, state: Fitted) -> dict[str, np.ndarray]:
+def arrow_columns(batch, state: Fitted) -> dict[str, np.ndarray]:
     """An Arrow batch's raw columns as the kernel takes them: float64 with NaN, or objects with None."""
     columns = {}
     for spec in state.meta["inputs"]:
@@ -353,7 +353,7 @@ def _transform_batches(batches, *, state: Fitted, label: str | None, oof: dict[i
             continue
         overrides = {i: batch.column(batch.schema.get_field_index(c)).to_numpy(zero_copy_only=False)
                      for i, c in oof.items()} or None
-        matrix = kernel._transform(compiled, _columns_of(batch, state), n, overrides)
+        matrix = kernel.transform_compiled(compiled, arrow_columns(batch, state), n, overrides)
         arrays, names = [vector_array(matrix.X)], [FEATURES]
         if label:
             y = batch.column(batch.schema.get_field_index(label)).to_numpy(zero_copy_only=False)

@@ -101,7 +101,7 @@ def import_csv(ctx, inputs, params):
     an integer, a number or an ISO date (as the local engine's inference), and the columns are cast."""
     from pyspark.sql import functions as F
 
-    from ..library.io_files import _ISO_DATE, source_path
+    from ..library.io_files import ISO_DATE, source_path
 
     path = source_path(ctx, params)
     label = params.path or f"upload {params.upload}"
@@ -122,7 +122,7 @@ def import_csv(ctx, inputs, params):
             raise OperatorError(f"column {column!r} (from column_types) is not in the file; columns are: "
                                 f"{', '.join(table.columns[:20])}", field=f"column_types.{column}", column=column)
     free = [c for c in table.columns if c not in params.column_types]
-    date_pattern = _ISO_DATE.pattern
+    date_pattern = ISO_DATE.pattern
     checks = []
     for i, c in enumerate(free):
         col = F.col(c)

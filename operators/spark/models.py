@@ -234,14 +234,14 @@ def _predict_batches(batches, *, model: Fitted, state: Fitted, threshold: float)
 
     from ..kernels import features as kernel
     from ..kernels.models import load_scorer
-    from .features import _columns_of
+    from .features import arrow_columns
 
     scorer = load_scorer(model)
     compiled = kernel.compiled(state)
     for batch in batches:
         if not batch.num_rows:
             continue
-        X = kernel._transform(compiled, _columns_of(batch, state), batch.num_rows).X
+        X = kernel.transform_compiled(compiled, arrow_columns(batch, state), batch.num_rows).X
         p = scorer.predict_proba(X)
         yield (batch.append_column("__p", pa.array(p, type=pa.float64()))
                .append_column("__label", pa.array((p >= threshold).astype(np.int8), type=pa.int8())))
