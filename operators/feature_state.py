@@ -17,7 +17,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 from pydantic import Field, field_validator
 
-from .contract import OperatorError, Params
+from .contract import Message, Messages, Params
 from .kernels import features as kernel
 from .values import Fitted
 
@@ -74,15 +74,16 @@ class FeatureConfig(Params):
         return value
 
 
-class Messages:
-    """The feature operators' user-facing messages, used by both engines."""
+class FeatureMessages(Messages):
+    """feature_extraction's user-facing messages, raised by both engines' fits."""
 
-    LABEL_IS_FEATURE = "the label column {column!r} cannot be a feature"
-    NO_FEATURES = "no feature columns: every column is excluded or has no transform"
-    UNKNOWN_TRANSFORM = "unknown transform {op!r} for column {column!r}"
-    DATE_NOT_NUMBER = "column {column!r} is a date/time; {op!r} needs numbers"
-    BOTH_KINDS = "column {column!r} cannot be both numeric and categorical in one feature state"
-    TARGET_NEEDS_LABEL = "target encoding needs the label column"
+    label_is_feature = Message("the label column {column!r} cannot be a feature")
+    no_features = Message("no feature columns: every column is excluded or has no transform")
+    unknown_transform = Message("unknown transform {op!r} for column {column!r}")
+    date_not_number = Message("column {column!r} is a date/time; {op!r} needs numbers")
+    not_a_number = Message("column {column!r} must be numeric for {op!r}")
+    both_kinds = Message("column {column!r} cannot be both numeric and categorical in one feature state")
+    target_needs_label = Message("target encoding needs the label column")
 
 
 @dataclass(frozen=True)
@@ -167,8 +168,7 @@ def auto_transforms(kind: str, has_missing: bool, distinct: int, config: Feature
 
 def check_label_not_feature(config: FeatureConfig) -> None:
     if config.label and config.label in config.columns:
-        raise OperatorError(Messages.LABEL_IS_FEATURE.format(column=config.label), field="columns",
-                            column=config.label)
+        raise FeatureMessages.label_is_feature(field="columns", column=config.label)
 
 
 def build_feature_state(plan: Mapping[str, list[str]], stats: FeatureStatistics, config: FeatureConfig,
@@ -176,7 +176,7 @@ def build_feature_state(plan: Mapping[str, list[str]], stats: FeatureStatistics,
     """The fitted feature state of `plan` and the out-of-fold target encodings of the training rows (block
     index -> the engine's `TargetEncoding.oof`), which replace the full-data encoding at fit time only."""
     if not plan and not config.crosses:
-        raise OperatorError(Messages.NO_FEATURES, field="columns")
+        raise FeatureMessages.no_features(field="columns")
     builder = _Builder(stats, config)
     steps = len(plan) + len(config.crosses) + 1
     for n, (column, ops) in enumerate(plan.items()):
@@ -203,7 +203,7 @@ class _Builder:
     def add_input(self, column: str, kind: str) -> None:
         known = self.inputs.get(column)
         if known and known["kind"] != kind:
-            raise OperatorError(Messages.BOTH_KINDS.format(column=column), field=f"columns.{column}", column=column)
+            raise FeatureMessages.both_kinds(field=f"columns.{column}", column=column)
         self.inputs[column] = {"name": column, "kind": kind, "nullable": self.stats.nullable(column)}
 
     def edges(self, column: str, k: int, present: int) -> np.ndarray:
@@ -214,21 +214,19 @@ class _Builder:
     def add_column(self, column: str, ops: list[str]) -> None:
         unknown = [op for op in ops if op not in NUMERIC_BLOCKS and op not in CATEGORY_BLOCKS]
         if unknown:
-            raise OperatorError(Messages.UNKNOWN_TRANSFORM.format(op=unknown[0], column=column),
-                                field=f"columns.{column}", column=column)
+            raise FeatureMessages.unknown_transform(op=unknown[0], field=f"columns.{column}", column=column)
         numeric_ops = [op for op in ops if op in NUMERIC_BLOCKS]
         category_ops = [op for op in ops if op in CATEGORY_BLOCKS]
         if numeric_ops:
             if self.stats.is_time(column):
-                raise OperatorError(Messages.DATE_NOT_NUMBER.format(column=column, op=numeric_ops[0]),
-                                    field=f"columns.{column}", column=column)
+                raise FeatureMessages.date_not_number(op=numeric_ops[0], field=f"columns.{column}", column=column)
             moments = self.stats.moments(column, numeric_ops[0])
             self.add_input(column, "numeric")
             for op in numeric_ops:
                 self._add_block(op, column, NUMERIC_BLOCKS[op](self, column, len(self.blocks), moments))
         if category_ops:
             if "target" in category_ops and not self.config.label:
-                raise OperatorError(Messages.TARGET_NEEDS_LABEL, field="label")
+                raise FeatureMessages.target_needs_label(field="label")
             self.add_input(column, "categorical")
             counts = self.stats.category_counts(column)
             for op in category_ops:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from ..contract import Operator, OperatorError, Params, Port, PortType
+from ..contract import Message, Messages, Operator, OperatorError, Params, Port, PortType
 from ..tables import binary_label, require_columns, require_rows
 from ..values import Fitted, Report
 
@@ -192,6 +192,12 @@ def model_figures(models: list[tuple[str, Fitted]], top: int = 20) -> dict[str, 
     return figs
 
 
+class EvaluateMessages(Messages):
+    """evaluate_binary's messages, on either engine."""
+
+    one_class = Message("label column {column!r} holds one class only; AUC is undefined")
+
+
 class EvaluateBinary(Operator):
     """Evaluates a binary classifier's scores: AUC, logloss, KS, PR-AUC, Brier, and accuracy / precision /
     recall / F1 and the confusion matrix at a threshold. Charts: ROC, precision-recall, KS, cumulative gain,
@@ -212,6 +218,8 @@ class EvaluateBinary(Operator):
               Port("model_b", PortType.MODEL, "Optional: the model behind `table_b`", optional=True))
     outputs = (Port("metrics", PortType.METRICS, "AUC, logloss, KS, PR-AUC, Brier, threshold metrics"),
                Port("report", PortType.REPORT, "Plotly charts and the confusion matrices"))
+
+    Messages = EvaluateMessages
 
     class Params(Params):
         label: str = Field("label", min_length=1, description="Name of the true label column")
@@ -235,8 +243,7 @@ class EvaluateBinary(Operator):
                                 "missing values", field="probability_column", column=params.probability_column,
                                 port=port)
         if len(np.unique(y)) < 2:
-            raise OperatorError(f"label column {params.label!r} holds one class only; AUC is undefined",
-                                field="label", column=params.label, port=port)
+            raise EvaluateMessages.one_class(field="label", column=params.label, port=port)
         return y, p
 
     def run(self, ctx, inputs, params):

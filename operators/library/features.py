@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from ..contract import Operator, Params, Port, PortType
-from ..feature_state import (FeatureConfig, Moments, TargetEncoding, auto_transforms, build_feature_state,
-                             check_label_not_feature)
+from ..feature_state import (FeatureConfig, FeatureMessages, Moments, TargetEncoding, auto_transforms,
+                             build_feature_state, check_label_not_feature)
 from ..kernels import features as kernel
 from ..tables import binary_label, require_columns, require_rows
 from ..values import Fitted
@@ -191,6 +191,7 @@ class FeatureExtraction(Operator):
     outputs = (Port("features", PortType.FEATURES, "The feature matrix of the training rows, with the label"),
                Port("feature_state", PortType.FEATURE_STATE, "The fitted transform, to apply to new rows"))
     Params = FeatureConfig
+    Messages = FeatureMessages
 
     def run(self, ctx, inputs, params):
         table = inputs["table"]

@@ -6,7 +6,7 @@ from pydantic import Field
 
 from ..contract import Cancelled, Operator, OperatorError, Params, Port, PortType
 from ..values import Fitted
-from .models_lr import require_label
+from .models_lr import TrainingMessages, require_label
 
 
 class GBDTParams(Params):
@@ -55,6 +55,7 @@ class TrainGBDT(Operator):
                    "and early stopping", optional=True))
     outputs = (Port("model", PortType.MODEL, "LightGBM model text, per-iteration metrics, importances"),)
     Params = GBDTParams
+    Messages = TrainingMessages
 
     def run(self, ctx, inputs, params):
         import lightgbm as lgb

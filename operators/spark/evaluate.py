@@ -181,13 +181,12 @@ def binned_figures(scored: list[tuple[str, BinnedScores]]) -> dict[str, dict]:
 
 def evaluate_binary(ctx, inputs, params):
     """The local operator's metrics, tables and charts, from one binned aggregation per scored table."""
-    from ..library.evaluate import evaluate_inputs, model_figures
+    from ..library.evaluate import EvaluateMessages, evaluate_inputs, model_figures
 
     def score(table, port):
         binned = binned_scores(table, params.label, params.probability_column, params.threshold, port)
         if binned.positives.sum() == 0 or binned.negatives.sum() == 0:
-            raise OperatorError(f"label column {params.label!r} holds one class only; AUC is undefined",
-                                field="label", column=params.label, port=port)
+            raise EvaluateMessages.one_class(field="label", column=params.label, port=port)
         return binned_metrics(binned, params.threshold), binned
 
     metrics, tables, scored, models, text = evaluate_inputs(inputs, params, score)

@@ -24,8 +24,8 @@ import numpy as np
 
 from ..contract import OperatorError
 from ..kernels import features as kernel
-from ..feature_state import (AUTO_GRANULARITIES, Moments, TargetEncoding, auto_transforms, bucket_levels,
-                             build_feature_state, check_label_not_feature, quantile_levels)
+from ..feature_state import (AUTO_GRANULARITIES, FeatureMessages, Moments, TargetEncoding, auto_transforms,
+                             bucket_levels, build_feature_state, check_label_not_feature, quantile_levels)
 from ..values import Fitted
 from .frames import FEATURES, LABEL, SparkFeatures, features_schema, vector_array
 
@@ -223,8 +223,7 @@ class SparkStatistics:
 
     def moments(self, column: str, op: str) -> Moments:
         if not _is_numeric(self.dtypes[column]):
-            raise OperatorError(f"column {column!r} must be numeric for {op!r}", column=column,
-                                field=f"columns.{column}")
+            raise FeatureMessages.not_a_number(op=op, field=f"columns.{column}", column=column)
         p = self.profiles[column]
         return Moments(p["present"], p["mean"], p["std"], p["min"], p["max"])
 

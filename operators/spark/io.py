@@ -101,7 +101,7 @@ def import_csv(ctx, inputs, params):
     an integer, a number or an ISO date (as the local engine's inference), and the columns are cast."""
     from pyspark.sql import functions as F
 
-    from ..library.io_files import ISO_DATE, source_path
+    from ..library.io_files import ISO_DATE, ImportMessages, source_path
 
     path = source_path(ctx, params)
     label = params.path or f"upload {params.upload}"
@@ -119,8 +119,8 @@ def import_csv(ctx, inputs, params):
                            for c in table.columns])
     for column in params.column_types:
         if column not in table.columns:
-            raise OperatorError(f"column {column!r} (from column_types) is not in the file; columns are: "
-                                f"{', '.join(table.columns[:20])}", field=f"column_types.{column}", column=column)
+            raise ImportMessages.not_in_file(source="column_types", known=", ".join(table.columns[:20]),
+                                             field=f"column_types.{column}", column=column)
     free = [c for c in table.columns if c not in params.column_types]
     date_pattern = ISO_DATE.pattern
     checks = []
@@ -168,7 +168,7 @@ def import_parquet(ctx, inputs, params):
     import pyarrow.parquet as pq
     from pyspark.sql import functions as F
 
-    from ..library.io_files import source_path
+    from ..library.io_files import ImportMessages, source_path
 
     path = source_path(ctx, params)
     table = ctx.spark.read.parquet(str(path))
@@ -181,8 +181,8 @@ def import_parquet(ctx, inputs, params):
     if params.columns:
         for column in params.columns:
             if column not in table.columns:
-                raise OperatorError(f"column {column!r} (from columns) is not in the file; columns are: "
-                                    f"{', '.join(table.columns[:20])}", field="columns", column=column)
+                raise ImportMessages.not_in_file(source="columns", known=", ".join(table.columns[:20]),
+                                                 field="columns", column=column)
         table = table.select(*params.columns)
     if params.max_rows:
         table = table.limit(params.max_rows)

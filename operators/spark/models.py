@@ -36,16 +36,16 @@ def _local(operator_name: str):
 def _label_counts(features: SparkFeatures, port: str) -> tuple[int, int]:
     from pyspark.sql import functions as F
 
+    from ..library.models_lr import TrainingMessages
+
     if not features.has_label:
-        raise OperatorError(f"the {port!r} input has no label; set `label` on the feature extraction node",
-                            port=port)
+        raise TrainingMessages.no_label(port=port)
     row = features.dataframe.agg(F.count(F.lit(1)).alias("n"), F.sum(LABEL).alias("pos")).collect()[0]
     rows, positives = int(row["n"]), int(row["pos"] or 0)
     if rows == 0:
-        raise OperatorError(f"the {port!r} input has no rows", port=port)
+        raise TrainingMessages.no_rows(port=port)
     if positives in (0, rows):
-        raise OperatorError(f"the label of the {port!r} input holds one class only; a classifier needs both",
-                            port=port, column=features.label_name)
+        raise TrainingMessages.one_class(port=port, column=features.label_name)
     return rows, positives
 
 

@@ -87,3 +87,14 @@ def test_params_reject_unknown_names():
     with pytest.raises(Exception, match="bogus"):
         cls.Params(bogus=1)
     assert isinstance(cls.Params(), Params)
+
+
+def test_an_operators_messages_are_declared_once_on_it_and_raise_with_their_fields():
+    from operators import OperatorError
+    from operators.library.models_gbdt import TrainGBDT
+
+    train_lr = operators.get("train_lr")
+    assert train_lr.Messages is TrainGBDT.Messages  # the two trainers say the same about their label
+    err = train_lr.Messages.one_class(port="train", column="default")
+    assert isinstance(err, OperatorError) and (err.port, err.column, err.field) == ("train", "default", None)
+    assert err.message == "the label of the 'train' input holds one class only; a classifier needs both"

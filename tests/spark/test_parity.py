@@ -203,7 +203,7 @@ def test_both_fits_refuse_target_encoding_without_a_label_and_share_their_messag
     """One builder makes both states, so a check holds on both engines: target encoding needs the label (once
     only the Spark fit checked it, and the local one failed on None)."""
     from operators import OperatorError
-    from operators.feature_state import FeatureConfig, Messages
+    from operators.feature_state import FeatureConfig, FeatureMessages
     from operators.library.features import fit_feature_state
     from operators.spark.features import fit_feature_state_spark
 
@@ -217,4 +217,4 @@ def test_both_fits_refuse_target_encoding_without_a_label_and_share_their_messag
                 lambda: fit_feature_state_spark(Ctx(), spark.createDataFrame(table), config)):
         with pytest.raises(OperatorError) as err:
             fit()
-        assert err.value.message == Messages.TARGET_NEEDS_LABEL and err.value.field == "label"
+        assert err.value.message == FeatureMessages.target_needs_label and err.value.field == "label"
