@@ -1,8 +1,9 @@
 """The feature transform kernel: a fitted feature state applied to raw columns -> a feature matrix.
 
 One implementation for training, batch scoring (local and Spark, through Arrow batches) and online scoring.
-Imports numpy and scipy only. Fitting (statistics, vocabularies, quantiles, target encoding) lives in
-`operators.library.features`; the Spark engine may compute the same state with Spark.
+Imports numpy and scipy only. Fitting (statistics, vocabularies, quantiles, target encoding) is
+`operators.feature_state.build_feature_state`, over pandas or Spark statistics. Each transform is compiled by
+its entry in `COMPILERS`.
 
     transform(state, columns, n_rows) -> FeatureMatrix
     input_spec(state) -> [{"name", "datatype", "nullable", "categories"?}]
@@ -69,10 +70,6 @@ FORMAT = "features/1"
 MISSING_TOKEN = "\x00missing"
 FNV_OFFSET = np.uint64(14695981039346656037)
 FNV_PRIME = np.uint64(1099511628211)
-
-NUMERIC_OPS = ("standardize", "minmax", "log1p", "clip", "raw", "missing_indicator", "buckets")
-CATEGORICAL_OPS = ("onehot", "ordinal", "hash", "frequency", "target")
-ALL_OPS = NUMERIC_OPS + CATEGORICAL_OPS + ("cross",)
 
 
 # ------------------------------------------------------------------------------------------------ inputs

@@ -23,9 +23,10 @@ import functools
 import numpy as np
 
 from ..contract import OperatorError
+from ..feature_state import (AUTO_GRANULARITIES, CATEGORY_BLOCKS, FeatureMessages, Moments, TargetEncoding,
+                             auto_transforms, bucket_levels, build_feature_state, check_label_not_feature,
+                             quantile_levels)
 from ..kernels import features as kernel
-from ..feature_state import (AUTO_GRANULARITIES, FeatureMessages, Moments, TargetEncoding, auto_transforms,
-                             bucket_levels, build_feature_state, check_label_not_feature, quantile_levels)
 from ..values import Fitted
 from .frames import FEATURES, LABEL, SparkFeatures, features_schema, vector_array
 
@@ -192,7 +193,7 @@ class SparkStatistics:
         self.rows = next(iter(profiles.values()))["rows"]  # every profile counts the same rows
         present = {c: p["present"] for c, p in profiles.items()}
         self._quantiles = Quantiles(table, self._quantile_requests(plan), present)
-        category_columns = [c for c, ops in plan.items() if any(op in kernel.CATEGORICAL_OPS for op in ops)]
+        category_columns = [c for c, ops in plan.items() if any(op in CATEGORY_BLOCKS for op in ops)]
         self._categories = _category_counts(table, list(dict.fromkeys(category_columns)), dtypes)
         self._label = None
 
