@@ -13,6 +13,7 @@ class PublishModel(Operator):
     loads and is refused if any score differs. Runs every time (publishing is not cached)."""
 
     name = "publish_model"
+    spark = "operators.spark.io:publish_model"
     category = "Deployment"
     description = "Publish a model and its feature state as an online service (Open Inference Protocol v2)."
     inputs = (Port("model", PortType.MODEL, "A trained model (LR or GBDT)"),
@@ -50,6 +51,7 @@ class ScoreWithDeployment(Operator):
     `predicted_label`."""
 
     name = "score_with_deployment"
+    spark = "operators.spark.io:score_with_deployment"
     category = "Deployment"
     description = "Batch-score rows with a published model (the same numbers as online)."
     inputs = (Port("table", PortType.TABLE, "Rows holding the deployment's raw input columns"),)
