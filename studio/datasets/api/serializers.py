@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from studio.core.serializers import IdentityFieldsMixin
 from studio.projects.models import Role
 from studio.projects.permissions import require_role
 from studio.workflows.api.serializers import ProjectField
@@ -33,7 +34,8 @@ class OwnedProjectField(ProjectField):
         return project
 
 
-class ConnectionSerializer(serializers.ModelSerializer):
+class ConnectionSerializer(IdentityFieldsMixin, serializers.ModelSerializer):
+    identity_fields = ("project",)
     project = OwnedProjectField()
     url = serializers.CharField(write_only=True, max_length=guard.MAX_URL_LENGTH, trim_whitespace=False,
                                 help_text="SQLAlchemy URL: postgresql://user:pw@host:5432/db, mysql://..., or "
@@ -52,7 +54,6 @@ class ConnectionSerializer(serializers.ModelSerializer):
     def get_fields(self):
         fields = super().get_fields()
         if self.instance is not None and not isinstance(self.instance, list):
-            fields["project"].read_only = True
             fields["url"].required = False
         return fields
 
@@ -68,6 +69,7 @@ class ConnectionSerializer(serializers.ModelSerializer):
         return url
 
     def validate(self, data):
+        data = super().validate(data)
         project = data.get("project") or getattr(self.instance, "project", None)
         name = data.get("name")
         if name and Connection.objects.filter(project=project, name=name).exclude(
