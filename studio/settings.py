@@ -131,6 +131,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",  # the browser; CSRF enforced
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["studio.core.parsers.BoundedJSONParser", "rest_framework.parsers.FormParser",
+                               "rest_framework.parsers.MultiPartParser"],
     "DEFAULT_PAGINATION_CLASS": "studio.core.pagination.Pagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "studio.core.errors.exception_handler",
@@ -151,8 +153,13 @@ SPECTACULAR_SETTINGS = {
                              "studio.core.errors.add_error_responses"],
 }
 
-# Uploads: bigger files are refused with 413 before they are stored.
+# Request bodies (studio/core/limits.py): uploads up to UPLOAD_MAX_BYTES, every other request up to
+# REQUEST_MAX_BYTES; a bigger one is answered 413 before its body is read. JSON bodies nest at most
+# JSON_MAX_DEPTH levels (studio/core/parsers.py).
 UPLOAD_MAX_BYTES = int(os.environ.get("STUDIO_UPLOAD_MAX_BYTES", 500 * 1024 * 1024))
+REQUEST_MAX_BYTES = int(os.environ.get("STUDIO_REQUEST_MAX_BYTES", 20 * 1024 * 1024))
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BYTES  # Django's own check (WSGI, tests) agrees with the edge's
+JSON_MAX_DEPTH = 64
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # Database connections (studio/datasets/guard.py). A connection never reaches the studio's own database (its

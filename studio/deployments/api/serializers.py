@@ -68,12 +68,15 @@ class DeploymentSerializer(IdentityFieldsMixin, serializers.ModelSerializer):
 class PublishSerializer(serializers.Serializer):
     run = serializers.IntegerField(help_text="A finished run whose outputs hold a model and a feature state")
     name = serializers.SlugField(max_length=100, help_text="Deployment name; created in the run's project if new")
-    model_node = serializers.CharField(required=False, help_text="Node whose model output to publish "
-                                                                 "(needed only when the run has several models)")
-    feature_state_node = serializers.CharField(required=False, help_text="Node whose feature state to publish")
-    holdout_node = serializers.CharField(required=False, help_text="Node whose table output supplies the 100 "
-                                                                   "held-out rows (default: a split's test rows)")
-    holdout_port = serializers.CharField(required=False)
+    model_node = serializers.CharField(required=False, max_length=200,
+                                       help_text="Node whose model output to publish "
+                                                 "(needed only when the run has several models)")
+    feature_state_node = serializers.CharField(required=False, max_length=200,
+                                               help_text="Node whose feature state to publish")
+    holdout_node = serializers.CharField(required=False, max_length=200,
+                                         help_text="Node whose table output supplies the 100 "
+                                                   "held-out rows (default: a split's test rows)")
+    holdout_port = serializers.CharField(required=False, max_length=200)
     threshold = serializers.FloatField(required=False, default=0.5, min_value=0.0, max_value=1.0)
     description = serializers.CharField(required=False, allow_blank=True, default="")
 
