@@ -127,7 +127,7 @@ SERVING_URL = os.environ.get("SERVING_URL", "http://127.0.0.1:8001")
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",  # API clients: "Authorization: Token <key>"
+        "studio.core.tokens.ExpiringTokenAuthentication",  # API clients: "Authorization: Token <key>"
         "rest_framework.authentication.SessionAuthentication",  # the browser; CSRF enforced
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -152,6 +152,16 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
                              "studio.core.errors.add_error_responses"],
 }
+
+# Credentials (studio/core/tokens.py, studio/core/api/auth.py): API tokens expire after STUDIO_TOKEN_TTL_HOURS
+# and logging out revokes them; WebSocket tickets live WS_TICKET_SECONDS and work once; after
+# LOGIN_FAILURES_PER_USER wrong passwords for one user name (or LOGIN_FAILURES_PER_ADDRESS from one address)
+# within the window, logins answer 429 until it passes. The counts live in the cache (Redis with REDIS_URL).
+TOKEN_TTL_SECONDS = int(float(os.environ.get("STUDIO_TOKEN_TTL_HOURS", 24 * 7)) * 3600)
+WS_TICKET_SECONDS = 30
+LOGIN_FAILURES_PER_USER = 5
+LOGIN_FAILURES_PER_ADDRESS = 30
+LOGIN_FAILURES_WINDOW_SECONDS = 15 * 60
 
 # Request bodies (studio/core/limits.py): uploads up to UPLOAD_MAX_BYTES, every other request up to
 # REQUEST_MAX_BYTES; a bigger one is answered 413 before its body is read. JSON bodies nest at most
@@ -225,6 +235,13 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = _flag("EMAIL_USE_TLS")
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "studio@localhost")
+
+# The cache holds login failure counts: Redis when there is one (shared by every web process), else memory.
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                          "KEY_PREFIX": os.environ.get("STUDIO_CHANNEL_PREFIX", "studio") + ":cache"}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Live run events: channels-redis across processes when REDIS_URL is set. Without Redis the WebSocket
 # consumer tails the RunEvent table (see studio/runs/consumers.py), which works across processes too.

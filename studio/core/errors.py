@@ -121,9 +121,13 @@ def add_error_responses(result, generator, request, public):
         "properties": {"code": {"type": "string"}, "message": {"type": "string"},
                        "errors": {"type": "array", "items": {"$ref": "#/components/schemas/ErrorEntry"}}}})
     ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-    for operations in result.get("paths", {}).values():
+    for path, operations in result.get("paths", {}).items():
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
             for code, text in _ERROR_STATUSES.items():
-                responses.setdefault(code, {"description": text, "content": ref})
+                if code != "413" or "requestBody" in operation:  # a body over the limit needs a body
+                    responses.setdefault(code, {"description": text, "content": ref})
+            if path.endswith(("/auth/login/", "/auth/token/")):
+                responses.setdefault("429", {"description": "Too many wrong logins: wait and try again",
+                                             "content": ref})
     return result
