@@ -1896,6 +1896,8 @@ export interface components {
             file: string;
             /** @description File name to store it under (default: the uploaded file's name) */
             name?: string;
+            /** @description Text encoding of a CSV / TSV / JSON file, e.g. latin-1 (default: UTF-8, else detected); import_csv's `encoding` reads it the same */
+            encoding?: string;
         };
         User: {
             id: number;

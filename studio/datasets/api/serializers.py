@@ -8,6 +8,7 @@ from studio.projects.permissions import require_role
 from studio.workflows.api.serializers import ProjectField
 
 from .. import guard
+from ..sniff import known_encoding
 from ..models import Connection, Upload
 
 
@@ -23,6 +24,15 @@ class UploadCreateSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="CSV, TSV, JSON (lines) or Parquet; the content decides, not the name")
     name = serializers.CharField(required=False, max_length=200,
                                  help_text="File name to store it under (default: the uploaded file's name)")
+    encoding = serializers.CharField(required=False, max_length=40,
+                                     help_text="Text encoding of a CSV / TSV / JSON file, e.g. latin-1 (default: "
+                                               "UTF-8, else detected); import_csv's `encoding` reads it the same")
+
+    def validate_encoding(self, value: str) -> str:
+        name = known_encoding(value)
+        if name is None:
+            raise serializers.ValidationError(f"unknown text encoding {value!r}")
+        return name
 
 
 class OwnedProjectField(ProjectField):
