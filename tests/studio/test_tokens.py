@@ -11,6 +11,21 @@ from django.utils import timezone
 from studio.core.ws import origin_allowed
 
 
+def _run(coroutine_function):
+    """Run an async test body, then close the database connection its database_sync_to_async thread opened
+    (PostgreSQL would otherwise keep the test database busy at teardown)."""
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
+    async def body():
+        try:
+            return await coroutine_function()
+        finally:
+            await sync_to_async(connections.close_all)()
+
+    return asyncio.run(body())
+
+
 def _ws_user(query: str = "", headers=()):
     """Which user the WebSocket auth middleware hands the consumer."""
     from studio.core.ws import TokenOrSessionAuth
@@ -22,7 +37,7 @@ def _ws_user(query: str = "", headers=()):
 
     scope = {"type": "websocket", "path": "/ws/runs/1/", "query_string": query.encode(),
              "headers": [(b"host", b"testserver"), *headers], "scheme": "ws"}
-    asyncio.run(TokenOrSessionAuth(inner)(scope, None, None))
+    _run(lambda: TokenOrSessionAuth(inner)(scope, None, None))
     return seen[0]
 
 
@@ -89,7 +104,7 @@ def test_bobs_ticket_does_not_open_alices_run(world):
         await communicator.disconnect()
         return connected, code
 
-    assert asyncio.run(connect()) == (False, 4404)
+    assert _run(connect) == (False, 4404)
     assert Run.objects.filter(pk=run.pk).exists()
 
 
