@@ -128,3 +128,13 @@ def test_names_are_bounded(world):
     response = world.as_alice.post("/api/runs/", {"pipeline": world.pipeline.pk, "mode": "until",
                                                   "node": "n" * 201}, format="json")
     assert response.status_code == 400 and response.json()["errors"][0]["path"] == "node"
+
+
+def test_djangos_own_400_is_the_api_shape_under_api(db, client):
+    """A refusal Django makes before any view (here a Host not allowed) answers JSON under /api/."""
+    response = client.get("/api/health", HTTP_HOST="evil.example")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "bad_request"
+    page = client.get("/", HTTP_HOST="evil.example")
+    assert page.status_code == 400 and page["Content-Type"].startswith("text/html")
