@@ -2,8 +2,9 @@
 
 Runs keep the pipeline version they ran (PROTECT), schedules fire a pipeline, deployments serve a project's
 models: a plain DELETE of a pipeline or project that has any of these answers 409 and lists them. The project's
-owner may send ?force=true to delete them with it (deployments are taken off the serving process first). Runs
-still queued or running block even a forced delete: the worker is writing their rows; cancel them first.
+owner may send ?force=true to delete them with it (deleted deployments leave the serving registry at once,
+and the project's files go too). Runs still queued or running block even a forced delete: the worker is writing
+their rows; cancel them first.
 """
 from __future__ import annotations
 
