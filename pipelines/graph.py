@@ -141,6 +141,8 @@ def from_json(data: Any) -> Graph:
     if not isinstance(parameters, dict) or not all(isinstance(v, dict) for v in parameters.values()):
         errors.append(("parameters", "must map names to objects with a 'default'"))
         parameters = {}
+    errors += [(f"parameters.{name[:40]}...", f"a parameter name is 1 to {MAX_ID_LENGTH} characters")
+               for name in parameters if not _is_id(name)]
     name = data.get("name", "")
     if errors:
         raise GraphFormatError(errors)

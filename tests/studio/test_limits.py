@@ -138,3 +138,10 @@ def test_djangos_own_400_is_the_api_shape_under_api(db, client):
     assert response.json()["code"] == "bad_request"
     page = client.get("/", HTTP_HOST="evil.example")
     assert page.status_code == 400 and page["Content-Type"].startswith("text/html")
+
+
+def test_pipeline_parameter_names_are_bounded(world):
+    graph = {"nodes": [], "edges": [], "parameters": {"p" * 101: {"default": 1}}}
+    response = world.as_alice.patch(f"/api/pipelines/{world.pipeline.pk}/", {"graph": graph}, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"][0]["path"].startswith("graph.parameters.ppp")
