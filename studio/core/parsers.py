@@ -14,7 +14,24 @@ from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
-_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\],:]')
+# A string (the "unrolled loop" form: no alternation per character, so long strings are cheap), or a bracket,
+# comma or colon; numbers, literals and white space are stepped over.
+_STRING = r'"[^"\\]*(?:\\.[^"\\]*)*"'
+_TOKENS = re.compile(_STRING + r'|[{}\[\],:]')
+_STRINGS = re.compile(_STRING)
+_NOT_BRACKET = re.compile(r"[^{}\[\]]+")
+_INNERMOST = re.compile(r"\{\}|\[\]")
+
+
+def _nesting_at_most(text: str, limit: int) -> bool:
+    """The fast path, all in the regex engine: keep only the brackets outside strings, then strip the innermost
+    pairs once per level; a body no deeper than `limit` is empty after `limit` rounds."""
+    brackets = _NOT_BRACKET.sub("", _STRINGS.sub("", text))
+    for _ in range(limit):
+        if not brackets:
+            return True
+        brackets = _INNERMOST.sub("", brackets)
+    return not brackets
 
 
 def _key(token: str) -> str:
@@ -36,6 +53,8 @@ def _path(stack: list[list]) -> str:
 
 def too_deep(text: str, limit: int) -> str | None:
     """The path of the first container nested deeper than `limit`, or None."""
+    if _nesting_at_most(text, limit):
+        return None
     stack: list[list] = []  # [bracket, current key or index]
     pending_key: str | None = None
     for match in _TOKENS.finditer(text):

@@ -103,6 +103,9 @@ def test_depth_path_names_list_indexes_and_escaped_keys():
     assert too_deep('{"we\\"ird": {"x": {"y": 1}}}', 2) == 'we"ird.x'
     assert too_deep('{"s": "[[[[[[[[[[", "t": [1]}', 2) is None  # brackets inside strings do not count
     assert too_deep('{"a": {"b": 1}}', 2) is None
+    for depth in range(1, 9):  # the fast path (regex rounds) and the slow one (the path) agree at the boundary
+        text = '{"k": ' * depth + '"}]{["' + "}" * depth
+        assert (too_deep(text, 4) is None) == (depth <= 4), depth
 
 
 def test_malformed_json_is_400_not_500(world):
