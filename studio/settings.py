@@ -157,8 +157,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",  # the browser; CSRF enforced
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["studio.core.parsers.BoundedJSONParser", "rest_framework.parsers.FormParser",
-                               "rest_framework.parsers.MultiPartParser"],
+    # JSON bodies only (uploads declare their multipart parser): one parser to bound, one shape in the schema.
+    "DEFAULT_PARSER_CLASSES": ["studio.core.parsers.BoundedJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "studio.core.pagination.Pagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "studio.core.errors.exception_handler",

@@ -1930,8 +1930,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["CredentialsRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["CredentialsRequest"];
-                "multipart/form-data": components["schemas"]["CredentialsRequest"];
             };
         };
         responses: {
@@ -2200,8 +2198,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["CredentialsRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["CredentialsRequest"];
-                "multipart/form-data": components["schemas"]["CredentialsRequest"];
             };
         };
         responses: {
@@ -2475,8 +2471,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ConnectionRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["ConnectionRequest"];
-                "multipart/form-data": components["schemas"]["ConnectionRequest"];
             };
         };
         responses: {
@@ -2658,8 +2652,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ConnectionRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["ConnectionRequest"];
-                "multipart/form-data": components["schemas"]["ConnectionRequest"];
             };
         };
         responses: {
@@ -2840,8 +2832,6 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": components["schemas"]["PatchedConnectionRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["PatchedConnectionRequest"];
-                "multipart/form-data": components["schemas"]["PatchedConnectionRequest"];
             };
         };
         responses: {
@@ -3110,8 +3100,6 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": components["schemas"]["PatchedDeploymentRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["PatchedDeploymentRequest"];
-                "multipart/form-data": components["schemas"]["PatchedDeploymentRequest"];
             };
         };
         responses: {
@@ -3209,8 +3197,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["RollbackRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["RollbackRequest"];
-                "multipart/form-data": components["schemas"]["RollbackRequest"];
             };
         };
         responses: {
@@ -3394,8 +3380,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["TryRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["TryRequest"];
-                "multipart/form-data": components["schemas"]["TryRequest"];
             };
         };
         responses: {
@@ -3577,8 +3561,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["PublishRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["PublishRequest"];
-                "multipart/form-data": components["schemas"]["PublishRequest"];
             };
         };
         responses: {
@@ -4009,8 +3991,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["PipelineRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["PipelineRequest"];
-                "multipart/form-data": components["schemas"]["PipelineRequest"];
             };
         };
         responses: {
@@ -4192,8 +4172,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["PipelineRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["PipelineRequest"];
-                "multipart/form-data": components["schemas"]["PipelineRequest"];
             };
         };
         responses: {
@@ -4385,8 +4363,6 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": components["schemas"]["PatchedPipelineRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["PatchedPipelineRequest"];
-                "multipart/form-data": components["schemas"]["PatchedPipelineRequest"];
             };
         };
         responses: {
@@ -4999,8 +4975,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ImportRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["ImportRequest"];
-                "multipart/form-data": components["schemas"]["ImportRequest"];
             };
         };
         responses: {
@@ -5096,8 +5070,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["GraphInputRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["GraphInputRequest"];
-                "multipart/form-data": components["schemas"]["GraphInputRequest"];
             };
         };
         responses: {
@@ -5280,8 +5252,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ProjectRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["ProjectRequest"];
-                "multipart/form-data": components["schemas"]["ProjectRequest"];
             };
         };
         responses: {
@@ -5463,8 +5433,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ProjectRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["ProjectRequest"];
-                "multipart/form-data": components["schemas"]["ProjectRequest"];
             };
         };
         responses: {
@@ -5656,8 +5624,6 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": components["schemas"]["PatchedProjectRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["PatchedProjectRequest"];
-                "multipart/form-data": components["schemas"]["PatchedProjectRequest"];
             };
         };
         responses: {
@@ -5844,8 +5810,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["MembershipRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["MembershipRequest"];
-                "multipart/form-data": components["schemas"]["MembershipRequest"];
             };
         };
         responses: {
@@ -6029,8 +5993,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["MembershipUpdateRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["MembershipUpdateRequest"];
-                "multipart/form-data": components["schemas"]["MembershipUpdateRequest"];
             };
         };
         responses: {
@@ -6213,8 +6175,6 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": components["schemas"]["PatchedMembershipUpdateRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["PatchedMembershipUpdateRequest"];
-                "multipart/form-data": components["schemas"]["PatchedMembershipUpdateRequest"];
             };
         };
         responses: {
@@ -6400,8 +6360,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["RunCreateRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["RunCreateRequest"];
-                "multipart/form-data": components["schemas"]["RunCreateRequest"];
             };
         };
         responses: {
@@ -6945,8 +6903,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ScheduleRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["ScheduleRequest"];
-                "multipart/form-data": components["schemas"]["ScheduleRequest"];
             };
         };
         responses: {
@@ -7128,8 +7084,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ScheduleRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["ScheduleRequest"];
-                "multipart/form-data": components["schemas"]["ScheduleRequest"];
             };
         };
         responses: {
@@ -7310,8 +7264,6 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": components["schemas"]["PatchedScheduleRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["PatchedScheduleRequest"];
-                "multipart/form-data": components["schemas"]["PatchedScheduleRequest"];
             };
         };
         responses: {
@@ -7409,8 +7361,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["BackfillRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["BackfillRequest"];
-                "multipart/form-data": components["schemas"]["BackfillRequest"];
             };
         };
         responses: {
@@ -8289,8 +8239,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ProjectWebhookRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["ProjectWebhookRequest"];
-                "multipart/form-data": components["schemas"]["ProjectWebhookRequest"];
             };
         };
         responses: {
@@ -8472,8 +8420,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ProjectWebhookRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["ProjectWebhookRequest"];
-                "multipart/form-data": components["schemas"]["ProjectWebhookRequest"];
             };
         };
         responses: {
@@ -8654,8 +8600,6 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": components["schemas"]["PatchedProjectWebhookRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["PatchedProjectWebhookRequest"];
-                "multipart/form-data": components["schemas"]["PatchedProjectWebhookRequest"];
             };
         };
         responses: {
