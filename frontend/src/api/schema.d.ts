@@ -30,6 +30,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /** @description Ends the session and revokes the user's API token (scripts then need a new one). */
         post: operations["auth_logout_create"];
         delete?: never;
         options?: never;
@@ -63,8 +64,31 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description An API token for scripts: send it as `Authorization: Token <token>` (and `?token=` on WebSockets). */
+        /**
+         * @description An API token for scripts: send it as `Authorization: Token <token>`. It expires after `expires_in`
+         *     seconds (then ask again) and is revoked by logging out. WebSockets take a ticket (auth/ws-ticket/).
+         */
         post: operations["auth_token_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/ws-ticket/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description A single-use ticket for opening one WebSocket (ws /ws/runs/<id>/?ticket=<ticket>), valid for
+         *     `expires_in` seconds, so no long-lived credential is ever put in a URL.
+         */
+        post: operations["auth_ws_ticket_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -383,9 +407,8 @@ export interface paths {
         put: operations["pipelines_update"];
         post?: never;
         /**
-         * @description Pipelines of your projects. Saving a changed `graph` makes a new immutable version; an unchanged graph
-         *     makes none. Graphs with unknown operators or a broken shape are refused (400, with field paths); other
-         *     validation errors are kept with the version and block runs.
+         * @description Delete a pipeline. 409 when it has runs or schedules (listed), unless the project's owner sends
+         *     ?force=true: then they are deleted with it.
          */
         delete: operations["pipelines_destroy"];
         options?: never;
@@ -564,7 +587,10 @@ export interface paths {
         /** @description Projects you are a member of. Creating one makes you its owner; editing needs owner. */
         put: operations["projects_update"];
         post?: never;
-        /** @description Projects you are a member of. Creating one makes you its owner; editing needs owner. */
+        /**
+         * @description Delete a project (owner). 409 when it has runs, schedules or deployments (listed), unless
+         *     ?force=true: then they are deleted with it, and its deployments stop being served.
+         */
         delete: operations["projects_destroy"];
         options?: never;
         head?: never;
@@ -697,7 +723,7 @@ export interface paths {
         };
         /**
          * @description One node output: a page of a table (view=data) or its column profile (view=profile), metrics,
-         *     report figures (plotly JSON), a model's state summary.
+         *     report figures (plotly JSON), a model's state summary. 409 when the stored output fails verification.
          */
         get: operations["runs_outputs_retrieve"];
         put?: never;
@@ -1005,6 +1031,12 @@ export interface components {
          * @enum {string}
          */
         ConcurrencyEnum: "skip" | "queue" | "cancel";
+        /**
+         * @description For a ModelSerializer: the fields in `identity_fields` (which project a thing belongs to, a deployment's
+         *     name) are set at creation and never change. An update that sends one with another value is refused with
+         *     400; the same value (a client sending the whole object back) passes. The refusal never looks the new value
+         *     up, so it says nothing about whether another project exists.
+         */
         Connection: {
             readonly id: number;
             /** @description Project id (you need the editor role in it) */
@@ -1017,6 +1049,12 @@ export interface components {
             /** Format: date-time */
             readonly created_at: string;
         };
+        /**
+         * @description For a ModelSerializer: the fields in `identity_fields` (which project a thing belongs to, a deployment's
+         *     name) are set at creation and never change. An update that sends one with another value is refused with
+         *     400; the same value (a client sending the whole object back) passes. The refusal never looks the new value
+         *     up, so it says nothing about whether another project exists.
+         */
         ConnectionRequest: {
             /** @description Project id (you need the editor role in it) */
             project: number;
@@ -1029,11 +1067,15 @@ export interface components {
             username: string;
             password: string;
         };
+        /**
+         * @description A deployment's project and name are its identity (the serving URL is its name): set by publish, never
+         *     changed here.
+         */
         Deployment: {
             readonly id: number;
-            project: number;
+            readonly project: number;
             /** @description The model name on the serving process: /v2/models/<name>/infer */
-            name: string;
+            readonly name: string;
             description?: string;
             /** @description live, unpublished (has versions) or empty */
             readonly status: string;
@@ -1090,6 +1132,23 @@ export interface components {
          * @enum {string}
          */
         EngineEnum: "local" | "spark";
+        Error: {
+            code: string;
+            message: string;
+            errors: components["schemas"]["ErrorEntry"][];
+        };
+        ErrorEntry: {
+            /** @description Dotted path of the field in the request, e.g. graph.nodes[1].params.ratio; empty for the request as a whole */
+            path: string;
+            message: string;
+            code: string;
+            /** @description Pipeline node id, for graph errors */
+            node?: string;
+            /** @description Parameter path inside the node */
+            field?: string;
+            /** @description Port name, for wiring errors */
+            port?: string;
+        };
         Fire: {
             readonly id: number;
             readonly schedule: number;
@@ -1390,6 +1449,12 @@ export interface components {
             previous?: string | null;
             results: components["schemas"]["Upload"][];
         };
+        /**
+         * @description For a ModelSerializer: the fields in `identity_fields` (which project a thing belongs to, a deployment's
+         *     name) are set at creation and never change. An update that sends one with another value is refused with
+         *     400; the same value (a client sending the whole object back) passes. The refusal never looks the new value
+         *     up, so it says nothing about whether another project exists.
+         */
         PatchedConnectionRequest: {
             /** @description Project id (you need the editor role in it) */
             project?: number;
@@ -1398,15 +1463,22 @@ export interface components {
             /** @description SQLAlchemy URL: postgresql://user:pw@host:5432/db, mysql://..., or sqlite:////absolute/path.db. Write-only: never returned. It may not reach the studio's own database, nor (unless an administrator allows it) this machine or a SQLite file */
             url?: string;
         };
+        /**
+         * @description A deployment's project and name are its identity (the serving URL is its name): set by publish, never
+         *     changed here.
+         */
         PatchedDeploymentRequest: {
-            project?: number;
-            /** @description The model name on the serving process: /v2/models/<name>/infer */
-            name?: string;
             description?: string;
         };
         PatchedMembershipUpdateRequest: {
             role?: components["schemas"]["RoleEnum"];
         };
+        /**
+         * @description For a ModelSerializer: the fields in `identity_fields` (which project a thing belongs to, a deployment's
+         *     name) are set at creation and never change. An update that sends one with another value is refused with
+         *     400; the same value (a client sending the whole object back) passes. The refusal never looks the new value
+         *     up, so it says nothing about whether another project exists.
+         */
         PatchedPipelineRequest: {
             /** @description Project id (you need the editor role in it) */
             project?: number;
@@ -1467,6 +1539,12 @@ export interface components {
             /** @description User names of project members e-mailed on a final failure */
             notify?: string[];
         };
+        /**
+         * @description For a ModelSerializer: the fields in `identity_fields` (which project a thing belongs to, a deployment's
+         *     name) are set at creation and never change. An update that sends one with another value is refused with
+         *     400; the same value (a client sending the whole object back) passes. The refusal never looks the new value
+         *     up, so it says nothing about whether another project exists.
+         */
         Pipeline: {
             readonly id: number;
             /** @description Project id (you need the editor role in it) */
@@ -1482,6 +1560,12 @@ export interface components {
             /** @description Whether this request saved a new version (false when the graph was unchanged) */
             readonly version_created: boolean;
         };
+        /**
+         * @description For a ModelSerializer: the fields in `identity_fields` (which project a thing belongs to, a deployment's
+         *     name) are set at creation and never change. An update that sends one with another value is refused with
+         *     400; the same value (a client sending the whole object back) passes. The refusal never looks the new value
+         *     up, so it says nothing about whether another project exists.
+         */
         PipelineRequest: {
             /** @description Project id (you need the editor role in it) */
             project: number;
@@ -1748,8 +1832,16 @@ export interface components {
         Session: {
             user: components["schemas"]["User"] | null;
         };
+        Ticket: {
+            /** @description Pass as ?ticket= when opening the WebSocket; works once */
+            ticket: string;
+            /** @description Seconds the ticket stays valid */
+            expires_in: number;
+        };
         Token: {
             token: string;
+            /** @description Seconds until the token stops working */
+            expires_in: number;
         };
         Trigger: {
             type: components["schemas"]["TypeEnum"];
@@ -1804,6 +1896,8 @@ export interface components {
             file: string;
             /** @description File name to store it under (default: the uploaded file's name) */
             name?: string;
+            /** @description Text encoding of a CSV / TSV / JSON file, e.g. latin-1 (default: UTF-8, else detected); import_csv's `encoding` reads it the same */
+            encoding?: string;
         };
         User: {
             id: number;
@@ -1816,19 +1910,6 @@ export interface components {
             errors: {
                 [key: string]: unknown;
             }[];
-        };
-        ErrorEntry: {
-            path: string;
-            message: string;
-            code: string;
-            node?: string;
-            field?: string;
-            port?: string;
-        };
-        Error: {
-            code: string;
-            message: string;
-            errors: components["schemas"]["ErrorEntry"][];
         };
     };
     responses: never;
@@ -1849,8 +1930,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["CredentialsRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["CredentialsRequest"];
-                "multipart/form-data": components["schemas"]["CredentialsRequest"];
             };
         };
         responses: {
@@ -1916,8 +1995,26 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Unsupported media type */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many wrong logins: wait and try again */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2101,8 +2198,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["CredentialsRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["CredentialsRequest"];
-                "multipart/form-data": components["schemas"]["CredentialsRequest"];
             };
         };
         responses: {
@@ -2112,6 +2207,106 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Token"];
+                };
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many wrong logins: wait and try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    auth_ws_ticket_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Ticket"];
                 };
             };
             /** @description Bad request: see `errors` for the field paths */
@@ -2276,8 +2471,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ConnectionRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["ConnectionRequest"];
-                "multipart/form-data": components["schemas"]["ConnectionRequest"];
             };
         };
         responses: {
@@ -2336,6 +2529,15 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2450,8 +2652,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ConnectionRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["ConnectionRequest"];
-                "multipart/form-data": components["schemas"]["ConnectionRequest"];
             };
         };
         responses: {
@@ -2510,6 +2710,15 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2623,8 +2832,6 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": components["schemas"]["PatchedConnectionRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["PatchedConnectionRequest"];
-                "multipart/form-data": components["schemas"]["PatchedConnectionRequest"];
             };
         };
         responses: {
@@ -2683,6 +2890,15 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2884,8 +3100,6 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": components["schemas"]["PatchedDeploymentRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["PatchedDeploymentRequest"];
-                "multipart/form-data": components["schemas"]["PatchedDeploymentRequest"];
             };
         };
         responses: {
@@ -2944,6 +3158,15 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2974,8 +3197,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["RollbackRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["RollbackRequest"];
-                "multipart/form-data": components["schemas"]["RollbackRequest"];
             };
         };
         responses: {
@@ -3034,6 +3255,15 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3150,8 +3380,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["TryRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["TryRequest"];
-                "multipart/form-data": components["schemas"]["TryRequest"];
             };
         };
         responses: {
@@ -3212,6 +3440,15 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3324,8 +3561,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["PublishRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["PublishRequest"];
-                "multipart/form-data": components["schemas"]["PublishRequest"];
             };
         };
         responses: {
@@ -3384,6 +3619,15 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3747,8 +3991,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["PipelineRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["PipelineRequest"];
-                "multipart/form-data": components["schemas"]["PipelineRequest"];
             };
         };
         responses: {
@@ -3807,6 +4049,15 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3921,8 +4172,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["PipelineRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["PipelineRequest"];
-                "multipart/form-data": components["schemas"]["PipelineRequest"];
             };
         };
         responses: {
@@ -3988,6 +4237,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Unsupported media type */
             415: {
                 headers: {
@@ -4001,7 +4259,10 @@ export interface operations {
     };
     pipelines_destroy: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Also delete what depends on it (runs, schedules, deployments); needs the owner role */
+                force?: boolean;
+            };
             header?: never;
             path: {
                 id: string;
@@ -4071,6 +4332,14 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Unsupported media type */
             415: {
                 headers: {
@@ -4094,8 +4363,6 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": components["schemas"]["PatchedPipelineRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["PatchedPipelineRequest"];
-                "multipart/form-data": components["schemas"]["PatchedPipelineRequest"];
             };
         };
         responses: {
@@ -4154,6 +4421,15 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4699,8 +4975,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ImportRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["ImportRequest"];
-                "multipart/form-data": components["schemas"]["ImportRequest"];
             };
         };
         responses: {
@@ -4766,6 +5040,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Unsupported media type */
             415: {
                 headers: {
@@ -4787,8 +5070,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["GraphInputRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["GraphInputRequest"];
-                "multipart/form-data": components["schemas"]["GraphInputRequest"];
             };
         };
         responses: {
@@ -4847,6 +5128,15 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4962,8 +5252,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ProjectRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["ProjectRequest"];
-                "multipart/form-data": components["schemas"]["ProjectRequest"];
             };
         };
         responses: {
@@ -5022,6 +5310,15 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5136,8 +5433,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ProjectRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["ProjectRequest"];
-                "multipart/form-data": components["schemas"]["ProjectRequest"];
             };
         };
         responses: {
@@ -5203,6 +5498,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Unsupported media type */
             415: {
                 headers: {
@@ -5216,7 +5520,10 @@ export interface operations {
     };
     projects_destroy: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Also delete what depends on it (runs, schedules, deployments); needs the owner role */
+                force?: boolean;
+            };
             header?: never;
             path: {
                 id: string;
@@ -5286,6 +5593,14 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Unsupported media type */
             415: {
                 headers: {
@@ -5309,8 +5624,6 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": components["schemas"]["PatchedProjectRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["PatchedProjectRequest"];
-                "multipart/form-data": components["schemas"]["PatchedProjectRequest"];
             };
         };
         responses: {
@@ -5369,6 +5682,15 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5488,8 +5810,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["MembershipRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["MembershipRequest"];
-                "multipart/form-data": components["schemas"]["MembershipRequest"];
             };
         };
         responses: {
@@ -5548,6 +5868,15 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5664,8 +5993,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["MembershipUpdateRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["MembershipUpdateRequest"];
-                "multipart/form-data": components["schemas"]["MembershipUpdateRequest"];
             };
         };
         responses: {
@@ -5724,6 +6051,15 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5839,8 +6175,6 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": components["schemas"]["PatchedMembershipUpdateRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["PatchedMembershipUpdateRequest"];
-                "multipart/form-data": components["schemas"]["PatchedMembershipUpdateRequest"];
             };
         };
         responses: {
@@ -5899,6 +6233,15 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6017,8 +6360,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["RunCreateRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["RunCreateRequest"];
-                "multipart/form-data": components["schemas"]["RunCreateRequest"];
             };
         };
         responses: {
@@ -6077,6 +6418,15 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6435,6 +6785,14 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Unsupported media type */
             415: {
                 headers: {
@@ -6545,8 +6903,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ScheduleRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["ScheduleRequest"];
-                "multipart/form-data": components["schemas"]["ScheduleRequest"];
             };
         };
         responses: {
@@ -6605,6 +6961,15 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6719,8 +7084,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ScheduleRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["ScheduleRequest"];
-                "multipart/form-data": components["schemas"]["ScheduleRequest"];
             };
         };
         responses: {
@@ -6779,6 +7142,15 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6892,8 +7264,6 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": components["schemas"]["PatchedScheduleRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["PatchedScheduleRequest"];
-                "multipart/form-data": components["schemas"]["PatchedScheduleRequest"];
             };
         };
         responses: {
@@ -6959,6 +7329,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Unsupported media type */
             415: {
                 headers: {
@@ -6982,8 +7361,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["BackfillRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["BackfillRequest"];
-                "multipart/form-data": components["schemas"]["BackfillRequest"];
             };
         };
         responses: {
@@ -7042,6 +7419,15 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7483,15 +7869,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Upload too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description Unsupported media type */
             415: {
                 headers: {
@@ -7578,7 +7955,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Upload too large */
+            /** @description Request body too large */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -7671,15 +8048,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Upload too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description Unsupported media type */
             415: {
                 headers: {
@@ -7756,15 +8124,6 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Upload too large */
-            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7880,8 +8239,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ProjectWebhookRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["ProjectWebhookRequest"];
-                "multipart/form-data": components["schemas"]["ProjectWebhookRequest"];
             };
         };
         responses: {
@@ -7940,6 +8297,15 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8054,8 +8420,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ProjectWebhookRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["ProjectWebhookRequest"];
-                "multipart/form-data": components["schemas"]["ProjectWebhookRequest"];
             };
         };
         responses: {
@@ -8114,6 +8478,15 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8227,8 +8600,6 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": components["schemas"]["PatchedProjectWebhookRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["PatchedProjectWebhookRequest"];
-                "multipart/form-data": components["schemas"]["PatchedProjectWebhookRequest"];
             };
         };
         responses: {
@@ -8287,6 +8658,15 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

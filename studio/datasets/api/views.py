@@ -94,10 +94,11 @@ class UploadViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
         if incoming.size > settings.UPLOAD_MAX_BYTES:
             raise too_large(incoming.size)
         head = next(incoming.chunks(64 * 1024), b"")
-        kind = sniff(head[:64 * 1024])
+        encoding = body.validated_data.get("encoding")
+        kind = sniff(head[:64 * 1024], encoding)
         allowed = KINDS_BY_EXTENSION.get(Path(name).suffix.lower())
         if kind is None or (allowed is not None and kind not in allowed):
-            found = kind or "not a CSV, TSV, JSON or Parquet file"
+            found = kind or "not a CSV, TSV, JSON or Parquet file" + (f" in {encoding}" if encoding else "")
             raise ApiError(415, "unsupported_content", [{
                 "path": "file", "code": "unsupported_content",
                 "message": f"{name!r}: the content is {found}" + (f", which does not match its extension "
