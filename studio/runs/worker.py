@@ -35,7 +35,11 @@ _DONE = object()
 
 
 def artifact_store() -> pipelines.FileSystemStore:
-    return pipelines.FileSystemStore(settings.ARTIFACT_DIR)
+    """The shared object store when STUDIO_ARTIFACTS is an s3:// URL (local copies in ARTIFACT_DIR), else the
+    folder ARTIFACT_DIR."""
+    from pipelines.objects import open_artifact_store
+
+    return open_artifact_store(settings.ARTIFACTS_URL or settings.ARTIFACT_DIR, settings.ARTIFACT_DIR)
 
 
 def executor_for(run: Run, sink) -> pipelines.Executor:
