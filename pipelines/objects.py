@@ -20,13 +20,19 @@ at run time cannot download; docker/README.md says how to add them to a cluster'
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
 import shutil
+import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any, Protocol
 
 from .store import META, ArtifactCorrupt, ArtifactMissing, FileSystemStore, PortType
+
+log = logging.getLogger("pipelines.objects")
 
 
 class ObjectStore(Protocol):
@@ -304,3 +310,114 @@ def open_artifact_store(location: str | Path, cache_root: str | Path | None = No
             raise ValueError("an artifact store in an object store needs a local folder for its copies")
         return ObjectArtifactStore(open_objects(location), cache_root)
     return FileSystemStore(location)
+
+
+# ------------------------------------------------------------------------------ bundles and the serving registry
+SHARED_REGISTRY = "serving/registry.json"
+BUNDLE_KEY = re.compile(r"^bundles/[a-z0-9][a-z0-9_-]{0,99}/[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+
+
+def bundle_key(folder: str | Path) -> str:
+    """A bundle's key in the shared store: bundles/<deployment>/<its folder's name>, the layout it has under
+    the studio's serving folder, so a bundle fetched into any machine's serving folder lands where it was made."""
+    folder = Path(folder)
+    return f"bundles/{folder.parent.name}/{folder.name}"
+
+
+def share_bundle(objects: ObjectStore, folder: str | Path) -> str:
+    """Upload a written, verified bundle (manifest.json last: a reader that finds it finds every file)."""
+    folder, key = Path(folder), bundle_key(folder)
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    for path in sorted(files, key=lambda p: p.name == "manifest.json"):
+        objects.upload(path, f"{key}/{path.relative_to(folder)}")
+    return key
+
+
+def fetch_bundle(objects: ObjectStore, key: str, serving_dir: str | Path) -> Path:
+    """The bundle `key` as a local folder under `serving_dir`, downloaded once (bundles are immutable; load_bundle
+    checks every file against its manifest)."""
+    if not BUNDLE_KEY.match(key):
+        raise ValueError(f"{key!r} is not a bundle's key in the shared store")
+    local = Path(serving_dir) / key
+    if (local / "manifest.json").is_file():
+        return local
+    keys = objects.keys(key + "/")
+    if f"{key}/manifest.json" not in keys:
+        raise FileNotFoundError(f"bundle {objects.url(key)} is not in the shared store")
+    tmp = local.parent / f".{local.name}.{uuid.uuid4().hex[:8]}.tmp"
+    try:
+        for name in keys:
+            relative = name.removeprefix(key + "/")
+            if ".." in Path(relative).parts:
+                raise ValueError(f"bundle file {relative!r} would be written outside the bundle")
+            objects.download(name, tmp / relative)
+        os.rename(tmp, local)
+    except OSError:
+        if not (local / "manifest.json").is_file():  # not another process's rename that won
+            raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return local
+
+
+def share_registry(objects: ObjectStore, models: dict) -> None:
+    """Put the table of live deployments (pipelines.bundle.write_registry's `models`, bundles as local folders)
+    in the shared store, each bundle named by its key."""
+    shared = {name: {"live": entry.get("live"),
+                     "versions": {v: {"bundle": bundle_key(info["bundle"])} for v, info in entry["versions"].items()}}
+              for name, entry in models.items()}
+    objects.put(SHARED_REGISTRY, json.dumps({"format": "studio-registry/1", "written": time.time(),
+                                             "models": shared}, sort_keys=True).encode())
+
+
+class RegistryMirror:
+    """A serving replica's view of the shared registry: polls it (one HEAD a poll), fetches every bundle it names
+    into `serving_dir`, then writes a local registry file naming the local folders, which the serving
+    Repository watches as it watches the studio's. A version goes live on a replica only once its files are
+    there; one that cannot be fetched is named at its expected folder, so the Repository refuses it with the
+    reason and keeps the version that was live."""
+
+    def __init__(self, objects: ObjectStore, serving_dir: str | Path, poll_interval: float = 0.5):
+        self.objects, self.serving_dir, self.poll_interval = objects, Path(serving_dir), poll_interval
+        self.registry_path = self.serving_dir / "registry.shared.json"
+        self._version: str | None = ""  # "" = never read; None = no shared registry yet
+        self._stop = threading.Event()
+
+    def refresh(self) -> bool:
+        from .bundle import write_registry
+
+        version = self.objects.version(SHARED_REGISTRY)
+        if version == self._version:
+            return False
+        models, complete = {}, True
+        registry = json.loads(self.objects.get(SHARED_REGISTRY)) if version is not None else {"models": {}}
+        for name, entry in (registry.get("models") or {}).items():
+            versions = {}
+            for number, info in (entry.get("versions") or {}).items():
+                key = str(info.get("bundle", ""))
+                try:
+                    versions[number] = {"bundle": str(fetch_bundle(self.objects, key, self.serving_dir))}
+                except (OSError, ValueError) as exc:
+                    log.error("model %s version %s: bundle %s cannot be fetched: %s", name, number, key, exc)
+                    complete = False  # try again at the next poll
+                    versions[number] = {"bundle": str(self.serving_dir / "unfetched" / name / str(number))}
+            models[name] = {"live": entry.get("live"), "versions": versions}
+        write_registry(self.registry_path, models)
+        if complete:
+            self._version = version
+        return True
+
+    def start(self) -> RegistryMirror:
+        self.refresh()
+        threading.Thread(target=self._watch, name="registry-mirror", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.poll_interval):
+            try:
+                self.refresh()
+            except Exception:  # the store unreachable for a while: keep serving what we have, try again
+                log.exception("cannot mirror the shared registry %s", self.objects.url(SHARED_REGISTRY))
