@@ -29,12 +29,13 @@ jdbc-drivers:
 	fi
 
 # docker/'s checks and topology test: a real compose implementation (Debian's docker-compose, for
-# `docker-compose config`) and nginx (the load balancer in front of the serving replicas), only when missing.
+# `docker-compose config`), kubectl (`kubectl kustomize` builds the k8s overlays; from the machine's apt sources)
+# and nginx (the load balancer in front of the serving replicas), only when missing.
 deploy-tools:
-	@if ! command -v docker-compose >/dev/null || [ ! -x /usr/sbin/nginx ]; then \
+	@if ! command -v docker-compose >/dev/null || ! command -v kubectl >/dev/null || [ ! -x /usr/sbin/nginx ]; then \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends \
-			docker-compose nginx-light; \
+			docker-compose nginx-light kubectl; \
 	fi
 
 $(DEMO_CSV): $(STAMP) operators/library/sample_data.py
