@@ -162,3 +162,14 @@ def test_object_keys_cannot_leave_a_folder_store(tmp_path):
     for key in ("../secret", "a/../../secret"):
         with pytest.raises(ValueError, match="leaves the store"):
             objects.get(key)
+
+
+def test_a_meta_json_in_the_bucket_cannot_write_outside_the_local_copy(s3_url, tmp_path):
+    store = open_artifact_store(s3_url, tmp_path / "machine")
+    store.save("fp", PortType.METRICS, {"v": 1})
+    meta = json.loads(store.objects.get(artifact_key("fp", "meta.json")))
+    meta["files"]["../../../escaped.json"] = meta["files"]["value.json"]
+    store.objects.put(artifact_key("fp", "meta.json"), json.dumps(meta).encode())
+    with pytest.raises(ArtifactCorrupt, match="outside the artifact"):
+        open_artifact_store(s3_url, tmp_path / "other").load("fp")
+    assert not list(tmp_path.rglob("escaped.json"))

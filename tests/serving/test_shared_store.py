@@ -100,3 +100,27 @@ def test_a_bundle_edited_in_the_bucket_is_refused_by_the_replica_which_keeps_the
 def test_a_registry_cannot_point_a_replica_outside_its_bundles(s3_url, tmp_path, key):
     with pytest.raises(ValueError, match="is not a bundle's key"):
         fetch_bundle(S3Objects.from_url(s3_url), key, tmp_path)
+
+
+def test_a_second_account_reaches_nothing_in_the_bucket_through_the_api(shared_studio):
+    """bob owns project B: he cannot publish alice's run, roll back her deployment or choose where a bundle goes
+    in the bucket; what he tried leaves no object; the shared registry carries no setting of the studio."""
+    from studio.runs.worker import artifact_store
+
+    studio = shared_studio  # noqa: F811
+    run, _ = finished_run(studio, seed=1, store=artifact_store())
+    body = studio.as_alice.post("/api/deployments/publish/", {"run": run.pk, "name": "credit"}, format="json").json()
+    before = studio.objects.keys("bundles/") + studio.objects.keys("serving/")
+    assert studio.as_bob.post("/api/deployments/publish/", {"run": run.pk, "name": "bobs"},
+                              format="json").status_code == 404
+    assert studio.as_bob.post(f"/api/deployments/{body['id']}/rollback/", {"version": 1},
+                              format="json").status_code == 404
+    for name in ("../objects", "credit/../../x", "CREDIT"):
+        answer = studio.as_alice.post("/api/deployments/publish/", {"run": run.pk, "name": name}, format="json")
+        assert answer.status_code == 400 and answer.json()["errors"][0]["path"] == "name"
+    assert studio.objects.keys("bundles/") + studio.objects.keys("serving/") == before
+    registry = studio.objects.get(SHARED_REGISTRY).decode()
+    from django.conf import settings
+
+    assert settings.SECRET_KEY not in registry and "postgres" not in registry and "AWS" not in registry
+    assert all(key.startswith("bundles/credit/") for key in studio.objects.keys("bundles/"))
