@@ -7,7 +7,6 @@ file lock, so that the web server and the worker, both of which publish, never i
 from __future__ import annotations
 
 import fcntl
-import functools
 import json
 import re
 import shutil
@@ -22,7 +21,8 @@ from django.db import transaction
 from django.db.models import Max
 
 from pipelines.bundle import BundleRefused, load_bundle, write_bundle, write_registry
-from pipelines.objects import fetch_bundle, share_bundle, share_registry, shared_objects
+from pipelines.objects import fetch_bundle, share_bundle, share_registry
+from studio.core.shared import shared_store
 
 from .models import Deployment, DeploymentEvent, DeploymentVersion
 
@@ -43,17 +43,6 @@ def serving_dir() -> Path:
 
 def registry_path() -> Path:
     return serving_dir() / "registry.json"
-
-
-def shared_store():
-    """The object store shared with the other machines (STUDIO_ARTIFACTS=s3://...), or None on one machine."""
-    url = getattr(settings, "ARTIFACTS_URL", "")
-    return _shared_objects(url) if url else None
-
-
-@functools.lru_cache(maxsize=4)
-def _shared_objects(url: str):
-    return shared_objects(url)  # one S3 client per URL (thread-safe; making one costs tens of milliseconds)
 
 
 def local_bundle(path: str) -> Path:

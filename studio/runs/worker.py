@@ -21,6 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 
 import pipelines
+from studio.core.shared import local_uploads
 from studio.datasets.guard import RunConnections
 
 from . import events
@@ -47,6 +48,7 @@ def executor_for(run: Run, sink) -> pipelines.Executor:
 
     project = run.project
     project.data_root.mkdir(parents=True, exist_ok=True)
+    local_uploads(project)  # uploads another machine received, from the shared store
     return pipelines.Executor(
         artifact_store(), engine=run.engine, data_root=project.data_root, on_event=sink,
         connections=RunConnections(project),  # each URL checked again when a node asks for it

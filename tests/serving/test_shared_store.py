@@ -19,10 +19,7 @@ from .test_deployments import finished_run, studio, studio_bundle  # noqa: F401 
 
 @pytest.fixture
 def shared_studio(studio, settings, s3_url, monkeypatch):  # noqa: F811
-    from studio.deployments import services
-
     settings.ARTIFACTS_URL = s3_url
-    services._shared_objects.cache_clear()
     studio.s3_url = s3_url
     studio.objects = S3Objects.from_url(s3_url)
     return studio
