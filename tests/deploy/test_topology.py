@@ -1,8 +1,9 @@
 """docker/compose.yaml's topology as real processes on this machine, no containers: PostgreSQL and Redis, an S3
 server (moto's server mode, standing in for MinIO), a Spark standalone master with two workers, the web
 process, a worker on the training queue and one on the light queue, and two serving replicas behind nginx
-(Debian's, with docker/nginx/serving.conf). Each process is a machine of its own data dir: they share only
-what compose shares (the database, Redis, the bucket, the data root volume, the Spark cluster).
+(Debian's, with docker/nginx/serving.conf). Each process is a machine of its own data dir and data root: they
+share the database, Redis, the bucket and the Spark cluster, and not even the data volume compose gives web
+and the workers (the demo's upload reaches the workers through the bucket).
 
 The demo pipeline runs on the cluster through the training worker, a preview through the light worker; the
 model is published through the web process and served by both replicas from the bucket. Under bounded load
@@ -48,7 +49,6 @@ def topology(tmp_path, database, s3_url):
     env = {
         "DATABASE_URL": database, "REDIS_URL": REDIS, "SECRET_KEY": secrets.token_urlsafe(40),
         "STUDIO_ARTIFACTS": s3_url, "STUDIO_S3_ENDPOINT": os.environ["STUDIO_S3_ENDPOINT"],
-        "STUDIO_DATA_ROOT": str(tmp_path / "shared-data"),  # compose's studio-data volume: uploads, project files
         "STUDIO_QUEUE_NAME": prefix, "STUDIO_TRAINING_QUEUE": f"{prefix}-training",
         "STUDIO_CHANNEL_PREFIX": prefix, "STUDIO_WORKER_THREADS": "1",
         "STUDIO_SPARK_DRIVER_MEMORY": "1g", "STUDIO_SPARK_EXECUTOR_MEMORY": "768m",
