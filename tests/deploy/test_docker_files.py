@@ -158,3 +158,17 @@ def test_kubernetes_readiness_on_the_health_endpoints_and_serving_scales_on_cpu(
                     .get("env", [])):
             if re.search(r"PASSWORD|SECRET|KEY", env["name"]):
                 assert "valueFrom" in env, (kind, name, env["name"])
+
+
+def test_every_setting_compose_and_kubernetes_give_the_studio_is_one_the_code_reads(compose):
+    """A misspelt variable would be silently ignored and the embedded default used instead."""
+    read = set()
+    for folder in ("studio", "pipelines", "operators"):
+        for path in (REPO / folder).rglob("*.py"):
+            read |= set(re.findall(r"[\"']([A-Z][A-Z0-9_]{2,})[\"']", path.read_text()))
+    read |= {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}  # read by boto3 itself
+    for name in ("web", "worker-train", "worker-light", "scheduler", "serving", "migrate"):
+        unknown = set(compose["services"][name]["environment"]) - read
+        assert unknown == set(), (name, unknown)
+    config = next(r for r in kustomize(DOCKER / "k8s" / "base") if r["kind"] == "ConfigMap")
+    assert set(config["data"]) - read == set()
