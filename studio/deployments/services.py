@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 
 from pipelines.bundle import BundleRefused, load_bundle, write_bundle, write_registry
@@ -26,6 +26,7 @@ from studio.core.shared import shared_store
 
 from .models import Deployment, DeploymentEvent, DeploymentVersion
 
+SHARED_REGISTRY_LOCK = 0x5354554449_4F  # pg_advisory_xact_lock key of the shared registry's writers ("STUDIO")
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
 
 
@@ -165,7 +166,12 @@ def registry_models() -> dict:
 def sync_registry() -> Path:
     """Write the registry from the database (under a lock, read and write together, so writes never go
     back in time)."""
-    with _registry_lock():
+    with _registry_lock(), transaction.atomic():
+        if shared_store() is not None and connection.vendor == "postgresql":
+            # Web replicas and workers on other machines write the shared registry too: a PostgreSQL advisory
+            # lock, held until this transaction ends, orders their read-and-write as the file lock does here.
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SHARED_REGISTRY_LOCK])
         models = registry_models()
         write_registry(registry_path(), models)
         if shared_store() is not None:  # the serving replicas on other machines follow this one
