@@ -143,8 +143,12 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 
-# Where pipelines keep their node outputs and where file imports may read.
-ARTIFACT_DIR = Path(os.environ.get("STUDIO_ARTIFACTS", DATA_DIR / "artifacts"))
+# Where pipelines keep their node outputs and where file imports may read. STUDIO_ARTIFACTS=s3://bucket/prefix
+# shares artifacts, bundles and the serving registry between machines (pipelines/objects.py; STUDIO_S3_ENDPOINT
+# for MinIO and other S3 servers); ARTIFACT_DIR then holds this machine's local copies.
+_ARTIFACTS = os.environ.get("STUDIO_ARTIFACTS", "")
+ARTIFACTS_URL = _ARTIFACTS if _ARTIFACTS.startswith("s3://") else ""
+ARTIFACT_DIR = Path(_ARTIFACTS) if _ARTIFACTS and not ARTIFACTS_URL else DATA_DIR / "artifacts"
 DATA_ROOT = Path(os.environ.get("STUDIO_DATA_ROOT", DATA_DIR / "data"))
 # The online scorer (python -m studio.serving): where the studio tells it what is live, and where it answers.
 SERVING_DIR = Path(os.environ.get("SERVING_DIR", DATA_DIR / "serving"))

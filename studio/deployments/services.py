@@ -17,13 +17,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 
 from pipelines.bundle import BundleRefused, load_bundle, write_bundle, write_registry
+from pipelines.objects import fetch_bundle, share_bundle, share_registry
+from studio.core.shared import shared_store
 
 from .models import Deployment, DeploymentEvent, DeploymentVersion
 
+SHARED_REGISTRY_LOCK = 0x5354554449_4F  # pg_advisory_xact_lock key of the shared registry's writers ("STUDIO")
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
 
 
@@ -41,6 +44,18 @@ def serving_dir() -> Path:
 
 def registry_path() -> Path:
     return serving_dir() / "registry.json"
+
+
+def local_bundle(path: str) -> Path:
+    """A version's bundle folder on this machine: fetched from the shared store when another web replica or
+    worker published it."""
+    objects = shared_store()
+    if objects is not None and not Path(path).is_dir():
+        try:
+            return fetch_bundle(objects, f"bundles/{Path(path).parent.name}/{Path(path).name}", serving_dir())
+        except (OSError, ValueError) as exc:
+            raise BundleRefused(f"the bundle cannot be fetched from the shared store: {exc}") from None
+    return Path(path)
 
 
 def serving_url() -> str:
@@ -72,6 +87,8 @@ def publish(*, project, name: str, model, feature_state, holdout, user=None, run
             write_bundle(folder, name=name, version=str(number), model=model, feature_state=feature_state,
                          holdout=holdout, source=source, threshold=threshold)
             bundle = load_bundle(folder)  # the check the serving process makes: refuse here, with the reason
+            if shared_store() is not None:  # every serving replica reads it from there
+                share_bundle(shared_store(), folder)
         except Exception as exc:
             shutil.rmtree(folder, ignore_errors=True)
             if isinstance(exc, (BundleRefused, ValueError, KeyError)) or type(exc).__name__ == "OperatorError":
@@ -94,7 +111,7 @@ def rollback(deployment: Deployment, number: int, user=None) -> DeploymentVersio
     if version is None:
         raise DeploymentError(f"deployment {deployment.name!r} has no version {number}", "version", 404)
     try:
-        load_bundle(version.bundle)
+        load_bundle(local_bundle(version.bundle))
     except BundleRefused as exc:
         raise DeploymentError(f"version {number} cannot go live: {exc}", "version") from None
     with transaction.atomic():
@@ -149,8 +166,16 @@ def registry_models() -> dict:
 def sync_registry() -> Path:
     """Write the registry from the database (under a lock, read and write together, so writes never go
     back in time)."""
-    with _registry_lock():
-        write_registry(registry_path(), registry_models())
+    with _registry_lock(), transaction.atomic():
+        if shared_store() is not None and connection.vendor == "postgresql":
+            # Web replicas and workers on other machines write the shared registry too: a PostgreSQL advisory
+            # lock, held until this transaction ends, orders their read-and-write as the file lock does here.
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SHARED_REGISTRY_LOCK])
+        models = registry_models()
+        write_registry(registry_path(), models)
+        if shared_store() is not None:  # the serving replicas on other machines follow this one
+            share_registry(shared_store(), models)
     return registry_path()
 
 

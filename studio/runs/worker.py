@@ -21,6 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 
 import pipelines
+from studio.core.shared import local_uploads
 from studio.datasets.guard import RunConnections
 
 from . import events
@@ -35,7 +36,11 @@ _DONE = object()
 
 
 def artifact_store() -> pipelines.FileSystemStore:
-    return pipelines.FileSystemStore(settings.ARTIFACT_DIR)
+    """The shared object store when STUDIO_ARTIFACTS is an s3:// URL (local copies in ARTIFACT_DIR), else the
+    folder ARTIFACT_DIR."""
+    from pipelines.objects import open_artifact_store
+
+    return open_artifact_store(settings.ARTIFACTS_URL or settings.ARTIFACT_DIR, settings.ARTIFACT_DIR)
 
 
 def executor_for(run: Run, sink) -> pipelines.Executor:
@@ -43,6 +48,7 @@ def executor_for(run: Run, sink) -> pipelines.Executor:
 
     project = run.project
     project.data_root.mkdir(parents=True, exist_ok=True)
+    local_uploads(project)  # uploads another machine received, from the shared store
     return pipelines.Executor(
         artifact_store(), engine=run.engine, data_root=project.data_root, on_event=sink,
         connections=RunConnections(project),  # each URL checked again when a node asks for it

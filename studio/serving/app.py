@@ -84,6 +84,12 @@ def app_from_environment() -> Starlette:
     """The app as `make run` starts it: the registry and the prediction log in the studio's data dir."""
     serving_dir = Path(os.environ.get("SERVING_DIR", default_data_dir() / "serving"))  # as studio.settings says
     registry = Path(os.environ.get("SERVING_REGISTRY", serving_dir / "registry.json"))
+    if not os.environ.get("SERVING_REGISTRY"):
+        from pipelines.objects import RegistryMirror, shared_objects
+
+        objects = shared_objects()  # STUDIO_ARTIFACTS=s3://...: follow the registry every replica shares
+        if objects is not None:
+            registry = RegistryMirror(objects, serving_dir).start().registry_path
     return create_app(
         registry,
         prediction_log_dir=os.environ.get("SERVING_PREDICTION_LOG", serving_dir / "prediction_log"),

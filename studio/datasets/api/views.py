@@ -15,6 +15,7 @@ from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 
 from studio.core.errors import ApiError
+from studio.core.shared import forget_upload, share_upload
 from studio.projects.models import Role
 from studio.projects.permissions import ProjectScopedMixin
 
@@ -115,6 +116,7 @@ class UploadViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
                     out.write(chunk)
             upload = Upload.objects.create(project=project, name=name, path=relative.as_posix(), size=incoming.size,
                                            sha256=digest.hexdigest(), content_type=kind, created_by=request.user)
+            share_upload(upload)  # every worker reads it (STUDIO_ARTIFACTS=s3://...)
         except BaseException:
             shutil.rmtree(target.parent, ignore_errors=True)
             raise
@@ -122,6 +124,7 @@ class UploadViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
 
     def perform_destroy(self, instance):
         folder = instance.file.parent
+        forget_upload(instance)
         instance.delete()
         if folder.parent.name == "uploads":
             shutil.rmtree(folder, ignore_errors=True)
