@@ -254,17 +254,18 @@ class Expression:
         try:
             return _BINARY[type(node.op)](left, right)
         except TypeError:
-            self._mixed_types(node, (node.left, left), (node.right, right))
+            self._mixed_types(node, t, (node.left, left), (node.right, right))
 
-    def _mixed_types(self, node, *sides):
+    def _mixed_types(self, node, table, *sides):
         """Raises why an operation on two values failed, naming the text column and one of its values."""
         symbol = f"{ast.unparse(node)[:200]} (at column {node.col_offset + 1})"
         for side, value in sides:
             if isinstance(value, pd.Series) and _is_text(value) and value.notna().any():
-                used = _columns_in(side)
+                used = [c for c in _columns_in(side) if _is_text(table[c])]
                 what = f"column {used[0]!r}" if used else ast.unparse(side)[:100]
-                raise OperatorError(f"cannot evaluate {symbol}: {what} holds text such as "
-                                    f"{value.dropna().iloc[0]!r}, not numbers", field=self.field,
+                example = (table[used[0]] if used else value).dropna().iloc[0]
+                raise OperatorError(f"cannot evaluate {symbol}: {what} holds text such as {example!r}, not numbers",
+                                    field=self.field,
                                     column=used[0] if used else None) from None
         raise OperatorError(f"cannot evaluate {symbol}: the two sides have types that do not mix",
                             field=self.field) from None
@@ -286,7 +287,7 @@ class Expression:
                 try:
                     part = _COMPARE[type(o)](left, right)
                 except TypeError:
-                    self._mixed_types(node, (left_node, left), (right_node, right))
+                    self._mixed_types(node, t, (left_node, left), (right_node, right))
                 if isinstance(part, pd.Series) and part.dtype != bool:
                     part = part.fillna(False).astype(bool)
             out = part if out is None else (out & part)
