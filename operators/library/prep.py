@@ -147,16 +147,21 @@ def recode(table: pd.DataFrame, params) -> tuple[pd.DataFrame, int]:
 
 
 def _tidy(values: pd.Series) -> pd.Series:
-    """Object values as the narrowest column pandas infers (all numbers -> float64 / int64, all text -> text)."""
+    """Object values as one column type: all numbers -> int64 (float64 with gaps), all true/false -> bool,
+    anything else -> text (a kept 2 beside a new "two" becomes "2": a Parquet column holds one type)."""
     present = values.dropna()
-    if len(present) and all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
-                            for v in present):
+    if not len(present):
+        return values
+    if all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+           for v in present):
         numbers = pd.to_numeric(values, errors="coerce")
         return numbers.astype("int64") if numbers.notna().all() and (numbers % 1 == 0).all() else \
             numbers.astype("float64")
-    if len(present) and len(present) == len(values) and all(isinstance(v, (bool, np.bool_)) for v in present):
-        return values.astype(bool)
-    return values.infer_objects() if len(present) else values
+    if all(isinstance(v, (bool, np.bool_)) for v in present):
+        return values.astype(bool) if len(present) == len(values) else values
+    if all(isinstance(v, str) for v in present):
+        return values
+    return values.map(value_text, na_action="ignore").astype(object).where(values.notna(), None)
 
 
 # ---------------------------------------------------------------------------------------------- cast

@@ -153,11 +153,11 @@ def _statistic(series: pd.Series, mode: str, value, column: str):
     return sorted(top)[0] if len(top) > 1 else top[0]
 
 
-def clean_summary(plan: dict[str, str], missing: dict[str, int], rows_in: int, rows_out: int) -> str:
+def clean_summary(plan: dict[str, str], missing: dict[str, int], rows_in: int, rows_out: int | None = None) -> str:
     if not plan:
         return "no column needed cleaning"
     parts = ", ".join(f"{c} ({missing[c]:,} missing: {m})" for c, m in list(plan.items())[:20])
-    return f"cleaned {parts}; {rows_in:,} rows -> {rows_out:,}"
+    return f"cleaned {parts} of {rows_in:,} rows" + (f"; {rows_out:,} rows remain" if rows_out is not None else "")
 
 
 # ---------------------------------------------------------------------------------------------- sort
