@@ -257,15 +257,14 @@ class Expression:
             self._mixed_types(node, t, (node.left, left), (node.right, right))
 
     def _mixed_types(self, node, table, *sides):
-        """Raises why an operation on two values failed, naming the text column and one of its values."""
+        """Raises why an operation on two values failed, naming the text column at fault. (Its values are not
+        quoted: the Spark engine checks an expression on a frame with no rows, and says the same.)"""
         symbol = f"{ast.unparse(node)[:200]} (at column {node.col_offset + 1})"
         for side, value in sides:
-            if isinstance(value, pd.Series) and _is_text(value) and value.notna().any():
+            if isinstance(value, pd.Series) and _is_text(value):
                 used = [c for c in _columns_in(side) if _is_text(table[c])]
                 what = f"column {used[0]!r}" if used else ast.unparse(side)[:100]
-                example = (table[used[0]] if used else value).dropna().iloc[0]
-                raise OperatorError(f"cannot evaluate {symbol}: {what} holds text such as {example!r}, not numbers",
-                                    field=self.field,
+                raise OperatorError(f"cannot evaluate {symbol}: {what} holds text, not numbers", field=self.field,
                                     column=used[0] if used else None) from None
         raise OperatorError(f"cannot evaluate {symbol}: the two sides have types that do not mix",
                             field=self.field) from None

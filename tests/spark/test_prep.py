@@ -119,7 +119,7 @@ ERRORS = [
     ("derive_column", {"column": "x", "expression": "year(day)"}, RAW, {"field": "expression", "column": "day"},
      "'2024-02-30'"),
     ("derive_column", {"column": "x", "expression": "age_text * 2 + income"}, RAW,
-     {"field": "expression", "column": "age_text"}, "holds text such as"),
+     {"field": "expression", "column": "age_text"}, "column 'age_text' holds text, not numbers"),
     ("derive_column", {"column": "x", "expression": "salary + 1"}, RAW, {"field": "expression", "column": "salary"},
      "salary"),
     ("recode_values", {"column": "town", "mapping": {"a": 1}}, RAW, {"field": "column", "column": "town"}, "town"),
