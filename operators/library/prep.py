@@ -42,6 +42,25 @@ def value_text(value) -> str | None:
     return str(value)
 
 
+def value_kind(values: pd.Series) -> str:
+    """What a column holds, as both engines' checks and types see it: boolean, number, datetime, text, or empty
+    (no value at all). An object column is judged by its values (pandas keeps booleans with gaps as objects)."""
+    if pd.api.types.is_bool_dtype(values):
+        return "boolean"
+    if pd.api.types.is_numeric_dtype(values):
+        return "number"
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return "datetime"
+    present = values.dropna()
+    if not len(present):
+        return "empty"
+    if all(isinstance(v, (bool, np.bool_)) for v in present):
+        return "boolean"
+    if all(isinstance(v, (int, float, np.integer, np.floating)) for v in present):
+        return "number"
+    return "datetime" if all(isinstance(v, pd.Timestamp) for v in present) else "text"
+
+
 def _texts(series: pd.Series) -> pd.Series:
     """value_text of each value, computed once per distinct value (a million rows of a few codes is fast)."""
     if pd.api.types.is_string_dtype(series) and not isinstance(series.dtype, pd.CategoricalDtype):

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-import numpy as np
 import pandas as pd
 from pydantic import Field
 
 from ..contract import Operator, OperatorError, Params, Port, PortType
 from ..tables import require_columns
-from .prep import value_text
+from .prep import value_kind, value_text
 from .table_ops import TABLE_IN, TABLE_OUT
 
 CATEGORY = "Data preparation"
@@ -224,18 +223,7 @@ class UnionTables(Operator):
 
 
 def _kind(table, column) -> str:
-    series = table[column]
-    if pd.api.types.is_bool_dtype(series):
-        return "boolean"
-    if pd.api.types.is_numeric_dtype(series):
-        return "number"
-    if pd.api.types.is_datetime64_any_dtype(series):
-        return "datetime"
-    if series.dtype == object and series.notna().any():
-        sample = series.dropna().iloc[0]
-        if isinstance(sample, (bool, np.bool_)):
-            return "boolean"
-    return "text" if series.notna().any() else "empty"
+    return value_kind(table[column])
 
 
 def union_inputs(inputs, *, kind) -> dict:

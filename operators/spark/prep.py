@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..contract import OperatorError
-from ..library.prep import cast, derive, recode, recode_checks, value_text
+from ..library.prep import cast, derive, recode, recode_checks, value_kind, value_text
 from ..library.prep_tables import (MISSING_SUFFIX, clean_candidates, clean_plan, clean_summary, constant_for,
                                    sort_directions, union_inputs)
 from ..tables import require_columns
@@ -38,18 +38,7 @@ def _sample_frame(table, gaps: set[str]) -> pd.DataFrame:
 
 def spark_type_of(values: pd.Series) -> str:
     """The Spark type that holds a kernel's values: boolean, double, timestamp or string."""
-    if pd.api.types.is_bool_dtype(values):
-        return "boolean"
-    if pd.api.types.is_numeric_dtype(values):
-        return "double"
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return "timestamp"
-    present = values.dropna()
-    if len(present) and all(isinstance(v, (bool, np.bool_)) for v in present):
-        return "boolean"
-    if len(present) and all(isinstance(v, (int, float, np.integer, np.floating)) for v in present):
-        return "double"
-    return "string"
+    return {"boolean": "boolean", "number": "double", "datetime": "timestamp"}.get(value_kind(values), "string")
 
 
 def _arrow_values(values: pd.Series, arrow_type, column: str):

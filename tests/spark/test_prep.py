@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.spark.both import assert_same_rows, error_of, one_operator, run_both
+from tests.spark.both import assert_same_rows, error_of, one_operator, outputs_of, run_both
 
 RAW = {"table": "data/raw.parquet"}
 ROWS = 300
@@ -44,12 +44,6 @@ def raw_root(tmp_path_factory):
     return root
 
 
-def _outputs(result, node="n") -> dict:
-    outcome = result.nodes[node]
-    assert outcome.status == "succeeded", outcome.error
-    return {port: result.output(node, port) for port in outcome.outputs}
-
-
 CASES = [
     ("derive_column", {"column": "ratio", "expression": "round(income / (n + 1), 2)"}),
     ("derive_column", {"column": "band", "expression": 'if(income >= 4000, "high", if(isnull(income), "?", "low"))'}),
@@ -84,7 +78,7 @@ CASES = [
 def test_spark_half_gives_the_local_rows(spark, raw_root, tmp_path, operator, params):
     inputs = {"t1": RAW["table"]} if operator == "sql_transform" else RAW
     local, distributed = run_both(one_operator(operator, params, inputs), raw_root, tmp_path)
-    expected, got = _outputs(local), _outputs(distributed)
+    expected, got = outputs_of(local), outputs_of(distributed)
     assert sorted(got) == sorted(expected)
     assert_same_rows(expected["table"], got["table"])
     if "metrics" in expected:
@@ -99,7 +93,7 @@ def test_sort_rows_gives_the_local_order(spark, raw_root, tmp_path, params):
     table.to_parquet(raw_root / "data" / "unique.parquet", index=False)
     local, distributed = run_both(one_operator("sort_rows", params, {"table": "data/unique.parquet"}), raw_root,
                                   tmp_path)
-    expected, got = _outputs(local)["table"], _outputs(distributed)["table"]
+    expected, got = outputs_of(local)["table"], outputs_of(distributed)["table"]
     assert got["id"].tolist() == expected["id"].tolist()
 
 
@@ -112,7 +106,7 @@ def test_union_tables_gives_the_local_rows(spark, raw_root, tmp_path):
                    ("n", "union_tables", {"distinct": distinct})],
                   [("a", "table", "n", "first"), ("b", "table", "n", "second")])
         local, distributed = run_both(g, raw_root, tmp_path / str(distinct))
-        assert_same_rows(_outputs(local)["table"], _outputs(distributed)["table"])
+        assert_same_rows(outputs_of(local)["table"], outputs_of(distributed)["table"])
 
 
 ERRORS = [
@@ -179,4 +173,4 @@ def test_python_script_on_spark_gives_the_local_rows(spark, raw_root, tmp_path, 
     code = "def run(tables, params):\n    df = tables['t1']\n    return {'table': df[df.n > 2].assign(m=df.n * 2)}\n"
     local, distributed = run_both(one_operator("python_script", {"code": code}, {"t1": RAW["table"]}), raw_root,
                                   tmp_path)
-    assert_same_rows(_outputs(local)["table"], _outputs(distributed)["table"])
+    assert_same_rows(outputs_of(local)["table"], outputs_of(distributed)["table"])
