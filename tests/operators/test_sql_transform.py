@@ -131,3 +131,20 @@ def test_memory_is_capped(monkeypatch):
     monkeypatch.setenv("STUDIO_SQL_MEMORY_LIMIT", "64m")
     with pytest.raises(OperatorError, match="memory limit of 64 MiB|larger than 64 MiB"):
         run_duckdb("SELECT list(range) AS l FROM range(50000000) GROUP BY range % 3", {}, timeout=120)
+
+
+def test_the_locked_connection_sees_no_python_variable_and_no_setting_can_be_changed(orders):
+    import duckdb
+
+    from operators.library.sql import locked_connection
+
+    con = locked_connection()
+    secret_frame = orders  # noqa: F841 - what DuckDB's replacement scan would find in this frame
+    with pytest.raises(duckdb.CatalogException):
+        con.sql("SELECT * FROM secret_frame").fetchall()
+    con.execute("SET lock_configuration = true")
+    for setting in ("SET enable_external_access = true", "SET memory_limit = '64GB'", "SET threads = 64",
+                    "SET python_enable_replacements = true"):
+        with pytest.raises(duckdb.Error, match="locked"):
+            con.execute(setting)
+    con.close()
