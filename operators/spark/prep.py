@@ -70,23 +70,25 @@ def _arrow_values(values: pd.Series, arrow_type, column: str):
     return pa.array(numbers, type=arrow_type, from_pandas=True)
 
 
-def _map_batches(batches, *, kernel, gaps, schema_json: str):
+def _map_batches(batches, *, kernel, gaps, schema_json: str, reads: list[str]):
     """mapInArrow body: each batch's columns that `kernel(frame) -> {name: values}` makes, set in (or added
-    to) the batch, typed by the output schema."""
+    to) the batch, typed by the output schema. Only the columns the kernel `reads` become pandas; the others
+    pass through as Arrow."""
     import pyarrow as pa
     from pyspark.sql.pandas.types import to_arrow_schema
     from pyspark.sql.types import StructType
 
     schema = to_arrow_schema(StructType.fromJson(__import__("json").loads(schema_json)), timezone="UTC")
     for batch in batches:
-        made = kernel(pandas_batch(batch, gaps=gaps))
+        made = kernel(pandas_batch(batch, reads, gaps=gaps))
         arrays = [_arrow_values(made[f.name], f.type, f.name) if f.name in made else batch.column(f.name)
                   for f in schema]
         yield pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
-def map_columns(table, kernel, made_types: dict[str, str], gaps: set[str]):
-    """The table with the columns `kernel` makes (name -> Spark type), replaced in place or appended."""
+def map_columns(table, kernel, made_types: dict[str, str], gaps: set[str], reads: list[str]):
+    """The table with the columns `kernel` makes (name -> Spark type) from the columns it `reads`, replaced
+    in place or appended."""
     from pyspark.sql.types import StructField, StructType, _parse_datatype_string
 
     fields = [StructField(f.name, _parse_datatype_string(made_types[f.name])) if f.name in made_types else f
@@ -94,7 +96,9 @@ def map_columns(table, kernel, made_types: dict[str, str], gaps: set[str]):
     fields += [StructField(name, _parse_datatype_string(kind)) for name, kind in made_types.items()
                if name not in table.columns]
     schema = StructType(fields)
-    body = functools.partial(carry_operator_errors(_map_batches), kernel=kernel, gaps=gaps, schema_json=schema.json())
+    reads = [c for c in dict.fromkeys(reads) if c in table.columns] or table.columns[:1]  # a frame keeps its rows
+    body = functools.partial(carry_operator_errors(_map_batches), kernel=kernel, gaps=gaps, schema_json=schema.json(),
+                             reads=reads)
     return table.mapInArrow(body, schema)
 
 
@@ -113,7 +117,8 @@ def derive_column(ctx, inputs, params):
     gaps = columns_with_gaps(table, used)
     sample = derive(_sample_frame(table, gaps), params)[params.column]  # the local errors, before any job
     kind = spark_type_of(sample)
-    return {"table": map_columns(table, functools.partial(_derive_kernel, params=params), {params.column: kind}, gaps)}
+    kernel = functools.partial(_derive_kernel, params=params)
+    return {"table": map_columns(table, kernel, {params.column: kind}, gaps, used)}
 
 
 def _recode_kernel(frame, *, params):
@@ -144,7 +149,7 @@ def recode_values(ctx, inputs, params):
     gaps = columns_with_gaps(table, [params.column])
     kind = recoded_type(params, dict(table.dtypes)[params.column])
     kernel = functools.partial(_recode_kernel, params=params)
-    return {"table": map_columns(table, kernel, {params.output or params.column: kind}, gaps)}
+    return {"table": map_columns(table, kernel, {params.output or params.column: kind}, gaps, [params.column])}
 
 
 CAST_TYPES = {"number": "double", "integer": "bigint", "string": "string", "category": "string",
@@ -191,7 +196,7 @@ def cast_columns(ctx, inputs, params):
             ctx.log(f"column {column!r}: {count:,} values did not cast to {params.types[column]}, e.g. "
                     f"{example!r}; they are missing now")
     out = map_columns(table, functools.partial(_cast_kernel, params=params),
-                      {c: CAST_TYPES[params.types[c]] for c in columns}, gaps)
+                      {c: CAST_TYPES[params.types[c]] for c in columns}, gaps, columns)
     return {"table": out, "metrics": {f"not_cast.{c}": failed.get(c, (0, None))[0] for c in columns}}
 
 
