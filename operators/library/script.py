@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 from pydantic import Field, JsonValue, field_validator
 
-from ..contract import Operator, OperatorError, Params, Port, PortType
+from ..contract import Cancelled, Operator, OperatorError, Params, Port, PortType
 from ..isolation import ChildFailed, describe_size, run_limited
 
 MAX_CODE = 100_000  # characters of code
@@ -87,9 +87,11 @@ class PythonScript(Operator):
         try:
             answer = run_limited("operators.library.script:child", payload, memory=params.memory_mb * 1024 ** 2,
                                  cpu_seconds=params.timeout_seconds, wall_seconds=params.timeout_seconds + 15,
-                                 cwd=workdir)
+                                 cwd=workdir, cancelled=lambda: ctx.cancelled)
         except ChildFailed as failed:
             _log_output(ctx, failed.output)
+            if failed.reason == "cancelled":
+                raise Cancelled(f"node {ctx.node_id!r} was cancelled") from None
             raise OperatorError(_failure_message(failed, params), field="code") from None
         _log_output(ctx, answer.get("output", ""))
         ctx.log(f"confined: {', '.join(answer['confined']) or 'nothing'}")
