@@ -96,3 +96,19 @@ def test_another_project_and_a_viewer_cannot_post_labels(studio, credit, setting
     for name in ("..", "credit%2F..", "%2e%2e"):
         assert studio.as_bob.post(f"/api/deployments/{name}/feedback/", body, format="json").status_code == 404
     assert labels_of(credit) == []
+
+
+def test_a_run_of_another_project_cannot_read_the_log_or_write_decisions(studio, credit):  # noqa: F811
+    from types import SimpleNamespace
+
+    from studio.deployments.models import Decision
+    from studio.deployments.services import decision_recorder_for, prediction_logs_for
+
+    of_b, of_a = SimpleNamespace(project=studio.b), SimpleNamespace(project=studio.a)
+    assert prediction_logs_for(of_b)("credit") is None  # ctx.prediction_log then fails with "no deployment"
+    found = prediction_logs_for(of_a)("credit")
+    assert found is not None and found["labels"]().empty
+    decision_recorder_for(SimpleNamespace(project=studio.b, pk=None))(
+        node="n", deployment="credit", decision={"metric": "auc", "champion_score": 0.5, "challenger_score": 0.9,
+                                                 "margin": 0.0, "published": False, "reason": "x", "rows": 1})
+    assert not Decision.objects.exists()
