@@ -59,8 +59,9 @@ def read_log(root: str | Path, model: str, *, since: float | None = None, until:
     tables = []
     for file in log_files(root, model, since, until):
         try:
-            table = pq.read_table(file, columns=columns)
-        except (OSError, pa.ArrowInvalid, KeyError):  # removed by retention meanwhile, or not the log's
+            present = None if columns is None else [c for c in columns if c in pq.read_schema(file).names]
+            table = pq.read_table(file, columns=present)  # a column another version lacks is null below
+        except (OSError, pa.ArrowInvalid):  # removed by retention meanwhile, or not the log's
             continue
         conditions = []
         if since is not None:
@@ -94,3 +95,40 @@ def window(last_days: float = 0.0, until: str = "", now: float | None = None) ->
         end_epoch = now if now is not None else datetime.now(UTC).timestamp()
     since = end_epoch - last_days * 86400 if last_days > 0 else None
     return since, (end_epoch if until else None)
+
+
+def input_columns(table, names: Iterable[str]) -> dict:
+    """The logged raw inputs as the kernels take them: float64 with NaN, or object arrays with None for
+    strings. An input the rows lack (another version's) is left out."""
+    import numpy as np
+    import pyarrow as pa
+
+    columns = {}
+    for name in names:
+        column = INPUT_PREFIX + name
+        if column not in table.column_names:
+            continue
+        values = table[column]
+        if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+            columns[name] = values.to_numpy(zero_copy_only=False).astype(object)
+        elif pa.types.is_null(values.type):
+            columns[name] = np.full(len(values), np.nan)
+        else:
+            columns[name] = values.cast(pa.float64()).to_numpy(zero_copy_only=False)
+    return columns
+
+
+def served_drift(root: str | Path, model: str, statistics: dict, *, since: float | None = None,
+                 until: float | None = None, version: str | None = None) -> dict:
+    """operators.kernels.drift's report for the rows the model served in the window (of one version)."""
+    import numpy as np
+
+    from .kernels.drift import drift_report
+
+    names = list(statistics["inputs"])
+    table = read_log(root, model, since=since, until=until, version=version,
+                     columns=[INPUT_PREFIX + n for n in names] + ["probability"])
+    if table.num_rows == 0:
+        return drift_report(statistics, {}, np.zeros(0))
+    probability = table["probability"].to_numpy(zero_copy_only=False).astype(np.float64)
+    return drift_report(statistics, input_columns(table, names), probability)
