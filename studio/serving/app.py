@@ -27,6 +27,7 @@ from starlette.routing import Route
 from operators import OperatorError
 
 from .batching import MicroBatcher
+from .drift import DriftGauges
 from .predlog import PredictionLog
 from .protocol import HEADER_LENGTH, RequestError, encode_infer, parse_infer, parse_records
 from .repository import Repository, ServedModel
@@ -97,6 +98,10 @@ def create_app(registry_path: str | Path | None = None, *, repository: Repositor
         repository = Repository(registry_path, loader=load_bundle, read_registry=read_registry,
                                 poll_interval=poll_interval)
     metrics = Metrics()
+    if prediction_log_dir is not None:  # input drift of each live model over its prediction log
+        metrics.registry.register(DriftGauges(repository, prediction_log_dir, refresh=float(
+            os.environ.get("SERVING_DRIFT_REFRESH_SECONDS", "60")), window_hours=float(
+            os.environ.get("SERVING_DRIFT_WINDOW_HOURS", "24"))))
     batcher = MicroBatcher(on_batch=metrics.batched.inc)
     state = {"log": None}
     # Request ids for the prediction log: unique per process start, cheaper than a uuid per request.

@@ -132,6 +132,23 @@ def test_retrain_publishes_only_a_better_model(studio, settings):  # noqa: F811
         outputs = [n for n in better["nodes"] if n["node"] == "decide"]
         assert outputs and outputs[0]["status"] == "succeeded"
 
+    # the deployment page's data: labels per day, live AUC per day from the labeled rows, both decisions
+    page = studio.as_alice.get(f"/api/deployments/{body['id']}/monitoring/?days=2").json()
+    assert page["feedback"]["total"] == 2000 and sum(d["labels"] for d in page["feedback"]["per_day"]) == 2000
+    assert sum(d["labeled"] for d in page["live"]) == 2000 and all(0 <= d["auc"] <= 1 for d in page["live"])
+    assert [(d["published"], d["version"]) for d in page["decisions"]] == [(True, 2), (False, None)]
+    drift = studio.as_alice.get(f"/api/deployments/{body['id']}/drift/?days=1&version=1").json()
+    assert drift["available"] and drift["rows"] == 2000 and drift["version"] == 1
+    assert {f["name"] for f in drift["features"]} == {s["name"] for s in body["input_spec"]}
+    assert drift["figure"]["data"][0]["type"] == "bar" and len(drift["figure"]["data"][0]["x"]) == len(
+        body["input_spec"])
+    assert studio.as_alice.get(f"/api/deployments/{body['id']}/drift/").json()["rows"] == 0  # v2 served none
+    for bad in ("days=0", "days=abc", "days=1e9", "version=x"):
+        answer = studio.as_alice.get(f"/api/deployments/{body['id']}/drift/?{bad}")
+        assert answer.status_code == 400, bad
+    assert studio.as_bob.get(f"/api/deployments/{body['id']}/drift/").status_code == 404
+    assert studio.as_bob.get(f"/api/deployments/{body['id']}/monitoring/").status_code == 404
+
 
 def _logged(log_dir) -> int:
     from operators.prediction_log import read_log

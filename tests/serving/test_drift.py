@@ -114,3 +114,36 @@ def test_check_drift_fails_the_run_naming_the_input(tmp_path, published):
     assert result.status == "failed" and "needs at least 100,000" in node.error["message"]
     result, node = check_drift(tmp_path, published, deployment="other")
     assert result.status == "failed" and "no deployment 'other'" in node.error["message"]
+
+
+def test_serving_metrics_carry_the_same_drift_figures(tmp_path, published):
+    """The serving process's /metrics gauges equal the report computed from its prediction log."""
+    from operators.prediction_log import served_drift
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from .conftest import registry_models, serving_process, v2_json
+
+    table = served(seed=13, n=600)
+    table["income"] = table["income"] * 2.5
+    columns = table_to_columns(table, published.input_spec)
+    with serving_process(tmp_path, {"SERVING_DRIFT_REFRESH_SECONDS": "0.2"}) as server:
+        pipelines.bundle.write_registry(server.registry, registry_models({"1": published.path}, "1"))
+        server.wait_for(lambda: server.get("/v2/models/credit")[0] == 200, timeout=10, what="live")
+        for start in range(0, 600, 200):
+            part = {k: v[start:start + 200] for k, v in columns.items()}
+            assert server.post_json("/v2/models/credit/infer", v2_json(part, published.input_spec))[0] == 200
+
+        def gauges():
+            text = server.get_text("/metrics")
+            return {(s.name, s.labels.get("input", "")): s.value for f in text_string_to_metric_families(text)
+                    for s in f.samples if s.labels.get("model") == "credit" and "psi" in s.name or
+                    s.name == "serving_drift_rows"}
+
+        server.wait_for(lambda: gauges().get(("serving_drift_rows", "")) == 600, timeout=20, what="drift gauges")
+        found = gauges()
+    report = served_drift(tmp_path / "var" / "serving" / "prediction_log", "credit", published.statistics)
+    assert report["rows"] == 600
+    for feature in report["features"]:
+        assert abs(found[("serving_input_psi", feature["name"])] - feature["psi"]) < 1e-9
+    assert found[("serving_input_psi", "income")] > 0.25
+    assert abs(found[("serving_score_psi", "")] - report["score"]["psi"]) < 1e-9
