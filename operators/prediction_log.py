@@ -59,8 +59,10 @@ def read_log(root: str | Path, model: str, *, since: float | None = None, until:
     tables = []
     for file in log_files(root, model, since, until):
         try:
-            present = None if columns is None else [c for c in columns if c in pq.read_schema(file).names]
-            table = pq.read_table(file, columns=present)  # a column another version lacks is null below
+            parquet = pq.ParquetFile(file)
+            names = set(parquet.schema_arrow.names)
+            # a column another version lacks is left out here and comes back as nulls when tables are joined
+            table = parquet.read(columns=None if columns is None else [c for c in columns if c in names])
         except (OSError, pa.ArrowInvalid):  # removed by retention meanwhile, or not the log's
             continue
         conditions = []
@@ -98,10 +100,14 @@ def window(last_days: float = 0.0, until: str = "", now: float | None = None) ->
 
 
 def input_columns(table, names: Iterable[str]) -> dict:
-    """The logged raw inputs as the kernels take them: float64 with NaN, or object arrays with None for
-    strings. An input the rows lack (another version's) is left out."""
+    """The logged raw inputs as the drift kernel takes them: float64 with NaN for numbers, and for strings
+    their counts (operators.kernels.drift.CategoryCounts, counted by Arrow: no Python object per row). An input
+    the rows lack (another version's) is left out."""
     import numpy as np
     import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from .kernels.drift import CategoryCounts
 
     columns = {}
     for name in names:
@@ -110,7 +116,9 @@ def input_columns(table, names: Iterable[str]) -> dict:
             continue
         values = table[column]
         if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
-            columns[name] = values.to_numpy(zero_copy_only=False).astype(object)
+            counted = pc.value_counts(values).to_pylist()
+            counts = {c["values"]: c["counts"] for c in counted if c["values"] not in (None, "")}
+            columns[name] = CategoryCounts(counts, len(values) - sum(counts.values()), len(values))
         elif pa.types.is_null(values.type):
             columns[name] = np.full(len(values), np.nan)
         else:

@@ -17,6 +17,7 @@ had are "unseen", one bin of their own), and missing values as one more bin, so 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -24,6 +25,15 @@ QUANTILES = np.linspace(0.1, 0.9, 9)
 MAX_CATEGORIES = 200
 EPS = 1e-4
 UNSEEN = "__unseen__"
+
+
+@dataclass
+class CategoryCounts:
+    """A categorical column already counted (by Arrow, say): value -> rows, missing rows, all rows."""
+
+    counts: dict[str, int]
+    missing: int
+    n: int
 
 
 def _missing_numeric(values: np.ndarray) -> np.ndarray:
@@ -97,24 +107,28 @@ def numeric_drift(reference: dict, values) -> dict:
             "reference_missing_share": reference["missing"], "unseen": 0, "unseen_share": 0.0}
 
 
-def categorical_drift(reference: dict, values) -> dict:
+def count_categories(values) -> CategoryCounts:
     x = _as_strings(values)
-    n = max(len(x), 1)
     missing = np.equal(x, None).astype(bool)
     present = x[~missing].astype(str)
     names, counts = np.unique(present, return_counts=True) if len(present) else (np.array([]), np.array([]))
-    seen = dict(zip(names.tolist(), counts.tolist(), strict=True))
-    known = reference["categories"]
+    return CategoryCounts(dict(zip(names.tolist(), counts.tolist(), strict=True)), int(missing.sum()), len(x))
+
+
+def categorical_drift(reference: dict, values) -> dict:
+    counted = values if isinstance(values, CategoryCounts) else count_categories(values)
+    n = max(counted.n, 1)
+    seen, known = counted.counts, reference["categories"]
     in_known = sum(seen.get(c, 0) for c in known)
-    beyond = len(present) - in_known  # values outside the kept categories
+    beyond = counted.n - counted.missing - in_known  # values outside the kept categories
     # With a lumped rest in the reference, a value outside the kept ones may be a rare known one: it counts
     # as "other"; only a reference without a rest can tell that a value was never seen.
     unseen = 0 if reference["other"] > 0 else beyond
     expected = [known[c] for c in known] + [reference["other"], 0.0, reference["missing"]]
-    actual = [seen.get(c, 0) / n for c in known] + [(beyond - unseen) / n, unseen / n, missing.sum() / n]
-    return {"kind": "categorical", "psi": psi(expected, actual), "missing_share": float(missing.sum() / n),
+    actual = [seen.get(c, 0) / n for c in known] + [(beyond - unseen) / n, unseen / n, counted.missing / n]
+    return {"kind": "categorical", "psi": psi(expected, actual), "missing_share": counted.missing / n,
             "reference_missing_share": reference["missing"], "unseen": int(unseen), "unseen_share": unseen / n,
-            "unseen_values": sorted(set(names.tolist()) - set(known))[:10] if unseen else []}
+            "unseen_values": sorted(set(seen) - set(known))[:10] if unseen else []}
 
 
 def drift_report(statistics: dict, columns: Mapping[str, np.ndarray], probability: np.ndarray) -> dict:
