@@ -76,9 +76,8 @@ def read_log(root: str | Path, model: str, *, since: float | None = None, until:
             conditions.append(pc.is_in(table["request_id"], value_set=wanted_ids))
         for condition in conditions:
             table = table.filter(condition)
-        if table.num_rows:
-            tables.append(table)
-    if not tables:
+        tables.append(table)  # even with no row left: its columns are part of the window's (as on Spark)
+    if not any(t.num_rows for t in tables):
         return pa.table({})
     return pa.concat_tables(tables, promote_options="default")
 

@@ -50,16 +50,24 @@ class ImportPredictionLog(Operator):
         return {"table": table}
 
 
-def served_rows(directory, params):
-    """The log's rows for the window and version of `params` (a pyarrow table); OperatorError when none."""
+def log_window(params) -> tuple[float | None, float | None]:
     try:
-        since, until = window(params.last_days, params.until)
+        return window(params.last_days, params.until)
     except ValueError:
         raise OperatorError(f"until {params.until!r} is not an ISO date or date-time", field="until") from None
+
+
+def no_rows(params) -> OperatorError:
+    return OperatorError(f"deployment {params.deployment!r} served no rows in the window"
+                         + (f" (version {params.version})" if params.version else ""), field="deployment")
+
+
+def served_rows(directory, params):
+    """The log's rows for the window and version of `params` (a pyarrow table); OperatorError when none."""
+    since, until = log_window(params)
     table = read_log(directory, params.deployment, since=since, until=until, version=params.version or None)
     if table.num_rows == 0:
-        raise OperatorError(f"deployment {params.deployment!r} served no rows in the window"
-                            + (f" (version {params.version})" if params.version else ""), field="deployment")
+        raise no_rows(params)
     return table
 
 
@@ -72,7 +80,9 @@ def served_frame(frame: pd.DataFrame, label_column: str) -> pd.DataFrame:
         raise OperatorError(f"label_column {label_column!r} is also a column of the served rows; choose another "
                             "name", field="label_column")
     out = frame[LOG_COLUMNS].copy()
-    out["time"] = pd.to_datetime(out["time"], unit="s", utc=True)
+    # to the microsecond, truncated, as Spark's timestamp_seconds does (so both engines give the same times)
+    out["time"] = pd.to_datetime((out["time"].to_numpy(dtype=np.float64) * 1_000_000).astype(np.int64), unit="us",
+                                 utc=True)
     for column, name in zip(inputs, names, strict=True):
         out[name] = frame[column]
     out["served_probability"] = frame["probability"].astype(np.float64)
