@@ -99,9 +99,7 @@ def create_app(registry_path: str | Path | None = None, *, repository: Repositor
                                 poll_interval=poll_interval)
     metrics = Metrics()
     if prediction_log_dir is not None:  # input drift of each live model over its prediction log
-        metrics.registry.register(DriftGauges(repository, prediction_log_dir, refresh=float(
-            os.environ.get("SERVING_DRIFT_REFRESH_SECONDS", "60")), window_hours=float(
-            os.environ.get("SERVING_DRIFT_WINDOW_HOURS", "24"))))
+        metrics.registry.register(DriftGauges.from_environment(repository, prediction_log_dir))
     batcher = MicroBatcher(on_batch=metrics.batched.inc)
     state = {"log": None}
     # Request ids for the prediction log: unique per process start, cheaper than a uuid per request.

@@ -8,6 +8,7 @@ never holds up the event loop.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from pathlib import Path
@@ -30,6 +31,12 @@ class DriftGauges:
         self.reports: dict[tuple[str, str], dict] = {}  # (model, version) -> the last report, replaced whole
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+
+    @classmethod
+    def from_environment(cls, repository, log_dir: str | Path) -> DriftGauges:
+        """SERVING_DRIFT_WINDOW_HOURS (default 24) and SERVING_DRIFT_REFRESH_SECONDS (default 60)."""
+        return cls(repository, log_dir, window_hours=float(os.environ.get("SERVING_DRIFT_WINDOW_HOURS", "24")),
+                   refresh=float(os.environ.get("SERVING_DRIFT_REFRESH_SECONDS", "60")))
 
     def compute(self) -> None:
         reports = {}
