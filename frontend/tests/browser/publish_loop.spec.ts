@@ -1,6 +1,9 @@
 // Issue 17 in the browser: after the closed loop runs end to end (publish_if_better publishes v1, rows are served,
 // labels posted, a retrain from the prediction log keeps the champion), the deployment page shows the labels,
 // the drift chart and the decision history.
+//
+// Named to run after pipelines.spec.ts (files run in alphabetical order), whose test checks the Deployments
+// page's empty state, which this test's deployment would end.
 import type { Page } from "@playwright/test";
 import { apiCall, createPipeline, expect, expectAccessible, login, test } from "./fixtures";
 
@@ -84,4 +87,12 @@ test("the deployment page shows labels, the drift chart and the decision history
   await expect(decisions.getByRole("row").nth(2)).toContainText("published v1");
   await expect(decisions.getByRole("row").nth(2)).toContainText("no live version");
   await expectAccessible(page, "the deployment page with the closed loop");
+
+  // Labels as a CSV through the page: a repeated label replaces, an unknown request id is reported.
+  const csv = `request_id,row,label\n${labels[0].request_id},0,1\n${labels[0].request_id},1,1\nnot-served,0,1\n`;
+  const upload = page.getByRole("form", { name: "Upload labels" });
+  await upload.getByLabel(/Labels CSV/).setInputFiles({ name: "labels.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+  await upload.getByRole("button", { name: "Upload labels" }).click();
+  await expect(upload.getByRole("status")).toHaveText("2 stored (0 new, 2 replaced); 1 unknown request ids");
+  await expect(page.getByTestId("feedback-total")).toContainText("Labels received: 400");
 });
