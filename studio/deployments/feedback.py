@@ -25,6 +25,7 @@ MAX_CSV_BYTES = 2 * 1024 * 1024
 MAX_REQUEST_ID = 100
 MAX_ROW = 10_000_000
 CHUNK = 2_000
+UPSERT_ROWS = 1_000  # rows per INSERT: 5,000 parameters, below SQLite's limit of 32,766
 
 
 class FeedbackError(Exception):
@@ -118,8 +119,9 @@ def store_labels(deployment: Deployment, labels: dict[tuple[str, int], int]) -> 
 
 
 def upsert(deployment: Deployment, labels: dict[tuple[str, int], int]) -> None:
-    """INSERT ... ON CONFLICT DO UPDATE (SQLite and PostgreSQL alike), in one executemany: the ORM's
-    bulk_create with update_conflicts does the same but builds a model instance per label, five times slower."""
+    """INSERT ... ON CONFLICT DO UPDATE (SQLite and PostgreSQL alike), UPSERT_ROWS rows per statement: the ORM's
+    bulk_create with update_conflicts does the same but builds a model instance per label, several times slower,
+    and executemany costs PostgreSQL a round trip per row."""
     quote = connection.ops.quote_name
     table = quote(FeedbackLabel._meta.db_table)
     names = ", ".join(quote(c) for c in ("deployment_id", "request_id", "row", "label", "received_at"))
@@ -128,8 +130,11 @@ def upsert(deployment: Deployment, labels: dict[tuple[str, int], int]) -> None:
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     rows = [(deployment.pk, r, n, label, now) for (r, n), label in labels.items()]
     with connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES (%s, %s, %s, %s, %s) "
-                           f"ON CONFLICT ({keys}) DO UPDATE SET {updates}", rows)
+        for start in range(0, len(rows), UPSERT_ROWS):
+            part = rows[start:start + UPSERT_ROWS]
+            values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(part))
+            cursor.execute(f"INSERT INTO {table} ({names}) VALUES {values} ON CONFLICT ({keys}) DO UPDATE SET "
+                           f"{updates}", [value for row in part for value in row])
 
 
 def labels_frame(deployment: Deployment):
