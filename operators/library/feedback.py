@@ -164,11 +164,11 @@ class PublishIfBetter(Operator):
         require_rows(table)
         y = binary_label(table, params.label_column, field="label_column")
         challenger = score(params.metric, y, challenger_scores(inputs["model"], inputs["feature_state"], table))
-        champion_version, champion = None, None
+        champion_version, champion, no_champion = None, None, ""
         try:
             bundle = ctx.deployment_bundle(params.deployment)
-        except OperatorError:
-            bundle = None  # nothing live yet
+        except OperatorError as exc:  # nothing live yet, or its bundle refused to load: say which
+            bundle, no_champion = None, exc.message
         if bundle is not None:
             try:
                 champion = score(params.metric, y, bundle.score_table(table)["probability"])
@@ -176,6 +176,8 @@ class PublishIfBetter(Operator):
                 raise OperatorError(f"the champion cannot score the holdout: {exc}", port="table") from None
             champion_version = bundle.version
         publish, reason = decide(params.metric, params.min_margin, champion, challenger)
+        if no_champion:
+            reason += f" ({no_champion})"
         decision = {"deployment": params.deployment, "metric": params.metric, "champion_version": champion_version,
                     "champion_score": champion, "challenger_score": challenger, "margin": params.min_margin,
                     "rows": len(table), "published": publish, "version": None, "reason": reason}
