@@ -5,7 +5,7 @@
 // Named to run after pipelines.spec.ts (files run in alphabetical order), whose test checks the Deployments
 // page's empty state, which this test's deployment would end.
 import type { Page } from "@playwright/test";
-import { apiCall, createPipeline, expect, expectAccessible, login, test } from "./fixtures";
+import { apiCall, createPipeline, expect, expectAccessible, login, SHOTS, test } from "./fixtures";
 
 const NAME = "loop-browser";
 const META = ["request_id", "row", "version", "time", "served_probability", "served_label"];
@@ -87,6 +87,8 @@ test("the deployment page shows labels, the drift chart and the decision history
   await expect(decisions.getByRole("row").nth(2)).toContainText("published v1");
   await expect(decisions.getByRole("row").nth(2)).toContainText("no live version");
   await expectAccessible(page, "the deployment page with the closed loop");
+  await page.getByRole("heading", { name: "Feedback" }).scrollIntoViewIfNeeded();
+  await page.screenshot({ path: `${SHOTS}/deployment-closed-loop.png`, fullPage: true });
 
   // Labels as a CSV through the page: a repeated label replaces, an unknown request id is reported.
   const csv = `request_id,row,label\n${labels[0].request_id},0,1\n${labels[0].request_id},1,1\nnot-served,0,1\n`;
