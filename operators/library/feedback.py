@@ -86,7 +86,7 @@ def served_frame(frame: pd.DataFrame, label_column: str) -> pd.DataFrame:
     for column, name in zip(inputs, names, strict=True):
         out[name] = frame[column]
     out["served_probability"] = frame["probability"].astype(np.float64)
-    out["served_label"] = frame["label"].astype(np.int64)
+    out["served_label"] = frame["label"]  # as the bundle answered it (0 / 1, or the label's own values)
     return out
 
 

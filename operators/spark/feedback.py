@@ -35,7 +35,7 @@ def import_prediction_log(ctx, inputs, params):
     frame = frame.select("request_id", "row", "version", F.timestamp_seconds("time").alias("time"),
                          *[F.col(c).alias(n) for c, n in zip(inputs_, names, strict=True)],
                          F.col("probability").cast("double").alias("served_probability"),
-                         F.col("label").cast("long").alias("served_label"))
+                         F.col("label").alias("served_label"))
     labels = found["labels"]().astype({"request_id": object, "row": "int32", "label": "int64"})
     labels = ctx.spark.createDataFrame(labels, schema="request_id string, row int, label long")
     frame = frame.join(labels.withColumnRenamed("label", label), ["request_id", "row"], "left")
