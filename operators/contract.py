@@ -126,6 +126,13 @@ class OperatorContext(Protocol):
         numbers as online: `.score_table(table) -> {"probability", "label"}`. OperatorError if unknown."""
 
 
+    def prediction_log(self, deployment: str) -> dict:
+        """A deployment's served rows: {"directory": the prediction log's root (operators.prediction_log reads
+        it), "labels": () -> pandas table (request_id, row, label)}. OperatorError if unknown."""
+
+    def record_decision(self, deployment: str, decision: dict) -> None:
+        """Keep a champion/challenger decision (publish_if_better) for the deployment's history."""
+
 class Operator:
     """Subclass, declare the class attributes, and implement `run`.
 

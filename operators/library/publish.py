@@ -30,8 +30,8 @@ class PublishModel(Operator):
 
     def run(self, ctx, inputs, params):
         table = inputs["table"]
-        if hasattr(table, "toPandas"):  # a Spark DataFrame: the bundle keeps only a few rows
-            table = table.limit(100).toPandas()
+        if hasattr(table, "toPandas"):  # a Spark DataFrame: the bundle summarises a sample (drift statistics)
+            table = table.limit(100_000).toPandas()
         if len(table) == 0:
             raise OperatorError("the held-out table has no rows; the bundle needs rows to verify itself",
                                 port="table")
@@ -39,7 +39,7 @@ class PublishModel(Operator):
             raise OperatorError(f"expected a feature state, got a {inputs['feature_state'].kind!r} state",
                                 port="feature_state")
         info = ctx.publish(params.deployment, model=inputs["model"], feature_state=inputs["feature_state"],
-                           holdout=table.head(100), threshold=params.threshold)
+                           holdout=table, threshold=params.threshold)
         ctx.log(f"published {params.deployment} version {info.get('version') or '(unregistered)'}: "
                 f"{info.get('bundle')}")
         return {"deployment": {k: ("" if v is None else v) for k, v in info.items()}}

@@ -290,3 +290,67 @@ def bundle_resolver_for(run):
                 connection.close()
 
     return resolve
+
+
+def prediction_logs_for(run):
+    """What the worker hands the executor as `prediction_logs`: a deployment of the run's project by name ->
+    its prediction log's root and its labels (import_prediction_log, check_drift); None for any other name."""
+
+    def resolve(name: str):
+        from .feedback import labels_frame, prediction_log_dir
+
+        deployment = _in_run_project(run, name)
+        if deployment is None:
+            return None
+
+        def labels():
+            try:
+                return labels_frame(deployment)
+            finally:
+                _close_thread_connection()
+
+        return {"directory": prediction_log_dir(), "labels": labels}
+
+    return resolve
+
+
+def decision_recorder_for(run):
+    """What the worker hands the executor as `decisions`: publish_if_better's decisions, kept per deployment."""
+
+    def record(*, node: str, deployment: str, decision: dict) -> None:
+        from .models import Decision
+
+        try:
+            found = Deployment.objects.filter(project=run.project, name=deployment).first()
+            if found is None:  # nothing was ever published under the name: nothing to keep the decision on
+                return
+            Decision.objects.create(
+                deployment=found, run=run, node=node, metric=decision["metric"],
+                champion_version=_number(decision.get("champion_version")), champion_score=decision["champion_score"],
+                challenger_score=decision["challenger_score"], margin=decision["margin"],
+                published=decision["published"], version=_number(decision.get("version")),
+                reason=decision["reason"], rows=decision["rows"])
+        finally:
+            _close_thread_connection()
+
+    return record
+
+
+def _number(value) -> int | None:
+    return int(value) if value not in (None, "") and str(value).isdigit() else None
+
+
+def _in_run_project(run, name: str):
+    try:
+        return Deployment.objects.filter(project=run.project, name=name).first()
+    finally:
+        _close_thread_connection()
+
+
+def _close_thread_connection() -> None:
+    import threading
+
+    from django.db import connection
+
+    if threading.current_thread() is not threading.main_thread():
+        connection.close()  # the executor's node threads come and go; don't leave connections behind

@@ -44,7 +44,8 @@ def artifact_store() -> pipelines.FileSystemStore:
 
 
 def executor_for(run: Run, sink) -> pipelines.Executor:
-    from studio.deployments.services import bundle_resolver_for, publisher_for
+    from studio.deployments.services import (bundle_resolver_for, decision_recorder_for, prediction_logs_for,
+                                             publisher_for)
 
     project = run.project
     project.data_root.mkdir(parents=True, exist_ok=True)
@@ -54,7 +55,9 @@ def executor_for(run: Run, sink) -> pipelines.Executor:
         connections=RunConnections(project),  # each URL checked again when a node asks for it
         uploads={str(u.pk): u.file for u in project.uploads.all()},  # ctx.upload_path(upload_id)
         publisher=publisher_for(run),  # the publish operator's ctx.publish
-        bundles=bundle_resolver_for(run))  # ctx.deployment_bundle, for batch scoring
+        bundles=bundle_resolver_for(run),  # ctx.deployment_bundle, for batch scoring
+        prediction_logs=prediction_logs_for(run),  # ctx.prediction_log: served rows and their labels
+        decisions=decision_recorder_for(run))  # ctx.record_decision: publish_if_better's history
 
 
 def claim(run_id: int) -> bool:

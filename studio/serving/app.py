@@ -16,6 +16,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 
+from .drift import DriftGauges
 from .predlog import PredictionLog
 from .repository import Repository
 from .server import DEFAULT_MAX_BODY, InferenceServer
@@ -37,6 +38,8 @@ def create_app(registry_path: str | Path | None = None, *, repository: Repositor
         repository = Repository(registry_path, loader=load_bundle, read_registry=read_registry,
                                 poll_interval=poll_interval)
     server = InferenceServer(repository, max_body_bytes=max_body_bytes)
+    if prediction_log_dir is not None:  # input drift of each live model over its prediction log
+        server.metrics.registry.register(DriftGauges.from_environment(repository, prediction_log_dir))
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
