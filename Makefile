@@ -9,7 +9,7 @@ PORT   ?= 8000
 SERVING_PORT ?= $(shell expr $(PORT) + 1)
 DEMO_CSV := examples/data/credit_default.csv
 
-.PHONY: run test lint test-studio-postgres install demo-data migrate clean frontend test-frontend chromium
+.PHONY: deploy-tools jdbc-drivers run test lint test-studio-postgres install demo-data migrate clean frontend test-frontend chromium
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,16 @@ jdbc-drivers:
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y \
 			libpostgresql-jdbc-java libmariadb-java; \
+	fi
+
+# docker/'s checks and topology test: a real compose implementation (Debian's docker-compose, for
+# `docker-compose config`), kubectl (`kubectl kustomize` builds the k8s overlays; from the machine's apt sources)
+# and nginx (the load balancer in front of the serving replicas), only when missing.
+deploy-tools:
+	@if ! command -v docker-compose >/dev/null || ! command -v kubectl >/dev/null || [ ! -x /usr/sbin/nginx ]; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends \
+			docker-compose nginx-light kubectl; \
 	fi
 
 $(DEMO_CSV): $(STAMP) operators/library/sample_data.py
@@ -49,7 +59,7 @@ run: install demo-data migrate frontend
 	STUDIO_HOST=$(HOST) STUDIO_PORT=$(PORT) SERVING_PORT=$(SERVING_PORT) SERVING_URL=http://$(HOST):$(SERVING_PORT) \
 		STUDIO_RUN_DIR=$(RUN_DIR) exec $(BIN)/supervisord -c supervisord.conf
 
-test: lint install demo-data frontend jdbc-drivers
+test: lint install demo-data frontend jdbc-drivers deploy-tools
 	$(BIN)/python -m pytest
 	$(MAKE) test-studio-postgres
 	$(MAKE) test-frontend

@@ -9,11 +9,12 @@ import os
 # waiting costs nothing measurable when the machine is idle. Must be set before lightgbm loads libgomp.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from .contract import Cancelled, Operator, OperatorContext, OperatorError, Params, Port, PortType
+from .contract import (Cancelled, Message, Messages, Operator, OperatorContext, OperatorError, Params, Port,
+                       PortType)
 from .registry import all_operators, catalogue, get, register
 from .values import FeatureMatrix, Fitted, Report
 
 __all__ = [
-    "Cancelled", "FeatureMatrix", "Fitted", "Operator", "OperatorContext", "OperatorError", "Params", "Port",
-    "PortType", "Report", "all_operators", "catalogue", "get", "register",
+    "Cancelled", "FeatureMatrix", "Fitted", "Message", "Messages", "Operator", "OperatorContext", "OperatorError",
+    "Params", "Port", "PortType", "Report", "all_operators", "catalogue", "get", "register",
 ]

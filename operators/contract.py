@@ -62,6 +62,24 @@ class OperatorError(Exception):
         self.port = port
 
 
+class Message(str):
+    """One user-facing message of an operator: a format string declared once, in the operator's `Messages` (as
+    Orange widgets declare `class Error`), and raised alike by its local and its Spark half:
+    `raise Messages.one_class(column=name, field="label")`. Calling it gives the OperatorError; `field`, `column`
+    and `port` are both format values and the error's fields."""
+
+    __slots__ = ()
+
+    def __call__(self, *, field: str | None = None, column: str | None = None, port: str | None = None,
+                 **values: Any) -> OperatorError:
+        message = self.format(field=field, column=column, port=port, **values)
+        return OperatorError(message, field=field, column=column, port=port)
+
+
+class Messages:
+    """Base of an operator's message catalogue: class attributes that are `Message`s."""
+
+
 class Cancelled(Exception):
     """Raised by `OperatorContext.check_cancelled()` once the run has been cancelled."""
 
@@ -74,6 +92,7 @@ class OperatorContext(Protocol):
     engine: str  # "local" or "spark"
     data_root: Path  # file imports may only read below this directory
     store: Any  # the run's artifact store (pipelines.store.ArtifactStore): where outputs and bundles are kept
+    spark: Any  # the process's SparkSession, created on first use: what an operator's Spark half works with
 
     def progress(self, fraction: float, message: str | None = None) -> None: ...
 
@@ -107,6 +126,13 @@ class OperatorContext(Protocol):
         numbers as online: `.score_table(table) -> {"probability", "label"}`. OperatorError if unknown."""
 
 
+    def prediction_log(self, deployment: str) -> dict:
+        """A deployment's served rows: {"directory": the prediction log's root (operators.prediction_log reads
+        it), "labels": () -> pandas table (request_id, row, label)}. OperatorError if unknown."""
+
+    def record_decision(self, deployment: str, decision: dict) -> None:
+        """Keep a champion/challenger decision (publish_if_better) for the deployment's history."""
+
 class Operator:
     """Subclass, declare the class attributes, and implement `run`.
 
@@ -123,6 +149,12 @@ class Operator:
     Params: ClassVar[type[Params]] = Params
     # False for operators whose output may change with identical inputs (a database read, "now").
     cacheable: ClassVar[bool] = True
+    # The Spark half, "module:function": a function run(ctx, inputs, params) -> outputs that gets table inputs as
+    # Spark DataFrames. A name, not an import, so that the local engine never loads pyspark; the registry checks
+    # that the module defines the function, and refuses an operator of the library that names none.
+    spark: ClassVar[str | None] = None
+    # The user-facing messages both halves raise (a subclass of `Messages`), so that each is written once.
+    Messages: ClassVar[type[Messages]] = Messages
 
     def run(self, ctx: OperatorContext, inputs: Mapping[str, Any], params: Params) -> dict[str, Any]:
         raise NotImplementedError

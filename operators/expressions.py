@@ -9,8 +9,12 @@ Parsed with Python's `ast` and evaluated by walking an allow-list of node kinds 
     application_date >= date("2025-01-01")
 
 Names are columns (`col("...")` for names that are not identifiers); constants are numbers, strings, True,
-False, None; operators: and or not, == != < <= > >=, in / not in a list, + - * / % **, & | ~. Functions:
-isnull, notnull, abs, lower, upper, contains, startswith, date.
+False, None; operators: and or not, == != < <= > >=, in / not in a list, + - * / % **, & | ~. Functions
+(operators.expression_functions): isnull, notnull, if(cond, a, b), coalesce(a, b, ...); text: lower, upper,
+strip, length, substring(x, start[, length]) counting from 1, contains, startswith, endswith; numbers: abs,
+round(x[, digits]), log (natural), exp, clip(x, low, high); times: date("2025-01-01"), year, month, day,
+weekday (Monday 0), hour, minute. A value a function cannot use (text where a number belongs) is an error
+naming the column and the value.
 
 Whatever a user types is bounded before it costs anything: its length and nesting depth when it is parsed,
 and, when it is evaluated, the size of an integer power, of repeated text (`"x" * n`) and no `%` formatting
@@ -26,6 +30,8 @@ import numpy as np
 import pandas as pd
 
 from .contract import OperatorError
+from .expression_functions import FUNCTIONS as _FUNCTIONS
+from .expression_functions import BadValue, series
 
 _COMPARE = {ast.Eq: op.eq, ast.NotEq: op.ne, ast.Lt: op.lt, ast.LtE: op.le, ast.Gt: op.gt, ast.GtE: op.ge}
 _BINARY = {ast.Add: op.add, ast.Sub: op.sub, ast.Mult: op.mul, ast.Div: op.truediv, ast.Mod: op.mod,
@@ -38,24 +44,38 @@ MAX_POWER_BITS = 4096  # an integer power's result, e.g. 10 ** 1233; numpy colum
 MAX_TEXT = 10_000_000  # characters that repeating text (`"x" * n`, a text column * n) may produce in all
 
 
-def _series(value, table) -> pd.Series:
-    return value if isinstance(value, pd.Series) else pd.Series(value, index=table.index)
+_series = series
 
 
-def _str(value, table) -> pd.Series:
-    return _series(value, table).astype("string")
+def _columns_in(tree: ast.AST) -> list[str]:
+    """The column names a (checked) tree reads, in order of appearance."""
+    names = []
+    functions = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and id(node) not in functions and node.id not in _CONSTANT_NAMES:
+            names.append(node.id)
+        elif isinstance(node, ast.Call) and node.func.id == "col":
+            names.append(node.args[0].value)
+    return list(dict.fromkeys(names))
 
 
-_FUNCTIONS = {
-    "isnull": (1, lambda t, x: _series(x, t).isna()),
-    "notnull": (1, lambda t, x: _series(x, t).notna()),
-    "abs": (1, lambda t, x: abs(x)),
-    "lower": (1, lambda t, x: _str(x, t).str.lower()),
-    "upper": (1, lambda t, x: _str(x, t).str.upper()),
-    "contains": (2, lambda t, x, s: _str(x, t).str.contains(str(s), regex=False).fillna(False).astype(bool)),
-    "startswith": (2, lambda t, x, s: _str(x, t).str.startswith(str(s)).fillna(False).astype(bool)),
-    "date": (1, lambda t, s: pd.Timestamp(s)),
-}
+def _rename_if(text: str) -> str:
+    """`if(` is the function if(); Python reads `if` as a keyword, so it is parsed under the name `if_`.
+    Tokenizing (not a text replace) leaves `if` inside strings and col("if") alone."""
+    import io
+    import tokenize
+
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return text  # ast.parse reports what is wrong
+    lines = text.splitlines(keepends=True)
+    for token, following in reversed(list(zip(tokens, tokens[1:], strict=False))):
+        if token.type == tokenize.NAME and token.string == "if" and following.string == "(":
+            row, column = token.start
+            line = lines[row - 1]
+            lines[row - 1] = line[:column] + "if_" + line[column + 2:]
+    return "".join(lines)
 
 
 def _depth(root: ast.AST) -> int:
@@ -80,7 +100,7 @@ class Expression:
         if len(text) > MAX_LENGTH:
             raise OperatorError(f"the expression is longer than {MAX_LENGTH} characters", field=field)
         try:
-            self.tree = ast.parse(text.strip(), mode="eval")
+            self.tree = ast.parse(_rename_if(text.strip()), mode="eval")
         except SyntaxError as exc:
             raise OperatorError(f"cannot parse the expression at column {exc.offset}: {exc.msg}", field=field) from None
         except (RecursionError, MemoryError):
@@ -90,14 +110,7 @@ class Expression:
         self._check(self.tree.body)
 
     def columns(self) -> list[str]:
-        names = []
-        functions = {id(node.func) for node in ast.walk(self.tree) if isinstance(node, ast.Call)}
-        for node in ast.walk(self.tree):
-            if isinstance(node, ast.Name) and id(node) not in functions and node.id not in _CONSTANT_NAMES:
-                names.append(node.id)
-            elif isinstance(node, ast.Call) and node.func.id == "col":
-                names.append(node.args[0].value)
-        return list(dict.fromkeys(names))
+        return _columns_in(self.tree)
 
     def _bad(self, node, what: str):
         raise OperatorError(f"{what} is not allowed in an expression (at column {getattr(node, 'col_offset', 0) + 1})",
@@ -147,7 +160,8 @@ class Expression:
         if not isinstance(node.func, ast.Name):
             self._bad(node, "a method call")
         if node.func.id not in _FUNCTIONS and node.func.id != "col":
-            self._bad(node, f"the function {node.func.id!r} (known: col, {', '.join(_FUNCTIONS)})")
+            known = ", ".join(name.rstrip("_") for name in _FUNCTIONS)
+            self._bad(node, f"the function {node.func.id!r} (known: col, {known})")
         if node.keywords:
             self._bad(node, "a keyword argument")
         if node.func.id == "col":
@@ -155,9 +169,11 @@ class Expression:
                                            isinstance(node.args[0].value, str)):
                 self._bad(node, "col() without one string argument")
             return []
-        arity = _FUNCTIONS[node.func.id][0]
-        if len(node.args) != arity:
-            raise OperatorError(f"{node.func.id}() takes {arity} argument(s), got {len(node.args)}", field=self.field)
+        fewest, most = _FUNCTIONS[node.func.id][:2]
+        if not fewest <= len(node.args) <= most:
+            arity = str(fewest) if fewest == most else f"{fewest} to {most}"
+            raise OperatorError(f"{node.func.id.rstrip('_')}() takes {arity} argument(s), got {len(node.args)}",
+                                field=self.field)
         return node.args
 
     _CHECKS = {ast.BoolOp: lambda self, node: node.values, ast.Compare: _check_compare, ast.UnaryOp: _check_unary,
@@ -209,7 +225,13 @@ class Expression:
     def _eval_call(self, node: ast.Call, t):
         if node.func.id == "col":
             return self._column(node.args[0].value, t)
-        return _FUNCTIONS[node.func.id][1](t, *[self._eval(a, t) for a in node.args])
+        try:
+            return _FUNCTIONS[node.func.id][2](t, *[self._eval(a, t) for a in node.args])
+        except BadValue as bad:
+            used = _columns_in(node) if bad.from_column else []
+            where = f"column {used[0]!r} holds" if used else "got"
+            raise OperatorError(f"{bad.problem}; {where} {bad.value!r} (in {ast.unparse(node)[:200]})",
+                                field=self.field, column=used[0] if used else None) from None
 
     def _eval_boolean(self, node: ast.BoolOp, t):
         values = [_as_bool(self._eval(v, t), t) for v in node.values]
@@ -229,10 +251,26 @@ class Expression:
         refusal = _BOUNDS[type(node.op)](left, right) if type(node.op) in _BOUNDS else None
         if refusal:
             raise OperatorError(f"{refusal} (at column {node.col_offset + 1})", field=self.field)
-        return _BINARY[type(node.op)](left, right)
+        try:
+            return _BINARY[type(node.op)](left, right)
+        except TypeError:
+            self._mixed_types(node, t, (node.left, left), (node.right, right))
+
+    def _mixed_types(self, node, table, *sides):
+        """Raises why an operation on two values failed, naming the text column at fault. (Its values are not
+        quoted: the Spark engine checks an expression on a frame with no rows, and says the same.)"""
+        symbol = f"{ast.unparse(node)[:200]} (at column {node.col_offset + 1})"
+        for side, value in sides:
+            if isinstance(value, pd.Series) and _is_text(value):
+                used = [c for c in _columns_in(side) if _is_text(table[c])]
+                what = f"column {used[0]!r}" if used else ast.unparse(side)[:100]
+                raise OperatorError(f"cannot evaluate {symbol}: {what} holds text, not numbers", field=self.field,
+                                    column=used[0] if used else None) from None
+        raise OperatorError(f"cannot evaluate {symbol}: the two sides have types that do not mix",
+                            field=self.field) from None
 
     def _eval_compare(self, node: ast.Compare, t):
-        left = self._eval(node.left, t)
+        left, left_node = self._eval(node.left, t), node.left
         out = None
         for o, right_node in zip(node.ops, node.comparators, strict=True):
             right = self._eval(right_node, t)
@@ -245,11 +283,14 @@ class Expression:
                 part = _series(left, t).isna()
                 part = ~part if isinstance(o, (ast.IsNot, ast.NotEq)) else part
             else:
-                part = _COMPARE[type(o)](left, right)
+                try:
+                    part = _COMPARE[type(o)](left, right)
+                except TypeError:
+                    self._mixed_types(node, t, (left_node, left), (right_node, right))
                 if isinstance(part, pd.Series) and part.dtype != bool:
                     part = part.fillna(False).astype(bool)
             out = part if out is None else (out & part)
-            left = right
+            left, left_node = right, right_node
         return out
 
     _EVALS = {ast.Constant: lambda self, node, t: node.value, ast.Name: _eval_name,

@@ -10,6 +10,7 @@ The child's inputs and outputs cross as JSON files, never pickle: the code in th
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -18,6 +19,9 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -97,10 +101,12 @@ class ChildFailed(Exception):
 
 
 def run_limited(target: str, payload: Any = None, *, memory: int | None = None, cpu_seconds: int | None = None,
-                wall_seconds: float = 60.0, env: dict[str, str] | None = None, cwd: str | Path | None = None) -> Any:
+                wall_seconds: float = 60.0, env: dict[str, str] | None = None, cwd: str | Path | None = None,
+                cancelled: Callable[[], bool] | None = None) -> Any:
     """Calls `target` ("package.module:function") with `payload` in a fresh Python process under the limits,
     and returns what it returned (both JSON). The child sees only `env` (plus PATH, LANG and a HOME in its
-    own temporary directory), never this process's environment. Raises ChildFailed."""
+    own temporary directory), never this process's environment. Raises ChildFailed; its reason is
+    "cancelled" when `cancelled()` (asked twice a second) turned true and the child was killed."""
     with tempfile.TemporaryDirectory(prefix="studio-child-") as tmp:
         request, result = Path(tmp) / "request.json", Path(tmp) / "result.json"
         request.write_text(json.dumps({"target": target, "payload": payload, "memory": memory,
@@ -109,14 +115,38 @@ def run_limited(target: str, payload: Any = None, *, memory: int | None = None, 
         proc = subprocess.Popen([sys.executable, "-m", "operators.isolation", str(request)], cwd=cwd or tmp,
                                 env=child_env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            output, _ = proc.communicate(timeout=wall_seconds)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            output, _ = proc.communicate()
+        output, stopped = _wait(proc, wall_seconds, cancelled)
+        if stopped == "cancelled":
+            raise ChildFailed("cancelled", "stopped: the run was cancelled", _tail(output))
+        if stopped:
             raise ChildFailed("wall-clock limit", f"stopped after the wall-clock limit of {wall_seconds:g} s",
-                              _tail(output)) from None
+                              _tail(output))
         return _outcome(proc.returncode, result, _tail(output), memory, cpu_seconds)
+
+
+def _wait(proc: subprocess.Popen, wall_seconds: float, cancelled) -> tuple[bytes, str | None]:
+    """The child's output once it ended, or after killing its process group at the deadline ("wall-clock")
+    or on a cancel ("cancelled")."""
+    deadline = time.monotonic() + wall_seconds
+    chunks: list[bytes] = []
+    reader = threading.Thread(target=lambda: chunks.append(proc.stdout.read()), daemon=True)
+    reader.start()  # drains the pipe, so a talkative child never blocks on a full one
+    stopped = None
+    while proc.poll() is None:
+        if cancelled is not None and cancelled():
+            stopped = "cancelled"
+        elif time.monotonic() >= deadline:
+            stopped = "wall-clock"
+        if stopped:
+            os.killpg(proc.pid, signal.SIGKILL)
+            break
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=0.5 if cancelled is not None else max(0.01, deadline - time.monotonic()))
+    proc.wait()
+    with contextlib.suppress(ProcessLookupError):  # what the child left running in its group ends with it
+        os.killpg(proc.pid, signal.SIGKILL)
+    reader.join(timeout=5)  # a process that left the group may hold the pipe open: its output is not waited for
+    return b"".join(chunks), stopped
 
 
 def _tail(output: bytes) -> str:

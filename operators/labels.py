@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from .contract import OperatorError
 
@@ -92,7 +91,7 @@ def choose_classes(counts: dict, missing: int, column: str, positive: str = "", 
     return LabelClasses(others[0] if others else None, chosen)
 
 
-def encode_label(table: pd.DataFrame, column: str, positive: str = "", *, field: str = "label",
+def encode_label(table, column: str, positive: str = "", *, field: str = "label",
                  port: str = "table") -> tuple[np.ndarray, LabelClasses]:
     """The label as 0/1 (int8: 1 for the positive class) and its classes."""
     from .tables import require_columns

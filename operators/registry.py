@@ -5,7 +5,10 @@ Discovery imports each module of the library package once; an operator is any `O
 """
 from __future__ import annotations
 
+import ast
+import functools
 import importlib
+import importlib.util
 import pkgutil
 import threading
 
@@ -34,6 +37,34 @@ def _check_declaration(cls: type[Operator]) -> None:
         seen = [p.name for p in ports]
         if len(seen) != len(set(seen)):
             raise TypeError(f"operator {cls.name!r} declares an {kind} port twice: {seen}")
+    _check_spark_half(cls)
+
+
+def _check_spark_half(cls: type[Operator]) -> None:
+    """An operator of the library names its Spark half, and the name must point at a function."""
+    if cls.spark is None:
+        if cls.__module__.startswith("operators.library."):
+            raise TypeError(f"operator {cls.name!r} of the library has no Spark half: declare "
+                            "spark = \"operators.spark.<module>:<function>\"")
+        return  # an operator from outside the library runs on the driver on the Spark engine, for small inputs
+    module, _, function = cls.spark.partition(":")
+    if not function or function not in _module_functions(module):
+        raise TypeError(f"operator {cls.name!r} names a Spark half {cls.spark!r} that does not exist: no function "
+                        f"{function!r} in module {module!r}")
+
+
+@functools.cache
+def _module_functions(module: str) -> frozenset[str]:
+    """The top-level functions a module's source defines, read without importing it (no pyspark here)."""
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return frozenset()
+    if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+        return frozenset()
+    with open(spec.origin, encoding="utf-8") as source:
+        tree = ast.parse(source.read(), filename=spec.origin)
+    return frozenset(node.name for node in tree.body if isinstance(node, ast.FunctionDef))
 
 
 def _discover() -> None:

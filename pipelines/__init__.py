@@ -48,7 +48,8 @@ def run(graph: Graph | dict | str | Path, *, store: ArtifactStore | None = None,
     """Run a pipeline (a Graph, its JSON as a dict, or a path to the JSON file) and return the result.
 
     `data_root` defaults to $STUDIO_DATA_ROOT, else the pipeline file's folder, else the current folder;
-    `store_root` to $STUDIO_ARTIFACTS, else `.artifacts`.
+    `store_root` to $STUDIO_ARTIFACTS, else `.artifacts`; an s3:// URL there is a shared object store (see
+    pipelines.objects), with local copies under $STUDIO_ARTIFACT_CACHE, else `.artifacts`.
     """
     from .executor import Executor
 
@@ -59,7 +60,10 @@ def run(graph: Graph | dict | str | Path, *, store: ArtifactStore | None = None,
     elif isinstance(graph, dict):
         graph = from_json(graph)
     if store is None:
-        store = FileSystemStore(store_root or os.environ.get("STUDIO_ARTIFACTS", DEFAULT_STORE))
+        from .objects import open_artifact_store
+
+        store = open_artifact_store(store_root or os.environ.get("STUDIO_ARTIFACTS", DEFAULT_STORE),
+                                    os.environ.get("STUDIO_ARTIFACT_CACHE", DEFAULT_STORE))
     data_root = data_root or os.environ.get("STUDIO_DATA_ROOT") or base
     executor = Executor(store, engine=engine, max_parallel=max_parallel, data_root=data_root,
                         connections=connections, uploads=uploads, on_event=on_event)

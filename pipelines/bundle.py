@@ -7,6 +7,9 @@ scorer, batch scoring and any other process load without pickle (DESIGN principl
       feature_state/           the fitted feature state: fitted.json + arrays.npz (+ texts)
       model/                   the model: fitted.json + arrays.npz (LR) or model.txt (LightGBM text)
       holdout.json             held-out raw rows and the scores the batch path gave them
+      statistics.json          what drift reports compare served rows with: per input the quantile edges and
+                               shares (numeric) or category shares (categorical), missing shares, and the
+                               score's; from the rows given at publish (up to REFERENCE_ROWS), no rows kept
 
 `load_bundle` checks every file against its hash, then replays the held-out rows through the transform
 kernel and the model and refuses the bundle (BundleRefused, with the reason) if any probability differs from
@@ -35,6 +38,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from operators.kernels import drift as drift_kernel
 from operators.kernels import features as feature_kernel
 from operators.kernels.models import load_scorer
 from operators.values import Fitted
@@ -44,6 +48,7 @@ from .store import FittedCodec, sha256_file
 FORMAT = "studio-bundle/1"
 TOLERANCE = 1e-9
 HOLDOUT_ROWS = 100
+REFERENCE_ROWS = 100_000  # rows summarised into statistics.json (a seeded sample beyond that)
 MANIFEST = "manifest.json"
 
 
@@ -77,7 +82,8 @@ def write_bundle(directory: str | Path, *, name: str, model: Fitted, feature_sta
                  version: str | None = None, source: Mapping[str, Any] | None = None,
                  threshold: float = 0.5) -> Path:
     """Write a bundle into `directory` (which must not exist): the states, the first HOLDOUT_ROWS rows of the
-    `holdout` table with their batch scores, and the manifest. Written under a temporary name and renamed,
+    `holdout` table with their batch scores, the drift statistics of all its rows (statistics.json), and the
+    manifest. Written under a temporary name and renamed,
     so a half-written bundle is never seen. Returns the directory."""
     directory = Path(directory)
     if directory.exists():
@@ -106,6 +112,8 @@ def write_bundle(directory: str | Path, *, name: str, model: Fitted, feature_sta
             "label": (probability >= threshold).astype(np.int64).tolist(),
         }
         (tmp / "holdout.json").write_text(json.dumps(holdout_json, allow_nan=False))
+        (tmp / "statistics.json").write_text(json.dumps(reference_statistics(holdout, spec, feature_state, scorer),
+                                                        allow_nan=False))
         files = {str(p.relative_to(tmp)): sha256_file(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
         width = len(scorer.feature_names)
         classes = label_classes(feature_state)
@@ -134,6 +142,15 @@ def write_bundle(directory: str | Path, *, name: str, model: Fitted, feature_sta
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return directory
+
+
+def reference_statistics(table, spec: list[dict], feature_state: Fitted, scorer) -> dict:
+    """Drift statistics (operators.kernels.drift) of the table's rows, sampled down to REFERENCE_ROWS."""
+    if len(table) > REFERENCE_ROWS:
+        table = table.sample(n=REFERENCE_ROWS, random_state=0)
+    columns = table_to_columns(table, spec)
+    probability = scorer.predict_proba(feature_kernel.transform(feature_state, columns, len(table)).X)
+    return drift_kernel.reference_statistics(columns, spec, probability)
 
 
 def _json_value(value):
@@ -200,6 +217,8 @@ class Bundle:
         self.classes = manifest.get("classes")
         self.feature_state = feature_state
         self.model = model
+        statistics = path / "statistics.json"  # absent in bundles written before drift reports
+        self.statistics = json.loads(statistics.read_text()) if statistics.is_file() else None
         self.scorer = load_scorer(model)
         feature_kernel.compiled(feature_state)  # build the lookups now, not on the first request
 

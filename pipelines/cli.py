@@ -31,7 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     group.add_argument("--only", metavar="NODE", help="run NODE alone, from cached inputs")
     group.add_argument("--until", metavar="NODE", help="run NODE and what it needs")
     run_p.add_argument("--force", action="store_true", help="ignore the cache for the nodes that run")
-    run_p.add_argument("--store", help="artifact store folder (default $STUDIO_ARTIFACTS or .artifacts)")
+    run_p.add_argument("--store",
+                       help="artifact store folder or s3://bucket/prefix (default $STUDIO_ARTIFACTS or .artifacts)")
     run_p.add_argument("--data-root", help="folder that file imports read below (default: the pipeline's folder)")
     run_p.add_argument("--param", action="append", type=_parse_param, default=[], metavar="NAME=VALUE")
     run_p.add_argument("--max-parallel", type=int, default=4)

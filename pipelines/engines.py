@@ -20,6 +20,7 @@ pyspark is imported only when the Spark engine is used.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import sys
 import threading
@@ -277,10 +278,12 @@ class SparkEngine:
 
     @staticmethod
     def spark_half(cls) -> Callable | None:
-        """The Spark implementation of operator class `cls`, or None if it has none."""
-        from operators.spark import spark_implementation
-
-        return spark_implementation(cls.name)
+        """The Spark implementation the operator class `cls` declares (`cls.spark`, checked by the registry when
+        it was registered), or None if it declares none."""
+        if not cls.spark:
+            return None
+        module, _, function = cls.spark.partition(":")
+        return getattr(importlib.import_module(module), function)
 
     def run(self, ctx, cls, inputs: dict[str, Any], params) -> dict[str, Any]:
         """Run one operator on Spark. Its declaration (ports, params) is the one the local engine uses; table

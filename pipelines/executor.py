@@ -150,6 +150,22 @@ class NodeContext:
             raise OperatorError(f"deployment {deployment!r}: {exc}", field="deployment") from None
 
 
+    def prediction_log(self, deployment: str) -> dict:
+        """Where a deployment's served rows and their labels are: {"directory": the prediction log's root,
+        "labels": () -> pandas table (request_id, row, label)}, from the executor's `prediction_logs` resolver
+        (the studio's deployments of the run's project). OperatorError when there is none."""
+        found = self._executor.prediction_logs(deployment) if self._executor.prediction_logs else None
+        if found is None:
+            raise OperatorError(f"no deployment {deployment!r} with a prediction log", field="deployment")
+        return found
+
+    def record_decision(self, deployment: str, decision: dict) -> None:
+        """Keep a champion/challenger decision where the deployment's page shows it (the studio's `decisions`
+        recorder); a run with no studio keeps it only in the node's output."""
+        if self._executor.decisions is not None:
+            self._executor.decisions(node=self.node_id, deployment=deployment, decision=decision)
+
+
 class Executor:
     """Runs graphs against one artifact store. Thread-based: operators spend their time in numpy,
     LightGBM and Arrow, which release the GIL, and on Spark the work is in the JVM anyway."""
@@ -159,7 +175,9 @@ class Executor:
                  uploads: Mapping[str, str | Path] | None = None,
                  on_event: Callable[[Event], None] | None = None, cancel_grace: float = 1.5,
                  publisher: Callable[..., dict] | None = None,
-                 bundles: Callable[[str, str | None], str | Path | None] | None = None):
+                 bundles: Callable[[str, str | None], str | Path | None] | None = None,
+                 prediction_logs: Callable[[str], dict | None] | None = None,
+                 decisions: Callable[..., None] | None = None):
         from .engines import engine_named
 
         self.store = store
@@ -176,6 +194,8 @@ class Executor:
         self.cancel_grace = cancel_grace
         self.publisher = publisher  # what ctx.publish calls; see NodeContext.publish
         self.bundles = bundles  # (deployment, version) -> bundle path; see NodeContext.deployment_bundle
+        self.prediction_logs = prediction_logs  # deployment -> its log and labels; see NodeContext.prediction_log
+        self.decisions = decisions  # see NodeContext.record_decision
         self._emit_lock = threading.Lock()
 
     @property

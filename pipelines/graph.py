@@ -81,6 +81,11 @@ def _drop_none(data: dict) -> dict:
 
 
 _KNOWN_KEYS = {"format", "name", "parameters", "nodes", "edges"}
+MAX_ID_LENGTH = 100  # node ids, operator names and port names: they become file names, log lines, table keys
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= MAX_ID_LENGTH
 
 
 def from_json(data: Any) -> Graph:
@@ -102,11 +107,11 @@ def from_json(data: Any) -> Graph:
             errors.append((where, "must be an object"))
             continue
         node_id, operator = raw.get("id"), raw.get("operator")
-        if not isinstance(node_id, str) or not node_id:
-            errors.append((f"{where}.id", "must be a non-empty string"))
+        if not _is_id(node_id):
+            errors.append((f"{where}.id", f"must be a string of 1 to {MAX_ID_LENGTH} characters"))
             continue
-        if not isinstance(operator, str) or not operator:
-            errors.append((f"{where}.operator", "must be a non-empty string"))
+        if not _is_id(operator):
+            errors.append((f"{where}.operator", f"must be a string of 1 to {MAX_ID_LENGTH} characters"))
             continue
         params = raw.get("params", {})
         if not isinstance(params, dict):
@@ -127,14 +132,17 @@ def from_json(data: Any) -> Graph:
         raw_edges = []
     for i, raw in enumerate(raw_edges):
         keys = ("source", "source_port", "target", "target_port")
-        if not isinstance(raw, dict) or not all(isinstance(raw.get(k), str) and raw.get(k) for k in keys):
-            errors.append((f"edges[{i}]", "must be an object with string source, source_port, target, target_port"))
+        if not isinstance(raw, dict) or not all(_is_id(raw.get(k)) for k in keys):
+            errors.append((f"edges[{i}]", "must be an object with string source, source_port, target, target_port "
+                                          f"of 1 to {MAX_ID_LENGTH} characters"))
             continue
         edges.append(Edge(*(raw[k] for k in keys)))
     parameters = data.get("parameters", {})
     if not isinstance(parameters, dict) or not all(isinstance(v, dict) for v in parameters.values()):
         errors.append(("parameters", "must map names to objects with a 'default'"))
         parameters = {}
+    errors += [(f"parameters.{name[:40]}...", f"a parameter name is 1 to {MAX_ID_LENGTH} characters")
+               for name in parameters if not _is_id(name)]
     name = data.get("name", "")
     if errors:
         raise GraphFormatError(errors)

@@ -5,6 +5,8 @@ DATABASE_URL     e.g. postgres://postgres@127.0.0.1:5432/studio (default: SQLite
 REDIS_URL        optional; enables Redis for the queue and the channel layer
 SECRET_KEY       default: generated once into the data dir
 DEBUG            off unless set to 1/true
+STUDIO_HTTPS     1/true behind HTTPS: secure cookies, HSTS (STUDIO_HSTS_SECONDS, default a year then) and a
+                 redirect of plain HTTP (STUDIO_SSL_REDIRECT, default on then); each can also be set alone
 STUDIO_CONNECTION_ALLOW  what database connections may reach beyond the default (see below)
 STUDIO_CONNECTION_KEY    Fernet key(s) for stored connection URLs (default: derived from SECRET_KEY)
 """
@@ -36,11 +38,33 @@ def _secret_key() -> str:
     return path.read_text().strip()
 
 
+def _private(path: Path) -> None:
+    """Create `path` (if missing) readable by this user only, and make an existing one so: the SQLite files
+    hold password hashes, API tokens and encrypted connection URLs. SQLite gives its -wal and -shm files the
+    database file's mode."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        os.chmod(path, 0o600)
+    except OSError:  # another user's file (a shared data dir): leave it as its owner set it
+        pass
+
+
 SECRET_KEY = _secret_key()
 DEBUG = _flag("DEBUG")
 ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver").split(",") if h]
 CSRF_FAILURE_VIEW = "studio.core.api.views.csrf_failure"
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+# Behind HTTPS (STUDIO_HTTPS=1; docker/ sets it): cookies only over HTTPS, HSTS, plain HTTP redirected. Behind a
+# proxy that ends TLS, STUDIO_PROXY_SSL_HEADER=1 trusts its X-Forwarded-Proto (only if the proxy sets it always).
+HTTPS = _flag("STUDIO_HTTPS")
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _flag("STUDIO_SECURE_COOKIES", HTTPS)
+SECURE_SSL_REDIRECT = _flag("STUDIO_SSL_REDIRECT", HTTPS)
+SECURE_HSTS_SECONDS = int(os.environ.get("STUDIO_HSTS_SECONDS", 31_536_000 if HTTPS else 0))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _flag("STUDIO_HSTS_INCLUDE_SUBDOMAINS", HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^api/health$"]  # a container health check speaks plain HTTP inside the network
+if _flag("STUDIO_PROXY_SSL_HEADER"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_HTTPONLY = True
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
 INSTALLED_APPS = [
@@ -101,6 +125,8 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;",
                                        "transaction_mode": "IMMEDIATE"}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    if DATABASES["default"]["NAME"] not in ("", ":memory:"):
+        _private(Path(DATABASES["default"]["NAME"]))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LANGUAGE_CODE = "en-us"
@@ -117,8 +143,12 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 
-# Where pipelines keep their node outputs and where file imports may read.
-ARTIFACT_DIR = Path(os.environ.get("STUDIO_ARTIFACTS", DATA_DIR / "artifacts"))
+# Where pipelines keep their node outputs and where file imports may read. STUDIO_ARTIFACTS=s3://bucket/prefix
+# shares artifacts, bundles and the serving registry between machines (pipelines/objects.py; STUDIO_S3_ENDPOINT
+# for MinIO and other S3 servers); ARTIFACT_DIR then holds this machine's local copies.
+_ARTIFACTS = os.environ.get("STUDIO_ARTIFACTS", "")
+ARTIFACTS_URL = _ARTIFACTS if _ARTIFACTS.startswith("s3://") else ""
+ARTIFACT_DIR = Path(_ARTIFACTS) if _ARTIFACTS and not ARTIFACTS_URL else DATA_DIR / "artifacts"
 DATA_ROOT = Path(os.environ.get("STUDIO_DATA_ROOT", DATA_DIR / "data"))
 # The online scorer (python -m studio.serving): where the studio tells it what is live, and where it answers.
 SERVING_DIR = Path(os.environ.get("SERVING_DIR", DATA_DIR / "serving"))
@@ -127,10 +157,12 @@ SERVING_URL = os.environ.get("SERVING_URL", "http://127.0.0.1:8001")
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",  # API clients: "Authorization: Token <key>"
+        "studio.core.tokens.ExpiringTokenAuthentication",  # API clients: "Authorization: Token <key>"
         "rest_framework.authentication.SessionAuthentication",  # the browser; CSRF enforced
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON bodies only (uploads declare their multipart parser): one parser to bound, one shape in the schema.
+    "DEFAULT_PARSER_CLASSES": ["studio.core.parsers.BoundedJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "studio.core.pagination.Pagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "studio.core.errors.exception_handler",
@@ -151,8 +183,23 @@ SPECTACULAR_SETTINGS = {
                              "studio.core.errors.add_error_responses"],
 }
 
-# Uploads: bigger files are refused with 413 before they are stored.
+# Credentials (studio/core/tokens.py, studio/core/api/auth.py): API tokens expire after STUDIO_TOKEN_TTL_HOURS
+# and logging out revokes them; WebSocket tickets live WS_TICKET_SECONDS and work once; after
+# LOGIN_FAILURES_PER_USER wrong passwords for one user name (or LOGIN_FAILURES_PER_ADDRESS from one address)
+# within the window, logins answer 429 until it passes. The counts live in the cache (Redis with REDIS_URL).
+TOKEN_TTL_SECONDS = int(float(os.environ.get("STUDIO_TOKEN_TTL_HOURS", 24 * 7)) * 3600)
+WS_TICKET_SECONDS = 30
+LOGIN_FAILURES_PER_USER = 5
+LOGIN_FAILURES_PER_ADDRESS = 30
+LOGIN_FAILURES_WINDOW_SECONDS = 15 * 60
+
+# Request bodies (studio/core/limits.py): uploads up to UPLOAD_MAX_BYTES, every other request up to
+# REQUEST_MAX_BYTES; a bigger one is answered 413 before its body is read. JSON bodies nest at most
+# JSON_MAX_DEPTH levels (studio/core/parsers.py).
 UPLOAD_MAX_BYTES = int(os.environ.get("STUDIO_UPLOAD_MAX_BYTES", 500 * 1024 * 1024))
+REQUEST_MAX_BYTES = int(os.environ.get("STUDIO_REQUEST_MAX_BYTES", 20 * 1024 * 1024))
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BYTES  # Django's own check (WSGI, tests) agrees with the edge's
+JSON_MAX_DEPTH = 64
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # Database connections (studio/datasets/guard.py). A connection never reaches the studio's own database (its
@@ -187,6 +234,7 @@ if REDIS_URL:
     HUEY.update({"huey_class": "huey.PriorityRedisHuey", "url": REDIS_URL})
 else:
     HUEY.update({"huey_class": "huey.SqliteHuey", "filename": str(DATA_DIR / "queue.sqlite3")})
+    _private(DATA_DIR / "queue.sqlite3")
 # Dedicated training workers: with STUDIO_TRAINING_QUEUE=<name>, full runs go to that queue, consumed by
 # workers started with STUDIO_QUEUE_NAME=<name>; previews and single-node runs stay on the main queue.
 TRAINING_QUEUE_NAME = os.environ.get("STUDIO_TRAINING_QUEUE", "")
@@ -218,6 +266,13 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = _flag("EMAIL_USE_TLS")
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "studio@localhost")
+
+# The cache holds login failure counts: Redis when there is one (shared by every web process), else memory.
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                          "KEY_PREFIX": os.environ.get("STUDIO_CHANNEL_PREFIX", "studio") + ":cache"}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Live run events: channels-redis across processes when REDIS_URL is set. Without Redis the WebSocket
 # consumer tails the RunEvent table (see studio/runs/consumers.py), which works across processes too.

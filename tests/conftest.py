@@ -34,3 +34,62 @@ def store(tmp_path):
     from pipelines import FileSystemStore
 
     return FileSystemStore(tmp_path / "artifacts")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory):
+    """A real S3 HTTP server (moto's server mode) on a free loopback port, for the session: the object store's
+    code talks to it through boto3 exactly as it would to MinIO or AWS."""
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    port = free_port()
+    log = open(tmp_path_factory.mktemp("moto") / "moto.log", "wb")  # noqa: SIM115 (open for the session)
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                              stdout=log, stderr=subprocess.STDOUT)
+    endpoint = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).close()
+            break
+        except OSError:
+            if server.poll() is not None:
+                raise RuntimeError(f"moto's server exited with {server.returncode}; see {log.name}") from None
+            time.sleep(0.1)
+    else:
+        raise RuntimeError(f"moto's server did not answer on {endpoint}; see {log.name}")
+    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")}
+    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
+    yield endpoint
+    server.terminate()
+    server.wait(timeout=10)
+    log.close()
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture
+def s3_url(s3_endpoint, monkeypatch) -> str:
+    """A fresh bucket on the session's S3 server, as the URL STUDIO_ARTIFACTS takes."""
+    import uuid
+
+    import boto3
+
+    bucket = f"studio-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=s3_endpoint).create_bucket(Bucket=bucket)
+    monkeypatch.setenv("STUDIO_S3_ENDPOINT", s3_endpoint)
+    return f"s3://{bucket}/studio"

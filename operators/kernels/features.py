@@ -1,8 +1,9 @@
 """The feature transform kernel: a fitted feature state applied to raw columns -> a feature matrix.
 
 One implementation for training, batch scoring (local and Spark, through Arrow batches) and online scoring.
-Imports numpy and scipy only. Fitting (statistics, vocabularies, quantiles, target encoding) lives in
-`operators.library.features`; the Spark engine may compute the same state with Spark.
+Imports numpy and scipy only. Fitting (statistics, vocabularies, quantiles, target encoding) is
+`operators.feature_state.build_feature_state`, over pandas or Spark statistics. Each transform is compiled by
+its entry in `COMPILERS`.
 
     transform(state, columns, n_rows) -> FeatureMatrix
     input_spec(state) -> [{"name", "datatype", "nullable", "categories"?}]
@@ -69,10 +70,6 @@ FORMAT = "features/1"
 MISSING_TOKEN = "\x00missing"
 FNV_OFFSET = np.uint64(14695981039346656037)
 FNV_PRIME = np.uint64(1099511628211)
-
-NUMERIC_OPS = ("standardize", "minmax", "log1p", "clip", "raw", "missing_indicator", "buckets")
-CATEGORICAL_OPS = ("onehot", "ordinal", "hash", "frequency", "target")
-ALL_OPS = NUMERIC_OPS + CATEGORICAL_OPS + ("cross",)
 
 
 # ------------------------------------------------------------------------------------------------ inputs
@@ -198,7 +195,7 @@ class _Block:
         self.width = width
 
 
-class _Compiled:
+class CompiledState:
     def __init__(self, state: Fitted):
         meta = state.meta
         if state.kind != "features" or meta.get("format") != FORMAT:
@@ -223,108 +220,144 @@ def _fill(x: np.ndarray, fill: float) -> np.ndarray:
 
 
 def _compile_block(i: int, block: dict, arrays: Mapping[str, np.ndarray]) -> _Block:
-    op = block["op"]
-    column = block.get("column")
+    compiler = COMPILERS.get(block["op"])
+    if compiler is None:
+        raise OperatorError(f"feature state has an unknown transform {block['op']!r}", port="feature_state")
 
     def array(name):
         return np.asarray(arrays[f"b{i}.{name}"], dtype=np.float64)
 
-    if op == "standardize":
-        fill, mean, scale = float(block["fill"]), float(block["mean"]), float(block["scale"])
-        return _Block("numeric", column, lambda x: [("dense", (_fill(x, fill) - mean) / scale)], 1)
-    if op == "minmax":
-        fill, lo, span = float(block["fill"]), float(block["lo"]), float(block["span"])
-        return _Block("numeric", column, lambda x: [("dense", (_fill(x, fill) - lo) / span)], 1)
-    if op == "log1p":
-        fill = float(block["fill"])
-
-        def log1p(x):
-            xf = _fill(x, fill)
-            return [("dense", np.sign(xf) * np.log1p(np.abs(xf)))]
-        return _Block("numeric", column, log1p, 1)
-    if op == "clip":
-        fill, lo, hi = float(block["fill"]), float(block["lo"]), float(block["hi"])
-        return _Block("numeric", column, lambda x: [("dense", np.clip(_fill(x, fill), lo, hi))], 1)
-    if op == "raw":
-        return _Block("numeric", column, lambda x: [("dense", x)], 1)
-    if op == "missing_indicator":
-        return _Block("numeric", column, lambda x: [("dense", np.isnan(x).astype(np.float64))], 1)
-    if op == "buckets":
-        edges = [array(f"edges{j}") for j in range(len(block["granularities"]))]
-
-        def buckets(x):
-            nan = np.isnan(x)
-            out = []
-            for e in edges:
-                index = e.searchsorted(x, side="right")
-                index[nan] = len(e) + 1
-                out.append(("group", index, len(e) + 2))
-            return out
-        return _Block("numeric", column, buckets, sum(len(e) + 2 for e in edges))
-    if op == "onehot":
-        n = len(block["vocab"])
-        lut = {v: k for k, v in enumerate(block["vocab"])}
-
-        def onehot(view):
-            codes, names = view
-            table = np.array([lut.get(name, n) for name in names] + [n + 1], dtype=np.int64)
-            return [("group", _per_code(table, codes), n + 2)]
-        return _Block("categorical", column, onehot, n + 2)
-    if op == "ordinal":
-        lut = {v: float(k) for k, v in enumerate(block["vocab"])}
-
-        def ordinal(view):
-            codes, names = view
-            table = np.array([lut.get(name, np.nan) for name in names] + [np.nan], dtype=np.float64)
-            return [("dense", _per_code(table, codes))]
-        return _Block("categorical", column, ordinal, 1)
-    if op == "hash":
-        n_dims = int(block["n_dims"])
-
-        def hashed(view):
-            codes, names = view
-            table = (_crc32(names + [None]) % np.uint64(n_dims)).astype(np.int64)
-            return [("group", _per_code(table, codes), n_dims)]
-        return _Block("categorical", column, hashed, n_dims)
-    if op in ("frequency", "target"):
-        known = array("values")
-        unseen = 0.0 if op == "frequency" else float(block["prior"])
-        missing = float(block["missing_value"])
-        lut = {v: k for k, v in enumerate(block["vocab"])}
-
-        def encoded(view):
-            codes, names = view
-            table = np.array([known[lut[name]] if name in lut else unseen for name in names] + [missing],
-                             dtype=np.float64)
-            return [("dense", _per_code(table, codes))]
-        return _Block("categorical", column, encoded, 1)
-    if op == "cross":
-        parts = block["parts"]
-        n_dims = int(block["n_dims"])
-        edges = {p: array(f"edges{p}") for p, part in enumerate(parts) if part["kind"] == "buckets"}
-
-        def cross(views):
-            n = len(views[0][0]) if isinstance(views[0], tuple) else len(views[0])
-            h = np.full(n, FNV_OFFSET, dtype=np.uint64)
-            for p, part in enumerate(parts):
-                if part["kind"] == "buckets":
-                    x = views[p]
-                    code = np.searchsorted(edges[p], x, side="right").astype(np.uint64)
-                    code[np.isnan(x)] = np.uint64(len(edges[p]) + 1)
-                else:
-                    codes, names = views[p]
-                    code = _per_code(_crc32(names + [None]), codes)
-                h = (h * FNV_PRIME) ^ code
-            return [("group", (h % np.uint64(n_dims)).astype(np.int64), n_dims)]
-        return _Block("cross", tuple((p["column"], p["kind"]) for p in parts), cross, n_dims)
-    raise OperatorError(f"feature state has an unknown transform {op!r}", port="feature_state")
+    return compiler(block, array)
 
 
-def compiled(state: Fitted) -> _Compiled:
+# Each compiler takes (block, array) -- the block's JSON and a reader of its arrays by name -- and returns the
+# compiled block. A new transform is one entry in COMPILERS (and one in operators.feature_state's tables).
+def _standardize(block: dict, array: Callable) -> _Block:
+    fill, mean, scale = float(block["fill"]), float(block["mean"]), float(block["scale"])
+    return _Block("numeric", block["column"], lambda x: [("dense", (_fill(x, fill) - mean) / scale)], 1)
+
+
+def _minmax(block: dict, array: Callable) -> _Block:
+    fill, lo, span = float(block["fill"]), float(block["lo"]), float(block["span"])
+    return _Block("numeric", block["column"], lambda x: [("dense", (_fill(x, fill) - lo) / span)], 1)
+
+
+def _log1p(block: dict, array: Callable) -> _Block:
+    fill = float(block["fill"])
+
+    def log1p(x):
+        xf = _fill(x, fill)
+        return [("dense", np.sign(xf) * np.log1p(np.abs(xf)))]
+    return _Block("numeric", block["column"], log1p, 1)
+
+
+def _clip(block: dict, array: Callable) -> _Block:
+    fill, lo, hi = float(block["fill"]), float(block["lo"]), float(block["hi"])
+    return _Block("numeric", block["column"], lambda x: [("dense", np.clip(_fill(x, fill), lo, hi))], 1)
+
+
+def _raw(block: dict, array: Callable) -> _Block:
+    return _Block("numeric", block["column"], lambda x: [("dense", x)], 1)
+
+
+def _missing_indicator(block: dict, array: Callable) -> _Block:
+    return _Block("numeric", block["column"], lambda x: [("dense", np.isnan(x).astype(np.float64))], 1)
+
+
+def _buckets(block: dict, array: Callable) -> _Block:
+    edges = [array(f"edges{j}") for j in range(len(block["granularities"]))]
+
+    def buckets(x):
+        nan = np.isnan(x)
+        out = []
+        for e in edges:
+            index = e.searchsorted(x, side="right")
+            index[nan] = len(e) + 1
+            out.append(("group", index, len(e) + 2))
+        return out
+    return _Block("numeric", block["column"], buckets, sum(len(e) + 2 for e in edges))
+
+
+def _onehot(block: dict, array: Callable) -> _Block:
+    n = len(block["vocab"])
+    lut = {v: k for k, v in enumerate(block["vocab"])}
+
+    def onehot(view):
+        codes, names = view
+        table = np.array([lut.get(name, n) for name in names] + [n + 1], dtype=np.int64)
+        return [("group", _per_code(table, codes), n + 2)]
+    return _Block("categorical", block["column"], onehot, n + 2)
+
+
+def _ordinal(block: dict, array: Callable) -> _Block:
+    lut = {v: float(k) for k, v in enumerate(block["vocab"])}
+
+    def ordinal(view):
+        codes, names = view
+        table = np.array([lut.get(name, np.nan) for name in names] + [np.nan], dtype=np.float64)
+        return [("dense", _per_code(table, codes))]
+    return _Block("categorical", block["column"], ordinal, 1)
+
+
+def _hash(block: dict, array: Callable) -> _Block:
+    n_dims = int(block["n_dims"])
+
+    def hashed(view):
+        codes, names = view
+        table = (_crc32(names + [None]) % np.uint64(n_dims)).astype(np.int64)
+        return [("group", _per_code(table, codes), n_dims)]
+    return _Block("categorical", block["column"], hashed, n_dims)
+
+
+def _encoded(block: dict, array: Callable) -> _Block:
+    """frequency and target: a value per known category; unseen and missing have their own."""
+    known = array("values")
+    unseen = 0.0 if block["op"] == "frequency" else float(block["prior"])
+    missing = float(block["missing_value"])
+    lut = {v: k for k, v in enumerate(block["vocab"])}
+
+    def encoded(view):
+        codes, names = view
+        table = np.array([known[lut[name]] if name in lut else unseen for name in names] + [missing],
+                         dtype=np.float64)
+        return [("dense", _per_code(table, codes))]
+    return _Block("categorical", block["column"], encoded, 1)
+
+
+def _cross(block: dict, array: Callable) -> _Block:
+    parts = block["parts"]
+    n_dims = int(block["n_dims"])
+    edges = {p: array(f"edges{p}") for p, part in enumerate(parts) if part["kind"] == "buckets"}
+
+    def cross(views):
+        n = len(views[0][0]) if isinstance(views[0], tuple) else len(views[0])
+        h = np.full(n, FNV_OFFSET, dtype=np.uint64)
+        for p, part in enumerate(parts):
+            if part["kind"] == "buckets":
+                x = views[p]
+                code = np.searchsorted(edges[p], x, side="right").astype(np.uint64)
+                code[np.isnan(x)] = np.uint64(len(edges[p]) + 1)
+            else:
+                codes, names = views[p]
+                code = _per_code(_crc32(names + [None]), codes)
+            h = (h * FNV_PRIME) ^ code
+        return [("group", (h % np.uint64(n_dims)).astype(np.int64), n_dims)]
+    return _Block("cross", tuple((p["column"], p["kind"]) for p in parts), cross, n_dims)
+
+
+COMPILERS: dict[str, Callable[[dict, Callable], _Block]] = {
+    "standardize": _standardize, "minmax": _minmax, "log1p": _log1p, "clip": _clip, "raw": _raw,
+    "missing_indicator": _missing_indicator, "buckets": _buckets,
+    "onehot": _onehot, "ordinal": _ordinal, "hash": _hash, "frequency": _encoded, "target": _encoded,
+    "cross": _cross,
+}
+
+
+def compiled(state: Fitted) -> CompiledState:
     """The state's lookups, built once per state object and kept on it (a scorer calls this per request)."""
     cached = state.__dict__.get("_compiled")
     if cached is None or cached[0] is not state.meta:
-        cached = (state.meta, _Compiled(state))
+        cached = (state.meta, CompiledState(state))
         state.__dict__["_compiled"] = cached
     return cached[1]
 
@@ -332,11 +365,11 @@ def compiled(state: Fitted) -> _Compiled:
 # ------------------------------------------------------------------------------------------- transform
 def transform(state: Fitted, columns: Mapping[str, Any], n_rows: int) -> FeatureMatrix:
     """Apply a fitted feature state to raw columns. Sparse CSR when any block is one-hot, else dense."""
-    return _transform(compiled(state), columns, n_rows)
+    return transform_compiled(compiled(state), columns, n_rows)
 
 
-def _transform(c: _Compiled, columns: Mapping[str, Any], n_rows: int,
-               overrides: Mapping[int, np.ndarray] | None = None) -> FeatureMatrix:
+def transform_compiled(c: CompiledState, columns: Mapping[str, Any], n_rows: int,
+                       overrides: Mapping[int, np.ndarray] | None = None) -> FeatureMatrix:
     views: dict[tuple[str, str], np.ndarray] = {}
 
     def view(name: str, kind: str) -> np.ndarray:

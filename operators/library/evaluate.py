@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from ..contract import Operator, OperatorError, Params, Port, PortType
+from ..contract import Message, Messages, Operator, OperatorError, Params, Port, PortType
 from ..labels import POSITIVE_RULE, LabelClasses, encode_label, plain
 from ..tables import require_columns, require_rows
 from ..values import Fitted, Report
@@ -13,7 +13,7 @@ MAX_POINTS = 400  # points per curve sent to the browser
 COLORS = ("#1f77b4", "#d62728")
 
 
-def _thin(*arrays: np.ndarray, limit: int = MAX_POINTS):
+def thin_curve(*arrays: np.ndarray, limit: int = MAX_POINTS):
     """Keep at most `limit` points of a curve, always the first and the last."""
     n = len(arrays[0])
     if n <= limit:
@@ -45,7 +45,7 @@ def binary_metrics(y: np.ndarray, p: np.ndarray, threshold: float) -> dict:
     }
 
 
-def _line(name, x, y, color, **extra) -> dict:
+def line_trace(name, x, y, color, **extra) -> dict:
     return {"type": "scatter", "mode": "lines", "name": name, "x": np.asarray(x).tolist(),
             "y": np.asarray(y).tolist(), "line": {"color": color, **extra.pop("line", {})}, **extra}
 
@@ -55,8 +55,8 @@ def ks_traces(name, cut, neg, pos, color) -> list[dict]:
     marker at the widest gap (the KS statistic)."""
     gap = np.abs(neg - pos)
     k = int(np.argmax(gap))
-    return [_line(f"{name}: negatives", cut, neg, color),
-            _line(f"{name}: positives", cut, pos, color, line={"dash": "dot"}),
+    return [line_trace(f"{name}: negatives", cut, neg, color),
+            line_trace(f"{name}: positives", cut, pos, color, line={"dash": "dot"}),
             {"type": "scatter", "mode": "markers+text", "name": f"{name}: KS {gap[k]:.3f}",
              "x": [float(cut[k]), float(cut[k])], "y": [float(neg[k]), float(pos[k])], "marker": {"color": color}}]
 
@@ -76,11 +76,11 @@ def curve_figures(scored: list[tuple[str, np.ndarray, np.ndarray]]) -> dict[str,
     for (name, y, p), color in zip(scored, COLORS, strict=False):
         fpr, tpr, thresholds = roc_curve(y, p)
         auc = float(np.trapezoid(tpr, fpr))
-        x, t = _thin(fpr, tpr)
-        figs["roc"]["data"].append(_line(f"{name} (AUC {auc:.3f})", x, t, color))
+        x, t = thin_curve(fpr, tpr)
+        figs["roc"]["data"].append(line_trace(f"{name} (AUC {auc:.3f})", x, t, color))
         precision, recall, _ = precision_recall_curve(y, p)
-        r, pr = _thin(recall[::-1], precision[::-1])
-        figs["pr"]["data"].append(_line(name, r, pr, color))
+        r, pr = thin_curve(recall[::-1], precision[::-1])
+        figs["pr"]["data"].append(line_trace(name, r, pr, color))
         # KS: cumulative share of each class below a score threshold
         cut = np.linspace(0, 1, 201)
         neg = np.searchsorted(np.sort(p[y == 0]), cut, side="right") / max(1, int((y == 0).sum()))
@@ -90,8 +90,8 @@ def curve_figures(scored: list[tuple[str, np.ndarray, np.ndarray]]) -> dict[str,
         ranked = y[np.argsort(-p, kind="stable")]
         share = np.arange(1, len(ranked) + 1) / len(ranked)
         gain = np.cumsum(ranked) / max(1, ranked.sum())
-        s, g = _thin(share, gain)
-        figs["gain"]["data"].append(_line(name, np.r_[0, s], np.r_[0, g], color))
+        s, g = thin_curve(share, gain)
+        figs["gain"]["data"].append(line_trace(name, np.r_[0, s], np.r_[0, g], color))
         deciles = np.arange(1, 11) / 10
         at = np.clip((deciles * len(ranked)).astype(int) - 1, 0, len(ranked) - 1)
         figs["lift"]["data"].append({"type": "bar", "name": name, "x": (deciles * 100).tolist(),
@@ -186,9 +186,9 @@ def model_figures(models: list[tuple[str, Fitted]], top: int = 20) -> dict[str, 
                 for metric, axis in (("binary_logloss", "y"), ("auc", "y2")):
                     values = metrics.get(metric)
                     if values:
-                        iteration["data"].append(_line(f"{name}: {part} {metric.replace('binary_', '')}",
-                                                       np.arange(1, len(values) + 1), values, color,
-                                                       line={"dash": dash}, yaxis=axis))
+                        iteration["data"].append(line_trace(f"{name}: {part} {metric.replace('binary_', '')}",
+                                                            np.arange(1, len(values) + 1), values, color,
+                                                            line={"dash": dash}, yaxis=axis))
             weight = np.asarray(model.arrays.get("importance_gain", np.zeros(len(names))), dtype=np.float64)
         else:
             weight = np.abs(np.asarray(model.arrays["coef"], dtype=np.float64))
@@ -204,6 +204,12 @@ def model_figures(models: list[tuple[str, Fitted]], top: int = 20) -> dict[str, 
     return figs
 
 
+class EvaluateMessages(Messages):
+    """evaluate_binary's messages, on either engine."""
+
+    one_class = Message("label column {column!r} holds one class only; AUC is undefined")
+
+
 class EvaluateBinary(Operator):
     """Evaluates a binary classifier's scores: AUC, logloss, KS, PR-AUC, Brier, and accuracy / precision /
     recall / F1 and the confusion matrix at a threshold. Charts: ROC, precision-recall, KS, cumulative gain,
@@ -212,6 +218,7 @@ class EvaluateBinary(Operator):
     its metrics carry the prefix `b_`."""
 
     name = "evaluate_binary"
+    spark = "operators.spark.evaluate:evaluate_binary"
     category = "Model evaluation"
     version = "2"
     description = "Metrics and charts (ROC, PR, KS, lift, calibration) of one or two binary classifiers."
@@ -223,6 +230,8 @@ class EvaluateBinary(Operator):
               Port("model_b", PortType.MODEL, "Optional: the model behind `table_b`", optional=True))
     outputs = (Port("metrics", PortType.METRICS, "AUC, logloss, KS, PR-AUC, Brier, threshold metrics"),
                Port("report", PortType.REPORT, "Plotly charts and the confusion matrices"))
+
+    Messages = EvaluateMessages
 
     class Params(Params):
         label: str = Field("label", min_length=1, description="Name of the true label column (any two values)")
@@ -247,8 +256,7 @@ class EvaluateBinary(Operator):
                                 "missing values", field="probability_column", column=params.probability_column,
                                 port=port)
         if len(np.unique(y)) < 2:
-            raise OperatorError(f"label column {params.label!r} holds one class only; AUC is undefined",
-                                field="label", column=params.label, port=port)
+            raise EvaluateMessages.one_class(field="label", column=params.label, port=port)
         return y, p, classes
 
     def run(self, ctx, inputs, params):

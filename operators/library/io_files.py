@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from ..contract import Operator, OperatorError, Params, Port, PortType
+from ..contract import Message, Messages, Operator, OperatorError, Params, Port, PortType
 
 ColumnType = Literal["number", "integer", "string", "category", "boolean", "datetime"]
 DEFAULT_NULLS = ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "None"]
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
 
 
 def file_sha256(path, chunk: int = 1 << 20) -> str:
@@ -23,6 +23,12 @@ def file_sha256(path, chunk: int = 1 << 20) -> str:
         while block := handle.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+class ImportMessages(Messages):
+    """import_csv's and import_parquet's messages, on either engine."""
+
+    not_in_file = Message("column {column!r} (from {source}) is not in the file; columns are: {known}")
 
 
 class FileSource(Params):
@@ -81,16 +87,15 @@ def apply_types(table: pd.DataFrame, overrides: dict[str, str], parse_dates: boo
     """Per-column type overrides, then ISO dates recognised in the remaining text columns."""
     for column, kind in overrides.items():
         if column not in table.columns:
-            raise OperatorError(f"column {column!r} (from column_types) is not in the file; columns are: "
-                                f"{', '.join(map(str, table.columns[:20]))}", field=f"column_types.{column}",
-                                column=column)
+            raise ImportMessages.not_in_file(source="column_types", known=", ".join(map(str, table.columns[:20])),
+                                             field=f"column_types.{column}", column=column)
         table[column] = _convert(table, column, kind)
     if parse_dates:
         for column in table.columns:
             if column in overrides or not pd.api.types.is_string_dtype(table[column]):
                 continue  # (object columns of text count as string dtype too)
             sample = table[column].dropna().head(200)
-            if len(sample) and all(isinstance(v, str) and _ISO_DATE.match(v) for v in sample):
+            if len(sample) and all(isinstance(v, str) and ISO_DATE.match(v) for v in sample):
                 with contextlib.suppress(ValueError, TypeError):  # dates at the top only: leave it as text
                     table[column] = pd.to_datetime(table[column], errors="raise", format="ISO8601")
     return table
@@ -103,9 +108,12 @@ class ImportCSV(Operator):
     unchanged one is not."""
 
     name = "import_csv"
+    spark = "operators.spark.io:import_csv"
     category = "Data import"
     description = "Read a CSV file into a table."
     outputs = (Port("table", PortType.TABLE, "The file's rows"),)
+
+    Messages = ImportMessages
 
     class Params(FileSource):
         delimiter: str = Field(",", min_length=1, max_length=1, description="Field separator")
@@ -149,9 +157,12 @@ class ImportParquet(Operator):
     columns. The file's content hash is part of the cache key."""
 
     name = "import_parquet"
+    spark = "operators.spark.io:import_parquet"
     category = "Data import"
     description = "Read a Parquet file into a table."
     outputs = (Port("table", PortType.TABLE, "The file's rows"),)
+
+    Messages = ImportMessages
 
     class Params(FileSource):
         columns: list[str] = Field(default_factory=list, description="Columns to read; empty reads all")
@@ -173,8 +184,8 @@ class ImportParquet(Operator):
         names = handle.schema_arrow.names
         for column in params.columns:
             if column not in names:
-                raise OperatorError(f"column {column!r} is not in the file; columns are: {', '.join(names[:20])}",
-                                    field="columns", column=column)
+                raise ImportMessages.not_in_file(source="columns", known=", ".join(names[:20]), field="columns",
+                                                 column=column)
         if params.max_rows:
             batches, rows = [], 0
             for batch in handle.iter_batches(columns=params.columns or None, batch_size=65_536):

@@ -16,6 +16,7 @@ class ImportSQL(Operator):
     runs, so this node is never served from the cache."""
 
     name = "import_sql"
+    spark = "operators.spark.io:import_sql"
     category = "Data import"
     description = "Read a table or a SELECT query from a database (PostgreSQL, MySQL/MariaDB, SQLite)."
     outputs = (Port("table", PortType.TABLE, "The rows read"),)

@@ -6,7 +6,7 @@ from pydantic import Field
 
 from ..contract import Cancelled, Operator, OperatorError, Params, Port, PortType
 from ..values import Fitted
-from .models_lr import require_label
+from .models_lr import TrainingMessages, require_label
 
 
 class GBDTParams(Params):
@@ -47,6 +47,7 @@ class TrainGBDT(Operator):
     model is stored as LightGBM's own text format, with the per-iteration metrics and feature importances."""
 
     name = "train_gbdt"
+    spark = "operators.spark.models:train_gbdt"
     category = "Model training"
     description = "Train gradient-boosted trees (LightGBM) on a feature matrix."
     inputs = (Port("features", PortType.FEATURES, "Training feature matrix with a binary label"),
@@ -54,6 +55,7 @@ class TrainGBDT(Operator):
                    "and early stopping", optional=True))
     outputs = (Port("model", PortType.MODEL, "LightGBM model text, per-iteration metrics, importances"),)
     Params = GBDTParams
+    Messages = TrainingMessages
 
     def run(self, ctx, inputs, params):
         import lightgbm as lgb

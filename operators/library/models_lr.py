@@ -6,21 +6,27 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from ..contract import Operator, OperatorError, Params, Port, PortType
+from ..contract import Message, Messages, Operator, OperatorError, Params, Port, PortType
 from ..values import FeatureMatrix, Fitted
+
+
+class TrainingMessages(Messages):
+    """What the trainers (train_lr, train_gbdt) say about their label, on either engine."""
+
+    no_label = Message("the {port!r} input has no label; set `label` on the feature extraction node")
+    no_rows = Message("the {port!r} input has no rows")
+    one_class = Message("the label of the {port!r} input holds one class only; a classifier needs both")
 
 
 def require_label(features: FeatureMatrix, port: str = "features") -> np.ndarray:
     """The 0/1 label of a feature matrix, with an error naming the port when it is missing or one-class."""
     if features.label is None:
-        raise OperatorError(f"the {port!r} input has no label; set `label` on the feature extraction node",
-                            port=port)
+        raise TrainingMessages.no_label(port=port)
     y = np.asarray(features.label)
     if features.n_rows == 0:
-        raise OperatorError(f"the {port!r} input has no rows", port=port)
+        raise TrainingMessages.no_rows(port=port)
     if len(np.unique(y)) < 2:
-        raise OperatorError(f"the label of the {port!r} input holds one class only; a classifier needs both",
-                            port=port, column=features.label_name)
+        raise TrainingMessages.one_class(port=port, column=features.label_name)
     return y
 
 
@@ -40,6 +46,7 @@ class TrainLR(Operator):
     stored as coefficients, intercept and feature names (JSON + npz)."""
 
     name = "train_lr"
+    spark = "operators.spark.models:train_lr"
     category = "Model training"
     version = "2"
     description = "Train a logistic regression (L1 / L2 / elastic net) on a feature matrix."
@@ -47,6 +54,8 @@ class TrainLR(Operator):
               Port("valid_features", PortType.FEATURES, "Optional validation features: logloss and AUC are logged",
                    optional=True))
     outputs = (Port("model", PortType.MODEL, "Coefficients, intercept and feature names"),)
+
+    Messages = TrainingMessages
 
     class Params(Params):
         penalty: Literal["l2", "l1", "elasticnet", "none"] = Field("l2", description="Regularisation")

@@ -17,6 +17,7 @@ class Predict(Operator):
     an error naming the column."""
 
     name = "predict"
+    spark = "operators.spark.models:predict"
     category = "Model scoring"
     version = "2"
     description = "Score rows with a model and its feature state: probability and label at a threshold."

@@ -13,6 +13,7 @@ class PublishModel(Operator):
     loads and is refused if any score differs. Runs every time (publishing is not cached)."""
 
     name = "publish_model"
+    spark = "operators.spark.io:publish_model"
     category = "Deployment"
     description = "Publish a model and its feature state as an online service (Open Inference Protocol v2)."
     inputs = (Port("model", PortType.MODEL, "A trained model (LR or GBDT)"),
@@ -29,8 +30,8 @@ class PublishModel(Operator):
 
     def run(self, ctx, inputs, params):
         table = inputs["table"]
-        if hasattr(table, "toPandas"):  # a Spark DataFrame: the bundle keeps only a few rows
-            table = table.limit(100).toPandas()
+        if hasattr(table, "toPandas"):  # a Spark DataFrame: the bundle summarises a sample (drift statistics)
+            table = table.limit(100_000).toPandas()
         if len(table) == 0:
             raise OperatorError("the held-out table has no rows; the bundle needs rows to verify itself",
                                 port="table")
@@ -38,7 +39,7 @@ class PublishModel(Operator):
             raise OperatorError(f"expected a feature state, got a {inputs['feature_state'].kind!r} state",
                                 port="feature_state")
         info = ctx.publish(params.deployment, model=inputs["model"], feature_state=inputs["feature_state"],
-                           holdout=table.head(100), threshold=params.threshold)
+                           holdout=table, threshold=params.threshold)
         ctx.log(f"published {params.deployment} version {info.get('version') or '(unregistered)'}: "
                 f"{info.get('bundle')}")
         return {"deployment": {k: ("" if v is None else v) for k, v in info.items()}}
@@ -50,6 +51,7 @@ class ScoreWithDeployment(Operator):
     `predicted_label`."""
 
     name = "score_with_deployment"
+    spark = "operators.spark.io:score_with_deployment"
     category = "Deployment"
     description = "Batch-score rows with a published model (the same numbers as online)."
     inputs = (Port("table", PortType.TABLE, "Rows holding the deployment's raw input columns"),)

@@ -60,6 +60,7 @@ class SampleCreditDefault(Operator):
     with a binary `default` label. Deterministic for a given seed."""
 
     name = "sample_credit_default"
+    spark = "operators.spark.sample_data:sample_credit_default"
     category = "Data import"
     description = "A generated credit-default table with a planted signal (demo data)."
     outputs = (Port("table", PortType.TABLE, "Loan applications with a binary `default` label"),)

@@ -25,6 +25,7 @@ class SplitRandom(Operator):
     ratio, so both parts keep the class balance."""
 
     name = "split_random"
+    spark = "operators.spark.split:split_random"
     category = "Data preparation"
     description = "Split rows at random by ratio (seeded), optionally stratified by a column."
     inputs = (Port("table", PortType.TABLE, "Rows to split"),)
@@ -59,6 +60,7 @@ class SplitRule(Operator):
     comparisons, and / or / not, `in [..]`, arithmetic, isnull(), contains(), date()."""
 
     name = "split_rule"
+    spark = "operators.spark.split:split_rule"
     category = "Data preparation"
     description = "Split rows by a boolean expression over columns."
     inputs = (Port("table", PortType.TABLE, "Rows to split"),)
@@ -80,6 +82,7 @@ class SplitTime(Operator):
     no time are an error, since their side is unknown."""
 
     name = "split_time"
+    spark = "operators.spark.split:split_time"
     category = "Data preparation"
     description = "Split rows by a date/time column: before a cutoff, or the last N% as the second part."
     inputs = (Port("table", PortType.TABLE, "Rows to split"),)

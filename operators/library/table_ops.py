@@ -22,6 +22,7 @@ class SelectColumns(Operator):
     """Keeps the listed columns (in that order), or drops them."""
 
     name = "select_columns"
+    spark = "operators.spark.table_ops:select_columns"
     category = "Data preparation"
     description = "Keep or drop columns."
     inputs, outputs = TABLE_IN, TABLE_OUT
@@ -42,6 +43,7 @@ class RenameColumns(Operator):
     """Renames columns; two columns may not end up with the same name."""
 
     name = "rename_columns"
+    spark = "operators.spark.table_ops:rename_columns"
     category = "Data preparation"
     description = "Rename columns."
     inputs, outputs = TABLE_IN, TABLE_OUT
@@ -73,6 +75,7 @@ class FilterRows(Operator):
     (rows where it is missing are dropped)."""
 
     name = "filter_rows"
+    spark = "operators.spark.table_ops:filter_rows"
     category = "Data preparation"
     description = "Keep rows matching a boolean expression."
     inputs, outputs = TABLE_IN, TABLE_OUT
@@ -92,6 +95,7 @@ class FillMissing(Operator):
     or each column's mean, median or most frequent value."""
 
     name = "fill_missing"
+    spark = "operators.spark.table_ops:fill_missing"
     category = "Data preparation"
     description = "Fill missing values with a constant, mean, median or most frequent value."
     inputs, outputs = TABLE_IN, TABLE_OUT
@@ -141,6 +145,7 @@ class Join(Operator):
     than the keys, get the suffixes `_left` / `_right`."""
 
     name = "join"
+    spark = "operators.spark.table_ops:join"
     category = "Data preparation"
     description = "Join two tables on key columns."
     inputs = (Port("left", PortType.TABLE, "Left table"), Port("right", PortType.TABLE, "Right table"))
@@ -182,6 +187,7 @@ class Sample(Operator):
     """Draws a seeded random sample of rows: a number of rows or a fraction."""
 
     name = "sample"
+    spark = "operators.spark.table_ops:sample"
     category = "Data preparation"
     description = "Random sample of rows (seeded)."
     inputs, outputs = TABLE_IN, TABLE_OUT
@@ -208,6 +214,7 @@ class Summarize(Operator):
     and a histogram per numeric column."""
 
     name = "summarize"
+    spark = "operators.spark.table_ops:summarize"
     category = "Data exploration"
     description = "Column statistics and histograms of a table."
     inputs = TABLE_IN

@@ -14,7 +14,6 @@ import numpy as np
 from ..contract import OperatorError
 from ..labels import LabelClasses
 from ..values import Report
-from . import spark_operator
 
 BINS = 10_000
 EPS = 1e-15
@@ -124,18 +123,18 @@ def binned_metrics(b: BinnedScores, threshold: float) -> dict:
 
 def binned_figures(scored: list[tuple[str, BinnedScores]]) -> dict[str, dict]:
     """The charts of operators.library.evaluate.curve_figures, drawn from the bins."""
-    from ..library.evaluate import COLORS, _line, _thin, finish_curve_figures, ks_traces
+    from ..library.evaluate import COLORS, line_trace, thin_curve, finish_curve_figures, ks_traces
 
     figs = {k: {"data": [], "layout": {}} for k in ("roc", "pr", "ks", "gain", "lift", "calibration",
                                                   "score_distribution")}
     edges = np.arange(1, BINS + 1) / BINS  # upper edge of each bin
     for (name, b), color in zip(scored, COLORS, strict=False):
         fpr, tpr = b.roc()
-        x, t = _thin(fpr, tpr)
-        figs["roc"]["data"].append(_line(f"{name} (AUC {b.auc():.3f})", x, t, color))
+        x, t = thin_curve(fpr, tpr)
+        figs["roc"]["data"].append(line_trace(f"{name} (AUC {b.auc():.3f})", x, t, color))
         recall, precision = b.pr()
-        r, pr = _thin(recall, precision)
-        figs["pr"]["data"].append(_line(name, r, pr, color))
+        r, pr = thin_curve(recall, precision)
+        figs["pr"]["data"].append(line_trace(name, r, pr, color))
         cut = np.linspace(0, 1, 201)
         at = np.clip(np.searchsorted(edges, cut, side="left"), 0, BINS - 1)
         neg = np.cumsum(b.negatives)[at] / max(1.0, b.negatives.sum())
@@ -145,8 +144,8 @@ def binned_figures(scored: list[tuple[str, BinnedScores]]) -> dict[str, dict]:
         share = np.cumsum(counts) / b.rows
         gain = np.cumsum(b.positives[::-1]) / max(1.0, b.positives.sum())
         nonempty = counts > 0
-        s, g = _thin(share[nonempty], gain[nonempty])
-        figs["gain"]["data"].append(_line(name, np.r_[0, s], np.r_[0, g], color))
+        s, g = thin_curve(share[nonempty], gain[nonempty])
+        figs["gain"]["data"].append(line_trace(name, np.r_[0, s], np.r_[0, g], color))
         deciles = np.arange(1, 11) / 10
         lift = np.interp(deciles, np.r_[0, share[nonempty]], np.r_[0, gain[nonempty]]) / deciles
         figs["lift"]["data"].append({"type": "bar", "name": name, "x": (deciles * 100).tolist(),
@@ -168,17 +167,15 @@ def binned_figures(scored: list[tuple[str, BinnedScores]]) -> dict[str, dict]:
     return finish_curve_figures(figs)
 
 
-@spark_operator("evaluate_binary")
 def evaluate_binary(ctx, inputs, params):
     """The local operator's metrics, tables and charts, from one binned aggregation per scored table."""
-    from ..library.evaluate import class_metrics, evaluate_inputs, model_figures
+    from ..library.evaluate import EvaluateMessages, class_metrics, evaluate_inputs, model_figures
 
     def score(table, port):
         binned = binned_scores(table, params.label, params.probability_column, params.threshold, port,
                                params.positive)
         if binned.positives.sum() == 0 or binned.negatives.sum() == 0:
-            raise OperatorError(f"label column {params.label!r} holds one class only; AUC is undefined",
-                                field="label", column=params.label, port=port)
+            raise EvaluateMessages.one_class(field="label", column=params.label, port=port)
         return {**binned_metrics(binned, params.threshold), **class_metrics(binned.classes)}, binned
 
     metrics, tables, scored, models, text = evaluate_inputs(inputs, params, score)

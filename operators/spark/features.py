@@ -23,12 +23,13 @@ import functools
 import numpy as np
 
 from ..contract import OperatorError
+from ..feature_state import (AUTO_GRANULARITIES, CATEGORY_BLOCKS, FeatureMessages, Moments, TargetEncoding,
+                             auto_transforms, bucket_levels, build_feature_state, check_label_not_feature,
+                             quantile_levels)
 from ..identifiers import log_line
 from ..kernels import features as kernel
 from ..labels import positive_text
-from ..library.features import _finite
 from ..values import Fitted
-from . import spark_operator
 from .frames import FEATURES, LABEL, SparkFeatures, features_schema, vector_array
 
 QUANTILE_RELATIVE_ERROR = 1e-4
@@ -160,18 +161,9 @@ class Quantiles:
             self._compute({column: missing})
         return np.asarray([self.values[(column, _key(q))] for q in probabilities], dtype=np.float64)
 
-    def edges(self, column: str, k: int, present: int) -> np.ndarray:
-        if present == 0:
-            return np.empty(0)
-        return np.unique(self.get(column, _levels(k)))
-
 
 def _key(p: float) -> float:
     return round(float(p), 12)
-
-
-def _levels(k: int) -> list[float]:
-    return [float(p) for p in np.linspace(0.0, 1.0, k + 1)[1:-1]]
 
 
 def _category_counts(table, columns: list[str], dtypes: dict[str, str]) -> dict[str, tuple[list, int]]:
@@ -205,43 +197,87 @@ def _category_counts(table, columns: list[str], dtypes: dict[str, str]) -> dict[
 
 
 def _auto_transforms(dtype: str, profile: dict, config) -> list[str]:
-    if _is_time(dtype):
-        return []
-    if _is_numeric(dtype):
-        ops = ["standardize"]
-        if profile["present"] < profile["rows"]:
-            ops.append("missing_indicator")
-        if profile["distinct"] > 2:
-            ops.append("buckets")
-        return ops
-    if profile["distinct"] <= config.max_categories:
-        return ["onehot"]
-    return ["hash", "frequency"]
+    kind = "time" if _is_time(dtype) else "numeric" if _is_numeric(dtype) else "category"
+    return auto_transforms(kind, profile["present"] < profile["rows"], profile["distinct"], config)
+
+
+class SparkStatistics:
+    """The fit's statistics of a Spark table (operators.feature_state.FeatureStatistics): one aggregation for
+    the column profiles, one approxQuantile pass for every quantile the plan needs, one grouped count for the
+    categorical columns."""
+
+    def __init__(self, table, plan: dict[str, list[str]], config, dtypes: dict[str, str], profiles: dict[str, dict]):
+        self.table, self.config, self.dtypes, self.profiles = table, config, dtypes, profiles
+        self.rows = next(iter(profiles.values()))["rows"]  # every profile counts the same rows
+        present = {c: p["present"] for c, p in profiles.items()}
+        self._quantiles = Quantiles(table, self._quantile_requests(plan), present)
+        category_columns = [c for c, ops in plan.items() if any(op in CATEGORY_BLOCKS for op in ops)]
+        self._categories = _category_counts(table, list(dict.fromkeys(category_columns)), dtypes)
+        self._label = None
+
+    def _quantile_requests(self, plan) -> dict[str, set[float]]:
+        config, requests = self.config, {}
+        for column, ops in plan.items():
+            if not _is_numeric(self.dtypes[column]):
+                continue
+            profile = self.profiles[column]
+            if "buckets" in ops:
+                for k in bucket_levels(config, lambda p=profile: p["distinct"], profile["present"]):
+                    requests.setdefault(column, set()).update(quantile_levels(k))
+            if "clip" in ops:
+                requests.setdefault(column, set()).update([config.clip_lower, config.clip_upper])
+        for column in (c for cross in config.crosses for c in cross):
+            if _is_numeric(self.dtypes[column]):
+                requests.setdefault(column, set()).update(quantile_levels(config.cross_buckets))
+        return requests
+
+    def nullable(self, column: str) -> bool:
+        return bool(self.profiles[column]["present"] < self.profiles[column]["rows"])
+
+    def is_numeric(self, column: str) -> bool:
+        return _is_numeric(self.dtypes[column])
+
+    def is_time(self, column: str) -> bool:
+        return _is_time(self.dtypes[column])
+
+    def moments(self, column: str, op: str) -> Moments:
+        if not _is_numeric(self.dtypes[column]):
+            raise FeatureMessages.not_a_number(op=op, field=f"columns.{column}", column=column)
+        p = self.profiles[column]
+        return Moments(p["present"], p["mean"], p["std"], p["min"], p["max"])
+
+    def distinct(self, column: str) -> int:
+        return self.profiles[column]["distinct"]
+
+    def quantiles(self, column: str, probabilities: list[float]) -> np.ndarray:
+        return self._quantiles.get(column, probabilities)
+
+    def category_counts(self, column: str) -> tuple[list[tuple[str, int]], int]:
+        return self._categories[column]
+
+    def target(self, column: str, block: int) -> TargetEncoding:
+        if self._label is None:
+            self._label = _label_expr(self.table, self.config.label, self.config.positive)
+        return _fit_target(self.table, column, self._label, self.config, block)
 
 
 def fit_feature_state_spark(ctx, table, config):
-    """The Spark twin of operators.library.features.fit_feature_state. Returns (state, oof) where oof maps a
-    target block's index to the name of the column holding its out-of-fold encodings in the returned table."""
-
-    from ..library.features import AUTO_GRANULARITIES, MIN_ROWS_PER_BUCKET
-
+    """The Spark twin of operators.library.features.fit_feature_state. Returns (state, table, oof) where oof maps
+    a target block's index to the name of the column holding its out-of-fold encodings in the returned table."""
     _require(table, config.columns, "columns")
     _require(table, config.exclude, "exclude")
     for cross in config.crosses:
         _require(table, cross, "crosses")
     if config.label:
         _require(table, [config.label], "label")
-        if config.label in config.columns:
-            raise OperatorError(f"the label column {config.label!r} cannot be a feature", field="columns",
-                                column=config.label)
+    check_label_not_feature(config)
     dtypes = dict(table.dtypes)
     candidates = [c for c in table.columns if c != config.label and c not in config.exclude
                   and (c in config.columns or config.mode == "auto")]
     crossed = [c for cross in config.crosses for c in cross]
     decisive = max(AUTO_GRANULARITIES + (config.max_categories,))  # the largest count a decision compares
     profiles = _column_profiles(table, list(dict.fromkeys(candidates + crossed)), dtypes, int(1.5 * decisive) + 10)
-    rows = profiles[candidates[0]]["rows"] if candidates else table.count()
-    if rows == 0:
+    if (profiles[candidates[0]]["rows"] if candidates else table.count()) == 0:
         raise OperatorError("the 'table' input has no rows", port="table")
     plan: dict[str, list[str]] = {}
     for column in candidates:
@@ -252,163 +288,15 @@ def fit_feature_state_spark(ctx, table, config):
             if ops:
                 plan[column] = ops
     label_meta = _label_and_identifiers(table, config, plan)
-    if not plan and not config.crosses:
-        raise OperatorError("no feature columns: every column is excluded or has no transform", field="columns")
-    requests: dict[str, set[float]] = {}
-    for column, ops in plan.items():
-        if not _is_numeric(dtypes[column]):
-            continue
-        profile = profiles[column]
-        if "buckets" in ops:
-            for k in config.bucket_granularities or [
-                    k for k in AUTO_GRANULARITIES
-                    if profile["distinct"] > k and profile["present"] >= MIN_ROWS_PER_BUCKET * k] or [4]:
-                requests.setdefault(column, set()).update(_levels(k))
-        if "clip" in ops:
-            requests.setdefault(column, set()).update([config.clip_lower, config.clip_upper])
-    for cross in config.crosses:
-        for column in cross:
-            if _is_numeric(dtypes[column]):
-                requests.setdefault(column, set()).update(_levels(config.cross_buckets))
-    quantiles = Quantiles(table, requests, {c: p["present"] for c, p in profiles.items()})
-    category_columns = [c for c, ops in plan.items() if any(op in kernel.CATEGORICAL_OPS for op in ops)]
-    categories = _category_counts(table, list(dict.fromkeys(category_columns)), dtypes)
-    needs_target = any("target" in ops for ops in plan.values())
-    y = _label_expr(table, config.label, config.positive) if config.label and needs_target else None
-
-    inputs: dict[str, dict] = {}
-    blocks: list[dict] = []
-    arrays: dict[str, np.ndarray] = {}
-    names: list[str] = []
-    categorical: list[str] = []
-    oof_columns: dict[int, str] = {}
-    extra_columns = []
-
-    def add_input(column: str, kind: str):
-        known = inputs.get(column)
-        if known and known["kind"] != kind:
-            raise OperatorError(f"column {column!r} cannot be both numeric and categorical in one feature state",
-                                field=f"columns.{column}", column=column)
-        profile = profiles[column]
-        inputs[column] = {"name": column, "kind": kind, "nullable": bool(profile["present"] < profile["rows"])}
-
-    for n, (column, ops) in enumerate(plan.items()):
-        unknown = [op for op in ops if op not in kernel.NUMERIC_OPS + kernel.CATEGORICAL_OPS]
-        if unknown:
-            raise OperatorError(f"unknown transform {unknown[0]!r} for column {column!r}",
-                                field=f"columns.{column}", column=column)
-        dtype, profile = dtypes[column], profiles[column]
-        numeric_ops = [op for op in ops if op in kernel.NUMERIC_OPS]
-        category_ops = [op for op in ops if op in kernel.CATEGORICAL_OPS]
-        if numeric_ops:
-            if _is_time(dtype):
-                raise OperatorError(f"column {column!r} is a date/time; {numeric_ops[0]!r} needs numbers",
-                                    field=f"columns.{column}", column=column)
-            if not _is_numeric(dtype):
-                raise OperatorError(f"column {column!r} must be numeric for {numeric_ops[0]!r}", column=column,
-                                    field=f"columns.{column}")
-            add_input(column, "numeric")
-            present = profile["present"]
-            mean = _finite(profile["mean"]) if present else 0.0
-            for op in numeric_ops:
-                block = {"op": op, "column": column}
-                i = len(blocks)
-                if op == "standardize":
-                    scale = _finite(profile["std"], 1.0) if present else 1.0
-                    block.update(fill=mean, mean=mean, scale=scale if scale > 0 else 1.0)
-                    names.append(column)
-                elif op == "minmax":
-                    lo = _finite(profile["min"]) if present else 0.0
-                    hi = _finite(profile["max"]) if present else 1.0
-                    block.update(fill=mean, lo=lo, span=(hi - lo) if hi > lo else 1.0)
-                    names.append(f"{column}:minmax")
-                elif op == "log1p":
-                    block.update(fill=mean)
-                    names.append(f"{column}:log1p")
-                elif op == "clip":
-                    lo, hi = (quantiles.get(column, [config.clip_lower, config.clip_upper]) if present
-                              else (0.0, 0.0))
-                    block.update(fill=mean, lo=_finite(lo), hi=_finite(hi))
-                    names.append(f"{column}:clip")
-                elif op == "raw":
-                    names.append(f"{column}:raw")
-                elif op == "missing_indicator":
-                    names.append(f"{column}:missing")
-                elif op == "buckets":
-                    granularities, seen = [], set()
-                    levels = config.bucket_granularities or [
-                        k for k in AUTO_GRANULARITIES
-                        if profile["distinct"] > k and present >= MIN_ROWS_PER_BUCKET * k] or [4]
-                    for k in levels:
-                        edges = quantiles.edges(column, k, present)
-                        if len(edges) == 0 or tuple(edges) in seen:
-                            continue
-                        seen.add(tuple(edges))
-                        arrays[f"b{i}.edges{len(granularities)}"] = edges
-                        granularities.append(k)
-                        names.extend(f"{column}:q{k}_{b}" for b in range(len(edges) + 1))
-                        names.append(f"{column}:q{k}_missing")
-                    if not granularities:
-                        continue
-                    block.update(granularities=granularities)
-                blocks.append(block)
-        if category_ops:
-            add_input(column, "categorical")
-            ranked, n_missing = categories[column]
-            for op in category_ops:
-                block = {"op": op, "column": column}
-                i = len(blocks)
-                if op in ("onehot", "ordinal"):
-                    vocab = [v for v, c in ranked if c >= config.min_frequency][:config.max_categories]
-                    block["vocab"] = vocab
-                    if op == "onehot":
-                        names.extend(f"{column}={v}" for v in vocab)
-                        names.extend([f"{column}=__other__", f"{column}=__missing__"])
-                    else:
-                        names.append(column)
-                        categorical.append(column)
-                elif op == "hash":
-                    block["n_dims"] = config.hash_dims
-                    names.extend(f"{column}:hash{j}" for j in range(config.hash_dims))
-                elif op == "frequency":
-                    block.update(vocab=[v for v, _ in ranked], missing_value=n_missing / rows)
-                    arrays[f"b{i}.values"] = np.array([c for _, c in ranked], dtype=np.float64) / rows
-                    names.append(f"{column}:freq")
-                elif op == "target":
-                    if y is None:
-                        raise OperatorError("target encoding needs the label column", field="label")
-                    vocab, values, prior, missing_value, oof = _fit_target(table, column, y, config, i)
-                    block.update(vocab=vocab, prior=prior, missing_value=missing_value)
-                    arrays[f"b{i}.values"] = values
-                    oof_columns[i] = OOF.format(i)
-                    extra_columns.append(oof)
-                    names.append(f"{column}:target")
-                blocks.append(block)
-        ctx.progress(0.8 * (n + 1) / (len(plan) + len(config.crosses) + 1))
-
-    for cross in config.crosses:
-        parts = []
-        i = len(blocks)
-        for p, column in enumerate(cross):
-            if _is_numeric(dtypes[column]) and inputs.get(column, {}).get("kind") != "categorical":
-                arrays[f"b{i}.edges{p}"] = quantiles.edges(column, config.cross_buckets,
-                                                           profiles[column]["present"])
-                add_input(column, "numeric")
-                parts.append({"column": column, "kind": "buckets"})
-            else:
-                add_input(column, "categorical")
-                parts.append({"column": column, "kind": "category"})
-        blocks.append({"op": "cross", "parts": parts, "n_dims": config.cross_dims})
-        names.extend(f"{'*'.join(cross)}:{j}" for j in range(config.cross_dims))
-
-    meta = {"format": kernel.FORMAT, "label": config.label or None, "inputs": list(inputs.values()),
-            "blocks": blocks, "names": names, "categorical": categorical, **label_meta}
-    for oof in extra_columns:
-        table = oof(table)
-    return Fitted("features", meta=meta, arrays=arrays), table, oof_columns
+    stats = SparkStatistics(table, plan, config, dtypes, profiles) if plan or config.crosses else None
+    state, adders = build_feature_state(plan, stats, config, lambda f: ctx.progress(0.8 * f))
+    state.meta.update(label_meta)
+    for add_oof in adders.values():
+        table = add_oof(table)
+    return state, table, {i: OOF.format(i) for i in adders}
 
 
-def _fit_target(table, column: str, y, config, block: int):
+def _fit_target(table, column: str, y, config, block: int) -> TargetEncoding:
     """Smoothed label mean per category on all rows (the state, for new rows), and a function adding the
     out-of-fold encoding of each training row: stats of the other folds = all rows minus the row's fold."""
     from pyspark.sql import functions as F
@@ -420,17 +308,13 @@ def _fit_target(table, column: str, y, config, block: int):
     per_fold = (table.select(key.alias("k"), y.alias("y"), fold.alias("fold"))
                 .groupBy("k", "fold").agg(F.sum("y").alias("s"), F.count(F.lit(1)).alias("n")).collect())
     totals: dict[str, list[float]] = {}
-    canonical_of: dict[str, str | None] = {}
     for row in per_fold:
         t = totals.setdefault(row["k"], [0.0, 0])
         t[0] += row["s"]
         t[1] += row["n"]
-    for k in totals:
-        canonical_of[k] = None if k == kernel.MISSING_TOKEN else kernel.canonical(k)
     full = {}
     for k, (s, n) in totals.items():
-        c = canonical_of[k]
-        name = kernel.MISSING_TOKEN if c is None else c
+        name = kernel.MISSING_TOKEN if k == kernel.MISSING_TOKEN else kernel.canonical(k)
         acc = full.setdefault(name, [0.0, 0])
         acc[0] += s
         acc[1] += n
@@ -450,10 +334,10 @@ def _fit_target(table, column: str, y, config, block: int):
                             "left")
         return joined.withColumn(name, F.coalesce(F.col("v"), F.lit(prior))).drop("__k", "__fold", "k", "fold", "v")
 
-    return vocab, values, prior, missing_value, add_oof
+    return TargetEncoding(vocab, values, prior, missing_value, add_oof)
 
 
-def _columns_of(batch, state: Fitted) -> dict[str, np.ndarray]:
+def arrow_columns(batch, state: Fitted) -> dict[str, np.ndarray]:
     """An Arrow batch's raw columns as the kernel takes them: float64 with NaN, or objects with None."""
     columns = {}
     for spec in state.meta["inputs"]:
@@ -489,7 +373,7 @@ def _transform_batches(batches, *, state: Fitted, label: str | None, oof: dict[i
             continue
         overrides = {i: batch.column(batch.schema.get_field_index(c)).to_numpy(zero_copy_only=False)
                      for i, c in oof.items()} or None
-        matrix = kernel._transform(compiled, _columns_of(batch, state), n, overrides)
+        matrix = kernel.transform_compiled(compiled, arrow_columns(batch, state), n, overrides)
         arrays, names = [vector_array(matrix.X)], [FEATURES]
         if label:
             y = batch.column(batch.schema.get_field_index(label)).to_numpy(zero_copy_only=False)
@@ -517,7 +401,6 @@ def transform_on_spark(table, state: Fitted, *, label: str | None = None, oof: d
     return SparkFeatures(frame, list(compiled.names), label if with_label else None, list(compiled.categorical))
 
 
-@spark_operator("feature_extraction")
 def feature_extraction(ctx, inputs, params):
     state, table, oof = fit_feature_state_spark(ctx, inputs["table"], params)
     features = transform_on_spark(table, state, label=params.label or None, oof=oof)
@@ -527,7 +410,6 @@ def feature_extraction(ctx, inputs, params):
     return {"features": features, "feature_state": state}
 
 
-@spark_operator("apply_features")
 def apply_features(ctx, inputs, params):
     state = inputs["feature_state"]
     return {"features": transform_on_spark(inputs["table"], state, label=state.meta.get("label"))}

@@ -8,7 +8,6 @@ from urllib.parse import unquote, urlsplit
 
 from ..connections import check_statement, jdbc_read_only_properties
 from ..contract import OperatorError
-from . import spark_operator
 
 # SQLAlchemy dialect -> (JDBC scheme, driver class). Debian's libpostgresql-jdbc-java and libmariadb-java
 # provide the jars (pipelines.engines.JDBC_JARS); the MariaDB driver also reads MySQL servers.
@@ -97,13 +96,12 @@ def _first_line(exc: Exception) -> str:
     return text[:500] or type(exc).__name__
 
 
-@spark_operator("import_csv")
 def import_csv(ctx, inputs, params):
     """Spark reads the file as text columns; then one aggregation finds, per column, whether every value is
     an integer, a number or an ISO date (as the local engine's inference), and the columns are cast."""
     from pyspark.sql import functions as F
 
-    from ..library.io_files import _ISO_DATE, source_path
+    from ..library.io_files import ISO_DATE, ImportMessages, source_path
 
     path = source_path(ctx, params)
     label = params.path or f"upload {params.upload}"
@@ -121,10 +119,10 @@ def import_csv(ctx, inputs, params):
                            for c in table.columns])
     for column in params.column_types:
         if column not in table.columns:
-            raise OperatorError(f"column {column!r} (from column_types) is not in the file; columns are: "
-                                f"{', '.join(table.columns[:20])}", field=f"column_types.{column}", column=column)
+            raise ImportMessages.not_in_file(source="column_types", known=", ".join(table.columns[:20]),
+                                             field=f"column_types.{column}", column=column)
     free = [c for c in table.columns if c not in params.column_types]
-    date_pattern = _ISO_DATE.pattern
+    date_pattern = ISO_DATE.pattern
     checks = []
     for i, c in enumerate(free):
         col = F.col(c)
@@ -166,12 +164,11 @@ def _cast(column: str, kind: str | None):
     return col.alias(column)  # string, category, or text
 
 
-@spark_operator("import_parquet")
 def import_parquet(ctx, inputs, params):
     import pyarrow.parquet as pq
     from pyspark.sql import functions as F
 
-    from ..library.io_files import source_path
+    from ..library.io_files import ImportMessages, source_path
 
     path = source_path(ctx, params)
     table = ctx.spark.read.parquet(str(path))
@@ -184,15 +181,14 @@ def import_parquet(ctx, inputs, params):
     if params.columns:
         for column in params.columns:
             if column not in table.columns:
-                raise OperatorError(f"column {column!r} (from columns) is not in the file; columns are: "
-                                    f"{', '.join(table.columns[:20])}", field="columns", column=column)
+                raise ImportMessages.not_in_file(source="columns", known=", ".join(table.columns[:20]),
+                                                 field="columns", column=column)
         table = table.select(*params.columns)
     if params.max_rows:
         table = table.limit(params.max_rows)
     return {"table": table}
 
 
-@spark_operator("import_sql")
 def import_sql(ctx, inputs, params):
     """JDBC from PostgreSQL or MySQL/MariaDB, split into range queries over the first integer column."""
     if bool(params.table) == bool(params.query):
@@ -205,12 +201,12 @@ def import_sql(ctx, inputs, params):
     return {"table": table}
 
 
-@spark_operator("publish_model")
 def publish_model(ctx, inputs, params):
-    """Publishing needs only the first rows of the held-out table; the rest stays on Spark."""
+    """Publishing needs only the first rows of the held-out table (100 verify the bundle, up to 100,000 give its
+    drift statistics); the rest stays on Spark."""
     import operators
 
-    inputs = dict(inputs, table=inputs["table"].limit(100).toPandas())
+    inputs = dict(inputs, table=inputs["table"].limit(100_000).toPandas())
     return operators.get("publish_model")().run(ctx, inputs, params)
 
 
@@ -243,7 +239,6 @@ def _score_batches(batches, *, load, path: str, columns: list[str]):
                .append_column("predicted_label", pa.array(np.asarray(scores["label"]), type=pa.int64())))
 
 
-@spark_operator("score_with_deployment")
 def score_with_deployment(ctx, inputs, params):
     """The deployment's bundle is resolved and verified on the driver (an unknown deployment or a refused
     bundle fails before any job); each task loads the same bundle directory by path, once per partition, and

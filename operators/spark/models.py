@@ -19,7 +19,6 @@ import numpy as np
 
 from ..contract import OperatorError
 from ..values import FeatureMatrix, Fitted
-from . import spark_operator
 from .frames import FEATURES, LABEL, SparkFeatures, matrix_from_vectors
 
 MIN_ROWS_PER_TASK = 1_000  # smaller partitions make LightGBM's network cost more than it saves
@@ -37,16 +36,16 @@ def _local(operator_name: str):
 def _label_counts(features: SparkFeatures, port: str) -> tuple[int, int]:
     from pyspark.sql import functions as F
 
+    from ..library.models_lr import TrainingMessages
+
     if not features.has_label:
-        raise OperatorError(f"the {port!r} input has no label; set `label` on the feature extraction node",
-                            port=port)
+        raise TrainingMessages.no_label(port=port)
     row = features.dataframe.agg(F.count(F.lit(1)).alias("n"), F.sum(LABEL).alias("pos")).collect()[0]
     rows, positives = int(row["n"]), int(row["pos"] or 0)
     if rows == 0:
-        raise OperatorError(f"the {port!r} input has no rows", port=port)
+        raise TrainingMessages.no_rows(port=port)
     if positives in (0, rows):
-        raise OperatorError(f"the label of the {port!r} input holds one class only; a classifier needs both",
-                            port=port, column=features.label_name)
+        raise TrainingMessages.one_class(port=port, column=features.label_name)
     return rows, positives
 
 
@@ -125,7 +124,6 @@ def train_lightgbm_on_spark(features: SparkFeatures, params: dict, rounds: int, 
     return result[0]["model"], json.loads(result[0]["evals"]), n
 
 
-@spark_operator("train_gbdt")
 def train_gbdt(ctx, inputs, params):
     import lightgbm as lgb
 
@@ -160,7 +158,6 @@ def train_gbdt(ctx, inputs, params):
 
 
 # -------------------------------------------------------------------------------------------------- LR
-@spark_operator("train_lr")
 def train_lr(ctx, inputs, params):
     """Spark ML's LogisticRegression, driven through its JVM object: pyspark.ml's Python parameter wrappers
     walk dir(cls) and break when zope.interface (Twisted, under the studio) has decorated typing.Generic."""
@@ -237,20 +234,19 @@ def _predict_batches(batches, *, model: Fitted, state: Fitted, threshold: float)
 
     from ..kernels import features as kernel
     from ..kernels.models import load_scorer
-    from .features import _columns_of
+    from .features import arrow_columns
 
     scorer = load_scorer(model)
     compiled = kernel.compiled(state)
     for batch in batches:
         if not batch.num_rows:
             continue
-        X = kernel._transform(compiled, _columns_of(batch, state), batch.num_rows).X
+        X = kernel.transform_compiled(compiled, arrow_columns(batch, state), batch.num_rows).X
         p = scorer.predict_proba(X)
         yield (batch.append_column("__p", pa.array(p, type=pa.float64()))
                .append_column("__label", pa.array((p >= threshold).astype(np.int8), type=pa.int8())))
 
 
-@spark_operator("predict")
 def predict(ctx, inputs, params):
     from pyspark.sql.types import ByteType, DoubleType, StructField, StructType
 

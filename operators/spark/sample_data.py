@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 from ..library.sample_data import credit_default_table
-from . import spark_operator
 
 
-@spark_operator("sample_credit_default")
 def sample_credit_default(ctx, inputs, params):
     """A demo generator: the table is generated on the driver by the local engine's code (so the same rows
     for a seed) and handed to Spark with createDataFrame (through Arrow), so its size is bounded by the

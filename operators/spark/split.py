@@ -7,7 +7,6 @@ import numpy as np
 
 from ..contract import OperatorError
 from ..tables import require_columns
-from . import spark_operator
 from .tables import TIME_TYPES, col, is_numeric, present_number, require_rows
 
 FLAG = "__studio_first"
@@ -46,7 +45,6 @@ def _flag_rows(batches, *, offsets, seed, ratio):
         yield batch.append_column(FLAG, pa.array(mask, type=pa.bool_()))
 
 
-@spark_operator("split_random")
 def split_random(ctx, inputs, params):
     """The same rows go to each side as on the local engine when the table's partitions follow its row order
     (a table read from one file); otherwise a different split, as seeded and repeatable."""
@@ -84,7 +82,6 @@ def _stratified(table, params):
     return _sides(flagged)
 
 
-@spark_operator("split_rule")
 def split_rule(ctx, inputs, params):
     """The expression is the local engine's, evaluated on each Arrow batch (operators.spark.table_ops)."""
     from .table_ops import checked_expression, masked
@@ -158,7 +155,6 @@ def _cutoff_key(params, numeric: bool):
     return (cutoff - pd.Timestamp(0)) // pd.Timedelta(microseconds=1)
 
 
-@spark_operator("split_time")
 def split_time(ctx, inputs, params):
     """The same sides as the local engine. last_fraction: the boundary is the time at row rank
     n - round(fraction * n) in time order, found exactly from row counts (`value_at_rank`), and rows at or

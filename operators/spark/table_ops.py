@@ -15,14 +15,12 @@ from ..contract import OperatorError
 from ..expressions import Expression
 from ..library.table_ops import join_keys, renamed_columns, summary
 from ..tables import require_columns
-from . import spark_operator
 from .profile import spark_table_profile
 from .split import partition_offsets
 from .tables import col, columns_with_gaps, empty_frame, is_missing, is_numeric, pandas_batch, present_number
 from .tasks import carry_operator_errors
 
 
-@spark_operator("select_columns")
 def select_columns(ctx, inputs, params):
     table = inputs["table"]
     require_columns(table, params.columns, field="columns")
@@ -32,7 +30,6 @@ def select_columns(ctx, inputs, params):
     return {"table": table.select(*[col(c) for c in table.columns if c not in dropped])}
 
 
-@spark_operator("rename_columns")
 def rename_columns(ctx, inputs, params):
     table = inputs["table"]
     renamed = renamed_columns(table, params.mapping)
@@ -74,7 +71,6 @@ def masked(table, checked: tuple[Expression, set[str]], flag: str | None = None)
     return table.mapInArrow(body, schema)
 
 
-@spark_operator("filter_rows")
 def filter_rows(ctx, inputs, params):
     table = inputs["table"]
     return {"table": masked(table, checked_expression(params.expression, table))}
@@ -103,7 +99,6 @@ def _fill_value(spark, column: str, dtype: str, value):
     return literal
 
 
-@spark_operator("fill_missing")
 def fill_missing(ctx, inputs, params):
     """Statistics are Spark aggregations over the values present (null and NaN are missing, as in pandas):
     mean is exact up to the order of summation (relative 1e-12); median is Spark's `median`, the exact
@@ -157,7 +152,6 @@ def fill_missing(ctx, inputs, params):
 
 
 # ---------------------------------------------------------------------------------------------- join
-@spark_operator("join")
 def join(ctx, inputs, params):
     """pandas' merge on Spark: missing keys match each other (null-safe equality), a key named alike on
     both sides becomes one column (its value from either side), other columns found on both sides get the
@@ -223,7 +217,6 @@ def _sample_partition(batches, *, picks, sizes, seed: int, replace: bool):
             yield batch.take(pa.array(chosen))
 
 
-@spark_operator("sample")
 def sample(ctx, inputs, params):
     """Exactly as many rows as the local engine: `rows`, or round(fraction * rows of the table) as pandas
     rounds. The rows themselves differ from pandas' sample with the same seed (pandas draws over the whole
@@ -247,7 +240,6 @@ def sample(ctx, inputs, params):
 
 
 # ------------------------------------------------------------------------------------------ summarize
-@spark_operator("summarize")
 def summarize(ctx, inputs, params):
     """The Spark profile (operators.spark.profile): exact rows, missing values and min / max / mean; distinct
     counts, top values and histograms from a sample of at most SAMPLE_ROWS rows, as on the local engine."""

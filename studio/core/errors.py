@@ -9,6 +9,7 @@ DRF's nested validation details are flattened to dotted paths; views raise `ApiE
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
@@ -53,7 +54,20 @@ def error_body(code: str, errors: list[dict], message: str | None = None) -> dic
     return {"code": code, "message": message or "; ".join(_line(e) for e in errors) or code, "errors": errors}
 
 
+def refused_request(exc: Exception) -> ApiError:
+    """Django's refusals of a request (too big, too many fields, a bad multipart), in the API's shape."""
+    if isinstance(exc, RequestDataTooBig):
+        from django.conf import settings
+
+        return ApiError(413, "too_large", [{"path": "", "code": "too_large", "message": "the request body is "
+                                            f"over the limit of {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes"}])
+    return ApiError(400, "bad_request", [{"path": "", "code": "bad_request", "message": str(exc) or
+                                          type(exc).__name__}])
+
+
 def exception_handler(exc, context):
+    if isinstance(exc, SuspiciousOperation):
+        exc = refused_request(exc)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -91,7 +105,7 @@ class ErrorSerializer(serializers.Serializer):
 _ERROR_STATUSES = {"400": "Bad request: see `errors` for the field paths", "401": "Not logged in",
                    "403": "Logged in, but the project role does not allow this",
                    "404": "No such object, or not in one of your projects", "405": "Method not allowed",
-                   "406": "Not acceptable", "413": "Upload too large", "415": "Unsupported media type"}
+                   "406": "Not acceptable", "413": "Request body too large", "415": "Unsupported media type"}
 
 
 def add_error_responses(result, generator, request, public):
@@ -111,7 +125,9 @@ def add_error_responses(result, generator, request, public):
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
             for code, text in _ERROR_STATUSES.items():
-                if code == "413" and "uploads" not in path:
-                    continue
-                responses.setdefault(code, {"description": text, "content": ref})
+                if code != "413" or "requestBody" in operation:  # a body over the limit needs a body
+                    responses.setdefault(code, {"description": text, "content": ref})
+            if path.endswith(("/auth/login/", "/auth/token/")):
+                responses.setdefault("429", {"description": "Too many wrong logins: wait and try again",
+                                             "content": ref})
     return result

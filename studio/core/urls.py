@@ -24,6 +24,7 @@ urlpatterns = [
     path("auth/login/", auth.LoginView.as_view(), name="auth-login"),
     path("auth/logout/", auth.LogoutView.as_view(), name="auth-logout"),
     path("auth/token/", auth.TokenView.as_view(), name="auth-token"),
+    path("auth/ws-ticket/", auth.WsTicketView.as_view(), name="auth-ws-ticket"),
     path("operators/", OperatorListView.as_view(), name="operator-list"),
     path("operators/<str:name>/", OperatorDetailView.as_view(), name="operator-detail"),
     path("", include(router.urls)),

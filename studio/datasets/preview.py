@@ -44,10 +44,11 @@ def _text_head(path: Path) -> io.BytesIO:
     return io.BytesIO(head)
 
 
-def _read(path: Path, kind: str, delimiter: str) -> pd.DataFrame:
+def _read(path: Path, kind: str, delimiter: str, encoding: str | None = None) -> pd.DataFrame:
     if kind in ("csv", "tsv"):
         return pd.read_csv(_text_head(path), sep=delimiter, nrows=SAMPLE_ROWS, na_values=NULLS,
-                           keep_default_na=False, encoding_errors="replace", low_memory=False)
+                           keep_default_na=False, encoding=encoding or "utf-8", encoding_errors="replace",
+                           low_memory=False)
     if kind == "json":
         try:
             return pd.read_json(_text_head(path), lines=True, nrows=SAMPLE_ROWS)
@@ -87,11 +88,11 @@ def _cell(value):
     return value
 
 
-def preview(path: Path, kind: str, head: bytes = b"") -> dict:
+def preview(path: Path, kind: str, head: bytes = b"", encoding: str | None = None) -> dict:
     """{kind, delimiter?, columns: [{name, type, missing, distinct}], rows, sampled_rows, sample_limit}."""
     delimiter = sniff_delimiter(head, kind) if kind in ("csv", "tsv") else None
     try:
-        table = _read(path, kind, delimiter)
+        table = _read(path, kind, delimiter, encoding)
     except (ValueError, OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise PreviewError(f"cannot read it as {kind}: {str(exc)[:300]}") from None
     table = table.iloc[:, :MAX_COLUMNS]

@@ -70,3 +70,41 @@ class DeploymentEvent(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+
+class FeedbackLabel(models.Model):
+    """The true outcome of one served row, posted after the fact (POST /api/deployments/<name>/feedback/).
+    One row per (deployment, request id, row): a repeated label replaces the earlier one."""
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="labels")
+    request_id = models.CharField(max_length=100)
+    row = models.PositiveIntegerField()
+    label = models.PositiveSmallIntegerField()
+    received_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["deployment", "request_id", "row"],
+                                               name="one_label_per_served_row")]
+
+
+class Decision(models.Model):
+    """A champion/challenger decision of a publish_if_better node: both scores on the same held-out rows,
+    whether the challenger went live, and why."""
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="decisions")
+    run = models.ForeignKey("runs.Run", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    node = models.CharField(max_length=200, blank=True, default="")
+    metric = models.CharField(max_length=16)
+    champion_version = models.PositiveIntegerField(null=True, blank=True)
+    champion_score = models.FloatField(null=True, blank=True)
+    challenger_score = models.FloatField()
+    margin = models.FloatField()
+    published = models.BooleanField()
+    version = models.PositiveIntegerField(null=True, blank=True, help_text="The new version, when published")
+    reason = models.TextField()
+    rows = models.PositiveIntegerField(help_text="Held-out rows both models scored")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]

@@ -17,13 +17,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 
 from pipelines.bundle import BundleRefused, load_bundle, write_bundle, write_registry
+from pipelines.objects import fetch_bundle, share_bundle, share_registry
+from studio.core.shared import shared_store
 
 from .models import Deployment, DeploymentEvent, DeploymentVersion
 
+SHARED_REGISTRY_LOCK = 0x5354554449_4F  # pg_advisory_xact_lock key of the shared registry's writers ("STUDIO")
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
 
 
@@ -41,6 +44,18 @@ def serving_dir() -> Path:
 
 def registry_path() -> Path:
     return serving_dir() / "registry.json"
+
+
+def local_bundle(path: str) -> Path:
+    """A version's bundle folder on this machine: fetched from the shared store when another web replica or
+    worker published it."""
+    objects = shared_store()
+    if objects is not None and not Path(path).is_dir():
+        try:
+            return fetch_bundle(objects, f"bundles/{Path(path).parent.name}/{Path(path).name}", serving_dir())
+        except (OSError, ValueError) as exc:
+            raise BundleRefused(f"the bundle cannot be fetched from the shared store: {exc}") from None
+    return Path(path)
 
 
 def serving_url() -> str:
@@ -72,6 +87,8 @@ def publish(*, project, name: str, model, feature_state, holdout, user=None, run
             write_bundle(folder, name=name, version=str(number), model=model, feature_state=feature_state,
                          holdout=holdout, source=source, threshold=threshold)
             bundle = load_bundle(folder)  # the check the serving process makes: refuse here, with the reason
+            if shared_store() is not None:  # every serving replica reads it from there
+                share_bundle(shared_store(), folder)
         except Exception as exc:
             shutil.rmtree(folder, ignore_errors=True)
             if isinstance(exc, (BundleRefused, ValueError, KeyError)) or type(exc).__name__ == "OperatorError":
@@ -94,7 +111,7 @@ def rollback(deployment: Deployment, number: int, user=None) -> DeploymentVersio
     if version is None:
         raise DeploymentError(f"deployment {deployment.name!r} has no version {number}", "version", 404)
     try:
-        load_bundle(version.bundle)
+        load_bundle(local_bundle(version.bundle))
     except BundleRefused as exc:
         raise DeploymentError(f"version {number} cannot go live: {exc}", "version") from None
     with transaction.atomic():
@@ -149,8 +166,16 @@ def registry_models() -> dict:
 def sync_registry() -> Path:
     """Write the registry from the database (under a lock, read and write together, so writes never go
     back in time)."""
-    with _registry_lock():
-        write_registry(registry_path(), registry_models())
+    with _registry_lock(), transaction.atomic():
+        if shared_store() is not None and connection.vendor == "postgresql":
+            # Web replicas and workers on other machines write the shared registry too: a PostgreSQL advisory
+            # lock, held until this transaction ends, orders their read-and-write as the file lock does here.
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SHARED_REGISTRY_LOCK])
+        models = registry_models()
+        write_registry(registry_path(), models)
+        if shared_store() is not None:  # the serving replicas on other machines follow this one
+            share_registry(shared_store(), models)
     return registry_path()
 
 
@@ -265,3 +290,67 @@ def bundle_resolver_for(run):
                 connection.close()
 
     return resolve
+
+
+def prediction_logs_for(run):
+    """What the worker hands the executor as `prediction_logs`: a deployment of the run's project by name ->
+    its prediction log's root and its labels (import_prediction_log, check_drift); None for any other name."""
+
+    def resolve(name: str):
+        from .feedback import labels_frame, prediction_log_dir
+
+        deployment = _in_run_project(run, name)
+        if deployment is None:
+            return None
+
+        def labels():
+            try:
+                return labels_frame(deployment)
+            finally:
+                _close_thread_connection()
+
+        return {"directory": prediction_log_dir(), "labels": labels}
+
+    return resolve
+
+
+def decision_recorder_for(run):
+    """What the worker hands the executor as `decisions`: publish_if_better's decisions, kept per deployment."""
+
+    def record(*, node: str, deployment: str, decision: dict) -> None:
+        from .models import Decision
+
+        try:
+            found = Deployment.objects.filter(project=run.project, name=deployment).first()
+            if found is None:  # nothing was ever published under the name: nothing to keep the decision on
+                return
+            Decision.objects.create(
+                deployment=found, run=run, node=node, metric=decision["metric"],
+                champion_version=_number(decision.get("champion_version")), champion_score=decision["champion_score"],
+                challenger_score=decision["challenger_score"], margin=decision["margin"],
+                published=decision["published"], version=_number(decision.get("version")),
+                reason=decision["reason"], rows=decision["rows"])
+        finally:
+            _close_thread_connection()
+
+    return record
+
+
+def _number(value) -> int | None:
+    return int(value) if value not in (None, "") and str(value).isdigit() else None
+
+
+def _in_run_project(run, name: str):
+    try:
+        return Deployment.objects.filter(project=run.project, name=name).first()
+    finally:
+        _close_thread_connection()
+
+
+def _close_thread_connection() -> None:
+    import threading
+
+    from django.db import connection
+
+    if threading.current_thread() is not threading.main_thread():
+        connection.close()  # the executor's node threads come and go; don't leave connections behind

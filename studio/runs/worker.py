@@ -21,6 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 
 import pipelines
+from studio.core.shared import local_uploads
 from studio.datasets.guard import RunConnections
 
 from . import events
@@ -35,20 +36,28 @@ _DONE = object()
 
 
 def artifact_store() -> pipelines.FileSystemStore:
-    return pipelines.FileSystemStore(settings.ARTIFACT_DIR)
+    """The shared object store when STUDIO_ARTIFACTS is an s3:// URL (local copies in ARTIFACT_DIR), else the
+    folder ARTIFACT_DIR."""
+    from pipelines.objects import open_artifact_store
+
+    return open_artifact_store(settings.ARTIFACTS_URL or settings.ARTIFACT_DIR, settings.ARTIFACT_DIR)
 
 
 def executor_for(run: Run, sink) -> pipelines.Executor:
-    from studio.deployments.services import bundle_resolver_for, publisher_for
+    from studio.deployments.services import (bundle_resolver_for, decision_recorder_for, prediction_logs_for,
+                                             publisher_for)
 
     project = run.project
     project.data_root.mkdir(parents=True, exist_ok=True)
+    local_uploads(project)  # uploads another machine received, from the shared store
     return pipelines.Executor(
         artifact_store(), engine=run.engine, data_root=project.data_root, on_event=sink,
         connections=RunConnections(project),  # each URL checked again when a node asks for it
         uploads={str(u.pk): u.file for u in project.uploads.all()},  # ctx.upload_path(upload_id)
         publisher=publisher_for(run),  # the publish operator's ctx.publish
-        bundles=bundle_resolver_for(run))  # ctx.deployment_bundle, for batch scoring
+        bundles=bundle_resolver_for(run),  # ctx.deployment_bundle, for batch scoring
+        prediction_logs=prediction_logs_for(run),  # ctx.prediction_log: served rows and their labels
+        decisions=decision_recorder_for(run))  # ctx.record_decision: publish_if_better's history
 
 
 def claim(run_id: int) -> bool:

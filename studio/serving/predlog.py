@@ -24,6 +24,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from operators.prediction_log import safe_name as _safe  # the readers' folder naming
+
 log = logging.getLogger("studio.serving.predlog")
 
 
@@ -122,6 +124,3 @@ class PredictionLog:
         self._thread.join(timeout=10)
         self.flush()
 
-
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "_"

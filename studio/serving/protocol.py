@@ -63,6 +63,21 @@ def _json(data: bytes, what: str) -> Any:
 
 def parse_infer(body: bytes, header_length: str | None, spec: list[dict]) -> InferRequest:
     """An infer request body (with the binary extension's header length, if any) as numpy columns."""
+    header, binary = _split_body(body, header_length)
+    inputs = header.get("inputs")
+    if not isinstance(inputs, list) or not inputs:
+        raise RequestError("the request has no \"inputs\" list")
+    parameters = header.get("parameters") or {}
+    if not isinstance(parameters, dict):
+        raise RequestError("\"parameters\" must be an object")
+    columns, n_rows = _columns_of(inputs, binary, header_length is not None, spec)
+    request_id = header.get("id")
+    return InferRequest(str(request_id) if request_id is not None else None, columns, n_rows, parameters,
+                        _requested_outputs(header), bool(parameters.get("binary_data_output")))
+
+
+def _split_body(body: bytes, header_length: str | None) -> tuple[dict, memoryview]:
+    """(the JSON header as an object, the binary data after it): the whole body is JSON without the header."""
     if header_length is not None:
         try:
             json_size = int(header_length)
@@ -76,13 +91,12 @@ def parse_infer(body: bytes, header_length: str | None, spec: list[dict]) -> Inf
         header, binary = _json(body, "the request body"), memoryview(b"")
     if not isinstance(header, dict):
         raise RequestError("the request must be a JSON object with an \"inputs\" list")
-    inputs = header.get("inputs")
-    if not isinstance(inputs, list) or not inputs:
-        raise RequestError("the request has no \"inputs\" list")
-    parameters = header.get("parameters") or {}
-    if not isinstance(parameters, dict):
-        raise RequestError("\"parameters\" must be an object")
+    return header, binary
 
+
+def _columns_of(inputs: list, binary: memoryview, has_header: bool,
+                spec: list[dict]) -> tuple[dict[str, np.ndarray], int]:
+    """Every input tensor as a column, the binary data consumed in order; all rows agree, none is missing."""
     by_name = {s["name"]: s for s in spec}
     columns: dict[str, np.ndarray] = {}
     n_rows = None
@@ -97,21 +111,7 @@ def parse_infer(body: bytes, header_length: str | None, spec: list[dict]) -> Inf
         if column_spec is None:
             raise RequestError(f"unknown input {name!r}; the model's inputs are: {', '.join(by_name)}")
         rows = _rows_of(tensor, name)
-        tensor_parameters = tensor.get("parameters") or {}
-        size = tensor_parameters.get("binary_data_size") if isinstance(tensor_parameters, dict) else None
-        if size is not None:
-            if header_length is None:
-                raise RequestError(f"input {name!r} has binary_data_size but the request has no "
-                                   "Inference-Header-Content-Length header")
-            if not isinstance(size, int) or size < 0 or offset + size > len(binary):
-                raise RequestError(f"input {name!r}: binary_data_size {size!r} runs past the end of the "
-                                   f"binary data ({len(binary)} bytes after the header)")
-            column = _from_binary(binary[offset:offset + size], tensor.get("datatype"), rows, column_spec)
-            offset += size
-        else:
-            if "data" not in tensor:
-                raise RequestError(f"input {name!r} has neither \"data\" nor binary_data_size")
-            column = _from_json(tensor["data"], tensor.get("datatype"), rows, column_spec)
+        column, offset = _column_of(tensor, rows, column_spec, binary, offset, has_header)
         if n_rows is None:
             n_rows = rows
         elif rows != n_rows:
@@ -124,16 +124,38 @@ def parse_infer(body: bytes, header_length: str | None, spec: list[dict]) -> Inf
     if missing:
         raise RequestError(f"missing input {missing[0]!r}" + (f" (and {len(missing) - 1} more)"
                                                                if len(missing) > 1 else ""))
+    return columns, n_rows or 0
 
+
+def _column_of(tensor: dict, rows: int, column_spec: dict, binary: memoryview, offset: int,
+               has_header: bool) -> tuple[np.ndarray, int]:
+    """One tensor's column, from its "data" or from binary data at `offset`; and the offset after it."""
+    name = column_spec["name"]
+    tensor_parameters = tensor.get("parameters") or {}
+    size = tensor_parameters.get("binary_data_size") if isinstance(tensor_parameters, dict) else None
+    if size is None:
+        if "data" not in tensor:
+            raise RequestError(f"input {name!r} has neither \"data\" nor binary_data_size")
+        return _from_json(tensor["data"], tensor.get("datatype"), rows, column_spec), offset
+    if not has_header:
+        raise RequestError(f"input {name!r} has binary_data_size but the request has no "
+                           "Inference-Header-Content-Length header")
+    if not isinstance(size, int) or size < 0 or offset + size > len(binary):
+        raise RequestError(f"input {name!r}: binary_data_size {size!r} runs past the end of the "
+                           f"binary data ({len(binary)} bytes after the header)")
+    column = _from_binary(binary[offset:offset + size], tensor.get("datatype"), rows, column_spec)
+    return column, offset + size
+
+
+def _requested_outputs(header: dict) -> dict[str, bool]:
+    """Output name -> wants binary, as the request's "outputs" list asks."""
     outputs: dict[str, bool] = {}
     for out in header.get("outputs") or []:
         if not isinstance(out, dict) or not isinstance(out.get("name"), str):
             raise RequestError("each requested output must be an object with a \"name\"")
         out_parameters = out.get("parameters") or {}
         outputs[out["name"]] = bool(out_parameters.get("binary_data")) if isinstance(out_parameters, dict) else False
-    request_id = header.get("id")
-    return InferRequest(str(request_id) if request_id is not None else None, columns, n_rows or 0, parameters,
-                        outputs, bool(parameters.get("binary_data_output")))
+    return outputs
 
 
 def _rows_of(tensor: dict, name: str) -> int:
@@ -223,7 +245,19 @@ def _from_binary(raw: memoryview, datatype: Any, rows: int, column_spec: dict) -
         raise RequestError(f"input {name!r}: binary_data_size {len(raw)} does not match shape [{rows}] of "
                            f"{datatype} ({rows * dtype.itemsize} bytes)")
     array = np.frombuffer(raw, dtype=dtype)
+    _refuse_non_finite(array, column_spec)
     return array.astype(np.int64 if expected == "INT64" else np.float64)
+
+
+def _refuse_non_finite(array: np.ndarray, column_spec: dict) -> None:
+    """The binary extension has no null: a NaN is how a float column says "missing", and an infinity is no
+    value the model was trained on. A column that may not be null refuses both, as JSON's null is refused."""
+    if array.dtype.kind != "f" or column_spec.get("nullable", True):
+        return
+    bad = np.flatnonzero(~np.isfinite(array))
+    if bad.size:
+        raise RequestError(f"input {column_spec['name']!r} may not be null, NaN or infinite "
+                           f"(row {int(bad[0])} is {array[bad[0]]})")
 
 
 def parse_records(body: bytes, spec: list[dict]) -> tuple[dict[str, np.ndarray], int]:

@@ -53,6 +53,12 @@ ATTACKS = [
     ("x + " * 490 + "x > 0", f"nested more than {MAX_DEPTH} levels deep"),
     ("(" * 300 + "x" + ")" * 300 + " > 0", "too many nested parentheses"),
     ("x > 0 or " * 300 + "x > 0", "longer than 2000 characters"),
+    # the functions of operators.expression_functions keep the bounds: none makes more than it reads
+    ("length(name * 10**9) > 0", "repetition is limited to 10,000,000 characters"),
+    ("substring(upper(name * 10**8), 1, 2) == 'A'", "repetition is limited to 10,000,000 characters"),
+    ("coalesce(x, 10**10**10) > 0", "integer powers are limited to 4,096 bits"),
+    ("round(x, 10**100) > 0", "round() keeps at most 15 digits"),
+    ("if(x > 0, '%0999999999d' % 1, name) == name", "string formatting"),
 ]
 
 

@@ -225,3 +225,21 @@ def test_apply_features_refuses_bad_rows_naming_the_column(run):
     with pytest.raises(OperatorError) as err:
         run("apply_features", {"feature_state": state, "table": df.iloc[:0]})
     assert err.value.port == "table" and "no rows" in err.value.message
+
+
+def test_target_encoding_without_a_label_is_refused_naming_the_field(run):
+    with pytest.raises(OperatorError) as err:
+        run("feature_extraction", {"table": planted_table(200).drop(columns=["label"])}, label="",
+            mode="manual", columns={"color": ["target"]})
+    assert err.value.field == "label" and "needs the label column" in err.value.message
+
+
+def test_every_transform_of_the_parameter_model_has_a_fit_and_a_compiler():
+    """A transform is one name in the parameter model, one builder entry and one kernel compiler."""
+    from typing import get_args
+
+    from operators.feature_state import CATEGORY_BLOCKS, NUMERIC_BLOCKS, Transform
+
+    assert set(get_args(Transform)) == set(NUMERIC_BLOCKS) | set(CATEGORY_BLOCKS)
+    assert not set(NUMERIC_BLOCKS) & set(CATEGORY_BLOCKS)
+    assert set(kernel.COMPILERS) == set(get_args(Transform)) | {"cross"}

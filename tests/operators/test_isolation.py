@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -48,6 +49,36 @@ def test_a_child_is_stopped_at_its_cpu_and_wall_clock_limits_and_its_errors_are_
     with pytest.raises(ChildFailed) as error:
         run_limited(f"{HERE}:fail", None, cwd=REPO)
     assert error.value.reason == "error" and error.value.message == "ValueError: no such thing"
+
+
+def test_a_cancel_kills_the_child_and_what_it_started(tmp_path):
+    """The child and a process it started in its group are killed once `cancelled()` turns true."""
+    asked = []
+    pid_file = tmp_path / "grandchild.pid"
+
+    def cancelled():
+        asked.append(time.monotonic())
+        return pid_file.exists() and len(asked) >= 3
+
+    with pytest.raises(ChildFailed) as stopped:
+        run_limited(f"{HERE}:sleep_with_a_child", str(pid_file), wall_seconds=600, cwd=REPO, cancelled=cancelled)
+    assert stopped.value.reason == "cancelled"
+    grandchild = int(pid_file.read_text())
+    for _ in range(100):  # SIGKILL is delivered at once; the orphan is gone or a zombie soon after
+        stat = Path(f"/proc/{grandchild}/stat")
+        if not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError(f"the child's own child {grandchild} outlived the cancel")
+
+
+def sleep_with_a_child(pid_file):
+    import subprocess
+
+    child = subprocess.Popen(["sleep", "600"])
+    Path(pid_file).write_text(str(child.pid))
+    time.sleep(600)
 
 
 def test_sizes():

@@ -97,6 +97,9 @@ class Server:
         status, _, body = http("GET", self.url + path)
         return status, (json.loads(body) if body else None)
 
+    def get_text(self, path: str) -> str:
+        return http("GET", self.url + path)[2].decode()
+
     def post_json(self, path: str, payload) -> tuple[int, dict]:
         status, _, body = http("POST", self.url + path, json.dumps(payload).encode(),
                                {"Content-Type": "application/json"})

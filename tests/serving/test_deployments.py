@@ -54,7 +54,7 @@ def studio(db, settings, tmp_path):
     return s
 
 
-def finished_run(studio, seed: int):
+def finished_run(studio, seed: int, store=None):
     """A run of the publish-test graph (without its publish node) executed into the studio's artifact store and
     recorded as the worker records it: a Run with one NodeRun per node and its output fingerprints."""
     from django.conf import settings
@@ -69,7 +69,7 @@ def finished_run(studio, seed: int):
     graph["nodes"][0]["params"]["seed"] = seed
     pipeline = Pipeline.objects.create(project=studio.a, name=f"p{seed}", created_by=studio.alice)
     version, _ = pipeline.save_graph(pipelines.from_json(graph), studio.alice)
-    result = pipelines.run(graph, store_root=settings.ARTIFACT_DIR, data_root=studio.tmp)
+    result = pipelines.run(graph, store=store, store_root=settings.ARTIFACT_DIR, data_root=studio.tmp)
     assert result.status == "succeeded"
     run = Run.objects.create(project=studio.a, pipeline=pipeline, version=version, status="succeeded",
                              requested_by=studio.alice)

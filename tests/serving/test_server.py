@@ -153,6 +153,43 @@ def _infer(server, request, path: str = "/v2/models/credit/infer", headers: dict
     return status, answer
 
 
+
+def _binary_with(bundle, scoring_table, column: str, value: float):
+    """Three rows in the binary extension, row 1 of `column` set to `value`: (body, headers)."""
+    columns = _one_row(bundle, scoring_table)
+    columns[column] = columns[column].astype(np.float64)
+    columns[column][1] = value
+    return v2_binary(columns, bundle.input_spec, binary_output=False)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_binary_nan_or_infinity_in_a_column_that_may_not_be_null_is_400(server, batch, scoring_table, value):
+    """The binary extension has no null: a NaN (or an infinity) in an FP64 tensor is refused where JSON's null
+    is, for an input that may not be null, naming the input and the row."""
+    bundle, _ = batch
+    assert next(s for s in bundle.input_spec if s["name"] == "debt_ratio")["nullable"] is False
+    request = v2_json(_one_row(bundle, scoring_table), bundle.input_spec)
+    next(t for t in request["inputs"] if t["name"] == "debt_ratio")["data"][1] = None
+    assert_error(*_infer(server, request), 400, "input 'debt_ratio' may not be null")
+    body, headers = _binary_with(bundle, scoring_table, "debt_ratio", value)
+    assert_error(*_infer(server, body, headers=headers), 400, "input 'debt_ratio' may not be null",
+                 f"row 1 is {value}")
+
+
+def test_binary_nan_in_a_nullable_column_scores_as_json_null(server, batch, scoring_table):
+    bundle, _ = batch
+    assert next(s for s in bundle.input_spec if s["name"] == "income")["nullable"] is True
+    request = v2_json(_one_row(bundle, scoring_table), bundle.input_spec)
+    next(t for t in request["inputs"] if t["name"] == "income")["data"][1] = None
+    status, headers, answer = http("POST", server.url + "/v2/models/credit/infer", json.dumps(request).encode())
+    assert status == 200, answer
+    _, from_json = decode_v2(headers, answer)
+    status, headers, answer = http("POST", server.url + "/v2/models/credit/infer",
+                                   *_binary_with(bundle, scoring_table, "income", float("nan")))
+    assert status == 200, answer
+    _, from_binary = decode_v2(headers, answer)
+    assert np.array_equal(from_binary["probability"], from_json["probability"])
+
 # Only the datatype is wrong: the values themselves would parse as the column's type, so nothing but the
 # datatype check can refuse these requests.
 @pytest.mark.parametrize("column,declared,expected", [

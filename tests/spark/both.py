@@ -27,6 +27,13 @@ def run_both(g: dict, data_root, tmp_path, **kwargs) -> tuple:
                  for engine in ("local", "spark"))
 
 
+def outputs_of(result, node: str = "n") -> dict:
+    """A succeeded node's outputs by port."""
+    outcome = result.nodes[node]
+    assert outcome.status == "succeeded", outcome.error
+    return {port: result.output(node, port) for port in outcome.outputs}
+
+
 def error_of(result, node: str = "n") -> dict:
     outcome = result.nodes[node]
     assert outcome.status == "failed", f"{node} {outcome.status}"

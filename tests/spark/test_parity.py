@@ -197,3 +197,24 @@ def test_target_encoding_on_spark(spark, both_runs):
     full = dict(zip(local.meta["blocks"][0]["vocab"], local.arrays["b0.values"], strict=True))
     assert not np.allclose(encoded, [full[v] for v in table["purpose"]]), "training rows got the full encoding"
     assert abs(encoded.mean() - local.meta["blocks"][0]["prior"]) < 0.02
+
+
+def test_both_fits_refuse_target_encoding_without_a_label_and_share_their_messages(spark, both_runs):
+    """One builder makes both states, so a check holds on both engines: target encoding needs the label (once
+    only the Spark fit checked it, and the local one failed on None)."""
+    from operators import OperatorError
+    from operators.feature_state import FeatureConfig, FeatureMessages
+    from operators.library.features import fit_feature_state
+    from operators.spark.features import fit_feature_state_spark
+
+    class Ctx:
+        def progress(self, *args):
+            pass
+
+    table = both_runs["local"][0].output("split", "first").drop(columns=["default"])
+    config = FeatureConfig(label="", mode="manual", columns={"purpose": ["target"], "income": ["raw"]})
+    for fit in (lambda: fit_feature_state(table, config),
+                lambda: fit_feature_state_spark(Ctx(), spark.createDataFrame(table), config)):
+        with pytest.raises(OperatorError) as err:
+            fit()
+        assert err.value.message == FeatureMessages.target_needs_label and err.value.field == "label"

@@ -16,6 +16,9 @@ def studio_dirs(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast users for tests
     settings.DATA_ROOT = tmp_path / "data"
     settings.ARTIFACT_DIR = tmp_path / "artifacts"
+    # A cache of its own per test (login failure counts); never clear() a shared Redis.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                   "LOCATION": str(tmp_path)}}
     from huey.contrib.djhuey import HUEY
 
     HUEY.immediate = True

@@ -121,8 +121,15 @@ class LiveStudio:
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
-    def ws_url(self, run_id: int, token: str | None = None, after: int | None = None) -> str:
-        query = f"?token={token or self.token}" + (f"&after={after}" if after is not None else "")
+    def ticket(self, token: str | None = None) -> str:
+        """A single-use WebSocket ticket for the user of `token` (the admin's by default)."""
+        response = httpx.post(self.url("/api/auth/ws-ticket/"), timeout=30,
+                              headers={"Authorization": f"Token {token or self.token}"})
+        assert response.status_code == 201, response.text
+        return response.json()["ticket"]
+
+    def ws_url(self, run_id: int, token: str | None = None, after: int | None = None, ticket: str | None = None) -> str:
+        query = f"?ticket={ticket or self.ticket(token)}" + (f"&after={after}" if after is not None else "")
         return f"ws://127.0.0.1:{self.port}/ws/runs/{run_id}/{query}"
 
     def _call(self, method: str, path: str, body=None):

@@ -66,9 +66,14 @@ def test_websocket_streams_events_in_order_and_replays_what_was_missed(studio):
         # A finished run's stream replays from any point and closes.
         with connect(studio.ws_url(run["id"], after=len(stored) - 2), open_timeout=20) as ws:
             assert read_until_closed(ws) == stored[-2:]
-        # Only members see a run's events; a bad ?after is refused too.
-        for url in (studio.ws_url(run["id"], token=studio.bob_token), studio.ws_url(run["id"], token="nope"),
-                    studio.ws_url(run["id"]).replace("?token", "?after=-1&token"),
+        # Only members see a run's events; a bad ?after is refused too; a ticket works once; a token in the
+        # URL is no credential.
+        once = studio.ws_url(run["id"], after=len(stored) - 1)
+        with connect(once, open_timeout=20) as ws:
+            assert read_until_closed(ws) == stored[-1:]
+        for url in (studio.ws_url(run["id"], token=studio.bob_token), studio.ws_url(run["id"], ticket="nope"),
+                    studio.ws_url(run["id"]).replace("?ticket", "?after=-1&ticket"), once,
+                    f"ws://127.0.0.1:{studio.port}/ws/runs/{run['id']}/?token={studio.token}",
                     studio.ws_url(run["id"]).split("?")[0]):
             with pytest.raises(InvalidStatus):
                 connect(url, open_timeout=20).close()

@@ -30,6 +30,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /** @description Ends the session and revokes the user's API token (scripts then need a new one). */
         post: operations["auth_logout_create"];
         delete?: never;
         options?: never;
@@ -63,8 +64,31 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description An API token for scripts: send it as `Authorization: Token <token>` (and `?token=` on WebSockets). */
+        /**
+         * @description An API token for scripts: send it as `Authorization: Token <token>`. It expires after `expires_in`
+         *     seconds (then ask again) and is revoked by logging out. WebSockets take a ticket (auth/ws-ticket/).
+         */
         post: operations["auth_token_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/ws-ticket/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description A single-use ticket for opening one WebSocket (ws /ws/runs/<id>/?ticket=<ticket>), valid for
+         *     `expires_in` seconds, so no long-lived credential is ever put in a URL.
+         */
+        post: operations["auth_ws_ticket_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -160,6 +184,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/deployments/{name}/feedback/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Attach true labels to served predictions: `{"labels": [{"request_id": "...", "row": 0, "label": 1}]}`
+         *     (up to 10,000 per call), or a multipart `file` (CSV with the columns request_id, row, label). A repeated
+         *     (request id, row) replaces its label; ids the prediction log does not hold are reported back in
+         *     `unknown_request_ids` (and rows past a request's end in `unknown_rows`), not stored. Needs the editor role.
+         */
+        post: operations["deployments_feedback_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/deployments/{id}/": {
         parameters: {
             query?: never;
@@ -184,6 +230,46 @@ export interface paths {
          *     deployment off. Each serving URL is in `endpoints`; `input_spec` drives a "try it" form.
          */
         patch: operations["deployments_partial_update"];
+        trace?: never;
+    };
+    "/api/deployments/{id}/drift/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description Drift of the served inputs from the rows the version was published with: PSI per input and of the
+         *     score, missing and unseen shares, and a plotly bar chart of the PSIs coloured by threshold.
+         */
+        get: operations["deployments_drift_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/deployments/{id}/monitoring/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description The closed loop: labels received per day, live AUC / logloss per day from labeled served rows, and
+         *     the champion / challenger decisions of publish_if_better.
+         */
+        get: operations["deployments_monitoring_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/deployments/{id}/rollback/": {
@@ -383,9 +469,8 @@ export interface paths {
         put: operations["pipelines_update"];
         post?: never;
         /**
-         * @description Pipelines of your projects. Saving a changed `graph` makes a new immutable version; an unchanged graph
-         *     makes none. Graphs with unknown operators or a broken shape are refused (400, with field paths); other
-         *     validation errors are kept with the version and block runs.
+         * @description Delete a pipeline. 409 when it has runs or schedules (listed), unless the project's owner sends
+         *     ?force=true: then they are deleted with it.
          */
         delete: operations["pipelines_destroy"];
         options?: never;
@@ -564,7 +649,10 @@ export interface paths {
         /** @description Projects you are a member of. Creating one makes you its owner; editing needs owner. */
         put: operations["projects_update"];
         post?: never;
-        /** @description Projects you are a member of. Creating one makes you its owner; editing needs owner. */
+        /**
+         * @description Delete a project (owner). 409 when it has runs, schedules or deployments (listed), unless
+         *     ?force=true: then they are deleted with it, and its deployments stop being served.
+         */
         delete: operations["projects_destroy"];
         options?: never;
         head?: never;
@@ -1036,6 +1124,12 @@ export interface components {
          * @enum {string}
          */
         ConcurrencyEnum: "skip" | "queue" | "cancel";
+        /**
+         * @description For a ModelSerializer: the fields in `identity_fields` (which project a thing belongs to, a deployment's
+         *     name) are set at creation and never change. An update that sends one with another value is refused with
+         *     400; the same value (a client sending the whole object back) passes. The refusal never looks the new value
+         *     up, so it says nothing about whether another project exists.
+         */
         Connection: {
             readonly id: number;
             /** @description Project id (you need the editor role in it) */
@@ -1048,6 +1142,12 @@ export interface components {
             /** Format: date-time */
             readonly created_at: string;
         };
+        /**
+         * @description For a ModelSerializer: the fields in `identity_fields` (which project a thing belongs to, a deployment's
+         *     name) are set at creation and never change. An update that sends one with another value is refused with
+         *     400; the same value (a client sending the whole object back) passes. The refusal never looks the new value
+         *     up, so it says nothing about whether another project exists.
+         */
         ConnectionRequest: {
             /** @description Project id (you need the editor role in it) */
             project: number;
@@ -1060,11 +1160,15 @@ export interface components {
             username: string;
             password: string;
         };
+        /**
+         * @description A deployment's project and name are its identity (the serving URL is its name): set by publish, never
+         *     changed here.
+         */
         Deployment: {
             readonly id: number;
-            project: number;
+            readonly project: number;
             /** @description The model name on the serving process: /v2/models/<name>/infer */
-            name: string;
+            readonly name: string;
             description?: string;
             /** @description live, unpublished (has versions) or empty */
             readonly status: string;
@@ -1438,6 +1542,12 @@ export interface components {
             previous?: string | null;
             results: components["schemas"]["Upload"][];
         };
+        /**
+         * @description For a ModelSerializer: the fields in `identity_fields` (which project a thing belongs to, a deployment's
+         *     name) are set at creation and never change. An update that sends one with another value is refused with
+         *     400; the same value (a client sending the whole object back) passes. The refusal never looks the new value
+         *     up, so it says nothing about whether another project exists.
+         */
         PatchedConnectionRequest: {
             /** @description Project id (you need the editor role in it) */
             project?: number;
@@ -1446,15 +1556,22 @@ export interface components {
             /** @description SQLAlchemy URL: postgresql://user:pw@host:5432/db, mysql://..., or sqlite:////absolute/path.db. Write-only: never returned. It may not reach the studio's own database, nor (unless an administrator allows it) this machine or a SQLite file */
             url?: string;
         };
+        /**
+         * @description A deployment's project and name are its identity (the serving URL is its name): set by publish, never
+         *     changed here.
+         */
         PatchedDeploymentRequest: {
-            project?: number;
-            /** @description The model name on the serving process: /v2/models/<name>/infer */
-            name?: string;
             description?: string;
         };
         PatchedMembershipUpdateRequest: {
             role?: components["schemas"]["RoleEnum"];
         };
+        /**
+         * @description For a ModelSerializer: the fields in `identity_fields` (which project a thing belongs to, a deployment's
+         *     name) are set at creation and never change. An update that sends one with another value is refused with
+         *     400; the same value (a client sending the whole object back) passes. The refusal never looks the new value
+         *     up, so it says nothing about whether another project exists.
+         */
         PatchedPipelineRequest: {
             /** @description Project id (you need the editor role in it) */
             project?: number;
@@ -1519,6 +1636,12 @@ export interface components {
             /** @description The new name (the file itself stays where it is) */
             name?: string;
         };
+        /**
+         * @description For a ModelSerializer: the fields in `identity_fields` (which project a thing belongs to, a deployment's
+         *     name) are set at creation and never change. An update that sends one with another value is refused with
+         *     400; the same value (a client sending the whole object back) passes. The refusal never looks the new value
+         *     up, so it says nothing about whether another project exists.
+         */
         Pipeline: {
             readonly id: number;
             /** @description Project id (you need the editor role in it) */
@@ -1534,6 +1657,12 @@ export interface components {
             /** @description Whether this request saved a new version (false when the graph was unchanged) */
             readonly version_created: boolean;
         };
+        /**
+         * @description For a ModelSerializer: the fields in `identity_fields` (which project a thing belongs to, a deployment's
+         *     name) are set at creation and never change. An update that sends one with another value is refused with
+         *     400; the same value (a client sending the whole object back) passes. The refusal never looks the new value
+         *     up, so it says nothing about whether another project exists.
+         */
         PipelineRequest: {
             /** @description Project id (you need the editor role in it) */
             project: number;
@@ -1817,8 +1946,16 @@ export interface components {
         Session: {
             user: components["schemas"]["User"] | null;
         };
+        Ticket: {
+            /** @description Pass as ?ticket= when opening the WebSocket; works once */
+            ticket: string;
+            /** @description Seconds the ticket stays valid */
+            expires_in: number;
+        };
         Token: {
             token: string;
+            /** @description Seconds until the token stops working */
+            expires_in: number;
         };
         Trigger: {
             type: components["schemas"]["TriggerTypeEnum"];
@@ -1874,6 +2011,8 @@ export interface components {
             file: string;
             /** @description File name to store it under (default: the uploaded file's name) */
             name?: string;
+            /** @description Text encoding of a CSV / TSV / JSON file, e.g. latin-1 (default: UTF-8, else detected); import_csv's `encoding` reads it the same */
+            encoding?: string;
         };
         UploadPreview: {
             kind: string;
@@ -1917,8 +2056,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["CredentialsRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["CredentialsRequest"];
-                "multipart/form-data": components["schemas"]["CredentialsRequest"];
             };
         };
         responses: {
@@ -1984,8 +2121,26 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Unsupported media type */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many wrong logins: wait and try again */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2169,8 +2324,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["CredentialsRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["CredentialsRequest"];
-                "multipart/form-data": components["schemas"]["CredentialsRequest"];
             };
         };
         responses: {
@@ -2180,6 +2333,106 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Token"];
+                };
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many wrong logins: wait and try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    auth_ws_ticket_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Ticket"];
                 };
             };
             /** @description Bad request: see `errors` for the field paths */
@@ -2344,8 +2597,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ConnectionRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["ConnectionRequest"];
-                "multipart/form-data": components["schemas"]["ConnectionRequest"];
             };
         };
         responses: {
@@ -2404,6 +2655,15 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2518,8 +2778,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ConnectionRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["ConnectionRequest"];
-                "multipart/form-data": components["schemas"]["ConnectionRequest"];
             };
         };
         responses: {
@@ -2578,6 +2836,15 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2691,8 +2958,6 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": components["schemas"]["PatchedConnectionRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["PatchedConnectionRequest"];
-                "multipart/form-data": components["schemas"]["PatchedConnectionRequest"];
             };
         };
         responses: {
@@ -2751,6 +3016,15 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2838,6 +3112,110 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deployments_feedback_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    [key: string]: unknown;
+                };
+                "multipart/form-data": {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2952,8 +3330,6 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": components["schemas"]["PatchedDeploymentRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["PatchedDeploymentRequest"];
-                "multipart/form-data": components["schemas"]["PatchedDeploymentRequest"];
             };
         };
         responses: {
@@ -2963,6 +3339,195 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Deployment"];
+                };
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deployments_drift_retrieve: {
+        parameters: {
+            query?: {
+                /** @description Served rows of the last N days (default 7, at most 366) */
+                days?: number;
+                /** @description Version to report on (default: the live one) */
+                version?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deployments_monitoring_retrieve: {
+        parameters: {
+            query?: {
+                /** @description Live metrics over the last N days (default 7) */
+                days?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
                 };
             };
             /** @description Bad request: see `errors` for the field paths */
@@ -3042,8 +3607,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["RollbackRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["RollbackRequest"];
-                "multipart/form-data": components["schemas"]["RollbackRequest"];
             };
         };
         responses: {
@@ -3102,6 +3665,15 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3218,8 +3790,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["TryRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["TryRequest"];
-                "multipart/form-data": components["schemas"]["TryRequest"];
             };
         };
         responses: {
@@ -3280,6 +3850,15 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3392,8 +3971,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["PublishRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["PublishRequest"];
-                "multipart/form-data": components["schemas"]["PublishRequest"];
             };
         };
         responses: {
@@ -3452,6 +4029,15 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3815,8 +4401,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["PipelineRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["PipelineRequest"];
-                "multipart/form-data": components["schemas"]["PipelineRequest"];
             };
         };
         responses: {
@@ -3875,6 +4459,15 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3989,8 +4582,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["PipelineRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["PipelineRequest"];
-                "multipart/form-data": components["schemas"]["PipelineRequest"];
             };
         };
         responses: {
@@ -4056,6 +4647,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Unsupported media type */
             415: {
                 headers: {
@@ -4069,7 +4669,10 @@ export interface operations {
     };
     pipelines_destroy: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Also delete what depends on it (runs, schedules, deployments); needs the owner role */
+                force?: boolean;
+            };
             header?: never;
             path: {
                 id: string;
@@ -4139,6 +4742,14 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Unsupported media type */
             415: {
                 headers: {
@@ -4162,8 +4773,6 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": components["schemas"]["PatchedPipelineRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["PatchedPipelineRequest"];
-                "multipart/form-data": components["schemas"]["PatchedPipelineRequest"];
             };
         };
         responses: {
@@ -4222,6 +4831,15 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4767,8 +5385,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ImportRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["ImportRequest"];
-                "multipart/form-data": components["schemas"]["ImportRequest"];
             };
         };
         responses: {
@@ -4834,6 +5450,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Unsupported media type */
             415: {
                 headers: {
@@ -4855,8 +5480,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["GraphInputRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["GraphInputRequest"];
-                "multipart/form-data": components["schemas"]["GraphInputRequest"];
             };
         };
         responses: {
@@ -4915,6 +5538,15 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5030,8 +5662,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ProjectRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["ProjectRequest"];
-                "multipart/form-data": components["schemas"]["ProjectRequest"];
             };
         };
         responses: {
@@ -5090,6 +5720,15 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5204,8 +5843,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ProjectRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["ProjectRequest"];
-                "multipart/form-data": components["schemas"]["ProjectRequest"];
             };
         };
         responses: {
@@ -5271,6 +5908,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Unsupported media type */
             415: {
                 headers: {
@@ -5284,7 +5930,10 @@ export interface operations {
     };
     projects_destroy: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Also delete what depends on it (runs, schedules, deployments); needs the owner role */
+                force?: boolean;
+            };
             header?: never;
             path: {
                 id: string;
@@ -5354,6 +6003,14 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Unsupported media type */
             415: {
                 headers: {
@@ -5377,8 +6034,6 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": components["schemas"]["PatchedProjectRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["PatchedProjectRequest"];
-                "multipart/form-data": components["schemas"]["PatchedProjectRequest"];
             };
         };
         responses: {
@@ -5437,6 +6092,15 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5556,8 +6220,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["MembershipRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["MembershipRequest"];
-                "multipart/form-data": components["schemas"]["MembershipRequest"];
             };
         };
         responses: {
@@ -5616,6 +6278,15 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5732,8 +6403,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["MembershipUpdateRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["MembershipUpdateRequest"];
-                "multipart/form-data": components["schemas"]["MembershipUpdateRequest"];
             };
         };
         responses: {
@@ -5792,6 +6461,15 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5907,8 +6585,6 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": components["schemas"]["PatchedMembershipUpdateRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["PatchedMembershipUpdateRequest"];
-                "multipart/form-data": components["schemas"]["PatchedMembershipUpdateRequest"];
             };
         };
         responses: {
@@ -5967,6 +6643,15 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6085,8 +6770,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["RunCreateRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["RunCreateRequest"];
-                "multipart/form-data": components["schemas"]["RunCreateRequest"];
             };
         };
         responses: {
@@ -6145,6 +6828,15 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6621,8 +7313,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ScheduleRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["ScheduleRequest"];
-                "multipart/form-data": components["schemas"]["ScheduleRequest"];
             };
         };
         responses: {
@@ -6681,6 +7371,15 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6795,8 +7494,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ScheduleRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["ScheduleRequest"];
-                "multipart/form-data": components["schemas"]["ScheduleRequest"];
             };
         };
         responses: {
@@ -6855,6 +7552,15 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6968,8 +7674,6 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": components["schemas"]["PatchedScheduleRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["PatchedScheduleRequest"];
-                "multipart/form-data": components["schemas"]["PatchedScheduleRequest"];
             };
         };
         responses: {
@@ -7035,6 +7739,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Unsupported media type */
             415: {
                 headers: {
@@ -7058,8 +7771,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["BackfillRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["BackfillRequest"];
-                "multipart/form-data": components["schemas"]["BackfillRequest"];
             };
         };
         responses: {
@@ -7118,6 +7829,15 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7559,15 +8279,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Upload too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description Unsupported media type */
             415: {
                 headers: {
@@ -7654,7 +8365,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Upload too large */
+            /** @description Request body too large */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -7747,15 +8458,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Upload too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description Unsupported media type */
             415: {
                 headers: {
@@ -7832,15 +8534,6 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Upload too large */
-            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7936,7 +8629,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Upload too large */
+            /** @description Request body too large */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -8022,15 +8715,6 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Upload too large */
-            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8146,8 +8830,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ProjectWebhookRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["ProjectWebhookRequest"];
-                "multipart/form-data": components["schemas"]["ProjectWebhookRequest"];
             };
         };
         responses: {
@@ -8206,6 +8888,15 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8320,8 +9011,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ProjectWebhookRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["ProjectWebhookRequest"];
-                "multipart/form-data": components["schemas"]["ProjectWebhookRequest"];
             };
         };
         responses: {
@@ -8380,6 +9069,15 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8493,8 +9191,6 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": components["schemas"]["PatchedProjectWebhookRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["PatchedProjectWebhookRequest"];
-                "multipart/form-data": components["schemas"]["PatchedProjectWebhookRequest"];
             };
         };
         responses: {
@@ -8553,6 +9249,15 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,5 +1,6 @@
 import { Handle, Position, type NodeProps } from "@xyflow/react";
 import { memo } from "react";
+import type { PortSpec } from "../graph/types";
 import type { OperatorFlowNode } from "./nodeData";
 import { portColor } from "./ports";
 
@@ -17,6 +18,30 @@ function spread(i: number, n: number): string {
   return `${((i + 1) / (n + 1)) * 100}%`;
 }
 
+/** One handle per port, spread evenly: inputs along the top edge, outputs along the bottom. */
+function PortHandles({ ports, side }: { ports: PortSpec[]; side: "input" | "output" }) {
+  const input = side === "input";
+  return (
+    <>
+      {ports.map((p, i) => (
+        <Handle
+          key={`${input ? "in" : "out"}-${p.name}`}
+          id={p.name}
+          type={input ? "target" : "source"}
+          position={input ? Position.Top : Position.Bottom}
+          className={`port port-${p.type}`}
+          style={{ left: spread(i, ports.length), background: portColor(p.type) }}
+          title={`${p.name}: ${p.type}${input && p.optional ? " (optional)" : ""}`}
+          data-port-type={p.type}
+          aria-label={`${side} ${p.name} (${p.type})`}
+        >
+          <span className={`port-label port-label-${input ? "in" : "out"}`}>{p.name}</span>
+        </Handle>
+      ))}
+    </>
+  );
+}
+
 /** A node shows its operator, ports and state; it holds no logic (the graph module decides everything). */
 function OperatorNodeView({ data, selected }: NodeProps<OperatorFlowNode>) {
   const { node, spec, errors, run } = data;
@@ -30,21 +55,7 @@ function OperatorNodeView({ data, selected }: NodeProps<OperatorFlowNode>) {
       data-status={status ?? "idle"}
       title={run?.error || errorText || spec?.description || ""}
     >
-      {(spec?.inputs ?? []).map((p, i, all) => (
-        <Handle
-          key={`in-${p.name}`}
-          id={p.name}
-          type="target"
-          position={Position.Top}
-          className={`port port-${p.type}`}
-          style={{ left: spread(i, all.length), background: portColor(p.type) }}
-          title={`${p.name}: ${p.type}${p.optional ? " (optional)" : ""}`}
-          data-port-type={p.type}
-          aria-label={`input ${p.name} (${p.type})`}
-        >
-          <span className="port-label port-label-in">{p.name}</span>
-        </Handle>
-      ))}
+      <PortHandles ports={spec?.inputs ?? []} side="input" />
       <div className="op-node-head">
         <span className="op-node-title">{title}</span>
         {status && <span className={`status-badge status-${status}`} data-testid={`status-${node.id}`}>{STATUS_TEXT[status]}</span>}
@@ -64,21 +75,7 @@ function OperatorNodeView({ data, selected }: NodeProps<OperatorFlowNode>) {
         </div>
       )}
       {status === "failed" && run?.error && <div className="op-node-errors">{run.error.split("\n")[0]}</div>}
-      {(spec?.outputs ?? []).map((p, i, all) => (
-        <Handle
-          key={`out-${p.name}`}
-          id={p.name}
-          type="source"
-          position={Position.Bottom}
-          className={`port port-${p.type}`}
-          style={{ left: spread(i, all.length), background: portColor(p.type) }}
-          title={`${p.name}: ${p.type}`}
-          data-port-type={p.type}
-          aria-label={`output ${p.name} (${p.type})`}
-        >
-          <span className="port-label port-label-out">{p.name}</span>
-        </Handle>
-      ))}
+      <PortHandles ports={spec?.outputs ?? []} side="output" />
     </div>
   );
 }

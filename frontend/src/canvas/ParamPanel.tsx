@@ -4,6 +4,7 @@ import validator from "@rjsf/validator-ajv8";
 import { UploadWidget } from "../data/UploadWidget";
 import { useEffect, useMemo, useRef } from "react";
 import type { GraphError, GraphNode, OperatorSpec } from "../graph/types";
+import { CodeWidget } from "./CodeWidget";
 import { portColor } from "./ports";
 
 const isParamRef = (v: unknown): v is { $param: string } =>
@@ -52,8 +53,12 @@ export function ParamPanel({ node, spec, errors, columns, onParams, onLabel, onD
 
   const uiSchema = useMemo(() => {
     const ui: UiSchema = { "ui:submitButtonOptions": { norender: true } };
+    // A parameter declared with `"widget": "code"` is edited in the code field.
+    for (const [name, prop] of Object.entries((spec?.params_schema.properties ?? {}) as Record<string, { widget?: string }>)) {
+      if (prop.widget === "code") ui[name] = { "ui:widget": CodeWidget };
+    }
     return ui;
-  }, []);
+  }, [spec]);
 
   const extraErrors = useMemo(() => {
     const out: Record<string, { __errors: string[] }> = {};

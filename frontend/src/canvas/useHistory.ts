@@ -6,8 +6,7 @@ type Action =
   | { type: "record"; change: (doc: GraphDoc) => GraphDoc; group?: string }
   | { type: "close" }
   | { type: "undo" }
-  | { type: "redo" }
-  | { type: "reset"; doc: GraphDoc };
+  | { type: "redo" };
 
 function reducer(h: History, action: Action): History {
   switch (action.type) {
@@ -19,8 +18,6 @@ function reducer(h: History, action: Action): History {
       return undo(h);
     case "redo":
       return redo(h);
-    case "reset":
-      return createHistory(action.doc);
   }
 }
 
@@ -34,6 +31,5 @@ export function useHistory(initial: GraphDoc) {
   const endGroup = useCallback(() => dispatch({ type: "close" }), []);
   const doUndo = useCallback(() => dispatch({ type: "undo" }), []);
   const doRedo = useCallback(() => dispatch({ type: "redo" }), []);
-  const reset = useCallback((doc: GraphDoc) => dispatch({ type: "reset", doc }), []);
-  return { history, doc: history.present, change, endGroup, undo: doUndo, redo: doRedo, reset };
+  return { history, doc: history.present, change, endGroup, undo: doUndo, redo: doRedo };
 }

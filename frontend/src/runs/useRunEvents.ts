@@ -1,11 +1,13 @@
 import { useEffect, useRef, useState } from "react";
+import { post } from "../api/client";
 import { applyEvents, emptyRun, type RunEventMsg, type RunView } from "./runState";
 
 const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
 
 /**
- * Follow a run over the WebSocket /ws/runs/<id>/?after=<seq>. When the socket drops before the run ends, it
- * reconnects with the last seq it applied, and the server replays exactly what was missed.
+ * Follow a run over the WebSocket /ws/runs/<id>/?after=<seq>&ticket=<ticket>. When the socket drops before the run
+ * ends, it reconnects with the last seq it applied, and the server replays exactly what was missed. Each connection
+ * takes a fresh single-use ticket (POST /api/auth/ws-ticket/), so no lasting credential is ever in a URL.
  */
 export function useRunEvents(runId: number | null): RunView {
   // The view is kept with the run it belongs to: in the render where runId has just changed, the previous run's
@@ -35,9 +37,22 @@ export function useRunEvents(runId: number | null): RunView {
     };
 
     let quietReconnects = 0; // reconnects that brought nothing new: stop after a few (the run is over or gone)
-    const open = () => {
+    const retryLater = () => {
+      quietReconnects += 1;
+      if (quietReconnects <= 3 && !stopped) retry = window.setTimeout(() => void open(), 500 + 500 * quietReconnects);
+    };
+    const open = async () => {
+      let ticket: string;
+      try {
+        ticket = (await post<{ ticket: string }>("/api/auth/ws-ticket/")).ticket;
+      } catch {
+        retryLater(); // logged out, or the server is restarting
+        return;
+      }
+      if (stopped) return;
       const scheme = window.location.protocol === "https:" ? "wss" : "ws";
-      socket = new WebSocket(`${scheme}://${window.location.host}/ws/runs/${runId}/?after=${last.current}`);
+      const query = `after=${last.current}&ticket=${encodeURIComponent(ticket)}`;
+      socket = new WebSocket(`${scheme}://${window.location.host}/ws/runs/${runId}/?${query}`);
       let received = false;
       socket.onmessage = (msg) => {
         received = true;
@@ -54,10 +69,10 @@ export function useRunEvents(runId: number | null): RunView {
         if (stopped || finished || close.code === 4404 || close.code === 4400) return;
         quietReconnects = received ? 0 : quietReconnects + 1;
         if (quietReconnects > 3) return;
-        retry = window.setTimeout(open, 500 + 500 * quietReconnects);
+        retry = window.setTimeout(() => void open(), 500 + 500 * quietReconnects);
       };
     };
-    open();
+    void open();
     return () => {
       stopped = true;
       if (retry !== undefined) window.clearTimeout(retry);

@@ -2,6 +2,7 @@ import { useEffect, useMemo, useRef, useState } from "react";
 import { ApiFailure, get, post } from "../api/client";
 import type { components } from "../api/schema";
 import { buildTryRequest, fieldKind, inputColumns, latencyFigure, requestsFigure, type InputColumn, type VersionMetrics } from "../deployments/logic";
+import { ClosedLoop } from "../deployments/ClosedLoop";
 import { Plot } from "../outputs/Plot";
 import { navigate } from "../router";
 
@@ -136,6 +137,8 @@ export function DeploymentDetail({ id }: { id: string }) {
 
       <h2>Serving</h2>
       <ServingCharts serving={serving} onRefresh={() => void loadServing()} />
+
+      <ClosedLoop id={id} name={deployment.name} />
 
       <h2>History (newest first)</h2>
       {deployment.history.length === 0 ? (

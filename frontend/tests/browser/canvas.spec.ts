@@ -248,8 +248,10 @@ test("a dropped event stream reconnects with ?after= and catches up without repe
   }
   await expect(page.getByTestId("run-status")).toHaveAttribute("data-status", "succeeded");
   expect(urls.length).toBeGreaterThanOrEqual(2);
-  expect(urls[0]).toMatch(/\?after=0$/);
-  expect(urls[1]).toMatch(/\?after=3$/);
+  // Each connection carries a fresh single-use ticket, never a token.
+  expect(urls[0]).toMatch(/\?after=0&ticket=[\w-]+$/);
+  expect(urls[1]).toMatch(/\?after=3&ticket=[\w-]+$/);
+  expect(new URL(urls[0]).searchParams.get("ticket")).not.toEqual(new URL(urls[1]).searchParams.get("ticket"));
   await page.getByRole("tab", { name: "Log" }).click();
   const log = (await page.getByTestId("log").textContent())!.split("\n");
   const ends = log.filter((l) => / (import|split|features|gbdt): (succeeded|cached)/.test(l));

@@ -4,7 +4,7 @@
 // through the studio (POST /api/deployments/{id}/try/) to the serving process at SERVING_URL, and the page shows what
 // the serving process reports.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -85,7 +85,10 @@ export async function startStudio(): Promise<Studio> {
           }),
       ),
     );
+    // WebSockets open with single-use tickets: after the whole run, no API token (40 hex digits) is in the access log.
+    const leaked = existsSync(logs[0]) ? readFileSync(logs[0], "utf8").match(/[?&]token=|\b[0-9a-f]{40}\b/) : null;
     if (!process.env.KEEP_STUDIO_DATA) rmSync(dataDir, { recursive: true, force: true });
+    if (leaked) throw new Error(`a credential is in the web process's log: ${leaked[0]}`);
   };
   try {
     await waitForHealth(`${url}/api/health`, procs, logs);

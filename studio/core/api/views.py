@@ -52,3 +52,18 @@ def csrf_failure(request, reason=""):
     return JsonResponse(error_body("csrf_failed", [{"path": "", "code": "csrf_failed", "message":
                                                     f"CSRF check failed: {reason}. Send the csrftoken cookie's "
                                                     "value as the X-CSRFToken header"}]), status=403)
+
+
+
+def bad_request(request, exception=None):
+    """Django's 400 (settings' handler400: a SuspiciousOperation raised outside DRF, such as a body over
+    DATA_UPLOAD_MAX_MEMORY_SIZE) in the API's error shape under /api/, Django's page elsewhere."""
+    from django.http import JsonResponse
+    from django.views import defaults
+
+    from studio.core.errors import error_body, refused_request
+
+    if not request.path.startswith("/api/"):
+        return defaults.bad_request(request, exception)
+    error = refused_request(exception or ValueError("bad request"))
+    return JsonResponse(error_body(error.code, error.errors, error.message), status=error.status_code)

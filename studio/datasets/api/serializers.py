@@ -3,11 +3,13 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from studio.core.serializers import IdentityFieldsMixin
 from studio.projects.models import Role
 from studio.projects.permissions import require_role
 from studio.workflows.api.serializers import ProjectField
 
 from .. import guard
+from ..sniff import known_encoding
 from ..models import Connection, Upload
 
 
@@ -51,6 +53,15 @@ class UploadCreateSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="CSV, TSV, JSON (lines) or Parquet; the content decides, not the name")
     name = serializers.CharField(required=False, max_length=200,
                                  help_text="File name to store it under (default: the uploaded file's name)")
+    encoding = serializers.CharField(required=False, max_length=40,
+                                     help_text="Text encoding of a CSV / TSV / JSON file, e.g. latin-1 (default: "
+                                               "UTF-8, else detected); import_csv's `encoding` reads it the same")
+
+    def validate_encoding(self, value: str) -> str:
+        name = known_encoding(value)
+        if name is None:
+            raise serializers.ValidationError(f"unknown text encoding {value!r}")
+        return name
 
 
 class OwnedProjectField(ProjectField):
@@ -62,7 +73,8 @@ class OwnedProjectField(ProjectField):
         return project
 
 
-class ConnectionSerializer(serializers.ModelSerializer):
+class ConnectionSerializer(IdentityFieldsMixin, serializers.ModelSerializer):
+    identity_fields = ("project",)
     project = OwnedProjectField()
     url = serializers.CharField(write_only=True, max_length=guard.MAX_URL_LENGTH, trim_whitespace=False,
                                 help_text="SQLAlchemy URL: postgresql://user:pw@host:5432/db, mysql://..., or "
@@ -81,7 +93,6 @@ class ConnectionSerializer(serializers.ModelSerializer):
     def get_fields(self):
         fields = super().get_fields()
         if self.instance is not None and not isinstance(self.instance, list):
-            fields["project"].read_only = True
             fields["url"].required = False
         return fields
 
@@ -97,6 +108,7 @@ class ConnectionSerializer(serializers.ModelSerializer):
         return url
 
     def validate(self, data):
+        data = super().validate(data)
         project = data.get("project") or getattr(self.instance, "project", None)
         name = data.get("name")
         if name and Connection.objects.filter(project=project, name=name).exclude(

@@ -15,6 +15,7 @@ from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 
 from studio.core.errors import ApiError
+from studio.core.shared import forget_upload, share_upload
 from studio.projects.models import Role
 from studio.projects.permissions import ProjectScopedMixin
 
@@ -79,8 +80,8 @@ def too_large(size: int, received: bool = False) -> ApiError:
                                                    "STUDIO_UPLOAD_MAX_BYTES"}])
 
 
-def unsupported(name: str, kind: str | None) -> ApiError:
-    found = kind or "not a CSV, TSV, JSON or Parquet file"
+def unsupported(name: str, kind: str | None, encoding: str | None = None) -> ApiError:
+    found = kind or "not a CSV, TSV, JSON or Parquet file" + (f" in {encoding}" if encoding else "")
     return ApiError(415, "unsupported_content", [{
         "path": "file", "code": "unsupported_content",
         "message": f"{name!r}: the content is {found}" + (f", which does not match its extension "
@@ -118,12 +119,13 @@ class UploadViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
         name = check_file_name(body.validated_data.get("name") or incoming.name or "")
         if not isinstance(incoming, StagedFile):  # (only the staging parser reaches here; say so if not)
             raise ParseError("the file must be sent as multipart/form-data")
-        kind = sniff(incoming.head)
+        encoding = body.validated_data.get("encoding")
+        kind = sniff(incoming.head, encoding)
         allowed = KINDS_BY_EXTENSION.get(Path(name).suffix.lower())
         if kind is None or (allowed is not None and kind not in allowed):
-            raise unsupported(name, kind)
+            raise unsupported(name, kind, encoding)
         try:
-            shown = preview(incoming.path, kind, incoming.head)
+            shown = preview(incoming.path, kind, incoming.head, encoding)
         except PreviewError as exc:
             raise ApiError(400, "unreadable", [{"path": "file", "code": "unreadable",
                                                 "message": f"{name!r}: {exc}"}]) from None
@@ -135,6 +137,7 @@ class UploadViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
             upload = Upload.objects.create(project=project, name=name, path=relative.as_posix(), size=incoming.size,
                                            sha256=incoming.sha256, content_type=kind, created_by=request.user,
                                            preview=shown)
+            share_upload(upload)  # every worker reads it (STUDIO_ARTIFACTS=s3://...)
         except BaseException:
             shutil.rmtree(target.parent, ignore_errors=True)
             raise
@@ -177,6 +180,7 @@ class UploadViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
 
     def perform_destroy(self, instance):
         folder = instance.file.parent
+        forget_upload(instance)
         instance.delete()
         if folder.parent.name == "uploads":
             shutil.rmtree(folder, ignore_errors=True)

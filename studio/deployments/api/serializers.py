@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from studio.core.serializers import IdentityFieldsMixin
+
 from ..models import Deployment, DeploymentEvent, DeploymentVersion
 from ..services import serving_url
 
@@ -28,7 +30,11 @@ class DeploymentEventSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class DeploymentSerializer(serializers.ModelSerializer):
+class DeploymentSerializer(IdentityFieldsMixin, serializers.ModelSerializer):
+    """A deployment's project and name are its identity (the serving URL is its name): set by publish, never
+    changed here."""
+
+    identity_fields = ("project", "name")
     status = serializers.CharField(read_only=True, help_text="live, unpublished (has versions) or empty")
     live_version = serializers.SerializerMethodField()
     endpoints = serializers.SerializerMethodField()
@@ -40,8 +46,8 @@ class DeploymentSerializer(serializers.ModelSerializer):
         model = Deployment
         fields = ["id", "project", "name", "description", "status", "live_version", "endpoints", "input_spec",
                   "versions", "history", "created_at", "updated_at"]
-        read_only_fields = ["status", "live_version", "endpoints", "input_spec", "versions", "history",
-                            "created_at", "updated_at"]
+        read_only_fields = ["project", "name", "status", "live_version", "endpoints", "input_spec", "versions",
+                            "history", "created_at", "updated_at"]
 
     def get_live_version(self, deployment) -> int | None:
         return deployment.live_version.number if deployment.live_version_id else None
@@ -62,12 +68,15 @@ class DeploymentSerializer(serializers.ModelSerializer):
 class PublishSerializer(serializers.Serializer):
     run = serializers.IntegerField(help_text="A finished run whose outputs hold a model and a feature state")
     name = serializers.SlugField(max_length=100, help_text="Deployment name; created in the run's project if new")
-    model_node = serializers.CharField(required=False, help_text="Node whose model output to publish "
-                                                                 "(needed only when the run has several models)")
-    feature_state_node = serializers.CharField(required=False, help_text="Node whose feature state to publish")
-    holdout_node = serializers.CharField(required=False, help_text="Node whose table output supplies the 100 "
-                                                                   "held-out rows (default: a split's test rows)")
-    holdout_port = serializers.CharField(required=False)
+    model_node = serializers.CharField(required=False, max_length=200,
+                                       help_text="Node whose model output to publish "
+                                                 "(needed only when the run has several models)")
+    feature_state_node = serializers.CharField(required=False, max_length=200,
+                                               help_text="Node whose feature state to publish")
+    holdout_node = serializers.CharField(required=False, max_length=200,
+                                         help_text="Node whose table output supplies the 100 "
+                                                   "held-out rows (default: a split's test rows)")
+    holdout_port = serializers.CharField(required=False, max_length=200)
     threshold = serializers.FloatField(required=False, default=0.5, min_value=0.0, max_value=1.0)
     description = serializers.CharField(required=False, allow_blank=True, default="")
 

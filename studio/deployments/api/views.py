@@ -8,7 +8,7 @@ import urllib.request
 
 from django.db.models import Prefetch
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -17,7 +17,7 @@ from studio.core.errors import ApiError
 from studio.projects.models import Role
 from studio.projects.permissions import ProjectScopedMixin, require_role, visible
 
-from .. import services
+from .. import monitoring, services
 from ..models import Deployment, DeploymentVersion
 from ..sources import outputs_of_run
 from .serializers import DeploymentSerializer, PublishSerializer, RollbackSerializer, TrySerializer
@@ -118,6 +118,28 @@ class DeploymentViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.Retrie
         state["curl"] = services.curl_example(deployment)
         return Response(state)
 
+    @extend_schema(request=None, responses=OpenApiTypes.OBJECT, parameters=[
+        OpenApiParameter("days", float, description="Served rows of the last N days (default 7, at most 366)"),
+        OpenApiParameter("version", int, description="Version to report on (default: the live one)")])
+    @action(detail=True, methods=["get"])
+    def drift(self, request, pk=None):
+        """Drift of the served inputs from the rows the version was published with: PSI per input and of the
+        score, missing and unseen shares, and a plotly bar chart of the PSIs coloured by threshold."""
+        deployment = self.get_object()
+        version = request.query_params.get("version")
+        if version is not None and not (version.isdigit() and len(version) < 10):
+            raise ApiError(400, "invalid", [{"path": "version", "message": "expected a version number",
+                                             "code": "invalid"}])
+        return Response(monitoring.drift(deployment, _days(request), int(version) if version else None))
+
+    @extend_schema(request=None, responses=OpenApiTypes.OBJECT, parameters=[
+        OpenApiParameter("days", float, description="Live metrics over the last N days (default 7)")])
+    @action(detail=True, methods=["get"])
+    def monitoring(self, request, pk=None):
+        """The closed loop: labels received per day, live AUC / logloss per day from labeled served rows, and
+        the champion / challenger decisions of publish_if_better."""
+        return Response(monitoring.monitoring(self.get_object(), _days(request)))
+
     def _writable(self) -> Deployment:
         deployment = self.get_object()
         require_role(self.request.user, deployment.project, Role.EDITOR)
@@ -125,3 +147,15 @@ class DeploymentViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.Retrie
 
     def _detail(self, pk: int) -> dict:
         return DeploymentSerializer(self.get_queryset().get(pk=pk)).data
+
+
+def _days(request) -> float:
+    raw = request.query_params.get("days", "7")
+    try:
+        days = float(raw)
+    except ValueError:
+        days = -1.0
+    if not 0 < days <= monitoring.MAX_DAYS:
+        message = f"expected a number of days above 0, at most {monitoring.MAX_DAYS}"
+        raise ApiError(400, "invalid", [{"path": "days", "code": "invalid", "message": message}])
+    return days

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
 from django.db import transaction
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, viewsets
 
+from studio.core.errors import ErrorSerializer
+
+from ..deletion import FORCE_PARAM, ForceQuerySerializer, delete_project
 from ..models import Membership, Project, Role
 from ..permissions import ID_PATTERN, ProjectScopedMixin, require_role
 from .serializers import MembershipSerializer, MembershipUpdateSerializer, ProjectSerializer
@@ -20,6 +24,15 @@ class ProjectViewSet(ProjectScopedMixin, viewsets.ModelViewSet):
     def perform_create(self, serializer):
         project = serializer.save(created_by=self.request.user)
         Membership.objects.create(project=project, user=self.request.user, role=Role.OWNER)
+
+    @extend_schema(parameters=[FORCE_PARAM], responses={204: None, 409: ErrorSerializer})
+    def destroy(self, request, *args, **kwargs):
+        """Delete a project (owner). 409 when it has runs, schedules or deployments (listed), unless
+        ?force=true: then they are deleted with it, and its deployments stop being served."""
+        return super().destroy(request, *args, **kwargs)
+
+    def perform_destroy(self, instance):
+        delete_project(instance, self.request.user, ForceQuerySerializer.read(self.request))
 
 
 class MembershipViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.RetrieveModelMixin,

@@ -3,6 +3,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from studio.core.serializers import IdentityFieldsMixin
 from studio.projects.models import Role
 from studio.projects.permissions import require_role, visible_projects
 
@@ -40,7 +41,8 @@ class PipelineVersionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class PipelineSerializer(serializers.ModelSerializer):
+class PipelineSerializer(IdentityFieldsMixin, serializers.ModelSerializer):
+    identity_fields = ("project",)  # a pipeline does not move between projects
     project = ProjectField()
     graph = GraphField(required=False, write_only=True,
                        help_text="The graph to save; a new version is made only when it differs from the latest")
@@ -55,12 +57,6 @@ class PipelineSerializer(serializers.ModelSerializer):
         fields = ["id", "project", "name", "description", "created_at", "updated_at", "graph", "message",
                   "latest", "version_created"]
         read_only_fields = ["id", "created_at", "updated_at"]
-
-    def get_fields(self):
-        fields = super().get_fields()
-        if self.instance is not None and not isinstance(self.instance, list):
-            fields["project"].read_only = True  # a pipeline does not move between projects
-        return fields
 
     @extend_schema_field(PipelineVersionSerializer(allow_null=True))
     def get_latest(self, pipeline):

@@ -8,6 +8,8 @@ from rest_framework import exceptions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from studio.core.errors import ErrorSerializer
+from studio.projects.deletion import FORCE_PARAM, ForceQuerySerializer, delete_pipeline
 from studio.projects.models import Role
 from studio.projects.permissions import ProjectScopedMixin, require_role
 
@@ -42,6 +44,15 @@ class PipelineViewSet(ProjectScopedMixin, viewsets.ModelViewSet):
         pipeline = serializer.save()
         if parsed is not None:
             pipeline._version_created = pipeline.save_graph(parsed, self.request.user, message)[1]
+
+    @extend_schema(parameters=[FORCE_PARAM], responses={204: None, 409: ErrorSerializer})
+    def destroy(self, request, *args, **kwargs):
+        """Delete a pipeline. 409 when it has runs or schedules (listed), unless the project's owner sends
+        ?force=true: then they are deleted with it."""
+        return super().destroy(request, *args, **kwargs)
+
+    def perform_destroy(self, instance):
+        delete_pipeline(instance, self.request.user, ForceQuerySerializer.read(self.request))
 
     def _version(self, pipeline, number=None) -> PipelineVersion:
         query = VersionQuerySerializer(data={"version": number} if number is not None else {})

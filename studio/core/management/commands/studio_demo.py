@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 import pipelines
+from studio.core.shared import share_upload
 
 REPO = settings.BASE_DIR
 DEMO_PIPELINE = REPO / "examples" / "credit_default.json"
@@ -55,9 +56,10 @@ class Command(BaseCommand):
                 target = project.data_root / relative
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(DEMO_CSV, target)
-                Upload.objects.create(project=project, name="credit_default.csv", path=relative,
-                                      size=target.stat().st_size, content_type="csv", created_by=user,
-                                      sha256=hashlib.sha256(target.read_bytes()).hexdigest())
+                upload = Upload.objects.create(project=project, name="credit_default.csv", path=relative,
+                                               size=target.stat().st_size, content_type="csv", created_by=user,
+                                               sha256=hashlib.sha256(target.read_bytes()).hexdigest())
+                share_upload(upload)  # the workers of a multi-machine studio read it from the shared store
         if password_file.exists():
             how = f"password: {password_file.read_text().strip()}  (kept in {password_file})"
         else:

@@ -1,0 +1,154 @@
+"""The closed loop's two figures: label feedback throughput, and the drift report's time over 1M logged rows.
+
+    .venv/bin/python benchmarks/closed_loop.py              # SQLite in a temp data dir
+    .venv/bin/python benchmarks/closed_loop.py --postgres   # a throw-away PostgreSQL database (127.0.0.1:5432)
+
+Feedback: 100,000 served rows in the prediction log (100 requests of 1,000 rows, written by the serving
+process's own writer), then POST /api/deployments/<name>/feedback/ in calls of 10,000 labels through Django's
+test client (the whole view: JSON parsing, validation, the check against the log, the upsert), first as new
+labels, then the same labels again (each one replaced). Labels per second = labels / wall time of the calls.
+
+Drift: 1,000,000 rows of the credit table served into the log (1,000 files, as a busy serving process writes
+them over ~17 minutes at one flush per second), then the studio's drift report (read the log's inputs, PSI per
+input and of the score) against a bundle's statistics; median of 3.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def setup(postgres: bool) -> tuple[str, Path]:
+    data = Path(tempfile.mkdtemp(prefix="bench-loop-"))
+    os.environ.update({"STUDIO_DATA_DIR": str(data), "DJANGO_SETTINGS_MODULE": "studio.settings", "REDIS_URL": "",
+                       "LOG_LEVEL": "WARNING"})
+    name = ""
+    if postgres:
+        import psycopg
+
+        name = f"bench_loop_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{name}"
+    else:
+        os.environ.pop("DATABASE_URL", None)
+    sys.path.insert(0, str(REPO))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    return name, data
+
+
+def write_log(directory: Path, name: str, requests: int, rows: int, columns: dict, probability: np.ndarray,
+              version: str = "1") -> list[str]:
+    from studio.serving.predlog import PredictionLog
+
+    log = PredictionLog(directory, flush_interval=3600)
+    ids = []
+    for r in range(requests):
+        part = slice((r * rows) % len(probability), (r * rows) % len(probability) + rows)
+        outputs = {"probability": probability[part], "label": (probability[part] >= 0.5).astype(np.int64)}
+        ids.append(f"bench-{r}")
+        log.record(ids[-1], name, version, {k: v[part] for k, v in columns.items()}, rows, outputs)
+        log.flush()  # one file per request, as a flush per second writes them
+    log.close()
+    return ids
+
+
+def feedback_throughput(log_dir: Path) -> None:
+    from django.contrib.auth.models import User
+    from rest_framework.test import APIClient
+
+    from studio.deployments.models import Deployment
+    from studio.projects.models import Membership, Project, Role
+
+    user = User.objects.create_user("bench", password="pw")
+    project = Project.objects.create(name="bench", created_by=user)
+    Membership.objects.create(project=project, user=user, role=Role.OWNER)
+    Deployment.objects.create(project=project, name="bench", created_by=user)
+    n = 1_000
+    ids = write_log(log_dir, "bench", 100, n, {"age": np.arange(n, dtype=np.float64)}, np.linspace(0, 1, n))
+    labels = [{"request_id": r, "row": i, "label": i % 2} for r in ids for i in range(n)]
+    client = APIClient()
+    client.force_authenticate(user)
+    for what in ("new", "replaced"):
+        started = time.perf_counter()
+        for start in range(0, len(labels), 10_000):
+            answer = client.post("/api/deployments/bench/feedback/", {"labels": labels[start:start + 10_000]},
+                                 format="json")
+            assert answer.status_code == 200 and answer.json()[what] == 10_000, answer.content[:300]
+        seconds = time.perf_counter() - started
+        print(f"feedback ({what}): {len(labels):,} labels in {seconds:.2f} s = {len(labels) / seconds:,.0f} labels/s "
+              f"(calls of 10,000)")
+
+
+def drift_time(log_dir: Path, data: Path) -> None:
+    from operators.library.sample_data import credit_default_table
+    from pipelines.bundle import load_bundle, table_to_columns, write_bundle
+    from studio.deployments.models import Deployment, DeploymentVersion
+    from studio.deployments.monitoring import drift
+    from tests.serving.conftest import train
+
+    state, model = train(n_train=3000, seed=3, trees=30)
+    bundle = load_bundle(write_bundle(data / "bundle", name="credit", version="1", model=model,
+                                      feature_state=state, holdout=credit_default_table(20_000, seed=21)))
+    table = credit_default_table(100_000, seed=8)
+    columns = table_to_columns(table, bundle.input_spec)
+    probability = bundle.predict(columns, len(table))["probability"]
+    started = time.perf_counter()
+    write_log(log_dir, "credit", 1_000, 1_000, columns, probability)
+    print(f"wrote 1,000,000 logged rows in 1,000 files in {time.perf_counter() - started:.1f} s")
+    deployment = Deployment.objects.create(project_id=1, name="credit")
+    version = DeploymentVersion.objects.create(deployment=deployment, number=1, bundle=str(bundle.path))
+    deployment.live_version = version
+    deployment.save()
+    times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        report = drift(deployment, days=1)
+        times.append(time.perf_counter() - started)
+    assert report["rows"] == 1_000_000, report["rows"]
+    worst = max(report["features"], key=lambda f: f["psi"])
+    print(f"drift report over {report['rows']:,} rows, {len(report['features'])} inputs: median "
+          f"{statistics.median(times):.2f} s (runs {', '.join(f'{t:.2f}' for t in times)}); largest PSI "
+          f"{worst['name']} {worst['psi']:.4f}")
+    print(json.dumps({"feature_psi": {f["name"]: round(f["psi"], 4) for f in report["features"]}}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--postgres", action="store_true")
+    args = parser.parse_args()
+    database, data = setup(args.postgres)
+    from django.conf import settings
+
+    try:
+        log_dir = Path(settings.SERVING_DIR) / "prediction_log"
+        feedback_throughput(log_dir)
+        drift_time(log_dir, data)
+    finally:
+        if database:
+            import psycopg
+            from django.db import connections
+
+            connections.close_all()
+            with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+                conn.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+
+
+if __name__ == "__main__":
+    main()

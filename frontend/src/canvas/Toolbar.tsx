@@ -1,0 +1,56 @@
+import type { ReactNode } from "react";
+
+export type RunMode = "all" | "from" | "only";
+
+export interface ToolbarProps {
+  dirty: boolean;
+  saving: boolean;
+  canUndo: boolean;
+  canRedo: boolean;
+  /** the one selected operator node, which "Run from selected" and "Run selected" start at */
+  onlySelected: string | null;
+  showHelp: boolean;
+  onSave: () => void;
+  onUndo: () => void;
+  onRedo: () => void;
+  onLayout: () => void;
+  onFitView: () => void;
+  onAddNote: () => void;
+  /** absent: the page cannot run pipelines, and the run buttons are not shown */
+  onRun?: (mode: RunMode, node: string | null, force: boolean) => void;
+  onToggleHelp: () => void;
+  extra?: ReactNode;
+}
+
+/** The editor's buttons; every action is the editor's, the toolbar only shows what is possible now. */
+export function Toolbar(props: ToolbarProps) {
+  const { dirty, saving, onlySelected, onRun } = props;
+  return (
+    <div className="toolbar" role="toolbar" aria-label="Pipeline">
+      <button type="button" onClick={props.onSave} disabled={saving || !dirty} data-testid="save">
+        {saving ? "Saving…" : "Save"}
+      </button>
+      <span className={`dirty ${dirty ? "on" : ""}`} data-testid="dirty" aria-live="polite">
+        {dirty ? "● Unsaved changes" : "All changes saved"}
+      </span>
+      <span className="sep" />
+      <button type="button" onClick={props.onUndo} disabled={!props.canUndo} title="Undo (Ctrl+Z)">Undo</button>
+      <button type="button" onClick={props.onRedo} disabled={!props.canRedo} title="Redo (Ctrl+Shift+Z)">Redo</button>
+      <button type="button" onClick={props.onLayout} title="Auto-layout (Shift+L)">Auto-layout</button>
+      <button type="button" onClick={props.onFitView}>Fit view</button>
+      <button type="button" onClick={props.onAddNote}>Add note</button>
+      <span className="sep" />
+      {onRun && (
+        <>
+          <button type="button" className="primary" data-testid="run-all" onClick={() => onRun("all", null, false)}>Run all</button>
+          <button type="button" disabled={!onlySelected} onClick={() => onRun("from", onlySelected, false)}>Run from selected</button>
+          <button type="button" disabled={!onlySelected} onClick={() => onRun("only", onlySelected, false)}>Run selected</button>
+          <button type="button" onClick={() => onRun("all", null, true)} title="Run every node again, ignoring the cache">Force rerun</button>
+        </>
+      )}
+      {props.extra}
+      <span className="grow" />
+      <button type="button" onClick={props.onToggleHelp} aria-expanded={props.showHelp} title="Keyboard shortcuts (?)">Shortcuts</button>
+    </div>
+  );
+}

@@ -1,0 +1,154 @@
+import { useEffect, useMemo, useState } from "react";
+import { ApiFailure, get, post } from "../api/client";
+import { Plot } from "../outputs/Plot";
+import { feedbackSummary, liveFigure, psiLevel, type DriftReport, type FeedbackAnswer, type Monitoring } from "./loop";
+
+function message(e: unknown): string {
+  if (e instanceof ApiFailure && e.errors.length) return e.errors.map((x) => x.message).join("; ");
+  return e instanceof Error ? e.message : String(e);
+}
+
+const score = (value: number | null) => (value === null ? "—" : value.toFixed(4));
+
+/** The closed loop of one deployment: labels received, live metrics per day, input drift, and the
+ * champion / challenger decisions of publish_if_better. */
+export function ClosedLoop({ id, name }: { id: string; name: string }) {
+  const [loop, setLoop] = useState<Monitoring | null>(null);
+  const [error, setError] = useState("");
+  const load = () => get<Monitoring>(`/api/deployments/${id}/monitoring/?days=30`).then(setLoop).catch((e) => setError(message(e)));
+  useEffect(() => {
+    void load();
+  }, [id]); // eslint-disable-line react-hooks/exhaustive-deps
+  const live = useMemo(() => liveFigure(loop?.live ?? []), [loop]);
+  return (
+    <section aria-label="Closed loop">
+      <h2>Feedback</h2>
+      {error && <p className="error-text" role="alert">{error}</p>}
+      {loop && (
+        <p data-testid="feedback-total">
+          Labels received: <strong>{loop.feedback.total}</strong>
+          {loop.feedback.per_day.length > 0 && (
+            <span className="muted"> ({loop.feedback.per_day.map((d) => `${d.day}: ${d.labels}`).join(", ")})</span>
+          )}
+        </p>
+      )}
+      <FeedbackUpload name={name} onDone={() => void load()} />
+      <h2>Live metrics</h2>
+      {loop && loop.live.length > 0 ? <Plot figure={live} name="live metrics" /> : <p className="muted">No labeled served rows yet.</p>}
+      <h2>Drift</h2>
+      <DriftSection id={id} />
+      <h2>Decisions (newest first)</h2>
+      <DecisionTable loop={loop} />
+    </section>
+  );
+}
+
+function FeedbackUpload({ name, onDone }: { name: string; onDone: () => void }) {
+  const [file, setFile] = useState<File | null>(null);
+  const [answer, setAnswer] = useState("");
+  const [error, setError] = useState("");
+  const submit = (e: React.FormEvent) => {
+    e.preventDefault();
+    if (!file) return;
+    const form = new FormData();
+    form.append("file", file);
+    setError("");
+    post<FeedbackAnswer>(`/api/deployments/${name}/feedback/`, form)
+      .then((a) => {
+        setAnswer(feedbackSummary(a));
+        onDone();
+      })
+      .catch((err) => setError(message(err)));
+  };
+  return (
+    <form aria-label="Upload labels" onSubmit={submit} className="row">
+      <label>
+        Labels CSV (request_id, row, label){" "}
+        <input type="file" accept=".csv,text/csv" onChange={(e) => setFile(e.target.files?.[0] ?? null)} />
+      </label>
+      <button type="submit" disabled={!file}>Upload labels</button>
+      {answer && <span role="status">{answer}</span>}
+      {error && <span className="error-text" role="alert">{error}</span>}
+    </form>
+  );
+}
+
+function DriftSection({ id }: { id: string }) {
+  const [days, setDays] = useState("7");
+  const [report, setReport] = useState<DriftReport | null>(null);
+  const [error, setError] = useState("");
+  useEffect(() => {
+    setError("");
+    get<DriftReport>(`/api/deployments/${id}/drift/?days=${encodeURIComponent(days)}`).then(setReport).catch((e) => setError(message(e)));
+  }, [id, days]);
+  if (error) return <p className="error-text" role="alert">{error}</p>;
+  if (!report) return <p className="muted">Loading…</p>;
+  return (
+    <div>
+      <label>
+        Window{" "}
+        <select value={days} onChange={(e) => setDays(e.target.value)}>
+          <option value="1">last day</option>
+          <option value="7">last 7 days</option>
+          <option value="30">last 30 days</option>
+        </select>
+      </label>
+      {!report.available ? (
+        <p className="muted">No drift report: {report.reason}</p>
+      ) : report.rows === 0 ? (
+        <p className="muted">Version v{report.version} served no rows in the window.</p>
+      ) : (
+        <>
+          <p data-testid="drift-summary">
+            v{report.version}: {report.rows} served rows; score PSI {report.score ? report.score.psi.toFixed(3) : "—"}
+          </p>
+          {report.figure && <Plot figure={report.figure} name="drift" />}
+          <table className="data" aria-label="Drift per input">
+            <thead>
+              <tr><th scope="col">Input</th><th scope="col">PSI</th><th scope="col">Reading</th><th scope="col">Missing</th><th scope="col">Unseen</th></tr>
+            </thead>
+            <tbody>
+              {(report.features ?? []).map((f) => (
+                <tr key={f.name}>
+                  <td>{f.name}</td>
+                  <td>{f.psi.toFixed(3)}</td>
+                  <td>{psiLevel(f.psi, report.warn, report.alert)}</td>
+                  <td>{(f.missing_share * 100).toFixed(1)}%</td>
+                  <td>{f.kind === "categorical" ? f.unseen : "—"}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+    </div>
+  );
+}
+
+function DecisionTable({ loop }: { loop: Monitoring | null }) {
+  if (!loop) return <p className="muted">Loading…</p>;
+  if (loop.decisions.length === 0) return <p className="muted">No publish_if_better decision yet.</p>;
+  return (
+    <table className="data list" aria-label="Decision history">
+      <thead>
+        <tr>
+          <th scope="col">When</th><th scope="col">Run</th><th scope="col">Metric</th><th scope="col">Champion</th>
+          <th scope="col">Challenger</th><th scope="col">Outcome</th><th scope="col">Reason</th>
+        </tr>
+      </thead>
+      <tbody>
+        {loop.decisions.map((d, i) => (
+          <tr key={i}>
+            <td>{new Date(d.at).toLocaleString()}</td>
+            <td>{d.run ?? "—"}</td>
+            <td>{d.metric}</td>
+            <td>{d.champion_version === null ? "none" : `v${d.champion_version}`} {score(d.champion_score)}</td>
+            <td>{score(d.challenger_score)}</td>
+            <td>{d.published ? `published v${d.version}` : "kept champion"}</td>
+            <td>{d.reason}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}

@@ -1,0 +1,95 @@
+// The closed loop on the deployment page: the shapes of GET /api/deployments/{id}/monitoring/ and /drift/
+// (untyped objects in the schema), and the live-metrics chart built from them.
+import type { Figure } from "../outputs/Plot";
+
+export interface DayLabels {
+  day: string;
+  labels: number;
+}
+
+export interface DayMetrics {
+  day: string;
+  labeled: number;
+  auc: number | null;
+  logloss: number;
+}
+
+export interface Decision {
+  at: string;
+  run: number | null;
+  node: string;
+  metric: string;
+  champion_version: number | null;
+  champion_score: number | null;
+  challenger_score: number;
+  margin: number;
+  published: boolean;
+  version: number | null;
+  rows: number;
+  reason: string;
+}
+
+export interface Monitoring {
+  feedback: { total: number; per_day: DayLabels[] };
+  live: DayMetrics[];
+  decisions: Decision[];
+}
+
+export interface DriftFeature {
+  name: string;
+  kind: string;
+  psi: number;
+  missing_share: number;
+  unseen: number;
+}
+
+export interface DriftReport {
+  available: boolean;
+  reason?: string;
+  version?: number;
+  rows?: number;
+  features?: DriftFeature[];
+  score?: { psi: number; mean: number | null } | null;
+  alert?: number;
+  warn?: number;
+  figure?: Figure;
+}
+
+export interface FeedbackAnswer {
+  stored: number;
+  new: number;
+  replaced: number;
+  unknown_request_ids: string[];
+  unknown_rows: { request_id: string; row: number }[];
+}
+
+/** AUC and logloss per day (the day rows were served) from the labeled served rows. */
+export function liveFigure(days: DayMetrics[]): Figure {
+  const x = days.map((d) => d.day);
+  return {
+    data: [
+      { type: "scatter", mode: "lines+markers", name: "AUC", x, y: days.map((d) => d.auc) },
+      { type: "scatter", mode: "lines+markers", name: "logloss", x, y: days.map((d) => d.logloss), yaxis: "y2" },
+    ],
+    layout: {
+      title: { text: "Live metrics per day (labeled served rows)" },
+      xaxis: { type: "category" },
+      yaxis: { title: { text: "AUC" }, range: [0, 1] },
+      yaxis2: { title: { text: "logloss" }, overlaying: "y", side: "right", rangemode: "tozero" },
+    },
+  };
+}
+
+/** "stable" below warn, "shift" up to alert, "drift" above: how a PSI reads. */
+export function psiLevel(psi: number, warn = 0.1, alert = 0.25): "stable" | "shift" | "drift" {
+  if (psi > alert) return "drift";
+  return psi > warn ? "shift" : "stable";
+}
+
+/** One line summing up a feedback upload's answer. */
+export function feedbackSummary(answer: FeedbackAnswer): string {
+  const parts = [`${answer.stored} stored (${answer.new} new, ${answer.replaced} replaced)`];
+  if (answer.unknown_request_ids.length) parts.push(`${answer.unknown_request_ids.length} unknown request ids`);
+  if (answer.unknown_rows.length) parts.push(`${answer.unknown_rows.length} unknown rows`);
+  return parts.join("; ");
+}

@@ -1,0 +1,202 @@
+"""The closed loop: served rows read back from the prediction log with the labels that arrived later
+(import_prediction_log), and a champion/challenger publish that only replaces the live model with a better
+one (publish_if_better)."""
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field
+
+from ..contract import Operator, OperatorError, Params, Port, PortType
+from ..kernels.models import load_scorer
+from ..prediction_log import INPUT_PREFIX, read_log, window
+from ..tables import binary_label, require_rows
+from .features import apply_state
+
+DEPLOYMENT = Field(..., pattern=r"^[a-z0-9][a-z0-9_-]{0,99}$", description="Deployment name")
+LOG_COLUMNS = ["request_id", "row", "version", "time"]
+
+
+class ImportPredictionLog(Operator):
+    """Reads back the rows a deployment served (from the serving process's prediction log) within a time
+    window: the request id and row, the version that scored it, when, its raw inputs under their own names,
+    the served probability and label, and, where it has arrived through the feedback endpoint, the true label.
+    With `labeled_only` only rows with a label are kept, ready for retraining. Runs every time (the log
+    grows)."""
+
+    name = "import_prediction_log"
+
+    spark = "operators.spark.feedback:import_prediction_log"
+    category = "Deployment"
+    description = "Served rows of a deployment with their scores and, where it arrived, the true label."
+    outputs = (Port("table", PortType.TABLE, "Served rows: inputs, served_probability, served_label, label"),)
+    cacheable = False
+
+    class Params(Params):
+        deployment: str = DEPLOYMENT
+        last_days: float = Field(0.0, ge=0, le=3660, description="Only rows of the last N days (0: all)")
+        until: str = Field("", max_length=40, description="End of the window: an ISO date or date-time (UTC "
+                                                          "unless it says otherwise); empty for now")
+        version: str = Field("", max_length=20, description="Only rows this version scored; empty for all")
+        labeled_only: bool = Field(False, description="Keep only rows whose label has arrived")
+        label_column: str = Field("label", min_length=1, max_length=100, description="Name of the label column")
+
+    def run(self, ctx, inputs, params):
+        found = ctx.prediction_log(params.deployment)
+        served = served_rows(found["directory"], params)
+        table = with_labels(served.to_pandas(), found["labels"](), params)
+        ctx.log(f"{len(table):,} served rows of {params.deployment}, {int(table[params.label_column].notna().sum()):,}"
+                " labeled")
+        return {"table": table}
+
+
+def log_window(params) -> tuple[float | None, float | None]:
+    try:
+        return window(params.last_days, params.until)
+    except ValueError:
+        raise OperatorError(f"until {params.until!r} is not an ISO date or date-time", field="until") from None
+
+
+def no_rows(params) -> OperatorError:
+    return OperatorError(f"deployment {params.deployment!r} served no rows in the window"
+                         + (f" (version {params.version})" if params.version else ""), field="deployment")
+
+
+def served_rows(directory, params):
+    """The log's rows for the window and version of `params` (a pyarrow table); OperatorError when none."""
+    since, until = log_window(params)
+    table = read_log(directory, params.deployment, since=since, until=until, version=params.version or None)
+    if table.num_rows == 0:
+        raise no_rows(params)
+    return table
+
+
+def served_frame(frame: pd.DataFrame, label_column: str) -> pd.DataFrame:
+    """The log's columns under the names a user sees: inputs without their prefix, the served outputs named
+    apart from the true label, time as UTC timestamps."""
+    inputs = [c for c in frame.columns if c.startswith(INPUT_PREFIX)]
+    names = [c[len(INPUT_PREFIX):] for c in inputs]
+    if label_column in names or label_column in LOG_COLUMNS:
+        raise OperatorError(f"label_column {label_column!r} is also a column of the served rows; choose another "
+                            "name", field="label_column")
+    out = frame[LOG_COLUMNS].copy()
+    # to the microsecond, truncated, as Spark's timestamp_seconds does (so both engines give the same times)
+    out["time"] = pd.to_datetime((out["time"].to_numpy(dtype=np.float64) * 1_000_000).astype(np.int64), unit="us",
+                                 utc=True)
+    for column, name in zip(inputs, names, strict=True):
+        out[name] = frame[column]
+    out["served_probability"] = frame["probability"].astype(np.float64)
+    out["served_label"] = frame["label"]  # as the bundle answered it (0 / 1, or the label's own values)
+    return out
+
+
+def with_labels(frame: pd.DataFrame, labels: pd.DataFrame, params) -> pd.DataFrame:
+    out = served_frame(frame, params.label_column)
+    labels = labels.rename(columns={"label": params.label_column})
+    out = out.merge(labels, on=["request_id", "row"], how="left", validate="one_to_one")
+    if params.labeled_only:
+        out = out[out[params.label_column].notna()]
+        if len(out) == 0:
+            raise OperatorError(f"no label has arrived for the served rows of {params.deployment!r} in the window",
+                                field="labeled_only")
+        out[params.label_column] = out[params.label_column].astype(np.int64)
+    else:
+        out[params.label_column] = out[params.label_column].astype("float64")  # NaN where none arrived yet
+    return out.sort_values(["time", "request_id", "row"], kind="stable").reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------------------- publish if better
+HIGHER_IS_BETTER = {"auc": True, "ks": True, "logloss": False}
+
+
+def score(metric: str, y: np.ndarray, p: np.ndarray) -> float:
+    from sklearn.metrics import log_loss, roc_auc_score, roc_curve
+
+    if metric == "logloss":
+        return float(log_loss(y, np.clip(p, 1e-15, 1 - 1e-15), labels=[0, 1]))
+    if len(np.unique(y)) < 2:
+        raise OperatorError(f"the holdout's label has one class only; {metric} needs both", field="label_column")
+    if metric == "auc":
+        return float(roc_auc_score(y, p))
+    fpr, tpr, _ = roc_curve(y, p)
+    return float(np.max(tpr - fpr))
+
+
+def decide(metric: str, margin: float, champion: float | None, challenger: float) -> tuple[bool, str]:
+    """(publish?, why): the challenger goes live only when it beats the champion by at least `margin`."""
+    if champion is None:
+        return True, "no live version to compare with: the challenger goes live"
+    gain = (challenger - champion) if HIGHER_IS_BETTER[metric] else (champion - challenger)
+    direction = "higher" if HIGHER_IS_BETTER[metric] else "lower"
+    if gain >= margin and gain > 0:
+        return True, (f"challenger {metric} {challenger:.4f} beats champion {champion:.4f} by {gain:.4f} "
+                      f"({direction} is better; margin {margin})")
+    return False, (f"challenger {metric} {challenger:.4f} does not beat champion {champion:.4f} by the margin "
+                   f"{margin} ({direction} is better; gain {gain:.4f}): the champion stays live")
+
+
+class PublishIfBetter(Operator):
+    """Champion / challenger: scores the deployment's live version (the champion) and the connected model
+    (the challenger) on the same held-out rows, and publishes the challenger as the new live version only when
+    it wins on the metric by at least the margin. Outputs the decision (both scores, the reason, the new
+    version), which the run and the deployment page show. With no live version the challenger goes live."""
+
+    name = "publish_if_better"
+
+    spark = "operators.spark.feedback:publish_if_better"
+    category = "Deployment"
+    description = "Publish the model only if it beats the live version on held-out rows."
+    inputs = (Port("model", PortType.MODEL, "The challenger: a trained model"),
+              Port("feature_state", PortType.FEATURE_STATE, "The feature state the challenger was trained on"),
+              Port("table", PortType.TABLE, "Held-out rows with the label, scored by both models"))
+    outputs = (Port("decision", PortType.METRICS, "Both scores, whether the challenger went live, and why"),)
+    cacheable = False
+
+    class Params(Params):
+        deployment: str = DEPLOYMENT
+        metric: Literal["auc", "logloss", "ks"] = Field("auc", description="What the two models are compared on")
+        min_margin: float = Field(0.0, ge=0, le=1, description="How much better the challenger must be")
+        label_column: str = Field("label", min_length=1, description="The holdout's label column")
+        threshold: float = Field(0.5, ge=0, le=1, description="Probability at or above which the label is 1")
+
+    def run(self, ctx, inputs, params):
+        table = inputs["table"]
+        if hasattr(table, "toPandas"):  # a Spark DataFrame: hold-out rows are few enough to score here
+            table = table.limit(200_000).toPandas()
+        require_rows(table)
+        y = binary_label(table, params.label_column, field="label_column")
+        challenger = score(params.metric, y, challenger_scores(inputs["model"], inputs["feature_state"], table))
+        champion_version, champion, no_champion = None, None, ""
+        try:
+            bundle = ctx.deployment_bundle(params.deployment)
+        except OperatorError as exc:  # nothing live yet, or its bundle refused to load: say which
+            bundle, no_champion = None, exc.message
+        if bundle is not None:
+            try:
+                champion = score(params.metric, y, bundle.score_table(table)["probability"])
+            except ValueError as exc:  # the holdout lacks an input of the champion
+                raise OperatorError(f"the champion cannot score the holdout: {exc}", port="table") from None
+            champion_version = bundle.version
+        publish, reason = decide(params.metric, params.min_margin, champion, challenger)
+        if no_champion:
+            reason += f" ({no_champion})"
+        decision = {"deployment": params.deployment, "metric": params.metric, "champion_version": champion_version,
+                    "champion_score": champion, "challenger_score": challenger, "margin": params.min_margin,
+                    "rows": len(table), "published": publish, "version": None, "reason": reason}
+        if publish:
+            info = ctx.publish(params.deployment, model=inputs["model"], feature_state=inputs["feature_state"],
+                               holdout=table, threshold=params.threshold)
+            decision["version"] = info.get("version") or None
+        ctx.record_decision(params.deployment, decision)
+        ctx.log(reason)
+        return {"decision": {k: ("" if v is None else v) for k, v in decision.items()}}
+
+
+def challenger_scores(model, feature_state, table: pd.DataFrame) -> np.ndarray:
+    scorer = load_scorer(model)
+    if list(feature_state.meta["names"]) != scorer.feature_names:
+        raise OperatorError("the model was trained on a different feature state than the one connected",
+                            port="feature_state")
+    return scorer.predict_proba(apply_state(table, feature_state).X)

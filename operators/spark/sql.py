@@ -1,0 +1,82 @@
+"""sql_transform on Spark: the statement as Spark SQL over the inputs, named t1, t2, t3 as on the local engine.
+
+Spark SQL can do more than a query, so the statement is fenced in: it must begin as a query (SELECT, WITH,
+FROM, VALUES, TABLE, or a parenthesis) and is run as a subquery, `WITH t1 AS (...) SELECT * FROM (<statement>)`,
+so that anything but one query is a syntax error; `spark.sql.runSQLOnFiles` is off (no `parquet.`/path``),
+and the functions that reach out of SQL (reflect / java_method, which call Java methods; TRANSFORM ... USING,
+which runs a program) are refused. The inputs are temporary views under names no statement can guess, read
+only through the t1..t3 of the WITH clause.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+
+from ..contract import OperatorError
+from ..library.sql import PORTS
+
+_QUERY_START = re.compile(r"^\s*(\(|select\b|with\b|from\b|values\b|table\b)", re.IGNORECASE)
+_COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
+_REFUSED = [
+    (re.compile(r"\b(try_)?reflect\b|\bjava_method\b", re.IGNORECASE), "calls of Java methods (reflect, java_method)"),
+    (re.compile(r"\busing\s*['\"]", re.IGNORECASE), "TRANSFORM ... USING 'program' (running a program)"),
+    (re.compile(r"\b(csv|json|parquet|orc|text|avro|binaryfile|jdbc|delta)\s*\.\s*`", re.IGNORECASE),
+     "reading files (format.`path`)"),
+]
+
+
+def check_spark_statement(sql: str) -> None:
+    text = _COMMENTS.sub(" ", sql)
+    if not _QUERY_START.match(text):
+        word = (text.split() or ["?"])[0].upper()
+        raise OperatorError(f"only SELECT (or WITH ... SELECT) statements run here, not {word}", field="sql")
+    for pattern, what in _REFUSED:
+        found = pattern.search(text)
+        if found:
+            raise OperatorError(f"{what} is not allowed in sql_transform (found {found[0]!r})", field="sql")
+
+
+def _position(sql: str, prefix: str, exc: Exception) -> tuple[int, int] | None:
+    """(line, column) in the user's statement of the place Spark's error points at."""
+    contexts = exc.getQueryContext() if hasattr(exc, "getQueryContext") else []
+    for context in contexts or []:
+        start = context.startIndex() if hasattr(context, "startIndex") else -1
+        if start is not None and start >= len(prefix):
+            before = sql[:start - len(prefix)]
+            return before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
+    found = re.search(r"line (\d+),? pos (\d+)", str(exc))
+    if found and int(found[1]) > prefix.count("\n"):
+        return int(found[1]) - prefix.count("\n"), int(found[2]) + 1
+    return None
+
+
+def spark_sql_error(sql: str, prefix: str, exc: Exception) -> OperatorError:
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    message = re.sub(r"\s*SQLSTATE: \w+", "", message)
+    message = re.sub(r"\s*\(line \d+, pos \d+\)|;?\s*line \d+ pos \d+;?", "", message).strip()
+    place = _position(sql, prefix, exc)
+    where = f" at line {place[0]}, column {place[1]}" if place else ""
+    return OperatorError(f"SQL error{where}: {message}", field="sql")
+
+
+def sql_transform(ctx, inputs, params):
+    """Spark SQL's dialect (backticks, Spark's functions); no time limit of its own here: a cancelled run
+    cancels the node's Spark jobs."""
+    from pyspark.errors import AnalysisException, ParseException
+
+    check_spark_statement(params.sql)
+    spark = ctx.spark
+    spark.conf.set("spark.sql.runSQLOnFiles", "false")
+    token = uuid.uuid4().hex
+    views = {port: f"studio_{token}_{port}" for port in PORTS if inputs.get(port) is not None}
+    for port, view in views.items():
+        inputs[port].createOrReplaceTempView(view)
+    prefix = "WITH " + ", ".join(f"{port} AS (SELECT * FROM {view})" for port, view in views.items()) + \
+        "\nSELECT * FROM (\n"
+    try:
+        return {"table": spark.sql(prefix + params.sql.rstrip().rstrip(";") + "\n)")}
+    except (ParseException, AnalysisException) as exc:
+        raise spark_sql_error(params.sql, prefix, exc) from None
+    finally:
+        for view in views.values():
+            spark.catalog.dropTempView(view)

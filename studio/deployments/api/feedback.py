@@ -1,0 +1,45 @@
+"""POST /api/deployments/<name>/feedback/: labels for served rows, by the deployment's name (the name a
+prediction answered with), as JSON or as an uploaded CSV."""
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import parsers, permissions
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from studio.core.errors import ApiError
+from studio.projects.models import Role
+from studio.projects.permissions import require_role, visible
+
+from .. import feedback
+from ..models import Deployment
+
+
+class FeedbackView(APIView):
+    """Attach true labels to served predictions: `{"labels": [{"request_id": "...", "row": 0, "label": 1}]}`
+    (up to 10,000 per call), or a multipart `file` (CSV with the columns request_id, row, label). A repeated
+    (request id, row) replaces its label; ids the prediction log does not hold are reported back in
+    `unknown_request_ids` (and rows past a request's end in `unknown_rows`), not stored. Needs the editor role."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    parser_classes = [parsers.JSONParser, parsers.MultiPartParser]
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+    def post(self, request, name: str):
+        deployment = visible(Deployment.objects.all(), request.user).filter(name=name).first()
+        if deployment is None:
+            raise ApiError(404, "not_found", [{"path": "name", "message": f"no deployment {name!r}",
+                                               "code": "not_found"}])
+        require_role(request.user, deployment.project, Role.EDITOR)
+        try:
+            if "file" in request.FILES:
+                items = feedback.parse_csv(request.FILES["file"])
+            elif isinstance(request.data, dict) and "labels" in request.data:
+                items = request.data["labels"]
+            else:
+                raise feedback.FeedbackError("labels", "send {\"labels\": [...]} or a CSV file as `file`")
+            labels = feedback.parse_labels(items)
+        except feedback.FeedbackError as exc:
+            raise ApiError(400, "invalid", [{"path": exc.path, "message": exc.message, "code": "invalid"}]) from None
+        return Response(feedback.store_labels(deployment, labels))

@@ -1,0 +1,146 @@
+"""Label feedback for served predictions: the true outcome of a served row, posted after the fact, stored once
+per (deployment, request id, row) in the database (a repeated label replaces the earlier one), and checked
+against the prediction log so that labels for rows the deployment never served are reported, not stored.
+
+The prediction log is written by the serving process about once a second, so a label posted within a second
+of its prediction may be reported unknown; posting it again later stores it.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from operators.prediction_log import read_log
+
+from .models import Deployment, FeedbackLabel
+from .services import serving_dir
+
+MAX_LABELS = 10_000  # per call, JSON or CSV
+MAX_CSV_BYTES = 2 * 1024 * 1024
+MAX_REQUEST_ID = 100
+MAX_ROW = 10_000_000
+CHUNK = 2_000
+UPSERT_ROWS = 1_000  # rows per INSERT: 5,000 parameters, below SQLite's limit of 32,766
+
+
+class FeedbackError(Exception):
+    def __init__(self, path: str, message: str):
+        super().__init__(f"{path}: {message}")
+        self.path, self.message = path, message
+
+
+def prediction_log_dir() -> Path:
+    """Where the serving process writes its prediction log (the same default as studio.serving.app)."""
+    return Path(getattr(settings, "SERVING_PREDICTION_LOG", None) or serving_dir() / "prediction_log")
+
+
+def parse_labels(items) -> dict[tuple[str, int], int]:
+    """[{"request_id", "row", "label"}] -> {(request id, row): label}; the last of repeated pairs wins.
+    FeedbackError names the first bad item's field."""
+    if not isinstance(items, list) or not items:
+        raise FeedbackError("labels", "expected a non-empty list of {request_id, row, label}")
+    if len(items) > MAX_LABELS:
+        raise FeedbackError("labels", f"{len(items):,} labels in one call; the limit is {MAX_LABELS:,}")
+    labels: dict[tuple[str, int], int] = {}
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise FeedbackError(f"labels[{i}]", "expected an object {request_id, row, label}")
+        extra = set(item) - {"request_id", "row", "label"}
+        if extra:
+            raise FeedbackError(f"labels[{i}].{sorted(extra)[0]}", "unknown field")
+        request_id, row, label = item.get("request_id"), item.get("row", 0), item.get("label")
+        if not isinstance(request_id, str) or not 0 < len(request_id) <= MAX_REQUEST_ID:
+            raise FeedbackError(f"labels[{i}].request_id", f"expected the id a prediction answered with "
+                                                           f"(a string of 1 to {MAX_REQUEST_ID} characters)")
+        if isinstance(row, bool) or not isinstance(row, int) or not 0 <= row < MAX_ROW:
+            raise FeedbackError(f"labels[{i}].row", "expected the row's position in its request (0, 1, ...)")
+        if isinstance(label, str) or label not in (0, 1):
+            raise FeedbackError(f"labels[{i}].label", f"expected 0 or 1, got {str(label)[:40]!r}")
+        labels[(request_id, row)] = int(label)
+    return labels
+
+
+def parse_csv(upload) -> list[dict]:
+    """An uploaded CSV with the columns request_id, row (optional, default 0) and label -> label items."""
+    if upload.size > MAX_CSV_BYTES:
+        raise FeedbackError("file", f"the file has {upload.size:,} bytes; the limit is {MAX_CSV_BYTES:,}")
+    try:
+        text = upload.read(MAX_CSV_BYTES + 1).decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise FeedbackError("file", "the file is not UTF-8 text") from None
+    reader = csv.DictReader(io.StringIO(text))
+    missing = {"request_id", "label"} - set(reader.fieldnames or [])
+    if missing:
+        raise FeedbackError("file", f"the CSV needs the columns request_id, row and label; it lacks "
+                                    f"{', '.join(sorted(missing))}")
+    items = []
+    for n, record in enumerate(reader, start=2):
+        if len(items) >= MAX_LABELS:
+            raise FeedbackError("file", f"more than {MAX_LABELS:,} labels in one file")
+        try:
+            items.append({"request_id": (record.get("request_id") or "").strip(),
+                          "row": int(record.get("row") or 0), "label": int(float(record["label"]))})
+        except (TypeError, ValueError):
+            raise FeedbackError("file", f"line {n}: row and label must be whole numbers") from None
+    return items
+
+
+def served_rows(deployment: Deployment, request_ids) -> set[tuple[str, int]]:
+    """The (request id, row) pairs among `request_ids` that the prediction log holds for the deployment."""
+    table = read_log(prediction_log_dir(), deployment.name, request_ids=request_ids, columns=["request_id", "row"])
+    if table.num_rows == 0:
+        return set()
+    return set(zip(table["request_id"].to_pylist(), table["row"].to_pylist(), strict=True))
+
+
+def store_labels(deployment: Deployment, labels: dict[tuple[str, int], int]) -> dict:
+    """Store the labels of served rows (insert or replace); report the rest."""
+    ids = {request_id for request_id, _ in labels}
+    served = served_rows(deployment, ids)
+    known_ids = {request_id for request_id, _ in served}
+    unknown_ids = sorted(ids - known_ids)
+    unknown_rows = [{"request_id": r, "row": n} for r, n in labels if r in known_ids and (r, n) not in served]
+    keep = {pair: label for pair, label in labels.items() if pair in served}
+    with transaction.atomic():
+        existing = set()
+        kept_ids = sorted({r for r, _ in keep})
+        for start in range(0, len(kept_ids), CHUNK):
+            existing.update(FeedbackLabel.objects.filter(
+                deployment=deployment, request_id__in=kept_ids[start:start + CHUNK]).values_list("request_id", "row"))
+        upsert(deployment, keep)
+    replaced = len(existing & set(keep))
+    return {"stored": len(keep), "new": len(keep) - replaced, "replaced": replaced,
+            "unknown_request_ids": unknown_ids, "unknown_rows": unknown_rows}
+
+
+def upsert(deployment: Deployment, labels: dict[tuple[str, int], int]) -> None:
+    """INSERT ... ON CONFLICT DO UPDATE (SQLite and PostgreSQL alike), UPSERT_ROWS rows per statement: the ORM's
+    bulk_create with update_conflicts does the same but builds a model instance per label, several times slower,
+    and executemany costs PostgreSQL a round trip per row."""
+    quote = connection.ops.quote_name
+    table = quote(FeedbackLabel._meta.db_table)
+    names = ", ".join(quote(c) for c in ("deployment_id", "request_id", "row", "label", "received_at"))
+    keys = ", ".join(quote(c) for c in ("deployment_id", "request_id", "row"))
+    updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in ("label", "received_at"))
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    rows = [(deployment.pk, r, n, label, now) for (r, n), label in labels.items()]
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), UPSERT_ROWS):
+            part = rows[start:start + UPSERT_ROWS]
+            values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(part))
+            cursor.execute(f"INSERT INTO {table} ({names}) VALUES {values} ON CONFLICT ({keys}) DO UPDATE SET "
+                           f"{updates}", [value for row in part for value in row])
+
+
+def labels_frame(deployment: Deployment):
+    """Every label of the deployment as a pandas table (request_id, row, label), for import_prediction_log."""
+    import pandas as pd
+
+    rows = list(FeedbackLabel.objects.filter(deployment=deployment).values_list("request_id", "row", "label"))
+    return pd.DataFrame(rows, columns=["request_id", "row", "label"]).astype(
+        {"request_id": object, "row": "int64", "label": "int64"})

@@ -1,0 +1,270 @@
+"""The inference server behind the online scorer's routes: which model a request names, and one scoring path
+(resolve the model, read and parse the body, score, log, count, answer errors in the protocol's shape) that
+the v2 infer endpoint and the v1 records endpoint share; they differ only in how a body is parsed and how the
+outputs are answered (a `Wire`).
+
+No Django, no pyspark, no training code: the served versions come from the Repository, which loads them with
+the bundle loader.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import orjson
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from operators import OperatorError
+
+from .batching import MicroBatcher
+from .predlog import PredictionLog
+from .protocol import HEADER_LENGTH, InferRequest, RequestError, encode_infer, parse_infer, parse_records
+from .repository import Repository, ServedModel, ServedVersion
+
+log = logging.getLogger("studio.serving")
+
+SERVER_NAME = "studio-serving"
+SERVER_VERSION = "0.1.0"
+DEFAULT_MAX_BODY = 64 * 1024 * 1024
+# Requests up to this many rows are scored on the event loop (tens of microseconds); larger ones in a
+# thread, so that one big batch does not hold up the single-row requests behind it.
+INLINE_ROWS = 64
+
+
+def json_response(payload, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY), status_code=status,
+                    media_type="application/json", headers=headers)
+
+
+def error_response(exc: RequestError) -> Response:
+    return json_response({"error": exc.message}, exc.status)
+
+
+class Metrics:
+    def __init__(self):
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter("serving_requests", "Inference requests answered", ["model", "version", "protocol",
+                                                                                  "code"], registry=self.registry)
+        self.errors = Counter("serving_request_errors", "Inference requests answered with an error",
+                              ["model", "version", "protocol", "code"], registry=self.registry)
+        self.latency = Histogram("serving_request_duration_seconds", "Inference latency inside the server",
+                                 ["model", "version", "protocol"], registry=self.registry,
+                                 buckets=(.0002, .0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10))
+        self.rows = Counter("serving_rows", "Rows scored", ["model", "version"], registry=self.registry)
+        self.batched = Counter("serving_batched_requests", "Small requests scored together with others in one "
+                               "kernel call (micro-batching)", registry=self.registry)
+
+        self._ok: dict[tuple, tuple] = {}  # (model, version, protocol) -> its children, looked up once
+
+    def observe(self, model: str, version: str, protocol: str, code: int, seconds: float, rows: int = 0):
+        if code >= 400:
+            self.requests.labels(model, version, protocol, str(code)).inc()
+            self.errors.labels(model, version, protocol, str(code)).inc()
+            return
+        children = self._ok.get((model, version, protocol))
+        if children is None:
+            children = self._ok[(model, version, protocol)] = (
+                self.requests.labels(model, version, protocol, "200"), self.latency.labels(model, version, protocol),
+                self.rows.labels(model, version))
+        children[0].inc()
+        children[1].observe(seconds)
+        children[2].inc(rows)
+
+
+@dataclass(frozen=True)
+class Wire:
+    """How one endpoint's requests and answers look on the wire; everything between is the server's."""
+
+    protocol: str  # the metrics label, "v2" or "v1"
+    verb: str  # for the log line of an internal error
+    # (body, request, served version) -> the parsed request; raises RequestError naming the input at fault
+    parse: Callable[[bytes, Request, ServedVersion], InferRequest]
+    # (model, served version, parsed request, outputs, request id) -> the answer
+    answer: Callable[[ServedModel, ServedVersion, InferRequest, dict, str], Response]
+
+
+def _parse_v2(body: bytes, request: Request, served: ServedVersion) -> InferRequest:
+    return parse_infer(body, request.headers.get(HEADER_LENGTH), served.input_spec)
+
+
+def _answer_v2(model: ServedModel, served: ServedVersion, parsed: InferRequest, outputs: dict,
+               request_id: str) -> Response:
+    content, header_length = encode_infer(model.name, served.version, parsed, outputs)
+    if header_length is None:
+        return Response(content, media_type="application/json")
+    return Response(content, media_type="application/octet-stream",
+                    headers={"Inference-Header-Content-Length": header_length})
+
+
+def _parse_v1(body: bytes, request: Request, served: ServedVersion) -> InferRequest:
+    columns, n_rows = parse_records(body, served.input_spec)
+    explain = request.query_params.get("explain", "").lower() in ("1", "true", "yes")
+    return InferRequest(None, columns, n_rows, {"explain": explain})
+
+
+def _answer_v1(model: ServedModel, served: ServedVersion, parsed: InferRequest, outputs: dict,
+               request_id: str) -> Response:
+    probability, label = outputs["probability"].tolist(), outputs["label"].tolist()
+    predictions = [{"probability": p, "label": lab} for p, lab in zip(probability, label, strict=True)]
+    if "contributions" in outputs:
+        names = served.contribution_names
+        for row, values in zip(predictions, outputs["contributions"].tolist(), strict=True):
+            row["contributions"] = dict(zip(names, values, strict=True))
+    return json_response({"id": request_id, "model_name": model.name, "model_version": served.version,
+                          "predictions": predictions})
+
+
+V2_INFER = Wire("v2", "infer", _parse_v2, _answer_v2)
+V1_PREDICT = Wire("v1", "predict", _parse_v1, _answer_v1)
+
+
+class InferenceServer:
+    """The models a process serves and the one way a request to any of them is scored."""
+
+    def __init__(self, repository: Repository, *, max_body_bytes: int = DEFAULT_MAX_BODY):
+        self.repository = repository
+        self.max_body_bytes = max_body_bytes
+        self.metrics = Metrics()
+        self.batcher = MicroBatcher(on_batch=self.metrics.batched.inc)
+        self.prediction_log: PredictionLog | None = None  # opened by the app's lifespan, when configured
+        # Request ids for the prediction log: unique per process start, cheaper than a uuid per request.
+        self._id_prefix, self._counter = uuid.uuid4().hex[:12], itertools.count(1)
+
+    def resolve(self, name: str, version: str | None) -> tuple[ServedModel, ServedVersion]:
+        """The model and version a URL names (its live version when none is named), or a 404 saying why not."""
+        model: ServedModel | None = self.repository.models.get(name)
+        if model is None:
+            served_names = ", ".join(sorted(self.repository.models)) or "none"
+            raise RequestError(f"unknown model {name!r}; served models: {served_names}", 404)
+        if version is None:
+            served = model.live_version()
+            if served is None:
+                raise RequestError(f"model {name!r} has no live version (it was unpublished)", 404)
+            return model, served
+        served = model.versions.get(version)
+        if served is None:
+            reason = model.errors.get(version)
+            raise RequestError(reason if reason else f"model {name!r} has no version {version!r}; versions: "
+                               f"{', '.join(sorted(model.versions)) or 'none'}", 404)
+        return model, served
+
+    async def read_body(self, request: Request) -> bytes:
+        limit = self.max_body_bytes
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise RequestError(f"the request body of {int(declared)} bytes is over the limit of {limit} bytes", 413)
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise RequestError(f"the request body is over the limit of {limit} bytes", 413)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def predict(self, served: ServedVersion, columns: dict[str, np.ndarray], n_rows: int,
+                      explain: bool) -> dict[str, np.ndarray]:
+        try:
+            if n_rows <= INLINE_ROWS:
+                if not explain:
+                    return await self.batcher.predict(served, columns, n_rows)
+                return served.predict(columns, n_rows, explain=explain)
+            return await run_in_threadpool(served.predict, columns, n_rows, explain=explain)
+        except OperatorError as exc:  # a value the feature state refuses: the kernel names the column
+            column = exc.column
+            raise RequestError(exc.message if not column or column in exc.message
+                               else f"input {column!r}: {exc.message}") from None
+
+    async def score(self, request: Request, wire: Wire, version: str | None) -> Response:
+        """The one scoring path: resolve, read, parse, score, answer; then log the rows and count the request."""
+        started = time.perf_counter()
+        name = request.path_params["name"]
+        # An error is counted under its model when the model is known (an unknown version of it included);
+        # unknown names from the URL are not labels, so a client cannot grow the metrics without bound.
+        label_model, label_version = (name if name in self.repository.models else ""), ""
+        try:
+            model, served = self.resolve(name, version)
+            label_model, label_version = model.name, served.version
+            parsed = wire.parse(await self.read_body(request), request, served)
+            outputs = await self.predict(served, parsed.columns, parsed.n_rows, parsed.explain)
+            request_id = parsed.id or f"{self._id_prefix}-{next(self._counter)}"
+            response = wire.answer(model, served, parsed, outputs, request_id)
+        except RequestError as exc:
+            self.metrics.observe(label_model, label_version, wire.protocol, exc.status, 0.0)
+            return error_response(exc)
+        except Exception as exc:  # a bug, not the client's fault: still the protocol's error shape
+            log.exception("%s on %s failed", wire.verb, name)
+            self.metrics.observe(label_model, label_version, wire.protocol, 500, 0.0)
+            return json_response({"error": f"internal error: {type(exc).__name__}: {exc}"}, 500)
+        if self.prediction_log is not None:
+            self.prediction_log.record(request_id, model.name, served.version, parsed.columns, parsed.n_rows,
+                                       outputs)
+        self.metrics.observe(model.name, served.version, wire.protocol, 200, time.perf_counter() - started,
+                             parsed.n_rows)
+        return response
+
+    # ------------------------------------------------------------------------------------------- endpoints
+    async def infer(self, request: Request) -> Response:
+        return await self.score(request, V2_INFER, request.path_params.get("version"))
+
+    async def predict_records(self, request: Request) -> Response:
+        return await self.score(request, V1_PREDICT, None)
+
+    async def live(self, request: Request) -> Response:
+        return json_response({"live": True})
+
+    async def ready(self, request: Request) -> Response:
+        is_ready = self.repository.loaded_once
+        return json_response({"ready": is_ready}, 200 if is_ready else 503)
+
+    async def server_metadata(self, request: Request) -> Response:
+        return json_response({"name": SERVER_NAME, "version": SERVER_VERSION,
+                              "extensions": ["binary_tensor_data", "model_repository_index"]})
+
+    async def repository_index(self, request: Request) -> Response:
+        rows = []
+        for name, model in sorted(self.repository.models.items()):
+            for version in sorted(model.versions, key=version_key):
+                rows.append({"name": name, "version": version,
+                             "state": "READY" if version == model.live else "AVAILABLE"})
+            for version, reason in model.errors.items():
+                rows.append({"name": name, "version": version, "state": "UNAVAILABLE", "reason": reason})
+        return json_response(rows)
+
+    async def model_metadata(self, request: Request) -> Response:
+        try:
+            model, served = self.resolve(request.path_params["name"], request.path_params.get("version"))
+        except RequestError as exc:
+            return error_response(exc)
+        return json_response({
+            "name": model.name,
+            "versions": sorted(model.versions, key=version_key),
+            "platform": "studio_bundle",
+            "inputs": [{"name": s["name"], "datatype": s["datatype"], "shape": [-1]} for s in served.input_spec],
+            "outputs": [{"name": s["name"], "datatype": s["datatype"], "shape": s.get("shape", [-1])}
+                        for s in served.output_spec],
+            "parameters": {"version": served.version, "live_version": model.live,
+                           "input_spec": served.input_spec},
+        })
+
+    async def model_ready(self, request: Request) -> Response:
+        try:
+            model, served = self.resolve(request.path_params["name"], request.path_params.get("version"))
+        except RequestError as exc:
+            return error_response(exc)
+        return json_response({"name": model.name, "version": served.version, "ready": True})
+
+    async def metrics_endpoint(self, request: Request) -> Response:
+        return Response(generate_latest(self.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def version_key(version: str):
+    """Numeric versions in number order, then named ones."""
+    return (0, int(version), "") if version.isdigit() else (1, 0, version)

@@ -1,0 +1,150 @@
+"""sql_transform on the local engine (DuckDB): the same rows as pandas for a join and a GROUP BY; only one
+SELECT runs; no file, URL, extension or setting is within reach; syntax errors point at line and column."""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from operators import Cancelled, OperatorError
+from operators.library.sql import run_duckdb
+
+
+@pytest.fixture
+def orders():
+    rng = np.random.default_rng(5)
+    n = 5000
+    return pd.DataFrame({"order_id": np.arange(n), "customer": rng.integers(0, 300, n),
+                         "amount": np.where(rng.random(n) < 0.05, np.nan, rng.gamma(2.0, 40.0, n).round(2)),
+                         "channel": rng.choice(["web", "shop", "phone"], n)})
+
+
+@pytest.fixture
+def customers():
+    rng = np.random.default_rng(6)
+    return pd.DataFrame({"customer": np.arange(0, 320, 2), "region": rng.choice(["north", "south", "east"], 160)})
+
+
+def test_a_join_and_a_group_by_give_the_same_rows_as_pandas(run, orders, customers):
+    out = run("sql_transform", {"t1": orders, "t2": customers}, sql="""
+        SELECT c.region, o.channel, count(*) AS orders, sum(o.amount) AS total, avg(o.amount) AS mean
+        FROM t1 AS o JOIN t2 AS c ON o.customer = c.customer
+        GROUP BY c.region, o.channel
+        ORDER BY c.region, o.channel""")["table"]
+    joined = orders.merge(customers, on="customer")
+    expected = (joined.groupby(["region", "channel"]).agg(orders=("order_id", "size"), total=("amount", "sum"),
+                                                          mean=("amount", "mean")).reset_index())
+    assert list(out.columns) == ["region", "channel", "orders", "total", "mean"]
+    assert out[["region", "channel"]].values.tolist() == expected[["region", "channel"]].values.tolist()
+    assert out["orders"].dtype == np.int64 and out["orders"].tolist() == expected["orders"].tolist()
+    np.testing.assert_allclose(out["total"], expected["total"], rtol=1e-12)
+    np.testing.assert_allclose(out["mean"], expected["mean"], rtol=1e-12)
+
+
+def test_a_with_query_and_a_left_join_keep_the_missing_values(run, orders, customers):
+    out = run("sql_transform", {"t1": orders.head(50), "t2": customers}, sql="""
+        WITH big AS (SELECT * FROM t1 WHERE amount > 50)
+        SELECT big.order_id, t2.region FROM big LEFT JOIN t2 USING (customer) ORDER BY big.order_id""")["table"]
+    expected = orders.head(50).query("amount > 50").merge(customers, on="customer", how="left")
+    assert out["order_id"].tolist() == expected["order_id"].tolist()
+    assert out["region"].isna().tolist() == expected["region"].isna().tolist()
+    assert run("sql_transform", {"t1": orders}, sql="SELECT sum(customer) AS s FROM t1")["table"]["s"].dtype \
+        == np.int64  # DuckDB's HUGEINT sum arrives as int64
+
+
+@pytest.mark.parametrize("sql, word", [
+    ("DELETE FROM t1", "DELETE"),
+    ("ATTACH '/tmp/studio.db' AS s", "ATTACH"),
+    ("COPY t1 TO '/tmp/out.csv'", "COPY"),
+    ("INSTALL httpfs", "INSTALL"),
+    ("LOAD httpfs", "LOAD"),
+    ("PRAGMA database_list", "PRAGMA"),
+    ("SET threads = 64", "SET"),
+    ("CREATE TABLE x AS SELECT * FROM t1", "CREATE"),
+    ("EXPORT DATABASE '/tmp/x'", "EXPORT"),
+    ("CALL pragma_version()", "CALL"),
+])
+def test_anything_but_a_query_is_refused(run, orders, sql, word):
+    with pytest.raises(OperatorError) as err:
+        run("sql_transform", {"t1": orders}, sql=sql)
+    assert err.value.message == f"only SELECT (or WITH ... SELECT) statements run here, not {word}"
+    assert err.value.field == "sql"
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT * FROM read_csv('/etc/passwd')",
+    "SELECT * FROM '/etc/hostname'",
+    "SELECT * FROM read_text('/etc/hostname')",
+    "SELECT * FROM glob('/*')",
+    "SELECT * FROM 'https://example.com/data.csv'",
+    "SELECT * FROM query('ATTACH ''/tmp/studio.db''')",
+    "SELECT getenv('SECRET_KEY') AS k",
+    "SELECT * FROM sqlite_scan('/tmp/studio.sqlite3', 'auth_user')",  # the studio's database by path
+    "SELECT * FROM orders",  # a Python variable of the caller is not a table here
+])
+def test_no_file_url_environment_or_python_object_is_reachable(run, orders, sql, tmp_path, monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "the-studio-secret")
+    with pytest.raises(OperatorError) as err:
+        run("sql_transform", {"t1": orders}, sql=sql)
+    assert err.value.field == "sql" and "the-studio-secret" not in err.value.message
+
+
+def test_two_statements_and_an_oversized_text_are_refused(run, orders):
+    with pytest.raises(OperatorError, match="give one SELECT statement, not 2"):
+        run("sql_transform", {"t1": orders}, sql="SELECT 1; SELECT 2")
+    with pytest.raises(Exception, match="at most 20000 characters"):
+        run("sql_transform", {"t1": orders}, sql="SELECT 1 " + " " * 20_000)
+
+
+LONG_LINE = "SELECT " + ", ".join(f"amount + {i} AS c{i}" for i in range(40)) + " FORM t1"  # DuckDB cuts it
+
+
+@pytest.mark.parametrize("sql, line, token, words", [
+    ("SELECT *\n  FORM t1", 2, "t1", 'syntax error at or near "t1"'),
+    ("SELECT order_id,\n       amout\nFROM t1", 2, "amout", 'column "amout" not found'),
+    (LONG_LINE, 1, "FORM", 'syntax error at or near "FORM"'),
+    ("SELECT CAST(channel AS INTEGER) AS c FROM t1", 1, "CAST", "to INT32 when casting from source column channel"),
+])
+def test_errors_point_at_line_and_column(run, orders, sql, line, token, words):
+    """The column is where the token DuckDB points at starts on that line of the user's text."""
+    column = sql.splitlines()[line - 1].index(token) + 1
+    with pytest.raises(OperatorError) as err:
+        run("sql_transform", {"t1": orders}, sql=sql)
+    assert f"SQL error at line {line}, column {column}:" in err.value.message, err.value.message
+    assert words in err.value.message and err.value.field == "sql"
+
+
+def test_a_runaway_query_is_stopped_at_its_time_limit_and_by_a_cancel():
+    endless = "SELECT count(*) FROM range(100000000000) a, range(1000000) b"
+    with pytest.raises(OperatorError, match="stopped after its time limit of 1 s") as err:
+        run_duckdb(endless, {}, timeout=1)
+    assert err.value.field == "timeout_seconds"
+    cancel = threading.Event()
+    threading.Timer(0.5, cancel.set).start()
+    with pytest.raises(Cancelled):
+        run_duckdb(endless, {}, timeout=600, cancelled=cancel.is_set)
+
+
+def test_memory_is_capped(monkeypatch):
+    monkeypatch.setenv("STUDIO_SQL_MEMORY_LIMIT", "64m")
+    with pytest.raises(OperatorError, match="memory limit of 64 MiB|larger than 64 MiB"):
+        run_duckdb("SELECT list(range) AS l FROM range(50000000) GROUP BY range % 3", {}, timeout=120)
+
+
+def test_the_locked_connection_sees_no_python_variable_and_no_setting_can_be_changed(orders):
+    import duckdb
+
+    from operators.library.sql import locked_connection
+
+    con = locked_connection()
+    secret_frame = orders  # noqa: F841 - what DuckDB's replacement scan would find in this frame
+    with pytest.raises(duckdb.CatalogException):
+        con.sql("SELECT * FROM secret_frame").fetchall()
+    con.execute("SET lock_configuration = true")
+    for setting in ("SET enable_external_access = true", "SET memory_limit = '64GB'", "SET threads = 64",
+                    "SET python_enable_replacements = true"):
+        with pytest.raises(duckdb.Error, match="locked"):
+            con.execute(setting)
+    con.close()

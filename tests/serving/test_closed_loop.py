@@ -1,0 +1,198 @@
+"""The closed loop end to end through the API and a real serving process: publish v1, serve 2,000 rows, post
+their labels, and run the retrain pipeline (import_prediction_log -> split -> features -> GBDT ->
+publish_if_better). A worse challenger leaves v1 live and the decision says why; a challenger that learned a
+planted signal (the labels follow age, which v1 never learned to rank by) becomes v2 and the decision holds
+both AUCs. Labels outlive a restart of the serving process."""
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+
+from .conftest import serving_process
+from .test_deployments import finished_run, studio  # noqa: F401  (the `studio` fixture)
+
+# the worse challenger learns from the categorical inputs alone
+WEAK = ["age", "income", "debt_ratio", "credit_limit", "late_payments", "months_employed"]
+LOG_META = ["request_id", "row", "version", "time", "served_probability", "served_label"]
+
+
+def retrain_graph(exclude: list[str], margin: float) -> dict:
+    def node(node_id, operator, **params):
+        return {"id": node_id, "operator": operator, "params": params, "position": {"x": 0, "y": 0}}
+
+    def edge(source, source_port, target, target_port):
+        return {"source": source, "source_port": source_port, "target": target, "target_port": target_port}
+
+    return {"format": "studio.pipeline/1", "name": "retrain", "nodes": [
+        node("log", "import_prediction_log", deployment="credit", last_days=1, labeled_only=True),
+        node("split", "split_random", ratio=0.6, seed=4),
+        node("features", "feature_extraction", label="label", exclude=LOG_META + exclude),
+        node("gbdt", "train_gbdt", n_estimators=40, num_leaves=8),
+        node("decide", "publish_if_better", deployment="credit", metric="auc", min_margin=margin),
+    ], "edges": [
+        edge("log", "table", "split", "table"), edge("split", "first", "features", "table"),
+        edge("features", "features", "gbdt", "features"), edge("gbdt", "model", "decide", "model"),
+        edge("features", "feature_state", "decide", "feature_state"), edge("split", "second", "decide", "table"),
+    ]}
+
+
+def serve(server, table, spec, batch: int = 100) -> list[tuple[str, int, dict]]:
+    """POST the table's rows to the serving process in requests of `batch`; (request id, row, probability)."""
+    names = [s["name"] for s in spec]
+    served = []
+    for start in range(0, len(table), batch):
+        rows = table.iloc[start:start + batch]
+        instances = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items() if k in names}
+                     for r in rows.to_dict("records")]
+        status, answer = server.post_json("/v1/models/credit:predict", {"instances": instances})
+        assert status == 200, answer
+        served += [(answer["id"], i, p["probability"]) for i, p in enumerate(answer["predictions"])]
+    return served
+
+
+def run_pipeline(studio, graph, name):  # noqa: F811
+    """Save the graph as a pipeline of project A and run it through the API, the worker executing it."""
+    import pipelines
+    from huey.contrib.djhuey import HUEY
+    from studio.workflows.models import Pipeline
+
+    pipeline = Pipeline.objects.create(project=studio.a, name=name, created_by=studio.alice)
+    pipeline.save_graph(pipelines.from_json(graph), studio.alice)
+    HUEY.immediate = True
+    try:
+        from django.test import TestCase
+
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            answer = studio.as_alice.post("/api/runs/", {"pipeline": pipeline.pk}, format="json")
+    finally:
+        HUEY.immediate = False
+    assert answer.status_code == 201, answer.json()
+    return studio.as_alice.get(f"/api/runs/{answer.json()['id']}/").json()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_retrain_publishes_only_a_better_model(studio, settings):  # noqa: F811
+    from operators.library.sample_data import credit_default_table
+    from studio.deployments.models import Decision, FeedbackLabel
+
+    run1, _ = finished_run(studio, seed=1)
+    traffic = credit_default_table(2000, seed=77)
+    with serving_process(studio.tmp) as server:
+        settings.SERVING_URL = server.url
+        body = studio.as_alice.post("/api/deployments/publish/", {"run": run1.pk, "name": "credit"},
+                                    format="json").json()
+        server.wait_for(lambda: server.get("/v2/models/credit")[0] == 200, timeout=10, what="v1 live")
+        served = serve(server, traffic, body["input_spec"])
+        assert len(served) == 2000
+        log_dir = settings.SERVING_DIR / "prediction_log"
+        server.wait_for(lambda: _logged(log_dir) == 2000, timeout=15, what="2,000 rows in the prediction log")
+    # First the world agrees with v1 (the outcome is v1's ranking), so a weaker challenger must not go live.
+    median = np.median([p for _, _, p in served])
+    labels = [{"request_id": r, "row": i, "label": int(p >= median)} for r, i, p in served]
+    answer = studio.as_alice.post("/api/deployments/credit/feedback/", {"labels": labels}, format="json")
+    assert answer.status_code == 200 and answer.json()["stored"] == 2000, answer.json()
+
+    with serving_process(studio.tmp) as server:  # a restarted serving process: the labels are still there
+        settings.SERVING_URL = server.url
+        server.wait_for(lambda: server.get("/v2/models/credit")[0] == 200, timeout=10, what="v1 live again")
+
+        worse = run_pipeline(studio, retrain_graph(exclude=WEAK, margin=0.0), "retrain-worse")
+        assert worse["status"] == "succeeded", json.dumps(worse)[:3000]
+        decision = Decision.objects.get()
+        print("worse:", decision.reason)
+        assert decision.published is False and decision.champion_version == 1 and decision.rows > 700
+        assert decision.challenger_score < decision.champion_score - 0.05  # a worse model, not a tie
+        print("worse:", decision.reason)
+        assert "does not beat champion" in decision.reason and "champion stays live" in decision.reason
+        assert studio.as_alice.get(f"/api/deployments/{body['id']}/").json()["live_version"] == 1
+
+        # Then the world changes: the outcome follows age, which v1 never learned to rank by. Posting the labels
+        # again replaces each one; none is stored twice.
+        planted = (traffic["age"] >= 45).astype(int).to_numpy()
+        labels = [{"request_id": r, "row": i, "label": int(y)} for (r, i, _), y in zip(served, planted, strict=True)]
+        answer = studio.as_alice.post("/api/deployments/credit/feedback/", {"labels": labels}, format="json")
+        assert answer.json()["replaced"] == 2000 and FeedbackLabel.objects.count() == 2000
+        better = run_pipeline(studio, retrain_graph(exclude=[], margin=0.05), "retrain-better")
+        assert better["status"] == "succeeded", json.dumps(better)[:3000]
+        decision = Decision.objects.order_by("-id").first()
+        print("better:", decision.reason)
+        assert decision.published is True and decision.version == 2 and decision.champion_version == 1
+        assert decision.challenger_score >= decision.champion_score + 0.05
+        assert f"{decision.challenger_score:.4f}" in decision.reason and f"{decision.champion_score:.4f}" in \
+            decision.reason
+        detail = studio.as_alice.get(f"/api/deployments/{body['id']}/").json()
+        assert detail["live_version"] == 2
+        deadline = time.monotonic() + 10
+        while server.get("/v2/models/credit")[1].get("parameters", {}).get("live_version") != "2":
+            assert time.monotonic() < deadline, "v2 not live on the serving process"
+            time.sleep(0.1)
+        outputs = [n for n in better["nodes"] if n["node"] == "decide"]
+        assert outputs and outputs[0]["status"] == "succeeded"
+
+    # the deployment page's data: labels per day, live AUC per day from the labeled rows, both decisions
+    page = studio.as_alice.get(f"/api/deployments/{body['id']}/monitoring/?days=2").json()
+    assert page["feedback"]["total"] == 2000 and sum(d["labels"] for d in page["feedback"]["per_day"]) == 2000
+    assert sum(d["labeled"] for d in page["live"]) == 2000 and all(0 <= d["auc"] <= 1 for d in page["live"])
+    assert [(d["published"], d["version"]) for d in page["decisions"]] == [(True, 2), (False, None)]
+    drift = studio.as_alice.get(f"/api/deployments/{body['id']}/drift/?days=1&version=1").json()
+    assert drift["available"] and drift["rows"] == 2000 and drift["version"] == 1
+    assert {f["name"] for f in drift["features"]} == {s["name"] for s in body["input_spec"]}
+    assert drift["figure"]["data"][0]["type"] == "bar" and len(drift["figure"]["data"][0]["x"]) == len(
+        body["input_spec"])
+    assert studio.as_alice.get(f"/api/deployments/{body['id']}/drift/").json()["rows"] == 0  # v2 served none
+    for bad in ("days=0", "days=abc", "days=1e9", "version=x"):
+        answer = studio.as_alice.get(f"/api/deployments/{body['id']}/drift/?{bad}")
+        assert answer.status_code == 400, bad
+    assert studio.as_bob.get(f"/api/deployments/{body['id']}/drift/").status_code == 404
+    assert studio.as_bob.get(f"/api/deployments/{body['id']}/monitoring/").status_code == 404
+
+
+def _logged(log_dir) -> int:
+    from operators.prediction_log import read_log
+
+    return read_log(log_dir, "credit", columns=["row"]).num_rows
+
+
+def test_import_prediction_log_reads_rows_labels_and_window(tmp_path):
+    """The operator alone, with no studio: the log written by the serving writer, labels from a resolver."""
+    import pandas as pd
+
+    import pipelines
+    from studio.serving.predlog import PredictionLog
+
+    log = PredictionLog(tmp_path / "log", flush_interval=3600)
+    log.record("a", "credit", "1", {"age": np.array([30.0, np.nan]), "region": np.array(["N", None], dtype=object)},
+               2, {"probability": np.array([0.2, 0.7]), "label": np.array([0, 1])})
+    log.record("b", "credit", "2", {"age": np.array([50.0])}, 1,
+               {"probability": np.array([0.9]), "label": np.array([1])})
+    log.close()
+    labels = pd.DataFrame({"request_id": ["a", "b"], "row": [1, 0], "label": [1, 0]})
+    logs = {"credit": {"directory": tmp_path / "log", "labels": lambda: labels}}
+    executor = pipelines.Executor(pipelines.FileSystemStore(tmp_path / "store"), data_root=tmp_path,
+                                  prediction_logs=logs.get)
+
+    def read(**params):
+        graph = pipelines.from_json({"nodes": [{"id": "log", "operator": "import_prediction_log",
+                                                "params": {"deployment": "credit", **params}}], "edges": []})
+        result = executor.run(graph)
+        return result, result.nodes["log"]
+
+    result, node = read()
+    assert result.status == "succeeded", node.error
+    table = result.output("log", "table")
+    assert list(table["request_id"]) == ["a", "a", "b"] and list(table["row"]) == [0, 1, 0]
+    assert table["label"].tolist()[1:] == [1.0, 0.0] and np.isnan(table["label"].iloc[0])
+    assert table["served_probability"].tolist() == [0.2, 0.7, 0.9] and table["version"].tolist() == ["1", "1", "2"]
+    assert table["region"].iloc[0] == "N" and table["region"].iloc[1:].isna().all()  # version 2 had no region
+    assert str(table["time"].dtype).startswith("datetime64") and np.isnan(table["age"].iloc[1])
+    table = read(labeled_only=True, version="1")[0].output("log", "table")
+    assert table[["request_id", "row", "label"]].values.tolist() == [["a", 1, 1]]
+    result, node = read(until="2000-01-01")
+    assert result.status == "failed" and "served no rows" in node.error["message"]
+    result, node = read(deployment="other")
+    assert result.status == "failed" and "no deployment 'other'" in node.error["message"]
+    result, node = read(until="yesterday")
+    assert result.status == "failed" and "until 'yesterday'" in node.error["message"]

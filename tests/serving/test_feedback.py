@@ -1,0 +1,114 @@
+"""Label feedback: POST /api/deployments/<name>/feedback/ stores one label per served (request id, row), a
+repeated label replaces, unknown request ids are reported, CSV uploads do the same, and a plain account of
+another project cannot reach any of it."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+
+from .test_deployments import studio  # noqa: F401  (the fixture: alice owns A, carol views A, bob owns B)
+
+
+def served(settings, name: str, requests: dict[str, int]):
+    """Rows in the prediction log as the serving process writes them (its own writer): request id -> rows."""
+    from studio.serving.predlog import PredictionLog
+
+    log = PredictionLog(settings.SERVING_DIR / "prediction_log", flush_interval=3600)
+    try:
+        for request_id, n in requests.items():
+            log.record(request_id, name, "1", {"age": np.arange(n, dtype=np.float64)}, n,
+                       {"probability": np.full(n, 0.25), "label": np.zeros(n, dtype=np.int64)})
+    finally:
+        log.close()
+
+
+@pytest.fixture
+def credit(studio, settings):  # noqa: F811
+    from studio.deployments.models import Deployment
+
+    deployment = Deployment.objects.create(project=studio.a, name="credit", created_by=studio.alice)
+    served(settings, "credit", {"req-1": 3, "req-2": 1})
+    return deployment
+
+
+def labels_of(deployment):
+    return sorted(deployment.labels.values_list("request_id", "row", "label"))
+
+
+def test_a_repeated_label_replaces_and_unknown_ids_are_reported(studio, credit):  # noqa: F811
+    url = "/api/deployments/credit/feedback/"
+    answer = studio.as_alice.post(url, {"labels": [{"request_id": "req-1", "row": 0, "label": 1},
+                                                   {"request_id": "req-1", "row": 2, "label": 0},
+                                                   {"request_id": "nope", "row": 0, "label": 1},
+                                                   {"request_id": "req-2", "row": 5, "label": 1}]}, format="json")
+    assert answer.status_code == 200, answer.json()
+    assert answer.json() == {"stored": 2, "new": 2, "replaced": 0, "unknown_request_ids": ["nope"],
+                             "unknown_rows": [{"request_id": "req-2", "row": 5}]}
+    answer = studio.as_alice.post(url, {"labels": [{"request_id": "req-1", "row": 0, "label": 0},
+                                                   {"request_id": "req-2", "row": 0, "label": 1}]}, format="json")
+    assert answer.json() == {"stored": 2, "new": 1, "replaced": 1, "unknown_request_ids": [], "unknown_rows": []}
+    assert labels_of(credit) == [("req-1", 0, 0), ("req-1", 2, 0), ("req-2", 0, 1)]
+
+
+def test_a_csv_upload_stores_the_same_way(studio, credit):  # noqa: F811
+    csv = io.BytesIO(b"request_id,row,label\nreq-1,1,1\nreq-1,1,0\nghost,0,1\n")
+    csv.name = "labels.csv"
+    answer = studio.as_alice.post("/api/deployments/credit/feedback/", {"file": csv}, format="multipart")
+    assert answer.status_code == 200, answer.json()
+    assert answer.json()["stored"] == 1 and answer.json()["unknown_request_ids"] == ["ghost"]
+    assert labels_of(credit) == [("req-1", 1, 0)]  # the later line of the file wins
+    bad = io.BytesIO(b"request_id,outcome\nreq-1,1\n")
+    bad.name = "bad.csv"
+    answer = studio.as_alice.post("/api/deployments/credit/feedback/", {"file": bad}, format="multipart")
+    assert answer.status_code == 400 and "label" in answer.json()["message"]
+
+
+@pytest.mark.parametrize("labels, path", [
+    ([{"request_id": "req-1", "row": 0, "label": 2}], "labels[0].label"),
+    ([{"request_id": "req-1", "row": 0, "label": "1"}], "labels[0].label"),
+    ([{"request_id": "req-1", "row": -1, "label": 1}], "labels[0].row"),
+    ([{"request_id": "x" * 101, "row": 0, "label": 1}], "labels[0].request_id"),
+    ([{"request_id": "req-1", "label": 1, "secret": 1}], "labels[0].secret"),
+    ([{"request_id": "req-1", "row": 0, "label": 1}] * 10_001, "labels"),
+    ("all of them", "labels"),
+    ([], "labels"),
+])
+def test_bad_labels_name_the_field(studio, credit, labels, path):  # noqa: F811
+    answer = studio.as_alice.post("/api/deployments/credit/feedback/", {"labels": labels}, format="json")
+    assert answer.status_code == 400, answer.json()
+    assert answer.json()["errors"][0]["path"] == path
+    assert labels_of(credit) == []
+
+
+def test_another_project_and_a_viewer_cannot_post_labels(studio, credit, settings):  # noqa: F811
+    from studio.deployments.models import Deployment
+
+    body = {"labels": [{"request_id": "req-1", "row": 0, "label": 1}]}
+    answer = studio.as_bob.post("/api/deployments/credit/feedback/", body, format="json")
+    assert answer.status_code == 404 and "no deployment 'credit'" in answer.json()["message"]
+    assert studio.as_carol.post("/api/deployments/credit/feedback/", body, format="json").status_code == 403
+    # bob's own deployment cannot reach alice's served rows either: they are not in its log
+    Deployment.objects.create(project=studio.b, name="bobs", created_by=None)
+    answer = studio.as_bob.post("/api/deployments/bobs/feedback/", body, format="json")
+    assert answer.status_code == 200 and answer.json()["unknown_request_ids"] == ["req-1"]
+    for name in ("..", "credit%2F..", "%2e%2e"):
+        assert studio.as_bob.post(f"/api/deployments/{name}/feedback/", body, format="json").status_code == 404
+    assert labels_of(credit) == []
+
+
+def test_a_run_of_another_project_cannot_read_the_log_or_write_decisions(studio, credit):  # noqa: F811
+    from types import SimpleNamespace
+
+    from studio.deployments.models import Decision
+    from studio.deployments.services import decision_recorder_for, prediction_logs_for
+
+    of_b, of_a = SimpleNamespace(project=studio.b), SimpleNamespace(project=studio.a)
+    assert prediction_logs_for(of_b)("credit") is None  # ctx.prediction_log then fails with "no deployment"
+    found = prediction_logs_for(of_a)("credit")
+    assert found is not None and found["labels"]().empty
+    decision_recorder_for(SimpleNamespace(project=studio.b, pk=None))(
+        node="n", deployment="credit", decision={"metric": "auc", "champion_score": 0.5, "challenger_score": 0.9,
+                                                 "margin": 0.0, "published": False, "reason": "x", "rows": 1})
+    assert not Decision.objects.exists()

@@ -1,0 +1,58 @@
+"""The prediction log read back on the Spark engine equals the local read: rows, columns, served scores and the
+labels that arrived, across two versions with different inputs, with a window and labeled_only."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import pipelines
+from tests.spark.both import assert_same_rows, graph
+
+
+@pytest.fixture(scope="module")
+def log(tmp_path_factory):
+    from operators.library.sample_data import credit_default_table
+    from studio.serving.predlog import PredictionLog
+
+    root = tmp_path_factory.mktemp("predlog")
+    table = credit_default_table(600, seed=4)
+    writer = PredictionLog(root / "log", flush_interval=3600)
+    rng = np.random.default_rng(1)
+    for r in range(6):
+        part = table.iloc[r * 100:(r + 1) * 100]
+        columns = {"age": part["age"].to_numpy(dtype=np.float64),
+                   "income": part["income"].to_numpy(dtype=np.float64),
+                   "region": np.array([None if i % 17 == 0 else v for i, v in enumerate(part["region"])], dtype=object)}
+        if r >= 3:  # version 2 dropped region and added purpose
+            columns.pop("region")
+            columns["purpose"] = part["purpose"].to_numpy(dtype=object)
+        probability = rng.random(100)
+        writer.record(f"req-{r}", "credit", "1" if r < 3 else "2", columns, 100,
+                      {"probability": probability, "label": (probability >= 0.5).astype(np.int64)})
+        writer.flush()  # a file per request, as a serving process writes them over time
+    writer.close()
+    labels = pd.DataFrame({"request_id": [f"req-{r}" for r in range(6) for _ in range(0, 100, 3)],
+                           "row": [i for _ in range(6) for i in range(0, 100, 3)]})
+    labels["label"] = (labels["row"] % 2).astype("int64")
+    return {"directory": root / "log", "labels": lambda: labels.copy()}
+
+
+def read(engine: str, log, tmp_path, **params):
+    executor = pipelines.Executor(pipelines.FileSystemStore(tmp_path / engine), engine=engine, data_root=tmp_path,
+                                  prediction_logs=lambda name: log if name == "credit" else None)
+    result = executor.run(pipelines.from_json(graph([("n", "import_prediction_log",
+                                                      {"deployment": "credit", **params})])))
+    assert result.status == "succeeded", result.nodes["n"].error
+    table = result.output("n", "table")
+    return table.toPandas() if hasattr(table, "toPandas") else table
+
+
+@pytest.mark.parametrize("params", [{}, {"labeled_only": True, "version": "2"}, {"last_days": 1}])
+def test_spark_read_equals_local_read(spark, log, tmp_path, params):
+    local = read("local", log, tmp_path, **params)
+    on_spark = read("spark", log, tmp_path, **params)
+    assert len(local) == {(): 600, ("labeled_only", "version"): 102, ("last_days",): 600}[tuple(params)]
+    assert_same_rows(local, on_spark)
+    assert set(local.columns) >= {"age", "income", "region", "purpose", "served_probability", "label"} \
+        if not params.get("version") else "region" not in local.dropna(axis=1, how="all").columns

@@ -1,0 +1,176 @@
+"""The data-preparation operators and sql_transform on Spark local[2] against the local engine, on a generated
+table with gaps, codes, numbers as text and dates as text: the same rows, and for bad input the same error
+(field, column, and the value in the message)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.spark.both import assert_same_rows, error_of, one_operator, outputs_of, run_both
+
+RAW = {"table": "data/raw.parquet"}
+ROWS = 300
+
+
+@pytest.fixture(scope="module")
+def raw_root(tmp_path_factory):
+    """data/raw.parquet: integers with and without gaps, floats with NaN, text codes with gaps, numbers and dates
+    as text (some that do not cast), yes/no labels, repeated rows; data/more.parquet: the same columns in
+    another order (ints as doubles); data/other.parquet: a column renamed."""
+    rng = np.random.default_rng(12)
+    age_text = rng.integers(18, 80, ROWS).astype(str).astype(object)
+    age_text[rng.random(ROWS) < 0.05] = "n/a"
+    day = (pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 300, ROWS), unit="D")).strftime("%Y-%m-%d")
+    day = day.to_numpy(dtype=object)
+    day[rng.random(ROWS) < 0.04] = "2024-02-30"
+    raw = pd.DataFrame({
+        "id": np.arange(ROWS) % 250,  # 50 repeated ids
+        "n": rng.integers(0, 5, ROWS),
+        "income": np.where(rng.random(ROWS) < 0.1, np.nan, rng.normal(4000, 900, ROWS).round(1)),
+        "score": np.where(rng.random(ROWS) < 0.2, np.nan, rng.integers(0, 10, ROWS)),
+        "city": pd.array([c for c in rng.choice(["Berlin", " paris", "Rome", None], ROWS)], dtype=object),
+        "age_text": age_text,
+        "day": day,
+        "churned": rng.choice(["yes", "no", "maybe"], ROWS, p=[0.3, 0.65, 0.05]),
+        "flag": pd.array([None if r < 0.1 else r < 0.5 for r in rng.random(ROWS)], dtype=object),
+    })
+    root = tmp_path_factory.mktemp("raw")
+    (root / "data").mkdir()
+    raw.to_parquet(root / "data" / "raw.parquet", index=False)
+    more = raw.sample(40, random_state=1)[list(reversed(raw.columns))].assign(n=lambda d: d["n"].astype(float))
+    more.to_parquet(root / "data" / "more.parquet", index=False)
+    raw.rename(columns={"city": "town"}).head(20).to_parquet(root / "data" / "other.parquet", index=False)
+    return root
+
+
+CASES = [
+    ("derive_column", {"column": "ratio", "expression": "round(income / (n + 1), 2)"}),
+    ("derive_column", {"column": "band", "expression": 'if(income >= 4000, "high", if(isnull(income), "?", "low"))'}),
+    ("derive_column", {"column": "city", "expression": "upper(strip(coalesce(city, 'none')))"}),
+    ("derive_column", {"column": "month", "expression": "month(if(day == '2024-02-30', None, day))"}),
+    ("derive_column", {"column": "short", "expression": "substring(churned, 1, 2) + '-' + lower(city)"}),
+    ("derive_column", {"column": "rich", "expression": "income > 4500 and not isnull(score)"}),
+    ("derive_column", {"column": "lg", "expression": "clip(log(income), 8, 8.4) + abs(score - 5)"}),
+    ("recode_values", {"column": "churned", "mapping": {"yes": 1, "no": 0}, "others": "missing"}),
+    ("recode_values", {"column": "churned", "mapping": {"yes": True, "no": False}, "others": "value",
+                       "other_value": False, "output": "label"}),
+    ("recode_values", {"column": "n", "mapping": {"0": "none", "1": "one"}}),
+    ("recode_values", {"column": "score", "mapping": {"3": 30, "4": 40}}),
+    ("cast_columns", {"types": {"age_text": "integer", "day": "datetime", "n": "string", "score": "string"}}),
+    ("cast_columns", {"types": {"age_text": "number", "churned": "boolean", "flag": "boolean"}}),
+    ("drop_duplicates", {}),
+    ("drop_duplicates", {"columns": ["id"]}),
+    ("drop_duplicates", {"columns": ["city", "n"], "keep": "last"}),
+    ("clean_missing", {"mode": "median", "indicator": True}),
+    ("clean_missing", {"columns": ["income", "score", "city"], "mode": "mean", "modes": {"city": "mode"}}),
+    ("clean_missing", {"columns": ["city", "income"], "mode": "constant", "value": 0}),
+    ("clean_missing", {"columns": ["score"], "mode": "drop_rows", "indicator": True}),
+    ("clean_missing", {"mode": "drop_column", "min_missing_ratio": 0.15}),
+    ("sql_transform", {"sql": "SELECT city, count(*) AS n, sum(income) AS total, avg(score) AS score "
+                              "FROM t1 GROUP BY city"}),
+    ("sql_transform", {"sql": "WITH c AS (SELECT id, income FROM t1 WHERE income > 4000)\n"
+                              "SELECT a.id, a.income, b.churned FROM c AS a JOIN t1 AS b ON a.id = b.id"}),
+]
+
+
+@pytest.mark.parametrize("operator,params", CASES, ids=lambda v: v if isinstance(v, str) else None)
+def test_spark_half_gives_the_local_rows(spark, raw_root, tmp_path, operator, params):
+    inputs = {"t1": RAW["table"]} if operator == "sql_transform" else RAW
+    local, distributed = run_both(one_operator(operator, params, inputs), raw_root, tmp_path)
+    expected, got = outputs_of(local), outputs_of(distributed)
+    assert sorted(got) == sorted(expected)
+    assert_same_rows(expected["table"], got["table"])
+    if "metrics" in expected:
+        assert got["metrics"] == expected["metrics"]
+
+
+@pytest.mark.parametrize("params", [{"columns": ["income", "id"], "descending": [True, False]},
+                                    {"columns": ["city", "id"], "missing": "first"}])
+def test_sort_rows_gives_the_local_order(spark, raw_root, tmp_path, params):
+    """Unique keys (the last one is id ... repeated ids differ in income or city), so the order is one order."""
+    table = pd.read_parquet(raw_root / "data" / "raw.parquet").drop_duplicates(["id"])
+    table.to_parquet(raw_root / "data" / "unique.parquet", index=False)
+    local, distributed = run_both(one_operator("sort_rows", params, {"table": "data/unique.parquet"}), raw_root,
+                                  tmp_path)
+    expected, got = outputs_of(local)["table"], outputs_of(distributed)["table"]
+    assert got["id"].tolist() == expected["id"].tolist()
+
+
+def test_union_tables_gives_the_local_rows(spark, raw_root, tmp_path):
+    from tests.spark.both import graph
+
+    for distinct in (False, True):
+        g = graph([("a", "import_parquet", {"path": "data/raw.parquet"}),
+                   ("b", "import_parquet", {"path": "data/more.parquet"}),
+                   ("n", "union_tables", {"distinct": distinct})],
+                  [("a", "table", "n", "first"), ("b", "table", "n", "second")])
+        local, distributed = run_both(g, raw_root, tmp_path / str(distinct))
+        assert_same_rows(outputs_of(local)["table"], outputs_of(distributed)["table"])
+
+
+ERRORS = [
+    ("derive_column", {"column": "x", "expression": "year(day)"}, RAW, {"field": "expression", "column": "day"},
+     "'2024-02-30'"),
+    ("derive_column", {"column": "x", "expression": "age_text * 2 + income"}, RAW,
+     {"field": "expression", "column": "age_text"}, "column 'age_text' holds text, not numbers"),
+    ("derive_column", {"column": "x", "expression": "salary + 1"}, RAW, {"field": "expression", "column": "salary"},
+     "salary"),
+    ("recode_values", {"column": "town", "mapping": {"a": 1}}, RAW, {"field": "column", "column": "town"}, "town"),
+    ("cast_columns", {"types": {"age_text": "integer"}, "on_error": "fail"}, RAW,
+     {"field": "types.age_text", "column": "age_text"}, "'n/a'"),
+    ("cast_columns", {"types": {"height": "number"}}, RAW, {"field": "types", "column": "height"}, "height"),
+    ("drop_duplicates", {"columns": ["key"]}, RAW, {"field": "columns", "column": "key"}, "key"),
+    ("clean_missing", {"columns": ["city"], "mode": "median"}, RAW, {"field": "columns", "column": "city"},
+     "not numeric"),
+    ("clean_missing", {"columns": ["income"], "mode": "constant", "value": "lots"}, RAW,
+     {"field": "value", "column": "income"}, "'lots'"),
+    ("sort_rows", {"columns": ["nope"]}, RAW, {"field": "columns", "column": "nope"}, "nope"),
+    ("union_tables", {}, {"first": "data/raw.parquet", "second": "data/other.parquet"},
+     {"port": "second", "column": "city"}, "'city'"),
+]
+
+
+@pytest.mark.parametrize("operator,params,inputs,fields,words", ERRORS, ids=lambda v: v if isinstance(v, str) else None)
+def test_bad_input_fails_with_the_local_error(spark, raw_root, tmp_path, operator, params, inputs, fields, words):
+    local, distributed = run_both(one_operator(operator, params, inputs), raw_root, tmp_path)
+    expected, got = error_of(local), error_of(distributed)
+    for key, value in fields.items():
+        assert expected.get(key) == value and got.get(key) == value, (key, expected, got)
+    assert words in expected["message"] and words in got["message"], (expected, got)
+
+
+SQL_ERRORS = [
+    ("DELETE FROM t1", "only SELECT (or WITH ... SELECT) statements run here, not DELETE"),
+    ("INSERT INTO t1 SELECT * FROM t1", "not INSERT"),
+    ("SELECT reflect('java.lang.System', 'getenv', 'SECRET_KEY') AS k FROM t1", "calls of Java methods"),
+    ("SELECT TRANSFORM(city) USING 'cat /etc/passwd' AS (x) FROM t1", "running a program"),
+    ("SELECT * FROM parquet.`/etc`", "reading files"),
+    ("SELECT 1; SELECT 2", "SQL error"),
+    ("SELECT id,\n  incme FROM t1", "SQL error at line 2, column 3"),
+    ("SELECT id\nFORM t1", "SQL error at line 2"),
+]
+
+
+@pytest.mark.parametrize("sql,words", SQL_ERRORS)
+def test_sql_transform_on_spark_refuses_what_is_not_a_query(spark, raw_root, tmp_path, sql, words, monkeypatch):
+    from pipelines import run
+
+    monkeypatch.setenv("SECRET_KEY", "studio-secret")
+    result = run(one_operator("sql_transform", {"sql": sql}, {"t1": RAW["table"]}), store_root=tmp_path,
+                 data_root=raw_root, engine="spark")
+    error = error_of(result)
+    assert error["field"] == "sql" and words in error["message"], error
+    assert "studio-secret" not in error["message"]
+
+
+def test_python_script_on_spark_gives_the_local_rows(spark, raw_root, tmp_path, monkeypatch):
+    from operators.sandbox import landlock_abi
+
+    if landlock_abi() < 6:
+        pytest.skip("needs Linux Landlock ABI 6")
+    monkeypatch.setenv("STUDIO_ALLOW_SCRIPTS", "1")
+    code = "def run(tables, params):\n    df = tables['t1']\n    return {'table': df[df.n > 2].assign(m=df.n * 2)}\n"
+    local, distributed = run_both(one_operator("python_script", {"code": code}, {"t1": RAW["table"]}), raw_root,
+                                  tmp_path)
+    assert_same_rows(outputs_of(local)["table"], outputs_of(distributed)["table"])

@@ -1,0 +1,106 @@
+"""Smaller hardening (issue 12, item 9): uploads in another text encoding, the SQLite files private to their
+user, HTTPS settings switchable from the environment."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import stat
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+from tests.studio.conftest import node
+
+LATIN1_CSV = "name,city,amount\nJosé,Málaga,1\nFrançois,Besançon,2\nZoë,Düsseldorf,3\n".encode("latin-1")
+
+
+def _file(body: bytes, name: str = "people.csv"):
+    handle = io.BytesIO(body)
+    handle.name = name
+    return handle
+
+
+def _upload(client, project, body, **extra):
+    return client.post("/api/uploads/", {"project": project.pk, "file": _file(body), **extra}, format="multipart")
+
+
+def test_a_latin1_csv_is_accepted_and_imports_with_its_encoding(world, run_now):
+    with pytest.raises(UnicodeDecodeError):
+        LATIN1_CSV.decode("utf-8")
+    response = _upload(world.as_alice, world.a, LATIN1_CSV)
+    assert response.status_code == 201, response.content
+    assert response.json()["content_type"] == "csv"
+    graph = {"nodes": [node("import", "import_csv", path=response.json()["path"], encoding="latin-1")], "edges": []}
+    saved = world.as_alice.patch(f"/api/pipelines/{world.pipeline.pk}/", {"graph": graph}, format="json")
+    assert saved.status_code == 200, saved.content
+    run = run_now(world.as_alice, pipeline=world.pipeline.pk)
+    assert run.status_code == 201
+    detail = world.as_alice.get(f"/api/runs/{run.json()['id']}/").json()
+    assert detail["status"] == "succeeded", detail["error"]
+    rows = world.as_alice.get(f"/api/runs/{run.json()['id']}/outputs/import/table/").json()
+    assert "Besançon" in json.dumps(rows, ensure_ascii=False)
+
+
+def test_the_users_encoding_is_used(world):
+    response = _upload(world.as_alice, world.a, LATIN1_CSV, encoding="latin-1")
+    assert response.status_code == 201, response.content
+    utf16 = "id,name\n1,Ünal\n2,Øyvind\n".encode("utf-16")
+    assert _upload(world.as_alice, world.a, utf16, encoding="utf-16").status_code == 201
+
+
+def test_an_unknown_encoding_is_400(world):
+    for name in ("klingon", "rot13", "x" * 41):
+        response = _upload(world.as_alice, world.a, LATIN1_CSV, encoding=name)
+        assert response.status_code == 400, (name, response.content)
+        assert response.json()["errors"][0]["path"] == "encoding"
+
+
+def test_binary_is_still_refused(world):
+    for body in (bytes(range(256)) * 20, b"\x89PNG\r\n\x1a\n" + os.urandom(2000)):
+        response = _upload(world.as_alice, world.a, body)
+        assert response.status_code == 415, response.content
+
+
+def _python(env: dict, code: str) -> str:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("STUDIO_", "DATABASE_URL", "REDIS_URL"))}
+    done = subprocess.run([sys.executable, "-c", "import django; django.setup(); " + code], cwd=REPO,
+                          env={**base, "DJANGO_SETTINGS_MODULE": "studio.settings", "PYTHONPATH": str(REPO), **env},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.strip().splitlines()[-1]
+
+
+def test_the_sqlite_files_are_readable_by_their_owner_only(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    old = data / "studio.sqlite3"
+    old.touch(mode=0o644)
+    os.chmod(old, 0o644)  # a file from before: tightened at start
+    _python({"STUDIO_DATA_DIR": str(data)}, "from django.db import connection; c = connection.cursor(); "
+                                            "c.execute('create table t (x)'); c.execute('insert into t values (1)'); "
+                                            "print('ok')")
+    for name in ("studio.sqlite3", "studio.sqlite3-wal", "studio.sqlite3-shm", "queue.sqlite3"):
+        path = data / name
+        if path.exists() or not name.endswith(("-wal", "-shm")):
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, name
+
+
+SECURITY = ("from django.conf import settings as s; import json; print(json.dumps([s.SESSION_COOKIE_SECURE, "
+            "s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS]))")
+
+
+def test_https_settings_are_off_by_default_and_switch_on_from_the_environment(tmp_path):
+    env = {"STUDIO_DATA_DIR": str(tmp_path)}
+    assert json.loads(_python(env, SECURITY)) == [False, False, False, 0]
+    assert json.loads(_python({**env, "STUDIO_HTTPS": "1"}, SECURITY)) == [True, True, True, 31_536_000]
+    one = {**env, "STUDIO_SECURE_COOKIES": "1", "STUDIO_HSTS_SECONDS": "60"}
+    assert json.loads(_python(one, SECURITY)) == [True, True, False, 60]
+    check = ("from django.core.management import call_command; import io, re; out = io.StringIO(); "
+             "call_command('check', deploy=True, stdout=out, stderr=out); "
+             "print(sorted(set(re.findall(r'security[.]W0(?:04|08|12|16)', out.getvalue()))))")
+    warned = ["security.W004", "security.W008", "security.W012", "security.W016"]
+    assert _python(env, check) == repr(warned)  # HSTS, SSL redirect, session and CSRF cookies
+    assert _python({**env, "STUDIO_HTTPS": "1"}, check) == "[]"
