@@ -24,8 +24,7 @@ def waiting_for_the_lock(other) -> bool:
 
 
 def test_a_writer_on_another_machine_holding_the_lock_delays_this_one(settings, s3_url, tmp_path):
-    if connection.vendor != "postgresql":
-        pytest.skip("PostgreSQL's advisory lock; run by make test-studio-postgres")
+    assert connection.vendor == "postgresql", "PostgreSQL's advisory lock: make test-studio-postgres runs this file"
     import psycopg
 
     from studio.deployments.services import SHARED_REGISTRY_LOCK, sync_registry
