@@ -36,6 +36,14 @@ def enqueue_run(run_id: int, priority: int) -> None:
 _training: dict = {}
 
 
+def on_training_queue() -> bool:
+    """True in a worker started on the training queue (STUDIO_QUEUE_NAME=STUDIO_TRAINING_QUEUE): the only queue
+    this process reaches is that one, so it must never put a preview on it."""
+    from django.conf import settings
+
+    return bool(settings.TRAINING_QUEUE_NAME) and HUEY.name == settings.TRAINING_QUEUE_NAME
+
+
 def training_task():
     """The execute_run task on the training queue, or None when full runs share the main queue."""
     from django.conf import settings

@@ -25,7 +25,7 @@ from studio.core.shared import local_uploads
 from studio.datasets.guard import RunConnections
 
 from . import events
-from .models import Run, RunMode, RunStatus
+from .models import PRIORITY_FULL, Run, RunMode, RunStatus
 
 log = logging.getLogger(__name__)
 
@@ -201,8 +201,13 @@ def recover(requeue_queued: bool = False) -> list[int]:
     runs are put on the queue again too (a claim is atomic, so a duplicate does no harm). Returns the run
     ids that were put on the queue."""
     stale_before = timezone.now() - timedelta(seconds=settings.WORKER_STALE_SECONDS)
+    from .tasks import enqueue_run, on_training_queue
+
+    runs = Run.objects.all()
+    if on_training_queue():  # its queue is the only one it can put runs on: previews are the light workers'
+        runs = runs.filter(priority__lte=PRIORITY_FULL)
     enqueue = []
-    for run in Run.objects.filter(status=RunStatus.RUNNING).only("id", "worker", "heartbeat_at", "attempts",
+    for run in runs.filter(status=RunStatus.RUNNING).only("id", "worker", "heartbeat_at", "attempts",
                                                                  "priority", "cancel_requested"):
         if _alive(run.worker) and run.heartbeat_at and run.heartbeat_at > stale_before:
             continue
@@ -220,8 +225,7 @@ def recover(requeue_queued: bool = False) -> list[int]:
                                                                                    RunStatus.CANCELLED else
                                                                                    "; no attempts left")}}])
     if requeue_queued:
-        enqueue += list(Run.objects.filter(status=RunStatus.QUEUED).only("id", "priority"))
-    from .tasks import enqueue_run
+        enqueue += list(runs.filter(status=RunStatus.QUEUED).only("id", "priority"))
 
     for run in {r.pk: r for r in enqueue}.values():
         enqueue_run(run.pk, run.priority)
