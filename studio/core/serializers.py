@@ -16,7 +16,8 @@ class IdentityFieldsMixin:
         fields = super().get_fields()
         if self.instance is not None and not isinstance(self.instance, list):
             for name in self.identity_fields:
-                fields[name].read_only = True
+                if name in fields:  # a serializer of one change (a rename) need not declare them
+                    fields[name].read_only = True
         return fields
 
     def validate(self, data):

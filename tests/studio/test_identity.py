@@ -67,17 +67,31 @@ def test_bob_cannot_pull_alices_pipeline_into_his_project(world):
 
 
 def test_upload_project_cannot_change(world):
+    """An upload has no PUT; PATCH renames it, and a project sent with it (alone or with a name) is a 400 that
+    changes nothing and reads the same whether the other project exists or not."""
     from studio.datasets.models import Upload
 
     upload = Upload.objects.create(project=world.a, name="x.csv", path="uploads/x/x.csv", size=1, sha256="0" * 64,
                                    content_type="csv")
-    for method in ("put", "patch"):
-        response = getattr(world.as_alice, method)(f"/api/uploads/{upload.pk}/", {"project": world.b.pk},
-                                                   format="json")
-        assert response.status_code == 405, response.content
-        assert response.json()["code"] == "method_not_allowed"
+    url = f"/api/uploads/{upload.pk}/"
+    response = world.as_alice.put(url, {"project": world.b.pk}, format="json")
+    assert response.status_code == 405, response.content
+    assert response.json()["code"] == "method_not_allowed"
+    bodies = []
+    for project in (world.b.pk, 999_999):
+        for body in ({"project": project}, {"project": project, "name": "y.csv"}):
+            response = world.as_alice.patch(url, body, format="json")
+            assert response.status_code == 400, response.content
+            if "name" in body:  # alone, the missing name is the first error; with one, the project is refused
+                assert [e["path"] for e in response.json()["errors"]] == ["project"], response.content
+                bodies.append(response.json())
+    assert bodies[0] == bodies[1]  # another project and a missing one are refused alike
     upload.refresh_from_db()
-    assert upload.project_id == world.a.pk
+    assert (upload.project_id, upload.name) == (world.a.pk, "x.csv")
+    response = world.as_alice.patch(url, {"project": world.a.pk, "name": "y.csv"}, format="json")
+    assert response.status_code == 200, response.content  # the same project sent back is no change
+    upload.refresh_from_db()
+    assert (upload.project_id, upload.name) == (world.a.pk, "y.csv")
 
 
 def test_run_pipeline_cannot_change(world, fast_pipeline, run_now):

@@ -43,7 +43,10 @@ class UploadSerializer(serializers.ModelSerializer):
         return upload.preview or None
 
 
-class UploadRenameSerializer(serializers.Serializer):
+class UploadRenameSerializer(IdentityFieldsMixin, serializers.Serializer):
+    """A rename; the upload's project is fixed (sending another one is a 400, as for every identity field)."""
+
+    identity_fields = ("project",)
     name = serializers.CharField(max_length=1000, trim_whitespace=False,  # 200: check_file_name says so
                                  help_text="The new name (the file itself stays where it is)")
 

@@ -146,7 +146,7 @@ class UploadViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
     @extend_schema(request=UploadRenameSerializer, responses={200: UploadSerializer})
     def partial_update(self, request, pk=None):
         upload = self.get_object()
-        body = UploadRenameSerializer(data=request.data)
+        body = UploadRenameSerializer(upload, data=request.data)
         body.is_valid(raise_exception=True)
         name = check_file_name(body.validated_data["name"], path="name")
         kinds = KINDS_BY_EXTENSION.get(Path(name).suffix.lower())
