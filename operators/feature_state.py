@@ -361,3 +361,19 @@ def _target(b: _Builder, column: str, i: int, counts: Counts) -> dict:
 CATEGORY_BLOCKS: dict[str, Callable[[_Builder, str, int, Counts], dict]] = {
     "onehot": _onehot, "ordinal": _ordinal, "hash": _hash, "frequency": _frequency, "target": _target,
 }
+
+
+def label_and_identifiers(config: FeatureConfig, plan: dict[str, list[str]],
+                          identifiers: Callable[[list[str]], list[dict]], label_classes: Callable[[], Any]) -> dict:
+    """The state's meta entries `label_classes` (the label's two values, operators/labels.py) and
+    `excluded_identifiers`: the row identifiers auto mode chose, which leave `plan` (operators/identifiers.py; a
+    column listed in `columns` stays). The engine gives the two look-ups: `identifiers(candidates)` and
+    `label_classes()`."""
+    meta: dict = {"excluded_identifiers": []}
+    if config.mode == "auto":
+        meta["excluded_identifiers"] = identifiers([c for c in plan if c not in config.columns])
+        for found in meta["excluded_identifiers"]:
+            del plan[found["column"]]
+    if config.label:
+        meta["label_classes"] = label_classes().to_json()
+    return meta

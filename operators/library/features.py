@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..contract import Operator, Params, Port, PortType
 from ..feature_state import (FeatureConfig, FeatureMessages, Moments, TargetEncoding, auto_transforms,
-                             build_feature_state, check_label_not_feature)
+                             build_feature_state, check_label_not_feature, label_and_identifiers)
 from ..kernels import features as kernel
 from ..identifiers import log_line, row_identifiers
 from ..labels import encode_label
@@ -116,26 +116,14 @@ def fit_feature_state(table: pd.DataFrame, config: FeatureConfig, progress=None)
     fit time only."""
     require_rows(table)
     plan = plan_columns(table, config)
-    label_meta = _label_and_identifiers(table, config, plan)  # (row identifiers leave `plan` here)
+    label_meta = label_and_identifiers(  # (row identifiers leave `plan` here)
+        config, plan, lambda candidates: row_identifiers(table, candidates),
+        lambda: encode_label(table, config.label, config.positive)[1])
     for cross in config.crosses:
         require_columns(table, cross, field="crosses")
     state, overrides = build_feature_state(plan, PandasStatistics(table, config), config, progress)
     state.meta.update(label_meta)
     return state, overrides
-
-
-def _label_and_identifiers(table: pd.DataFrame, config: FeatureConfig, plan: dict[str, list[str]]) -> dict:
-    """The state's meta entries `label_classes` (the label's two values, operators/labels.py) and
-    `excluded_identifiers`: the row identifiers auto mode chose, which leave `plan` (operators/identifiers.py;
-    a column listed in `columns` stays)."""
-    meta: dict = {"excluded_identifiers": []}
-    if config.mode == "auto":
-        meta["excluded_identifiers"] = row_identifiers(table, [c for c in plan if c not in config.columns])
-        for found in meta["excluded_identifiers"]:
-            del plan[found["column"]]
-    if config.label:
-        meta["label_classes"] = encode_label(table, config.label, config.positive)[1].to_json()
-    return meta
 
 
 def _fit_target(codes: np.ndarray, values: list[str], y: np.ndarray, config: FeatureConfig) -> TargetEncoding:

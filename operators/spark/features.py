@@ -25,7 +25,7 @@ import numpy as np
 from ..contract import OperatorError
 from ..feature_state import (AUTO_GRANULARITIES, CATEGORY_BLOCKS, FeatureMessages, Moments, TargetEncoding,
                              auto_transforms, bucket_levels, build_feature_state, check_label_not_feature,
-                             quantile_levels)
+                             label_and_identifiers, quantile_levels)
 from ..identifiers import log_line
 from ..kernels import features as kernel
 from ..labels import positive_text
@@ -57,22 +57,6 @@ def _label_expr(table, label: str, positive: str = ""):
     from .evaluate import binary_label_column
 
     return binary_label_column(table, label, positive)
-
-
-def _label_and_identifiers(table, config, plan: dict[str, list[str]]) -> dict:
-    """The Spark twin of operators.library.features._label_and_identifiers: row identifiers auto mode chose
-    leave `plan`; the state's meta entries label_classes and excluded_identifiers."""
-    from .identifiers import spark_row_identifiers
-    from .labels import spark_label
-
-    meta: dict = {"excluded_identifiers": []}
-    if config.mode == "auto":
-        meta["excluded_identifiers"] = spark_row_identifiers(table, [c for c in plan if c not in config.columns])
-        for found in meta["excluded_identifiers"]:
-            del plan[found["column"]]
-    if config.label:
-        meta["label_classes"] = spark_label(table, config.label, config.positive)[1].to_json()
-    return meta
 
 
 def _column_profiles(table, columns: list[str], dtypes: dict[str, str], exact_below: int) -> dict[str, dict]:
@@ -287,7 +271,11 @@ def fit_feature_state_spark(ctx, table, config):
             ops = _auto_transforms(dtypes[column], profiles[column], config)
             if ops:
                 plan[column] = ops
-    label_meta = _label_and_identifiers(table, config, plan)
+    from .identifiers import spark_row_identifiers
+    from .labels import spark_label
+
+    label_meta = label_and_identifiers(config, plan, lambda candidates: spark_row_identifiers(table, candidates),
+                                       lambda: spark_label(table, config.label, config.positive)[1])
     stats = SparkStatistics(table, plan, config, dtypes, profiles) if plan or config.crosses else None
     state, adders = build_feature_state(plan, stats, config, lambda f: ctx.progress(0.8 * f))
     state.meta.update(label_meta)
