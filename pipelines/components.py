@@ -255,3 +255,92 @@ def event_names(origins: dict[str, tuple[str, str]], node_id: str | None) -> dic
         return {}
     outer, inner = origins[node_id]
     return {"component_node": outer, "inner_node": inner}
+
+
+def port_types(data: Mapping, resolver: Resolver | None) -> dict[str, str | None]:
+    """Each port of a component graph's type, from the operators behind it (None where none is found)."""
+    import operators
+
+    name = "\0candidate"  # the candidate itself, under a name no stored component has
+    expansion = expand(Graph([Node("c", COMPONENT, params={"component": name})]),
+                       lambda n, v: (0, data) if n == name else (resolver(n, v) if resolver else None))
+    nodes = {n.id: n for n in expansion.graph.nodes}
+
+    def type_of(node_id: str, port: str, outputs: bool) -> str | None:
+        cls = operators.get(nodes[node_id].operator) if node_id in nodes else None
+        found = (cls.output_port(port) if outputs else cls.input_port(port)) if cls else None
+        return found.type.value if found else None
+
+    types: dict[str, str | None] = {}
+    for port, pairs in expansion.inputs.get("c", {}).items():
+        found = {type_of(n, p, False) for n, p in pairs}
+        types[port] = found.pop() if len(found) == 1 else None
+    for port, (n, p) in expansion.outputs.get("c", {}).items():
+        types[port] = type_of(n, p, True)
+    return types
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    candidate, i = name, 2
+    while candidate in taken:
+        candidate, i = f"{name}_{i}", i + 1
+    taken.add(candidate)
+    return candidate
+
+
+def extract(graph: Graph, node_ids: list[str], name: str, resolver: Resolver | None = None) -> tuple[dict, Graph]:
+    """"Make component": the selected nodes become a component graph (what crosses the selection's border, and
+    each required input left unconnected, becomes a port; the pipeline parameters they use become parameters of
+    the component) and the pipeline holds one component node in their place. Returns (component JSON, new
+    pipeline graph). ValueError naming the node when the selection is not a set of the graph's nodes."""
+    import operators
+
+    selected = [n for n in graph.nodes if n.id in set(node_ids)]
+    missing = sorted(set(node_ids) - {n.id for n in selected})
+    if missing or not selected:
+        raise ValueError(f"no node {missing[0]!r} in the pipeline" if missing else "select at least one node")
+    ids = {n.id for n in selected}
+    inside = [e for e in graph.edges if e.source in ids and e.target in ids]
+    entering = [e for e in graph.edges if e.source not in ids and e.target in ids]
+    leaving = [e for e in graph.edges if e.source in ids and e.target not in ids]
+    taken: set[str] = set()
+    inputs: dict[tuple[str, str], dict] = {}  # outer (node, port) or ("", inner node.port) -> port
+    for e in entering:
+        port = inputs.setdefault((e.source, e.source_port), {"name": _unique(e.target_port, taken), "targets": []})
+        port["targets"].append({"node": e.target, "port": e.target_port})
+    fed = {(e.target, e.target_port) for e in inside + entering}
+    for n in selected:
+        cls = operators.get(n.operator)
+        for p in cls.inputs if cls else ():
+            if not p.optional and (n.id, p.name) not in fed:
+                inputs[("", f"{n.id}.{p.name}")] = {"name": _unique(p.name, taken),
+                                                     "targets": [{"node": n.id, "port": p.name}]}
+    outputs: dict[tuple[str, str], dict] = {}
+    for e in leaving:
+        outputs.setdefault((e.source, e.source_port),
+                           {"name": _unique(e.source_port, taken), "node": e.source, "port": e.source_port})
+    used = {(e.source, e.source_port) for e in inside + leaving}
+    for n in selected:
+        cls = operators.get(n.operator)
+        for p in cls.outputs if cls else ():
+            if (n.id, p.name) not in used:
+                outputs[(n.id, p.name)] = {"name": _unique(p.name, taken), "node": n.id, "port": p.name}
+    refs = sorted({r for n in selected for r in param_references(n.params) if r in graph.parameters})
+    left = min(n.position.get("x", 0.0) for n in selected)
+    top = min(n.position.get("y", 0.0) for n in selected)
+    component = Graph([replace(n, position={"x": n.position["x"] - left, "y": n.position["y"] - top})
+                       for n in selected], inside, {r: dict(graph.parameters[r]) for r in refs}, name).to_json()
+    component["ports"] = {"inputs": list(inputs.values()), "outputs": list(outputs.values())}
+    types = port_types(component, resolver)
+    for port in component["ports"]["inputs"] + component["ports"]["outputs"]:
+        port["type"] = types.get(port["name"])
+    slug = "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_")[:40] or "component"
+    node_id = _unique(slug, {n.id for n in graph.nodes})
+    node = Node(node_id, COMPONENT, None, {"component": name, "params": {r: {"$param": r} for r in refs}},
+                {"x": left, "y": top}, name)
+    edges = [e for e in graph.edges if e.source not in ids and e.target not in ids]
+    edges += [Edge(e.source, e.source_port, node_id, inputs[(e.source, e.source_port)]["name"]) for e in entering]
+    edges += [Edge(node_id, outputs[(e.source, e.source_port)]["name"], e.target, e.target_port) for e in leaving]
+    edges = list(dict.fromkeys(edges))  # one external output feeding two inner nodes is one edge to the port
+    rest = [n for n in graph.nodes if n.id not in ids] + [node]
+    return component, Graph(rest, edges, graph.parameters, graph.name, graph.extra)

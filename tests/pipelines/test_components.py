@@ -172,3 +172,23 @@ def test_expansion_is_bounded_in_depth():
             for i in range(20)}
     errors = validate(from_json({"nodes": [comp("top", "d0")], "edges": []}), components=Library(**deep))
     assert [e.code for e in errors] == ["component_depth"]
+
+
+def test_make_component_from_a_selection_keeps_what_the_pipeline_computes(store):
+    from pipelines.components import extract
+
+    graph = {"parameters": {"step": {"default": 0.0}},
+             "nodes": [node("e", "test_emit", value=1), node("a", "test_add_one", sleep={"$param": "step"}),
+                       node("b", "test_add_one"), node("z", "test_add_one")],
+             "edges": [edge("e", "a"), edge("a", "b"), edge("b", "z"), edge("e", "b", target_port="extra")]}
+    component, replaced = extract(from_json(graph), ["a", "b"], "Inc twice")
+    assert component["ports"]["inputs"] == [
+        {"name": "in", "type": "metrics", "targets": [{"node": "a", "port": "in"}, {"node": "b", "port": "extra"}]}]
+    assert component["ports"]["outputs"] == [{"name": "out", "type": "metrics", "node": "b", "port": "out"}]
+    assert component["parameters"] == {"step": {"default": 0.0}}  # the pipeline parameter it used, exposed
+    [cnode] = [n for n in replaced.nodes if n.operator == "component"]
+    assert cnode.params == {"component": "Inc twice", "params": {"step": {"$param": "step"}}}
+    library = Library(**{"Inc twice": component})
+    assert validate(replaced, components=library) == []
+    assert run(replaced.to_json(), store=store, components=library).output("z", "out") == \
+        run(graph, store=store).output("z", "out")
