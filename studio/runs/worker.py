@@ -23,6 +23,7 @@ from django.utils import timezone
 import pipelines
 from studio.core.shared import local_uploads
 from studio.datasets.guard import RunConnections
+from studio.workflows.components import preloaded
 
 from . import events
 from .models import PRIORITY_FULL, Run, RunMode, RunStatus
@@ -43,7 +44,7 @@ def artifact_store() -> pipelines.FileSystemStore:
     return open_artifact_store(settings.ARTIFACTS_URL or settings.ARTIFACT_DIR, settings.ARTIFACT_DIR)
 
 
-def executor_for(run: Run, sink) -> pipelines.Executor:
+def executor_for(run: Run, sink, graph: pipelines.Graph | None = None) -> pipelines.Executor:
     from studio.deployments.services import (bundle_resolver_for, decision_recorder_for, prediction_logs_for,
                                              publisher_for)
 
@@ -57,7 +58,8 @@ def executor_for(run: Run, sink) -> pipelines.Executor:
         publisher=publisher_for(run),  # the publish operator's ctx.publish
         bundles=bundle_resolver_for(run),  # ctx.deployment_bundle, for batch scoring
         prediction_logs=prediction_logs_for(run),  # ctx.prediction_log: served rows and their labels
-        decisions=decision_recorder_for(run))  # ctx.record_decision: publish_if_better's history
+        decisions=decision_recorder_for(run),  # ctx.record_decision: publish_if_better's history
+        components=preloaded(project, graph or run.version.as_graph()))  # component nodes, read here
 
 
 def claim(run_id: int) -> bool:
@@ -75,7 +77,7 @@ def execute(run_id: int) -> str | None:
     inbox: queue.Queue = queue.Queue()
     outcome: dict = {}
     graph = run.version.as_graph()
-    executor = executor_for(run, inbox.put)  # reads the database: here, not in the executor's thread
+    executor = executor_for(run, inbox.put, graph)  # reads the database: here, not in the executor's thread
 
     def work():
         try:
