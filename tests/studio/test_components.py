@@ -178,3 +178,30 @@ def test_a_component_in_use_is_not_deleted_and_bad_input_is_a_clear_400(world, m
     assert world.as_alice.patch(url, {"graph": huge}, format="json").status_code == 400
     assert world.as_alice.post("/api/components/make/", {"pipeline": made["pipeline"]["id"], "name": "y",
                                                          "nodes": ["ghost"]}, format="json").status_code == 400
+
+
+def test_the_demo_with_a_component_exports_imports_and_its_script_gives_the_same_auc(world, run_now, tmp_path):
+    from studio.projects.models import Membership, Project, Role
+
+    made = world.as_alice.post("/api/components/make/", {"pipeline": world.pipeline.pk, "name": "lr branch",
+                                                         "nodes": ["train_lr", "predict_lr"]}, format="json")
+    assert made.status_code == 201, made.json()
+    ports = made.json()["component"]["latest"]["graph"]["ports"]
+    assert {p["name"]: p["type"] for p in ports["inputs"] + ports["outputs"]} == {
+        "features": "features", "feature_state": "feature_state", "table": "table", "model": "model",
+        "table_2": "table"}
+    auc = run_metrics(world.as_alice, run_now, world.pipeline.pk)["evaluate"]["auc"]
+    empty = Project.objects.create(name="empty", created_by=world.alice)
+    Membership.objects.create(project=empty, user=world.alice, role=Role.OWNER)
+    url = f"/api/pipelines/{world.pipeline.pk}/"
+    imported = world.as_alice.post("/api/pipelines/import/", {"project": empty.pk,
+                                                              "graph": world.as_alice.get(url + "export/").json()},
+                                   format="json").json()
+    assert imported["latest"]["valid"] and imported["latest"]["digest"] == made.json()["pipeline"]["latest"]["digest"]
+    script = tmp_path / "demo.py"
+    script.write_bytes(world.as_alice.get(url + "script/").content)
+    done = subprocess.run([sys.executable, str(script), "--data-root", str(world.a.data_root), "--store",
+                           str(tmp_path / "store")], capture_output=True, text=True, cwd=tmp_path, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1])["metrics"]["evaluate"]["auc"] == pytest.approx(auc)
