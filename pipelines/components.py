@@ -216,22 +216,17 @@ def _bind(value: Any, bound: dict[str, Any]) -> Any:
 
 def _rewire(edge: Edge, inputs: dict, outputs: dict, errors: list, error_cls) -> list[Edge]:
     """An outer edge, its component ends replaced by the inner nodes behind the ports."""
-    sources = [(edge.source, edge.source_port)]
-    if edge.source in outputs:
-        found = outputs[edge.source].get(edge.source_port)
+    outputs_as_lists = {node: {port: [pair] for port, pair in ports.items()} for node, ports in outputs.items()}
+    ends = []
+    for side, (node_id, port), ports in (("output", (edge.source, edge.source_port), outputs_as_lists),
+                                         ("input", (edge.target, edge.target_port), inputs)):
+        found = ports[node_id].get(port) if node_id in ports else [(node_id, port)]
         if found is None:
-            errors.append(error_cls("unknown_port", f"component node {edge.source!r} has no output port "
-                                    f"{edge.source_port!r}", node=edge.source, port=edge.source_port))
+            errors.append(error_cls("unknown_port", f"component node {node_id!r} has no {side} port {port!r}",
+                                    node=node_id, port=port))
             return []
-        sources = [found]
-    targets = [(edge.target, edge.target_port)]
-    if edge.target in inputs:
-        targets = inputs[edge.target].get(edge.target_port)
-        if targets is None:
-            errors.append(error_cls("unknown_port", f"component node {edge.target!r} has no input port "
-                                    f"{edge.target_port!r}", node=edge.target, port=edge.target_port))
-            return []
-    return [Edge(s, sp, t, tp) for s, sp in sources for t, tp in targets]
+        ends.append(found)
+    return [Edge(s, sp, t, tp) for s, sp in ends[0] for t, tp in ends[1]]
 
 
 def name_errors(errors: list, origins: dict[str, tuple[str, str]], used: dict[str, dict]) -> list:

@@ -30,20 +30,29 @@ class Pipeline(models.Model):
 
     def save_graph(self, graph: pipelines.Graph, user=None, message: str = "") -> tuple[PipelineVersion, bool]:
         """Store `graph` as the next version unless it equals the latest one. Returns (version, created)."""
-        digest = graph.digest()
-        with transaction.atomic():
-            latest = self.versions.select_for_update().order_by("-number").first()
-            if latest is not None and latest.digest == digest:
-                return latest, False
+
+        def create(number: int) -> PipelineVersion:
             from .components import resolver_for
 
             errors = [e.as_json() for e in pipelines.validate(graph, components=resolver_for(self.project_id))]
-            version = PipelineVersion.objects.create(
-                pipeline=self, number=(latest.number + 1) if latest else 1, graph=graph.to_json(), digest=digest,
-                errors=errors, valid=not errors, created_by=user if user and user.is_authenticated else None,
-                message=message)
-            Pipeline.objects.filter(pk=self.pk).update(updated_at=version.created_at)
-        return version, True
+            return PipelineVersion.objects.create(
+                pipeline=self, number=number, graph=graph.to_json(), digest=digest, errors=errors, valid=not errors,
+                created_by=user if user and user.is_authenticated else None, message=message)
+
+        digest = graph.digest()
+        return next_version(self, digest, create)
+
+
+def next_version(owner, digest: str, create) -> tuple:
+    """The latest version of `owner` (a pipeline or a component) when its digest is `digest`, else
+    create(next number) made the latest, in one transaction. Returns (version, created)."""
+    with transaction.atomic():
+        latest = owner.versions.select_for_update().order_by("-number").first()
+        if latest is not None and latest.digest == digest:
+            return latest, False
+        version = create((latest.number + 1) if latest else 1)
+        type(owner).objects.filter(pk=owner.pk).update(updated_at=version.created_at)
+    return version, True
 
 
 class PipelineVersion(models.Model):
@@ -95,16 +104,9 @@ class Component(models.Model):
                                                                                                  bool]:
         """Store a checked component graph as the next version unless it equals the latest (equal digests)."""
         digest = pipelines.from_json(data).digest()
-        with transaction.atomic():
-            latest = self.versions.select_for_update().order_by("-number").first()
-            if latest is not None and latest.digest == digest:
-                return latest, False
-            version = ComponentVersion.objects.create(
-                component=self, number=(latest.number + 1) if latest else 1, graph=data, digest=digest,
-                errors=errors, valid=not errors, created_by=user if user and user.is_authenticated else None,
-                message=message)
-            Component.objects.filter(pk=self.pk).update(updated_at=version.created_at)
-        return version, True
+        return next_version(self, digest, lambda number: ComponentVersion.objects.create(
+            component=self, number=number, graph=data, digest=digest, errors=errors, valid=not errors,
+            created_by=user if user and user.is_authenticated else None, message=message))
 
 
 class ComponentVersion(models.Model):
