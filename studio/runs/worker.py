@@ -62,6 +62,15 @@ def executor_for(run: Run, sink, graph: pipelines.Graph | None = None) -> pipeli
         components=preloaded(project, graph or run.version.as_graph()))  # component nodes, read here
 
 
+def operators_of(graph: pipelines.Graph, components) -> dict[str, str]:
+    """Node id -> operator, for the nodes a run reports: a component node's inner nodes included."""
+    from pipelines.components import expand
+
+    nodes = {n.id: n.operator for n in graph.nodes}
+    nodes.update({n.id: n.operator for n in expand(graph, components).graph.nodes})
+    return nodes
+
+
 def claim(run_id: int) -> bool:
     now = timezone.now()
     return bool(Run.objects.filter(pk=run_id, status=RunStatus.QUEUED, cancel_requested=False).update(
@@ -94,7 +103,7 @@ def execute(run_id: int) -> str | None:
     thread = threading.Thread(target=work, name=f"run-{run_id}", daemon=True)
     thread.start()
     try:
-        finished = _record(run_id, inbox, token, {n.id: n.operator for n in graph.nodes})
+        finished = _record(run_id, inbox, token, operators_of(graph, executor.components))
     except BaseException:
         # Events can no longer be recorded (the database went away, or the worker is stopping): stop the
         # executor too. The run stays "running" until recovery re-queues it (dead pid or stale heartbeat).

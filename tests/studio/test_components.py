@@ -205,3 +205,22 @@ def test_the_demo_with_a_component_exports_imports_and_its_script_gives_the_same
                           env={**os.environ, "PYTHONPATH": str(REPO)})
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1])["metrics"]["evaluate"]["auc"] == pytest.approx(auc)
+
+
+def test_a_runs_node_rows_name_the_operators_of_the_inner_nodes(world, made, run_now):
+    from studio.runs.models import NodeRun
+
+    run = run_now(world.as_alice, pipeline=made["pipeline"]["id"]).json()
+    rows = dict(NodeRun.objects.filter(run_id=run["id"]).values_list("node", "operator"))
+    assert rows["source3.emit"] == "test_emit" and rows["source3.a2"] == "test_add_one"
+
+
+def test_validating_a_graph_resolves_components_in_a_project_the_user_can_see_only(world, made):
+    graph = made["pipeline"]["latest"]["graph"]
+    mine = world.as_alice.post("/api/pipelines/validate/", {"graph": graph, "project": world.a.pk}, format="json")
+    assert mine.json() == {"valid": True, "errors": []}
+    assert world.as_bob.post("/api/pipelines/validate/", {"graph": graph, "project": world.a.pk},
+                             format="json").status_code == 404
+    unresolved = world.as_bob.post("/api/pipelines/validate/", {"graph": graph, "project": world.b.pk},
+                                   format="json").json()
+    assert [e["code"] for e in unresolved["errors"]] == ["unknown_component"]

@@ -69,6 +69,8 @@ class PipelineSerializer(IdentityFieldsMixin, serializers.ModelSerializer):
 
 class GraphInputSerializer(serializers.Serializer):
     graph = GraphField(help_text="A pipeline graph")
+    project = serializers.IntegerField(required=False, min_value=1,
+                                       help_text="The project whose components the graph's component nodes name")
     params = serializers.DictField(required=False, help_text="Run parameter overrides to validate with")
 
 

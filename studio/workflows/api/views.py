@@ -103,7 +103,11 @@ class PipelineViewSet(ProjectScopedMixin, viewsets.ModelViewSet):
             errors = [{"path": f"graph.{p}" if p else "graph", "message": m, "code": "invalid_graph"}
                       for p, m in exc.errors]
             return Response({"valid": False, "errors": errors})
-        errors = error_entries(graph, pipelines.validate(graph, body.validated_data.get("params")))
+        project = body.validated_data.get("project")
+        if project is not None:
+            require_role(request.user, project, Role.VIEWER)  # another project's components stay unseen (404)
+        resolver = resolver_for(project) if project is not None else None
+        errors = error_entries(graph, pipelines.validate(graph, body.validated_data.get("params"), resolver))
         return Response({"valid": not errors, "errors": errors})
 
     @extend_schema(parameters=[VERSION_PARAM], responses={(200, "application/json"): OpenApiTypes.OBJECT})
