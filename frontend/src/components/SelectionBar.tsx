@@ -1,4 +1,5 @@
 import { useState } from "react";
+import type { NodeRunState } from "../canvas/nodeData";
 import type { GraphDoc, GraphNode } from "../graph/types";
 import { navigate } from "../router";
 import { componentName, isComponentNode, type Component } from "./model";
@@ -9,6 +10,27 @@ export interface SelectionBarProps {
   components: Component[];
   change: (fn: (doc: GraphDoc) => GraphDoc) => void;
   onMake: (name: string, nodeIds: string[], doc: GraphDoc) => Promise<void>;
+  /** the current run's node states, inner nodes ("c1.split") included */
+  runStates: ReadonlyMap<string, NodeRunState>;
+}
+
+/** A component node's inner nodes as the latest run reports them: read-only, live while the run goes on. */
+function InnerStates({ nodeId, runStates }: { nodeId: string; runStates: SelectionBarProps["runStates"] }) {
+  const [open, setOpen] = useState(false);
+  const inner = [...runStates.entries()].filter(([id]) => id.startsWith(`${nodeId}.`));
+  return (
+    <>
+      <button type="button" aria-expanded={open} onClick={() => setOpen((o) => !o)}>Inner nodes</button>
+      {open && (
+        <ul className="inner-states" aria-label="Inner nodes of the run">
+          {inner.length === 0 && <li className="muted">Not run yet</li>}
+          {inner.map(([id, s]) => (
+            <li key={id}>{id.slice(nodeId.length + 1)}: {s.status}{s.status === "running" ? ` ${Math.round((s.progress ?? 0) * 100)}%` : ""}</li>
+          ))}
+        </ul>
+      )}
+    </>
+  );
 }
 
 function setVersion(doc: GraphDoc, id: string, version: string): GraphDoc {
@@ -53,7 +75,7 @@ function MakeComponent({ nodeIds, doc, onMake }: Pick<SelectionBarProps, "nodeId
 }
 
 /** The selected component node: follow the latest version or pin one; open the component's page. */
-function ComponentNodeBar({ node, component, change }: { node: GraphNode; component?: Component; change: SelectionBarProps["change"] }) {
+function ComponentNodeBar({ node, component, change, runStates }: { node: GraphNode; component?: Component; change: SelectionBarProps["change"]; runStates: SelectionBarProps["runStates"] }) {
   const latest = component?.latest?.number ?? 0;
   const numbers = Array.from({ length: latest }, (_, i) => latest - i);
   return (
@@ -66,6 +88,7 @@ function ComponentNodeBar({ node, component, change }: { node: GraphNode; compon
           {numbers.map((n) => <option key={n} value={String(n)}>Pin v{n}</option>)}
         </select>
       </label>
+      <InnerStates nodeId={node.id} runStates={runStates} />
       {component && <button type="button" className="link" onClick={() => navigate(`/components/${component.id}`)}>Open component</button>}
     </div>
   );
@@ -79,7 +102,7 @@ export function SelectionBar(props: SelectionBarProps) {
   return (
     <div className="selection-bar">
       {only && isComponentNode(only) && (
-        <ComponentNodeBar node={only} component={components.find((c) => c.name === componentName(only))} change={change} />
+        <ComponentNodeBar node={only} component={components.find((c) => c.name === componentName(only))} change={change} runStates={props.runStates} />
       )}
       <MakeComponent nodeIds={nodeIds} doc={doc} onMake={props.onMake} />
     </div>

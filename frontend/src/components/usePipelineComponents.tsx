@@ -11,7 +11,10 @@ import { useComponents } from "./useComponents";
 /** What a pipeline page needs for components: the catalogue with one entry per component, run states folded
  * onto component nodes, the selection bar ("Make component", version), and a reload counter for the editor's key
  * (making a component replaces the pipeline's graph). */
-export function usePipelineComponents(pipeline: Pipeline | null, operators: OperatorSpec[] | null, onPipeline: (p: Pipeline) => void) {
+export function usePipelineComponents(
+  pipeline: Pipeline | null, operators: OperatorSpec[] | null, onPipeline: (p: Pipeline) => void,
+  runStates: ReadonlyMap<string, NodeRunState>,
+) {
   const { components, refresh } = useComponents(pipeline?.project);
   const [reload, setReload] = useState(0);
   const catalogue = useMemo(
@@ -32,9 +35,9 @@ export function usePipelineComponents(pipeline: Pipeline | null, operators: Oper
   );
   const selectionBar = useCallback(
     (nodeIds: string[], doc: GraphDoc, change: (fn: (d: GraphDoc) => GraphDoc) => void): ReactNode => (
-      <SelectionBar nodeIds={nodeIds} doc={doc} components={components ?? []} change={change} onMake={make} />
+      <SelectionBar nodeIds={nodeIds} doc={doc} components={components ?? []} change={change} onMake={make} runStates={runStates} />
     ),
-    [components, make],
+    [components, make, runStates],
   );
   const fold = useCallback(
     (states: ReadonlyMap<string, NodeRunState>, doc: GraphDoc | null) =>

@@ -35,7 +35,7 @@ export function PipelinePage({ id }: { id: string }) {
   const [columns, setColumns] = useState<Record<string, string[]>>({});
   const [uploads, setUploads] = useState<Upload[] | null>(null);
   const run = useRunEvents(runId);
-  const parts = usePipelineComponents(pipeline, operators, setPipeline);
+  const parts = usePipelineComponents(pipeline, operators, setPipeline, run.nodes);
 
   useEffect(() => {
     let alive = true;

@@ -72,6 +72,12 @@ test("make a component from three nodes, reuse it pinned elsewhere, publish a ch
   await page.getByTestId("run-all").click();
   await expect(page.getByTestId("run-status")).toHaveAttribute("data-status", "succeeded", { timeout: 150_000 });
   await expect(node(page, slug)).toHaveAttribute("data-status", /succeeded|cached/);
+  // The component node opens read-only onto its inner nodes' states in this run.
+  await node(page, slug).click();
+  await page.getByRole("button", { name: "Inner nodes" }).click();
+  const inner = page.getByRole("list", { name: "Inner nodes of the run" });
+  await expect(inner).toContainText(/split: (succeeded|cached)/);
+  await expect(inner).toContainText(/features: (succeeded|cached)/);
   const runs = await apiCall<{ results: { id: number }[] }>(page, "GET", `/api/runs/?pipeline=${follower}&limit=1`);
   expect(Object.values(await componentsOfRun(page, runs.results[0].id))).toEqual([{ component: name, version: 2 }]);
   const run = await apiCall<{ id: number }>(page, "POST", "/api/runs/", { pipeline: pinned });
