@@ -192,3 +192,20 @@ def test_make_component_from_a_selection_keeps_what_the_pipeline_computes(store)
     assert validate(replaced, components=library) == []
     assert run(replaced.to_json(), store=store, components=library).output("z", "out") == \
         run(graph, store=store).output("z", "out")
+
+
+def test_cancel_stops_a_node_inside_a_component(store):
+    from pipelines import CancelToken
+
+    slow = inc_component()
+    slow["nodes"][0]["params"]["sleep"] = 30.0
+    token = CancelToken()
+
+    def watch(event):
+        if event.type == "node_running" and event.node == "c1.a":
+            token.cancel()
+
+    result = run(pipeline(), store=store, components=Library(inc=slow), on_event=watch, cancel=token)
+    assert result.status == "cancelled"
+    assert result.nodes["c1.a"].status == "cancelled"
+    assert result.nodes["z"].status != "succeeded"

@@ -224,3 +224,9 @@ def test_validating_a_graph_resolves_components_in_a_project_the_user_can_see_on
     unresolved = world.as_bob.post("/api/pipelines/validate/", {"graph": graph, "project": world.b.pk},
                                    format="json").json()
     assert [e["code"] for e in unresolved["errors"]] == ["unknown_component"]
+
+
+def test_an_inner_nodes_output_is_read_by_its_prefixed_id(world, made, run_now):
+    run = run_now(world.as_alice, pipeline=made["pipeline"]["id"]).json()
+    page = world.as_alice.get(f"/api/runs/{run['id']}/outputs/source3.a1/out/")
+    assert page.status_code == 200 and page.json()["metrics"] == {"value": 4}
