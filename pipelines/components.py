@@ -27,6 +27,7 @@ COMPONENT = "component"  # the operator name of a component node
 SEPARATOR = "."  # between a component node's id and an inner node's id
 MAX_DEPTH = 8  # components inside components, at most this deep
 MAX_NODES = 5000  # nodes after expansion: a component used twice inside one used twice ... stays bounded
+MAX_ERRORS = 1000  # errors of one expansion: past them it stops
 LIBRARY_KEY = "components"  # where an exported pipeline carries the components it uses
 
 Resolver = Callable[[str, "int | None"], "tuple[int, dict] | None"]
@@ -109,6 +110,10 @@ def expand(graph: Graph, resolver: Resolver | None, _stack: tuple[str, ...] = ()
     inputs, outputs = out.inputs, out.outputs
     failed: set[str] = set()
     for node in graph.nodes:
+        if len(out.graph.nodes) > MAX_NODES or len(out.errors) > MAX_ERRORS:  # stop before the work multiplies
+            out.errors.append(ValidationError("too_large", f"the pipeline has more than {MAX_NODES} nodes (or "
+                                              f"{MAX_ERRORS} errors) once its components are expanded"))
+            return out
         if node.operator != COMPONENT:
             out.graph.nodes.append(node)
             continue
@@ -121,7 +126,7 @@ def expand(graph: Graph, resolver: Resolver | None, _stack: tuple[str, ...] = ()
         if edge.source in failed or edge.target in failed:
             continue
         out.graph.edges += _rewire(edge, inputs, outputs, out.errors, ValidationError)
-    if len(out.graph.nodes) > MAX_NODES:
+    if len(out.graph.nodes) > MAX_NODES and not any(e.code == "too_large" for e in out.errors):
         out.errors.append(ValidationError("too_large", f"the pipeline has more than {MAX_NODES} nodes once its "
                                           "components are expanded"))
     return out

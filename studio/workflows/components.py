@@ -14,6 +14,7 @@ from studio.core.errors import ApiError
 
 MAX_GRAPH_BYTES = 2_000_000  # a component graph as JSON
 MAX_NODES = 500  # nodes in one component version (before its own components expand)
+MAX_IMPORTED_VERSIONS = 200  # component versions one imported pipeline may carry
 
 
 def resolver_for(project, pending: dict[str, dict] | None = None):
@@ -162,6 +163,10 @@ def import_library(project, graph: pipelines.Graph, user) -> pipelines.Graph:
     if not isinstance(library, dict):
         return graph
     numbers: dict[tuple[str, int], int] = {}
+    carried = sum(len(e.get("versions") or {}) for e in library.values() if isinstance(e, dict))
+    if carried > MAX_IMPORTED_VERSIONS:
+        raise ApiError(400, "invalid_graph", [{"path": f"graph.{LIBRARY_KEY}", "code": "invalid_graph",
+                                               "message": f"at most {MAX_IMPORTED_VERSIONS} component versions"}])
     for name, entry in library.items():
         versions = entry.get("versions") if isinstance(entry, dict) else None
         if not isinstance(name, str) or not 0 < len(name) <= 100 or not isinstance(versions, dict):

@@ -209,3 +209,20 @@ def test_cancel_stops_a_node_inside_a_component(store):
     assert result.status == "cancelled"
     assert result.nodes["c1.a"].status == "cancelled"
     assert result.nodes["z"].status != "succeeded"
+
+
+def test_components_multiplying_each_other_stop_at_the_node_bound_instead_of_expanding_all():
+    # ten uses of w1 in w0, ten of w2 in w1, ... : a million leaves if expanded in full
+    layers = {f"w{i}": {"nodes": [comp(f"n{j}", f"w{i + 1}") for j in range(10)], "edges": [],
+                        "ports": {"inputs": [], "outputs": []}} for i in range(6)}
+    layers["w6"] = {"nodes": [node("e", "test_emit")], "edges": [], "ports": {"inputs": [], "outputs": []}}
+    resolver = Library(**layers)
+    calls = []
+
+    def counting(name, version):
+        calls.append(name)
+        return resolver(name, version)
+
+    errors = validate(from_json({"nodes": [comp("top", "w0")], "edges": []}), components=counting)
+    assert errors and {e.code for e in errors} == {"too_large"}
+    assert len(calls) < 20_000  # far from the 1,111,111 component nodes a full expansion would resolve

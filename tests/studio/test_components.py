@@ -230,3 +230,17 @@ def test_an_inner_nodes_output_is_read_by_its_prefixed_id(world, made, run_now):
     run = run_now(world.as_alice, pipeline=made["pipeline"]["id"]).json()
     page = world.as_alice.get(f"/api/runs/{run['id']}/outputs/source3.a1/out/")
     assert page.status_code == 200 and page.json()["metrics"] == {"value": 4}
+
+
+def test_an_import_carrying_too_many_or_malformed_components_is_a_clear_400(world):
+    graph = {"nodes": [], "edges": [], "components": {f"c{i}": {"versions": {"1": {"nodes": [], "edges": []},
+                                                                             "2": {"nodes": [], "edges": []}}}
+                                                      for i in range(101)}}
+    refused = world.as_alice.post("/api/pipelines/import/", {"project": world.a.pk, "graph": graph}, format="json")
+    assert refused.status_code == 400 and "at most 200" in refused.json()["message"]
+    graph["components"] = {"bad": {"versions": "nope"}}
+    refused = world.as_alice.post("/api/pipelines/import/", {"project": world.a.pk, "graph": graph}, format="json")
+    assert refused.status_code == 400 and refused.json()["errors"][0]["path"] == "graph.components"
+    from studio.workflows.models import Component
+
+    assert not Component.objects.filter(project=world.a).exists()  # nothing half-imported
