@@ -9,7 +9,7 @@ function UsedByList({ used, latest, onMove }: { used: WhereUsed; latest: number;
   if (all.length === 0) return <p className="muted">No pipeline uses this component yet.</p>;
   return (
     <table aria-label="Where used">
-      <thead><tr><th>Used by</th><th>Version</th><th /></tr></thead>
+      <thead><tr><th>Used by</th><th>Version</th><th>Action</th></tr></thead>
       <tbody>
         {all.map((p) => {
           const pins = p.nodes.map((n) => n.pinned).filter((n): n is number => n !== null);

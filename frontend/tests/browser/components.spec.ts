@@ -1,4 +1,4 @@
-import { apiCall, createPipeline, expect, login, node, studioUrl, test } from "./fixtures";
+import { apiCall, createPipeline, expect, expectAccessible, login, node, studioUrl, test } from "./fixtures";
 
 const prep = {
   nodes: [
@@ -52,6 +52,7 @@ test("make a component from three nodes, reuse it pinned elsewhere, publish a ch
   await expect(added).toHaveCount(1);
   await added.first().click();
   await page.getByLabel("Component version").selectOption("1");
+  await expectAccessible(page, "the canvas with a component node selected");
   await page.getByTestId("save").click();
   await expect(page.getByTestId("dirty")).toHaveText("All changes saved");
 
@@ -62,6 +63,7 @@ test("make a component from three nodes, reuse it pinned elsewhere, publish a ch
   await expect(used.getByRole("row", { name: /Follows prep/ })).toContainText("follows the latest");
   await expect(used.getByRole("row", { name: /Pins prep/ })).toContainText("pinned to v1");
   await expect(page.getByTestId("followers")).toContainText("Follows prep");
+  await expectAccessible(page, "the component page");
   await page.getByLabel(/Parameters of split/).fill(JSON.stringify({ ratio: 0.6, seed: 1 }));
   await page.getByRole("button", { name: "Publish new version" }).click();
   await expect(page.getByRole("status")).toHaveText("Published v2");
