@@ -344,3 +344,24 @@ def extract(graph: Graph, node_ids: list[str], name: str, resolver: Resolver | N
     edges = list(dict.fromkeys(edges))  # one external output feeding two inner nodes is one edge to the port
     rest = [n for n in graph.nodes if n.id not in ids] + [node]
     return component, Graph(rest, edges, graph.parameters, graph.name, graph.extra)
+
+
+def rename_ports(component: dict, graph: Graph, node_id: str, names: Mapping[str, str]) -> None:
+    """Rename ports of a just-made component (`names`: old -> new), in the component and in the edges of the
+    pipeline's component node `node_id`. ValueError naming the port when a name is unknown, empty or taken."""
+    declared = component["ports"]["inputs"] + component["ports"]["outputs"]
+    current = {p["name"] for p in declared}
+    for old, new in names.items():
+        if old not in current:
+            raise ValueError(f"the component has no port {old!r}")
+        if not isinstance(new, str) or not 0 < len(new) <= 100:
+            raise ValueError(f"port {old!r}: a name is 1 to 100 characters")
+    final = [names.get(p["name"], p["name"]) for p in declared]
+    taken = sorted({n for n in final if final.count(n) > 1})
+    if taken:
+        raise ValueError(f"port name {taken[0]!r} would be used twice")
+    for port in declared:
+        port["name"] = names.get(port["name"], port["name"])
+    graph.edges = [Edge(e.source, names.get(e.source_port, e.source_port) if e.source == node_id else e.source_port,
+                        e.target, names.get(e.target_port, e.target_port) if e.target == node_id else e.target_port)
+                   for e in graph.edges]

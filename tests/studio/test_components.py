@@ -244,3 +244,20 @@ def test_an_import_carrying_too_many_or_malformed_components_is_a_clear_400(worl
     from studio.workflows.models import Component
 
     assert not Component.objects.filter(project=world.a).exists()  # nothing half-imported
+
+
+def test_make_component_names_its_ports_as_asked_and_refuses_a_clash(world):
+    pipeline = world.as_alice.post("/api/pipelines/", {"project": world.a.pk, "name": "chain",
+                                                       "graph": chain_graph()}, format="json").json()
+    body = {"pipeline": pipeline["id"], "name": "middle", "nodes": ["a1", "a2"],
+            "port_names": {"in": "value", "out": "value"}}
+    clash = world.as_alice.post("/api/components/make/", body, format="json")
+    assert clash.status_code == 400 and clash.json()["errors"][0]["path"] == "port_names"
+    body["port_names"] = {"in": "value", "out": "plus_two"}
+    made = world.as_alice.post("/api/components/make/", body, format="json").json()
+    ports = made["component"]["latest"]["graph"]["ports"]
+    assert [p["name"] for p in ports["inputs"]] == ["value"] and [p["name"] for p in ports["outputs"]] == ["plus_two"]
+    graph = made["pipeline"]["latest"]["graph"]
+    assert edge("emit", "out", "middle", "value") in graph["edges"]
+    assert edge("middle", "plus_two", "z", "in") in graph["edges"]
+    assert made["pipeline"]["latest"]["valid"]

@@ -108,6 +108,13 @@ export function ComponentPage({ id }: { id: string }) {
         <h2>Where used</h2>
         <UsedByList used={used} latest={latest} onMove={(p) => void move(p)} />
       </section>
+      <section aria-label="Ports">
+        <h2>Ports</h2>
+        <ul>
+          {(draft.ports?.inputs ?? []).map((p) => <li key={`in-${p.name}`}>input {p.name}: {p.type ?? "?"}</li>)}
+          {(draft.ports?.outputs ?? []).map((p) => <li key={`out-${p.name}`}>output {p.name}: {p.type ?? "?"}</li>)}
+        </ul>
+      </section>
       <section aria-label="Inner nodes">
         <h2>Inner nodes</h2>
         <InnerNodes key={latest} graph={draft} onChange={setDraft} />

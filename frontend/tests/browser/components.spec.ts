@@ -63,6 +63,7 @@ test("make a component from three nodes, reuse it pinned elsewhere, publish a ch
   await expect(used.getByRole("row", { name: /Follows prep/ })).toContainText("follows the latest");
   await expect(used.getByRole("row", { name: /Pins prep/ })).toContainText("pinned to v1");
   await expect(page.getByTestId("followers")).toContainText("Follows prep");
+  await expect(page.getByRole("region", { name: "Ports" })).toContainText("output features: features");
   await expectAccessible(page, "the component page");
   await page.getByLabel(/Parameters of split/).fill(JSON.stringify({ ratio: 0.6, seed: 1 }));
   await page.getByRole("button", { name: "Publish new version" }).click();

@@ -159,6 +159,13 @@ class MakeComponentSerializer(serializers.Serializer):
                                   help_text="The selected node ids")
     name = serializers.CharField(max_length=100)
     description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    port_names = serializers.DictField(child=serializers.CharField(max_length=100), required=False,
+                                       help_text="Port renames, proposed name -> chosen name")
+
+    def validate_port_names(self, value):
+        if len(value) > 200:
+            raise serializers.ValidationError("at most 200 ports")
+        return value
 
 
 class MoveSerializer(serializers.Serializer):

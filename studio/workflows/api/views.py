@@ -9,7 +9,7 @@ from rest_framework import exceptions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from pipelines.components import LIBRARY_KEY, expand, extract
+from pipelines.components import COMPONENT, LIBRARY_KEY, expand, extract, rename_ports
 
 from studio.core.errors import ApiError, ErrorSerializer
 from studio.projects.deletion import FORCE_PARAM, ForceQuerySerializer, delete_pipeline
@@ -268,6 +268,11 @@ class ComponentViewSet(ProjectScopedMixin, viewsets.ModelViewSet):
                                   resolver_for(pipeline.project))
         except ValueError as exc:
             raise ApiError(400, "invalid", [{"path": "nodes", "code": "invalid", "message": str(exc)}]) from None
+        node_id = next(n.id for n in graph.nodes if n.operator == COMPONENT and n.params.get("component") == name)
+        try:
+            rename_ports(data, graph, node_id, body.validated_data.get("port_names", {}))
+        except ValueError as exc:
+            raise ApiError(400, "invalid", [{"path": "port_names", "code": "invalid", "message": str(exc)}]) from None
         with transaction.atomic():
             component = Component.objects.create(project=pipeline.project, name=name, created_by=request.user,
                                                  description=body.validated_data.get("description", ""))
