@@ -44,7 +44,8 @@ def run(graph: Graph | dict | str | Path, *, store: ArtifactStore | None = None,
         from_node: str | None = None, only: str | None = None, until: str | None = None, force: bool = False,
         params: dict[str, Any] | None = None, max_parallel: int = 4, connections: dict[str, str] | None = None,
         uploads: dict[str, str | Path] | None = None,
-        on_event: Callable[[Event], None] | None = None, cancel: CancelToken | None = None) -> RunResult:
+        on_event: Callable[[Event], None] | None = None, cancel: CancelToken | None = None,
+        components: Callable[[str, int | None], tuple[int, dict] | None] | None = None) -> RunResult:
     """Run a pipeline (a Graph, its JSON as a dict, or a path to the JSON file) and return the result.
 
     `data_root` defaults to $STUDIO_DATA_ROOT, else the pipeline file's folder, else the current folder;
@@ -66,7 +67,8 @@ def run(graph: Graph | dict | str | Path, *, store: ArtifactStore | None = None,
                                     os.environ.get("STUDIO_ARTIFACT_CACHE", DEFAULT_STORE))
     data_root = data_root or os.environ.get("STUDIO_DATA_ROOT") or base
     executor = Executor(store, engine=engine, max_parallel=max_parallel, data_root=data_root,
-                        connections=connections, uploads=uploads, on_event=on_event)
+                        connections=connections, uploads=uploads, on_event=on_event,
+                        components=components)
     return executor.run(graph, from_node=from_node, only=only, until=until, force=force, params=params,
                         cancel=cancel)
 

@@ -23,6 +23,7 @@ from operators import Cancelled, OperatorError
 from operators.isolation import memory_error_message
 
 from . import cache
+from .components import Resolver, event_names, expand, library_of
 from .graph import Graph, with_builtins
 from .results import (CANCELLED, FAILED, RUNNING, SKIPPED, SUCCEEDED, CancelToken, Event, NodeOutcome, NodeResult,
                       RunResult, error_json)
@@ -177,7 +178,7 @@ class Executor:
                  publisher: Callable[..., dict] | None = None,
                  bundles: Callable[[str, str | None], str | Path | None] | None = None,
                  prediction_logs: Callable[[str], dict | None] | None = None,
-                 decisions: Callable[..., None] | None = None):
+                 decisions: Callable[..., None] | None = None, components: Resolver | None = None):
         from .engines import engine_named
 
         self.store = store
@@ -196,6 +197,8 @@ class Executor:
         self.bundles = bundles  # (deployment, version) -> bundle path; see NodeContext.deployment_bundle
         self.prediction_logs = prediction_logs  # deployment -> its log and labels; see NodeContext.prediction_log
         self.decisions = decisions  # see NodeContext.record_decision
+        self.components = components  # (name, version or None) -> (version, graph JSON); see pipelines.components
+        self._origins: dict[str, tuple[str, str]] = {}  # expanded node id -> (component node, inner node)
         self._emit_lock = threading.Lock()
 
     @property
@@ -205,6 +208,9 @@ class Executor:
 
     def emit(self, event: Event) -> None:
         if self.on_event is not None:
+            names = event_names(self._origins, event.node)
+            if names:  # a node inside a component: its event names the component node and the inner node too
+                event.data = {**event.data, **names}
             with self._emit_lock:
                 self.on_event(event)
 
@@ -212,11 +218,16 @@ class Executor:
             until: str | None = None, force: bool = False, params: dict[str, Any] | None = None,
             cancel: CancelToken | None = None) -> RunResult:
         params = with_builtins(params)  # one run_date / fire_time for every node of the run
-        check(graph, params)
+        resolver = self.components or library_of(graph)
+        check(graph, params, resolver)
+        expansion = expand(graph, resolver)  # component nodes become their inner nodes: the rest is unchanged
+        graph, used = expansion.graph, expansion.used
+        self._origins.update(expansion.origins)
         started = time.monotonic()
         token = cancel or CancelToken()
         plan = cache.plan(graph, params=params, from_node=from_node, only=only, until=until)
-        self.emit(Event("run_started", None, {"nodes": plan.order, "engine": self.engine.name, "force": force}))
+        self.emit(Event("run_started", None, {"nodes": plan.order, "engine": self.engine.name, "force": force,
+                                               **({"components": used} if used else {})}))
         cache.assign_fingerprints(plan, lambda nid: NodeContext(nid, self, token))
         for nid in plan.order:
             self.emit(Event("node_queued", nid))

@@ -9,6 +9,7 @@ import pydantic
 
 import operators
 
+from .components import Resolver, expand, has_components, library_of, name_errors
 from .graph import BUILTIN_PARAMETERS, Graph, param_references, resolve_params
 
 
@@ -19,6 +20,7 @@ class ValidationError:
     node: str | None = None
     field: str | None = None  # a dotted path into the node's params
     port: str | None = None
+    inner_node: str | None = None  # an error inside a component: `node` is the component node, this the inner one
 
     def as_json(self) -> dict:
         return {k: v for k, v in asdict(self).items() if v is not None}
@@ -47,7 +49,20 @@ def params_errors(node_id: str, operator_cls, params: dict) -> tuple[Any, list[V
         return None, errors
 
 
-def validate(graph: Graph, overrides: dict[str, Any] | None = None) -> list[ValidationError]:
+def validate(graph: Graph, overrides: dict[str, Any] | None = None,
+             components: Resolver | None = None) -> list[ValidationError]:
+    """Every error of `graph`; its component nodes are expanded first with `components` (else with the
+    components an exported graph carries), and errors inside them name the component node and the inner node."""
+    if not has_components(graph):
+        return _validate(graph, overrides)
+    expansion = expand(graph, components or library_of(graph))
+    errors = name_errors(_validate(expansion.graph, overrides), expansion.origins, expansion.used)
+    if expansion.errors:  # a component that could not be expanded leaves its neighbours unconnected: not news
+        errors = [e for e in errors if e.code not in ("missing_input", "unknown_node")]
+    return expansion.errors + errors
+
+
+def _validate(graph: Graph, overrides: dict[str, Any] | None = None) -> list[ValidationError]:
     errors: list[ValidationError] = []
     seen: set[str] = set()
     for node in graph.nodes:
@@ -141,7 +156,7 @@ def _cycle_errors(graph: Graph, seen: set[str]) -> list[ValidationError]:
     return []
 
 
-def check(graph: Graph, overrides: dict[str, Any] | None = None) -> None:
-    errors = validate(graph, overrides)
+def check(graph: Graph, overrides: dict[str, Any] | None = None, components: Resolver | None = None) -> None:
+    errors = validate(graph, overrides, components)
     if errors:
         raise PipelineInvalid(errors)

@@ -2,6 +2,7 @@ import { lazy, Suspense, useEffect, useState } from "react";
 import { get, post } from "./api/client";
 import type { Session } from "./api/types";
 import { match, navigate, usePath } from "./router";
+import { ComponentPage } from "./components/ComponentPage";
 import { DataPage } from "./data/DataPage";
 import { Login } from "./screens/Login";
 import { Deployments } from "./screens/Deployments";
@@ -24,6 +25,7 @@ function Screen({ path }: { path: string }) {
   if ((m = match("/projects/:id/runs", path))) return <Runs projectId={m.id} />;
   if ((m = match("/projects/:id/data", path))) return <DataPage key={m.id} projectId={m.id} />;
   if ((m = match("/pipelines/:id", path))) return <PipelinePage key={m.id} id={m.id} />;
+  if ((m = match("/components/:id", path))) return <ComponentPage key={m.id} id={m.id} />;
   if ((m = match("/pipelines/:id/versions", path))) {
     return (
       <Suspense fallback={<p className="muted">Loading…</p>}>

@@ -4,7 +4,7 @@ from rest_framework.routers import DefaultRouter
 from studio.datasets.api.views import ConnectionViewSet, UploadViewSet
 from studio.projects.api.views import MembershipViewSet, ProjectViewSet
 from studio.runs.api.views import RunViewSet
-from studio.workflows.api.views import PipelineViewSet
+from studio.workflows.api.views import ComponentViewSet, PipelineViewSet
 
 from .api import auth, views
 from .api.operators import OperatorDetailView, OperatorListView
@@ -14,6 +14,7 @@ router.include_root_view = False
 router.register("projects", ProjectViewSet, basename="project")
 router.register(r"projects/(?P<project_pk>[0-9]{1,18})/members", MembershipViewSet, basename="project-member")
 router.register("pipelines", PipelineViewSet, basename="pipeline")
+router.register("components", ComponentViewSet, basename="component")
 router.register("uploads", UploadViewSet, basename="upload")
 router.register("connections", ConnectionViewSet, basename="connection")
 router.register("runs", RunViewSet, basename="run")

@@ -29,7 +29,15 @@ def start_run(pipeline: Pipeline, *, user=None, version: PipelineVersion | None 
     if mode != RunMode.ALL and graph.node(node) is None:
         raise ApiError(400, "unknown_node", [{"path": "node", "code": "unknown_node",
                                               "message": f"version {version.number} has no node {node!r}"}])
-    errors = pipelines.validate(graph, params or None)
+    from pipelines.components import COMPONENT
+
+    from studio.workflows.components import resolver_for
+
+    if mode != RunMode.ALL and graph.node(node).operator == COMPONENT:
+        raise ApiError(400, "component_node", [{"path": "node", "code": "component_node", "message": (
+            f"node {node!r} is a component node: it runs as a whole, with the pipeline or a node after it")}])
+
+    errors = pipelines.validate(graph, params or None, components=resolver_for(version.pipeline.project_id))
     if errors:
         raise ApiError(400, "invalid_pipeline", error_entries(graph, errors, prefix="graph"),
                        message=f"version {version.number} cannot run: " + "; ".join(e.message for e in errors))

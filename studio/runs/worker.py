@@ -23,6 +23,7 @@ from django.utils import timezone
 import pipelines
 from studio.core.shared import local_uploads
 from studio.datasets.guard import RunConnections
+from studio.workflows.components import preloaded
 
 from . import events
 from .models import PRIORITY_FULL, Run, RunMode, RunStatus
@@ -43,7 +44,7 @@ def artifact_store() -> pipelines.FileSystemStore:
     return open_artifact_store(settings.ARTIFACTS_URL or settings.ARTIFACT_DIR, settings.ARTIFACT_DIR)
 
 
-def executor_for(run: Run, sink) -> pipelines.Executor:
+def executor_for(run: Run, sink, graph: pipelines.Graph | None = None) -> pipelines.Executor:
     from studio.deployments.services import (bundle_resolver_for, decision_recorder_for, prediction_logs_for,
                                              publisher_for)
 
@@ -57,7 +58,17 @@ def executor_for(run: Run, sink) -> pipelines.Executor:
         publisher=publisher_for(run),  # the publish operator's ctx.publish
         bundles=bundle_resolver_for(run),  # ctx.deployment_bundle, for batch scoring
         prediction_logs=prediction_logs_for(run),  # ctx.prediction_log: served rows and their labels
-        decisions=decision_recorder_for(run))  # ctx.record_decision: publish_if_better's history
+        decisions=decision_recorder_for(run),  # ctx.record_decision: publish_if_better's history
+        components=preloaded(project, graph or run.version.as_graph()))  # component nodes, read here
+
+
+def operators_of(graph: pipelines.Graph, components) -> dict[str, str]:
+    """Node id -> operator, for the nodes a run reports: a component node's inner nodes included."""
+    from pipelines.components import expand
+
+    nodes = {n.id: n.operator for n in graph.nodes}
+    nodes.update({n.id: n.operator for n in expand(graph, components).graph.nodes})
+    return nodes
 
 
 def claim(run_id: int) -> bool:
@@ -75,7 +86,7 @@ def execute(run_id: int) -> str | None:
     inbox: queue.Queue = queue.Queue()
     outcome: dict = {}
     graph = run.version.as_graph()
-    executor = executor_for(run, inbox.put)  # reads the database: here, not in the executor's thread
+    executor = executor_for(run, inbox.put, graph)  # reads the database: here, not in the executor's thread
 
     def work():
         try:
@@ -92,7 +103,7 @@ def execute(run_id: int) -> str | None:
     thread = threading.Thread(target=work, name=f"run-{run_id}", daemon=True)
     thread.start()
     try:
-        finished = _record(run_id, inbox, token, {n.id: n.operator for n in graph.nodes})
+        finished = _record(run_id, inbox, token, operators_of(graph, executor.components))
     except BaseException:
         # Events can no longer be recorded (the database went away, or the worker is stopping): stop the
         # executor too. The run stays "running" until recovery re-queues it (dead pid or stale heartbeat).

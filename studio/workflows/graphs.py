@@ -36,6 +36,8 @@ def error_entries(graph: pipelines.Graph, errors: list[ValidationError] | list[d
         node, field, port = e.get("node"), e.get("field"), e.get("port")
         if node in index:
             path += f".nodes[{index[node]}]"
+            if e.get("inner_node"):  # inside a component: the component node, then the inner node's path
+                path += f".component.{e['inner_node']}"
             if field in ("operator", "version"):
                 path += f".{field}"
             elif field:
@@ -45,7 +47,8 @@ def error_entries(graph: pipelines.Graph, errors: list[ValidationError] | list[d
         elif field:
             path += f".{field}"
         entry = {"path": path, "message": e["message"], "code": e["code"]}
-        entry.update({k: v for k, v in (("node", node), ("field", field), ("port", port)) if v})
+        entry.update({k: v for k, v in (("node", node), ("inner_node", e.get("inner_node")), ("field", field),
+                                        ("port", port)) if v})
         entries.append(entry)
     return entries
 
@@ -127,12 +130,13 @@ if __name__ == "__main__":
 '''
 
 
-def python_script(version) -> str:
+def python_script(version, graph: dict | None = None) -> str:
+    """The script of a version; `graph` is its graph with the component nodes expanded (default: as stored)."""
     name = version.pipeline.name or "pipeline"
     return SCRIPT.format(title=f"Pipeline {name!r}, version {version.number}.".replace('"""', "'''"),
                          pipeline_id=version.pipeline_id, version=version.number,
                          filename=script_filename(version),
-                         graph_json=repr(json.dumps(version.graph, sort_keys=True)))
+                         graph_json=repr(json.dumps(graph or version.graph, sort_keys=True)))
 
 
 def script_filename(version) -> str:

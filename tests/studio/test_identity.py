@@ -123,8 +123,8 @@ def test_every_project_scoped_serializer_with_a_writable_project_guards_it():
     """A new serializer that lets `project` be written must list it as an identity field."""
     from studio.datasets.api.serializers import ConnectionSerializer
     from studio.deployments.api.serializers import DeploymentSerializer
-    from studio.workflows.api.serializers import PipelineSerializer
+    from studio.workflows.api.serializers import ComponentSerializer, PipelineSerializer
 
-    for serializer in (ConnectionSerializer, DeploymentSerializer, PipelineSerializer):
+    for serializer in (ConnectionSerializer, DeploymentSerializer, PipelineSerializer, ComponentSerializer):
         assert issubclass(serializer, IdentityFieldsMixin)
         assert "project" in serializer.identity_fields

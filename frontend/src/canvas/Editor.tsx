@@ -47,6 +47,8 @@ export interface EditorProps {
   onSelectNode?: (nodeId: string | null) => void;
   toolbarExtra?: ReactNode;
   bottom?: ReactNode;
+  /** what the page offers for the selected nodes (components: "Make component", a component node's version) */
+  selectionBar?: (nodeIds: string[], doc: GraphDoc, change: (fn: (d: GraphDoc) => GraphDoc) => void) => ReactNode;
 }
 
 /** Server validation errors grouped by the node they name. */
@@ -144,6 +146,7 @@ function EditorInner(props: EditorProps) {
           <button type="button" aria-label="Dismiss" onClick={dismiss}>×</button>
         </div>
       )}
+      {props.selectionBar?.(parts.nodes, doc, change)}
       <div className="editor-body">
         <Palette operators={operators} onAdd={(op) => addOperatorAt(op, centre())} />
         <div

@@ -3,6 +3,8 @@ import { ApiFailure, get, patch, post } from "../api/client";
 import { items } from "../api/lists";
 import type { Operator, Page, Pipeline, Run } from "../api/types";
 import { Editor, type RunMode } from "../canvas/Editor";
+import { fromCanvas, toCanvas } from "../components/model";
+import { usePipelineComponents } from "../components/usePipelineComponents";
 import { ProjectDataContext, type ProjectData } from "../data/projectContext";
 import { listUploads, type Upload } from "../data/uploads";
 import { upstreamColumns } from "../data/upstreamColumns";
@@ -33,6 +35,7 @@ export function PipelinePage({ id }: { id: string }) {
   const [columns, setColumns] = useState<Record<string, string[]>>({});
   const [uploads, setUploads] = useState<Upload[] | null>(null);
   const run = useRunEvents(runId);
+  const parts = usePipelineComponents(pipeline, operators, setPipeline, run.nodes);
 
   useEffect(() => {
     let alive = true;
@@ -58,13 +61,13 @@ export function PipelinePage({ id }: { id: string }) {
     };
   }, [id]);
 
-  const initial = useMemo<GraphDoc | null>(() => (pipeline ? fromPipelineJson(pipeline.latest?.graph ?? { nodes: [], edges: [] }) : null), [pipeline?.id]); // eslint-disable-line react-hooks/exhaustive-deps
+  const initial = useMemo<GraphDoc | null>(() => (pipeline ? toCanvas(fromPipelineJson(pipeline.latest?.graph ?? { nodes: [], edges: [] })) : null), [pipeline?.id, parts.reload]); // eslint-disable-line react-hooks/exhaustive-deps
   const [doc, setDoc] = useState<GraphDoc | null>(null);
 
   const save = useCallback(
     async (next: GraphDoc): Promise<GraphError[]> => {
       try {
-        const saved = await patch<Pipeline>(`/api/pipelines/${id}/`, { graph: toPipelineJson(next) });
+        const saved = await patch<Pipeline>(`/api/pipelines/${id}/`, { graph: toPipelineJson(fromCanvas(next)) });
         const errs = asErrors(saved.latest?.errors);
         setErrors(errs);
         setDoc(next);
@@ -146,10 +149,13 @@ export function PipelinePage({ id }: { id: string }) {
     [graph, columns, runId, uploads],
   );
 
-  if (failure) return <p className="error-text" role="alert">Could not open the pipeline: {failure}</p>;
-  if (!pipeline || !operators || !initial) return <p className="muted">Loading the pipeline…</p>;
+  const { fold } = parts;
+  const runStates = useMemo(() => fold(run.nodes, graph), [fold, run.nodes, graph]);
 
-  const selectedSpec = selected ? operators.find((o) => o.name === graph?.nodes.find((n) => n.id === selected)?.operator) : undefined;
+  if (failure) return <p className="error-text" role="alert">Could not open the pipeline: {failure}</p>;
+  if (!pipeline || !parts.catalogue || !initial) return <p className="muted">Loading the pipeline…</p>;
+
+  const selectedSpec = selected ? parts.catalogue.find((o) => o.name === graph?.nodes.find((n) => n.id === selected)?.operator) : undefined;
   const selectedState = selected ? run.nodes.get(selected) : undefined;
   const running = run.status === "running" || (runId !== null && run.lastSeq === 0);
   const bottom = (
@@ -193,11 +199,12 @@ export function PipelinePage({ id }: { id: string }) {
       </header>
       <ProjectDataContext.Provider value={projectData}>
       <Editor
-        key={pipeline.id}
-        operators={operators}
+        key={`${pipeline.id}:${parts.reload}`}
+        operators={parts.catalogue}
         initial={initial}
         errors={errors}
-        runStates={run.nodes}
+        runStates={runStates}
+        selectionBar={parts.selectionBar}
         columnsOf={columnsOf}
         onSave={save}
         onRun={(m, n, f, d, dirty) => void startRun(m, n, f, d, dirty)}

@@ -165,7 +165,9 @@ class ScheduleSerializer(serializers.ModelSerializer):
                 errors[f"params.{name}"] = [f"the pipeline (version {version.number}) declares no parameter "
                                             f"{name!r}; it declares {sorted(graph.parameters) or 'none'}"]
         if not errors:
-            for error in pipelines.validate(graph, params):
+            from studio.workflows.components import resolver_for
+
+            for error in pipelines.validate(graph, params, components=resolver_for(version.pipeline.project_id)):
                 if error.code == "invalid_params":
                     errors.setdefault("params", []).append(error.message)
         if errors:

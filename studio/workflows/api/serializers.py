@@ -7,7 +7,7 @@ from studio.core.serializers import IdentityFieldsMixin
 from studio.projects.models import Role
 from studio.projects.permissions import require_role, visible_projects
 
-from ..models import Pipeline, PipelineVersion
+from ..models import Component, ComponentVersion, Pipeline, PipelineVersion
 
 
 @extend_schema_field({"type": "object", "additionalProperties": True,
@@ -69,6 +69,8 @@ class PipelineSerializer(IdentityFieldsMixin, serializers.ModelSerializer):
 
 class GraphInputSerializer(serializers.Serializer):
     graph = GraphField(help_text="A pipeline graph")
+    project = serializers.IntegerField(required=False, min_value=1,
+                                       help_text="The project whose components the graph's component nodes name")
     params = serializers.DictField(required=False, help_text="Run parameter overrides to validate with")
 
 
@@ -102,3 +104,70 @@ class DiffResultSerializer(serializers.Serializer):
     parameters = serializers.DictField()
 
 
+
+
+class ComponentVersionSerializer(serializers.ModelSerializer):
+    graph = GraphField(read_only=True)
+    errors = serializers.ListField(child=serializers.DictField(), read_only=True)
+
+    class Meta:
+        model = ComponentVersion
+        fields = ["id", "number", "digest", "valid", "errors", "message", "created_at", "graph"]
+        read_only_fields = fields
+
+
+class ComponentSerializer(IdentityFieldsMixin, serializers.ModelSerializer):
+    identity_fields = ("project", "name")  # component nodes name it; it never moves between projects
+    project = ProjectField()
+    name = serializers.CharField(max_length=100, help_text="What component nodes name it by; never changes")
+    description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    graph = GraphField(required=False, write_only=True,
+                       help_text="The component's graph with its 'ports'; a new version when it differs")
+    message = serializers.CharField(required=False, write_only=True, allow_blank=True, max_length=500)
+    latest = serializers.SerializerMethodField()
+    version_created = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Component
+        fields = ["id", "project", "name", "description", "created_at", "updated_at", "graph", "message",
+                  "latest", "version_created"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+        validators = []  # the unique name is checked in validate(), with the error on `name`
+
+    def validate(self, data):
+        data = super().validate(data)
+        if self.instance is None:
+            if Component.objects.filter(project=data["project"], name=data["name"]).exists():
+                raise serializers.ValidationError({"name": ["the project has a component with this name"]})
+            if "graph" not in data:
+                raise serializers.ValidationError({"graph": ["a component is made with its graph"]})
+        return data
+
+    @extend_schema_field(ComponentVersionSerializer(allow_null=True))
+    def get_latest(self, component):
+        version = component.latest_version()
+        return ComponentVersionSerializer(version).data if version else None
+
+    def get_version_created(self, component) -> bool:
+        return bool(getattr(component, "_version_created", False))
+
+
+class MakeComponentSerializer(serializers.Serializer):
+    pipeline = serializers.IntegerField(min_value=1, help_text="The pipeline the selection is in")
+    graph = GraphField(required=False, help_text="The canvas's graph (default: the pipeline's latest version)")
+    nodes = serializers.ListField(child=serializers.CharField(max_length=100), min_length=1, max_length=500,
+                                  help_text="The selected node ids")
+    name = serializers.CharField(max_length=100)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    port_names = serializers.DictField(child=serializers.CharField(max_length=100), required=False,
+                                       help_text="Port renames, proposed name -> chosen name")
+
+    def validate_port_names(self, value):
+        if len(value) > 200:
+            raise serializers.ValidationError("at most 200 ports")
+        return value
+
+
+class MoveSerializer(serializers.Serializer):
+    pipelines = serializers.ListField(child=serializers.IntegerField(min_value=1), max_length=1000)
+    version = serializers.IntegerField(min_value=1, required=False, help_text="Default: the latest version")
