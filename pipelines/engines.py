@@ -231,6 +231,9 @@ def fallback_rows() -> int:
 
 class Engine(Protocol):
     name: str
+    # True: downstream nodes start from a node's values in memory while its tables and feature matrices are
+    # written by the run's writer thread (pipelines.schedule); False (or absent): written before they start
+    background_writes: bool
 
     def node_scope(self, ctx):
         """A context manager around one node's run (ctx: pipelines.executor.NodeContext)."""
@@ -246,9 +249,11 @@ class Engine(Protocol):
 
 
 class LocalEngine:
-    """pandas / numpy / scikit-learn / LightGBM in this process."""
+    """pandas / numpy / scikit-learn / LightGBM in this process. Downstream nodes get a node's values in
+    memory, so its tables and feature matrices are written in the background (pipelines.schedule)."""
 
     name = "local"
+    background_writes = True
 
     def node_scope(self, ctx):
         return contextlib.nullcontext()
