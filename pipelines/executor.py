@@ -290,8 +290,9 @@ class Executor:
         if missing:
             raise RuntimeError(f"operator {cls.name!r} did not produce output {missing[0]!r}")
         ctx.check_cancelled()
-        if later:
-            return {port.name: produced[port.name] for port in cls.outputs}
+        if later:  # what downstream nodes start from while the writer thread stores it (in node_scope: on Spark
+            # the caching job is the node's, with its progress, its cancellation and its errors)
+            return {port.name: self.engine.handoff(port.type, produced[port.name]) for port in cls.outputs}
         values = {}
         for port in cls.outputs:
             self._save(fps[port.name], port.type, produced[port.name], overwrite)

@@ -61,6 +61,7 @@ class Schedule:
         self.ready: list[tuple[int, str]] = []
         self.running: dict[Future, str] = {}
         self.writing: dict[Future, str] = {}  # a node's background writes -> the node
+        self.handed_off: list[Any] = []  # the values of those nodes, for the engine to release at the end
         self.abandoned: set[str] = set()
         self.inbox: queue.SimpleQueue = queue.SimpleQueue()
         for nid in plan.order:
@@ -85,6 +86,7 @@ class Schedule:
             stop_listening()
             pool.shutdown(wait=False, cancel_futures=True)
             self.writer.shutdown(wait=False)
+            self._release()
 
     def metrics(self) -> dict[str, dict]:
         """Each succeeded or cached node's metrics output, in topological order."""
@@ -185,11 +187,22 @@ class Schedule:
 
     def _write(self, nid: str, values: dict[str, Any]) -> None:
         """Hand a node's outputs to the writer thread; the node stays `running` until they are stored."""
+        self.handed_off += values.values()
         self.results[nid].status = RUNNING
         future = self.writer.submit(self.executor.persist, nid, self.plan.classes[nid], values,
                                     self.plan.outputs[nid], nid in self.overwrite)
         self.writing[future] = nid
         future.add_done_callback(lambda done: self.inbox.put((_WRITTEN, done)))
+
+    def _release(self) -> None:
+        """The run is over: let the engine free what it kept for the values it handed downstream (Spark's cache).
+        A write still going on after a cancel reads the lineage again rather than the cache."""
+        for value in self.handed_off:
+            try:
+                self.executor.engine.release(value)
+            except Exception:  # a session stopped under us: nothing is cached any more
+                log.warning("could not release a node output", exc_info=True)
+        self.handed_off.clear()
 
     def _written(self, future: Future) -> None:
         nid = self.writing.pop(future, None)
