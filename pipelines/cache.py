@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from collections.abc import Callable
 
-import networkx as nx
-
 import operators
 from operators import OperatorError
 
+from .dag import Dag
 from .graph import Edge, Graph, canonical_json, resolve_params
 from .validation import params_errors
 
@@ -42,7 +41,7 @@ class Plan:
         return [edge.source for edge in self.incoming[node_id].values()]
 
 
-def select(dag: nx.DiGraph, *, from_node: str | None, only: str | None,
+def select(dag: Dag, *, from_node: str | None, only: str | None,
            until: str | None) -> tuple[set[str], set[str]]:
     """(targets, required): targets are the nodes asked for; required adds the ancestors they need."""
     for name, node_id in (("from_node", from_node), ("only", only), ("until", until)):
@@ -51,14 +50,14 @@ def select(dag: nx.DiGraph, *, from_node: str | None, only: str | None,
     if only is not None:
         targets = {only}
     elif from_node is not None:
-        targets = {from_node} | nx.descendants(dag, from_node)
+        targets = {from_node} | dag.descendants(from_node)
     elif until is not None:
-        targets = {until} | nx.ancestors(dag, until)
+        targets = {until} | dag.ancestors(until)
     else:
         targets = set(dag.nodes)
     required = set(targets)
     for node_id in targets:
-        required |= nx.ancestors(dag, node_id)
+        required |= dag.ancestors(node_id)
     return targets, required
 
 
@@ -66,11 +65,9 @@ def plan(graph: Graph, *, params: dict[str, Any] | None = None, from_node: str |
          only: str | None = None, until: str | None = None) -> Plan:
     """The nodes a run needs and their validated params; `graph` must have passed validation.check."""
     nodes = {n.id: n for n in graph.nodes}
-    dag = nx.DiGraph()
-    dag.add_nodes_from(nodes)
-    dag.add_edges_from((e.source, e.target) for e in graph.edges)
+    dag = Dag(nodes, ((e.source, e.target) for e in graph.edges))
     targets, required = select(dag, from_node=from_node, only=only, until=until)
-    order = [n for n in nx.topological_sort(dag) if n in required]
+    order = [n for n in dag.topological_order() or () if n in required]
     incoming = {nid: {e.target_port: e for e in graph.edges if e.target == nid} for nid in order}
     downstream: dict[str, list[str]] = {nid: [] for nid in order}
     for nid in order:

@@ -231,6 +231,9 @@ def fallback_rows() -> int:
 
 class Engine(Protocol):
     name: str
+    # True: downstream nodes start from a node's values in memory while its tables and feature matrices are
+    # written by the run's writer thread (pipelines.schedule); False (or absent): written before they start
+    background_writes: bool
 
     def node_scope(self, ctx):
         """A context manager around one node's run (ctx: pipelines.executor.NodeContext)."""
@@ -244,11 +247,20 @@ class Engine(Protocol):
     def stored_value(self, store, fingerprint: str, port_type, value: Any) -> Any:
         """What downstream nodes receive of an output just saved under `fingerprint`."""
 
+    def handoff(self, port_type, value: Any) -> Any:
+        """With background_writes: what downstream nodes receive of an output before it is written (and what
+        is written); called in the node's scope."""
+
+    def release(self, value: Any) -> None:
+        """With background_writes: the run is over and `value` (from handoff) is stored; free what it holds."""
+
 
 class LocalEngine:
-    """pandas / numpy / scikit-learn / LightGBM in this process."""
+    """pandas / numpy / scikit-learn / LightGBM in this process. Downstream nodes get a node's values in
+    memory, so its tables and feature matrices are written in the background (pipelines.schedule)."""
 
     name = "local"
+    background_writes = True
 
     def node_scope(self, ctx):
         return contextlib.nullcontext()
@@ -262,11 +274,24 @@ class LocalEngine:
     def stored_value(self, store, fingerprint: str, port_type, value: Any) -> Any:
         return value
 
+    def handoff(self, port_type, value: Any) -> Any:
+        return value
+
+    def release(self, value: Any) -> None:
+        pass
+
 
 class SparkEngine:
-    """pyspark: table inputs as Spark DataFrames, each operator's Spark half, its jobs grouped per node."""
+    """pyspark: table inputs as Spark DataFrames, each operator's Spark half, its jobs grouped per node.
+
+    A node's table and feature outputs are cached (`handoff`: persisted, and counted once inside the node's
+    job group, so its lineage runs once, in the node): downstream nodes start from the cached DataFrame while
+    the run's writer thread writes its Parquet (and profile) from the same cache (pipelines.schedule), instead of
+    writing, profiling and reading the Parquet back on the critical path. The cache is dropped when the run
+    ends (`release`)."""
 
     name = "spark"
+    background_writes = True
 
     def node_scope(self, ctx) -> SparkJobScope:
         """The node's job group, its progress and its cancellation (SparkJobScope)."""
@@ -347,6 +372,24 @@ class SparkEngine:
         if port_type in (PortType.TABLE, PortType.FEATURES):
             return store.load(fingerprint, engine=self)  # the Parquet just written, not the lineage again
         return value
+
+    @staticmethod
+    def _frame(value: Any):
+        """The Spark DataFrame a table or feature output holds, or None (a pandas table from the driver)."""
+        frame = value.dataframe if is_spark_dataframe(getattr(value, "dataframe", None)) else value
+        return frame if is_spark_dataframe(frame) else None
+
+    def handoff(self, port_type, value: Any) -> Any:
+        frame = self._frame(value)
+        if frame is not None and not frame.is_cached:
+            frame.persist()  # memory, spilling to disk (Spark's default for DataFrames)
+            frame.count()  # computed here, once, in the node's job group
+        return value
+
+    def release(self, value: Any) -> None:
+        frame = self._frame(value)
+        if frame is not None and frame.is_cached:
+            frame.unpersist(blocking=True)  # gone when the run reports it finished
 
 
 ENGINES: dict[str, Engine] = {"local": LocalEngine(), "spark": SparkEngine()}

@@ -19,14 +19,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from collections.abc import Callable, Mapping
 
-from operators import Cancelled, OperatorError
+from operators import Cancelled, OperatorError, PortType
 from operators.isolation import memory_error_message
 
 from . import cache
 from .components import Resolver, event_names, expand, library_of
 from .graph import Graph, with_builtins
 from .results import (CANCELLED, FAILED, RUNNING, SKIPPED, SUCCEEDED, CancelToken, Event, NodeOutcome, NodeResult,
-                      RunResult, error_json)
+                      PersistFailed, RunResult, error_json)
 from .schedule import Schedule
 from .store import ArtifactStore
 from .validation import check
@@ -252,15 +252,18 @@ class Executor:
 
     def run_node(self, nid: str, cls, params, inputs: dict[str, Any], fps: dict[str, str], token: CancelToken,
                  overwrite: bool, abandoned: set[str]) -> NodeOutcome:
-        """Run one node in a pool thread: the operator on the engine, then its outputs into the store."""
+        """Run one node in a pool thread: the operator on the engine, then its outputs into the store, unless
+        they are to be written in the background (`writes_in_background`): then the outcome carries the values
+        still to be written, and `persist` writes them while downstream nodes start from the values in memory."""
         result = NodeResult(RUNNING)
         ctx = NodeContext(nid, self, token, abandoned)
         started = time.monotonic()
         ctx.emit(Event("node_running", nid, {"progress": 0.0}))
+        later = self.writes_in_background(cls)
         try:
             ctx.check_cancelled()
             with self.engine.node_scope(ctx):  # on Spark: the node's job group, its progress and cancellation
-                produced = self._produce(ctx, cls, params, inputs, fps, overwrite)
+                produced = self._produce(ctx, cls, params, inputs, fps, overwrite, later)
         except Cancelled:
             result.status, result.duration = CANCELLED, time.monotonic() - started
             ctx.emit(Event("node_cancelled", nid, {"reason": "cancelled while running"}))
@@ -278,20 +281,49 @@ class Executor:
         finally:
             ctx.cleanup()
         result.status, result.duration, result.outputs = SUCCEEDED, time.monotonic() - started, fps
+        if later:  # succeeded once its outputs are in the store (Schedule reports it then)
+            return NodeOutcome(result, produced, unwritten=produced)
         ctx.emit(Event("node_succeeded", nid, {"duration": result.duration, "outputs": fps}))
         return NodeOutcome(result, produced)
 
-    def _produce(self, ctx: NodeContext, cls, params, inputs, fps: dict[str, str], overwrite: bool) -> dict:
+    def writes_in_background(self, cls) -> bool:
+        """Whether a node of operator class `cls` has its outputs written off the critical path: when the
+        engine hands downstream nodes the values in memory (`engine.background_writes`) and the node makes a
+        table or a feature matrix, whose Parquet / npz writes (and a table's profile) take long enough to matter.
+        Small outputs (metrics, models, states) are written in the node's thread, as they always were."""
+        return bool(getattr(self.engine, "background_writes", False)) and any(
+            p.type in (PortType.TABLE, PortType.FEATURES) for p in cls.outputs)
+
+    def _produce(self, ctx: NodeContext, cls, params, inputs, fps: dict[str, str], overwrite: bool,
+                 later: bool = False) -> dict:
         produced = self.engine.run(ctx, cls, inputs, params)
         missing = [p.name for p in cls.outputs if p.name not in (produced or {})]
         if missing:
             raise RuntimeError(f"operator {cls.name!r} did not produce output {missing[0]!r}")
         ctx.check_cancelled()
+        if later:  # what downstream nodes start from while the writer thread stores it (in node_scope: on Spark
+            # the caching job is the node's, with its progress, its cancellation and its errors)
+            return {port.name: self.engine.handoff(port.type, produced[port.name]) for port in cls.outputs}
         values = {}
         for port in cls.outputs:
-            fp = fps[port.name]
-            if overwrite:  # forced, or the stored artifact failed verification: replace it
-                self.store.discard(fp)
-            self.store.save(fp, port.type, produced[port.name])
-            values[port.name] = self.engine.stored_value(self.store, fp, port.type, produced[port.name])
+            self._save(fps[port.name], port.type, produced[port.name], overwrite)
+            values[port.name] = self.engine.stored_value(self.store, fps[port.name], port.type, produced[port.name])
         return values
+
+    def _save(self, fp: str, port_type, value, overwrite: bool) -> None:
+        if overwrite:  # forced, or the stored artifact failed verification: replace it
+            self.store.discard(fp)
+        self.store.save(fp, port_type, value)
+
+    def persist(self, nid: str, cls, values: dict[str, Any], fps: dict[str, str], overwrite: bool) -> float:
+        """Write a node's outputs (in the run's writer thread; see Schedule). Each artifact is written under the
+        store's tmp folder and renamed into place whole, so a reader, or the cache of a later run, never sees
+        half of one. Raises PersistFailed naming the node and the output; returns the seconds it took."""
+        started = time.monotonic()
+        for port in cls.outputs:
+            try:
+                self._save(fps[port.name], port.type, values[port.name], overwrite)
+            except Exception as exc:
+                raise PersistFailed(nid, port.name, exc) from exc
+        return time.monotonic() - started
+

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import threading
 import time
+import traceback
 from dataclasses import dataclass, field
 from typing import Any
 from collections.abc import Callable
@@ -95,6 +96,7 @@ class NodeOutcome:
 
     result: NodeResult
     values: dict[str, Any] = field(default_factory=dict)
+    unwritten: dict[str, Any] | None = None  # outputs still to be written to the store (Executor.persist)
 
 
 def error_json(exc: OperatorError) -> dict:
@@ -103,3 +105,14 @@ def error_json(exc: OperatorError) -> dict:
         if getattr(exc, key):
             error[key] = getattr(exc, key)
     return error
+
+
+class PersistFailed(Exception):
+    """A node's output could not be written to the artifact store."""
+
+    def __init__(self, node: str, port: str, error: Exception):
+        self.node, self.port = node, port
+        self.error = {"message": f"node {node!r}: its output {port!r} could not be written to the artifact store "
+                                 f"({type(error).__name__}: {error})", "port": port,
+                      "traceback": traceback.format_exc()}
+        super().__init__(self.error["message"])

@@ -15,7 +15,7 @@ from operators import PortType
 
 from . import cache
 from .results import (CACHED, CANCELLED, DID_NOT_SUCCEED, FINISHED, PENDING, RUNNING, SKIPPED, SUCCEEDED,
-                      CancelToken, Event, NodeOutcome, NodeResult, error_json)
+                      CancelToken, Event, NodeOutcome, NodeResult, PersistFailed, error_json)
 from .store import ArtifactCorrupt, ArtifactUnavailable
 
 if TYPE_CHECKING:
@@ -31,6 +31,7 @@ class _InputUnreadable(Exception):
 
 
 _WAKE = object()  # put on a schedule's inbox by a cancel
+_WRITTEN = "written"  # (_WRITTEN, future) on the inbox: a node's outputs are in the store, or failed to be
 
 
 class Schedule:
@@ -40,7 +41,12 @@ class Schedule:
 
     A cached node's metrics are read (and so verified) when it is found cached; its other outputs are verified
     when a node that runs reads them. One that fails verification is a cache miss: its producer runs again
-    (once per run) and the reader waits for it."""
+    (once per run) and the reader waits for it.
+
+    Outputs an engine writes in the background (Executor.writes_in_background) go to one writer thread when
+    their node's operator returns: downstream nodes start at once from the values in memory, the node is
+    reported succeeded when its writes are in the store (or failed, naming the output that could not be
+    written), and the run ends only when every write has finished."""
 
     def __init__(self, executor: Executor, plan: cache.Plan, token: CancelToken, force: bool):
         self.executor, self.store, self.plan, self.token = executor, executor.store, plan, token
@@ -54,6 +60,8 @@ class Schedule:
         self.position = {nid: i for i, nid in enumerate(plan.order)}
         self.ready: list[tuple[int, str]] = []
         self.running: dict[Future, str] = {}
+        self.writing: dict[Future, str] = {}  # a node's background writes -> the node
+        self.handed_off: list[Any] = []  # the values of those nodes, for the engine to release at the end
         self.abandoned: set[str] = set()
         self.inbox: queue.SimpleQueue = queue.SimpleQueue()
         for nid in plan.order:
@@ -62,19 +70,23 @@ class Schedule:
 
     def run(self) -> None:
         pool = ThreadPoolExecutor(max_workers=self.executor.max_parallel, thread_name_prefix="node")
+        # one thread: writes overlap the next nodes' work without taking more than one core from them
+        self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="write")
         stop_listening = self.token.on_cancel(lambda: self.inbox.put(_WAKE))
         try:
             self._start_ready(pool)
-            while self.running and not self.token.cancelled:
+            while (self.running or self.writing) and not self.token.cancelled:
                 item = self.inbox.get()
                 if item is not _WAKE:
-                    self._collect(item)
+                    self._take(item)
                     self._start_ready(pool)
             if self.token.cancelled:
                 self._cancel()
         finally:
             stop_listening()
             pool.shutdown(wait=False, cancel_futures=True)
+            self.writer.shutdown(wait=False)
+            self._release()
 
     def metrics(self) -> dict[str, dict]:
         """Each succeeded or cached node's metrics output, in topological order."""
@@ -153,6 +165,12 @@ class Schedule:
                 raise _InputUnreadable(edge, exc) from None
         return self.values[key]
 
+    def _take(self, item) -> None:
+        if isinstance(item, tuple) and item[0] == _WRITTEN:
+            self._written(item[1])
+        else:
+            self._collect(item)
+
     def _collect(self, future: Future) -> None:
         nid = self.running.pop(future, None)
         if nid is None:  # cancelled before it started (see _cancel)
@@ -163,7 +181,44 @@ class Schedule:
             for port, value in outcome.values.items():
                 if self.consumers[(nid, port)]:
                     self.values[(nid, port)] = value
+            if outcome.unwritten is not None:
+                self._write(nid, outcome.unwritten)
         self._finished(nid)
+
+    def _write(self, nid: str, values: dict[str, Any]) -> None:
+        """Hand a node's outputs to the writer thread; the node stays `running` until they are stored."""
+        self.handed_off += values.values()
+        self.results[nid].status = RUNNING
+        future = self.writer.submit(self.executor.persist, nid, self.plan.classes[nid], values,
+                                    self.plan.outputs[nid], nid in self.overwrite)
+        self.writing[future] = nid
+        future.add_done_callback(lambda done: self.inbox.put((_WRITTEN, done)))
+
+    def _release(self) -> None:
+        """The run is over: let the engine free what it kept for the values it handed downstream (Spark's cache).
+        A write still going on after a cancel reads the lineage again rather than the cache."""
+        for value in self.handed_off:
+            try:
+                self.executor.engine.release(value)
+            except Exception:  # a session stopped under us: nothing is cached any more
+                log.warning("could not release a node output", exc_info=True)
+        self.handed_off.clear()
+
+    def _written(self, future: Future) -> None:
+        nid = self.writing.pop(future, None)
+        if nid is None:  # given up on after a cancel (see _cancel)
+            return
+        result = self.results[nid]
+        try:
+            seconds = future.result()
+        except PersistFailed as exc:  # the run fails, naming the node; a consumer not started yet is skipped
+            log.warning("node %s: %s", nid, exc.error["message"])
+            result.outputs = {}
+            self.executor.fail(nid, result, exc.error, result.duration or 0.0)
+            return
+        result.status = SUCCEEDED
+        self.executor.emit(Event("node_succeeded", nid, {"duration": result.duration, "outputs": result.outputs,
+                                                         "write_seconds": round(seconds, 4)}))
 
     def _finished(self, nid: str) -> None:
         """Free the inputs nothing else needs, and queue the downstream nodes this was the last input of."""
@@ -220,12 +275,24 @@ class Schedule:
             except queue.Empty:
                 break
             if item is not _WAKE:
-                self._collect(item)
+                self._take(item)
+        while self.writing:  # computed before the cancel: their writes get the same grace
+            try:
+                item = self.inbox.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if item is not _WAKE:
+                self._take(item)
         for nid in self.running.values():  # the operator ignored cancellation: abandon it
             self.abandoned.add(nid)
             self.results[nid].status = CANCELLED
             self.executor.emit(Event("node_cancelled", nid, {"reason": "did not stop within the grace period"}))
         self.running.clear()
+        for nid in self.writing.values():  # its write goes on, whole or not at all, but is not waited for
+            self.results[nid].status = CANCELLED
+            self.results[nid].outputs = {}
+            self.executor.emit(Event("node_cancelled", nid, {"reason": "cancelled while its outputs were written"}))
+        self.writing.clear()
 
 
 def _shared(value):

@@ -258,8 +258,9 @@ class TableCodec:
         rows = ds.dataset(directory / "data.parquet", format="parquet").count_rows()  # footers only
         meta = {"rows": int(rows), "engine": "spark", "profile": "profile.json",
                 "columns": [{"name": f.name, "dtype": f.dataType.simpleString()} for f in df.schema.fields]}
-        # profiled from the Parquet just written, not from df, whose lineage would run a second time
-        profile = spark_table_profile(TableCodec.load_spark(directory, meta))
+        # profiled from the cache when the engine cached df (SparkEngine.handoff), else from the Parquet just
+        # written: not from df's lineage, which would run a second time
+        profile = spark_table_profile(df if df.is_cached else TableCodec.load_spark(directory, meta))
         (directory / "profile.json").write_text(json.dumps(profile, default=_json_default))
         return meta
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import networkx as nx
 import pydantic
 
 import operators
 
 from .components import Resolver, expand, has_components, library_of, name_errors
+from .dag import Dag
 from .graph import BUILTIN_PARAMETERS, Graph, param_references, resolve_params
 
 
@@ -147,6 +147,11 @@ def _edge_errors(edge, seen: set[str], classes: dict, connected: dict) -> list[V
 
 
 def _cycle_errors(graph: Graph, seen: set[str]) -> list[ValidationError]:
+    edges = [(e.source, e.target) for e in graph.edges if e.source in seen and e.target in seen]
+    if Dag(seen, edges).topological_order() is not None:
+        return []  # acyclic, the usual case: no networkx to import (see pipelines.dag)
+    import networkx as nx
+
     digraph = nx.DiGraph()
     digraph.add_nodes_from(seen)
     digraph.add_edges_from((e.source, e.target) for e in graph.edges if e.source in seen and e.target in seen)

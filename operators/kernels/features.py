@@ -61,11 +61,12 @@ from typing import Any, NamedTuple
 from collections.abc import Callable, Mapping
 
 import numpy as np
-import scipy.sparse as sp
 
 from ..contract import OperatorError
+from ..lazy import lazy_module
 from ..values import FeatureMatrix, Fitted
 
+sp = lazy_module("scipy.sparse")  # only to build a sparse matrix: see operators.lazy
 FORMAT = "features/1"
 MISSING_TOKEN = "\x00missing"
 FNV_OFFSET = np.uint64(14695981039346656037)

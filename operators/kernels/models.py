@@ -21,10 +21,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from ..contract import OperatorError
+from ..lazy import lazy_module
 from ..values import Fitted
+
+sp = lazy_module("scipy.sparse")  # see operators.lazy
 
 
 def _check_width(X, feature_names: list[str]) -> None:

@@ -156,6 +156,20 @@ class MakeTable(Operator):
         return {"table": pd.DataFrame({"x": [1.0, 2.0, 3.0]})}
 
 
+class UnwritableTable(Operator):
+    """A table pandas holds but Parquet cannot: a column mixing numbers and text in Python objects."""
+
+    name = "test_unwritable_table"
+    category = "Testing"
+    description = "Outputs a table whose column `mixed` no Parquet writer accepts."
+    outputs = (Port("table", PortType.TABLE),)
+
+    def run(self, ctx, inputs, params):
+        import pandas as pd
+
+        return {"table": pd.DataFrame({"x": [1.0, 2.0, 3.0], "mixed": pd.Series([1, "a", 2.5], dtype=object)})}
+
+
 class ScribbleOnInput(Operator):
     """Changes its input table in place, as a careless operator might."""
 
@@ -200,8 +214,8 @@ class Allocate(Operator):
         return {"out": {"allocated_mb": 64 * len(blocks)}}
 
 
-for _cls in (Emit, AddOne, Deaf, Rendezvous, Fail, Crash, NeedsTable, MakeTable, ScribbleOnInput, SumX,
-             Allocate):
+for _cls in (Emit, AddOne, Deaf, Rendezvous, Fail, Crash, NeedsTable, MakeTable, UnwritableTable, ScribbleOnInput,
+             SumX, Allocate):
     operators.register(_cls)
 
 
