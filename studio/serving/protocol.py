@@ -16,6 +16,8 @@ from collections.abc import Mapping
 import numpy as np
 import orjson
 
+from .binary import decode_strings
+
 HEADER_LENGTH = "inference-header-content-length"
 
 # Wire datatypes -> numpy dtypes (little-endian, as the binary extension specifies).
@@ -223,6 +225,11 @@ def _from_binary(raw: memoryview, datatype: Any, rows: int, column_spec: dict) -
     name, expected = column_spec["name"], column_spec["datatype"]
     _check_datatype(datatype, column_spec)
     if datatype == "BYTES":
+        decoded = decode_strings(raw, rows)  # numpy's reading; None: read element by element to name the fault
+        if decoded is not None:
+            if not column_spec.get("nullable", True) and any(v is None for v in decoded):
+                raise RequestError(f"input {name!r} may not be null (or empty)")
+            return decoded
         values, position, data = [], 0, bytes(raw)
         while position < len(data):
             if position + 4 > len(data):
@@ -244,9 +251,10 @@ def _from_binary(raw: memoryview, datatype: Any, rows: int, column_spec: dict) -
     if len(raw) != rows * dtype.itemsize:
         raise RequestError(f"input {name!r}: binary_data_size {len(raw)} does not match shape [{rows}] of "
                            f"{datatype} ({rows * dtype.itemsize} bytes)")
-    array = np.frombuffer(raw, dtype=dtype)
+    array = np.frombuffer(raw, dtype=dtype)  # a read-only view of the body: no copy when the types agree
     _refuse_non_finite(array, column_spec)
-    return array.astype(np.int64 if expected == "INT64" else np.float64)
+    wanted = np.int64 if expected == "INT64" else np.float64
+    return array if array.dtype == wanted else array.astype(wanted)
 
 
 def _refuse_non_finite(array: np.ndarray, column_spec: dict) -> None:
