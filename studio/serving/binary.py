@@ -28,7 +28,7 @@ def element_offsets(data: np.ndarray, rows: int) -> tuple[np.ndarray, np.ndarray
     """(starts of the elements' bytes, their lengths) of `rows` length-prefixed elements filling `data` (uint8)
     exactly; None when they do not."""
     size = data.size
-    if size < 4:
+    if size < 4 or rows > size // 4:  # each element has its 4-byte prefix: `rows` (the client's) is bounded
         return None
     m = size - 3
     # A length under 64 KiB has two zero high bytes, which text seldom has: only those positions are read.

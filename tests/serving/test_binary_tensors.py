@@ -63,6 +63,7 @@ def test_random_tensors_decode_like_the_element_by_element_reading():
     (encode(["ok"]) + b"\x01\x00", 2),  # trailing bytes too short for a prefix
     (struct.pack("<I", 2) + b"\xff\xfe", 1),  # not UTF-8
     (encode(["x" * 70_000]), 1),  # 64 KiB or more: read element by element
+    (encode(["ab"] * 4), 10**12),  # a shape no body of this size can hold: nothing sized by it is allocated
 ])
 def test_what_numpy_does_not_read_goes_back_to_the_element_by_element_reading(blob, rows):
     assert decode_strings(memoryview(blob), rows) is None
@@ -101,3 +102,15 @@ def test_an_empty_string_in_a_column_that_may_not_be_null_is_refused_on_the_nump
     body, header_length = request(np.array([1.0, 2.0]), ["a", ""])
     with pytest.raises(RequestError, match="'c' may not be null"):
         parse_infer(body, header_length, SPEC)
+
+
+def test_a_huge_shape_with_a_small_body_is_a_400_naming_the_input():
+    import json
+
+    texts = encode(["a", "b"])
+    header = json.dumps({"inputs": [
+        {"name": "x", "datatype": "FP64", "shape": [2], "parameters": {"binary_data_size": 16}},
+        {"name": "c", "datatype": "BYTES", "shape": [10**12], "parameters": {"binary_data_size": len(texts)}},
+    ]}).encode()
+    with pytest.raises(RequestError, match="'c'"):
+        parse_infer(header + np.zeros(2).tobytes() + texts, str(len(header)), SPEC)
