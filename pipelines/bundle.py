@@ -25,6 +25,7 @@ bundle is written from a table, never when one is loaded.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import tarfile
@@ -41,9 +42,12 @@ import numpy as np
 from operators.kernels import drift as drift_kernel
 from operators.kernels import features as feature_kernel
 from operators.kernels.models import load_scorer
+from operators.kernels.rows import compile_row_scorer
 from operators.values import Fitted
 
 from .store import FittedCodec, sha256_file
+
+log = logging.getLogger("pipelines.bundle")
 
 FORMAT = "studio-bundle/1"
 TOLERANCE = 1e-9
@@ -221,11 +225,18 @@ class Bundle:
         self.statistics = json.loads(statistics.read_text()) if statistics.is_file() else None
         self.scorer = load_scorer(model)
         feature_kernel.compiled(feature_state)  # build the lookups now, not on the first request
+        # One row's fast path (operators.kernels.rows); replay() checks it on the held-out rows too.
+        self.row_scorer = compile_row_scorer(feature_state, self.scorer)
 
     def features(self, columns: Mapping[str, np.ndarray], n_rows: int):
         return feature_kernel.transform(self.feature_state, columns, n_rows).X
 
     def predict(self, columns: Mapping[str, np.ndarray], n_rows: int, *, explain: bool = False) -> dict:
+        if n_rows == 1 and not explain and self.row_scorer is not None:
+            p = self.row_scorer.probability_of_columns(columns)
+            if p is not None:
+                probability = np.array([p])
+                return {"probability": probability, "label": self.label_values(probability >= self.threshold)}
         X = self.features(columns, n_rows)
         probability = self.scorer.predict_proba(X)
         out = {"probability": probability, "label": self.label_values(probability >= self.threshold)}
@@ -315,6 +326,20 @@ def replay(bundle: Bundle) -> None:
         row = int(np.argmax(out["label"] != labels))
         raise BundleRefused(f"held-out row {row} gets label {out['label'][row]!r}, the batch label was "
                             f"{labels[row]!r}")
+    if bundle.row_scorer is not None:
+        replay_rows(bundle, columns, expected)
+
+
+def replay_rows(bundle: Bundle, columns: Mapping[str, np.ndarray], expected: np.ndarray) -> None:
+    """The held-out rows one at a time through the single-row scorer: on any difference over the tolerance
+    the bundle keeps serving, every row through the batch kernel (its numbers are the verified ones)."""
+    for i, score in enumerate(expected.tolist()):
+        p = bundle.row_scorer.probability({name: values[i] for name, values in columns.items()})
+        if p is not None and not abs(p - score) <= TOLERANCE:
+            log.warning("bundle %s: held-out row %d scores %r one row at a time but %r in a batch; single rows "
+                        "go through the batch kernel", bundle.path, i, p, score)
+            bundle.row_scorer = None
+            return
 
 
 # ----------------------------------------------------------------------------------------------- registry

@@ -1,6 +1,8 @@
 """In-process cost of one row through the serving benchmark's bundle (auto features -> GBDT, 100 trees): the
-feature kernel alone and kernel + model, best of 7 rounds of 2,000 calls. No HTTP: this is what a change to
-the kernels moves. To compare two versions, run it on each, alternating, a few times (the machine is shared).
+batch feature kernel alone, the batch kernel + model (what a single row cost before issue 19), and the
+bundle's compiled single-row scorer (operators.kernels.rows: what `Bundle.predict` does for one row now),
+best of 7 rounds of 2,000 calls. No HTTP: this is what a change to the kernels moves. To compare two
+versions, run it on each, alternating, a few times (the machine is shared).
 
     .venv/bin/python -m benchmarks.serving.single_row
 """
@@ -31,8 +33,11 @@ def main() -> None:
     bundle = load_bundle(bundle_dir)
     row = table_to_columns(scoring.head(1), bundle.input_spec)
     features = best_microseconds(lambda: bundle.features(row, 1))
-    predict = best_microseconds(lambda: bundle.predict(row, 1))
-    print(f"one row: feature kernel {features:.1f} us, kernel + model {predict:.1f} us")
+    batch = best_microseconds(lambda: bundle.scorer.predict_proba(bundle.features(row, 1)))
+    assert bundle.row_scorer is not None and bundle.row_scorer.probability_of_columns(row) is not None
+    single = best_microseconds(lambda: bundle.predict(row, 1))
+    print(f"one row: batch feature kernel {features:.1f} us, batch kernel + model {batch:.1f} us; "
+          f"compiled single-row scorer (features + model + outputs) {single:.1f} us = {batch / single:.1f}x faster")
 
 
 if __name__ == "__main__":

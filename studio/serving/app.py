@@ -67,7 +67,10 @@ def create_app(registry_path: str | Path | None = None, *, repository: Repositor
 
 
 def routes_of(server: InferenceServer) -> list[Route]:
+    # Starlette tries the routes in order, and every scoring request pays for each miss: infer first.
     return [
+        Route("/v2/models/{name}/infer", server.infer, methods=["POST"]),
+        Route("/v2/models/{name}/versions/{version}/infer", server.infer, methods=["POST"]),
         Route("/v2/health/live", server.live),
         Route("/v2/health/ready", server.ready),
         Route("/v2", server.server_metadata),
@@ -76,8 +79,6 @@ def routes_of(server: InferenceServer) -> list[Route]:
         Route("/v2/models/{name}/ready", server.model_ready),
         Route("/v2/models/{name}/versions/{version}", server.model_metadata),
         Route("/v2/models/{name}/versions/{version}/ready", server.model_ready),
-        Route("/v2/models/{name}/infer", server.infer, methods=["POST"]),
-        Route("/v2/models/{name}/versions/{version}/infer", server.infer, methods=["POST"]),
         Route("/v1/models/{name}:predict", server.predict_records, methods=["POST"]),
         Route("/metrics", server.metrics_endpoint),
     ]

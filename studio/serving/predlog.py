@@ -88,12 +88,12 @@ class PredictionLog:
             groups[(item[1], item[2])].append(item)
         for (model, version), items in groups.items():
             counts = np.array([item[5] for item in items])
-            table = {
-                "request_id": pa.array(np.repeat(np.array([item[0] for item in items], dtype=object), counts),
-                                       pa.string()),
-                "row": pa.array(np.concatenate([np.arange(n, dtype=np.int32) for n in counts])),
-                "model": pa.array([model] * int(counts.sum()), pa.string()),
-                "version": pa.array([version] * int(counts.sum()), pa.string()),
+            record = pa.array(np.repeat(np.arange(len(items), dtype=np.int32), counts))  # each row's record
+            table = {  # the strings repeated by Arrow's take, not as one Python object per row
+                "request_id": pa.array([item[0] for item in items], pa.string()).take(record),
+                "row": pa.array(_row_numbers(counts)),
+                "model": pa.array([model], pa.string()).take(pa.array(np.zeros(len(record), dtype=np.int32))),
+                "version": pa.array([version], pa.string()).take(pa.array(np.zeros(len(record), dtype=np.int32))),
                 "time": pa.array(np.repeat(np.array([item[3] for item in items]), counts)),
             }
             for name in items[0][4]:  # the raw inputs, one typed column each, null for missing
@@ -106,7 +106,9 @@ class PredictionLog:
             folder.mkdir(parents=True, exist_ok=True)
             final = folder / f"part-{time.time_ns()}-{uuid.uuid4().hex[:8]}.parquet"
             tmp = folder / f".{final.name}.tmp"
-            pq.write_table(table, tmp)
+            # Dictionary pages for the text columns only: tried on 300,000 distinct floats, they cost 3/4 of the
+            # write and are dropped anyway.
+            pq.write_table(table, tmp, use_dictionary=[f.name for f in table.schema if pa.types.is_string(f.type)])
             os.replace(tmp, final)
             self.written_rows += table.num_rows
 
@@ -124,3 +126,9 @@ class PredictionLog:
         self._thread.join(timeout=10)
         self.flush()
 
+
+
+def _row_numbers(counts: np.ndarray) -> np.ndarray:
+    """Each record's rows numbered from 0, for records of `counts` rows, without a call per record."""
+    starts = np.cumsum(counts) - counts
+    return (np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(starts, counts)).astype(np.int32)
