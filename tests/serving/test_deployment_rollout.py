@@ -6,7 +6,7 @@ import json
 import threading
 
 from .conftest import http, serving_process
-from .test_deployments import finished_run, studio  # noqa: F401  (the fixture)
+from .test_deployments import finished_run, studio  # noqa: F401  (the `studio` fixture)
 
 KEYS_ON = {"SERVING_REQUIRE_KEYS": "1"}
 
@@ -29,7 +29,7 @@ def _predict(server, records, key=None, request_id=None):
     return status, json.loads(body) if body else None
 
 
-def test_keys_shown_once_regenerated_without_downtime_and_carried_by_try_it_and_curl(studio, settings):
+def test_keys_shown_once_regenerated_without_downtime_and_carried_by_try_it_and_curl(studio, settings):  # noqa: F811
     run, result = finished_run(studio, seed=1)
     records = _records(result)
     with serving_process(studio.tmp, KEYS_ON) as server:
@@ -71,7 +71,7 @@ def test_keys_shown_once_regenerated_without_downtime_and_carried_by_try_it_and_
         assert "Authorization: Bearer $SERVING_KEY" in serving["curl"]
 
 
-def test_canary_promote_and_rollback_under_load_fail_no_request(studio, settings):
+def test_canary_promote_and_rollback_under_load_fail_no_request(studio, settings):  # noqa: F811
     runs = [finished_run(studio, seed=seed) for seed in (1, 2)]
     records = _records(runs[0][1])
     with serving_process(studio.tmp, KEYS_ON) as server:
@@ -124,7 +124,7 @@ def test_canary_promote_and_rollback_under_load_fail_no_request(studio, settings
         assert actions[-3:] == [("published", 2), ("promoted", 2), ("rolled_back", 1)]
 
 
-def test_shadow_through_the_api_is_compared_on_the_page(studio, settings):
+def test_shadow_through_the_api_is_compared_on_the_page(studio, settings):  # noqa: F811
     runs = [finished_run(studio, seed=seed) for seed in (1, 2)]
     records = _records(runs[0][1], 3)
     with serving_process(studio.tmp, {**KEYS_ON}) as server:
@@ -152,7 +152,7 @@ def test_shadow_through_the_api_is_compared_on_the_page(studio, settings):
         assert off.status_code == 200 and off.json()["shadow_version"] is None
 
 
-def test_settings_are_validated_and_reach_the_registry(studio):
+def test_settings_are_validated_and_reach_the_registry(studio):  # noqa: F811
     run, _ = finished_run(studio, seed=1)
     body = studio.as_alice.post("/api/deployments/publish/", {"run": run.pk, "name": "credit"}, format="json").json()
     detail = f"/api/deployments/{body['id']}/"
@@ -175,7 +175,7 @@ def test_settings_are_validated_and_reach_the_registry(studio):
     assert bad.status_code == 400 and "add up to 60" in bad.json()["message"]
 
 
-def test_another_account_cannot_manage_keys_versions_or_settings_of_a_deployment(studio):
+def test_another_account_cannot_manage_keys_versions_or_settings_of_a_deployment(studio):  # noqa: F811
     """bob (his own project B) and carol (a viewer of A) reach nothing of alice's deployment beyond reading."""
     run, _ = finished_run(studio, seed=1)
     body = studio.as_alice.post("/api/deployments/publish/", {"run": run.pk, "name": "credit"}, format="json").json()
