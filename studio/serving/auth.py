@@ -11,7 +11,8 @@ studio holds a control token (its hash is in the registry too) that reads metada
 /metrics of every deployment (the page's figures, a Prometheus scraper) but scores nothing.
 
 With `require_keys` off (an explicit SERVING_REQUIRE_KEYS=0), a request without a key is served as before;
-a request that presents a key is still held to it.
+a request that presents a key is still held to it. Health, readiness and the server metadata (`/v2`: its name
+and extensions) are open.
 """
 from __future__ import annotations
 

@@ -278,10 +278,7 @@ class InferenceServer:
         return json_response({"ready": is_ready}, 200 if is_ready else 503)
 
     async def server_metadata(self, request: Request) -> Response:
-        try:
-            self.access(request)
-        except RequestError as exc:
-            return error_response(exc)
+        """Open, like health: the server's name and extensions, nothing of any deployment."""
         return json_response({"name": SERVER_NAME, "version": SERVER_VERSION,
                               "extensions": ["binary_tensor_data", "model_repository_index"]})
 
