@@ -172,7 +172,7 @@ def main(argv=None) -> None:
         binary, header_length = v2_binary(thousand, bundle.input_spec)
         (work / "k.bin").write_bytes(binary)
 
-        env = {"STUDIO_DATA_DIR": str(work), "SERVING_DIR": str(work / "serving")}
+        env = {"STUDIO_DATA_DIR": str(work), "SERVING_DIR": str(work / "serving"), "SERVING_REQUIRE_KEYS": "0"}
         port = free_port()
         full = Server("studio serving", [sys.executable, "-m", "studio.serving", "--port", str(port)], port, env,
                       "/v2/health/ready", work / "serving.log")
