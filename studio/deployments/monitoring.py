@@ -15,6 +15,8 @@ from django.db.models.functions import TruncDate
 from operators.library.drift import ALERT, WARN, drift_figure
 from operators.prediction_log import read_log, served_drift
 
+from studio.serving.predlog import SHADOW_DIR
+
 from .feedback import labels_frame, prediction_log_dir
 from .models import Deployment
 
@@ -82,7 +84,6 @@ def monitoring(deployment: Deployment, days: float) -> dict:
             "live": live_metrics_per_day(deployment, days), "decisions": decisions(deployment)}
 
 
-SHADOW_DIR = "_shadow"  # as studio.serving.predlog.SHADOW_DIR (the studio does not import the serving process)
 DIFFERENCE_EDGES = [-1.0, -0.5, -0.2, -0.1, -0.05, -0.01, 0.01, 0.05, 0.1, 0.2, 0.5, 1.0]
 
 

@@ -4,28 +4,18 @@ history and ends in `services.sync_registry()`: the serving processes apply it w
 a restart (a regenerated key replaces only the one it regenerates, so callers holding the other go on)."""
 from __future__ import annotations
 
-import hashlib
 import os
-import secrets
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
 
+from studio.serving.auth import hash_key, new_key  # the key format and hash the serving process checks
+
 from .models import Deployment, DeploymentEvent
 from .services import DeploymentError, load_bundle_checked, serving_dir, sync_registry
 
-KEY_PREFIX = "sk_"  # as studio.serving.auth.new_key (the studio does not import the serving process)
 MAX_VERSIONS_IN_SPLIT = 5
-MAX_EXCLUDED_COLUMNS = 500
-
-
-def new_key() -> str:
-    return KEY_PREFIX + secrets.token_urlsafe(32)
-
-
-def hash_key(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def regenerate_key(deployment: Deployment, which: str, user=None, *, sync: bool = True,
