@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 log = logging.getLogger("studio.serving.shadow")
 
-MAX_PENDING_SHADOWS = 256
+MAX_PENDING_SHADOWS = 64  # copies waiting for the shadow; beyond, dropped (counted)
 
 
 def sampled(request_id: str, share: float) -> bool:
