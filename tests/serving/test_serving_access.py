@@ -184,6 +184,34 @@ def test_split_90_10_over_20000_requests_and_sticky_request_ids(tmp_path, two_de
         assert abs(list(first.values()).count("2") / len(ids) - 0.10) < 0.03
 
 
+def test_split_90_10_over_20000_requests_through_the_app(tmp_path, two_deployments, request_body):
+    """20,000 scored requests through the ASGI app (in process): the share each version answered, read from the
+    answers' model-version header and from the per-version counters of /metrics."""
+    import httpx
+
+    app = make_app(tmp_path, two_deployments, credit={"traffic": {"1": 90, "2": 10}})
+
+    async def run():
+        versions = []
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            async def one():
+                answer = await client.post("/v2/models/credit/infer", content=request_body, headers=bearer(KEY_A))
+                assert answer.status_code == 200
+                versions.append(answer.headers["model-version"])
+
+            for _ in range(200):
+                await asyncio.gather(*(one() for _ in range(100)))
+        return versions
+
+    with TestClient(app):
+        versions = asyncio.run(run())
+    assert len(versions) == 20_000
+    assert abs(versions.count("2") / 20_000 - 0.10) < 0.015, versions.count("2")
+    counted = {v: app.state.metrics.registry.get_sample_value(
+        "serving_requests_total", {"model": "credit", "version": v, "protocol": "v2", "code": "200"}) for v in "12"}
+    assert counted == {"1": versions.count("1"), "2": versions.count("2")}
+
+
 def test_each_response_names_the_version_and_sticky_ids_hold_over_http(tmp_path, two_deployments, request_body):
     app = make_app(tmp_path, two_deployments, credit={"traffic": {"1": 50, "2": 50}})
     with TestClient(app) as client:
