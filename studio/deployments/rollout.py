@@ -4,8 +4,9 @@ history and ends in `services.sync_registry()`: the serving processes apply it w
 a restart (a regenerated key replaces only the one it regenerates, so callers holding the other go on)."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
-from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
@@ -13,7 +14,7 @@ from django.db import transaction
 from studio.serving.auth import hash_key, new_key  # the key format and hash the serving process checks
 
 from .models import Deployment, DeploymentEvent
-from .services import DeploymentError, load_bundle_checked, serving_dir, sync_registry
+from .services import DeploymentError, load_bundle_checked, sync_registry
 
 MAX_VERSIONS_IN_SPLIT = 5
 
@@ -128,22 +129,13 @@ def registry_entry(deployment: Deployment) -> dict:
 # ------------------------------------------------------------------------------------------- control token
 def control_token() -> str:
     """The studio's token for the serving processes' metadata and /metrics (never scoring):
-    SERVING_CONTROL_TOKEN when set (a Prometheus scraper holds it too), else one made once in the serving dir."""
+    SERVING_CONTROL_TOKEN when set (a Prometheus scraper holds it too), else derived from SECRET_KEY, so that
+    every web and worker process of one studio, which all write the registry, names the same token."""
     configured = getattr(settings, "SERVING_CONTROL_TOKEN", "") or os.environ.get("SERVING_CONTROL_TOKEN", "")
     if configured:
         return configured
-    path = Path(serving_dir()) / "control.token"
-    if path.exists():
-        return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    token = new_key()
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it meanwhile
-        return path.read_text().strip()
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(token)
-    return token
+    digest = hmac.new(settings.SECRET_KEY.encode(), b"studio serving control token", hashlib.sha256).hexdigest()
+    return f"sk_control_{digest}"
 
 
 def control_headers() -> dict[str, str]:

@@ -3,11 +3,14 @@ process by default; in Redis (SERVING_RATE_LIMIT_REDIS=redis://...) when several
 limit is the key's, not each replica's. Over the limit, the caller is told how long to wait (Retry-After)."""
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
 
 from .protocol import RequestError
+
+log = logging.getLogger("studio.serving.ratelimit")
 
 # KEYS[1]: the bucket; ARGV: rate, burst, now (seconds). Returns seconds to wait (0: taken), as a string.
 TAKE_SCRIPT = """
@@ -85,12 +88,18 @@ class RateGate:
     def __init__(self, buckets):
         self.buckets = buckets
         self.limited = 0
+        self.unavailable = 0
 
     async def check(self, access, model) -> None:
         if model.rate_limit is None or access.key is None:
             return
         rate, burst = model.rate_limit
-        wait = await self.buckets.take(access.key, rate, burst)
+        try:
+            wait = await self.buckets.take(access.key, rate, burst)
+        except Exception as exc:  # the shared store is down: serve (the key was checked) rather than fail
+            self.unavailable += 1
+            log.warning("rate limit store unavailable, request let through: %s: %s", type(exc).__name__, exc)
+            return
         if wait > 0:
             self.limited += 1
             raise RateLimited(f"rate limit of {rate:g} requests per second (burst {burst:g}) for this key "

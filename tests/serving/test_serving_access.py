@@ -388,3 +388,14 @@ def test_logging_share_and_left_out_columns(tmp_path, two_deployments, request_b
     for file in log_dir.rglob("*.parquet"):
         assert f"in_{left_out}" not in pq.read_table(file).column_names, file
         assert f"in_{spec[1]['name']}" in pq.read_table(file).column_names
+
+
+def test_a_rate_limit_store_that_is_down_lets_keyed_requests_through(tmp_path, two_deployments, request_body):
+    buckets = RedisBuckets("redis://127.0.0.1:1/0", prefix=f"test:{uuid.uuid4().hex}:")  # nothing listens there
+    app = make_app(tmp_path, two_deployments, credit={"rate_limit": {"rps": 1, "burst": 1}}, buckets=buckets)
+    with TestClient(app) as client:
+        answers = [client.post("/v2/models/credit/infer", content=request_body, headers=bearer(KEY_A))
+                   for _ in range(3)]
+        assert client.post("/v2/models/credit/infer", content=request_body).status_code == 401  # keys still hold
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert app.state.server.gate.unavailable == 3
