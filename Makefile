@@ -7,6 +7,9 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 SERVING_PORT ?= $(shell expr $(PORT) + 1)
+# Published models answer only callers holding their deployment's key; `make run SERVING_REQUIRE_KEYS=0` turns
+# that off.
+SERVING_REQUIRE_KEYS ?= 1
 DEMO_CSV := examples/data/credit_default.csv
 
 .PHONY: deploy-tools jdbc-drivers run test lint test-studio-postgres install demo-data migrate clean frontend test-frontend chromium
@@ -57,7 +60,7 @@ run: install demo-data migrate frontend
 	@echo "Published models on http://$(HOST):$(SERVING_PORT)/v2/models/<name>/infer"
 	mkdir -p $(RUN_DIR)
 	STUDIO_HOST=$(HOST) STUDIO_PORT=$(PORT) SERVING_PORT=$(SERVING_PORT) SERVING_URL=http://$(HOST):$(SERVING_PORT) \
-		STUDIO_RUN_DIR=$(RUN_DIR) exec $(BIN)/supervisord -c supervisord.conf
+		SERVING_REQUIRE_KEYS=$(SERVING_REQUIRE_KEYS) STUDIO_RUN_DIR=$(RUN_DIR) exec $(BIN)/supervisord -c supervisord.conf
 
 # The shared registry lock is a PostgreSQL advisory lock: its test runs in the PostgreSQL pass only (never skipped).
 test: lint install demo-data frontend jdbc-drivers deploy-tools

@@ -7,7 +7,7 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv \
     && /opt/venv/bin/pip install "numpy>=1.26,<3" "scipy>=1.11,<2" "lightgbm>=4.3,<5" "pydantic>=2.7,<3" \
        "orjson>=3.9,<4" "starlette>=0.37,<2" "uvicorn>=0.29,<1" "uvloop>=0.19,<1" "httptools>=0.6,<1" \
-       "prometheus-client>=0.20,<1" "pyarrow>=15,<30", "boto3>=1.34,<2"
+       "prometheus-client>=0.20,<1" "pyarrow>=15,<30" "boto3>=1.34,<2" "redis>=5,<9"
 COPY pyproject.toml README.md /src/
 COPY operators /src/operators
 COPY pipelines /src/pipelines

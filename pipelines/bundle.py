@@ -343,12 +343,14 @@ def replay_rows(bundle: Bundle, columns: Mapping[str, np.ndarray], expected: np.
 
 
 # ----------------------------------------------------------------------------------------------- registry
-def write_registry(path: str | Path, models: Mapping[str, Mapping[str, Any]]) -> None:
+def write_registry(path: str | Path, models: Mapping[str, Mapping[str, Any]], control: list | None = None) -> None:
     """Replace the registry file atomically. `models`: name -> {"live": version or None,
-    "versions": {version: {"bundle": path}}}. Serving processes pick the change up within a poll interval."""
+    "versions": {version: {"bundle": path}}, and optionally "keys", "traffic", "shadow", "rate_limit", "log"
+    (studio.serving.repository reads them)}; `control`: hashes of the studio's control tokens. Serving
+    processes pick the change up within a poll interval."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"format": "studio-registry/1", "written": time.time(), "models": models}
+    payload = {"format": "studio-registry/1", "written": time.time(), "models": models, "control": control or []}
     tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}.tmp"
     with open(tmp, "w") as handle:
         json.dump(payload, handle, indent=1, sort_keys=True)

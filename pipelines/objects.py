@@ -360,14 +360,15 @@ def fetch_bundle(objects: ObjectStore, key: str, serving_dir: str | Path) -> Pat
     return local
 
 
-def share_registry(objects: ObjectStore, models: dict) -> None:
+def share_registry(objects: ObjectStore, models: dict, control: list | None = None) -> None:
     """Put the table of live deployments (pipelines.bundle.write_registry's `models`, bundles as local folders)
-    in the shared store, each bundle named by its key."""
-    shared = {name: {"live": entry.get("live"),
+    in the shared store, each bundle named by its key; a deployment's other settings (key hashes, traffic,
+    limits) and the `control` token hashes as they are."""
+    shared = {name: {**entry, "live": entry.get("live"),
                      "versions": {v: {"bundle": bundle_key(info["bundle"])} for v, info in entry["versions"].items()}}
               for name, entry in models.items()}
     objects.put(SHARED_REGISTRY, json.dumps({"format": "studio-registry/1", "written": time.time(),
-                                             "models": shared}, sort_keys=True).encode())
+                                             "models": shared, "control": control or []}, sort_keys=True).encode())
 
 
 class RegistryMirror:
@@ -401,8 +402,8 @@ class RegistryMirror:
                     log.error("model %s version %s: bundle %s cannot be fetched: %s", name, number, key, exc)
                     complete = False  # try again at the next poll
                     versions[number] = {"bundle": str(self.serving_dir / "unfetched" / name / str(number))}
-            models[name] = {"live": entry.get("live"), "versions": versions}
-        write_registry(self.registry_path, models)
+            models[name] = {**entry, "live": entry.get("live"), "versions": versions}
+        write_registry(self.registry_path, models, control=registry.get("control"))
         if complete:
             self._version = version
         return True

@@ -223,7 +223,7 @@ def main(argv=None) -> None:
         numeric_binary, numeric_header_length = v2_binary(numeric_rows, numeric_spec)
         (work / "kn.bin").write_bytes(numeric_binary)
 
-        env = {"STUDIO_DATA_DIR": str(work), "SERVING_DIR": str(work / "serving")}
+        env = {"STUDIO_DATA_DIR": str(work), "SERVING_DIR": str(work / "serving"), "SERVING_REQUIRE_KEYS": "0"}
         port = free_port()
         full = Server("studio serving", [sys.executable, "-m", "studio.serving", "--port", str(port)], port, env,
                       "/v2/health/ready", work / "serving.log")

@@ -21,12 +21,34 @@ class Deployment(models.Model):
                                    related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Endpoint keys: SHA-256 of each (the key itself is shown once), and its last characters to tell them apart.
+    primary_key_hash = models.CharField(max_length=64, blank=True, default="")
+    secondary_key_hash = models.CharField(max_length=64, blank=True, default="")
+    primary_key_hint = models.CharField(max_length=8, blank=True, default="")
+    secondary_key_hint = models.CharField(max_length=8, blank=True, default="")
+    traffic = models.JSONField(default=dict, blank=True,
+                               help_text="Live versions and their weights, {number: percent}; empty: the live "
+                                         "version takes all")
+    shadow_version = models.PositiveIntegerField(null=True, blank=True,
+                                                 help_text="A version scoring a copy of every request, answering "
+                                                           "none")
+    rate_limit_rps = models.FloatField(null=True, blank=True, help_text="Requests per second per key (none: "
+                                                                        "unlimited)")
+    rate_limit_burst = models.PositiveIntegerField(null=True, blank=True)
+    log_share = models.FloatField(default=1.0, help_text="Share of requests written to the prediction log")
+    log_exclude = models.JSONField(default=list, blank=True, help_text="Inputs never written to the log")
 
     class Meta:
         ordering = ["id"]
 
     def __str__(self) -> str:
         return self.name
+
+    def weights(self) -> dict[str, int]:
+        """The traffic split the serving process applies: the stored one, else the live version alone."""
+        if self.traffic:
+            return {str(k): int(v) for k, v in self.traffic.items()}
+        return {str(self.live_version.number): 100} if self.live_version_id else {}
 
     @property
     def status(self) -> str:
@@ -60,9 +82,16 @@ class DeploymentEvent(models.Model):
         PUBLISHED = "published"
         ROLLED_BACK = "rolled_back"
         UNPUBLISHED = "unpublished"
+        CANARY = "canary"
+        PROMOTED = "promoted"
+        TRAFFIC = "traffic"
+        SHADOW = "shadow"
+        KEY_REGENERATED = "key_regenerated"
+        SETTINGS = "settings"
 
     deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="events")
     action = models.CharField(max_length=16, choices=Action.choices)
+    detail = models.CharField(max_length=200, blank=True, default="")
     version = models.PositiveIntegerField(null=True, blank=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                              related_name="+")

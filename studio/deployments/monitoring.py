@@ -15,6 +15,8 @@ from django.db.models.functions import TruncDate
 from operators.library.drift import ALERT, WARN, drift_figure
 from operators.prediction_log import read_log, served_drift
 
+from studio.serving.predlog import SHADOW_DIR
+
 from .feedback import labels_frame, prediction_log_dir
 from .models import Deployment
 
@@ -80,3 +82,39 @@ def decisions(deployment: Deployment) -> list[dict]:
 def monitoring(deployment: Deployment, days: float) -> dict:
     return {"feedback": {"total": deployment.labels.count(), "per_day": feedback_per_day(deployment)},
             "live": live_metrics_per_day(deployment, days), "decisions": decisions(deployment)}
+
+
+DIFFERENCE_EDGES = [-1.0, -0.5, -0.2, -0.1, -0.05, -0.01, 0.01, 0.05, 0.1, 0.2, 0.5, 1.0]
+
+
+def shadow_comparison(deployment: Deployment, days: float, now: float | None = None) -> dict:
+    """Live vs shadow answers to the same requests in the last `days` (the rows both logged): how often the
+    labels agree, and how the shadow's probability differs from the live one (shadow - live)."""
+    root = prediction_log_dir()
+    since = (now or time.time()) - days * 86400
+    shadow = read_log(root / SHADOW_DIR, deployment.name, since=since,
+                      columns=["request_id", "row", "version", "probability", "label"])
+    if shadow.num_rows == 0:
+        return {"available": False, "reason": "no shadow rows were logged in the window"}
+    live = read_log(root, deployment.name, since=since, request_ids=shadow.column("request_id").to_pylist(),
+                    columns=["request_id", "row", "version", "probability", "label"])
+    if live.num_rows == 0:
+        return {"available": False, "reason": "no live rows of the shadowed requests were logged"}
+    joined = live.join(shadow, keys=["request_id", "row"], right_suffix="_shadow", join_type="inner")
+    versions = {}
+    shadow_versions = joined.column("version_shadow").to_pylist()
+    for version in sorted(set(shadow_versions)):
+        mask = np.array([v == version for v in shadow_versions])
+        live_p = np.asarray(joined.column("probability").to_numpy(zero_copy_only=False), dtype=float)[mask]
+        shadow_p = np.asarray(joined.column("probability_shadow").to_numpy(zero_copy_only=False), dtype=float)[mask]
+        live_l = np.asarray(joined.column("label").to_pylist(), dtype=object)[mask]
+        shadow_l = np.asarray(joined.column("label_shadow").to_pylist(), dtype=object)[mask]
+        difference = shadow_p - live_p
+        counts, _ = np.histogram(np.clip(difference, -1, 1), bins=DIFFERENCE_EDGES)
+        versions[version] = {
+            "rows": int(mask.sum()), "agreement": float(np.mean(live_l == shadow_l)),
+            "mean_abs_difference": float(np.mean(np.abs(difference))),
+            "live_versions": sorted({str(v) for v in np.asarray(joined.column("version").to_pylist())[mask]}),
+            "difference_histogram": {"edges": DIFFERENCE_EDGES, "counts": counts.tolist()},
+        }
+    return {"available": True, "days": days, "versions": versions}

@@ -27,6 +27,7 @@ from studio.core.shared import shared_store
 from .models import Deployment, DeploymentEvent, DeploymentVersion
 
 SHARED_REGISTRY_LOCK = 0x5354554449_4F  # pg_advisory_xact_lock key of the shared registry's writers ("STUDIO")
+KEY_PLACEHOLDER = "$SERVING_KEY"  # in the curl line; the page puts the key it holds in its place
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
 
 
@@ -64,13 +65,16 @@ def serving_url() -> str:
 
 # ------------------------------------------------------------------------------------------------ publish
 def publish(*, project, name: str, model, feature_state, holdout, user=None, run=None, node: str = "",
-            threshold: float = 0.5, description: str = "") -> DeploymentVersion:
+            threshold: float = 0.5, description: str = "", canary: int | None = None,
+            shadow: bool = False) -> DeploymentVersion:
     """Build a bundle from fitted states and held-out rows, verify it, and make it the live version of the
-    deployment `name` (created in `project` if new)."""
+    deployment `name` (created in `project` if new, with its two keys: on `version.new_keys`, shown once).
+    `canary`: the new version takes that percent of traffic, the live one the rest; `shadow`: it scores a
+    copy of every request and answers none (either way it goes live alone when nothing is live)."""
     if not NAME.match(name or ""):
         raise DeploymentError(f"deployment name {name!r} must be lower-case letters, digits, '-' or '_' "
                               "(it becomes the URL /v2/models/<name>)", "name")
-    deployment, _ = Deployment.objects.get_or_create(name=name, defaults={
+    deployment, created = Deployment.objects.get_or_create(name=name, defaults={
         "project": project, "created_by": user, "description": description})
     if deployment.project_id != project.pk:
         raise DeploymentError(f"the name {name!r} is taken by a deployment of another project", "name", 409)
@@ -97,25 +101,54 @@ def publish(*, project, name: str, model, feature_state, holdout, user=None, run
         version = DeploymentVersion.objects.create(
             deployment=locked, number=number, bundle=str(folder), manifest=bundle.manifest, source_run=run,
             source_node=node, created_by=user)
-        locked.live_version = version
-        locked.save(update_fields=["live_version", "updated_at"])
-        DeploymentEvent.objects.create(deployment=locked, action=DeploymentEvent.Action.PUBLISHED, version=number,
-                                       user=user)
+        _place(locked, version, canary, shadow, user)
+    version.new_keys = {}
+    if created:
+        from .rollout import regenerate_key
+
+        version.new_keys = {which: regenerate_key(locked, which, user, sync=False, record=False)
+                            for which in ("primary", "secondary")}
     sync_registry()
     return version
 
 
-def rollback(deployment: Deployment, number: int, user=None) -> DeploymentVersion:
-    """Make an earlier (or any existing) version live again; its bundle is verified again first."""
+def _place(locked: Deployment, version: DeploymentVersion, canary: int | None, shadow: bool, user) -> None:
+    """Where a new version goes: live alone (replace), a canary share next to the live one, or the shadow."""
+    live = locked.live_version
+    if live is not None and shadow:
+        locked.shadow_version = version.number
+        locked.save(update_fields=["shadow_version", "updated_at"])
+        detail = f"v{version.number} shadows v{live.number}"
+    elif live is not None and canary:
+        locked.traffic = {str(live.number): 100 - canary, str(version.number): canary}
+        locked.save(update_fields=["traffic", "updated_at"])
+        detail = f"canary at {canary}%"
+    else:
+        locked.live_version, locked.traffic = version, {}
+        locked.save(update_fields=["live_version", "traffic", "updated_at"])
+        detail = ""
+    DeploymentEvent.objects.create(deployment=locked, action=DeploymentEvent.Action.PUBLISHED,
+                                   version=version.number, detail=detail, user=user)
+
+
+def load_bundle_checked(deployment: Deployment, number: int) -> DeploymentVersion:
+    """A version of the deployment whose bundle loads and verifies, or the reason it cannot serve."""
     version = deployment.versions.filter(number=number).first()
     if version is None:
         raise DeploymentError(f"deployment {deployment.name!r} has no version {number}", "version", 404)
     try:
         load_bundle(local_bundle(version.bundle))
     except BundleRefused as exc:
-        raise DeploymentError(f"version {number} cannot go live: {exc}", "version") from None
+        raise DeploymentError(f"version {number} cannot serve: {exc}", "version") from None
+    return version
+
+
+def rollback(deployment: Deployment, number: int, user=None) -> DeploymentVersion:
+    """Make an earlier (or any existing) version live again, alone (a traffic split ends); its bundle is
+    verified again first."""
+    version = load_bundle_checked(deployment, number)
     with transaction.atomic():
-        Deployment.objects.filter(pk=deployment.pk).update(live_version=version)
+        Deployment.objects.filter(pk=deployment.pk).update(live_version=version, traffic={})
         DeploymentEvent.objects.create(deployment=deployment, action=DeploymentEvent.Action.ROLLED_BACK,
                                        version=number, user=user)
     sync_registry()
@@ -128,7 +161,7 @@ def unpublish(deployment: Deployment, user=None) -> None:
     if deployment.live_version_id is None:
         raise DeploymentError(f"deployment {deployment.name!r} is not live")
     with transaction.atomic():
-        Deployment.objects.filter(pk=deployment.pk).update(live_version=None)
+        Deployment.objects.filter(pk=deployment.pk).update(live_version=None, traffic={}, shadow_version=None)
         DeploymentEvent.objects.create(deployment=deployment, action=DeploymentEvent.Action.UNPUBLISHED,
                                        user=user)
     sync_registry()
@@ -149,16 +182,20 @@ def _registry_lock():
 
 
 def registry_models() -> dict:
-    """name -> {"live", "versions"} for every deployment; an unpublished one keeps its name with no live
-    version, so the serving process can say so instead of "unknown model"."""
+    """name -> {"live", "versions", and the keys, split, shadow, limit and logging of rollout.registry_entry}
+    for every deployment; an unpublished one keeps its name (and keys) with no live version, so the serving
+    process can say so instead of "unknown model"."""
+    from .rollout import registry_entry
+
     models = {}
     for deployment in Deployment.objects.prefetch_related("versions").select_related("live_version"):
         if deployment.live_version is None:
-            models[deployment.name] = {"live": None, "versions": {}}
+            models[deployment.name] = {"live": None, "versions": {}, "keys": registry_entry(deployment)["keys"]}
             continue
         models[deployment.name] = {
             "live": str(deployment.live_version.number),
             "versions": {str(v.number): {"bundle": v.bundle} for v in deployment.versions.all()},
+            **registry_entry(deployment),
         }
     return models
 
@@ -172,19 +209,23 @@ def sync_registry() -> Path:
             # lock, held until this transaction ends, orders their read-and-write as the file lock does here.
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SHARED_REGISTRY_LOCK])
-        models = registry_models()
-        write_registry(registry_path(), models)
+        from .rollout import control_token, hash_key
+
+        models, control = registry_models(), [hash_key(control_token())]
+        write_registry(registry_path(), models, control=control)
         if shared_store() is not None:  # the serving replicas on other machines follow this one
-            share_registry(shared_store(), models)
+            share_registry(shared_store(), models, control=control)
     return registry_path()
 
 
 def serving_state(name: str, timeout: float = 0.5) -> dict:
     """What the serving process says of a deployment: its live version, or why it cannot be asked."""
     try:
-        with urllib.request.urlopen(f"{serving_url()}/v2/models/{name}", timeout=timeout) as response:
+        with urllib.request.urlopen(_control_request(f"{serving_url()}/v2/models/{name}"),
+                                    timeout=timeout) as response:
             meta = json.loads(response.read())
-        return {"reachable": True, "live_version": meta["parameters"]["live_version"], "versions": meta["versions"]}
+        return {"reachable": True, "live_version": meta["parameters"]["live_version"], "versions": meta["versions"],
+                "traffic": meta["parameters"].get("traffic", {}), "shadow": meta["parameters"].get("shadow")}
     except urllib.error.HTTPError as exc:
         try:
             error = json.loads(exc.read()).get("error", "")
@@ -195,12 +236,18 @@ def serving_state(name: str, timeout: float = 0.5) -> dict:
         return {"reachable": False, "error": f"serving process at {serving_url()} did not answer: {exc}"}
 
 
+def _control_request(url: str) -> urllib.request.Request:
+    from .rollout import control_headers
+
+    return urllib.request.Request(url, headers=control_headers())
+
+
 def serving_metrics(name: str, timeout: float = 0.5) -> dict:
     """Per version: requests, errors, mean latency and the latency histogram, from the serving /metrics."""
     from prometheus_client.parser import text_string_to_metric_families
 
     try:
-        with urllib.request.urlopen(f"{serving_url()}/metrics", timeout=timeout) as response:
+        with urllib.request.urlopen(_control_request(f"{serving_url()}/metrics"), timeout=timeout) as response:
             text = response.read().decode()
     except OSError:
         return {}
@@ -210,22 +257,31 @@ def serving_metrics(name: str, timeout: float = 0.5) -> dict:
             if sample.labels.get("model") != name:
                 continue
             entry = versions.setdefault(sample.labels.get("version", ""), {
-                "requests": 0.0, "errors": 0.0, "latency_sum": 0.0, "latency_count": 0.0, "latency_buckets": {}})
-            if sample.name == "serving_requests_total":
-                entry["requests"] += sample.value
-            elif sample.name == "serving_request_errors_total":
-                entry["errors"] += sample.value
-            elif sample.name == "serving_request_duration_seconds_sum":
-                entry["latency_sum"] += sample.value
-            elif sample.name == "serving_request_duration_seconds_count":
-                entry["latency_count"] += sample.value
-            elif sample.name == "serving_request_duration_seconds_bucket":
-                le = sample.labels["le"]
-                entry["latency_buckets"][le] = entry["latency_buckets"].get(le, 0.0) + sample.value
+                "requests": 0.0, "errors": 0.0, "latency_sum": 0.0, "latency_count": 0.0, "latency_buckets": {},
+                "scores": {}, "shadow": {}})
+            _add_sample(entry, sample)
     for entry in versions.values():
         count = entry["latency_count"]
         entry["latency_mean_seconds"] = entry["latency_sum"] / count if count else None
     return versions
+
+
+_SUMS = {"serving_requests_total": "requests", "serving_request_errors_total": "errors",
+         "serving_request_duration_seconds_sum": "latency_sum",
+         "serving_request_duration_seconds_count": "latency_count"}
+# (sample name, label) -> the entry's dict that label's values count in
+_BY_LABEL = {("serving_request_duration_seconds_bucket", "le"): "latency_buckets",
+             ("serving_scores_total", "bin"): "scores", ("serving_shadow_requests_total", "outcome"): "shadow"}
+
+
+def _add_sample(entry: dict, sample) -> None:
+    if sample.name in _SUMS:
+        entry[_SUMS[sample.name]] += sample.value
+        return
+    for (name, label), key in _BY_LABEL.items():
+        if sample.name == name:
+            value = sample.labels[label]
+            entry[key][value] = entry[key].get(value, 0.0) + sample.value
 
 
 def curl_example(deployment: Deployment) -> str:
@@ -240,7 +296,7 @@ def curl_example(deployment: Deployment) -> str:
         row = {s["name"]: None for s in version.manifest.get("inputs", [])}
     body = json.dumps({"instances": [row]})
     return (f"curl -s -X POST {serving_url()}/v1/models/{deployment.name}:predict "
-            f"-H 'Content-Type: application/json' -d '{body}'")
+            f"-H \"Authorization: Bearer {KEY_PLACEHOLDER}\" -H 'Content-Type: application/json' -d '{body}'")
 
 
 def publisher_for(run):

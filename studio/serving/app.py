@@ -30,14 +30,17 @@ def default_data_dir() -> Path:
 def create_app(registry_path: str | Path | None = None, *, repository: Repository | None = None,
                prediction_log_dir: str | Path | None = None, log_retention_days: float = 30.0,
                log_flush_interval: float = 1.0, max_body_bytes: int = DEFAULT_MAX_BODY,
-               poll_interval: float = 0.2) -> Starlette:
-    """The ASGI app. `registry_path`: the registry file the studio writes; `repository` replaces it (tests)."""
+               poll_interval: float = 0.2, require_keys: bool = True, buckets=None) -> Starlette:
+    """The ASGI app. `registry_path`: the registry file the studio writes; `repository` replaces it (tests).
+    `require_keys`: every scoring and metadata request carries its deployment's key (health stays open);
+    `buckets`: where per-key rate limits count (ratelimit.py; this process by default)."""
     if repository is None:
         from pipelines.bundle import load_bundle, read_registry
 
         repository = Repository(registry_path, loader=load_bundle, read_registry=read_registry,
                                 poll_interval=poll_interval)
-    server = InferenceServer(repository, max_body_bytes=max_body_bytes)
+    server = InferenceServer(repository, max_body_bytes=max_body_bytes, require_keys=require_keys,
+                             buckets=buckets)
     if prediction_log_dir is not None:  # input drift of each live model over its prediction log
         server.metrics.registry.register(DriftGauges.from_environment(repository, prediction_log_dir))
 
@@ -54,6 +57,10 @@ def create_app(registry_path: str | Path | None = None, *, repository: Repositor
         try:
             yield
         finally:
+            await server.followers.drain()
+            server.followers.close()
+            if hasattr(server.gate.buckets, "close"):
+                await server.gate.buckets.close()
             repository.stop()
             if server.prediction_log is not None:
                 server.prediction_log.close()
@@ -99,4 +106,21 @@ def app_from_environment() -> Starlette:
         prediction_log_dir=os.environ.get("SERVING_PREDICTION_LOG", serving_dir / "prediction_log"),
         log_retention_days=float(os.environ.get("SERVING_LOG_RETENTION_DAYS", "30")),
         max_body_bytes=int(os.environ.get("SERVING_MAX_BODY_BYTES", DEFAULT_MAX_BODY)),
+        require_keys=require_keys_from_environment(),
+        buckets=_buckets_from_environment(),
     )
+
+
+def require_keys_from_environment() -> bool:
+    """SERVING_REQUIRE_KEYS: on unless explicitly set to 0 / false / no / off."""
+    return os.environ.get("SERVING_REQUIRE_KEYS", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def _buckets_from_environment():
+    """SERVING_RATE_LIMIT_REDIS=redis://...: rate limits shared by every replica; else this process's."""
+    url = os.environ.get("SERVING_RATE_LIMIT_REDIS", "").strip()
+    if not url:
+        return None
+    from .ratelimit import RedisBuckets
+
+    return RedisBuckets(url)

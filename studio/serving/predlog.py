@@ -28,6 +28,8 @@ from operators.prediction_log import safe_name as _safe  # the readers' folder n
 
 log = logging.getLogger("studio.serving.predlog")
 
+SHADOW_DIR = "_shadow"  # shadow rows: <log>/_shadow/<model>/<day>/ (no deployment name starts with "_")
+
 
 class PredictionLog:
     def __init__(self, directory: str | Path, *, flush_interval: float = 1.0, retention_days: float = 30.0,
@@ -48,13 +50,14 @@ class PredictionLog:
         self._thread.start()
 
     def record(self, request_id: str, model: str, version: str, columns: Mapping[str, np.ndarray], n_rows: int,
-               outputs: Mapping[str, np.ndarray]) -> None:
-        """Called on the request path: O(1), never blocks on disk."""
+               outputs: Mapping[str, np.ndarray], shadow: bool = False) -> None:
+        """Called on the request path: O(1), never blocks on disk. `shadow`: a shadow version's rows, kept
+        apart (under _shadow/, with shadow=true) so the live log's readers never mistake them for answers."""
         if self._pending_rows + n_rows > self.max_pending_rows:
             self.dropped_rows += n_rows
             return
         self._pending_rows += n_rows
-        self._pending.append((request_id, model, version, time.time(), columns, n_rows, outputs))
+        self._pending.append((request_id, model, version, time.time(), columns, n_rows, outputs, shadow))
 
     def _run(self) -> None:
         while not self._stop.wait(self.flush_interval):
@@ -83,10 +86,10 @@ class PredictionLog:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        groups: dict[tuple[str, str], list] = collections.defaultdict(list)
+        groups: dict[tuple[str, str, bool], list] = collections.defaultdict(list)
         for item in batch:
-            groups[(item[1], item[2])].append(item)
-        for (model, version), items in groups.items():
+            groups[(item[1], item[2], item[7])].append(item)
+        for (model, version, shadow), items in groups.items():
             counts = np.array([item[5] for item in items])
             record = pa.array(np.repeat(np.arange(len(items), dtype=np.int32), counts))  # each row's record
             table = {  # the strings repeated by Arrow's take, not as one Python object per row
@@ -100,9 +103,10 @@ class PredictionLog:
                 table[f"in_{name}"] = pa.array(np.concatenate([item[4][name] for item in items]), from_pandas=True)
             for name in ("probability", "label"):
                 table[name] = pa.array(np.concatenate([item[6][name] for item in items]))
+            table["shadow"] = pa.array(np.full(int(counts.sum()), shadow))
             table = pa.table(table)
             day = datetime.now(UTC).strftime("%Y-%m-%d")
-            folder = self.directory / _safe(model) / day
+            folder = (self.directory / SHADOW_DIR if shadow else self.directory) / _safe(model) / day
             folder.mkdir(parents=True, exist_ok=True)
             final = folder / f"part-{time.time_ns()}-{uuid.uuid4().hex[:8]}.parquet"
             tmp = folder / f".{final.name}.tmp"
@@ -114,7 +118,10 @@ class PredictionLog:
 
     def _apply_retention(self, now: float) -> None:
         cutoff = datetime.fromtimestamp(now - self.retention_days * 86400, UTC).strftime("%Y-%m-%d")
-        for model_dir in self.directory.iterdir():
+        model_dirs = [d for d in self.directory.iterdir() if d.name != SHADOW_DIR]
+        if (self.directory / SHADOW_DIR).is_dir():
+            model_dirs += list((self.directory / SHADOW_DIR).iterdir())
+        for model_dir in model_dirs:
             if not model_dir.is_dir():
                 continue
             for day_dir in model_dir.iterdir():

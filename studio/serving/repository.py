@@ -19,6 +19,9 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
+from .auth import KeyIndex
+from .traffic import Split
+
 log = logging.getLogger("studio.serving")
 
 
@@ -40,9 +43,37 @@ class ServedModel:
     live: str | None  # the version answering /v2/models/{name}/infer; None once unpublished
     versions: dict[str, ServedVersion] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)  # version -> why it was refused
+    key_hashes: tuple[str, ...] = ()  # SHA-256 of the primary and secondary keys (auth.py)
+    split: Split = field(default_factory=lambda: Split({}))  # live versions and their weights (traffic.py)
+    shadow: str | None = None  # a version that scores a copy of every request, off the request path
+    rate_limit: tuple[float, float] | None = None  # (requests per second, burst) per key
+    log_share: float = 1.0  # the share of requests written to the prediction log
+    log_exclude: frozenset[str] = frozenset()  # inputs never written to the prediction log
 
     def live_version(self) -> ServedVersion | None:
         return self.versions.get(self.live) if self.live is not None else None
+
+    def route(self, request_id: str | None) -> ServedVersion | None:
+        """The version answering a request that names none: the split's pick, else the live version."""
+        if self.split:
+            return self.versions.get(self.split.pick(request_id)) or self.live_version()
+        return self.live_version()
+
+    def configure(self, entry: Mapping[str, Any]) -> None:
+        """The registry entry's access, traffic, shadow, rate limit and logging settings, each bounded;
+        versions that failed to load are left out of the split (the live one answers their share)."""
+        self.key_hashes = tuple(str(h) for h in (entry.get("keys") or ())[:2])
+        weights = {str(v): int(w) for v, w in (entry.get("traffic") or {}).items()
+                   if str(v) in self.versions and isinstance(w, (int, float)) and 0 < w <= 100}
+        self.split = Split(weights)
+        shadow = entry.get("shadow")
+        self.shadow = str(shadow) if shadow is not None and str(shadow) in self.versions else None
+        limit = entry.get("rate_limit") or {}
+        rate, burst = float(limit.get("rps") or 0), float(limit.get("burst") or 0)
+        self.rate_limit = (rate, max(burst, 1.0)) if rate > 0 else None
+        logging_ = entry.get("log") or {}
+        self.log_share = min(1.0, max(0.0, float(logging_.get("share", 1.0))))
+        self.log_exclude = frozenset(str(c) for c in (logging_.get("exclude") or ()))
 
 
 class Repository:
@@ -55,6 +86,7 @@ class Repository:
         self._read_registry = read_registry
         self.poll_interval = poll_interval
         self.models: dict[str, ServedModel] = {}
+        self.keys = KeyIndex()  # replaced with `models`, from the same registry table
         self.loaded_once = False
         self._cache: dict[str, ServedVersion] = {}  # bundle path -> loaded version (bundles are immutable)
         self._refused: dict[str, str] = {}  # bundle path -> reason
@@ -102,10 +134,12 @@ class Repository:
                     model.versions.setdefault(previous.live, previous.live_version())
                 else:
                     model.live = None
+            model.configure(entry)
             models[name] = model
         for path in list(self._cache):
             if path not in wanted_paths:
                 del self._cache[path]
+        self.keys = KeyIndex.of(models, registry.get("control") or ())
         self.models = models  # the swap: one assignment, seen whole by every later request
         self._signature = signature
         self.loaded_once = True

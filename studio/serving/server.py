@@ -24,10 +24,14 @@ from starlette.responses import Response
 
 from operators import OperatorError
 
+from .auth import OPEN, Access, check_model_key
 from .batching import MicroBatcher
+from .followers import Followers
 from .predlog import PredictionLog
 from .protocol import HEADER_LENGTH, InferRequest, RequestError, encode_infer, parse_infer, parse_records
+from .ratelimit import LocalBuckets, RateGate
 from .repository import Repository, ServedModel, ServedVersion
+from .traffic import request_id_of
 
 log = logging.getLogger("studio.serving")
 
@@ -45,7 +49,7 @@ def json_response(payload, status: int = 200, headers: dict | None = None) -> Re
 
 
 def error_response(exc: RequestError) -> Response:
-    return json_response({"error": exc.message}, exc.status)
+    return json_response({"error": exc.message}, exc.status, getattr(exc, "headers", None))
 
 
 class Metrics:
@@ -62,7 +66,16 @@ class Metrics:
         self.batched = Counter("serving_batched_requests", "Small requests scored together with others in one "
                                "kernel call (micro-batching)", registry=self.registry)
 
+        self.score_bins = Counter("serving_scores", "Scored rows by probability bin (0.0 = [0, 0.1), ...)",
+                                  ["model", "version", "bin"], registry=self.registry)
+        self.shadow = Counter("serving_shadow_requests", "Copies of requests sent to a shadow version, by outcome "
+                              "(scored, error, dropped)", ["model", "version", "outcome"], registry=self.registry)
+        self.shadow_latency = Histogram("serving_shadow_duration_seconds", "Shadow scoring time, off the request "
+                                        "path", ["model", "version"], registry=self.registry,
+                                        buckets=(.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10))
+
         self._ok: dict[tuple, tuple] = {}  # (model, version, protocol) -> its children, looked up once
+        self._bins: dict[tuple, list] = {}  # (model, version) -> its ten bins' children
 
     def observe(self, model: str, version: str, protocol: str, code: int, seconds: float, rows: int = 0):
         if code >= 400:
@@ -77,6 +90,21 @@ class Metrics:
         children[0].inc()
         children[1].observe(seconds)
         children[2].inc(rows)
+
+    def scores(self, model: str, version: str, outputs: dict) -> None:
+        """The score distribution of a version (the page's per-version histogram)."""
+        probability = outputs.get("probability")
+        if probability is None or not len(probability):
+            return
+        children = self._bins.get((model, version))
+        if children is None:
+            children = self._bins[(model, version)] = [
+                self.score_bins.labels(model, version, f"{b / 10:.1f}") for b in range(10)]
+        values = np.nan_to_num(np.asarray(probability, dtype=np.float64), nan=0.0)
+        counts = np.bincount(np.clip((values * 10).astype(np.int64), 0, 9), minlength=10)
+        for child, count in zip(children, counts.tolist(), strict=True):
+            if count:
+                child.inc(count)
 
 
 @dataclass(frozen=True)
@@ -129,23 +157,34 @@ V1_PREDICT = Wire("v1", "predict", _parse_v1, _answer_v1)
 class InferenceServer:
     """The models a process serves and the one way a request to any of them is scored."""
 
-    def __init__(self, repository: Repository, *, max_body_bytes: int = DEFAULT_MAX_BODY):
+    def __init__(self, repository: Repository, *, max_body_bytes: int = DEFAULT_MAX_BODY,
+                 require_keys: bool = True, buckets=None):
         self.repository = repository
         self.max_body_bytes = max_body_bytes
+        self.require_keys = require_keys
+        self.body_reads = 0
         self.metrics = Metrics()
+        self.gate = RateGate(buckets if buckets is not None else LocalBuckets())
+        self.followers = Followers(self)
         self.batcher = MicroBatcher(on_batch=self.metrics.batched.inc)
         self.prediction_log: PredictionLog | None = None  # opened by the app's lifespan, when configured
         # Request ids for the prediction log: unique per process start, cheaper than a uuid per request.
         self._id_prefix, self._counter = uuid.uuid4().hex[:12], itertools.count(1)
 
-    def resolve(self, name: str, version: str | None) -> tuple[ServedModel, ServedVersion]:
-        """The model and version a URL names (its live version when none is named), or a 404 saying why not."""
+    def resolve(self, name: str, version: str | None, access: Access = OPEN,
+                request_id: str | None = None) -> tuple[ServedModel, ServedVersion]:
+        """The model and version a URL names (the traffic split's pick when none is named), or a 404 saying
+        why not. A key sees its own deployment only: any other name is unknown to it."""
         model: ServedModel | None = self.repository.models.get(name)
+        if model is not None and not (access.sees(name) and check_model_key(access, model)):
+            model = None
         if model is None:
+            if not access.everything:
+                raise RequestError(f"unknown model {name!r} for this key (a key reaches its own deployment only)", 404)
             served_names = ", ".join(sorted(self.repository.models)) or "none"
             raise RequestError(f"unknown model {name!r}; served models: {served_names}", 404)
         if version is None:
-            served = model.live_version()
+            served = model.route(request_id)
             if served is None:
                 raise RequestError(f"model {name!r} has no live version (it was unpublished)", 404)
             return model, served
@@ -158,6 +197,7 @@ class InferenceServer:
 
     async def read_body(self, request: Request) -> bytes:
         limit = self.max_body_bytes
+        self.body_reads += 1  # (the tests' proof that a refused key never got this far)
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raise RequestError(f"the request body of {int(declared)} bytes is over the limit of {limit} bytes", 413)
@@ -183,15 +223,21 @@ class InferenceServer:
                                else f"input {column!r}: {exc.message}") from None
 
     async def score(self, request: Request, wire: Wire, version: str | None) -> Response:
-        """The one scoring path: resolve, read, parse, score, answer; then log the rows and count the request."""
+        """The one scoring path: check the key (before the body is read), route, read, parse, score, answer;
+        then log the rows, hand a copy to the shadow version and count the request."""
         started = time.perf_counter()
         name = request.path_params["name"]
         # An error is counted under its model when the model is known (an unknown version of it included);
         # unknown names from the URL are not labels, so a client cannot grow the metrics without bound.
         label_model, label_version = (name if name in self.repository.models else ""), ""
         try:
-            model, served = self.resolve(name, version)
+            access = self.access(request, name)
+            if access.control:
+                raise RequestError("the control token reads metadata and metrics only: scoring needs the "
+                                   "deployment's key", 403)
+            model, served = self.resolve(name, version, access, request_id_of(request.headers))
             label_model, label_version = model.name, served.version
+            await self.gate.check(access, model)
             parsed = wire.parse(await self.read_body(request), request, served)
             outputs = await self.predict(served, parsed.columns, parsed.n_rows, parsed.explain)
             request_id = parsed.id or f"{self._id_prefix}-{next(self._counter)}"
@@ -203,12 +249,19 @@ class InferenceServer:
             log.exception("%s on %s failed", wire.verb, name)
             self.metrics.observe(label_model, label_version, wire.protocol, 500, 0.0)
             return json_response({"error": f"internal error: {type(exc).__name__}: {exc}"}, 500)
+        response.headers["model-version"] = served.version
         if self.prediction_log is not None:
-            self.prediction_log.record(request_id, model.name, served.version, parsed.columns, parsed.n_rows,
-                                       outputs)
+            self.followers.log(self.prediction_log, request_id, model, served, parsed, outputs)
+        if model.shadow is not None and model.shadow != served.version:
+            self.followers.shadow(self.prediction_log, request_id, model, parsed)
         self.metrics.observe(model.name, served.version, wire.protocol, 200, time.perf_counter() - started,
                              parsed.n_rows)
+        self.metrics.scores(model.name, served.version, outputs)
         return response
+
+    def access(self, request: Request, name: str | None = None) -> Access:
+        """What the request's key reaches (a 401 before anything else is looked at)."""
+        return self.repository.keys.access(request.headers, self.require_keys, name)
 
     # ------------------------------------------------------------------------------------------- endpoints
     async def infer(self, request: Request) -> Response:
@@ -225,12 +278,20 @@ class InferenceServer:
         return json_response({"ready": is_ready}, 200 if is_ready else 503)
 
     async def server_metadata(self, request: Request) -> Response:
+        """Open, like health: the server's name and extensions, nothing of any deployment."""
         return json_response({"name": SERVER_NAME, "version": SERVER_VERSION,
                               "extensions": ["binary_tensor_data", "model_repository_index"]})
 
     async def repository_index(self, request: Request) -> Response:
+        """Every deployment's versions, or only the key's deployment's."""
+        try:
+            access = self.access(request)
+        except RequestError as exc:
+            return error_response(exc)
         rows = []
         for name, model in sorted(self.repository.models.items()):
+            if not (access.sees(name) and check_model_key(access, model)):
+                continue
             for version in sorted(model.versions, key=version_key):
                 rows.append({"name": name, "version": version,
                              "state": "READY" if version == model.live else "AVAILABLE"})
@@ -238,9 +299,13 @@ class InferenceServer:
                 rows.append({"name": name, "version": version, "state": "UNAVAILABLE", "reason": reason})
         return json_response(rows)
 
+    def _model_of(self, request: Request) -> tuple[ServedModel, ServedVersion]:
+        name = request.path_params["name"]
+        return self.resolve(name, request.path_params.get("version"), self.access(request, name))
+
     async def model_metadata(self, request: Request) -> Response:
         try:
-            model, served = self.resolve(request.path_params["name"], request.path_params.get("version"))
+            model, served = self._model_of(request)
         except RequestError as exc:
             return error_response(exc)
         return json_response({
@@ -251,18 +316,36 @@ class InferenceServer:
             "outputs": [{"name": s["name"], "datatype": s["datatype"], "shape": s.get("shape", [-1])}
                         for s in served.output_spec],
             "parameters": {"version": served.version, "live_version": model.live,
-                           "input_spec": served.input_spec},
+                           "traffic": model.split.weights or ({model.live: 100} if model.live else {}),
+                           "shadow": model.shadow, "input_spec": served.input_spec},
         })
 
     async def model_ready(self, request: Request) -> Response:
         try:
-            model, served = self.resolve(request.path_params["name"], request.path_params.get("version"))
+            model, served = self._model_of(request)
         except RequestError as exc:
             return error_response(exc)
         return json_response({"name": model.name, "version": served.version, "ready": True})
 
     async def metrics_endpoint(self, request: Request) -> Response:
-        return Response(generate_latest(self.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        """All of it for the control token (or with keys off); a key's own deployment's samples only."""
+        try:
+            access = self.access(request)
+        except RequestError as exc:
+            return error_response(exc)
+        text = generate_latest(self.metrics.registry)
+        if not access.everything:
+            text = scoped_metrics(text, access.model or "")
+        return Response(text, media_type=CONTENT_TYPE_LATEST)
+
+
+def scoped_metrics(text: bytes, model: str) -> bytes:
+    """The exposition's HELP / TYPE lines and the samples labelled with `model`; nothing of other deployments
+    and nothing process-wide."""
+    mark = f'model="{model}"'.encode()
+    kept = [line for line in text.split(b"\n")
+            if line.startswith(b"#") or any(sep + mark in line.split(b"}")[0] for sep in (b"{", b","))]
+    return b"\n".join(kept) + b"\n"
 
 
 def version_key(version: str):

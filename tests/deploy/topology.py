@@ -106,6 +106,8 @@ class Topology:
 
     def start_serving(self, name: str, env: dict, port: int | None = None) -> int:
         port = port or free_port()
+        # this test is about the cluster, not keys (tests/serving/test_serving_access.py is): off, explicitly
+        env = {"SERVING_REQUIRE_KEYS": "0", **env}
         self.start(name, self.python("-m", "studio.serving", "--host", "127.0.0.1", "--port", str(port)), env)
         wait_until(lambda: http_json("GET", f"http://127.0.0.1:{port}/v2/health/ready")[0] == 200, 60,
                    f"{name} ready", [self.logs[name]])

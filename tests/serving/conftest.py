@@ -116,11 +116,13 @@ class Server:
 
 @contextlib.contextmanager
 def serving_process(tmp_path: Path, env_extra: dict | None = None):
-    """A real `python -m studio.serving` on a free port, with its data dir under tmp_path."""
+    """A real `python -m studio.serving` on a free port, with its data dir under tmp_path. Keys are off
+    (SERVING_REQUIRE_KEYS=0, explicitly) unless `env_extra` turns them on: these tests are not about keys;
+    test_serving_keys.py is."""
     data_dir = tmp_path / "var"
     registry = data_dir / "serving" / "registry.json"
     port = free_port()
-    env = {**os.environ, "STUDIO_DATA_DIR": str(data_dir), **(env_extra or {})}
+    env = {**os.environ, "STUDIO_DATA_DIR": str(data_dir), "SERVING_REQUIRE_KEYS": "0", **(env_extra or {})}
     with open(tmp_path / "serving.log", "wb") as log_file:  # the child keeps its own descriptor of the log
         proc = subprocess.Popen([sys.executable, "-m", "studio.serving", "--port", str(port)], cwd=REPO, env=env,
                                 stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)

@@ -30,7 +30,7 @@ def _app(tmp_path, bundles, loader, **options):
     registry = tmp_path / "registry.json"
     write_registry(registry, registry_models(bundles, live="1"))
     repository = Repository(registry, loader=loader, read_registry=read_registry, poll_interval=60)
-    return create_app(repository=repository, **options)
+    return create_app(repository=repository, **{"require_keys": False, **options})
 
 
 def _requests(bundles, scoring_table):

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -188,6 +189,9 @@ def test_make_run_serves_health(studio):
     assert studio.wait_for(studio.serving, "/v2/health/ready") == {"ready": True}
     assert call(studio.serving, "/v2/health/live") == {"live": True}
     assert call(studio.serving, "/v2")["name"] == "studio-serving"
+    with pytest.raises(urllib.error.HTTPError) as refused:  # keys are on by default: no key, no index
+        call(studio.serving, "/v2/repository/index")
+    assert refused.value.code == 401
 
 
 def test_a_killed_worker_is_restarted_alone_and_its_run_completes(studio):

@@ -232,6 +232,23 @@ export interface paths {
         patch: operations["deployments_partial_update"];
         trace?: never;
     };
+    "/api/deployments/{id}/canary/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description A version takes `percent` of traffic, the live version the rest. */
+        post: operations["deployments_canary_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/deployments/{id}/drift/": {
         parameters: {
             query?: never;
@@ -252,6 +269,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/deployments/{id}/keys/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Regenerate the primary or the secondary key: the answer holds it, this once (only its hash is kept).
+         *     The other key goes on working, so callers move to the new one without downtime.
+         */
+        post: operations["deployments_keys_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/deployments/{id}/monitoring/": {
         parameters: {
             query?: never;
@@ -266,6 +303,23 @@ export interface paths {
         get: operations["deployments_monitoring_retrieve"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/deployments/{id}/promote/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description A version (a canary, typically) takes all traffic. */
+        post: operations["deployments_promote_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -307,6 +361,57 @@ export interface paths {
         get: operations["deployments_serving_retrieve"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/deployments/{id}/shadow/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description A version that scores a copy of every request off the request path and answers none (null: off). */
+        post: operations["deployments_shadow_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/deployments/{id}/shadow-comparison/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Live vs shadow on the same requests: label agreement and the distribution of score differences. */
+        get: operations["deployments_shadow_comparison_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/deployments/{id}/traffic/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Split live traffic over versions, {"weights": {"1": 90, "2": 10}} (percents adding up to 100). */
+        post: operations["deployments_traffic_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1089,9 +1194,15 @@ export interface components {
          * @description * `published` - Published
          *     * `rolled_back` - Rolled Back
          *     * `unpublished` - Unpublished
+         *     * `canary` - Canary
+         *     * `promoted` - Promoted
+         *     * `traffic` - Traffic
+         *     * `shadow` - Shadow
+         *     * `key_regenerated` - Key Regenerated
+         *     * `settings` - Settings
          * @enum {string}
          */
-        ActionEnum: "published" | "rolled_back" | "unpublished";
+        ActionEnum: "published" | "rolled_back" | "unpublished" | "canary" | "promoted" | "traffic" | "shadow" | "key_regenerated" | "settings";
         BackfillRequest: {
             /**
              * Format: date
@@ -1109,6 +1220,10 @@ export interface components {
             created: components["schemas"]["Fire"][];
             /** @description Fire times in the range that had a fire already */
             existing: number;
+        };
+        CanaryRequest: {
+            version: number;
+            percent: number;
         };
         /**
          * @description * `skip` - Skip fire times missed while no scheduler ran
@@ -1173,6 +1288,29 @@ export interface components {
             /** @description live, unpublished (has versions) or empty */
             readonly status: string;
             readonly live_version: number | null;
+            /** @description Live versions and their percent of traffic */
+            readonly traffic: {
+                [key: string]: unknown;
+            };
+            /** @description A version scoring a copy of every request, answering none */
+            readonly shadow_version: number | null;
+            /** @description Whether each key is set, and its last characters (the key itself is shown once, when it is made) */
+            readonly keys: {
+                [key: string]: unknown;
+            };
+            /**
+             * Format: double
+             * @description Requests per second per key; null: unlimited
+             */
+            rate_limit_rps?: number | null;
+            rate_limit_burst?: number | null;
+            /**
+             * Format: double
+             * @description Share of requests written to the prediction log, 0-1
+             */
+            log_share?: number;
+            /** @description Inputs never written to the prediction log */
+            log_exclude?: string[];
             readonly endpoints: {
                 [key: string]: unknown;
             };
@@ -1190,6 +1328,7 @@ export interface components {
         DeploymentEvent: {
             readonly action: components["schemas"]["ActionEnum"];
             readonly version: number | null;
+            readonly detail: string;
             /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
             readonly user: string;
             /** Format: date-time */
@@ -1311,6 +1450,9 @@ export interface components {
             graph: {
                 [key: string]: unknown;
             };
+        };
+        KeyRequest: {
+            which: components["schemas"]["WhichEnum"];
         };
         /**
          * @description * `scheduled` - Scheduled
@@ -1562,6 +1704,19 @@ export interface components {
          */
         PatchedDeploymentRequest: {
             description?: string;
+            /**
+             * Format: double
+             * @description Requests per second per key; null: unlimited
+             */
+            rate_limit_rps?: number | null;
+            rate_limit_burst?: number | null;
+            /**
+             * Format: double
+             * @description Share of requests written to the prediction log, 0-1
+             */
+            log_share?: number;
+            /** @description Inputs never written to the prediction log */
+            log_exclude?: string[];
         };
         PatchedMembershipUpdateRequest: {
             role?: components["schemas"]["RoleEnum"];
@@ -1632,6 +1787,7 @@ export interface components {
             /** @description User names of project members e-mailed on a final failure */
             notify?: string[];
         };
+        /** @description A rename; the upload's project is fixed (sending another one is a 400, as for every identity field). */
         PatchedUploadRenameRequest: {
             /** @description The new name (the file itself stays where it is) */
             name?: string;
@@ -1763,6 +1919,13 @@ export interface components {
             threshold: number;
             /** @default  */
             description: string;
+            /** @description Publish as a canary taking this percent of traffic (the live version keeps the rest) instead of replacing the live version */
+            canary?: number | null;
+            /**
+             * @description Publish as a shadow: it scores a copy of every request and answers none
+             * @default false
+             */
+            shadow: boolean;
         };
         /**
          * @description * `viewer` - Viewer: reads everything in the project
@@ -1946,6 +2109,10 @@ export interface components {
         Session: {
             user: components["schemas"]["User"] | null;
         };
+        ShadowRequest: {
+            /** @description The version to shadow the live traffic; null: no shadow */
+            version: number | null;
+        };
         Ticket: {
             /** @description Pass as ?ticket= when opening the WebSocket; works once */
             ticket: string;
@@ -1956,6 +2123,12 @@ export interface components {
             token: string;
             /** @description Seconds until the token stops working */
             expires_in: number;
+        };
+        TrafficRequest: {
+            /** @description {version: percent}, adding up to 100, e.g. {"1": 90, "2": 10} */
+            weights: {
+                [key: string]: number;
+            };
         };
         Trigger: {
             type: components["schemas"]["TriggerTypeEnum"];
@@ -1985,6 +2158,8 @@ export interface components {
             }[];
             /** @default false */
             explain: boolean;
+            /** @description The deployment's key, sent to the serving process as a Bearer token */
+            key?: string;
         };
         Upload: {
             readonly id: number;
@@ -2037,6 +2212,12 @@ export interface components {
                 [key: string]: unknown;
             }[];
         };
+        /**
+         * @description * `primary` - primary
+         *     * `secondary` - secondary
+         * @enum {string}
+         */
+        WhichEnum: "primary" | "secondary";
     };
     responses: never;
     parameters: never;
@@ -3415,6 +3596,103 @@ export interface operations {
             };
         };
     };
+    deployments_canary_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CanaryRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Deployment"];
+                };
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     deployments_drift_retrieve: {
         parameters: {
             query?: {
@@ -3506,6 +3784,105 @@ export interface operations {
             };
         };
     };
+    deployments_keys_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["KeyRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     deployments_monitoring_retrieve: {
         parameters: {
             query?: {
@@ -3577,6 +3954,103 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deployments_promote_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RollbackRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Deployment"];
+                };
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3760,6 +4234,289 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deployments_shadow_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ShadowRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Deployment"];
+                };
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deployments_shadow_comparison_retrieve: {
+        parameters: {
+            query?: {
+                /** @description Requests of the last N days (default 7) */
+                days?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deployments_traffic_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TrafficRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Deployment"];
+                };
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

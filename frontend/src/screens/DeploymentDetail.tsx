@@ -3,6 +3,8 @@ import { ApiFailure, get, post } from "../api/client";
 import type { components } from "../api/schema";
 import { buildTryRequest, fieldKind, inputColumns, latencyFigure, requestsFigure, type InputColumn, type VersionMetrics } from "../deployments/logic";
 import { ClosedLoop } from "../deployments/ClosedLoop";
+import { KeysPanel, SettingsPanel, ShadowComparison, TrafficPanel } from "../deployments/Rollout";
+import { curlWithKey, heldKey, holdKey, scoresFigure } from "../deployments/rollout";
 import { Plot } from "../outputs/Plot";
 import { navigate } from "../router";
 
@@ -41,6 +43,11 @@ export function DeploymentDetail({ id }: { id: string }) {
   const [error, setError] = useState("");
   const [busy, setBusy] = useState(false);
   const [confirmUnpublish, setConfirmUnpublish] = useState(false);
+  const [apiKey, setApiKey] = useState(() => heldKey(id));
+  const chooseKey = (key: string) => {
+    holdKey(id, key);
+    setApiKey(key);
+  };
 
   const loadServing = () =>
     get<ServingState>(`/api/deployments/${id}/serving/`).then(setServing).catch((e) => setServing({ reachable: false, error: message(e) }));
@@ -129,14 +136,26 @@ export function DeploymentDetail({ id }: { id: string }) {
         </table>
       )}
 
+      <h2>Traffic</h2>
+      <TrafficPanel key={JSON.stringify([deployment.traffic, deployment.shadow_version])} deployment={deployment} busy={busy} act={act} />
+
+      <h2>Keys</h2>
+      <KeysPanel deployment={deployment} apiKey={apiKey} onKey={chooseKey} />
+
       <h2>Try it</h2>
-      <TryForm id={id} columns={inputColumns(deployment.input_spec)} live={deployment.status === "live"} />
+      <TryForm id={id} columns={inputColumns(deployment.input_spec)} live={deployment.status === "live"} apiKey={apiKey} />
 
       <h2>Request with curl</h2>
-      <CurlExample curl={serving?.curl ?? ""} />
+      <CurlExample curl={curlWithKey(serving?.curl ?? "", apiKey)} />
 
       <h2>Serving</h2>
       <ServingCharts serving={serving} onRefresh={() => void loadServing()} />
+
+      <h2>Shadow</h2>
+      <ShadowComparison id={id} />
+
+      <h2>Limits and logging</h2>
+      <SettingsPanel deployment={deployment} onSaved={setDeployment} />
 
       <ClosedLoop id={id} name={deployment.name} />
 
@@ -152,7 +171,7 @@ export function DeploymentDetail({ id }: { id: string }) {
             {[...deployment.history].sort((a, b) => b.at.localeCompare(a.at)).map((h, i) => (
               <tr key={i}>
                 <td>{new Date(h.at).toLocaleString()}</td>
-                <td>{h.action}</td>
+                <td>{h.action}{h.detail ? ` (${h.detail})` : ""}</td>
                 <td>{h.version === null ? "—" : `v${h.version}`}</td>
                 <td>{h.user}</td>
               </tr>
@@ -164,7 +183,7 @@ export function DeploymentDetail({ id }: { id: string }) {
   );
 }
 
-function TryForm({ id, columns, live }: { id: string; columns: InputColumn[]; live: boolean }) {
+function TryForm({ id, columns, live, apiKey }: { id: string; columns: InputColumn[]; live: boolean; apiKey: string }) {
   const [values, setValues] = useState<Record<string, string>>({});
   const [explain, setExplain] = useState(false);
   const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({});
@@ -184,7 +203,7 @@ function TryForm({ id, columns, live }: { id: string; columns: InputColumn[]; li
     }
     setFieldErrors({});
     setBusy(true);
-    post<TryAnswer>(`/api/deployments/${id}/try/`, built.request)
+    post<TryAnswer>(`/api/deployments/${id}/try/`, { ...built.request, key: apiKey })
       .then(setAnswer)
       .catch((x) => setError(message(x)))
       .finally(() => setBusy(false));
@@ -292,6 +311,7 @@ function ServingCharts({ serving, onRefresh }: { serving: ServingState | null; o
   const known = Object.keys(metrics).filter((v) => v !== "");
   const latency = useMemo(() => latencyFigure(metrics), [serving]); // eslint-disable-line react-hooks/exhaustive-deps
   const requests = useMemo(() => requestsFigure(metrics), [serving]); // eslint-disable-line react-hooks/exhaustive-deps
+  const scores = useMemo(() => scoresFigure(metrics), [serving]); // eslint-disable-line react-hooks/exhaustive-deps
   if (serving === null) return <p className="muted">Loading…</p>;
   return (
     <div>
@@ -323,6 +343,7 @@ function ServingCharts({ serving, onRefresh }: { serving: ServingState | null; o
           </table>
           <Plot figure={requests} name="requests" />
           <Plot figure={latency} name="latency" />
+          <Plot figure={scores} name="scores" />
         </>
       )}
     </div>

@@ -3,6 +3,7 @@ import { ApiFailure, get, post } from "../api/client";
 import { items } from "../api/lists";
 import type { Page, Run } from "../api/types";
 import { navigate } from "../router";
+import { handOffKeys } from "../deployments/rollout";
 
 function duration(run: Run): string {
   if (!run.started_at) return "—";
@@ -26,7 +27,8 @@ function PublishRun({ run }: { run: Run }) {
     try {
       const body: Record<string, unknown> = { run: run.id, name };
       if (modelNode) body.model_node = modelNode;
-      const deployment = await post<{ id: number }>("/api/deployments/publish/", body);
+      const deployment = await post<{ id: number; new_keys?: Record<string, string> }>("/api/deployments/publish/", body);
+      handOffKeys(deployment.id, deployment.new_keys); // a new deployment's keys: its page shows them once
       navigate(`/deployments/${deployment.id}`);
     } catch (err) {
       const failure = err as ApiFailure;

@@ -74,9 +74,16 @@ test("publish a succeeded run from the run history; the Deployments page lists i
   }).toPass({ timeout: 15_000 });
   await expect(page.getByTestId("deployment-status")).not.toContainText("not reachable");
 
-  // The curl example: a request to the serving process with a held-out row, which works when pasted in a shell.
+  // A new deployment's keys, shown once on its page; the page uses the primary one for Try it and curl.
+  const key = await page.getByLabel("New primary key").inputValue();
+  expect(key).toMatch(/^sk_/);
+  await expect(page.getByLabel("New secondary key")).toHaveValue(/^sk_/);
+
+  // The curl example: a request to the serving process with a held-out row and the key, which works when pasted
+  // in a shell.
   const curl = await page.getByLabel("curl example").inputValue();
   expect(curl).toContain(`curl -s -X POST ${process.env.SERVING_URL}/v1/models/${NAME}:predict`);
+  expect(curl).toContain(`'Authorization: Bearer ${key}'`);
   const byCurl = runCurl(curl);
   expect(byCurl.model_version).toBe("1");
   const p = byCurl.predictions[0].probability;
@@ -144,6 +151,7 @@ test("publish a succeeded run from the run history; the Deployments page lists i
     await page.getByRole("button", { name: "Refresh" }).click();
     await expect(serving).toHaveText("Serving process answers; live there: v1", { timeout: 1_000 });
   }).toPass({ timeout: 15_000 });
+  await page.getByLabel(/^Endpoint key/).fill(key); // the page was reloaded since: the user pastes the key
   await fillTryIt(); // a new visit to the page: the form starts empty
   await tryIt.getByRole("button", { name: "Score" }).click();
   await expect(result).toContainText("served by v1");

@@ -51,11 +51,18 @@ test("the deployment page shows labels, the drift chart and the decision history
   // 400 rows served by the serving process: the held-out row of the curl example, its numbers varied.
   const serving = await apiCall<{ curl: string }>(page, "GET", `/api/deployments/${deployment.id}/serving/`);
   const row = (JSON.parse(serving.curl.match(/-d '(.*)'$/)![1]) as { instances: Record<string, unknown>[] }).instances[0];
+  // A deployment published by a run shows no key: the user makes one (the serving process requires keys).
+  const { key } = await apiCall<{ key: string }>(page, "POST", `/api/deployments/${deployment.id}/keys/`, { which: "primary" });
+  const headers = { Authorization: `Bearer ${key}` };
+  await expect(async () => {
+    const probe = await page.request.get(`${process.env.SERVING_URL}/v2/models/${NAME}/ready`, { headers, failOnStatusCode: false });
+    expect(probe.status()).toBe(200);
+  }).toPass({ timeout: 15_000 });
   const labels: { request_id: string; row: number; label: number }[] = [];
   for (let r = 0; r < 4; r++) {
     const instances = Array.from({ length: 100 }, (_, i) =>
       Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === "number" ? v * (0.5 + ((i * 37 + r * 11) % 100) / 100) : v])));
-    const answer = await page.request.post(`${process.env.SERVING_URL}/v1/models/${NAME}:predict`, { data: { instances } });
+    const answer = await page.request.post(`${process.env.SERVING_URL}/v1/models/${NAME}:predict`, { data: { instances }, headers });
     expect(answer.ok()).toBe(true);
     const id = ((await answer.json()) as { id: string }).id;
     instances.forEach((_, i) => labels.push({ request_id: id, row: i, label: (i * 7 + r) % 3 === 0 ? 1 : 0 }));

@@ -26,7 +26,7 @@ class DeploymentEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = DeploymentEvent
-        fields = ["action", "version", "user", "at"]
+        fields = ["action", "version", "detail", "user", "at"]
         read_only_fields = fields
 
 
@@ -41,13 +41,31 @@ class DeploymentSerializer(IdentityFieldsMixin, serializers.ModelSerializer):
     input_spec = serializers.SerializerMethodField()
     versions = DeploymentVersionSerializer(many=True, read_only=True)
     history = DeploymentEventSerializer(source="events", many=True, read_only=True)
+    traffic = serializers.SerializerMethodField(help_text="Live versions and their percent of traffic")
+    keys = serializers.SerializerMethodField(help_text="Whether each key is set, and its last characters (the "
+                                                       "key itself is shown once, when it is made)")
+    rate_limit_rps = serializers.FloatField(required=False, allow_null=True, min_value=0.1, max_value=1_000_000,
+                                            help_text="Requests per second per key; null: unlimited")
+    rate_limit_burst = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=1_000_000)
+    log_share = serializers.FloatField(required=False, min_value=0.0, max_value=1.0,
+                                       help_text="Share of requests written to the prediction log, 0-1")
+    log_exclude = serializers.ListField(child=serializers.CharField(max_length=200), required=False,
+                                        max_length=500, help_text="Inputs never written to the prediction log")
 
     class Meta:
         model = Deployment
-        fields = ["id", "project", "name", "description", "status", "live_version", "endpoints", "input_spec",
-                  "versions", "history", "created_at", "updated_at"]
-        read_only_fields = ["project", "name", "status", "live_version", "endpoints", "input_spec", "versions",
-                            "history", "created_at", "updated_at"]
+        fields = ["id", "project", "name", "description", "status", "live_version", "traffic", "shadow_version",
+                  "keys", "rate_limit_rps", "rate_limit_burst", "log_share", "log_exclude", "endpoints",
+                  "input_spec", "versions", "history", "created_at", "updated_at"]
+        read_only_fields = ["project", "name", "status", "live_version", "traffic", "shadow_version", "keys",
+                            "endpoints", "input_spec", "versions", "history", "created_at", "updated_at"]
+
+    def get_traffic(self, deployment) -> dict:
+        return deployment.weights()
+
+    def get_keys(self, deployment) -> dict:
+        return {which: {"set": bool(getattr(deployment, f"{which}_key_hash")),
+                        "hint": getattr(deployment, f"{which}_key_hint")} for which in ("primary", "secondary")}
 
     def get_live_version(self, deployment) -> int | None:
         return deployment.live_version.number if deployment.live_version_id else None
@@ -78,14 +96,47 @@ class PublishSerializer(serializers.Serializer):
                                                    "held-out rows (default: a split's test rows)")
     holdout_port = serializers.CharField(required=False, max_length=200)
     threshold = serializers.FloatField(required=False, default=0.5, min_value=0.0, max_value=1.0)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+    description = serializers.CharField(required=False, allow_blank=True, default="", max_length=10_000)
+    canary = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=99,
+                                      help_text="Publish as a canary taking this percent of traffic (the live "
+                                                "version keeps the rest) instead of replacing the live version")
+    shadow = serializers.BooleanField(required=False, default=False,
+                                      help_text="Publish as a shadow: it scores a copy of every request and "
+                                                "answers none")
+
+    def validate(self, attrs):
+        if attrs.get("canary") and attrs.get("shadow"):
+            raise serializers.ValidationError({"canary": ["a version is published as a canary or as a shadow, "
+                                                          "not both"]})
+        return attrs
 
 
 class RollbackSerializer(serializers.Serializer):
-    version = serializers.IntegerField(min_value=1)
+    version = serializers.IntegerField(min_value=1, max_value=2_000_000_000)
+
+
+class KeySerializer(serializers.Serializer):
+    which = serializers.ChoiceField(choices=["primary", "secondary"])
+
+
+class TrafficSerializer(serializers.Serializer):
+    weights = serializers.DictField(child=serializers.IntegerField(min_value=0, max_value=100),
+                                    help_text='{version: percent}, adding up to 100, e.g. {"1": 90, "2": 10}')
+
+
+class CanarySerializer(serializers.Serializer):
+    version = serializers.IntegerField(min_value=1, max_value=2_000_000_000)
+    percent = serializers.IntegerField(min_value=1, max_value=99)
+
+
+class ShadowSerializer(serializers.Serializer):
+    version = serializers.IntegerField(min_value=1, max_value=2_000_000_000, allow_null=True,
+                                       help_text="The version to shadow the live traffic; null: no shadow")
 
 
 class TrySerializer(serializers.Serializer):
     instances = serializers.ListField(child=serializers.DictField(), min_length=1, max_length=1000,
                                       help_text="Rows as {column: value}; sent to the serving process as is")
     explain = serializers.BooleanField(required=False, default=False)
+    key = serializers.CharField(required=False, allow_blank=True, max_length=200,
+                                help_text="The deployment's key, sent to the serving process as a Bearer token")

@@ -17,10 +17,13 @@ from studio.core.errors import ApiError
 from studio.projects.models import Role
 from studio.projects.permissions import ProjectScopedMixin, require_role, visible
 
-from .. import monitoring, services
+from .. import monitoring, rollout, services
 from ..models import Deployment, DeploymentVersion
 from ..sources import outputs_of_run
-from .serializers import DeploymentSerializer, PublishSerializer, RollbackSerializer, TrySerializer
+from .serializers import (CanarySerializer, DeploymentSerializer, KeySerializer, PublishSerializer,
+                          RollbackSerializer, ShadowSerializer, TrafficSerializer, TrySerializer)
+
+SETTINGS_FIELDS = ("rate_limit_rps", "rate_limit_burst", "log_share", "log_exclude")
 
 
 def _error(exc: services.DeploymentError) -> ApiError:
@@ -56,10 +59,14 @@ class DeploymentViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.Retrie
             model, feature_state, holdout, node = outputs_of_run(run, data)
             version = services.publish(project=run.project, name=data["name"], model=model,
                                        feature_state=feature_state, holdout=holdout, user=request.user, run=run,
-                                       node=node, threshold=data["threshold"], description=data["description"])
+                                       node=node, threshold=data["threshold"], description=data["description"],
+                                       canary=data.get("canary"), shadow=data["shadow"])
         except services.DeploymentError as exc:
             raise _error(exc) from None
-        return Response(self._detail(version.deployment_id), status=status.HTTP_201_CREATED)
+        answer = self._detail(version.deployment_id)
+        if version.new_keys:  # a new deployment: its keys, this once
+            answer["new_keys"] = version.new_keys
+        return Response(answer, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=RollbackSerializer, responses=DeploymentSerializer)
     @action(detail=True, methods=["post"])
@@ -72,6 +79,81 @@ class DeploymentViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.Retrie
         except services.DeploymentError as exc:
             raise _error(exc) from None
         return Response(self._detail(deployment.pk))
+
+    @extend_schema(request=KeySerializer, responses=OpenApiTypes.OBJECT)
+    @action(detail=True, methods=["post"])
+    def keys(self, request, pk=None):
+        """Regenerate the primary or the secondary key: the answer holds it, this once (only its hash is kept).
+        The other key goes on working, so callers move to the new one without downtime."""
+        deployment = self._writable()
+        body = KeySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        which = body.validated_data["which"]
+        key = self._run(rollout.regenerate_key, deployment, which, request.user)
+        return Response({"which": which, "key": key, "hint": key[-4:]})
+
+    @extend_schema(request=TrafficSerializer, responses=DeploymentSerializer)
+    @action(detail=True, methods=["post"])
+    def traffic(self, request, pk=None):
+        """Split live traffic over versions, {"weights": {"1": 90, "2": 10}} (percents adding up to 100)."""
+        deployment = self._writable()
+        body = TrafficSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        self._run(rollout.set_traffic, deployment, body.validated_data["weights"], request.user)
+        return Response(self._detail(deployment.pk))
+
+    @extend_schema(request=CanarySerializer, responses=DeploymentSerializer)
+    @action(detail=True, methods=["post"])
+    def canary(self, request, pk=None):
+        """A version takes `percent` of traffic, the live version the rest."""
+        deployment = self._writable()
+        body = CanarySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        self._run(rollout.canary, deployment, body.validated_data["version"], body.validated_data["percent"],
+                  request.user)
+        return Response(self._detail(deployment.pk))
+
+    @extend_schema(request=RollbackSerializer, responses=DeploymentSerializer)
+    @action(detail=True, methods=["post"])
+    def promote(self, request, pk=None):
+        """A version (a canary, typically) takes all traffic."""
+        deployment = self._writable()
+        body = RollbackSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        self._run(rollout.promote, deployment, body.validated_data["version"], request.user)
+        return Response(self._detail(deployment.pk))
+
+    @extend_schema(request=ShadowSerializer, responses=DeploymentSerializer)
+    @action(detail=True, methods=["post"])
+    def shadow(self, request, pk=None):
+        """A version that scores a copy of every request off the request path and answers none (null: off)."""
+        deployment = self._writable()
+        body = ShadowSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        self._run(rollout.set_shadow, deployment, body.validated_data["version"], request.user)
+        return Response(self._detail(deployment.pk))
+
+    @extend_schema(request=None, responses=OpenApiTypes.OBJECT, parameters=[
+        OpenApiParameter("days", float, description="Requests of the last N days (default 7)")])
+    @action(detail=True, methods=["get"], url_path="shadow-comparison")
+    def shadow_comparison(self, request, pk=None):
+        """Live vs shadow on the same requests: label agreement and the distribution of score differences."""
+        return Response(monitoring.shadow_comparison(self.get_object(), _days(request)))
+
+    def perform_update(self, serializer):
+        changed = [name for name in SETTINGS_FIELDS if name in serializer.validated_data]
+        exclude = serializer.validated_data.get("log_exclude")
+        if exclude is not None:
+            serializer.validated_data["log_exclude"] = sorted(set(exclude))
+        deployment = serializer.save()
+        if changed:
+            rollout.settings_changed(deployment, changed, self.request.user)
+
+    def _run(self, function, *args):
+        try:
+            return function(*args)
+        except services.DeploymentError as exc:
+            raise _error(exc) from None
 
     @extend_schema(request=None, responses=DeploymentSerializer)
     @action(detail=True, methods=["post"])
@@ -94,15 +176,19 @@ class DeploymentViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.Retrie
         if body.validated_data["explain"]:
             url += "?explain=true"
         payload = json.dumps({"instances": body.validated_data["instances"]}).encode()
-        request_out = urllib.request.Request(url, data=payload, method="POST",
-                                             headers={"Content-Type": "application/json"})
+        headers = {"Content-Type": "application/json"}
+        if body.validated_data.get("key"):
+            headers["Authorization"] = f"Bearer {body.validated_data['key']}"
+        request_out = urllib.request.Request(url, data=payload, method="POST", headers=headers)
         try:
             with urllib.request.urlopen(request_out, timeout=10) as answer:
                 return Response(json.loads(answer.read()))
         except urllib.error.HTTPError as exc:
             error = json.loads(exc.read() or b"{}").get("error", str(exc))
-            raise ApiError(exc.code if exc.code < 500 else 502, "serving",
-                           [{"path": "instances", "message": error, "code": "serving"}], error) from None
+            # the serving process refusing the key is the form's key field at fault (not the session's 401)
+            path, code = ("key", 400) if exc.code in (401, 403) else ("instances", exc.code)
+            raise ApiError(code if code < 500 else 502, "serving",
+                           [{"path": path, "message": error, "code": "serving"}], error) from None
         except OSError as exc:
             raise ApiError(502, "serving", [{"path": "", "message": f"the serving process at {url} did not "
                                              f"answer: {exc}", "code": "serving"}]) from None
