@@ -5,6 +5,7 @@ import numpy as np
 from pydantic import Field
 
 from ..contract import Cancelled, Operator, OperatorError, Params, Port, PortType
+from ..kernels.features import matrix_view
 from ..values import Fitted
 from .models_lr import TrainingMessages, require_label
 
@@ -60,8 +61,9 @@ class TrainGBDT(Operator):
     def run(self, ctx, inputs, params):
         import lightgbm as lgb
 
-        features = inputs["features"]
+        features, view = matrix_view(inputs["features"], "gbdt")
         valid = inputs.get("valid_features")
+        valid = matrix_view(valid, "gbdt")[0] if valid is not None else None
         y = require_label(features)
         if params.early_stopping_rounds and valid is None:
             raise OperatorError("early stopping needs the valid_features input connected",
@@ -101,7 +103,7 @@ class TrainGBDT(Operator):
         model = Fitted("lightgbm",
                        meta={"feature_names": names, "categorical": list(features.categorical),
                              "label": features.label_name, "best_iteration": best or None, "evals": evals_json,
-                             "params": params.model_dump(mode="json")},
+                             "params": params.model_dump(mode="json"), "feature_view": view},
                        arrays={"importance_gain": booster.feature_importance("gain").astype(np.float64),
                                "importance_split": booster.feature_importance("split").astype(np.float64)},
                        texts={"model": booster.model_to_string(num_iteration=best or None)})

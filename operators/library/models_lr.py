@@ -7,6 +7,7 @@ import numpy as np
 from pydantic import Field
 
 from ..contract import Message, Messages, Operator, OperatorError, Params, Port, PortType
+from ..kernels.features import matrix_view
 from ..values import FeatureMatrix, Fitted
 
 
@@ -72,7 +73,7 @@ class TrainLR(Operator):
         from sklearn.exceptions import ConvergenceWarning
         from sklearn.linear_model import LogisticRegression
 
-        features = inputs["features"]
+        features, view = matrix_view(inputs["features"], "lr")
         y = require_label(features)
         require_finite(features)
         solver, l1_ratio, C = {"l2": ("lbfgs", 0.0, params.C), "l1": ("liblinear", 1.0, params.C),
@@ -88,7 +89,8 @@ class TrainLR(Operator):
         if any(issubclass(w.category, ConvergenceWarning) for w in caught):
             ctx.log(f"the solver did not converge in {params.max_iter} iterations; raise max_iter")
         model = Fitted("lr", meta={"feature_names": list(features.names), "label": features.label_name,
-                                   "penalty": params.penalty, "C": params.C, "n_iter": int(np.max(estimator.n_iter_))},
+                                   "penalty": params.penalty, "C": params.C, "n_iter": int(np.max(estimator.n_iter_)),
+                                   "feature_view": view},
                        arrays={"coef": estimator.coef_[0].astype(np.float64),
                                "intercept": np.asarray(estimator.intercept_, dtype=np.float64)})
         valid = inputs.get("valid_features")
@@ -97,6 +99,7 @@ class TrainLR(Operator):
 
             from ..kernels.models import load_scorer
 
+            valid = matrix_view(valid, "lr")[0]
             yv = require_label(valid, "valid_features")
             p = load_scorer(model).predict_proba(valid.X)
             model.meta["valid"] = {"auc": float(roc_auc_score(yv, p)), "logloss": float(log_loss(yv, p, labels=[0, 1]))}
