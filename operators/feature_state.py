@@ -28,6 +28,7 @@ View = Literal["lr", "gbdt"]
 VIEWS = ("lr", "gbdt")
 AUTO_GRANULARITIES = (4, 16, 64)
 MIN_ROWS_PER_BUCKET = 20
+ORDINAL_MAX_CATEGORIES = 1024
 
 
 class FeatureConfig(Params):
@@ -360,9 +361,11 @@ def _onehot(b: _Builder, column: str, i: int, counts: Counts) -> dict:
 
 
 def _ordinal(b: _Builder, column: str, i: int, counts: Counts) -> dict:
+    """LightGBM category codes: one column, so the vocabulary is not capped by `max_categories` (a one-hot
+    width) but by ORDINAL_MAX_CATEGORIES; rarer values than `min_frequency` score as missing."""
     b.names.append(column)
     b.categorical.append(column)
-    return {"vocab": _vocab(b, counts[0])}
+    return {"vocab": [v for v, c in counts[0] if c >= b.config.min_frequency][:ORDINAL_MAX_CATEGORIES]}
 
 
 def _hash(b: _Builder, column: str, i: int, counts: Counts) -> dict:
