@@ -211,8 +211,10 @@ def build_feature_state(plan: Mapping[str, list[str]], stats: FeatureStatistics,
         builder.add_column(column, ops)
         if progress:
             progress((n + 1) / steps)
+    # crosses serve LR (a tree finds interactions itself): in a state with views they are the LR view's
+    cross_view = "lr" if any("view" in block for block in builder.blocks) else None
     for cross in config.crosses:
-        builder.add_cross(cross)
+        builder.add_cross(cross, cross_view)
     meta = {"format": kernel.FORMAT, "label": config.label or None, "inputs": list(builder.inputs.values()),
             "blocks": builder.blocks, "names": builder.names, "categorical": builder.categorical}
     if any("view" in block for block in builder.blocks):
@@ -267,7 +269,7 @@ class _Builder:
         if fields is not None:  # None: the transform has nothing to add (a constant column's buckets)
             self.blocks.append({"op": op, "column": column, **fields, **({"view": view} if view else {})})
 
-    def add_cross(self, cross: list[str]) -> None:
+    def add_cross(self, cross: list[str], view: str | None = None) -> None:
         parts = []
         i = len(self.blocks)
         for p, column in enumerate(cross):
@@ -279,7 +281,8 @@ class _Builder:
             else:
                 self.add_input(column, "categorical")
                 parts.append({"column": column, "kind": "category"})
-        self.blocks.append({"op": "cross", "parts": parts, "n_dims": self.config.cross_dims})
+        self.blocks.append({"op": "cross", "parts": parts, "n_dims": self.config.cross_dims,
+                            **({"view": view} if view else {})})
         self.names.extend(f"{'*'.join(cross)}:{j}" for j in range(self.config.cross_dims))
 
 
