@@ -106,3 +106,16 @@ def test_published_automl_model_passes_the_bundle_parity_check_with_live_trial_p
     messages = [e.data.get("message", "") for e in events if e.type == "node_progress" and e.node == "automl"]
     assert any(m.startswith("trial 1 of 8") for m in messages), messages
     assert any("best AUC" in m for m in messages)
+
+
+def test_budgets_a_user_types_are_bounded_and_named_in_the_error():
+    from pipelines.graph import from_json
+    from pipelines.validation import validate
+
+    graph = from_json({"nodes": [
+        {"id": "search", "operator": "automl_gbdt", "params": {"time_budget": 10 ** 9, "n_trials": 10 ** 7}},
+        {"id": "crosses", "operator": "auto_cross", "params": {"cross_budget": 10 ** 6, "max_order": 50}},
+        {"id": "lr", "operator": "automl_lr", "params": {"folds": 1000}}], "edges": []})
+    errors = {(e.node, e.field) for e in validate(graph) if e.code == "invalid_params"}
+    assert {("search", "time_budget"), ("search", "n_trials"), ("crosses", "cross_budget"),
+            ("crosses", "max_order"), ("lr", "folds")} <= errors
