@@ -24,8 +24,11 @@ from .values import Fitted
 
 Transform = Literal["standardize", "minmax", "log1p", "clip", "raw", "missing_indicator", "buckets",
                     "onehot", "ordinal", "hash", "frequency", "target"]
+View = Literal["lr", "gbdt"]
+VIEWS = ("lr", "gbdt")
 AUTO_GRANULARITIES = (4, 16, 64)
 MIN_ROWS_PER_BUCKET = 20
+ORDINAL_MAX_CATEGORIES = 1024
 
 
 class FeatureConfig(Params):
@@ -34,6 +37,11 @@ class FeatureConfig(Params):
     label: str = Field("label", description="Binary label column; carried with the features, never a feature. "
                                             "Empty for unlabelled data")
     positive: str = Field("", max_length=200, description=POSITIVE_RULE[0].upper() + POSITIVE_RULE[1:])
+    model_family: Literal["both", "lr", "gbdt"] = Field(
+        "both", description="Which models auto mode prepares features for. both: one state with two views, "
+                            "an LR view (standardised values, missing indicators, quantile buckets, one-hot) and a "
+                            "GBDT view (raw numbers with missing kept, categories as LightGBM category codes, "
+                            "unseen -> missing); train_lr and train_gbdt each take their own view")
     mode: Literal["auto", "manual"] = Field(
         "auto", description="auto: every column not listed in `columns` or `exclude` gets transforms chosen by its "
                             "type; manual: only the columns listed in `columns`")
@@ -157,15 +165,33 @@ def bucket_levels(config: FeatureConfig, distinct: Callable[[], int], present: i
 
 
 def auto_transforms(kind: str, has_missing: bool, distinct: int, config: FeatureConfig) -> list[str]:
-    """The transforms auto mode gives a column of `kind` ("time", "numeric" or "category")."""
+    """The transforms auto mode gives a column of `kind` ("time", "numeric" or "category"); with both model
+    families each transform is prefixed by the view it serves ("lr:onehot", "gbdt:raw"; no prefix: both)."""
     if kind == "time":
         return []
+    many = kind == "category" and distinct > config.max_categories
     if kind == "numeric":
-        return (["standardize"] + (["missing_indicator"] if has_missing else [])
-                + (["buckets"] if distinct > 2 else []))
-    if distinct <= config.max_categories:
-        return ["onehot"]
-    return ["hash", "frequency"]
+        lr = ["standardize"] + (["missing_indicator"] if has_missing else []) + (["buckets"] if distinct > 2 else [])
+        gbdt = ["raw"]
+    else:
+        lr, gbdt = (["hash"], ["ordinal"]) if many else (["onehot"], ["ordinal"])
+    shared = ["frequency"] if many else []
+    if config.model_family == "lr":
+        return lr + shared
+    if config.model_family == "gbdt":
+        return gbdt + shared
+    return [f"lr:{op}" for op in lr] + shared + [f"gbdt:{op}" for op in gbdt]
+
+
+def split_op(op: str) -> tuple[str | None, str]:
+    """A plan entry as (view or None, transform): "gbdt:raw" -> ("gbdt", "raw")."""
+    view, sep, name = op.partition(":")
+    return (view, name) if sep and view in VIEWS else (None, op)
+
+
+def plain_ops(ops: list[str]) -> list[str]:
+    """A plan's transforms without their view prefixes."""
+    return [split_op(op)[1] for op in ops]
 
 
 def check_label_not_feature(config: FeatureConfig) -> None:
@@ -185,10 +211,14 @@ def build_feature_state(plan: Mapping[str, list[str]], stats: FeatureStatistics,
         builder.add_column(column, ops)
         if progress:
             progress((n + 1) / steps)
+    # crosses serve LR (a tree finds interactions itself): in a state with views they are the LR view's
+    cross_view = "lr" if any("view" in block for block in builder.blocks) else None
     for cross in config.crosses:
-        builder.add_cross(cross)
+        builder.add_cross(cross, cross_view)
     meta = {"format": kernel.FORMAT, "label": config.label or None, "inputs": list(builder.inputs.values()),
             "blocks": builder.blocks, "names": builder.names, "categorical": builder.categorical}
+    if any("view" in block for block in builder.blocks):
+        meta["views"] = list(VIEWS)
     return Fitted("features", meta=meta, arrays=builder.arrays), builder.overrides
 
 
@@ -214,31 +244,32 @@ class _Builder:
         return np.unique(self.stats.quantiles(column, quantile_levels(k)))
 
     def add_column(self, column: str, ops: list[str]) -> None:
-        unknown = [op for op in ops if op not in NUMERIC_BLOCKS and op not in CATEGORY_BLOCKS]
+        tagged = [split_op(op) for op in ops]
+        unknown = [op for _, op in tagged if op not in NUMERIC_BLOCKS and op not in CATEGORY_BLOCKS]
         if unknown:
             raise FeatureMessages.unknown_transform(op=unknown[0], field=f"columns.{column}", column=column)
-        numeric_ops = [op for op in ops if op in NUMERIC_BLOCKS]
-        category_ops = [op for op in ops if op in CATEGORY_BLOCKS]
+        numeric_ops = [(view, op) for view, op in tagged if op in NUMERIC_BLOCKS]
+        category_ops = [(view, op) for view, op in tagged if op in CATEGORY_BLOCKS]
         if numeric_ops:
             if self.stats.is_time(column):
-                raise FeatureMessages.date_not_number(op=numeric_ops[0], field=f"columns.{column}", column=column)
-            moments = self.stats.moments(column, numeric_ops[0])
+                raise FeatureMessages.date_not_number(op=numeric_ops[0][1], field=f"columns.{column}", column=column)
+            moments = self.stats.moments(column, numeric_ops[0][1])
             self.add_input(column, "numeric")
-            for op in numeric_ops:
-                self._add_block(op, column, NUMERIC_BLOCKS[op](self, column, len(self.blocks), moments))
+            for view, op in numeric_ops:
+                self._add_block(op, column, view, NUMERIC_BLOCKS[op](self, column, len(self.blocks), moments))
         if category_ops:
-            if "target" in category_ops and not self.config.label:
+            if any(op == "target" for _, op in category_ops) and not self.config.label:
                 raise FeatureMessages.target_needs_label(field="label")
             self.add_input(column, "categorical")
             counts = self.stats.category_counts(column)
-            for op in category_ops:
-                self._add_block(op, column, CATEGORY_BLOCKS[op](self, column, len(self.blocks), counts))
+            for view, op in category_ops:
+                self._add_block(op, column, view, CATEGORY_BLOCKS[op](self, column, len(self.blocks), counts))
 
-    def _add_block(self, op: str, column: str, fields: dict | None) -> None:
+    def _add_block(self, op: str, column: str, view: str | None, fields: dict | None) -> None:
         if fields is not None:  # None: the transform has nothing to add (a constant column's buckets)
-            self.blocks.append({"op": op, "column": column, **fields})
+            self.blocks.append({"op": op, "column": column, **fields, **({"view": view} if view else {})})
 
-    def add_cross(self, cross: list[str]) -> None:
+    def add_cross(self, cross: list[str], view: str | None = None) -> None:
         parts = []
         i = len(self.blocks)
         for p, column in enumerate(cross):
@@ -250,7 +281,8 @@ class _Builder:
             else:
                 self.add_input(column, "categorical")
                 parts.append({"column": column, "kind": "category"})
-        self.blocks.append({"op": "cross", "parts": parts, "n_dims": self.config.cross_dims})
+        self.blocks.append({"op": "cross", "parts": parts, "n_dims": self.config.cross_dims,
+                            **({"view": view} if view else {})})
         self.names.extend(f"{'*'.join(cross)}:{j}" for j in range(self.config.cross_dims))
 
 
@@ -332,9 +364,11 @@ def _onehot(b: _Builder, column: str, i: int, counts: Counts) -> dict:
 
 
 def _ordinal(b: _Builder, column: str, i: int, counts: Counts) -> dict:
+    """LightGBM category codes: one column, so the vocabulary is not capped by `max_categories` (a one-hot
+    width) but by ORDINAL_MAX_CATEGORIES; rarer values than `min_frequency` score as missing."""
     b.names.append(column)
     b.categorical.append(column)
-    return {"vocab": _vocab(b, counts[0])}
+    return {"vocab": [v for v, c in counts[0] if c >= b.config.min_frequency][:ORDINAL_MAX_CATEGORIES]}
 
 
 def _hash(b: _Builder, column: str, i: int, counts: Counts) -> dict:

@@ -35,6 +35,8 @@ class FeatureMatrix:
     label_name: str | None = None
     # names of columns that hold category codes (LightGBM's native categorical handling)
     categorical: list[str] = field(default_factory=list)
+    # a state serving several model families: view ("lr", "gbdt") -> its [start, stop) column ranges
+    views: dict[str, list[list[int]]] = field(default_factory=dict)
 
     @property
     def n_rows(self) -> int:

@@ -92,6 +92,8 @@ def write_bundle(directory: str | Path, *, name: str, model: Fitted, feature_sta
     directory = Path(directory)
     if directory.exists():
         raise FileExistsError(f"bundle directory {directory} already exists; bundles are immutable")
+    # a state serving several model families is published as the view the model was trained on
+    feature_state = feature_kernel.state_view(feature_state, feature_kernel.model_view(model))
     spec = feature_kernel.input_spec(feature_state)
     rows = holdout.head(HOLDOUT_ROWS).reset_index(drop=True)
     if len(rows) == 0:

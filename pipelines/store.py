@@ -316,7 +316,7 @@ class FeaturesCodec:
         save_arrays(directory / "features.npz", arrays)
         return {"sparse": sparse, "names": list(value.names), "label_name": value.label_name,
                 "categorical": list(value.categorical), "rows": int(value.X.shape[0]),
-                "width": int(value.X.shape[1])}
+                "width": int(value.X.shape[1]), "views": dict(value.views)}
 
     @staticmethod
     def load(directory: Path, meta: dict) -> FeatureMatrix:
@@ -330,14 +330,14 @@ class FeaturesCodec:
             table = pq.read_table(directory / "features.parquet")
             label = table.column(LABEL).to_numpy().astype(np.int8) if LABEL in table.column_names else None
             return FeatureMatrix(matrix_from_vectors(table.column(FEATURES), len(meta["names"])), meta["names"],
-                                 label, meta.get("label_name"), meta.get("categorical", []))
+                                 label, meta.get("label_name"), meta.get("categorical", []), meta.get("views", {}))
         arrays = load_arrays(directory / "features.npz")
         if meta["sparse"]:
             X = sp.csr_matrix((arrays["data"], arrays["indices"], arrays["indptr"]), shape=tuple(arrays["shape"]))
         else:
             X = arrays["X"]
         return FeatureMatrix(X, meta["names"], arrays.get("label"), meta.get("label_name"),
-                             meta.get("categorical", []))
+                             meta.get("categorical", []), meta.get("views", {}))
 
     @staticmethod
     def save_spark(value, directory: Path) -> dict:
@@ -346,7 +346,8 @@ class FeaturesCodec:
         value.dataframe.write.parquet(str(directory / "features.parquet"))
         rows = ds.dataset(directory / "features.parquet", format="parquet").count_rows()
         return {"engine": "spark", "sparse": True, "names": list(value.names), "label_name": value.label_name,
-                "categorical": list(value.categorical), "rows": int(rows), "width": len(value.names)}
+                "categorical": list(value.categorical), "rows": int(rows), "width": len(value.names),
+                "views": dict(value.views)}
 
     @staticmethod
     def load_spark(directory: Path, meta: dict):
@@ -355,7 +356,8 @@ class FeaturesCodec:
         from .engines import spark_session
 
         frame = spark_session().read.parquet(str(directory / "features.parquet"))
-        return SparkFeatures(frame, meta["names"], meta.get("label_name"), meta.get("categorical", []))
+        return SparkFeatures(frame, meta["names"], meta.get("label_name"), meta.get("categorical", []),
+                             meta.get("views", {}))
 
 
 class JsonCodec:

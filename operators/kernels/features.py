@@ -20,7 +20,8 @@ The state: `Fitted(kind="features", meta=..., arrays=...)`, JSON + numeric array
       "label": "default" | null,              # carried into FeatureMatrix.label when present and 0/1
       "inputs": [{"name": "age", "kind": "numeric" | "categorical", "nullable": true}, ...],
       "blocks": [<block>, ...],               # in output order; each adds columns to the right
-      "names": [...], "categorical": [...]    # output feature names; those holding category codes
+      "names": [...], "categorical": [...],   # output feature names; those holding category codes
+      "views": ["lr", "gbdt"]                 # optional: the model families the state serves (below)
     }
     arrays = {"b<i>.<name>": float64 array}  # vectors of block i (quantile edges, per-category values)
 
@@ -47,6 +48,12 @@ Each op as "name: its keys; [the arrays it reads] -> its output".
   missing -> missing_value
 - cross: parts [{column, kind: "category"} or {column, kind: "buckets"}], n_dims; [b<i>.edges<p> for bucket
   part p] -> group: hash of the parts' codes % n_dims
+
+Views. A block may carry `"view": "lr"` or `"view": "gbdt"`: it serves that model family only (auto mode gives LR
+standardised values, buckets and one-hot, and GBDT raw values and category codes, from one fit); a block without
+one serves every view. `transform` builds all blocks and records each view's column ranges in
+`FeatureMatrix.views`; a trainer takes its view's columns (`matrix_view`) and records the view in its model, and
+`state_view(state, view)` is the plain state of those blocks alone, which predict and publishing use.
 
 Category values are compared as canonical strings: str as is; an integral number as its integer digits
 ("3", not "3.0"); other floats by repr; anything else by str(). Cross codes: a category part's code is the
@@ -211,9 +218,27 @@ class CompiledState:
         self.positive = classes[1] if isinstance(classes, list) and len(classes) == 2 else None
         self.blocks = [_compile_block(i, b, state.arrays) for i, b in enumerate(meta["blocks"])]
         self.width = sum(b.width for b in self.blocks)
+        self.views = _view_ranges(meta["blocks"], [b.width for b in self.blocks], meta.get("views") or [])
         if self.width != len(self.names):
             raise OperatorError(f"feature state is inconsistent: {self.width} columns but {len(self.names)} names",
                                 port="feature_state")
+
+
+def _view_ranges(blocks: list[dict], widths: list[int], views: list[str]) -> dict[str, list[list[int]]]:
+    """Each view's output columns as [start, stop) ranges (adjacent ranges merged); {} for a single-view state."""
+    out: dict[str, list[list[int]]] = {}
+    for view in views:
+        ranges: list[list[int]] = []
+        start = 0
+        for block, width in zip(blocks, widths, strict=True):
+            if block.get("view", view) == view and width:
+                if ranges and ranges[-1][1] == start:
+                    ranges[-1][1] = start + width
+                else:
+                    ranges.append([start, start + width])
+            start += width
+        out[view] = ranges
+    return out
 
 
 def _fill(x: np.ndarray, fill: float) -> np.ndarray:
@@ -399,7 +424,7 @@ def transform_compiled(c: CompiledState, columns: Mapping[str, Any], n_rows: int
         pieces.extend(block.compute(arg))
     X = _assemble(pieces, n_rows, c.width)
     return FeatureMatrix(X, list(c.names), _label(columns, c.label, n_rows, c.positive), c.label,
-                         list(c.categorical))
+                         list(c.categorical), {k: [list(r) for r in v] for k, v in c.views.items()})
 
 
 def _assemble(pieces: list[tuple], n_rows: int, width: int):
@@ -449,6 +474,64 @@ def _label(columns: Mapping[str, Any], name: str | None, n_rows: int, positive=N
     if len(raw) != n_rows or not np.all((raw == 0) | (raw == 1)):
         return None
     return raw.astype(np.int8)
+
+
+# ------------------------------------------------------------------------------------------------ views
+def view_columns(views: Mapping[str, list], view: str) -> np.ndarray:
+    """The column indices of `view` from a matrix's or a state's view ranges."""
+    if view not in views:
+        raise OperatorError(f"the features have no {view!r} view (they have {sorted(views)})", port="features")
+    ranges = views[view]
+    return np.concatenate([np.arange(a, b) for a, b in ranges]) if ranges else np.empty(0, dtype=np.int64)
+
+
+def matrix_view(features: FeatureMatrix, view: str) -> tuple[FeatureMatrix, str | None]:
+    """The columns of `features` a `view` ("lr" or "gbdt") model trains on, and the view to record in the model
+    (None when the matrix has a single view: every column serves every model). The GBDT view is dense (raw
+    values and category codes), as LightGBM receives a pandas frame in a hand-written script."""
+    if not features.views:
+        return features, None
+    index = view_columns(features.views, view)
+    X = features.X[:, index]
+    if view == "gbdt" and sp.issparse(X) and len(index) <= 4096:
+        X = X.toarray()
+    names = [features.names[j] for j in index]
+    kept = set(names)
+    return FeatureMatrix(X, names, features.label, features.label_name,
+                         [c for c in features.categorical if c in kept]), view
+
+
+def state_view(state: Fitted, view: str | None) -> Fitted:
+    """The plain feature state of the blocks serving `view` (the one a model trained on that view is scored and
+    published with); the state itself when `view` is None or the state has a single view."""
+    if not view or not state.meta.get("views"):
+        return state
+    if view not in state.meta["views"]:
+        raise OperatorError(f"the feature state has no {view!r} view (it has {state.meta['views']})",
+                            port="feature_state")
+    c = compiled(state)
+    blocks, names, arrays, used = [], [], {}, set()
+    start = 0
+    for i, (block, compiled_block) in enumerate(zip(state.meta["blocks"], c.blocks, strict=True)):
+        width = compiled_block.width
+        if block.get("view", view) == view:
+            j = len(blocks)
+            blocks.append({k: v for k, v in block.items() if k != "view"})
+            names.extend(c.names[start:start + width])
+            prefix = f"b{i}."
+            arrays.update({f"b{j}.{k[len(prefix):]}": v for k, v in state.arrays.items() if k.startswith(prefix)})
+            used.update([p["column"] for p in block["parts"]] if block["op"] == "cross" else [block["column"]])
+        start += width
+    kept = set(names)
+    meta = {k: v for k, v in state.meta.items() if k != "views"}
+    meta.update(blocks=blocks, names=names, view=view, categorical=[n for n in c.categorical if n in kept],
+                inputs=[spec for spec in state.meta["inputs"] if spec["name"] in used])
+    return Fitted(state.kind, meta=meta, arrays=arrays, texts=dict(state.texts))
+
+
+def model_view(model: Fitted) -> str | None:
+    """The feature view a model was trained on (None: every column of its feature state)."""
+    return model.meta.get("feature_view")
 
 
 # ------------------------------------------------------------------------------------------ input spec

@@ -181,10 +181,14 @@ def apply_state(table: pd.DataFrame, state: Fitted):
 
 
 class FeatureExtraction(Operator):
-    """Learns a feature transform from a table and applies it. In `auto` mode numeric columns are standardized,
-    get a missing indicator when they have gaps, and are bucketized by quantiles at several granularities;
-    categorical columns are one-hot encoded (rare values share an 'other' bucket) or, with many distinct values,
-    hashed and frequency-encoded. `columns` overrides the choice per column; `crosses` adds hashed combinations.
+    """Learns a feature transform from a table and applies it. In `auto` mode the state holds two views, one per
+    model family (`model_family`): for logistic regression numeric columns are standardized, get a missing
+    indicator when they have gaps, and are bucketized by quantiles at several granularities, and categorical
+    columns are one-hot encoded (rare values share an 'other' bucket) or, with many distinct values, hashed and
+    frequency-encoded; for GBDT numeric columns pass raw (missing stays missing) and categorical columns become
+    LightGBM category codes (the vocabulary is in the state; unseen values score as missing). train_lr and
+    train_gbdt each take their view; predict and publishing use the view the model was trained on. `columns`
+    overrides the choice per column; `crosses` adds hashed combinations.
     The fitted state (JSON + arrays) is what `predict`, `apply_features` and a published model reuse on new rows.
     Target encoding is out-of-fold on the training rows."""
 

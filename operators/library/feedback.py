@@ -195,6 +195,9 @@ class PublishIfBetter(Operator):
 
 
 def challenger_scores(model, feature_state, table: pd.DataFrame) -> np.ndarray:
+    from ..kernels.features import model_view, state_view
+
+    feature_state = state_view(feature_state, model_view(model))
     scorer = load_scorer(model)
     if list(feature_state.meta["names"]) != scorer.feature_names:
         raise OperatorError("the model was trained on a different feature state than the one connected",

@@ -5,6 +5,7 @@ import numpy as np
 from pydantic import Field
 
 from ..contract import Cancelled, Operator, OperatorError, Params, Port, PortType
+from ..kernels.features import matrix_view
 from ..values import Fitted
 from .models_lr import TrainingMessages, require_label
 
@@ -60,8 +61,9 @@ class TrainGBDT(Operator):
     def run(self, ctx, inputs, params):
         import lightgbm as lgb
 
-        features = inputs["features"]
+        features, view = matrix_view(inputs["features"], "gbdt")
         valid = inputs.get("valid_features")
+        valid = matrix_view(valid, "gbdt")[0] if valid is not None else None
         y = require_label(features)
         if params.early_stopping_rounds and valid is None:
             raise OperatorError("early stopping needs the valid_features input connected",
@@ -95,14 +97,18 @@ class TrainGBDT(Operator):
         booster = lgb.train(lightgbm_params(params), train, num_boost_round=params.n_estimators,
                             valid_sets=valid_sets, valid_names=valid_names, callbacks=callbacks)
         best = int(booster.best_iteration or 0) if params.early_stopping_rounds else 0
-        evals_json = {part: {metric: [float(v) for v in values] for metric, values in metrics.items()}
-                      for part, metrics in evals.items()}
         ctx.log(f"{booster.num_trees()} trees" + (f", best iteration {best}" if best else ""))
-        model = Fitted("lightgbm",
-                       meta={"feature_names": names, "categorical": list(features.categorical),
-                             "label": features.label_name, "best_iteration": best or None, "evals": evals_json,
-                             "params": params.model_dump(mode="json")},
-                       arrays={"importance_gain": booster.feature_importance("gain").astype(np.float64),
-                               "importance_split": booster.feature_importance("split").astype(np.float64)},
-                       texts={"model": booster.model_to_string(num_iteration=best or None)})
-        return {"model": model}
+        return {"model": lightgbm_model(booster, features, view, params.model_dump(mode="json"), evals, best)}
+
+
+def lightgbm_model(booster, features, view: str | None, params: dict, evals: dict, best: int = 0) -> Fitted:
+    """The model port's value for a trained LightGBM booster (train_gbdt and automl_gbdt)."""
+    evals_json = {part: {metric: [float(v) for v in values] for metric, values in metrics.items()}
+                  for part, metrics in evals.items()}
+    return Fitted("lightgbm",
+                  meta={"feature_names": list(features.names), "categorical": list(features.categorical),
+                        "label": features.label_name, "best_iteration": best or None, "evals": evals_json,
+                        "params": params, "feature_view": view},
+                  arrays={"importance_gain": booster.feature_importance("gain").astype(np.float64),
+                          "importance_split": booster.feature_importance("split").astype(np.float64)},
+                  texts={"model": booster.model_to_string(num_iteration=best or None)})

@@ -7,6 +7,7 @@ import numpy as np
 from pydantic import Field
 
 from ..contract import Message, Messages, Operator, OperatorError, Params, Port, PortType
+from ..kernels.features import matrix_view
 from ..values import FeatureMatrix, Fitted
 
 
@@ -67,38 +68,52 @@ class TrainLR(Operator):
         tol: float = Field(1e-4, gt=0, description="Stopping tolerance of the solver")
 
     def run(self, ctx, inputs, params):
-        import warnings
-
-        from sklearn.exceptions import ConvergenceWarning
-        from sklearn.linear_model import LogisticRegression
-
-        features = inputs["features"]
+        features, view = matrix_view(inputs["features"], "lr")
         y = require_label(features)
         require_finite(features)
-        solver, l1_ratio, C = {"l2": ("lbfgs", 0.0, params.C), "l1": ("liblinear", 1.0, params.C),
-                               "elasticnet": ("saga", params.l1_ratio, params.C),
-                               "none": ("lbfgs", 0.0, np.inf)}[params.penalty]
-        estimator = LogisticRegression(C=C, l1_ratio=l1_ratio, solver=solver, max_iter=params.max_iter,
-                                       tol=params.tol,
-                                       class_weight=None if params.class_weight == "none" else "balanced")
-        ctx.progress(0.1, f"fitting on {features.n_rows:,} rows x {len(features.names):,} features ({solver})")
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ConvergenceWarning)
-            estimator.fit(features.X, y)
-        if any(issubclass(w.category, ConvergenceWarning) for w in caught):
+        ctx.progress(0.1, f"fitting on {features.n_rows:,} rows x {len(features.names):,} features")
+        estimator, converged = fit_lr(features.X, y, params)
+        if not converged:
             ctx.log(f"the solver did not converge in {params.max_iter} iterations; raise max_iter")
-        model = Fitted("lr", meta={"feature_names": list(features.names), "label": features.label_name,
-                                   "penalty": params.penalty, "C": params.C, "n_iter": int(np.max(estimator.n_iter_))},
-                       arrays={"coef": estimator.coef_[0].astype(np.float64),
-                               "intercept": np.asarray(estimator.intercept_, dtype=np.float64)})
+        model = lr_model(estimator, features, view, params)
         valid = inputs.get("valid_features")
         if valid is not None:
             from sklearn.metrics import log_loss, roc_auc_score
 
             from ..kernels.models import load_scorer
 
+            valid = matrix_view(valid, "lr")[0]
             yv = require_label(valid, "valid_features")
             p = load_scorer(model).predict_proba(valid.X)
             model.meta["valid"] = {"auc": float(roc_auc_score(yv, p)), "logloss": float(log_loss(yv, p, labels=[0, 1]))}
             ctx.log(f"validation AUC {model.meta['valid']['auc']:.4f}, logloss {model.meta['valid']['logloss']:.4f}")
         return {"model": model}
+
+
+def fit_lr(X, y: np.ndarray, params) -> tuple[object, bool]:
+    """A fitted scikit-learn LogisticRegression for train_lr's params (penalty, C, l1_ratio, class_weight,
+    max_iter, tol), and whether the solver converged. automl_lr calls it once per trial."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+
+    solver, l1_ratio, C = {"l2": ("lbfgs", 0.0, params.C), "l1": ("liblinear", 1.0, params.C),
+                           "elasticnet": ("saga", params.l1_ratio, params.C),
+                           "none": ("lbfgs", 0.0, np.inf)}[params.penalty]
+    estimator = LogisticRegression(C=C, l1_ratio=l1_ratio, solver=solver, max_iter=params.max_iter, tol=params.tol,
+                                   class_weight=None if params.class_weight == "none" else "balanced",
+                                   random_state=0)  # liblinear and saga shuffle: the same rows give the same model
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        estimator.fit(X, y)
+    return estimator, not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+
+
+def lr_model(estimator, features: FeatureMatrix, view: str | None, params) -> Fitted:
+    """The model port's value for a fitted LogisticRegression (train_lr and automl_lr)."""
+    return Fitted("lr", meta={"feature_names": list(features.names), "label": features.label_name,
+                              "penalty": params.penalty, "C": params.C, "n_iter": int(np.max(estimator.n_iter_)),
+                              "feature_view": view},
+                  arrays={"coef": estimator.coef_[0].astype(np.float64),
+                          "intercept": np.asarray(estimator.intercept_, dtype=np.float64)})

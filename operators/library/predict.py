@@ -5,6 +5,7 @@ import numpy as np
 from pydantic import Field
 
 from ..contract import Operator, OperatorError, Params, Port, PortType
+from ..kernels.features import model_view, state_view
 from ..kernels.models import load_scorer
 from ..tables import require_rows
 from .features import apply_state
@@ -34,6 +35,7 @@ class Predict(Operator):
     def run(self, ctx, inputs, params):
         model, state, table = inputs["model"], inputs["feature_state"], inputs["table"]
         require_rows(table)
+        state = state_view(state, model_view(model))
         scorer = load_scorer(model)
         if list(state.meta["names"]) != scorer.feature_names:
             raise OperatorError("the model was trained on a different feature state than the one connected",

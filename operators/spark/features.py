@@ -25,7 +25,7 @@ import numpy as np
 from ..contract import OperatorError
 from ..feature_state import (AUTO_GRANULARITIES, CATEGORY_BLOCKS, FeatureMessages, Moments, TargetEncoding,
                              auto_transforms, bucket_levels, build_feature_state, check_label_not_feature,
-                             label_and_identifiers, quantile_levels)
+                             label_and_identifiers, plain_ops, quantile_levels)
 from ..identifiers import log_line
 from ..kernels import features as kernel
 from ..labels import positive_text
@@ -195,7 +195,7 @@ class SparkStatistics:
         self.rows = next(iter(profiles.values()))["rows"]  # every profile counts the same rows
         present = {c: p["present"] for c, p in profiles.items()}
         self._quantiles = Quantiles(table, self._quantile_requests(plan), present)
-        category_columns = [c for c, ops in plan.items() if any(op in CATEGORY_BLOCKS for op in ops)]
+        category_columns = [c for c, ops in plan.items() if any(op in CATEGORY_BLOCKS for op in plain_ops(ops))]
         self._categories = _category_counts(table, list(dict.fromkeys(category_columns)), dtypes)
         self._label = None
 
@@ -204,6 +204,7 @@ class SparkStatistics:
         for column, ops in plan.items():
             if not _is_numeric(self.dtypes[column]):
                 continue
+            ops = plain_ops(ops)
             profile = self.profiles[column]
             if "buckets" in ops:
                 for k in bucket_levels(config, lambda p=profile: p["distinct"], profile["present"]):
@@ -386,7 +387,8 @@ def transform_on_spark(table, state: Fitted, *, label: str | None = None, oof: d
         table = table.withColumn(label, _label_expr(table, label, positive_text(state.meta)))
     body = functools.partial(_transform_batches, state=state, label=label if with_label else None, oof=oof or {})
     frame = table.mapInArrow(body, features_schema(with_label))
-    return SparkFeatures(frame, list(compiled.names), label if with_label else None, list(compiled.categorical))
+    return SparkFeatures(frame, list(compiled.names), label if with_label else None, list(compiled.categorical),
+                         {k: [list(r) for r in v] for k, v in compiled.views.items()})
 
 
 def feature_extraction(ctx, inputs, params):

@@ -23,6 +23,7 @@ class SparkFeatures:
     names: list[str]
     label_name: str | None = None
     categorical: list[str] = field(default_factory=list)
+    views: dict[str, list[list[int]]] = field(default_factory=dict)  # as FeatureMatrix.views
 
     @property
     def has_label(self) -> bool:
@@ -100,7 +101,8 @@ def to_feature_matrix(features: SparkFeatures):
     X = matrix_from_vectors(table.column(FEATURES), len(features.names)) if table.num_rows else \
         sp.csr_matrix((0, len(features.names)))
     label = table.column(LABEL).to_numpy().astype(np.int8) if LABEL in table.column_names else None
-    return FeatureMatrix(X, list(features.names), label, features.label_name, list(features.categorical))
+    return FeatureMatrix(X, list(features.names), label, features.label_name, list(features.categorical),
+                         dict(features.views))
 
 
 def from_feature_matrix(spark, matrix, partitions: int = 2) -> SparkFeatures:
@@ -113,7 +115,7 @@ def from_feature_matrix(spark, matrix, partitions: int = 2) -> SparkFeatures:
     body = functools.partial(_matrix_slices, X=sp.csr_matrix(matrix.X) if sp.issparse(matrix.X) else matrix.X,
                              label=label, bounds=bounds)
     frame = spark.range(0, partitions, 1, partitions).mapInArrow(body, features_schema(label is not None))
-    return SparkFeatures(frame, list(matrix.names), matrix.label_name, list(matrix.categorical))
+    return SparkFeatures(frame, list(matrix.names), matrix.label_name, list(matrix.categorical), dict(matrix.views))
 
 
 def _matrix_slices(batches, *, X, label, bounds):
@@ -127,3 +129,31 @@ def _matrix_slices(batches, *, X, label, bounds):
                 arrays.append(pa.array(label[lo:hi]))
                 names.append(LABEL)
             yield pa.RecordBatch.from_arrays(arrays, names=names)
+
+
+def _view_slices(batches, *, index, width: int):
+    import pyarrow as pa
+
+    for batch in batches:
+        X = matrix_from_vectors(batch.column(batch.schema.get_field_index(FEATURES)), width)[:, index]
+        arrays, names = [vector_array(X)], [FEATURES]
+        if LABEL in batch.schema.names:
+            arrays.append(batch.column(batch.schema.get_field_index(LABEL)))
+            names.append(LABEL)
+        yield pa.RecordBatch.from_arrays(arrays, names=names)
+
+
+def spark_view(features: SparkFeatures, view: str) -> tuple[SparkFeatures, str | None]:
+    """operators.kernels.features.matrix_view for a SparkFeatures: the view's columns, sliced in the tasks."""
+    import functools
+
+    from ..kernels.features import view_columns
+
+    if not features.views:
+        return features, None
+    index = view_columns(features.views, view)
+    body = functools.partial(_view_slices, index=index, width=len(features.names))
+    frame = features.dataframe.mapInArrow(body, features_schema(features.has_label))
+    names = [features.names[j] for j in index]
+    kept = set(names)
+    return SparkFeatures(frame, names, features.label_name, [c for c in features.categorical if c in kept]), view

@@ -18,8 +18,9 @@ import socket
 import numpy as np
 
 from ..contract import OperatorError
+from ..kernels.features import matrix_view
 from ..values import FeatureMatrix, Fitted
-from .frames import FEATURES, LABEL, SparkFeatures, matrix_from_vectors
+from .frames import FEATURES, LABEL, SparkFeatures, matrix_from_vectors, spark_view
 
 MIN_ROWS_PER_TASK = 1_000  # smaller partitions make LightGBM's network cost more than it saves
 NETWORK_TIMEOUT_MINUTES = 10  # LightGBM's time_out is in minutes
@@ -132,6 +133,7 @@ def train_gbdt(ctx, inputs, params):
     features = inputs["features"]
     if isinstance(features, FeatureMatrix):  # already on the driver
         return _local("train_gbdt").run(ctx, inputs, params)
+    features, view = spark_view(features, "gbdt")
     if params.early_stopping_rounds:
         raise OperatorError("early stopping is not available on the Spark engine: LightGBM's distributed "
                             "training has no shared validation set; set early_stopping_rounds to 0",
@@ -144,8 +146,8 @@ def train_gbdt(ctx, inputs, params):
                   for part, metrics in evals.items()}
     meta = {"feature_names": list(features.names), "categorical": list(features.categorical),
             "label": features.label_name, "best_iteration": None, "evals": evals_json,
-            "params": params.model_dump(mode="json"), "engine": "spark", "spark_tasks": tasks}
-    valid = inputs.get("valid_features")
+            "params": params.model_dump(mode="json"), "engine": "spark", "spark_tasks": tasks, "feature_view": view}
+    valid = _view_of(inputs.get("valid_features"), "gbdt")
     model = Fitted("lightgbm", meta=meta,
                    arrays={"importance_gain": booster.feature_importance("gain").astype(np.float64),
                            "importance_split": booster.feature_importance("split").astype(np.float64)},
@@ -166,6 +168,7 @@ def train_lr(ctx, inputs, params):
     features = inputs["features"]
     if isinstance(features, FeatureMatrix):
         return _local("train_lr").run(ctx, inputs, params)
+    features, view = spark_view(features, "lr")
     rows, positives = _label_counts(features, "features")
     frame = features.dataframe
     l1_share = {"l2": 0.0, "l1": 1.0, "elasticnet": params.l1_ratio, "none": 0.0}[params.penalty]
@@ -186,13 +189,23 @@ def train_lr(ctx, inputs, params):
         raise RuntimeError(f"Spark ML returned {len(coefficients)} coefficients for {len(features.names)} features")
     iterations = int(fitted.summary().totalIterations()) if fitted.hasSummary() else None
     model = Fitted("lr", meta={"feature_names": list(features.names), "label": features.label_name,
-                               "penalty": params.penalty, "C": params.C, "n_iter": iterations, "engine": "spark"},
+                               "penalty": params.penalty, "C": params.C, "n_iter": iterations, "engine": "spark",
+                               "feature_view": view},
                    arrays={"coef": coefficients, "intercept": np.asarray([fitted.intercept()], dtype=np.float64)})
-    valid = inputs.get("valid_features")
+    valid = _view_of(inputs.get("valid_features"), "lr")
     if valid is not None:
         model.meta["valid"] = _valid_metrics(model, valid)
         ctx.log(f"validation AUC {model.meta['valid']['auc']:.4f}, logloss {model.meta['valid']['logloss']:.4f}")
     return {"model": model}
+
+
+def _view_of(features, view: str):
+    """A validation input's columns of `view` (local or Spark)."""
+    if features is None:
+        return None
+    if isinstance(features, FeatureMatrix):
+        return matrix_view(features, view)[0]
+    return spark_view(features, view)[0]
 
 
 def _dense_vector(text: str) -> np.ndarray:
@@ -252,7 +265,10 @@ def predict(ctx, inputs, params):
 
     from ..kernels.models import load_scorer
 
+    from ..kernels.features import model_view, state_view
+
     model, state, table = inputs["model"], inputs["feature_state"], inputs["table"]
+    state = state_view(state, model_view(model))
     scorer = load_scorer(model)
     if list(state.meta["names"]) != scorer.feature_names:
         raise OperatorError("the model was trained on a different feature state than the one connected",

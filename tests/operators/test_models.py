@@ -12,6 +12,7 @@ from sklearn.metrics import (accuracy_score, average_precision_score, f1_score, 
 
 import operators
 from operators import OperatorError, PortType
+from operators.kernels.features import matrix_view, model_view, state_view
 from operators.kernels.models import load_scorer
 from operators.library.features import apply_state
 from tests.operators.conftest import planted_table
@@ -34,10 +35,11 @@ def test_train_lr_penalties_store_coefficients_and_score_through_the_kernel(run,
     _, test = data
     model = run("train_lr", {"features": fitted["features"]}, penalty=penalty, C=0.5, max_iter=300)["model"]
     model = run.roundtrip(PortType.MODEL, model)
-    assert model.kind == "lr" and len(model.arrays["coef"]) == len(fitted["features"].names)
+    lr_view = matrix_view(fitted["features"], "lr")[0]  # auto mode's state serves LR and GBDT: LR takes its view
+    assert model.kind == "lr" and model.meta["feature_view"] == "lr" and len(model.arrays["coef"]) == len(lr_view.names)
     if penalty == "l1":
         assert (model.arrays["coef"] == 0).sum() > 0  # L1 zeroes some weights
-    X = apply_state(test, fitted["feature_state"]).X
+    X = apply_state(test, state_view(fitted["feature_state"], model_view(model))).X
     scorer = load_scorer(model)
     p = scorer.predict_proba(X)
     assert roc_auc_score(test["label"], p) > 0.75
@@ -49,7 +51,7 @@ def test_train_lr_penalties_store_coefficients_and_score_through_the_kernel(run,
 def test_class_weights_raise_the_predicted_rate_of_the_rare_class(run, fitted):
     plain = run("train_lr", {"features": fitted["features"]})["model"]
     balanced = run("train_lr", {"features": fitted["features"]}, class_weight="balanced")["model"]
-    X = fitted["features"].X
+    X = matrix_view(fitted["features"], "lr")[0].X
     minority = 0 if fitted["features"].label.mean() > 0.5 else 1
     rate = lambda m: np.mean((load_scorer(m).predict_proba(X) >= 0.5) == minority)  # noqa: E731
     assert rate(balanced) > rate(plain)

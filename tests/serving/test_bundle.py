@@ -169,6 +169,7 @@ def test_lr_bundle_verifies_and_explains_with_term_contributions(tmp_path, train
     """The bundle format is the same for the LR model of the kernels (coefficients, no pickle)."""
     from sklearn.linear_model import LogisticRegression
 
+    from operators.kernels.features import state_view
     from operators.library.features import apply_state
     from operators.library.sample_data import credit_default_table
     from operators.values import Fitted
@@ -176,16 +177,17 @@ def test_lr_bundle_verifies_and_explains_with_term_contributions(tmp_path, train
 
     state, _ = trained
     table = credit_default_table(3000, seed=3)
-    features = apply_state(table, state)
+    lr_state = state_view(state, "lr")  # auto mode's state serves LR and GBDT; the bundle keeps the model's view
+    features = apply_state(table, lr_state)
     estimator = LogisticRegression(C=0.5, max_iter=500).fit(features.X, features.label)
-    model = Fitted("lr", {"feature_names": list(features.names)},
+    model = Fitted("lr", {"feature_names": list(features.names), "feature_view": "lr"},
                    arrays={"coef": estimator.coef_[0].astype(np.float64), "intercept": estimator.intercept_})
     path = write_bundle(tmp_path / "lr", name="credit-lr", model=model, feature_state=state,
                         holdout=scoring_table.tail(200))
     bundle = load_bundle(path)
     rows = scoring_table.head(50)
     out = bundle.score_table(rows, explain=True)
-    reference = estimator.predict_proba(apply_state(rows, state).X)[:, 1]
+    reference = estimator.predict_proba(apply_state(rows, lr_state).X)[:, 1]
     assert np.max(np.abs(out["probability"] - reference)) <= 1e-9
     margin = out["contributions"].sum(axis=1)
     assert np.allclose(1 / (1 + np.exp(-margin)), out["probability"], atol=1e-12)
