@@ -212,7 +212,7 @@ class Executor:
             until: str | None = None, force: bool = False, params: dict[str, Any] | None = None,
             cancel: CancelToken | None = None) -> RunResult:
         params = with_builtins(params)  # one run_date / fire_time for every node of the run
-        check(graph, params)
+        check(graph, params, from_node=from_node, only=only, until=until)
         started = time.monotonic()
         token = cancel or CancelToken()
         plan = cache.plan(graph, params=params, from_node=from_node, only=only, until=until)

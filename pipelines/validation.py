@@ -47,7 +47,35 @@ def params_errors(node_id: str, operator_cls, params: dict) -> tuple[Any, list[V
         return None, errors
 
 
-def validate(graph: Graph, overrides: dict[str, Any] | None = None) -> list[ValidationError]:
+def validate(graph: Graph, overrides: dict[str, Any] | None = None, *, from_node: str | None = None,
+             only: str | None = None, until: str | None = None) -> list[ValidationError]:
+    """Every error of the graph; with from_node / only / until, only those of the nodes that run would need
+    (the asked nodes and their ancestors) and of the graph as a whole, so a valid node runs while a node it
+    does not need is invalid (as KNIME runs any node whose inputs are ready)."""
+    errors = _all_errors(graph, overrides)
+    needed = run_scope(graph, from_node=from_node, only=only, until=until)
+    if needed is None:
+        return errors
+    return [e for e in errors if e.node is None or e.node in needed]
+
+
+def run_scope(graph: Graph, *, from_node: str | None = None, only: str | None = None,
+              until: str | None = None) -> set[str] | None:
+    """The node ids a run of this mode needs (None: all of them); an unknown node id needs all."""
+    if from_node is None and only is None and until is None:
+        return None
+    from .cache import select
+
+    dag = nx.DiGraph()
+    dag.add_nodes_from(n.id for n in graph.nodes)
+    dag.add_edges_from((e.source, e.target) for e in graph.edges)
+    try:
+        return select(dag, from_node=from_node, only=only, until=until)[1]
+    except ValueError:
+        return None
+
+
+def _all_errors(graph: Graph, overrides: dict[str, Any] | None) -> list[ValidationError]:
     errors: list[ValidationError] = []
     seen: set[str] = set()
     for node in graph.nodes:
@@ -141,7 +169,8 @@ def _cycle_errors(graph: Graph, seen: set[str]) -> list[ValidationError]:
     return []
 
 
-def check(graph: Graph, overrides: dict[str, Any] | None = None) -> None:
-    errors = validate(graph, overrides)
+def check(graph: Graph, overrides: dict[str, Any] | None = None, **scope: str | None) -> None:
+    """Raise PipelineInvalid with every error of the nodes a run needs (scope: from_node / only / until)."""
+    errors = validate(graph, overrides, **scope)
     if errors:
         raise PipelineInvalid(errors)

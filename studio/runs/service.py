@@ -29,7 +29,9 @@ def start_run(pipeline: Pipeline, *, user=None, version: PipelineVersion | None 
     if mode != RunMode.ALL and graph.node(node) is None:
         raise ApiError(400, "unknown_node", [{"path": "node", "code": "unknown_node",
                                               "message": f"version {version.number} has no node {node!r}"}])
-    errors = pipelines.validate(graph, params or None)
+    scope = {"from_node": node if mode == RunMode.FROM else None, "only": node if mode == RunMode.ONLY else None,
+             "until": node if mode == RunMode.UNTIL else None}
+    errors = pipelines.validate(graph, params or None, **scope)  # only the nodes this run needs
     if errors:
         raise ApiError(400, "invalid_pipeline", error_entries(graph, errors, prefix="graph"),
                        message=f"version {version.number} cannot run: " + "; ".join(e.message for e in errors))
