@@ -121,3 +121,15 @@ def test_a_save_message_is_kept_on_the_version_and_bounded(world):
     # another project's owner can neither read the message nor save over it
     assert world.as_bob.get(f"{url}versions/").status_code == 404
     assert world.as_bob.patch(url, {"graph": graph, "message": "mine"}, format="json").status_code == 404
+
+
+def test_a_model_output_carries_a_readable_summary(world, demo_run):
+    gbdt = world.as_alice.get(f"/api/runs/{demo_run}/outputs/train_gbdt/model/").json()
+    summary = gbdt["summary"]
+    assert summary["trees"] == 200 and summary["features"] == len(gbdt["state"]["feature_names"])
+    top = summary["top_features"]
+    assert len(top) == 10 and top[0]["weight"] >= top[-1]["weight"] > 0
+    assert {t["name"] for t in top} <= set(gbdt["state"]["feature_names"])
+    lr = world.as_alice.get(f"/api/runs/{demo_run}/outputs/train_lr/model/").json()["summary"]
+    assert lr["coefficients"] == lr["features"] > 0 and "intercept" in lr and len(lr["top_features"]) == 10
+    assert world.as_bob.get(f"/api/runs/{demo_run}/outputs/train_gbdt/model/").status_code == 404

@@ -2,12 +2,6 @@ import { useEffect, useRef, useState } from "react";
 import { ApiFailure, post } from "../api/client";
 import { navigate } from "../router";
 
-/** A deployment name from a pipeline's name: the API's rule (lower case, digits, '-', '_'; it becomes the URL). */
-export function deploymentName(from: string): string {
-  const slug = from.toLowerCase().replace(/[^a-z0-9_-]+/g, "-").replace(/^[-_]+|[-_]+$/g, "").slice(0, 100);
-  return slug || "model";
-}
-
 function failureText(err: unknown): string {
   const failure = err as ApiFailure;
   const details = (failure.errors ?? []).map((x) => x.message).filter(Boolean);
@@ -72,10 +66,4 @@ export function PublishDialog({ runId, node, what, defaultName, onClose }: Props
       </form>
     </div>
   );
-}
-
-/** Which canvas nodes can be published: a node with a model output, or one that takes a model to evaluate. */
-export function publishable(spec: { inputs: { name: string; type: string }[]; outputs: { type: string }[] } | undefined): boolean {
-  if (!spec) return false;
-  return spec.outputs.some((p) => p.type === "model") || spec.inputs.some((p) => p.name === "model" && p.type === "model");
 }
