@@ -164,6 +164,7 @@ function EditorInner(props: EditorProps) {
         <Palette operators={operators} onAdd={(op) => addOperatorAt(op, centre())} />
         <div
           className={`canvas${fileDrop.over ? " file-over" : ""}`} ref={wrapper} data-testid="canvas" onDragLeave={fileDrop.onDragLeave}
+          role="region" aria-label="Pipeline canvas"
           onDragOver={(e) => { if (!fileDrop.onDragOver(e)) { e.preventDefault(); e.dataTransfer.dropEffect = "move"; } }}
           onDrop={(e) => { if (!fileDrop.onDrop(e)) onDrop(e); }}
         >
