@@ -2,7 +2,7 @@ import Form from "@rjsf/core";
 import type { ErrorSchema, RJSFSchema, UiSchema } from "@rjsf/utils";
 import validator from "@rjsf/validator-ajv8";
 import { UploadWidget } from "../data/UploadWidget";
-import { useEffect, useMemo, useRef, type ReactNode } from "react";
+import { useMemo, useRef, type ReactNode } from "react";
 import type { GraphError, GraphNode, OperatorSpec } from "../graph/types";
 import { CodeWidget } from "./CodeWidget";
 import { formSchema } from "./form/formSchema";
@@ -60,12 +60,11 @@ export function ParamPanel({ node, spec, errors, columns, onParams, onLabel, onD
 
   // The form library reports a change on mount when it fills in schema defaults; that is not a user action
   // (the backend applies the same defaults), so only changes after the user touched the form are recorded.
-  const touched = useRef(false);
-  useEffect(() => {
-    touched.current = false;
-  }, [node.id]);
+  // The mark names the node touched: a form mounting for another node (whose change comes before any effect of
+  // this panel could reset a flag) is not taken for the user's edit of it.
+  const touched = useRef<string | null>(null);
   const touch = () => {
-    touched.current = true;
+    touched.current = node.id;
   };
 
   // A file import's upload is picked from the project's files by name, never typed as an id.
@@ -136,7 +135,7 @@ export function ParamPanel({ node, spec, errors, columns, onParams, onLabel, onD
             showErrorList={false}
             extraErrors={extraErrors}
             onChange={(e) => {
-              if (touched.current) onParams({ ...(e.formData as Record<string, unknown>), ...bound });
+              if (touched.current === node.id) onParams({ ...(e.formData as Record<string, unknown>), ...bound });
             }}
           />
         </div>

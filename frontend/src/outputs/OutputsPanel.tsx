@@ -10,7 +10,8 @@ export { MetricsView } from "./views";
 function portTitle(p: { name: string; type: string }): string {
   if (p.type === "report") return p.name === "report" ? "Charts" : `${p.name} (charts)`;
   if (p.type === "metrics") return p.name === "metrics" ? "Metrics" : `${p.name} (metrics)`;
-  return `${p.name} (${p.type})`;
+  if (p.name === p.type) return p.name[0].toUpperCase() + p.name.slice(1).replace(/_/g, " ");
+  return `${p.name} (${p.type.replace(/_/g, " ")})`;
 }
 
 interface Column {

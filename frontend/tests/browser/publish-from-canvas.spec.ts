@@ -14,7 +14,8 @@ import { apiCall, createPipeline, expect, expectAccessible, login, SHOTS, studio
 import { REPO } from "./server";
 
 const DEMO = JSON.parse(readFileSync(path.join(REPO, "examples/credit_default.json"), "utf8"));
-const NODES = ["import", "split", "features", "train_gbdt", "train_lr", "predict_gbdt", "predict_lr", "evaluate"];
+// The example's nodes by the names they show (its labels, else their ids).
+const NODES = ["Applications", "Train / test", "Features (auto)", "GBDT", "Logistic regression", "predict_gbdt", "predict_lr", "GBDT vs LR"];
 
 const canvas = (page: Page) => page.getByRole("region", { name: "Pipeline canvas" });
 /** A node by its visible title on the canvas (a training node's title and operator read alike: the first). */
@@ -50,34 +51,35 @@ test("a person edits lists and mappings, clicks every node with the panel open, 
   await expect(page.getByText(`Saved version v${await latestVersion(page, id)}`, { exact: true })).toBeVisible();
 
   // With the parameter panel open, every node of the 8-node pipeline takes a click, and the view does not move.
-  await nodeTitled(page, "import").click();
-  await expect(panel(page).getByRole("heading", { name: "import" })).toBeVisible();
+  await nodeTitled(page, "Applications").click();
+  await expect(panel(page).getByRole("heading", { name: "Applications" })).toBeVisible();
   const before = await viewport(page);
   for (const title of NODES) {
     await nodeTitled(page, title).click(); // fails when the minimap (or anything) covers the node
-    await expect(panel(page).getByRole("heading", { name: title })).toBeVisible();
+    await expect(panel(page).getByRole("heading", { name: title, exact: true })).toBeVisible();
   }
   expect(await viewport(page)).toBe(before);
+  await expect(page.getByText("All changes saved")).toBeVisible(); // looking at nodes changes nothing
   await page.screenshot({ path: `${SHOTS}/issue15-canvas-panel-open.png` });
   await expectAccessible(page, "the canvas with the parameter panel open");
 
   // A mapping (Column Types): the visible Add button adds a row whose key is a column, its value a type.
-  await nodeTitled(page, "import").click();
+  await nodeTitled(page, "Applications").click();
   const addType = panel(page).getByRole("button", { name: "Add Column Types entry" });
-  await expectReadable(addType, "＋ Add");
+  await expectReadable(addType, "+ Add");
   await addType.click();
   const key = panel(page).getByLabel("Column", { exact: true });
   await key.fill("region");
   await key.press("Tab"); // the key is renamed when the field loses focus
-  await expect(panel(page).getByRole("combobox", { name: "region" })).toHaveValue("number"); // a valid first choice
+  await expect(panel(page).getByRole("combobox", { name: "region" }).locator("option:checked")).toHaveText("number"); // a valid first choice
   await panel(page).getByRole("combobox", { name: "region" }).selectOption("category");
   await expect(panel(page).locator(".has-error")).toHaveCount(0); // no row starts in error
   await expectReadable(panel(page).getByRole("button", { name: "Remove Column Types Region" }), "✕ Remove");
 
   // A list (Exclude): add an entry, then take it out again with its visible Remove button.
-  await nodeTitled(page, "features").click();
+  await nodeTitled(page, "Features (auto)").click();
   const addExclude = panel(page).getByRole("button", { name: "Add Exclude entry" });
-  await expectReadable(addExclude, "＋ Add");
+  await expectReadable(addExclude, "+ Add");
   await addExclude.click();
   const exclude = panel(page).getByRole("group", { name: "Exclude" });
   await exclude.locator("input").last().fill("months_employed");
@@ -101,7 +103,7 @@ test("a person edits lists and mappings, clicks every node with the panel open, 
   await page.getByRole("button", { name: "Run all" }).click();
   await expect(page.getByText(/^Run #\d+: succeeded$/)).toBeVisible({ timeout: 240_000 });
   const runId = Number((await page.getByText(/^Run #\d+: succeeded$/).textContent())!.match(/#(\d+)/)![1]);
-  await nodeTitled(page, "evaluate").click();
+  await nodeTitled(page, "GBDT vs LR").click();
   await page.getByRole("tab", { name: "Outputs" }).click();
   await expect(page.getByRole("tab", { name: "Charts" })).toHaveAttribute("aria-selected", "true");
   await expect(page.getByRole("tablist", { name: "Charts" }).getByRole("tab").first()).toHaveText("ROC");
@@ -129,10 +131,12 @@ test("a person edits lists and mappings, clicks every node with the panel open, 
   await page.getByRole("button", { name: "Restore size" }).click();
 
   // The model's output is a readable summary, its raw JSON behind a toggle.
-  await nodeTitled(page, "train_gbdt").click();
-  await expect(page.getByText("Gradient-boosted trees (LightGBM)")).toBeVisible();
+  await nodeTitled(page, "GBDT").click();
+  await expect(page.getByText("Gradient-boosted trees (LightGBM)", { exact: true })).toBeVisible();
   await expect(page.getByRole("table", { name: "Top features" })).toBeVisible();
   await expect(page.getByRole("button", { name: "Show raw JSON" })).toBeVisible();
+
+  await expect(page.getByText("All changes saved")).toBeVisible(); // reading results changes nothing either
 
   // The Deployments page, empty, lists this run's trained models with a Publish button each.
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Deployments" }).click();
@@ -143,7 +147,7 @@ test("a person edits lists and mappings, clicks every node with the panel open, 
   await page.goBack();
 
   // Publish the GBDT node from the canvas: the dialog asks only for the name, prefilled from the pipeline's.
-  await nodeTitled(page, "train_gbdt").click();
+  await nodeTitled(page, "GBDT").click();
   await panel(page).getByRole("button", { name: "Publish…" }).click();
   const dialog = page.getByRole("dialog", { name: "Publish model" });
   await expect(dialog.getByLabel("Deployment name")).toHaveValue("credit-scoring");

@@ -17,7 +17,7 @@ function TextButton({ text, name, className, iconType: _iconType, icon: _icon, u
 }
 
 function AddButton(props: IconButtonProps) {
-  return <TextButton {...props} className="form-add" text="＋ Add" name={`Add ${fieldNameOf(props.id)} entry`} />;
+  return <TextButton {...props} className="form-add" text="+ Add" name={`Add ${fieldNameOf(props.id)} entry`} />;
 }
 
 function RemoveButton(props: IconButtonProps) {
