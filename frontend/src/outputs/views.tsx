@@ -7,7 +7,7 @@ const HIGHER = new Set(["auc", "ks", "pr_auc", "average_precision", "accuracy", 
 const LOWER = new Set(["logloss", "brier"]);
 
 export function fmt(v: unknown): string {
-  if (typeof v === "number") return Number.isInteger(v) ? String(v) : v.toPrecision(4);
+  if (typeof v === "number") return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4)));
   if (v === null || v === undefined) return "—";
   return typeof v === "object" ? JSON.stringify(v) : String(v);
 }
