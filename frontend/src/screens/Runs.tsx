@@ -1,7 +1,8 @@
 import { useEffect, useState } from "react";
 import { ApiFailure, get, post } from "../api/client";
 import { items } from "../api/lists";
-import type { Page, Pipeline, Run } from "../api/types";
+import type { Page, Run } from "../api/types";
+import { usePipelineNames } from "../api/usePipelineNames";
 import { navigate } from "../router";
 
 function duration(run: Run): string {
@@ -67,10 +68,7 @@ function PublishRun({ run }: { run: Run }) {
 export function Runs({ projectId }: { projectId: string }) {
   const [runs, setRuns] = useState<Run[] | null>(null);
   const [error, setError] = useState("");
-  const [names, setNames] = useState<Map<number, string>>(new Map());
-  useEffect(() => {
-    get<Page<Pipeline>>(`/api/pipelines/?project=${projectId}&limit=500`).then((p) => setNames(new Map(items(p).map((x) => [x.id, x.name])))).catch(() => undefined);
-  }, [projectId]);
+  const names = usePipelineNames(projectId);
   useEffect(() => {
     const load = () => get<Page<Run>>(`/api/runs/?project=${projectId}&limit=100`).then((r) => setRuns(items(r))).catch((e: Error) => setError(e.message));
     void load();
