@@ -219,7 +219,7 @@ class Executor:
             cancel: CancelToken | None = None) -> RunResult:
         params = with_builtins(params)  # one run_date / fire_time for every node of the run
         resolver = self.components or library_of(graph)
-        check(graph, params, resolver)
+        check(graph, params, resolver, from_node=from_node, only=only, until=until)
         expansion = expand(graph, resolver)  # component nodes become their inner nodes: the rest is unchanged
         graph, used = expansion.graph, expansion.used
         self._origins.update(expansion.origins)

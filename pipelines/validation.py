@@ -49,20 +49,47 @@ def params_errors(node_id: str, operator_cls, params: dict) -> tuple[Any, list[V
         return None, errors
 
 
-def validate(graph: Graph, overrides: dict[str, Any] | None = None,
-             components: Resolver | None = None) -> list[ValidationError]:
+def validate(graph: Graph, overrides: dict[str, Any] | None = None, components: Resolver | None = None, *,
+             from_node: str | None = None, only: str | None = None,
+             until: str | None = None) -> list[ValidationError]:
     """Every error of `graph`; its component nodes are expanded first with `components` (else with the
-    components an exported graph carries), and errors inside them name the component node and the inner node."""
+    components an exported graph carries), and errors inside them name the component node and the inner node.
+    With from_node / only / until, only the errors of the nodes that run would need (the asked nodes and their
+    ancestors) and of the graph as a whole, so a valid node runs while a node it does not need is invalid (as
+    KNIME runs any node whose inputs are ready)."""
+    scope = {"from_node": from_node, "only": only, "until": until}
     if not has_components(graph):
-        return _validate(graph, overrides)
+        return _in_scope(graph, _all_errors(graph, overrides), scope)
     expansion = expand(graph, components or library_of(graph))
-    errors = name_errors(_validate(expansion.graph, overrides), expansion.origins, expansion.used)
+    errors = _in_scope(expansion.graph, _all_errors(expansion.graph, overrides), scope)
+    errors = name_errors(errors, expansion.origins, expansion.used)
     if expansion.errors:  # a component that could not be expanded leaves its neighbours unconnected: not news
         errors = [e for e in errors if e.code not in ("missing_input", "unknown_node")]
     return expansion.errors + errors
 
 
-def _validate(graph: Graph, overrides: dict[str, Any] | None = None) -> list[ValidationError]:
+def _in_scope(graph: Graph, errors: list[ValidationError], scope: dict[str, str | None]) -> list[ValidationError]:
+    needed = run_scope(graph, **scope)
+    if needed is None:
+        return errors
+    return [e for e in errors if e.node is None or e.node in needed]
+
+
+def run_scope(graph: Graph, *, from_node: str | None = None, only: str | None = None,
+              until: str | None = None) -> set[str] | None:
+    """The node ids a run of this mode needs (None: all of them); an unknown node id needs all."""
+    if from_node is None and only is None and until is None:
+        return None
+    from .cache import select
+
+    dag = Dag([n.id for n in graph.nodes], ((e.source, e.target) for e in graph.edges))
+    try:
+        return select(dag, from_node=from_node, only=only, until=until)[1]
+    except ValueError:
+        return None
+
+
+def _all_errors(graph: Graph, overrides: dict[str, Any] | None) -> list[ValidationError]:
     errors: list[ValidationError] = []
     seen: set[str] = set()
     for node in graph.nodes:
@@ -161,7 +188,9 @@ def _cycle_errors(graph: Graph, seen: set[str]) -> list[ValidationError]:
     return []
 
 
-def check(graph: Graph, overrides: dict[str, Any] | None = None, components: Resolver | None = None) -> None:
-    errors = validate(graph, overrides, components)
+def check(graph: Graph, overrides: dict[str, Any] | None = None, components: Resolver | None = None,
+          **scope: str | None) -> None:
+    """Raise PipelineInvalid with every error of the nodes a run needs (scope: from_node / only / until)."""
+    errors = validate(graph, overrides, components, **scope)
     if errors:
         raise PipelineInvalid(errors)

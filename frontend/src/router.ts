@@ -4,8 +4,16 @@ import { useSyncExternalStore } from "react";
 const listeners = new Set<() => void>();
 window.addEventListener("popstate", () => listeners.forEach((l) => l()));
 
+/** A page with unsaved work asks before the app navigates away (the canvas sets it while it has unsaved edits). */
+let leaveGuard: (() => boolean) | null = null;
+export function setLeaveGuard(guard: (() => boolean) | null): void {
+  leaveGuard = guard;
+}
+
 export function navigate(path: string, replace = false): void {
   if (path === window.location.pathname + window.location.search) return;
+  if (leaveGuard && !leaveGuard()) return;
+  leaveGuard = null;
   if (replace) window.history.replaceState(null, "", path);
   else window.history.pushState(null, "", path);
   listeners.forEach((l) => l());

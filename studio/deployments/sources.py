@@ -61,3 +61,55 @@ def outputs_of_run(run, data: dict):
         table = tests[0]
     return (load(model, "model_node"), load(state, "feature_state_node"), load(table, "holdout_node"),
             model[0])
+
+
+def choice_for_node(run, node_id: str) -> dict:
+    """What to publish when a canvas node is asked: a node with a model output publishes that model; an
+    evaluate node (a `model` input) publishes the model it evaluated. The feature state is the nearest
+    upstream feature-state output of the model, the held-out rows the table a predict node scored with it."""
+    import operators
+    from operators import PortType
+
+    graph = run.version.as_graph()
+    node = graph.node(node_id)
+    if node is None:
+        raise DeploymentError(f"run {run.pk} has no node {node_id!r}", "node")
+    cls = operators.get(node.operator)
+    into = {(e.target, e.target_port): e for e in graph.edges}
+    if cls is not None and any(p.type == PortType.MODEL for p in cls.outputs):
+        model_node = node_id
+    elif cls is not None and any(p.name == "model" and p.type == PortType.MODEL for p in cls.inputs):
+        edge = into.get((node_id, "model"))
+        if edge is None:
+            raise DeploymentError(f"node {node_id!r} has no model connected to its input 'model'", "node")
+        model_node = edge.source
+    else:
+        raise DeploymentError(f"node {node_id!r} ({node.operator}) neither trains a model nor evaluates one; "
+                              "publish a training or an evaluate node", "node")
+    choice = {"model_node": model_node}
+    state = _upstream_with(graph, model_node, PortType.FEATURE_STATE)
+    if state is not None:
+        choice["feature_state_node"] = state
+    scored = next((e.target for e in graph.edges if e.source == model_node and e.target_port == "model"
+                   and (e.target, "table") in into and (e.target, "feature_state") in into), None)
+    if scored is not None:
+        table = into[(scored, "table")]
+        choice["holdout_node"], choice["holdout_port"] = table.source, table.source_port
+    return choice
+
+
+def _upstream_with(graph, start: str, port_type) -> str | None:
+    """The nearest ancestor of `start` (breadth first) with an output of `port_type`."""
+    import operators
+
+    kinds = {n.id: operators.get(n.operator) for n in graph.nodes}
+    seen, frontier = {start}, [start]
+    while frontier:
+        parents = [e.source for e in graph.edges if e.target in frontier and e.source not in seen]
+        for parent in dict.fromkeys(parents):
+            cls = kinds.get(parent)
+            if cls is not None and any(p.type == port_type for p in cls.outputs):
+                return parent
+        seen.update(parents)
+        frontier = list(dict.fromkeys(parents))
+    return None

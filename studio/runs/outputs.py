@@ -42,6 +42,27 @@ def profile(df: pd.DataFrame) -> dict:
     return {"kind": "profile", "rows_total": int(len(df)), "columns": columns}
 
 
+def model_summary(model: Fitted, top: int = 10) -> dict:
+    """What a person reads of a model: its kind, number of trees or coefficients, and its top features by
+    importance (gain for LightGBM, |coefficient| for LR), normalised to sum to 1 over all features."""
+    names = list(model.meta.get("feature_names", []))
+    summary: dict = {"features": len(names)}
+    if model.kind == "lightgbm":
+        summary["trees"] = model.texts.get("model", "").count("\nTree=")
+        weight = np.asarray(model.arrays.get("importance_gain", np.zeros(len(names))), dtype=np.float64)
+    elif "coef" in model.arrays:
+        coef = np.asarray(model.arrays["coef"], dtype=np.float64)
+        summary["coefficients"] = int(coef.size)
+        summary["intercept"] = float(np.ravel(model.arrays.get("intercept", [0.0]))[0])
+        weight = np.abs(coef)
+    else:
+        return summary
+    if len(names) == len(weight) and weight.sum() > 0:
+        best = np.argsort(-weight, kind="stable")[:top]
+        summary["top_features"] = [{"name": names[i], "weight": float(weight[i] / weight.sum())} for i in best]
+    return summary
+
+
 def describe(value, view: str, offset: int, limit: int) -> dict:
     if isinstance(value, pd.DataFrame):
         return profile(value) if view == "profile" else table_page(value, offset, limit)
@@ -49,7 +70,8 @@ def describe(value, view: str, offset: int, limit: int) -> dict:
         return {"kind": "report", "figures": value.figures, "tables": value.tables, "text": value.text}
     if isinstance(value, Fitted):
         return {"kind": "model", "model_kind": value.kind, "state": value.meta, "arrays": {
-            k: list(np.shape(v)) for k, v in value.arrays.items()}, "texts": sorted(value.texts)}
+            k: list(np.shape(v)) for k, v in value.arrays.items()}, "texts": sorted(value.texts),
+            "summary": model_summary(value)}
     if isinstance(value, FeatureMatrix):
         return {"kind": "features", "rows": int(value.n_rows), "width": int(value.X.shape[1]),
                 "names": list(value.names)[:1000], "label_name": value.label_name}

@@ -37,7 +37,10 @@ def start_run(pipeline: Pipeline, *, user=None, version: PipelineVersion | None 
         raise ApiError(400, "component_node", [{"path": "node", "code": "component_node", "message": (
             f"node {node!r} is a component node: it runs as a whole, with the pipeline or a node after it")}])
 
-    errors = pipelines.validate(graph, params or None, components=resolver_for(version.pipeline.project_id))
+    scope = {"from_node": node if mode == RunMode.FROM else None, "only": node if mode == RunMode.ONLY else None,
+             "until": node if mode == RunMode.UNTIL else None}
+    errors = pipelines.validate(graph, params or None, components=resolver_for(version.pipeline.project_id),
+                                **scope)  # only the nodes this run needs
     if errors:
         raise ApiError(400, "invalid_pipeline", error_entries(graph, errors, prefix="graph"),
                        message=f"version {version.number} cannot run: " + "; ".join(e.message for e in errors))

@@ -15,6 +15,7 @@ import { addComment, addNode, moveNodes, removeElements, setLabel, setParams } f
 import type { GraphDoc, GraphError, OperatorSpec, XY } from "../graph/types";
 import { catalogueFrom } from "../graph/types";
 import { useCanvasFileDrop } from "../data/useCanvasFileDrop";
+import { GettingStarted } from "./GettingStarted";
 import { HelpPanel } from "./HelpPanel";
 import type { FlowNode, NodeRunState } from "./nodeData";
 import { NoteNode } from "./NoteNode";
@@ -27,7 +28,7 @@ import { useEditorShortcuts } from "./useEditorShortcuts";
 import { NO_ERRORS, useFlowNodes } from "./useFlowNodes";
 import { useHistory } from "./useHistory";
 import { useNotice } from "./useNotice";
-import { useSave } from "./useSave";
+import { useSave, type DraftTarget } from "./useSave";
 import { useSelection } from "./useSelection";
 
 export type { RunMode } from "./Toolbar";
@@ -38,12 +39,18 @@ const ParamPanel = lazy(() => import("./ParamPanel").then((m) => ({ default: m.P
 
 export interface EditorProps {
   operators: OperatorSpec[];
+  /** the saved graph; `start`, when given, is where the edits begin (a restored draft) */
   initial: GraphDoc;
+  start?: GraphDoc;
+  draft?: DraftTarget;
   errors: GraphError[];
   runStates: ReadonlyMap<string, NodeRunState>;
   columnsOf?: (nodeId: string, doc: GraphDoc) => string[] | undefined;
-  onSave: (doc: GraphDoc) => Promise<GraphError[] | void>;
-  onRun?: (mode: RunMode, node: string | null, force: boolean, doc: GraphDoc, dirty: boolean) => void;
+  onSave: (doc: GraphDoc, message: string) => Promise<GraphError[] | void>;
+  /** after unsaved edits were saved first: `errors` are the saved version's validation errors */
+  onRun?: (mode: RunMode, node: string | null, force: boolean, errors: GraphError[]) => void;
+  /** extra controls in the parameter panel of the selected node (Publish) */
+  nodeActions?: (nodeId: string) => ReactNode;
   onSelectNode?: (nodeId: string | null) => void;
   toolbarExtra?: ReactNode;
   bottom?: ReactNode;
@@ -61,9 +68,10 @@ function groupByNode(errors: GraphError[]): Map<string, GraphError[]> {
 function EditorInner(props: EditorProps) {
   const { operators, initial, runStates, onRun, onSelectNode } = props;
   const catalogue = useMemo(() => catalogueFrom(operators), [operators]);
-  const { history, doc, change, endGroup, undo, redo } = useHistory(initial);
+  const { history, doc, change, endGroup, undo, redo } = useHistory(props.start ?? initial);
   const { notice, say, dismiss } = useNotice();
-  const { dirty, saving, serverErrors, save } = useSave(initial, doc, props.errors, props.onSave, say);
+  const { dirty, saving, serverErrors, save, message, setMessage } = useSave(initial, doc, props.errors, props.onSave, say, props.draft);
+  const [minimap, setMinimap] = useState<boolean | null>(null); // null: shown unless the parameter panel is open
   const selection = useSelection(doc);
   const { selectedNodes, selectedEdges, parts, onlySelected, selectOnly, clearSelection } = selection;
   const [showHelp, setShowHelp] = useState(false);
@@ -130,6 +138,13 @@ function EditorInner(props: EditorProps) {
   useEditorShortcuts(shortcuts);
 
   const selectedNode = onlySelected ? doc.nodes.find((n) => n.id === onlySelected) : undefined;
+  // The minimap never covers the graph: off while the parameter panel narrows the canvas, unless asked for.
+  const showMinimap = minimap ?? !selectedNode;
+  // Unsaved edits are saved first (a new version, so the toolbar and the header follow), then the run starts.
+  const runSaved = async (mode: RunMode, node: string | null, force: boolean) => {
+    const errs = dirty ? await save() : [];
+    if (errs !== null) onRun?.(mode, node, force, errs);
+  };
 
   return (
     <div className="editor">
@@ -137,7 +152,8 @@ function EditorInner(props: EditorProps) {
         dirty={dirty} saving={saving} canUndo={canUndo(history)} canRedo={canRedo(history)} onlySelected={onlySelected} showHelp={showHelp}
         onSave={shortcuts.save} onUndo={undo} onRedo={redo} onLayout={layout} onFitView={fitView}
         onAddNote={() => { const r = addComment(doc, centre()); change(() => r.doc); }}
-        onRun={onRun && ((mode, node, force) => onRun(mode, node, force, doc, dirty))}
+        onRun={onRun && ((mode, node, force) => void runSaved(mode, node, force))}
+        message={message} onMessage={setMessage}
         onToggleHelp={toggleHelp} extra={props.toolbarExtra}
       />
       {notice && (
@@ -151,6 +167,7 @@ function EditorInner(props: EditorProps) {
         <Palette operators={operators} onAdd={(op) => addOperatorAt(op, centre())} />
         <div
           className={`canvas${fileDrop.over ? " file-over" : ""}`} ref={wrapper} data-testid="canvas" onDragLeave={fileDrop.onDragLeave}
+          role="region" aria-label="Pipeline canvas"
           onDragOver={(e) => { if (!fileDrop.onDragOver(e)) { e.preventDefault(); e.dataTransfer.dropEffect = "move"; } }}
           onDrop={(e) => { if (!fileDrop.onDrop(e)) onDrop(e); }}
         >
@@ -173,12 +190,11 @@ function EditorInner(props: EditorProps) {
           >
             <Background gap={20} />
             <Controls />
-            <MiniMap pannable zoomable ariaLabel="Minimap" nodeColor={(n) => (n.type === "note" ? "#f5d76e" : "#8c959f")} />
+            {showMinimap && <MiniMap pannable zoomable position="top-right" ariaLabel="Minimap" nodeColor={(n) => (n.type === "note" ? "#f5d76e" : "#8c959f")} />}
           </ReactFlow>
-          {doc.nodes.length === 0 && doc.comments.length === 0 && (
-            <p className="empty-hint">Drag an operator from the left onto the canvas to start.</p>
-          )}
-          {showHelp && <HelpPanel onClose={() => setShowHelp(false)} />}
+          <button type="button" className="minimap-toggle" aria-pressed={showMinimap} onClick={() => setMinimap(!showMinimap)}>{showMinimap ? "Hide minimap" : "Show minimap"}</button>
+          {doc.nodes.length === 0 && doc.comments.length === 0 && <GettingStarted onOpenHelp={() => setShowHelp(true)} />}
+          {showHelp && <HelpPanel operators={operators} onClose={() => setShowHelp(false)} />}
           {fileDrop.progress}
         </div>
         {selectedNode && (
@@ -191,6 +207,8 @@ function EditorInner(props: EditorProps) {
             onParams={(params) => change((d) => setParams(d, selectedNode.id, params), `params:${selectedNode.id}`)}
             onLabel={(label) => change((d) => setLabel(d, selectedNode.id, label), `label:${selectedNode.id}`)}
             onDone={endGroup}
+            actions={props.nodeActions?.(selectedNode.id)}
+            runError={runStates.get(selectedNode.id)?.status === "failed" ? runStates.get(selectedNode.id)?.error : undefined}
           />
           </Suspense>
         )}

@@ -1,3 +1,6 @@
+import type { OperatorSpec } from "../graph/types";
+import { OperatorDocs } from "./GettingStarted";
+
 const SHORTCUTS: [string, string][] = [
   ["Drag from the palette", "add an operator (or focus it and press Enter)"],
   ["Drag from an output to an input", "connect (ports of the same type only)"],
@@ -13,9 +16,9 @@ const SHORTCUTS: [string, string][] = [
   ["?", "show or hide this list"],
 ];
 
-export function HelpPanel({ onClose }: { onClose: () => void }) {
+export function HelpPanel({ onClose, operators }: { onClose: () => void; operators: OperatorSpec[] }) {
   return (
-    <div className="help-panel" role="dialog" aria-label="Keyboard shortcuts" data-testid="help">
+    <div className="help-panel" role="dialog" aria-label="Keyboard shortcuts and operator documentation" data-testid="help">
       <div className="help-head">
         <h2>Keyboard shortcuts</h2>
         <button type="button" onClick={onClose} aria-label="Close shortcuts">×</button>
@@ -30,6 +33,7 @@ export function HelpPanel({ onClose }: { onClose: () => void }) {
           ))}
         </tbody>
       </table>
+      <OperatorDocs operators={operators} />
     </div>
   );
 }

@@ -66,15 +66,14 @@ function OperatorNodeView({ data, selected }: NodeProps<OperatorFlowNode>) {
           <div className="progress-bar" style={{ width: `${Math.round((run?.progress ?? 0) * 100)}%` }} />
         </div>
       )}
+      {/* At most three lines on the node (a long error would run over the nodes below); the full text is the
+          tooltip, and the parameter panel lists every error. */}
       {errors.length > 0 && (
-        <div className="op-node-errors" data-testid={`errors-${node.id}`}>
-          {errors.slice(0, 2).map((e, i) => (
-            <div key={i}>{e.message}</div>
-          ))}
-          {errors.length > 2 && <div>… {errors.length - 2} more</div>}
+        <div className="op-node-errors clipped" data-testid={`errors-${node.id}`} title={errorText}>
+          {errors.length > 1 ? `${errors.length} errors: ` : ""}{errors.map((e) => e.message).join(" · ")}
         </div>
       )}
-      {status === "failed" && run?.error && <div className="op-node-errors">{run.error.split("\n")[0]}</div>}
+      {status === "failed" && run?.error && <div className="op-node-errors clipped" title={run.error}>{run.error}</div>}
       <PortHandles ports={spec?.outputs ?? []} side="output" />
     </div>
   );

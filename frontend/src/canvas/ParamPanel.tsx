@@ -2,16 +2,15 @@ import Form from "@rjsf/core";
 import type { ErrorSchema, RJSFSchema, UiSchema } from "@rjsf/utils";
 import validator from "@rjsf/validator-ajv8";
 import { UploadWidget } from "../data/UploadWidget";
-import { useEffect, useMemo, useRef } from "react";
+import { useMemo, useRef, type ReactNode } from "react";
 import type { GraphError, GraphNode, OperatorSpec } from "../graph/types";
 import { CodeWidget } from "./CodeWidget";
+import { formSchema } from "./form/formSchema";
+import { formTemplates, type FormContext } from "./form/templates";
 import { portColor } from "./ports";
 
 const isParamRef = (v: unknown): v is { $param: string } =>
   typeof v === "object" && v !== null && !Array.isArray(v) && typeof (v as { $param?: unknown }).$param === "string";
-
-/** Parameters that name a column of the input table get a picker when the upstream columns are known. */
-const COLUMN_FIELD = /(^|_)(label|column|columns)$/;
 
 interface Props {
   node: GraphNode;
@@ -21,38 +20,26 @@ interface Props {
   onParams: (params: Record<string, unknown>) => void;
   onLabel: (label: string) => void;
   onDone: () => void;
+  /** node actions shown under the title (Publish on a succeeded model node) */
+  actions?: ReactNode;
+  /** the node's error in the last run, in full (the node shows three lines of it) */
+  runError?: string;
 }
 
 /**
  * The parameter form is generated from the operator's JSON Schema (react-jsonschema-form), never written per
  * operator. Values bound to a pipeline parameter ({"$param": name}) are shown, not edited, and kept as they are.
  */
-export function ParamPanel({ node, spec, errors, columns, onParams, onLabel, onDone }: Props) {
+export function ParamPanel({ node, spec, errors, columns, onParams, onLabel, onDone, actions, runError }: Props) {
   const bound = useMemo(
     () => Object.fromEntries(Object.entries(node.params).filter(([, v]) => isParamRef(v))) as Record<string, { $param: string }>,
     [node.params],
   );
-  const schema = useMemo(() => {
-    if (!spec) return null;
-    const base = spec.params_schema as RJSFSchema;
-    const props = { ...((base.properties ?? {}) as Record<string, RJSFSchema>) };
-    for (const name of Object.keys(bound)) delete props[name];
-    // Column pickers: the form library offers a schema's `examples` as suggestions (a datalist).
-    if (columns?.length) {
-      for (const [name, prop] of Object.entries(props)) {
-        if (!COLUMN_FIELD.test(name)) continue;
-        if (prop.type === "string") props[name] = { ...prop, examples: columns };
-        const item = prop.items as RJSFSchema | undefined;
-        if (prop.type === "array" && item?.type === "string") props[name] = { ...prop, items: { ...item, examples: columns } };
-      }
-    }
-    const required = (base.required ?? []).filter((r) => !(r in bound));
-    const { title: _title, ...rest } = base;
-    return { ...rest, properties: props, required } as RJSFSchema;
-  }, [spec, bound, columns]);
+  const schema = useMemo(() => (spec ? formSchema(spec.params_schema as RJSFSchema, bound, columns) : null), [spec, bound, columns]);
+  const formContext = useMemo<FormContext>(() => ({ columns }), [columns]);
 
   const uiSchema = useMemo(() => {
-    const ui: UiSchema = { "ui:submitButtonOptions": { norender: true } };
+    const ui: UiSchema = { "ui:submitButtonOptions": { norender: true }, "ui:globalOptions": { orderable: false } };
     // A parameter declared with `"widget": "code"` is edited in the code field.
     for (const [name, prop] of Object.entries((spec?.params_schema.properties ?? {}) as Record<string, { widget?: string }>)) {
       if (prop.widget === "code") ui[name] = { "ui:widget": CodeWidget };
@@ -73,12 +60,11 @@ export function ParamPanel({ node, spec, errors, columns, onParams, onLabel, onD
 
   // The form library reports a change on mount when it fills in schema defaults; that is not a user action
   // (the backend applies the same defaults), so only changes after the user touched the form are recorded.
-  const touched = useRef(false);
-  useEffect(() => {
-    touched.current = false;
-  }, [node.id]);
+  // The mark names the node touched: a form mounting for another node (whose change comes before any effect of
+  // this panel could reset a flag) is not taken for the user's edit of it.
+  const touched = useRef<string | null>(null);
   const touch = () => {
-    touched.current = true;
+    touched.current = node.id;
   };
 
   // A file import's upload is picked from the project's files by name, never typed as an id.
@@ -98,6 +84,7 @@ export function ParamPanel({ node, spec, errors, columns, onParams, onLabel, onD
       <p className="muted">
         {spec ? `${spec.name} v${spec.version} — ${spec.description}` : `Unknown operator “${node.operator}”`}
       </p>
+      {actions}
       <label className="field">
         <span>Name on the canvas</span>
         <input
@@ -128,6 +115,7 @@ export function ParamPanel({ node, spec, errors, columns, onParams, onLabel, onD
           {e.message}
         </p>
       ))}
+      {runError && <p className="error-text" role="alert">Failed in the last run: {runError}</p>}
       {Object.entries(bound).map(([name, ref]) => (
         <p key={name} className="bound-param">
           <strong>{name}</strong> ← pipeline parameter <code>{ref.$param}</code>
@@ -139,13 +127,15 @@ export function ParamPanel({ node, spec, errors, columns, onParams, onLabel, onD
             key={node.id}
             schema={schema}
             uiSchema={withUploads}
+            templates={formTemplates}
+            formContext={formContext}
             formData={formData}
             validator={validator}
             liveValidate="onChange"
             showErrorList={false}
             extraErrors={extraErrors}
             onChange={(e) => {
-              if (touched.current) onParams({ ...(e.formData as Record<string, unknown>), ...bound });
+              if (touched.current === node.id) onParams({ ...(e.formData as Record<string, unknown>), ...bound });
             }}
           />
         </div>

@@ -20,6 +20,9 @@ export interface ToolbarProps {
   onRun?: (mode: RunMode, node: string | null, force: boolean) => void;
   onToggleHelp: () => void;
   extra?: ReactNode;
+  /** the optional message of the next saved version */
+  message?: string;
+  onMessage?: (message: string) => void;
 }
 
 /** The editor's buttons; every action is the editor's, the toolbar only shows what is possible now. */
@@ -30,6 +33,12 @@ export function Toolbar(props: ToolbarProps) {
       <button type="button" onClick={props.onSave} disabled={saving || !dirty} data-testid="save">
         {saving ? "Saving…" : "Save"}
       </button>
+      {props.onMessage && (
+        <input
+          type="text" className="version-message" aria-label="Version message (optional)" placeholder="Version message (optional)" maxLength={500}
+          value={props.message ?? ""} onChange={(e) => props.onMessage?.(e.target.value)} onKeyDown={(e) => { if (e.key === "Enter" && dirty) props.onSave(); }}
+        />
+      )}
       <span className={`dirty ${dirty ? "on" : ""}`} data-testid="dirty" aria-live="polite">
         {dirty ? "● Unsaved changes" : "All changes saved"}
       </span>
@@ -50,7 +59,7 @@ export function Toolbar(props: ToolbarProps) {
       )}
       {props.extra}
       <span className="grow" />
-      <button type="button" onClick={props.onToggleHelp} aria-expanded={props.showHelp} title="Keyboard shortcuts (?)">Shortcuts</button>
+      <button type="button" onClick={props.onToggleHelp} aria-expanded={props.showHelp} title="Getting started, operator documentation and keyboard shortcuts (?)">Help</button>
     </div>
   );
 }

@@ -2,6 +2,17 @@ import { useEffect, useState } from "react";
 import { ApiFailure, get } from "../api/client";
 import type { OperatorSpec } from "../graph/types";
 import { Plot, type Figure } from "./Plot";
+import { chartOrder, chartTitle, fmt, MetricsView, ModelSummary, type ModelBody } from "./views";
+
+export { MetricsView } from "./views";
+
+/** A port's tab: "Charts" and "Metrics" for those kinds, else its name and type. */
+function portTitle(p: { name: string; type: string }): string {
+  if (p.type === "report") return p.name === "report" ? "Charts" : `${p.name} (charts)`;
+  if (p.type === "metrics") return p.name === "metrics" ? "Metrics" : `${p.name} (metrics)`;
+  if (p.name === p.type) return p.name[0].toUpperCase() + p.name.slice(1).replace(/_/g, " ");
+  return `${p.name} (${p.type.replace(/_/g, " ")})`;
+}
 
 interface Column {
   name: string;
@@ -45,12 +56,6 @@ interface ReportBody {
 type OutputBody = TableBody | ProfileBody | MetricsBody | ReportBody | { kind: string; [k: string]: unknown };
 
 const PAGE = 50;
-
-function fmt(v: unknown): string {
-  if (typeof v === "number") return Number.isInteger(v) ? String(v) : v.toPrecision(4);
-  if (v === null || v === undefined) return "—";
-  return typeof v === "object" ? JSON.stringify(v) : String(v);
-}
 
 function Histogram({ counts }: { counts: number[] }) {
   const max = Math.max(1, ...counts);
@@ -129,23 +134,8 @@ function ProfileView({ body }: { body: ProfileBody }) {
   );
 }
 
-export function MetricsView({ metrics }: { metrics: Record<string, unknown> }) {
-  return (
-    <table className="data metrics">
-      <tbody>
-        {Object.entries(metrics).map(([k, v]) => (
-          <tr key={k}>
-            <th scope="row">{k}</th>
-            <td>{fmt(v)}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
-}
-
 function ReportView({ body }: { body: ReportBody }) {
-  const names = Object.keys(body.figures);
+  const names = chartOrder(Object.keys(body.figures));
   const [chart, setChart] = useState(names[0] ?? "");
   return (
     <div>
@@ -153,11 +143,11 @@ function ReportView({ body }: { body: ReportBody }) {
       <div className="chart-tabs" role="tablist" aria-label="Charts">
         {names.map((n) => (
           <button key={n} type="button" role="tab" aria-selected={chart === n} className={chart === n ? "active" : ""} onClick={() => setChart(n)} data-testid={`chart-tab-${n}`}>
-            {n}
+            {chartTitle(n)}
           </button>
         ))}
       </div>
-      {chart && body.figures[chart] && <Plot key={chart} name={chart} figure={body.figures[chart]} />}
+      {chart && body.figures[chart] && <Plot key={chart} name={chart} title={chartTitle(chart)} figure={body.figures[chart]} />}
     </div>
   );
 }
@@ -167,6 +157,7 @@ function OutputBodyView({ body, onPage }: { body: OutputBody; onPage: (offset: n
   if (body.kind === "profile") return <ProfileView body={body as ProfileBody} />;
   if (body.kind === "metrics") return <MetricsView metrics={(body as MetricsBody).metrics} />;
   if (body.kind === "report") return <ReportView body={body as ReportBody} />;
+  if (body.kind === "model") return <ModelSummary body={body as unknown as ModelBody} />;
   return <pre className="json">{JSON.stringify(body, null, 2)}</pre>;
 }
 
@@ -215,14 +206,16 @@ function CompareWith({ pipelineId, runId, node, port }: { pipelineId: number; ru
 /** What a node produced in a run: each output port, shown by kind (table, profile, metrics, charts). */
 export function OutputsPanel({ runId, node, spec, ready, pipelineId }: { runId: number | null; node: string; spec: OperatorSpec | undefined; ready: boolean; pipelineId?: number }) {
   const ports = spec?.outputs ?? [];
-  const [port, setPort] = useState(ports[0]?.name ?? "");
+  // A node with charts opens on them (an evaluation's report before its metrics table).
+  const firstPort = (ports.find((p) => p.type === "report") ?? ports[0])?.name ?? "";
+  const [port, setPort] = useState(firstPort);
   const [view, setView] = useState<"data" | "profile">("data");
   const [offset, setOffset] = useState(0);
   const [body, setBody] = useState<OutputBody | null>(null);
   const [error, setError] = useState("");
 
   useEffect(() => {
-    setPort(ports[0]?.name ?? "");
+    setPort(firstPort);
     setOffset(0);
   }, [node, spec]); // eslint-disable-line react-hooks/exhaustive-deps
 
@@ -249,7 +242,7 @@ export function OutputsPanel({ runId, node, spec, ready, pipelineId }: { runId: 
         <div className="output-tabs" role="tablist" aria-label="Output ports">
           {ports.map((p) => (
             <button key={p.name} type="button" role="tab" aria-selected={p.name === port} className={p.name === port ? "active" : ""} onClick={() => { setPort(p.name); setOffset(0); }} data-testid={`output-tab-${p.name}`}>
-              {p.name} <small>({p.type})</small>
+              {portTitle(p)}
             </button>
           ))}
         </div>

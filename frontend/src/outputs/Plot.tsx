@@ -6,7 +6,7 @@ export interface Figure {
 }
 
 /** A plotly.js chart from the API's figure JSON. plotly.js is loaded on first use, so the canvas starts fast. */
-export function Plot({ figure, name }: { figure: Figure; name: string }) {
+export function Plot({ figure, name, title }: { figure: Figure; name: string; title?: string }) {
   const el = useRef<HTMLDivElement>(null);
   const [error, setError] = useState("");
   useEffect(() => {
@@ -15,7 +15,13 @@ export function Plot({ figure, name }: { figure: Figure; name: string }) {
     void import("plotly.js-basic-dist-min")
       .then(({ default: Plotly }) => {
         if (!alive || !target) return;
-        const layout = { autosize: true, height: 300, margin: { l: 50, r: 20, t: 40, b: 40 }, ...figure.layout };
+        // Axis labels get the room they need (long feature names on an importance chart were clipped).
+        const given = figure.layout ?? {};
+        const layout = {
+          autosize: true, height: 300, margin: { l: 50, r: 20, t: 40, b: 40 }, ...given,
+          xaxis: { automargin: true, ...(given.xaxis as object | undefined) },
+          yaxis: { automargin: true, ...(given.yaxis as object | undefined) },
+        };
         return Plotly.react(target, figure.data, layout, { displaylogo: false, responsive: true });
       })
       .catch((e: Error) => setError(e.message));
@@ -25,7 +31,7 @@ export function Plot({ figure, name }: { figure: Figure; name: string }) {
     };
   }, [figure]);
   return (
-    <figure className="plot" data-testid={`plot-${name}`} aria-label={`${name} chart`}>
+    <figure className="plot" data-testid={`plot-${name}`} aria-label={`${title ?? name} chart`}>
       <div ref={el} />
       {error && <figcaption className="error-text">Chart failed: {error}</figcaption>}
     </figure>

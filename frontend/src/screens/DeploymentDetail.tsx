@@ -1,10 +1,11 @@
 import { useEffect, useMemo, useRef, useState } from "react";
 import { ApiFailure, get, post } from "../api/client";
 import type { components } from "../api/schema";
-import { buildTryRequest, fieldKind, inputColumns, latencyFigure, requestsFigure, type InputColumn, type VersionMetrics } from "../deployments/logic";
+import { buildTryRequest, fieldKind, inputColumns, latencyFigure, requestsFigure, type InputColumn, type TryRequest, type VersionMetrics } from "../deployments/logic";
 import { ClosedLoop } from "../deployments/ClosedLoop";
 import { KeysPanel, SettingsPanel, ShadowComparison, TrafficPanel } from "../deployments/Rollout";
 import { curlWithKey, heldKey, holdKey, scoresFigure } from "../deployments/rollout";
+import { curlWithBody } from "../deployments/curl";
 import { Plot } from "../outputs/Plot";
 import { navigate } from "../router";
 
@@ -31,6 +32,12 @@ interface TryAnswer {
   predictions: Prediction[];
 }
 
+/** The serving process answers with the deployment's live version (or both say there is none). */
+function servingInSync(serving: ServingState | null, live: number | null | undefined): boolean {
+  if (!serving?.reachable) return false;
+  return String(serving.live_version ?? "") === String(live ?? "");
+}
+
 function message(e: unknown): string {
   if (e instanceof ApiFailure && e.errors.length) return e.errors.map((x) => x.message).join("; ");
   return e instanceof Error ? e.message : String(e);
@@ -55,6 +62,13 @@ export function DeploymentDetail({ id }: { id: string }) {
     get<Deployment>(`/api/deployments/${id}/`).then(setDeployment).catch((e) => setError(message(e)));
     void loadServing();
   }, [id]); // eslint-disable-line react-hooks/exhaustive-deps
+  // The page follows the serving process (no Refresh needed): asked again soon while it does not serve the live
+  // version yet (it learns of a new version within seconds), and now and then once it does.
+  const inSync = servingInSync(serving, deployment?.live_version);
+  useEffect(() => {
+    const timer = window.setTimeout(() => void loadServing(), inSync ? 10_000 : serving && !serving.reachable ? 5_000 : 1_000);
+    return () => window.clearTimeout(timer);
+  }, [serving, inSync]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const act = (path: string, body?: unknown) => {
     setBusy(true);
@@ -143,13 +157,13 @@ export function DeploymentDetail({ id }: { id: string }) {
       <KeysPanel deployment={deployment} apiKey={apiKey} onKey={chooseKey} />
 
       <h2>Try it</h2>
-      <TryForm id={id} columns={inputColumns(deployment.input_spec)} live={deployment.status === "live"} apiKey={apiKey} />
+      <TryForm id={id} columns={inputColumns(deployment.input_spec)} live={deployment.status === "live"} apiKey={apiKey} curl={curlWithKey(serving?.curl ?? "", apiKey)} />
 
       <h2>Request with curl</h2>
       <CurlExample curl={curlWithKey(serving?.curl ?? "", apiKey)} />
 
       <h2>Serving</h2>
-      <ServingCharts serving={serving} onRefresh={() => void loadServing()} />
+      <ServingCharts serving={serving} onRefresh={() => void loadServing()} waiting={!inSync && deployment.live_version !== null ? deployment.live_version : null} />
 
       <h2>Shadow</h2>
       <ShadowComparison id={id} />
@@ -183,7 +197,8 @@ export function DeploymentDetail({ id }: { id: string }) {
   );
 }
 
-function TryForm({ id, columns, live, apiKey }: { id: string; columns: InputColumn[]; live: boolean; apiKey: string }) {
+function TryForm({ id, columns, live, apiKey, curl }: { id: string; columns: InputColumn[]; live: boolean; apiKey: string; curl: string }) {
+  const [sent, setSent] = useState<TryRequest | null>(null);
   const [values, setValues] = useState<Record<string, string>>({});
   const [explain, setExplain] = useState(false);
   const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({});
@@ -202,6 +217,7 @@ function TryForm({ id, columns, live, apiKey }: { id: string; columns: InputColu
       return;
     }
     setFieldErrors({});
+    setSent(built.request);
     setBusy(true);
     post<TryAnswer>(`/api/deployments/${id}/try/`, { ...built.request, key: apiKey })
       .then(setAnswer)
@@ -254,6 +270,12 @@ function TryForm({ id, columns, live, apiKey }: { id: string; columns: InputColu
           {prediction.contributions && <Contributions values={prediction.contributions} />}
         </div>
       )}
+      {prediction && sent && (
+        <>
+          <h3>The same request with curl</h3>
+          <CurlExample curl={curlWithBody(curl, sent)} label="curl with these values" />
+        </>
+      )}
     </form>
   );
 }
@@ -282,7 +304,7 @@ function Contributions({ values }: { values: Record<string, number> }) {
   );
 }
 
-function CurlExample({ curl }: { curl: string }) {
+function CurlExample({ curl, label = "curl example" }: { curl: string; label?: string }) {
   const box = useRef<HTMLTextAreaElement>(null);
   const [copied, setCopied] = useState("");
   if (!curl) return <p className="muted">No version to call yet.</p>;
@@ -297,7 +319,7 @@ function CurlExample({ curl }: { curl: string }) {
   };
   return (
     <div>
-      <textarea ref={box} readOnly value={curl} rows={3} style={{ width: "100%", fontFamily: "monospace" }} aria-label="curl example" />
+      <textarea ref={box} readOnly value={curl} rows={3} style={{ width: "100%", fontFamily: "monospace" }} aria-label={label} />
       <div className="row">
         <button type="button" onClick={copy}>Copy</button>
         {copied && <span className="muted" role="status">{copied}</span>}
@@ -306,7 +328,7 @@ function CurlExample({ curl }: { curl: string }) {
   );
 }
 
-function ServingCharts({ serving, onRefresh }: { serving: ServingState | null; onRefresh: () => void }) {
+function ServingCharts({ serving, onRefresh, waiting }: { serving: ServingState | null; onRefresh: () => void; waiting: number | null }) {
   const metrics = serving?.metrics ?? {};
   const known = Object.keys(metrics).filter((v) => v !== "");
   const latency = useMemo(() => latencyFigure(metrics), [serving]); // eslint-disable-line react-hooks/exhaustive-deps
@@ -319,7 +341,11 @@ function ServingCharts({ serving, onRefresh }: { serving: ServingState | null; o
         {serving.reachable ? (
           <span>Serving process answers; live there: {serving.live_version == null ? "none" : `v${serving.live_version}`}</span>
         ) : null}
-        {serving.error && <span className="muted">{serving.error}</span>}
+        {waiting !== null ? (
+          <span className="muted" role="status">Waiting for the serving process to load v{waiting}…</span>
+        ) : (
+          serving.error && <span className="muted">{serving.error}</span>
+        )}
         <button type="button" onClick={onRefresh}>Refresh</button>
       </div>
       {known.length === 0 ? (

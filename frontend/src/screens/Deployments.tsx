@@ -2,7 +2,8 @@ import { useEffect, useState } from "react";
 import { get } from "../api/client";
 import { items } from "../api/lists";
 import type { components } from "../api/schema";
-import type { Page } from "../api/types";
+import type { Page, Project } from "../api/types";
+import { RecentRuns } from "../deployments/RecentRuns";
 import { navigate } from "../router";
 
 type Deployment = components["schemas"]["Deployment"];
@@ -11,6 +12,10 @@ type Deployment = components["schemas"]["Deployment"];
 export function Deployments() {
   const [list, setList] = useState<Deployment[] | null>(null);
   const [error, setError] = useState("");
+  const [projects, setProjects] = useState<Map<number, string>>(new Map());
+  useEffect(() => {
+    get<Page<Project>>("/api/projects/?limit=500").then((p) => setProjects(new Map(items(p).map((x) => [x.id, x.name])))).catch(() => undefined);
+  }, []);
   useEffect(() => {
     get<Page<Deployment>>("/api/deployments/?limit=200").then((d) => setList(items(d))).catch((e: Error) => setError(e.message));
   }, []);
@@ -21,7 +26,10 @@ export function Deployments() {
       {list === null ? (
         <p className="muted">Loading…</p>
       ) : list.length === 0 ? (
-        <p className="muted">No published model yet. Add a publish_model node to a pipeline and run it.</p>
+        <>
+          <p className="muted">No published model yet.</p>
+          <RecentRuns />
+        </>
       ) : (
         <table className="data list" aria-label="Deployments">
           <thead>
@@ -36,7 +44,7 @@ export function Deployments() {
                 <td>
                   <a href={`/deployments/${d.id}`} onClick={(e) => { e.preventDefault(); navigate(`/deployments/${d.id}`); }}>{d.name}</a>
                 </td>
-                <td>{d.project}</td>
+                <td>{projects.get(d.project) ?? d.project}</td>
                 <td>{d.status}</td>
                 <td>{d.live_version ?? "—"}</td>
                 <td>{Object.values(d.endpoints ?? {}).map((u) => String(u)).join(" ")}</td>

@@ -10,7 +10,11 @@ import { listUploads, type Upload } from "../data/uploads";
 import { upstreamColumns } from "../data/upstreamColumns";
 import { fromPipelineJson, toPipelineJson } from "../graph/serialize";
 import type { GraphDoc, GraphError, OperatorSpec } from "../graph/types";
-import { OutputsPanel } from "../outputs/OutputsPanel";
+import { clearDraft, differs, readDraft, type Draft } from "../canvas/draft";
+import { DraftBanner } from "../canvas/DraftBanner";
+import { PublishDialog } from "../deployments/PublishDialog";
+import { deploymentName, publishable } from "../deployments/publishing";
+import { RunPanel } from "../outputs/RunPanel";
 import { navigate } from "../router";
 import { useRunEvents } from "../runs/useRunEvents";
 
@@ -36,6 +40,11 @@ export function PipelinePage({ id }: { id: string }) {
   const [uploads, setUploads] = useState<Upload[] | null>(null);
   const run = useRunEvents(runId);
   const parts = usePipelineComponents(pipeline, operators, setPipeline, run.nodes);
+  const [publishing, setPublishing] = useState<string | null>(null);
+  // An autosaved draft that differs from the saved graph is offered; restoring remounts the editor on it.
+  const [offered, setOffered] = useState<Draft | null>(null);
+  const [start, setStart] = useState<GraphDoc | undefined>(undefined);
+  const [editorKey, setEditorKey] = useState(0);
 
   useEffect(() => {
     let alive = true;
@@ -48,6 +57,8 @@ export function PipelinePage({ id }: { id: string }) {
         if (!alive) return;
         setPipeline(p);
         setOperators(ops as OperatorSpec[]);
+        const draft = readDraft(id);
+        if (differs(draft, fromPipelineJson(p.latest?.graph ?? { nodes: [], edges: [] }))) setOffered(draft);
         setErrors(asErrors(p.latest?.errors));
         // ?run=<id> (a link from a schedule's history) opens that run; otherwise the latest one.
         const asked = Number(new URLSearchParams(window.location.search).get("run"));
@@ -65,12 +76,13 @@ export function PipelinePage({ id }: { id: string }) {
   const [doc, setDoc] = useState<GraphDoc | null>(null);
 
   const save = useCallback(
-    async (next: GraphDoc): Promise<GraphError[]> => {
+    async (next: GraphDoc, message = ""): Promise<GraphError[]> => {
       try {
-        const saved = await patch<Pipeline>(`/api/pipelines/${id}/`, { graph: toPipelineJson(fromCanvas(next)) });
+        const saved = await patch<Pipeline>(`/api/pipelines/${id}/`, { graph: toPipelineJson(fromCanvas(next)), ...(message ? { message } : {}) });
         const errs = asErrors(saved.latest?.errors);
         setErrors(errs);
         setDoc(next);
+        setPipeline(saved); // the header names the version just saved
         return errs;
       } catch (e) {
         const errs = failureErrors(e);
@@ -81,16 +93,15 @@ export function PipelinePage({ id }: { id: string }) {
     [id],
   );
 
+  // The editor saved unsaved edits first; Run all refuses an invalid pipeline here, a run of selected nodes
+  // asks the API, which checks only the nodes that run needs.
   const startRun = useCallback(
-    async (mode: RunMode, node: string | null, force: boolean, current: GraphDoc, dirty: boolean) => {
+    async (mode: RunMode, node: string | null, force: boolean, saveErrors: GraphError[]) => {
       setRunError("");
       try {
-        if (dirty) {
-          const errs = await save(current);
-          if (errs.length) {
-            setRunError(`Not run: the pipeline has ${errs.length} validation error(s), shown on the nodes.`);
-            return;
-          }
+        if (mode === "all" && saveErrors.length) {
+          setRunError(`Not run: the pipeline has ${saveErrors.length} validation error(s), shown on the nodes.`);
+          return;
         }
         const created = await post<Run>("/api/runs/", { pipeline: Number(id), mode, node: node ?? "", force });
         setRunId(created.id);
@@ -101,7 +112,7 @@ export function PipelinePage({ id }: { id: string }) {
         setRunError(`Not run: ${(e as Error).message}`);
       }
     },
-    [id, save],
+    [id],
   );
 
   const cancel = useCallback(async () => {
@@ -154,64 +165,58 @@ export function PipelinePage({ id }: { id: string }) {
 
   if (failure) return <p className="error-text" role="alert">Could not open the pipeline: {failure}</p>;
   if (!pipeline || !parts.catalogue || !initial) return <p className="muted">Loading the pipeline…</p>;
-
-  const selectedSpec = selected ? parts.catalogue.find((o) => o.name === graph?.nodes.find((n) => n.id === selected)?.operator) : undefined;
-  const selectedState = selected ? run.nodes.get(selected) : undefined;
-  const running = run.status === "running" || (runId !== null && run.lastSeq === 0);
+  const specOf = (node: string | null) => (node ? parts.catalogue.find((o) => o.name === graph?.nodes.find((n) => n.id === node)?.operator) : undefined);
+  const finished = (node: string | null) => ["succeeded", "cached"].includes((node && run.nodes.get(node)?.status) || "");
   const bottom = (
-    <section className="bottom-panel" aria-label="Run" data-testid="bottom-panel">
-      <div className="bottom-head">
-        <div role="tablist" aria-label="Run panel">
-          <button type="button" role="tab" aria-selected={tab === "outputs"} className={tab === "outputs" ? "active" : ""} onClick={() => setTab("outputs")}>Outputs</button>
-          <button type="button" role="tab" aria-selected={tab === "log"} className={tab === "log" ? "active" : ""} onClick={() => setTab("log")}>Log</button>
-        </div>
-        <span className="run-status" data-testid="run-status" data-status={runId === null ? "none" : run.status}>
-          {runId === null ? "No run yet" : `Run #${runId}: ${run.status}`}
-        </span>
-        {runId !== null && running && (
-          <button type="button" onClick={() => void cancel()}>Cancel run</button>
-        )}
-        {runError && <span className="error-text" role="alert">{runError}</span>}
-      </div>
-      <div className="bottom-body">
-        {tab === "log" && (
-          <pre className="log" data-testid="log" aria-label="Run log" tabIndex={0}>{run.log.join("\n") || "No events yet."}</pre>
-        )}
-        {tab === "outputs" &&
-          (selected ? (
-            <OutputsPanel pipelineId={Number(id)} runId={runId} node={selected} spec={selectedSpec} ready={selectedState?.status === "succeeded" || selectedState?.status === "cached"} />
-          ) : (
-            <p className="muted">Select a node to see its outputs.</p>
-          ))}
-      </div>
-    </section>
+    <RunPanel
+      pipelineId={Number(id)} runId={runId} status={run.status} running={run.status === "running" || (runId !== null && run.lastSeq === 0)}
+      log={run.log} tab={tab} onTab={setTab} selected={selected} spec={specOf(selected)} ready={finished(selected)}
+      runError={runError} onCancel={() => void cancel()}
+    />
   );
+  const nodeActions = (node: string) =>
+    runId !== null && finished(node) && publishable(specOf(node)) ? (
+      <button type="button" className="primary" onClick={() => setPublishing(node)}>Publish…</button>
+    ) : null;
 
   return (
     <div className="pipeline-page">
       <header className="page-head">
         <h1>{pipeline.name}</h1>
-        <span className="muted">v{pipeline.latest?.number ?? 0}</span>
+        <span className="muted" data-testid="saved-version">{pipeline.latest ? `Saved version v${pipeline.latest.number}` : "Not saved yet"}</span>
         <button type="button" className="link" onClick={() => navigate(`/pipelines/${id}/versions`)}>Version history</button>
         <button type="button" className="link" onClick={() => navigate(`/projects/${pipeline.project}/runs`)}>Runs</button>
         <button type="button" className="link" onClick={() => navigate(`/projects/${pipeline.project}/data`)}>Data</button>
         <button type="button" className="link" onClick={() => navigate(`/schedules/new?pipeline=${id}`)}>Schedule this pipeline</button>
       </header>
+      {offered && (
+        <DraftBanner draft={offered} onRestore={() => { setStart(fromPipelineJson(offered.graph)); setEditorKey((k) => k + 1); setOffered(null); }} onDiscard={() => { clearDraft(id); setOffered(null); }} />
+      )}
       <ProjectDataContext.Provider value={projectData}>
       <Editor
-        key={`${pipeline.id}:${parts.reload}`}
+        key={`${pipeline.id}:${parts.reload}:${editorKey}`}
         operators={parts.catalogue}
         initial={initial}
+        start={start}
+        draft={{ pipelineId: pipeline.id, base: pipeline.latest?.number ?? 0 }}
         errors={errors}
         runStates={runStates}
         selectionBar={parts.selectionBar}
         columnsOf={columnsOf}
         onSave={save}
-        onRun={(m, n, f, d, dirty) => void startRun(m, n, f, d, dirty)}
+        onRun={(m, n, f, errs) => void startRun(m, n, f, errs)}
         onSelectNode={setSelected}
+        nodeActions={nodeActions}
         bottom={bottom}
       />
       </ProjectDataContext.Provider>
+      {publishing && runId !== null && (
+        <PublishDialog
+          runId={runId} node={publishing} defaultName={deploymentName(pipeline.name)}
+          what={`${graph?.nodes.find((n) => n.id === publishing)?.label || publishing} of run #${runId}`}
+          onClose={() => setPublishing(null)}
+        />
+      )}
     </div>
   );
 }

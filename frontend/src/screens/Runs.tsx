@@ -2,6 +2,7 @@ import { useEffect, useState } from "react";
 import { ApiFailure, get, post } from "../api/client";
 import { items } from "../api/lists";
 import type { Page, Run } from "../api/types";
+import { usePipelineNames } from "../api/usePipelineNames";
 import { navigate } from "../router";
 import { handOffKeys } from "../deployments/rollout";
 
@@ -52,7 +53,13 @@ function PublishRun({ run }: { run: Run }) {
           onChange={(e) => setName(e.target.value)}
         />
       </label>{" "}
-      <label>Model node <input value={modelNode} placeholder="only if several" onChange={(e) => setModelNode(e.target.value)} /></label>{" "}
+      <label>
+        Model node{" "}
+        <select value={modelNode} onChange={(e) => setModelNode(e.target.value)}>
+          <option value="">the run's only model</option>
+          {(run.nodes ?? []).filter((n) => /^train_/.test(n.operator ?? "")).map((n) => <option key={n.node} value={n.node}>{n.node}</option>)}
+        </select>
+      </label>{" "}
       <button type="submit" disabled={busy || !name}>Publish</button>{" "}
       <button type="button" onClick={() => setOpen(false)}>Cancel</button>
       {error && <p className="error-text" role="alert">{error}</p>}
@@ -63,6 +70,7 @@ function PublishRun({ run }: { run: Run }) {
 export function Runs({ projectId }: { projectId: string }) {
   const [runs, setRuns] = useState<Run[] | null>(null);
   const [error, setError] = useState("");
+  const names = usePipelineNames(projectId);
   useEffect(() => {
     const load = () => get<Page<Run>>(`/api/runs/?project=${projectId}&limit=100`).then((r) => setRuns(items(r))).catch((e: Error) => setError(e.message));
     void load();
@@ -91,7 +99,7 @@ export function Runs({ projectId }: { projectId: string }) {
                 <td>
                   <a href={`/pipelines/${r.pipeline}`} onClick={(e) => { e.preventDefault(); navigate(`/pipelines/${r.pipeline}`); }}>#{r.id}</a>
                 </td>
-                <td>{r.pipeline}</td>
+                <td>{names.get(r.pipeline) ?? `#${r.pipeline}`}</td>
                 <td>v{r.version}</td>
                 <td>{r.mode}{r.node ? ` ${r.node}` : ""}{r.force ? " (forced)" : ""}</td>
                 <td><span className={`status-badge status-${r.status}`}>{r.status}</span>{r.error ? ` ${r.error}` : ""}</td>

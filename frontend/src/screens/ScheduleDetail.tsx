@@ -1,5 +1,6 @@
 import { useEffect, useState } from "react";
 import { ApiFailure, del, get, post } from "../api/client";
+import { usePipelineNames } from "../api/usePipelineNames";
 import { navigate } from "../router";
 import { BackfillForm } from "../schedules/BackfillForm";
 import { EnableSwitch } from "../schedules/EnableSwitch";
@@ -19,6 +20,7 @@ export function ScheduleDetail({ id }: { id: string }) {
   const [refresh, setRefresh] = useState(0);
   const [busy, setBusy] = useState(false);
   const [confirmDelete, setConfirmDelete] = useState(false);
+  const names = usePipelineNames(schedule?.project);
 
   useEffect(() => {
     get<Schedule>(`/api/schedules/${id}/`).then(setSchedule).catch((e) => setError(message(e)));
@@ -42,7 +44,7 @@ export function ScheduleDetail({ id }: { id: string }) {
       <h1>{schedule.name}</h1>
       <p>
         <strong>{describeCron(schedule.cron, schedule.timezone ?? "UTC") ?? schedule.cron}</strong> <code>{schedule.cron}</code> · pipeline{" "}
-        <a href={`/pipelines/${schedule.pipeline}`} onClick={(e) => go(e, `/pipelines/${schedule.pipeline}`)}>#{schedule.pipeline}</a>
+        <a href={`/pipelines/${schedule.pipeline}`} onClick={(e) => go(e, `/pipelines/${schedule.pipeline}`)}>{names.get(schedule.pipeline) ?? `#${schedule.pipeline}`}</a>
         {schedule.version ? ` pinned to v${schedule.version}` : " (latest version)"} · {schedule.engine} engine
       </p>
       <div className="row">

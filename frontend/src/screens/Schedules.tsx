@@ -2,6 +2,7 @@ import { useEffect, useState } from "react";
 import { get } from "../api/client";
 import { items } from "../api/lists";
 import type { Page } from "../api/types";
+import { usePipelineNames } from "../api/usePipelineNames";
 import { navigate } from "../router";
 import { EnableSwitch } from "../schedules/EnableSwitch";
 import { describeCron, inZone, type Schedule } from "../schedules/logic";
@@ -10,6 +11,7 @@ import { describeCron, inZone, type Schedule } from "../schedules/logic";
 export function Schedules() {
   const [list, setList] = useState<Schedule[] | null>(null);
   const [error, setError] = useState("");
+  const names = usePipelineNames();
   useEffect(() => {
     const load = () => get<Page<Schedule>>("/api/schedules/?limit=500").then((d) => setList(items(d))).catch((e: Error) => setError(e.message));
     void load();
@@ -38,7 +40,7 @@ export function Schedules() {
             {list.map((s) => (
               <tr key={s.id}>
                 <td><a href={`/schedules/${s.id}`} onClick={(e) => open(e, `/schedules/${s.id}`)}>{s.name}</a></td>
-                <td><a href={`/pipelines/${s.pipeline}`} onClick={(e) => open(e, `/pipelines/${s.pipeline}`)}>#{s.pipeline}</a></td>
+                <td><a href={`/pipelines/${s.pipeline}`} onClick={(e) => open(e, `/pipelines/${s.pipeline}`)}>{names.get(s.pipeline) ?? `#${s.pipeline}`}</a></td>
                 <td title={s.cron}>{describeCron(s.cron, s.timezone ?? "UTC") ?? s.cron}</td>
                 <td>{s.enabled && s.next_fire_at ? inZone(s.next_fire_at, s.timezone ?? "UTC") : "—"}</td>
                 <td>

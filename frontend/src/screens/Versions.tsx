@@ -6,12 +6,8 @@ import { items } from "../api/lists";
 import type { DiffResult, Page, Pipeline, PipelineVersion } from "../api/types";
 import { fromPipelineJson } from "../graph/serialize";
 import { navigate } from "../router";
+import { DiffTable, type NodeChange } from "./DiffTable";
 
-interface NodeChange {
-  id: string;
-  changes: Record<string, unknown>;
-  moved: boolean;
-}
 
 /** Both versions drawn as one graph: added in green, removed in red (dashed), changed in amber. */
 function DiffGraph({ a, b, diff }: { a: PipelineVersion; b: PipelineVersion; diff: DiffResult }) {
@@ -126,12 +122,13 @@ export function Versions({ pipelineId }: { pipelineId: string }) {
             {(diff.nodes as { removed: string[] }).removed.map((n) => <li key={`r${n}`} className="diff-removed">− node {n}</li>)}
             {changed.map((c) => (
               <li key={`c${c.id}`} className="diff-changed">
-                ~ node {c.id}: {Object.keys(c.changes).length ? JSON.stringify(c.changes) : ""}{c.moved ? " (moved)" : ""}
+                ~ node {c.id}: {Object.keys(c.changes).length ? `${Object.keys(c.changes).length === 1 && "params" in c.changes ? Object.keys(c.changes.params as object).length : Object.keys(c.changes).length} field(s) changed` : ""}{c.moved ? " (moved)" : ""}
               </li>
             ))}
             {(diff.edges as { added: string[] }).added.map((e) => <li key={`ea${e}`} className="diff-added">+ edge {e}</li>)}
             {(diff.edges as { removed: string[] }).removed.map((e) => <li key={`er${e}`} className="diff-removed">− edge {e}</li>)}
           </ul>
+          <DiffTable changed={changed} />
           <DiffGraph a={va} b={vb} diff={diff} />
         </section>
       )}

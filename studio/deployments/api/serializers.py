@@ -86,6 +86,10 @@ class DeploymentSerializer(IdentityFieldsMixin, serializers.ModelSerializer):
 class PublishSerializer(serializers.Serializer):
     run = serializers.IntegerField(help_text="A finished run whose outputs hold a model and a feature state")
     name = serializers.SlugField(max_length=100, help_text="Deployment name; created in the run's project if new")
+    node = serializers.CharField(required=False, max_length=200,
+                                 help_text="A canvas node of the run: a training node publishes its model, an "
+                                           "evaluate node the model it evaluated; the feature state and the "
+                                           "held-out rows are found from the graph (other *_node fields win)")
     model_node = serializers.CharField(required=False, max_length=200,
                                        help_text="Node whose model output to publish "
                                                  "(needed only when the run has several models)")

@@ -19,7 +19,7 @@ from studio.projects.permissions import ProjectScopedMixin, require_role, visibl
 
 from .. import monitoring, rollout, services
 from ..models import Deployment, DeploymentVersion
-from ..sources import outputs_of_run
+from ..sources import choice_for_node, outputs_of_run
 from .serializers import (CanarySerializer, DeploymentSerializer, KeySerializer, PublishSerializer,
                           RollbackSerializer, ShadowSerializer, TrafficSerializer, TrySerializer)
 
@@ -56,6 +56,8 @@ class DeploymentViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.Retrie
             raise ApiError(404, "not_found", [{"path": "run", "message": f"no run {data['run']}", "code": "not_found"}])
         require_role(request.user, run.project, Role.EDITOR)
         try:
+            if data.get("node"):  # publish from a canvas node: the graph names the rest
+                data = {**choice_for_node(run, data["node"]), **data}
             model, feature_state, holdout, node = outputs_of_run(run, data)
             version = services.publish(project=run.project, name=data["name"], model=model,
                                        feature_state=feature_state, holdout=holdout, user=request.user, run=run,
