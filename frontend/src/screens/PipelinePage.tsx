@@ -164,8 +164,9 @@ export function PipelinePage({ id }: { id: string }) {
   const runStates = useMemo(() => fold(run.nodes, graph), [fold, run.nodes, graph]);
 
   if (failure) return <p className="error-text" role="alert">Could not open the pipeline: {failure}</p>;
-  if (!pipeline || !parts.catalogue || !initial) return <p className="muted">Loading the pipeline…</p>;
-  const specOf = (node: string | null) => (node ? parts.catalogue.find((o) => o.name === graph?.nodes.find((n) => n.id === node)?.operator) : undefined);
+  const catalogue = parts.catalogue;
+  if (!pipeline || !catalogue || !initial) return <p className="muted">Loading the pipeline…</p>;
+  const specOf = (node: string | null) => (node ? catalogue.find((o) => o.name === graph?.nodes.find((n) => n.id === node)?.operator) : undefined);
   const finished = (node: string | null) => ["succeeded", "cached"].includes((node && run.nodes.get(node)?.status) || "");
   const bottom = (
     <RunPanel
@@ -195,7 +196,7 @@ export function PipelinePage({ id }: { id: string }) {
       <ProjectDataContext.Provider value={projectData}>
       <Editor
         key={`${pipeline.id}:${parts.reload}:${editorKey}`}
-        operators={parts.catalogue}
+        operators={catalogue}
         initial={initial}
         start={start}
         draft={{ pipelineId: pipeline.id, base: pipeline.latest?.number ?? 0 }}
