@@ -69,9 +69,11 @@ def describe(value, view: str, offset: int, limit: int) -> dict:
     if isinstance(value, Report):
         return {"kind": "report", "figures": value.figures, "tables": value.tables, "text": value.text}
     if isinstance(value, Fitted):
-        return {"kind": "model", "model_kind": value.kind, "state": value.meta, "arrays": {
-            k: list(np.shape(v)) for k, v in value.arrays.items()}, "texts": sorted(value.texts),
-            "summary": model_summary(value)}
+        body = {"kind": "model", "model_kind": value.kind, "state": value.meta, "arrays": {
+            k: list(np.shape(v)) for k, v in value.arrays.items()}, "texts": sorted(value.texts)}
+        if value.kind != "features":  # a fitted feature state is read whole (its inputs, classes, identifiers)
+            body["summary"] = model_summary(value)
+        return body
     if isinstance(value, FeatureMatrix):
         return {"kind": "features", "rows": int(value.n_rows), "width": int(value.X.shape[1]),
                 "names": list(value.names)[:1000], "label_name": value.label_name}

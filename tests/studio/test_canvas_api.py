@@ -133,3 +133,11 @@ def test_a_model_output_carries_a_readable_summary(world, demo_run):
     lr = world.as_alice.get(f"/api/runs/{demo_run}/outputs/train_lr/model/").json()["summary"]
     assert lr["coefficients"] == lr["features"] > 0 and "intercept" in lr and len(lr["top_features"]) == 10
     assert world.as_bob.get(f"/api/runs/{demo_run}/outputs/train_gbdt/model/").status_code == 404
+
+
+def test_a_fitted_feature_state_is_not_summarised_as_a_model(world, demo_run):
+    # The canvas reads a body with a summary as a trained model; a feature state has no trees nor coefficients,
+    # and is shown whole so its inputs (an unnamed index column, say) are named.
+    state = world.as_alice.get(f"/api/runs/{demo_run}/outputs/features/feature_state/").json()
+    assert state["kind"] == "model" and state["model_kind"] == "features" and "summary" not in state
+    assert state["state"]["inputs"]

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from "react";
 import { ApiFailure, post } from "../api/client";
 import { navigate } from "../router";
+import { handOffKeys } from "./rollout";
 
 function failureText(err: unknown): string {
   const failure = err as ApiFailure;
@@ -33,7 +34,8 @@ export function PublishDialog({ runId, node, what, defaultName, onClose }: Props
     setBusy(true);
     setError("");
     try {
-      const deployment = await post<{ id: number }>("/api/deployments/publish/", { run: runId, name, node });
+      const deployment = await post<{ id: number; new_keys?: Record<string, string> }>("/api/deployments/publish/", { run: runId, name, node });
+      handOffKeys(deployment.id, deployment.new_keys); // a new deployment's keys: its page shows them once
       navigate(`/deployments/${deployment.id}`);
     } catch (err) {
       setError(failureText(err));

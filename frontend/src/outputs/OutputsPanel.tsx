@@ -157,7 +157,9 @@ function OutputBodyView({ body, onPage }: { body: OutputBody; onPage: (offset: n
   if (body.kind === "profile") return <ProfileView body={body as ProfileBody} />;
   if (body.kind === "metrics") return <MetricsView metrics={(body as MetricsBody).metrics} />;
   if (body.kind === "report") return <ReportView body={body as ReportBody} />;
-  if (body.kind === "model") return <ModelSummary body={body as unknown as ModelBody} />;
+  // Trained models read as a summary; a fitted feature state (also kind "model") keeps its full JSON view,
+  // where its inputs, label classes and excluded identifiers are named.
+  if (body.kind === "model" && "summary" in body) return <ModelSummary body={body as unknown as ModelBody} />;
   return <pre className="json">{JSON.stringify(body, null, 2)}</pre>;
 }
 

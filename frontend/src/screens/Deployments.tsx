@@ -54,6 +54,7 @@ export function Deployments() {
           </tbody>
         </table>
       )}
+      {list !== null && list.length > 0 && <RecentRuns />}
     </div>
   );
 }

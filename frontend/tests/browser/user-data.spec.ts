@@ -193,9 +193,14 @@ test("a person's own CSV: Data page upload and preview, dropped onto a new pipel
   expect(state.excluded_identifiers.map((e) => e.column)).toEqual(["Unnamed: 0"]);
   expect(state.label_classes).toEqual(["no", "yes"]);
 
-  // The published model answers with the class names.
+  // The published model answers with the class names, to a caller holding a key (a run-published deployment
+  // shows none: the user makes one).
+  const deployments = await apiCall<{ results: { id: number; name: string }[] }>(page, "GET", "/api/deployments/");
+  const deployment = deployments.results.find((d) => d.name === "churn-browser")!;
+  const { key } = await apiCall<{ key: string }>(page, "POST", `/api/deployments/${deployment.id}/keys/`, { which: "primary" });
   const served = async (row: Record<string, unknown>) => {
-    const r = await fetch(`${process.env.SERVING_URL}/v1/models/churn-browser:predict`, { method: "POST", body: JSON.stringify({ instances: [row] }) });
+    const r = await fetch(`${process.env.SERVING_URL}/v1/models/churn-browser:predict`, {
+      method: "POST", body: JSON.stringify({ instances: [row] }), headers: { Authorization: `Bearer ${key}` } });
     expect(r.status).toBe(200);
     return ((await r.json()) as { predictions: { probability: number; label: string }[] }).predictions[0];
   };
