@@ -10,9 +10,9 @@ import pipelines
 from studio.projects.models import Project
 
 
-class Pipeline(models.Model):
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="pipelines")
-    name = models.CharField(max_length=200)
+class VersionedGraph(models.Model):
+    """What a pipeline and a component share: a described, authored object whose graph lives in versions."""
+
     description = models.TextField(blank=True, default="")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
@@ -20,13 +20,21 @@ class Pipeline(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["id"]
+        abstract = True
 
     def __str__(self) -> str:
         return self.name
 
-    def latest_version(self) -> PipelineVersion | None:
+    def latest_version(self):
         return self.versions.order_by("-number").first()
+
+
+class Pipeline(VersionedGraph):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="pipelines")
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["id"]
 
     def save_graph(self, graph: pipelines.Graph, user=None, message: str = "") -> tuple[PipelineVersion, bool]:
         """Store `graph` as the next version unless it equals the latest one. Returns (version, created)."""
@@ -78,27 +86,16 @@ class PipelineVersion(models.Model):
         return pipelines.from_json(self.graph)
 
 
-class Component(models.Model):
+class Component(VersionedGraph):
     """A reusable sub-pipeline of a project (pipelines.components): a versioned graph with typed ports. Pipelines
     use it through component nodes naming it, so its name never changes after creation."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="components")
     name = models.CharField(max_length=100)
-    description = models.TextField(blank=True, default="")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name"]
         constraints = [models.UniqueConstraint(fields=["project", "name"], name="one_component_name_per_project")]
-
-    def __str__(self) -> str:
-        return self.name
-
-    def latest_version(self) -> ComponentVersion | None:
-        return self.versions.order_by("-number").first()
 
     def save_graph(self, data: dict, errors: list[dict], user=None, message: str = "") -> tuple[ComponentVersion,
                                                                                                  bool]:
