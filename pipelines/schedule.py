@@ -8,6 +8,7 @@ import logging
 import queue
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -269,20 +270,8 @@ class Schedule:
                 self.results[nid].status = CANCELLED
                 self.executor.emit(Event("node_cancelled", nid, {"reason": "run cancelled before the node started"}))
         deadline = time.monotonic() + self.executor.cancel_grace
-        while self.running:
-            try:
-                item = self.inbox.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                break
-            if item is not _WAKE:
-                self._take(item)
-        while self.writing:  # computed before the cancel: their writes get the same grace
-            try:
-                item = self.inbox.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                break
-            if item is not _WAKE:
-                self._take(item)
+        self._drain_while(lambda: self.running, deadline)
+        self._drain_while(lambda: self.writing, deadline)  # computed before the cancel: their writes get the same grace
         for nid in self.running.values():  # the operator ignored cancellation: abandon it
             self.abandoned.add(nid)
             self.results[nid].status = CANCELLED
@@ -293,6 +282,16 @@ class Schedule:
             self.results[nid].outputs = {}
             self.executor.emit(Event("node_cancelled", nid, {"reason": "cancelled while its outputs were written"}))
         self.writing.clear()
+
+    def _drain_while(self, pending: Callable[[], object], deadline: float) -> None:
+        """Take the inbox's results while `pending()` holds, until the deadline."""
+        while pending():
+            try:
+                item = self.inbox.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if item is not _WAKE:
+                self._take(item)
 
 
 def _shared(value):
