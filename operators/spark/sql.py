@@ -10,6 +10,7 @@ only through the t1..t3 of the WITH clause.
 from __future__ import annotations
 
 import re
+import threading
 import uuid
 
 from ..contract import OperatorError
@@ -60,8 +61,8 @@ def spark_sql_error(sql: str, prefix: str, exc: Exception) -> OperatorError:
 
 
 def sql_transform(ctx, inputs, params):
-    """Spark SQL's dialect (backticks, Spark's functions); no time limit of its own here: a cancelled run
-    cancels the node's Spark jobs."""
+    """Spark SQL's dialect (backticks, Spark's functions). The result is computed here, under the node's time
+    limit (`timeout_seconds`, as DuckDB's is locally), and cached for the nodes downstream."""
     from pyspark.errors import AnalysisException, ParseException
 
     check_spark_statement(params.sql)
@@ -74,9 +75,42 @@ def sql_transform(ctx, inputs, params):
     prefix = "WITH " + ", ".join(f"{port} AS (SELECT * FROM {view})" for port, view in views.items()) + \
         "\nSELECT * FROM (\n"
     try:
-        return {"table": spark.sql(prefix + params.sql.rstrip().rstrip(";") + "\n)")}
+        frame = spark.sql(prefix + params.sql.rstrip().rstrip(";") + "\n)")
+        return {"table": materialised_within(frame, params.timeout_seconds)}
     except (ParseException, AnalysisException) as exc:
         raise spark_sql_error(params.sql, prefix, exc) from None
     finally:
         for view in views.values():
             spark.catalog.dropTempView(view)
+
+
+def materialised_within(frame, timeout: float):
+    """`frame` persisted and counted, its jobs cancelled after `timeout` seconds (an OperatorError naming
+    timeout_seconds then). The jobs run under the node's job group, which a run's cancel cancels too; outside a
+    node (no group) under one of their own."""
+    sc = frame.sparkSession.sparkContext
+    group = sc.getLocalProperty("spark.jobGroup.id")
+    if group is None:
+        group = f"studio-sql-{uuid.uuid4().hex[:8]}"
+        sc.setJobGroup(group, "sql_transform", interruptOnCancel=True)
+    expired = threading.Event()
+
+    def expire():
+        expired.set()
+        sc.cancelJobGroup(group)
+
+    timer = threading.Timer(timeout, expire)
+    timer.daemon = True
+    frame = frame.persist()
+    timer.start()
+    try:
+        frame.count()
+    except Exception:
+        frame.unpersist()
+        if expired.is_set():
+            raise OperatorError(f"the query was stopped after its time limit of {timeout:g} s",
+                                field="timeout_seconds") from None
+        raise
+    finally:
+        timer.cancel()
+    return frame

@@ -174,3 +174,28 @@ def test_python_script_on_spark_gives_the_local_rows(spark, raw_root, tmp_path, 
     local, distributed = run_both(one_operator("python_script", {"code": code}, {"t1": RAW["table"]}), raw_root,
                                   tmp_path)
     assert_same_rows(outputs_of(local)["table"], outputs_of(distributed)["table"])
+
+
+def test_sql_transform_on_spark_is_stopped_at_its_time_limit(spark, raw_root, tmp_path):
+    """A query that would run for hours (four cross joins of 300 rows: 8.1e9 rows) ends the node with an error
+    naming timeout_seconds, its Spark jobs cancelled, instead of holding the run and the cluster."""
+    from pipelines import run
+
+    sql = "SELECT sum(hash(a.id, b.id, c.id, d.id)) AS h FROM t1 a CROSS JOIN t1 b CROSS JOIN t1 c CROSS JOIN t1 d"
+    result = run(one_operator("sql_transform", {"sql": sql, "timeout_seconds": 1}, {"t1": RAW["table"]}),
+                 store_root=tmp_path, data_root=raw_root, engine="spark")
+    error = error_of(result)
+    assert error["field"] == "timeout_seconds" and "time limit of 1 s" in error["message"], error
+    tracker = spark.sparkContext.statusTracker()
+    running = [tracker.getJobInfo(job) for job in tracker.getActiveJobsIds()]
+    assert not [job for job in running if job is not None and job.status == "RUNNING"], running
+
+
+def test_sql_transform_on_spark_within_its_time_limit_gives_its_rows(spark, raw_root, tmp_path):
+    from pipelines import run
+
+    sql = "SELECT city, count(*) AS n FROM t1 GROUP BY city"
+    result = run(one_operator("sql_transform", {"sql": sql, "timeout_seconds": 60}, {"t1": RAW["table"]}),
+                 store_root=tmp_path, data_root=raw_root, engine="spark")
+    table = outputs_of(result)["table"]
+    assert int(table["n"].sum()) == ROWS
