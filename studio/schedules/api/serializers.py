@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from pipelines.graph import BUILTIN_PARAMETERS
 from rest_framework import serializers
 
+from studio.core.serializers import IdentityFieldsMixin
 from studio.projects.models import Membership, Role
 from studio.projects.permissions import require_role, visible
 from studio.workflows.api.serializers import ProjectField
@@ -59,7 +60,8 @@ class LastFireSerializer(serializers.Serializer):
     run = serializers.IntegerField(allow_null=True)
 
 
-class ScheduleSerializer(serializers.ModelSerializer):
+class ScheduleSerializer(IdentityFieldsMixin, serializers.ModelSerializer):
+    identity_fields = ("project", "pipeline")  # a schedule runs one pipeline of one project
     project = serializers.IntegerField(source="project_id", read_only=True,
                                        help_text="The pipeline's project (fixed at creation)")
     pipeline = PipelineField(help_text="The pipeline to run (fixed at creation)")
@@ -90,8 +92,6 @@ class ScheduleSerializer(serializers.ModelSerializer):
     def get_fields(self):
         fields = super().get_fields()
         fields["engine"] = serializers.ChoiceField(choices=["local", "spark"], default="local")
-        if self.instance is not None and not isinstance(self.instance, list):
-            fields["pipeline"].read_only = True  # a schedule's identity does not change
         return fields
 
     @extend_schema_field(LastFireSerializer(allow_null=True))
@@ -116,6 +116,7 @@ class ScheduleSerializer(serializers.ModelSerializer):
         return value
 
     def validate(self, data):
+        data = super().validate(data)
         merged = {f: getattr(self.instance, f) for f in ("pipeline", "cron", "timezone", "start_at", "end_at",
                                                          "retry_delay", "retry_delay_max")} if self.instance else {}
         merged.update(data)
@@ -225,7 +226,8 @@ class BackfillResultSerializer(serializers.Serializer):
     existing = serializers.IntegerField(help_text="Fire times in the range that had a fire already")
 
 
-class ProjectWebhookSerializer(serializers.ModelSerializer):
+class ProjectWebhookSerializer(IdentityFieldsMixin, serializers.ModelSerializer):
+    identity_fields = ("project",)
     project = ProjectField()
 
     class Meta:
@@ -234,12 +236,6 @@ class ProjectWebhookSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at"]
         extra_kwargs = {"url": {"help_text": "http(s) URL that gets a JSON POST when a scheduled run fails "
                                              "after its last retry"}}
-
-    def get_fields(self):
-        fields = super().get_fields()
-        if self.instance is not None and not isinstance(self.instance, list):
-            fields["project"].read_only = True
-        return fields
 
     def validate_url(self, value):
         try:

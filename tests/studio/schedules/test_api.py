@@ -36,9 +36,16 @@ def test_create_read_change_and_identity_is_fixed(world, echo_pipeline, fast_pip
     assert world.as_carol.get(f"/api/schedules/{schedule['id']}/").status_code == 200
     assert world.as_carol.get(f"/api/schedules/?pipeline={echo_pipeline.pk}").json()["count"] == 1
 
-    # the editor changes it; project and pipeline stay what they were
+    # project and pipeline are fixed at creation: a change of either is refused, naming it, and changes nothing
+    moved = world.as_alice.patch(f"/api/schedules/{schedule['id']}/",
+                                 {"cron": "@hourly", "pipeline": fast_pipeline.pk, "project": world.b.pk},
+                                 format="json")
+    assert moved.status_code == 400 and paths(moved) == {"pipeline", "project"}, moved.json()
+    assert "cannot change after creation" in moved.json()["message"]
+    assert world.as_alice.get(f"/api/schedules/{schedule['id']}/").json()["cron"] == BODY["cron"]
+    # the editor changes it; sending project and pipeline back unchanged (a whole object) is fine
     changed = world.as_alice.patch(f"/api/schedules/{schedule['id']}/",
-                                   {"cron": "@hourly", "pipeline": fast_pipeline.pk, "project": world.b.pk,
+                                   {"cron": "@hourly", "pipeline": echo_pipeline.pk, "project": world.a.pk,
                                     "version": 1}, format="json")
     assert changed.status_code == 200, changed.json()
     assert changed.json()["cron"] == "@hourly" and changed.json()["version"] == 1
@@ -132,7 +139,8 @@ def test_attacker_in_another_project(world, echo_pipeline):
 
     own = create(world.as_bob, save_pipeline(world.b, world.bob, ECHO_GRAPH)).json()
     moved = world.as_bob.patch(f"/api/schedules/{own['id']}/", {"pipeline": echo_pipeline.pk}, format="json")
-    assert moved.status_code == 200 and moved.json()["pipeline"] == own["pipeline"]
+    assert moved.status_code == 400 and paths(moved) == {"pipeline"}, moved.json()
+    assert Schedule.objects.get(pk=own["id"]).pipeline_id == own["pipeline"]
     assert Schedule.objects.get(pk=sid).enabled and Schedule.objects.count() == 2
     assert Schedule.objects.get(pk=own["id"]).project == world.b
 
@@ -211,7 +219,8 @@ def test_webhook_url_is_checked_and_bounded(world, settings):
     assert world.as_bob.post(url, {"project": world.a.pk, "url": "http://127.0.0.1:9/y"},
                              format="json").status_code == 400
     moved = world.as_alice.patch(f"{url}{hook}/", {"project": world.b.pk}, format="json")
-    assert moved.status_code == 200 and moved.json()["project"] == world.a.pk
+    assert moved.status_code == 400 and paths(moved) == {"project"}, moved.json()
+    assert world.as_alice.get(f"{url}{hook}/").json()["project"] == world.a.pk
 
 
 def test_backfill_never_runs_the_future(world, echo_pipeline):
