@@ -185,12 +185,15 @@ SPECTACULAR_SETTINGS = {
 
 # Credentials (studio/core/tokens.py, studio/core/api/auth.py): API tokens expire after STUDIO_TOKEN_TTL_HOURS
 # and logging out revokes them; WebSocket tickets live WS_TICKET_SECONDS and work once; after
-# LOGIN_FAILURES_PER_USER wrong passwords for one user name (or LOGIN_FAILURES_PER_ADDRESS from one address)
-# within the window, logins answer 429 until it passes. The counts live in the cache (Redis with REDIS_URL).
+# LOGIN_FAILURES_PER_USER wrong passwords for one user name from one address (or LOGIN_FAILURES_PER_ADDRESS from
+# one address, or LOGIN_FAILURES_PER_USER_ANY_ADDRESS for one user name from anywhere) within the window, those
+# logins answer 429 until it passes: an attacker's guesses lock out the attacker's address, not the user, unless
+# they come from many addresses. The counts live in the cache (Redis with REDIS_URL).
 TOKEN_TTL_SECONDS = int(float(os.environ.get("STUDIO_TOKEN_TTL_HOURS", 24 * 7)) * 3600)
 WS_TICKET_SECONDS = 30
 LOGIN_FAILURES_PER_USER = 5
 LOGIN_FAILURES_PER_ADDRESS = 30
+LOGIN_FAILURES_PER_USER_ANY_ADDRESS = 100
 LOGIN_FAILURES_WINDOW_SECONDS = 15 * 60
 
 # Request bodies (studio/core/limits.py): uploads up to UPLOAD_MAX_BYTES, every other request up to

@@ -152,6 +152,28 @@ def test_five_wrong_logins_in_a_row_are_throttled(world, path):
     assert _login(client, "pw-bob", username="bob", path=path).status_code == 200  # another user is not locked
 
 
+def test_an_attackers_wrong_logins_do_not_lock_the_user_out(world):
+    """bob guesses alice's password from his address until he is throttled; alice, from hers, still logs in."""
+    from rest_framework.test import APIClient
+
+    attacker, user = APIClient(REMOTE_ADDR="10.0.0.66"), APIClient(REMOTE_ADDR="10.0.0.1")
+    for _ in range(5):
+        assert _login(attacker, "guess").status_code == 400
+    assert _login(attacker, "pw-alice").status_code == 429
+    assert _login(user, "pw-alice").status_code == 200
+
+
+def test_many_addresses_guessing_one_user_are_throttled(world, settings):
+    from rest_framework.test import APIClient
+
+    settings.LOGIN_FAILURES_PER_USER_ANY_ADDRESS = 12
+    for i in range(4):
+        client = APIClient(REMOTE_ADDR=f"10.0.1.{i}")
+        for _ in range(3):
+            assert _login(client, "guess").status_code == 400
+    assert _login(APIClient(REMOTE_ADDR="10.0.2.1"), "pw-alice").status_code == 429
+
+
 def test_a_right_login_clears_the_count(world):
     from rest_framework.test import APIClient
 

@@ -1,7 +1,8 @@
 """Logging in: a session for the browser (CSRF on), a token for API clients, and single-use tickets for
-WebSockets. Wrong passwords are throttled per user name and per client address (LOGIN_FAILURES_* settings):
-after that many failures in the window every attempt answers 429, a right password included, until the window
-passes; a successful login clears the user name's count."""
+WebSockets. Wrong passwords are throttled per user name from one address, per address and per user name over
+all addresses (LOGIN_FAILURES_* settings): after that many failures in the window every attempt they count
+against answers 429, a right password included, until the window passes; a successful login clears the count of
+its user name from its address."""
 from __future__ import annotations
 
 import hashlib
@@ -54,11 +55,14 @@ def _user(user):
 
 
 def _failure_keys(request, username: str) -> list[tuple[str, int]]:
-    """Cache keys of the failure counts this attempt adds to, each with its limit."""
+    """Cache keys of the failure counts this attempt adds to, each with its limit: the user name from this
+    address (so someone else's wrong guesses do not lock the user out), this address over all user names, and
+    the user name over all addresses (a distributed guess; high, since reaching it does lock the user out)."""
     name = hashlib.sha256(username.strip().lower().encode()).hexdigest()
     address = request.META.get("REMOTE_ADDR", "")
-    return [(f"login-failures:user:{name}", settings.LOGIN_FAILURES_PER_USER),
-            (f"login-failures:addr:{address}", settings.LOGIN_FAILURES_PER_ADDRESS)]
+    return [(f"login-failures:user:{name}:addr:{address}", settings.LOGIN_FAILURES_PER_USER),
+            (f"login-failures:addr:{address}", settings.LOGIN_FAILURES_PER_ADDRESS),
+            (f"login-failures:user:{name}", settings.LOGIN_FAILURES_PER_USER_ANY_ADDRESS)]
 
 
 def _throttle(keys: list[tuple[str, int]]) -> None:
