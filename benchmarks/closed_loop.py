@@ -16,41 +16,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
 
-
-def setup(postgres: bool) -> tuple[str, Path]:
-    data = Path(tempfile.mkdtemp(prefix="bench-loop-"))
-    os.environ.update({"STUDIO_DATA_DIR": str(data), "DJANGO_SETTINGS_MODULE": "studio.settings", "REDIS_URL": "",
-                       "LOG_LEVEL": "WARNING"})
-    name = ""
-    if postgres:
-        import psycopg
-
-        name = f"bench_loop_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {name}")
-        os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{name}"
-    else:
-        os.environ.pop("DATABASE_URL", None)
-    sys.path.insert(0, str(REPO))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    return name, data
+from benchmarks.studio_db import studio_db  # noqa: E402
 
 
 def write_log(directory: Path, name: str, requests: int, rows: int, columns: dict, probability: np.ndarray,
@@ -133,21 +109,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postgres", action="store_true")
     args = parser.parse_args()
-    database, data = setup(args.postgres)
-    from django.conf import settings
+    with studio_db("loop", args.postgres) as data:
+        from django.conf import settings
 
-    try:
         log_dir = Path(settings.SERVING_DIR) / "prediction_log"
         feedback_throughput(log_dir)
         drift_time(log_dir, data)
-    finally:
-        if database:
-            import psycopg
-            from django.db import connections
-
-            connections.close_all()
-            with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-                conn.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
 
 
 if __name__ == "__main__":

@@ -12,43 +12,19 @@ CPU is this process's time (time.process_time): the scheduler's own cost, not th
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from benchmarks.studio_db import studio_db  # noqa: E402
 GRAPH = {"nodes": [{"id": "import", "operator": "import_csv", "params": {"path": "data/x.csv"}},
                    {"id": "split", "operator": "split_random", "params": {"ratio": 0.7}}],
          "edges": [{"source": "import", "source_port": "table", "target": "split", "target_port": "table"}]}
-
-
-def setup(postgres: bool) -> str:
-    data = tempfile.mkdtemp(prefix="bench-scheduler-")
-    os.environ.update({"STUDIO_DATA_DIR": data, "DJANGO_SETTINGS_MODULE": "studio.settings", "REDIS_URL": "",
-                       "LOG_LEVEL": "WARNING"})
-    name = ""
-    if postgres:
-        import psycopg
-
-        name = f"bench_scheduler_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {name}")
-        os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{name}"
-    else:
-        os.environ.pop("DATABASE_URL", None)
-    sys.path.insert(0, str(REPO))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    return name
 
 
 def make_schedules(count: int, now: datetime) -> None:
@@ -99,8 +75,7 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument("--schedules", type=int, default=1000)
     args = parser.parse_args()
-    database = setup(args.postgres)
-    try:
+    with studio_db("scheduler", args.postgres):
         from studio.schedules.models import Schedule
         from studio.schedules.scheduler import Scheduler
 
@@ -121,15 +96,6 @@ def main() -> None:
         fired = max(done.get("fired", 0), 1)
         print(f"tick with every one due:   {cpu:7.0f} ms CPU, {queries:5.0f} queries  {done}  "
               f"= {cpu / fired:.2f} ms and {queries / fired:.1f} queries per fire")
-    finally:
-        if database:
-            from django.db import connections
-
-            connections.close_all()
-            import psycopg
-
-            with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-                conn.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
 
 
 if __name__ == "__main__":
