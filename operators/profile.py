@@ -1,8 +1,9 @@
 """A table's profile: per column type, nulls, distinct values, min / max / mean, top values, histogram.
 
-Written next to every table artifact and used for previews. Counts of rows and nulls and min / max / mean
-are exact; distinct counts, top values and histograms come from a seeded sample of at most SAMPLE_ROWS rows
-on bigger tables (then `sampled` is true), so profiling a million rows stays well under a second.
+Made by the artifact store when a table's profile is first asked for (a Spark table's is written with it).
+Counts of rows and nulls and min / max / mean are exact; distinct counts, top values and histograms come from
+a seeded sample of at most SAMPLE_ROWS rows on bigger tables (then `sampled` is true), so profiling a million
+rows stays well under a second.
 """
 from __future__ import annotations
 

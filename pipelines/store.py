@@ -129,13 +129,38 @@ class FileSystemStore:
         return self.root / "objects" / fingerprint[:2] / fingerprint
 
     def profile(self, fingerprint: str) -> dict | None:
-        """A table artifact's profile (see operators.profile); None for other artifacts."""
-        path = self.path(fingerprint) / "profile.json"
-        if not path.is_file():
+        """A table artifact's profile (see operators.profile); None for other artifacts. A Spark table carries
+        its profile.json, written with it and covered by its hashes. A pandas table's is made on the first
+        request, from the verified table, and kept under `root/profiles` with the artifact's sha256, so a run
+        does not pay for a profile nobody opens and a later request does not read the table again."""
+        meta = self.meta(fingerprint)
+        if meta["type"] != PortType.TABLE.value:
             return None
-        if sha256_file(path) != self.meta(fingerprint).get("files", {}).get("profile.json"):
-            raise ArtifactCorrupt(fingerprint, "file profile.json was changed after it was written")
-        return json.loads(path.read_text())
+        if "profile.json" in meta.get("files", {}):
+            path = self.path(fingerprint) / "profile.json"
+            if sha256_file(path) != meta["files"]["profile.json"]:
+                raise ArtifactCorrupt(fingerprint, "file profile.json was changed after it was written")
+            return json.loads(path.read_text())
+        kept = self._profile_path(fingerprint)
+        try:
+            entry = json.loads(kept.read_text())
+            if entry["table_sha256"] == meta["sha256"] and entry["sha256"] == _meta_digest(entry):
+                return entry["profile"]
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # none yet, or unreadable: made again below
+        from operators.profile import table_profile
+
+        profile = json.loads(json.dumps(table_profile(self.load(fingerprint)), default=_json_default))
+        entry = {"table_sha256": meta["sha256"], "profile": profile}
+        entry["sha256"] = _meta_digest(entry)
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.root / "tmp" / f"profile-{uuid.uuid4().hex}.json"
+        tmp.write_text(json.dumps(entry))
+        os.replace(tmp, kept)  # whole or not at all, for a concurrent request
+        return profile
+
+    def _profile_path(self, fingerprint: str) -> Path:
+        return self.root / "profiles" / fingerprint[:2] / f"{fingerprint}.json"
 
     def exists(self, fingerprint: str) -> bool:
         return (self.path(fingerprint) / META).is_file()
@@ -190,6 +215,7 @@ class FileSystemStore:
         """Move the artifact out of place first, so that a reader sees it whole or not at all."""
         final = self.path(fingerprint)
         doomed = self.root / "tmp" / f"discard-{uuid.uuid4().hex}"
+        self._profile_path(fingerprint).unlink(missing_ok=True)
         try:
             os.rename(final, doomed)
         except FileNotFoundError:
@@ -235,11 +261,8 @@ class TableCodec:
         if bad:
             df = df.rename(columns={c: str(c) for c in bad})
         df.to_parquet(directory / "data.parquet", index=False)
-        from operators.profile import table_profile
-
-        # the profile (types, nulls, distinct, min/max/mean, top values, histograms) feeds previews
-        (directory / "profile.json").write_text(json.dumps(table_profile(df), default=_json_default))
-        return {"rows": int(len(df)), "profile": "profile.json",
+        # no profile on the run's path: FileSystemStore.profile makes it when it is first asked for
+        return {"rows": int(len(df)),
                 "columns": [{"name": c, "dtype": str(t)} for c, t in df.dtypes.items()]}
 
     @staticmethod

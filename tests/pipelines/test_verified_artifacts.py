@@ -9,7 +9,7 @@ import pytest
 
 import pipelines
 from operators import Fitted, PortType
-from pipelines.store import ArtifactCorrupt
+from pipelines.store import ArtifactCorrupt, ArtifactMissing
 from tests.conftest import DEMO_PIPELINE
 
 from .testing_operators import edge, node
@@ -127,3 +127,34 @@ def test_discard_removes_an_artifact_so_it_can_be_written_again(store):
     store.discard("fp")  # nothing there: no error
     store.save("fp", PortType.METRICS, {"v": 2})
     assert store.load("fp") == {"v": 2}
+
+
+def test_a_table_profile_is_made_on_request_from_the_verified_table(store):
+    table = pd.DataFrame({"n": [1.0, 2.0, None, 4.0], "c": ["a", "a", "b", None]})
+    meta = store.save("fp-table", PortType.TABLE, table)
+    assert set(meta["files"]) == {"data.parquet"}  # nothing profiled on the run's path
+    parquet = store.path("fp-table") / "data.parquet"
+    good = parquet.read_bytes()
+    parquet.write_bytes(good[:-100] + b"\0" * 100)
+    with pytest.raises(ArtifactCorrupt, match="data.parquet"):  # never a profile of a table that fails its hash
+        store.profile("fp-table")
+    parquet.write_bytes(good)
+
+    profile = store.profile("fp-table")
+    n, c = profile["columns"]
+    assert profile["rows"] == 4 and (n["nulls"], n["min"], n["max"]) == (1, 1.0, 4.0)
+    assert c["top"][0] == {"value": "a", "count": 2}
+    assert store.load("fp-table").equals(table)  # the artifact itself is as written: its hashes still check
+    parquet.unlink()  # a second request is served from the kept profile, without reading the table again
+    assert store.profile("fp-table") == profile
+    parquet.write_bytes(good)
+
+    kept = store.root / "profiles" / "fp" / "fp-table.json"
+    edit_json(kept, lambda entry: entry["profile"].update(rows=99))  # a kept profile that fails its hash is remade
+    assert store.profile("fp-table") == profile
+    store.discard("fp-table")
+    assert not kept.exists()
+    with pytest.raises(ArtifactMissing):
+        store.profile("fp-table")
+    store.save("fp-metrics", PortType.METRICS, {"auc": 0.75})
+    assert store.profile("fp-metrics") is None
