@@ -1,6 +1,8 @@
 """Evaluate binary classification scores: metrics (scikit-learn for the math) and plotly figure JSON."""
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from pydantic import Field
 
@@ -22,25 +24,52 @@ def thin_curve(*arrays: np.ndarray, limit: int = MAX_POINTS):
     return tuple(a[keep] for a in arrays)
 
 
-def binary_metrics(y: np.ndarray, p: np.ndarray, threshold: float) -> dict:
-    from sklearn.metrics import (accuracy_score, average_precision_score, brier_score_loss, confusion_matrix,
-                                 f1_score, log_loss, precision_score, recall_score, roc_auc_score, roc_curve)
+class Curves(NamedTuple):
+    """The ROC and precision-recall curves of one scored set (scikit-learn's, thresholds dropped)."""
+
+    fpr: np.ndarray
+    tpr: np.ndarray
+    precision: np.ndarray
+    recall: np.ndarray
+
+
+def binary_curves(y: np.ndarray, p: np.ndarray) -> Curves:
+    """Each curve sorts every score: made once per scored set and shared by the metrics and the charts (AUC, KS
+    and PR-AUC were computing them again, five sorts where two do)."""
+    from sklearn.metrics import precision_recall_curve, roc_curve
 
     fpr, tpr, _ = roc_curve(y, p)
-    predicted = (p >= threshold).astype(np.int8)
-    tn, fp, fn, tp = confusion_matrix(y, predicted, labels=[0, 1]).ravel()
+    precision, recall, _ = precision_recall_curve(y, p)
+    return Curves(fpr, tpr, precision, recall)
+
+
+def _ratio(numerator: int, denominator: int) -> float:
+    return numerator / denominator if denominator else 0.0  # scikit-learn's zero_division=0
+
+
+def binary_metrics(y: np.ndarray, p: np.ndarray, threshold: float, curves: Curves | None = None) -> dict:
+    """scikit-learn's metrics, bit for bit: AUC and PR-AUC integrate the shared curves as roc_auc_score and
+    average_precision_score do, and the threshold metrics come from one confusion count."""
+    from sklearn.metrics import auc, brier_score_loss, log_loss
+
+    fpr, tpr, precision, recall = curves if curves is not None else binary_curves(y, p)
+    predicted, positive = p >= threshold, y == 1
+    tp = int(np.count_nonzero(predicted & positive))
+    fp = int(np.count_nonzero(predicted)) - tp
+    fn = int(np.count_nonzero(positive)) - tp
+    tn = len(y) - tp - fp - fn
     return {
-        "auc": float(roc_auc_score(y, p)),
+        "auc": float(auc(fpr, tpr)),
         "logloss": float(log_loss(y, np.clip(p, 1e-15, 1 - 1e-15), labels=[0, 1])),
         "ks": float(np.max(tpr - fpr)),
-        "pr_auc": float(average_precision_score(y, p)),
+        "pr_auc": float(max(0.0, -np.sum(np.diff(recall) * precision[:-1]))),
         "brier": float(brier_score_loss(y, p)),
-        "accuracy": float(accuracy_score(y, predicted)),
-        "precision": float(precision_score(y, predicted, zero_division=0)),
-        "recall": float(recall_score(y, predicted, zero_division=0)),
-        "f1": float(f1_score(y, predicted, zero_division=0)),
+        "accuracy": (tp + tn) / len(y),
+        "precision": _ratio(tp, tp + fp),
+        "recall": _ratio(tp, tp + fn),
+        "f1": _ratio(2.0 * tp, 1.0 * (tp + fn) + (tp + fp)),
         "threshold": float(threshold),
-        "tp": int(tp), "fp": int(fp), "tn": int(tn), "fn": int(fn),
+        "tp": tp, "fp": fp, "tn": tn, "fn": fn,
         "rows": int(len(y)), "positive_rate": float(np.mean(y)),
     }
 
@@ -66,19 +95,17 @@ def _layout(title, x, y, **extra) -> dict:
             "legend": {"orientation": "h"}, **extra}
 
 
-def curve_figures(scored: list[tuple[str, np.ndarray, np.ndarray]]) -> dict[str, dict]:
-    """ROC, PR, KS, cumulative gain / lift, calibration and score distribution of one or two scored sets."""
+def curve_figures(scored: list[tuple[str, np.ndarray, np.ndarray, Curves]]) -> dict[str, dict]:
+    """ROC, PR, KS, cumulative gain / lift, calibration and score distribution of one or two scored sets, each
+    (name, labels, scores, its binary_curves)."""
     from sklearn.calibration import calibration_curve
-    from sklearn.metrics import precision_recall_curve, roc_curve
 
     figs = {k: {"data": [], "layout": {}} for k in ("roc", "pr", "ks", "gain", "lift", "calibration",
                                                   "score_distribution")}
-    for (name, y, p), color in zip(scored, COLORS, strict=False):
-        fpr, tpr, thresholds = roc_curve(y, p)
+    for (name, y, p, (fpr, tpr, precision, recall)), color in zip(scored, COLORS, strict=False):
         auc = float(np.trapezoid(tpr, fpr))
         x, t = thin_curve(fpr, tpr)
         figs["roc"]["data"].append(line_trace(f"{name} (AUC {auc:.3f})", x, t, color))
-        precision, recall, _ = precision_recall_curve(y, p)
         r, pr = thin_curve(recall[::-1], precision[::-1])
         figs["pr"]["data"].append(line_trace(name, r, pr, color))
         # KS: cumulative share of each class below a score threshold
@@ -262,10 +289,11 @@ class EvaluateBinary(Operator):
     def run(self, ctx, inputs, params):
         def score(table, port):
             y, p, classes = self._scored(table, params, port)
-            return {**binary_metrics(y, p, params.threshold), **class_metrics(classes)}, (y, p)
+            curves = binary_curves(y, p)
+            return {**binary_metrics(y, p, params.threshold, curves), **class_metrics(classes)}, (y, p, curves)
 
         metrics, tables, scored, models, text = evaluate_inputs(inputs, params, score)
-        figures = curve_figures([(name, y, p) for name, (y, p) in scored])
+        figures = curve_figures([(name, *entry) for name, entry in scored])
         figures.update(model_figures(models))
         ctx.log(text)
         return {"metrics": metrics, "report": Report(figures=figures, tables=tables, text=text)}

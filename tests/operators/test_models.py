@@ -7,8 +7,8 @@ import numpy as np
 import plotly.io
 import pytest
 from scipy.stats import ks_2samp
-from sklearn.metrics import (accuracy_score, average_precision_score, f1_score, log_loss, precision_score, recall_score,
-                             roc_auc_score)
+from sklearn.metrics import (accuracy_score, average_precision_score, brier_score_loss, confusion_matrix, f1_score,
+                             log_loss, precision_score, recall_score, roc_auc_score, roc_curve)
 
 import operators
 from operators import OperatorError, PortType
@@ -130,17 +130,17 @@ def test_evaluate_metrics_match_scikit_learn_and_every_chart_loads_in_plotly(run
     out = run("evaluate_binary", {"table": a, "table_b": b, "model": gbdt, "model_b": lr}, name="GBDT", name_b="LR")
     m = out["metrics"]
     y, p = test["label"].to_numpy(), a["probability"].to_numpy()
-    assert m["auc"] == pytest.approx(roc_auc_score(y, p))
-    assert m["b_auc"] == pytest.approx(roc_auc_score(y, b["probability"]))
+    assert m["auc"] == roc_auc_score(y, p)  # to the last bit: the curves are shared, not approximated
+    assert m["b_auc"] == roc_auc_score(y, b["probability"])
     assert m["logloss"] == pytest.approx(log_loss(y, p))
-    assert m["pr_auc"] == pytest.approx(average_precision_score(y, p))
+    assert m["pr_auc"] == average_precision_score(y, p)
     assert m["brier"] == pytest.approx(np.mean((p - y) ** 2))
     predicted = p >= 0.5
     assert m["tp"] == int((predicted & (y == 1)).sum()) and m["tp"] + m["fp"] + m["tn"] + m["fn"] == len(y)
-    assert m["accuracy"] == pytest.approx(accuracy_score(y, predicted))
-    assert m["precision"] == pytest.approx(precision_score(y, predicted))
-    assert m["recall"] == pytest.approx(recall_score(y, predicted))
-    assert m["f1"] == pytest.approx(f1_score(y, predicted))
+    assert m["accuracy"] == accuracy_score(y, predicted)
+    assert m["precision"] == precision_score(y, predicted)
+    assert m["recall"] == recall_score(y, predicted)
+    assert m["f1"] == f1_score(y, predicted)
     # KS: the largest gap between the score distributions of the two classes
     assert m["ks"] == pytest.approx(ks_2samp(p[y == 1], p[y == 0]).statistic)
     assert m["model"] == "GBDT" and m["model_b"] == "LR"
@@ -158,6 +158,29 @@ def test_evaluate_metrics_match_scikit_learn_and_every_chart_loads_in_plotly(run
     assert {t.name for t in iterations.data} == {"GBDT: train logloss", "GBDT: train auc"}
     assert len(iterations.data[0].x) == 40
     assert report.tables["confusion"][0]["predicted 1"] == m["tp"]
+
+
+@pytest.mark.parametrize("threshold", [0.0, 0.3, 0.5, 1.0])
+def test_evaluate_metrics_equal_scikit_learn_to_the_last_bit(threshold):
+    """Scores with many ties (rounded) and thresholds where nothing or everything is predicted positive (where
+    scikit-learn's zero_division=0 applies): every metric is scikit-learn's own number, bit for bit."""
+    from operators.library.evaluate import binary_curves, binary_metrics
+
+    rng = np.random.default_rng(7)
+    y = (rng.random(20_000) < 0.3).astype(np.int8)
+    p = np.clip(rng.normal(0.3 + 0.25 * y, 0.2), 0, 1).round(3)
+    p[:50] = 1.0 if threshold == 1.0 else p[:50]
+    m = binary_metrics(y, p, threshold, binary_curves(y, p))
+    predicted = (p >= threshold).astype(np.int8)
+    expected = {"auc": roc_auc_score(y, p), "pr_auc": average_precision_score(y, p),
+                "logloss": log_loss(y, np.clip(p, 1e-15, 1 - 1e-15), labels=[0, 1]), "brier": brier_score_loss(y, p),
+                "accuracy": accuracy_score(y, predicted), "precision": precision_score(y, predicted, zero_division=0),
+                "recall": recall_score(y, predicted, zero_division=0), "f1": f1_score(y, predicted, zero_division=0)}
+    fpr, tpr, _ = roc_curve(y, p)
+    expected["ks"] = np.max(tpr - fpr)
+    assert {k: m[k] for k in expected} == {k: float(v) for k, v in expected.items()}
+    tn, fp, fn, tp = confusion_matrix(y, predicted, labels=[0, 1]).ravel()
+    assert (m["tp"], m["fp"], m["tn"], m["fn"]) == (tp, fp, tn, fn)
 
 
 def test_evaluate_refuses_bad_input(run, data):
