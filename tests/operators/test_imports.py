@@ -162,3 +162,50 @@ def test_sql_errors_never_echo_the_connection_url(run):
     with pytest.raises(OperatorError) as err:
         run("import_sql", connection="garbage", table="t")
     assert secret not in err.value.message
+
+
+def one_pass_import(path, **params) -> pd.DataFrame:
+    """import_csv's table as pandas makes it reading the whole file in one pass (as import_csv did before it read
+    in chunks)."""
+    from operators.library.io_files import DEFAULT_NULLS, apply_types
+
+    table = pd.read_csv(path, na_values=params.get("null_values", DEFAULT_NULLS), keep_default_na=False,
+                        low_memory=False)
+    return apply_types(table, params.get("column_types", {}), params.get("parse_dates", True))
+
+
+def test_a_column_whose_type_changes_late_in_the_file_gets_the_whole_files_type(run):
+    """pandas reads a large file in chunks of 2**18 rows: each column's type is the whole file's all the same."""
+    rows = [f"{i},{i},2024-01-{1 + i % 28:02d},{'true' if i % 2 else 'false'},{i % 3}" for i in range(300_000)]
+    write(run, "late.csv", "n,x,when,b,k\n" + "\n".join(rows + ["oops,2.5,someday,,NA"]) + "\n")
+    table = run("import_csv", path="late.csv")["table"]
+    assert pd.api.types.is_string_dtype(table["n"]) and table["n"].iloc[-1] == "oops" and table["n"].iloc[7] == "7"
+    assert table["x"].dtype == np.float64 and table["x"].iloc[-1] == 2.5
+    assert pd.api.types.is_string_dtype(table["when"]) and table["when"].iloc[0] == "2024-01-01"
+    assert table["b"].tolist()[:2] == [False, True] and pd.isna(table["b"].iloc[-1])
+    assert table["k"].dtype == np.float64 and np.isnan(table["k"].iloc[-1])
+    pd.testing.assert_frame_equal(table, one_pass_import(run.data_root / "late.csv"))
+    dates = "\n".join([f"{i % 28 + 1},2024-02-{i % 28 + 1:02d}" for i in range(300_000)])
+    write(run, "dates.csv", "d,when\n" + dates + "\n")
+    table = run("import_csv", path="dates.csv")["table"]
+    assert table["d"].dtype == np.int64 and pd.api.types.is_datetime64_any_dtype(table["when"])
+    pd.testing.assert_frame_equal(table, one_pass_import(run.data_root / "dates.csv"))
+
+
+@pytest.mark.parametrize("values", [
+    ["2024-01-02", None, "1999-12-31", "2024-02-29"],  # plain dates: pyarrow's parser
+    ["2024-01-02", "2024-01-02 10:30:00", None],  # a time among them: pandas'
+    ["2024-01-02T10:30:00.123456789", "2024-01-03T00:00:00"],
+])
+def test_iso_dates_are_pandas_dates(values):
+    from operators.library.io_files import iso_dates
+
+    for dtype in ("str", object):
+        series = pd.Series(values, dtype=dtype, name="when", index=range(10, 10 + len(values)))
+        pd.testing.assert_series_equal(iso_dates(series), pd.to_datetime(series, format="ISO8601"))
+
+
+def test_a_column_of_dates_with_one_impossible_date_stays_text(run):
+    write(run, "d.csv", "when\n2024-01-02\n2024-02-30\n")
+    table = run("import_csv", path="d.csv")["table"]
+    assert table["when"].tolist() == ["2024-01-02", "2024-02-30"]
