@@ -1,20 +1,22 @@
 """The executor's pipeline against a hand-written pandas + LightGBM script doing the same work.
 
-    .venv/bin/python benchmarks/pipeline_vs_script.py [--rows 1000000] [--repeat 1]
+    .venv/bin/python benchmarks/pipeline_vs_script.py [--rows 1000000] [--repeat 1] [--against CHECKOUT]
 
 Work, on the generated credit-default table written as CSV: read the CSV -> seeded 70/30 random split ->
 features (numeric columns as they are, categorical columns as category codes for LightGBM's native
 categorical splits) -> GBDT, 100 trees -> score the test rows -> AUC, logloss, KS, PR-AUC, Brier.
 
 Each side runs in a fresh process (so peak memory is its own); the pipeline also writes every node output
-to the artifact store (Parquet with a profile, npz, LightGBM text) as it always does, and its evaluate node
-draws all its charts. Prints, over the repeats, the min and the median wall time of each side, both ratios
+to the artifact store (Parquet, npz, LightGBM text) as it always does, and its evaluate node
+draws all its charts. With --against, another checkout's pipeline runs as a third side, in turn with the
+other two. Prints, over the repeats, the min and the median wall time of each side, both ratios
 (min/min and median/median; goal <= 1.15x) and each side's peak RSS.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -114,12 +116,14 @@ def child(kind: str, data_root: str, store_root: str) -> None:
     print(json.dumps(out))
 
 
-def measure(kind: str, data_root: Path, store_root: Path) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--child", kind, str(data_root), str(store_root)],
-                          cwd=REPO, capture_output=True, text=True,
+def measure(kind: str, data_root: Path, store_root: Path, repo: Path = REPO) -> dict:
+    """One side in a fresh process; `repo` is the checkout whose code it runs (this one, or --against)."""
+    proc = subprocess.run([sys.executable, str(repo / "benchmarks" / Path(__file__).name), "--child", kind,
+                           str(data_root), str(store_root)],
+                          cwd=repo, capture_output=True, text=True,
                           # the same OpenMP setting as `operators` makes for itself, so LightGBM threads in both
                           # sides wait passively rather than spin against other load on the machine
-                          env={"PYTHONPATH": str(REPO), "PATH": "", "OMP_WAIT_POLICY": "PASSIVE"})
+                          env={"PYTHONPATH": str(repo), "PATH": "", "OMP_WAIT_POLICY": "PASSIVE"})
     if proc.returncode:
         raise SystemExit(f"{kind} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -130,6 +134,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=1,
                         help="alternate the two sides this many times; min and median of each")
+    parser.add_argument("--against", type=Path, metavar="CHECKOUT",
+                        help="also run the pipeline of another checkout (e.g. main's, from `git worktree add`), "
+                             "alternating with the two sides, so a change is compared under the same load")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -145,14 +152,18 @@ def main() -> None:
         credit_default_table(args.rows).to_csv(data_root / "credit.csv", index=False)
         size = (data_root / "credit.csv").stat().st_size / 1e6
         print(f"{args.rows:,} rows, CSV {size:.0f} MB, written in {time.perf_counter() - started:.1f}s")
-        runs = {"script": [], "pipeline": []}
+        sides = {"script": ("script", REPO), "pipeline": ("pipeline", REPO)}
+        if args.against:
+            sides["against"] = ("pipeline", args.against.resolve())
+        runs: dict[str, list[dict]] = {side: [] for side in sides}
         for r in range(args.repeat):
-            for kind in ("script", "pipeline"):
-                runs[kind].append(measure(kind, data_root, Path(tmp) / f"store-{r}"))
-                print(f"  {kind:8s} run {r + 1}: {runs[kind][-1]['seconds']:.2f}s, "
-                      f"peak {runs[kind][-1]['peak_rss_mb']:.0f} MB, AUC {runs[kind][-1]['auc']:.4f}"
-                      + (f", nodes {runs[kind][-1]['nodes']}, of which hashing its {runs[kind][-1]['store_mb']} MB "
-                         f"of artifacts {runs[kind][-1]['hash_seconds']:.2f}s" if kind == "pipeline" else ""))
+            for side, (kind, repo) in sides.items():
+                runs[side].append(measure(kind, data_root, Path(tmp) / f"store-{side}-{r}", repo))
+                out = runs[side][-1]
+                print(f"  {side:8s} run {r + 1}: {out['seconds']:.2f}s, peak {out['peak_rss_mb']:.0f} MB, "
+                      f"AUC {out['auc']:.4f}, load {os.getloadavg()[0]:.1f}"
+                      + (f", nodes {out['nodes']}, of which hashing its {out['store_mb']} MB of artifacts "
+                         f"{out['hash_seconds']:.2f}s" if kind == "pipeline" else ""))
         report(runs)
 
 
@@ -162,12 +173,14 @@ def report(runs: dict[str, list[dict]]) -> None:
     seconds = {k: sorted(r["seconds"] for r in v) for k, v in runs.items()}
     low = {k: v[0] for k, v in seconds.items()}
     mid = {k: statistics.median(v) for k, v in seconds.items()}
-    for kind in ("script", "pipeline"):
-        best = min(runs[kind], key=lambda r: r["seconds"])
-        print(f"{kind + ':':9s} min {low[kind]:.2f}s  median {mid[kind]:.2f}s  peak RSS {best['peak_rss_mb']:.0f} MB  "
+    for side in runs:
+        best = min(runs[side], key=lambda r: r["seconds"])
+        print(f"{side + ':':9s} min {low[side]:.2f}s  median {mid[side]:.2f}s  peak RSS {best['peak_rss_mb']:.0f} MB  "
               f"AUC {best['auc']:.4f}")
-    print(f"ratio pipeline / script: min/min {low['pipeline'] / low['script']:.2f}x, median/median "
-          f"{mid['pipeline'] / mid['script']:.2f}x (goal <= 1.15x)")
+    for side in [s for s in runs if s != "script"]:
+        print(f"ratio {side} / script: min/min {low[side] / low['script']:.2f}x, median/median "
+              f"{mid[side] / mid['script']:.2f}x (goal <= 1.15x)")
+
 
 if __name__ == "__main__":
     main()
