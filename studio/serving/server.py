@@ -96,7 +96,9 @@ class Metrics:
         children[2].inc(rows)
 
     def scores(self, model: str, version: str, outputs: dict) -> None:
-        """The score distribution of a version (the page's per-version histogram)."""
+        """The score distribution of a version (the page's per-version histogram): a row with probability p is
+        counted in bin floor(10 p), NaN and negatives in the first, 1 and over in the last. One row (the
+        commonest request) without numpy; more rows in three array operations and one count."""
         probability = outputs.get("probability")
         if probability is None or not len(probability):
             return
@@ -104,8 +106,12 @@ class Metrics:
         if children is None:
             children = self._bins[(model, version)] = [
                 self.score_bins.labels(model, version, f"{b / 10:.1f}") for b in range(10)]
-        values = np.nan_to_num(np.asarray(probability, dtype=np.float64), nan=0.0)
-        counts = np.bincount(np.clip((values * 10).astype(np.int64), 0, 9), minlength=10)
+        if len(probability) == 1:
+            x = float(probability[0]) * 10
+            children[int(min(x, 9.0)) if x > 0 else 0].inc()
+            return
+        scaled = np.fmax(np.asarray(probability, dtype=np.float64) * 10, 0.0)  # fmax: NaN -> 0
+        counts = np.bincount(np.minimum(scaled, 9.0).astype(np.int64), minlength=10)
         for child, count in zip(children, counts.tolist(), strict=True):
             if count:
                 child.inc(count)
