@@ -69,7 +69,7 @@ def test_a_cheap_request_is_scored_on_the_loop_an_expensive_one_in_a_thread(bund
     np.testing.assert_allclose(outputs["probability"], batch, rtol=0, atol=1e-9)
 
 
-def test_a_single_row_is_scored_inline_unless_its_version_is_measured_expensive(bundles, scoring_table):
+def test_a_single_row_is_scored_on_the_loop_unless_its_version_is_measured_expensive(bundles, scoring_table):
     bundle = load_bundle(bundles["1"])
     assert bundle.row_scorer is not None
     served, server = WhichThread(bundle), _server()
@@ -77,7 +77,7 @@ def test_a_single_row_is_scored_inline_unless_its_version_is_measured_expensive(
     for i in range(5):
         one = table_to_columns(scoring_table.iloc[i:i + 1].reset_index(drop=True), bundle.input_spec)
         outputs, inline = _score(server, served, one, 1)
-        assert inline and server.batcher.batches == 0  # at once, not through the batcher
+        assert inline and server.batcher.batches == 0  # on the loop, one by one on the row path
         assert abs(outputs["probability"][0] - batch[i]) <= 1e-9
     server.inline_seconds = 0.0  # every measured cost is over it now: a thread scores the row
     outputs, inline = _score(server, served, one, 1)
