@@ -11,9 +11,10 @@ element starts depends on every length before it, so a plain reading is a loop o
    strings are found by np.unique (verified word for word) and each distinct one is decoded once (a
    categorical column holds few).
 
-`decode_strings(raw, rows)` answers an object array of str (None for the empty string, which is a missing
-value, as in a CSV file), or None when the data is malformed or unusual (a prefix runs past the end, the count
-differs from `rows`, text that is not UTF-8, a matrix much larger than the data):
+`decode_strings(raw, rows, nullable)` answers an object array of str (None for the empty string, which is a
+missing value, as in a CSV file), or None when the data is malformed or unusual (a prefix runs past the end, the
+count differs from `rows`, text that is not UTF-8, a matrix much larger than the data, an empty element in a
+column that may not be null: known from the lengths, with no pass over the strings):
 the caller's element-by-element reading then finds the fault and names it.
 """
 from __future__ import annotations
@@ -55,9 +56,9 @@ def element_offsets(data: np.ndarray, rows: int) -> tuple[np.ndarray, np.ndarray
     return candidates[chain[:rows]] + 4, length[chain[:rows]]
 
 
-def decode_strings(raw, rows: int) -> np.ndarray | None:
+def decode_strings(raw, rows: int, nullable: bool = True) -> np.ndarray | None:
     """A BYTES tensor's `rows` elements as an object array of str, None for empty; None if it needs the slow
-    reading (see the module's docstring)."""
+    reading (see the module's docstring), as when `nullable` is false and an element is empty."""
     data = np.frombuffer(raw, dtype=np.uint8)
     if rows == 0:
         return np.empty(0, dtype=object) if data.size == 0 else None
@@ -65,6 +66,8 @@ def decode_strings(raw, rows: int) -> np.ndarray | None:
     if offsets is None:
         return None
     starts, lengths = offsets
+    if not nullable and not lengths.all():
+        return None
     longest = int(lengths.max())
     if longest == 0:
         return np.full(rows, None, dtype=object)

@@ -28,6 +28,7 @@ from operators.prediction_log import safe_name as _safe  # the readers' folder n
 
 log = logging.getLogger("studio.serving.predlog")
 
+FILTERED = ["request_id", "model", "version", "time"]  # the columns readers filter on (time windows, versions, ids)
 SHADOW_DIR = "_shadow"  # shadow rows: <log>/_shadow/<model>/<day>/ (no deployment name starts with "_")
 
 
@@ -92,11 +93,13 @@ class PredictionLog:
         for (model, version, shadow), items in groups.items():
             counts = np.array([item[5] for item in items])
             record = pa.array(np.repeat(np.arange(len(items), dtype=np.int32), counts))  # each row's record
-            table = {  # the strings repeated by Arrow's take, not as one Python object per row
-                "request_id": pa.array([item[0] for item in items], pa.string()).take(record),
+            first = pa.array(np.zeros(len(record), dtype=np.int32))
+            table = {  # repeated strings as dictionary arrays: one Python object per record, not per row
+                "request_id": pa.DictionaryArray.from_arrays(record, pa.array([item[0] for item in items],
+                                                                              pa.string())),
                 "row": pa.array(_row_numbers(counts)),
-                "model": pa.array([model], pa.string()).take(pa.array(np.zeros(len(record), dtype=np.int32))),
-                "version": pa.array([version], pa.string()).take(pa.array(np.zeros(len(record), dtype=np.int32))),
+                "model": pa.DictionaryArray.from_arrays(first, pa.array([model], pa.string())),
+                "version": pa.DictionaryArray.from_arrays(first, pa.array([version], pa.string())),
                 "time": pa.array(np.repeat(np.array([item[3] for item in items]), counts)),
             }
             for name in items[0][4]:  # the raw inputs, one typed column each, null for missing
@@ -111,8 +114,12 @@ class PredictionLog:
             final = folder / f"part-{time.time_ns()}-{uuid.uuid4().hex[:8]}.parquet"
             tmp = folder / f".{final.name}.tmp"
             # Dictionary pages for the text columns only: tried on 300,000 distinct floats, they cost 3/4 of the
-            # write and are dropped anyway.
-            pq.write_table(table, tmp, use_dictionary=[f.name for f in table.schema if pa.types.is_string(f.type)])
+            # write and are dropped anyway. The dictionary arrays become those pages as they are (no string is
+            # hashed); without the Arrow schema in the file, readers get plain strings, as from earlier files.
+            # Statistics (min / max of each column chunk) only for the columns readers filter on: a float
+            # column's cost half of its write.
+            text = [f.name for f in table.schema if pa.types.is_string(f.type) or pa.types.is_dictionary(f.type)]
+            pq.write_table(table, tmp, use_dictionary=text, store_schema=False, write_statistics=FILTERED)
             os.replace(tmp, final)
             self.written_rows += table.num_rows
 

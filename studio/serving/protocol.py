@@ -251,7 +251,7 @@ def _strings(values: list, column_spec: dict) -> np.ndarray:
     CSV file, so that the binary extension (which has no null) and JSON mean the same thing."""
     array = np.array(values, dtype=object)
     array[array == ""] = None
-    if not column_spec.get("nullable", True) and any(v is None for v in array):
+    if not column_spec.get("nullable", True) and None in array:  # (numpy compares in one pass)
         raise RequestError(f"input {column_spec['name']!r} may not be null (or empty)")
     return array
 
@@ -260,10 +260,10 @@ def _from_binary(raw: memoryview, datatype: Any, rows: int, column_spec: dict) -
     name, expected = column_spec["name"], column_spec["datatype"]
     _check_datatype(datatype, column_spec)
     if datatype == "BYTES":
-        decoded = decode_strings(raw, rows)  # numpy's reading; None: read element by element to name the fault
+        # numpy's reading (which checks a column that may not be null from the lengths); None: read element by
+        # element, which names the fault
+        decoded = decode_strings(raw, rows, column_spec.get("nullable", True))
         if decoded is not None:
-            if not column_spec.get("nullable", True) and any(v is None for v in decoded):
-                raise RequestError(f"input {name!r} may not be null (or empty)")
             return decoded
         values, position, data = [], 0, bytes(raw)
         while position < len(data):

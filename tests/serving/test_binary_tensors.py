@@ -114,3 +114,13 @@ def test_a_huge_shape_with_a_small_body_is_a_400_naming_the_input():
     ]}).encode()
     with pytest.raises(RequestError, match="'c'"):
         parse_infer(header + np.zeros(2).tobytes() + texts, str(len(header)), SPEC)
+
+
+def test_a_column_that_may_not_be_null_is_checked_from_the_lengths():
+    full, gap = ["rent", "own", "a\x00"] * 50, ["rent", "own", ""] * 50
+    assert decode_strings(memoryview(encode(full)), len(full), nullable=False).tolist() == full
+    assert decode_strings(memoryview(encode(gap)), len(gap), nullable=True)[2] is None
+    assert decode_strings(memoryview(encode(gap)), len(gap), nullable=False) is None  # the slow reading names it
+    body, header_length = request(np.arange(150.0), gap)
+    with pytest.raises(RequestError, match="input 'c' may not be null"):
+        parse_infer(body, header_length, SPEC)

@@ -1,0 +1,64 @@
+"""The prediction log's files (studio.serving.predlog): what a reader gets back is the rows as they were scored,
+with plain string columns (the writer builds repeated strings as Arrow dictionary arrays, which must not leak
+into the files' types), and a day holding files of the earlier writer beside new ones reads as one table."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from operators.prediction_log import read_log
+from studio.serving.predlog import PredictionLog
+
+
+def _requests():
+    """Three requests of 1, 4 and 2 rows: numbers with a missing value, strings with a missing one."""
+    rng = np.random.default_rng(5)
+    out = []
+    for k, n in enumerate((1, 4, 2)):
+        columns = {"age": rng.random(n) * 80, "region": np.array(["north", None, "south", "north"][:n], dtype=object)}
+        columns["age"][-1] = np.nan
+        outputs = {"probability": rng.random(n), "label": (rng.random(n) > 0.5).astype(np.int64)}
+        out.append((f"req-{k}", columns, n, outputs))
+    return out
+
+
+def test_the_log_reads_back_as_scored_with_plain_string_columns(tmp_path):
+    log = PredictionLog(tmp_path, flush_interval=3600)
+    requests = _requests()
+    for request_id, columns, n, outputs in requests:
+        log.record(request_id, "credit", "7", columns, n, outputs)
+    log.close()
+    files = sorted(tmp_path.rglob("*.parquet"))
+    assert len(files) == 1
+    table = pq.read_table(files[0])
+    assert table.schema.field("request_id").type == pa.string()
+    assert table.schema.field("model").type == pa.string() and table.schema.field("version").type == pa.string()
+    assert table.schema.field("in_region").type == pa.string() and table.schema.field("row").type == pa.int32()
+    rows = table.to_pylist()
+    expected = [(rid, i, columns["age"][i], columns["region"][i], outputs["probability"][i], outputs["label"][i])
+                for rid, columns, n, outputs in requests for i in range(n)]
+    got = [(r["request_id"], r["row"], r["in_age"], r["in_region"], r["probability"], r["label"]) for r in rows]
+    assert len(got) == len(expected)
+    for g, e in zip(got, expected, strict=True):
+        assert g[:2] == e[:2] and g[3] == e[3] and g[4] == e[4] and g[5] == e[5]
+        assert (g[2] is None and np.isnan(e[2])) or g[2] == e[2]  # NaN is logged as null
+    assert {r["model"] for r in rows} == {"credit"} and {r["version"] for r in rows} == {"7"}
+    assert not any(r["shadow"] for r in rows)
+
+
+def test_a_file_of_the_earlier_writer_and_a_new_one_read_as_one_table(tmp_path):
+    log = PredictionLog(tmp_path, flush_interval=3600)
+    request_id, columns, n, outputs = _requests()[1]
+    log.record(request_id, "credit", "7", columns, n, outputs)
+    log.close()
+    new = next(tmp_path.rglob("*.parquet"))
+    table = pq.read_table(new)  # as the writer before dictionary arrays wrote it: plain strings, Arrow schema kept
+    old = table.set_column(0, "request_id", pa.array(["old-req"] * n, pa.string()))
+    pq.write_table(old, new.parent / "part-1-old.parquet")
+    table = read_log(tmp_path, "credit", since=time.time() - 3600)
+    assert table.num_rows == 2 * n
+    assert sorted(set(table.column("request_id").to_pylist())) == ["old-req", request_id]
+    assert read_log(tmp_path, "credit", request_ids=[request_id]).num_rows == n
