@@ -117,6 +117,29 @@ def is_spark_dataframe(value: Any) -> bool:
     return type(value).__module__.startswith("pyspark.sql") and type(value).__name__ == "DataFrame"
 
 
+PLAIN_READ_NODES = {"Project", "LogicalRelation"}
+
+
+def reads_parquet_only(frame) -> bool:
+    """True when `frame`'s optimized plan does nothing but read Parquet files: Parquet relations under
+    deterministic projections (column choices, renames, casts), no filter, join, limit, aggregation or Python
+    code. Reading such a frame again costs a file scan, no more than reading its cache, so it needs no cache."""
+    stack = [frame._jdf.queryExecution().optimizedPlan()]
+    while stack:
+        node = stack.pop()
+        name = node.nodeName()
+        if name not in PLAIN_READ_NODES or not node.deterministic():
+            return False
+        if name == "LogicalRelation":
+            relation = node.relation()
+            if relation.getClass().getSimpleName() != "HadoopFsRelation" or \
+                    relation.fileFormat().toString() != "Parquet":
+                return False
+        children = node.children()
+        stack.extend(children.apply(i) for i in range(children.size()))
+    return True
+
+
 def default_parallelism(spark) -> int:
     return max(1, int(spark.sparkContext.defaultParallelism))
 
@@ -224,6 +247,31 @@ class SparkJobScope:
         return (done / total, f"Spark job {job_id}, stage {stage_id}: {stage_done}/{stage_total} tasks", detail)
 
 
+def jobs_per_node(spark, after_job: int = -1) -> dict[str, dict]:
+    """Per node, the Spark jobs its job group ran (SparkJobScope) with an id above `after_job`: {"jobs": count,
+    "seconds": their summed wall time}, from Spark's status store (kept with the UI off too). For benchmarks and
+    tests that count a node's jobs, not its time."""
+    prefix, out = "studio-", {}
+    jobs = spark.sparkContext._jsc.sc().statusStore().jobsList(None)
+    for i in range(jobs.size()):
+        job = jobs.apply(i)
+        group = job.jobGroup()
+        if job.jobId() <= after_job or not group.isDefined() or not group.get().startswith(prefix):
+            continue
+        node = group.get()[len(prefix):-9]  # studio-<node>-<8 hex digits>
+        entry = out.setdefault(node, {"jobs": 0, "seconds": 0.0})
+        entry["jobs"] += 1
+        if job.submissionTime().isDefined() and job.completionTime().isDefined():
+            entry["seconds"] += (job.completionTime().get().getTime() - job.submissionTime().get().getTime()) / 1000
+    return out
+
+
+def last_job_id(spark) -> int:
+    """The id of the newest Spark job of this session, -1 before the first (see `jobs_per_node`)."""
+    jobs = spark.sparkContext._jsc.sc().statusStore().jobsList(None)
+    return max((jobs.apply(i).jobId() for i in range(jobs.size())), default=-1)
+
+
 def fallback_rows() -> int:
     """Largest table an operator without a Spark implementation may pull to the driver on the Spark engine."""
     return int(os.environ.get("STUDIO_SPARK_LOCAL_FALLBACK_ROWS", "1000000"))
@@ -288,7 +336,8 @@ class SparkEngine:
     job group, so its lineage runs once, in the node): downstream nodes start from the cached DataFrame while
     the run's writer thread writes its Parquet (and profile) from the same cache (pipelines.schedule), instead of
     writing, profiling and reading the Parquet back on the critical path. The cache is dropped when the run
-    ends (`release`)."""
+    ends (`release`). A frame that only reads Parquet files (an import) is handed on as it is: reading the files
+    again costs what reading a cache of them would, without the caching job (`reads_parquet_only`)."""
 
     name = "spark"
     background_writes = True
@@ -381,7 +430,7 @@ class SparkEngine:
 
     def handoff(self, port_type, value: Any) -> Any:
         frame = self._frame(value)
-        if frame is not None and not frame.is_cached:
+        if frame is not None and not frame.is_cached and not reads_parquet_only(frame):
             frame.persist()  # memory, spilling to disk (Spark's default for DataFrames)
             frame.count()  # computed here, once, in the node's job group
         return value
