@@ -124,7 +124,9 @@ def reads_parquet_only(frame) -> bool:
     """True when `frame`'s optimized plan does nothing but read Parquet files: Parquet relations under
     deterministic projections (column choices, renames, casts), no filter, join, limit, aggregation or Python
     code. Reading such a frame again costs a file scan, no more than reading its cache, so it needs no cache."""
-    stack = [frame._jdf.queryExecution().optimizedPlan()]
+    # the plan of a new frame over it: optimizing `frame`'s own plan would fix it before a persist(), and then
+    # `frame`'s own actions (collect, toPandas) would not read the cache
+    stack = [frame.select("*")._jdf.queryExecution().optimizedPlan()]
     while stack:
         node = stack.pop()
         name = node.nodeName()

@@ -52,6 +52,8 @@ def test_handoff_caches_computed_frames_but_not_parquet_reads(spark, credit_root
     computed = read.filter(F.col("age") > 30)
     assert _jobs_of(spark, lambda: engine.handoff(PortType.TABLE, computed)) >= 1  # its count fills the cache
     assert computed.is_cached
+    # looking at its plan before caching it did not fix the frame's own plan: its own actions read the cache
+    assert "InMemoryTableScan" in computed._jdf.queryExecution().executedPlan().toString()
     engine.release(computed)
     assert not computed.is_cached
 
