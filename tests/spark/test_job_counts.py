@@ -7,25 +7,7 @@ from operators import PortType
 from pipelines.engines import SparkEngine, jobs_per_node, last_job_id, reads_parquet_only
 
 from .graphs import credit_pipeline
-
-
-def _jobs_of(spark, block) -> int:
-    """The Spark jobs `block()` runs, under a job group of its own."""
-    before = last_job_id(spark)
-    scope = SparkEngine().node_scope(_Ctx(spark))
-    with scope:
-        block()
-    return jobs_per_node(spark, before).get("probe", {}).get("jobs", 0)
-
-
-class _Ctx:
-    node_id, cancelled = "probe", False
-
-    def __init__(self, spark):
-        self.spark = spark
-
-    def spark_progress(self, *args):
-        pass
+from .jobs import jobs_of
 
 
 def test_only_plain_parquet_reads_count_as_reading_parquet_only(spark, credit_root):
@@ -47,10 +29,10 @@ def test_handoff_caches_computed_frames_but_not_parquet_reads(spark, credit_root
 
     engine = SparkEngine()
     read = spark.read.parquet(str(credit_root / "data" / "credit.parquet"))
-    assert _jobs_of(spark, lambda: engine.handoff(PortType.TABLE, read)) == 0
+    assert jobs_of(spark, lambda: engine.handoff(PortType.TABLE, read)) == 0
     assert not read.is_cached
     computed = read.filter(F.col("age") > 30)
-    assert _jobs_of(spark, lambda: engine.handoff(PortType.TABLE, computed)) >= 1  # its count fills the cache
+    assert jobs_of(spark, lambda: engine.handoff(PortType.TABLE, computed)) >= 1  # its count fills the cache
     assert computed.is_cached
     # looking at its plan before caching it did not fix the frame's own plan: its own actions read the cache
     assert "InMemoryTableScan" in computed._jdf.queryExecution().executedPlan().toString()
@@ -65,7 +47,7 @@ def test_a_parquet_import_node_runs_no_spark_job(spark, credit_root, tmp_path):
     assert result.status == "succeeded", {n: r.error for n, r in result.nodes.items() if r.error}
     jobs = jobs_per_node(spark, before)
     # the import runs what reading the file's schema runs, and no caching job
-    schema_jobs = _jobs_of(spark, lambda: spark.read.parquet(str(credit_root / "data" / "credit.parquet")))
+    schema_jobs = jobs_of(spark, lambda: spark.read.parquet(str(credit_root / "data" / "credit.parquet")))
     assert jobs.get("import", {}).get("jobs", 0) == schema_jobs <= 1, jobs
     assert jobs["split"]["jobs"] >= 1 and jobs["features"]["jobs"] >= 1, jobs
     # and the import's table is stored whole, from the file
