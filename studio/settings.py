@@ -125,6 +125,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;",
                                        "transaction_mode": "IMMEDIATE"}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Tests on a file as the studio runs, not Django's shared-cache memory database: there a node thread's write
+    # (publish_if_better's decision) beside the run's event writer fails at once with "database table is locked"
+    # instead of waiting on the busy timeout as WAL does.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test_studio.sqlite3")}
     if DATABASES["default"]["NAME"] not in ("", ":memory:"):
         _private(Path(DATABASES["default"]["NAME"]))
 
