@@ -434,7 +434,9 @@ class SparkEngine:
         frame = self._frame(value)
         if frame is not None and not frame.is_cached and not reads_parquet_only(frame):
             frame.persist()  # memory, spilling to disk (Spark's default for DataFrames)
-            frame.count()  # computed here, once, in the node's job group
+            # computed here, once, in the node's job group: one job filling the cache (count() would add an
+            # adaptive aggregation over it, two more jobs); a new frame over `frame`, so the cache is read
+            frame.select("*")._jdf.queryExecution().toRdd().count()
         return value
 
     def release(self, value: Any) -> None:

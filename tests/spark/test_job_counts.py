@@ -32,10 +32,12 @@ def test_handoff_caches_computed_frames_but_not_parquet_reads(spark, credit_root
     assert jobs_of(spark, lambda: engine.handoff(PortType.TABLE, read)) == 0
     assert not read.is_cached
     computed = read.filter(F.col("age") > 30)
-    assert jobs_of(spark, lambda: engine.handoff(PortType.TABLE, computed)) >= 1  # its count fills the cache
+    assert jobs_of(spark, lambda: engine.handoff(PortType.TABLE, computed)) == 1  # the job filling the cache
     assert computed.is_cached
     # looking at its plan before caching it did not fix the frame's own plan: its own actions read the cache
     assert "InMemoryTableScan" in computed._jdf.queryExecution().executedPlan().toString()
+    assert jobs_of(spark, computed.count) >= 1 and spark.sparkContext._jsc.getPersistentRDDs().size() == 1
+    assert computed.count() == read.filter(F.col("age") > 30).count()
     engine.release(computed)
     assert not computed.is_cached
 
