@@ -117,31 +117,6 @@ def is_spark_dataframe(value: Any) -> bool:
     return type(value).__module__.startswith("pyspark.sql") and type(value).__name__ == "DataFrame"
 
 
-PLAIN_READ_NODES = {"Project", "LogicalRelation"}
-
-
-def reads_parquet_only(frame) -> bool:
-    """True when `frame`'s optimized plan does nothing but read Parquet files: Parquet relations under
-    deterministic projections (column choices, renames, casts), no filter, join, limit, aggregation or Python
-    code. Reading such a frame again costs a file scan, no more than reading its cache, so it needs no cache."""
-    # the plan of a new frame over it: optimizing `frame`'s own plan would fix it before a persist(), and then
-    # `frame`'s own actions (collect, toPandas) would not read the cache
-    stack = [frame.select("*")._jdf.queryExecution().optimizedPlan()]
-    while stack:
-        node = stack.pop()
-        name = node.nodeName()
-        if name not in PLAIN_READ_NODES or not node.deterministic():
-            return False
-        if name == "LogicalRelation":
-            relation = node.relation()
-            if relation.getClass().getSimpleName() != "HadoopFsRelation" or \
-                    relation.fileFormat().toString() != "Parquet":
-                return False
-        children = node.children()
-        stack.extend(children.apply(i) for i in range(children.size()))
-    return True
-
-
 def default_parallelism(spark) -> int:
     return max(1, int(spark.sparkContext.defaultParallelism))
 
@@ -338,8 +313,9 @@ class SparkEngine:
     job group, so its lineage runs once, in the node): downstream nodes start from the cached DataFrame while
     the run's writer thread writes its Parquet (and profile) from the same cache (pipelines.schedule), instead of
     writing, profiling and reading the Parquet back on the critical path. The cache is dropped when the run
-    ends (`release`). A frame that only reads Parquet files (an import) is handed on as it is: reading the files
-    again costs what reading a cache of them would, without the caching job (`reads_parquet_only`)."""
+    ends (`release`). An import of Parquet is cached too: handing it on uncached saved the import its caching job
+    but cost more in the split, which then decoded the files three times while the writer read them a fourth
+    (measured on benchmarks/spark/engines_local_vs_spark.py, 2026-12-05)."""
 
     name = "spark"
     background_writes = True
@@ -432,10 +408,11 @@ class SparkEngine:
 
     def handoff(self, port_type, value: Any) -> Any:
         frame = self._frame(value)
-        if frame is not None and not frame.is_cached and not reads_parquet_only(frame):
+        if frame is not None and not frame.is_cached:
             frame.persist()  # memory, spilling to disk (Spark's default for DataFrames)
             # computed here, once, in the node's job group: one job filling the cache (count() would add an
-            # adaptive aggregation over it, two more jobs); a new frame over `frame`, so the cache is read
+            # adaptive aggregation over it, two more jobs); the plan of a new frame over `frame`, which finds
+            # the cache (`frame`'s own plan may have been fixed before the persist)
             frame.select("*")._jdf.queryExecution().toRdd().count()
         return value
 
