@@ -224,6 +224,31 @@ class SparkJobScope:
         return (done / total, f"Spark job {job_id}, stage {stage_id}: {stage_done}/{stage_total} tasks", detail)
 
 
+def jobs_per_node(spark, after_job: int = -1) -> dict[str, dict]:
+    """Per node, the Spark jobs its job group ran (SparkJobScope) with an id above `after_job`: {"jobs": count,
+    "seconds": their summed wall time}, from Spark's status store (kept with the UI off too). For benchmarks and
+    tests that count a node's jobs, not its time."""
+    prefix, out = "studio-", {}
+    jobs = spark.sparkContext._jsc.sc().statusStore().jobsList(None)
+    for i in range(jobs.size()):
+        job = jobs.apply(i)
+        group = job.jobGroup()
+        if job.jobId() <= after_job or not group.isDefined() or not group.get().startswith(prefix):
+            continue
+        node = group.get()[len(prefix):-9]  # studio-<node>-<8 hex digits>
+        entry = out.setdefault(node, {"jobs": 0, "seconds": 0.0})
+        entry["jobs"] += 1
+        if job.submissionTime().isDefined() and job.completionTime().isDefined():
+            entry["seconds"] += (job.completionTime().get().getTime() - job.submissionTime().get().getTime()) / 1000
+    return out
+
+
+def last_job_id(spark) -> int:
+    """The id of the newest Spark job of this session, -1 before the first (see `jobs_per_node`)."""
+    jobs = spark.sparkContext._jsc.sc().statusStore().jobsList(None)
+    return max((jobs.apply(i).jobId() for i in range(jobs.size())), default=-1)
+
+
 def fallback_rows() -> int:
     """Largest table an operator without a Spark implementation may pull to the driver on the Spark engine."""
     return int(os.environ.get("STUDIO_SPARK_LOCAL_FALLBACK_ROWS", "1000000"))
@@ -288,7 +313,9 @@ class SparkEngine:
     job group, so its lineage runs once, in the node): downstream nodes start from the cached DataFrame while
     the run's writer thread writes its Parquet (and profile) from the same cache (pipelines.schedule), instead of
     writing, profiling and reading the Parquet back on the critical path. The cache is dropped when the run
-    ends (`release`)."""
+    ends (`release`). An import of Parquet is cached too: handing it on uncached saved the import its caching job
+    but cost more in the split, which then decoded the files three times while the writer read them a fourth
+    (measured on benchmarks/spark/engines_local_vs_spark.py, 2026-12-05)."""
 
     name = "spark"
     background_writes = True
@@ -383,7 +410,10 @@ class SparkEngine:
         frame = self._frame(value)
         if frame is not None and not frame.is_cached:
             frame.persist()  # memory, spilling to disk (Spark's default for DataFrames)
-            frame.count()  # computed here, once, in the node's job group
+            # computed here, once, in the node's job group: one job filling the cache (count() would add an
+            # adaptive aggregation over it, two more jobs); the plan of a new frame over `frame`, which finds
+            # the cache (`frame`'s own plan may have been fixed before the persist)
+            frame.select("*")._jdf.queryExecution().toRdd().count()
         return value
 
     def release(self, value: Any) -> None:

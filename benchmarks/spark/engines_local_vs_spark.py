@@ -67,19 +67,26 @@ def tree_rss(root: int) -> int:
 def child(engine: str, data_root: str) -> None:
     import pipelines
 
-    session = 0.0
+    session, spark = 0.0, None
     if engine == "spark":  # a worker keeps its session across runs: start it first, report it apart
-        from pipelines.engines import spark_session
+        from pipelines.engines import last_job_id, spark_session
 
         started = time.perf_counter()
-        spark_session()
+        spark = spark_session()
         session = time.perf_counter() - started
+        first_job = last_job_id(spark)
     started = time.perf_counter()
     result = pipelines.run(pipeline(), store_root=tempfile.mkdtemp(prefix="bench-store-"), data_root=data_root,
                            engine=engine)
-    print(json.dumps({"status": result.status, "seconds": time.perf_counter() - started, "session": session,
+    seconds = time.perf_counter() - started
+    jobs = {}
+    if spark is not None:  # per node: Spark jobs and their summed seconds (writes in the background are not a node's)
+        from pipelines.engines import jobs_per_node
+
+        jobs = {n: f"{j['jobs']} in {j['seconds']:.1f} s" for n, j in jobs_per_node(spark, first_job).items()}
+    print(json.dumps({"status": result.status, "seconds": seconds, "session": session,
                       "auc": result.metrics.get("evaluate", {}).get("auc"),
-                      "nodes": {n: round(r.duration or 0, 1) for n, r in result.nodes.items()}}))
+                      "nodes": {n: round(r.duration or 0, 1) for n, r in result.nodes.items()}, "jobs": jobs}))
 
 
 def measure(engine: str, data_root: Path) -> dict:
@@ -120,7 +127,8 @@ def main() -> None:
         for engine, r in results.items():
             print(f"{rows:>11,} rows  {engine:<5}  {r['status']:<9}  {r['seconds']:7.1f} s (+{r['session']:.1f} s "
                   f"session start)  peak {r['peak_gib']:5.2f} GiB"
-                  f"  AUC {r['auc'] or float('nan'):.4f}  nodes {r['nodes']}", flush=True)
+                  f"  AUC {r['auc'] or float('nan'):.4f}  nodes {r['nodes']}"
+                  + (f"  Spark jobs {r['jobs']}" if r.get("jobs") else ""), flush=True)
         if {"local", "spark"} <= set(results):
             ratio = results['spark']['seconds'] / results['local']['seconds']
             print(f"{rows:>11,} rows  spark / local time: {ratio:.2f}x (goal <= 1.5x at 1M rows)", flush=True)

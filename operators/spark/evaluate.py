@@ -68,44 +68,61 @@ def binary_label_column(df, label: str, positive: str = ""):
 
 def binned_scores(df, label: str, probability: str, threshold: float = 0.5, port: str = "table",
                   positive: str = "") -> BinnedScores:
+    """The bins of one scored table from one aggregation grouped by (label value, score bin): the label's value
+    counts (which decide its classes, operators/labels.py) are the groups' counts, so the classes cost no job of
+    their own; each group's sums are split into the y = 1 and y = 0 terms once the classes are known."""
     from pyspark.sql import functions as F
 
+    from ..labels import choose_classes
     from .labels import spark_label
 
+    if label not in df.columns:
+        spark_label(df, label, positive, port=port)  # raises the error naming the column
     if probability not in df.columns:
         raise OperatorError(f"column {probability!r} (from probability_column) is not in the {port!r} input",
                             field="probability_column", column=probability, port=port)
     if dict(df.dtypes)[probability] in ("string", "boolean", "date", "timestamp"):
         raise OperatorError(f"column {probability!r} must hold numbers", port=port, field="probability_column",
                             column=probability)
-    y, classes = spark_label(df, label, positive, port=port)
-    p = F.col(probability).cast("double")
+    p = F.col("p")
     clipped = F.least(F.greatest(p, F.lit(EPS)), F.lit(1 - EPS))
-    scored = df.select(y.alias("y"), p.alias("p"), clipped.alias("pc"))
-    above = (F.col("p") >= threshold).cast("double")
-    rows = (scored.groupBy(F.least(F.greatest(F.floor(F.col("p") * BINS), F.lit(0)), F.lit(BINS - 1))
+    scored = df.select(F.col(label).alias("label"), F.col(probability).cast("double").alias("p"))
+    rows = (scored.groupBy("label", F.least(F.greatest(F.floor(p * BINS), F.lit(0)), F.lit(BINS - 1))
                            .cast("int").alias("bin"))
-            .agg(F.sum("y").alias("pos"), F.count(F.lit(1)).alias("n"), F.sum("p").alias("ps"),
-                 F.sum(-(F.col("y") * F.log("pc") + (1 - F.col("y")) * F.log(1 - F.col("pc")))).alias("ll"),
-                 F.sum((F.col("p") - F.col("y")) ** 2).alias("brier"),
-                 F.sum(F.col("y") * above).alias("tp"), F.sum((1 - F.col("y")) * above).alias("fp"),
-                 F.sum(F.when(F.isnan("p") | F.isnull("p") | (F.col("p") < 0) | (F.col("p") > 1), 1)
-                       .otherwise(0)).alias("bad"))
-            .collect())
+            .agg(F.count(F.lit(1)).alias("n"), F.sum(p).alias("ps"), F.sum(F.log(clipped)).alias("log_p"),
+                 F.sum(F.log(1 - clipped)).alias("log_q"), F.sum(p * p).alias("brier0"),
+                 F.sum((1 - p) ** 2).alias("brier1"), F.sum((p >= threshold).cast("long")).alias("above"),
+                 F.sum(F.when(F.isnan(p) | F.isnull(p) | (p < 0) | (p > 1), 1).otherwise(0)).alias("bad"))
+            .limit(2 * BINS + 1).collect())
     if not rows:
         raise OperatorError(f"the {port!r} input has no rows", port=port)
+    if len(rows) > 2 * BINS:  # more than two label values: spark_label counts them for its error
+        spark_label(df, label, positive, port=port)
+    counts: dict = {}
+    for r in rows:
+        counts[r["label"]] = counts.get(r["label"], 0) + r["n"]
+    classes = choose_classes({v: n for v, n in counts.items() if v is not None}, counts.get(None, 0), label,
+                             positive, port=port)
     if sum(r["bad"] for r in rows):
         raise OperatorError(f"column {probability!r} must hold probabilities in [0, 1] with no missing values",
                             field="probability_column", column=probability, port=port)
+    return _bins(rows, classes)
+
+
+def _bins(rows, classes) -> BinnedScores:
+    """BinnedScores from the (label value, bin) groups, y = 1 for the positive class."""
     positives, negatives, sums = np.zeros(BINS), np.zeros(BINS), np.zeros(BINS)
+    logloss = brier = tp = fp = 0.0
     for r in rows:
-        positives[r["bin"]] += r["pos"]
-        negatives[r["bin"]] += r["n"] - r["pos"]
+        positive = classes.positive is not None and r["label"] == classes.positive
+        (positives if positive else negatives)[r["bin"]] += r["n"]
         sums[r["bin"]] += r["ps"]
-    tp, fp = int(sum(r["tp"] for r in rows)), int(sum(r["fp"] for r in rows))
+        logloss -= r["log_p"] if positive else r["log_q"]
+        brier += r["brier1"] if positive else r["brier0"]
+        tp, fp = (tp + r["above"], fp) if positive else (tp, fp + r["above"])
+    tp, fp = int(tp), int(fp)
     confusion = {"tp": tp, "fp": fp, "fn": int(positives.sum()) - tp, "tn": int(negatives.sum()) - fp}
-    return BinnedScores(positives, negatives, sums, float(sum(r["ll"] for r in rows)),
-                        float(sum(r["brier"] for r in rows)), confusion, classes)
+    return BinnedScores(positives, negatives, sums, float(logloss), float(brier), confusion, classes)
 
 
 def binned_metrics(b: BinnedScores, threshold: float) -> dict:

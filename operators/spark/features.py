@@ -34,6 +34,7 @@ from .frames import FEATURES, LABEL, SparkFeatures, features_schema, vector_arra
 
 QUANTILE_RELATIVE_ERROR = 1e-4
 NUMERIC_TYPES = ("tinyint", "smallint", "int", "bigint", "float", "double", "boolean")
+INTEGER_TYPES = ("tinyint", "smallint", "int", "bigint")
 OOF = "__studio_oof_{}"
 
 
@@ -72,6 +73,8 @@ def _column_profiles(table, columns: list[str], dtypes: dict[str, str], exact_be
             col = col.cast("double")
             aggs += [F.mean(col).alias(f"mean{i}"), F.stddev_pop(col).alias(f"std{i}"),
                      F.min(col).alias(f"min{i}"), F.max(col).alias(f"max{i}")]
+            if dtypes[c] in INTEGER_TYPES:  # exact, for the row-identifier check (operators.spark.identifiers)
+                aggs += [F.min(F.col(c)).alias(f"imin{i}"), F.max(F.col(c)).alias(f"imax{i}")]
         aggs += [F.count(col).alias(f"present{i}"), F.approx_count_distinct(col, 0.05).alias(f"distinct{i}")]
     row = table.agg(*aggs).collect()[0]
     rows = row["__rows"]
@@ -80,12 +83,14 @@ def _column_profiles(table, columns: list[str], dtypes: dict[str, str], exact_be
         profile = {"rows": rows, "present": row[f"present{i}"], "distinct": row[f"distinct{i}"]}
         if _is_numeric(dtypes[c]):
             profile.update(mean=row[f"mean{i}"], std=row[f"std{i}"], min=row[f"min{i}"], max=row[f"max{i}"])
+        if dtypes[c] in INTEGER_TYPES:
+            profile.update(imin=row[f"imin{i}"], imax=row[f"imax{i}"])
         out[c] = profile
     small = [c for c in columns if out[c]["distinct"] < exact_below]
     if small:
         exact = table.agg(*[F.count_distinct(F.col(c)).alias(f"d{i}") for i, c in enumerate(small)]).collect()[0]
         for i, c in enumerate(small):
-            out[c]["distinct"] = int(exact[f"d{i}"])
+            out[c].update(distinct=int(exact[f"d{i}"]), exact_distinct=True)
     return out
 
 
@@ -275,7 +280,8 @@ def fit_feature_state_spark(ctx, table, config):
     from .identifiers import spark_row_identifiers
     from .labels import spark_label
 
-    label_meta = label_and_identifiers(config, plan, lambda candidates: spark_row_identifiers(table, candidates),
+    label_meta = label_and_identifiers(config, plan,
+                                       lambda candidates: spark_row_identifiers(table, candidates, profiles),
                                        lambda: spark_label(table, config.label, config.positive)[1])
     stats = SparkStatistics(table, plan, config, dtypes, profiles) if plan or config.crosses else None
     state, adders = build_feature_state(plan, stats, config, lambda f: ctx.progress(0.8 * f))

@@ -1,8 +1,6 @@
 """Splits on Spark: at random (seeded, optionally stratified), by a rule, or by time."""
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
 from ..contract import OperatorError
@@ -31,24 +29,32 @@ def partition_offsets(df) -> tuple[list[int], int]:
     return offsets, total
 
 
-def _flag_rows(batches, *, offsets, seed, ratio):
-    """Draw the local engine's random numbers for this partition's rows: the generator is PCG64 (numpy's
-    default_rng), advanced to the partition's first row, one double per row, exactly as the local split."""
-    import pyarrow as pa
-    from pyspark import TaskContext
+ROW_BITS = 33  # monotonically_increasing_id(): the partition index above bit 33, the row within it below
 
-    bit_generator = np.random.PCG64(seed)
-    bit_generator.advance(offsets[TaskContext.get().partitionId()])
-    rng = np.random.Generator(bit_generator)
-    for batch in batches:
-        mask = rng.random(batch.num_rows) < ratio
-        yield batch.append_column(FLAG, pa.array(mask, type=pa.bool_()))
+
+def random_flag(ids: np.ndarray, *, offsets: np.ndarray, seed: int, ratio: float) -> np.ndarray:
+    """The local engine's draw for rows given by their monotonically_increasing_id: a row's position in the table
+    is its partition's offset plus its row within the partition, and it goes first when the position-th double of
+    PCG64(seed) (numpy's default_rng, one double per row, as the local split draws) is below `ratio`. Each run of
+    consecutive positions draws from one generator advanced to the run's first row."""
+    ids = np.asarray(ids, dtype=np.int64)
+    positions = offsets[ids >> ROW_BITS] + (ids & ((1 << ROW_BITS) - 1))
+    flags = np.empty(len(ids), dtype=bool)
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(positions) != 1) + 1, [len(ids)]])
+    for start, stop in zip(starts[:-1], starts[1:], strict=True):
+        if stop > start:
+            bit_generator = np.random.PCG64(seed)
+            bit_generator.advance(int(positions[start]))
+            flags[start:stop] = np.random.Generator(bit_generator).random(stop - start) < ratio
+    return flags
 
 
 def split_random(ctx, inputs, params):
     """The same rows go to each side as on the local engine when the table's partitions follow its row order
-    (a table read from one file); otherwise a different split, as seeded and repeatable."""
-    from pyspark.sql.types import BooleanType, StructField, StructType
+    (a table read from one file); otherwise a different split, as seeded and repeatable. The flag is an Arrow
+    UDF of the row ids, so only the ids travel to Python, not the rows; each side filters on it."""
+    import pyarrow as pa
+    from pyspark.sql import functions as F
 
     table = inputs["table"]
     offsets, rows = partition_offsets(table)
@@ -56,10 +62,15 @@ def split_random(ctx, inputs, params):
         raise OperatorError("the 'table' input has no rows", port="table")
     if getattr(params, "stratify", ""):
         return _stratified(table, params)
-    schema = StructType(table.schema.fields + [StructField(FLAG, BooleanType(), False)])
-    flagged = table.mapInArrow(functools.partial(_flag_rows, offsets=offsets, seed=params.seed,
-                                                 ratio=params.ratio), schema)
-    return _sides(flagged)
+    at = np.asarray(offsets, dtype=np.int64)
+    seed, ratio = params.seed, params.ratio
+
+    def flag(ids: pa.Array) -> pa.Array:
+        return pa.array(random_flag(ids.to_numpy(zero_copy_only=False), offsets=at, seed=seed, ratio=ratio),
+                        type=pa.bool_())
+
+    random_flags = F.arrow_udf(flag, "boolean", F.ArrowUDFType.SCALAR)
+    return _sides(table.withColumn(FLAG, random_flags(F.monotonically_increasing_id())))
 
 
 def _stratified(table, params):

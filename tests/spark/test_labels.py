@@ -45,6 +45,35 @@ def test_spark_row_identifiers_match_local(spark):
         row_identifiers(table, list(table.columns))
 
 
+def test_row_identifiers_from_the_fits_column_profiles_match_local_and_run_only_undecided_columns(spark):
+    """The feature fit's column profiles decide integer columns without a job where their exact distinct count,
+    missing values or span do; a column only an estimate leaves open is counted in one aggregation."""
+    from pyspark.sql import functions as F
+
+    from operators.spark.features import _column_profiles
+    from operators.spark.identifiers import spark_row_identifiers
+
+    from .jobs import jobs_of
+
+    rng = np.random.default_rng(3)
+    n = 3_000
+    table = pd.DataFrame({"seq": rng.permutation(n) + 1, "age": rng.integers(18, 90, n),
+                          "spread": rng.choice(10 * n, n, replace=False), "holes": np.arange(n, dtype=float),
+                          "x": rng.random(n)})
+    table.loc[5, "holes"] = np.nan
+    df = spark.createDataFrame(table).withColumn("holes", F.col("holes").cast("bigint"))
+    columns = list(table.columns)
+    expected = row_identifiers(table.astype({"holes": "Int64"}), columns)
+    assert [f["column"] for f in expected] == ["seq"]
+    dtypes = dict(df.dtypes)
+    for exact_below in (10 * n, 100):  # every distinct count exact / seq's (and spread's) only estimated
+        profiles = _column_profiles(df, columns, dtypes, exact_below)
+        found = []
+        jobs = jobs_of(spark, lambda p=profiles, f=found: f.extend(spark_row_identifiers(df, columns, p)))
+        assert found == expected
+        assert (jobs == 0) if exact_below > n else (jobs > 0)  # seq: unique, dense, counted exactly
+
+
 def test_evaluate_with_a_worded_label_on_both_engines(spark, tmp_path):
     rng = np.random.default_rng(0)
     p = rng.random(2000)
