@@ -24,6 +24,7 @@ class Predict(Operator):
     spark = "operators.spark.models:predict"
     category = "Model scoring"
     version = "3"  # 3: predicted labels in the label's own values
+    accepts_versions = ("2",)  # saved pipelines pin "2": the same ports and params, now the label's values
     description = "Score rows with a model and its feature state: probability and label at a threshold."
     inputs = (Port("model", PortType.MODEL, "A trained model (LR or GBDT)"),
               Port("feature_state", PortType.FEATURE_STATE, "The feature state the model was trained on"),
