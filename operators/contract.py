@@ -143,6 +143,9 @@ class Operator:
     name: ClassVar[str]
     category: ClassVar[str]
     version: ClassVar[str] = "1"
+    # Earlier versions that a saved node may still pin: same ports and params, so such a node validates and runs
+    # as this version (its cached outputs are not reused: the fingerprint holds `version`).
+    accepts_versions: ClassVar[tuple[str, ...]] = ()
     description: ClassVar[str]  # one line, shown in the palette
     inputs: ClassVar[tuple[Port, ...]] = ()
     outputs: ClassVar[tuple[Port, ...]] = ()

@@ -8,7 +8,11 @@ The rule, shown in the forms (`positive`'s description) and in the evaluation re
   3. otherwise the minority class (fewer rows); on a tie, the value whose text sorts last.
 A label with missing values or with more than two values is an error naming the column, the count and the values.
 
-Engines compute the value counts (pandas value_counts, a Spark groupBy); the rule runs once, here, on them."""
+Engines compute the value counts (pandas value_counts, a Spark groupBy); the rule runs once, here, on them.
+
+Predictions speak the label's own values too: `predicted_values` turns a model's 0/1 decisions into them (the
+predict operator on both engines and a published bundle call it), and `given_class` reads a label a user hands
+back (deployment feedback) in those values or as 0/1."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -49,6 +53,88 @@ def positive_text(meta: dict) -> str:
     unknown (the rule then decides)."""
     classes = LabelClasses.from_json(meta.get("label_classes"))
     return "" if classes is None or classes.positive is None else _text(classes.positive)
+
+
+def known_classes(classes) -> LabelClasses | None:
+    """Both of the label's values (a LabelClasses or [negative, positive] as a feature state or a bundle keeps
+    them), or None when either is unknown (no label, or training rows of one class only)."""
+    if not isinstance(classes, LabelClasses):
+        classes = LabelClasses.from_json(classes)
+    if classes is None or classes.negative is None or classes.positive is None:
+        return None
+    return LabelClasses(plain(classes.negative), plain(classes.positive))
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_zero_one(classes: LabelClasses | None) -> bool:
+    """Unknown classes, or the integers 0 (negative) and 1 (positive): predictions stay 0/1 as they were."""
+    return classes is None or (_is_int(classes.negative) and _is_int(classes.positive)
+                               and (classes.negative, classes.positive) == (0, 1))
+
+
+def values_dtype(classes, zero_one=np.int64) -> np.dtype:
+    """The numpy dtype that holds the label's values: `zero_one` for 0/1 (or unknown) labels, int64 for other
+    integers, bool, float64 for other numbers, else object (text)."""
+    classes = known_classes(classes)
+    if is_zero_one(classes):
+        return np.dtype(zero_one)
+    pair = (classes.negative, classes.positive)
+    if all(isinstance(v, bool) for v in pair):
+        return np.dtype(np.bool_)
+    if all(_is_int(v) for v in pair):
+        return np.dtype(np.int64)
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in pair):
+        return np.dtype(np.float64)
+    return np.dtype(object)
+
+
+def predicted_values(positive: np.ndarray, classes, *, zero_one=np.int64) -> np.ndarray:
+    """The one rule for predicted labels: the model's decisions (true / 1: the positive class) as the label's own
+    values ("yes" / "no", True / False, 2 / 1) from its classes; 0/1 labels and unknown classes stay 0/1, as
+    `zero_one`."""
+    positive = np.asarray(positive).astype(np.bool_, copy=False)
+    classes = known_classes(classes)
+    dtype = values_dtype(classes, zero_one)
+    if is_zero_one(classes):
+        return positive.astype(dtype)
+    out = np.full(len(positive), classes.negative, dtype=dtype)
+    out[positive] = classes.positive
+    return out
+
+
+def given_class(value, classes, *, text: bool = False) -> int | None:
+    """A label handed back by a user as 0/1 (1: the positive class), or None when it is neither one of the label's
+    own values nor 0 / 1. The label's values come first (so a label of 1 / 2 reads 1 as the value 1), compared as
+    they are (JSON) or, with `text` (a CSV cell), as their text; text labels also ignoring case."""
+    classes = known_classes(classes)
+    if not is_zero_one(classes):
+        pair = (classes.negative, classes.positive)
+        if text:
+            found = [i for i, v in enumerate(pair) if _text(v) == value] or \
+                    [i for i, v in enumerate(pair) if _text(v).lower() == value.lower()]
+        else:
+            found = [i for i, v in enumerate(pair) if _same(v, value)] or \
+                    [i for i, v in enumerate(pair) if isinstance(v, str) and isinstance(value, str)
+                     and v.lower() == value.lower()]
+        if found:
+            return found[0]
+    if text:
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+        return int(number) if number in (0.0, 1.0) else None
+    return int(value) if not isinstance(value, str) and value in (0, 1) else None
+
+
+def _same(a, b) -> bool:
+    """Equal values of one kind: text, booleans, or numbers (true is not 1 here, nor "1")."""
+    kinds = [str if isinstance(v, str) else bool if isinstance(v, bool) else
+             float if isinstance(v, (int, float)) else None for v in (a, b)]
+    return kinds[0] is not None and kinds[0] is kinds[1] and a == b
 
 
 def _text(value) -> str:

@@ -43,6 +43,7 @@ from operators.kernels import drift as drift_kernel
 from operators.kernels import features as feature_kernel
 from operators.kernels.models import load_scorer
 from operators.kernels.rows import compile_row_scorer
+from operators.labels import predicted_values, values_dtype
 from operators.values import Fitted
 
 from .store import FittedCodec, sha256_file
@@ -175,13 +176,8 @@ def label_classes(feature_state: Fitted) -> list | None:
 
 
 def label_datatype(classes: list | None) -> str:
-    if classes is None or all(isinstance(c, int) and not isinstance(c, bool) for c in classes):
-        return "INT64"
-    if all(isinstance(c, bool) for c in classes):
-        return "BOOL"
-    if all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in classes):
-        return "FP64"
-    return "BYTES"
+    """The protocol datatype of the answered labels: that of the label's values (operators/labels.py)."""
+    return {"i": "INT64", "b": "BOOL", "f": "FP64"}.get(values_dtype(classes).kind, "BYTES")
 
 
 def export_tar(directory: str | Path, archive: str | Path) -> Path:
@@ -248,14 +244,8 @@ class Bundle:
 
     def label_values(self, positive: np.ndarray) -> np.ndarray:
         """The predicted labels: the training label's own values ("yes" / "no") when the bundle knows them,
-        else 1 / 0."""
-        if not self.classes:
-            return positive.astype(np.int64)
-        negative, chosen = self.classes
-        dtype = {"INT64": np.int64, "FP64": np.float64, "BOOL": np.bool_}.get(label_datatype(self.classes), object)
-        out = np.full(len(positive), negative, dtype=dtype)
-        out[positive] = chosen
-        return out
+        else 1 / 0 (operators/labels.py's rule, as the predict operator gives them)."""
+        return predicted_values(positive, self.classes)
 
     def score_table(self, table, *, explain: bool = False) -> dict:
         """Batch scoring of a pandas table with this bundle: the same kernels and numbers as online."""

@@ -132,7 +132,7 @@ def _node_errors(graph: Graph, node, overrides: dict[str, Any] | None, classes: 
                                 node=node.id, field="operator")]
     classes[node.id] = cls
     errors = []
-    if node.version is not None and node.version != cls.version:
+    if node.version is not None and node.version != cls.version and node.version not in cls.accepts_versions:
         errors.append(ValidationError(
             "operator_version", f"node {node.id!r}: operator {node.operator!r} version {node.version!r} is not "
             f"available (this studio has version {cls.version!r})", node=node.id, field="version"))

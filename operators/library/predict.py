@@ -7,20 +7,24 @@ from pydantic import Field
 from ..contract import Operator, OperatorError, Params, Port, PortType
 from ..kernels.features import model_view, state_view
 from ..kernels.models import load_scorer
+from ..labels import predicted_values
 from ..tables import require_rows
 from .features import apply_state
 
 
 class Predict(Operator):
     """Scores rows: the feature state turns the table's columns into features with the shared kernel (unseen
-    categories fall into the state's 'other' bucket), the model gives the probability of class 1, and the label
-    is 1 where the probability reaches the threshold. A column the feature state needs but the table lacks is
-    an error naming the column."""
+    categories fall into the state's 'other' bucket), the model gives the probability of the positive class, and
+    the predicted label is the positive class where the probability reaches the threshold, in the label's own
+    values ("yes" / "no") as the feature state keeps them and as a published deployment answers (0/1 labels stay
+    0/1; operators/labels.py's predicted_values). A column the feature state needs but the table lacks is an
+    error naming the column."""
 
     name = "predict"
     spark = "operators.spark.models:predict"
     category = "Model scoring"
-    version = "2"
+    version = "3"  # 3: predicted labels in the label's own values
+    accepts_versions = ("2",)  # saved pipelines pin "2": the same ports and params, now the label's values
     description = "Score rows with a model and its feature state: probability and label at a threshold."
     inputs = (Port("model", PortType.MODEL, "A trained model (LR or GBDT)"),
               Port("feature_state", PortType.FEATURE_STATE, "The feature state the model was trained on"),
@@ -28,7 +32,8 @@ class Predict(Operator):
     outputs = (Port("table", PortType.TABLE, "The input rows plus probability and predicted label"),)
 
     class Params(Params):
-        threshold: float = Field(0.5, ge=0, le=1, description="Probability at or above which the label is 1")
+        threshold: float = Field(0.5, ge=0, le=1,
+                                 description="Probability at or above which the label is the positive class")
         probability_column: str = Field("probability", min_length=1, description="Name of the probability column")
         label_column: str = Field("predicted_label", min_length=1, description="Name of the predicted label column")
 
@@ -43,6 +48,7 @@ class Predict(Operator):
         features = apply_state(table, state)
         out = table.copy()
         out[params.probability_column] = scorer.predict_proba(features.X)
-        out[params.label_column] = (out[params.probability_column].to_numpy() >= params.threshold).astype(np.int8)
+        positive = out[params.probability_column].to_numpy() >= params.threshold
+        out[params.label_column] = predicted_values(positive, state.meta.get("label_classes"), zero_one=np.int8)
         ctx.log(f"scored {len(out):,} rows; mean probability {out[params.probability_column].mean():.4f}")
         return {"table": out}

@@ -219,7 +219,7 @@ def _bundle_loader(bundle):
     return importlib.import_module(type(bundle).__module__).load_bundle
 
 
-def _score_batches(batches, *, load, path: str, columns: list[str]):
+def _score_batches(batches, *, load, path: str, columns: list[str], label_type):
     """mapInArrow body: the bundle loaded by path once per partition (its files' hashes checked and its
     held-out rows replayed, as on the driver), each batch scored by the bundle's own score_table."""
     import numpy as np
@@ -236,7 +236,7 @@ def _score_batches(batches, *, load, path: str, columns: list[str]):
         except ValueError as exc:  # a value the bundle cannot read, as the local operator reports it
             raise OperatorError(str(exc), port="table") from None
         yield (batch.append_column("probability", pa.array(scores["probability"], type=pa.float64()))
-               .append_column("predicted_label", pa.array(np.asarray(scores["label"]), type=pa.int64())))
+               .append_column("predicted_label", pa.array(np.asarray(scores["label"]), type=label_type)))
 
 
 def score_with_deployment(ctx, inputs, params):
@@ -248,8 +248,9 @@ def score_with_deployment(ctx, inputs, params):
     predicted_label are replaced by the scores, at the end of the table."""
     from pathlib import Path
 
-    from pyspark.sql.types import DoubleType, LongType, StructField, StructType
+    from pyspark.sql.types import DoubleType, StructField, StructType
 
+    from .labels import predicted_types
     from .tables import col
     from .tasks import carry_operator_errors
 
@@ -265,9 +266,10 @@ def score_with_deployment(ctx, inputs, params):
         raise OperatorError(f"the table lacks input column {missing[0]!r} of the bundle", port="table")
     kept = [c for c in table.columns if c not in ("probability", "predicted_label")]
     table = table.select(*[col(c) for c in kept]) if len(kept) < len(table.columns) else table
+    spark_type, arrow_type = predicted_types(bundle.classes)  # the bundle's labels: "yes" / "no" or 0 / 1
     schema = StructType(table.schema.fields + [StructField("probability", DoubleType()),
-                                               StructField("predicted_label", LongType())])
+                                               StructField("predicted_label", spark_type)])
     body = functools.partial(carry_operator_errors(_score_batches), load=_bundle_loader(bundle), path=str(path),
-                             columns=needed)
+                             columns=needed, label_type=arrow_type)
     ctx.log(f"scoring with {params.deployment} version {bundle.version} on Spark")
     return {"table": table.mapInArrow(body, schema)}

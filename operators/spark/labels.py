@@ -1,9 +1,11 @@
 """The Spark half of operators/labels.py: the label's value counts from one grouped count, the rule applied to
-them by the same choose_classes as the local engine."""
+them by the same choose_classes as the local engine; the Spark types of predicted labels."""
 from __future__ import annotations
 
+import numpy as np
+
 from ..contract import OperatorError
-from ..labels import LabelClasses, choose_classes
+from ..labels import LabelClasses, choose_classes, values_dtype
 
 MAX_SHOWN_VALUES = 1_000  # a label with more distinct values is an error anyway: read no more of them
 
@@ -22,3 +24,16 @@ def spark_label(df, column: str, positive: str = "", *, field: str = "label", po
     if classes.positive is None:
         return F.lit(0.0), classes
     return (F.col(column) == F.lit(classes.positive)).cast("double"), classes
+
+
+def predicted_types(classes, zero_one=np.int64):
+    """(Spark type, Arrow type) of the predicted labels that operators.labels.predicted_values gives for
+    `classes`: the schema a mapInArrow body declares before it scores."""
+    import pyarrow as pa
+    from pyspark.sql import types as T
+
+    kind = values_dtype(classes, zero_one)
+    if kind == np.int8:
+        return T.ByteType(), pa.int8()
+    return {"i": (T.LongType(), pa.int64()), "b": (T.BooleanType(), pa.bool_()),
+            "f": (T.DoubleType(), pa.float64())}.get(kind.kind, (T.StringType(), pa.string()))

@@ -242,11 +242,12 @@ def _valid_metrics(model: Fitted, valid) -> dict:
 
 
 # ----------------------------------------------------------------------------------------------- predict
-def _predict_batches(batches, *, model: Fitted, state: Fitted, threshold: float):
+def _predict_batches(batches, *, model: Fitted, state: Fitted, threshold: float, label_type):
     import pyarrow as pa
 
     from ..kernels import features as kernel
     from ..kernels.models import load_scorer
+    from ..labels import predicted_values
     from .features import arrow_columns
 
     scorer = load_scorer(model)
@@ -256,16 +257,19 @@ def _predict_batches(batches, *, model: Fitted, state: Fitted, threshold: float)
             continue
         X = kernel.transform_compiled(compiled, arrow_columns(batch, state), batch.num_rows).X
         p = scorer.predict_proba(X)
+        labels = predicted_values(p >= threshold, state.meta.get("label_classes"), zero_one=np.int8)
         yield (batch.append_column("__p", pa.array(p, type=pa.float64()))
-               .append_column("__label", pa.array((p >= threshold).astype(np.int8), type=pa.int8())))
+               .append_column("__label", pa.array(labels, type=label_type)))
 
 
 def predict(ctx, inputs, params):
-    from pyspark.sql.types import ByteType, DoubleType, StructField, StructType
+    """The local operator's probability and predicted label (in the label's own values, the same rule)."""
+    from pyspark.sql.types import DoubleType, StructField, StructType
 
     from ..kernels.models import load_scorer
 
     from ..kernels.features import model_view, state_view
+    from .labels import predicted_types
 
     model, state, table = inputs["model"], inputs["feature_state"], inputs["table"]
     state = state_view(state, model_view(model))
@@ -279,8 +283,10 @@ def predict(ctx, inputs, params):
                             column=missing[0], port="table")
     kept = [c for c in table.columns if c not in (params.probability_column, params.label_column)]
     table = table.select(*kept)
-    schema = StructType(table.schema.fields + [StructField("__p", DoubleType()), StructField("__label", ByteType())])
-    body = functools.partial(_predict_batches, model=model, state=state, threshold=params.threshold)
+    spark_type, arrow_type = predicted_types(state.meta.get("label_classes"), np.int8)
+    schema = StructType(table.schema.fields + [StructField("__p", DoubleType()), StructField("__label", spark_type)])
+    body = functools.partial(_predict_batches, model=model, state=state, threshold=params.threshold,
+                             label_type=arrow_type)
     scored = (table.mapInArrow(body, schema).withColumnRenamed("__p", params.probability_column)
               .withColumnRenamed("__label", params.label_column))
     return {"table": scored}

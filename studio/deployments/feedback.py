@@ -2,6 +2,10 @@
 per (deployment, request id, row) in the database (a repeated label replaces the earlier one), and checked
 against the prediction log so that labels for rows the deployment never served are reported, not stored.
 
+A label comes in the deployment's own values (the "yes" / "no" it answers with, from its bundle's classes) or as
+0 / 1, and is stored as 0 / 1 (1: the positive class), as training and import_prediction_log read it
+(operators/labels.py's given_class).
+
 The prediction log is written by the serving process about once a second, so a label posted within a second
 of its prediction may be reported unknown; posting it again later stores it.
 """
@@ -15,6 +19,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from operators.labels import given_class, known_classes
 from operators.prediction_log import read_log
 
 from .models import Deployment, FeedbackLabel
@@ -39,9 +44,17 @@ def prediction_log_dir() -> Path:
     return Path(getattr(settings, "SERVING_PREDICTION_LOG", None) or serving_dir() / "prediction_log")
 
 
-def parse_labels(items) -> dict[tuple[str, int], int]:
-    """[{"request_id", "row", "label"}] -> {(request id, row): label}; the last of repeated pairs wins.
-    FeedbackError names the first bad item's field."""
+def deployment_classes(deployment: Deployment) -> list | None:
+    """[negative, positive]: the label values the deployment answers with (its live version's bundle, else its
+    newest version's); None when it has none (0 / 1 labels)."""
+    version = deployment.live_version or deployment.versions.order_by("-number").first()
+    return version.manifest.get("classes") if version is not None else None
+
+
+def parse_labels(items, classes: list | None = None, *, csv: bool = False) -> dict[tuple[str, int], int]:
+    """[{"request_id", "row", "label"}] -> {(request id, row): 0 / 1}; the last of repeated pairs wins. A label is
+    one of `classes` (the deployment's values) or 0 / 1; from a CSV (`csv`) it is the cell's text.
+    FeedbackError names the first bad item's field (a CSV's bad label: the file and its line)."""
     if not isinstance(items, list) or not items:
         raise FeedbackError("labels", "expected a non-empty list of {request_id, row, label}")
     if len(items) > MAX_LABELS:
@@ -59,10 +72,20 @@ def parse_labels(items) -> dict[tuple[str, int], int]:
                                                            f"(a string of 1 to {MAX_REQUEST_ID} characters)")
         if isinstance(row, bool) or not isinstance(row, int) or not 0 <= row < MAX_ROW:
             raise FeedbackError(f"labels[{i}].row", "expected the row's position in its request (0, 1, ...)")
-        if isinstance(label, str) or label not in (0, 1):
-            raise FeedbackError(f"labels[{i}].label", f"expected 0 or 1, got {str(label)[:40]!r}")
-        labels[(request_id, row)] = int(label)
+        value = given_class(label, classes, text=csv)
+        if value is None:
+            expected = "expected " + expected_labels(classes) + f", got {str(label)[:40]!r}"
+            raise FeedbackError("file", f"line {i + 2}: label: {expected}") if csv else \
+                FeedbackError(f"labels[{i}].label", expected)
+        labels[(request_id, row)] = value
     return labels
+
+
+def expected_labels(classes: list | None) -> str:
+    known = known_classes(classes)
+    if known is None or (known.negative, known.positive) == (0, 1):
+        return "0 or 1"
+    return f"{known.negative!r} or {known.positive!r} (the deployment's labels) or 0 / 1"
 
 
 def parse_csv(upload) -> list[dict]:
@@ -84,9 +107,9 @@ def parse_csv(upload) -> list[dict]:
             raise FeedbackError("file", f"more than {MAX_LABELS:,} labels in one file")
         try:
             items.append({"request_id": (record.get("request_id") or "").strip(),
-                          "row": int(record.get("row") or 0), "label": int(float(record["label"]))})
+                          "row": int(record.get("row") or 0), "label": (record.get("label") or "").strip()})
         except (TypeError, ValueError):
-            raise FeedbackError("file", f"line {n}: row and label must be whole numbers") from None
+            raise FeedbackError("file", f"line {n}: row must be a whole number") from None
     return items
 
 

@@ -80,3 +80,39 @@ def test_evaluate_takes_any_two_valued_label_and_says_which_is_positive(run):
     with pytest.raises(OperatorError) as error:
         run("evaluate_binary", {"table": words.assign(label=np.resize(["a", "b", "c"], 500))})
     assert error.value.column == "label" and "it holds 3" in str(error.value)
+
+
+@pytest.mark.parametrize("classes, expected, dtype", [
+    (None, [1, 0, 1], np.int8),                  # no label known: 0/1 as before
+    (["no", None], [1, 0, 1], np.int8),          # one class only: 0/1
+    ([0, 1], [1, 0, 1], np.int8),                # 0/1 labels unchanged
+    (["no", "yes"], ["yes", "no", "yes"], object),
+    ([False, True], [True, False, True], np.bool_),
+    ([2, 1], [1, 2, 1], np.int64),
+    ([1, 0], [0, 1, 0], np.int64),               # positive chosen as 0: the value 0 where the model says positive
+    ([0.0, 1.0], [1.0, 0.0, 1.0], np.float64),
+])
+def test_predicted_values_speak_the_labels_values(classes, expected, dtype):
+    from operators.labels import predicted_values
+
+    out = predicted_values(np.array([True, False, True]), classes, zero_one=np.int8)
+    assert out.dtype == dtype and out.tolist() == expected
+    assert predicted_values(np.array([1, 0, 1], dtype=np.int64), LabelClasses.from_json(classes)).tolist() == expected
+
+
+@pytest.mark.parametrize("value, classes, text, expected", [
+    ("yes", ["no", "yes"], False, 1), ("no", ["no", "yes"], False, 0), ("Yes", ["no", "yes"], False, 1),
+    (1, ["no", "yes"], False, 1), (0, ["no", "yes"], False, 0),
+    ("maybe", ["no", "yes"], False, None), ("1", ["no", "yes"], False, None), (2, ["no", "yes"], False, None),
+    (1, [1, 2], False, 0), (2, [1, 2], False, 1), (0, [1, 2], False, 0),  # the label's own values come first
+    (1.0, [1, 2], False, 0), (True, [1, 2], False, 1),                     # true is not the value 1, but is 0/1's 1
+    (True, [False, True], False, 1), (1, [False, True], False, 1), ("true", [False, True], False, None),
+    (1, None, False, 1), ("yes", None, False, None), (1, [0, 1], False, 1), ("1", [0, 1], False, None),
+    ("yes", ["no", "yes"], True, 1), ("YES", ["no", "yes"], True, 1), ("1", ["no", "yes"], True, 1),
+    ("1.0", [0, 1], True, 1), ("0", None, True, 0), ("2", [1, 2], True, 1), ("true", [False, True], True, 1),
+    ("maybe", ["no", "yes"], True, None), ("2", None, True, None), ("", ["no", "yes"], True, None),
+])
+def test_a_label_handed_back_reads_the_labels_values_or_0_1(value, classes, text, expected):
+    from operators.labels import given_class
+
+    assert given_class(value, classes, text=text) == expected

@@ -98,6 +98,27 @@ def test_training_refuses_bad_input(run, data, fitted):
             label="label")
 
 
+def test_predict_answers_in_the_labels_own_values_and_evaluate_still_reads_the_table(run, data, tmp_path):
+    """A yes/no label: predicted_label is "yes" / "no" as a published bundle answers (the same rule); evaluate
+    downstream scores the true label and the probability as for the 0/1 label."""
+    from pipelines.bundle import load_bundle, write_bundle
+
+    train, test = (t.assign(label=np.where(t["label"] == 1, "yes", "no")) for t in data)
+    fitted = run("feature_extraction", {"table": train}, label="label")
+    assert fitted["feature_state"].meta["label_classes"] == ["no", "yes"]
+    model = run("train_gbdt", {"features": fitted["features"]}, n_estimators=20)["model"]
+    scored = run("predict", {"model": model, "feature_state": fitted["feature_state"], "table": test},
+                 threshold=0.4)["table"]
+    assert scored["predicted_label"].tolist() == ["yes" if p >= 0.4 else "no" for p in scored["probability"]]
+    assert set(scored["predicted_label"]) == {"yes", "no"}
+    bundle = load_bundle(write_bundle(tmp_path / "churn", name="churn", model=model, threshold=0.4,
+                                      feature_state=fitted["feature_state"], holdout=test.drop(columns="label")))
+    assert bundle.score_table(test)["label"].tolist() == scored["predicted_label"].tolist()
+    evaluated = run("evaluate_binary", {"table": scored})["metrics"]
+    as_numbers = run("evaluate_binary", {"table": scored.assign(label=(scored["label"] == "yes").astype(int))})
+    assert evaluated["positive_class"] == "yes" and evaluated["auc"] == as_numbers["metrics"]["auc"] > 0.7
+
+
 def test_predict_adds_probability_and_label_and_names_a_missing_column(run, data, fitted):
     _, test = data
     model = run("train_gbdt", {"features": fitted["features"]}, n_estimators=30)["model"]

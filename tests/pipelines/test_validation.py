@@ -30,6 +30,17 @@ def test_unknown_operator_names_node_and_field():
     assert "'a'" in err.message and "no_such_op" in err.message
 
 
+def test_a_pinned_operator_version_validates_only_when_current_or_accepted():
+    """predict 3 (labels in their own values) accepts nodes saved as predict 2; other versions are refused."""
+    def pinned(version):
+        return {**node("p", "predict"), "version": version}
+
+    assert not [e for e in errors_of({"nodes": [pinned("3")], "edges": []}) if e.code == "operator_version"]
+    assert not [e for e in errors_of({"nodes": [pinned("2")], "edges": []}) if e.code == "operator_version"]
+    [err] = only(errors_of({"nodes": [pinned("1")], "edges": []}), "operator_version")
+    assert err.node == "p" and err.field == "version" and "this studio has version '3'" in err.message
+
+
 def test_invalid_params_map_to_node_and_field_path():
     graph = {"nodes": [node("s", "split_random", ratio=1.5, seed="x", bogus=1), node("e", "test_emit")],
              "edges": []}

@@ -112,3 +112,58 @@ def test_a_run_of_another_project_cannot_read_the_log_or_write_decisions(studio,
         node="n", deployment="credit", decision={"metric": "auc", "champion_score": 0.5, "challenger_score": 0.9,
                                                  "margin": 0.0, "published": False, "reason": "x", "rows": 1})
     assert not Decision.objects.exists()
+
+
+@pytest.fixture
+def churn(studio, settings):  # noqa: F811
+    """A deployment whose live version answers "yes" / "no" (its bundle's classes, as publish stores the manifest)
+    and served rows in its log."""
+    from studio.deployments.models import Deployment, DeploymentVersion
+
+    deployment = Deployment.objects.create(project=studio.a, name="churn", created_by=studio.alice)
+    version = DeploymentVersion.objects.create(deployment=deployment, number=1, bundle="unused",
+                                               manifest={"classes": ["no", "yes"]})
+    deployment.live_version = version
+    deployment.save()
+    served(settings, "churn", {"req-1": 4})
+    return deployment
+
+
+def test_labels_in_the_deployments_own_values_are_stored_as_0_1(studio, churn):  # noqa: F811
+    url = "/api/deployments/churn/feedback/"
+    answer = studio.as_alice.post(url, {"labels": [{"request_id": "req-1", "row": 0, "label": "yes"},
+                                                   {"request_id": "req-1", "row": 1, "label": "no"},
+                                                   {"request_id": "req-1", "row": 2, "label": "Yes"},
+                                                   {"request_id": "req-1", "row": 3, "label": 0}]}, format="json")
+    assert answer.status_code == 200, answer.json()
+    assert labels_of(churn) == [("req-1", 0, 1), ("req-1", 1, 0), ("req-1", 2, 1), ("req-1", 3, 0)]
+    csv = io.BytesIO(b"request_id,row,label\nreq-1,0,no\nreq-1,1,yes\nreq-1,2,1\n")
+    csv.name = "labels.csv"
+    answer = studio.as_alice.post(url, {"file": csv}, format="multipart")
+    assert answer.status_code == 200 and answer.json()["replaced"] == 3, answer.json()
+    assert labels_of(churn) == [("req-1", 0, 0), ("req-1", 1, 1), ("req-1", 2, 1), ("req-1", 3, 0)]
+
+
+@pytest.mark.parametrize("label", ["maybe", 2, "", None, ["yes"]])
+def test_a_label_of_neither_kind_names_the_field_and_the_values(studio, churn, label):  # noqa: F811
+    answer = studio.as_alice.post("/api/deployments/churn/feedback/", {"labels": [
+        {"request_id": "req-1", "row": 0, "label": "yes"}, {"request_id": "req-1", "row": 1, "label": label}]},
+        format="json")
+    assert answer.status_code == 400, answer.json()
+    error = answer.json()["errors"][0]
+    assert error["path"] == "labels[1].label" and "'no' or 'yes' (the deployment's labels) or 0 / 1" in \
+        error["message"]
+    assert labels_of(churn) == []
+    csv = io.BytesIO(b"request_id,row,label\nreq-1,0,yes\nreq-1,1,maybe\n")
+    csv.name = "labels.csv"
+    answer = studio.as_alice.post("/api/deployments/churn/feedback/", {"file": csv}, format="multipart")
+    assert answer.status_code == 400 and answer.json()["errors"][0]["path"] == "file"
+    assert "line 3: label" in answer.json()["message"] and "'maybe'" in answer.json()["message"]
+
+
+def test_bob_cannot_post_words_to_alices_deployment(studio, churn):  # noqa: F811
+    body = {"labels": [{"request_id": "req-1", "row": 0, "label": "yes"}]}
+    answer = studio.as_bob.post("/api/deployments/churn/feedback/", body, format="json")
+    assert answer.status_code == 404 and "no deployment 'churn'" in answer.json()["message"]
+    assert studio.as_carol.post("/api/deployments/churn/feedback/", body, format="json").status_code == 403
+    assert labels_of(churn) == []

@@ -1,6 +1,6 @@
 import type { RJSFSchema } from "@rjsf/utils";
 import { describe, expect, it } from "vitest";
-import { deploymentName, publishable } from "../deployments/publishing";
+import { deploymentName, modelNodes, modelOperators, publishable } from "../deployments/publishing";
 import { better, chartOrder, pairedMetrics } from "../outputs/views";
 import { changeRows } from "../screens/DiffTable";
 import { fieldNameOf, formSchema } from "./form/formSchema";
@@ -73,6 +73,19 @@ describe("publish from a node", () => {
     expect(publishable({ inputs: [], outputs: [{ type: "model" }] })).toBe(true);
     expect(publishable({ inputs: [{ name: "model", type: "model" }], outputs: [{ type: "metrics" }] })).toBe(true);
     expect(publishable({ inputs: [{ name: "table", type: "table" }], outputs: [{ type: "table" }] })).toBe(false);
+  });
+  it("offers a run's nodes with a model output in the run-history Publish picker, not by their name", () => {
+    const models = modelOperators([
+      { name: "train_gbdt", outputs: [{ type: "model" }] },
+      { name: "automl_gbdt", outputs: [{ type: "model" }, { type: "metrics" }] },
+      { name: "train_test_split", outputs: [{ type: "table" }, { type: "table" }] },
+      { name: "predict", outputs: [{ type: "table" }] },
+    ]);
+    const nodes = [
+      { node: "split", operator: "train_test_split" }, { node: "auto", operator: "automl_gbdt" },
+      { node: "gbdt", operator: "train_gbdt" }, { node: "score", operator: "predict" }, { node: "odd", operator: null },
+    ];
+    expect(modelNodes(nodes, models).map((n) => n.node)).toEqual(["auto", "gbdt"]);
   });
 });
 

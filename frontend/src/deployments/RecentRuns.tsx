@@ -4,7 +4,7 @@ import { items } from "../api/lists";
 import type { Operator, Page, Pipeline, Run } from "../api/types";
 import type { OperatorSpec } from "../graph/types";
 import { PublishDialog } from "./PublishDialog";
-import { deploymentName } from "./publishing";
+import { deploymentName, modelOperators } from "./publishing";
 
 interface Candidate {
   run: number;
@@ -34,7 +34,7 @@ export function RecentRuns() {
       get<Page<Pipeline>>("/api/pipelines/?limit=500"),
     ])
       .then(([runs, ops, pipelines]) => {
-        const trains = new Set((ops as OperatorSpec[]).filter((o) => o.outputs.some((p) => p.type === "model")).map((o) => o.name));
+        const trains = modelOperators(ops as OperatorSpec[]);
         const names = new Map(items(pipelines).map((p) => [p.id, p.name]));
         setList(candidates(items(runs), trains, names));
       })

@@ -11,3 +11,13 @@ export function publishable(spec: { inputs: { name: string; type: string }[]; ou
   if (!spec) return false;
   return spec.outputs.some((p) => p.type === "model") || spec.inputs.some((p) => p.name === "model" && p.type === "model");
 }
+
+/** The operators that declare a model output (train_*, automl_*, ...): the run nodes a model can be published from. */
+export function modelOperators(ops: readonly { name: string; outputs: readonly { type: string }[] }[]): Set<string> {
+  return new Set(ops.filter((o) => o.outputs.some((p) => p.type === "model")).map((o) => o.name));
+}
+
+/** A run's nodes that a model can be published from (an operator with a model output), in the run's order. */
+export function modelNodes<N extends { node: string; operator?: string | null }>(nodes: readonly N[], models: ReadonlySet<string>): N[] {
+  return nodes.filter((n) => models.has(n.operator ?? ""));
+}

@@ -1,7 +1,9 @@
 import { useEffect, useState } from "react";
 import { ApiFailure, get, post } from "../api/client";
 import { items } from "../api/lists";
-import type { Page, Run } from "../api/types";
+import type { Operator, Page, Run } from "../api/types";
+import type { OperatorSpec } from "../graph/types";
+import { modelNodes, modelOperators } from "../deployments/publishing";
 import { usePipelineNames } from "../api/usePipelineNames";
 import { navigate } from "../router";
 import { handOffKeys } from "../deployments/rollout";
@@ -20,6 +22,13 @@ function PublishRun({ run }: { run: Run }) {
   const [modelNode, setModelNode] = useState("");
   const [error, setError] = useState("");
   const [busy, setBusy] = useState(false);
+  const [models, setModels] = useState<Set<string> | null>(null); // operators declaring a model output
+  useEffect(() => {
+    if (!open || models !== null) return;
+    get<Operator[]>("/api/operators/")
+      .then((ops) => setModels(modelOperators(ops as OperatorSpec[])))
+      .catch((e: Error) => setError(e.message));
+  }, [open, models]);
   if (!open) return <button type="button" onClick={() => setOpen(true)}>Publish…</button>;
   const submit = async (e: React.FormEvent) => {
     e.preventDefault();
@@ -57,7 +66,7 @@ function PublishRun({ run }: { run: Run }) {
         Model node{" "}
         <select value={modelNode} onChange={(e) => setModelNode(e.target.value)}>
           <option value="">the run's only model</option>
-          {(run.nodes ?? []).filter((n) => /^train_/.test(n.operator ?? "")).map((n) => <option key={n.node} value={n.node}>{n.node}</option>)}
+          {modelNodes(run.nodes ?? [], models ?? new Set<string>()).map((n) => <option key={n.node} value={n.node}>{n.node}</option>)}
         </select>
       </label>{" "}
       <button type="submit" disabled={busy || !name}>Publish</button>{" "}

@@ -17,8 +17,9 @@ from ..models import Deployment
 
 
 class FeedbackView(APIView):
-    """Attach true labels to served predictions: `{"labels": [{"request_id": "...", "row": 0, "label": 1}]}`
-    (up to 10,000 per call), or a multipart `file` (CSV with the columns request_id, row, label). A repeated
+    """Attach true labels to served predictions: `{"labels": [{"request_id": "...", "row": 0, "label": "yes"}]}`
+    (up to 10,000 per call), or a multipart `file` (CSV with the columns request_id, row, label). A label is one
+    of the values the deployment answers with ("yes" / "no") or 0 / 1 (1: the positive class). A repeated
     (request id, row) replaces its label; ids the prediction log does not hold are reported back in
     `unknown_request_ids` (and rows past a request's end in `unknown_rows`), not stored. Needs the editor role."""
 
@@ -33,13 +34,13 @@ class FeedbackView(APIView):
                                                "code": "not_found"}])
         require_role(request.user, deployment.project, Role.EDITOR)
         try:
+            classes = feedback.deployment_classes(deployment)
             if "file" in request.FILES:
-                items = feedback.parse_csv(request.FILES["file"])
+                labels = feedback.parse_labels(feedback.parse_csv(request.FILES["file"]), classes, csv=True)
             elif isinstance(request.data, dict) and "labels" in request.data:
-                items = request.data["labels"]
+                labels = feedback.parse_labels(request.data["labels"], classes)
             else:
                 raise feedback.FeedbackError("labels", "send {\"labels\": [...]} or a CSV file as `file`")
-            labels = feedback.parse_labels(items)
         except feedback.FeedbackError as exc:
             raise ApiError(400, "invalid", [{"path": exc.path, "message": exc.message, "code": "invalid"}]) from None
         return Response(feedback.store_labels(deployment, labels))
