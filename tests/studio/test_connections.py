@@ -72,19 +72,20 @@ def sqlite_dir(tmp_path, settings):
 
 # ------------------------------------------------------------------------------ the studio's own database
 def test_the_studios_own_database_is_refused_whatever_the_allow_list(world, settings):
-    """In-process the studio's database is PostgreSQL (make test's second pass) or SQLite in memory; either
-    way bob cannot name it, even with every address and directory allowed."""
+    """In-process the studio's database is PostgreSQL (make test's second pass) or a SQLite file in the data
+    directory (the first pass); either way bob cannot name it, even with every address and directory
+    allowed: by its path it is refused as the studio's own, in the other SQLite forms for not being one."""
     before = users_table()
     own = settings.DATABASES["default"]
     settings.CONNECTION_ALLOW = ["0.0.0.0/0", "::/0", "/", "localhost"]
     if own["ENGINE"].endswith("postgresql"):
-        attacks = [f"postgresql://postgres@{host}:{own.get('PORT') or 5432}/{own['NAME']}"
-                   for host in ("127.0.0.1", "localhost", socket.gethostname(), "[::ffff:127.0.0.1]")]
-        expected = "studio's own database"
+        attacks = {f"postgresql://postgres@{host}:{own.get('PORT') or 5432}/{own['NAME']}": "studio's own database"
+                   for host in ("127.0.0.1", "localhost", socket.gethostname(), "[::ffff:127.0.0.1]")}
     else:
-        attacks = [f"sqlite:///{own['NAME']}", f"sqlite:///file:{own['NAME']}", "sqlite://"]
-        expected = "absolute path"
-    for url in attacks:
+        own_path = str(own["NAME"])
+        attacks = {f"sqlite:///{own_path}": "studio's own database" if os.path.isabs(own_path) else "absolute path",
+                   f"sqlite:///file:{own_path}": "absolute path", "sqlite://": "absolute path"}
+    for url, expected in attacks.items():
         messages = url_errors(create(world.as_bob, world.b, url))
         assert messages and expected in messages[0], (url, messages)
     assert users_table() == before
