@@ -24,6 +24,10 @@ from .contract import OperatorError
 POSITIVE_RULE = ("the positive label value; empty: 1, else true, else yes, else the minority class "
                  "(fewer rows)")
 _POSITIVE_WORDS = ("1", "true", "yes")
+# predict, publish_model and publish_if_better's `threshold`: which of the label's values a probability becomes
+THRESHOLD_HINT = ("Probability at or above which a row gets the positive class (the label value feature_extraction's "
+                  "`positive` names; empty: 1, else true, else yes, else the minority class), below it the other "
+                  "value")
 
 
 def plain(value):

@@ -350,14 +350,20 @@ def bundle_resolver_for(run):
 
 def prediction_logs_for(run):
     """What the worker hands the executor as `prediction_logs`: a deployment of the run's project by name ->
-    its prediction log's root and its labels (import_prediction_log, check_drift); None for any other name."""
+    its prediction log's root, its labels (stored 0 / 1) and its label values, [negative, positive] from its
+    bundle as the feedback endpoint reads labels with them (import_prediction_log, check_drift); None for any
+    other name."""
 
     def resolve(name: str):
-        from .feedback import labels_frame, prediction_log_dir
+        from .feedback import deployment_classes, labels_frame, prediction_log_dir
 
         deployment = _in_run_project(run, name)
         if deployment is None:
             return None
+        try:
+            classes = deployment_classes(deployment)
+        finally:
+            _close_thread_connection()
 
         def labels():
             try:
@@ -365,7 +371,7 @@ def prediction_logs_for(run):
             finally:
                 _close_thread_connection()
 
-        return {"directory": prediction_log_dir(), "labels": labels}
+        return {"directory": prediction_log_dir(), "labels": labels, "classes": classes}
 
     return resolve
 

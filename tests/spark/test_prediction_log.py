@@ -56,3 +56,20 @@ def test_spark_read_equals_local_read(spark, log, tmp_path, params):
     assert_same_rows(local, on_spark)
     assert set(local.columns) >= {"age", "income", "region", "purpose", "served_probability", "label"} \
         if not params.get("version") else "region" not in local.dropna(axis=1, how="all").columns
+
+
+@pytest.mark.parametrize("classes", [["no", "yes"], [False, True]])
+@pytest.mark.parametrize("labeled_only", [False, True])
+def test_labels_come_back_in_the_deployments_values(spark, log, tmp_path, classes, labeled_only):
+    """A deployment whose bundle answers "no" / "yes" (or false / true): the stored 0 / 1 labels and the 0 / 1 an
+    older version served both read back as its values, the same on both engines."""
+    worded = {**log, "classes": classes}
+    local = read("local", worded, tmp_path, labeled_only=labeled_only)
+    on_spark = read("spark", worded, tmp_path, labeled_only=labeled_only)
+    assert_same_rows(local, on_spark)
+    labeled = local[local["label"].notna()]
+    assert len(labeled) == 204 and len(local) == (204 if labeled_only else 600)
+    assert labeled["label"].tolist() == [classes[r % 2] for r in labeled["row"]]  # stored 1: the positive value
+    assert local["served_label"].tolist() == [classes[int(p >= 0.5)] for p in local["served_probability"]]
+    if not labeled_only:
+        assert local["label"].isna().sum() == 396 and on_spark["label"].isna().sum() == 396
