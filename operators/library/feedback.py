@@ -91,7 +91,8 @@ def maps_served_label(served_dtype, classes) -> bool:
     deployment answers in words or true / false: integers then become the deployment's values. Labels that are
     numbers themselves (1 / 2) can't be told from 0 / 1 and stay as served."""
     known = known_classes(classes)
-    return not is_zero_one(known) and np.dtype(served_dtype).kind in "iu" and values_dtype(known).kind in "bO"
+    return not is_zero_one(known) and pd.api.types.is_integer_dtype(served_dtype) and \
+        values_dtype(known).kind in "bO"
 
 
 def served_frame(frame: pd.DataFrame, label_column: str, classes=None) -> pd.DataFrame:
