@@ -278,3 +278,42 @@ def test_import_prediction_log_reads_rows_labels_and_window(tmp_path):
     assert result.status == "failed" and "no deployment 'other'" in node.error["message"]
     result, node = read(until="yesterday")
     assert result.status == "failed" and "until 'yesterday'" in node.error["message"]
+
+
+def test_publish_if_better_scores_both_models_on_the_positive_class(tmp_path):
+    """With no studio: a label in words whose positive class is "no" (feature_extraction's `positive`), which the
+    rule alone would not pick. Both models are scored with "no" as 1, so a good model scores well (not 1 - AUC);
+    a challenger whose positive class is flipped against the live version's is refused, naming it."""
+    import pipelines
+    from operators.library.sample_data import credit_default_table
+
+    table = credit_default_table(3000, seed=11)
+    table["outcome"] = np.where(table.pop("default") == 1, "no", "yes")  # "no" is the rare, positive class
+    table.to_csv(tmp_path / "outcome.csv", index=False)
+
+    def run(positive: str):
+        return pipelines.run({"format": "studio.pipeline/1", "name": "p", "nodes": [
+            node("data", "import_csv", path="outcome.csv"), node("split", "split_random", ratio=0.7, seed=1),
+            node("features", "feature_extraction", label="outcome", positive=positive,
+                 exclude=["customer_id", "application_date"]),
+            node("gbdt", "train_gbdt", n_estimators=40, num_leaves=8),
+            node("last", "publish_if_better", deployment="outcome", label_column="outcome"),
+        ], "edges": [
+            edge("data", "table", "split", "table"), edge("split", "first", "features", "table"),
+            edge("features", "features", "gbdt", "features"), edge("gbdt", "model", "last", "model"),
+            edge("features", "feature_state", "last", "feature_state"), edge("split", "second", "last", "table"),
+        ]}, store_root=tmp_path / "store", data_root=tmp_path)
+
+    first = run("no")  # nothing live: the challenger goes live, scored with "no" as 1
+    assert first.status == "succeeded", first.nodes["last"].error
+    decision = first.output("last", "decision")
+    assert decision["published"] is True and decision["challenger_score"] > 0.7, decision
+    second = run("no")  # the same model against itself: both scored on the same labels
+    decision = second.output("last", "decision")
+    assert decision["champion_score"] == pytest.approx(decision["challenger_score"], abs=1e-12)
+    assert decision["champion_score"] > 0.7 and decision["published"] is False
+    flipped = run("yes")
+    assert flipped.status == "failed"
+    error = flipped.nodes["last"].error
+    assert error["port"] == "feature_state" and "positive class is 'yes', the live version's 'no'" in \
+        error["message"] and "set positive to 'no'" in error["message"]
