@@ -12,7 +12,7 @@ from pydantic import Field
 from ..contract import Operator, OperatorError, Params, Port, PortType
 from ..kernels.models import load_scorer
 from ..labels import (THRESHOLD_HINT, encode_label, is_zero_one, known_classes, positive_text, predicted_values,
-                      values_dtype)
+                      text_of, values_dtype)
 from ..prediction_log import INPUT_PREFIX, read_log, window
 from ..tables import require_rows
 from .features import apply_state
@@ -86,13 +86,30 @@ def label_values(labels: pd.DataFrame, classes) -> pd.DataFrame:
     return labels.assign(label=predicted_values(labels["label"].to_numpy() == 1, known))
 
 
-def maps_served_label(served_dtype, classes) -> bool:
-    """Whether served labels of this dtype are a version's 0 / 1 (an older bundle without class values) while the
-    deployment answers in words or true / false: integers then become the deployment's values. Labels that are
+def served_words(classes) -> dict | None:
+    """How a served label becomes the deployment's words or true / false, or None to keep it as served: a version
+    that answered 0 / 1 (an older bundle without class values) logged 1 for the positive class, read back as text
+    ("1") when another version logged words (operators.prediction_log.conflicting_types). Labels that are
     numbers themselves (1 / 2) can't be told from 0 / 1 and stay as served."""
     known = known_classes(classes)
-    return not is_zero_one(known) and pd.api.types.is_integer_dtype(served_dtype) and \
-        values_dtype(known).kind in "bO"
+    if is_zero_one(known) or values_dtype(known).kind not in "bO":
+        return None
+    words = {"0": known.negative, "1": known.positive, "false": known.negative, "true": known.positive}
+    return {**words, text_of(known.negative): known.negative, text_of(known.positive): known.positive}
+
+
+def served_values(served: pd.Series, classes) -> pd.Series:
+    """The served label in the deployment's values (served_words): 0 / 1 integers by their positive class, text
+    by its word, anything else as served."""
+    words = served_words(classes)
+    if words is None or pd.api.types.is_bool_dtype(served):
+        return served
+    if pd.api.types.is_integer_dtype(served):
+        return pd.Series(predicted_values(served.to_numpy() == 1, classes), index=served.index)
+    if pd.api.types.is_float_dtype(served):
+        return served
+    mapped = served.map(lambda v: words.get(v, v) if isinstance(v, str) else v)
+    return mapped.astype(object).where(served.notna(), None)
 
 
 def served_frame(frame: pd.DataFrame, label_column: str, classes=None) -> pd.DataFrame:
@@ -110,10 +127,7 @@ def served_frame(frame: pd.DataFrame, label_column: str, classes=None) -> pd.Dat
     for column, name in zip(inputs, names, strict=True):
         out[name] = frame[column]
     out["served_probability"] = frame["probability"].astype(np.float64)
-    served = frame["label"]  # as the bundle answered it (0 / 1, or the label's own values)
-    if maps_served_label(served.dtype, classes):
-        served = pd.Series(predicted_values(served.to_numpy() == 1, classes), index=frame.index)
-    out["served_label"] = served
+    out["served_label"] = served_values(frame["label"], classes)  # as the bundle answered it, in the label's values
     return out
 
 

@@ -73,3 +73,40 @@ def test_labels_come_back_in_the_deployments_values(spark, log, tmp_path, classe
     assert local["served_label"].tolist() == [classes[int(p >= 0.5)] for p in local["served_probability"]]
     if not labeled_only:
         assert local["label"].isna().sum() == 396 and on_spark["label"].isna().sum() == 396
+
+
+@pytest.fixture(scope="module")
+def upgraded(tmp_path_factory):
+    """A deployment whose version 1 (a bundle without class values) answered 0 / 1 and took age as whole numbers,
+    and whose version 2 answers "no" / "yes" and takes age as decimals: the log's files disagree on both types."""
+    from studio.serving.predlog import PredictionLog
+
+    root = tmp_path_factory.mktemp("upgraded")
+    writer = PredictionLog(root / "log", flush_interval=3600)
+    rng = np.random.default_rng(2)
+    for r in range(4):
+        probability = rng.random(50)
+        positive = probability >= 0.5
+        age = rng.integers(20, 70, 50)
+        version = "1" if r % 2 == 0 else "2"  # interleaved, as a rollout's traffic split serves them
+        columns = {"age": age.astype(np.int64) if version == "1" else age + 0.5}
+        label = positive.astype(np.int64) if version == "1" else np.where(positive, "yes", "no").astype(object)
+        writer.record(f"req-{r}", "credit", version, columns, 50, {"probability": probability, "label": label})
+        writer.flush()
+    writer.close()
+    labels = pd.DataFrame({"request_id": [f"req-{r}" for r in range(4) for _ in range(10)],
+                           "row": [i for _ in range(4) for i in range(10)]})
+    labels["label"] = (labels["row"] % 2).astype("int64")
+    return {"directory": root / "log", "labels": lambda: labels.copy(), "classes": ["no", "yes"]}
+
+
+def test_a_log_whose_versions_disagree_on_types_reads_alike(spark, upgraded, tmp_path):
+    """0 / 1 served by version 1 and "yes" / "no" by version 2 come back as words on both engines (not an Arrow or
+    Spark schema-merge error); age, whole numbers then decimals, as numbers."""
+    local = read("local", upgraded, tmp_path)
+    on_spark = read("spark", upgraded, tmp_path)
+    assert len(local) == 200
+    assert_same_rows(local, on_spark)
+    assert local["served_label"].tolist() == ["yes" if p >= 0.5 else "no" for p in local["served_probability"]]
+    assert local["age"].dtype == np.float64 and (local["age"] % 1).tolist().count(0.5) == 100
+    assert local["label"].dropna().tolist() == ["no", "yes"] * 20
