@@ -129,6 +129,18 @@ def churn(studio, settings):  # noqa: F811
     return deployment
 
 
+def test_a_run_reads_the_log_with_the_deployments_label_values(studio, churn):  # noqa: F811
+    """What import_prediction_log gets from the studio: the live version's classes, which turn the stored 0 / 1
+    back into "no" / "yes"; another project's run gets nothing."""
+    from types import SimpleNamespace
+
+    from studio.deployments.services import prediction_logs_for
+
+    found = prediction_logs_for(SimpleNamespace(project=studio.a))("churn")
+    assert found["classes"] == ["no", "yes"]
+    assert prediction_logs_for(SimpleNamespace(project=studio.b))("churn") is None
+
+
 def test_labels_in_the_deployments_own_values_are_stored_as_0_1(studio, churn):  # noqa: F811
     url = "/api/deployments/churn/feedback/"
     answer = studio.as_alice.post(url, {"labels": [{"request_id": "req-1", "row": 0, "label": "yes"},
