@@ -108,8 +108,11 @@ def served_values(served: pd.Series, classes) -> pd.Series:
         return pd.Series(predicted_values(served.to_numpy() == 1, classes), index=served.index)
     if pd.api.types.is_float_dtype(served):
         return served
-    mapped = served.map(lambda v: words.get(v, v) if isinstance(v, str) else v)
-    return mapped.astype(object).where(served.notna(), None)
+    found = pd.unique(served.dropna())  # a few values however many rows: map those, not every row
+    mapping = {v: words.get(v, v) if isinstance(v, str) else v for v in found}
+    if all(type(mapping[v]) is type(v) and mapping[v] == v for v in found):
+        return served  # already the deployment's words (a version that answers with them)
+    return served.map(mapping).astype(object).where(served.notna(), None)
 
 
 def served_frame(frame: pd.DataFrame, label_column: str, classes=None) -> pd.DataFrame:
