@@ -80,8 +80,17 @@ def read_log(root: str | Path, model: str, *, since: float | None = None, until:
     if not any(t.num_rows for t in tables):
         return pa.table({})
     conflicts = conflicting_types([t.schema for t in tables])
-    tables = [t.cast(pa.schema([pa.field(f.name, conflicts.get(f.name, f.type)) for f in t.schema])) for t in tables]
+    if conflicts:  # only then: a cast per file costs a third of a second over 1,000 files
+        tables = [_cast(t, conflicts) for t in tables]
     return pa.concat_tables(tables, promote_options="default")
+
+
+def _cast(table, types: dict):
+    import pyarrow as pa
+
+    if all(types.get(f.name, f.type) == f.type for f in table.schema):
+        return table
+    return table.cast(pa.schema([pa.field(f.name, types.get(f.name, f.type)) for f in table.schema]))
 
 
 def conflicting_types(schemas) -> dict:
