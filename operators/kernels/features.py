@@ -485,6 +485,14 @@ def view_columns(views: Mapping[str, list], view: str) -> np.ndarray:
     return np.concatenate([np.arange(a, b) for a, b in ranges]) if ranges else np.empty(0, dtype=np.int64)
 
 
+DENSE_VIEW_COLUMNS = 4096  # a GBDT view of at most this many columns trains on a dense matrix
+
+
+def dense_view(view: str | None, columns: int) -> bool:
+    """Whether a model trains on the `view` of `columns` columns as a dense matrix (the GBDT view)."""
+    return view == "gbdt" and columns <= DENSE_VIEW_COLUMNS
+
+
 def matrix_view(features: FeatureMatrix, view: str) -> tuple[FeatureMatrix, str | None]:
     """The columns of `features` a `view` ("lr" or "gbdt") model trains on, and the view to record in the model
     (None when the matrix has a single view: every column serves every model). The GBDT view is dense (raw
@@ -493,7 +501,7 @@ def matrix_view(features: FeatureMatrix, view: str) -> tuple[FeatureMatrix, str 
         return features, None
     index = view_columns(features.views, view)
     X = features.X[:, index]
-    if view == "gbdt" and sp.issparse(X) and len(index) <= 4096:
+    if sp.issparse(X) and dense_view(view, len(index)):
         X = X.toarray()
     names = [features.names[j] for j in index]
     kept = set(names)
