@@ -302,7 +302,10 @@ def _from_binary(raw: memoryview, datatype: Any, rows: int, column_spec: dict) -
 def _refuse_non_finite(array: np.ndarray, column_spec: dict) -> None:
     """The binary extension has no null: a NaN is how a float column says "missing", and an infinity is no
     value the model was trained on. A column that may not be null refuses both, as JSON's null is refused."""
-    if array.dtype.kind != "f" or column_spec.get("nullable", True) or np.isfinite(array).all():
+    if array.dtype.kind != "f" or column_spec.get("nullable", True):
+        return
+    total = np.add.reduce(array, dtype=np.float64)  # finite unless a value is NaN or infinite (or it overflows)
+    if total - total == 0:
         return
     bad = np.flatnonzero(~np.isfinite(array))
     if bad.size:
