@@ -143,17 +143,26 @@ def _view_slices(batches, *, index, width: int):
         yield pa.RecordBatch.from_arrays(arrays, names=names)
 
 
+def view_of(features: SparkFeatures, view: str) -> tuple[np.ndarray | None, list[str], list[str]]:
+    """The column indices of `view` (None when the features have no views: every column), with the view's
+    names and categorical columns."""
+    from ..kernels.features import view_columns
+
+    if not features.views:
+        return None, list(features.names), list(features.categorical)
+    index = view_columns(features.views, view)
+    names = [features.names[j] for j in index]
+    kept = set(names)
+    return index, names, [c for c in features.categorical if c in kept]
+
+
 def spark_view(features: SparkFeatures, view: str) -> tuple[SparkFeatures, str | None]:
     """operators.kernels.features.matrix_view for a SparkFeatures: the view's columns, sliced in the tasks."""
     import functools
 
-    from ..kernels.features import view_columns
-
-    if not features.views:
+    index, names, categorical = view_of(features, view)
+    if index is None:
         return features, None
-    index = view_columns(features.views, view)
     body = functools.partial(_view_slices, index=index, width=len(features.names))
     frame = features.dataframe.mapInArrow(body, features_schema(features.has_label))
-    names = [features.names[j] for j in index]
-    kept = set(names)
-    return SparkFeatures(frame, names, features.label_name, [c for c in features.categorical if c in kept]), view
+    return SparkFeatures(frame, names, features.label_name, categorical), view

@@ -13,16 +13,23 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import socket
+from typing import NamedTuple
 
 import numpy as np
 
 from ..contract import OperatorError
 from ..kernels.features import matrix_view
 from ..values import FeatureMatrix, Fitted
-from .frames import FEATURES, LABEL, SparkFeatures, matrix_from_vectors, spark_view
+from .frames import FEATURES, LABEL, SparkFeatures, matrix_from_vectors, spark_view, view_of
 
 MIN_ROWS_PER_TASK = 1_000  # smaller partitions make LightGBM's network cost more than it saves
+# Up to this many cells (training rows x the model's features) LightGBM trains in ONE Spark task on all the
+# executor's cores, with no shuffle and no socket network: 50M cells are 400 MB as the dense float64 matrix the
+# task builds (plus LightGBM's binned copy, about a byte a cell), comfortable in one task's memory. At 1M rows x
+# 10 features one task on 2 threads took about half the time of 2 networked tasks on 2 cores (README, Spark rows).
+ONE_TASK_CELLS = 50_000_000
 NETWORK_TIMEOUT_MINUTES = 10  # LightGBM's time_out is in minutes
 
 
@@ -57,16 +64,36 @@ def _free_port(host: str) -> int:
         return s.getsockname()[1]
 
 
-def _train_lightgbm_task(batches, *, params: dict, rounds: int, width: int, categorical: list[int],
-                         barrier: bool, record_train: bool):
-    """mapInArrow body: LightGBM on this task's rows; in barrier mode, one member of LightGBM's network."""
-    import lightgbm as lgb
+def one_task_cells() -> int:
+    """Training rows x features up to which train_gbdt uses one Spark task (STUDIO_SPARK_GBDT_ONE_TASK_CELLS,
+    default ONE_TASK_CELLS); above it, LightGBM's network across barrier tasks."""
+    return int(os.environ.get("STUDIO_SPARK_GBDT_ONE_TASK_CELLS", ONE_TASK_CELLS))
+
+
+def _task_matrix(batches, *, width: int, columns, dense: bool):
+    """This task's rows as (X, y): the vectors decoded once, the view's columns taken here (no separate
+    mapInArrow re-encoding them), dense for the GBDT view as on the local engine."""
     import pyarrow as pa
 
     tables = [pa.Table.from_batches([b]) for b in batches if b.num_rows]
-    table = pa.concat_tables(tables) if tables else None
-    X = matrix_from_vectors(table.column(FEATURES), width) if table is not None else None
-    y = table.column(LABEL).to_numpy() if table is not None else None
+    if not tables:
+        return None, None
+    table = pa.concat_tables(tables)
+    X = matrix_from_vectors(table.column(FEATURES), width)
+    if columns is not None:
+        X = X[:, columns]
+    return (X.toarray() if dense else X), table.column(LABEL).to_numpy()
+
+
+def _train_lightgbm_task(batches, *, params: dict, rounds: int, width: int, categorical: list[int],
+                         barrier: bool, record_train: bool, columns=None, dense: bool = False):
+    """mapInArrow body: LightGBM on this task's rows (of `columns` of the `width` features, all when None); in
+    barrier mode, one member of LightGBM's network."""
+    import lightgbm as lgb
+    import pyarrow as pa
+
+    X, y = _task_matrix(batches, width=width, columns=columns, dense=dense)
+    width = width if columns is None else len(columns)
     params = dict(params)
     rank = 0
     if barrier:
@@ -99,30 +126,58 @@ def _train_lightgbm_task(batches, *, params: dict, rounds: int, width: int, cate
                                           "rows": [int(X.shape[0])]})
 
 
+class Trained(NamedTuple):
+    text: str  # the LightGBM text model
+    evals: dict  # the first task's recorded training metrics
+    tasks: int  # Spark tasks that trained it (1: plain LightGBM, no shuffle; more: barrier tasks, networked)
+    rows: int
+    threads: int | None  # LightGBM's threads per task (None: LightGBM's default)
+
+
+def _plan_tasks(spark, rows: int, cells: int, tasks: int | None, params: dict) -> tuple[int, dict]:
+    """How many tasks train (one up to `one_task_cells()`, unless `tasks` is given), and their LightGBM params."""
+    slots = max(1, int(spark.sparkContext.defaultParallelism))
+    if tasks is None and cells <= one_task_cells():
+        n = 1
+    else:
+        n = max(1, min(tasks or slots, slots, -(-rows // MIN_ROWS_PER_TASK)))
+    params = dict(params)
+    if not params.get("num_threads"):
+        if n > 1:  # one LightGBM per task slot: no oversubscription
+            params["num_threads"] = int(spark.conf.get("spark.task.cpus", "1"))
+        elif tasks is None:  # the one task alone in its stage: an executor's cores
+            params["num_threads"] = min(slots, int(spark.conf.get("spark.executor.cores", str(slots))))
+    return n, params
+
+
 def train_lightgbm_on_spark(features: SparkFeatures, params: dict, rounds: int, *, tasks: int | None = None,
-                            record_train: bool = True) -> tuple[str, dict, int]:
-    """Train one LightGBM model on a SparkFeatures; returns (model text, first task's evals, tasks used)."""
+                            record_train: bool = True, view: str | None = None) -> Trained:
+    """Train one LightGBM model on a SparkFeatures (on its `view`'s columns, taken inside the training tasks).
+    Up to `one_task_cells()` rows x features, and unless `tasks` says otherwise, in one task without a shuffle
+    (coalesce(1)); above it, repartitioned across barrier tasks joined by LightGBM's network."""
     from pyspark.sql.types import LongType, StringType, StructField, StructType
+
+    from ..kernels.features import dense_view
 
     spark = features.dataframe.sparkSession
     rows, _ = _label_counts(features, "features")
-    slots = max(1, int(spark.sparkContext.defaultParallelism))
-    wanted = tasks or slots
-    n = max(1, min(wanted, slots, -(-rows // MIN_ROWS_PER_TASK)))
-    width = len(features.names)
-    categorical = [features.names.index(c) for c in features.categorical if c in features.names]
-    params = dict(params)
-    if n > 1 and not params.get("num_threads"):  # one LightGBM per task slot: no oversubscription
-        params["num_threads"] = int(spark.conf.get("spark.task.cpus", "1"))
-    body = functools.partial(_train_lightgbm_task, params=params, rounds=rounds, width=width,
-                             categorical=categorical, barrier=n > 1, record_train=record_train)
+    columns, names, categorical_names = view_of(features, view) if view else (None, features.names,
+                                                                              features.categorical)
+    n, params = _plan_tasks(spark, rows, rows * len(names), tasks, params)
+    categorical = [names.index(c) for c in categorical_names if c in names]
+    body = functools.partial(_train_lightgbm_task, params=params, rounds=rounds, width=len(features.names),
+                             categorical=categorical, barrier=n > 1, record_train=record_train,
+                             columns=None if columns is None else [int(j) for j in columns],
+                             dense=columns is not None and dense_view(view, len(names)))
     schema = StructType([StructField("model", StringType()), StructField("evals", StringType()),
                          StructField("rows", LongType())])
-    frame = features.dataframe.select(FEATURES, LABEL).repartition(n)  # never coalesce before a barrier stage
+    frame = features.dataframe.select(FEATURES, LABEL)
+    # never coalesce before a barrier stage; one task needs no shuffle
+    frame = frame.repartition(n) if n > 1 else frame.coalesce(1)
     result = frame.mapInArrow(body, schema, barrier=n > 1).collect()
     if len(result) != 1 or not result[0]["model"]:
         raise RuntimeError(f"LightGBM on Spark returned {len(result)} models, expected 1")
-    return result[0]["model"], json.loads(result[0]["evals"]), n
+    return Trained(result[0]["model"], json.loads(result[0]["evals"]), n, rows, params.get("num_threads") or None)
 
 
 def train_gbdt(ctx, inputs, params):
@@ -133,30 +188,43 @@ def train_gbdt(ctx, inputs, params):
     features = inputs["features"]
     if isinstance(features, FeatureMatrix):  # already on the driver
         return _local("train_gbdt").run(ctx, inputs, params)
-    features, view = spark_view(features, "gbdt")
     if params.early_stopping_rounds:
         raise OperatorError("early stopping is not available on the Spark engine: LightGBM's distributed "
                             "training has no shared validation set; set early_stopping_rounds to 0",
                             field="early_stopping_rounds")
-    text, evals, tasks = train_lightgbm_on_spark(features, lightgbm_params(params), params.n_estimators,
-                                                 record_train=params.record_train_metrics)
+    view = "gbdt" if features.views else None
+    _, names, categorical = view_of(features, "gbdt")
+    trained = train_lightgbm_on_spark(features, lightgbm_params(params), params.n_estimators,
+                                      record_train=params.record_train_metrics, view=view)
     ctx.check_cancelled()
-    booster = lgb.Booster(model_str=text)
+    booster = lgb.Booster(model_str=trained.text)
     evals_json = {part: {metric: [float(v) for v in values] for metric, values in metrics.items()}
-                  for part, metrics in evals.items()}
-    meta = {"feature_names": list(features.names), "categorical": list(features.categorical),
-            "label": features.label_name, "best_iteration": None, "evals": evals_json,
-            "params": params.model_dump(mode="json"), "engine": "spark", "spark_tasks": tasks, "feature_view": view}
+                  for part, metrics in trained.evals.items()}
+    meta = {"feature_names": names, "categorical": categorical, "label": features.label_name,
+            "best_iteration": None, "evals": evals_json, "params": params.model_dump(mode="json"),
+            "engine": "spark", "spark_tasks": trained.tasks, "feature_view": view}
     valid = _view_of(inputs.get("valid_features"), "gbdt")
     model = Fitted("lightgbm", meta=meta,
                    arrays={"importance_gain": booster.feature_importance("gain").astype(np.float64),
                            "importance_split": booster.feature_importance("split").astype(np.float64)},
-                   texts={"model": text})
+                   texts={"model": trained.text})
     if valid is not None:
         model.meta["valid"] = _valid_metrics(model, valid)
-    ctx.log(f"{booster.num_trees()} trees trained by {tasks} Spark task(s)"
-            + (" (LightGBM network, barrier mode)" if tasks > 1 else " (one partition: plain LightGBM)"))
+    ctx.log(_trained_message(booster.num_trees(), trained, len(names)))
     return {"model": model}
+
+
+def _trained_message(trees: int, trained: Trained, width: int) -> str:
+    """The node's log line: which path trained the model, and why."""
+    cells, bound = trained.rows * width, one_task_cells()
+    if trained.tasks > 1:
+        return (f"{trees} trees trained by {trained.tasks} Spark tasks (LightGBM network, barrier mode): "
+                f"{trained.rows:,} rows x {width} features = {cells:,} cells > {bound:,} "
+                "(STUDIO_SPARK_GBDT_ONE_TASK_CELLS)")
+    threads = f"{trained.threads} threads" if trained.threads else "LightGBM's default threads"
+    return (f"{trees} trees trained by 1 Spark task (plain LightGBM on {threads}, no shuffle): "
+            f"{trained.rows:,} rows x {width} features = {cells:,} cells <= {bound:,} "
+            "(STUDIO_SPARK_GBDT_ONE_TASK_CELLS)")
 
 
 # -------------------------------------------------------------------------------------------------- LR

@@ -21,3 +21,27 @@ def jobs_of(spark, block) -> int:
     with SparkEngine().node_scope(_Ctx(spark)):
         block()
     return jobs_per_node(spark, before).get("probe", {}).get("jobs", 0)
+
+
+def stages_of(spark, node: str, after_job: int) -> list[dict]:
+    """The completed stages of the Spark jobs node `node` ran (its job group, SparkJobScope) with an id above
+    `after_job`: each stage's task count and shuffle bytes written, from Spark's status store."""
+    prefix = f"studio-{node}-"
+    store = spark.sparkContext._jsc.sc().statusStore()
+    jobs = store.jobsList(None)
+    stage_ids = set()
+    for i in range(jobs.size()):
+        job = jobs.apply(i)
+        group = job.jobGroup()
+        if job.jobId() > after_job and group.isDefined() and group.get().startswith(prefix):
+            ids = job.stageIds()
+            stage_ids.update(ids.apply(k) for k in range(ids.size()))
+    stages = []
+    for stage_id in sorted(stage_ids):
+        try:
+            stage = store.lastStageAttempt(stage_id)
+        except Exception:  # noqa: BLE001 - a skipped stage (its shuffle output reused) has no attempt
+            continue
+        if stage.status().toString() == "COMPLETE":
+            stages.append({"tasks": stage.numTasks(), "shuffle_write": stage.shuffleWriteBytes()})
+    return stages

@@ -19,7 +19,11 @@ def both_runs(spark, credit_root, tmp_path_factory):
     for engine in ("local", "spark"):
         store = pipelines.FileSystemStore(tmp_path_factory.mktemp(f"store-{engine}"))
         events = []
-        result = pipelines.run(graph, store=store, data_root=credit_root, engine=engine, on_event=events.append)
+        with pytest.MonkeyPatch.context() as patch:
+            # GBDT's networked path (barrier tasks) is the one compared here: these 8,000 rows would train in one
+            # task (tests/spark/test_gbdt_paths.py compares that path with the local model)
+            patch.setenv("STUDIO_SPARK_GBDT_ONE_TASK_CELLS", "1000")
+            result = pipelines.run(graph, store=store, data_root=credit_root, engine=engine, on_event=events.append)
         failures = {nid: r.error for nid, r in result.nodes.items() if r.status != "succeeded"}
         assert result.status == "succeeded", failures
         runs[engine] = (result, events)

@@ -1,0 +1,91 @@
+"""train_gbdt's two paths on Spark (operators.spark.models): up to STUDIO_SPARK_GBDT_ONE_TASK_CELLS training rows x
+features, one Spark task trains plain LightGBM with no shuffle; above it, barrier tasks joined by LightGBM's network.
+Which path ran is read from Spark's completed stages (tasks, shuffle bytes) and the node's log line, not from time;
+the one-task model is the local engine's model for the same feature matrix."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import pipelines
+from pipelines.engines import last_job_id
+
+from .jobs import stages_of
+
+
+def _graph():
+    def node(id, operator, params=None):
+        return {"id": id, "operator": operator, "params": params or {}}
+
+    return {"format": "studio.pipeline/1", "name": "gbdt paths", "nodes": [
+        node("import", "import_parquet", {"path": "data/credit.parquet"}),
+        node("features", "feature_extraction", {"label": "default", "exclude": ["customer_id", "application_date"]}),
+        node("gbdt", "train_gbdt", {"n_estimators": 20, "num_leaves": 15, "record_train_metrics": False})],
+        "edges": [{"source": "import", "source_port": "table", "target": "features", "target_port": "table"},
+                  {"source": "features", "source_port": "features", "target": "gbdt", "target_port": "features"}]}
+
+
+def _run_gbdt(spark, credit_root, tmp_path):
+    before = last_job_id(spark)
+    events = []
+    result = pipelines.run(_graph(), store_root=tmp_path, data_root=credit_root, engine="spark",
+                           on_event=events.append)
+    assert result.status == "succeeded", {n: r.error for n, r in result.nodes.items()}
+    logs = [e.data["message"] for e in events if e.node == "gbdt" and e.type == "node_log"]
+    return result.output("gbdt", "model"), logs, stages_of(spark, "gbdt", before)
+
+
+def test_a_small_training_set_trains_in_one_task_without_a_shuffle(spark, credit_root, tmp_path):
+    model, logs, stages = _run_gbdt(spark, credit_root, tmp_path)  # 8,000 rows x 10 features: far below the bound
+    assert model.meta["spark_tasks"] == 1
+    assert any("trained by 1 Spark task (plain LightGBM on 2 threads, no shuffle)" in m for m in logs), logs
+    # only the label count's partial aggregates are shuffled (a few bytes), never the feature rows
+    assert sum(s["shuffle_write"] for s in stages) < 1_000, stages
+    assert all(s["tasks"] == 1 for s in stages), stages
+
+
+def test_above_the_bound_the_barrier_tasks_train_it(spark, credit_root, tmp_path, monkeypatch):
+    monkeypatch.setenv("STUDIO_SPARK_GBDT_ONE_TASK_CELLS", "1000")  # 8,000 x 10 cells is now "large"
+    model, logs, stages = _run_gbdt(spark, credit_root, tmp_path)
+    assert model.meta["spark_tasks"] == 2
+    assert any("trained by 2 Spark tasks (LightGBM network, barrier mode)" in m and "> 1,000" in m for m in logs), logs
+    assert max(s["shuffle_write"] for s in stages) > 50_000, stages  # the rows repartitioned for the barrier
+    assert 2 in [s["tasks"] for s in stages]
+
+
+@pytest.fixture(scope="module")
+def local_features(credit_root, tmp_path_factory):
+    graph = _graph()
+    result = pipelines.run(graph, store_root=tmp_path_factory.mktemp("local"), data_root=credit_root, engine="local")
+    assert result.status == "succeeded"
+    return result.output("features", "features"), result.output("gbdt", "model")
+
+
+def test_the_one_task_model_is_the_local_engines_model(spark, local_features):
+    """The same feature matrix (views and all) on both engines: the one-task path takes the GBDT view inside its
+    task, dense as the local engine does, and LightGBM grows the same trees."""
+    from operators.kernels.features import matrix_view
+    from operators.kernels.models import load_scorer
+    from operators.spark.frames import from_feature_matrix
+    from operators.spark.models import train_gbdt
+    from operators.library.models_gbdt import GBDTParams
+
+    matrix, local_model = local_features
+    assert matrix.views, "the auto features should carry model views"
+
+    class Ctx:
+        def log(self, message):
+            self.message = message
+
+        def check_cancelled(self):
+            pass
+
+    ctx = Ctx()
+    params = GBDTParams(n_estimators=20, num_leaves=15, record_train_metrics=False)
+    model = train_gbdt(ctx, {"features": from_feature_matrix(spark, matrix, partitions=3)}, params)["model"]
+    assert model.meta["spark_tasks"] == 1 and "1 Spark task" in ctx.message
+    assert model.meta["feature_names"] == local_model.meta["feature_names"]
+    assert model.meta["categorical"] == local_model.meta["categorical"]
+    X = matrix_view(matrix, "gbdt")[0].X
+    np.testing.assert_allclose(load_scorer(model).predict_proba(X), load_scorer(local_model).predict_proba(X),
+                               rtol=0, atol=1e-12)
