@@ -110,3 +110,47 @@ def test_a_log_whose_versions_disagree_on_types_reads_alike(spark, upgraded, tmp
     assert local["served_label"].tolist() == ["yes" if p >= 0.5 else "no" for p in local["served_probability"]]
     assert local["age"].dtype == np.float64 and (local["age"] % 1).tolist().count(0.5) == 100
     assert local["label"].dropna().tolist() == ["no", "yes"] * 20
+
+
+def test_retraining_on_spark_from_a_log_in_words_answers_in_words(spark, tmp_path):
+    """The retrain pipeline on the Spark engine (import_prediction_log -> split -> features -> GBDT ->
+    publish_if_better) over a deployment answering "no" / "yes": the published challenger answers in words too,
+    and learned the planted outcome, scored with "yes" as the positive class."""
+    from operators.library.sample_data import credit_default_table
+    from pipelines.bundle import bundles_in_folder, load_bundle
+    from studio.serving.predlog import PredictionLog
+
+    table = credit_default_table(2000, seed=6)
+    writer = PredictionLog(tmp_path / "log", flush_interval=3600)
+    for r in range(4):
+        part = table.iloc[r * 500:(r + 1) * 500]
+        columns = {c: part[c].to_numpy(dtype=np.float64) for c in ("age", "income", "late_payments")}
+        probability = np.full(500, 0.3)
+        writer.record(f"req-{r}", "credit", "1", columns, 500,
+                      {"probability": probability, "label": np.full(500, "no", dtype=object)})
+        writer.flush()
+    writer.close()
+    labels = pd.DataFrame({"request_id": np.repeat([f"req-{r}" for r in range(4)], 500).astype(object),
+                           "row": np.tile(np.arange(500), 4),
+                           "label": (table["age"].to_numpy() >= 45).astype("int64")})
+    log = {"directory": tmp_path / "log", "labels": lambda: labels.copy(), "classes": ["no", "yes"]}
+    meta = ["request_id", "row", "version", "time", "served_probability", "served_label"]
+    executor = pipelines.Executor(pipelines.FileSystemStore(tmp_path / "store"), engine="spark", data_root=tmp_path,
+                                  prediction_logs=lambda name: log if name == "credit" else None)
+    result = executor.run(pipelines.from_json(graph([
+        ("log", "import_prediction_log", {"deployment": "credit", "labeled_only": True}),
+        ("split", "split_random", {"ratio": 0.7, "seed": 3}),
+        ("features", "feature_extraction", {"label": "label", "exclude": meta}),
+        ("gbdt", "train_gbdt", {"n_estimators": 20, "num_leaves": 8}),
+        ("decide", "publish_if_better", {"deployment": "credit"}),
+    ], [("log", "table", "split", "table"), ("split", "first", "features", "table"),
+        ("features", "features", "gbdt", "features"), ("gbdt", "model", "decide", "model"),
+        ("features", "feature_state", "decide", "feature_state"), ("split", "second", "decide", "table")])))
+    assert result.status == "succeeded", {n: r.error for n, r in result.nodes.items() if r.error}
+    decision = result.output("decide", "decision")
+    assert decision["published"] is True and decision["challenger_score"] > 0.95, decision
+    bundle = load_bundle(bundles_in_folder(executor.bundle_root)("credit", None))
+    assert bundle.classes == ["no", "yes"]
+    answered = bundle.score_table(table.head(400))["label"]
+    assert set(answered) == {"no", "yes"}
+    assert (answered.to_numpy() == np.where(table["age"].head(400) >= 45, "yes", "no")).mean() > 0.97
