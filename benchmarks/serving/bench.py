@@ -7,7 +7,11 @@
    latency p50 / p99 at a fixed 1,000 req/s and maximum throughput, driven by `hey` (Debian's package,
    installed here with apt-get when missing) on the same 2 cores.
 2. 1,000-row requests: JSON vs binary tensors, end to end, for the credit model (4 of its 10 inputs BYTES) and
-   two numeric-only models (LR and the same GBDT on the six numeric inputs).
+   two numeric-only models (LR and the same GBDT on the six numeric inputs); with each phase the CPU time per
+   answered request of the server (all its threads: the prediction log's writer too) and of hey, steadier than
+   req/s on a loaded machine. `--against <checkout>` (e.g. `git worktree add --detach /tmp/main main`) starts
+   that checkout's serving process beside this one's, on the same registry, and alternates the two within
+   each of `--rounds` rounds: an A/B in one run.
 3. Batch scoring rows/s through the bundle (feature kernel + model) vs raw LightGBM predict on the same
    already-featurized rows.
 4. The floor: a bare endpoint that only calls the LightGBM model on one row (floor_app.py).

@@ -103,7 +103,7 @@ class PredictionLog:
                 "time": pa.array(np.repeat(np.array([item[3] for item in items]), counts)),
             }
             for name in items[0][4]:  # the raw inputs, one typed column each, null for missing
-                table[f"in_{name}"] = pa.array(np.concatenate([item[4][name] for item in items]), from_pandas=True)
+                table[f"in_{name}"] = _nullable(np.concatenate([item[4][name] for item in items]))
             for name in ("probability", "label"):
                 table[name] = pa.array(np.concatenate([item[6][name] for item in items]))
             table["shadow"] = pa.array(np.full(int(counts.sum()), shadow))
@@ -159,6 +159,17 @@ def _label_options(schema) -> dict:
         return {}
     return {"column_encoding": {"label": "DELTA_BINARY_PACKED"},
             "compression": {name: "none" if name == "label" else "snappy" for name in schema.names}}
+
+
+def _nullable(values: np.ndarray):
+    """An input column as Arrow, null where missing (NaN, None). A float column's nulls from an isnan mask:
+    pyarrow's own NaN search (from_pandas) costs 3-4 times as much (27 against 7-9 us per 1,000 rows of six
+    columns, in one run)."""
+    import pyarrow as pa
+
+    if values.dtype.kind == "f":
+        return pa.array(values, mask=np.isnan(values))
+    return pa.array(values, from_pandas=True)
 
 
 def _row_numbers(counts: np.ndarray) -> np.ndarray:
