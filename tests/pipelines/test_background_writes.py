@@ -177,3 +177,29 @@ def test_a_cancel_while_a_write_is_in_flight_ends_the_run_without_events_after_i
     assert events[-1].type == "run_finished"
     reason = [e for e in events if e.type == "node_cancelled" and e.node == "make"][0].data["reason"]
     assert "written" in reason
+
+
+class PriorityRecordingStore(FileSystemStore):
+    """The real file-system store, noting the nice value of the thread that writes each table."""
+
+    def __init__(self, root):
+        super().__init__(root)
+        self.niceness: list[int] = []
+
+    def save(self, fingerprint, port_type, value):
+        if str(getattr(port_type, "value", port_type)) == "table":
+            self.niceness.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        return super().save(fingerprint, port_type, value)
+
+
+def test_background_writes_run_nicer_than_the_nodes_and_leave_the_node_threads_as_they_were(tmp_path):
+    from pipelines.schedule import WRITER_NICENESS
+
+    store = PriorityRecordingStore(tmp_path / "artifacts")
+    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    result = run(table_then_sum(), store=store)
+    assert result.status == "succeeded", {n: r.error for n, r in result.nodes.items()}
+    assert store.niceness == [min(before + WRITER_NICENESS, 19)], store.niceness
+    # the run's caller (and with it the process's other threads) keeps its priority
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before
+    assert result.output("make", "table")["x"].tolist() == [1.0, 2.0, 3.0]
