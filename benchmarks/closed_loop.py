@@ -11,6 +11,11 @@ labels, then the same labels again (each one replaced). Labels per second = labe
 Drift: 1,000,000 rows of the credit table served into the log (1,000 files, as a busy serving process writes
 them over ~17 minutes at one flush per second), then the studio's drift report (read the log's inputs, PSI per
 input and of the score) against a bundle's statistics; median of 3.
+
+Import (`--import-only`, no database): import_prediction_log on the local engine over 1,000,000 logged rows
+(1,000 files) with 100,000 labels, for a 0 / 1 deployment and for one answering "yes" / "no" (labels and served
+labels read back as words), alternating, 3 runs each. `--repo <checkout>` runs the operators of another
+checkout (say main's) on the same logs, for an A/B in one sitting.
 """
 from __future__ import annotations
 
@@ -105,10 +110,78 @@ def drift_time(log_dir: Path, data: Path) -> None:
     print(json.dumps({"feature_psi": {f["name"]: round(f["psi"], 4) for f in report["features"]}}))
 
 
+def import_time(root: Path, runs: int = 3) -> None:
+    """import_prediction_log over 1M logged rows and 100,000 labels: 0 / 1 against "yes" / "no", alternating."""
+    import tempfile
+
+    import pandas as pd
+
+    import pipelines
+
+    n, files = 1_000, 1_000
+    rng = np.random.default_rng(5)
+    columns = {"age": rng.integers(19, 76, n).astype(np.float64), "income": rng.lognormal(10.6, 0.55, n),
+               "region": rng.choice(["north", "south", "east", "west"], n).astype(object)}
+    probability = rng.random(n)
+    from studio.serving.predlog import PredictionLog
+
+    started = time.perf_counter()
+    for name, label in (("zero_one", (probability >= 0.5).astype(np.int64)),
+                        ("words", np.where(probability >= 0.5, "yes", "no").astype(object))):
+        log = PredictionLog(root / "log", flush_interval=3600)
+        for r in range(files):
+            log.record(f"{name}-{r}", name, "1", columns, n, {"probability": probability, "label": label})
+            log.flush()
+        log.close()
+    print(f"wrote 2 x {n * files:,} logged rows in {files:,} files each in {time.perf_counter() - started:.1f} s")
+    labels = {name: pd.DataFrame({"request_id": [f"{name}-{r}" for r in range(files) for _ in range(0, n, 10)],
+                                  "row": np.tile(np.arange(0, n, 10), files),
+                                  "label": np.tile(np.arange(0, n, 10) // 10 % 2, files).astype(np.int64)})
+              for name in ("zero_one", "words")}
+    logs = {"zero_one": {"directory": root / "log", "labels": lambda: labels["zero_one"], "classes": [0, 1]},
+            "words": {"directory": root / "log", "labels": lambda: labels["words"], "classes": ["no", "yes"]}}
+    times: dict[str, list[float]] = {"zero_one": [], "words": []}
+    for _ in range(runs):
+        for name in times:
+            with tempfile.TemporaryDirectory() as store:
+                executor = pipelines.Executor(pipelines.FileSystemStore(store), data_root=root,
+                                              prediction_logs=logs.get)
+                graph = pipelines.from_json({"nodes": [{"id": "log", "operator": "import_prediction_log",
+                                                        "params": {"deployment": name}}], "edges": []})
+                started = time.perf_counter()
+                result = executor.run(graph)
+                times[name].append(time.perf_counter() - started)
+                assert result.status == "succeeded", result.nodes["log"].error
+                table = result.output("log", "table")
+                assert len(table) == n * files and int(table["label"].notna().sum()) == len(labels[name])
+                if name == "words":
+                    print(f"  words run: labels {sorted(set(table['label'].dropna()))}, served "
+                          f"{sorted(set(table['served_label']))}")
+    shown = {name: sorted(t) for name, t in times.items()}
+    for name, t in shown.items():
+        print(f"import_prediction_log {name}: {n * files:,} rows, {len(labels[name]):,} labels: median "
+              f"{statistics.median(t):.2f} s, min {t[0]:.2f} s (runs {', '.join(f'{x:.2f}' for x in t)})")
+    print(f"words / 0-1 median ratio {statistics.median(shown['words']) / statistics.median(shown['zero_one']):.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--import-only", action="store_true", help="only import_prediction_log's figure")
+    parser.add_argument("--runs", type=int, default=3, help="runs of each kind (--import-only)")
+    parser.add_argument("--repo", type=Path, help="run another checkout's operators and pipelines (--import-only)")
     args = parser.parse_args()
+    if args.import_only:
+        import tempfile
+
+        if args.repo:
+            sys.path.insert(0, str(args.repo.resolve()))
+        import operators
+
+        print(f"operators from {Path(operators.__file__).parent.parent}")
+        with tempfile.TemporaryDirectory() as root:
+            import_time(Path(root), args.runs)
+        return
     with studio_db("loop", args.postgres) as data:
         from django.conf import settings
 

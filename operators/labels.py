@@ -24,6 +24,10 @@ from .contract import OperatorError
 POSITIVE_RULE = ("the positive label value; empty: 1, else true, else yes, else the minority class "
                  "(fewer rows)")
 _POSITIVE_WORDS = ("1", "true", "yes")
+# predict, publish_model and publish_if_better's `threshold`: which of the label's values a probability becomes
+THRESHOLD_HINT = ("Probability at or above which a row gets the positive class (the label value feature_extraction's "
+                  "`positive` names; empty: 1, else true, else yes, else the minority class), below it the other "
+                  "value")
 
 
 def plain(value):
@@ -52,7 +56,7 @@ def positive_text(meta: dict) -> str:
     """The positive value of a fitted state's label (meta["label_classes"]) as `positive` takes it; "" when
     unknown (the rule then decides)."""
     classes = LabelClasses.from_json(meta.get("label_classes"))
-    return "" if classes is None or classes.positive is None else _text(classes.positive)
+    return "" if classes is None or classes.positive is None else text_of(classes.positive)
 
 
 def known_classes(classes) -> LabelClasses | None:
@@ -113,8 +117,8 @@ def given_class(value, classes, *, text: bool = False) -> int | None:
     if not is_zero_one(classes):
         pair = (classes.negative, classes.positive)
         if text:
-            found = [i for i, v in enumerate(pair) if _text(v) == value] or \
-                    [i for i, v in enumerate(pair) if _text(v).lower() == value.lower()]
+            found = [i for i, v in enumerate(pair) if text_of(v) == value] or \
+                    [i for i, v in enumerate(pair) if text_of(v).lower() == value.lower()]
         else:
             found = [i for i, v in enumerate(pair) if _same(v, value)] or \
                     [i for i, v in enumerate(pair) if isinstance(v, str) and isinstance(value, str)
@@ -137,7 +141,8 @@ def _same(a, b) -> bool:
     return kinds[0] is not None and kinds[0] is kinds[1] and a == b
 
 
-def _text(value) -> str:
+def text_of(value) -> str:
+    """A label value as text: true / false for booleans, whole floats without ".0" (what `positive` matches)."""
     if isinstance(value, (bool, np.bool_)):
         return "true" if value else "false"
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
@@ -162,18 +167,18 @@ def choose_classes(counts: dict, missing: int, column: str, positive: str = "", 
                             f"{_shown(counts)}", field=field, column=column, port=port)
     values = list(counts)
     if positive:
-        found = [v for v in values if _text(v) == positive] or \
-                [v for v in values if _text(v).lower() == positive.lower()]
+        found = [v for v in values if text_of(v) == positive] or \
+                [v for v in values if text_of(v).lower() == positive.lower()]
         if not found:
             raise OperatorError(f"positive {positive!r} is not a value of label column {column!r}; its values are "
                                 f"{_shown(counts) or 'none'}", field="positive", column=column, port=port)
         chosen = found[0]
     else:
-        chosen = next((v for word in _POSITIVE_WORDS for v in values if _text(v).lower() == word), None)
+        chosen = next((v for word in _POSITIVE_WORDS for v in values if text_of(v).lower() == word), None)
         if chosen is None and len(values) == 2:
             fewest = min(counts.values())
-            chosen = max((v for v in values if counts[v] == fewest), key=_text)
-    others = [v for v in values if v is not chosen and not (chosen is not None and _text(v) == _text(chosen))]
+            chosen = max((v for v in values if counts[v] == fewest), key=text_of)
+    others = [v for v in values if v is not chosen and not (chosen is not None and text_of(v) == text_of(chosen))]
     return LabelClasses(others[0] if others else None, chosen)
 
 

@@ -227,7 +227,7 @@ class Bundle:
         self.row_scorer = compile_row_scorer(feature_state, self.scorer)
 
     def features(self, columns: Mapping[str, np.ndarray], n_rows: int):
-        return feature_kernel.transform(self.feature_state, columns, n_rows).X
+        return feature_kernel.transform(self.feature_state, columns, n_rows, column_major=True).X
 
     def predict(self, columns: Mapping[str, np.ndarray], n_rows: int, *, explain: bool = False) -> dict:
         if n_rows == 1 and not explain and self.row_scorer is not None:

@@ -407,7 +407,10 @@ class SparkEngine:
         return frame if is_spark_dataframe(frame) else None
 
     def handoff(self, port_type, value: Any) -> Any:
+        from operators.spark.tables import cached_frame
+
         frame = self._frame(value)
+        frame = None if frame is None else cached_frame(frame)  # outputs sharing one frame: cached once for all
         if frame is not None and not frame.is_cached:
             frame.persist()  # memory, spilling to disk (Spark's default for DataFrames)
             # computed here, once, in the node's job group: one job filling the cache (count() would add an
@@ -417,7 +420,10 @@ class SparkEngine:
         return value
 
     def release(self, value: Any) -> None:
+        from operators.spark.tables import cached_frame
+
         frame = self._frame(value)
+        frame = None if frame is None else cached_frame(frame)
         if frame is not None and frame.is_cached:
             frame.unpersist(blocking=True)  # gone when the run reports it finished
 

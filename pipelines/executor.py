@@ -153,8 +153,10 @@ class NodeContext:
 
     def prediction_log(self, deployment: str) -> dict:
         """Where a deployment's served rows and their labels are: {"directory": the prediction log's root,
-        "labels": () -> pandas table (request_id, row, label)}, from the executor's `prediction_logs` resolver
-        (the studio's deployments of the run's project). OperatorError when there is none."""
+        "labels": () -> pandas table (request_id, row, label: 0 / 1, 1 the positive class), and optionally
+        "classes": the deployment's label values [negative, positive] the labels become}, from the executor's
+        `prediction_logs` resolver (the studio's deployments of the run's project). OperatorError when there is
+        none."""
         found = self._executor.prediction_logs(deployment) if self._executor.prediction_logs else None
         if found is None:
             raise OperatorError(f"no deployment {deployment!r} with a prediction log", field="deployment")

@@ -276,6 +276,7 @@ class TableCodec:
         import pyarrow.dataset as ds
 
         from operators.spark.profile import spark_table_profile
+        from operators.spark.tables import served_from_cache
 
         df.write.parquet(str(directory / "data.parquet"))
         rows = ds.dataset(directory / "data.parquet", format="parquet").count_rows()  # footers only
@@ -283,7 +284,7 @@ class TableCodec:
                 "columns": [{"name": f.name, "dtype": f.dataType.simpleString()} for f in df.schema.fields]}
         # profiled from the cache when the engine cached df (SparkEngine.handoff), else from the Parquet just
         # written: not from df's lineage, which would run a second time
-        profile = spark_table_profile(df if df.is_cached else TableCodec.load_spark(directory, meta))
+        profile = spark_table_profile(df if served_from_cache(df) else TableCodec.load_spark(directory, meta))
         (directory / "profile.json").write_text(json.dumps(profile, default=_json_default))
         return meta
 

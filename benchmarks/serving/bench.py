@@ -1,12 +1,17 @@
 """Serving benchmark, one run, ratios printed (issue 7's benchmarks 1-4; MLServer / MLflow with --compare).
 
     .venv/bin/python -m benchmarks.serving.bench [--seconds 10] [--compare] [--rounds 3] [--single-row-only]
+    .venv/bin/python -m benchmarks.serving.bench --rows-only [--models numeric_lr] [--against <checkout>]
 
 1. Single-row requests through the feature kernel + GBDT (100 trees, 31 leaves) on the full serving process:
    latency p50 / p99 at a fixed 1,000 req/s and maximum throughput, driven by `hey` (Debian's package,
    installed here with apt-get when missing) on the same 2 cores.
 2. 1,000-row requests: JSON vs binary tensors, end to end, for the credit model (4 of its 10 inputs BYTES) and
-   two numeric-only models (LR and the same GBDT on the six numeric inputs).
+   two numeric-only models (LR and the same GBDT on the six numeric inputs); with each phase the CPU time per
+   answered request of the server (all its threads: the prediction log's writer too) and of hey, steadier than
+   req/s on a loaded machine. `--against <checkout>` (e.g. `git worktree add --detach /tmp/main main`) starts
+   that checkout's serving process beside this one's, on the same registry, and alternates the two within
+   each of `--rounds` rounds: an A/B in one run.
 3. Batch scoring rows/s through the bundle (feature kernel + model) vs raw LightGBM predict on the same
    already-featurized rows.
 4. The floor: a bare endpoint that only calls the LightGBM model on one row (floor_app.py).
@@ -19,6 +24,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -118,10 +124,11 @@ def build_numeric_bundles(work: Path) -> dict[str, Path]:
 
 
 class Server:
-    def __init__(self, name: str, cmd: list[str], port: int, env: dict, ready_path: str, log: Path):
+    def __init__(self, name: str, cmd: list[str], port: int, env: dict, ready_path: str, log: Path,
+                 cwd: Path = REPO):
         self.name, self.port, self.ready_path = name, port, ready_path
         with open(log, "wb") as out:  # the child keeps its own descriptor of the log
-            self.proc = subprocess.Popen(cmd, cwd=REPO, env={**os.environ, **env}, stdout=out,
+            self.proc = subprocess.Popen(cmd, cwd=cwd, env={**os.environ, **env}, stdout=out,
                                          stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 120
         while True:
@@ -145,15 +152,31 @@ class Server:
                 os.killpg(self.proc.pid, signal.SIGKILL)
 
 
+def cpu_seconds(pid: int) -> float:
+    """A process's CPU time so far, all its threads, user and system (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def hey(hey_bin: str, url: str, body: Path, *, seconds: float, concurrency: int, rate: int | None = None,
-        headers: dict | None = None, content_type: str = "application/json", n: int | None = None) -> dict:
+        headers: dict | None = None, content_type: str = "application/json", n: int | None = None,
+        server: Server | None = None) -> dict:
+    """hey's figures; with `server`, also the CPU time per answered request of the server (every thread) and of
+    hey, which on a loaded machine say more than req/s: a process's CPU share moves, its CPU per request less."""
     cmd = [hey_bin, "-m", "POST", "-T", content_type, "-D", str(body), "-c", str(concurrency)]
     cmd += ["-n", str(n)] if n else ["-z", f"{seconds}s"]
     if rate:
         cmd += ["-q", str(rate)]
     for key, value in (headers or {}).items():
         cmd += ["-H", f"{key}: {value}"]
+    server_cpu, hey_cpu = cpu_seconds(server.proc.pid) if server else 0.0, children_cpu()
     out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
+    server_cpu, hey_cpu = (cpu_seconds(server.proc.pid) - server_cpu) if server else 0.0, children_cpu() - hey_cpu
     result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
     for pct in ("50", "90", "99"):
         m = re.search(rf"\s{pct}%+ in ([\d.]+) secs", out)
@@ -161,6 +184,8 @@ def hey(hey_bin: str, url: str, body: Path, *, seconds: float, concurrency: int,
     codes = dict(re.findall(r"\[(\d+)\]\s+(\d+) responses", out))
     result["ok"] = int(codes.get("200", 0))
     result["failed"] = sum(int(v) for k, v in codes.items() if k != "200") + len(re.findall(r"Error distribution", out))
+    if server is not None and result["ok"]:
+        result["server_us"], result["hey_us"] = server_cpu / result["ok"] * 1e6, hey_cpu / result["ok"] * 1e6
     return result
 
 
@@ -188,123 +213,179 @@ def v2_binary(columns: dict, spec: list[dict]) -> tuple[bytes, int]:
 
 
 def line(name: str, r: dict) -> str:
+    cpu = f"   CPU/req: server {r['server_us']:,.0f} us, hey {r['hey_us']:,.0f} us" if "server_us" in r else ""
     return (f"  {name:<34} {r['rps']:>9,.0f} req/s   p50 {r['p50_ms']:6.2f} ms   p99 {r['p99_ms']:6.2f} ms"
-            f"   ok {r['ok']:,}  failed {r['failed']}")
+            f"   ok {r['ok']:,}  failed {r['failed']}{cpu}")
+
+
+def single_row(hey_bin: str, work: Path, full_url: str, floor_url: str, args, what: str) -> dict:
+    """Phase 1: the full path and the floor, alternating; the last round's figures (for --compare)."""
+    s = args.seconds
+    print(f"\nSingle-row requests, {what}; hey on the same 2 cores, {s:.0f} s per phase")
+    hey(hey_bin, full_url, work / "one.json", seconds=2, concurrency=4)  # warm-up
+    hey(hey_bin, floor_url, work / "one.json", seconds=2, concurrency=4)
+    results: dict = {}
+    ratios, p99s = [], []
+    for r in range(args.rounds):  # full and floor back to back, so both see the same load on the machine
+        this = {
+            "full_1000": hey(hey_bin, full_url, work / "one.json", seconds=s, concurrency=10, rate=100),
+            "floor_1000": hey(hey_bin, floor_url, work / "one.json", seconds=s, concurrency=10, rate=100),
+            "full_max": hey(hey_bin, full_url, work / "one.json", seconds=s, concurrency=16),
+            "floor_max": hey(hey_bin, floor_url, work / "one.json", seconds=s, concurrency=16),
+        }
+        ratios.append(this["full_max"]["rps"] / this["floor_max"]["rps"])
+        p99s.append(this["full_1000"]["p99_ms"] / this["floor_1000"]["p99_ms"])
+        if args.rounds > 1:
+            print(f" round {r + 1}:")
+        print(line("full path @ 1,000 req/s", this["full_1000"]))
+        print(line("floor (bare LightGBM) @ 1,000 req/s", this["floor_1000"]))
+        print(line("full path, max (c=16)", this["full_max"]))
+        print(line("floor, max (c=16)", this["floor_max"]))
+        print(f"  full path keeps {ratios[-1]:.0%} of the floor's maximum throughput (goal >= 80%); p99 at "
+              f"1,000 req/s {this['full_1000']['p99_ms']:.2f} ms = {p99s[-1]:.2f}x the floor's (goal <= 1.5x)")
+        results = this
+    if args.rounds > 1:
+        print(f"  median of {args.rounds} rounds: full / floor max throughput {np.median(ratios):.0%}, "
+              f"p99 at 1,000 req/s {np.median(p99s):.2f}x the floor's")
+    return results
+
+
+def thousand_rows(hey_bin: str, work: Path, ports: dict[str, Server], args, cases: dict) -> None:
+    """Phase 2: JSON then binary for each model, on each server (this checkout's, and --against's) in turn
+    within a round, so that both see the same load; the binary / JSON ratio per round and its median."""
+    print(f"\n1,000-row requests, end to end (c=2), {args.seconds:.0f} s per phase:")
+    ratios: dict[tuple[str, str], list[float]] = {}
+    cpu: dict[tuple[str, str], list[float]] = {}  # the server's CPU per request, JSON / binary
+    for r in range(args.rounds):
+        if args.rounds > 1:
+            print(f" round {r + 1}:")
+        for model, (json_body, binary_body, length, what) in cases.items():
+            for server, process in ports.items():
+                url = f"http://127.0.0.1:{process.port}/v2/models/{model}/infer"
+                j = hey(hey_bin, url, work / json_body, seconds=args.seconds, concurrency=2, server=process)
+                b = hey(hey_bin, url, work / binary_body, seconds=args.seconds, concurrency=2, server=process,
+                        content_type="application/octet-stream",
+                        headers={"Inference-Header-Content-Length": str(length)})
+                ratios.setdefault((model, server), []).append(b["rps"] / j["rps"])
+                cpu.setdefault((model, server), []).append(j["server_us"] / b["server_us"])
+                print(f" {model} ({what}){'' if len(ports) == 1 else ', ' + server}:")
+                print(line("JSON tensors", j))
+                print(line("binary tensors", b))
+                print(f"  rows/s: JSON {j['rps'] * 1000:,.0f}, binary {b['rps'] * 1000:,.0f}; binary / JSON = "
+                      f"{b['rps'] / j['rps']:.2f}x (goal >= 3x for a numeric-only model)")
+    if args.rounds > 1 or len(ports) > 1:
+        print(" binary / JSON req/s, each round and the median (and the server's CPU per request, JSON / binary):")
+        for (model, server), values in ratios.items():
+            print(f"  {model:<13} {server:<8} {', '.join(f'{v:.2f}x' for v in values)}   median "
+                  f"{np.median(values):.2f}x   (CPU: median {np.median(cpu[(model, server)]):.2f}x)")
+
+
+def batch_scoring(bundle, booster, scoring) -> None:
+    """Phase 3: rows/s through the bundle against raw LightGBM predict on the featurized rows."""
+    from pipelines.bundle import table_to_columns
+
+    print("\nBatch scoring, 200,000 rows (in 10,000-row chunks, as a batch job does):")
+    columns = table_to_columns(scoring, bundle.input_spec)
+    X = bundle.features(columns, len(scoring))
+    t = time.perf_counter()
+    for start in range(0, len(scoring), 10_000):
+        booster.predict(X[start:start + 10_000])
+    raw = len(scoring) / (time.perf_counter() - t)
+    t = time.perf_counter()
+    for start in range(0, len(scoring), 10_000):
+        chunk = {k: v[start:start + 10_000] for k, v in columns.items()}
+        bundle.predict(chunk, len(next(iter(chunk.values()))))
+    through = len(scoring) / (time.perf_counter() - t)
+    print(f"  raw LightGBM predict on featurized rows  {raw:>12,.0f} rows/s")
+    print(f"  bundle (feature kernel + model)          {through:>12,.0f} rows/s   = {through / raw:.0%} of raw "
+          "(goal >= 70%)")
+
+
+def write_bodies(work: Path, bundle, scoring) -> dict:
+    """The request bodies the phases send, as files for hey; the 1,000-row cases by model."""
+    from pipelines.bundle import load_bundle, table_to_columns
+
+    one = table_to_columns(scoring.head(1), bundle.input_spec)
+    features = bundle.features(one, 1)
+    np.save(work / "row.npy", features.toarray() if hasattr(features, "toarray") else features)
+    (work / "one.json").write_bytes(v2_body(one, bundle.input_spec))
+    thousand = table_to_columns(scoring.head(1000), bundle.input_spec)
+    (work / "k.json").write_bytes(v2_body(thousand, bundle.input_spec))
+    binary, header_length = v2_binary(thousand, bundle.input_spec)
+    (work / "k.bin").write_bytes(binary)
+    numeric_bundles = build_numeric_bundles(work)
+    numeric_spec = load_bundle(numeric_bundles["numeric_lr"]).input_spec
+    numeric_rows = table_to_columns(scoring.head(1000), numeric_spec)
+    (work / "kn.json").write_bytes(v2_body(numeric_rows, numeric_spec))
+    numeric_binary, numeric_header_length = v2_binary(numeric_rows, numeric_spec)
+    (work / "kn.bin").write_bytes(numeric_binary)
+    numeric = f"{len(numeric_spec)} FP64 inputs"
+    return {"credit": ("k.json", "k.bin", header_length, f"{len(bundle.input_spec)} inputs, 4 of them BYTES; GBDT"),
+            "numeric_lr": ("kn.json", "kn.bin", numeric_header_length, f"{numeric}; LR"),
+            "numeric_gbdt": ("kn.json", "kn.bin", numeric_header_length, f"{numeric}; GBDT")}
+
+
+def serving_process(name: str, checkout: Path, work: Path) -> tuple[Server, int]:
+    """`python -m studio.serving` from a checkout (this one, or --against's), on the bench's registry."""
+    env = {"STUDIO_DATA_DIR": str(work), "SERVING_DIR": str(work / "serving"), "SERVING_REQUIRE_KEYS": "0",
+           "PYTHONPATH": str(checkout)}
+    port = free_port()
+    server = Server(name, [sys.executable, "-m", "studio.serving", "--port", str(port)], port, env,
+                    "/v2/health/ready", work / f"serving-{name}.log", cwd=checkout)
+    return server, port
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=10.0, help="duration of each load phase")
     parser.add_argument("--compare", action="store_true", help="also MLServer and mlflow (installs them)")
-    parser.add_argument("--rounds", type=int, default=1, help="single-row phases repeated, full and floor "
+    parser.add_argument("--rounds", type=int, default=1, help="single-row (and 1,000-row) phases repeated, "
                         "alternating; the median ratios are printed (a shared machine's load moves)")
     parser.add_argument("--single-row-only", action="store_true", help="skip the 1,000-row and batch phases")
+    parser.add_argument("--rows-only", action="store_true", help="only the 1,000-row phase")
+    parser.add_argument("--models", default="credit,numeric_lr,numeric_gbdt",
+                        help="the 1,000-row phase's models, comma-separated")
+    parser.add_argument("--against", type=Path, help="another checkout (e.g. a worktree of main): its serving "
+                        "process runs beside this one's and the 1,000-row phase alternates between them")
     args = parser.parse_args(argv)
     hey_bin = ensure_hey()
-    from pipelines.bundle import load_bundle, table_to_columns
+    from pipelines.bundle import load_bundle
 
     work = Path(tempfile.mkdtemp(prefix="serving-bench-"))
     servers = []
     try:
         bundle_dir, booster, state, scoring = build_bundle(work)
         bundle = load_bundle(bundle_dir)
-        one = table_to_columns(scoring.head(1), bundle.input_spec)
-        np.save(work / "row.npy", bundle.features(one, 1).toarray() if hasattr(bundle.features(one, 1), "toarray")
-                else bundle.features(one, 1))
-        (work / "one.json").write_bytes(v2_body(one, bundle.input_spec))
-        thousand = table_to_columns(scoring.head(1000), bundle.input_spec)
-        (work / "k.json").write_bytes(v2_body(thousand, bundle.input_spec))
-        binary, header_length = v2_binary(thousand, bundle.input_spec)
-        (work / "k.bin").write_bytes(binary)
-        numeric_bundles = build_numeric_bundles(work)
-        numeric_spec = load_bundle(numeric_bundles["numeric_lr"]).input_spec
-        numeric_rows = table_to_columns(scoring.head(1000), numeric_spec)
-        (work / "kn.json").write_bytes(v2_body(numeric_rows, numeric_spec))
-        numeric_binary, numeric_header_length = v2_binary(numeric_rows, numeric_spec)
-        (work / "kn.bin").write_bytes(numeric_binary)
-
-        env = {"STUDIO_DATA_DIR": str(work), "SERVING_DIR": str(work / "serving"), "SERVING_REQUIRE_KEYS": "0"}
-        port = free_port()
-        full = Server("studio serving", [sys.executable, "-m", "studio.serving", "--port", str(port)], port, env,
-                      "/v2/health/ready", work / "serving.log")
+        cases = write_bodies(work, bundle, scoring)
+        full, port = serving_process("this", REPO, work)
         servers.append(full)
-        fport = free_port()
-        floor = Server("floor", [sys.executable, "-m", "uvicorn", "benchmarks.serving.floor_app:app", "--port",
-                                 str(fport), "--loop", "uvloop", "--http", "httptools", "--no-access-log",
-                                 "--log-level", "warning"], fport,
-                       {"BENCH_MODEL": str(work / "model.txt"), "BENCH_ROW": str(work / "row.npy")},
-                       "/v2/health/ready", work / "floor.log")
-        servers.append(floor)
-        full_url = f"http://127.0.0.1:{port}/v2/models/credit/infer"
-        floor_url = f"http://127.0.0.1:{fport}/infer"
-        s = args.seconds
-
-        print(f"\nSingle-row requests, GBDT 100 trees x 31 leaves, {len(bundle.input_spec)} raw inputs -> "
-              f"{len(bundle.contribution_names) - 1} features; hey on the same 2 cores, {s:.0f} s per phase")
-        hey(hey_bin, full_url, work / "one.json", seconds=2, concurrency=4)  # warm-up
-        hey(hey_bin, floor_url, work / "one.json", seconds=2, concurrency=4)
+        ports = {"this": full}
+        if args.against is not None:
+            ports["against"], _ = serving_process("against", args.against.resolve(), work)
+            servers.append(ports["against"])
         results: dict = {}
-        ratios, p99s = [], []
-        for r in range(args.rounds):  # full and floor back to back, so both see the same load on the machine
-            this = {
-                "full_1000": hey(hey_bin, full_url, work / "one.json", seconds=s, concurrency=10, rate=100),
-                "floor_1000": hey(hey_bin, floor_url, work / "one.json", seconds=s, concurrency=10, rate=100),
-                "full_max": hey(hey_bin, full_url, work / "one.json", seconds=s, concurrency=16),
-                "floor_max": hey(hey_bin, floor_url, work / "one.json", seconds=s, concurrency=16),
-            }
-            ratios.append(this["full_max"]["rps"] / this["floor_max"]["rps"])
-            p99s.append(this["full_1000"]["p99_ms"] / this["floor_1000"]["p99_ms"])
-            if args.rounds > 1:
-                print(f" round {r + 1}:")
-            print(line("full path @ 1,000 req/s", this["full_1000"]))
-            print(line("floor (bare LightGBM) @ 1,000 req/s", this["floor_1000"]))
-            print(line("full path, max (c=16)", this["full_max"]))
-            print(line("floor, max (c=16)", this["floor_max"]))
-            print(f"  full path keeps {ratios[-1]:.0%} of the floor's maximum throughput (goal >= 80%); p99 at "
-                  f"1,000 req/s {this['full_1000']['p99_ms']:.2f} ms = {p99s[-1]:.2f}x the floor's (goal <= 1.5x)")
-            results = this
-        if args.rounds > 1:
-            print(f"  median of {args.rounds} rounds: full / floor max throughput {np.median(ratios):.0%}, "
-                  f"p99 at 1,000 req/s {np.median(p99s):.2f}x the floor's")
-
+        if not args.rows_only:
+            fport = free_port()
+            servers.append(Server("floor", [sys.executable, "-m", "uvicorn", "benchmarks.serving.floor_app:app",
+                                            "--port", str(fport), "--loop", "uvloop", "--http", "httptools",
+                                            "--no-access-log", "--log-level", "warning"], fport,
+                                  {"BENCH_MODEL": str(work / "model.txt"), "BENCH_ROW": str(work / "row.npy")},
+                                  "/v2/health/ready", work / "floor.log"))
+            results = single_row(hey_bin, work, f"http://127.0.0.1:{port}/v2/models/credit/infer",
+                                 f"http://127.0.0.1:{fport}/infer", args,
+                                 f"GBDT 100 trees x 31 leaves, {len(bundle.input_spec)} raw inputs -> "
+                                 f"{len(bundle.contribution_names) - 1} features")
         if args.single_row_only:
             return
-        print("\n1,000-row requests, end to end (c=2):")
-        for model, (json_body, binary_body, length, what) in {
-            "credit": ("k.json", "k.bin", header_length, f"{len(bundle.input_spec)} inputs, 4 of them BYTES; GBDT"),
-            "numeric_lr": ("kn.json", "kn.bin", numeric_header_length, f"{len(numeric_spec)} FP64 inputs; LR"),
-            "numeric_gbdt": ("kn.json", "kn.bin", numeric_header_length, f"{len(numeric_spec)} FP64 inputs; GBDT"),
-        }.items():
-            url = f"http://127.0.0.1:{port}/v2/models/{model}/infer"
-            j = hey(hey_bin, url, work / json_body, seconds=s, concurrency=2)
-            b = hey(hey_bin, url, work / binary_body, seconds=s, concurrency=2,
-                    content_type="application/octet-stream", headers={"Inference-Header-Content-Length": str(length)})
-            print(f" {model} ({what}):")
-            print(line("JSON tensors", j))
-            print(line("binary tensors", b))
-            print(f"  rows/s: JSON {j['rps'] * 1000:,.0f}, binary {b['rps'] * 1000:,.0f}; binary / JSON = "
-                  f"{b['rps'] / j['rps']:.2f}x (goal >= 3x for a numeric-only model)")
-
-        print("\nBatch scoring, 200,000 rows (in 10,000-row chunks, as a batch job does):")
-        columns = table_to_columns(scoring, bundle.input_spec)
-        X = bundle.features(columns, len(scoring))
-        t = time.perf_counter()
-        for start in range(0, len(scoring), 10_000):
-            booster.predict(X[start:start + 10_000])
-        raw = len(scoring) / (time.perf_counter() - t)
-        t = time.perf_counter()
-        for start in range(0, len(scoring), 10_000):
-            chunk = {k: v[start:start + 10_000] for k, v in columns.items()}
-            bundle.predict(chunk, len(next(iter(chunk.values()))))
-        through = len(scoring) / (time.perf_counter() - t)
-        print(f"  raw LightGBM predict on featurized rows  {raw:>12,.0f} rows/s")
-        print(f"  bundle (feature kernel + model)          {through:>12,.0f} rows/s   = {through / raw:.0%} of raw "
-              "(goal >= 70%)")
-
+        wanted = [m.strip() for m in args.models.split(",") if m.strip()]
+        thousand_rows(hey_bin, work, ports, args, {m: cases[m] for m in wanted})
+        if args.rows_only:
+            return
+        batch_scoring(bundle, booster, scoring)
         if args.compare:
             from .compare import compare
 
-            compare(hey_bin, work, bundle_dir, results, seconds=s)
+            compare(hey_bin, work, bundle_dir, results, seconds=args.seconds)
     finally:
         for server in servers:
             server.stop()

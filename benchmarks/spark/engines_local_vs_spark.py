@@ -4,14 +4,15 @@ memory of the whole process tree (Python, the JVM and Spark's Python workers). G
 at 1M rows; at 10M rows Spark finishes within the machine's memory.
 
     .venv/bin/python benchmarks/spark/engines_local_vs_spark.py --rows 1000000
-    # A/B in one run: Spark on this checkout and on another (a worktree of main), alternating, 3 rounds
-    .venv/bin/python benchmarks/spark/engines_local_vs_spark.py --rows 1000000 --against /work/wt/main-base --repeat 3
+    # A/B in one run: this checkout and another one's Spark engine (a worktree of main), alternating, 3 rounds
+    .venv/bin/python benchmarks/spark/engines_local_vs_spark.py --rows 1000000 --against ../main-wt --repeat 3
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -91,10 +92,11 @@ def child(engine: str, data_root: str) -> None:
                       "nodes": {n: round(r.duration or 0, 1) for n, r in result.nodes.items()}, "jobs": jobs}))
 
 
-def measure(engine: str, data_root: Path, checkout: Path = REPO) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(checkout), "STUDIO_SPARK_MASTER": os.environ.get("STUDIO_SPARK_MASTER",
-                                                                                            "local[2]")}
-    script = checkout / "benchmarks" / "spark" / Path(__file__).name
+def measure(engine: str, data_root: Path, repo: Path = REPO) -> dict:
+    """One fresh process running the pipeline on `engine` with the code of the checkout at `repo`."""
+    env = {**os.environ, "PYTHONPATH": str(repo), "STUDIO_SPARK_MASTER": os.environ.get("STUDIO_SPARK_MASTER",
+                                                                                       "local[2]")}
+    script = repo / "benchmarks" / "spark" / Path(__file__).name
     proc = subprocess.Popen([sys.executable, str(script), "--child", engine, str(data_root)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     peak = [0]
@@ -114,41 +116,50 @@ def measure(engine: str, data_root: Path, checkout: Path = REPO) -> dict:
 
 
 def report(rows: int, label: str, r: dict) -> None:
-    print(f"{rows:>11,} rows  {label:<5}  {r['status']:<9}  {r['seconds']:7.1f} s (+{r['session']:.1f} s "
-          f"session start)  peak {r['peak_gib']:5.2f} GiB"
-          f"  AUC {r['auc'] or float('nan'):.4f}  nodes {r['nodes']}"
+    print(f"{rows:>11,} rows  {label:<13}  {r['status']:<9}  {r['seconds']:7.1f} s (+{r['session']:.1f} s "
+          f"session start)  peak {r['peak_gib']:5.2f} GiB  AUC {r['auc'] or float('nan'):.4f}  nodes {r['nodes']}"
           + (f"  Spark jobs {r['jobs']}" if r.get("jobs") else ""), flush=True)
+
+
+def summary(rows: int, seconds: dict[str, list[float]]) -> None:
+    """Min and median per engine (and checkout) over the rounds, and the ratios to the local engine."""
+    for label, values in seconds.items():
+        print(f"{rows:>11,} rows  {label:<13}  min {min(values):7.1f} s  median {statistics.median(values):7.1f} s"
+              f"  ({len(values)} runs)", flush=True)
+    if "local" in seconds:
+        local = statistics.median(seconds["local"])
+        for label in (k for k in seconds if k != "local"):
+            print(f"{rows:>11,} rows  {label} / local time (medians): {statistics.median(seconds[label]) / local:.2f}x"
+                  " (goal <= 2x at 1M rows)", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--engines", nargs="+", default=["local", "spark"])
-    parser.add_argument("--against", type=Path, help="another checkout (e.g. a worktree of main): its Spark run "
-                        "alternates with this one's in the same run, printed as 'base'")
-    parser.add_argument("--repeat", type=int, default=1, help="rounds (each: every engine, then the base)")
+    parser.add_argument("--against", type=Path, help="another checkout (e.g. a worktree of main) whose Spark engine "
+                                                    "runs too, alternating with this one's, in the same run")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds; each runs every engine once")
     parser.add_argument("--child", nargs=2, metavar=("ENGINE", "DATA_ROOT"))
     args = parser.parse_args()
     if args.child:
         return child(*args.child)
     from operators.library.sample_data import credit_default_table
 
+    runs = [(engine, engine, REPO) for engine in args.engines]
+    if args.against:
+        runs.append(("spark@against", "spark", args.against.resolve()))
     for rows in args.rows:
         root = Path(tempfile.mkdtemp(prefix="bench-data-"))
         credit_default_table(n_rows=rows, seed=3).to_parquet(root / "credit.parquet", index=False)
-        for _ in range(args.repeat):
-            results = {}
-            for engine in args.engines:
-                results[engine] = measure(engine, root)
-                report(rows, engine, results[engine])
-            if args.against:
-                results["base"] = measure("spark", root, args.against.resolve())
-                report(rows, "base", results["base"])
-            for label in ("spark", "base"):
-                if {"local", label} <= set(results):
-                    ratio = results[label]['seconds'] / results['local']['seconds']
-                    print(f"{rows:>11,} rows  {label} / local time: {ratio:.2f}x (goal <= 2x at 1M rows, 1.5x at "
-                          "10M)", flush=True)
+        seconds: dict[str, list[float]] = {}
+        for round_ in range(args.repeat):
+            order = runs if round_ % 2 == 0 else runs[::-1]  # alternate, so neither side always runs first
+            for label, engine, repo in order:
+                r = measure(engine, root, repo)
+                report(rows, label, r)
+                seconds.setdefault(label, []).append(r["seconds"])
+        summary(rows, seconds)
 
 
 if __name__ == "__main__":

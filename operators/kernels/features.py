@@ -242,7 +242,10 @@ def _view_ranges(blocks: list[dict], widths: list[int], views: list[str]) -> dic
 
 
 def _fill(x: np.ndarray, fill: float) -> np.ndarray:
-    return np.where(np.isnan(x), fill, x)
+    # Most columns have no missing value in most requests: their sum is a number (a NaN anywhere makes it NaN;
+    # infinities or an overflow at most send a column without NaN the long way), one pass and no bool array.
+    total = np.add.reduce(x)
+    return x if total == total else np.where(np.isnan(x), fill, x)
 
 
 def _compile_block(i: int, block: dict, arrays: Mapping[str, np.ndarray]) -> _Block:
@@ -389,13 +392,17 @@ def compiled(state: Fitted) -> CompiledState:
 
 
 # ------------------------------------------------------------------------------------------- transform
-def transform(state: Fitted, columns: Mapping[str, Any], n_rows: int) -> FeatureMatrix:
-    """Apply a fitted feature state to raw columns. Sparse CSR when any block is one-hot, else dense."""
-    return transform_compiled(compiled(state), columns, n_rows)
+def transform(state: Fitted, columns: Mapping[str, Any], n_rows: int, *, column_major: bool = False) -> FeatureMatrix:
+    """Apply a fitted feature state to raw columns. Sparse CSR when any block is one-hot, else dense; with
+    `column_major`, a dense X is the Fortran-ordered view of the columns as the kernel wrote them (same values,
+    no transposing copy: about 11 us of 1,000 rows x 12 columns) for a consumer that reads either order, as the
+    scorers do (LightGBM takes column-major input as it is, LR's product too)."""
+    return transform_compiled(compiled(state), columns, n_rows, column_major=column_major)
 
 
 def transform_compiled(c: CompiledState, columns: Mapping[str, Any], n_rows: int,
-                       overrides: Mapping[int, np.ndarray] | None = None) -> FeatureMatrix:
+                       overrides: Mapping[int, np.ndarray] | None = None, *,
+                       column_major: bool = False) -> FeatureMatrix:
     views: dict[tuple[str, str], np.ndarray] = {}
 
     def view(name: str, kind: str) -> np.ndarray:
@@ -422,19 +429,19 @@ def transform_compiled(c: CompiledState, columns: Mapping[str, Any], n_rows: int
         else:
             arg = view(block.column, block.kind)
         pieces.extend(block.compute(arg))
-    X = _assemble(pieces, n_rows, c.width)
+    X = _assemble(pieces, n_rows, c.width, column_major)
     return FeatureMatrix(X, list(c.names), _label(columns, c.label, n_rows, c.positive), c.label,
                          list(c.categorical), {k: [list(r) for r in v] for k, v in c.views.items()})
 
 
-def _assemble(pieces: list[tuple], n_rows: int, width: int):
+def _assemble(pieces: list[tuple], n_rows: int, width: int, column_major: bool = False):
     # Columns are written as contiguous rows of a (columns, n_rows) array and transposed in one pass:
     # writing them straight into a row-major matrix is strided and several times slower on many rows.
     if not any(p[0] == "group" for p in pieces):
         X = np.empty((width, n_rows), dtype=np.float64)
         for j, piece in enumerate(pieces):
             X[j] = piece[1]
-        return np.ascontiguousarray(X.T)
+        return X.T if column_major else np.ascontiguousarray(X.T)
     slots = len(pieces)
     index_type = np.int32 if width < 2**31 - 1 else np.int64
     indices = np.empty((slots, n_rows), dtype=index_type)

@@ -12,12 +12,13 @@ XGBoost with its CUDA libraries (hundreds of MB) into every image. One search lo
 
 The budget: the search stops starting trials at `time_budget` seconds or after `n_trials` trials, and a running
 trial is cut at the deadline (LightGBM checks it every round; an LR fit is not started when the slowest fit so
-far would overrun it), so the search ends within the budget. The report's trials table records each trial's
-start and end in seconds since the search started. Reproducible: the same data, seed and trial budget (with time
-to spare) give the same trials.
+far would overrun it, and one still running at the deadline is abandoned), so the search ends within the
+budget. The report's trials table records each trial's start and end in seconds since the search started.
+Reproducible: the same data, seed and trial budget (with time to spare) give the same trials.
 """
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -128,6 +129,31 @@ class Search:
 
     def _now(self) -> float:
         return round(time.monotonic() - self.start, 4)
+
+    def within_deadline(self, work: Callable[[], Any]) -> Any:
+        """`work()` on a thread, cut at the deadline or on cancel: a solver that cannot be stopped midway (a
+        scikit-learn fit) is abandoned there, its thread left to finish in the background and its result
+        dropped, so the search still ends within the budget when a fit runs far slower than the ones before
+        it (another penalty's solver, a loaded machine)."""
+        outcome: dict[str, Any] = {}
+
+        def run():
+            try:
+                outcome["value"] = work()
+            except BaseException as error:  # handed to the search's thread below
+                outcome["error"] = error
+
+        worker = threading.Thread(target=run, name=f"automl-{self.ctx.node_id}", daemon=True)
+        worker.start()
+        while worker.is_alive():
+            if self.ctx.cancelled:
+                raise Cancelled(f"node {self.ctx.node_id!r} was cancelled")
+            if self.remaining() <= 0:
+                raise _Deadline()
+            worker.join(min(0.1, max(self.remaining(), 0.001)))
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["value"]
 
     def outputs(self, study, model, family: str) -> dict:
         value, _ = self.best
@@ -343,7 +369,7 @@ def lr_objective(search: Search, features: FeatureMatrix, valid: FeatureMatrix |
         if search.remaining() < slowest[0]:
             raise _Deadline()
         started = time.monotonic()
-        estimator, _ = fit_lr(X, target, lr)
+        estimator, _ = search.within_deadline(lambda: fit_lr(X, target, lr))
         slowest[0] = max(slowest[0], time.monotonic() - started)
         return estimator
 

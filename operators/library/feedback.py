@@ -11,8 +11,10 @@ from pydantic import Field
 
 from ..contract import Operator, OperatorError, Params, Port, PortType
 from ..kernels.models import load_scorer
+from ..labels import (THRESHOLD_HINT, encode_label, is_zero_one, known_classes, positive_text, predicted_values,
+                      text_of, values_dtype)
 from ..prediction_log import INPUT_PREFIX, read_log, window
-from ..tables import binary_label, require_rows
+from ..tables import require_rows
 from .features import apply_state
 
 DEPLOYMENT = Field(..., pattern=r"^[a-z0-9][a-z0-9_-]{0,99}$", description="Deployment name")
@@ -23,8 +25,9 @@ class ImportPredictionLog(Operator):
     """Reads back the rows a deployment served (from the serving process's prediction log) within a time
     window: the request id and row, the version that scored it, when, its raw inputs under their own names,
     the served probability and label, and, where it has arrived through the feedback endpoint, the true label.
-    With `labeled_only` only rows with a label are kept, ready for retraining. Runs every time (the log
-    grows)."""
+    Both labels are in the deployment's own values ("yes" / "no", from its bundle's classes), so a model retrained
+    on these rows answers in them too; a deployment without class values keeps 0 / 1. With `labeled_only` only
+    rows with a label are kept, ready for retraining. Runs every time (the log grows)."""
 
     name = "import_prediction_log"
 
@@ -46,7 +49,8 @@ class ImportPredictionLog(Operator):
     def run(self, ctx, inputs, params):
         found = ctx.prediction_log(params.deployment)
         served = served_rows(found["directory"], params)
-        table = with_labels(served.to_pandas(), found["labels"](), params)
+        classes = found.get("classes")
+        table = with_labels(served.to_pandas(), label_values(found["labels"](), classes), params, classes)
         ctx.log(f"{len(table):,} served rows of {params.deployment}, {int(table[params.label_column].notna().sum()):,}"
                 " labeled")
         return {"table": table}
@@ -73,7 +77,45 @@ def served_rows(directory, params):
     return table
 
 
-def served_frame(frame: pd.DataFrame, label_column: str) -> pd.DataFrame:
+def label_values(labels: pd.DataFrame, classes) -> pd.DataFrame:
+    """The stored labels (0 / 1, 1: the positive class, as the feedback endpoint keeps them) in the deployment's
+    own values (`classes`: [negative, positive] from its bundle); 0 / 1 when it has none."""
+    known = known_classes(classes)
+    if is_zero_one(known):
+        return labels
+    return labels.assign(label=predicted_values(labels["label"].to_numpy() == 1, known))
+
+
+def served_words(classes) -> dict | None:
+    """How a served label becomes the deployment's words or true / false, or None to keep it as served: a version
+    that answered 0 / 1 (an older bundle without class values) logged 1 for the positive class, read back as text
+    ("1") when another version logged words (operators.prediction_log.conflicting_types). Labels that are
+    numbers themselves (1 / 2) can't be told from 0 / 1 and stay as served."""
+    known = known_classes(classes)
+    if is_zero_one(known) or values_dtype(known).kind not in "bO":
+        return None
+    words = {"0": known.negative, "1": known.positive, "false": known.negative, "true": known.positive}
+    return {**words, text_of(known.negative): known.negative, text_of(known.positive): known.positive}
+
+
+def served_values(served: pd.Series, classes) -> pd.Series:
+    """The served label in the deployment's values (served_words): 0 / 1 integers by their positive class, text
+    by its word, anything else as served."""
+    words = served_words(classes)
+    if words is None or pd.api.types.is_bool_dtype(served):
+        return served
+    if pd.api.types.is_integer_dtype(served):
+        return pd.Series(predicted_values(served.to_numpy() == 1, classes), index=served.index)
+    if pd.api.types.is_float_dtype(served):
+        return served
+    found = pd.unique(served.dropna())  # a few values however many rows: map those, not every row
+    mapping = {v: words.get(v, v) if isinstance(v, str) else v for v in found}
+    if all(type(mapping[v]) is type(v) and mapping[v] == v for v in found):
+        return served  # already the deployment's words (a version that answers with them)
+    return served.map(mapping).astype(object).where(served.notna(), None)
+
+
+def served_frame(frame: pd.DataFrame, label_column: str, classes=None) -> pd.DataFrame:
     """The log's columns under the names a user sees: inputs without their prefix, the served outputs named
     apart from the true label, time as UTC timestamps."""
     inputs = [c for c in frame.columns if c.startswith(INPUT_PREFIX)]
@@ -88,22 +130,25 @@ def served_frame(frame: pd.DataFrame, label_column: str) -> pd.DataFrame:
     for column, name in zip(inputs, names, strict=True):
         out[name] = frame[column]
     out["served_probability"] = frame["probability"].astype(np.float64)
-    out["served_label"] = frame["label"]  # as the bundle answered it (0 / 1, or the label's own values)
+    out["served_label"] = served_values(frame["label"], classes)  # as the bundle answered it, in the label's values
     return out
 
 
-def with_labels(frame: pd.DataFrame, labels: pd.DataFrame, params) -> pd.DataFrame:
-    out = served_frame(frame, params.label_column)
+def with_labels(frame: pd.DataFrame, labels: pd.DataFrame, params, classes=None) -> pd.DataFrame:
+    out = served_frame(frame, params.label_column, classes)
     labels = labels.rename(columns={"label": params.label_column})
     out = out.merge(labels, on=["request_id", "row"], how="left", validate="one_to_one")
+    column, dtype = params.label_column, values_dtype(classes)
     if params.labeled_only:
-        out = out[out[params.label_column].notna()]
+        out = out[out[column].notna()]
         if len(out) == 0:
             raise OperatorError(f"no label has arrived for the served rows of {params.deployment!r} in the window",
                                 field="labeled_only")
-        out[params.label_column] = out[params.label_column].astype(np.int64)
-    else:
-        out[params.label_column] = out[params.label_column].astype("float64")  # NaN where none arrived yet
+        out[column] = out[column].astype(dtype)
+    elif dtype.kind in "iuf":
+        out[column] = out[column].astype("float64")  # NaN where none arrived yet
+    else:  # words or true / false: None where none arrived yet (as Spark's nulls read back)
+        out[column] = out[column].astype(object).where(out[column].notna(), None)
     return out.sort_values(["time", "request_id", "row"], kind="stable").reset_index(drop=True)
 
 
@@ -159,14 +204,14 @@ class PublishIfBetter(Operator):
         metric: Literal["auc", "logloss", "ks"] = Field("auc", description="What the two models are compared on")
         min_margin: float = Field(0.0, ge=0, le=1, description="How much better the challenger must be")
         label_column: str = Field("label", min_length=1, description="The holdout's label column")
-        threshold: float = Field(0.5, ge=0, le=1, description="Probability at or above which the label is 1")
+        threshold: float = Field(0.5, ge=0, le=1, description=THRESHOLD_HINT)
 
     def run(self, ctx, inputs, params):
         table = inputs["table"]
         if hasattr(table, "toPandas"):  # a Spark DataFrame: hold-out rows are few enough to score here
             table = table.limit(200_000).toPandas()
         require_rows(table)
-        y = binary_label(table, params.label_column, field="label_column")
+        y = holdout_label(table, params.label_column, inputs["feature_state"])
         challenger = score(params.metric, y, challenger_scores(inputs["model"], inputs["feature_state"], table))
         champion_version, champion, no_champion = None, None, ""
         try:
@@ -174,6 +219,7 @@ class PublishIfBetter(Operator):
         except OperatorError as exc:  # nothing live yet, or its bundle refused to load: say which
             bundle, no_champion = None, exc.message
         if bundle is not None:
+            same_positive(bundle, inputs["feature_state"])
             try:
                 champion = score(params.metric, y, bundle.score_table(table)["probability"])
             except ValueError as exc:  # the holdout lacks an input of the champion
@@ -192,6 +238,35 @@ class PublishIfBetter(Operator):
         ctx.record_decision(params.deployment, decision)
         ctx.log(reason)
         return {"decision": {k: ("" if v is None else v) for k, v in decision.items()}}
+
+
+def holdout_label(table: pd.DataFrame, column: str, feature_state) -> np.ndarray:
+    """The holdout's label as 0 / 1 with the challenger's positive class (its feature state's label values), the
+    class both models' probabilities are of, so champion and challenger are scored on the same labels whatever
+    values the label holds ("yes" / "no" read back by import_prediction_log, or 0 / 1)."""
+    positive = positive_text(feature_state.meta)
+    try:
+        return encode_label(table, column, positive, field="label_column")[0]
+    except OperatorError as exc:
+        if not positive or exc.field != "positive":
+            raise
+    # no row holds the positive value: all are the other class (once the column is checked: two values, no gaps)
+    encode_label(table, column, field="label_column")
+    return np.zeros(len(table), dtype=np.int8)
+
+
+def same_positive(bundle, feature_state) -> None:
+    """The champion (the live bundle) and the challenger must call the same value positive: their probabilities
+    are then of one class, and the labels the deployment stored as 0 / 1 keep their meaning once the challenger
+    is live. The rule picks the minority class for labels like "churned" / "stayed", which a retrain can flip."""
+    champion = known_classes(getattr(bundle, "classes", None))
+    challenger = known_classes(feature_state.meta.get("label_classes"))
+    if champion is None or challenger is None or champion.positive == challenger.positive:
+        return
+    if {champion.negative, champion.positive} == {challenger.negative, challenger.positive}:
+        raise OperatorError(f"the challenger's positive class is {challenger.positive!r}, the live version's "
+                            f"{champion.positive!r}: set positive to {champion.positive!r} in feature_extraction so "
+                            "both models score the same class", port="feature_state")
 
 
 def challenger_scores(model, feature_state, table: pd.DataFrame) -> np.ndarray:

@@ -7,7 +7,7 @@ from pydantic import Field
 from ..contract import Operator, OperatorError, Params, Port, PortType
 from ..kernels.features import model_view, state_view
 from ..kernels.models import load_scorer
-from ..labels import predicted_values
+from ..labels import THRESHOLD_HINT, predicted_values
 from ..tables import require_rows
 from .features import apply_state
 
@@ -32,8 +32,7 @@ class Predict(Operator):
     outputs = (Port("table", PortType.TABLE, "The input rows plus probability and predicted label"),)
 
     class Params(Params):
-        threshold: float = Field(0.5, ge=0, le=1,
-                                 description="Probability at or above which the label is the positive class")
+        threshold: float = Field(0.5, ge=0, le=1, description=THRESHOLD_HINT)
         probability_column: str = Field("probability", min_length=1, description="Name of the probability column")
         label_column: str = Field("predicted_label", min_length=1, description="Name of the predicted label column")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from ..contract import Operator, OperatorError, Params, Port, PortType
+from ..labels import THRESHOLD_HINT
 
 
 class PublishModel(Operator):
@@ -26,7 +27,7 @@ class PublishModel(Operator):
         deployment: str = Field(..., pattern=r"^[a-z0-9][a-z0-9_-]{0,99}$",
                                 description="Deployment name: lower-case letters, digits, '-' or '_'; the model "
                                             "answers at /v2/models/<deployment>/infer")
-        threshold: float = Field(0.5, ge=0, le=1, description="Probability at or above which the label is 1")
+        threshold: float = Field(0.5, ge=0, le=1, description=THRESHOLD_HINT)
 
     def run(self, ctx, inputs, params):
         table = inputs["table"]

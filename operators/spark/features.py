@@ -28,9 +28,10 @@ from ..feature_state import (AUTO_GRANULARITIES, CATEGORY_BLOCKS, FeatureMessage
                              label_and_identifiers, plain_ops, quantile_levels)
 from ..identifiers import log_line
 from ..kernels import features as kernel
-from ..labels import positive_text
+from ..labels import LabelClasses, positive_text
 from ..values import Fitted
 from .frames import FEATURES, LABEL, SparkFeatures, features_schema, vector_array
+from .labels import label_column
 
 QUANTILE_RELATIVE_ERROR = 1e-4
 NUMERIC_TYPES = ("tinyint", "smallint", "int", "bigint", "float", "double", "boolean")
@@ -60,12 +61,16 @@ def _label_expr(table, label: str, positive: str = ""):
     return binary_label_column(table, label, positive)
 
 
-def _column_profiles(table, columns: list[str], dtypes: dict[str, str], exact_below: int) -> dict[str, dict]:
-    """Per column: rows, non-null count and distinct count; numeric: mean, std, min, max. Distinct counts
-    are estimated (HyperLogLog++, 5% relative error) and counted exactly, in a second aggregation, for
-    every column whose estimate is below `exact_below`: the counts that choose transforms are exact."""
+def _column_profiles(table, columns: list[str], dtypes: dict[str, str], exact_below: int,
+                     counted: tuple[str, ...] = ()) -> tuple[dict[str, dict], dict[str, list[tuple]]]:
+    """Per column: rows, non-null count and distinct count; numeric: mean, std, min, max; and the value counts
+    (`_value_counts`) of every column whose distinct count is counted exactly. Distinct counts are estimated
+    (HyperLogLog++, 5% relative error) and counted exactly, from one grouped count, for every column whose
+    estimate is below `exact_below`: the counts that choose transforms are exact. Columns in `counted` (the
+    label) are profiled and, below `exact_below`, value-counted in the same passes."""
     from pyspark.sql import functions as F
 
+    columns = list(dict.fromkeys([*columns, *counted]))
     aggs = [F.count(F.lit(1)).alias("__rows")]
     for i, c in enumerate(columns):
         col = F.col(c)
@@ -86,11 +91,35 @@ def _column_profiles(table, columns: list[str], dtypes: dict[str, str], exact_be
         if dtypes[c] in INTEGER_TYPES:
             profile.update(imin=row[f"imin{i}"], imax=row[f"imax{i}"])
         out[c] = profile
-    small = [c for c in columns if out[c]["distinct"] < exact_below]
-    if small:
-        exact = table.agg(*[F.count_distinct(F.col(c)).alias(f"d{i}") for i, c in enumerate(small)]).collect()[0]
-        for i, c in enumerate(small):
-            out[c].update(distinct=int(exact[f"d{i}"]), exact_distinct=True)
+    counts = _value_counts(table, [c for c in columns if out[c]["distinct"] < exact_below])
+    for c, pairs in counts.items():  # count_distinct's count: the values present (NaN is one, null is none)
+        out[c].update(distinct=sum(1 for value, _ in pairs if value is not None), exact_distinct=True)
+    return out, counts
+
+
+def _value_counts(table, columns: list[str]) -> dict[str, list[tuple]]:
+    """Per column, its (value, count) pairs as `table.groupBy(column).count()` gives them (each value of the
+    column's own type, null as None), for all `columns` from one grouped count: each row's values are stacked as
+    (column index, value) structs with one value field per Spark type, so no value changes type on the way."""
+    from pyspark.sql import functions as F
+
+    if not columns:
+        return {}
+    schema = {field.name: field.dataType for field in table.schema.fields}
+    types = list(dict.fromkeys(schema[c].simpleString() for c in columns))
+    slot = {t: f"v{j}" for j, t in enumerate(types)}
+    by_type = {schema[c].simpleString(): schema[c] for c in columns}
+
+    def entry(i: int, column: str):
+        own = schema[column].simpleString()
+        return F.struct(F.lit(i).alias("c"), *[(F.col(column) if t == own else F.lit(None).cast(by_type[t]))
+                                               .alias(slot[t]) for t in types])
+
+    stacked = table.select(F.explode(F.array(*[entry(i, c) for i, c in enumerate(columns)])).alias("s"))
+    out: dict[str, list[tuple]] = {c: [] for c in columns}
+    for row in stacked.groupBy("s.c", *[f"s.{slot[t]}" for t in types]).count().collect():
+        column = columns[row["c"]]
+        out[column].append((row[slot[schema[column].simpleString()]], row["count"]))
     return out
 
 
@@ -155,27 +184,18 @@ def _key(p: float) -> float:
     return round(float(p), 12)
 
 
-def _category_counts(table, columns: list[str], dtypes: dict[str, str]) -> dict[str, tuple[list, int]]:
+def _category_counts(table, columns: list[str], counted: dict[str, list[tuple]]) -> dict[str, tuple[list, int]]:
     """Per column: (canonical value, count) sorted by count descending then value, and the missing count.
-    String columns are counted together in one grouped aggregation; values mapping to one canonical string
-    (3 and 3.0) are merged as the kernel compares them."""
-    from pyspark.sql import functions as F
-
-    raw: dict[str, list[tuple]] = {c: [] for c in columns}
-    strings = [c for c in columns if dtypes[c] == "string"]
-    if strings:
-        stacked = table.select(F.explode(F.array(*[F.struct(F.lit(i).alias("c"), F.col(c).alias("v"))
-                                                   for i, c in enumerate(strings)])).alias("s"))
-        for row in stacked.groupBy("s.c", "s.v").count().collect():
-            raw[strings[row["c"]]].append((row["v"], row["count"]))
-    for column in columns:
-        if column not in strings:
-            raw[column] = [(v, n) for v, n in table.groupBy(column).count().collect()]
+    The value counts come from the column profiles' grouped count (`counted`) where it counted the column, else
+    from one more grouped count of the others together; values mapping to one canonical string (3 and 3.0) are
+    merged as the kernel compares them."""
+    raw = {**_value_counts(table, [c for c in columns if c not in counted]),
+           **{c: counted[c] for c in columns if c in counted}}
     out = {}
-    for column, pairs in raw.items():
+    for column in columns:
         counts: dict[str, int] = {}
         missing = 0
-        for value, count in pairs:
+        for value, count in raw[column]:
             key = kernel.canonical(value)
             if key is None:
                 missing += count
@@ -192,17 +212,18 @@ def _auto_transforms(dtype: str, profile: dict, config) -> list[str]:
 
 class SparkStatistics:
     """The fit's statistics of a Spark table (operators.feature_state.FeatureStatistics): one aggregation for
-    the column profiles, one approxQuantile pass for every quantile the plan needs, one grouped count for the
-    categorical columns."""
+    the column profiles, one grouped count for the exact distinct counts, the label's classes and the categorical
+    columns' frequencies (`_column_profiles`), one approxQuantile pass for every quantile the plan needs."""
 
-    def __init__(self, table, plan: dict[str, list[str]], config, dtypes: dict[str, str], profiles: dict[str, dict]):
+    def __init__(self, table, plan: dict[str, list[str]], config, dtypes: dict[str, str], profiles: dict[str, dict],
+                 counted: dict[str, list[tuple]], label=None):
         self.table, self.config, self.dtypes, self.profiles = table, config, dtypes, profiles
         self.rows = next(iter(profiles.values()))["rows"]  # every profile counts the same rows
         present = {c: p["present"] for c, p in profiles.items()}
         self._quantiles = Quantiles(table, self._quantile_requests(plan), present)
         category_columns = [c for c, ops in plan.items() if any(op in CATEGORY_BLOCKS for op in plain_ops(ops))]
-        self._categories = _category_counts(table, list(dict.fromkeys(category_columns)), dtypes)
-        self._label = None
+        self._categories = _category_counts(table, list(dict.fromkeys(category_columns)), counted)
+        self._label = label  # the label as a 0/1 double column, from the classes the fit found
 
     def _quantile_requests(self, plan) -> dict[str, set[float]]:
         config, requests = self.config, {}
@@ -246,7 +267,7 @@ class SparkStatistics:
         return self._categories[column]
 
     def target(self, column: str, block: int) -> TargetEncoding:
-        if self._label is None:
+        if self._label is None:  # a target block without a label: the label check's error, as before
             self._label = _label_expr(self.table, self.config.label, self.config.positive)
         return _fit_target(self.table, column, self._label, self.config, block)
 
@@ -266,8 +287,10 @@ def fit_feature_state_spark(ctx, table, config):
                   and (c in config.columns or config.mode == "auto")]
     crossed = [c for cross in config.crosses for c in cross]
     decisive = max(AUTO_GRANULARITIES + (config.max_categories,))  # the largest count a decision compares
-    profiles = _column_profiles(table, list(dict.fromkeys(candidates + crossed)), dtypes, int(1.5 * decisive) + 10)
-    if (profiles[candidates[0]]["rows"] if candidates else table.count()) == 0:
+    # the label is profiled and counted with the columns: its classes cost no job of their own
+    profiles, counted = _column_profiles(table, list(dict.fromkeys(candidates + crossed)), dtypes,
+                                         int(1.5 * decisive) + 10, (config.label,) if config.label else ())
+    if (next(iter(profiles.values()))["rows"] if profiles else table.count()) == 0:
         raise OperatorError("the 'table' input has no rows", port="table")
     plan: dict[str, list[str]] = {}
     for column in candidates:
@@ -280,10 +303,13 @@ def fit_feature_state_spark(ctx, table, config):
     from .identifiers import spark_row_identifiers
     from .labels import spark_label
 
+    label = spark_label(table, config.label, config.positive, counts=counted.get(config.label)) if config.label \
+        else (None, None)
     label_meta = label_and_identifiers(config, plan,
                                        lambda candidates: spark_row_identifiers(table, candidates, profiles),
-                                       lambda: spark_label(table, config.label, config.positive)[1])
-    stats = SparkStatistics(table, plan, config, dtypes, profiles) if plan or config.crosses else None
+                                       lambda: label[1])
+    stats = SparkStatistics(table, plan, config, dtypes, profiles, counted, label[0]) \
+        if plan or config.crosses else None
     state, adders = build_feature_state(plan, stats, config, lambda f: ctx.progress(0.8 * f))
     state.meta.update(label_meta)
     for add_oof in adders.values():
@@ -298,10 +324,13 @@ def _fit_target(table, column: str, y, config, block: int) -> TargetEncoding:
 
     m = config.target_smoothing
     key = F.coalesce(F.col(column).cast("string"), F.lit(kernel.MISSING_TOKEN))
-    prior = float(table.agg(F.mean(y)).collect()[0][0])
     fold = F.floor(F.rand(config.seed) * config.target_folds).cast("int")
     per_fold = (table.select(key.alias("k"), y.alias("y"), fold.alias("fold"))
-                .groupBy("k", "fold").agg(F.sum("y").alias("s"), F.count(F.lit(1)).alias("n")).collect())
+                .groupBy("k", "fold").agg(F.sum("y").alias("s"), F.count(F.lit(1)).alias("n"),
+                                          F.count("y").alias("labelled")).collect())
+    # the label's mean over all rows from the same groups: sums of 0/1 are exact in any order, so this is the
+    # very double that mean(y) gives, without an aggregation of its own
+    prior = float(sum(row["s"] or 0.0 for row in per_fold) / sum(row["labelled"] for row in per_fold))
     totals: dict[str, list[float]] = {}
     for row in per_fold:
         t = totals.setdefault(row["k"], [0.0, 0])
@@ -384,13 +413,17 @@ def _label_values(raw) -> np.ndarray:
     return np.array([1.0 if str(v).lower() in ("1", "true") else 0.0 for v in raw])
 
 
-def transform_on_spark(table, state: Fitted, *, label: str | None = None, oof: dict[int, str] | None = None):
-    """Apply a fitted feature state to a Spark table with the kernel: a SparkFeatures."""
+def transform_on_spark(table, state: Fitted, *, label: str | None = None, oof: dict[int, str] | None = None,
+                       fitted_here: bool = False):
+    """Apply a fitted feature state to a Spark table with the kernel: a SparkFeatures. `fitted_here`: `table` is
+    the one the state was fitted on, so the label's classes are the state's, not counted again."""
     compiled = kernel.compiled(state)  # refuses a broken state on the driver, before any task runs
     _require(table, [c["name"] for c in state.meta["inputs"]], "feature_state")
     with_label = bool(label and label in table.columns)
+    classes = LabelClasses.from_json(state.meta.get("label_classes")) if fitted_here else None
     if with_label:
-        table = table.withColumn(label, _label_expr(table, label, positive_text(state.meta)))
+        table = table.withColumn(label, label_column(label, classes) if classes is not None
+                                 else _label_expr(table, label, positive_text(state.meta)))
     body = functools.partial(_transform_batches, state=state, label=label if with_label else None, oof=oof or {})
     frame = table.mapInArrow(body, features_schema(with_label))
     return SparkFeatures(frame, list(compiled.names), label if with_label else None, list(compiled.categorical),
@@ -399,7 +432,7 @@ def transform_on_spark(table, state: Fitted, *, label: str | None = None, oof: d
 
 def feature_extraction(ctx, inputs, params):
     state, table, oof = fit_feature_state_spark(ctx, inputs["table"], params)
-    features = transform_on_spark(table, state, label=params.label or None, oof=oof)
+    features = transform_on_spark(table, state, label=params.label or None, oof=oof, fitted_here=True)
     if state.meta["excluded_identifiers"]:
         ctx.log(log_line(state.meta["excluded_identifiers"]))
     ctx.log(f"{len(features.names):,} features from {len(state.meta['inputs'])} columns (fit on Spark)")

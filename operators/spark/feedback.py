@@ -3,8 +3,57 @@ labels as operators.library.feedback's local read), and publish_if_better / chec
 held-out sample or the log's summary on the driver."""
 from __future__ import annotations
 
+from functools import reduce
+
 from ..contract import OperatorError
-from ..prediction_log import INPUT_PREFIX, log_files
+from ..labels import known_classes, values_dtype
+from ..prediction_log import INPUT_PREFIX, conflicting_types, log_files
+
+SQL_TYPES = {"i": "long", "b": "boolean", "f": "double", "O": "string"}  # the label values' numpy kind -> Spark
+
+
+def served_label(frame, classes):
+    """The log's served label in the deployment's words or true / false, as operators.library.feedback.served_values
+    reads it: 0 / 1 integers by their positive class, text ("1", "yes") by its word."""
+    from pyspark.sql import functions as F
+
+    from ..library.feedback import served_words
+
+    column, kind = F.col("label"), dict(frame.dtypes).get("label")
+    words = served_words(classes)
+    if words is None or kind not in ("bigint", "int", "smallint", "tinyint", "string"):
+        return column
+    known = known_classes(classes)
+    if kind != "string":
+        return F.when(column.isNull(), F.lit(None)).when(column == 1, F.lit(known.positive)).otherwise(
+            F.lit(known.negative))
+    mapped = F.when(column.isNull(), F.lit(None))
+    for text, value in words.items():
+        mapped = mapped.when(column == text, F.lit(value))
+    return mapped.otherwise(column if values_dtype(known).kind == "O" else F.lit(None))
+
+
+def read_files(spark, files):
+    """The log's files as one DataFrame, schemas of versions merged; a column whose type differs between files
+    (operators.prediction_log.conflicting_types: 0 / 1 from one version, "yes" / "no" from another) is read per
+    group of files and cast as the local read casts it, then the groups are unioned by name."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schemas = {str(f): pq.read_schema(f) for f in files}
+    conflicts = conflicting_types(schemas.values())
+    groups: dict[tuple, list[str]] = {}
+    for path, schema in schemas.items():
+        key = tuple(str(schema.field(n).type) if n in schema.names else "" for n in sorted(conflicts))
+        groups.setdefault(key, []).append(path)
+    frames = []
+    for paths in groups.values():
+        frame = spark.read.option("mergeSchema", "true").parquet(*paths)
+        for name, type_ in conflicts.items():
+            if name in frame.columns:
+                frame = frame.withColumn(name, frame[name].cast("double" if pa.types.is_floating(type_) else "string"))
+        frames.append(frame)
+    return reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), frames)
 
 
 def import_prediction_log(ctx, inputs, params):
@@ -12,14 +61,14 @@ def import_prediction_log(ctx, inputs, params):
     and version, renamed as the local read names them, and left-joined with the labels."""
     from pyspark.sql import functions as F
 
-    from ..library.feedback import LOG_COLUMNS, log_window, no_rows
+    from ..library.feedback import LOG_COLUMNS, label_values, log_window, no_rows
 
     found = ctx.prediction_log(params.deployment)
     since, until = log_window(params)
     files = log_files(found["directory"], params.deployment, since, until)
     if not files:
         raise no_rows(params)
-    frame = ctx.spark.read.option("mergeSchema", "true").parquet(*[str(f) for f in files])
+    frame = read_files(ctx.spark, files)
     for condition in ([F.col("time") >= since] if since is not None else []) + \
             ([F.col("time") < until] if until is not None else []) + \
             ([F.col("version") == params.version] if params.version else []):
@@ -30,17 +79,19 @@ def import_prediction_log(ctx, inputs, params):
     if label in names or label in LOG_COLUMNS:
         raise OperatorError(f"label_column {label!r} is also a column of the served rows; choose another name",
                             field="label_column")
+    classes = found.get("classes")
+    kind = SQL_TYPES[values_dtype(classes).kind]
     frame = frame.select("request_id", "row", "version", F.timestamp_seconds("time").alias("time"),
                          *[F.col(c).alias(n) for c, n in zip(inputs_, names, strict=True)],
                          F.col("probability").cast("double").alias("served_probability"),
-                         F.col("label").alias("served_label"))
-    labels = found["labels"]().astype({"request_id": object, "row": "int32", "label": "int64"})
-    labels = ctx.spark.createDataFrame(labels, schema="request_id string, row int, label long")
+                         served_label(frame, classes).alias("served_label"))
+    labels = label_values(found["labels"]().astype({"request_id": object, "row": "int32", "label": "int64"}), classes)
+    labels = ctx.spark.createDataFrame(labels, schema=f"request_id string, row int, label {kind}")
     frame = frame.join(labels.withColumnRenamed("label", label), ["request_id", "row"], "left")
     if params.labeled_only:
-        frame = frame.filter(F.col(label).isNotNull()).withColumn(label, F.col(label).cast("long"))
-    else:
-        frame = frame.withColumn(label, F.col(label).cast("double"))
+        frame = frame.filter(F.col(label).isNotNull())
+    elif kind in ("long", "double"):
+        frame = frame.withColumn(label, F.col(label).cast("double"))  # null where none arrived, as NaN locally
     frame = frame.orderBy("time", "request_id", "row")
     if frame.isEmpty():
         if params.labeled_only:

@@ -10,20 +10,29 @@ from ..labels import LabelClasses, choose_classes, values_dtype
 MAX_SHOWN_VALUES = 1_000  # a label with more distinct values is an error anyway: read no more of them
 
 
-def spark_label(df, column: str, positive: str = "", *, field: str = "label", port: str = "table"):
-    """(the label as a 0/1 double column, its LabelClasses)."""
-    from pyspark.sql import functions as F
-
+def spark_label(df, column: str, positive: str = "", *, field: str = "label", port: str = "table",
+                counts: list[tuple] | None = None):
+    """(the label as a 0/1 double column, its LabelClasses). `counts`: the label's (value, rows) pairs, every
+    one of them, when the caller has already counted them (operators.spark.features); otherwise one grouped
+    count."""
     if column not in df.columns:
         raise OperatorError(f"column {column!r} (from {field}) is not in the {port!r} input; columns are: "
                             f"{', '.join(df.columns[:20])}", field=field, column=column, port=port)
-    rows = df.groupBy(column).count().limit(MAX_SHOWN_VALUES + 1).collect()
-    missing = sum(row["count"] for row in rows if row[0] is None)
-    counts = {row[0]: row["count"] for row in rows if row[0] is not None}
-    classes: LabelClasses = choose_classes(counts, missing, column, positive, field=field, port=port)
+    if counts is None:
+        counts = [(row[0], row["count"]) for row in df.groupBy(column).count().limit(MAX_SHOWN_VALUES + 1).collect()]
+    missing = sum(n for value, n in counts if value is None)
+    present = {value: n for value, n in counts if value is not None}
+    classes: LabelClasses = choose_classes(present, missing, column, positive, field=field, port=port)
+    return label_column(column, classes), classes
+
+
+def label_column(column: str, classes: LabelClasses):
+    """The label as a 0/1 double column (1.0: the positive class of `classes`), without a job."""
+    from pyspark.sql import functions as F
+
     if classes.positive is None:
-        return F.lit(0.0), classes
-    return (F.col(column) == F.lit(classes.positive)).cast("double"), classes
+        return F.lit(0.0)
+    return (F.col(column) == F.lit(classes.positive)).cast("double")
 
 
 def predicted_types(classes, zero_one=np.int64):

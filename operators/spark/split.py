@@ -5,23 +5,28 @@ import numpy as np
 
 from ..contract import OperatorError
 from ..tables import require_columns
-from .tables import TIME_TYPES, col, is_numeric, present_number, require_rows
+from .tables import TIME_TYPES, col, is_numeric, present_number, require_rows, share_cache
 
 FLAG = "__studio_first"
 
 
 def _sides(flagged) -> dict:
-    """The rows flagged true to the first output, the others to the second."""
+    """The rows flagged true to the first output, the others to the second: both filtered from `flagged`, which
+    the engine caches once for the two (`share_cache`), so the flag is drawn in one pass, not once per side."""
     from pyspark.sql import functions as F
 
-    return {"first": flagged.filter(F.col(FLAG)).drop(FLAG), "second": flagged.filter(~F.col(FLAG)).drop(FLAG)}
+    return share_cache(flagged, {"first": flagged.filter(F.col(FLAG)).drop(FLAG),
+                                 "second": flagged.filter(~F.col(FLAG)).drop(FLAG)})
 
 
 def partition_offsets(df) -> tuple[list[int], int]:
-    """The position of each partition's first row in the whole table, and the row count (one job)."""
+    """The position of each partition's first row in the whole table, and the row count. A cached table (a node
+    output) is counted in one job: its partition ids coalesced into one task, which the grouped count needs no
+    shuffle after (an adaptive shuffle is a job of its own); an uncached lineage keeps its parallel tasks."""
     from pyspark.sql import functions as F
 
-    counts = dict(df.groupBy(F.spark_partition_id().alias("p")).count().collect())
+    ids = df.select(F.spark_partition_id().alias("p"))
+    counts = dict((ids.coalesce(1) if df.is_cached else ids).groupBy("p").count().collect())
     offsets, total = [], 0
     for partition in range(df.rdd.getNumPartitions()):
         offsets.append(total)

@@ -95,3 +95,26 @@ def empty_frame(df, gaps: set[str] = frozenset()) -> pd.DataFrame:
     schema = to_arrow_schema(df.schema, timezone="UTC")  # the session time zone (pipelines.engines)
     return pandas_batch(pa.RecordBatch.from_arrays([pa.array([], type=f.type) for f in schema], schema=schema),
                         gaps=gaps)
+
+
+# ------------------------------------------------------------------------------------------ shared caches
+SHARED_CACHE = "_studio_shared_cache"
+
+
+def share_cache(frame, outputs: dict) -> dict:
+    """Mark `outputs`, frames computed cheaply from `frame` (filters of it), as sharing one cache: the engine
+    caches `frame` once for all of them (pipelines.engines.SparkEngine.handoff), so its lineage runs once, not
+    once per output (a split's two sides, each filtering one flagged frame)."""
+    for output in outputs.values():
+        setattr(output, SHARED_CACHE, frame)
+    return outputs
+
+
+def cached_frame(frame):
+    """The frame whose cache serves `frame`: the one it shares (`share_cache`), else itself."""
+    return getattr(frame, SHARED_CACHE, None) or frame
+
+
+def served_from_cache(frame) -> bool:
+    """True when reading `frame` reads a cache rather than running its lineage."""
+    return bool(cached_frame(frame).is_cached)

@@ -3,8 +3,8 @@ per (deployment, request id, row) in the database (a repeated label replaces the
 against the prediction log so that labels for rows the deployment never served are reported, not stored.
 
 A label comes in the deployment's own values (the "yes" / "no" it answers with, from its bundle's classes) or as
-0 / 1, and is stored as 0 / 1 (1: the positive class), as training and import_prediction_log read it
-(operators/labels.py's given_class).
+0 / 1, and is stored as 0 / 1 (1: the positive class; operators/labels.py's given_class); import_prediction_log
+turns it back into the deployment's values (predicted_values), so a model retrained on the log answers in them.
 
 The prediction log is written by the serving process about once a second, so a label posted within a second
 of its prediction may be reported unknown; posting it again later stores it.

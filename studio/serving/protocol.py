@@ -91,6 +91,11 @@ def _split_body(body: bytes, header_length: str | None) -> tuple[dict, memoryvie
             raise RequestError(f"Inference-Header-Content-Length {json_size} is outside the body of "
                                f"{len(body)} bytes")
         header, binary = _json(body[:json_size], "the inference header"), memoryview(body)[json_size:]
+        if json_size % 8 and len(binary):
+            # Numeric tensors are views of the body: at an odd offset, numpy's kernels take their slow unaligned
+            # path on every column (about 7 us of a 6-column, 1,000-row request's features); a copy of the
+            # binary data (about 2 us) starts on an aligned address.
+            binary = memoryview(bytes(binary))
     else:
         header, binary = _json(body, "the request body"), memoryview(b"")
     if not isinstance(header, dict):
@@ -198,6 +203,8 @@ def _requested_outputs(header: dict) -> dict[str, bool]:
 def _rows_of(tensor: dict, name: str) -> int:
     """The row count of a column tensor: shape [n] or [n, 1]."""
     shape = tensor.get("shape")
+    if type(shape) is list and len(shape) == 1 and type(shape[0]) is int and shape[0] >= 0:  # the usual [n]
+        return shape[0]
     if (not isinstance(shape, list) or not shape or len(shape) > 2
             or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)
             or (len(shape) == 2 and shape[1] != 1)):
@@ -296,6 +303,9 @@ def _refuse_non_finite(array: np.ndarray, column_spec: dict) -> None:
     """The binary extension has no null: a NaN is how a float column says "missing", and an infinity is no
     value the model was trained on. A column that may not be null refuses both, as JSON's null is refused."""
     if array.dtype.kind != "f" or column_spec.get("nullable", True):
+        return
+    total = np.add.reduce(array, dtype=np.float64)  # finite unless a value is NaN or infinite (or it overflows)
+    if total - total == 0:
         return
     bad = np.flatnonzero(~np.isfinite(array))
     if bad.size:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -70,6 +71,11 @@ class Metrics:
         self.batched = Counter("serving_batched_requests", "Small requests scored together with others in one "
                                "kernel call (micro-batching)", registry=self.registry)
 
+        # Many-row requests' bin counts wait here and reach the counters when the registry is read (the
+        # collector below runs before them): one numpy addition a request instead of ten counter increments.
+        self._pending_bins: dict[tuple, np.ndarray] = {}
+        self._bins_lock = threading.Lock()
+        self.registry.register(_BinFlush(self))
         self.score_bins = Counter("serving_scores", "Scored rows by probability bin (0.0 = [0, 0.1), ...)",
                                   ["model", "version", "bin"], registry=self.registry)
         self.shadow = Counter("serving_shadow_requests", "Copies of requests sent to a shadow version, by outcome "
@@ -112,9 +118,36 @@ class Metrics:
             return
         scaled = np.fmax(np.asarray(probability, dtype=np.float64) * 10, 0.0)  # fmax: NaN -> 0
         counts = np.bincount(np.minimum(scaled, 9.0).astype(np.int64), minlength=10)
-        for child, count in zip(children, counts.tolist(), strict=True):
-            if count:
-                child.inc(count)
+        with self._bins_lock:
+            pending = self._pending_bins.get((model, version))
+            if pending is None:
+                self._pending_bins[(model, version)] = counts
+            else:
+                pending += counts
+
+    def flush_bins(self) -> None:
+        """The waiting bin counts into their counters (before every read of the registry)."""
+        with self._bins_lock:
+            pending, self._pending_bins = self._pending_bins, {}
+        for key, counts in pending.items():
+            for child, count in zip(self._bins[key], counts.tolist(), strict=True):
+                if count:
+                    child.inc(count)
+
+
+class _BinFlush:
+    """A collector with no samples of its own: collected first, it moves the waiting score-bin counts into the
+    serving_scores counters, so that every reader of the registry (the /metrics endpoint, tests) sees them."""
+
+    def __init__(self, metrics: Metrics):
+        self.metrics = metrics
+
+    def describe(self):
+        return []
+
+    def collect(self):
+        self.metrics.flush_bins()
+        return []
 
 
 @dataclass(frozen=True)

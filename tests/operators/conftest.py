@@ -23,9 +23,9 @@ class Runner:
         self.connections: dict[str, str] = {}
         self.uploads: dict[str, Path] = {}
 
-    def context(self, node_id: str = "node") -> NodeContext:
+    def context(self, node_id: str = "node", token: CancelToken | None = None) -> NodeContext:
         executor = Executor(self.store, data_root=self.data_root, connections=self.connections, uploads=self.uploads)
-        return NodeContext(node_id, executor, CancelToken())
+        return NodeContext(node_id, executor, token or CancelToken())
 
     def __call__(self, operator: str, inputs: dict | None = None, /, **params):
         cls = operators.get(operator)

@@ -3,6 +3,8 @@ trial timestamps), reproducible for a trial budget, live progress per trial, and
 take unchanged (the bundle's parity check replays it)."""
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,10 +12,11 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.metrics import roc_auc_score
 
 import pipelines
-from operators import PortType
+from operators import Cancelled, PortType
 from operators.kernels.features import matrix_view
 from operators.kernels.models import load_scorer
 from pipelines.bundle import load_bundle
+from pipelines.executor import CancelToken
 from tests.operators.test_quality import interactions
 
 
@@ -119,3 +122,50 @@ def test_budgets_a_user_types_are_bounded_and_named_in_the_error():
     errors = {(e.node, e.field) for e in validate(graph) if e.code == "invalid_params"}
     assert {("search", "time_budget"), ("search", "n_trials"), ("crosses", "cross_budget"),
             ("crosses", "max_order"), ("lr", "folds")} <= errors
+
+
+
+def _search(run, objective, **params):
+    """automl's search loop on its own, through a real NodeContext, with `objective` as the trial body; returns
+    the run's cancel token, the search and a call that runs it."""
+    from operators.library.automl import AutoMLParams, Search
+
+    token = CancelToken()
+    ctx = run.context("search", token)
+    search = Search(ctx, AutoMLParams(**{"time_budget": 1, "n_trials": 50, **params}), lambda trial: {}, {})
+    return token, search, lambda: search.run(lambda trial, chosen, step: objective(search, trial))
+
+
+def test_a_fit_still_running_at_the_deadline_is_abandoned_and_the_search_ends_without_it(run):
+    """The LR objective's fit runs through Search.within_deadline: a fit far slower than the ones before it (here
+    one that waits for the test) is cut at the deadline; the search returns while it still runs, with the
+    trials that finished. Shown by event order: the fit is released only after the search has returned."""
+    release, finished = threading.Event(), threading.Event()
+
+    def slow_fit():
+        release.wait(120)
+        finished.set()
+        return 0.9, {}
+
+    def objective(search, trial):
+        return (0.6, {}) if trial.number == 0 else search.within_deadline(slow_fit)
+
+    _, search, go = _search(run, objective)
+    go()
+    assert not finished.is_set()  # the search ended without waiting for the fit
+    release.set()
+    assert [r["state"] for r in search.records] == ["complete", "cut by the time budget"]
+    assert search.best[0] == 0.6
+    assert finished.wait(30)
+
+
+def test_a_cancel_reaches_a_fit_that_cannot_be_stopped_midway(run):
+    """With time to spare, a cancel during such a fit ends the node (Cancelled) before the fit returns."""
+    release = threading.Event()
+    token, search, go = _search(run, lambda search, trial: search.within_deadline(lambda: release.wait(120)),
+                                time_budget=600)
+    threading.Timer(0.3, token.cancel).start()
+    with pytest.raises(Cancelled):
+        go()
+    assert not release.is_set()
+    release.set()

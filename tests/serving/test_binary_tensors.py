@@ -124,3 +124,24 @@ def test_a_column_that_may_not_be_null_is_checked_from_the_lengths():
     body, header_length = request(np.arange(150.0), gap)
     with pytest.raises(RequestError, match="input 'c' may not be null"):
         parse_infer(body, header_length, SPEC)
+
+
+def test_both_successor_lookups_give_the_same_offsets(monkeypatch):
+    """The table of positions (up to DENSE_LOOKUP bytes) and the binary search beyond it agree, on tensors whose
+    length prefixes put candidates everywhere (lengths 0-255 and text with NUL bytes)."""
+    from studio.serving import binary
+
+    rng = np.random.default_rng(11)
+    values = ["\x00" * int(rng.integers(0, 3)) + "x" * int(rng.integers(0, 255)) for _ in range(500)] + ["", "\x00"]
+    blob = encode(values)
+    data = np.frombuffer(blob, dtype=np.uint8)
+    by_table = element_offsets(data, len(values))
+    monkeypatch.setattr(binary, "DENSE_LOOKUP", 0)
+    by_search = element_offsets(data, len(values))
+    assert by_table is not None and by_search is not None
+    for a, b in zip(by_table, by_search, strict=True):
+        assert np.array_equal(a, b)
+    assert decode_strings(memoryview(blob), len(values)).tolist() == element_by_element(blob)
+    monkeypatch.setattr(binary, "DENSE_LOOKUP", 8 << 20)
+    assert decode_strings(memoryview(blob), len(values)).tolist() == element_by_element(blob)
+    assert element_offsets(data, len(values) + 1) is None and element_offsets(data[:-1], len(values)) is None

@@ -19,19 +19,21 @@ WEAK = ["age", "income", "debt_ratio", "credit_limit", "late_payments", "months_
 LOG_META = ["request_id", "row", "version", "time", "served_probability", "served_label"]
 
 
-def retrain_graph(exclude: list[str], margin: float) -> dict:
-    def node(node_id, operator, **params):
-        return {"id": node_id, "operator": operator, "params": params, "position": {"x": 0, "y": 0}}
+def node(node_id, operator, **params):
+    return {"id": node_id, "operator": operator, "params": params, "position": {"x": 0, "y": 0}}
 
-    def edge(source, source_port, target, target_port):
-        return {"source": source, "source_port": source_port, "target": target, "target_port": target_port}
 
+def edge(source, source_port, target, target_port):
+    return {"source": source, "source_port": source_port, "target": target, "target_port": target_port}
+
+
+def retrain_graph(exclude: list[str], margin: float, deployment: str = "credit") -> dict:
     return {"format": "studio.pipeline/1", "name": "retrain", "nodes": [
-        node("log", "import_prediction_log", deployment="credit", last_days=1, labeled_only=True),
+        node("log", "import_prediction_log", deployment=deployment, last_days=1, labeled_only=True),
         node("split", "split_random", ratio=0.6, seed=4),
         node("features", "feature_extraction", label="label", exclude=LOG_META + exclude),
         node("gbdt", "train_gbdt", n_estimators=40, num_leaves=8),
-        node("decide", "publish_if_better", deployment="credit", metric="auc", min_margin=margin),
+        node("decide", "publish_if_better", deployment=deployment, metric="auc", min_margin=margin),
     ], "edges": [
         edge("log", "table", "split", "table"), edge("split", "first", "features", "table"),
         edge("features", "features", "gbdt", "features"), edge("gbdt", "model", "decide", "model"),
@@ -39,38 +41,46 @@ def retrain_graph(exclude: list[str], margin: float) -> dict:
     ]}
 
 
-def serve(server, table, spec, batch: int = 100) -> list[tuple[str, int, dict]]:
+def serve(server, table, spec, batch: int = 100, model: str = "credit") -> list[tuple[str, int, float]]:
     """POST the table's rows to the serving process in requests of `batch`; (request id, row, probability)."""
+    return [(r, i, p["probability"]) for r, i, p in serve_answers(server, table, spec, batch, model)]
+
+
+def serve_answers(server, table, spec, batch: int = 100, model: str = "credit") -> list[tuple[str, int, dict]]:
+    """POST the table's rows to the serving process in requests of `batch`; (request id, row, prediction)."""
     names = [s["name"] for s in spec]
     served = []
     for start in range(0, len(table), batch):
         rows = table.iloc[start:start + batch]
         instances = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items() if k in names}
                      for r in rows.to_dict("records")]
-        status, answer = server.post_json("/v1/models/credit:predict", {"instances": instances})
+        status, answer = server.post_json(f"/v1/models/{model}:predict", {"instances": instances})
         assert status == 200, answer
-        served += [(answer["id"], i, p["probability"]) for i, p in enumerate(answer["predictions"])]
+        served += [(answer["id"], i, p) for i, p in enumerate(answer["predictions"])]
     return served
 
 
-def run_pipeline(studio, graph, name):  # noqa: F811
-    """Save the graph as a pipeline of project A and run it through the API, the worker executing it."""
+def run_pipeline(studio, graph, name, *, as_bob: bool = False):  # noqa: F811
+    """Save the graph as a pipeline of project A (alice's; B with `as_bob`) and run it through the API, the
+    worker executing it."""
     import pipelines
     from huey.contrib.djhuey import HUEY
     from studio.workflows.models import Pipeline
 
-    pipeline = Pipeline.objects.create(project=studio.a, name=name, created_by=studio.alice)
-    pipeline.save_graph(pipelines.from_json(graph), studio.alice)
+    project, user, client = (studio.b, studio.b.created_by, studio.as_bob) if as_bob else \
+        (studio.a, studio.alice, studio.as_alice)
+    pipeline = Pipeline.objects.create(project=project, name=name, created_by=user)
+    pipeline.save_graph(pipelines.from_json(graph), user)
     HUEY.immediate = True
     try:
         from django.test import TestCase
 
         with TestCase.captureOnCommitCallbacks(execute=True):
-            answer = studio.as_alice.post("/api/runs/", {"pipeline": pipeline.pk}, format="json")
+            answer = client.post("/api/runs/", {"pipeline": pipeline.pk}, format="json")
     finally:
         HUEY.immediate = False
     assert answer.status_code == 201, answer.json()
-    return studio.as_alice.get(f"/api/runs/{answer.json()['id']}/").json()
+    return client.get(f"/api/runs/{answer.json()['id']}/").json()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -150,10 +160,82 @@ def test_retrain_publishes_only_a_better_model(studio, settings):  # noqa: F811
     assert studio.as_bob.get(f"/api/deployments/{body['id']}/monitoring/").status_code == 404
 
 
-def _logged(log_dir) -> int:
+def _logged(log_dir, model: str = "credit") -> int:
     from operators.prediction_log import read_log
 
-    return read_log(log_dir, "credit", columns=["row"]).num_rows
+    return read_log(log_dir, model, columns=["row"]).num_rows
+
+
+def churn_graph() -> dict:
+    """A newcomer's pipeline: a CSV whose label is "yes" / "no", a GBDT, published as `churn`."""
+    return {"format": "studio.pipeline/1", "name": "churn", "nodes": [
+        node("data", "import_csv", path="churn.csv"),
+        node("split", "split_random", ratio=0.7, seed=1),
+        node("features", "feature_extraction", label="churned", exclude=["customer_id", "application_date"]),
+        node("gbdt", "train_gbdt", n_estimators=40, num_leaves=8),
+        node("publish", "publish_model", deployment="churn"),
+    ], "edges": [
+        edge("data", "table", "split", "table"), edge("split", "first", "features", "table"),
+        edge("features", "features", "gbdt", "features"), edge("gbdt", "model", "publish", "model"),
+        edge("features", "feature_state", "publish", "feature_state"), edge("split", "second", "publish", "table"),
+    ]}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_label_in_words_stays_in_words_around_the_loop(studio, settings):  # noqa: F811
+    """train on "yes" / "no" -> publish -> score over HTTP -> feedback in "yes" / "no" -> import_prediction_log ->
+    retrain -> publish_if_better: the retrained version answers "yes" / "no" too (not 0 / 1), and both models
+    were scored on the same labels. Bob's project cannot import the deployment's log."""
+    from operators.library.sample_data import credit_default_table
+    from studio.deployments.models import Decision, Deployment, FeedbackLabel
+
+    table = credit_default_table(3000, seed=11)
+    table["churned"] = np.where(table.pop("default") == 1, "yes", "no")
+    studio.a.data_root.mkdir(parents=True, exist_ok=True)
+    table.to_csv(studio.a.data_root / "churn.csv", index=False)
+    traffic = credit_default_table(2000, seed=78).drop(columns=["default"])
+    log_dir = settings.SERVING_DIR / "prediction_log"
+    with serving_process(studio.tmp) as server:
+        settings.SERVING_URL = server.url
+        trained = run_pipeline(studio, churn_graph(), "churn")
+        assert trained["status"] == "succeeded", json.dumps(trained)[:3000]
+        deployment = Deployment.objects.get(name="churn")
+        assert deployment.live_version.number == 1 and deployment.live_version.manifest["classes"] == ["no", "yes"]
+        server.wait_for(lambda: server.get("/v2/models/churn")[0] == 200, timeout=10, what="churn v1 live")
+        spec = deployment.live_version.manifest["inputs"]
+        answers = serve_answers(server, traffic, spec, model="churn")
+        assert {p["label"] for _, _, p in answers} == {"yes", "no"}
+        server.wait_for(lambda: _logged(log_dir, "churn") == 2000, timeout=15, what="2,000 rows logged")
+
+        # the world changes: the outcome follows age, which v1 never learned to rank by; labels come back in words
+        planted = np.where(traffic["age"] >= 45, "yes", "no")
+        labels = [{"request_id": r, "row": i, "label": str(y)} for (r, i, _), y in zip(answers, planted, strict=True)]
+        answer = studio.as_alice.post("/api/deployments/churn/feedback/", {"labels": labels}, format="json")
+        assert answer.status_code == 200 and answer.json()["stored"] == 2000, answer.json()
+        assert FeedbackLabel.objects.filter(label=1).count() == int((planted == "yes").sum())
+
+        # bob's project has no deployment "churn": his run cannot read alice's log
+        bobs = run_pipeline(studio, {"format": "studio.pipeline/1", "name": "peek", "edges": [], "nodes": [
+            node("log", "import_prediction_log", deployment="churn")]}, "peek", as_bob=True)
+        assert bobs["status"] == "failed"
+        assert "no deployment 'churn'" in json.dumps([n.get("error") for n in bobs["nodes"]])
+
+        retrained = run_pipeline(studio, retrain_graph(exclude=[], margin=0.05,
+                                                       deployment="churn"), "retrain-churn")
+        assert retrained["status"] == "succeeded", json.dumps(retrained)[:3000]
+        decision = Decision.objects.get()
+        print("churn:", decision.reason)
+        assert decision.published is True and decision.version == 2 and decision.champion_version == 1
+        assert decision.challenger_score >= decision.champion_score + 0.05 and decision.champion_score < 0.65
+        deployment.refresh_from_db()
+        assert deployment.live_version.number == 2 and deployment.live_version.manifest["classes"] == ["no", "yes"]
+        server.wait_for(lambda: server.get("/v2/models/churn")[1].get("parameters", {}).get("live_version") == "2",
+                        timeout=10, what="churn v2 live")
+        again = serve_answers(server, traffic.head(400), spec, model="churn")
+        assert {p["label"] for _, _, p in again} == {"yes", "no"}
+        # v2 learned the planted outcome, in the label's words: "yes" is the older customers
+        said = np.array([p["label"] for _, _, p in again])
+        assert (said == planted[:400]).mean() > 0.9
 
 
 def test_import_prediction_log_reads_rows_labels_and_window(tmp_path):
@@ -196,3 +278,42 @@ def test_import_prediction_log_reads_rows_labels_and_window(tmp_path):
     assert result.status == "failed" and "no deployment 'other'" in node.error["message"]
     result, node = read(until="yesterday")
     assert result.status == "failed" and "until 'yesterday'" in node.error["message"]
+
+
+def test_publish_if_better_scores_both_models_on_the_positive_class(tmp_path):
+    """With no studio: a label in words whose positive class is "no" (feature_extraction's `positive`), which the
+    rule alone would not pick. Both models are scored with "no" as 1, so a good model scores well (not 1 - AUC);
+    a challenger whose positive class is flipped against the live version's is refused, naming it."""
+    import pipelines
+    from operators.library.sample_data import credit_default_table
+
+    table = credit_default_table(3000, seed=11)
+    table["outcome"] = np.where(table.pop("default") == 1, "no", "yes")  # "no" is the rare, positive class
+    table.to_csv(tmp_path / "outcome.csv", index=False)
+
+    def run(positive: str):
+        return pipelines.run({"format": "studio.pipeline/1", "name": "p", "nodes": [
+            node("data", "import_csv", path="outcome.csv"), node("split", "split_random", ratio=0.7, seed=1),
+            node("features", "feature_extraction", label="outcome", positive=positive,
+                 exclude=["customer_id", "application_date"]),
+            node("gbdt", "train_gbdt", n_estimators=40, num_leaves=8),
+            node("last", "publish_if_better", deployment="outcome", label_column="outcome"),
+        ], "edges": [
+            edge("data", "table", "split", "table"), edge("split", "first", "features", "table"),
+            edge("features", "features", "gbdt", "features"), edge("gbdt", "model", "last", "model"),
+            edge("features", "feature_state", "last", "feature_state"), edge("split", "second", "last", "table"),
+        ]}, store_root=tmp_path / "store", data_root=tmp_path)
+
+    first = run("no")  # nothing live: the challenger goes live, scored with "no" as 1
+    assert first.status == "succeeded", first.nodes["last"].error
+    decision = first.output("last", "decision")
+    assert decision["published"] is True and decision["challenger_score"] > 0.7, decision
+    second = run("no")  # the same model against itself: both scored on the same labels
+    decision = second.output("last", "decision")
+    assert decision["champion_score"] == pytest.approx(decision["challenger_score"], abs=1e-12)
+    assert decision["champion_score"] > 0.7 and decision["published"] is False
+    flipped = run("yes")
+    assert flipped.status == "failed"
+    error = flipped.nodes["last"].error
+    assert error["port"] == "feature_state" and "positive class is 'yes', the live version's 'no'" in \
+        error["message"] and "set positive to 'no'" in error["message"]

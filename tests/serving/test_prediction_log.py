@@ -62,3 +62,31 @@ def test_a_file_of_the_earlier_writer_and_a_new_one_read_as_one_table(tmp_path):
     assert table.num_rows == 2 * n
     assert sorted(set(table.column("request_id").to_pylist())) == ["old-req", request_id]
     assert read_log(tmp_path, "credit", request_ids=[request_id]).num_rows == n
+
+
+def test_an_integer_label_is_delta_encoded_and_a_text_label_written_as_before(tmp_path):
+    """The writer's cheaper encoding of a 0 / 1 label: the values read back the same (by pyarrow here, by Spark in
+    tests/spark/test_prediction_log.py), the other columns still snappy; a text label keeps the usual encoding."""
+    log = PredictionLog(tmp_path, flush_interval=3600)
+    requests = _requests()
+    for request_id, columns, n, outputs in requests:
+        log.record(request_id, "credit", "7", columns, n, outputs)
+        text = {"probability": outputs["probability"], "label": np.where(outputs["label"] == 1, "yes", "no")}
+        log.record(request_id, "words", "1", columns, n, text)
+    log.close()
+    for model, expected_type in (("credit", pa.int64()), ("words", pa.string())):
+        (file,) = sorted((tmp_path / model).rglob("*.parquet"))
+        chunks = pq.ParquetFile(file).metadata.row_group(0)
+        by_name = {chunks.column(i).path_in_schema: chunks.column(i) for i in range(chunks.num_columns)}
+        label = by_name["label"]
+        table = pq.read_table(file)
+        assert table.schema.field("label").type == expected_type
+        want = np.concatenate([o["label"] for _, _, _, o in requests])
+        got = table["label"].to_numpy(zero_copy_only=False)
+        assert (got.tolist() == want.tolist()) if model == "credit" else \
+            (got.tolist() == np.where(want == 1, "yes", "no").tolist())
+        if model == "credit":
+            assert "DELTA_BINARY_PACKED" in label.encodings and label.compression == "UNCOMPRESSED"
+        else:
+            assert "DELTA_BINARY_PACKED" not in label.encodings and label.compression == "SNAPPY"
+        assert by_name["probability"].compression == "SNAPPY" and by_name["in_age"].compression == "SNAPPY"

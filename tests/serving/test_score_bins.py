@@ -4,6 +4,7 @@ give the same counts."""
 from __future__ import annotations
 
 import numpy as np
+from prometheus_client import generate_latest
 
 from studio.serving.server import Metrics
 
@@ -41,3 +42,19 @@ def test_no_probability_counts_nothing():
     metrics.scores("m", "1", {"probability": np.array([])})
     metrics.scores("m", "1", {"label": np.array([1])})
     assert sum(_bins(metrics, "1")) == 0
+
+
+def test_many_row_counts_wait_for_a_read_and_are_counted_once():
+    rng = np.random.default_rng(8)
+    first, second = rng.random(1000), np.concatenate([rng.random(300), np.array(EDGE_CASES)])
+    metrics = Metrics()
+    metrics.scores("m", "1", {"probability": first})
+    metrics.scores("m", "1", {"probability": first})
+    assert _bins(metrics, "1") == [2 * c for c in _reference(first)]
+    assert _bins(metrics, "1") == [2 * c for c in _reference(first)]  # a second read adds nothing
+    metrics.scores("m", "1", {"probability": second})
+    metrics.scores("m", "1", {"probability": np.array([0.95])})  # one row: counted at once, beside them
+    expected = [2 * a + b for a, b in zip(_reference(first), _reference(np.append(second, 0.95)), strict=True)]
+    assert _bins(metrics, "1") == expected
+    text = generate_latest(metrics.registry).decode()
+    assert f'serving_scores_total{{bin="0.9",model="m",version="1"}} {expected[9]}' in text

@@ -67,7 +67,7 @@ def test_row_identifiers_from_the_fits_column_profiles_match_local_and_run_only_
     assert [f["column"] for f in expected] == ["seq"]
     dtypes = dict(df.dtypes)
     for exact_below in (10 * n, 100):  # every distinct count exact / seq's (and spread's) only estimated
-        profiles = _column_profiles(df, columns, dtypes, exact_below)
+        profiles, _ = _column_profiles(df, columns, dtypes, exact_below)
         found = []
         jobs = jobs_of(spark, lambda p=profiles, f=found: f.extend(spark_row_identifiers(df, columns, p)))
         assert found == expected

@@ -56,3 +56,101 @@ def test_spark_read_equals_local_read(spark, log, tmp_path, params):
     assert_same_rows(local, on_spark)
     assert set(local.columns) >= {"age", "income", "region", "purpose", "served_probability", "label"} \
         if not params.get("version") else "region" not in local.dropna(axis=1, how="all").columns
+
+
+@pytest.mark.parametrize("classes", [["no", "yes"], [False, True]])
+@pytest.mark.parametrize("labeled_only", [False, True])
+def test_labels_come_back_in_the_deployments_values(spark, log, tmp_path, classes, labeled_only):
+    """A deployment whose bundle answers "no" / "yes" (or false / true): the stored 0 / 1 labels and the 0 / 1 an
+    older version served both read back as its values, the same on both engines."""
+    worded = {**log, "classes": classes}
+    local = read("local", worded, tmp_path, labeled_only=labeled_only)
+    on_spark = read("spark", worded, tmp_path, labeled_only=labeled_only)
+    assert_same_rows(local, on_spark)
+    labeled = local[local["label"].notna()]
+    assert len(labeled) == 204 and len(local) == (204 if labeled_only else 600)
+    assert labeled["label"].tolist() == [classes[r % 2] for r in labeled["row"]]  # stored 1: the positive value
+    assert local["served_label"].tolist() == [classes[int(p >= 0.5)] for p in local["served_probability"]]
+    if not labeled_only:
+        assert local["label"].isna().sum() == 396 and on_spark["label"].isna().sum() == 396
+
+
+@pytest.fixture(scope="module")
+def upgraded(tmp_path_factory):
+    """A deployment whose version 1 (a bundle without class values) answered 0 / 1 and took age as whole numbers,
+    and whose version 2 answers "no" / "yes" and takes age as decimals: the log's files disagree on both types."""
+    from studio.serving.predlog import PredictionLog
+
+    root = tmp_path_factory.mktemp("upgraded")
+    writer = PredictionLog(root / "log", flush_interval=3600)
+    rng = np.random.default_rng(2)
+    for r in range(4):
+        probability = rng.random(50)
+        positive = probability >= 0.5
+        age = rng.integers(20, 70, 50)
+        version = "1" if r % 2 == 0 else "2"  # interleaved, as a rollout's traffic split serves them
+        columns = {"age": age.astype(np.int64) if version == "1" else age + 0.5}
+        label = positive.astype(np.int64) if version == "1" else np.where(positive, "yes", "no").astype(object)
+        writer.record(f"req-{r}", "credit", version, columns, 50, {"probability": probability, "label": label})
+        writer.flush()
+    writer.close()
+    labels = pd.DataFrame({"request_id": [f"req-{r}" for r in range(4) for _ in range(10)],
+                           "row": [i for _ in range(4) for i in range(10)]})
+    labels["label"] = (labels["row"] % 2).astype("int64")
+    return {"directory": root / "log", "labels": lambda: labels.copy(), "classes": ["no", "yes"]}
+
+
+def test_a_log_whose_versions_disagree_on_types_reads_alike(spark, upgraded, tmp_path):
+    """0 / 1 served by version 1 and "yes" / "no" by version 2 come back as words on both engines (not an Arrow or
+    Spark schema-merge error); age, whole numbers then decimals, as numbers."""
+    local = read("local", upgraded, tmp_path)
+    on_spark = read("spark", upgraded, tmp_path)
+    assert len(local) == 200
+    assert_same_rows(local, on_spark)
+    assert local["served_label"].tolist() == ["yes" if p >= 0.5 else "no" for p in local["served_probability"]]
+    assert local["age"].dtype == np.float64 and (local["age"] % 1).tolist().count(0.5) == 100
+    assert local["label"].dropna().tolist() == ["no", "yes"] * 20
+
+
+def test_retraining_on_spark_from_a_log_in_words_answers_in_words(spark, tmp_path):
+    """The retrain pipeline on the Spark engine (import_prediction_log -> split -> features -> GBDT ->
+    publish_if_better) over a deployment answering "no" / "yes": the published challenger answers in words too,
+    and learned the planted outcome, scored with "yes" as the positive class."""
+    from operators.library.sample_data import credit_default_table
+    from pipelines.bundle import bundles_in_folder, load_bundle
+    from studio.serving.predlog import PredictionLog
+
+    table = credit_default_table(2000, seed=6)
+    writer = PredictionLog(tmp_path / "log", flush_interval=3600)
+    for r in range(4):
+        part = table.iloc[r * 500:(r + 1) * 500]
+        columns = {c: part[c].to_numpy(dtype=np.float64) for c in ("age", "income", "late_payments")}
+        probability = np.full(500, 0.3)
+        writer.record(f"req-{r}", "credit", "1", columns, 500,
+                      {"probability": probability, "label": np.full(500, "no", dtype=object)})
+        writer.flush()
+    writer.close()
+    labels = pd.DataFrame({"request_id": np.repeat([f"req-{r}" for r in range(4)], 500).astype(object),
+                           "row": np.tile(np.arange(500), 4),
+                           "label": (table["age"].to_numpy() >= 45).astype("int64")})
+    log = {"directory": tmp_path / "log", "labels": lambda: labels.copy(), "classes": ["no", "yes"]}
+    meta = ["request_id", "row", "version", "time", "served_probability", "served_label"]
+    executor = pipelines.Executor(pipelines.FileSystemStore(tmp_path / "store"), engine="spark", data_root=tmp_path,
+                                  prediction_logs=lambda name: log if name == "credit" else None)
+    result = executor.run(pipelines.from_json(graph([
+        ("log", "import_prediction_log", {"deployment": "credit", "labeled_only": True}),
+        ("split", "split_random", {"ratio": 0.7, "seed": 3}),
+        ("features", "feature_extraction", {"label": "label", "exclude": meta}),
+        ("gbdt", "train_gbdt", {"n_estimators": 20, "num_leaves": 8}),
+        ("decide", "publish_if_better", {"deployment": "credit"}),
+    ], [("log", "table", "split", "table"), ("split", "first", "features", "table"),
+        ("features", "features", "gbdt", "features"), ("gbdt", "model", "decide", "model"),
+        ("features", "feature_state", "decide", "feature_state"), ("split", "second", "decide", "table")])))
+    assert result.status == "succeeded", {n: r.error for n, r in result.nodes.items() if r.error}
+    decision = result.output("decide", "decision")
+    assert decision["published"] is True and decision["challenger_score"] > 0.95, decision
+    bundle = load_bundle(bundles_in_folder(executor.bundle_root)("credit", None))
+    assert bundle.classes == ["no", "yes"]
+    answered = bundle.score_table(table.head(400))["label"]
+    assert set(answered) == {"no", "yes"}
+    assert (answered.to_numpy() == np.where(table["age"].head(400) >= 45, "yes", "no")).mean() > 0.97

@@ -66,7 +66,7 @@ def test_only_the_row_ids_travel_to_python(many_partitions):
         assert python[0].count("#") == 2, python  # one input attribute (the row id), one output
 
 
-def test_a_split_node_runs_its_offsets_job_and_one_caching_job_per_side(spark, credit_root, tmp_path):
+def test_a_split_node_runs_one_offsets_job_and_one_caching_job_for_both_sides(spark, credit_root, tmp_path):
     graph = {"format": "studio.pipeline/1", "name": "split", "nodes": [
         {"id": "import", "operator": "import_parquet", "params": {"path": "data/credit.parquet"}},
         {"id": "split", "operator": "split_random", "params": {"ratio": 0.7, "seed": 5}}],
@@ -75,6 +75,36 @@ def test_a_split_node_runs_its_offsets_job_and_one_caching_job_per_side(spark, c
     result = pipelines.run(graph, store=pipelines.FileSystemStore(tmp_path / "store"), data_root=credit_root,
                            engine="spark")
     assert result.status == "succeeded", {n: r.error for n, r in result.nodes.items() if r.error}
-    # the partition offsets (an adaptive aggregation: its map stage and its result), and per side the one job
-    # filling its cache (SparkEngine.handoff)
-    assert jobs_per_node(spark, before)["split"]["jobs"] == 4
+    # the partition offsets of the import's cached table (one task, no shuffle), and the one job filling the
+    # flagged table's cache that both sides filter (SparkEngine.handoff); main ran 4: the offsets as an adaptive
+    # aggregation (2), and one caching job per side, each drawing the flag over every row
+    assert jobs_per_node(spark, before)["split"]["jobs"] == 2
+    local = pipelines.run(graph, store=pipelines.FileSystemStore(tmp_path / "local"), data_root=credit_root)
+    for side in ("first", "second"):
+        assert sorted(result.output("split", side)["customer_id"]) == sorted(local.output("split", side)["customer_id"])
+
+
+def test_both_sides_read_one_cache_and_the_run_releases_it(spark, many_partitions):
+    from operators import PortType
+    from pipelines.engines import SparkEngine
+
+    from .jobs import jobs_of
+
+    _, df = many_partitions
+    engine = SparkEngine()
+    cached = []
+    assert jobs_of(spark, lambda: cached.append(engine.handoff(PortType.TABLE, df))) == 1  # as a node's output
+    cached = cached[0]
+    sides = split_random(None, {"table": cached}, SplitRandom.Params(ratio=0.6, seed=2))
+    assert jobs_of(spark, lambda: [engine.handoff(PortType.TABLE, side) for side in sides.values()]) == 1
+    for side in sides.values():
+        plan = side.select("customer_id")._jdf.queryExecution().executedPlan().toString()
+        above_cache = plan.split("InMemoryRelation")[0]  # what runs on reading the side; below: the cache's lineage
+        assert "InMemoryTableScan" in above_cache and "ArrowEvalPython" not in above_cache, plan  # read, not drawn
+    assert sides["first"].count() + sides["second"].count() == df.count()
+    shared = sides["first"]._studio_shared_cache
+    assert shared is sides["second"]._studio_shared_cache and shared.is_cached
+    for side in sides.values():
+        engine.release(side)
+    assert not shared.is_cached
+    engine.release(cached)
