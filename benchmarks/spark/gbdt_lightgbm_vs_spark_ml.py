@@ -81,8 +81,8 @@ def main() -> None:
               "learning_rate": args.learning_rate,
               "min_data_in_leaf": 20, "max_bin": 255, "verbosity": -1, "seed": 1}
     started = time.perf_counter()
-    text, _, tasks = train_lightgbm_on_spark(SparkFeatures(train, names, "label"), params, args.trees,
-                                             record_train=False)
+    trained = train_lightgbm_on_spark(SparkFeatures(train, names, "label"), params, args.trees, record_train=False)
+    text, tasks = trained.text, trained.tasks
     lgbm_time = time.perf_counter() - started
     import functools
 
@@ -90,7 +90,7 @@ def main() -> None:
     scored = test.mapInArrow(functools.partial(_score_vectors, model=model, width=len(names)),
                              f"{LABEL} double, p double")
     lgbm_auc = binned_scores(scored, LABEL, "p").auc()
-    print(f"LightGBM on Spark ({tasks} barrier tasks, learning rate {args.learning_rate}): {lgbm_time:.1f} s, "
+    print(f"LightGBM on Spark ({tasks} task(s), learning rate {args.learning_rate}): {lgbm_time:.1f} s, "
           f"test AUC {lgbm_auc:.4f}")
     if args.skip_spark_ml:
         return

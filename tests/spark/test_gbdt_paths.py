@@ -38,7 +38,10 @@ def _run_gbdt(spark, credit_root, tmp_path):
 def test_a_small_training_set_trains_in_one_task_without_a_shuffle(spark, credit_root, tmp_path):
     model, logs, stages = _run_gbdt(spark, credit_root, tmp_path)  # 8,000 rows x 10 features: far below the bound
     assert model.meta["spark_tasks"] == 1
-    assert any("trained by 1 Spark task (plain LightGBM on 2 threads, no shuffle)" in m for m in logs), logs
+    line = next(m for m in logs if "trained by" in m)
+    assert "trained by 1 Spark task (plain LightGBM on 2 threads, no shuffle)" in line
+    assert "8,000 rows x 10 features = 80,000 cells <= 50,000,000" in line
+    assert all(f"{part} " in line for part in ("rows", "matrix", "training")) and "network" not in line
     # only the label count's partial aggregates are shuffled (a few bytes), never the feature rows
     assert sum(s["shuffle_write"] for s in stages) < 1_000, stages
     assert all(s["tasks"] == 1 for s in stages), stages
@@ -48,7 +51,9 @@ def test_above_the_bound_the_barrier_tasks_train_it(spark, credit_root, tmp_path
     monkeypatch.setenv("STUDIO_SPARK_GBDT_ONE_TASK_CELLS", "1000")  # 8,000 x 10 cells is now "large"
     model, logs, stages = _run_gbdt(spark, credit_root, tmp_path)
     assert model.meta["spark_tasks"] == 2
-    assert any("trained by 2 Spark tasks (LightGBM network, barrier mode)" in m and "> 1,000" in m for m in logs), logs
+    line = next(m for m in logs if "trained by" in m)
+    assert "trained by 2 Spark tasks (LightGBM network, barrier mode)" in line and "> 1,000 " in line, line
+    assert "network " in line  # the first task's wait for the others' ports, timed
     assert max(s["shuffle_write"] for s in stages) > 50_000, stages  # the rows repartitioned for the barrier
     assert 2 in [s["tasks"] for s in stages]
 
