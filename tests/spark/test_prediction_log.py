@@ -153,4 +153,4 @@ def test_retraining_on_spark_from_a_log_in_words_answers_in_words(spark, tmp_pat
     assert bundle.classes == ["no", "yes"]
     answered = bundle.score_table(table.head(400))["label"]
     assert set(answered) == {"no", "yes"}
-    assert (answered.to_numpy() == np.where(table["age"].head(400) >= 45, "yes", "no")).mean() > 0.97
+    assert (np.asarray(answered) == np.where(table["age"].head(400) >= 45, "yes", "no")).mean() > 0.97
