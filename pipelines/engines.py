@@ -401,16 +401,16 @@ class SparkEngine:
         return value
 
     @staticmethod
-    def _frame(value: Any):
-        """The Spark DataFrame a table or feature output holds, or None (a pandas table from the driver)."""
-        frame = value.dataframe if is_spark_dataframe(getattr(value, "dataframe", None)) else value
-        return frame if is_spark_dataframe(frame) else None
-
-    def handoff(self, port_type, value: Any) -> Any:
+    def _cache_of(value: Any):
+        """The Spark DataFrame whose cache serves a table or feature output (the one frame several outputs share,
+        operators.spark.tables.share_cache, cached once for all), or None (a pandas table from the driver)."""
         from operators.spark.tables import cached_frame
 
-        frame = self._frame(value)
-        frame = None if frame is None else cached_frame(frame)  # outputs sharing one frame: cached once for all
+        frame = value.dataframe if is_spark_dataframe(getattr(value, "dataframe", None)) else value
+        return cached_frame(frame) if is_spark_dataframe(frame) else None
+
+    def handoff(self, port_type, value: Any) -> Any:
+        frame = self._cache_of(value)
         if frame is not None and not frame.is_cached:
             frame.persist()  # memory, spilling to disk (Spark's default for DataFrames)
             # computed here, once, in the node's job group: one job filling the cache (count() would add an
@@ -420,10 +420,7 @@ class SparkEngine:
         return value
 
     def release(self, value: Any) -> None:
-        from operators.spark.tables import cached_frame
-
-        frame = self._frame(value)
-        frame = None if frame is None else cached_frame(frame)
+        frame = self._cache_of(value)
         if frame is not None and frame.is_cached:
             frame.unpersist(blocking=True)  # gone when the run reports it finished
 
