@@ -44,27 +44,29 @@ def pipeline() -> dict:
                   edge("split", "second", "predict", "table"), edge("predict", "table", "evaluate", "table")]}
 
 
-def tree_rss(root: int) -> int:
-    """Resident bytes of a process and all its descendants, from /proc."""
+def tree_usage(root: int) -> tuple[int, float]:
+    """Resident bytes and CPU seconds (user + system, with the waited-for children's) of a process and all its
+    descendants, from /proc. CPU time is steadier than wall time on a shared, loaded machine."""
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
+    usage: dict[int, tuple[int, float]] = {}
+    tick = os.sysconf("SC_CLK_TCK")
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            stat = (entry / "stat").read_text()
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             pages = int((entry / "statm").read_text().split()[1])
         except (OSError, ValueError, IndexError):
             continue
-        children.setdefault(ppid, []).append(int(entry.name))
-        rss[int(entry.name)] = pages * os.sysconf("SC_PAGE_SIZE")
-    total, stack = 0, [root]
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+        usage[int(entry.name)] = (pages * os.sysconf("SC_PAGE_SIZE"), sum(int(f) for f in fields[11:15]) / tick)
+    rss, cpu, stack = 0, 0.0, [root]
     while stack:
         pid = stack.pop()
-        total += rss.get(pid, 0)
+        rss += usage.get(pid, (0, 0.0))[0]
+        cpu += usage.get(pid, (0, 0.0))[1]
         stack.extend(children.get(pid, []))
-    return total
+    return rss, cpu
 
 
 def child(engine: str, data_root: str) -> None:
@@ -99,11 +101,12 @@ def measure(engine: str, data_root: Path, repo: Path = REPO) -> dict:
     script = repo / "benchmarks" / "spark" / Path(__file__).name
     proc = subprocess.Popen([sys.executable, str(script), "--child", engine, str(data_root)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    peak = [0]
+    peak, cpu = [0], [0.0]
 
     def sample():
         while proc.poll() is None:
-            peak[0] = max(peak[0], tree_rss(proc.pid))
+            rss, seconds = tree_usage(proc.pid)
+            peak[0], cpu[0] = max(peak[0], rss), max(cpu[0], seconds)
             time.sleep(0.2)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -111,21 +114,22 @@ def measure(engine: str, data_root: Path, repo: Path = REPO) -> dict:
     out, _ = proc.communicate()
     sampler.join()
     result = json.loads(out.strip().splitlines()[-1])
-    result["peak_gib"] = peak[0] / 2**30
+    result["peak_gib"], result["cpu"] = peak[0] / 2**30, cpu[0]
     return result
 
 
 def report(rows: int, label: str, r: dict) -> None:
     print(f"{rows:>11,} rows  {label:<13}  {r['status']:<9}  {r['seconds']:7.1f} s (+{r['session']:.1f} s "
-          f"session start)  peak {r['peak_gib']:5.2f} GiB  AUC {r['auc'] or float('nan'):.4f}  nodes {r['nodes']}"
+          f"session start)  CPU {r['cpu']:6.1f} s (tree, with session start)  peak {r['peak_gib']:5.2f} GiB"
+          f"  AUC {r['auc'] or float('nan'):.4f}  nodes {r['nodes']}"
           + (f"  Spark jobs {r['jobs']}" if r.get("jobs") else ""), flush=True)
 
 
-def summary(rows: int, seconds: dict[str, list[float]]) -> None:
+def summary(rows: int, seconds: dict[str, list[float]], cpu: dict[str, list[float]]) -> None:
     """Min and median per engine (and checkout) over the rounds, and the ratios to the local engine."""
     for label, values in seconds.items():
         print(f"{rows:>11,} rows  {label:<13}  min {min(values):7.1f} s  median {statistics.median(values):7.1f} s"
-              f"  ({len(values)} runs)", flush=True)
+              f"  CPU median {statistics.median(cpu[label]):7.1f} s  ({len(values)} runs)", flush=True)
     if "local" in seconds:
         local = statistics.median(seconds["local"])
         for label in (k for k in seconds if k != "local"):
@@ -153,13 +157,15 @@ def main() -> None:
         root = Path(tempfile.mkdtemp(prefix="bench-data-"))
         credit_default_table(n_rows=rows, seed=3).to_parquet(root / "credit.parquet", index=False)
         seconds: dict[str, list[float]] = {}
+        cpu: dict[str, list[float]] = {}
         for round_ in range(args.repeat):
             order = runs if round_ % 2 == 0 else runs[::-1]  # alternate, so neither side always runs first
             for label, engine, repo in order:
                 r = measure(engine, root, repo)
                 report(rows, label, r)
                 seconds.setdefault(label, []).append(r["seconds"])
-        summary(rows, seconds)
+                cpu.setdefault(label, []).append(r["cpu"])
+        summary(rows, seconds, cpu)
 
 
 if __name__ == "__main__":
