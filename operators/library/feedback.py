@@ -11,8 +11,8 @@ from pydantic import Field
 
 from ..contract import Operator, OperatorError, Params, Port, PortType
 from ..kernels.models import load_scorer
-from ..labels import (THRESHOLD_HINT, encode_label, is_zero_one, known_classes, positive_text, predicted_values,
-                      text_of, values_dtype)
+from ..labels import (THRESHOLD_HINT, encode_label, flipped, is_zero_one, known_classes, positive_text,
+                      predicted_values, text_of, values_dtype)
 from ..prediction_log import INPUT_PREFIX, read_log, window
 from ..tables import require_rows
 from .features import apply_state
@@ -50,7 +50,8 @@ class ImportPredictionLog(Operator):
         found = ctx.prediction_log(params.deployment)
         served = served_rows(found["directory"], params)
         classes = found.get("classes")
-        table = with_labels(served.to_pandas(), label_values(found["labels"](), classes), params, classes)
+        labels = label_values(found["labels"](), classes, found.get("version_classes"))
+        table = with_labels(served.to_pandas(), labels, params, classes)
         ctx.log(f"{len(table):,} served rows of {params.deployment}, {int(table[params.label_column].notna().sum()):,}"
                 " labeled")
         return {"table": table}
@@ -77,13 +78,21 @@ def served_rows(directory, params):
     return table
 
 
-def label_values(labels: pd.DataFrame, classes) -> pd.DataFrame:
-    """The stored labels (0 / 1, 1: the positive class, as the feedback endpoint keeps them) in the deployment's
-    own values (`classes`: [negative, positive] from its bundle); 0 / 1 when it has none."""
+def label_values(labels: pd.DataFrame, classes, version_classes: dict | None = None) -> pd.DataFrame:
+    """The stored labels (0 / 1 each against the classes of the version that served its row, `version_classes`:
+    version -> [negative, positive], as the feedback endpoint keeps them) in the deployment's own values
+    (`classes`: [negative, positive] from its live bundle); 0 / 1 when it has none. A version with the same two
+    values reads its rows by value ("yes" stays "yes" when it called "no" positive); one of another pair (0 / 1
+    against "no" / "yes") by role, positive to positive, as served_values reads its served labels."""
     known = known_classes(classes)
+    positive = labels["label"].to_numpy() == 1
+    turned = [v for v, own in (version_classes or {}).items() if flipped(own, known)]
+    if turned and "version" in labels.columns:
+        positive = positive ^ labels["version"].astype(object).isin(turned).to_numpy()
+    labels = labels[["request_id", "row", "label"]]
     if is_zero_one(known):
-        return labels
-    return labels.assign(label=predicted_values(labels["label"].to_numpy() == 1, known))
+        return labels.assign(label=positive.astype(np.int64))
+    return labels.assign(label=predicted_values(positive, known))
 
 
 def served_words(classes) -> dict | None:
