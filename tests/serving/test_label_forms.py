@@ -198,3 +198,34 @@ def test_live_auc_pools_versions_of_flipped_classes_in_one_form(studio, settings
     assert answer.status_code == 200 and answer.json()["stored"] == 8, answer.json()
     page = studio.as_alice.get(f"/api/deployments/{deployment.pk}/monitoring/?days=1").json()
     assert [d["labeled"] for d in page["live"]] == [8] and page["live"][0]["auc"] == 1.0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_pins_stored_labels_to_their_versions_without_changing_their_values(studio, settings):  # noqa: F811
+    """Labels stored before 0004 are 0 / 1 against the live classes ("yes" positive, v1). Migrating gives each the
+    version the log says served its row, turned where that version calls "no" positive (v2), and pins one whose
+    row the log no longer holds to the live version; they read back as before, and migrating back restores them."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    deployment = deployment_with(studio, "churn", {1: ["no", "yes"], 2: ["yes", "no"]}, live=1)
+    log_rows(settings, "churn", "1", {"a": ([0.9, 0.2], ["yes", "no"])})
+    log_rows(settings, "churn", "2", {"b": ([0.1, 0.8], ["yes", "no"])})
+    before, after = [("deployments", "0003_keys_traffic_limits")], [("deployments", "0004_label_version")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps.get_model("deployments", "FeedbackLabel")
+    old.objects.bulk_create([  # against v1's classes: 1 is "yes"
+        old(deployment_id=deployment.pk, request_id=r, row=n, label=y, received_at="2026-12-01T00:00:00Z")
+        for r, n, y in [("a", 0, 1), ("a", 1, 0), ("b", 0, 1), ("b", 1, 0), ("gone", 0, 1)]])
+    MigrationExecutor(connection).migrate(after)
+    assert stored(deployment) == [("a", 0, 1, 1), ("a", 1, 0, 1), ("b", 0, 0, 2), ("b", 1, 1, 2),
+                                  ("gone", 0, 1, 1)]
+    assert read_back(studio, "churn") == {("a", 0): "yes", ("a", 1): "no", ("b", 0): "yes", ("b", 1): "no",
+                                          ("gone", 0): "yes"}
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps.get_model("deployments", "FeedbackLabel")
+    assert sorted(old.objects.values_list("request_id", "row", "label")) == [
+        ("a", 0, 1), ("a", 1, 0), ("b", 0, 1), ("b", 1, 0), ("gone", 0, 1)]
+    MigrationExecutor(connection).migrate(after)
