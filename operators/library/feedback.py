@@ -25,9 +25,11 @@ class ImportPredictionLog(Operator):
     """Reads back the rows a deployment served (from the serving process's prediction log) within a time
     window: the request id and row, the version that scored it, when, its raw inputs under their own names,
     the served probability and label, and, where it has arrived through the feedback endpoint, the true label.
-    Both labels are in the deployment's own values ("yes" / "no", from its bundle's classes), so a model retrained
-    on these rows answers in them too; a deployment without class values keeps 0 / 1. With `labeled_only` only
-    rows with a label are kept, ready for retraining. Runs every time (the log grows)."""
+    Both labels are in the deployment's own values ("yes" / "no", from its live bundle's classes), so a model
+    retrained on these rows answers in them too; a deployment without class values keeps 0 / 1. Each row is read
+    through the version that served it: a stored label is the value it was posted as, whichever value that version
+    called positive; a version answering another pair (0 / 1 before "no" / "yes") is read by role. With
+    `labeled_only` only rows with a label are kept, ready for retraining. Runs every time (the log grows)."""
 
     name = "import_prediction_log"
 
