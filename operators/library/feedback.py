@@ -230,11 +230,11 @@ class PublishIfBetter(Operator):
         except OperatorError as exc:  # nothing live yet, or its bundle refused to load: say which
             bundle, no_champion = None, exc.message
         if bundle is not None:
-            same_positive(bundle, inputs["feature_state"])
             try:
-                champion = score(params.metric, y, bundle.score_table(table)["probability"])
+                probability = champion_probability(bundle, inputs["feature_state"], table)
             except ValueError as exc:  # the holdout lacks an input of the champion
                 raise OperatorError(f"the champion cannot score the holdout: {exc}", port="table") from None
+            champion = score(params.metric, y, probability)
             champion_version = bundle.version
         publish, reason = decide(params.metric, params.min_margin, champion, challenger)
         if no_champion:
@@ -266,18 +266,15 @@ def holdout_label(table: pd.DataFrame, column: str, feature_state) -> np.ndarray
     return np.zeros(len(table), dtype=np.int8)
 
 
-def same_positive(bundle, feature_state) -> None:
-    """The champion (the live bundle) and the challenger must call the same value positive: their probabilities
-    are then of one class, and the labels the deployment stored as 0 / 1 keep their meaning once the challenger
-    is live. The rule picks the minority class for labels like "churned" / "stayed", which a retrain can flip."""
-    champion = known_classes(getattr(bundle, "classes", None))
-    challenger = known_classes(feature_state.meta.get("label_classes"))
-    if champion is None or challenger is None or champion.positive == challenger.positive:
-        return
-    if {champion.negative, champion.positive} == {challenger.negative, challenger.positive}:
-        raise OperatorError(f"the challenger's positive class is {challenger.positive!r}, the live version's "
-                            f"{champion.positive!r}: set positive to {champion.positive!r} in feature_extraction so "
-                            "both models score the same class", port="feature_state")
+def champion_probability(bundle, feature_state, table: pd.DataFrame) -> np.ndarray:
+    """The champion's (the live bundle's) probability of the challenger's positive class: its own when both call
+    the same value positive, else 1 - its own (labels such as "churned" / "stayed", whose positive the rule picks
+    as the minority class, which a retrain can flip), so both models are scored on the same labels. Stored labels
+    keep their meaning either way: each is kept against the version that served its row."""
+    probability = np.asarray(bundle.score_table(table)["probability"], dtype=np.float64)
+    if flipped(getattr(bundle, "classes", None), feature_state.meta.get("label_classes")):
+        return 1.0 - probability
+    return probability
 
 
 def challenger_scores(model, feature_state, table: pd.DataFrame) -> np.ndarray:
