@@ -5,7 +5,7 @@
 // Deployments page's empty state, which the publish here would end.
 import type { Page } from "@playwright/test";
 import { readFileSync, writeFileSync } from "node:fs";
-import { apiCall, demoProjectId, dragConnect, expect, expectAccessible, handle, login, node, SHOTS, test } from "./fixtures";
+import { apiCall, connectAll, demoProjectId, dropFromPalette, expect, expectAccessible, login, node, SHOTS, test, TRAIN_AND_EVALUATE_EDGES } from "./fixtures";
 
 /** A churn table as a spreadsheet exports it: the first column is an unnamed row number, the label is yes/no. */
 function churnCsv(rows: number): string {
@@ -128,26 +128,14 @@ test("a person's own CSV: Data page upload and preview, dropped onto a new pipel
     ["split_random", 140, 180], ["feature_extraction", 140, 300], ["train_gbdt", 140, 420],
     ["predict", 520, 420], ["evaluate_binary", 520, 540], ["publish_model", 560, 250],
   ];
-  const search = page.getByLabel("Search operators");
-  for (const [op, x, y] of drops) {
-    await search.fill(op);
-    await page.getByTestId(`palette-${op}`).dragTo(canvas, { targetPosition: { x, y } });
-    await expect(node(page, op)).toBeVisible();
-  }
-  await search.fill("");
+  await dropFromPalette(page, canvas, drops);
   const edges: [string, string, string, string][] = [
-    ["import_csv", "table", "split_random", "table"],
-    ["split_random", "first", "feature_extraction", "table"],
-    ["feature_extraction", "features", "train_gbdt", "features"],
-    ["train_gbdt", "model", "predict", "model"],
-    ["feature_extraction", "feature_state", "predict", "feature_state"],
-    ["split_random", "second", "predict", "table"],
-    ["predict", "table", "evaluate_binary", "table"],
+    ...TRAIN_AND_EVALUATE_EDGES,
     ["train_gbdt", "model", "publish_model", "model"],
     ["feature_extraction", "feature_state", "publish_model", "feature_state"],
     ["split_random", "second", "publish_model", "table"],
   ];
-  for (const [s, sp, t, tp] of edges) await dragConnect(page, handle(page, s, "source", sp), handle(page, t, "target", tp));
+  await connectAll(page, edges);
   await expect(page.locator(".react-flow__edge")).toHaveCount(edges.length);
 
   // The label by the column picker (the columns come from the upload's preview: nothing has run yet);
