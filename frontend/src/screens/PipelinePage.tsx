@@ -141,7 +141,7 @@ export function PipelinePage({ id }: { id: string }) {
     />
   );
   const nodeActions = (node: string) =>
-    runId !== null && finished(node) && publishable(specOf(node)) ? (
+    runId !== null && finished(node) && publishable(specOf(node), new Set(graph?.edges.filter((e) => e.target === node).map((e) => e.target_port))) ? (
       <button type="button" className="primary" onClick={() => setPublishing(node)}>Publish…</button>
     ) : null;
 

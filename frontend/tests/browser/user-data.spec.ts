@@ -169,6 +169,11 @@ test("a person's own CSV: Data page upload and preview, dropped onto a new pipel
   await expect(roc.locator(".scatterlayer .trace").first()).toBeVisible();
   await expect(roc.locator(".legendtext").first()).toContainText("AUC");
   await page.screenshot({ path: `${SHOTS}/data-churn-roc.png` });
+  // The evaluation's model comes through predict's table, nothing is on its model input: no Publish button there
+  // (the API would refuse it); the training node has one.
+  await expect(page.getByRole("button", { name: "Publish…" })).toHaveCount(0);
+  await node(page, "train_gbdt").click();
+  await expect(page.getByRole("button", { name: "Publish…" })).toBeVisible();
 
   // The row-number column is not among the model's inputs; the state's summary says it was left out.
   await node(page, "feature_extraction").click();
