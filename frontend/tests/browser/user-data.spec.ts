@@ -45,6 +45,18 @@ test("the Data page uploads with the file picker, shows the preview, renames and
   await expectAccessible(page, "the Data page with a preview");
   await page.screenshot({ path: `${SHOTS}/data-page-preview.png` });
 
+  // One typo ("3O", a letter O) makes a number column text: the preview names the cell, its line, and the ways out.
+  const ages = ["31", "42", "3O", "25", "38", "27", "44", "51", "29", "36", "40", "33"];
+  await page.getByLabel("Choose files to upload").setInputFiles([
+    { name: "typo.csv", mimeType: "text/csv", buffer: Buffer.from(`age,city\n${ages.map((a, i) => `${a},c${i % 3}`).join("\n")}\n`) },
+  ]);
+  const typo = page.getByRole("region", { name: "Preview of typo.csv" }).getByRole("list", { name: "Columns read as text" });
+  await expect(typo.getByRole("listitem")).toHaveCount(1);
+  await expect(typo).toContainText("age is read as text: 1 cell is not a number: “3O” (line 4)");
+  await expect(typo).toContainText("Null Values");
+  await expectAccessible(page, "the Data page with a typo in a number column");
+  await page.screenshot({ path: `${SHOTS}/data-page-typo.png` });
+
   // A file that is not a table is refused by name, and nothing is listed for it.
   await page.getByLabel("Choose files to upload").setInputFiles([
     { name: "photo.csv", mimeType: "text/csv", buffer: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 0x0d]) },
