@@ -2,7 +2,7 @@ import { useState } from "react";
 import { failureMessage, post } from "../api/client";
 import { CurlExample } from "./CurlExample";
 import { curlWithBody } from "./curl";
-import { buildTryRequest, fieldKind, type InputColumn, type TryRequest } from "./logic";
+import { buildTryRequest, fieldKind, fieldLabel, type InputColumn, type TryRequest } from "./logic";
 
 interface Prediction {
   probability: number;
@@ -19,10 +19,9 @@ interface TryAnswer {
 /** One input of the form: a select for a column with categories, else a text or number box. */
 function TryField({ column: c, value, error, onChange }: { column: InputColumn; value: string; error?: string; onChange: (v: string) => void }) {
   const kind = fieldKind(c);
-  const label = `${c.name} (${c.datatype}${c.nullable === false ? ", required" : ""})`;
   return (
     <label className="field">
-      <span>{label}</span>
+      <span>{fieldLabel(c)}</span>
       {kind === "select" ? (
         <select value={value} onChange={(e) => onChange(e.target.value)} aria-invalid={error ? true : undefined}>
           <option value="">{c.nullable === false ? "— choose —" : "(null)"}</option>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildTryRequest, fieldKind, histogramBars, inputColumns, latencyFigure, requestsFigure } from "./logic";
+import { buildTryRequest, fieldKind, fieldLabel, histogramBars, inputColumns, latencyFigure, requestsFigure } from "./logic";
 
 const spec = inputColumns([
   { name: "income", datatype: "FP64", nullable: true },
@@ -14,6 +14,11 @@ describe("try it form", () => {
     expect(spec.map(fieldKind)).toEqual(["number", "integer", "select", "select", "text"]);
   });
 
+  it("labels each field in plain words, not the protocol's datatypes", () => {
+    expect(spec.map(fieldLabel)).toEqual([
+      "income (number)", "age (whole number, required)", "region (choose one)", "grade (choose one)", "note (text)"]);
+    expect(fieldLabel({ name: "flag", datatype: "BOOL", nullable: false, categories: null })).toBe("flag (true / false, required)");
+  });
   it("turns form strings into one typed instance; empty nullable fields are null", () => {
     const built = buildTryRequest(spec, { income: " 1200.5 ", age: "41", region: "south", grade: "2", note: "" }, true);
     expect(built).toEqual({

@@ -101,6 +101,9 @@ test("publish a succeeded run from the run history; the Deployments page lists i
       else await field.fill(String(value));
     }
   };
+  // Each field says its type in plain words, not the protocol's datatypes.
+  await expect(tryIt.getByLabel(/^age \((number|whole number), required\)$/)).toBeVisible();
+  await expect(tryIt.getByText(/\b(FP64|FP32|INT64|BYTES)\b/)).toHaveCount(0);
   // Empty, the form refuses to send and names each required column.
   await tryIt.getByRole("button", { name: "Score" }).click();
   await expect(tryIt.getByText("age is required")).toBeVisible();
