@@ -2,7 +2,7 @@ import { useState } from "react";
 import { failureMessage, post } from "../api/client";
 import { CurlExample } from "./CurlExample";
 import { curlWithBody } from "./curl";
-import { buildTryRequest, fieldKind, fieldLabel, type InputColumn, type TryRequest } from "./logic";
+import { buildTryRequest, fieldKind, fieldLabel, sortedCategories, type InputColumn, type TryRequest } from "./logic";
 
 interface Prediction {
   probability: number;
@@ -25,7 +25,7 @@ function TryField({ column: c, value, error, onChange }: { column: InputColumn; 
       {kind === "select" ? (
         <select value={value} onChange={(e) => onChange(e.target.value)} aria-invalid={error ? true : undefined}>
           <option value="">{c.nullable === false ? "— choose —" : "(null)"}</option>
-          {c.categories!.map((cat) => <option key={String(cat)} value={String(cat)}>{String(cat)}</option>)}
+          {sortedCategories(c.categories!).map((cat) => <option key={String(cat)} value={String(cat)}>{String(cat)}</option>)}
         </select>
       ) : (
         <input

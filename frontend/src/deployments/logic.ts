@@ -30,6 +30,13 @@ export function fieldLabel(column: InputColumn): string {
   return `${column.name} (${type}${column.nullable === false ? ", required" : ""})`;
 }
 
+/** A select's categories in an order a person can scan: numbers by value, words alphabetically (the bundle keeps
+ * them in the order training met them). */
+export function sortedCategories(categories: readonly (string | number)[]): (string | number)[] {
+  const numeric = categories.every((c) => c !== "" && Number.isFinite(Number(c)));
+  return [...categories].sort((a, b) => (numeric ? Number(a) - Number(b) : String(a).localeCompare(String(b))));
+}
+
 /** input_spec as the API gives it (objects of unknown shape) -> typed columns; entries without a name are dropped. */
 export function inputColumns(spec: readonly { [key: string]: unknown }[] | undefined): InputColumn[] {
   return (spec ?? [])
