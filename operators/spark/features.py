@@ -30,7 +30,7 @@ from ..identifiers import log_line
 from ..kernels import features as kernel
 from ..labels import LabelClasses, positive_text
 from ..values import Fitted
-from .frames import FEATURES, LABEL, SparkFeatures, features_schema, vector_array
+from .frames import FEATURES, LABEL, Compact, SparkFeatures, features_schema, vector_array
 from .labels import label_column
 
 QUANTILE_RELATIVE_ERROR = 1e-4
@@ -362,7 +362,9 @@ def _fit_target(table, column: str, y, config, block: int) -> TargetEncoding:
 
 
 def arrow_columns(batch, state: Fitted) -> dict[str, np.ndarray]:
-    """An Arrow batch's raw columns as the kernel takes them: float64 with NaN, or objects with None."""
+    """An Arrow batch's (or table's) raw columns as the kernel takes them: float64 with NaN; strings as
+    `kernel.Categories` (Arrow's dictionary encoding: the kernel's per-value work runs once per distinct value);
+    other values as objects with None."""
     columns = {}
     for spec in state.meta["inputs"]:
         name = spec["name"]
@@ -371,12 +373,31 @@ def arrow_columns(batch, state: Fitted) -> dict[str, np.ndarray]:
         array = batch.column(batch.schema.get_field_index(name))
         if spec["kind"] == "numeric" and (array.type.num_fields == 0) and _arrow_numeric(array.type):
             columns[name] = array.to_numpy(zero_copy_only=False).astype(np.float64)
+        elif spec["kind"] != "numeric" and _arrow_string(array.type):
+            columns[name] = _categories(array)
         else:
             columns[name] = np.asarray(array.to_numpy(zero_copy_only=False), dtype=object)
     label = state.meta.get("label")
     if label and label in batch.schema.names:
         columns[label] = batch.column(batch.schema.get_field_index(label)).to_numpy(zero_copy_only=False)
     return columns
+
+
+def _arrow_string(arrow_type) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
+
+
+def _categories(array) -> kernel.Categories:
+    """A string column as codes into its distinct values (-1: null), the kernel's dictionary-encoded input."""
+    import pyarrow as pa
+
+    encoded = array.dictionary_encode()
+    if isinstance(encoded, pa.ChunkedArray):  # one dictionary for all chunks
+        encoded = encoded.unify_dictionaries().combine_chunks() if encoded.num_chunks != 1 else encoded.chunk(0)
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return kernel.Categories(codes, encoded.dictionary.to_pylist())
 
 
 def _arrow_numeric(arrow_type) -> bool:
@@ -416,18 +437,53 @@ def _label_values(raw) -> np.ndarray:
 def transform_on_spark(table, state: Fitted, *, label: str | None = None, oof: dict[int, str] | None = None,
                        fitted_here: bool = False):
     """Apply a fitted feature state to a Spark table with the kernel: a SparkFeatures. `fitted_here`: `table` is
-    the one the state was fitted on, so the label's classes are the state's, not counted again."""
+    the one the state was fitted on, so the label's classes are the state's, not counted again.
+
+    Its vectors are the kernel over a compact frame (the state's input columns, the label as 0/1, the out-of-fold
+    columns), and that frame is what the engine caches (operators.spark.tables.share_cache): a few raw columns
+    rather than the wide vectors. The artifact writer runs the kernel into Parquet as before, while a model
+    computes just its view's blocks from the compact frame in its own tasks (`compact_view`, train_gbdt)."""
+    from .tables import share_cache
+
     compiled = kernel.compiled(state)  # refuses a broken state on the driver, before any task runs
-    _require(table, [c["name"] for c in state.meta["inputs"]], "feature_state")
+    inputs = [c["name"] for c in state.meta["inputs"]]
+    _require(table, inputs, "feature_state")
     with_label = bool(label and label in table.columns)
     classes = LabelClasses.from_json(state.meta.get("label_classes")) if fitted_here else None
     if with_label:
         table = table.withColumn(label, label_column(label, classes) if classes is not None
                                  else _label_expr(table, label, positive_text(state.meta)))
-    body = functools.partial(_transform_batches, state=state, label=label if with_label else None, oof=oof or {})
-    frame = table.mapInArrow(body, features_schema(with_label))
+    oof = dict(oof or {})
+    compact = table.select(*dict.fromkeys(inputs + ([label] if with_label else []) + list(oof.values())))
+    body = functools.partial(_transform_batches, state=state, label=label if with_label else None, oof=oof)
+    frame = compact.mapInArrow(body, features_schema(with_label))
+    share_cache(compact, {"features": frame})
     return SparkFeatures(frame, list(compiled.names), label if with_label else None, list(compiled.categorical),
-                         {k: [list(r) for r in v] for k, v in compiled.views.items()})
+                         {k: [list(r) for r in v] for k, v in compiled.views.items()},
+                         Compact(compact, state, label if with_label else None, oof))
+
+
+def view_state(compact: Compact, view: str | None) -> tuple[Fitted, dict[int, str]]:
+    """The plain feature state of `view`'s blocks (kernel.state_view; the state itself for None), and the
+    out-of-fold columns of its target blocks under their indices in that state."""
+    state = kernel.state_view(compact.state, view)
+    if state is compact.state:
+        return state, dict(compact.oof)
+    kept = [i for i, block in enumerate(compact.state.meta["blocks"]) if block.get("view", view) == view]
+    return state, {kept.index(i): column for i, column in compact.oof.items() if i in kept}
+
+
+def compact_view(features: SparkFeatures, view: str, names: list[str], categorical: list[str]) -> SparkFeatures:
+    """frames.spark_view of a compact SparkFeatures: the kernel of the view's blocks alone over the raw columns,
+    the same vectors as the view's columns of the wide ones."""
+    compact = features.compact
+    state, oof = view_state(compact, view)
+    if list(state.meta["names"]) != list(names):
+        raise RuntimeError(f"the {view!r} view's state has other columns than the features' view")
+    body = functools.partial(_transform_batches, state=state, label=compact.label, oof=oof)
+    frame = compact.frame.mapInArrow(body, features_schema(compact.label is not None))
+    return SparkFeatures(frame, list(names), features.label_name, list(categorical),
+                         compact=Compact(compact.frame, state, compact.label, oof))
 
 
 def feature_extraction(ctx, inputs, params):
