@@ -124,8 +124,12 @@ def _value_counts(table, columns: list[str]) -> dict[str, list[tuple]]:
 
 
 class Quantiles:
-    """Every quantile the fit needs, by one approxQuantile pass over all numeric columns.
+    """Every quantile the fit needs: exactly, from the value counts, for the numeric columns the fit counted
+    (`counted`: few distinct values), and by one approxQuantile pass over all other numeric columns.
 
+    A counted column's present values are rebuilt on the driver from its (value, count) pairs and numpy's quantile
+    runs over them, the very call of the local fit on the same values: the same doubles. Up to EXACT_ROWS values;
+    a column with more goes to approxQuantile.
     numpy's quantile (the local fit) interpolates linearly between the order statistics at 0-based ranks
     k = floor((n - 1) q) and k + 1. This asks Spark for exactly those two order statistics (probability
     (k + 0.5) / n is rank k under Spark's ceil(p n) rule) and interpolates the same way. Spark returns a value
@@ -133,11 +137,32 @@ class Quantiles:
     ceil(n e + 0.5) ranks of numpy's (see the module docstring); a quantile the plan did not foresee costs one
     more pass for its column."""
 
-    def __init__(self, table, requests: dict[str, set[float]], present: dict[str, int]):
+    EXACT_ROWS = 20_000_000  # 160 MB of float64 on the driver at most
+
+    def __init__(self, table, requests: dict[str, set[float]], present: dict[str, int],
+                 counted: dict[str, list[tuple]] | None = None):
         self.table = table
         self.present = present
         self.values: dict[tuple[str, float], float] = {}
-        self._compute({c: probs for c, probs in requests.items() if probs and present.get(c)})
+        self.counted = {c: pairs for c, pairs in (counted or {}).items()
+                        if sum(n for value, n in pairs if value is not None) <= self.EXACT_ROWS}
+        requests = {c: probs for c, probs in requests.items() if probs and present.get(c)}
+        for column in [c for c in requests if c in self.counted]:
+            self._exact(column, requests.pop(column))
+        self._compute(requests)
+
+    def _exact(self, column: str, probabilities) -> None:
+        pairs = [(float(value), n) for value, n in self.counted[column] if value is not None]
+        values = np.asarray([v for v, _ in pairs], dtype=np.float64)
+        counts = np.asarray([n for _, n in pairs], dtype=np.int64)
+        x = np.repeat(values, counts)
+        x = x[~np.isnan(x)]  # as the local fit's present values
+        if not len(x):  # NaN only: Spark's present count counted them
+            self._compute({column: set(probabilities)})
+            return
+        wanted = sorted(set(probabilities))  # as asked, unrounded: the local fit's very probabilities
+        for q, value in zip(wanted, np.quantile(x, wanted), strict=True):
+            self.values[(column, _key(q))] = float(value)
 
     def _ranks(self, column: str, q: float) -> tuple[int, float]:
         n = self.present[column]
@@ -175,7 +200,9 @@ class Quantiles:
 
     def get(self, column: str, probabilities) -> np.ndarray:
         missing = {q for q in probabilities if (column, _key(q)) not in self.values}
-        if missing:
+        if missing and column in self.counted:
+            self._exact(column, missing)
+        elif missing:
             self._compute({column: missing})
         return np.asarray([self.values[(column, _key(q))] for q in probabilities], dtype=np.float64)
 
@@ -220,7 +247,8 @@ class SparkStatistics:
         self.table, self.config, self.dtypes, self.profiles = table, config, dtypes, profiles
         self.rows = next(iter(profiles.values()))["rows"]  # every profile counts the same rows
         present = {c: p["present"] for c, p in profiles.items()}
-        self._quantiles = Quantiles(table, self._quantile_requests(plan), present)
+        numeric = {c: pairs for c, pairs in counted.items() if c in dtypes and dtypes[c] in NUMERIC_TYPES}
+        self._quantiles = Quantiles(table, self._quantile_requests(plan), present, numeric)
         category_columns = [c for c, ops in plan.items() if any(op in CATEGORY_BLOCKS for op in plain_ops(ops))]
         self._categories = _category_counts(table, list(dict.fromkeys(category_columns)), counted)
         self._label = label  # the label as a 0/1 double column, from the classes the fit found
