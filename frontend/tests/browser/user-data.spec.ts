@@ -154,10 +154,13 @@ test("a person's own CSV: Data page upload and preview, dropped onto a new pipel
   // `positive` stays at its default, whose rule the form states.
   for (const op of ["feature_extraction", "evaluate_binary"]) {
     await node(page, op).click();
+    // Left at its default, the label names no column of this file: the panel says so before any run.
+    await expect(form.getByRole("status").filter({ hasText: "Label: the input has no column “label”" })).toContainText("churned");
     const label = form.getByLabel("Label", { exact: true });
     const list = await label.getAttribute("list");
     await expect(page.locator(`datalist[id="${list}"] option[value="churned"]`)).toHaveCount(1);
     await label.fill("churned");
+    await expect(form.getByText("the input has no column")).toHaveCount(0);
     await expect(form.getByLabel("Positive")).toHaveValue("");
     await expect(form).toContainText("else yes, else the minority class");
   }
