@@ -179,6 +179,9 @@ test("a person's own CSV: Data page upload and preview, dropped onto a new pipel
   await page.getByRole("tab", { name: "Outputs" }).click();
   await page.getByTestId("output-tab-report").click();
   await expect(page.getByTestId("bottom-panel")).toContainText("positive class: 'yes'");
+  // The pipeline's first run: nothing to compare with, and the panel says so instead of an empty picker.
+  await expect(page.getByText("No other run of this node to compare with yet.")).toBeVisible();
+  await expect(page.getByLabel("Compare with")).toHaveCount(0);
   await page.getByTestId("chart-tab-roc").click();
   const roc = page.getByTestId("plot-roc");
   await expect(roc.locator(".scatterlayer .trace").first()).toBeVisible();
