@@ -119,6 +119,10 @@ test("a person's own CSV: Data page upload and preview, dropped onto a new pipel
   await page.getByRole("button", { name: "Create pipeline" }).click();
   const canvas = page.getByTestId("canvas");
   await expect(canvas).toBeVisible();
+  // Empty, the canvas shows how to start and no blank minimap (it can still be asked for).
+  await expect(page.getByRole("heading", { name: "Start a pipeline in three steps" })).toBeVisible();
+  await expect(page.getByRole("button", { name: "Show minimap" })).toBeVisible();
+  await expect(page.getByRole("button", { name: "Hide minimap" })).toHaveCount(0);
   const text = readFileSync(file, "utf8");
   const files = await page.evaluateHandle((body) => {
     const transfer = new DataTransfer();
