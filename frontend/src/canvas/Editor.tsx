@@ -126,7 +126,8 @@ function EditorInner(props: EditorProps) {
 
   const selectedNode = onlySelected ? doc.nodes.find((n) => n.id === onlySelected) : undefined;
   // The minimap never covers the graph: off while the parameter panel narrows the canvas, unless asked for.
-  const showMinimap = minimap ?? !selectedNode;
+  // An empty canvas has nothing to map (the minimap would be a blank box beside the getting-started card).
+  const showMinimap = minimap ?? (!selectedNode && doc.nodes.length + doc.comments.length > 0);
   // Unsaved edits are saved first (a new version, so the toolbar and the header follow), then the run starts.
   const runSaved = async (mode: RunMode, node: string | null, force: boolean) => {
     const errs = dirty ? await save() : [];

@@ -119,6 +119,10 @@ test("a person's own CSV: Data page upload and preview, dropped onto a new pipel
   await page.getByRole("button", { name: "Create pipeline" }).click();
   const canvas = page.getByTestId("canvas");
   await expect(canvas).toBeVisible();
+  // Empty, the canvas shows how to start and no blank minimap (it can still be asked for).
+  await expect(page.getByRole("heading", { name: "Start a pipeline in three steps" })).toBeVisible();
+  await expect(page.getByRole("button", { name: "Show minimap" })).toBeVisible();
+  await expect(page.getByRole("button", { name: "Hide minimap" })).toHaveCount(0);
   const text = readFileSync(file, "utf8");
   const files = await page.evaluateHandle((body) => {
     const transfer = new DataTransfer();
@@ -154,10 +158,13 @@ test("a person's own CSV: Data page upload and preview, dropped onto a new pipel
   // `positive` stays at its default, whose rule the form states.
   for (const op of ["feature_extraction", "evaluate_binary"]) {
     await node(page, op).click();
+    // Left at its default, the label names no column of this file: the panel says so before any run.
+    await expect(form.getByRole("status").filter({ hasText: "Label: the input has no column “label”" })).toContainText("churned");
     const label = form.getByLabel("Label", { exact: true });
     const list = await label.getAttribute("list");
     await expect(page.locator(`datalist[id="${list}"] option[value="churned"]`)).toHaveCount(1);
     await label.fill("churned");
+    await expect(form.getByText("the input has no column")).toHaveCount(0);
     await expect(form.getByLabel("Positive")).toHaveValue("");
     await expect(form).toContainText("else yes, else the minority class");
   }
@@ -176,6 +183,9 @@ test("a person's own CSV: Data page upload and preview, dropped onto a new pipel
   await page.getByRole("tab", { name: "Outputs" }).click();
   await page.getByTestId("output-tab-report").click();
   await expect(page.getByTestId("bottom-panel")).toContainText("positive class: 'yes'");
+  // The pipeline's first run: nothing to compare with, and the panel says so instead of an empty picker.
+  await expect(page.getByText("No other run of this node to compare with yet.")).toBeVisible();
+  await expect(page.getByLabel("Compare with")).toHaveCount(0);
   await page.getByTestId("chart-tab-roc").click();
   const roc = page.getByTestId("plot-roc");
   await expect(roc.locator(".scatterlayer .trace").first()).toBeVisible();
