@@ -68,3 +68,24 @@ def table_profile(df: pd.DataFrame) -> dict:
     sample = df.sample(SAMPLE_ROWS, random_state=0) if sampled else df
     return {"rows": int(len(df)), "sampled": sampled, "sample_rows": int(len(sample)),
             "columns": [column_profile(df[c], sample[c]) for c in df.columns]}
+
+
+def parquet_profile(path) -> dict:
+    """table_profile(pd.read_parquet(path)) of a Parquet table (a file, or a folder of Spark's part files), read
+    one column at a time, so only one column is in memory: the same rows sampled (pandas' sample of a table of
+    that length), the same numbers. Times are the naive times the local engine holds (Spark writes INT96, read
+    as such; times written as microseconds in UTC are read as times in UTC, made naive here)."""
+    import pyarrow.dataset as ds
+
+    dataset = ds.dataset(path, format="parquet")
+    rows = dataset.count_rows()
+    sampled = rows > SAMPLE_ROWS
+    positions = pd.Series(np.arange(rows)).sample(SAMPLE_ROWS, random_state=0).to_numpy() if sampled else None
+    columns = []
+    for name in dataset.schema.names:
+        series = pd.read_parquet(path, columns=[name])[name]
+        if isinstance(series.dtype, pd.DatetimeTZDtype):  # Spark's times, if written as micros in UTC
+            series = series.dt.tz_convert("UTC").dt.tz_localize(None)
+        columns.append(column_profile(series, series.iloc[positions] if sampled else series))
+    return {"rows": int(rows), "sampled": sampled, "sample_rows": SAMPLE_ROWS if sampled else int(rows),
+            "columns": columns}

@@ -12,6 +12,13 @@ notebook can choose them without code (DESIGN principle 8):
     STUDIO_SPARK_EXECUTOR_MEMORY   2g
     STUDIO_SPARK_EXECUTOR_CORES    unset: Spark's default (all of a worker's cores)
     STUDIO_SPARK_SHUFFLE_PARTITIONS  8 (adaptive execution merges small ones further)
+    STUDIO_SPARK_DRIVER_PROFILE_ROWS 20000000: a stored table of at most this many rows is profiled on the driver
+                                   from its Parquet, a column at a time (operators.profile.parquet_profile); a
+                                   bigger one by Spark jobs (operators.spark.profile)
+
+Jobs are scheduled FAIR between two pools (`scheduler_pools`): a node's jobs in the default pool, which always gets
+a free task slot first, and the writer thread's Parquet and profile jobs (`SparkEngine.persist_scope`) in a pool
+that gets one only when no node's task waits for it.
 
 While a node runs on Spark, `SparkJobScope` tags its Spark jobs with a job group of the node, turns job
 and stage progress into node progress, and cancels the group as soon as the run is cancelled.
@@ -59,6 +66,30 @@ def _prepare_environment() -> None:
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 
 
+WRITES_POOL = "studio-writes"
+_POOLS = f"""<?xml version="1.0"?>
+<allocations>
+  <pool name="default"><schedulingMode>FIFO</schedulingMode><weight>1000</weight><minShare>1000</minShare></pool>
+  <pool name="{WRITES_POOL}"><schedulingMode>FIFO</schedulingMode><weight>1</weight><minShare>0</minShare></pool>
+</allocations>
+"""
+
+
+def scheduler_pools() -> str:
+    """The fair scheduler's pools file: `default` (the nodes' jobs) always below its minimum share, so it gets every
+    free slot it has a task for; WRITES_POOL never, so it gets only the slots the nodes leave. Written once per
+    content to the temporary folder, where the driver reads it at session start."""
+    import hashlib
+    import tempfile
+
+    path = Path(tempfile.gettempdir()) / f"studio-spark-pools-{hashlib.sha256(_POOLS.encode()).hexdigest()[:12]}.xml"
+    if not path.is_file():
+        tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex}")
+        tmp.write_text(_POOLS)
+        os.replace(tmp, path)
+    return str(path)
+
+
 def spark_session():
     """The process's SparkSession, created on first use with `spark_settings()`. If the settings changed
     since (a test switching to a standalone cluster), the old session is stopped and a new one started."""
@@ -80,6 +111,8 @@ def spark_session():
                    .config("spark.driver.bindAddress", os.environ["SPARK_LOCAL_IP"])
                    .config("spark.pyspark.python", os.environ["PYSPARK_PYTHON"])
                    .config("spark.sql.shuffle.partitions", settings["shuffle_partitions"])
+                   .config("spark.scheduler.mode", "FAIR")
+                   .config("spark.scheduler.allocation.file", scheduler_pools())
                    .config("spark.sql.execution.arrow.pyspark.enabled", "true")
                    .config("spark.sql.session.timeZone", "UTC")
                    .config("spark.sql.legacy.parquet.nanosAsLong", "true")  # pandas' timestamps; see store
@@ -249,6 +282,12 @@ def last_job_id(spark) -> int:
     return max((jobs.apply(i).jobId() for i in range(jobs.size())), default=-1)
 
 
+def driver_profile_rows() -> int:
+    """Largest stored Spark table whose profile the driver makes from its Parquet, one column at a time: at 1M rows
+    0.3 s of pandas against 4.8 s of CPU in three Spark jobs (local[2], 2026-12-06)."""
+    return int(os.environ.get("STUDIO_SPARK_DRIVER_PROFILE_ROWS", "20000000"))
+
+
 def fallback_rows() -> int:
     """Largest table an operator without a Spark implementation may pull to the driver on the Spark engine."""
     return int(os.environ.get("STUDIO_SPARK_LOCAL_FALLBACK_ROWS", "1000000"))
@@ -279,6 +318,9 @@ class Engine(Protocol):
     def release(self, value: Any) -> None:
         """With background_writes: the run is over and `value` (from handoff) is stored; free what it holds."""
 
+    def persist_scope(self):
+        """A context manager around the writer thread's writing of one node's outputs."""
+
 
 class LocalEngine:
     """pandas / numpy / scikit-learn / LightGBM in this process. Downstream nodes get a node's values in
@@ -305,6 +347,9 @@ class LocalEngine:
     def release(self, value: Any) -> None:
         pass
 
+    def persist_scope(self):
+        return contextlib.nullcontext()
+
 
 class SparkEngine:
     """pyspark: table inputs as Spark DataFrames, each operator's Spark half, its jobs grouped per node.
@@ -313,9 +358,10 @@ class SparkEngine:
     job group, so its lineage runs once, in the node): downstream nodes start from the cached DataFrame while
     the run's writer thread writes its Parquet (and profile) from the same cache (pipelines.schedule), instead of
     writing, profiling and reading the Parquet back on the critical path. The cache is dropped when the run
-    ends (`release`). An import of Parquet is cached too: handing it on uncached saved the import its caching job
-    but cost more in the split, which then decoded the files three times while the writer read them a fourth
-    (measured on benchmarks/spark/engines_local_vs_spark.py, 2026-12-05)."""
+    ends (`release`). A Parquet file imported whole is not cached: the store copies the file (no Spark job reads
+    it), and downstream nodes read the file again for less than filling a cache with it costs (an import of part of
+    a file is cached: uncached, the split decoded it three times while the writer read it a fourth; measured on
+    benchmarks/spark/engines_local_vs_spark.py, 2026-12-05 and 2026-12-06)."""
 
     name = "spark"
     background_writes = True
@@ -410,14 +456,28 @@ class SparkEngine:
         return cached_frame(frame) if is_spark_dataframe(frame) else None
 
     def handoff(self, port_type, value: Any) -> Any:
+        from operators.spark.tables import source_file
+
         frame = self._cache_of(value)
-        if frame is not None and not frame.is_cached:
+        if frame is not None and not frame.is_cached and source_file(frame) is None:
             frame.persist()  # memory, spilling to disk (Spark's default for DataFrames)
             # computed here, once, in the node's job group: one job filling the cache (count() would add an
             # adaptive aggregation over it, two more jobs); the plan of a new frame over `frame`, which finds
             # the cache (`frame`'s own plan may have been fixed before the persist)
             frame.select("*")._jdf.queryExecution().toRdd().count()
         return value
+
+    @staticmethod
+    @contextlib.contextmanager
+    def persist_scope():
+        """The writer's jobs in WRITES_POOL (`scheduler_pools`): on local[2] a node's tasks take a slot before a
+        write's, so the writes fill the slots the nodes leave instead of sharing them half and half."""
+        sc = spark_session().sparkContext
+        sc.setLocalProperty("spark.scheduler.pool", WRITES_POOL)
+        try:
+            yield
+        finally:
+            sc.setLocalProperty("spark.scheduler.pool", None)
 
     def release(self, value: Any) -> None:
         frame = self._cache_of(value)

@@ -322,10 +322,11 @@ class Executor:
         store's tmp folder and renamed into place whole, so a reader, or the cache of a later run, never sees
         half of one. Raises PersistFailed naming the node and the output; returns the seconds it took."""
         started = time.monotonic()
-        for port in cls.outputs:
-            try:
-                self._save(fps[port.name], port.type, values[port.name], overwrite)
-            except Exception as exc:
-                raise PersistFailed(nid, port.name, exc) from exc
+        with self.engine.persist_scope():  # on Spark: the writes' own scheduler pool
+            for port in cls.outputs:
+                try:
+                    self._save(fps[port.name], port.type, values[port.name], overwrite)
+                except Exception as exc:
+                    raise PersistFailed(nid, port.name, exc) from exc
         return time.monotonic() - started
 

@@ -275,18 +275,38 @@ class TableCodec:
     def save_spark(df, directory: Path) -> dict:
         import pyarrow.dataset as ds
 
+        from operators.profile import parquet_profile
         from operators.spark.profile import spark_table_profile
-        from operators.spark.tables import served_from_cache
+        from operators.spark.tables import served_from_cache, source_file
 
+        from .engines import driver_profile_rows
+
+        if source_file(df) is not None:  # a Parquet file imported whole: the file is the table
+            return TableCodec.save_file_copy(Path(source_file(df)), directory)
         df.write.parquet(str(directory / "data.parquet"))
         rows = ds.dataset(directory / "data.parquet", format="parquet").count_rows()  # footers only
         meta = {"rows": int(rows), "engine": "spark", "profile": "profile.json",
                 "columns": [{"name": f.name, "dtype": f.dataType.simpleString()} for f in df.schema.fields]}
-        # profiled from the cache when the engine cached df (SparkEngine.handoff), else from the Parquet just
-        # written: not from df's lineage, which would run a second time
-        profile = spark_table_profile(df if served_from_cache(df) else TableCodec.load_spark(directory, meta))
+        if rows <= driver_profile_rows():  # the local engine's profile of the Parquet just written, a column at a time
+            profile = parquet_profile(directory / "data.parquet")
+        else:  # Spark jobs over the cache when the engine cached df (SparkEngine.handoff), else over the Parquet just
+            # written: not over df's lineage, which would run a second time
+            profile = spark_table_profile(df if served_from_cache(df) else TableCodec.load_spark(directory, meta))
         (directory / "profile.json").write_text(json.dumps(profile, default=_json_default))
         return meta
+
+    @staticmethod
+    def save_file_copy(source: Path, directory: Path) -> dict:
+        """A Parquet file as the table artifact, its bytes copied (no Spark job), with the meta the local engine
+        writes for a table (pandas' dtypes; no profile.json: FileSystemStore.profile makes it when asked, as for
+        a local table). Both engines read it as they read the file itself."""
+        import pyarrow.parquet as pq
+
+        shutil.copyfile(source, directory / "data.parquet")
+        handle = pq.ParquetFile(directory / "data.parquet")
+        dtypes = handle.schema_arrow.empty_table().to_pandas().dtypes
+        return {"rows": int(handle.metadata.num_rows),
+                "columns": [{"name": str(c), "dtype": str(t)} for c, t in dtypes.items()]}
 
     @staticmethod
     def load_spark(directory: Path, meta: dict):

@@ -165,16 +165,20 @@ def _cast(column: str, kind: str | None):
 
 
 def import_parquet(ctx, inputs, params):
+    """Spark reads the file; read whole (no columns chosen, no row limit), the table is the file itself, which the
+    artifact store keeps as it is (operators.spark.tables.whole_file)."""
     import pyarrow.parquet as pq
     from pyspark.sql import functions as F
 
     from ..library.io_files import ImportMessages, source_path
+    from .tables import whole_file
 
     path = source_path(ctx, params)
     table = ctx.spark.read.parquet(str(path))
     # pandas writes nanosecond timestamps, which this session reads as longs (spark.sql.legacy.parquet.
     # nanosAsLong, pipelines.engines): turned back into times, as the local engine reads them
-    for field in pq.read_schema(path):
+    schema = pq.read_schema(path)
+    for field in schema:
         if getattr(field.type, "unit", None) == "ns" and str(field.type).startswith("timestamp"):
             micros = F.expr("`" + field.name.replace("`", "``") + "` div 1000")  # integers: exact
             table = table.withColumn(field.name, F.timestamp_micros(micros))
@@ -186,7 +190,16 @@ def import_parquet(ctx, inputs, params):
         table = table.select(*params.columns)
     if params.max_rows:
         table = table.limit(params.max_rows)
+    elif not params.columns and not _stored_index(schema):
+        table = whole_file(table, path)
     return {"table": table}
+
+
+def _stored_index(schema) -> bool:
+    """True when pandas stored an index as columns of the file (the local engine reads them back as the index,
+    Spark as columns): then the file is not the table the local engine reads, and is not kept as it is."""
+    index = (schema.pandas_metadata or {}).get("index_columns", [])
+    return any(isinstance(column, str) for column in index)
 
 
 def import_sql(ctx, inputs, params):

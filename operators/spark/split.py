@@ -21,12 +21,16 @@ def _sides(flagged) -> dict:
 
 def partition_offsets(df) -> tuple[list[int], int]:
     """The position of each partition's first row in the whole table, and the row count. A cached table (a node
-    output) is counted in one job: its partition ids coalesced into one task, which the grouped count needs no
-    shuffle after (an adaptive shuffle is a job of its own); an uncached lineage keeps its parallel tasks."""
+    output) or a Parquet file read whole is counted in one job: its partition ids coalesced into one task, which
+    the grouped count needs no shuffle after (an adaptive shuffle is a job of its own; the file's scan reads no
+    column); another uncached lineage keeps its parallel tasks."""
     from pyspark.sql import functions as F
 
+    from .tables import source_file
+
     ids = df.select(F.spark_partition_id().alias("p"))
-    counts = dict((ids.coalesce(1) if df.is_cached else ids).groupBy("p").count().collect())
+    one_task = df.is_cached or source_file(df) is not None
+    counts = dict((ids.coalesce(1) if one_task else ids).groupBy("p").count().collect())
     offsets, total = [], 0
     for partition in range(df.rdd.getNumPartitions()):
         offsets.append(total)

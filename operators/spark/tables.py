@@ -118,3 +118,21 @@ def cached_frame(frame):
 def served_from_cache(frame) -> bool:
     """True when reading `frame` reads a cache rather than running its lineage."""
     return bool(cached_frame(frame).is_cached)
+
+
+# ------------------------------------------------------------------------------------------ source files
+SOURCE_FILE = "_studio_source_file"
+
+
+def whole_file(frame, path) -> object:
+    """Mark `frame` as every row and column of the Parquet file at `path`, as Spark reads it: the artifact store
+    keeps a copy of the file's bytes as the table (pipelines.store.TableCodec) instead of writing and profiling
+    it with Spark jobs, and the engine does not cache it (pipelines.engines.SparkEngine.handoff): reading the
+    file again costs less than filling a cache with it."""
+    setattr(frame, SOURCE_FILE, str(path))
+    return frame
+
+
+def source_file(frame) -> str | None:
+    """The Parquet file `frame` reads whole (`whole_file`), or None."""
+    return getattr(frame, SOURCE_FILE, None)

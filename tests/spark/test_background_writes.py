@@ -35,3 +35,42 @@ def test_a_spark_run_hands_cached_frames_downstream_and_releases_them_when_store
     # and what was stored from the cache reads back as what the nodes computed
     table = store.load(result.nodes["predict_gbdt"].outputs["table"])
     assert len(table) == store.meta(result.nodes["predict_gbdt"].outputs["table"])["rows"] > 0
+
+
+def _pools_of_jobs(spark, after_job: int) -> dict[str, set[str]]:
+    """The scheduler pools of the stages of the jobs after `after_job`: of nodes' jobs (a studio- job group) and of
+    the others (the writer thread's), from Spark's status store."""
+    status = spark.sparkContext._jsc.sc().statusStore()
+    jobs, pools = status.jobsList(None), {}
+    for i in range(jobs.size()):
+        job = jobs.apply(i)
+        if job.jobId() <= after_job:
+            continue
+        kind = "node" if job.jobGroup().isDefined() and job.jobGroup().get().startswith("studio-") else "writer"
+        ids = job.stageIds()
+        for j in range(ids.size()):
+            try:
+                stage = status.lastStageAttempt(ids.apply(j))
+            except Exception:  # a skipped stage (its shuffle output reused) has no attempt
+                continue
+            if stage.status().toString() == "COMPLETE":  # a stage skipped under adaptive execution never ran
+                pools.setdefault(kind, set()).add(stage.schedulingPool())
+    return pools
+
+
+def test_the_writer_jobs_run_in_a_pool_that_yields_every_slot_to_the_nodes(spark, credit_root, tmp_path):
+    from pipelines.engines import WRITES_POOL, last_job_id
+
+    sc = spark.sparkContext._jsc.sc()
+    assert sc.getSchedulingMode().toString() == "FAIR"
+    nodes, writes = sc.getPoolForName("default").get(), sc.getPoolForName(WRITES_POOL).get()
+    assert (writes.weight(), writes.minShare()) == (1, 0)
+    assert nodes.minShare() >= 1000 and nodes.weight() >= 1000  # always below its share: first to every slot
+    graph = {"format": "studio.pipeline/1", "name": "pools", "nodes": [
+        {"id": "import", "operator": "import_parquet", "params": {"path": "data/credit.parquet"}},
+        {"id": "adults", "operator": "filter_rows", "params": {"expression": "age >= 30"}}],
+        "edges": [{"source": "import", "source_port": "table", "target": "adults", "target_port": "table"}]}
+    before = last_job_id(spark)
+    result = pipelines.run(graph, store=FileSystemStore(tmp_path / "store"), data_root=credit_root, engine="spark")
+    assert result.status == "succeeded", {n: r.error for n, r in result.nodes.items() if r.error}
+    assert _pools_of_jobs(spark, before) == {"node": {"default"}, "writer": {WRITES_POOL}}

@@ -50,6 +50,37 @@ def test_parquet_import_keeps_the_nanosecond_timestamps_pandas_wrote(spark, cred
         list(local.sort_values("customer_id")["application_date"])
 
 
+def test_a_parquet_file_imported_whole_is_stored_as_its_bytes_and_not_cached(spark, credit_root, tmp_path):
+    """No Spark job writes or profiles the import (the store copies the file), and the engine hands the read of the
+    file downstream uncached; a chosen set of columns is Spark's own table, written by Spark."""
+    from operators.library.io_files import file_sha256
+    from pipelines.engines import jobs_per_node, last_job_id
+
+    source = credit_root / "data" / "credit.parquet"
+    graph = {"format": "studio.pipeline/1", "name": "import", "nodes": [
+        {"id": "import", "operator": "import_parquet", "params": {"path": "data/credit.parquet"}},
+        {"id": "some", "operator": "import_parquet", "params": {"path": "data/credit.parquet",
+                                                                "columns": ["customer_id", "age"]}},
+        {"id": "adults", "operator": "filter_rows", "params": {"expression": "age >= 30"}}],
+        "edges": [{"source": "import", "source_port": "table", "target": "adults", "target_port": "table"}]}
+    store = pipelines.FileSystemStore(tmp_path / "s")
+    before = last_job_id(spark)
+    result = pipelines.run(graph, store=store, data_root=credit_root, engine="spark")
+    assert result.status == "succeeded", {n: r.error for n, r in result.nodes.items() if r.error}
+    whole, some = (store.path(result.nodes[n].outputs["table"]) for n in ("import", "some"))
+    assert (whole / "data.parquet").is_file() and file_sha256(whole / "data.parquet") == file_sha256(source)
+    assert (some / "data.parquet").is_dir() and (some / "profile.json").is_file()  # Spark's parts, its profile
+    jobs = jobs_per_node(spark, before)
+    # Spark's read of the file's schema in both; the columns chosen are cached (one more job), the whole file is not
+    assert (jobs["import"]["jobs"], jobs["some"]["jobs"]) == (1, 2), jobs
+    # both engines read the copy as the file: the local table, and on Spark the times pandas wrote
+    local = pipelines.run(graph, store_root=tmp_path / "l", data_root=credit_root)
+    assert store.load(result.nodes["import"].outputs["table"]).equals(local.output("import", "table"))
+    table = store.load(result.nodes["import"].outputs["table"], engine="spark")
+    assert dict(table.dtypes)["application_date"] == "timestamp" and table.count() == len(local.output("import",
+                                                                                                       "table"))
+
+
 def test_csv_import_names_a_missing_file(spark, credit_root, tmp_path):
     result = pipelines.run(_graph("import_csv", {"path": "data/nope.csv"}), store_root=tmp_path,
                            data_root=credit_root, engine="spark")

@@ -69,10 +69,13 @@ describe("publish from a node", () => {
     expect(deploymentName("Credit default (v2)!")).toBe("credit-default-v2");
     expect(deploymentName("***")).toBe("model");
   });
-  it("offers Publish on training and evaluate nodes only", () => {
-    expect(publishable({ inputs: [], outputs: [{ type: "model" }] })).toBe(true);
-    expect(publishable({ inputs: [{ name: "model", type: "model" }], outputs: [{ type: "metrics" }] })).toBe(true);
-    expect(publishable({ inputs: [{ name: "table", type: "table" }], outputs: [{ type: "table" }] })).toBe(false);
+  it("offers Publish on training nodes, and on evaluate nodes whose model input is wired", () => {
+    const evaluate = { inputs: [{ name: "table", type: "table" }, { name: "model", type: "model" }], outputs: [{ type: "metrics" }] };
+    expect(publishable({ inputs: [], outputs: [{ type: "model" }] }, new Set())).toBe(true);
+    expect(publishable(evaluate, new Set(["table", "model"]))).toBe(true);
+    // scoring a predict node's table, with nothing on its model input: nothing to publish
+    expect(publishable(evaluate, new Set(["table"]))).toBe(false);
+    expect(publishable({ inputs: [{ name: "table", type: "table" }], outputs: [{ type: "table" }] }, new Set(["table"]))).toBe(false);
   });
   it("offers a run's nodes with a model output in the run-history Publish picker, not by their name", () => {
     const models = modelOperators([
