@@ -72,6 +72,8 @@ def parse_labels(items, classes: list | None = None, *, csv: bool = False,
     if len(items) > MAX_LABELS:
         raise FeedbackError("labels", f"{len(items):,} labels in one call; the limit is {MAX_LABELS:,}")
     labels: dict[tuple[str, int], tuple[int, object]] = {}
+    accepted: dict = {}
+    forms = [classes, *(others or [])]
     for i, item in enumerate(items):
         if not isinstance(item, dict):
             raise FeedbackError(f"labels[{i}]", "expected an object {request_id, row, label}")
@@ -84,10 +86,22 @@ def parse_labels(items, classes: list | None = None, *, csv: bool = False,
                                                            f"(a string of 1 to {MAX_REQUEST_ID} characters)")
         if isinstance(row, bool) or not isinstance(row, int) or not 0 <= row < MAX_ROW:
             raise FeedbackError(f"labels[{i}].row", "expected the row's position in its request (0, 1, ...)")
-        if all(given_class(label, c, text=csv) is None for c in [classes, *(others or [])]):
+        if not memo(accepted, label, lambda v: any(given_class(v, c, text=csv) is not None for c in forms)):
             raise bad_label(i, label, classes, csv)
         labels[(request_id, row)] = (i, label)
     return labels
+
+
+def memo(cache: dict, label, decide, key=()):
+    """decide(label), remembered in `cache` per (key, label, its type): a call's thousands of labels hold a few
+    distinct values, each read once; an unhashable label is decided each time."""
+    try:
+        found = cache.get(full := (*key, type(label).__name__, label), cache)
+    except TypeError:
+        return decide(label)
+    if found is cache:
+        found = cache[full] = decide(label)
+    return found
 
 
 def bad_label(i: int, label, classes, csv: bool, version: str = "") -> FeedbackError:
@@ -103,15 +117,21 @@ def label_flags(labels: dict, served: dict, classes, versions: dict, *, csv: boo
     label against the classes of the version that served the row (`served`: pair -> version) as it says, else
     against the deployment's live values (`classes`) by role, positive to positive (a "yes" for a row a 0 / 1
     version served), as import_prediction_log reads such a version's rows back."""
-    out = {}
+    def decide(version):
+        def flag(label):
+            found = given_class(label, versions.get(version), text=csv)
+            return given_class(label, classes, text=csv) if found is None else found
+        return flag
+
+    out, flags, deciders = {}, {}, {}
     for pair, (i, label) in labels.items():
         version = served[pair]
-        flag = given_class(label, versions.get(version), text=csv)
-        if flag is None:
-            flag = given_class(label, classes, text=csv)
+        if version not in deciders:
+            deciders[version] = decide(version)
+        flag = memo(flags, label, deciders[version], (version,))
         if flag is None:
             raise bad_label(i, label, versions.get(version), csv, version)
-        out[pair] = (flag, int(version) if str(version).isdigit() else None)
+        out[pair] = (flag, int(version) if version.isdigit() else None)
     return out
 
 

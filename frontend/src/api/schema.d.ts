@@ -353,7 +353,8 @@ export interface paths {
         /**
          * @description Attach true labels to served predictions: `{"labels": [{"request_id": "...", "row": 0, "label": "yes"}]}`
          *     (up to 10,000 per call), or a multipart `file` (CSV with the columns request_id, row, label). A label is one
-         *     of the values the deployment answers with ("yes" / "no") or 0 / 1 (1: the positive class). A repeated
+         *     of the values the deployment answers with ("yes" / "no"), of the values of the version that served the row, or
+         *     0 / 1 (1: the positive class of the version that served the row); it is kept against that version. A repeated
          *     (request id, row) replaces its label; ids the prediction log does not hold are reported back in
          *     `unknown_request_ids` (and rows past a request's end in `unknown_rows`), not stored. Needs the editor role.
          */
