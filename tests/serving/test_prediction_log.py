@@ -158,3 +158,21 @@ def test_columns_without_nulls_are_required_and_read_with_optional_ones_of_earli
     rows = _rows(table)
     assert sorted(r for r in rows if r[0] != "old") == sorted(_expected(_large_requests([100, 5])))
     assert sorted(r[1:] for r in rows if r[0] == "old") == sorted(r[1:] for r in _expected(_large_requests([100, 5])))
+
+
+def test_the_writer_is_woken_when_half_the_pending_limit_is_waiting(tmp_path):
+    """Rows arriving faster than max_pending_rows per flush interval are written, not dropped while the writer
+    sleeps: at half the limit it is woken (here long before its hour-long interval)."""
+    log = PredictionLog(tmp_path, flush_interval=3600, max_pending_rows=1000)
+    requests = _large_requests([100, 450])
+    for request_id, columns, n, outputs in requests:
+        log.record(request_id, "credit", "7", columns, n, outputs)
+    deadline = time.monotonic() + 60  # (a liveness bound: the writer runs at once when it is free)
+    while log.written_rows < 550 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert log.written_rows == 550 and log.dropped_rows == 0
+    for request_id, columns, n, outputs in _large_requests([700, 200]):  # 900 more: fits once those are written
+        log.record(request_id + "-again", "credit", "7", columns, n, outputs)
+    log.close()
+    assert log.dropped_rows == 0 and log.written_rows == 1450
+    assert read_log(tmp_path, "credit").num_rows == 1450
