@@ -174,8 +174,9 @@ def _label_options(schema) -> dict:
 def _table(columns: dict):
     """The columns as a table, a field with no null in this file REQUIRED: the Parquet writer then writes no
     definition level per value (pq.write_table's CPU per 1,000 rows of a numeric LR's 14 columns, min of 5 in
-    one run: 96 us -> 79; the whole flush, benchmarks/serving/log_writer.py: 121-130 -> 91-97). Readers see the same values: pyarrow's concat_tables and Spark's schema merge read a field
-    that is required in one file and optional in another as optional."""
+    one run: 96 us -> 79; the whole flush, benchmarks/serving/log_writer.py: 121-130 -> 91-97). Readers see
+    the same values: pyarrow's concat_tables and Spark's schema merge read a field that is required in one
+    file and optional in another as optional."""
     import pyarrow as pa
 
     fields = [pa.field(name, array.type, nullable=array.null_count > 0 or pa.types.is_null(array.type))
