@@ -103,20 +103,20 @@ def _large_requests(sizes):
         body = b"\0" * 8 + values.tobytes()  # the header before the binary data
         words = np.array([None if i % 5 == 0 else f"w{i % 3}" for i in range(n)], dtype=object)
         columns = {"age": np.frombuffer(body, dtype="<f8", offset=8), "region": words,
-                   "count": np.arange(n, dtype=np.int64)}
+                   "count": np.arange(n, dtype=np.int64), "score": np.linspace(-1.0, 1.0, n)}
         outputs = {"probability": rng.random(n), "label": (rng.random(n) > 0.5).astype(np.int64)}
         out.append((f"big-{k}", columns, n, outputs))
     return out
 
 
 def _rows(table):
-    return [(r["request_id"], r["row"], r["in_age"], r["in_region"], r["in_count"], r["probability"], r["label"])
-            for r in table.to_pylist()]
+    return [(r["request_id"], r["row"], r["in_age"], r["in_region"], r["in_count"], r["in_score"], r["probability"],
+             r["label"]) for r in table.to_pylist()]
 
 
 def _expected(requests):
     return [(rid, i, None if np.isnan(c["age"][i]) else float(c["age"][i]), c["region"][i], int(c["count"][i]),
-             float(o["probability"][i]), int(o["label"][i]))
+             float(c["score"][i]), float(o["probability"][i]), int(o["label"][i]))
             for rid, c, n, o in requests for i in range(n)]
 
 
@@ -148,7 +148,7 @@ def test_columns_without_nulls_are_required_and_read_with_optional_ones_of_earli
     (new,) = sorted(tmp_path.rglob("*.parquet"))
     schema = pq.read_schema(new)
     optional = {f.name for f in schema if f.nullable}
-    assert optional == {"in_age", "in_region"}  # the two inputs with missing values; in_count has none
+    assert optional == {"in_age", "in_region"}  # the two inputs with missing values; in_count, in_score have none
     earlier = pq.read_table(new)
     earlier = pa.table(earlier.columns, schema=pa.schema([f.with_nullable(True) for f in earlier.schema]))
     earlier = earlier.set_column(0, "request_id", pa.array(["old"] * earlier.num_rows, pa.string()))
@@ -158,3 +158,21 @@ def test_columns_without_nulls_are_required_and_read_with_optional_ones_of_earli
     rows = _rows(table)
     assert sorted(r for r in rows if r[0] != "old") == sorted(_expected(_large_requests([100, 5])))
     assert sorted(r[1:] for r in rows if r[0] == "old") == sorted(r[1:] for r in _expected(_large_requests([100, 5])))
+
+
+def test_the_writer_is_woken_when_half_the_pending_limit_is_waiting(tmp_path):
+    """Rows arriving faster than max_pending_rows per flush interval are written, not dropped while the writer
+    sleeps: at half the limit it is woken (here long before its hour-long interval)."""
+    log = PredictionLog(tmp_path, flush_interval=3600, max_pending_rows=1000)
+    requests = _large_requests([100, 450])
+    for request_id, columns, n, outputs in requests:
+        log.record(request_id, "credit", "7", columns, n, outputs)
+    deadline = time.monotonic() + 60  # (a liveness bound: the writer runs at once when it is free)
+    while log.written_rows < 550 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert log.written_rows == 550 and log.dropped_rows == 0
+    for request_id, columns, n, outputs in _large_requests([700, 200]):  # 900 more: fits once those are written
+        log.record(request_id + "-again", "credit", "7", columns, n, outputs)
+    log.close()
+    assert log.dropped_rows == 0 and log.written_rows == 1450
+    assert read_log(tmp_path, "credit").num_rows == 1450
