@@ -128,7 +128,10 @@ class OperatorContext(Protocol):
 
     def prediction_log(self, deployment: str) -> dict:
         """A deployment's served rows: {"directory": the prediction log's root (operators.prediction_log reads
-        it), "labels": () -> pandas table (request_id, row, label)}. OperatorError if unknown."""
+        it), "labels": () -> pandas table (request_id, row, label, version: label is 0 / 1 against the classes of
+        that version, the one that served the row), "classes": the live version's [negative, positive],
+        "version_classes": {version: its [negative, positive]}}; the last three may be absent (0 / 1 labels).
+        OperatorError if unknown."""
 
     def record_decision(self, deployment: str, decision: dict) -> None:
         """Keep a champion/challenger decision (publish_if_better) for the deployment's history."""

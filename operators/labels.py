@@ -195,3 +195,32 @@ def encode_label(table, column: str, positive: str = "", *, field: str = "label"
     if classes.positive is None:
         return np.zeros(len(values), dtype=np.int8), classes
     return (values.to_numpy() == classes.positive).astype(np.int8), classes
+
+
+def flipped(own, target) -> bool:
+    """True when a version's label values (`own`) are the deployment's (`target`) with the other one positive
+    ("yes" / "no" against "no" / "yes"): its 0 / 1 and its probabilities are then of the other class. Values of
+    different pairs (0 / 1 against "no" / "yes") correspond by role (positive to positive), so are not flipped."""
+    own, target = known_classes(own), known_classes(target)
+    if own is None or target is None:
+        return False
+    keyed = [{(_kind(v), text_of(v)) for v in (c.negative, c.positive)} for c in (own, target)]
+    return keyed[0] == keyed[1] and (_kind(own.positive), text_of(own.positive)) != \
+        (_kind(target.positive), text_of(target.positive))
+
+
+def _kind(value) -> str:
+    return "text" if isinstance(value, str) else "bool" if isinstance(value, (bool, np.bool_)) else "number"
+
+
+def answered_positive(values, classes) -> np.ndarray:
+    """Which served labels (as a version answered them and the log kept them, perhaps read back as text when the
+    log's files disagree on the type) are that version's positive class: its positive value, or 1 / true for a
+    version answering 0 / 1. Compared by text, over the few distinct values rather than every row."""
+    import pandas as pd
+
+    known = known_classes(classes)
+    positive = {"1", "true"} if is_zero_one(known) else {text_of(known.positive)}
+    series = pd.Series(np.asarray(values, dtype=object))
+    found = {v: v is not None and v == v and text_of(v) in positive for v in pd.unique(series)}
+    return series.map(found).to_numpy(dtype=bool)

@@ -11,8 +11,8 @@ from pydantic import Field
 
 from ..contract import Operator, OperatorError, Params, Port, PortType
 from ..kernels.models import load_scorer
-from ..labels import (THRESHOLD_HINT, encode_label, is_zero_one, known_classes, positive_text, predicted_values,
-                      text_of, values_dtype)
+from ..labels import (THRESHOLD_HINT, encode_label, flipped, is_zero_one, known_classes, positive_text,
+                      predicted_values, text_of, values_dtype)
 from ..prediction_log import INPUT_PREFIX, read_log, window
 from ..tables import require_rows
 from .features import apply_state
@@ -25,9 +25,11 @@ class ImportPredictionLog(Operator):
     """Reads back the rows a deployment served (from the serving process's prediction log) within a time
     window: the request id and row, the version that scored it, when, its raw inputs under their own names,
     the served probability and label, and, where it has arrived through the feedback endpoint, the true label.
-    Both labels are in the deployment's own values ("yes" / "no", from its bundle's classes), so a model retrained
-    on these rows answers in them too; a deployment without class values keeps 0 / 1. With `labeled_only` only
-    rows with a label are kept, ready for retraining. Runs every time (the log grows)."""
+    Both labels are in the deployment's own values ("yes" / "no", from its live bundle's classes), so a model
+    retrained on these rows answers in them too; a deployment without class values keeps 0 / 1. Each row is read
+    through the version that served it: a stored label is the value it was posted as, whichever value that version
+    called positive; a version answering another pair (0 / 1 before "no" / "yes") is read by role. With
+    `labeled_only` only rows with a label are kept, ready for retraining. Runs every time (the log grows)."""
 
     name = "import_prediction_log"
 
@@ -50,7 +52,8 @@ class ImportPredictionLog(Operator):
         found = ctx.prediction_log(params.deployment)
         served = served_rows(found["directory"], params)
         classes = found.get("classes")
-        table = with_labels(served.to_pandas(), label_values(found["labels"](), classes), params, classes)
+        labels = label_values(found["labels"](), classes, found.get("version_classes"))
+        table = with_labels(served.to_pandas(), labels, params, classes)
         ctx.log(f"{len(table):,} served rows of {params.deployment}, {int(table[params.label_column].notna().sum()):,}"
                 " labeled")
         return {"table": table}
@@ -77,13 +80,21 @@ def served_rows(directory, params):
     return table
 
 
-def label_values(labels: pd.DataFrame, classes) -> pd.DataFrame:
-    """The stored labels (0 / 1, 1: the positive class, as the feedback endpoint keeps them) in the deployment's
-    own values (`classes`: [negative, positive] from its bundle); 0 / 1 when it has none."""
+def label_values(labels: pd.DataFrame, classes, version_classes: dict | None = None) -> pd.DataFrame:
+    """The stored labels (0 / 1 each against the classes of the version that served its row, `version_classes`:
+    version -> [negative, positive], as the feedback endpoint keeps them) in the deployment's own values
+    (`classes`: [negative, positive] from its live bundle); 0 / 1 when it has none. A version with the same two
+    values reads its rows by value ("yes" stays "yes" when it called "no" positive); one of another pair (0 / 1
+    against "no" / "yes") by role, positive to positive, as served_values reads its served labels."""
     known = known_classes(classes)
+    positive = labels["label"].to_numpy() == 1
+    turned = [v for v, own in (version_classes or {}).items() if flipped(own, known)]
+    if turned and "version" in labels.columns:
+        positive = positive ^ labels["version"].astype(object).isin(turned).to_numpy()
+    labels = labels[["request_id", "row", "label"]]
     if is_zero_one(known):
-        return labels
-    return labels.assign(label=predicted_values(labels["label"].to_numpy() == 1, known))
+        return labels.assign(label=positive.astype(np.int64))
+    return labels.assign(label=predicted_values(positive, known))
 
 
 def served_words(classes) -> dict | None:
@@ -219,11 +230,11 @@ class PublishIfBetter(Operator):
         except OperatorError as exc:  # nothing live yet, or its bundle refused to load: say which
             bundle, no_champion = None, exc.message
         if bundle is not None:
-            same_positive(bundle, inputs["feature_state"])
             try:
-                champion = score(params.metric, y, bundle.score_table(table)["probability"])
+                probability = champion_probability(bundle, inputs["feature_state"], table)
             except ValueError as exc:  # the holdout lacks an input of the champion
                 raise OperatorError(f"the champion cannot score the holdout: {exc}", port="table") from None
+            champion = score(params.metric, y, probability)
             champion_version = bundle.version
         publish, reason = decide(params.metric, params.min_margin, champion, challenger)
         if no_champion:
@@ -255,18 +266,15 @@ def holdout_label(table: pd.DataFrame, column: str, feature_state) -> np.ndarray
     return np.zeros(len(table), dtype=np.int8)
 
 
-def same_positive(bundle, feature_state) -> None:
-    """The champion (the live bundle) and the challenger must call the same value positive: their probabilities
-    are then of one class, and the labels the deployment stored as 0 / 1 keep their meaning once the challenger
-    is live. The rule picks the minority class for labels like "churned" / "stayed", which a retrain can flip."""
-    champion = known_classes(getattr(bundle, "classes", None))
-    challenger = known_classes(feature_state.meta.get("label_classes"))
-    if champion is None or challenger is None or champion.positive == challenger.positive:
-        return
-    if {champion.negative, champion.positive} == {challenger.negative, challenger.positive}:
-        raise OperatorError(f"the challenger's positive class is {challenger.positive!r}, the live version's "
-                            f"{champion.positive!r}: set positive to {champion.positive!r} in feature_extraction so "
-                            "both models score the same class", port="feature_state")
+def champion_probability(bundle, feature_state, table: pd.DataFrame) -> np.ndarray:
+    """The champion's (the live bundle's) probability of the challenger's positive class: its own when both call
+    the same value positive, else 1 - its own (labels such as "churned" / "stayed", whose positive the rule picks
+    as the minority class, which a retrain can flip), so both models are scored on the same labels. Stored labels
+    keep their meaning either way: each is kept against the version that served its row."""
+    probability = np.asarray(bundle.score_table(table)["probability"], dtype=np.float64)
+    if flipped(getattr(bundle, "classes", None), feature_state.meta.get("label_classes")):
+        return 1.0 - probability
+    return probability
 
 
 def challenger_scores(model, feature_state, table: pd.DataFrame) -> np.ndarray:

@@ -30,7 +30,7 @@ from ..identifiers import log_line
 from ..kernels import features as kernel
 from ..labels import LabelClasses, positive_text
 from ..values import Fitted
-from .frames import FEATURES, LABEL, SparkFeatures, features_schema, vector_array
+from .frames import FEATURES, LABEL, Compact, SparkFeatures, features_schema, vector_array
 from .labels import label_column
 
 QUANTILE_RELATIVE_ERROR = 1e-4
@@ -124,8 +124,12 @@ def _value_counts(table, columns: list[str]) -> dict[str, list[tuple]]:
 
 
 class Quantiles:
-    """Every quantile the fit needs, by one approxQuantile pass over all numeric columns.
+    """Every quantile the fit needs: exactly, from the value counts, for the numeric columns the fit counted
+    (`counted`: few distinct values), and by one approxQuantile pass over all other numeric columns.
 
+    A counted column's present values are rebuilt on the driver from its (value, count) pairs and numpy's quantile
+    runs over them, the very call of the local fit on the same values: the same doubles. Up to EXACT_ROWS values;
+    a column with more goes to approxQuantile.
     numpy's quantile (the local fit) interpolates linearly between the order statistics at 0-based ranks
     k = floor((n - 1) q) and k + 1. This asks Spark for exactly those two order statistics (probability
     (k + 0.5) / n is rank k under Spark's ceil(p n) rule) and interpolates the same way. Spark returns a value
@@ -133,11 +137,32 @@ class Quantiles:
     ceil(n e + 0.5) ranks of numpy's (see the module docstring); a quantile the plan did not foresee costs one
     more pass for its column."""
 
-    def __init__(self, table, requests: dict[str, set[float]], present: dict[str, int]):
+    EXACT_ROWS = 20_000_000  # 160 MB of float64 on the driver at most
+
+    def __init__(self, table, requests: dict[str, set[float]], present: dict[str, int],
+                 counted: dict[str, list[tuple]] | None = None):
         self.table = table
         self.present = present
         self.values: dict[tuple[str, float], float] = {}
-        self._compute({c: probs for c, probs in requests.items() if probs and present.get(c)})
+        self.counted = {c: pairs for c, pairs in (counted or {}).items()
+                        if sum(n for value, n in pairs if value is not None) <= self.EXACT_ROWS}
+        requests = {c: probs for c, probs in requests.items() if probs and present.get(c)}
+        for column in [c for c in requests if c in self.counted]:
+            self._exact(column, requests.pop(column))
+        self._compute(requests)
+
+    def _exact(self, column: str, probabilities) -> None:
+        pairs = [(float(value), n) for value, n in self.counted[column] if value is not None]
+        values = np.asarray([v for v, _ in pairs], dtype=np.float64)
+        counts = np.asarray([n for _, n in pairs], dtype=np.int64)
+        x = np.repeat(values, counts)
+        x = x[~np.isnan(x)]  # as the local fit's present values
+        if not len(x):  # NaN only: Spark's present count counted them
+            self._compute({column: set(probabilities)})
+            return
+        wanted = sorted(set(probabilities))  # as asked, unrounded: the local fit's very probabilities
+        for q, value in zip(wanted, np.quantile(x, wanted), strict=True):
+            self.values[(column, _key(q))] = float(value)
 
     def _ranks(self, column: str, q: float) -> tuple[int, float]:
         n = self.present[column]
@@ -175,7 +200,9 @@ class Quantiles:
 
     def get(self, column: str, probabilities) -> np.ndarray:
         missing = {q for q in probabilities if (column, _key(q)) not in self.values}
-        if missing:
+        if missing and column in self.counted:
+            self._exact(column, missing)
+        elif missing:
             self._compute({column: missing})
         return np.asarray([self.values[(column, _key(q))] for q in probabilities], dtype=np.float64)
 
@@ -220,7 +247,8 @@ class SparkStatistics:
         self.table, self.config, self.dtypes, self.profiles = table, config, dtypes, profiles
         self.rows = next(iter(profiles.values()))["rows"]  # every profile counts the same rows
         present = {c: p["present"] for c, p in profiles.items()}
-        self._quantiles = Quantiles(table, self._quantile_requests(plan), present)
+        numeric = {c: pairs for c, pairs in counted.items() if c in dtypes and dtypes[c] in NUMERIC_TYPES}
+        self._quantiles = Quantiles(table, self._quantile_requests(plan), present, numeric)
         category_columns = [c for c, ops in plan.items() if any(op in CATEGORY_BLOCKS for op in plain_ops(ops))]
         self._categories = _category_counts(table, list(dict.fromkeys(category_columns)), counted)
         self._label = label  # the label as a 0/1 double column, from the classes the fit found
@@ -362,7 +390,9 @@ def _fit_target(table, column: str, y, config, block: int) -> TargetEncoding:
 
 
 def arrow_columns(batch, state: Fitted) -> dict[str, np.ndarray]:
-    """An Arrow batch's raw columns as the kernel takes them: float64 with NaN, or objects with None."""
+    """An Arrow batch's (or table's) raw columns as the kernel takes them: float64 with NaN; strings as
+    `kernel.Categories` (Arrow's dictionary encoding: the kernel's per-value work runs once per distinct value);
+    other values as objects with None."""
     columns = {}
     for spec in state.meta["inputs"]:
         name = spec["name"]
@@ -371,12 +401,31 @@ def arrow_columns(batch, state: Fitted) -> dict[str, np.ndarray]:
         array = batch.column(batch.schema.get_field_index(name))
         if spec["kind"] == "numeric" and (array.type.num_fields == 0) and _arrow_numeric(array.type):
             columns[name] = array.to_numpy(zero_copy_only=False).astype(np.float64)
+        elif spec["kind"] != "numeric" and _arrow_string(array.type):
+            columns[name] = _categories(array)
         else:
             columns[name] = np.asarray(array.to_numpy(zero_copy_only=False), dtype=object)
     label = state.meta.get("label")
     if label and label in batch.schema.names:
         columns[label] = batch.column(batch.schema.get_field_index(label)).to_numpy(zero_copy_only=False)
     return columns
+
+
+def _arrow_string(arrow_type) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
+
+
+def _categories(array) -> kernel.Categories:
+    """A string column as codes into its distinct values (-1: null), the kernel's dictionary-encoded input."""
+    import pyarrow as pa
+
+    encoded = array.dictionary_encode()
+    if isinstance(encoded, pa.ChunkedArray):  # one dictionary for all chunks
+        encoded = encoded.unify_dictionaries().combine_chunks() if encoded.num_chunks != 1 else encoded.chunk(0)
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return kernel.Categories(codes, encoded.dictionary.to_pylist())
 
 
 def _arrow_numeric(arrow_type) -> bool:
@@ -416,18 +465,53 @@ def _label_values(raw) -> np.ndarray:
 def transform_on_spark(table, state: Fitted, *, label: str | None = None, oof: dict[int, str] | None = None,
                        fitted_here: bool = False):
     """Apply a fitted feature state to a Spark table with the kernel: a SparkFeatures. `fitted_here`: `table` is
-    the one the state was fitted on, so the label's classes are the state's, not counted again."""
+    the one the state was fitted on, so the label's classes are the state's, not counted again.
+
+    Its vectors are the kernel over a compact frame (the state's input columns, the label as 0/1, the out-of-fold
+    columns), and that frame is what the engine caches (operators.spark.tables.share_cache): a few raw columns
+    rather than the wide vectors. The artifact writer runs the kernel into Parquet as before, while a model
+    computes just its view's blocks from the compact frame in its own tasks (`compact_view`, train_gbdt)."""
+    from .tables import share_cache
+
     compiled = kernel.compiled(state)  # refuses a broken state on the driver, before any task runs
-    _require(table, [c["name"] for c in state.meta["inputs"]], "feature_state")
+    inputs = [c["name"] for c in state.meta["inputs"]]
+    _require(table, inputs, "feature_state")
     with_label = bool(label and label in table.columns)
     classes = LabelClasses.from_json(state.meta.get("label_classes")) if fitted_here else None
     if with_label:
         table = table.withColumn(label, label_column(label, classes) if classes is not None
                                  else _label_expr(table, label, positive_text(state.meta)))
-    body = functools.partial(_transform_batches, state=state, label=label if with_label else None, oof=oof or {})
-    frame = table.mapInArrow(body, features_schema(with_label))
+    oof = dict(oof or {})
+    compact = table.select(*dict.fromkeys(inputs + ([label] if with_label else []) + list(oof.values())))
+    body = functools.partial(_transform_batches, state=state, label=label if with_label else None, oof=oof)
+    frame = compact.mapInArrow(body, features_schema(with_label))
+    share_cache(compact, {"features": frame})
     return SparkFeatures(frame, list(compiled.names), label if with_label else None, list(compiled.categorical),
-                         {k: [list(r) for r in v] for k, v in compiled.views.items()})
+                         {k: [list(r) for r in v] for k, v in compiled.views.items()},
+                         Compact(compact, state, label if with_label else None, oof))
+
+
+def view_state(compact: Compact, view: str | None) -> tuple[Fitted, dict[int, str]]:
+    """The plain feature state of `view`'s blocks (kernel.state_view; the state itself for None), and the
+    out-of-fold columns of its target blocks under their indices in that state."""
+    state = kernel.state_view(compact.state, view)
+    if state is compact.state:
+        return state, dict(compact.oof)
+    kept = [i for i, block in enumerate(compact.state.meta["blocks"]) if block.get("view", view) == view]
+    return state, {kept.index(i): column for i, column in compact.oof.items() if i in kept}
+
+
+def compact_view(features: SparkFeatures, view: str, names: list[str], categorical: list[str]) -> SparkFeatures:
+    """frames.spark_view of a compact SparkFeatures: the kernel of the view's blocks alone over the raw columns,
+    the same vectors as the view's columns of the wide ones."""
+    compact = features.compact
+    state, oof = view_state(compact, view)
+    if list(state.meta["names"]) != list(names):
+        raise RuntimeError(f"the {view!r} view's state has other columns than the features' view")
+    body = functools.partial(_transform_batches, state=state, label=compact.label, oof=oof)
+    frame = compact.frame.mapInArrow(body, features_schema(compact.label is not None))
+    return SparkFeatures(frame, list(names), features.label_name, list(categorical),
+                         compact=Compact(compact.frame, state, compact.label, oof))
 
 
 def feature_extraction(ctx, inputs, params):

@@ -85,7 +85,8 @@ def import_prediction_log(ctx, inputs, params):
                          *[F.col(c).alias(n) for c, n in zip(inputs_, names, strict=True)],
                          F.col("probability").cast("double").alias("served_probability"),
                          served_label(frame, classes).alias("served_label"))
-    labels = label_values(found["labels"]().astype({"request_id": object, "row": "int32", "label": "int64"}), classes)
+    labels = label_values(found["labels"](), classes, found.get("version_classes")).astype(
+        {"request_id": object, "row": "int32"})
     labels = ctx.spark.createDataFrame(labels, schema=f"request_id string, row int, label {kind}")
     frame = frame.join(labels.withColumnRenamed("label", label), ["request_id", "row"], "left")
     if params.labeled_only:

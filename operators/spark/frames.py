@@ -18,12 +18,27 @@ FEATURES, LABEL = "features", "label"
 
 
 @dataclass
+class Compact:
+    """The raw columns a SparkFeatures is computed from, for consumers that compute what they need of it in their
+    own tasks (a model's view) instead of decoding the wide vectors: `frame` holds the state's input columns, the
+    label as a 0/1 double under its own name (`label`, None when absent) and the target blocks' out-of-fold
+    columns (`oof`: block index -> column), and the kernel of `state` over them gives the vectors."""
+
+    frame: Any  # pyspark.sql.DataFrame
+    state: Any  # operators.values.Fitted, a feature state
+    label: str | None
+    oof: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass
 class SparkFeatures:
     dataframe: Any  # pyspark.sql.DataFrame with FEATURES (VectorUDT) and, optionally, LABEL (double)
     names: list[str]
     label_name: str | None = None
     categorical: list[str] = field(default_factory=list)
     views: dict[str, list[list[int]]] = field(default_factory=dict)  # as FeatureMatrix.views
+    # set by the feature operators: `dataframe` is the kernel over compact.frame (which the engine caches)
+    compact: Compact | None = None
 
     @property
     def has_label(self) -> bool:
@@ -163,6 +178,10 @@ def spark_view(features: SparkFeatures, view: str) -> tuple[SparkFeatures, str |
     index, names, categorical = view_of(features, view)
     if index is None:
         return features, None
+    if features.compact is not None:  # the view's blocks alone, from the raw columns: no wide vectors decoded
+        from .features import compact_view
+
+        return compact_view(features, view, names, categorical), view
     body = functools.partial(_view_slices, index=index, width=len(features.names))
     frame = features.dataframe.mapInArrow(body, features_schema(features.has_label))
     return SparkFeatures(frame, names, features.label_name, categorical), view

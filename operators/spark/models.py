@@ -24,6 +24,7 @@ import time
 from typing import NamedTuple
 
 import numpy as np
+import scipy.sparse as sp
 
 from ..contract import OperatorError
 from ..kernels.features import matrix_view
@@ -54,7 +55,9 @@ def _label_counts(features: SparkFeatures, port: str) -> tuple[int, int]:
 
     if not features.has_label:
         raise TrainingMessages.no_label(port=port)
-    row = features.dataframe.agg(F.count(F.lit(1)).alias("n"), F.sum(LABEL).alias("pos")).collect()[0]
+    compact = features.compact  # the label from the raw columns, not through the kernel
+    frame, label = (compact.frame, compact.label) if compact is not None else (features.dataframe, LABEL)
+    row = frame.agg(F.count(F.lit(1)).alias("n"), F.sum(label).alias("pos")).collect()[0]
     rows, positives = int(row["n"]), int(row["pos"] or 0)
     if rows == 0:
         raise TrainingMessages.no_rows(port=port)
@@ -76,10 +79,12 @@ def one_task_cells() -> int:
     return int(os.environ.get("STUDIO_SPARK_GBDT_ONE_TASK_CELLS", ONE_TASK_CELLS))
 
 
-def _task_matrix(batches, *, width: int, columns, dense: bool, seconds: dict):
+def _task_matrix(batches, *, width: int, columns, dense: bool, seconds: dict, compact=None):
     """This task's rows as (X, y): the vectors decoded once, the view's columns taken here (no separate
-    mapInArrow re-encoding them), dense for the GBDT view as on the local engine. `seconds` gets the time the
-    rows took to arrive as Arrow ("rows") and to become the matrix ("matrix")."""
+    mapInArrow re-encoding them), dense for the GBDT view as on the local engine; or, with `compact` (the view's
+    feature state, the label column, the out-of-fold columns), the view's blocks computed by the kernel from the
+    raw columns (the same values, with no wide vectors). `seconds` gets the time the rows took to arrive as Arrow
+    ("rows") and to become the matrix ("matrix")."""
     import pyarrow as pa
 
     started = time.perf_counter()
@@ -88,23 +93,41 @@ def _task_matrix(batches, *, width: int, columns, dense: bool, seconds: dict):
     if not tables:
         return None, None
     table = pa.concat_tables(tables)
-    X = matrix_from_vectors(table.column(FEATURES), width)
-    if columns is not None:
-        X = X[:, columns]
-    X = X.toarray() if dense else X
+    if compact is not None:
+        X, y = _compact_matrix(table, *compact)
+    else:
+        X = matrix_from_vectors(table.column(FEATURES), width)
+        if columns is not None:
+            X = X[:, columns]
+        y = table.column(LABEL).to_numpy()
+    if dense and sp.issparse(X):
+        X = X.toarray()
+    elif not dense and not sp.issparse(X):  # as the vectors decode: CSR
+        X = sp.csr_matrix(X)
     seconds["matrix"] = time.perf_counter() - started - seconds["rows"]
-    return X, table.column(LABEL).to_numpy()
+    return X, y
+
+
+def _compact_matrix(table, state: Fitted, label: str, oof: dict[int, str]):
+    from ..kernels import features as kernel
+    from .features import _label_values, arrow_columns
+
+    n = table.num_rows
+    overrides = {i: table.column(c).to_numpy() for i, c in oof.items()} or None
+    X = kernel.transform_compiled(kernel.compiled(state), arrow_columns(table, state), n, overrides).X
+    return X, _label_values(table.column(label).to_numpy())
 
 
 def _train_lightgbm_task(batches, *, params: dict, rounds: int, width: int, categorical: list[int],
-                         barrier: bool, record_train: bool, columns=None, dense: bool = False):
-    """mapInArrow body: LightGBM on this task's rows (of `columns` of the `width` features, all when None); in
-    barrier mode, one member of LightGBM's network."""
+                         barrier: bool, record_train: bool, columns=None, dense: bool = False, compact=None):
+    """mapInArrow body: LightGBM on this task's rows (of `columns` of the `width` features, all when None; or
+    the view's blocks from the raw columns with `compact`, see `_task_matrix`); in barrier mode, one member of
+    LightGBM's network."""
     import lightgbm as lgb
     import pyarrow as pa
 
     seconds: dict[str, float] = {}
-    X, y = _task_matrix(batches, width=width, columns=columns, dense=dense, seconds=seconds)
+    X, y = _task_matrix(batches, width=width, columns=columns, dense=dense, seconds=seconds, compact=compact)
     width = width if columns is None else len(columns)
     params = dict(params)
     rank = 0
@@ -182,13 +205,20 @@ def train_lightgbm_on_spark(features: SparkFeatures, params: dict, rounds: int, 
                                                                               features.categorical)
     n, params = _plan_tasks(spark, rows, rows * len(names), tasks, params)
     categorical = [names.index(c) for c in categorical_names if c in names]
+    compact, frame = None, features.dataframe.select(FEATURES, LABEL)
+    if features.compact is not None:  # the task computes the view's blocks from the raw columns
+        from .features import view_state
+
+        state, oof = view_state(features.compact, view)
+        if list(state.meta["names"]) != list(names):
+            raise RuntimeError(f"the {view!r} view's state has other columns than the features' view")
+        compact, frame = (state, features.compact.label, oof), features.compact.frame
     body = functools.partial(_train_lightgbm_task, params=params, rounds=rounds, width=len(features.names),
                              categorical=categorical, barrier=n > 1, record_train=record_train,
                              columns=None if columns is None else [int(j) for j in columns],
-                             dense=columns is not None and dense_view(view, len(names)))
+                             dense=columns is not None and dense_view(view, len(names)), compact=compact)
     schema = StructType([StructField("model", StringType()), StructField("evals", StringType()),
                          StructField("rows", LongType()), StructField("seconds", StringType())])
-    frame = features.dataframe.select(FEATURES, LABEL)
     # never coalesce before a barrier stage; one task needs no shuffle
     frame = frame.repartition(n) if n > 1 else frame.coalesce(1)
     result = frame.mapInArrow(body, schema, barrier=n > 1).collect()

@@ -82,6 +82,34 @@ def column_type(series: pd.Series) -> str:
     return "string"
 
 
+NUMERIC_SHARE = 0.9  # a text column whose values are at least this share numbers is flagged
+SHOWN_NOT_NUMBERS = 3
+
+
+def not_numbers(series: pd.Series) -> dict | None:
+    """A text column that is numbers but for a few cells (a typo such as "3O" makes import_csv read the whole
+    column as text): how many cells are not numbers and the first few of them, with their line in the file
+    (1 is the header). None for any other column."""
+    values = series.dropna()
+    if not len(values) or not all(isinstance(v, str) for v in values.head(200)):
+        return None
+    numbers = pd.to_numeric(values.str.strip(), errors="coerce")
+    bad = values[numbers.isna()]
+    if not len(bad) or len(bad) > (1 - NUMERIC_SHARE) * len(values):
+        return None
+    shown = bad.head(SHOWN_NOT_NUMBERS)
+    return {"count": int(len(bad)),
+            "examples": [{"value": _cell(str(v)), "line": int(i) + 2} for i, v in zip(shown.index, shown, strict=True)]}
+
+
+def _column(table: pd.DataFrame, name) -> dict:
+    column = {"name": str(name), "type": column_type(table[name]), "missing": int(table[name].isna().sum()),
+              "distinct": int(table[name].nunique(dropna=True))}
+    if column["type"] == "string" and (flagged := not_numbers(table[name])) is not None:
+        column["not_numbers"] = flagged
+    return column
+
+
 def _cell(value):
     if isinstance(value, str) and len(value) > MAX_CELL:
         return value[:MAX_CELL] + "…"
@@ -89,15 +117,15 @@ def _cell(value):
 
 
 def preview(path: Path, kind: str, head: bytes = b"", encoding: str | None = None) -> dict:
-    """{kind, delimiter?, columns: [{name, type, missing, distinct}], rows, sampled_rows, sample_limit}."""
+    """{kind, delimiter?, columns: [{name, type, missing, distinct, not_numbers?}], rows, sampled_rows,
+    sample_limit}."""
     delimiter = sniff_delimiter(head, kind) if kind in ("csv", "tsv") else None
     try:
         table = _read(path, kind, delimiter, encoding)
     except (ValueError, OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise PreviewError(f"cannot read it as {kind}: {str(exc)[:300]}") from None
     table = table.iloc[:, :MAX_COLUMNS]
-    columns = [{"name": str(name), "type": column_type(table[name]), "missing": int(table[name].isna().sum()),
-                "distinct": int(table[name].nunique(dropna=True))} for name in table.columns]
+    columns = [_column(table, name) for name in table.columns]
     shown = json.loads(table.head(SHOWN_ROWS).to_json(orient="values", date_format="iso", default_handler=str))
     out = {"kind": kind, "columns": columns, "rows": [[_cell(v) for v in row] for row in shown],
            "sampled_rows": len(table), "sample_limit": SAMPLE_ROWS}

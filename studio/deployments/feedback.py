@@ -2,9 +2,12 @@
 per (deployment, request id, row) in the database (a repeated label replaces the earlier one), and checked
 against the prediction log so that labels for rows the deployment never served are reported, not stored.
 
-A label comes in the deployment's own values (the "yes" / "no" it answers with, from its bundle's classes) or as
-0 / 1, and is stored as 0 / 1 (1: the positive class; operators/labels.py's given_class); import_prediction_log
-turns it back into the deployment's values (predicted_values), so a model retrained on the log answers in them.
+A label comes in the values of the version that served its row (the "yes" / "no" it answered with, from its
+bundle's classes), in the deployment's live values, or as 0 / 1, and is stored as 0 / 1 against the classes of
+the version that served the row (1: that version's positive class; operators/labels.py's given_class), with that
+version's number. Versions are immutable, so a stored label keeps its meaning whatever goes live later;
+import_prediction_log turns it back into the deployment's values (operators.library.feedback.label_values), so a
+model retrained on the log answers in them.
 
 The prediction log is written by the serving process about once a second, so a label posted within a second
 of its prediction may be reported unknown; posting it again later stores it.
@@ -51,15 +54,26 @@ def deployment_classes(deployment: Deployment) -> list | None:
     return version.manifest.get("classes") if version is not None else None
 
 
-def parse_labels(items, classes: list | None = None, *, csv: bool = False) -> dict[tuple[str, int], int]:
-    """[{"request_id", "row", "label"}] -> {(request id, row): 0 / 1}; the last of repeated pairs wins. A label is
-    one of `classes` (the deployment's values) or 0 / 1; from a CSV (`csv`) it is the cell's text.
-    FeedbackError names the first bad item's field (a CSV's bad label: the file and its line)."""
+def version_classes(deployment: Deployment) -> dict[str, list | None]:
+    """Each version's label values, by its number as the prediction log names it ("1")."""
+    return {str(number): manifest.get("classes")
+            for number, manifest in deployment.versions.values_list("number", "manifest")}
+
+
+def parse_labels(items, classes: list | None = None, *, csv: bool = False,
+                 others: list | None = None) -> dict[tuple[str, int], tuple[int, object]]:
+    """[{"request_id", "row", "label"}] -> {(request id, row): (its position in `items`, the label as given)}; the
+    last of repeated pairs wins. A label is one of `classes` (the deployment's values), of another version's
+    (`others`), or 0 / 1; from a CSV (`csv`) it is the cell's text. Which class it is depends on the version that
+    served its row (label_flags, once the log says which). FeedbackError names the first bad item's field (a CSV's
+    bad label: the file and its line)."""
     if not isinstance(items, list) or not items:
         raise FeedbackError("labels", "expected a non-empty list of {request_id, row, label}")
     if len(items) > MAX_LABELS:
         raise FeedbackError("labels", f"{len(items):,} labels in one call; the limit is {MAX_LABELS:,}")
-    labels: dict[tuple[str, int], int] = {}
+    labels: dict[tuple[str, int], tuple[int, object]] = {}
+    accepted: dict = {}
+    forms = [classes, *(others or [])]
     for i, item in enumerate(items):
         if not isinstance(item, dict):
             raise FeedbackError(f"labels[{i}]", "expected an object {request_id, row, label}")
@@ -72,13 +86,53 @@ def parse_labels(items, classes: list | None = None, *, csv: bool = False) -> di
                                                            f"(a string of 1 to {MAX_REQUEST_ID} characters)")
         if isinstance(row, bool) or not isinstance(row, int) or not 0 <= row < MAX_ROW:
             raise FeedbackError(f"labels[{i}].row", "expected the row's position in its request (0, 1, ...)")
-        value = given_class(label, classes, text=csv)
-        if value is None:
-            expected = "expected " + expected_labels(classes) + f", got {str(label)[:40]!r}"
-            raise FeedbackError("file", f"line {i + 2}: label: {expected}") if csv else \
-                FeedbackError(f"labels[{i}].label", expected)
-        labels[(request_id, row)] = value
+        if not memo(accepted, label, lambda v: any(given_class(v, c, text=csv) is not None for c in forms)):
+            raise bad_label(i, label, classes, csv)
+        labels[(request_id, row)] = (i, label)
     return labels
+
+
+def memo(cache: dict, label, decide, key=()):
+    """decide(label), remembered in `cache` per (key, label, its type): a call's thousands of labels hold a few
+    distinct values, each read once; an unhashable label is decided each time."""
+    try:
+        found = cache.get(full := (*key, type(label).__name__, label), cache)
+    except TypeError:
+        return decide(label)
+    if found is cache:
+        found = cache[full] = decide(label)
+    return found
+
+
+def bad_label(i: int, label, classes, csv: bool, version: str = "") -> FeedbackError:
+    expected = "expected " + expected_labels(classes) + f", got {str(label)[:40]!r}"
+    if version:
+        expected += f" (the row was served by version {version})"
+    return FeedbackError("file", f"line {i + 2}: label: {expected}") if csv else \
+        FeedbackError(f"labels[{i}].label", expected)
+
+
+def label_flags(labels: dict, served: dict, classes, versions: dict, *, csv: bool = False) -> dict:
+    """{(request id, row): (position, label as given)} of served rows -> {(request id, row): (0 / 1, version)}: the
+    label against the classes of the version that served the row (`served`: pair -> version) as it says, else
+    against the deployment's live values (`classes`) by role, positive to positive (a "yes" for a row a 0 / 1
+    version served), as import_prediction_log reads such a version's rows back."""
+    def decide(version):
+        def flag(label):
+            found = given_class(label, versions.get(version), text=csv)
+            return given_class(label, classes, text=csv) if found is None else found
+        return flag
+
+    out, flags, deciders = {}, {}, {}
+    for pair, (i, label) in labels.items():
+        version = served[pair]
+        if version not in deciders:
+            deciders[version] = decide(version)
+        flag = memo(flags, label, deciders[version], (version,))
+        if flag is None:
+            raise bad_label(i, label, versions.get(version), csv, version)
+        out[pair] = (flag, int(version) if version.isdigit() else None)
+    return out
 
 
 def expected_labels(classes: list | None) -> str:
@@ -113,22 +167,27 @@ def parse_csv(upload) -> list[dict]:
     return items
 
 
-def served_rows(deployment: Deployment, request_ids) -> set[tuple[str, int]]:
-    """The (request id, row) pairs among `request_ids` that the prediction log holds for the deployment."""
-    table = read_log(prediction_log_dir(), deployment.name, request_ids=request_ids, columns=["request_id", "row"])
+def served_rows(deployment: Deployment, request_ids) -> dict[tuple[str, int], str]:
+    """The (request id, row) pairs among `request_ids` that the prediction log holds for the deployment -> the
+    version that served each."""
+    table = read_log(prediction_log_dir(), deployment.name, request_ids=request_ids,
+                     columns=["request_id", "row", "version"])
     if table.num_rows == 0:
-        return set()
-    return set(zip(table["request_id"].to_pylist(), table["row"].to_pylist(), strict=True))
+        return {}
+    return dict(zip(zip(table["request_id"].to_pylist(), table["row"].to_pylist(), strict=True),
+                    (str(v) for v in table["version"].to_pylist()), strict=True))
 
 
-def store_labels(deployment: Deployment, labels: dict[tuple[str, int], int]) -> dict:
-    """Store the labels of served rows (insert or replace); report the rest."""
+def store_labels(deployment: Deployment, labels: dict, *, csv: bool = False) -> dict:
+    """Store the labels of served rows (insert or replace), each against the version that served it; report the
+    rest. FeedbackError (nothing stored) when a label is not a value of its row's version nor the deployment's."""
     ids = {request_id for request_id, _ in labels}
     served = served_rows(deployment, ids)
     known_ids = {request_id for request_id, _ in served}
     unknown_ids = sorted(ids - known_ids)
     unknown_rows = [{"request_id": r, "row": n} for r, n in labels if r in known_ids and (r, n) not in served]
-    keep = {pair: label for pair, label in labels.items() if pair in served}
+    keep = label_flags({pair: label for pair, label in labels.items() if pair in served}, served,
+                       deployment_classes(deployment), version_classes(deployment), csv=csv)
     with transaction.atomic():
         existing = set()
         kept_ids = sorted({r for r, _ in keep})
@@ -141,29 +200,36 @@ def store_labels(deployment: Deployment, labels: dict[tuple[str, int], int]) -> 
             "unknown_request_ids": unknown_ids, "unknown_rows": unknown_rows}
 
 
-def upsert(deployment: Deployment, labels: dict[tuple[str, int], int]) -> None:
+def upsert(deployment: Deployment, labels: dict[tuple[str, int], tuple[int, int | None]]) -> None:
     """INSERT ... ON CONFLICT DO UPDATE (SQLite and PostgreSQL alike), UPSERT_ROWS rows per statement: the ORM's
     bulk_create with update_conflicts does the same but builds a model instance per label, several times slower,
     and executemany costs PostgreSQL a round trip per row."""
     quote = connection.ops.quote_name
     table = quote(FeedbackLabel._meta.db_table)
-    names = ", ".join(quote(c) for c in ("deployment_id", "request_id", "row", "label", "received_at"))
+    names = ", ".join(quote(c) for c in ("deployment_id", "request_id", "row", "label", "version", "received_at"))
     keys = ", ".join(quote(c) for c in ("deployment_id", "request_id", "row"))
-    updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in ("label", "received_at"))
+    updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in ("label", "version", "received_at"))
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    rows = [(deployment.pk, r, n, label, now) for (r, n), label in labels.items()]
+    rows = [(deployment.pk, r, n, label, version, now) for (r, n), (label, version) in labels.items()]
     with connection.cursor() as cursor:
         for start in range(0, len(rows), UPSERT_ROWS):
             part = rows[start:start + UPSERT_ROWS]
-            values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(part))
+            values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(part))
             cursor.execute(f"INSERT INTO {table} ({names}) VALUES {values} ON CONFLICT ({keys}) DO UPDATE SET "
                            f"{updates}", [value for row in part for value in row])
 
 
 def labels_frame(deployment: Deployment):
-    """Every label of the deployment as a pandas table (request_id, row, label), for import_prediction_log."""
+    """Every label of the deployment as a pandas table (request_id, row, label, version), for
+    import_prediction_log and the monitoring page: label is 0 / 1 against the classes of `version` (a string, as
+    the prediction log names versions; a label stored without one is read against the live version's)."""
     import pandas as pd
 
-    rows = list(FeedbackLabel.objects.filter(deployment=deployment).values_list("request_id", "row", "label"))
-    return pd.DataFrame(rows, columns=["request_id", "row", "label"]).astype(
-        {"request_id": object, "row": "int64", "label": "int64"})
+    live = deployment.live_version or deployment.versions.order_by("-number").first()
+    fallback = str(live.number) if live is not None else None
+    rows = list(FeedbackLabel.objects.filter(deployment=deployment).values_list("request_id", "row", "label",
+                                                                                "version"))
+    frame = pd.DataFrame(rows, columns=["request_id", "row", "label", "version"]).astype(
+        {"request_id": object, "row": "int64", "label": "int64", "version": object})
+    frame["version"] = [fallback if v is None else str(v) for v in frame["version"]]
+    return frame

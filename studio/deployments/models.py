@@ -103,12 +103,19 @@ class DeploymentEvent(models.Model):
 
 class FeedbackLabel(models.Model):
     """The true outcome of one served row, posted after the fact (POST /api/deployments/<name>/feedback/).
-    One row per (deployment, request id, row): a repeated label replaces the earlier one."""
+    One row per (deployment, request id, row): a repeated label replaces the earlier one.
+
+    `label` is 0 / 1 against the classes of `version`, the version that served the row (its bundle's classes,
+    immutable): 1 is that version's positive class, as its logged probability is. So a later version whose
+    positive class is the other value changes no stored label's meaning."""
 
     deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="labels")
     request_id = models.CharField(max_length=100)
     row = models.PositiveIntegerField()
-    label = models.PositiveSmallIntegerField()
+    label = models.PositiveSmallIntegerField(help_text="1: the positive class of `version`, 0: its other class")
+    version = models.PositiveIntegerField(null=True, blank=True,
+                                          help_text="The version whose classes the label is read with: the one "
+                                                    "that served the row (none: the deployment's live one)")
     received_at = models.DateTimeField(db_index=True)
 
     class Meta:

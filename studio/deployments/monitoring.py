@@ -12,12 +12,13 @@ import numpy as np
 from django.db.models import Count
 from django.db.models.functions import TruncDate
 
+from operators.labels import answered_positive, flipped, is_zero_one, known_classes
 from operators.library.drift import ALERT, WARN, drift_figure
 from operators.prediction_log import read_log, served_drift
 
 from studio.serving.predlog import SHADOW_DIR
 
-from .feedback import labels_frame, prediction_log_dir
+from .feedback import deployment_classes, labels_frame, prediction_log_dir, version_classes
 from .models import Deployment
 
 MAX_DAYS = 366
@@ -57,10 +58,17 @@ def live_metrics_per_day(deployment: Deployment, days: float) -> list[dict]:
         return []
     served = read_log(prediction_log_dir(), deployment.name, since=time.time() - days * 86400,
                       request_ids=labels["request_id"].unique().tolist(),
-                      columns=["request_id", "row", "time", "probability"])
+                      columns=["request_id", "row", "time", "probability", "version"])
     if served.num_rows == 0:
         return []
-    joined = served.to_pandas().merge(labels, on=["request_id", "row"])
+    joined = served.to_pandas().merge(labels, on=["request_id", "row"], suffixes=("_served", ""))
+    # a label is of the positive class of its version, a probability of the serving version's: both in the
+    # deployment's one form (its live version's positive class) before versions are pooled
+    classes, target = version_classes(deployment), deployment_classes(deployment)
+    joined["label"] = joined["label"].to_numpy() ^ flipped_rows(joined["version"], classes, target)
+    probability = joined["probability"].to_numpy(dtype=np.float64)
+    joined["probability"] = np.where(flipped_rows(joined["version_served"], classes, target), 1 - probability,
+                                     probability)
     joined["day"] = [datetime.fromtimestamp(t, UTC).date().isoformat() for t in joined["time"]]
     out = []
     for day, rows in joined.groupby("day", sort=True):
@@ -69,6 +77,28 @@ def live_metrics_per_day(deployment: Deployment, days: float) -> list[dict]:
         out.append({"day": day, "labeled": len(rows), "auc": float(roc_auc_score(y, p)) if both else None,
                     "logloss": float(log_loss(y, p, labels=[0, 1]))})
     return out
+
+
+def flipped_rows(versions, classes: dict, target) -> np.ndarray:
+    """Per row, whether the version that served it (`versions`, as the log names them) calls the other of the
+    deployment's two values positive (operators.labels.flipped): its 0 / 1 and probability are then turned."""
+    turned = {v for v, own in classes.items() if flipped(own, target)}
+    return np.array([str(v) in turned for v in versions], dtype=bool)
+
+
+def in_one_form(versions, labels, probability, classes: dict, target) -> tuple[np.ndarray, np.ndarray]:
+    """Served labels and probabilities of rows of several versions (answering 0 / 1, "no" / "yes", or "yes" / "no"
+    with "no" positive) as the deployment's one form: whether each answer is the positive class of `target` (the
+    live version's classes; a version of another pair by role, positive to positive) and the probability of it."""
+    versions = np.asarray(versions, dtype=object)
+    labels = np.asarray(labels, dtype=object)
+    positive = np.zeros(len(labels), dtype=bool)
+    for version in set(versions.tolist()):
+        rows = versions == version
+        positive[rows] = answered_positive(labels[rows], classes.get(str(version)))
+    turned = flipped_rows(versions, classes, target)
+    probability = np.asarray(probability, dtype=np.float64)
+    return positive ^ turned, np.where(turned, 1 - probability, probability)
 
 
 def decisions(deployment: Deployment) -> list[dict]:
@@ -89,7 +119,10 @@ DIFFERENCE_EDGES = [-1.0, -0.5, -0.2, -0.1, -0.05, -0.01, 0.01, 0.05, 0.1, 0.2, 
 
 def shadow_comparison(deployment: Deployment, days: float, now: float | None = None) -> dict:
     """Live vs shadow answers to the same requests in the last `days` (the rows both logged): how often the
-    labels agree, and how the shadow's probability differs from the live one (shadow - live)."""
+    labels agree, and how the shadow's probability differs from the live one (shadow - live). Both sides in one
+    form, `compared_as` (the live version's [negative, positive]): a version answering 0 / 1 agrees with one
+    answering "no" / "yes" when it said 0 and the other "no", and one calling "no" positive has its probability
+    turned into that of "yes" before the difference is taken."""
     root = prediction_log_dir()
     since = (now or time.time()) - days * 86400
     shadow = read_log(root / SHADOW_DIR, deployment.name, since=since,
@@ -101,20 +134,24 @@ def shadow_comparison(deployment: Deployment, days: float, now: float | None = N
     if live.num_rows == 0:
         return {"available": False, "reason": "no live rows of the shadowed requests were logged"}
     joined = live.join(shadow, keys=["request_id", "row"], right_suffix="_shadow", join_type="inner")
-    versions = {}
+    classes, target = version_classes(deployment), deployment_classes(deployment)
+    live_l, live_p = in_one_form(joined.column("version").to_pylist(), joined.column("label").to_pylist(),
+                                 joined.column("probability").to_numpy(zero_copy_only=False), classes, target)
     shadow_versions = joined.column("version_shadow").to_pylist()
+    shadow_l, shadow_p = in_one_form(shadow_versions, joined.column("label_shadow").to_pylist(),
+                                     joined.column("probability_shadow").to_numpy(zero_copy_only=False), classes,
+                                     target)
+    versions = {}
     for version in sorted(set(shadow_versions)):
         mask = np.array([v == version for v in shadow_versions])
-        live_p = np.asarray(joined.column("probability").to_numpy(zero_copy_only=False), dtype=float)[mask]
-        shadow_p = np.asarray(joined.column("probability_shadow").to_numpy(zero_copy_only=False), dtype=float)[mask]
-        live_l = np.asarray(joined.column("label").to_pylist(), dtype=object)[mask]
-        shadow_l = np.asarray(joined.column("label_shadow").to_pylist(), dtype=object)[mask]
-        difference = shadow_p - live_p
+        difference = shadow_p[mask] - live_p[mask]
         counts, _ = np.histogram(np.clip(difference, -1, 1), bins=DIFFERENCE_EDGES)
         versions[version] = {
-            "rows": int(mask.sum()), "agreement": float(np.mean(live_l == shadow_l)),
+            "rows": int(mask.sum()), "agreement": float(np.mean(live_l[mask] == shadow_l[mask])),
             "mean_abs_difference": float(np.mean(np.abs(difference))),
             "live_versions": sorted({str(v) for v in np.asarray(joined.column("version").to_pylist())[mask]}),
             "difference_histogram": {"edges": DIFFERENCE_EDGES, "counts": counts.tolist()},
         }
-    return {"available": True, "days": days, "versions": versions}
+    known = known_classes(target)
+    return {"available": True, "days": days, "versions": versions,
+            "compared_as": [0, 1] if is_zero_one(known) else known.to_json()}

@@ -78,8 +78,6 @@ def publish(*, project, name: str, model, feature_state, holdout, user=None, run
         "project": project, "created_by": user, "description": description})
     if deployment.project_id != project.pk:
         raise DeploymentError(f"the name {name!r} is taken by a deployment of another project", "name", 409)
-    if not created:
-        keeps_stored_labels(deployment, feature_state)
     # Where the model came from, readable from the bundle alone (an exported .tar.gz has no database): the run,
     # the node, and the pipeline version as its id and as the number the canvas shows.
     source = {"project": project.pk, "run": getattr(run, "pk", None), "node": node,
@@ -112,24 +110,6 @@ def publish(*, project, name: str, model, feature_state, holdout, user=None, run
                             for which in ("primary", "secondary")}
     sync_registry()
     return version
-
-
-def keeps_stored_labels(deployment: Deployment, feature_state) -> None:
-    """The deployment's labels are stored as 0 / 1 against its classes (feedback) and read back in its values
-    with them (import_prediction_log): a new version whose positive class is the other value would turn every
-    stored label around, so it is refused while labels are stored."""
-    from operators.labels import known_classes
-
-    from .feedback import deployment_classes
-
-    live = known_classes(deployment_classes(deployment))
-    new = known_classes(getattr(feature_state, "meta", {}).get("label_classes"))
-    if live is None or new is None or live.positive == new.positive or \
-            {live.negative, live.positive} != {new.negative, new.positive} or not deployment.labels.exists():
-        return
-    raise DeploymentError(f"the model's positive class is {new.positive!r}, deployment {deployment.name!r}'s is "
-                          f"{live.positive!r}, and its stored labels were read with that one: train with "
-                          f"feature_extraction's positive set to {live.positive!r}", "feature_state_node")
 
 
 def _place(locked: Deployment, version: DeploymentVersion, canary: int | None, shadow: bool, user) -> None:
@@ -370,18 +350,18 @@ def bundle_resolver_for(run):
 
 def prediction_logs_for(run):
     """What the worker hands the executor as `prediction_logs`: a deployment of the run's project by name ->
-    its prediction log's root, its labels (stored 0 / 1) and its label values, [negative, positive] from its
-    bundle as the feedback endpoint reads labels with them (import_prediction_log, check_drift); None for any
-    other name."""
+    its prediction log's root, its labels (stored 0 / 1 against the classes of the version that served each row,
+    with that version), its label values ([negative, positive] from its live bundle: what import_prediction_log
+    reads labels back as) and each version's; None for any other name."""
 
     def resolve(name: str):
-        from .feedback import deployment_classes, labels_frame, prediction_log_dir
+        from .feedback import deployment_classes, labels_frame, prediction_log_dir, version_classes
 
         deployment = _in_run_project(run, name)
         if deployment is None:
             return None
         try:
-            classes = deployment_classes(deployment)
+            classes, versions = deployment_classes(deployment), version_classes(deployment)
         finally:
             _close_thread_connection()
 
@@ -391,7 +371,7 @@ def prediction_logs_for(run):
             finally:
                 _close_thread_connection()
 
-        return {"directory": prediction_log_dir(), "labels": labels, "classes": classes}
+        return {"directory": prediction_log_dir(), "labels": labels, "classes": classes, "version_classes": versions}
 
     return resolve
 

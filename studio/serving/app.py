@@ -45,6 +45,7 @@ def create_app(registry_path: str | Path | None = None, *, repository: Repositor
                              buckets=buckets)
     if prediction_log_dir is not None:  # input drift of each live model over its prediction log
         server.metrics.registry.register(DriftGauges.from_environment(repository, prediction_log_dir))
+        server.metrics.registry.register(PredictionLogRows(server))
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -73,6 +74,25 @@ def create_app(registry_path: str | Path | None = None, *, repository: Repositor
     app.state.metrics = server.metrics
     app.state.batcher = server.batcher
     return app
+
+
+class PredictionLogRows:
+    """serving_prediction_log_rows_total{outcome="written" | "dropped"}: the rows the prediction log wrote, and
+    those it dropped because its writer fell behind by max_pending_rows (else known only to the process).
+    Process-wide: a deployment key's /metrics leaves it out (scoped_metrics), the control token's shows it."""
+
+    def __init__(self, server: InferenceServer):
+        self.server = server
+
+    def collect(self):
+        from prometheus_client.core import CounterMetricFamily
+
+        log = self.server.prediction_log
+        family = CounterMetricFamily("serving_prediction_log_rows", "Rows of answered requests the prediction "
+                                     "log wrote, and dropped because its writer fell behind", labels=["outcome"])
+        family.add_metric(["written"], log.written_rows if log is not None else 0)
+        family.add_metric(["dropped"], log.dropped_rows if log is not None else 0)
+        yield family
 
 
 # The infer routes of routes_of, as Starlette matches them ({name} and {version}: one path segment each).

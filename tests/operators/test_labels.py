@@ -116,3 +116,18 @@ def test_a_label_handed_back_reads_the_labels_values_or_0_1(value, classes, text
     from operators.labels import given_class
 
     assert given_class(value, classes, text=text) == expected
+
+
+def test_flipped_is_the_same_two_values_with_the_other_positive():
+    from operators.labels import answered_positive, flipped
+
+    assert flipped(["yes", "no"], ["no", "yes"]) and flipped([1, 0], [0, 1]) and flipped([True, False], [False, True])
+    assert not flipped(["no", "yes"], ["no", "yes"]) and not flipped(None, ["no", "yes"])
+    assert not flipped([0, 1], ["no", "yes"])  # another pair: read by role, positive to positive
+    assert not flipped([False, True], [0, 1])  # true / false are not the numbers 0 / 1
+    # served labels as the log keeps them (read back as text when the files disagree on the type)
+    assert answered_positive(np.array([1, 0, 1]), None).tolist() == [True, False, True]
+    assert answered_positive(np.array(["1", "0", None], dtype=object), [0, 1]).tolist() == [True, False, False]
+    assert answered_positive(np.array(["yes", "no", "yes"], dtype=object), ["yes", "no"]).tolist() == \
+        [False, True, False]
+    assert answered_positive(np.array([True, False]), [False, True]).tolist() == [True, False]

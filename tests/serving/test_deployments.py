@@ -84,70 +84,104 @@ def _row(result, bundle_path):
     return bundle, table_to_columns(rows, bundle.input_spec)
 
 
+def _publish_first(studio, server, run):
+    """Publish run's model as "credit": version 1 is live and the serving process answers for it within 5 s."""
+    started = time.monotonic()
+    answer = studio.as_alice.post("/api/deployments/publish/", {"run": run.pk, "name": "credit"}, format="json")
+    assert answer.status_code == 201, answer.json()
+    body = answer.json()
+    assert body["status"] == "live" and body["live_version"] == 1 and body["project"] == studio.a.pk
+    assert {s["name"] for s in body["input_spec"]} >= {"age", "region"}
+    server.wait_for(lambda: server.get("/v2/models/credit")[0] == 200, timeout=5,
+                    what="version 1 answering within 5 s of publish")
+    print(f"published -> serving in {time.monotonic() - started:.2f} s")
+    v1 = body["versions"][0]
+    assert v1["number"] == 1 and v1["live"] is True and v1["manifest"]["version"] == "1"
+    return body
+
+
+def _send_until_stopped(port, payload, seen, failures, stop):
+    """One client's loop: POST payload again and again; each answer is (time, model_version, first probability)
+    in seen, each non-200 or dropped connection in failures."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    while not stop.is_set():
+        try:
+            connection.request("POST", "/v2/models/credit/infer", payload, {"Content-Type": "application/json"})
+            response = connection.getresponse()
+            data = response.read()
+            if response.status != 200:
+                failures.append((response.status, data[:200]))
+                continue
+            parsed = json.loads(data)
+            probability = next(o for o in parsed["outputs"] if o["name"] == "probability")["data"][0]
+            seen.append((time.monotonic(), parsed["model_version"], probability))
+        except Exception as exc:  # a dropped connection is a failed request too
+            failures.append(("exception", repr(exc)))
+            connection.close()
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.close()
+
+
+def _swap_and_roll_back_under_load(studio, server, deployment_id, run2, payloads):
+    """While clients send payloads: publish run2 as version 2, wait for load on it, roll back to version 1.
+    Returns the answers seen and the failures."""
+    seen, failures, stop = [], [], threading.Event()
+    threads = [threading.Thread(target=_send_until_stopped, args=(server.port, p, seen, failures, stop))
+               for p in payloads]
+    for t in threads:
+        t.start()
+    try:
+        server.wait_for(lambda: len(seen) > 20, what="load flowing")
+        answer = studio.as_alice.post("/api/deployments/publish/", {"run": run2.pk, "name": "credit"}, format="json")
+        assert answer.status_code == 201 and answer.json()["live_version"] == 2
+        server.wait_for(lambda: any(v == "2" for _, v, _ in seen), timeout=5, what="version 2 live under load")
+        swapped = time.monotonic()
+        server.wait_for(lambda: sum(1 for t, _, _ in seen if t > swapped) > 20, what="load on version 2")
+        answer = studio.as_alice.post(f"/api/deployments/{deployment_id}/rollback/", {"version": 1}, format="json")
+        assert answer.status_code == 200 and answer.json()["live_version"] == 1
+        rolled = time.monotonic()
+        server.wait_for(lambda: any(v == "1" and t > rolled for t, v, _ in seen), timeout=5,
+                        what="version 1 live again")
+        time.sleep(0.3)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=30)
+    return seen, failures
+
+
+def _assert_unpublished_with_history(studio, server, deployment_id, request):
+    """Unpublish: the name stays known with a clear reason; the serving page and the history tell what happened."""
+    answer = studio.as_alice.post(f"/api/deployments/{deployment_id}/unpublish/", format="json")
+    assert answer.status_code == 200 and answer.json()["status"] == "unpublished"
+    server.wait_for(lambda: server.get("/v2/models/credit")[0] == 404, timeout=5, what="unpublished")
+    status, error = server.post_json("/v2/models/credit/infer", json.loads(request))
+    assert status == 404 and "unpublished" in error["error"]
+
+    # the Deployments page's view of the serving process: live version, metrics per version, a curl line
+    answer = studio.as_alice.get(f"/api/deployments/{deployment_id}/serving/")
+    assert answer.status_code == 200
+    page = answer.json()
+    assert page["reachable"] is True and page["metrics"]["2"]["requests"] > 0
+    assert page["curl"].startswith("curl -s -X POST") and "/v1/models/credit:predict" in page["curl"]
+
+    history = studio.as_alice.get(f"/api/deployments/{deployment_id}/").json()["history"]
+    assert [(h["action"], h["version"]) for h in history] == [
+        ("published", 1), ("published", 2), ("rolled_back", 1), ("unpublished", None)]
+
+
 def test_publish_hot_swap_and_rollback_under_load(studio, settings):
     run1, result1 = finished_run(studio, seed=1)
-    run2, result2 = finished_run(studio, seed=2)
+    run2, _ = finished_run(studio, seed=2)
     with serving_process(studio.tmp) as server:
         settings.SERVING_URL = server.url
-        started = time.monotonic()
-        answer = studio.as_alice.post("/api/deployments/publish/", {"run": run1.pk, "name": "credit"}, format="json")
-        assert answer.status_code == 201, answer.json()
-        body = answer.json()
-        assert body["status"] == "live" and body["live_version"] == 1 and body["project"] == studio.a.pk
-        assert {s["name"] for s in body["input_spec"]} >= {"age", "region"}
-        server.wait_for(lambda: server.get("/v2/models/credit")[0] == 200, timeout=5,
-                        what="version 1 answering within 5 s of publish")
-        print(f"published -> serving in {time.monotonic() - started:.2f} s")
-
-        v1 = body["versions"][0]
-        assert v1["number"] == 1 and v1["live"] is True and v1["manifest"]["version"] == "1"
+        body = _publish_first(studio, server, run1)
         bundle1, columns = _row(result1, studio_bundle(studio, 1))
         request = json.dumps(v2_json(columns, bundle1.input_spec)).encode()
         big = json.dumps(v2_json({k: np.repeat(v, 500) for k, v in columns.items()}, bundle1.input_spec)).encode()
 
-        seen, failures, stop = [], [], threading.Event()
-
-        def load(payload):
-            connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
-            while not stop.is_set():
-                try:
-                    connection.request("POST", "/v2/models/credit/infer", payload,
-                                       {"Content-Type": "application/json"})
-                    response = connection.getresponse()
-                    data = response.read()
-                    if response.status != 200:
-                        failures.append((response.status, data[:200]))
-                        continue
-                    parsed = json.loads(data)
-                    probability = next(o for o in parsed["outputs"] if o["name"] == "probability")["data"][0]
-                    seen.append((time.monotonic(), parsed["model_version"], probability))
-                except Exception as exc:  # a dropped connection is a failed request too
-                    failures.append(("exception", repr(exc)))
-                    connection.close()
-                    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
-            connection.close()
-
-        threads = [threading.Thread(target=load, args=(p,)) for p in (request, request, request, big)]
-        for t in threads:
-            t.start()
-        try:
-            server.wait_for(lambda: len(seen) > 20, what="load flowing")
-            answer = studio.as_alice.post("/api/deployments/publish/", {"run": run2.pk, "name": "credit"},
-                                          format="json")
-            assert answer.status_code == 201 and answer.json()["live_version"] == 2
-            server.wait_for(lambda: any(v == "2" for _, v, _ in seen), timeout=5, what="version 2 live under load")
-            swapped = time.monotonic()
-            server.wait_for(lambda: sum(1 for t, _, _ in seen if t > swapped) > 20, what="load on version 2")
-            answer = studio.as_alice.post(f"/api/deployments/{body['id']}/rollback/", {"version": 1}, format="json")
-            assert answer.status_code == 200 and answer.json()["live_version"] == 1
-            rolled = time.monotonic()
-            server.wait_for(lambda: any(v == "1" and t > rolled for t, v, _ in seen), timeout=5,
-                            what="version 1 live again")
-            time.sleep(0.3)
-        finally:
-            stop.set()
-            for t in threads:
-                t.join(timeout=30)
+        payloads = (request, request, request, big)
+        seen, failures = _swap_and_roll_back_under_load(studio, server, body["id"], run2, payloads)
         assert failures == []
         bundle2 = load_bundle(studio_bundle(studio, 2))
         expected = {"1": bundle1.predict(columns, 1)["probability"][0],
@@ -158,23 +192,7 @@ def test_publish_hot_swap_and_rollback_under_load(studio, settings):
         assert {v for _, v, _ in seen} == {"1", "2"}
         print(f"{len(seen)} requests, 0 failed")
 
-        # unpublish: the name stays known, with a clear reason, and comes back with a rollback
-        answer = studio.as_alice.post(f"/api/deployments/{body['id']}/unpublish/", format="json")
-        assert answer.status_code == 200 and answer.json()["status"] == "unpublished"
-        server.wait_for(lambda: server.get("/v2/models/credit")[0] == 404, timeout=5, what="unpublished")
-        status, error = server.post_json("/v2/models/credit/infer", json.loads(request))
-        assert status == 404 and "unpublished" in error["error"]
-
-        # the Deployments page's view of the serving process: live version, metrics per version, a curl line
-        answer = studio.as_alice.get(f"/api/deployments/{body['id']}/serving/")
-        assert answer.status_code == 200
-        page = answer.json()
-        assert page["reachable"] is True and page["metrics"]["2"]["requests"] > 0
-        assert page["curl"].startswith("curl -s -X POST") and "/v1/models/credit:predict" in page["curl"]
-
-        history = studio.as_alice.get(f"/api/deployments/{body['id']}/").json()["history"]
-        assert [(h["action"], h["version"]) for h in history] == [
-            ("published", 1), ("published", 2), ("rolled_back", 1), ("unpublished", None)]
+        _assert_unpublished_with_history(studio, server, body["id"], request)
 
 
 def studio_bundle(studio, number):

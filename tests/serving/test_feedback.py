@@ -141,25 +141,6 @@ def test_a_run_reads_the_log_with_the_deployments_label_values(studio, churn):  
     assert prediction_logs_for(SimpleNamespace(project=studio.b))("churn") is None
 
 
-def test_a_version_that_would_turn_the_stored_labels_around_is_refused(studio, churn):  # noqa: F811
-    """Labels stored as 0 / 1 against "yes" keep their meaning: a new version whose positive class is "no" is
-    refused naming the feature state while labels are stored, and the live version stays."""
-    from types import SimpleNamespace
-
-    from studio.deployments.services import DeploymentError, publish
-
-    answer = studio.as_alice.post("/api/deployments/churn/feedback/", {"labels": [
-        {"request_id": "req-1", "row": 0, "label": "yes"}]}, format="json")
-    assert answer.status_code == 200 and answer.json()["stored"] == 1
-    flipped = SimpleNamespace(meta={"label_classes": ["yes", "no"]})
-    with pytest.raises(DeploymentError) as refused:
-        publish(project=studio.a, name="churn", model=None, feature_state=flipped, holdout=None, user=studio.alice)
-    assert refused.value.field == "feature_state_node" and refused.value.status == 400
-    assert "positive class is 'no'" in refused.value.message and "positive set to 'yes'" in refused.value.message
-    churn.refresh_from_db()
-    assert churn.versions.count() == 1 and churn.live_version.number == 1
-
-
 def test_labels_in_the_deployments_own_values_are_stored_as_0_1(studio, churn):  # noqa: F811
     url = "/api/deployments/churn/feedback/"
     answer = studio.as_alice.post(url, {"labels": [{"request_id": "req-1", "row": 0, "label": "yes"},

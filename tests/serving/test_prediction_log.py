@@ -90,3 +90,89 @@ def test_an_integer_label_is_delta_encoded_and_a_text_label_written_as_before(tm
         else:
             assert "DELTA_BINARY_PACKED" not in label.encodings and label.compression == "SNAPPY"
         assert by_name["probability"].compression == "SNAPPY" and by_name["in_age"].compression == "SNAPPY"
+
+
+def _large_requests(sizes):
+    """Requests of `sizes` rows as the binary path parses them: FP64 columns viewing the (read-only) body, NaN
+    for missing; BYTES as object arrays with None for missing; an INT64 column."""
+    rng = np.random.default_rng(11)
+    out = []
+    for k, n in enumerate(sizes):
+        values = rng.random(n) * 80
+        values[::7] = np.nan
+        body = b"\0" * 8 + values.tobytes()  # the header before the binary data
+        words = np.array([None if i % 5 == 0 else f"w{i % 3}" for i in range(n)], dtype=object)
+        columns = {"age": np.frombuffer(body, dtype="<f8", offset=8), "region": words,
+                   "count": np.arange(n, dtype=np.int64), "score": np.linspace(-1.0, 1.0, n)}
+        outputs = {"probability": rng.random(n), "label": (rng.random(n) > 0.5).astype(np.int64)}
+        out.append((f"big-{k}", columns, n, outputs))
+    return out
+
+
+def _rows(table):
+    return [(r["request_id"], r["row"], r["in_age"], r["in_region"], r["in_count"], r["in_score"], r["probability"],
+             r["label"]) for r in table.to_pylist()]
+
+
+def _expected(requests):
+    return [(rid, i, None if np.isnan(c["age"][i]) else float(c["age"][i]), c["region"][i], int(c["count"][i]),
+             float(c["score"][i]), float(o["probability"][i]), int(o["label"][i]))
+            for rid, c, n, o in requests for i in range(n)]
+
+
+def test_rows_logged_from_the_requests_own_arrays_read_back_as_scored(tmp_path):
+    """The log holds references to the request's arrays (views of its body for FP64 columns) until the writer
+    runs: what it writes is what each request carried, NaN and None as nulls, INT64 as integers."""
+    log = PredictionLog(tmp_path, flush_interval=3600)
+    sizes = [100, 3, 1000, 64]
+    for request_id, columns, n, outputs in _large_requests(sizes):
+        log.record(request_id, "credit", "7", columns, n, outputs)
+    log.close()
+    (file,) = sorted(tmp_path.rglob("*.parquet"))
+    table = pq.read_table(file)
+    assert table.schema.field("in_region").type == pa.string() and table.schema.field("in_count").type == pa.int64()
+    assert table.schema.field("in_age").type == pa.float64() and table["in_age"].null_count > 0
+    want = _expected(_large_requests(sizes))  # the same values again (a seeded generator)
+    assert _rows(table) == want
+    assert log.written_rows == sum(sizes)
+
+
+def test_columns_without_nulls_are_required_and_read_with_optional_ones_of_earlier_files(tmp_path):
+    """A column with no null in a file is written REQUIRED (no definition levels to encode), one with nulls
+    OPTIONAL; a file of the earlier writer (every column optional) and a new one still read as one table."""
+    log = PredictionLog(tmp_path, flush_interval=3600)
+    requests = _large_requests([100, 5])
+    for request_id, columns, n, outputs in requests:
+        log.record(request_id, "credit", "7", columns, n, outputs)
+    log.close()
+    (new,) = sorted(tmp_path.rglob("*.parquet"))
+    schema = pq.read_schema(new)
+    optional = {f.name for f in schema if f.nullable}
+    assert optional == {"in_age", "in_region"}  # the two inputs with missing values; in_count, in_score have none
+    earlier = pq.read_table(new)
+    earlier = pa.table(earlier.columns, schema=pa.schema([f.with_nullable(True) for f in earlier.schema]))
+    earlier = earlier.set_column(0, "request_id", pa.array(["old"] * earlier.num_rows, pa.string()))
+    pq.write_table(earlier, new.parent / "part-1-old.parquet")
+    table = read_log(tmp_path, "credit")
+    assert table.num_rows == 2 * 105
+    rows = _rows(table)
+    assert sorted(r for r in rows if r[0] != "old") == sorted(_expected(_large_requests([100, 5])))
+    assert sorted(r[1:] for r in rows if r[0] == "old") == sorted(r[1:] for r in _expected(_large_requests([100, 5])))
+
+
+def test_the_writer_is_woken_when_half_the_pending_limit_is_waiting(tmp_path):
+    """Rows arriving faster than max_pending_rows per flush interval are written, not dropped while the writer
+    sleeps: at half the limit it is woken (here long before its hour-long interval)."""
+    log = PredictionLog(tmp_path, flush_interval=3600, max_pending_rows=1000)
+    requests = _large_requests([100, 450])
+    for request_id, columns, n, outputs in requests:
+        log.record(request_id, "credit", "7", columns, n, outputs)
+    deadline = time.monotonic() + 60  # (a liveness bound: the writer runs at once when it is free)
+    while log.written_rows < 550 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert log.written_rows == 550 and log.dropped_rows == 0
+    for request_id, columns, n, outputs in _large_requests([700, 200]):  # 900 more: fits once those are written
+        log.record(request_id + "-again", "credit", "7", columns, n, outputs)
+    log.close()
+    assert log.dropped_rows == 0 and log.written_rows == 1450
+    assert read_log(tmp_path, "credit").num_rows == 1450

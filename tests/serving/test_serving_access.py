@@ -399,3 +399,27 @@ def test_a_rate_limit_store_that_is_down_lets_keyed_requests_through(tmp_path, t
         assert client.post("/v2/models/credit/infer", content=request_body).status_code == 401  # keys still hold
     assert [a.status_code for a in answers] == [200, 200, 200]
     assert app.state.server.gate.unavailable == 3
+
+
+def test_the_prediction_logs_written_and_dropped_rows_are_counted_for_the_control_token_only(
+        tmp_path, two_deployments, request_body):
+    """serving_prediction_log_rows_total: rows written, and rows dropped when the writer is behind (here: a
+    limit of 0 pending rows); process-wide, so a deployment's key does not see it, the control token does."""
+    app = make_app(tmp_path, two_deployments, prediction_log_dir=tmp_path / "log", log_flush_interval=3600)
+
+    def sample(outcome):
+        return app.state.metrics.registry.get_sample_value("serving_prediction_log_rows_total",
+                                                           {"outcome": outcome}) or 0.0
+
+    with TestClient(app) as client:
+        assert client.post("/v2/models/credit/infer", content=request_body, headers=bearer(KEY_A)).status_code == 200
+        app.state.server.prediction_log.flush()
+        assert sample("written") == 1 and sample("dropped") == 0
+        app.state.server.prediction_log.max_pending_rows = 0  # the writer "behind": the next rows are dropped
+        assert client.post("/v2/models/credit/infer", content=request_body, headers=bearer(KEY_A)).status_code == 200
+        assert sample("dropped") == 1
+        for key in (KEY_A, KEY_B):  # (the HELP and TYPE lines stay: they name no deployment)
+            text = client.get("/metrics", headers=bearer(key)).text
+            assert not any(line.startswith("serving_prediction_log_rows") for line in text.splitlines())
+        everything = client.get("/metrics", headers=bearer(CONTROL)).text
+        assert 'serving_prediction_log_rows_total{outcome="dropped"} 1.0' in everything

@@ -75,6 +75,25 @@ def test_labels_come_back_in_the_deployments_values(spark, log, tmp_path, classe
         assert local["label"].isna().sum() == 396 and on_spark["label"].isna().sum() == 396
 
 
+def test_each_label_reads_through_the_classes_of_the_version_that_served_it(spark, log, tmp_path):
+    """Labels stored 0 / 1 against their row's version: version 1 calls "yes" positive, version 2 "no"; the live
+    classes are version 1's. Version 2's stored 1 reads "no" (its positive), not "yes", the same on both engines."""
+    def with_versions():
+        labels = log["labels"]()
+        labels["version"] = ["1" if int(r[4:]) < 3 else "2" for r in labels["request_id"]]
+        return labels
+
+    versioned = {**log, "labels": with_versions, "classes": ["no", "yes"],
+                 "version_classes": {"1": ["no", "yes"], "2": ["yes", "no"]}}
+    local = read("local", versioned, tmp_path, labeled_only=True)
+    on_spark = read("spark", versioned, tmp_path, labeled_only=True)
+    assert_same_rows(local, on_spark)
+    own = {"1": ["no", "yes"], "2": ["yes", "no"]}
+    assert len(local) == 204 and local["label"].tolist() == [own[v][r % 2] for v, r in zip(
+        local["version"], local["row"], strict=True)]
+    assert set(local.loc[local["version"] == "2", "label"]) == {"yes", "no"}
+
+
 @pytest.fixture(scope="module")
 def upgraded(tmp_path_factory):
     """A deployment whose version 1 (a bundle without class values) answered 0 / 1 and took age as whole numbers,

@@ -81,3 +81,7 @@ def test_demo_setup_writes_the_demo_data_when_make_has_not(settings, tmp_path, m
     assert missing.read_bytes() == copied.read_bytes()
     assert copied.read_text().splitlines()[0].split(",")[:1] == ["customer_id"]
     assert len(copied.read_text().splitlines()) == 20_001
+    # previewed as an upload is: the Data page lists its columns before anyone asks for a preview
+    columns = {c["name"]: c["type"] for c in upload.preview["columns"]}
+    assert columns["customer_id"] == "integer" and columns["default"] == "integer" and columns["region"] == "string"
+    assert upload.preview["delimiter"] == "," and len(upload.preview["rows"]) == 20

@@ -41,6 +41,25 @@ def test_upload_answers_with_its_preview(world, settings):
     assert not list((settings.DATA_ROOT / "staging").iterdir())  # the staged file was moved, not copied
 
 
+def test_the_preview_names_the_cells_that_make_a_number_column_text(world):
+    # "3O" (a letter O) and "n/a" make import_csv read age as text; the preview says which cells, and where.
+    # A real text column, and a column that is numbers only, carry no such note.
+    ages = [str(20 + i) for i in range(30)]
+    ages[4], ages[17] = "3O", "n/a"
+    body = "age,city,score\n" + "".join(f"{a},{'xy'[i % 2]},{i}\n" for i, a in enumerate(ages))
+    preview = upload(world.as_alice, world.a, "typo.csv", body.encode()).json()["preview"]
+    columns = {c["name"]: c for c in preview["columns"]}
+    assert columns["age"]["type"] == "string"
+    assert columns["age"]["not_numbers"] == {
+        "count": 2, "examples": [{"value": "3O", "line": 6}, {"value": "n/a", "line": 19}]}
+    assert body.splitlines()[5].startswith("3O,") and body.splitlines()[18].startswith("n/a,")
+    assert "not_numbers" not in columns["city"] and "not_numbers" not in columns["score"]
+    # half numbers, half words is a text column, not a typo
+    mixed = "code\n" + "".join(f"{i if i % 2 else 'A' + str(i)}\n" for i in range(20))
+    mixed_preview = upload(world.as_alice, world.a, "mixed.csv", mixed.encode()).json()["preview"]
+    assert "not_numbers" not in mixed_preview["columns"][0]
+
+
 def test_parquet_preview_and_a_file_that_does_not_parse(world, tmp_path):
     frame = pd.DataFrame({"x": [1.5, None, 2.5], "flag": [True, False, True]})
     frame.to_parquet(tmp_path / "t.parquet")

@@ -60,6 +60,12 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   return data as T;
 }
 
+/** What a failed call says to a person: the API's error entries, else the error's own message. */
+export function failureMessage(e: unknown): string {
+  if (e instanceof ApiFailure && e.errors.length) return e.errors.map((x) => x.message).join("; ");
+  return e instanceof Error ? e.message : String(e);
+}
+
 export const get = <T>(path: string) => api<T>("GET", path);
 export const post = <T>(path: string, body?: unknown) => api<T>("POST", path, body ?? {});
 export const patch = <T>(path: string, body: unknown) => api<T>("PATCH", path, body);

@@ -95,6 +95,163 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/components/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description Components of your projects: reusable sub-pipelines with typed ports, used in pipelines through component
+         *     nodes ({"operator": "component", "params": {"component": name}}, "version" pinned or absent to follow the
+         *     latest). Saving a changed `graph` makes a new version; a cycle through other components is refused.
+         */
+        get: operations["components_list"];
+        put?: never;
+        /**
+         * @description Components of your projects: reusable sub-pipelines with typed ports, used in pipelines through component
+         *     nodes ({"operator": "component", "params": {"component": name}}, "version" pinned or absent to follow the
+         *     latest). Saving a changed `graph` makes a new version; a cycle through other components is refused.
+         */
+        post: operations["components_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/components/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description Components of your projects: reusable sub-pipelines with typed ports, used in pipelines through component
+         *     nodes ({"operator": "component", "params": {"component": name}}, "version" pinned or absent to follow the
+         *     latest). Saving a changed `graph` makes a new version; a cycle through other components is refused.
+         */
+        get: operations["components_retrieve"];
+        /**
+         * @description Components of your projects: reusable sub-pipelines with typed ports, used in pipelines through component
+         *     nodes ({"operator": "component", "params": {"component": name}}, "version" pinned or absent to follow the
+         *     latest). Saving a changed `graph` makes a new version; a cycle through other components is refused.
+         */
+        put: operations["components_update"];
+        post?: never;
+        /** @description Delete a component; 409 while a pipeline or another component uses it (they are listed). */
+        delete: operations["components_destroy"];
+        options?: never;
+        head?: never;
+        /**
+         * @description Components of your projects: reusable sub-pipelines with typed ports, used in pipelines through component
+         *     nodes ({"operator": "component", "params": {"component": name}}, "version" pinned or absent to follow the
+         *     latest). Saving a changed `graph` makes a new version; a cycle through other components is refused.
+         */
+        patch: operations["components_partial_update"];
+        trace?: never;
+    };
+    "/api/components/{id}/move/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Pin this component's nodes in the given pipelines to a version (default the latest): one new version
+         *     of each pipeline that changed.
+         */
+        post: operations["components_move_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/components/{id}/versions/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Every version, newest first. */
+        get: operations["components_versions_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/components/{id}/versions/{number}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description Components of your projects: reusable sub-pipelines with typed ports, used in pipelines through component
+         *     nodes ({"operator": "component", "params": {"component": name}}, "version" pinned or absent to follow the
+         *     latest). Saving a changed `graph` makes a new version; a cycle through other components is refused.
+         */
+        get: operations["components_versions_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/components/{id}/where-used/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description The pipelines and components whose latest version uses this one, each node pinned or following (a
+         *     follower takes a new version at its next run).
+         */
+        get: operations["components_where_used_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/components/make/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Make a component from selected nodes of a pipeline: the selection becomes the component's first
+         *     version (ports from what crosses the selection's border) and the pipeline a new version holding one
+         *     component node in its place. Returns {component, pipeline}.
+         */
+        post: operations["components_make_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/connections/": {
         parameters: {
             query?: never;
@@ -194,8 +351,10 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * @description Attach true labels to served predictions: `{"labels": [{"request_id": "...", "row": 0, "label": 1}]}`
-         *     (up to 10,000 per call), or a multipart `file` (CSV with the columns request_id, row, label). A repeated
+         * @description Attach true labels to served predictions: `{"labels": [{"request_id": "...", "row": 0, "label": "yes"}]}`
+         *     (up to 10,000 per call), or a multipart `file` (CSV with the columns request_id, row, label). A label is one
+         *     of the values the deployment answers with ("yes" / "no"), of the values of the version that served the row, or
+         *     0 / 1 (1: the positive class of the version that served the row); it is kept against that version. A repeated
          *     (request id, row) replaces its label; ids the prediction log does not hold are reported back in
          *     `unknown_request_ids` (and rows past a request's end in `unknown_rows`), not stored. Needs the editor role.
          */
@@ -1233,6 +1392,60 @@ export interface components {
          */
         CatchupEnum: "skip" | "latest" | "each";
         /**
+         * @description For a ModelSerializer: the fields in `identity_fields` (which project a thing belongs to, a deployment's
+         *     name) are set at creation and never change. An update that sends one with another value is refused with
+         *     400; the same value (a client sending the whole object back) passes. The refusal never looks the new value
+         *     up, so it says nothing about whether another project exists.
+         */
+        Component: {
+            readonly id: number;
+            /** @description Project id (you need the editor role in it) */
+            project: number;
+            /** @description What component nodes name it by; never changes */
+            name: string;
+            description?: string;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            readonly updated_at: string;
+            readonly latest: components["schemas"]["ComponentVersion"] | null;
+            readonly version_created: boolean;
+        };
+        /**
+         * @description For a ModelSerializer: the fields in `identity_fields` (which project a thing belongs to, a deployment's
+         *     name) are set at creation and never change. An update that sends one with another value is refused with
+         *     400; the same value (a client sending the whole object back) passes. The refusal never looks the new value
+         *     up, so it says nothing about whether another project exists.
+         */
+        ComponentRequest: {
+            /** @description Project id (you need the editor role in it) */
+            project: number;
+            /** @description What component nodes name it by; never changes */
+            name: string;
+            description?: string;
+            /** @description The component's graph with its 'ports'; a new version when it differs */
+            graph?: {
+                [key: string]: unknown;
+            };
+            message?: string;
+        };
+        ComponentVersion: {
+            readonly id: number;
+            readonly number: number;
+            readonly digest: string;
+            readonly valid: boolean;
+            readonly errors: {
+                [key: string]: unknown;
+            }[];
+            readonly message: string;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** @description A pipeline graph (format studio.pipeline/1: nodes, edges, parameters); schema in pipelines/schema/pipeline.schema.json */
+            readonly graph: {
+                [key: string]: unknown;
+            };
+        };
+        /**
          * @description * `skip` - Skip this fire while the previous scheduled run is still going
          *     * `queue` - Start it when the previous scheduled run has finished
          *     * `cancel` - Cancel the previous scheduled run and start this one
@@ -1430,6 +1643,8 @@ export interface components {
             graph: {
                 [key: string]: unknown;
             };
+            /** @description The project whose components the graph's component nodes name */
+            project?: number;
             /** @description Run parameter overrides to validate with */
             params?: {
                 [key: string]: unknown;
@@ -1469,6 +1684,22 @@ export interface components {
             status: string;
             run: number | null;
         };
+        MakeComponentRequest: {
+            /** @description The pipeline the selection is in */
+            pipeline: number;
+            /** @description The canvas's graph (default: the pipeline's latest version) */
+            graph?: {
+                [key: string]: unknown;
+            };
+            /** @description The selected node ids */
+            nodes: string[];
+            name: string;
+            description?: string;
+            /** @description Port renames, proposed name -> chosen name */
+            port_names?: {
+                [key: string]: string;
+            };
+        };
         Membership: {
             readonly id: number;
             /** @description The member's user name */
@@ -1495,6 +1726,11 @@ export interface components {
          * @enum {string}
          */
         ModeEnum: "all" | "from" | "only" | "until";
+        MoveRequest: {
+            pipelines: number[];
+            /** @description Default: the latest version */
+            version?: number;
+        };
         NodeRun: {
             readonly node: string;
             readonly operator: string;
@@ -1512,6 +1748,17 @@ export interface components {
             readonly error: unknown;
             /** @description output port -> artifact fingerprint */
             readonly outputs: unknown;
+        };
+        NotNumber: {
+            value: string;
+            /** @description Line in the file (1 is the header) */
+            line: number;
+        };
+        NotNumbers: {
+            /** @description Cells in the sampled rows that are not numbers */
+            count: number;
+            /** @description The first few of them */
+            examples: components["schemas"]["NotNumber"][];
         };
         Operator: {
             name: string;
@@ -1533,6 +1780,21 @@ export interface components {
             node: string;
             port: string;
             fingerprint: string;
+        };
+        PaginatedComponentList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?offset=400&limit=100
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?offset=200&limit=100
+             */
+            previous?: string | null;
+            results: components["schemas"]["Component"][];
         };
         PaginatedConnectionList: {
             /** @example 123 */
@@ -1690,6 +1952,24 @@ export interface components {
          *     400; the same value (a client sending the whole object back) passes. The refusal never looks the new value
          *     up, so it says nothing about whether another project exists.
          */
+        PatchedComponentRequest: {
+            /** @description Project id (you need the editor role in it) */
+            project?: number;
+            /** @description What component nodes name it by; never changes */
+            name?: string;
+            description?: string;
+            /** @description The component's graph with its 'ports'; a new version when it differs */
+            graph?: {
+                [key: string]: unknown;
+            };
+            message?: string;
+        };
+        /**
+         * @description For a ModelSerializer: the fields in `identity_fields` (which project a thing belongs to, a deployment's
+         *     name) are set at creation and never change. An update that sends one with another value is refused with
+         *     400; the same value (a client sending the whole object back) passes. The refusal never looks the new value
+         *     up, so it says nothing about whether another project exists.
+         */
         PatchedConnectionRequest: {
             /** @description Project id (you need the editor role in it) */
             project?: number;
@@ -1743,12 +2023,24 @@ export interface components {
             name?: string;
             description?: string;
         };
+        /**
+         * @description For a ModelSerializer: the fields in `identity_fields` (which project a thing belongs to, a deployment's
+         *     name) are set at creation and never change. An update that sends one with another value is refused with
+         *     400; the same value (a client sending the whole object back) passes. The refusal never looks the new value
+         *     up, so it says nothing about whether another project exists.
+         */
         PatchedProjectWebhookRequest: {
             /** @description Project id (you need the editor role in it) */
             project?: number;
             /** @description http(s) URL that gets a JSON POST when a scheduled run fails after its last retry */
             url?: string;
         };
+        /**
+         * @description For a ModelSerializer: the fields in `identity_fields` (which project a thing belongs to, a deployment's
+         *     name) are set at creation and never change. An update that sends one with another value is refused with
+         *     400; the same value (a client sending the whole object back) passes. The refusal never looks the new value
+         *     up, so it says nothing about whether another project exists.
+         */
         PatchedScheduleRequest: {
             /** @description The pipeline to run (fixed at creation) */
             pipeline?: number;
@@ -1862,6 +2154,8 @@ export interface components {
             missing: number;
             /** @description Distinct values in the sampled rows */
             distinct: number;
+            /** @description A text column whose cells are numbers but for a few (a typo): those few */
+            not_numbers?: components["schemas"]["NotNumbers"];
         };
         /**
          * @description * `number` - number
@@ -1885,6 +2179,12 @@ export interface components {
             name: string;
             description?: string;
         };
+        /**
+         * @description For a ModelSerializer: the fields in `identity_fields` (which project a thing belongs to, a deployment's
+         *     name) are set at creation and never change. An update that sends one with another value is refused with
+         *     400; the same value (a client sending the whole object back) passes. The refusal never looks the new value
+         *     up, so it says nothing about whether another project exists.
+         */
         ProjectWebhook: {
             readonly id: number;
             /** @description Project id (you need the editor role in it) */
@@ -1894,6 +2194,12 @@ export interface components {
             /** Format: date-time */
             readonly created_at: string;
         };
+        /**
+         * @description For a ModelSerializer: the fields in `identity_fields` (which project a thing belongs to, a deployment's
+         *     name) are set at creation and never change. An update that sends one with another value is refused with
+         *     400; the same value (a client sending the whole object back) passes. The refusal never looks the new value
+         *     up, so it says nothing about whether another project exists.
+         */
         ProjectWebhookRequest: {
             /** @description Project id (you need the editor role in it) */
             project: number;
@@ -1905,6 +2211,8 @@ export interface components {
             run: number;
             /** @description Deployment name; created in the run's project if new */
             name: string;
+            /** @description A canvas node of the run: a training node publishes its model, an evaluate node the model it evaluated; the feature state and the held-out rows are found from the graph (other *_node fields win) */
+            node?: string;
             /** @description Node whose model output to publish (needed only when the run has several models) */
             model_node?: string;
             /** @description Node whose feature state to publish */
@@ -2017,6 +2325,12 @@ export interface components {
          * @enum {string}
          */
         RunStatusEnum: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+        /**
+         * @description For a ModelSerializer: the fields in `identity_fields` (which project a thing belongs to, a deployment's
+         *     name) are set at creation and never change. An update that sends one with another value is refused with
+         *     400; the same value (a client sending the whole object back) passes. The refusal never looks the new value
+         *     up, so it says nothing about whether another project exists.
+         */
         Schedule: {
             readonly id: number;
             /** @description The pipeline's project (fixed at creation) */
@@ -2068,6 +2382,12 @@ export interface components {
             /** Format: date-time */
             readonly updated_at: string;
         };
+        /**
+         * @description For a ModelSerializer: the fields in `identity_fields` (which project a thing belongs to, a deployment's
+         *     name) are set at creation and never change. An update that sends one with another value is refused with
+         *     400; the same value (a client sending the whole object back) passes. The refusal never looks the new value
+         *     up, so it says nothing about whether another project exists.
+         */
         ScheduleRequest: {
             /** @description The pipeline to run (fixed at creation) */
             pipeline: number;
@@ -2663,6 +2983,1008 @@ export interface operations {
             };
             /** @description Not acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    components_list: {
+        parameters: {
+            query?: {
+                /** @description Number of results to return per page. */
+                limit?: number;
+                /** @description The initial index from which to return the results. */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedComponentList"];
+                };
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    components_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ComponentRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Component"];
+                };
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    components_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Component"];
+                };
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    components_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ComponentRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Component"];
+                };
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    components_destroy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    components_partial_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedComponentRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Component"];
+                };
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    components_move_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MoveRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    components_versions_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ComponentVersion"][];
+                };
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    components_versions_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                number: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ComponentVersion"];
+                };
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    components_where_used_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    components_make_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MakeComponentRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,25 +1,16 @@
-import {
-  Background,
-  Controls,
-  MiniMap,
-  ReactFlow,
-  ReactFlowProvider,
-  useReactFlow,
-  type Edge,
-} from "@xyflow/react";
+import { ReactFlowProvider, useReactFlow } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
-import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { canRedo, canUndo } from "../graph/history";
 import { autoLayout } from "../graph/layout";
-import { addComment, addNode, moveNodes, removeElements, setLabel, setParams } from "../graph/ops";
+import { addComment, addNode, moveNodes, removeElements } from "../graph/ops";
 import type { GraphDoc, GraphError, OperatorSpec, XY } from "../graph/types";
 import { catalogueFrom } from "../graph/types";
 import { useCanvasFileDrop } from "../data/useCanvasFileDrop";
 import { GettingStarted } from "./GettingStarted";
 import { HelpPanel } from "./HelpPanel";
-import type { FlowNode, NodeRunState } from "./nodeData";
-import { NoteNode } from "./NoteNode";
-import { OperatorNode } from "./OperatorNode";
+import { FlowSurface, NoticeBanner, SelectedNodePanel } from "./EditorParts";
+import type { NodeRunState } from "./nodeData";
 import { DRAG_MIME, Palette } from "./Palette";
 import { Toolbar, type RunMode } from "./Toolbar";
 import { useClipboard } from "./useClipboard";
@@ -32,10 +23,6 @@ import { useSave, type DraftTarget } from "./useSave";
 import { useSelection } from "./useSelection";
 
 export type { RunMode } from "./Toolbar";
-
-const nodeTypes = { operator: OperatorNode, note: NoteNode };
-// The form library and its JSON-Schema validator are a third of the code: loaded when a node is first selected.
-const ParamPanel = lazy(() => import("./ParamPanel").then((m) => ({ default: m.ParamPanel })));
 
 export interface EditorProps {
   operators: OperatorSpec[];
@@ -139,7 +126,8 @@ function EditorInner(props: EditorProps) {
 
   const selectedNode = onlySelected ? doc.nodes.find((n) => n.id === onlySelected) : undefined;
   // The minimap never covers the graph: off while the parameter panel narrows the canvas, unless asked for.
-  const showMinimap = minimap ?? !selectedNode;
+  // An empty canvas has nothing to map (the minimap would be a blank box beside the getting-started card).
+  const showMinimap = minimap ?? (!selectedNode && doc.nodes.length + doc.comments.length > 0);
   // Unsaved edits are saved first (a new version, so the toolbar and the header follow), then the run starts.
   const runSaved = async (mode: RunMode, node: string | null, force: boolean) => {
     const errs = dirty ? await save() : [];
@@ -156,12 +144,7 @@ function EditorInner(props: EditorProps) {
         message={message} onMessage={setMessage}
         onToggleHelp={toggleHelp} extra={props.toolbarExtra}
       />
-      {notice && (
-        <div className={`notice notice-${notice.kind}`} role={notice.kind === "error" ? "alert" : "status"} data-testid="notice">
-          <span>{notice.text}</span>
-          <button type="button" aria-label="Dismiss" onClick={dismiss}>×</button>
-        </div>
-      )}
+      {notice && <NoticeBanner notice={notice} onDismiss={dismiss} />}
       {props.selectionBar?.(parts.nodes, doc, change)}
       <div className="editor-body">
         <Palette operators={operators} onAdd={(op) => addOperatorAt(op, centre())} />
@@ -171,46 +154,22 @@ function EditorInner(props: EditorProps) {
           onDragOver={(e) => { if (!fileDrop.onDragOver(e)) { e.preventDefault(); e.dataTransfer.dropEffect = "move"; } }}
           onDrop={(e) => { if (!fileDrop.onDrop(e)) onDrop(e); }}
         >
-          <ReactFlow<FlowNode, Edge>
-            nodes={flowNodes}
-            edges={flowEdges}
-            nodeTypes={nodeTypes}
-            onNodesChange={onNodesChange}
-            onEdgesChange={onEdgesChange}
-            onConnect={onConnect}
-            onConnectEnd={onConnectEnd}
-            isValidConnection={isValidConnection}
-            deleteKeyCode={null}
-            selectionKeyCode="Shift"
-            multiSelectionKeyCode={["Meta", "Control", "Shift"]}
-            fitView={initial.nodes.length + initial.comments.length > 0}
-            fitViewOptions={{ padding: 0.15, maxZoom: 1 }}
-            minZoom={0.05}
-            proOptions={{ hideAttribution: true }}
-          >
-            <Background gap={20} />
-            <Controls />
-            {showMinimap && <MiniMap pannable zoomable position="top-right" ariaLabel="Minimap" nodeColor={(n) => (n.type === "note" ? "#f5d76e" : "#8c959f")} />}
-          </ReactFlow>
+          <FlowSurface
+            flowNodes={flowNodes} flowEdges={flowEdges} onNodesChange={onNodesChange} onEdgesChange={onEdgesChange}
+            onConnect={onConnect} onConnectEnd={onConnectEnd} isValidConnection={isValidConnection}
+            fitOnOpen={initial.nodes.length + initial.comments.length > 0} showMinimap={showMinimap}
+          />
           <button type="button" className="minimap-toggle" aria-pressed={showMinimap} onClick={() => setMinimap(!showMinimap)}>{showMinimap ? "Hide minimap" : "Show minimap"}</button>
           {doc.nodes.length === 0 && doc.comments.length === 0 && <GettingStarted onOpenHelp={() => setShowHelp(true)} />}
           {showHelp && <HelpPanel operators={operators} onClose={() => setShowHelp(false)} />}
           {fileDrop.progress}
         </div>
         {selectedNode && (
-          <Suspense fallback={<aside className="param-panel" aria-label="Parameters"><p className="muted">Loading the form…</p></aside>}>
-          <ParamPanel
-            node={selectedNode}
-            spec={catalogue.get(selectedNode.operator)}
-            errors={errorsByNode.get(selectedNode.id) ?? NO_ERRORS}
-            columns={props.columnsOf?.(selectedNode.id, doc)}
-            onParams={(params) => change((d) => setParams(d, selectedNode.id, params), `params:${selectedNode.id}`)}
-            onLabel={(label) => change((d) => setLabel(d, selectedNode.id, label), `label:${selectedNode.id}`)}
-            onDone={endGroup}
-            actions={props.nodeActions?.(selectedNode.id)}
-            runError={runStates.get(selectedNode.id)?.status === "failed" ? runStates.get(selectedNode.id)?.error : undefined}
+          <SelectedNodePanel
+            node={selectedNode} doc={doc} catalogue={catalogue} errors={errorsByNode.get(selectedNode.id) ?? NO_ERRORS}
+            runState={runStates.get(selectedNode.id)} change={change} endGroup={endGroup}
+            columnsOf={props.columnsOf} nodeActions={props.nodeActions}
           />
-          </Suspense>
         )}
       </div>
       {props.bottom}

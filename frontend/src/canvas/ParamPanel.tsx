@@ -5,7 +5,7 @@ import { UploadWidget } from "../data/UploadWidget";
 import { useMemo, useRef, type ReactNode } from "react";
 import type { GraphError, GraphNode, OperatorSpec } from "../graph/types";
 import { CodeWidget } from "./CodeWidget";
-import { formSchema } from "./form/formSchema";
+import { formSchema, missingLabel } from "./form/formSchema";
 import { formTemplates, type FormContext } from "./form/templates";
 import { portColor } from "./ports";
 
@@ -78,6 +78,8 @@ export function ParamPanel({ node, spec, errors, columns, onParams, onLabel, onD
     [node.params, bound],
   );
 
+  const labelProblem = missingLabel(spec?.params_schema as RJSFSchema | undefined, node.params, columns);
+
   return (
     <aside className="param-panel" aria-label="Parameters" data-testid="param-panel">
       <h2>{node.label || node.id}</h2>
@@ -115,6 +117,7 @@ export function ParamPanel({ node, spec, errors, columns, onParams, onLabel, onD
           {e.message}
         </p>
       ))}
+      {labelProblem && <p className="warn-text" role="status">{labelProblem}</p>}
       {runError && <p className="error-text" role="alert">Failed in the last run: {runError}</p>}
       {Object.entries(bound).map(([name, ref]) => (
         <p key={name} className="bound-param">

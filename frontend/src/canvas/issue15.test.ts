@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { deploymentName, modelNodes, modelOperators, publishable } from "../deployments/publishing";
 import { better, chartOrder, pairedMetrics } from "../outputs/views";
 import { changeRows } from "../screens/DiffTable";
-import { fieldNameOf, formSchema } from "./form/formSchema";
+import { fieldNameOf, formSchema, missingLabel } from "./form/formSchema";
 
 const IMPORT = {
   type: "object",
@@ -35,6 +35,17 @@ describe("the parameter form's schema", () => {
     expect(s.properties.label.examples).toEqual(["age", "region"]);
     expect((s.properties.exclude.items as { examples: string[] }).examples).toEqual(["age", "region"]);
     expect(((s.properties.crosses.items as { items: { examples: string[] } }).items).examples).toEqual(["age", "region"]);
+  });
+  it("says when the label a node looks for is not among its input's known columns, default included", () => {
+    const evaluate = { type: "object", properties: { label: { type: "string", default: "label" }, probability_column: { type: "string" } } } as RJSFSchema;
+    const columns = ["Unnamed: 0", "age", "bought", "probability"];
+    expect(missingLabel(evaluate, {}, columns)).toBe("Label: the input has no column “label”; its columns are Unnamed: 0, age, bought, probability.");
+    expect(missingLabel(evaluate, { label: "bougth" }, columns)).toContain("no column “bougth”");
+    expect(missingLabel(evaluate, { label: "bought" }, columns)).toBeNull();
+    // nothing known about the input, no label parameter, or an empty (unlabelled) label: nothing to say
+    expect(missingLabel(evaluate, {}, undefined)).toBeNull();
+    expect(missingLabel(IMPORT, { label: "x" }, columns)).toBeNull();
+    expect(missingLabel(FEATURES, { label: "" }, columns)).toBeNull();
   });
   it("leaves out parameters bound to a pipeline parameter", () => {
     const s = formSchema(IMPORT, { path: { $param: "p" } }, undefined) as { properties: Record<string, unknown> };
@@ -69,10 +80,13 @@ describe("publish from a node", () => {
     expect(deploymentName("Credit default (v2)!")).toBe("credit-default-v2");
     expect(deploymentName("***")).toBe("model");
   });
-  it("offers Publish on training and evaluate nodes only", () => {
-    expect(publishable({ inputs: [], outputs: [{ type: "model" }] })).toBe(true);
-    expect(publishable({ inputs: [{ name: "model", type: "model" }], outputs: [{ type: "metrics" }] })).toBe(true);
-    expect(publishable({ inputs: [{ name: "table", type: "table" }], outputs: [{ type: "table" }] })).toBe(false);
+  it("offers Publish on training nodes, and on evaluate nodes whose model input is wired", () => {
+    const evaluate = { inputs: [{ name: "table", type: "table" }, { name: "model", type: "model" }], outputs: [{ type: "metrics" }] };
+    expect(publishable({ inputs: [], outputs: [{ type: "model" }] }, new Set())).toBe(true);
+    expect(publishable(evaluate, new Set(["table", "model"]))).toBe(true);
+    // scoring a predict node's table, with nothing on its model input: nothing to publish
+    expect(publishable(evaluate, new Set(["table"]))).toBe(false);
+    expect(publishable({ inputs: [{ name: "table", type: "table" }], outputs: [{ type: "table" }] }, new Set(["table"]))).toBe(false);
   });
   it("offers a run's nodes with a model output in the run-history Publish picker, not by their name", () => {
     const models = modelOperators([

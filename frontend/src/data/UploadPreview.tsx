@@ -1,5 +1,7 @@
 import type { Upload } from "./uploads";
 
+type PreviewColumn = NonNullable<Upload["preview"]>["columns"][number];
+
 const DELIMITERS: Record<string, string> = { ",": "comma (,)", ";": "semicolon (;)", "\t": "tab", "|": "pipe (|)" };
 
 /** What the file holds, before any run: column types, missing and distinct counts, the first rows. */
@@ -16,6 +18,7 @@ export function UploadPreview({ upload }: { upload: Upload }) {
         {p.columns.length} columns · counts over the first {p.sampled_rows.toLocaleString()} rows
         {p.sampled_rows >= p.sample_limit ? " (the file has more)" : ""}
       </p>
+      <TextNumbers columns={p.columns} />
       <div className="table-scroll">
         <table className="data" aria-label="Columns">
           <thead>
@@ -43,5 +46,29 @@ export function UploadPreview({ upload }: { upload: Upload }) {
         </table>
       </div>
     </section>
+  );
+}
+
+/**
+ * Columns that are numbers but for a few cells (a typo such as "3O"): the import reads them as text, so the model
+ * would take them as categories. Says which cells, where, and the two ways out.
+ */
+function TextNumbers({ columns }: { columns: PreviewColumn[] }) {
+  const flagged = columns.filter((c) => c.not_numbers);
+  if (flagged.length === 0) return null;
+  return (
+    <ul className="preview-warnings" aria-label="Columns read as text">
+      {flagged.map((c) => {
+        const { count, examples } = c.not_numbers!;
+        const cells = examples.map((e) => `“${e.value}” (line ${e.line})`).join(", ");
+        return (
+          <li key={c.name}>
+            <strong>{c.name}</strong> is read as text: {count === 1 ? "1 cell is" : `${count.toLocaleString()} cells are`} not a number: {cells}
+            {count > examples.length ? ", …" : ""}. Correct the file and upload it again, or add the value to the import
+            node&apos;s Null Values to read it as missing.
+          </li>
+        );
+      })}
+    </ul>
   );
 }

@@ -1,12 +1,7 @@
 import { useEffect, useMemo, useState } from "react";
-import { ApiFailure, get, post } from "../api/client";
+import { failureMessage, get, post } from "../api/client";
 import { Plot } from "../outputs/Plot";
 import { feedbackSummary, liveFigure, psiLevel, type DriftReport, type FeedbackAnswer, type Monitoring } from "./loop";
-
-function message(e: unknown): string {
-  if (e instanceof ApiFailure && e.errors.length) return e.errors.map((x) => x.message).join("; ");
-  return e instanceof Error ? e.message : String(e);
-}
 
 const score = (value: number | null) => (value === null ? "—" : value.toFixed(4));
 
@@ -15,7 +10,7 @@ const score = (value: number | null) => (value === null ? "—" : value.toFixed(
 export function ClosedLoop({ id, name }: { id: string; name: string }) {
   const [loop, setLoop] = useState<Monitoring | null>(null);
   const [error, setError] = useState("");
-  const load = () => get<Monitoring>(`/api/deployments/${id}/monitoring/?days=30`).then(setLoop).catch((e) => setError(message(e)));
+  const load = () => get<Monitoring>(`/api/deployments/${id}/monitoring/?days=30`).then(setLoop).catch((e) => setError(failureMessage(e)));
   useEffect(() => {
     void load();
   }, [id]); // eslint-disable-line react-hooks/exhaustive-deps
@@ -58,7 +53,7 @@ function FeedbackUpload({ name, onDone }: { name: string; onDone: () => void }) 
         setAnswer(feedbackSummary(a));
         onDone();
       })
-      .catch((err) => setError(message(err)));
+      .catch((err) => setError(failureMessage(err)));
   };
   return (
     <form aria-label="Upload labels" onSubmit={submit} className="row">
@@ -79,7 +74,7 @@ function DriftSection({ id }: { id: string }) {
   const [error, setError] = useState("");
   useEffect(() => {
     setError("");
-    get<DriftReport>(`/api/deployments/${id}/drift/?days=${encodeURIComponent(days)}`).then(setReport).catch((e) => setError(message(e)));
+    get<DriftReport>(`/api/deployments/${id}/drift/?days=${encodeURIComponent(days)}`).then(setReport).catch((e) => setError(failureMessage(e)));
   }, [id, days]);
   if (error) return <p className="error-text" role="alert">{error}</p>;
   if (!report) return <p className="muted">Loading…</p>;

@@ -2,7 +2,7 @@ import { useState } from "react";
 import { ApiFailure, get, patch, post } from "../api/client";
 import type { components } from "../api/schema";
 import { Plot } from "../outputs/Plot";
-import { canaryPercent, describeTraffic, differenceFigure, takeFreshKeys, type ShadowReport } from "./rollout";
+import { canaryPercent, comparedAs, describeTraffic, differenceFigure, takeFreshKeys, type ShadowReport } from "./rollout";
 
 type Deployment = components["schemas"]["Deployment"];
 
@@ -157,6 +157,7 @@ export function ShadowComparison({ id }: { id: string }) {
               ))}
             </tbody>
           </table>
+          {report.compared_as && <p className="muted">{comparedAs(report)}</p>}
           <Plot figure={differenceFigure(report)} name="shadow-difference" />
         </>
       )}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildTryRequest, fieldKind, histogramBars, inputColumns, latencyFigure, requestsFigure } from "./logic";
+import { buildTryRequest, fieldKind, fieldLabel, histogramBars, sortedCategories, inputColumns, latencyFigure, requestsFigure } from "./logic";
 
 const spec = inputColumns([
   { name: "income", datatype: "FP64", nullable: true },
@@ -14,6 +14,17 @@ describe("try it form", () => {
     expect(spec.map(fieldKind)).toEqual(["number", "integer", "select", "select", "text"]);
   });
 
+  it("labels each field in plain words, not the protocol's datatypes", () => {
+    expect(spec.map(fieldLabel)).toEqual([
+      "income (number)", "age (whole number, required)", "region (choose one)", "grade (choose one)", "note (text)"]);
+    expect(fieldLabel({ name: "flag", datatype: "BOOL", nullable: false, categories: null })).toBe("flag (true / false, required)");
+  });
+  it("lists a select's categories in order: numbers by value, words alphabetically", () => {
+    expect(sortedCategories(["25", "39", "3", "100"])).toEqual(["3", "25", "39", "100"]);
+    expect(sortedCategories([10, 2, 33])).toEqual([2, 10, 33]);
+    expect(sortedCategories(["east", "south", "west", "north"])).toEqual(["east", "north", "south", "west"]);
+    expect(sortedCategories(["b", "10", "a"])).toEqual(["10", "a", "b"]);
+  });
   it("turns form strings into one typed instance; empty nullable fields are null", () => {
     const built = buildTryRequest(spec, { income: " 1200.5 ", age: "41", region: "south", grade: "2", note: "" }, true);
     expect(built).toEqual({

@@ -20,6 +20,23 @@ export function fieldKind(column: InputColumn): FieldKind {
   return "text";
 }
 
+const TYPE_WORDS: [RegExp, string][] = [[/^FP/, "number"], [/^U?INT/, "whole number"], [/^BOOL/, "true / false"], [/^BYTES$/, "text"]];
+
+/** A try-it field's label in a person's words: "age (number, required)", not the protocol's "FP64". */
+export function fieldLabel(column: InputColumn): string {
+  const type = column.categories && column.categories.length > 0
+    ? "choose one"
+    : TYPE_WORDS.find(([pattern]) => pattern.test(column.datatype))?.[1] ?? column.datatype;
+  return `${column.name} (${type}${column.nullable === false ? ", required" : ""})`;
+}
+
+/** A select's categories in an order a person can scan: numbers by value, words alphabetically (the bundle keeps
+ * them in the order training met them). */
+export function sortedCategories(categories: readonly (string | number)[]): (string | number)[] {
+  const numeric = categories.every((c) => c !== "" && Number.isFinite(Number(c)));
+  return [...categories].sort((a, b) => (numeric ? Number(a) - Number(b) : String(a).localeCompare(String(b))));
+}
+
 /** input_spec as the API gives it (objects of unknown shape) -> typed columns; entries without a name are dropped. */
 export function inputColumns(spec: readonly { [key: string]: unknown }[] | undefined): InputColumn[] {
   return (spec ?? [])

@@ -6,10 +6,18 @@ export function deploymentName(from: string): string {
   return slug || "model";
 }
 
-/** Which canvas nodes can be published: a node with a model output, or one that takes a model to evaluate. */
-export function publishable(spec: { inputs: { name: string; type: string }[]; outputs: { type: string }[] } | undefined): boolean {
+/**
+ * Which canvas nodes can be published: a node with a model output, or one that takes a model to evaluate when an
+ * edge brings one to its `model` input (evaluate_binary scoring a predict node's table has none: the API would
+ * answer "no model connected", so no Publish button is offered).
+ */
+export function publishable(
+  spec: { inputs: { name: string; type: string }[]; outputs: { type: string }[] } | undefined,
+  wiredInputs: ReadonlySet<string>,
+): boolean {
   if (!spec) return false;
-  return spec.outputs.some((p) => p.type === "model") || spec.inputs.some((p) => p.name === "model" && p.type === "model");
+  if (spec.outputs.some((p) => p.type === "model")) return true;
+  return wiredInputs.has("model") && spec.inputs.some((p) => p.name === "model" && p.type === "model");
 }
 
 /** The operators that declare a model output (train_*, automl_*, ...): the run nodes a model can be published from. */

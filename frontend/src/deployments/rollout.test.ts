@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { canaryPercent, curlWithKey, describeTraffic, differenceFigure, handOffKeys, heldKey, holdKey, scoresFigure, takeFreshKeys } from "./rollout";
+import { canaryPercent, comparedAs, curlWithKey, describeTraffic, differenceFigure, handOffKeys, heldKey, holdKey, scoresFigure, takeFreshKeys } from "./rollout";
 
 const CURL = `curl -s -X POST http://s/v1/models/m:predict -H "Authorization: Bearer $SERVING_KEY" -H 'Content-Type: application/json' -d '{}'`;
 
@@ -40,5 +40,13 @@ describe("traffic", () => {
     expect(y[9]).toBe(0.25);
     const diff = differenceFigure({ available: true, versions: { "2": { rows: 3, agreement: 1, mean_abs_difference: 0, live_versions: ["1"], difference_histogram: { edges: [-1, 0, 1], counts: [1, 2] } } } });
     expect((diff.data[0] as { x: string[] }).x).toEqual(["-1 to 0", "0 to 1"]);
+  });
+});
+
+describe("shadow comparison", () => {
+  it("says which classes both sides were read as", () => {
+    expect(comparedAs({ available: true, compared_as: ["no", "yes"] })).toContain('positive "yes", negative "no"');
+    expect(comparedAs({ available: true, compared_as: [0, 1] })).toContain("positive 1, negative 0");
+    expect(comparedAs({ available: true })).toBe("");
   });
 });

@@ -59,6 +59,16 @@ export interface ShadowReport {
   available: boolean;
   reason?: string;
   versions?: Record<string, { rows: number; agreement: number; mean_abs_difference: number; live_versions: string[]; difference_histogram: { edges: number[]; counts: number[] } }>;
+  /** The one form both sides are compared in: the live version's [negative, positive]. */
+  compared_as?: [unknown, unknown];
+}
+
+/** Which form the comparison is in: versions answering 0 / 1, "no" / "yes" or "yes" / "no" are all read as the live
+ * version's classes before their labels are matched and their probabilities subtracted. */
+export function comparedAs(report: ShadowReport): string {
+  if (!report.compared_as) return "";
+  const [negative, positive] = report.compared_as.map((v) => JSON.stringify(v));
+  return `Labels and probabilities of every version read as the live version's classes (positive ${positive}, negative ${negative}) before they are compared.`;
 }
 
 /** Shadow minus live probability on the same requests, one bar per difference bucket. */

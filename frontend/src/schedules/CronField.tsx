@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from "react";
-import { ApiFailure, get } from "../api/client";
+import { failureMessage, get } from "../api/client";
 import { describeCron, inZone, PRESETS, zoneNames, type FireTime } from "./logic";
 
 interface Props {
@@ -27,7 +27,7 @@ export function CronField({ cron, zone, errors, onCron, onZone }: Props) {
       const query = new URLSearchParams({ cron, timezone: zone || "UTC", n: "5" });
       get<FireTime[]>(`/api/schedules/preview/?${query}`)
         .then((times) => { setNext(times); setProblem(""); })
-        .catch((e) => { setNext([]); setProblem(e instanceof ApiFailure && e.errors.length ? e.errors.map((x) => x.message).join("; ") : String(e)); });
+        .catch((e) => { setNext([]); setProblem(failureMessage(e)); });
     }, 250);
     return () => window.clearTimeout(timer);
   }, [cron, zone]);

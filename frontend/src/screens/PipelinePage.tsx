@@ -5,9 +5,8 @@ import type { Operator, Page, Pipeline, Run } from "../api/types";
 import { Editor, type RunMode } from "../canvas/Editor";
 import { fromCanvas, toCanvas } from "../components/model";
 import { usePipelineComponents } from "../components/usePipelineComponents";
-import { ProjectDataContext, type ProjectData } from "../data/projectContext";
-import { listUploads, type Upload } from "../data/uploads";
-import { upstreamColumns } from "../data/upstreamColumns";
+import { ProjectDataContext } from "../data/projectContext";
+import { useNodeColumns, useProjectUploads } from "../data/useNodeColumns";
 import { fromPipelineJson, toPipelineJson } from "../graph/serialize";
 import type { GraphDoc, GraphError, OperatorSpec } from "../graph/types";
 import { clearDraft, differs, readDraft, type Draft } from "../canvas/draft";
@@ -15,7 +14,7 @@ import { DraftBanner } from "../canvas/DraftBanner";
 import { PublishDialog } from "../deployments/PublishDialog";
 import { deploymentName, publishable } from "../deployments/publishing";
 import { RunPanel } from "../outputs/RunPanel";
-import { navigate } from "../router";
+import { PipelineHeader } from "./PipelineHeader";
 import { useRunEvents } from "../runs/useRunEvents";
 
 function asErrors(list: unknown): GraphError[] {
@@ -36,8 +35,6 @@ export function PipelinePage({ id }: { id: string }) {
   const [runError, setRunError] = useState("");
   const [selected, setSelected] = useState<string | null>(null);
   const [tab, setTab] = useState<"outputs" | "log">("outputs");
-  const [columns, setColumns] = useState<Record<string, string[]>>({});
-  const [uploads, setUploads] = useState<Upload[] | null>(null);
   const run = useRunEvents(runId);
   const parts = usePipelineComponents(pipeline, operators, setPipeline, run.nodes);
   const [publishing, setPublishing] = useState<string | null>(null);
@@ -124,41 +121,9 @@ export function PipelinePage({ id }: { id: string }) {
     }
   }, [runId]);
 
-  // Column pickers: when the selected node's table input comes from a node that has finished in this run,
-  // read one row of that output to learn its columns.
   const graph = doc ?? initial;
-  useEffect(() => {
-    if (!selected || !graph || runId === null) return;
-    const edge = graph.edges.find((e) => e.target === selected && e.target_port === "table");
-    if (!edge) return;
-    const key = `${runId}:${edge.source}:${edge.source_port}`;
-    const upstream = run.nodes.get(edge.source);
-    if (columns[key] || !upstream || (upstream.status !== "succeeded" && upstream.status !== "cached")) return;
-    get<{ columns?: { name: string }[] }>(`/api/runs/${runId}/outputs/${encodeURIComponent(edge.source)}/${encodeURIComponent(edge.source_port)}/?limit=1`)
-      .then((b) => setColumns((c) => ({ ...c, [key]: (b.columns ?? []).map((x) => x.name) })))
-      .catch(() => undefined); // no columns known: the form stays free text
-  }, [selected, graph, runId, run.nodes, columns]);
-
-  // The project's uploads: the import node's file picker, and columns known before any run (upstreamColumns).
-  const projectId = pipeline?.project;
-  const refreshUploads = useCallback(() => {
-    if (projectId !== undefined) listUploads(projectId).then(setUploads).catch(() => setUploads([]));
-  }, [projectId]);
-  useEffect(refreshUploads, [refreshUploads]);
-  const projectData = useMemo<ProjectData | null>(
-    () => (projectId === undefined ? null : { projectId, uploads, refresh: refreshUploads }),
-    [projectId, uploads, refreshUploads],
-  );
-
-  const columnsOf = useCallback(
-    (node: string, current?: GraphDoc) => {
-      const edge = graph?.edges.find((e) => e.target === node && e.target_port === "table");
-      const fromRun = edge ? columns[`${runId}:${edge.source}:${edge.source_port}`] : undefined;
-      const shown = current ?? graph; // the editor's document, unsaved edits included
-      return fromRun ?? (shown && uploads ? upstreamColumns(shown, node, uploads) : undefined);
-    },
-    [graph, columns, runId, uploads],
-  );
+  const { uploads, projectData } = useProjectUploads(pipeline?.project);
+  const columnsOf = useNodeColumns({ selected, graph, runId, runNodes: run.nodes, uploads });
 
   const { fold } = parts;
   const runStates = useMemo(() => fold(run.nodes, graph), [fold, run.nodes, graph]);
@@ -176,20 +141,13 @@ export function PipelinePage({ id }: { id: string }) {
     />
   );
   const nodeActions = (node: string) =>
-    runId !== null && finished(node) && publishable(specOf(node)) ? (
+    runId !== null && finished(node) && publishable(specOf(node), new Set(graph?.edges.filter((e) => e.target === node).map((e) => e.target_port))) ? (
       <button type="button" className="primary" onClick={() => setPublishing(node)}>Publish…</button>
     ) : null;
 
   return (
     <div className="pipeline-page">
-      <header className="page-head">
-        <h1>{pipeline.name}</h1>
-        <span className="muted" data-testid="saved-version">{pipeline.latest ? `Saved version v${pipeline.latest.number}` : "Not saved yet"}</span>
-        <button type="button" className="link" onClick={() => navigate(`/pipelines/${id}/versions`)}>Version history</button>
-        <button type="button" className="link" onClick={() => navigate(`/projects/${pipeline.project}/runs`)}>Runs</button>
-        <button type="button" className="link" onClick={() => navigate(`/projects/${pipeline.project}/data`)}>Data</button>
-        <button type="button" className="link" onClick={() => navigate(`/schedules/new?pipeline=${id}`)}>Schedule this pipeline</button>
-      </header>
+      <PipelineHeader pipeline={pipeline} />
       {offered && (
         <DraftBanner draft={offered} onRestore={() => { setStart(fromPipelineJson(offered.graph)); setEditorKey((k) => k + 1); setOffered(null); }} onDiscard={() => { clearDraft(id); setOffered(null); }} />
       )}

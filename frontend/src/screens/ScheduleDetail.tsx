@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import { ApiFailure, del, get, post } from "../api/client";
+import { failureMessage, del, get, post } from "../api/client";
 import { usePipelineNames } from "../api/usePipelineNames";
 import { navigate } from "../router";
 import { BackfillForm } from "../schedules/BackfillForm";
@@ -7,10 +7,6 @@ import { EnableSwitch } from "../schedules/EnableSwitch";
 import { FireHistory } from "../schedules/FireHistory";
 import { describeCron, inZone, type Fire, type FireTime, type Schedule } from "../schedules/logic";
 import { WebhookForm } from "../schedules/WebhookForm";
-
-function message(e: unknown): string {
-  return e instanceof ApiFailure && e.errors.length ? e.errors.map((x) => x.message).join("; ") : String(e);
-}
 
 /** One schedule: when it fires next, run now, enable / disable, its history of fires, backfill, the webhook. */
 export function ScheduleDetail({ id }: { id: string }) {
@@ -23,16 +19,16 @@ export function ScheduleDetail({ id }: { id: string }) {
   const names = usePipelineNames(schedule?.project);
 
   useEffect(() => {
-    get<Schedule>(`/api/schedules/${id}/`).then(setSchedule).catch((e) => setError(message(e)));
-    get<FireTime[]>(`/api/schedules/${id}/next/?n=5`).then(setNext).catch((e) => setError(message(e)));
+    get<Schedule>(`/api/schedules/${id}/`).then(setSchedule).catch((e) => setError(failureMessage(e)));
+    get<FireTime[]>(`/api/schedules/${id}/next/?n=5`).then(setNext).catch((e) => setError(failureMessage(e)));
   }, [id, refresh]);
 
   const runNow = () => {
     setBusy(true);
     setError("");
-    post<Fire>(`/api/schedules/${id}/run/`).then(() => setRefresh((r) => r + 1)).catch((e) => setError(message(e))).finally(() => setBusy(false));
+    post<Fire>(`/api/schedules/${id}/run/`).then(() => setRefresh((r) => r + 1)).catch((e) => setError(failureMessage(e))).finally(() => setBusy(false));
   };
-  const remove = () => del(`/api/schedules/${id}/`).then(() => navigate("/schedules")).catch((e) => setError(message(e)));
+  const remove = () => del(`/api/schedules/${id}/`).then(() => navigate("/schedules")).catch((e) => setError(failureMessage(e)));
 
   if (!schedule) {
     return <div className="page"><h1>Schedule</h1>{error ? <p className="error-text" role="alert">{error}</p> : <p className="muted">Loading…</p>}</div>;

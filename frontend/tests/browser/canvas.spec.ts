@@ -1,5 +1,5 @@
 import type { Page } from "@playwright/test";
-import { apiCall, createPipeline, dragConnect, expect, expectAccessible, handle, login, node, SHOTS, studioUrl, test } from "./fixtures";
+import { apiCall, connectAll, createPipeline, dragConnect, dropFromPalette, expect, expectAccessible, handle, login, node, SHOTS, studioUrl, test, TRAIN_AND_EVALUATE_EDGES } from "./fixtures";
 
 test("build, run and read a pipeline made by dragging from the palette; reload finds it again", async ({ page, consoleErrors }) => {
   await login(page);
@@ -20,27 +20,11 @@ test("build, run and read a pipeline made by dragging from the palette; reload f
     ["predict", 520, 410],
     ["evaluate_binary", 520, 530],
   ];
-  const search = page.getByLabel("Search operators");
-  for (const [op, x, y] of drops) {
-    await search.fill(op);
-    await page.getByTestId(`palette-${op}`).dragTo(canvas, { targetPosition: { x, y } });
-    await expect(node(page, op)).toBeVisible();
-  }
-  await search.fill("");
+  await dropFromPalette(page, canvas, drops);
 
   // Connect them: import -> split -> features -> GBDT -> predict (with the test rows and the feature state) -> evaluate.
-  const edges: [string, string, string, string][] = [
-    ["import_csv", "table", "split_random", "table"],
-    ["split_random", "first", "feature_extraction", "table"],
-    ["feature_extraction", "features", "train_gbdt", "features"],
-    ["train_gbdt", "model", "predict", "model"],
-    ["feature_extraction", "feature_state", "predict", "feature_state"],
-    ["split_random", "second", "predict", "table"],
-    ["predict", "table", "evaluate_binary", "table"],
-  ];
-  for (const [s, sp, t, tp] of edges) {
-    await dragConnect(page, handle(page, s, "source", sp), handle(page, t, "target", tp));
-  }
+  const edges = TRAIN_AND_EVALUATE_EDGES;
+  await connectAll(page, edges);
   await expect(page.locator(".react-flow__edge")).toHaveCount(edges.length);
 
   // Parameters, through the forms generated from each operator's JSON Schema.

@@ -85,6 +85,33 @@ export async function dragConnect(page: Page, from: Locator, to: Locator) {
   await page.mouse.up();
 }
 
+/** Drop operators from the palette onto the canvas at the given points, finding each by the palette's search. */
+export async function dropFromPalette(page: Page, canvas: Locator, drops: [string, number, number][]) {
+  const search = page.getByLabel("Search operators");
+  for (const [op, x, y] of drops) {
+    await search.fill(op);
+    await page.getByTestId(`palette-${op}`).dragTo(canvas, { targetPosition: { x, y } });
+    await expect(node(page, op)).toBeVisible();
+  }
+  await search.fill("");
+}
+
+/** import -> split -> features -> GBDT -> predict (with the test rows and the feature state) -> evaluate. */
+export const TRAIN_AND_EVALUATE_EDGES: [string, string, string, string][] = [
+  ["import_csv", "table", "split_random", "table"],
+  ["split_random", "first", "feature_extraction", "table"],
+  ["feature_extraction", "features", "train_gbdt", "features"],
+  ["train_gbdt", "model", "predict", "model"],
+  ["feature_extraction", "feature_state", "predict", "feature_state"],
+  ["split_random", "second", "predict", "table"],
+  ["predict", "table", "evaluate_binary", "table"],
+];
+
+/** Wire each [source node, its port, target node, its port] by dragging between the handles. */
+export async function connectAll(page: Page, edges: [string, string, string, string][]) {
+  for (const [s, sp, t, tp] of edges) await dragConnect(page, handle(page, s, "source", sp), handle(page, t, "target", tp));
+}
+
 /** No critical or serious accessibility violation on the page as it stands. */
 export async function expectAccessible(page: Page, what: string) {
   const result = await new AxeBuilder({ page }).analyze();

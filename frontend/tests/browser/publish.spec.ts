@@ -101,6 +101,13 @@ test("publish a succeeded run from the run history; the Deployments page lists i
       else await field.fill(String(value));
     }
   };
+  // Each field says its type in plain words, not the protocol's datatypes.
+  await expect(tryIt.getByLabel(/^age \((number|whole number), required\)$/)).toBeVisible();
+  await expect(tryIt.getByText(/\b(FP64|FP32|INT64|BYTES)\b/)).toHaveCount(0);
+  // A category's choices in alphabetical order, after the empty choice.
+  const regions = (await tryIt.getByLabel(/^region \(/).getByRole("option").allTextContents()).slice(1);
+  expect(regions.length).toBeGreaterThan(2);
+  expect(regions).toEqual([...regions].sort((a, b) => a.localeCompare(b)));
   // Empty, the form refuses to send and names each required column.
   await tryIt.getByRole("button", { name: "Score" }).click();
   await expect(tryIt.getByText("age is required")).toBeVisible();

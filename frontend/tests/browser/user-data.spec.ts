@@ -5,7 +5,7 @@
 // Deployments page's empty state, which the publish here would end.
 import type { Page } from "@playwright/test";
 import { readFileSync, writeFileSync } from "node:fs";
-import { apiCall, demoProjectId, dragConnect, expect, expectAccessible, handle, login, node, SHOTS, test } from "./fixtures";
+import { apiCall, connectAll, demoProjectId, dropFromPalette, expect, expectAccessible, login, node, SHOTS, test, TRAIN_AND_EVALUATE_EDGES } from "./fixtures";
 
 /** A churn table as a spreadsheet exports it: the first column is an unnamed row number, the label is yes/no. */
 function churnCsv(rows: number): string {
@@ -44,6 +44,18 @@ test("the Data page uploads with the file picker, shows the preview, renames and
   await expect(preview.getByRole("table", { name: "Columns" }).getByRole("row", { name: /^b string 1 1$/ })).toBeVisible();
   await expectAccessible(page, "the Data page with a preview");
   await page.screenshot({ path: `${SHOTS}/data-page-preview.png` });
+
+  // One typo ("3O", a letter O) makes a number column text: the preview names the cell, its line, and the ways out.
+  const ages = ["31", "42", "3O", "25", "38", "27", "44", "51", "29", "36", "40", "33"];
+  await page.getByLabel("Choose files to upload").setInputFiles([
+    { name: "typo.csv", mimeType: "text/csv", buffer: Buffer.from(`age,city\n${ages.map((a, i) => `${a},c${i % 3}`).join("\n")}\n`) },
+  ]);
+  const typo = page.getByRole("region", { name: "Preview of typo.csv" }).getByRole("list", { name: "Columns read as text" });
+  await expect(typo.getByRole("listitem")).toHaveCount(1);
+  await expect(typo).toContainText("age is read as text: 1 cell is not a number: “3O” (line 4)");
+  await expect(typo).toContainText("Null Values");
+  await expectAccessible(page, "the Data page with a typo in a number column");
+  await page.screenshot({ path: `${SHOTS}/data-page-typo.png` });
 
   // A file that is not a table is refused by name, and nothing is listed for it.
   await page.getByLabel("Choose files to upload").setInputFiles([
@@ -107,6 +119,10 @@ test("a person's own CSV: Data page upload and preview, dropped onto a new pipel
   await page.getByRole("button", { name: "Create pipeline" }).click();
   const canvas = page.getByTestId("canvas");
   await expect(canvas).toBeVisible();
+  // Empty, the canvas shows how to start and no blank minimap (it can still be asked for).
+  await expect(page.getByRole("heading", { name: "Start a pipeline in three steps" })).toBeVisible();
+  await expect(page.getByRole("button", { name: "Show minimap" })).toBeVisible();
+  await expect(page.getByRole("button", { name: "Hide minimap" })).toHaveCount(0);
   const text = readFileSync(file, "utf8");
   const files = await page.evaluateHandle((body) => {
     const transfer = new DataTransfer();
@@ -128,36 +144,27 @@ test("a person's own CSV: Data page upload and preview, dropped onto a new pipel
     ["split_random", 140, 180], ["feature_extraction", 140, 300], ["train_gbdt", 140, 420],
     ["predict", 520, 420], ["evaluate_binary", 520, 540], ["publish_model", 560, 250],
   ];
-  const search = page.getByLabel("Search operators");
-  for (const [op, x, y] of drops) {
-    await search.fill(op);
-    await page.getByTestId(`palette-${op}`).dragTo(canvas, { targetPosition: { x, y } });
-    await expect(node(page, op)).toBeVisible();
-  }
-  await search.fill("");
+  await dropFromPalette(page, canvas, drops);
   const edges: [string, string, string, string][] = [
-    ["import_csv", "table", "split_random", "table"],
-    ["split_random", "first", "feature_extraction", "table"],
-    ["feature_extraction", "features", "train_gbdt", "features"],
-    ["train_gbdt", "model", "predict", "model"],
-    ["feature_extraction", "feature_state", "predict", "feature_state"],
-    ["split_random", "second", "predict", "table"],
-    ["predict", "table", "evaluate_binary", "table"],
+    ...TRAIN_AND_EVALUATE_EDGES,
     ["train_gbdt", "model", "publish_model", "model"],
     ["feature_extraction", "feature_state", "publish_model", "feature_state"],
     ["split_random", "second", "publish_model", "table"],
   ];
-  for (const [s, sp, t, tp] of edges) await dragConnect(page, handle(page, s, "source", sp), handle(page, t, "target", tp));
+  await connectAll(page, edges);
   await expect(page.locator(".react-flow__edge")).toHaveCount(edges.length);
 
   // The label by the column picker (the columns come from the upload's preview: nothing has run yet);
   // `positive` stays at its default, whose rule the form states.
   for (const op of ["feature_extraction", "evaluate_binary"]) {
     await node(page, op).click();
+    // Left at its default, the label names no column of this file: the panel says so before any run.
+    await expect(form.getByRole("status").filter({ hasText: "Label: the input has no column “label”" })).toContainText("churned");
     const label = form.getByLabel("Label", { exact: true });
     const list = await label.getAttribute("list");
     await expect(page.locator(`datalist[id="${list}"] option[value="churned"]`)).toHaveCount(1);
     await label.fill("churned");
+    await expect(form.getByText("the input has no column")).toHaveCount(0);
     await expect(form.getByLabel("Positive")).toHaveValue("");
     await expect(form).toContainText("else yes, else the minority class");
   }
@@ -176,11 +183,19 @@ test("a person's own CSV: Data page upload and preview, dropped onto a new pipel
   await page.getByRole("tab", { name: "Outputs" }).click();
   await page.getByTestId("output-tab-report").click();
   await expect(page.getByTestId("bottom-panel")).toContainText("positive class: 'yes'");
+  // The pipeline's first run: nothing to compare with, and the panel says so instead of an empty picker.
+  await expect(page.getByText("No other run of this node to compare with yet.")).toBeVisible();
+  await expect(page.getByLabel("Compare with")).toHaveCount(0);
   await page.getByTestId("chart-tab-roc").click();
   const roc = page.getByTestId("plot-roc");
   await expect(roc.locator(".scatterlayer .trace").first()).toBeVisible();
   await expect(roc.locator(".legendtext").first()).toContainText("AUC");
   await page.screenshot({ path: `${SHOTS}/data-churn-roc.png` });
+  // The evaluation's model comes through predict's table, nothing is on its model input: no Publish button there
+  // (the API would refuse it); the training node has one.
+  await expect(page.getByRole("button", { name: "Publish…" })).toHaveCount(0);
+  await node(page, "train_gbdt").click();
+  await expect(page.getByRole("button", { name: "Publish…" })).toBeVisible();
 
   // The row-number column is not among the model's inputs; the state's summary says it was left out.
   await node(page, "feature_extraction").click();

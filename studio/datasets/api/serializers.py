@@ -13,11 +13,23 @@ from ..sniff import known_encoding
 from ..models import Connection, Upload
 
 
+class NotNumberSerializer(serializers.Serializer):
+    value = serializers.CharField()
+    line = serializers.IntegerField(help_text="Line in the file (1 is the header)")
+
+
+class NotNumbersSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Cells in the sampled rows that are not numbers")
+    examples = NotNumberSerializer(many=True, help_text="The first few of them")
+
+
 class PreviewColumnSerializer(serializers.Serializer):
     name = serializers.CharField()
     type = serializers.ChoiceField(["number", "integer", "string", "boolean", "datetime"])
     missing = serializers.IntegerField(help_text="Missing cells in the sampled rows")
     distinct = serializers.IntegerField(help_text="Distinct values in the sampled rows")
+    not_numbers = NotNumbersSerializer(
+        required=False, help_text="A text column whose cells are numbers but for a few (a typo): those few")
 
 
 class UploadPreviewSerializer(serializers.Serializer):

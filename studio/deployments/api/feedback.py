@@ -19,7 +19,8 @@ from ..models import Deployment
 class FeedbackView(APIView):
     """Attach true labels to served predictions: `{"labels": [{"request_id": "...", "row": 0, "label": "yes"}]}`
     (up to 10,000 per call), or a multipart `file` (CSV with the columns request_id, row, label). A label is one
-    of the values the deployment answers with ("yes" / "no") or 0 / 1 (1: the positive class). A repeated
+    of the values the deployment answers with ("yes" / "no"), of the values of the version that served the row, or
+    0 / 1 (1: the positive class of the version that served the row); it is kept against that version. A repeated
     (request id, row) replaces its label; ids the prediction log does not hold are reported back in
     `unknown_request_ids` (and rows past a request's end in `unknown_rows`), not stored. Needs the editor role."""
 
@@ -33,14 +34,17 @@ class FeedbackView(APIView):
             raise ApiError(404, "not_found", [{"path": "name", "message": f"no deployment {name!r}",
                                                "code": "not_found"}])
         require_role(request.user, deployment.project, Role.EDITOR)
+        csv = "file" in request.FILES
         try:
             classes = feedback.deployment_classes(deployment)
-            if "file" in request.FILES:
-                labels = feedback.parse_labels(feedback.parse_csv(request.FILES["file"]), classes, csv=True)
+            others = list(feedback.version_classes(deployment).values())
+            if csv:
+                labels = feedback.parse_labels(feedback.parse_csv(request.FILES["file"]), classes, csv=True,
+                                               others=others)
             elif isinstance(request.data, dict) and "labels" in request.data:
-                labels = feedback.parse_labels(request.data["labels"], classes)
+                labels = feedback.parse_labels(request.data["labels"], classes, others=others)
             else:
                 raise feedback.FeedbackError("labels", "send {\"labels\": [...]} or a CSV file as `file`")
+            return Response(feedback.store_labels(deployment, labels, csv=csv))
         except feedback.FeedbackError as exc:
             raise ApiError(400, "invalid", [{"path": exc.path, "message": exc.message, "code": "invalid"}]) from None
-        return Response(feedback.store_labels(deployment, labels))

@@ -44,3 +44,18 @@ export function fieldNameOf(id: string | undefined): string {
   const words = path.split("_").filter(Boolean).map((w) => (/^\d+$/.test(w) ? String(Number(w) + 1) : w));
   return words.map((w) => w[0].toUpperCase() + w.slice(1)).join(" ") || "entry";
 }
+
+/**
+ * The label a node will look for, when the input's known columns (from the upload's preview or the last run) do
+ * not hold it: say so before the run fails on it (evaluate_binary's label stays "label" while the data calls it
+ * "bought"). Only `label`: the true label always comes from the data, whereas other column fields may name
+ * columns an operator on the way adds (predict's probability), which the preview does not know.
+ */
+export function missingLabel(schema: RJSFSchema | undefined, params: Record<string, unknown>, columns: string[] | undefined): string | null {
+  const declared = (schema?.properties as Record<string, Schema> | undefined)?.label;
+  if (!declared || !columns?.length) return null;
+  const value = "label" in params ? params.label : declared.default;
+  if (typeof value !== "string" || value === "" || columns.includes(value)) return null;
+  const shown = columns.slice(0, 12).join(", ") + (columns.length > 12 ? ", …" : "");
+  return `Label: the input has no column “${value}”; its columns are ${shown}.`;
+}

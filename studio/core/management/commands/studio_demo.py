@@ -28,6 +28,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, username, **options):
         from studio.datasets.models import Upload
+        from studio.datasets.preview import preview
         from studio.projects.models import Membership, Project, Role
         from studio.workflows.models import Pipeline
 
@@ -56,9 +57,14 @@ class Command(BaseCommand):
                 target = project.data_root / relative
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(DEMO_CSV, target)
+                # with its preview, as an upload gets one: the Data page lists its columns and the canvas's column
+                # pickers know them before any run
+                with open(target, "rb") as handle:
+                    head = handle.read(64 * 1024)
                 upload = Upload.objects.create(project=project, name="credit_default.csv", path=relative,
                                                size=target.stat().st_size, content_type="csv", created_by=user,
-                                               sha256=hashlib.sha256(target.read_bytes()).hexdigest())
+                                               sha256=hashlib.sha256(target.read_bytes()).hexdigest(),
+                                               preview=preview(target, "csv", head))
                 share_upload(upload)  # the workers of a multi-machine studio read it from the shared store
         if password_file.exists():
             how = f"password: {password_file.read_text().strip()}  (kept in {password_file})"

@@ -1,0 +1,91 @@
+"""A SparkFeatures is the kernel over a compact frame of raw columns (issue 19): the engine caches that frame,
+not the wide vectors; a model's view computed from it (its blocks alone) equals the view's columns of the wide
+vectors, out-of-fold target columns included; and numeric columns the fit counted get the local fit's exact
+quantiles with no approxQuantile pass."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from operators.feature_state import FeatureConfig
+from operators.kernels.features import matrix_view
+from operators.library.features import fit_feature_state
+from operators.spark.features import feature_extraction, fit_feature_state_spark
+from operators.spark.frames import spark_view, to_feature_matrix
+from operators.spark.tables import cached_frame
+from pipelines.engines import SparkEngine
+from operators import PortType
+
+from .jobs import jobs_of
+
+
+class Ctx:
+    def progress(self, *args):
+        pass
+
+    def log(self, message):
+        pass
+
+
+@pytest.fixture(scope="module")
+def credit(spark, credit_root):
+    import pandas as pd
+
+    table = pd.read_parquet(credit_root / "data" / "credit.parquet")
+    df = spark.createDataFrame(table).cache()
+    df.count()
+    return table, df
+
+
+def _dense(X):
+    return X.toarray() if sp.issparse(X) else np.asarray(X)
+
+
+def test_the_engine_caches_the_raw_columns_and_the_vectors_come_from_them(spark, credit):
+    _, df = credit
+    params = FeatureConfig(label="default", exclude=["customer_id", "application_date"])
+    features = feature_extraction(Ctx(), {"table": df}, params)["features"]
+    compact = features.compact.frame
+    inputs = [c["name"] for c in features.compact.state.meta["inputs"]]
+    assert compact.columns == inputs + ["default"]
+    assert cached_frame(features.dataframe) is compact  # what SparkEngine.handoff persists
+    SparkEngine().handoff(PortType.FEATURES, features)
+    try:
+        assert compact.is_cached and not features.dataframe.is_cached
+        assert features.dataframe.columns == ["features", "label"]  # the artifact's vectors, as before
+    finally:
+        SparkEngine().release(features)
+    assert not compact.is_cached
+
+
+@pytest.mark.parametrize("view", ["lr", "gbdt"])
+def test_a_view_from_the_raw_columns_equals_the_views_columns_of_the_wide_vectors(spark, credit, view):
+    _, df = credit
+    params = FeatureConfig(label="default", exclude=["customer_id", "application_date"],
+                           columns={"purpose": ["target", "onehot"], "region": ["target"]})
+    features = feature_extraction(Ctx(), {"table": df}, params)["features"]
+    assert features.compact.oof  # out-of-fold columns of the target blocks travel in the compact frame
+    wide = to_feature_matrix(features)
+    expected, _ = matrix_view(wide, view)
+    viewed, name = spark_view(features, view)
+    assert name == view and viewed.compact is not None
+    got = to_feature_matrix(viewed)
+    assert got.names == expected.names and got.categorical == expected.categorical
+    np.testing.assert_array_equal(_dense(got.X), _dense(expected.X))  # NaN where NaN, bit for bit elsewhere
+    np.testing.assert_array_equal(got.label, wide.label)
+
+
+def test_counted_numeric_columns_get_the_local_fits_quantiles_without_an_approx_pass(spark, credit):
+    table, df = credit
+    assert table["late_payments"].nunique() < 20 and table["age"].nunique() < 100  # both counted exactly
+    config = FeatureConfig(label="default", mode="manual", bucket_granularities=[4, 7],
+                           columns={"late_payments": ["buckets"], "age": ["clip", "buckets"]})
+    out = []
+    jobs = jobs_of(spark, lambda: out.append(fit_feature_state_spark(Ctx(), df, config)))
+    assert jobs == 2 + 2  # the profiles' aggregation and the grouped count (main: and approxQuantile, 2 more)
+    state, local = out[0][0], fit_feature_state(table, config)[0]
+    assert state.meta["blocks"] == local.meta["blocks"]  # clip bounds included: the very doubles
+    assert sorted(state.arrays) == sorted(local.arrays)
+    for key, array in local.arrays.items():
+        np.testing.assert_array_equal(state.arrays[key], array)
