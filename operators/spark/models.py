@@ -5,7 +5,9 @@
   networked tasks on two cores. Above it, LightGBM trained across Spark tasks in barrier execution mode: each
   task feeds its partition (Arrow batches from mapInArrow) to LightGBM's own socket network (`machines` from
   the barrier task infos as IP:port, ports shared with allGather, tree_learner "data"). Either way the task
-  decodes the feature vectors once and takes the model's view (dense for GBDT, as the local engine) itself,
+  computes the model's view (dense for GBDT, as the local engine) itself: from the raw columns of the feature
+  node's compact frame with the view's blocks alone (operators.spark.frames.Compact; no wide vectors decoded),
+  or, for features read back from an artifact, by decoding the vectors once and taking the view's columns,
   and the first task returns the LightGBM text model, so publishing and serving are unchanged.
 - predict does not read the feature vectors: it runs the feature kernel on the table's own columns, so a
   plain array column for the features would save predict nothing (evaluate reads only the scores).
