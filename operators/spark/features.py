@@ -6,11 +6,12 @@ Fitted states match the local engine's within these tolerances (tests/spark/test
   summation order (relative 1e-9);
 - vocabularies (one-hot, ordinal, frequency, target): identical;
 - quantiles (bucket edges, clip bounds, cross buckets) of a numeric column the fit counted exactly (few
-  distinct values): identical (numpy's quantile over the values rebuilt from the counts); of the others: the two
-  order statistics numpy interpolates between, from Spark's approxQuantile at relative error QUANTILE_RELATIVE_ERROR (1e-4), interpolated as
-  numpy does. Spark bounds each order statistic's rank within ceil(n * 1e-4 + 0.5) rows of numpy's (n the
-  values present): one row on up to 5,000 rows, so an edge may be interpolated from its neighbours' values
-  (seen on a table of one partition), about 0.01% of the rows on big tables;
+  distinct values): identical (numpy's quantile over the values rebuilt from the counts); of the others: the
+  two order statistics numpy interpolates between, from Spark's approxQuantile at relative error
+  QUANTILE_RELATIVE_ERROR (1e-4), interpolated as numpy does. Spark bounds each order statistic's rank within
+  ceil(n * 1e-4 + 0.5) rows of numpy's (n the values present): one row on up to 5,000 rows, so an edge may be
+  interpolated from its neighbours' values (seen on a table of one partition), about 0.01% of the rows on big
+  tables;
 - distinct counts (which choose transforms and granularities in auto mode): exact wherever they decide
   (approx_count_distinct first, then an exact count for the columns below the largest threshold);
 - target encoding: the full-data encoding of new rows is identical; the out-of-fold encoding of the training
