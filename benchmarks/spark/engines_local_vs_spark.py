@@ -94,10 +94,14 @@ def child(engine: str, data_root: str) -> None:
 
 def measure(engine: str, data_root: Path, repo: Path = REPO) -> dict:
     """One fresh process running the pipeline on `engine` with the code of the checkout at `repo`."""
-    env = {**os.environ, "PYTHONPATH": str(repo), "STUDIO_SPARK_MASTER": os.environ.get("STUDIO_SPARK_MASTER",
-                                                                                       "local[2]")}
+    # the checkout's own interpreter when it has one: an editable install of the studio in this checkout's
+    # virtual environment would otherwise give Spark's Python workers this checkout's modules, not the other's
+    python = repo / ".venv" / "bin" / "python"
+    python = str(python) if python.is_file() else sys.executable
+    env = {**os.environ, "PYTHONPATH": str(repo), "PYSPARK_PYTHON": python, "PYSPARK_DRIVER_PYTHON": python,
+           "STUDIO_SPARK_MASTER": os.environ.get("STUDIO_SPARK_MASTER", "local[2]")}
     script = repo / "benchmarks" / "spark" / Path(__file__).name
-    proc = subprocess.Popen([sys.executable, str(script), "--child", engine, str(data_root)], env=env,
+    proc = subprocess.Popen([python, str(script), "--child", engine, str(data_root)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     peak = [0]
 
