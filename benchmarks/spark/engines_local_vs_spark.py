@@ -87,6 +87,9 @@ def child(engine: str, data_root: str) -> None:
         from pipelines.engines import jobs_per_node
 
         jobs = {n: f"{j['jobs']} in {j['seconds']:.1f} s" for n, j in jobs_per_node(spark, first_job).items()}
+    for name, node in result.nodes.items():  # a failed run says which node and why (its traceback on stderr)
+        if node.error:
+            print(f"node {name}: {node.error.get('message')}\n{node.error.get('traceback', '')}", file=sys.stderr)
     print(json.dumps({"status": result.status, "seconds": seconds, "session": session,
                       "auc": result.metrics.get("evaluate", {}).get("auc"),
                       "nodes": {n: round(r.duration or 0, 1) for n, r in result.nodes.items()}, "jobs": jobs}))
@@ -101,20 +104,26 @@ def measure(engine: str, data_root: Path, repo: Path = REPO) -> dict:
     env = {**os.environ, "PYTHONPATH": str(repo), "PYSPARK_PYTHON": python, "PYSPARK_DRIVER_PYTHON": python,
            "STUDIO_SPARK_MASTER": os.environ.get("STUDIO_SPARK_MASTER", "local[2]")}
     script = repo / "benchmarks" / "spark" / Path(__file__).name
-    proc = subprocess.Popen([python, str(script), "--child", engine, str(data_root)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    peak = [0]
+    with tempfile.TemporaryFile(mode="w+") as errors:  # kept, so that a failed run says why
+        proc = subprocess.Popen([python, str(script), "--child", engine, str(data_root)], env=env,
+                                stdout=subprocess.PIPE, stderr=errors, text=True)
+        peak = [0]
 
-    def sample():
-        while proc.poll() is None:
-            peak[0] = max(peak[0], tree_rss(proc.pid))
-            time.sleep(0.2)
+        def sample():
+            while proc.poll() is None:
+                peak[0] = max(peak[0], tree_rss(proc.pid))
+                time.sleep(0.2)
 
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    out, _ = proc.communicate()
-    sampler.join()
-    result = json.loads(out.strip().splitlines()[-1])
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        out, _ = proc.communicate()
+        sampler.join()
+        lines = out.strip().splitlines()
+        result = json.loads(lines[-1]) if lines and lines[-1].startswith("{") else {
+            "status": f"crashed ({proc.returncode})", "seconds": float("nan"), "session": 0.0, "auc": None, "nodes": {}}
+        if result["status"] != "succeeded":
+            errors.seek(0)
+            print("".join(errors.readlines()[-30:]), file=sys.stderr, flush=True)
     result["peak_gib"] = peak[0] / 2**30
     return result
 
