@@ -89,6 +89,9 @@ def child(engine: str, data_root: str) -> None:
         from pipelines.engines import jobs_per_node
 
         jobs = {n: f"{j['jobs']} in {j['seconds']:.1f} s" for n, j in jobs_per_node(spark, first_job).items()}
+    for name, node in result.nodes.items():  # a failed run says which node and why (its traceback on stderr)
+        if node.error:
+            print(f"node {name}: {node.error.get('message')}\n{node.error.get('traceback', '')}", file=sys.stderr)
     print(json.dumps({"status": result.status, "seconds": seconds, "session": session,
                       "auc": result.metrics.get("evaluate", {}).get("auc"),
                       "nodes": {n: round(r.duration or 0, 1) for n, r in result.nodes.items()}, "jobs": jobs}))
@@ -96,24 +99,34 @@ def child(engine: str, data_root: str) -> None:
 
 def measure(engine: str, data_root: Path, repo: Path = REPO) -> dict:
     """One fresh process running the pipeline on `engine` with the code of the checkout at `repo`."""
-    env = {**os.environ, "PYTHONPATH": str(repo), "STUDIO_SPARK_MASTER": os.environ.get("STUDIO_SPARK_MASTER",
-                                                                                       "local[2]")}
+    # the checkout's own interpreter when it has one: an editable install of the studio in this checkout's
+    # virtual environment would otherwise give Spark's Python workers this checkout's modules, not the other's
+    python = repo / ".venv" / "bin" / "python"
+    python = str(python) if python.is_file() else sys.executable
+    env = {**os.environ, "PYTHONPATH": str(repo), "PYSPARK_PYTHON": python, "PYSPARK_DRIVER_PYTHON": python,
+           "STUDIO_SPARK_MASTER": os.environ.get("STUDIO_SPARK_MASTER", "local[2]")}
     script = repo / "benchmarks" / "spark" / Path(__file__).name
-    proc = subprocess.Popen([sys.executable, str(script), "--child", engine, str(data_root)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    peak, cpu = [0], [0.0]
+    with tempfile.TemporaryFile(mode="w+") as errors:  # kept, so that a failed run says why
+        proc = subprocess.Popen([python, str(script), "--child", engine, str(data_root)], env=env,
+                                stdout=subprocess.PIPE, stderr=errors, text=True)
+        peak, cpu = [0], [0.0]
 
-    def sample():
-        while proc.poll() is None:
-            rss, seconds = tree_usage(proc.pid)
-            peak[0], cpu[0] = max(peak[0], rss), max(cpu[0], seconds)
-            time.sleep(0.2)
+        def sample():
+            while proc.poll() is None:
+                rss, seconds = tree_usage(proc.pid)
+                peak[0], cpu[0] = max(peak[0], rss), max(cpu[0], seconds)
+                time.sleep(0.2)
 
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    out, _ = proc.communicate()
-    sampler.join()
-    result = json.loads(out.strip().splitlines()[-1])
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        out, _ = proc.communicate()
+        sampler.join()
+        lines = out.strip().splitlines()
+        result = json.loads(lines[-1]) if lines and lines[-1].startswith("{") else {
+            "status": f"crashed ({proc.returncode})", "seconds": float("nan"), "session": 0.0, "auc": None, "nodes": {}}
+        if result["status"] != "succeeded":
+            errors.seek(0)
+            print("".join(errors.readlines()[-30:]), file=sys.stderr, flush=True)
     result["peak_gib"], result["cpu"] = peak[0] / 2**30, cpu[0]
     return result
 

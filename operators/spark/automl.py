@@ -13,10 +13,15 @@ from .frames import SparkFeatures, to_feature_matrix
 def _sample(features, rows: int, seed: int):
     if features is None or isinstance(features, FeatureMatrix):
         return features, None
-    total = features.dataframe.count()
+    compact = features.compact  # counted and sampled from the raw columns: the kernel runs on the sample only
+    total = (features.dataframe if compact is None else compact.frame).count()
     frame = features.dataframe
-    if total > rows:
+    if total > rows and compact is None:
         frame = frame.sample(False, min(1.0, 1.2 * rows / total), seed).limit(rows)
+    elif total > rows:
+        from .features import compact_vectors
+
+        frame = compact_vectors(compact, compact.frame.sample(False, min(1.0, 1.2 * rows / total), seed).limit(rows))
     sample = SparkFeatures(frame, features.names, features.label_name, features.categorical, features.views)
     return to_feature_matrix(sample), total
 

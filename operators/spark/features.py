@@ -5,16 +5,20 @@ Fitted states match the local engine's within these tolerances (tests/spark/test
 - means, standard deviations (population), minima, maxima, counts and frequencies: exact up to float
   summation order (relative 1e-9);
 - vocabularies (one-hot, ordinal, frequency, target): identical;
-- quantiles (bucket edges, clip bounds, cross buckets): the two order statistics numpy interpolates
-  between, from Spark's approxQuantile at relative error QUANTILE_RELATIVE_ERROR (1e-4), interpolated as
-  numpy does. Spark bounds each order statistic's rank within ceil(n * 1e-4 + 0.5) rows of numpy's (n the
-  values present): one row on up to 5,000 rows, so an edge may be interpolated from its neighbours' values
-  (seen on a table of one partition), about 0.01% of the rows on big tables;
+- quantiles (bucket edges, clip bounds, cross buckets) of a numeric column the fit counted exactly (few
+  distinct values): identical (numpy's quantile over the values rebuilt from the counts); of the others: the
+  two order statistics numpy interpolates between, from Spark's approxQuantile at relative error
+  QUANTILE_RELATIVE_ERROR (1e-4), interpolated as numpy does. Spark bounds each order statistic's rank within
+  ceil(n * 1e-4 + 0.5) rows of numpy's (n the values present): one row on up to 5,000 rows, so an edge may be
+  interpolated from its neighbours' values (seen on a table of one partition), about 0.01% of the rows on big
+  tables;
 - distinct counts (which choose transforms and granularities in auto mode): exact wherever they decide
   (approx_count_distinct first, then an exact count for the columns below the largest threshold);
 - target encoding: the full-data encoding of new rows is identical; the out-of-fold encoding of the training
   rows draws its folds with Spark's seeded rand(), not numpy's, so it differs row by row (not in law).
-The transform is the kernel itself, so features are identical for the same fitted state.
+The transform is the kernel itself, so features are identical for the same fitted state. Its output is the
+kernel over a compact frame of the raw columns (`transform_on_spark`), which the engine caches instead of the
+wide vectors; a model's view is computed from that frame in the model's own tasks.
 """
 from __future__ import annotations
 
@@ -482,13 +486,19 @@ def transform_on_spark(table, state: Fitted, *, label: str | None = None, oof: d
         table = table.withColumn(label, label_column(label, classes) if classes is not None
                                  else _label_expr(table, label, positive_text(state.meta)))
     oof = dict(oof or {})
-    compact = table.select(*dict.fromkeys(inputs + ([label] if with_label else []) + list(oof.values())))
-    body = functools.partial(_transform_batches, state=state, label=label if with_label else None, oof=oof)
-    frame = compact.mapInArrow(body, features_schema(with_label))
-    share_cache(compact, {"features": frame})
-    return SparkFeatures(frame, list(compiled.names), label if with_label else None, list(compiled.categorical),
-                         {k: [list(r) for r in v] for k, v in compiled.views.items()},
-                         Compact(compact, state, label if with_label else None, oof))
+    compact = Compact(table.select(*dict.fromkeys(inputs + ([label] if with_label else []) + list(oof.values()))),
+                      state, label if with_label else None, oof)
+    frame = compact_vectors(compact)
+    share_cache(compact.frame, {"features": frame})
+    return SparkFeatures(frame, list(compiled.names), compact.label, list(compiled.categorical),
+                         {k: [list(r) for r in v] for k, v in compiled.views.items()}, compact)
+
+
+def compact_vectors(compact: Compact, rows=None):
+    """The vectors (and the label) of `rows` of a compact frame (all of it by default): the kernel of its state
+    in a mapInArrow."""
+    body = functools.partial(_transform_batches, state=compact.state, label=compact.label, oof=compact.oof)
+    return (compact.frame if rows is None else rows).mapInArrow(body, features_schema(compact.label is not None))
 
 
 def view_state(compact: Compact, view: str | None) -> tuple[Fitted, dict[int, str]]:
@@ -508,10 +518,9 @@ def compact_view(features: SparkFeatures, view: str, names: list[str], categoric
     state, oof = view_state(compact, view)
     if list(state.meta["names"]) != list(names):
         raise RuntimeError(f"the {view!r} view's state has other columns than the features' view")
-    body = functools.partial(_transform_batches, state=state, label=compact.label, oof=oof)
-    frame = compact.frame.mapInArrow(body, features_schema(compact.label is not None))
-    return SparkFeatures(frame, list(names), features.label_name, list(categorical),
-                         compact=Compact(compact.frame, state, compact.label, oof))
+    viewed = Compact(compact.frame, state, compact.label, oof)
+    return SparkFeatures(compact_vectors(viewed), list(names), features.label_name, list(categorical),
+                         compact=viewed)
 
 
 def feature_extraction(ctx, inputs, params):

@@ -5,7 +5,9 @@
   networked tasks on two cores. Above it, LightGBM trained across Spark tasks in barrier execution mode: each
   task feeds its partition (Arrow batches from mapInArrow) to LightGBM's own socket network (`machines` from
   the barrier task infos as IP:port, ports shared with allGather, tree_learner "data"). Either way the task
-  decodes the feature vectors once and takes the model's view (dense for GBDT, as the local engine) itself,
+  computes the model's view (dense for GBDT, as the local engine) itself: from the raw columns of the feature
+  node's compact frame with the view's blocks alone (operators.spark.frames.Compact; no wide vectors decoded),
+  or, for features read back from an artifact, by decoding the vectors once and taking the view's columns,
   and the first task returns the LightGBM text model, so publishing and serving are unchanged.
 - predict does not read the feature vectors: it runs the feature kernel on the table's own columns, so a
   plain array column for the features would save predict nothing (evaluate reads only the scores).
@@ -359,7 +361,9 @@ def _valid_metrics(model: Fitted, valid) -> dict:
 
 
 # ----------------------------------------------------------------------------------------------- predict
-def _predict_batches(batches, *, model: Fitted, state: Fitted, threshold: float, label_type):
+def _score_arrays(*arrays, names: tuple[str, ...], model: Fitted, state: Fitted, threshold: float, label_type):
+    """Scalar Arrow UDF body: one batch of the feature state's input columns (`names`, in order) -> a struct of
+    the probability and the predicted label."""
     import pyarrow as pa
 
     from ..kernels import features as kernel
@@ -367,20 +371,30 @@ def _predict_batches(batches, *, model: Fitted, state: Fitted, threshold: float,
     from ..labels import predicted_values
     from .features import arrow_columns
 
-    scorer = load_scorer(model)
-    compiled = kernel.compiled(state)
-    for batch in batches:
-        if not batch.num_rows:
-            continue
-        X = kernel.transform_compiled(compiled, arrow_columns(batch, state), batch.num_rows).X
+    scorer = model.__dict__.get("_spark_scorer")  # built once per task: the UDF's closure keeps the model object
+    if scorer is None:
+        scorer = model.__dict__["_spark_scorer"] = load_scorer(model)
+    batch = pa.RecordBatch.from_arrays(list(arrays), names=list(names))
+    n = batch.num_rows
+    if n:
+        X = kernel.transform_compiled(kernel.compiled(state), arrow_columns(batch, state), n).X
         p = scorer.predict_proba(X)
-        labels = predicted_values(p >= threshold, state.meta.get("label_classes"), zero_one=np.int8)
-        yield (batch.append_column("__p", pa.array(p, type=pa.float64()))
-               .append_column("__label", pa.array(labels, type=label_type)))
+    else:
+        p = np.empty(0, dtype=np.float64)
+    labels = predicted_values(p >= threshold, state.meta.get("label_classes"), zero_one=np.int8)
+    return pa.StructArray.from_arrays([pa.array(p, type=pa.float64()), pa.array(labels, type=label_type)],
+                                      names=["p", "label"])
+
+
+def _quoted(column: str) -> str:
+    return "`" + column.replace("`", "``") + "`"
 
 
 def predict(ctx, inputs, params):
-    """The local operator's probability and predicted label (in the label's own values, the same rule)."""
+    """The local operator's probability and predicted label (in the label's own values, the same rule). A scalar
+    Arrow UDF of the feature state's input columns: only those columns travel to the Python worker and only the
+    two results come back (a mapInArrow would ship every column of the table both ways)."""
+    from pyspark.sql import functions as F
     from pyspark.sql.types import DoubleType, StructField, StructType
 
     from ..kernels.models import load_scorer
@@ -394,17 +408,20 @@ def predict(ctx, inputs, params):
     if list(state.meta["names"]) != scorer.feature_names:
         raise OperatorError("the model was trained on a different feature state than the one connected",
                             port="feature_state")
-    missing = [c["name"] for c in state.meta["inputs"] if c["name"] not in table.columns]
+    names = tuple(c["name"] for c in state.meta["inputs"])
+    missing = [c for c in names if c not in table.columns]
     if missing:
         raise OperatorError(f"input column {missing[0]!r} is missing; the feature state needs it",
                             column=missing[0], port="table")
     kept = [c for c in table.columns if c not in (params.probability_column, params.label_column)]
-    table = table.select(*kept)
     spark_type, arrow_type = predicted_types(state.meta.get("label_classes"), np.int8)
-    schema = StructType(table.schema.fields + [StructField("__p", DoubleType()), StructField("__label", spark_type)])
-    body = functools.partial(_predict_batches, model=model, state=state, threshold=params.threshold,
+    body = functools.partial(_score_arrays, names=names, model=model, state=state, threshold=params.threshold,
                              label_type=arrow_type)
-    scored = (table.mapInArrow(body, schema).withColumnRenamed("__p", params.probability_column)
-              .withColumnRenamed("__label", params.label_column))
+    returns = StructType([StructField("p", DoubleType()), StructField("label", spark_type)])
+    # nondeterministic: the optimiser must not copy the call into each field it reads (two runs of the model)
+    score = F.arrow_udf(body, returns, F.ArrowUDFType.SCALAR).asNondeterministic()
+    result = "__studio_scored"
+    scored = (table.select(*[_quoted(c) for c in kept], score(*[F.col(_quoted(c)) for c in names]).alias(result))
+              .select(*[_quoted(c) for c in kept], F.col(f"{result}.p").alias(params.probability_column),
+                      F.col(f"{result}.label").alias(params.label_column)))
     return {"table": scored}
-

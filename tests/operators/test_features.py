@@ -243,3 +243,41 @@ def test_every_transform_of_the_parameter_model_has_a_fit_and_a_compiler():
     assert set(get_args(Transform)) == set(NUMERIC_BLOCKS) | set(CATEGORY_BLOCKS)
     assert not set(NUMERIC_BLOCKS) & set(CATEGORY_BLOCKS)
     assert set(kernel.COMPILERS) == set(get_args(Transform)) | {"cross"}
+
+
+def test_a_dense_state_fused_across_blocks_gives_the_doubles_of_block_by_block():
+    """A dense state's affine blocks and missing indicators run as a few 2-D operations (issue 19): the same
+    doubles as each block alone, with NaN, infinities, a column read by two blocks of different fills, a column
+    read by an indicator only, and blocks that are not fused (log1p, raw) between them."""
+    from operators.values import Fitted
+
+    blocks = [{"op": "standardize", "column": "a", "fill": 0.5, "mean": 1.25, "scale": 3.0},
+              {"op": "missing_indicator", "column": "a"},
+              {"op": "minmax", "column": "a", "fill": -2.0, "lo": -1.0, "span": 7.0},
+              {"op": "log1p", "column": "b", "fill": 1.0},
+              {"op": "standardize", "column": "b", "fill": 0.0, "mean": -0.1, "scale": 0.3},
+              {"op": "missing_indicator", "column": "c"},
+              {"op": "raw", "column": "c"}]
+    meta = {"format": kernel.FORMAT, "label": None, "blocks": blocks, "names": [f"f{i}" for i in range(7)],
+            "inputs": [{"name": n, "kind": "numeric", "nullable": True} for n in "abc"]}
+    state = Fitted("features", meta=meta, arrays={})
+    rng = np.random.default_rng(3)
+    a, b, c = (rng.normal(size=500) * 10 for _ in range(3))
+    a[[3, 70]] = np.nan
+    b[5], b[6] = np.inf, -np.inf
+    c[[0, 499]] = np.nan
+    fused = kernel.CompiledState(state)
+    assert fused.fused is not None and fused.fused.others == [3, 6]
+    plain = kernel.CompiledState(state)
+    plain.fused = None
+    for n, columns in ((500, {"a": a, "b": b, "c": c}), (200, {"a": a[:200], "b": b[:200], "c": c[:200]}),
+                       (500, {"a": np.nan_to_num(a), "b": b, "c": c})):  # sizes change: the kept shifts too
+        X = kernel.transform_compiled(fused, columns, n).X
+        assert X.tobytes() == kernel.transform_compiled(plain, columns, n).X.tobytes()
+    x = np.where(np.isnan(a), 0.5, a)
+    X = kernel.transform_compiled(fused, {"a": a, "b": b, "c": c}, 500).X
+    assert np.array_equal(X[:, 0], (x - 1.25) / 3.0)
+    assert np.array_equal(X[:, 1], np.isnan(a).astype(float))
+    assert np.array_equal(X[:, 2], (np.where(np.isnan(a), -2.0, a) + 1.0) / 7.0)
+    assert np.array_equal(X[:, 4], (b + 0.1) / 0.3) and np.array_equal(X[:, 5], np.isnan(c).astype(float))
+    assert np.array_equal(X[:, 6], c, equal_nan=True)

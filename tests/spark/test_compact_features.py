@@ -89,3 +89,40 @@ def test_counted_numeric_columns_get_the_local_fits_quantiles_without_an_approx_
     assert sorted(state.arrays) == sorted(local.arrays)
     for key, array in local.arrays.items():
         np.testing.assert_array_equal(state.arrays[key], array)
+
+
+def _pools_of_jobs_after(spark, after_job: int) -> set[str]:
+    from py4j.protocol import Py4JJavaError
+
+    store = spark.sparkContext._jsc.sc().statusStore()
+    jobs, pools = store.jobsList(None), set()
+    for i in range(jobs.size()):
+        job = jobs.apply(i)
+        if job.jobId() > after_job:
+            ids = job.stageIds()
+            for k in range(ids.size()):
+                try:
+                    pools.add(store.lastStageAttempt(ids.apply(k)).schedulingPool())
+                except Py4JJavaError:  # a skipped stage has no attempt
+                    continue
+    return pools
+
+
+def test_the_features_artifact_is_written_in_the_background_pool_and_reads_back(spark, credit, tmp_path):
+    from pipelines.engines import BACKGROUND_POOL, last_job_id
+    from pipelines.store import FeaturesCodec
+
+    _, df = credit
+    params = FeatureConfig(label="default", exclude=["customer_id", "application_date"])
+    features = feature_extraction(Ctx(), {"table": df}, params)["features"]
+    assert spark.conf.get("spark.scheduler.mode") == "FAIR"
+    before = last_job_id(spark)
+    meta = FeaturesCodec.save_spark(features, tmp_path)
+    assert _pools_of_jobs_after(spark, before) == {BACKGROUND_POOL}  # the nodes' jobs keep the slots they need
+    before = last_job_id(spark)
+    df.count()
+    assert _pools_of_jobs_after(spark, before) == {"default"}  # the thread's next jobs are a node's again
+    # the artifact is the wide vectors, as every reader expects (the local engine reads it without Spark)
+    stored = FeaturesCodec.load(tmp_path, meta)
+    np.testing.assert_array_equal(_dense(stored.X), _dense(to_feature_matrix(features).X))
+    assert stored.names == features.names and stored.views == features.views
