@@ -107,7 +107,9 @@ def measure(engine: str, data_root: Path, repo: Path = REPO) -> dict:
            "STUDIO_SPARK_MASTER": os.environ.get("STUDIO_SPARK_MASTER", "local[2]")}
     script = repo / "benchmarks" / "spark" / Path(__file__).name
     with tempfile.TemporaryFile(mode="w+") as errors:  # kept, so that a failed run says why
-        proc = subprocess.Popen([python, str(script), "--child", engine, str(data_root)], env=env,
+        # run in the checkout: Spark's Python workers put their working directory first on sys.path, so from
+        # another checkout they imported its modules beside the driver's (AttributeError on unpickled states)
+        proc = subprocess.Popen([python, str(script), "--child", engine, str(data_root)], env=env, cwd=repo,
                                 stdout=subprocess.PIPE, stderr=errors, text=True)
         peak, cpu = [0], [0.0]
 
