@@ -36,7 +36,8 @@ def test_unknown_engine_is_refused(tmp_path):
 
 
 def test_spark_tables_are_parquet_under_the_same_fingerprint(spark, credit_root, tmp_path):
-    graph = _graph([("import", "import_parquet", {"path": "data/credit.parquet"})])
+    # a row limit, so that Spark writes the table (a whole file imported as it is is kept as a byte copy: test_io)
+    graph = _graph([("import", "import_parquet", {"path": "data/credit.parquet", "max_rows": 8_000})])
     local = pipelines.run(graph, store_root=tmp_path / "local", data_root=credit_root)
     store = pipelines.FileSystemStore(tmp_path / "spark")
     result = pipelines.run(graph, store=store, data_root=credit_root, engine="spark")
@@ -60,7 +61,7 @@ def test_spark_tables_are_parquet_under_the_same_fingerprint(spark, credit_root,
 def test_a_spark_table_folder_is_verified_file_by_file(spark, credit_root, tmp_path):
     """Spark's executors write a table as a folder of part files; the driver hashes each once the write has
     finished, and a load checks every one, so a part changed or slipped in is a cache miss, not wrong rows."""
-    graph = _graph([("import", "import_parquet", {"path": "data/credit.parquet"}),
+    graph = _graph([("import", "import_parquet", {"path": "data/credit.parquet", "max_rows": 8_000}),  # Spark writes it
                     ("split", "split_random", {"ratio": 0.5})], [("import", "table", "split", "table")])
     store = pipelines.FileSystemStore(tmp_path)
     first = pipelines.run(graph, store=store, data_root=credit_root, engine="spark")
