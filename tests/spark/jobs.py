@@ -15,6 +15,16 @@ class _Ctx:
         pass
 
 
+class QuietContext:
+    """An operator context for calling a Spark half directly: progress and log lines go nowhere."""
+
+    def progress(self, *args):
+        pass
+
+    def log(self, message):
+        pass
+
+
 def jobs_of(spark, block) -> int:
     """The Spark jobs `block()` runs, under a job group of its own (a node's SparkJobScope)."""
     before = last_job_id(spark)

@@ -17,15 +17,7 @@ from operators.spark.tables import cached_frame
 from pipelines.engines import SparkEngine
 from operators import PortType
 
-from .jobs import jobs_of
-
-
-class Ctx:
-    def progress(self, *args):
-        pass
-
-    def log(self, message):
-        pass
+from .jobs import QuietContext as Ctx, jobs_of
 
 
 @pytest.fixture(scope="module")

@@ -13,17 +13,9 @@ from operators.feature_state import FeatureConfig
 from operators.library.features import fit_feature_state
 from operators.spark.features import feature_extraction, fit_feature_state_spark
 
-from .jobs import jobs_of
+from .jobs import QuietContext as Ctx, jobs_of
 
 PROFILES, GROUPED, QUANTILES = 2, 2, 2  # jobs: the profiles' aggregation, the grouped count, approxQuantile
-
-
-class Ctx:
-    def progress(self, *args):
-        pass
-
-    def log(self, message):
-        pass
 
 
 @pytest.fixture(scope="module")
