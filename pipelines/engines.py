@@ -117,9 +117,6 @@ def spark_session():
                    .config("spark.sql.session.timeZone", "UTC")
                    .config("spark.sql.legacy.parquet.nanosAsLong", "true")  # pandas' timestamps; see store
                    .config("spark.ui.enabled", "false")  # many workers on one machine: no port races
-                   # pools: a background write (background_pool) takes a free slot only in its fair share, so a
-                   # node's task does not queue behind every task of a write submitted before it (FIFO)
-                   .config("spark.scheduler.mode", "FAIR")
                    .config("spark.ui.showConsoleProgress", "false"))
         if settings["executor_cores"]:
             builder = builder.config("spark.executor.cores", settings["executor_cores"])
@@ -151,22 +148,6 @@ def stop_spark_session() -> None:
 def is_spark_dataframe(value: Any) -> bool:
     """True for a pyspark DataFrame, without importing pyspark when it is not loaded."""
     return type(value).__module__.startswith("pyspark.sql") and type(value).__name__ == "DataFrame"
-
-
-BACKGROUND_POOL = "background"
-
-
-@contextlib.contextmanager
-def background_pool(spark):
-    """Spark jobs submitted by this thread inside the block run in the fair scheduler's BACKGROUND_POOL: a write
-    that only has to be done when the run ends shares the slots with the nodes' jobs (the "default" pool)
-    instead of taking them all first because it was submitted first."""
-    sc = spark.sparkContext
-    sc.setLocalProperty("spark.scheduler.pool", BACKGROUND_POOL)
-    try:
-        yield
-    finally:
-        sc.setLocalProperty("spark.scheduler.pool", None)
 
 
 def default_parallelism(spark) -> int:

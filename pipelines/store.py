@@ -387,12 +387,10 @@ class FeaturesCodec:
     def save_spark(value, directory: Path) -> dict:
         import pyarrow.dataset as ds
 
-        from .engines import background_pool
-
         # the kernel runs here, over the feature node's cached raw columns (operators.spark.features), beside the
-        # next nodes: in the background pool, so the model's task does not wait for all of this write's tasks
-        with background_pool(value.dataframe.sparkSession):
-            value.dataframe.write.parquet(str(directory / "features.parquet"))
+        # next nodes: in the writer's pool (SparkEngine.persist_scope), so the model's task does not wait for all
+        # of this write's tasks
+        value.dataframe.write.parquet(str(directory / "features.parquet"))
         rows = ds.dataset(directory / "features.parquet", format="parquet").count_rows()
         return {"engine": "spark", "sparse": True, "names": list(value.names), "label_name": value.label_name,
                 "categorical": list(value.categorical), "rows": int(rows), "width": len(value.names),

@@ -27,7 +27,8 @@ def credit(spark, credit_root):
     table = pd.read_parquet(credit_root / "data" / "credit.parquet")
     df = spark.createDataFrame(table).cache()
     df.count()
-    return table, df
+    yield table, df
+    df.unpersist()  # a later module may check that nothing of its run stays cached
 
 
 def _dense(X):
@@ -100,8 +101,8 @@ def _pools_of_jobs_after(spark, after_job: int) -> set[str]:
     return pools
 
 
-def test_the_features_artifact_is_written_in_the_background_pool_and_reads_back(spark, credit, tmp_path):
-    from pipelines.engines import BACKGROUND_POOL, last_job_id
+def test_the_features_artifact_is_written_in_the_writers_pool_and_reads_back(spark, credit, tmp_path):
+    from pipelines.engines import WRITES_POOL, last_job_id
     from pipelines.store import FeaturesCodec
 
     _, df = credit
@@ -109,8 +110,9 @@ def test_the_features_artifact_is_written_in_the_background_pool_and_reads_back(
     features = feature_extraction(Ctx(), {"table": df}, params)["features"]
     assert spark.conf.get("spark.scheduler.mode") == "FAIR"
     before = last_job_id(spark)
-    meta = FeaturesCodec.save_spark(features, tmp_path)
-    assert _pools_of_jobs_after(spark, before) == {BACKGROUND_POOL}  # the nodes' jobs keep the slots they need
+    with SparkEngine.persist_scope():  # as the executor's writer thread writes it
+        meta = FeaturesCodec.save_spark(features, tmp_path)
+    assert _pools_of_jobs_after(spark, before) == {WRITES_POOL}  # the nodes' jobs keep the slots they need
     before = last_job_id(spark)
     df.count()
     assert _pools_of_jobs_after(spark, before) == {"default"}  # the thread's next jobs are a node's again
