@@ -472,8 +472,14 @@ def transform_compiled(c: CompiledState, columns: Mapping[str, Any], n_rows: int
     if c.fused is not None and not overrides:
         X = _dense_fused(c, view, n_rows)
         X = X.T if column_major else np.ascontiguousarray(X.T)
-        return FeatureMatrix(X, list(c.names), _label(columns, c.label, n_rows, c.positive), c.label,
-                             list(c.categorical), {k: [list(r) for r in v] for k, v in c.views.items()})
+    else:
+        X = _assemble(_pieces(c, view, overrides), n_rows, c.width, column_major)
+    return FeatureMatrix(X, list(c.names), _label(columns, c.label, n_rows, c.positive), c.label,
+                         list(c.categorical), {k: [list(r) for r in v] for k, v in c.views.items()})
+
+
+def _pieces(c: CompiledState, view: Callable, overrides) -> list[tuple]:
+    """Each block's output pieces in turn (an override replacing a block's dense column)."""
     pieces: list[tuple] = []
     for i, block in enumerate(c.blocks):
         if overrides and i in overrides:
@@ -484,9 +490,7 @@ def transform_compiled(c: CompiledState, columns: Mapping[str, Any], n_rows: int
         else:
             arg = view(block.column, block.kind)
         pieces.extend(block.compute(arg))
-    X = _assemble(pieces, n_rows, c.width, column_major)
-    return FeatureMatrix(X, list(c.names), _label(columns, c.label, n_rows, c.positive), c.label,
-                         list(c.categorical), {k: [list(r) for r in v] for k, v in c.views.items()})
+    return pieces
 
 
 def _dense_fused(c: CompiledState, view: Callable, n_rows: int) -> np.ndarray:
