@@ -66,9 +66,7 @@ def live_metrics_per_day(deployment: Deployment, days: float) -> list[dict]:
     # deployment's one form (its live version's positive class) before versions are pooled
     classes, target = version_classes(deployment), deployment_classes(deployment)
     joined["label"] = joined["label"].to_numpy() ^ flipped_rows(joined["version"], classes, target)
-    probability = joined["probability"].to_numpy(dtype=np.float64)
-    joined["probability"] = np.where(flipped_rows(joined["version_served"], classes, target), 1 - probability,
-                                     probability)
+    joined["probability"] = probability_in_one_form(joined["version_served"], joined["probability"], classes, target)
     joined["day"] = [datetime.fromtimestamp(t, UTC).date().isoformat() for t in joined["time"]]
     out = []
     for day, rows in joined.groupby("day", sort=True):
@@ -86,6 +84,13 @@ def flipped_rows(versions, classes: dict, target) -> np.ndarray:
     return np.array([str(v) in turned for v in versions], dtype=bool)
 
 
+def probability_in_one_form(versions, probability, classes: dict, target) -> np.ndarray:
+    """Each row's served probability as that of the deployment's positive class (turned where its version's
+    positive class is the other value)."""
+    probability = np.asarray(probability, dtype=np.float64)
+    return np.where(flipped_rows(versions, classes, target), 1 - probability, probability)
+
+
 def in_one_form(versions, labels, probability, classes: dict, target) -> tuple[np.ndarray, np.ndarray]:
     """Served labels and probabilities of rows of several versions (answering 0 / 1, "no" / "yes", or "yes" / "no"
     with "no" positive) as the deployment's one form: whether each answer is the positive class of `target` (the
@@ -96,9 +101,8 @@ def in_one_form(versions, labels, probability, classes: dict, target) -> tuple[n
     for version in set(versions.tolist()):
         rows = versions == version
         positive[rows] = answered_positive(labels[rows], classes.get(str(version)))
-    turned = flipped_rows(versions, classes, target)
-    probability = np.asarray(probability, dtype=np.float64)
-    return positive ^ turned, np.where(turned, 1 - probability, probability)
+    return (positive ^ flipped_rows(versions, classes, target),
+            probability_in_one_form(versions, probability, classes, target))
 
 
 def decisions(deployment: Deployment) -> list[dict]:
