@@ -1,0 +1,51 @@
+// Newcomer follow-ups: an unnamed node says its operator once; "Make component" only for a group of nodes;
+// evaluate's empty label (the model's training label) is not warned about as a missing column.
+import type { RJSFSchema } from "@rjsf/utils";
+import { describe, expect, it } from "vitest";
+import { selectionOffers } from "../components/model";
+import { emptyDoc, type GraphDoc, type GraphNode, type OperatorSpec } from "../graph/types";
+import { missingLabel } from "./form/formSchema";
+import { nodeTitles } from "./nodeData";
+
+const PREDICT = { name: "predict", category: "Model scoring", version: "3", description: "", inputs: [], outputs: [], params_schema: {} } as OperatorSpec;
+const at = { x: 0, y: 0 };
+const node = (id: string, operator: string, label?: string): GraphNode => ({ id, operator, params: {}, position: at, ...(label ? { label } : {}) });
+
+describe("a node's title", () => {
+  it("says the operator once on an unnamed node, whose id is the operator's name", () => {
+    expect(nodeTitles(node("predict", "predict"), PREDICT)).toEqual({ title: "predict", operator: null });
+    expect(nodeTitles(node("predict_2", "predict"), PREDICT)).toEqual({ title: "predict_2", operator: null });
+    expect(nodeTitles(node("predict", "predict", "predict"), PREDICT)).toEqual({ title: "predict", operator: null });
+  });
+  it("keeps the operator under a name that does not say it", () => {
+    expect(nodeTitles(node("predict", "predict", "Score the test set"), PREDICT)).toEqual({ title: "Score the test set", operator: "predict" });
+    expect(nodeTitles(node("scorer", "predict"), PREDICT)).toEqual({ title: "scorer", operator: "predict" });
+    expect(nodeTitles(node("predictor", "predict"), PREDICT)).toEqual({ title: "predictor", operator: "predict" });
+    expect(nodeTitles(node("x", "gone_op"), undefined)).toEqual({ title: "x", operator: "unknown operator gone_op" });
+  });
+});
+
+describe("what a selection offers", () => {
+  const doc: GraphDoc = { ...emptyDoc, nodes: [node("split", "split_random"), node("features", "feature_extraction"), node("c1", "component:prep")] };
+  it("offers no bar for one ordinary node, Make component for two or more", () => {
+    expect(selectionOffers([], doc)).toEqual({ component: undefined, make: false });
+    expect(selectionOffers(["split"], doc)).toEqual({ component: undefined, make: false });
+    expect(selectionOffers(["split", "features"], doc)).toEqual({ component: undefined, make: true });
+  });
+  it("offers a lone component node its version bar, not a component of one component", () => {
+    const offers = selectionOffers(["c1"], doc);
+    expect(offers.component?.id).toBe("c1");
+    expect(offers.make).toBe(false);
+  });
+});
+
+describe("evaluate's label warning", () => {
+  const evaluate = { type: "object", properties: { label: { type: "string", default: "" } } } as RJSFSchema;
+  it("stays quiet while the label is left empty: the operator then reads the model's training label", () => {
+    expect(missingLabel(evaluate, {}, ["age", "churned", "probability"])).toBeNull();
+    expect(missingLabel(evaluate, { label: "" }, ["age", "churned", "probability"])).toBeNull();
+  });
+  it("still names a label typed wrong", () => {
+    expect(missingLabel(evaluate, { label: "churn" }, ["age", "churned", "probability"])).toContain("no column “churn”");
+  });
+});
