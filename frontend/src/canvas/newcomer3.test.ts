@@ -3,6 +3,8 @@
 import type { RJSFSchema } from "@rjsf/utils";
 import { describe, expect, it } from "vitest";
 import { selectionOffers } from "../components/model";
+import { tryFailure } from "../deployments/logic";
+import { fireTimeText } from "../schedules/logic";
 import { emptyDoc, type GraphDoc, type GraphNode, type OperatorSpec } from "../graph/types";
 import { missingLabel } from "./form/formSchema";
 import { nodeTitles } from "./nodeData";
@@ -47,5 +49,29 @@ describe("evaluate's label warning", () => {
   });
   it("still names a label typed wrong", () => {
     expect(missingLabel(evaluate, { label: "churn" }, ["age", "churned", "probability"])).toContain("no column “churn”");
+  });
+});
+
+describe("Try it without a key", () => {
+  const refused = "this endpoint needs a key: send 'Authorization: Bearer <key>' (the deployment page shows how to create one)";
+  it("points at the key box and the regenerate button on the page the person is on", () => {
+    const text = tryFailure(refused, false);
+    expect(text).toContain("“Endpoint key” above");
+    expect(text).toContain("“Regenerate primary key”");
+    expect(text).not.toContain("the deployment page shows");
+  });
+  it("leaves other failures, and a refused key that was given, as the server said them", () => {
+    expect(tryFailure(refused, true)).toBe(refused);
+    expect(tryFailure("age: a number is required", false)).toBe("age: a number is required");
+  });
+});
+
+describe("a schedule's next fire times", () => {
+  it("says a UTC time once", () => {
+    expect(fireTimeText("2026-12-07T02:00:00Z", "UTC")).toBe("2026-12-07 02:00 UTC");
+    expect(fireTimeText("2026-12-07T02:00:00Z", "")).toBe("2026-12-07 02:00 UTC");
+  });
+  it("gives another zone's time and UTC's", () => {
+    expect(fireTimeText("2026-12-07T01:00:00Z", "Europe/Berlin")).toBe("2026-12-07 02:00 (Europe/Berlin) · 2026-12-07 01:00 UTC");
   });
 });

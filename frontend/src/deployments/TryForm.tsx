@@ -2,7 +2,7 @@ import { useState } from "react";
 import { failureMessage, post } from "../api/client";
 import { CurlExample } from "./CurlExample";
 import { curlWithBody } from "./curl";
-import { buildTryRequest, fieldKind, fieldLabel, sortedCategories, type InputColumn, type TryRequest } from "./logic";
+import { buildTryRequest, fieldKind, fieldLabel, sortedCategories, tryFailure, type InputColumn, type TryRequest } from "./logic";
 
 interface Prediction {
   probability: number;
@@ -66,7 +66,7 @@ export function TryForm({ id, columns, live, apiKey, curl }: { id: string; colum
     setBusy(true);
     post<TryAnswer>(`/api/deployments/${id}/try/`, { ...built.request, key: apiKey })
       .then(setAnswer)
-      .catch((x) => setError(failureMessage(x)))
+      .catch((x) => setError(tryFailure(failureMessage(x), apiKey !== "")))
       .finally(() => setBusy(false));
   };
   const prediction = answer?.predictions[0];
