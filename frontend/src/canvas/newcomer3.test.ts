@@ -3,6 +3,8 @@
 import type { RJSFSchema } from "@rjsf/utils";
 import { describe, expect, it } from "vitest";
 import { selectionOffers } from "../components/model";
+import { importTextNumbers } from "../data/textNumbers";
+import type { Upload } from "../data/uploads";
 import { tryFailure } from "../deployments/logic";
 import { fireTimeText } from "../schedules/logic";
 import { emptyDoc, type GraphDoc, type GraphNode, type OperatorSpec } from "../graph/types";
@@ -73,5 +75,26 @@ describe("a schedule's next fire times", () => {
   });
   it("gives another zone's time and UTC's", () => {
     expect(fireTimeText("2026-12-07T01:00:00Z", "Europe/Berlin")).toBe("2026-12-07 02:00 (Europe/Berlin) · 2026-12-07 01:00 UTC");
+  });
+});
+
+describe("the import node repeats the Data page's warning about a number column read as text", () => {
+  const upload = {
+    id: 7, name: "renewals.csv",
+    preview: { kind: "csv", rows: [], sampled_rows: 600, sample_limit: 1000, columns: [
+      { name: "age", type: "string", missing: 0, distinct: 64, not_numbers: { count: 1, examples: [{ value: "3O", line: 19 }] } },
+      { name: "plan", type: "string", missing: 2, distinct: 3 },
+    ] },
+  } as unknown as Upload;
+  it("names the column, the cell and its line, and the two ways out", () => {
+    const [text, ...rest] = importTextNumbers({ upload: "7" }, [upload]);
+    expect(rest).toEqual([]);
+    expect(text).toBe("age is read as text: 1 cell is not a number: “3O” (line 19). Correct the file and upload it again, or add the value to the import node's Null Values to read it as missing.");
+  });
+  it("goes once the node handles it, and says nothing of another file", () => {
+    expect(importTextNumbers({ upload: "7", null_values: ["", "NA", "3O"] }, [upload])).toEqual([]);
+    expect(importTextNumbers({ upload: "7", column_types: { age: "number" } }, [upload])).toEqual([]);
+    expect(importTextNumbers({ upload: "8" }, [upload])).toEqual([]);
+    expect(importTextNumbers({ upload: "7" }, null)).toEqual([]);
   });
 });
