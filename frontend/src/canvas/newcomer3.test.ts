@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { selectionOffers } from "../components/model";
 import { importTextNumbers } from "../data/textNumbers";
 import type { Upload } from "../data/uploads";
-import { tryFailure } from "../deployments/logic";
+import { emptyChoice, tryFailure } from "../deployments/logic";
 import { fireTimeText } from "../schedules/logic";
 import { emptyDoc, type GraphDoc, type GraphNode, type OperatorSpec } from "../graph/types";
 import { missingLabel } from "./form/formSchema";
@@ -96,5 +96,13 @@ describe("the import node repeats the Data page's warning about a number column 
     expect(importTextNumbers({ upload: "7", column_types: { age: "number" } }, [upload])).toEqual([]);
     expect(importTextNumbers({ upload: "8" }, [upload])).toEqual([]);
     expect(importTextNumbers({ upload: "7" }, null)).toEqual([]);
+  });
+});
+
+describe("Try it's lists", () => {
+  it("offer an optional column's empty choice as missing, in words", () => {
+    expect(emptyChoice({ nullable: true })).toBe("— missing —");
+    expect(emptyChoice({})).toBe("— missing —");
+    expect(emptyChoice({ nullable: false })).toBe("— choose —");
   });
 });

@@ -56,6 +56,12 @@ export interface TryRequest {
 
 export type TryBuild = { ok: true; request: TryRequest } | { ok: false; errors: Record<string, string> };
 
+/** The first choice of a Try it list: none yet for a required column; for one that may be empty, sending it
+ * missing, in words (it read "(null)"). */
+export function emptyChoice(column: Pick<InputColumn, "nullable">): string {
+  return column.nullable === false ? "— choose —" : "— missing —";
+}
+
 /**
  * What Try it says when scoring failed. Without a key in "Endpoint key" a refusal for want of one (the serving
  * process asks for its deployment's key) points at the two controls above the form: a person on this very page was
