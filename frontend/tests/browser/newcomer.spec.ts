@@ -1,7 +1,8 @@
 // Newcomer follow-ups seen at a laptop's 1440 px: the pipeline toolbar fits one row with every button still found
 // by its name; an unnamed node says its operator once; "Make component" appears for a group of nodes, not for one;
-// the minimap's switch sits with the zoom buttons and covers no node.
-import { createPipeline, expect, login, node, SHOTS, studioUrl, test } from "./fixtures";
+// the minimap's switch sits with the zoom buttons and covers no node; the import node repeats the Data page's
+// warning about a number column read as text.
+import { apiCall, createPipeline, demoProjectId, expect, login, node, SHOTS, studioUrl, test } from "./fixtures";
 
 const at = (x: number, y: number) => ({ x, y });
 // Unnamed nodes (no label): their ids are the operators' names, as the palette makes them.
@@ -62,4 +63,26 @@ test("at 1440 px: one toolbar row, each name once on a node, Make component for 
   await expect(toggle).toHaveAttribute("aria-pressed", pressed === "true" ? "false" : "true");
   await node(page, "predict").click();
   await expect(page.getByTestId("param-panel")).toContainText("predict");
+});
+
+test("the import node of a file with a typo in a number column says so in its panel, as the Data page did", async ({ page }) => {
+  await login(page);
+  const project = await demoProjectId(page);
+  await page.goto(`${studioUrl()}/projects/${project}/data`);
+  const ages = ["31", "42", "3O", "25", "38", "27", "44", "51", "29", "36", "40", "33"];
+  await page.getByLabel("Choose files to upload").setInputFiles([
+    { name: "ages-typo.csv", mimeType: "text/csv", buffer: Buffer.from(`age,city\n${ages.map((a, i) => `${a},c${i % 3}`).join("\n")}\n`) },
+  ]);
+  await expect(page.getByRole("region", { name: "Preview of ages-typo.csv" })).toBeVisible();
+  const uploads = await apiCall<{ results: { id: number; name: string }[] }>(page, "GET", `/api/uploads/?project=${project}&limit=500`);
+  const upload = uploads.results.find((u) => u.name === "ages-typo.csv")!;
+  const id = await createPipeline(page, "Typo on the canvas", {
+    format: "studio.pipeline/1", edges: [],
+    nodes: [{ id: "import_csv", operator: "import_csv", params: { upload: String(upload.id) }, position: at(0, 0) }],
+  });
+  await page.goto(`${studioUrl()}/pipelines/${id}`);
+  await node(page, "import_csv").click();
+  const panel = page.getByTestId("param-panel");
+  await expect(panel.getByRole("status").filter({ hasText: "age is read as text" })).toContainText("“3O” (line 4)");
+  await page.screenshot({ path: `${SHOTS}/newcomer-import-typo.png` });
 });
