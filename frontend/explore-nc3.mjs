@@ -139,5 +139,16 @@ if (step === "schedule") {
   await page.waitForTimeout(1500);
   await page.screenshot({ path: `${SHOTS}/40-schedule.png`, fullPage: true });
 }
+if (step === "more") {
+  await page.goto(URL + "/pipelines/6");
+  await page.getByText("Schedule this pipeline").click();
+  await page.getByRole("button", { name: "Create schedule" }).waitFor();
+  await page.getByRole("button", { name: "Create schedule" }).click();
+  await page.waitForTimeout(2000);
+  await page.screenshot({ path: `${SHOTS}/51-schedule-created.png`, fullPage: true });
+  await page.getByRole("button", { name: "Run now" }).click();
+  await page.waitForTimeout(8000);
+  await page.screenshot({ path: `${SHOTS}/52-run-now.png`, fullPage: true });
+}
 console.log("errors", errors);
 await browser.close();
