@@ -8,7 +8,7 @@ from pydantic import Field
 
 from ..contract import Message, Messages, Operator, OperatorError, Params, Port, PortType
 from ..labels import POSITIVE_RULE, LabelClasses, encode_label, plain
-from ..tables import require_columns, require_rows
+from ..tables import require_columns, require_rows, scored_label, true_label
 from ..values import Fitted, Report
 
 MAX_POINTS = 400  # points per curve sent to the browser
@@ -157,9 +157,11 @@ def finish_curve_figures(figs: dict[str, dict]) -> dict[str, dict]:
 
 def evaluate_inputs(inputs, params, score):
     """What evaluate does alike on both engines: pair each scored table with its optional model, name them,
-    collect metrics (the second model's prefixed b_) and confusion tables. `score(table, port)` is the
-    engine's part: it returns (binary metrics, the entry its curve charts take)."""
-    scored, models, metrics, tables = [], [], {}, {}
+    collect metrics (the second model's prefixed b_) and confusion tables. `score(table, port, label)` is the
+    engine's part: it returns (binary metrics, the entry its curve charts take, the label column it read);
+    `label` is the node's, else the label the connected model was trained on, else None (the engine asks
+    true_label, which reads predict's mark on the table)."""
+    scored, models, metrics, tables, labels = [], [], {}, {}, []
     for suffix, default in (("", "model"), ("_b", "model B")):
         table = inputs.get(f"table{suffix}")
         if table is None:
@@ -170,7 +172,9 @@ def evaluate_inputs(inputs, params, score):
         name = getattr(params, f"name{suffix}") or (model.kind if model is not None else default)
         if scored and name == scored[0][0]:
             name = f"{name} (B)"
-        values, entry = score(table, f"table{suffix}")
+        label = params.label or (model.meta.get("label") if model is not None else None) or None
+        values, entry, label = score(table, f"table{suffix}", label)
+        labels.append(label)
         prefix = "b_" if suffix else ""
         metrics.update({prefix + k: v for k, v in values.items()})
         tables[f"confusion{suffix}"] = [
@@ -184,6 +188,8 @@ def evaluate_inputs(inputs, params, score):
     if len(scored) == 2:
         metrics["model_b"] = scored[1][0]
     text = "; ".join(f"{name}: AUC {metrics[('b_' if i else '') + 'auc']:.4f}" for i, (name, _) in enumerate(scored))
+    if not params.label:
+        text += "; true label: column " + " and ".join(repr(c) for c in dict.fromkeys(labels))
     if positive is not None:
         how = "as asked" if params.positive else "by the rule: 1, true, yes, else the minority class"
         text += f"; positive class: {positive!r} ({how}), negative: {metrics.get('negative_class')!r}"
@@ -261,16 +267,18 @@ class EvaluateBinary(Operator):
     Messages = EvaluateMessages
 
     class Params(Params):
-        label: str = Field("label", min_length=1, description="Name of the true label column (any two values)")
+        label: str = Field("", description="Name of the true label column (any two values); empty: the label "
+                           "the model was trained on (from the model input, or the table predict scored)")
         positive: str = Field("", max_length=200, description=POSITIVE_RULE[0].upper() + POSITIVE_RULE[1:])
         probability_column: str = Field("probability", min_length=1, description="Name of the score column")
         threshold: float = Field(0.5, ge=0, le=1, description="Threshold for accuracy, precision, recall, F1")
         name: str = Field("", description="Name of the first model on the charts; empty uses the model's kind")
         name_b: str = Field("", description="Name of the second model; empty uses the model's kind")
 
-    def _scored(self, table, params, port):
+    def _scored(self, table, params, port, label):
         require_rows(table, port=port)
-        y, classes = encode_label(table, params.label, params.positive, port=port)
+        label = true_label(label, scored_label(table), list(table.columns), port=port)
+        y, classes = encode_label(table, label, params.positive, port=port)
         require_columns(table, [params.probability_column], field="probability_column", port=port)
         column = table[params.probability_column]
         try:
@@ -283,14 +291,15 @@ class EvaluateBinary(Operator):
                                 "missing values", field="probability_column", column=params.probability_column,
                                 port=port)
         if len(np.unique(y)) < 2:
-            raise EvaluateMessages.one_class(field="label", column=params.label, port=port)
-        return y, p, classes
+            raise EvaluateMessages.one_class(field="label", column=label, port=port)
+        return y, p, classes, label
 
     def run(self, ctx, inputs, params):
-        def score(table, port):
-            y, p, classes = self._scored(table, params, port)
+        def score(table, port, label):
+            y, p, classes, label = self._scored(table, params, port, label)
             curves = binary_curves(y, p)
-            return {**binary_metrics(y, p, params.threshold, curves), **class_metrics(classes)}, (y, p, curves)
+            metrics = {**binary_metrics(y, p, params.threshold, curves), **class_metrics(classes)}
+            return metrics, (y, p, curves), label
 
         metrics, tables, scored, models, text = evaluate_inputs(inputs, params, score)
         figures = curve_figures([(name, *entry) for name, entry in scored])

@@ -8,7 +8,7 @@ from ..contract import Operator, OperatorError, Params, Port, PortType
 from ..kernels.features import model_view, state_view
 from ..kernels.models import load_scorer
 from ..labels import THRESHOLD_HINT, predicted_values
-from ..tables import require_rows
+from ..tables import mark_scored_label, require_rows
 from .features import apply_state
 
 
@@ -49,5 +49,6 @@ class Predict(Operator):
         out[params.probability_column] = scorer.predict_proba(features.X)
         positive = out[params.probability_column].to_numpy() >= params.threshold
         out[params.label_column] = predicted_values(positive, state.meta.get("label_classes"), zero_one=np.int8)
+        mark_scored_label(out, state.meta.get("label"))  # evaluate's true label when its own is left empty
         ctx.log(f"scored {len(out):,} rows; mean probability {out[params.probability_column].mean():.4f}")
         return {"table": out}

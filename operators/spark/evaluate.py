@@ -187,13 +187,15 @@ def binned_figures(scored: list[tuple[str, BinnedScores]]) -> dict[str, dict]:
 def evaluate_binary(ctx, inputs, params):
     """The local operator's metrics, tables and charts, from one binned aggregation per scored table."""
     from ..library.evaluate import EvaluateMessages, class_metrics, evaluate_inputs, model_figures
+    from ..tables import true_label
+    from .tables import spark_scored_label
 
-    def score(table, port):
-        binned = binned_scores(table, params.label, params.probability_column, params.threshold, port,
-                               params.positive)
+    def score(table, port, label):
+        label = true_label(label, spark_scored_label(table), list(table.columns), port=port)
+        binned = binned_scores(table, label, params.probability_column, params.threshold, port, params.positive)
         if binned.positives.sum() == 0 or binned.negatives.sum() == 0:
-            raise EvaluateMessages.one_class(field="label", column=params.label, port=port)
-        return {**binned_metrics(binned, params.threshold), **class_metrics(binned.classes)}, binned
+            raise EvaluateMessages.one_class(field="label", column=label, port=port)
+        return {**binned_metrics(binned, params.threshold), **class_metrics(binned.classes)}, binned, label
 
     metrics, tables, scored, models, text = evaluate_inputs(inputs, params, score)
     figures = binned_figures(scored)

@@ -390,6 +390,14 @@ def _quoted(column: str) -> str:
     return "`" + column.replace("`", "``") + "`"
 
 
+def scored_label_metadata(state) -> dict:
+    """The probability column's metadata: the true label column its rows were scored against, for evaluate."""
+    from ..tables import SCORED_LABEL
+
+    label = state.meta.get("label")
+    return {SCORED_LABEL: label} if label else {}
+
+
 def predict(ctx, inputs, params):
     """The local operator's probability and predicted label (in the label's own values, the same rule). A scalar
     Arrow UDF of the feature state's input columns: only those columns travel to the Python worker and only the
@@ -422,6 +430,7 @@ def predict(ctx, inputs, params):
     score = F.arrow_udf(body, returns, F.ArrowUDFType.SCALAR).asNondeterministic()
     result = "__studio_scored"
     scored = (table.select(*[_quoted(c) for c in kept], score(*[F.col(_quoted(c)) for c in names]).alias(result))
-              .select(*[_quoted(c) for c in kept], F.col(f"{result}.p").alias(params.probability_column),
+              .select(*[_quoted(c) for c in kept],
+                      F.col(f"{result}.p").alias(params.probability_column, metadata=scored_label_metadata(state)),
                       F.col(f"{result}.label").alias(params.label_column)))
     return {"table": scored}

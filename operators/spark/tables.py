@@ -136,3 +136,15 @@ def whole_file(frame, path) -> object:
 def source_file(frame) -> str | None:
     """The Parquet file `frame` reads whole (`whole_file`), or None."""
     return getattr(frame, SOURCE_FILE, None)
+
+
+def spark_scored_label(df) -> str | None:
+    """The true label column a Spark table was scored against: predict marks it on a column's metadata
+    (operators.tables.SCORED_LABEL), which Spark keeps in the Parquet it writes and through selects."""
+    from ..tables import SCORED_LABEL
+
+    for field in df.schema.fields:
+        value = (field.metadata or {}).get(SCORED_LABEL)
+        if isinstance(value, str) and value:
+            return value
+    return None

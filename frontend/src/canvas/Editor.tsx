@@ -157,9 +157,8 @@ function EditorInner(props: EditorProps) {
           <FlowSurface
             flowNodes={flowNodes} flowEdges={flowEdges} onNodesChange={onNodesChange} onEdgesChange={onEdgesChange}
             onConnect={onConnect} onConnectEnd={onConnectEnd} isValidConnection={isValidConnection}
-            fitOnOpen={initial.nodes.length + initial.comments.length > 0} showMinimap={showMinimap}
+            fitOnOpen={initial.nodes.length + initial.comments.length > 0} showMinimap={showMinimap} onToggleMinimap={() => setMinimap(!showMinimap)}
           />
-          <button type="button" className="minimap-toggle" aria-pressed={showMinimap} onClick={() => setMinimap(!showMinimap)}>{showMinimap ? "Hide minimap" : "Show minimap"}</button>
           {doc.nodes.length === 0 && doc.comments.length === 0 && <GettingStarted onOpenHelp={() => setShowHelp(true)} />}
           {showHelp && <HelpPanel operators={operators} onClose={() => setShowHelp(false)} />}
           {fileDrop.progress}

@@ -1,6 +1,6 @@
 // The editor's pieces that hold no state of their own: the notice banner, the React Flow surface and the
 // selected node's parameter panel (loaded lazily).
-import { Background, Controls, MiniMap, ReactFlow, type Edge } from "@xyflow/react";
+import { Background, ControlButton, Controls, MiniMap, ReactFlow, type Edge } from "@xyflow/react";
 import { lazy, Suspense, type ReactNode } from "react";
 import { setLabel, setParams } from "../graph/ops";
 import type { Catalogue, GraphDoc, GraphError, GraphNode } from "../graph/types";
@@ -28,7 +28,8 @@ type FlowState = Pick<ReturnType<typeof useFlowNodes>, "flowNodes" | "flowEdges"
 type ConnectionHandlers = ReturnType<typeof useConnections>;
 
 /** The graph itself: nodes, edges, zoom controls and (unless hidden) the minimap. */
-export function FlowSurface(props: FlowState & ConnectionHandlers & { fitOnOpen: boolean; showMinimap: boolean }) {
+export function FlowSurface(props: FlowState & ConnectionHandlers & { fitOnOpen: boolean; showMinimap: boolean; onToggleMinimap: () => void }) {
+  const minimapName = props.showMinimap ? "Hide minimap" : "Show minimap";
   return (
     <ReactFlow<FlowNode, Edge>
       nodes={props.flowNodes}
@@ -48,7 +49,13 @@ export function FlowSurface(props: FlowState & ConnectionHandlers & { fitOnOpen:
       proOptions={{ hideAttribution: true }}
     >
       <Background gap={20} />
-      <Controls />
+      {/* The minimap's switch sits with the zoom buttons: a button of its own over the canvas covered the nodes
+          laid out at the bottom right, and a click meant for a node hit it. */}
+      <Controls>
+        <ControlButton onClick={props.onToggleMinimap} aria-label={minimapName} title={minimapName} aria-pressed={props.showMinimap} className="minimap-toggle">
+          <svg viewBox="0 0 20 20" aria-hidden="true" focusable="false"><path d="M2 4h16v12H2zM11 10h5v4h-5z" fill="none" stroke="currentColor" strokeWidth="1.6" /></svg>
+        </ControlButton>
+      </Controls>
       {props.showMinimap && <MiniMap pannable zoomable position="top-right" ariaLabel="Minimap" nodeColor={(n) => (n.type === "note" ? "#f5d76e" : "#8c959f")} />}
     </ReactFlow>
   );

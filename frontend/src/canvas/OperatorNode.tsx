@@ -1,7 +1,7 @@
 import { Handle, Position, type NodeProps } from "@xyflow/react";
 import { memo } from "react";
 import type { PortSpec } from "../graph/types";
-import type { OperatorFlowNode } from "./nodeData";
+import { nodeTitles, type OperatorFlowNode } from "./nodeData";
 import { portColor } from "./ports";
 
 const STATUS_TEXT: Record<string, string> = {
@@ -45,7 +45,7 @@ function PortHandles({ ports, side }: { ports: PortSpec[]; side: "input" | "outp
 /** A node shows its operator, ports and state; it holds no logic (the graph module decides everything). */
 function OperatorNodeView({ data, selected }: NodeProps<OperatorFlowNode>) {
   const { node, spec, errors, run } = data;
-  const title = node.label || node.id;
+  const { title, operator } = nodeTitles(node, spec);
   const status = run?.status;
   const errorText = errors.map((e) => e.message).join("\n");
   return (
@@ -60,7 +60,7 @@ function OperatorNodeView({ data, selected }: NodeProps<OperatorFlowNode>) {
         <span className="op-node-title">{title}</span>
         {status && <span className={`status-badge status-${status}`} data-testid={`status-${node.id}`}>{STATUS_TEXT[status]}</span>}
       </div>
-      <div className="op-node-sub">{spec ? spec.name : `unknown operator ${node.operator}`}</div>
+      {operator && <div className="op-node-sub">{operator}</div>}
       {status === "running" && (
         <div className="progress" role="progressbar" aria-label={`${title} progress`} aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round((run?.progress ?? 0) * 100)}>
           <div className="progress-bar" style={{ width: `${Math.round((run?.progress ?? 0) * 100)}%` }} />

@@ -1,6 +1,8 @@
 import Form from "@rjsf/core";
 import type { ErrorSchema, RJSFSchema, UiSchema } from "@rjsf/utils";
 import validator from "@rjsf/validator-ajv8";
+import { useProjectData } from "../data/projectContext";
+import { importTextNumbers } from "../data/textNumbers";
 import { UploadWidget } from "../data/UploadWidget";
 import { useMemo, useRef, type ReactNode } from "react";
 import type { GraphError, GraphNode, OperatorSpec } from "../graph/types";
@@ -37,6 +39,7 @@ export function ParamPanel({ node, spec, errors, columns, onParams, onLabel, onD
   );
   const schema = useMemo(() => (spec ? formSchema(spec.params_schema as RJSFSchema, bound, columns) : null), [spec, bound, columns]);
   const formContext = useMemo<FormContext>(() => ({ columns }), [columns]);
+  const project = useProjectData();
 
   const uiSchema = useMemo(() => {
     const ui: UiSchema = { "ui:submitButtonOptions": { norender: true }, "ui:globalOptions": { orderable: false } };
@@ -79,6 +82,7 @@ export function ParamPanel({ node, spec, errors, columns, onParams, onLabel, onD
   );
 
   const labelProblem = missingLabel(spec?.params_schema as RJSFSchema | undefined, node.params, columns);
+  const textNumbers = node.params.upload ? importTextNumbers(node.params, project?.uploads) : [];
 
   return (
     <aside className="param-panel" aria-label="Parameters" data-testid="param-panel">
@@ -118,6 +122,7 @@ export function ParamPanel({ node, spec, errors, columns, onParams, onLabel, onD
         </p>
       ))}
       {labelProblem && <p className="warn-text" role="status">{labelProblem}</p>}
+      {textNumbers.map((t) => <p key={t} className="warn-text" role="status">{t}</p>)}
       {runError && <p className="error-text" role="alert">Failed in the last run: {runError}</p>}
       {Object.entries(bound).map(([name, ref]) => (
         <p key={name} className="bound-param">

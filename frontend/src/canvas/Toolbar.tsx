@@ -1,4 +1,5 @@
 import type { ReactNode } from "react";
+import { ToolIcon, type IconName } from "./ToolIcon";
 
 export type RunMode = "all" | "from" | "only";
 
@@ -25,6 +26,15 @@ export interface ToolbarProps {
   onMessage?: (message: string) => void;
 }
 
+/** A button shown as an icon: its name is its accessible name and its tooltip (with the shortcut, if any). */
+function IconButton({ icon, name, keys, onClick, disabled }: { icon: IconName; name: string; keys?: string; onClick: () => void; disabled?: boolean }) {
+  return (
+    <button type="button" className="icon-button" aria-label={name} title={keys ? `${name} (${keys})` : name} onClick={onClick} disabled={disabled}>
+      <ToolIcon name={icon} />
+    </button>
+  );
+}
+
 /** The editor's buttons; every action is the editor's, the toolbar only shows what is possible now. */
 export function Toolbar(props: ToolbarProps) {
   const { dirty, saving, onlySelected, onRun } = props;
@@ -43,11 +53,13 @@ export function Toolbar(props: ToolbarProps) {
         {dirty ? "● Unsaved changes" : "All changes saved"}
       </span>
       <span className="sep" />
-      <button type="button" onClick={props.onUndo} disabled={!props.canUndo} title="Undo (Ctrl+Z)">Undo</button>
-      <button type="button" onClick={props.onRedo} disabled={!props.canRedo} title="Redo (Ctrl+Shift+Z)">Redo</button>
-      <button type="button" onClick={props.onLayout} title="Auto-layout (Shift+L)">Auto-layout</button>
-      <button type="button" onClick={props.onFitView}>Fit view</button>
-      <button type="button" onClick={props.onAddNote}>Add note</button>
+      <div role="group" aria-label="Edit and view" className="tool-group">
+        <IconButton icon="undo" name="Undo" keys="Ctrl+Z" onClick={props.onUndo} disabled={!props.canUndo} />
+        <IconButton icon="redo" name="Redo" keys="Ctrl+Shift+Z" onClick={props.onRedo} disabled={!props.canRedo} />
+        <IconButton icon="layout" name="Auto-layout" keys="Shift+L" onClick={props.onLayout} />
+        <IconButton icon="fit" name="Fit view" onClick={props.onFitView} />
+        <IconButton icon="note" name="Add note" onClick={props.onAddNote} />
+      </div>
       <span className="sep" />
       {onRun && (
         <>

@@ -2,7 +2,7 @@ import { useState } from "react";
 import type { NodeRunState } from "../canvas/nodeData";
 import type { GraphDoc, GraphNode } from "../graph/types";
 import { navigate } from "../router";
-import { componentName, isComponentNode, type Component } from "./model";
+import { componentName, selectionOffers, type Component } from "./model";
 
 export interface SelectionBarProps {
   nodeIds: string[];
@@ -97,14 +97,14 @@ function ComponentNodeBar({ node, component, change, runStates }: { node: GraphN
 /** What the canvas offers for the current selection: make a component of it, or set a component node's version. */
 export function SelectionBar(props: SelectionBarProps) {
   const { nodeIds, doc, components, change } = props;
-  if (nodeIds.length === 0) return null;
-  const only = nodeIds.length === 1 ? doc.nodes.find((n) => n.id === nodeIds[0]) : undefined;
+  const { component, make } = selectionOffers(nodeIds, doc);
+  if (!component && !make) return null;
   return (
     <div className="selection-bar">
-      {only && isComponentNode(only) && (
-        <ComponentNodeBar node={only} component={components.find((c) => c.name === componentName(only))} change={change} runStates={props.runStates} />
+      {component && (
+        <ComponentNodeBar node={component} component={components.find((c) => c.name === componentName(component))} change={change} runStates={props.runStates} />
       )}
-      <MakeComponent nodeIds={nodeIds} doc={doc} onMake={props.onMake} />
+      {make && <MakeComponent nodeIds={nodeIds} doc={doc} onMake={props.onMake} />}
     </div>
   );
 }

@@ -124,3 +124,13 @@ export function foldRunStates(states: ReadonlyMap<string, NodeRunState>, compone
   }
   return out;
 }
+
+/**
+ * What a selection offers: a lone component node, its version bar; two nodes or more, "Make component" (as KNIME
+ * offers "Create Component" for a group of nodes: one node wrapped alone would only hide its form one level down,
+ * so a single ordinary node gets no bar at all).
+ */
+export function selectionOffers(nodeIds: string[], doc: GraphDoc): { component?: GraphNode; make: boolean } {
+  const only = nodeIds.length === 1 ? doc.nodes.find((n) => n.id === nodeIds[0]) : undefined;
+  return { component: only && isComponentNode(only) ? only : undefined, make: nodeIds.length >= 2 };
+}

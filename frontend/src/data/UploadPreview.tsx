@@ -1,6 +1,5 @@
+import { notNumbersText, type PreviewColumn } from "./textNumbers";
 import type { Upload } from "./uploads";
-
-type PreviewColumn = NonNullable<Upload["preview"]>["columns"][number];
 
 const DELIMITERS: Record<string, string> = { ",": "comma (,)", ";": "semicolon (;)", "\t": "tab", "|": "pipe (|)" };
 
@@ -59,13 +58,9 @@ function TextNumbers({ columns }: { columns: PreviewColumn[] }) {
   return (
     <ul className="preview-warnings" aria-label="Columns read as text">
       {flagged.map((c) => {
-        const { count, examples } = c.not_numbers!;
-        const cells = examples.map((e) => `“${e.value}” (line ${e.line})`).join(", ");
         return (
           <li key={c.name}>
-            <strong>{c.name}</strong> is read as text: {count === 1 ? "1 cell is" : `${count.toLocaleString()} cells are`} not a number: {cells}
-            {count > examples.length ? ", …" : ""}. Correct the file and upload it again, or add the value to the import
-            node&apos;s Null Values to read it as missing.
+            <strong>{c.name}</strong> {notNumbersText(c.not_numbers!)}
           </li>
         );
       })}

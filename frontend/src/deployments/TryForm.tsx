@@ -2,7 +2,7 @@ import { useState } from "react";
 import { failureMessage, post } from "../api/client";
 import { CurlExample } from "./CurlExample";
 import { curlWithBody } from "./curl";
-import { buildTryRequest, fieldKind, fieldLabel, sortedCategories, type InputColumn, type TryRequest } from "./logic";
+import { buildTryRequest, emptyChoice, fieldKind, fieldLabel, sortedCategories, tryFailure, type InputColumn, type TryRequest } from "./logic";
 
 interface Prediction {
   probability: number;
@@ -24,7 +24,7 @@ function TryField({ column: c, value, error, onChange }: { column: InputColumn; 
       <span>{fieldLabel(c)}</span>
       {kind === "select" ? (
         <select value={value} onChange={(e) => onChange(e.target.value)} aria-invalid={error ? true : undefined}>
-          <option value="">{c.nullable === false ? "— choose —" : "(null)"}</option>
+          <option value="">{emptyChoice(c)}</option>
           {sortedCategories(c.categories!).map((cat) => <option key={String(cat)} value={String(cat)}>{String(cat)}</option>)}
         </select>
       ) : (
@@ -66,7 +66,7 @@ export function TryForm({ id, columns, live, apiKey, curl }: { id: string; colum
     setBusy(true);
     post<TryAnswer>(`/api/deployments/${id}/try/`, { ...built.request, key: apiKey })
       .then(setAnswer)
-      .catch((x) => setError(failureMessage(x)))
+      .catch((x) => setError(tryFailure(failureMessage(x), apiKey !== "")))
       .finally(() => setBusy(false));
   };
   const prediction = answer?.predictions[0];

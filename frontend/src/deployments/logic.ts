@@ -56,6 +56,23 @@ export interface TryRequest {
 
 export type TryBuild = { ok: true; request: TryRequest } | { ok: false; errors: Record<string, string> };
 
+/** The first choice of a Try it list: none yet for a required column; for one that may be empty, sending it
+ * missing, in words (it read "(null)"). */
+export function emptyChoice(column: Pick<InputColumn, "nullable">): string {
+  return column.nullable === false ? "— choose —" : "— missing —";
+}
+
+/**
+ * What Try it says when scoring failed. Without a key in "Endpoint key" a refusal for want of one (the serving
+ * process asks for its deployment's key) points at the two controls above the form: a person on this very page was
+ * told "the deployment page shows how to create one".
+ */
+export function tryFailure(message: string, hasKey: boolean): string {
+  if (hasKey || !/\bkey\b/i.test(message)) return message;
+  return "Try it needs this deployment's key: paste it into “Endpoint key” above, or press “Regenerate primary key” " +
+    "(the new key fills that box; the old one stops working).";
+}
+
 /**
  * Form values (strings, as inputs hold them) -> the try request of one row. An empty field is a null, which
  * only a nullable column takes; numbers must parse (integers must be whole). Errors are keyed by column.

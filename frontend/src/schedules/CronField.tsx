@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState } from "react";
 import { failureMessage, get } from "../api/client";
-import { describeCron, inZone, PRESETS, zoneNames, type FireTime } from "./logic";
+import { describeCron, fireTimeText, PRESETS, zoneNames, type FireTime } from "./logic";
 
 interface Props {
   cron: string;
@@ -62,7 +62,7 @@ export function CronField({ cron, zone, errors, onCron, onZone }: Props) {
         <>
           <h3>Next fire times</h3>
           <ol aria-label="Next fire times">
-            {next.map((t) => <li key={t.utc}>{inZone(t.utc, zone || "UTC")} · {t.utc.replace("T", " ").replace(":00Z", " UTC")}</li>)}
+            {next.map((t) => <li key={t.utc}>{fireTimeText(t.utc, zone)}</li>)}
           </ol>
         </>
       )}

@@ -97,6 +97,13 @@ export function inZone(iso: string, zone: string): string {
   return `${get("year")}-${get("month")}-${get("day")} ${get("hour")}:${get("minute")} (${zone})`;
 }
 
+/** A fire time as the list shows it: in the schedule's zone, then in UTC, once when the two read the same. */
+export function fireTimeText(iso: string, zone: string): string {
+  const local = inZone(iso, zone || "UTC");
+  const utc = iso.replace("T", " ").replace(/:00(\.000)?Z$/, " UTC");
+  return local.replace(/ \((UTC|Etc\/UTC|Etc\/GMT|GMT)\)$/, " UTC") === utc ? utc : `${local} · ${utc}`;
+}
+
 /** The IANA zones the browser knows, for the zone field's suggestions. */
 export function zoneNames(): string[] {
   const intl = Intl as unknown as { supportedValuesOf?: (k: string) => string[] };

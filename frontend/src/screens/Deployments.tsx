@@ -35,7 +35,7 @@ export function Deployments() {
           <thead>
             <tr>
               <th scope="col">Name</th><th scope="col">Project</th><th scope="col">Status</th><th scope="col">Live version</th>
-              <th scope="col">Endpoints</th><th scope="col">Updated</th>
+              <th scope="col">Inference endpoint</th><th scope="col">Updated</th>
             </tr>
           </thead>
           <tbody>
@@ -47,7 +47,9 @@ export function Deployments() {
                 <td>{projects.get(d.project) ?? d.project}</td>
                 <td>{d.status}</td>
                 <td>{d.live_version ?? "—"}</td>
-                <td>{Object.values(d.endpoints ?? {}).map((u) => String(u)).join(" ")}</td>
+                {/* the one URL a caller posts rows to; the deployment's page lists the others (four URLs on one
+                    line ran the table off the right edge of the page) */}
+                <td className="endpoint"><code>{String((d.endpoints as Record<string, unknown> | undefined)?.infer ?? "—")}</code></td>
                 <td>{new Date(d.updated_at).toLocaleString()}</td>
               </tr>
             ))}

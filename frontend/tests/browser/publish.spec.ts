@@ -143,6 +143,8 @@ test("publish a succeeded run from the run history; the Deployments page lists i
   await expect(listed.getByRole("cell").nth(2)).toHaveText("live");
   await expect(listed.getByRole("cell").nth(3)).toHaveText("2");
   await expect(listed).toContainText(`${process.env.SERVING_URL}/v2/models/${NAME}/infer`);
+  // The list fits the window: no sideways scrolling (its endpoints ran off the right edge).
+  expect(await page.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth)).toBe(true);
   await expectAccessible(page, "the deployments list");
 
   // Roll back to version 1 from the deployment's page: v1 is live again, in the studio and on the serving process.

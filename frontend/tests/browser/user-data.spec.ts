@@ -156,18 +156,21 @@ test("a person's own CSV: Data page upload and preview, dropped onto a new pipel
 
   // The label by the column picker (the columns come from the upload's preview: nothing has run yet);
   // `positive` stays at its default, whose rule the form states.
-  for (const op of ["feature_extraction", "evaluate_binary"]) {
-    await node(page, op).click();
-    // Left at its default, the label names no column of this file: the panel says so before any run.
-    await expect(form.getByRole("status").filter({ hasText: "Label: the input has no column “label”" })).toContainText("churned");
-    const label = form.getByLabel("Label", { exact: true });
-    const list = await label.getAttribute("list");
-    await expect(page.locator(`datalist[id="${list}"] option[value="churned"]`)).toHaveCount(1);
-    await label.fill("churned");
-    await expect(form.getByText("the input has no column")).toHaveCount(0);
-    await expect(form.getByLabel("Positive")).toHaveValue("");
-    await expect(form).toContainText("else yes, else the minority class");
-  }
+  await node(page, "feature_extraction").click();
+  // Left at its default, the label names no column of this file: the panel says so before any run.
+  await expect(form.getByRole("status").filter({ hasText: "Label: the input has no column “label”" })).toContainText("churned");
+  const label = form.getByLabel("Label", { exact: true });
+  const list = await label.getAttribute("list");
+  await expect(page.locator(`datalist[id="${list}"] option[value="churned"]`)).toHaveCount(1);
+  await label.fill("churned");
+  await expect(form.getByText("the input has no column")).toHaveCount(0);
+  await expect(form.getByLabel("Positive")).toHaveValue("");
+  await expect(form).toContainText("else yes, else the minority class");
+  // Evaluate is left alone: its empty label is the one the model was trained on, and nothing warns about it.
+  await node(page, "evaluate_binary").click();
+  await expect(form.getByLabel("Label", { exact: true })).toHaveValue("");
+  await expect(form).toContainText("the label the model was trained on");
+  await expect(form.getByText("the input has no column")).toHaveCount(0);
   await node(page, "train_gbdt").click();
   await form.getByLabel("N Estimators").fill("30");
   await node(page, "publish_model").click();
@@ -183,6 +186,7 @@ test("a person's own CSV: Data page upload and preview, dropped onto a new pipel
   await page.getByRole("tab", { name: "Outputs" }).click();
   await page.getByTestId("output-tab-report").click();
   await expect(page.getByTestId("bottom-panel")).toContainText("positive class: 'yes'");
+  await expect(page.getByTestId("bottom-panel")).toContainText("true label: column 'churned'");
   // The pipeline's first run: nothing to compare with, and the panel says so instead of an empty picker.
   await expect(page.getByText("No other run of this node to compare with yet.")).toBeVisible();
   await expect(page.getByLabel("Compare with")).toHaveCount(0);

@@ -47,8 +47,8 @@ export function fieldNameOf(id: string | undefined): string {
 
 /**
  * The label a node will look for, when the input's known columns (from the upload's preview or the last run) do
- * not hold it: say so before the run fails on it (evaluate_binary's label stays "label" while the data calls it
- * "bought"). Only `label`: the true label always comes from the data, whereas other column fields may name
+ * not hold it: say so before the run fails on it (feature_extraction's label stays "label" while the data calls it
+ * "bought"). An empty label says nothing: evaluate_binary then reads the label the model was trained on. Only `label`: the true label always comes from the data, whereas other column fields may name
  * columns an operator on the way adds (predict's probability), which the preview does not know.
  */
 export function missingLabel(schema: RJSFSchema | undefined, params: Record<string, unknown>, columns: string[] | undefined): string | null {

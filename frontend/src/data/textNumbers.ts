@@ -1,0 +1,28 @@
+// Number columns read as text because of a few cells (a typo such as "3O"): the model would take them as
+// categories. Said on the Data page's preview and again on the import node that reads the file, until handled.
+import type { Upload } from "./uploads";
+
+export type PreviewColumn = NonNullable<Upload["preview"]>["columns"][number];
+type NotNumbers = NonNullable<PreviewColumn["not_numbers"]>;
+
+/** "is read as text: 1 cell is not a number: “3O” (line 19). Correct the file …" (after the column's name). */
+export function notNumbersText({ count, examples }: NotNumbers): string {
+  const cells = examples.map((e) => `“${e.value}” (line ${e.line})`).join(", ");
+  return `is read as text: ${count === 1 ? "1 cell is" : `${count.toLocaleString()} cells are`} not a number: ${cells}` +
+    `${count > examples.length ? ", …" : ""}. Correct the file and upload it again, or add the value to the import ` +
+    "node's Null Values to read it as missing.";
+}
+
+/**
+ * The import node's warnings from its upload's preview: each number column read as text, unless the node already
+ * handles it (a type set for the column, or every flagged cell among its Null Values).
+ */
+export function importTextNumbers(params: Record<string, unknown>, uploads: readonly Upload[] | null | undefined): string[] {
+  const upload = uploads?.find((u) => String(u.id) === String(params.upload ?? ""));
+  const types = (params.column_types ?? {}) as Record<string, unknown>;
+  const nulls = Array.isArray(params.null_values) ? params.null_values.map(String) : [];
+  return (upload?.preview?.columns ?? [])
+    .filter((c) => c.not_numbers && !(c.name in types))
+    .filter((c) => c.not_numbers!.count > c.not_numbers!.examples.length || !c.not_numbers!.examples.every((e) => nulls.includes(String(e.value))))
+    .map((c) => `${c.name} ${notNumbersText(c.not_numbers!)}`);
+}

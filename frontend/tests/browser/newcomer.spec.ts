@@ -1,0 +1,88 @@
+// Newcomer follow-ups seen at a laptop's 1440 px: the pipeline toolbar fits one row with every button still found
+// by its name; an unnamed node says its operator once; "Make component" appears for a group of nodes, not for one;
+// the minimap's switch sits with the zoom buttons and covers no node; the import node repeats the Data page's
+// warning about a number column read as text.
+import { apiCall, createPipeline, demoProjectId, expect, login, node, SHOTS, studioUrl, test } from "./fixtures";
+
+const at = (x: number, y: number) => ({ x, y });
+// Unnamed nodes (no label): their ids are the operators' names, as the palette makes them.
+const GRAPH = {
+  format: "studio.pipeline/1",
+  nodes: [
+    { id: "import_csv", operator: "import_csv", params: { path: "data/credit_default.csv" }, position: at(0, 0) },
+    { id: "split_random", operator: "split_random", params: {}, position: at(0, 140) },
+    { id: "predict", operator: "predict", label: "Score the test rows", params: {}, position: at(700, 420) },
+  ],
+  edges: [{ source: "import_csv", source_port: "table", target: "split_random", target_port: "table" }],
+};
+
+test.use({ viewport: { width: 1440, height: 900 } });
+
+test("at 1440 px: one toolbar row, each name once on a node, Make component for two nodes, the minimap switch in the controls", async ({ page }) => {
+  await login(page);
+  const id = await createPipeline(page, "Newcomer at 1440", GRAPH);
+  await page.goto(`${studioUrl()}/pipelines/${id}`);
+  await expect(node(page, "import_csv")).toBeVisible();
+
+  // Every toolbar button on the first row's line, found by the name it had as a text button.
+  const toolbar = page.getByRole("toolbar", { name: "Pipeline" });
+  const names = ["Save", "Undo", "Redo", "Auto-layout", "Fit view", "Add note", "Run all", "Run from selected", "Run selected", "Force rerun", "Help"];
+  const tops = new Set<number>();
+  for (const name of names) {
+    const button = toolbar.getByRole("button", { name, exact: true });
+    await expect(button).toBeVisible();
+    tops.add(Math.round((await button.boundingBox())!.y));
+  }
+  expect([...tops]).toHaveLength(1);
+  await expect(toolbar.getByRole("button", { name: "Undo", exact: true })).toHaveAttribute("title", "Undo (Ctrl+Z)");
+  await page.screenshot({ path: `${SHOTS}/newcomer-toolbar-1440.png` });
+
+  // The operator's name once on an unnamed node; under a given name, the operator below it.
+  await expect(node(page, "split_random").getByText("split_random", { exact: true })).toHaveCount(1);
+  await expect(node(page, "predict")).toContainText("Score the test rows");
+  await expect(node(page, "predict").getByText("predict", { exact: true })).toHaveCount(1);
+
+  // One node selected: its form, and no "Make component"; a second one: the offer.
+  await node(page, "import_csv").click();
+  await expect(page.getByTestId("param-panel")).toBeVisible();
+  await expect(page.getByRole("button", { name: "Make component" })).toHaveCount(0);
+  await node(page, "split_random").click({ modifiers: ["Shift"] });
+  await expect(page.getByRole("button", { name: "Make component" })).toBeVisible();
+
+  // The minimap's switch is one of the zoom controls, clear of the node laid out at the bottom right.
+  await page.keyboard.press("Escape");
+  const toggle = page.getByRole("button", { name: /^(Show|Hide) minimap$/ });
+  await expect(toggle).toHaveCount(1);
+  await expect(page.locator(".react-flow__controls").getByRole("button", { name: /minimap$/ })).toHaveCount(1);
+  const t = (await toggle.boundingBox())!;
+  const n = (await node(page, "predict").boundingBox())!;
+  const overlaps = t.x < n.x + n.width && n.x < t.x + t.width && t.y < n.y + n.height && n.y < t.y + t.height;
+  expect(overlaps).toBe(false);
+  const pressed = await toggle.getAttribute("aria-pressed");
+  await toggle.click();
+  await expect(toggle).toHaveAttribute("aria-pressed", pressed === "true" ? "false" : "true");
+  await node(page, "predict").click();
+  await expect(page.getByTestId("param-panel")).toContainText("predict");
+});
+
+test("the import node of a file with a typo in a number column says so in its panel, as the Data page did", async ({ page }) => {
+  await login(page);
+  const project = await demoProjectId(page);
+  await page.goto(`${studioUrl()}/projects/${project}/data`);
+  const ages = ["31", "42", "3O", "25", "38", "27", "44", "51", "29", "36", "40", "33"];
+  await page.getByLabel("Choose files to upload").setInputFiles([
+    { name: "ages-typo.csv", mimeType: "text/csv", buffer: Buffer.from(`age,city\n${ages.map((a, i) => `${a},c${i % 3}`).join("\n")}\n`) },
+  ]);
+  await expect(page.getByRole("region", { name: "Preview of ages-typo.csv" })).toBeVisible();
+  const uploads = await apiCall<{ results: { id: number; name: string }[] }>(page, "GET", `/api/uploads/?project=${project}&limit=500`);
+  const upload = uploads.results.find((u) => u.name === "ages-typo.csv")!;
+  const id = await createPipeline(page, "Typo on the canvas", {
+    format: "studio.pipeline/1", edges: [],
+    nodes: [{ id: "import_csv", operator: "import_csv", params: { upload: String(upload.id) }, position: at(0, 0) }],
+  });
+  await page.goto(`${studioUrl()}/pipelines/${id}`);
+  await node(page, "import_csv").click();
+  const panel = page.getByTestId("param-panel");
+  await expect(panel.getByRole("status").filter({ hasText: "age is read as text" })).toContainText("“3O” (line 4)");
+  await page.screenshot({ path: `${SHOTS}/newcomer-import-typo.png` });
+});

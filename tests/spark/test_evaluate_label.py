@@ -1,0 +1,54 @@
+"""evaluate_binary left at its defaults, on both engines: the true label is the one the model was trained on
+("churned" here, not "label"), read from the mark predict leaves on the table it scored (Spark: the probability
+column's metadata, kept in the Parquet Spark writes), so a person's pipeline evaluates without a word in
+evaluate's form; the same metrics on both engines."""
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.spark.both import graph
+
+
+@pytest.fixture(scope="module")
+def churn_root(credit_root, tmp_path_factory):
+    root = tmp_path_factory.mktemp("churned")
+    (root / "data").mkdir()
+    table = pd.read_parquet(credit_root / "data" / "credit.parquet").head(3_000)
+    table = table.drop(columns=["customer_id", "application_date"]).rename(columns={"default": "churned"})
+    table.assign(churned=np.where(table["churned"] == 1, "yes", "no")).to_parquet(root / "data" / "churn.parquet",
+                                                                                  index=False)
+    return root
+
+
+def test_evaluate_reads_the_models_label_on_both_engines(spark, churn_root, tmp_path):
+    import pipelines
+
+    g = graph([("import", "import_parquet", {"path": "data/churn.parquet"}),
+               ("split", "split_random", {"ratio": 0.7, "seed": 5}),
+               ("features", "feature_extraction", {"label": "churned"}),
+               ("train", "train_lr", {"C": 0.5}),
+               ("predict", "predict", {}),
+               ("evaluate", "evaluate_binary", {})],  # no label, no model input: predict's table says which
+              [("import", "table", "split", "table"), ("split", "first", "features", "table"),
+               ("features", "features", "train", "features"), ("train", "model", "predict", "model"),
+               ("features", "feature_state", "predict", "feature_state"), ("split", "second", "predict", "table"),
+               ("predict", "table", "evaluate", "table")])
+    local = pipelines.run(g, store_root=tmp_path / "local", data_root=churn_root, engine="local")
+    assert local.status == "succeeded", {n: r.error for n, r in local.nodes.items() if r.error}
+    shutil.copytree(tmp_path / "local", tmp_path / "spark")
+    on_spark = pipelines.run(g, store_root=tmp_path / "spark", data_root=churn_root, engine="spark",
+                             from_node="predict", force=True)
+    assert on_spark.status == "succeeded", {n: r.error for n, r in on_spark.nodes.items() if r.error}
+    # evaluate alone again on each engine: predict's stored table (the Parquet each engine wrote) carries the mark
+    again = [pipelines.run(g, store_root=tmp_path / engine, data_root=churn_root, engine=engine,
+                           from_node="evaluate", force=True) for engine in ("local", "spark")]
+    for result in (local, on_spark, *again):
+        assert result.status == "succeeded", {n: r.error for n, r in result.nodes.items() if r.error}
+        metrics = result.metrics["evaluate"]
+        assert (metrics["positive_class"], metrics["negative_class"]) == ("yes", "no") and metrics["auc"] > 0.6
+        assert metrics["auc"] == pytest.approx(local.metrics["evaluate"]["auc"], abs=1e-3)
+    assert again[1].nodes["predict"].cached is True
