@@ -184,9 +184,9 @@ def variants(args) -> list[tuple[str, str, Path, dict]]:
         runs.append(("spark@against", "spark", other, {}))
         if "spark-warm" in args.engines and (other / "pipelines" / "warmup.py").is_file():
             runs.append(("spark-warm@against", "spark-warm", other, {}))
+    engine = "spark-warm" if "spark-warm" in args.engines else "spark"  # variants: the worker's state if asked
     for name, *pairs in args.variant or []:
-        env = dict(pair.split("=", 1) for pair in pairs)
-        runs += [(f"{engine}+{name}", engine, REPO, env) for engine in args.engines if engine != "local"]
+        runs.append((f"{engine}+{name}", engine, REPO, dict(pair.split("=", 1) for pair in pairs)))
     return runs
 
 
@@ -198,8 +198,8 @@ def main() -> None:
     parser.add_argument("--against", type=Path, help="another checkout (e.g. a worktree of main) whose Spark engine "
                                                     "runs too, alternating with this one's, in the same run")
     parser.add_argument("--variant", nargs="+", action="append", metavar=("NAME", "ENV=VALUE"),
-                        help="this checkout's Spark runs again with these environment settings, e.g. --variant "
-                             "parallelgc STUDIO_SPARK_JAVA_OPTIONS=-XX:+UseParallelGC (repeatable)")
+                        help="this checkout's spark-warm run (else spark) again with these environment settings, "
+                             "e.g. --variant parallelgc STUDIO_SPARK_JAVA_OPTIONS=-XX:+UseParallelGC (repeatable)")
     parser.add_argument("--repeat", type=int, default=1, help="rounds; each runs every engine once")
     parser.add_argument("--child", nargs=2, metavar=("ENGINE", "DATA_ROOT"))
     args = parser.parse_args()
