@@ -4,8 +4,8 @@ runs (`run`, inside `node_scope`), how it reads an artifact (`reader`), and what
 output it just stored (`stored_value`); the executor and the store never branch on an engine's name.
 
 The Spark engine keeps one SparkSession per process and reuses it across runs (starting a JVM costs
-seconds); a worker warms it up at start (pipelines.warmup). Its settings come from the environment, so the studio's settings, a worker's environment or a
-notebook can choose them without code (DESIGN principle 8):
+seconds); a worker warms it up at start (pipelines.warmup). Its settings come from the environment, so the
+studio's settings, a worker's environment or a notebook can choose them without code (DESIGN principle 8):
 
     STUDIO_SPARK_MASTER            local[*] (default), local[2], spark://host:7077
     STUDIO_SPARK_DRIVER_MEMORY     2g

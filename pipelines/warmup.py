@@ -30,8 +30,9 @@ def warmup_rows() -> int:
     return int(os.environ.get("STUDIO_SPARK_WARMUP_ROWS", str(ROWS)))
 
 
-def warmup_graph() -> dict:
-    """The warm-up pipeline: every Spark half a training run uses, on the table in warmup.parquet."""
+def warmup_graph(path: str = "warmup.parquet", trees: int = 10) -> dict:
+    """The warm-up pipeline: every Spark half a training run uses, on the credit table at `path` (the Spark benchmark
+    runs the same graph with 100 trees)."""
     def node(id, operator, params=None):
         return {"id": id, "operator": operator, "params": params or {}}
 
@@ -39,10 +40,10 @@ def warmup_graph() -> dict:
         return {"source": s, "source_port": sp, "target": t, "target_port": tp}
 
     return {"format": "studio.pipeline/1", "name": "spark-warm-up", "nodes": [
-        node("import", "import_parquet", {"path": "warmup.parquet"}),
+        node("import", "import_parquet", {"path": path}),
         node("split", "split_random", {"ratio": 0.8, "seed": 1}),
         node("features", "feature_extraction", {"label": "default", "exclude": ["customer_id", "application_date"]}),
-        node("gbdt", "train_gbdt", {"n_estimators": 10, "record_train_metrics": False}),
+        node("gbdt", "train_gbdt", {"n_estimators": trees, "record_train_metrics": False}),
         node("predict", "predict"),
         node("evaluate", "evaluate_binary", {"label": "default"})],
         "edges": [edge("import", "table", "split", "table"), edge("split", "first", "features", "table"),

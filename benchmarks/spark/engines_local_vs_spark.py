@@ -31,23 +31,9 @@ sys.path.insert(0, str(REPO))
 
 
 def pipeline() -> dict:
-    def node(id, operator, params=None):
-        return {"id": id, "operator": operator, "params": params or {}}
+    from pipelines.warmup import warmup_graph  # the worker's warm-up pipeline, at full size
 
-    def edge(s, sp, t, tp):
-        return {"source": s, "source_port": sp, "target": t, "target_port": tp}
-
-    return {"format": "studio.pipeline/1", "name": "bench", "nodes": [
-        node("import", "import_parquet", {"path": "credit.parquet"}),
-        node("split", "split_random", {"ratio": 0.8, "seed": 1}),
-        node("features", "feature_extraction", {"label": "default", "exclude": ["customer_id", "application_date"]}),
-        node("gbdt", "train_gbdt", {"n_estimators": 100, "record_train_metrics": False}),
-        node("predict", "predict"),
-        node("evaluate", "evaluate_binary", {"label": "default"})],
-        "edges": [edge("import", "table", "split", "table"), edge("split", "first", "features", "table"),
-                  edge("features", "features", "gbdt", "features"), edge("gbdt", "model", "predict", "model"),
-                  edge("features", "feature_state", "predict", "feature_state"),
-                  edge("split", "second", "predict", "table"), edge("predict", "table", "evaluate", "table")]}
+    return {**warmup_graph("credit.parquet", trees=100), "name": "bench"}
 
 
 def tree_usage(root: int) -> tuple[int, float]:
