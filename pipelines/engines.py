@@ -4,14 +4,16 @@ runs (`run`, inside `node_scope`), how it reads an artifact (`reader`), and what
 output it just stored (`stored_value`); the executor and the store never branch on an engine's name.
 
 The Spark engine keeps one SparkSession per process and reuses it across runs (starting a JVM costs
-seconds). Its settings come from the environment, so the studio's settings, a worker's environment or a
-notebook can choose them without code (DESIGN principle 8):
+seconds); a worker warms it up at start (pipelines.warmup). Its settings come from the environment, so the
+studio's settings, a worker's environment or a notebook can choose them without code (DESIGN principle 8):
 
     STUDIO_SPARK_MASTER            local[*] (default), local[2], spark://host:7077
     STUDIO_SPARK_DRIVER_MEMORY     2g
     STUDIO_SPARK_EXECUTOR_MEMORY   2g
     STUDIO_SPARK_EXECUTOR_CORES    unset: Spark's default (all of a worker's cores)
     STUDIO_SPARK_SHUFFLE_PARTITIONS  8 (adaptive execution merges small ones further)
+    STUDIO_SPARK_JAVA_OPTIONS      unset: the driver JVM's options (spark.driver.extraJavaOptions)
+    STUDIO_SPARK_CONF              unset: more Spark settings, "spark.key=value spark.other=value"
     STUDIO_SPARK_DRIVER_PROFILE_ROWS 20000000: a stored table of at most this many rows is profiled on the driver
                                    from its Parquet, a column at a time (operators.profile.parquet_profile); a
                                    bigger one by Spark jobs (operators.spark.profile)
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import logging
 import os
 import sys
 import threading
@@ -54,7 +57,23 @@ def spark_settings() -> dict[str, str]:
         "executor_memory": env.get("STUDIO_SPARK_EXECUTOR_MEMORY", "2g"),
         "executor_cores": env.get("STUDIO_SPARK_EXECUTOR_CORES", ""),
         "shuffle_partitions": env.get("STUDIO_SPARK_SHUFFLE_PARTITIONS", "8"),
+        # the driver JVM's own options (its JIT, its collector), given to spark-submit before the JVM starts
+        "java_options": env.get("STUDIO_SPARK_JAVA_OPTIONS", ""),
+        # any further Spark settings, "key=value" separated by spaces, applied last (they win over the above)
+        "conf": env.get("STUDIO_SPARK_CONF", ""),
     }
+
+
+def extra_conf(text: str) -> dict[str, str]:
+    """STUDIO_SPARK_CONF's "spark.a=1 spark.b=x" as {"spark.a": "1", "spark.b": "x"}; a word without "=" is an
+    error naming it, so that a typo does not pass for a setting."""
+    conf = {}
+    for word in text.split():
+        key, sep, value = word.partition("=")
+        if not sep or not key:
+            raise ValueError(f"STUDIO_SPARK_CONF: {word!r} is not key=value")
+        conf[key] = value
+    return conf
 
 
 def _prepare_environment() -> None:
@@ -120,11 +139,17 @@ def spark_session():
                    .config("spark.ui.showConsoleProgress", "false"))
         if settings["executor_cores"]:
             builder = builder.config("spark.executor.cores", settings["executor_cores"])
+        if settings["java_options"]:
+            builder = builder.config("spark.driver.extraJavaOptions", settings["java_options"])
+        for key, value in extra_conf(settings["conf"]).items():
+            builder = builder.config(key, value)
         jars = [jar for jar in JDBC_JARS if Path(jar).is_file()]
         if jars:
             builder = builder.config("spark.jars", ",".join(jars))
         _session = builder.getOrCreate()
         _session.sparkContext.setLogLevel("ERROR")
+        if logging.getLogger("py4j").level == logging.NOTSET:  # a line per thread that used the session, at INFO
+            logging.getLogger("py4j").setLevel(logging.WARNING)
         _session_settings = settings
         return _session
 

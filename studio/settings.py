@@ -252,6 +252,11 @@ RUN_MAX_ATTEMPTS = int(os.environ.get("STUDIO_RUN_MAX_ATTEMPTS", 2))
 # 512m, "off", or "auto" (80% of the machine's or the container's memory). A node that allocates past it fails
 # with a "memory limit" error; the worker goes on. Spark's JVM, started by the worker, gets the same ceiling.
 WORKER_MEMORY_LIMIT = os.environ.get("STUDIO_WORKER_MEMORY_LIMIT", "auto")
+# The Spark engine's warm-up at worker start (pipelines.warmup): "on", "off", or "auto" (on in a worker of the
+# dedicated training queue, where full Spark runs go; elsewhere the session starts with the first Spark run). A
+# Spark run taken while the warm-up runs waits for it, up to SPARK_WARMUP_WAIT_SECONDS, then runs beside it.
+SPARK_WARMUP = os.environ.get("STUDIO_SPARK_WARMUP", "auto").strip().lower()
+SPARK_WARMUP_WAIT_SECONDS = float(os.environ.get("STUDIO_SPARK_WARMUP_WAIT_SECONDS", 300))
 # Extra operator modules to import in web and worker (plug-ins; the tests add their slow operators).
 OPERATOR_MODULES = [m for m in os.environ.get("STUDIO_OPERATOR_MODULES", "").split(",") if m]
 

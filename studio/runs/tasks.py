@@ -116,6 +116,30 @@ def limit_worker_memory():
         log.warning("this OS has no per-process memory limit; STUDIO_WORKER_MEMORY_LIMIT is not enforced")
 
 
+def spark_warmup_wanted() -> bool:
+    """STUDIO_SPARK_WARMUP: "on", "off", or "auto": on in a worker of the dedicated training queue only (a light
+    worker that warmed a session on a cluster would hold executors it rarely uses)."""
+    from django.conf import settings
+
+    setting = settings.SPARK_WARMUP
+    if setting not in ("on", "off", "auto"):
+        log.error("STUDIO_SPARK_WARMUP=%r: expected on, off or auto; the worker does not warm Spark up", setting)
+        return False
+    return setting == "on" or (setting == "auto" and on_training_queue())
+
+
+@on_startup()
+def warm_up_spark():
+    """A starting worker starts its Spark session and runs the warm-up pipeline through it in a thread of its own
+    (pipelines.warmup), once per process, so that its first Spark run finds the JVM, Spark's generated code and the
+    Python workers warm. A failed warm-up is logged; the worker runs on."""
+    if HUEY.immediate or not spark_warmup_wanted():
+        return
+    from pipelines import warmup
+
+    warmup.start()
+
+
 @db_periodic_task(crontab(minute="*"), name="studio.recover_runs")
 def recover_runs():
     """Every minute: runs whose worker went silent (WORKER_STALE_SECONDS) are re-queued or failed."""

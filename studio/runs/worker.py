@@ -78,7 +78,12 @@ def claim(run_id: int) -> bool:
 
 
 def execute(run_id: int) -> str | None:
-    """Run one queued run to its end; returns its final status, or None when another worker had it."""
+    """Run one queued run to its end; returns its final status, or None when another worker had it. A Spark run
+    waits (queued) for this worker's Spark warm-up, if it is still running (studio.runs.tasks.warm_up_spark)."""
+    from pipelines import warmup
+
+    if warmup.pending() and Run.objects.filter(pk=run_id, engine="spark").exists():
+        warmup.wait(settings.SPARK_WARMUP_WAIT_SECONDS)
     if not claim(run_id):
         return None
     run = Run.objects.select_related("project", "version").get(pk=run_id)
