@@ -307,6 +307,19 @@ class SparkStatistics:
 def fit_feature_state_spark(ctx, table, config):
     """The Spark twin of operators.library.features.fit_feature_state. Returns (state, table, oof) where oof maps
     a target block's index to the name of the column holding its out-of-fold encodings in the returned table."""
+    return _fit(ctx, table, config)[:3]
+
+
+def _label_counts(rows: int, classes, counts: list[tuple] | None) -> tuple[int, int] | None:
+    """(rows, rows of the positive class) as a model's check of its training label counts them (models._label_counts),
+    from the fit's own counts of the label's values; None when the fit did not count them."""
+    if classes is None or counts is None:
+        return None
+    return rows, 0 if classes.positive is None else sum(n for value, n in counts if value == classes.positive)
+
+
+def _fit(ctx, table, config):
+    """fit_feature_state_spark, and (rows, positives) of the label (`_label_counts`) as a fourth value."""
     _require(table, config.columns, "columns")
     _require(table, config.exclude, "exclude")
     for cross in config.crosses:
@@ -346,7 +359,8 @@ def fit_feature_state_spark(ctx, table, config):
     state.meta.update(label_meta)
     for add_oof in adders.values():
         table = add_oof(table)
-    return state, table, {i: OOF.format(i) for i in adders}
+    rows = next(iter(profiles.values()))["rows"] if profiles else None
+    return state, table, {i: OOF.format(i) for i in adders}, _label_counts(rows, label[1], counted.get(config.label))
 
 
 def _fit_target(table, column: str, y, config, block: int) -> TargetEncoding:
@@ -467,9 +481,10 @@ def _label_values(raw) -> np.ndarray:
 
 
 def transform_on_spark(table, state: Fitted, *, label: str | None = None, oof: dict[int, str] | None = None,
-                       fitted_here: bool = False):
+                       fitted_here: bool = False, label_counts: tuple[int, int] | None = None):
     """Apply a fitted feature state to a Spark table with the kernel: a SparkFeatures. `fitted_here`: `table` is
-    the one the state was fitted on, so the label's classes are the state's, not counted again.
+    the one the state was fitted on, so the label's classes are the state's, not counted again, and `label_counts`
+    (rows, positives) the fit counted, which a model then need not count again (Compact.label_counts).
 
     Its vectors are the kernel over a compact frame (the state's input columns, the label as 0/1, the out-of-fold
     columns), and that frame is what the engine caches (operators.spark.tables.share_cache): a few raw columns
@@ -487,7 +502,8 @@ def transform_on_spark(table, state: Fitted, *, label: str | None = None, oof: d
                                  else _label_expr(table, label, positive_text(state.meta)))
     oof = dict(oof or {})
     compact = Compact(table.select(*dict.fromkeys(inputs + ([label] if with_label else []) + list(oof.values()))),
-                      state, label if with_label else None, oof)
+                      state, label if with_label else None, oof,
+                      label_counts if with_label and fitted_here else None)
     frame = compact_vectors(compact)
     share_cache(compact.frame, {"features": frame})
     return SparkFeatures(frame, list(compiled.names), compact.label, list(compiled.categorical),
@@ -518,14 +534,15 @@ def compact_view(features: SparkFeatures, view: str, names: list[str], categoric
     state, oof = view_state(compact, view)
     if list(state.meta["names"]) != list(names):
         raise RuntimeError(f"the {view!r} view's state has other columns than the features' view")
-    viewed = Compact(compact.frame, state, compact.label, oof)
+    viewed = Compact(compact.frame, state, compact.label, oof, compact.label_counts)
     return SparkFeatures(compact_vectors(viewed), list(names), features.label_name, list(categorical),
                          compact=viewed)
 
 
 def feature_extraction(ctx, inputs, params):
-    state, table, oof = fit_feature_state_spark(ctx, inputs["table"], params)
-    features = transform_on_spark(table, state, label=params.label or None, oof=oof, fitted_here=True)
+    state, table, oof, label_counts = _fit(ctx, inputs["table"], params)
+    features = transform_on_spark(table, state, label=params.label or None, oof=oof, fitted_here=True,
+                                  label_counts=label_counts)
     if state.meta["excluded_identifiers"]:
         ctx.log(log_line(state.meta["excluded_identifiers"]))
     ctx.log(f"{len(features.names):,} features from {len(state.meta['inputs'])} columns (fit on Spark)")

@@ -28,6 +28,8 @@ class Compact:
     state: Any  # operators.values.Fitted, a feature state
     label: str | None
     oof: dict[int, str] = field(default_factory=dict)
+    # (rows, rows of the positive class) of `frame`, when the fit that made it counted them; None: not known
+    label_counts: tuple[int, int] | None = None
 
 
 @dataclass

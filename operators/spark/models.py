@@ -58,9 +58,12 @@ def _label_counts(features: SparkFeatures, port: str) -> tuple[int, int]:
     if not features.has_label:
         raise TrainingMessages.no_label(port=port)
     compact = features.compact  # the label from the raw columns, not through the kernel
-    frame, label = (compact.frame, compact.label) if compact is not None else (features.dataframe, LABEL)
-    row = frame.agg(F.count(F.lit(1)).alias("n"), F.sum(label).alias("pos")).collect()[0]
-    rows, positives = int(row["n"]), int(row["pos"] or 0)
+    if compact is not None and compact.label_counts is not None:  # counted by the fit that made the features
+        rows, positives = compact.label_counts
+    else:
+        frame, label = (compact.frame, compact.label) if compact is not None else (features.dataframe, LABEL)
+        row = frame.agg(F.count(F.lit(1)).alias("n"), F.sum(label).alias("pos")).collect()[0]
+        rows, positives = int(row["n"]), int(row["pos"] or 0)
     if rows == 0:
         raise TrainingMessages.no_rows(port=port)
     if positives in (0, rows):

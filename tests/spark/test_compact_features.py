@@ -43,6 +43,8 @@ def test_the_engine_caches_the_raw_columns_and_the_vectors_come_from_them(spark,
     inputs = [c["name"] for c in features.compact.state.meta["inputs"]]
     assert compact.columns == inputs + ["default"]
     assert cached_frame(features.dataframe) is compact  # what SparkEngine.handoff persists
+    positives = int(df.filter("`default` = 1").count())
+    assert features.compact.label_counts == (df.count(), positives) and 0 < positives < df.count()
     SparkEngine().handoff(PortType.FEATURES, features)
     try:
         assert compact.is_cached and not features.dataframe.is_cached

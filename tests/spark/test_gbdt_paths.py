@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import pipelines
-from pipelines.engines import last_job_id
+from pipelines.engines import jobs_per_node, last_job_id
 
 from .jobs import stages_of
 
@@ -42,9 +42,9 @@ def test_a_small_training_set_trains_in_one_task_without_a_shuffle(spark, credit
     assert "trained by 1 Spark task (plain LightGBM on 2 threads, no shuffle)" in line
     assert "8,000 rows x 10 features = 80,000 cells <= 50,000,000" in line
     assert all(f"{part} " in line for part in ("rows", "matrix", "training")) and "network" not in line
-    # only the label count's partial aggregates are shuffled (a few bytes), never the feature rows
-    assert sum(s["shuffle_write"] for s in stages) < 1_000, stages
-    assert all(s["tasks"] == 1 for s in stages), stages
+    # one stage, the training task: nothing shuffled, and no job counting the label again (the feature fit counted
+    # its rows and positives: Compact.label_counts)
+    assert stages == [{"tasks": 1, "shuffle_write": 0}], stages
 
 
 def test_above_the_bound_the_barrier_tasks_train_it(spark, credit_root, tmp_path, monkeypatch):
@@ -94,3 +94,22 @@ def test_the_one_task_model_is_the_local_engines_model(spark, local_features):
     X = matrix_view(matrix, "gbdt")[0].X
     np.testing.assert_allclose(load_scorer(model).predict_proba(X), load_scorer(local_model).predict_proba(X),
                                rtol=0, atol=1e-12)
+
+
+def test_a_label_of_one_class_fails_the_model_as_on_the_local_engine(spark, credit_root, tmp_path):
+    """The rows and positives the feature fit counted (Compact.label_counts) stand in for the model's own count,
+    so they must catch what the count caught: here a training label of one class."""
+    import pandas as pd
+
+    table = pd.read_parquet(credit_root / "data" / "credit.parquet")
+    table["default"] = 0
+    (tmp_path / "data").mkdir()
+    table.to_parquet(tmp_path / "data" / "credit.parquet", index=False)
+    errors = {}
+    for engine in ("local", "spark"):
+        before = last_job_id(spark)
+        result = pipelines.run(_graph(), store_root=tmp_path / engine, data_root=tmp_path, engine=engine)
+        assert result.status == "failed" and result.nodes["features"].error is None, engine
+        errors[engine] = result.nodes["gbdt"].error["message"]
+    assert "gbdt" not in jobs_per_node(spark, before)  # refused from the fit's counts, before any job
+    assert errors["spark"] == errors["local"] and "one class" in errors["spark"], errors

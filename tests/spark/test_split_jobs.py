@@ -1,6 +1,7 @@
-"""split_random on Spark draws its flag with an Arrow UDF over the row ids (operators.spark.split.random_flag):
-the same rows as the local engine's split for a seed, on a table of many partitions, and only the row ids travel
-to Python (the rows stay in the JVM), at the same Spark job count."""
+"""split_random on Spark flags each row by its position in the table: up to BITMAP_ROWS rows with a Spark expression
+looking the flag up in a bitmap drawn on the driver (no Python worker), above with an Arrow UDF over the row ids
+(operators.spark.split.random_flag; only the row ids travel to Python). Either way the same rows as the local
+engine's split for a seed, on a table of many partitions, at the same Spark job count."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,7 +9,8 @@ import pytest
 
 import pipelines
 from operators.library.split import SplitRandom
-from operators.spark.split import random_flag, split_random
+from operators.spark import split as spark_split
+from operators.spark.split import flag_bitmap, random_flag, split_random
 from pipelines.engines import jobs_per_node, last_job_id
 
 
@@ -29,8 +31,23 @@ def many_partitions(spark, tmp_path):
         spark.conf.set("spark.sql.files.maxPartitionBytes", saved)
 
 
+@pytest.fixture(params=["bitmap", "udf"])
+def flag_path(request, monkeypatch):
+    """Both ways of drawing the flag: the bitmap (the default at these sizes) and the Arrow UDF (BITMAP_ROWS 0)."""
+    if request.param == "udf":
+        monkeypatch.setattr(spark_split, "BITMAP_ROWS", 0)
+    return request.param
+
+
+def python_in(frame) -> list[str]:
+    """The lines of `frame`'s optimised plan that run Python."""
+    plan = frame._jdf.queryExecution().optimizedPlan().toString()
+    return [line for line in plan.splitlines() if "ArrowEvalPython" in line or "MapInArrow" in line
+            or "BatchEvalPython" in line]
+
+
 @pytest.mark.parametrize("seed", [1, 77])
-def test_the_split_sends_the_local_engines_rows_to_each_side_across_partitions(many_partitions, seed):
+def test_the_split_sends_the_local_engines_rows_to_each_side_across_partitions(many_partitions, seed, flag_path):
     table, df = many_partitions
     params = SplitRandom.Params(ratio=0.6, seed=seed)
     sides = split_random(None, {"table": df}, params)
@@ -55,14 +72,30 @@ def test_random_flag_draws_by_position_whatever_the_batches(many_partitions):
     assert np.array_equal(random_flag(ids, offsets=offsets, seed=9, ratio=0.3), whole[positions])
 
 
-def test_only_the_row_ids_travel_to_python(many_partitions):
+def test_the_bitmap_holds_the_local_draw_seven_flags_a_byte():
+    rows = 10_000_003  # more than one DRAW_CHUNK, and not a multiple of 7
+    whole = np.random.default_rng(12).random(rows) < 0.35
+    bitmap = np.frombuffer(flag_bitmap(rows, seed=12, ratio=0.35), dtype=np.uint8)
+    assert bitmap.max() < 128 and len(bitmap) == -(-rows // 7)
+    bits = (bitmap[:, None] >> np.arange(7)) & 1
+    assert np.array_equal(bits.reshape(-1)[:rows].astype(bool), whole)
+    assert not bits.reshape(-1)[rows:].any()
+
+
+def test_no_python_runs_for_the_bitmap_flag(many_partitions):
     _, df = many_partitions
     sides = split_random(None, {"table": df}, SplitRandom.Params(ratio=0.5, seed=3))
     for side in sides.values():
-        plan = side._jdf.queryExecution().optimizedPlan().toString()
-        assert "MapInArrow" not in plan, plan
-        python = [line for line in plan.splitlines() if "ArrowEvalPython" in line]
-        assert len(python) == 1 and "flag(" in python[0], plan
+        assert python_in(side) == [], side._jdf.queryExecution().optimizedPlan().toString()
+
+
+def test_above_the_bitmap_bound_only_the_row_ids_travel_to_python(many_partitions, monkeypatch):
+    _, df = many_partitions
+    monkeypatch.setattr(spark_split, "BITMAP_ROWS", 29_999)  # one row fewer than the table
+    sides = split_random(None, {"table": df}, SplitRandom.Params(ratio=0.5, seed=3))
+    for side in sides.values():
+        python = python_in(side)
+        assert len(python) == 1 and "ArrowEvalPython" in python[0] and "flag(" in python[0], python
         assert python[0].count("#") == 2, python  # one input attribute (the row id), one output
 
 
@@ -100,7 +133,7 @@ def test_both_sides_read_one_cache_and_the_run_releases_it(spark, many_partition
     for side in sides.values():
         plan = side.select("customer_id")._jdf.queryExecution().executedPlan().toString()
         above_cache = plan.split("InMemoryRelation")[0]  # what runs on reading the side; below: the cache's lineage
-        assert "InMemoryTableScan" in above_cache and "ArrowEvalPython" not in above_cache, plan  # read, not drawn
+        assert "InMemoryTableScan" in above_cache and "monotonically_increasing_id" not in above_cache, plan  # read
     assert sides["first"].count() + sides["second"].count() == df.count()
     shared = sides["first"]._studio_shared_cache
     assert shared is sides["second"]._studio_shared_cache and shared.is_cached
