@@ -299,7 +299,7 @@ class InferenceServer:
             log.exception("%s on %s failed", wire.verb, name)
             self.metrics.observe(label_model, label_version, wire.protocol, 500, 0.0)
             return json_response({"error": f"internal error: {type(exc).__name__}: {exc}"}, 500)
-        response.headers["model-version"] = served.version
+        response.raw_headers.append((b"model-version", served.version.encode()))  # (MutableHeaders scans them)
         if self.prediction_log is not None:
             self.followers.log(self.prediction_log, request_id, model, served, parsed, outputs)
         if model.shadow is not None and model.shadow != served.version:

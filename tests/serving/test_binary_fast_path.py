@@ -178,3 +178,72 @@ def test_a_bundles_dense_features_are_column_major_with_the_row_major_values(num
         assert np.array_equal(got, expected)
     else:  # a matrix-vector product sums in another order over the other layout
         assert np.allclose(got, expected, rtol=0, atol=1e-12)
+
+
+def block_request(columns: dict, spec=SPEC, **tensor_changes):
+    """Every input FP64 in binary, back to back (the block path's case); `tensor_changes`: name -> changed keys."""
+    inputs, blobs = [], []
+    for s in spec:
+        values = np.asarray(columns[s["name"]], dtype="<f8")
+        tensor = {"name": s["name"], "datatype": "FP64", "shape": [len(values)],
+                  "parameters": {"binary_data_size": values.nbytes}}
+        tensor.update(tensor_changes.get(s["name"], {}))
+        inputs.append(tensor)
+        blobs.append(values.tobytes())
+    header = json.dumps({"inputs": inputs}).encode()
+    header += b" " * (-len(header) % 8)  # aligned: the block is a view of the body itself
+    return header + b"".join(blobs), str(len(header))
+
+
+def test_an_all_fp64_binary_request_is_one_block_of_views_with_the_values_of_the_json_reading():
+    """Every column a contiguous, read-only row of one view of the body (no per-column copy), with the values
+    the JSON form of the same rows gives, NaN where JSON says null."""
+    x, y = np.arange(1000.0) / 7, np.where(np.arange(1000) % 3 == 0, np.nan, np.arange(1000.0))
+    body, length = block_request({"x": x, "y": y})
+    parsed = parse_infer(body, length, SPEC)
+    json_body = json.dumps({"inputs": [
+        {"name": "x", "datatype": "FP64", "shape": [1000], "data": x.tolist()},
+        {"name": "y", "datatype": "FP64", "shape": [1000], "data": [None if v != v else v for v in y.tolist()]}]})
+    from_json = parse_infer(json_body.encode(), None, SPEC)
+    assert parsed.n_rows == from_json.n_rows == 1000
+    base = parsed.columns["x"].base
+    for name in ("x", "y"):
+        column = parsed.columns[name]
+        assert column.flags.c_contiguous and not column.flags.writeable and column.base is base
+        assert np.array_equal(column, from_json.columns[name], equal_nan=True)
+
+
+@pytest.mark.parametrize("case, expect", [
+    ("NaN where null is refused", "input 'x' may not be null, NaN or infinite (row 2 is nan)"),
+    ("infinity where null is refused", "input 'x' may not be null, NaN or infinite (row 0 is -inf)"),
+    ("size does not match the shape", "input 'x': binary_data_size 24 does not match shape [2]"),
+    ("rows disagree", "input 'y' has 2 rows but the inputs before it have 3"),
+    ("FP32 for an FP64 input", "input 'y' has datatype 'FP32'; expected FP64"),
+    ("a column twice", "input 'x' is given twice"),
+    ("bytes left over", "the binary data is 56 bytes but the inputs' binary_data_size add up to 48"),
+])
+def test_a_bad_all_fp64_request_is_a_400_naming_the_input(case, expect):
+    """What the block path does not take goes the general way, which names the fault, as before."""
+    x, y = np.array([1.0, 2.0, 6.0]), np.array([3.0, np.nan, 4.0])
+    columns, changes, tail = {"x": x, "y": y}, {}, b""
+    if case == "NaN where null is refused":
+        columns["x"] = np.array([1.0, 2.0, np.nan])
+    elif case == "infinity where null is refused":
+        columns["x"] = np.array([-np.inf, 1.0, 2.0])
+    elif case == "size does not match the shape":
+        changes = {"x": {"shape": [2]}, "y": {"shape": [2], "parameters": {"binary_data_size": 16}}}
+        columns["y"] = y[:2]
+    elif case == "rows disagree":
+        changes = {"y": {"shape": [2], "parameters": {"binary_data_size": 16}}}
+        columns["y"] = y[:2]
+    elif case == "FP32 for an FP64 input":
+        changes = {"y": {"datatype": "FP32"}}
+    elif case == "a column twice":
+        changes = {"y": {"name": "x"}}
+    else:
+        columns["x"] = np.array([1.0, 2.0, 5.0])
+        tail = b"\0" * 8
+    body, length = block_request(columns, **changes)
+    with pytest.raises(RequestError, match=expect.replace("[", r"\[").replace("(", r"\(").replace(")", r"\)")) as err:
+        parse_infer(body + tail, length, SPEC)
+    assert err.value.status == 400

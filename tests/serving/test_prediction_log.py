@@ -176,3 +176,48 @@ def test_the_writer_is_woken_when_half_the_pending_limit_is_waiting(tmp_path):
     log.close()
     assert log.dropped_rows == 0 and log.written_rows == 1450
     assert read_log(tmp_path, "credit").num_rows == 1450
+
+
+def test_a_chunk_of_rows_is_drained_into_an_open_file_that_readers_see_only_when_finished(tmp_path):
+    """Once CHUNK_ROWS rows wait, the writer takes them (the requests' arrays are let go) into a file under a
+    temporary name that no reader lists; flush() finishes it: one file, every row, in order."""
+    from studio.serving import predlog
+
+    log = PredictionLog(tmp_path, flush_interval=3600)
+    sizes = [predlog.CHUNK_ROWS // 2, predlog.CHUNK_ROWS // 2 + 10]
+    for request_id, columns, n, outputs in _large_requests(sizes):
+        log.record(request_id, "credit", "7", columns, n, outputs)
+    deadline = time.monotonic() + 60  # (a liveness bound: the writer runs at once when it is free)
+    while (log._pending or not log._files) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not log._pending and len(log._files) == 1  # drained into the open file ...
+    assert list(tmp_path.rglob("*.parquet")) == [] and log.written_rows == 0  # ... which nobody reads yet
+    assert read_log(tmp_path, "credit").num_rows == 0
+    assert log.flush() == 0 and not log._files
+    (file,) = tmp_path.rglob("*.parquet")
+    assert _rows(pq.read_table(file)) == _expected(_large_requests(sizes))
+    assert log.written_rows == sum(sizes) and not list(tmp_path.rglob("*.tmp"))
+    log.close()
+
+
+def test_a_later_chunk_with_nulls_where_the_open_file_has_none_starts_a_new_file(tmp_path):
+    """A column written REQUIRED (no null in the first chunk) cannot take a null: the open file is finished and
+    the chunk goes to a new one; a chunk without nulls fits a file whose column is optional (cast); an all-null
+    text chunk fits a text column. Every row reads back, in order."""
+    log = PredictionLog(tmp_path, flush_interval=3600)
+    (_, first, n1, out1), (_, second, n2, out2), (_, third, n3, out3) = _large_requests([20, 20, 20])
+    first = {**first, "age": np.arange(20, dtype=np.float64)}  # no NaN: in_age REQUIRED in the first file
+    third = {**third, "region": np.full(20, None, dtype=object)}  # all null: no type of its own
+    for request_id, columns, n, outputs in (("a", first, n1, out1), ("b", second, n2, out2), ("c", third, n3, out3)):
+        log.record(request_id, "credit", "7", columns, n, outputs)
+        log._drain(finish_all=False)  # one chunk each
+    log.close()
+    files = sorted(tmp_path.rglob("*.parquet"))
+    assert len(files) == 2
+    assert not pq.read_schema(files[0]).field("in_age").nullable and pq.read_schema(files[1]).field("in_age").nullable
+    table = read_log(tmp_path, "credit")
+    assert table.num_rows == 60 and sorted(set(table["request_id"].to_pylist())) == ["a", "b", "c"]
+    by_id = {rid: [r for r in table.to_pylist() if r["request_id"] == rid] for rid in "abc"}
+    assert [r["in_age"] for r in by_id["a"]] == list(range(20))
+    assert [r["in_region"] for r in by_id["c"]] == [None] * 20
+    assert [r["in_region"] for r in by_id["b"]] == list(second["region"])
