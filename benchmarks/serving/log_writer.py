@@ -6,8 +6,9 @@ Records like the serving benchmark's numeric LR requests (1,000 rows, six FP64 i
 10% missing, probability and a 0 / 1 label) are handed to PredictionLog.record, then one flush() writes them;
 the writer's CPU time for recording and writing them (process time, every thread: the writer thread drains
 chunks as they arrive; a loaded machine's waits do not count) per 1,000 rows is printed with the file's size.
-"same": every record the same rows, as the serving benchmark sends one body over and over; "varied": different rows per record, as a real log. Each checkout runs in its own process
-(`--worker`), alternating within each round.
+"same": every record the same rows, as the serving benchmark sends one body over and over; "varied": different
+rows per record, as a real log. Each checkout runs in its own process (`--worker`), alternating within each
+round.
 """
 from __future__ import annotations
 
