@@ -35,7 +35,11 @@ log = logging.getLogger("studio.serving.predlog")
 
 FILTERED = ["request_id", "model", "version", "time"]  # the columns readers filter on (time windows, versions, ids)
 SHADOW_DIR = "_shadow"  # shadow rows: <log>/_shadow/<model>/<day>/ (no deployment name starts with "_")
-CHUNK_ROWS = 1 << 16  # waiting rows that wake the writer: one row group (about 23 ms of the benchmark's rows)
+# Waiting rows that wake the writer: one row group (about 23 ms of the benchmark's rows). Writer CPU per 1,000
+# rows (benchmarks/serving/log_writer.py, load 15): 165-171 us against 205-209 writing a whole batch at once
+# (varied rows 259-286 against 362-371); 8,192 rows cost more in the serving process (per-drain overhead),
+# 262,144 brought the page faults back.
+CHUNK_ROWS = 1 << 16
 
 
 class PredictionLog:
