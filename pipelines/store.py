@@ -246,6 +246,20 @@ def load_arrays(path: Path) -> dict[str, np.ndarray]:
         return {name: data[name] for name in data.files}
 
 
+# Table-level marks an operator leaves on a table (predict names the true label it scored against): pandas keeps
+# them in the frame's attrs, Spark in a column's metadata. The table's meta carries them, so a table written by
+# one engine and read by the other keeps them (a cached node of a local run feeding a Spark run, or back).
+MARK_PREFIX = "studio."
+
+
+def _marks(items) -> dict:
+    return {k: v for k, v in items if isinstance(k, str) and k.startswith(MARK_PREFIX) and isinstance(v, str)}
+
+
+def spark_marks(df) -> dict:
+    return _marks(item for field in df.schema.fields for item in (field.metadata or {}).items())
+
+
 class TableCodec:
     @staticmethod
     def save(df, directory: Path) -> dict:
@@ -262,14 +276,18 @@ class TableCodec:
             df = df.rename(columns={c: str(c) for c in bad})
         df.to_parquet(directory / "data.parquet", index=False)
         # no profile on the run's path: FileSystemStore.profile makes it when it is first asked for
-        return {"rows": int(len(df)),
-                "columns": [{"name": c, "dtype": str(t)} for c, t in df.dtypes.items()]}
+        meta = {"rows": int(len(df)), "columns": [{"name": c, "dtype": str(t)} for c, t in df.dtypes.items()]}
+        if marks := _marks(df.attrs.items()):
+            meta["marks"] = marks
+        return meta
 
     @staticmethod
     def load(directory: Path, meta: dict):
         import pandas as pd
 
-        return pd.read_parquet(directory / "data.parquet")  # a file (pandas) or a folder of parts (Spark)
+        table = pd.read_parquet(directory / "data.parquet")  # a file (pandas) or a folder of parts (Spark)
+        table.attrs.update(meta.get("marks", {}))
+        return table
 
     @staticmethod
     def save_spark(df, directory: Path) -> dict:
@@ -287,6 +305,8 @@ class TableCodec:
         rows = ds.dataset(directory / "data.parquet", format="parquet").count_rows()  # footers only
         meta = {"rows": int(rows), "engine": "spark", "profile": "profile.json",
                 "columns": [{"name": f.name, "dtype": f.dataType.simpleString()} for f in df.schema.fields]}
+        if marks := spark_marks(df):
+            meta["marks"] = marks
         if rows <= driver_profile_rows():  # the local engine's profile of the Parquet just written, a column at a time
             profile = parquet_profile(directory / "data.parquet")
         else:  # Spark jobs over the cache when the engine cached df (SparkEngine.handoff), else over the Parquet just
@@ -320,6 +340,10 @@ class TableCodec:
         for field in df.schema.fields:
             if field.name in nanos and field.dataType.simpleString() == "bigint":
                 df = df.withColumn(field.name, F.timestamp_micros(F.expr(f"`{field.name}` div 1000")))
+        marks = meta.get("marks", {})
+        if marks and df.schema.fields and not spark_marks(df):  # written by pandas: its marks onto a column
+            first = df.schema.fields[0]
+            df = df.withMetadata(first.name, {**(first.metadata or {}), **marks})
         return df
 
 

@@ -1,7 +1,7 @@
 """evaluate_binary left at its defaults, on both engines: the true label is the one the model was trained on
 ("churned" here, not "label"), read from the mark predict leaves on the table it scored (Spark: the probability
-column's metadata, kept in the Parquet Spark writes), so a person's pipeline evaluates without a word in
-evaluate's form; the same metrics on both engines."""
+column's metadata, kept in the Parquet Spark writes; across engines, in the table artifact's meta), so a
+person's pipeline evaluates without a word in evaluate's form; the same metrics on both engines."""
 from __future__ import annotations
 
 import shutil
@@ -52,3 +52,14 @@ def test_evaluate_reads_the_models_label_on_both_engines(spark, churn_root, tmp_
         assert (metrics["positive_class"], metrics["negative_class"]) == ("yes", "no") and metrics["auc"] > 0.6
         assert metrics["auc"] == pytest.approx(local.metrics["evaluate"]["auc"], abs=1e-3)
     assert again[1].nodes["predict"].cached is True
+    # and across engines: each engine's evaluate over the table the other engine wrote (a cached predict of a local
+    # run feeding a Spark run, and back): the mark travels in the table's meta
+    shutil.copytree(tmp_path / "local", tmp_path / "local-then-spark")
+    shutil.copytree(tmp_path / "spark", tmp_path / "spark-then-local")
+    crossed = [pipelines.run(g, store_root=tmp_path / store, data_root=churn_root, engine=engine,
+                             from_node="evaluate", force=True)
+               for store, engine in (("local-then-spark", "spark"), ("spark-then-local", "local"))]
+    for result in crossed:
+        assert result.status == "succeeded", {n: r.error for n, r in result.nodes.items() if r.error}
+        assert result.nodes["predict"].cached is True
+        assert result.metrics["evaluate"]["auc"] == pytest.approx(local.metrics["evaluate"]["auc"], abs=1e-3)
