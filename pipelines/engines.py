@@ -57,7 +57,10 @@ def spark_settings() -> dict[str, str]:
         "executor_memory": env.get("STUDIO_SPARK_EXECUTOR_MEMORY", "2g"),
         "executor_cores": env.get("STUDIO_SPARK_EXECUTOR_CORES", ""),
         "shuffle_partitions": env.get("STUDIO_SPARK_SHUFFLE_PARTITIONS", "8"),
-        # the driver JVM's own options (its JIT, its collector), given to spark-submit before the JVM starts
+        # the driver JVM's own options (its JIT, its collector), given to spark-submit before the JVM starts. None by
+        # default: at 1M rows (benchmarks/spark, warm session, 2026-12-06, load 9-18) -XX:TieredStopAtLevel=1 cost
+        # 1.6x the run's CPU (134 s vs 84 s), -XX:+UseParallelGC the same CPU (85.6 s); nor
+        # spark.sql.execution.arrow.maxRecordsPerBatch=50000 (98.3 s): one sample each, see the branch's report
         "java_options": env.get("STUDIO_SPARK_JAVA_OPTIONS", ""),
         # any further Spark settings, "key=value" separated by spaces, applied last (they win over the above)
         "conf": env.get("STUDIO_SPARK_CONF", ""),
