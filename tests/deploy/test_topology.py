@@ -126,6 +126,9 @@ def run_status(web: str, token: str, run_id: int) -> dict:
     return http_json("GET", f"{web}/api/runs/{run_id}/", token=token)[1]
 
 
+# a whole topology stood up and torn down (each process given 20 s to stop); its training worker now warms its
+# Spark session on the cluster before the run (pipelines.warmup): at load 15 test and teardown passed 300 s
+@pytest.mark.timeout(600)
 def test_a_pipeline_trained_on_the_cluster_is_served_by_two_replicas_through_nginx_with_no_failed_request(
         topology, database):
     import psycopg
