@@ -390,6 +390,8 @@ class FeaturesCodec:
     def load(directory: Path, meta: dict) -> FeatureMatrix:
         import scipy.sparse as sp
 
+        if meta.get("layout") == "compact":  # raw columns in Parquet: the kernel runs here, without Spark
+            return FeaturesCodec._load_compact(directory, meta)
         if meta.get("engine") == "spark":  # Spark ML vectors in Parquet, read without Spark
             import pyarrow.parquet as pq
 
@@ -411,6 +413,8 @@ class FeaturesCodec:
     def save_spark(value, directory: Path) -> dict:
         import pyarrow.dataset as ds
 
+        if value.compact is not None:
+            return FeaturesCodec._save_compact(value, directory)
         # the kernel runs here, over the feature node's cached raw columns (operators.spark.features), beside the
         # next nodes: in the writer's pool (SparkEngine.persist_scope), so the model's task does not wait for all
         # of this write's tasks
@@ -421,11 +425,56 @@ class FeaturesCodec:
                 "views": dict(value.views)}
 
     @staticmethod
+    def _save_compact(value, directory: Path) -> dict:
+        """The compact frame (operators.spark.frames.Compact: the state's raw input columns, the label as 0/1, the
+        out-of-fold columns) as Parquet, and its feature state as FittedCodec writes one (JSON + npz): a few
+        columns instead of the kernel's wide vectors, which a reader computes again (issue 19)."""
+        import pyarrow.dataset as ds
+
+        compact = value.compact
+        compact.frame.write.parquet(str(directory / "compact.parquet"))
+        (directory / "state").mkdir()
+        state = FittedCodec.save(compact.state, directory / "state")
+        rows = ds.dataset(directory / "compact.parquet", format="parquet").count_rows()
+        return {"engine": "spark", "layout": "compact", "sparse": True, "names": list(value.names),
+                "label_name": value.label_name, "categorical": list(value.categorical), "rows": int(rows),
+                "width": len(value.names), "views": dict(value.views), "label": compact.label,
+                "oof": {str(i): column for i, column in compact.oof.items()},
+                "label_counts": list(compact.label_counts) if compact.label_counts else None, "state": state}
+
+    @staticmethod
+    def _compact_parts(directory: Path, meta: dict):
+        """The feature state and the out-of-fold map of a compact features artifact."""
+        state = FittedCodec.load(directory / "state", meta["state"])
+        return state, {int(i): column for i, column in meta["oof"].items()}
+
+    @staticmethod
+    def _load_compact(directory: Path, meta: dict) -> FeatureMatrix:
+        import pyarrow.parquet as pq
+
+        from operators.spark.features import compact_matrix
+
+        state, oof = FeaturesCodec._compact_parts(directory, meta)
+        matrix = compact_matrix(pq.read_table(directory / "compact.parquet"), state, meta["label"], oof)
+        return FeatureMatrix(matrix.X, meta["names"], matrix.label, meta.get("label_name"),
+                             meta.get("categorical", []), meta.get("views", {}))
+
+    @staticmethod
     def load_spark(directory: Path, meta: dict):
         from operators.spark.frames import SparkFeatures
 
         from .engines import spark_session
 
+        if meta.get("layout") == "compact":  # as in the run: the kernel over the raw columns (compact_vectors)
+            from operators.spark.features import compact_vectors
+            from operators.spark.frames import Compact
+
+            state, oof = FeaturesCodec._compact_parts(directory, meta)
+            counts = meta.get("label_counts")
+            compact = Compact(spark_session().read.parquet(str(directory / "compact.parquet")), state,
+                              meta["label"], oof, tuple(counts) if counts else None)
+            return SparkFeatures(compact_vectors(compact), meta["names"], meta.get("label_name"),
+                                 meta.get("categorical", []), meta.get("views", {}), compact)
         frame = spark_session().read.parquet(str(directory / "features.parquet"))
         return SparkFeatures(frame, meta["names"], meta.get("label_name"), meta.get("categorical", []),
                              meta.get("views", {}))

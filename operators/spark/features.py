@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
+import scipy.sparse as sp
 
 from ..contract import OperatorError
 from ..feature_state import (AUTO_GRANULARITIES, CATEGORY_BLOCKS, FeatureMessages, Moments, TargetEncoding,
@@ -459,18 +460,41 @@ def _transform_batches(batches, *, state: Fitted, label: str | None, oof: dict[i
 
     compiled = kernel.compiled(state)
     for batch in batches:
-        n = batch.num_rows
-        if n == 0:
+        if batch.num_rows == 0:
             continue
-        overrides = {i: batch.column(batch.schema.get_field_index(c)).to_numpy(zero_copy_only=False)
-                     for i, c in oof.items()} or None
-        matrix = kernel.transform_compiled(compiled, arrow_columns(batch, state), n, overrides)
+        matrix = compact_kernel(compiled, batch, state, oof)
         arrays, names = [vector_array(matrix.X)], [FEATURES]
         if label:
             y = batch.column(batch.schema.get_field_index(label)).to_numpy(zero_copy_only=False)
             arrays.append(pa.array(_label_values(y), type=pa.float64()))
             names.append(LABEL)
         yield pa.RecordBatch.from_arrays(arrays, names=names)
+
+
+def compact_kernel(compiled, batch, state: Fitted, oof: dict[int, str]):
+    """The kernel over an Arrow batch (or table) of a compact frame: its FeatureMatrix (X only), the out-of-fold
+    columns standing in for their target blocks. The one transform of the mapInArrow tasks and of a compact
+    features artifact read on the local engine (pipelines.store.FeaturesCodec)."""
+    overrides = {i: batch.column(batch.schema.get_field_index(c)).to_numpy(zero_copy_only=False)
+                 for i, c in oof.items()} or None
+    return kernel.transform_compiled(compiled, arrow_columns(batch, state), batch.num_rows, overrides)
+
+
+def compact_matrix(table, state: Fitted, label: str | None, oof: dict[int, str]):
+    """A compact frame read as an Arrow table (a compact features artifact, on the local engine) through the
+    kernel, as a FeatureMatrix equal to the wide vectors' (CSR, the label as 0/1 int8)."""
+    from ..values import FeatureMatrix
+
+    compiled = kernel.compiled(state)
+    if table.num_rows:
+        X = sp.csr_matrix(compact_kernel(compiled, table, state, oof).X)
+    else:
+        X = sp.csr_matrix((0, len(compiled.names)))
+    y = None
+    if label:
+        y = _label_values(table.column(label).to_numpy(zero_copy_only=False)).astype(np.int8)
+    return FeatureMatrix(X, list(compiled.names), y, None, list(compiled.categorical),
+                         {k: [list(r) for r in v] for k, v in compiled.views.items()})
 
 
 def _label_values(raw) -> np.ndarray:
@@ -488,8 +512,9 @@ def transform_on_spark(table, state: Fitted, *, label: str | None = None, oof: d
 
     Its vectors are the kernel over a compact frame (the state's input columns, the label as 0/1, the out-of-fold
     columns), and that frame is what the engine caches (operators.spark.tables.share_cache): a few raw columns
-    rather than the wide vectors. The artifact writer runs the kernel into Parquet as before, while a model
-    computes just its view's blocks from the compact frame in its own tasks (`compact_view`, train_gbdt)."""
+    rather than the wide vectors. The artifact writer stores that frame and the state (pipelines.store
+    FeaturesCodec, layout "compact"), and a model computes just its view's blocks from the compact frame in its
+    own tasks (`compact_view`, train_gbdt)."""
     from .tables import share_cache
 
     compiled = kernel.compiled(state)  # refuses a broken state on the driver, before any task runs

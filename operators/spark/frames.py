@@ -4,7 +4,8 @@ On the Spark engine a `features` port carries a `SparkFeatures`: a Spark DataFra
 row, a `features` column of Spark ML vectors (the kernel's CSR rows, or dense rows) and, when the table has
 the label, a `label` column (0.0 / 1.0), plus the names and categorical columns of `FeatureMatrix`.
 pyspark.ml reads the vector column as is; LightGBM tasks turn their Arrow batches back into CSR matrices.
-The artifact store writes it as Parquet (pipelines.store).
+The artifact store writes its compact frame (raw columns, 0/1 label, out-of-fold columns) and feature state when it
+has one, else the vectors, as Parquet (pipelines.store.FeaturesCodec); readers run the kernel again.
 """
 from __future__ import annotations
 

@@ -74,3 +74,33 @@ def test_the_writer_jobs_run_in_a_pool_that_yields_every_slot_to_the_nodes(spark
     result = pipelines.run(graph, store=FileSystemStore(tmp_path / "store"), data_root=credit_root, engine="spark")
     assert result.status == "succeeded", {n: r.error for n, r in result.nodes.items() if r.error}
     assert _pools_of_jobs(spark, before) == {"node": {"default"}, "writer": {WRITES_POOL}}
+
+
+def test_a_failed_compact_features_write_fails_the_run_naming_the_node(spark, credit_root, tmp_path, monkeypatch):
+    """The compact features artifact (pipelines.store.FeaturesCodec) fails after its Spark Parquet write (a full
+    disk, say): the run ends failed naming the feature node and its port, with no half artifact anywhere."""
+    from pipelines.store import FeaturesCodec
+
+    real = FeaturesCodec._save_compact
+
+    def full_disk(value, directory):
+        real(value, directory)  # the compact frame's Parquet and the state are written, then the disk is full
+        assert (directory / "compact.parquet").is_dir() and not (directory / "features.parquet").exists()
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(FeaturesCodec, "_save_compact", staticmethod(full_disk))
+    graph = credit_pipeline(trees=5)
+    graph["nodes"] = [n for n in graph["nodes"] if n["id"] in ("import", "split", "features")]
+    graph["edges"] = [e for e in graph["edges"] if e["target"] in ("split", "features")]
+    store = FileSystemStore(tmp_path / "store")
+    events = []
+    result = pipelines.run(graph, store=store, data_root=credit_root, engine="spark", on_event=events.append)
+    assert result.status == "failed"
+    bad = result.nodes["features"]
+    assert bad.status == "failed" and bad.outputs == {}
+    assert "'features'" in bad.error["message"] and "could not be written" in bad.error["message"]
+    assert bad.error["port"] == "features" and "No space left" in bad.error["message"]
+    assert [e.node for e in events if e.type == "node_failed"] == ["features"]
+    assert result.nodes["split"].status == "succeeded"
+    assert list((store.root / "tmp").iterdir()) == []  # the half-written artifact is gone
+    assert spark.sparkContext._jsc.getPersistentRDDs().isEmpty()

@@ -118,7 +118,79 @@ def test_the_features_artifact_is_written_in_the_writers_pool_and_reads_back(spa
     before = last_job_id(spark)
     df.count()
     assert _pools_of_jobs_after(spark, before) == {"default"}  # the thread's next jobs are a node's again
-    # the artifact is the wide vectors, as every reader expects (the local engine reads it without Spark)
+    # the artifact is the compact frame, which the local engine reads without Spark into the wide vectors
+    assert meta["layout"] == "compact"
     stored = FeaturesCodec.load(tmp_path, meta)
     np.testing.assert_array_equal(_dense(stored.X), _dense(to_feature_matrix(features).X))
     assert stored.names == features.names and stored.views == features.views
+
+
+TARGETS = {"purpose": ["target", "onehot"], "region": ["target"]}
+
+
+def _features_of(df, case: str):
+    params = FeatureConfig(label="default", exclude=["customer_id", "application_date"],
+                           columns=TARGETS if case == "target" else {})
+    out = feature_extraction(Ctx(), {"table": df}, params)
+    if case != "label-less":
+        return out["features"]
+    from operators.spark.features import apply_features
+
+    return apply_features(Ctx(), {"table": df.drop("default"), "feature_state": out["feature_state"]}, None)[
+        "features"]
+
+
+def _assert_same(got, expected):
+    assert got.names == expected.names and got.categorical == expected.categorical
+    assert got.views == expected.views and got.label_name == expected.label_name
+    np.testing.assert_allclose(_dense(got.X), _dense(expected.X), rtol=0, atol=1e-12, equal_nan=True)
+    if expected.label is None:
+        assert got.label is None
+    else:
+        np.testing.assert_array_equal(got.label, expected.label)
+
+
+@pytest.mark.parametrize("case", ["plain", "target", "label-less"])
+def test_the_compact_artifact_loads_on_both_engines_as_the_in_run_vectors(spark, credit, tmp_path, case):
+    from pipelines import FileSystemStore
+
+    _, df = credit
+    features = _features_of(df, case)
+    assert bool(features.compact.oof) == (case == "target") and (features.compact.label is None) == (
+        case == "label-less")
+    expected = to_feature_matrix(features)  # the in-run wide vectors
+    store = FileSystemStore(tmp_path / "store")
+    meta = store.save("f" * 64, PortType.FEATURES, features)
+    assert meta["layout"] == "compact" and meta["rows"] == df.count() and meta["width"] == len(features.names)
+    directory = store.path("f" * 64)
+    # nothing pickled: Parquet parts (and Spark's checksums and _SUCCESS marker), JSON, npz read without pickle
+    files = [p for p in directory.rglob("*") if p.is_file()]
+    assert {p.suffix for p in files} <= {".parquet", ".json", ".npz", ".crc", ""}, files
+    assert all(p.name == "_SUCCESS" for p in files if p.suffix == "")
+    assert not list(directory.glob("features.parquet"))  # no wide vectors written
+    _assert_same(store.load("f" * 64), expected)  # the local engine: pyarrow and the kernel, no Spark
+    on_spark = store.load("f" * 64, engine=SparkEngine())
+    assert on_spark.compact is not None and on_spark.compact.oof == features.compact.oof
+    assert on_spark.compact.label_counts == features.compact.label_counts
+    _assert_same(to_feature_matrix(on_spark), expected)
+    if case == "target":  # a model's view of the reloaded artifact, as in the run
+        viewed, _ = spark_view(on_spark, "gbdt")
+        _assert_same(to_feature_matrix(viewed), to_feature_matrix(spark_view(features, "gbdt")[0]))
+
+
+def test_an_old_wide_features_artifact_still_loads_on_both_engines(spark, credit, tmp_path):
+    from dataclasses import replace
+
+    from pipelines import FileSystemStore
+
+    _, df = credit
+    features = _features_of(df, "target")
+    wide = replace(features, compact=None)  # as the artifact was written before the compact layout
+    expected = to_feature_matrix(features)
+    store = FileSystemStore(tmp_path / "store")
+    meta = store.save("e" * 64, PortType.FEATURES, wide)
+    assert "layout" not in meta and (store.path("e" * 64) / "features.parquet").is_dir()
+    _assert_same(store.load("e" * 64), expected)
+    on_spark = store.load("e" * 64, engine=SparkEngine())
+    assert on_spark.compact is None
+    _assert_same(to_feature_matrix(on_spark), expected)
