@@ -141,7 +141,7 @@ def partition_keys(n: int) -> list[int]:
 
 def spread(flagged, offsets: list[int], rows: int):
     """`flagged` (with its ROW_ID column) in as many contiguous, order-keeping partitions as the session has cores
-    when it has many rows in fewer partitions (a Parquet file of one row group is one partition): the split's
+    when it has many rows in fewer partitions that hold rows (a Parquet file of one row group): the split's
     sides and every node downstream then run a task per core, not one. The flags are drawn before, so the sides
     hold the same rows either way. One shuffle with no sampling job: the rows of the p-th of n equal position
     ranges get a key that hash partitioning sends to partition p (`partition_keys`), and each partition is
@@ -149,7 +149,9 @@ def spread(flagged, offsets: list[int], rows: int):
     from pyspark.sql import functions as F
 
     n = max(1, int(flagged.sparkSession.sparkContext.defaultParallelism))
-    if len(offsets) >= n or rows < max(spread_rows(), n):
+    # a file of one row group is read in several byte ranges when it is big, all but one of them empty
+    holding = int(np.count_nonzero(np.diff(np.asarray([*offsets, rows])) > 0))
+    if holding >= n or rows < max(spread_rows(), n):
         return flagged
     chunk = F.floor(row_position(F.col(ROW_ID), offsets) * n / rows).cast("int")
     key = F.element_at(F.array(*[F.lit(k).cast("long") for k in partition_keys(n)]), chunk + 1)

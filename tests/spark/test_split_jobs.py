@@ -161,6 +161,7 @@ def one_row_group(spark, tmp_path, monkeypatch):
 
     table = credit_default_table(n_rows=30_000, seed=6)
     table.to_parquet(tmp_path / "one.parquet", index=False)
+    table.attrs["path"] = tmp_path / "one.parquet"
     df = spark.read.parquet(str(tmp_path / "one.parquet"))
     assert df.rdd.getNumPartitions() == 1
     monkeypatch.setenv("STUDIO_SPARK_SPREAD_ROWS", "10000")
@@ -179,6 +180,24 @@ def test_a_one_row_group_table_is_split_in_order_over_the_cores_as_the_local_eng
         # the same rows, in the local engine's order, not only the same set
         assert [r[0] for r in sides[side].select("customer_id").collect()] == list(local[side]["customer_id"])
         assert "__studio_row_id" not in sides[side].columns
+
+
+def test_a_one_row_group_file_read_in_byte_ranges_is_spread_too(spark, one_row_group):
+    """A big file of one row group is read in several partitions (byte ranges), all but one of them empty."""
+    table, _ = one_row_group
+    saved = spark.conf.get("spark.sql.files.maxPartitionBytes")
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "100k")
+    try:
+        df = spark.read.parquet(str(table.attrs["path"]))
+        assert df.rdd.getNumPartitions() >= 2
+        assert sorted(df.rdd.glom().map(len).collect())[-2] == 0  # only one partition holds rows
+        params = SplitRandom.Params(ratio=0.7, seed=8)
+        first = split_random(None, {"table": df}, params)["first"]
+        assert all(first.select("customer_id").rdd.glom().map(len).collect())
+        local = SplitRandom().run(None, {"table": table}, params)["first"]
+        assert [r[0] for r in first.select("customer_id").collect()] == list(local["customer_id"])
+    finally:
+        spark.conf.set("spark.sql.files.maxPartitionBytes", saved)
 
 
 def test_below_the_row_threshold_a_one_partition_table_stays_one_partition(spark, one_row_group, monkeypatch):
