@@ -17,6 +17,10 @@ studio's settings, a worker's environment or a notebook can choose them without 
     STUDIO_SPARK_DRIVER_PROFILE_ROWS 20000000: a stored table of at most this many rows is profiled on the driver
                                    from its Parquet, a column at a time (operators.profile.parquet_profile); a
                                    bigger one by Spark jobs (operators.spark.profile)
+    STUDIO_SPARK_SPREAD_ROWS       200000: a random split's input of at least this many rows in fewer partitions
+                                   than cores (a Parquet file of one row group) is spread over the cores, in row
+                                   order, so the split and the nodes after it run a task per core
+                                   (operators.spark.split.spread)
 
 Jobs are scheduled FAIR between two pools (`scheduler_pools`): a node's jobs in the default pool, which always gets
 a free task slot first, and the writer thread's Parquet and profile jobs (`SparkEngine.persist_scope`) in a pool

@@ -1,6 +1,8 @@
 """Splits on Spark: at random (seeded, optionally stratified), by a rule, or by time."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from ..contract import OperatorError
@@ -78,17 +80,82 @@ def flag_bitmap(rows: int, *, seed: int, ratio: float) -> bytes:
     return (flags.reshape(-1, BITS) * weights).sum(axis=1, dtype=np.uint8).tobytes()
 
 
+def row_position(ids, offsets: list[int]):
+    """A Spark expression of `ids` (monotonically_increasing_id): the row's position in the table, its partition's
+    offset (`partition_offsets`) plus its row within the partition."""
+    from pyspark.sql import functions as F
+
+    starts = F.array(*[F.lit(int(o)).cast("long") for o in offsets])
+    return (F.element_at(starts, (F.shiftright(ids, ROW_BITS) + 1).cast("int"))
+            + ids.bitwiseAND((1 << ROW_BITS) - 1))
+
+
 def bitmap_flag(ids, offsets: list[int], bitmap: bytes):
     """A Spark expression of `ids` (monotonically_increasing_id) looking the row's flag up in `bitmap`
     (`flag_bitmap`) at its position in the table: its partition's offset plus its row within the partition."""
     from pyspark.sql import functions as F
 
-    starts = F.array(*[F.lit(int(o)).cast("long") for o in offsets])
-    position = (F.element_at(starts, (F.shiftright(ids, ROW_BITS) + 1).cast("int"))
-                + ids.bitwiseAND((1 << ROW_BITS) - 1))
+    position = row_position(ids, offsets)
     byte = F.substr(F.unhex(F.lit(bitmap.hex())), F.floor(position / BITS).cast("int") + 1, F.lit(1))
     value = F.ascii(byte.cast("string"))
     return value.bitwiseAND(F.pow(F.lit(2), position % BITS).cast("int")) != 0
+
+
+ROW_ID = "__studio_row_id"
+
+
+def spread_rows() -> int:
+    """A table of at least this many rows in fewer partitions than the session has cores is spread over the
+    cores by the random split (`spread`): STUDIO_SPARK_SPREAD_ROWS, default 200,000."""
+    return int(os.environ.get("STUDIO_SPARK_SPREAD_ROWS", "200000"))
+
+
+def _rotl(x: int, r: int) -> int:
+    return ((x << r) | (x >> (32 - r))) & 0xFFFFFFFF
+
+
+def _mix(h1: int, k1: int) -> int:
+    k1 = _rotl((k1 * 0xCC9E2D51) & 0xFFFFFFFF, 15) * 0x1B873593 & 0xFFFFFFFF
+    return (_rotl(h1 ^ k1, 13) * 5 + 0xE6546B64) & 0xFFFFFFFF
+
+
+def spark_hash_long(value: int, seed: int = 42) -> int:
+    """Spark's hash() of a bigint (Murmur3 x86_32 of its low then high 32 bits, seed 42), which hash
+    partitioning takes modulo the partition count: a signed 32-bit integer."""
+    h1 = _mix(_mix(seed, value & 0xFFFFFFFF), (value >> 32) & 0xFFFFFFFF) ^ 8
+    h1 = (h1 ^ (h1 >> 16)) * 0x85EBCA6B & 0xFFFFFFFF
+    h1 = (h1 ^ (h1 >> 13)) * 0xC2B2AE35 & 0xFFFFFFFF
+    h1 ^= h1 >> 16
+    return h1 - (1 << 32) if h1 >= 1 << 31 else h1
+
+
+def partition_keys(n: int) -> list[int]:
+    """For each partition p of a hash repartition into `n`, a bigint key that lands in p."""
+    keys: dict[int, int] = {}
+    value = 0
+    while len(keys) < n:
+        keys.setdefault(spark_hash_long(value) % n, value)
+        value += 1
+    return [keys[p] for p in range(n)]
+
+
+def spread(flagged, offsets: list[int], rows: int):
+    """`flagged` (with its ROW_ID column) in as many contiguous, order-keeping partitions as the session has cores
+    when it has many rows in fewer partitions that hold rows (a Parquet file of one row group): the split's
+    sides and every node downstream then run a task per core, not one. The flags are drawn before, so the sides
+    hold the same rows either way. One shuffle with no sampling job: the rows of the p-th of n equal position
+    ranges get a key that hash partitioning sends to partition p (`partition_keys`), and each partition is
+    sorted back into row order."""
+    from pyspark.sql import functions as F
+
+    n = max(1, int(flagged.sparkSession.sparkContext.defaultParallelism))
+    # a file of one row group is read in several byte ranges when it is big, all but one of them empty
+    holding = int(np.count_nonzero(np.diff(np.asarray([*offsets, rows])) > 0))
+    if holding >= n or rows < max(spread_rows(), n):
+        return flagged
+    chunk = F.floor(row_position(F.col(ROW_ID), offsets) * n / rows).cast("int")
+    key = F.element_at(F.array(*[F.lit(k).cast("long") for k in partition_keys(n)]), chunk + 1)
+    return flagged.repartition(n, key).sortWithinPartitions(ROW_ID)
 
 
 def split_random(ctx, inputs, params):
@@ -106,19 +173,19 @@ def split_random(ctx, inputs, params):
     if getattr(params, "stratify", ""):
         return _stratified(table, params)
     seed, ratio = params.seed, params.ratio
+    ids = F.col(ROW_ID)
+    flagged = table.withColumn(ROW_ID, F.monotonically_increasing_id())
     if rows <= BITMAP_ROWS:
-        ids = "__studio_row_id"
-        flagged = table.withColumn(ids, F.monotonically_increasing_id())
-        flagged = flagged.withColumn(FLAG, bitmap_flag(F.col(ids), offsets, flag_bitmap(rows, seed=seed, ratio=ratio)))
-        return _sides(flagged.drop(ids))
-    at = np.asarray(offsets, dtype=np.int64)
+        flagged = flagged.withColumn(FLAG, bitmap_flag(ids, offsets, flag_bitmap(rows, seed=seed, ratio=ratio)))
+    else:
+        at = np.asarray(offsets, dtype=np.int64)
 
-    def flag(ids: pa.Array) -> pa.Array:
-        return pa.array(random_flag(ids.to_numpy(zero_copy_only=False), offsets=at, seed=seed, ratio=ratio),
-                        type=pa.bool_())
+        def flag(batch_ids: pa.Array) -> pa.Array:
+            return pa.array(random_flag(batch_ids.to_numpy(zero_copy_only=False), offsets=at, seed=seed,
+                                        ratio=ratio), type=pa.bool_())
 
-    random_flags = F.arrow_udf(flag, "boolean", F.ArrowUDFType.SCALAR)
-    return _sides(table.withColumn(FLAG, random_flags(F.monotonically_increasing_id())))
+        flagged = flagged.withColumn(FLAG, F.arrow_udf(flag, "boolean", F.ArrowUDFType.SCALAR)(ids))
+    return _sides(spread(flagged, offsets, rows).drop(ROW_ID))
 
 
 def _stratified(table, params):

@@ -96,7 +96,8 @@ def test_above_the_bitmap_bound_only_the_row_ids_travel_to_python(many_partition
     for side in sides.values():
         python = python_in(side)
         assert len(python) == 1 and "ArrowEvalPython" in python[0] and "flag(" in python[0], python
-        assert python[0].count("#") == 2, python  # one input attribute (the row id), one output
+        # one input attribute (the row id column), the call's result, one output
+        assert "flag(__studio_row_id#" in python[0] and python[0].count("#") == 3, python
 
 
 def test_a_split_node_runs_one_offsets_job_and_one_caching_job_for_both_sides(spark, credit_root, tmp_path):
@@ -141,3 +142,66 @@ def test_both_sides_read_one_cache_and_the_run_releases_it(spark, many_partition
         engine.release(side)
     assert not shared.is_cached
     engine.release(cached)
+
+
+def test_spark_hash_long_is_sparks_hash_of_a_bigint(spark):
+    from pyspark.sql import functions as F
+
+    values = [0, 1, 2, 7, -1, 123_456_789_012, -(1 << 40)]
+    spark_hashes = [r[0] for r in spark.createDataFrame([(v,) for v in values], "v bigint")
+                    .select(F.hash("v")).collect()]
+    assert [spark_split.spark_hash_long(v) for v in values] == spark_hashes
+
+
+@pytest.fixture()
+def one_row_group(spark, tmp_path, monkeypatch):
+    """A 30,000-row Parquet file of one row group (pandas' default up to ~1M rows): Spark reads it as one partition.
+    The spreading threshold lowered to 10,000 rows, so this small table is spread as a big one would be."""
+    from operators.library.sample_data import credit_default_table
+
+    table = credit_default_table(n_rows=30_000, seed=6)
+    table.to_parquet(tmp_path / "one.parquet", index=False)
+    table.attrs["path"] = tmp_path / "one.parquet"
+    df = spark.read.parquet(str(tmp_path / "one.parquet"))
+    assert df.rdd.getNumPartitions() == 1
+    monkeypatch.setenv("STUDIO_SPARK_SPREAD_ROWS", "10000")
+    return table, df
+
+
+def test_a_one_row_group_table_is_split_in_order_over_the_cores_as_the_local_engine(spark, one_row_group, flag_path):
+    table, df = one_row_group
+    params = SplitRandom.Params(ratio=0.7, seed=8)
+    sides = split_random(None, {"table": df}, params)
+    local = SplitRandom().run(None, {"table": table}, params)
+    for side in ("first", "second"):
+        assert sides[side].rdd.getNumPartitions() == spark.sparkContext.defaultParallelism >= 2
+        per_partition = sides[side].select("customer_id").rdd.glom().map(len).collect()
+        assert all(per_partition), per_partition  # every core has rows to work on
+        # the same rows, in the local engine's order, not only the same set
+        assert [r[0] for r in sides[side].select("customer_id").collect()] == list(local[side]["customer_id"])
+        assert "__studio_row_id" not in sides[side].columns
+
+
+def test_a_one_row_group_file_read_in_byte_ranges_is_spread_too(spark, one_row_group):
+    """A big file of one row group is read in several partitions (byte ranges), all but one of them empty."""
+    table, _ = one_row_group
+    saved = spark.conf.get("spark.sql.files.maxPartitionBytes")
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "100k")
+    try:
+        df = spark.read.parquet(str(table.attrs["path"]))
+        assert df.rdd.getNumPartitions() >= 2
+        assert sorted(df.rdd.glom().map(len).collect())[-2] == 0  # only one partition holds rows
+        params = SplitRandom.Params(ratio=0.7, seed=8)
+        first = split_random(None, {"table": df}, params)["first"]
+        assert all(first.select("customer_id").rdd.glom().map(len).collect())
+        local = SplitRandom().run(None, {"table": table}, params)["first"]
+        assert [r[0] for r in first.select("customer_id").collect()] == list(local["customer_id"])
+    finally:
+        spark.conf.set("spark.sql.files.maxPartitionBytes", saved)
+
+
+def test_below_the_row_threshold_a_one_partition_table_stays_one_partition(spark, one_row_group, monkeypatch):
+    _, df = one_row_group
+    monkeypatch.setenv("STUDIO_SPARK_SPREAD_ROWS", "30001")
+    sides = split_random(None, {"table": df}, SplitRandom.Params(ratio=0.7, seed=8))
+    assert sides["first"].rdd.getNumPartitions() == 1
