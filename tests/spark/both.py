@@ -1,6 +1,8 @@
 """Running one graph on both engines and comparing what they wrote."""
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pandas as pd
 
@@ -25,6 +27,18 @@ def run_both(g: dict, data_root, tmp_path, **kwargs) -> tuple:
     """The graph run on the local engine and on Spark, each with a store of its own."""
     return tuple(pipelines.run(g, store_root=tmp_path / engine, data_root=data_root, engine=engine, **kwargs)
                  for engine in ("local", "spark"))
+
+
+def run_local_then_spark_from(g: dict, data_root, tmp_path, node: str) -> tuple:
+    """The graph run on the local engine, then from `node` on on Spark over a copy of the local store (the nodes
+    before it taken from the local engine's cache): both results, each checked to have succeeded."""
+    local = pipelines.run(g, store_root=tmp_path / "local", data_root=data_root, engine="local")
+    assert local.status == "succeeded", {n: r.error for n, r in local.nodes.items() if r.error}
+    shutil.copytree(tmp_path / "local", tmp_path / "spark")
+    on_spark = pipelines.run(g, store_root=tmp_path / "spark", data_root=data_root, engine="spark", from_node=node,
+                             force=True)
+    assert on_spark.status == "succeeded", {n: r.error for n, r in on_spark.nodes.items() if r.error}
+    return local, on_spark
 
 
 def outputs_of(result, node: str = "n") -> dict:

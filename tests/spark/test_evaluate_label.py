@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.spark.both import graph
+from tests.spark.both import graph, run_local_then_spark_from
 
 
 @pytest.fixture(scope="module")
@@ -37,12 +37,7 @@ def test_evaluate_reads_the_models_label_on_both_engines(spark, churn_root, tmp_
                ("features", "features", "train", "features"), ("train", "model", "predict", "model"),
                ("features", "feature_state", "predict", "feature_state"), ("split", "second", "predict", "table"),
                ("predict", "table", "evaluate", "table")])
-    local = pipelines.run(g, store_root=tmp_path / "local", data_root=churn_root, engine="local")
-    assert local.status == "succeeded", {n: r.error for n, r in local.nodes.items() if r.error}
-    shutil.copytree(tmp_path / "local", tmp_path / "spark")
-    on_spark = pipelines.run(g, store_root=tmp_path / "spark", data_root=churn_root, engine="spark",
-                             from_node="predict", force=True)
-    assert on_spark.status == "succeeded", {n: r.error for n, r in on_spark.nodes.items() if r.error}
+    local, on_spark = run_local_then_spark_from(g, churn_root, tmp_path, "predict")
     # evaluate alone again on each engine: predict's stored table (the Parquet each engine wrote) carries the mark
     again = [pipelines.run(g, store_root=tmp_path / engine, data_root=churn_root, engine=engine,
                            from_node="evaluate", force=True) for engine in ("local", "spark")]

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.spark.both import assert_same_rows, graph, one_operator, run_both
+from tests.spark.both import assert_same_rows, graph, one_operator, run_both, run_local_then_spark_from
 
 DEPLOYMENT = "churn-words"
 
@@ -32,7 +32,6 @@ def both(spark, worded_root, tmp_path_factory):
     """import -> split -> features -> LR -> predict -> evaluate, and publish_model, run locally; then predict
     and evaluate run again on Spark from a copy of that store (force, from predict): the same model, feature
     state and rows on both engines."""
-    import pipelines
 
     g = graph([("import", "import_parquet", {"path": "data/churn.parquet"}),
                ("split", "split_random", {"ratio": 0.7, "seed": 5}),
@@ -47,12 +46,7 @@ def both(spark, worded_root, tmp_path_factory):
                ("predict", "table", "evaluate", "table"), ("train", "model", "publish", "model"),
                ("features", "feature_state", "publish", "feature_state"), ("split", "second", "publish", "table")])
     tmp = tmp_path_factory.mktemp("both")
-    local = pipelines.run(g, store_root=tmp / "local", data_root=worded_root, engine="local")
-    assert local.status == "succeeded", {n: r.error for n, r in local.nodes.items() if r.error}
-    shutil.copytree(tmp / "local", tmp / "spark")
-    on_spark = pipelines.run(g, store_root=tmp / "spark", data_root=worded_root, engine="spark",
-                             from_node="predict", force=True)
-    assert on_spark.status == "succeeded", {n: r.error for n, r in on_spark.nodes.items() if r.error}
+    local, on_spark = run_local_then_spark_from(g, worded_root, tmp, "predict")
     assert on_spark.nodes["predict"].cached is False and on_spark.nodes["train"].cached is True
     return local, on_spark
 
