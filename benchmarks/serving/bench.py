@@ -269,8 +269,7 @@ def thousand_rows(hey_bin: str, work: Path, ports: dict[str, Server], args, case
     print(f"\n1,000-row requests, end to end (c=2), {args.seconds:.0f} s per phase:")
     ratios: dict[tuple[str, str], list[float]] = {}
     cpu: dict[tuple[str, str], list[float]] = {}  # the server's CPU per request, JSON / binary
-    binary_rps: dict[tuple[str, str], list[float]] = {}
-    json_rps: dict[tuple[str, str], list[float]] = {}
+    figures: dict[tuple[str, str], list[tuple[dict, dict]]] = {}  # each round's (JSON, binary) hey figures
     for r in range(args.rounds):
         if args.rounds > 1:
             print(f" round {r + 1}:")
@@ -286,8 +285,7 @@ def thousand_rows(hey_bin: str, work: Path, ports: dict[str, Server], args, case
                                        f"log ends:\n{process.log.read_text()[-3000:]}")
                 ratios.setdefault((model, server), []).append(b["rps"] / j["rps"])
                 cpu.setdefault((model, server), []).append(j["server_us"] / b["server_us"])
-                binary_rps.setdefault((model, server), []).append(b["rps"])
-                json_rps.setdefault((model, server), []).append(j["rps"])
+                figures.setdefault((model, server), []).append((j, b))
                 print(f" {model} ({what}){'' if len(ports) == 1 else ', ' + server}:", flush=True)
                 print(line("JSON tensors", j))
                 print(line("binary tensors", b))
@@ -296,10 +294,15 @@ def thousand_rows(hey_bin: str, work: Path, ports: dict[str, Server], args, case
     if args.rounds > 1 or len(ports) > 1:
         print(" binary / JSON req/s, each round and the median (and the server's CPU per request, JSON / binary):")
         for (model, server), values in ratios.items():
-            key = (model, server)
+            pairs = figures[(model, server)]
+
+            def median(kind: int, field: str) -> float:
+                return float(np.median([pair[kind][field] for pair in pairs]))  # noqa: B023 (used at once)
+
             print(f"  {model:<13} {server:<17} {', '.join(f'{v:.2f}x' for v in values)}   median "
-                  f"{np.median(values):.2f}x   (CPU: median {np.median(cpu[key]):.2f}x)   median req/s: binary "
-                  f"{np.median(binary_rps[key]):,.0f}, JSON {np.median(json_rps[key]):,.0f}")
+                  f"{np.median(values):.2f}x   (CPU: median {np.median(cpu[(model, server)]):.2f}x)   medians: req/s "
+                  f"binary {median(1, 'rps'):,.0f}, JSON {median(0, 'rps'):,.0f}; server CPU/req binary "
+                  f"{median(1, 'server_us'):,.0f} us, JSON {median(0, 'server_us'):,.0f} us")
 
 
 def batch_scoring(bundle, booster, scoring) -> None:

@@ -53,7 +53,6 @@ VARIANTS = {
     "uvicorn-factory": (_uvicorn(), "uvicorn's CLI on the same settings (checks the launcher costs nothing)"),
     "uvicorn-h11": (_uvicorn("--http", "h11"), "uvicorn, uvloop, h11"),
     "uvicorn-asyncio": (_uvicorn("--loop", "asyncio"), "uvicorn, asyncio's loop, httptools"),
-    "uvicorn-keepalive": (_uvicorn("--timeout-keep-alive", "60"), "uvicorn, keep-alive timeout 60 s"),
     "uvicorn-nodate": (_uvicorn("--no-date-header", "--no-server-header"), "uvicorn, no date / server header"),
     "granian": (_granian(), "granian (ASGI, 1 worker, uvloop, HTTP/1)"),
     "granian-st": (_granian("--runtime-mode", "st"), "granian, single-threaded runtime"),
