@@ -9,6 +9,7 @@ under it with "Future object is not initialized".) Granian is not a dependency o
 """
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -24,12 +25,24 @@ def app():
     return app_from_environment()
 
 
+def app_without_log():
+    """The same app without the prediction log (diagnostic only: what the log costs end to end, the most that
+    any change to the log could win)."""
+    from studio.serving import keep_training_code_out
+
+    keep_training_code_out()
+    from studio.serving.app import create_app, default_data_dir, require_keys_from_environment
+
+    serving_dir = Path(os.environ.get("SERVING_DIR", default_data_dir() / "serving"))
+    return create_app(serving_dir / "registry.json", require_keys=require_keys_from_environment())
+
+
 TARGET = "benchmarks.serving.servers:app"
 
 
-def _uvicorn(*knobs: str):
+def _uvicorn(*knobs: str, target: str = TARGET):
     def cmd(port: int) -> list[str]:  # click keeps an option's last value: a knob replaces the setting before it
-        return [sys.executable, "-m", "uvicorn", TARGET, "--factory", "--port", str(port), "--loop", "uvloop",
+        return [sys.executable, "-m", "uvicorn", target, "--factory", "--port", str(port), "--loop", "uvloop",
                 "--http", "httptools", "--no-access-log", "--log-level", "warning", "--lifespan", "on",
                 "--no-proxy-headers", *knobs]
     return cmd
@@ -54,6 +67,8 @@ VARIANTS = {
     "uvicorn-h11": (_uvicorn("--http", "h11"), "uvicorn, uvloop, h11"),
     "uvicorn-asyncio": (_uvicorn("--loop", "asyncio"), "uvicorn, asyncio's loop, httptools"),
     "uvicorn-nodate": (_uvicorn("--no-date-header", "--no-server-header"), "uvicorn, no date / server header"),
+    "uvicorn-nolog": (_uvicorn(target="benchmarks.serving.servers:app_without_log"),
+                      "uvicorn as in production, without the prediction log (diagnostic)"),
     "granian": (_granian(), "granian (ASGI, 1 worker, uvloop, HTTP/1)"),
     "granian-st": (_granian("--runtime-mode", "st"), "granian, single-threaded runtime"),
     "granian-asyncio": (_granian("--loop", "asyncio"), "granian, asyncio's loop"),
