@@ -1,7 +1,7 @@
 """The HTTP servers' own cost per request (issue 19): an app that only reads the body and answers 8 KB (a binary
-1,000-row LR answer's size), under uvicorn (uvloop, httptools: the serving process's settings) and granian
-(ASGI, and its own RSGI interface), driven by hey (c=2) on the same 2 cores; the server's CPU per request (all
-its processes and threads) and req/s, servers alternating within each round.
+1,000-row LR answer's size), under uvicorn (uvloop and httptools, the serving process's settings; asyncio's
+loop; h11) and granian (ASGI, and its own RSGI interface), driven by hey (c=2) on the same 2 cores; the
+server's CPU per request (all its processes and threads) and req/s, servers alternating within each round.
 
     .venv/bin/python -m benchmarks.serving.transport_floor [--seconds 5] [--rounds 3] [--body 48300]
 
@@ -51,6 +51,8 @@ def commands(port: int) -> dict[str, list[str]]:
     servers = {"uvicorn": [sys.executable, "-m", "uvicorn", f"{here}:asgi_app", "--port", str(port), "--loop",
                            "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
                            "--no-proxy-headers"]}
+    servers["uvicorn-asyncio"] = servers["uvicorn"] + ["--loop", "asyncio"]  # (click: the last --loop wins)
+    servers["uvicorn-h11"] = servers["uvicorn"] + ["--http", "h11"]
     granian = shutil.which("granian", path=str(Path(sys.executable).parent))
     if granian:
         base = [granian, "--port", str(port), "--workers", "1", "--no-ws", "--loop", "uvloop", "--log-level",
