@@ -50,7 +50,9 @@ def _uvicorn(*knobs: str, target: str = TARGET):
 
 def _granian(*knobs: str):
     def cmd(port: int) -> list[str]:
-        binary = shutil.which("granian", path=str(Path(sys.executable).parent)) or "granian"
+        binary = shutil.which("granian", path=str(Path(sys.executable).parent))
+        if binary is None:
+            raise SystemExit("granian is not installed (not a project dependency): .venv/bin/pip install granian")
         return [binary, "--interface", "asgi", "--factory", "--port", str(port), "--workers", "1", "--no-ws",
                 "--loop", "uvloop", "--log-level", "warning", "--no-access-log", "--http", "1", *knobs, TARGET]
     return cmd
