@@ -2,6 +2,7 @@
 
     .venv/bin/python -m benchmarks.serving.bench [--seconds 10] [--compare] [--rounds 3] [--single-row-only]
     .venv/bin/python -m benchmarks.serving.bench --rows-only [--models numeric_lr] [--against <checkout>]
+    .venv/bin/python -m benchmarks.serving.bench --rows-only --models numeric_lr --servers uvicorn,granian
 
 1. Single-row requests through the feature kernel + GBDT (100 trees, 31 leaves) on the full serving process:
    latency p50 / p99 at a fixed 1,000 req/s and maximum throughput, driven by `hey` (Debian's package,
@@ -11,7 +12,8 @@
    answered request of the server (all its threads: the prediction log's writer too) and of hey, steadier than
    req/s on a loaded machine. `--against <checkout>` (e.g. `git worktree add --detach /tmp/main main`) starts
    that checkout's serving process beside this one's, on the same registry, and alternates the two within
-   each of `--rounds` rounds: an A/B in one run.
+   each of `--rounds` rounds: an A/B in one run. `--servers uvicorn,granian,...` does the same with this
+   checkout's app under other HTTP servers or settings (servers.py lists them; granian is installed by hand).
 3. Batch scoring rows/s through the bundle (feature kernel + model) vs raw LightGBM predict on the same
    already-featurized rows.
 4. The floor: a bare endpoint that only calls the LightGBM model on one row (floor_app.py).
@@ -21,6 +23,7 @@ installed into their own virtual environments under benchmarks/.venvs and measur
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -126,7 +129,7 @@ def build_numeric_bundles(work: Path) -> dict[str, Path]:
 class Server:
     def __init__(self, name: str, cmd: list[str], port: int, env: dict, ready_path: str, log: Path,
                  cwd: Path = REPO):
-        self.name, self.port, self.ready_path = name, port, ready_path
+        self.name, self.port, self.ready_path, self.log = name, port, ready_path, Path(log)
         with open(log, "wb") as out:  # the child keeps its own descriptor of the log
             self.proc = subprocess.Popen(cmd, cwd=cwd, env={**os.environ, **env}, stdout=out,
                                          stderr=subprocess.STDOUT, start_new_session=True)
@@ -153,9 +156,19 @@ class Server:
 
 
 def cpu_seconds(pid: int) -> float:
-    """A process's CPU time so far, all its threads, user and system (Linux /proc)."""
+    """A process's CPU time so far, all its threads, user and system, and its live child processes' (a server
+    that scores in worker processes, as granian does even with one worker) (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for child in children:
+            with contextlib.suppress(OSError):  # gone meanwhile
+                total += cpu_seconds(int(child))
+    return total
 
 
 def children_cpu() -> float:
@@ -256,6 +269,7 @@ def thousand_rows(hey_bin: str, work: Path, ports: dict[str, Server], args, case
     print(f"\n1,000-row requests, end to end (c=2), {args.seconds:.0f} s per phase:")
     ratios: dict[tuple[str, str], list[float]] = {}
     cpu: dict[tuple[str, str], list[float]] = {}  # the server's CPU per request, JSON / binary
+    figures: dict[tuple[str, str], list[tuple[dict, dict]]] = {}  # each round's (JSON, binary) hey figures
     for r in range(args.rounds):
         if args.rounds > 1:
             print(f" round {r + 1}:")
@@ -266,9 +280,13 @@ def thousand_rows(hey_bin: str, work: Path, ports: dict[str, Server], args, case
                 b = hey(hey_bin, url, work / binary_body, seconds=args.seconds, concurrency=2, server=process,
                         content_type="application/octet-stream",
                         headers={"Inference-Header-Content-Length": str(length)})
+                if not (j["ok"] and b["ok"]):
+                    raise RuntimeError(f"{server}: no request answered (JSON {j['ok']}, binary {b['ok']}); its "
+                                       f"log ends:\n{process.log.read_text()[-3000:]}")
                 ratios.setdefault((model, server), []).append(b["rps"] / j["rps"])
                 cpu.setdefault((model, server), []).append(j["server_us"] / b["server_us"])
-                print(f" {model} ({what}){'' if len(ports) == 1 else ', ' + server}:")
+                figures.setdefault((model, server), []).append((j, b))
+                print(f" {model} ({what}){'' if len(ports) == 1 else ', ' + server}:", flush=True)
                 print(line("JSON tensors", j))
                 print(line("binary tensors", b))
                 print(f"  rows/s: JSON {j['rps'] * 1000:,.0f}, binary {b['rps'] * 1000:,.0f}; binary / JSON = "
@@ -276,8 +294,15 @@ def thousand_rows(hey_bin: str, work: Path, ports: dict[str, Server], args, case
     if args.rounds > 1 or len(ports) > 1:
         print(" binary / JSON req/s, each round and the median (and the server's CPU per request, JSON / binary):")
         for (model, server), values in ratios.items():
-            print(f"  {model:<13} {server:<8} {', '.join(f'{v:.2f}x' for v in values)}   median "
-                  f"{np.median(values):.2f}x   (CPU: median {np.median(cpu[(model, server)]):.2f}x)")
+            pairs = figures[(model, server)]
+
+            def median(kind: int, field: str) -> float:
+                return float(np.median([pair[kind][field] for pair in pairs]))  # noqa: B023 (used at once)
+
+            print(f"  {model:<13} {server:<17} {', '.join(f'{v:.2f}x' for v in values)}   median "
+                  f"{np.median(values):.2f}x   (CPU: median {np.median(cpu[(model, server)]):.2f}x)   medians: req/s "
+                  f"binary {median(1, 'rps'):,.0f}, JSON {median(0, 'rps'):,.0f}; server CPU/req binary "
+                  f"{median(1, 'server_us'):,.0f} us, JSON {median(0, 'server_us'):,.0f} us")
 
 
 def batch_scoring(bundle, booster, scoring) -> None:
@@ -325,13 +350,16 @@ def write_bodies(work: Path, bundle, scoring) -> dict:
             "numeric_gbdt": ("kn.json", "kn.bin", numeric_header_length, f"{numeric}; GBDT")}
 
 
-def serving_process(name: str, checkout: Path, work: Path) -> tuple[Server, int]:
-    """`python -m studio.serving` from a checkout (this one, or --against's), on the bench's registry."""
+def serving_process(name: str, checkout: Path, work: Path, variant: str = "uvicorn") -> tuple[Server, int]:
+    """`python -m studio.serving` from a checkout (this one, or --against's), on the bench's registry; or, with
+    `variant` (servers.py), this checkout's same app under another server or other server settings."""
+    from .servers import VARIANTS
+
     env = {"STUDIO_DATA_DIR": str(work), "SERVING_DIR": str(work / "serving"), "SERVING_REQUIRE_KEYS": "0",
            "PYTHONPATH": str(checkout)}
     port = free_port()
-    server = Server(name, [sys.executable, "-m", "studio.serving", "--port", str(port)], port, env,
-                    "/v2/health/ready", work / f"serving-{name}.log", cwd=checkout)
+    server = Server(name, VARIANTS[variant][0](port), port, env, "/v2/health/ready",
+                    work / f"serving-{name}.log", cwd=checkout)
     return server, port
 
 
@@ -347,7 +375,16 @@ def main(argv=None) -> None:
                         help="the 1,000-row phase's models, comma-separated")
     parser.add_argument("--against", type=Path, help="another checkout (e.g. a worktree of main): its serving "
                         "process runs beside this one's and the 1,000-row phase alternates between them")
+    parser.add_argument("--servers", default="uvicorn", help="this checkout's app under each of these servers "
+                        "(comma-separated, from benchmarks/serving/servers.py: uvicorn, granian, uvicorn-h11, ...); "
+                        "the 1,000-row phase alternates between them; the first serves the other phases")
     args = parser.parse_args(argv)
+    from .servers import VARIANTS
+
+    variants = [v.strip() for v in args.servers.split(",") if v.strip()]
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown or not variants:
+        parser.error(f"--servers: unknown {', '.join(unknown) or '(none)'}; known: {', '.join(VARIANTS)}")
     hey_bin = ensure_hey()
     from pipelines.bundle import load_bundle
 
@@ -357,9 +394,13 @@ def main(argv=None) -> None:
         bundle_dir, booster, state, scoring = build_bundle(work)
         bundle = load_bundle(bundle_dir)
         cases = write_bodies(work, bundle, scoring)
-        full, port = serving_process("this", REPO, work)
-        servers.append(full)
-        ports = {"this": full}
+        ports = {}
+        for variant in variants:  # "this" when only one, as before
+            label = "this" if len(variants) == 1 else variant
+            ports[label], _ = serving_process(label, REPO, work, variant)
+            servers.append(ports[label])
+        full = next(iter(ports.values()))
+        port = full.port
         if args.against is not None:
             ports["against"], _ = serving_process("against", args.against.resolve(), work)
             servers.append(ports["against"])
