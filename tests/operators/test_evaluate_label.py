@@ -39,7 +39,8 @@ def test_the_default_label_is_the_one_the_model_was_trained_on(run, churn, train
         assert out["metrics"]["auc"] == roc_auc_score(y, scored["probability"])
         assert out["metrics"]["positive_class"] == "yes"
         assert "true label: column 'churned'" in out["report"].text
-    # an unmarked table (a filter on the way dropped the mark): the connected model still says which column
+    # an unmarked table (a rename of the label on the way dropped the mark): the connected model still says which
+    # column
     unmarked = stored.copy()
     unmarked.attrs.clear()
     assert run("evaluate_binary", {"table": unmarked, "model": model})["metrics"]["auc"] > 0.6
