@@ -300,17 +300,18 @@ def carried_marks(table_inputs, output):
     """A table output with the marks it keeps: a mark names a column of its table (predict's: the true label),
     so it stays while that column is there under its name, whichever operator came between; the output's own
     marks first, then those of the table inputs in the order given (a join's left table before its right, a
-    union's first table first). A mark whose column was dropped or renamed is gone."""
-    columns = getattr(output, "columns", None)
+    union's first table first). A mark whose column was dropped or renamed is gone. With no marked input the output
+    is left as its operator made it (no look at a Spark output's schema on the node's path)."""
+    inherited = [table_marks(table) for table in table_inputs if table is not None]
+    columns = getattr(output, "columns", None) if any(inherited) else None
     if columns is None:
         return output
     present = set(map(str, columns))
     marks = {}
-    for table in (output, *table_inputs):
-        if table is not None:
-            for key, value in table_marks(table).items():
-                if value in present:
-                    marks.setdefault(key, value)
+    for found in (table_marks(output), *inherited):
+        for key, value in found.items():
+            if value in present:
+                marks.setdefault(key, value)
     return with_marks(output, marks)
 
 
