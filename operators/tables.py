@@ -24,7 +24,10 @@ def require_rows(df: pd.DataFrame, *, port: str = "table") -> None:
 
 # The key under which a scored table names the true label column its model was trained on: predict sets it
 # (pandas: the frame's attrs, kept in its Parquet; Spark: the probability column's metadata), evaluate reads it
-# when its own label is left empty, as Azure ML's Score Model marks the label of the dataset it scores.
+# when its own label is left empty, as Azure ML's Score Model marks the label of the dataset it scores. A mark names
+# a column of its table: the executor carries it through any operator whose output keeps that column under its name
+# (a filter, a join with the scored table on the left, sql_transform...) and drops it with the column
+# (pipelines.store.carried_marks); operators neither copy nor check it.
 SCORED_LABEL = "studio.scored_label"
 
 

@@ -426,9 +426,13 @@ class SparkEngine:
         half = self.spark_half(cls)
         if half is None:
             return self.run_on_driver(ctx, cls, inputs, params)
+        from .store import table_marks, with_marks
+
         table_ports = {p.name for p in cls.inputs if p.type == PortType.TABLE}
-        ready = {name: ctx.spark.createDataFrame(value) if name in table_ports and isinstance(value, pd.DataFrame)
-                 else value for name, value in inputs.items()}
+        # a pandas table (from a node that ran on the driver) as a Spark one, with its marks (predict's true label)
+        ready = {name: with_marks(ctx.spark.createDataFrame(value), table_marks(value))
+                 if name in table_ports and isinstance(value, pd.DataFrame) else value
+                 for name, value in inputs.items()}
         return half(ctx, ready, params)
 
     @staticmethod
@@ -450,7 +454,9 @@ class SparkEngine:
                         f"{name!r} has {rows:,} rows, more than the {limit:,} rows that may run on the driver "
                         "(STUDIO_SPARK_LOCAL_FALLBACK_ROWS)", port=name)
                 if frame is value:
-                    value = value.toPandas()
+                    from .store import spark_marks, with_marks
+
+                    value = with_marks(value.toPandas(), spark_marks(value))  # its marks as the pandas table's attrs
                 else:  # operators.spark.frames.SparkFeatures
                     from operators.spark.frames import to_feature_matrix
 

@@ -28,7 +28,7 @@ from .graph import Graph, with_builtins
 from .results import (CANCELLED, FAILED, RUNNING, SKIPPED, SUCCEEDED, CancelToken, Event, NodeOutcome, NodeResult,
                       PersistFailed, RunResult, error_json)
 from .schedule import Schedule
-from .store import ArtifactStore
+from .store import ArtifactStore, carried_marks
 from .validation import check
 
 if TYPE_CHECKING:
@@ -302,6 +302,10 @@ class Executor:
         missing = [p.name for p in cls.outputs if p.name not in (produced or {})]
         if missing:
             raise RuntimeError(f"operator {cls.name!r} did not produce output {missing[0]!r}")
+        # marks (predict's true label) go on through any operator that keeps their column: here, not in each one
+        tables = [inputs.get(p.name) for p in cls.inputs if p.type == PortType.TABLE]
+        produced = {name: carried_marks(tables, value) if getattr(cls.output_port(name), "type", None) == PortType.TABLE
+                    else value for name, value in produced.items()}
         ctx.check_cancelled()
         if later:  # what downstream nodes start from while the writer thread stores it (in node_scope: on Spark
             # the caching job is the node's, with its progress, its cancellation and its errors)

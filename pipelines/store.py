@@ -260,6 +260,61 @@ def spark_marks(df) -> dict:
     return _marks(item for field in df.schema.fields for item in (field.metadata or {}).items())
 
 
+def table_marks(table) -> dict:
+    """The marks a table carries, either engine's: a pandas frame's attrs, a Spark frame's columns' metadata."""
+    from .engines import is_spark_dataframe
+
+    if is_spark_dataframe(table):
+        return spark_marks(table)
+    return _marks((getattr(table, "attrs", None) or {}).items())
+
+
+def with_marks(table, marks: dict):
+    """`table` carrying exactly `marks`: the same object when it already does, else a shallow copy (pandas) or a
+    projection (Spark: the marks on the first column, as a table read from the store carries them) that shares
+    `table`'s cache (pipelines.engines.SparkEngine.handoff)."""
+    from .engines import is_spark_dataframe
+
+    if table_marks(table) == marks:
+        return table
+    if not is_spark_dataframe(table):
+        table = table.copy(deep=False)
+        for key in [k for k in table.attrs if isinstance(k, str) and k.startswith(MARK_PREFIX)]:
+            del table.attrs[key]
+        table.attrs.update(marks)
+        return table
+    from operators.spark.tables import SHARED_CACHE, cached_frame, col
+
+    columns = []
+    for i, field in enumerate(table.schema.fields):
+        metadata = dict(field.metadata or {})
+        kept = {k: v for k, v in metadata.items() if not (isinstance(k, str) and k.startswith(MARK_PREFIX))}
+        kept.update(marks if i == 0 else {})
+        columns.append(col(field.name) if kept == metadata else col(field.name).alias(field.name, metadata=kept))
+    marked = table.select(*columns)
+    setattr(marked, SHARED_CACHE, cached_frame(table))
+    return marked
+
+
+def carried_marks(table_inputs, output):
+    """A table output with the marks it keeps: a mark names a column of its table (predict's: the true label),
+    so it stays while that column is there under its name, whichever operator came between; the output's own
+    marks first, then those of the table inputs in the order given (a join's left table before its right, a
+    union's first table first). A mark whose column was dropped or renamed is gone. With no marked input the output
+    is left as its operator made it (no look at a Spark output's schema on the node's path)."""
+    inherited = [table_marks(table) for table in table_inputs if table is not None]
+    columns = getattr(output, "columns", None) if any(inherited) else None
+    if columns is None:
+        return output
+    present = set(map(str, columns))
+    marks = {}
+    for found in (table_marks(output), *inherited):
+        for key, value in found.items():
+            if value in present:
+                marks.setdefault(key, value)
+    return with_marks(output, marks)
+
+
 class TableCodec:
     @staticmethod
     def save(df, directory: Path) -> dict:

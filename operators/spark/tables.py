@@ -140,7 +140,8 @@ def source_file(frame) -> str | None:
 
 def spark_scored_label(df) -> str | None:
     """The true label column a Spark table was scored against: predict marks it on a column's metadata
-    (operators.tables.SCORED_LABEL), which Spark keeps in the Parquet it writes and through selects."""
+    (operators.tables.SCORED_LABEL), which Spark keeps in the Parquet it writes; the executor carries it on through
+    the operators after predict that keep the label column (pipelines.store.carried_marks)."""
     from ..tables import SCORED_LABEL
 
     for field in df.schema.fields:

@@ -46,3 +46,26 @@ def credit_pipeline(path: str = "data/credit.parquet", *, importer: str = "impor
             edge("train_lr", "model", "evaluate", "model_b"),
         ],
     }
+
+
+def scored_then(branches, *, path: str = "data/churn.parquet", label: str = "churned", train: str = "train_gbdt",
+                extra=()) -> dict:
+    """import -> split -> features (label `label`) -> `train` -> predict, then per branch (id, operator, params,
+    input ports that get predict's table, outputs: the one evaluated) that operator over the scored table and an
+    evaluate_binary `ev_<id>` left at its defaults (no label, no model input) over its output. `extra`: more
+    (id, operator, params) nodes and (source, port, target, port) edges, e.g. a join's right table."""
+    from tests.spark.both import graph
+
+    extra_nodes, extra_edges = extra or ((), ())
+    nodes = [("import", "import_parquet", {"path": path}), ("split", "split_random", {"ratio": 0.7, "seed": 5}),
+             ("features", "feature_extraction", {"label": label}), ("train", train, {}),
+             ("predict", "predict", {}), *extra_nodes]
+    edges = [("import", "table", "split", "table"), ("split", "first", "features", "table"),
+             ("features", "features", "train", "features"), ("train", "model", "predict", "model"),
+             ("features", "feature_state", "predict", "feature_state"), ("split", "second", "predict", "table"),
+             *extra_edges]
+    for branch, operator, params, ports, output in branches:
+        nodes += [(branch, operator, params), (f"ev_{branch}", "evaluate_binary", {})]
+        edges += [("predict", "table", branch, port) for port in ports]
+        edges.append((branch, output, f"ev_{branch}", "table"))
+    return graph(nodes, edges)

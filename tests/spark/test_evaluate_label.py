@@ -58,3 +58,32 @@ def test_evaluate_reads_the_models_label_on_both_engines(spark, churn_root, tmp_
         assert result.status == "succeeded", {n: r.error for n, r in result.nodes.items() if r.error}
         assert result.nodes["predict"].cached is True
         assert result.metrics["evaluate"]["auc"] == pytest.approx(local.metrics["evaluate"]["auc"], abs=1e-3)
+
+
+def test_the_mark_survives_table_operators_on_both_engines(spark, churn_root, tmp_path, monkeypatch):
+    """import -> split -> features -> GBDT -> predict -> a table operator -> evaluate (no label): on both engines
+    the evaluate of each operator that keeps the label column reads it, and of each that renames or drops it asks
+    for it; and on Spark over a table the local engine scored (its mark on the first column, which a select drops)."""
+    import pipelines
+
+    from tests.operators.test_evaluate_label import RIGHT_TABLE, check_marks, mark_kept, MARK_LOST
+    from tests.spark.both import run_both
+    from tests.spark.graphs import scored_then
+
+    monkeypatch.setenv("STUDIO_ALLOW_SCRIPTS", "1")
+    data = tmp_path / "root"
+    shutil.copytree(churn_root, data)
+    regions = pd.read_parquet(data / "data" / "churn.parquet")["region"].unique()
+    pd.DataFrame({"region": regions, "k": range(len(regions))}).to_parquet(data / "data" / "right.parquet")
+    kept = mark_kept(first="age", key="region")
+    g = scored_then(kept + MARK_LOST, extra=RIGHT_TABLE)
+    local, on_spark = run_both(g, data, tmp_path)
+    for result in (local, on_spark):
+        check_marks(result, kept)
+    # the filtered rows' evaluate: the same figures on both engines
+    assert on_spark.metrics["ev_filter"]["auc"] == pytest.approx(local.metrics["ev_filter"]["auc"], abs=1e-3)
+    shutil.copytree(tmp_path / "local", tmp_path / "mixed")
+    mixed = pipelines.run(g, store_root=tmp_path / "mixed", data_root=data, engine="spark", from_node="drop_columns",
+                          force=True)
+    assert mixed.nodes["predict"].cached is True
+    check_marks(mixed, [b for b in kept if b[0] == "drop_columns"], [])
