@@ -493,7 +493,10 @@ class SparkEngine:
         frame = self._cache_of(value)
         if frame is not None and not frame.is_cached and source_file(frame) is None:
             frame.persist()  # memory, spilling to disk (Spark's default for DataFrames)
-            fill_cache(frame)  # computed here, once, in the node's job group
+            # computed here, once, in the node's job group: one job filling the cache (count() would add an
+            # adaptive aggregation over it, two more jobs); the plan of a new frame over `frame`, which finds
+            # the cache (`frame`'s own plan may have been fixed before the persist)
+            frame.select("*")._jdf.queryExecution().toRdd().count()
         return value
 
     @staticmethod
@@ -512,20 +515,6 @@ class SparkEngine:
         frame = self._cache_of(value)
         if frame is not None and frame.is_cached:
             frame.unpersist(blocking=True)  # gone when the run reports it finished
-
-
-def fill_cache(frame) -> None:
-    """Compute the cache of a persisted `frame` now, in one job that fills it (and the map stages of any shuffle in
-    its lineage, a job each): a count of the cache's own batches, which reads none of them back. Counting the rows
-    of a frame over the cache (queryExecution().toRdd().count()) filled it in a job of its own when its lineage has
-    a shuffle (the adaptive plan materializes the cache as a query stage first), then scanned it all again in a
-    second job: 0.4-0.9 s per node at 1M rows (split, features, predict; local[2], 2026-12-06)."""
-    jdf = frame._jdf
-    cached = jdf.sparkSession().sharedState().cacheManager().lookupCachedData(jdf)
-    if cached.isDefined():
-        cached.get().cachedRepresentation().cacheBuilder().cachedColumnBuffers().count()
-    else:  # not found by its plan (cannot happen after persist()): the plan of a new frame over it finds it
-        frame.select("*")._jdf.queryExecution().toRdd().count()
 
 
 ENGINES: dict[str, Engine] = {"local": LocalEngine(), "spark": SparkEngine()}

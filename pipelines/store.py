@@ -295,14 +295,12 @@ class TableCodec:
 
         from operators.profile import parquet_profile
         from operators.spark.profile import spark_table_profile
-        from operators.spark.tables import file_rows, served_from_cache, source_file
+        from operators.spark.tables import served_from_cache, source_file
 
         from .engines import driver_profile_rows
 
         if source_file(df) is not None:  # a Parquet file imported whole: the file is the table
             return TableCodec.save_file_copy(Path(source_file(df)), directory)
-        if file_rows(df) is not None:  # rows of such a file (a random split's side): filtered from the file
-            return TableCodec.save_file_rows(Path(file_rows(df)[0]), file_rows(df)[1], directory)
         df.write.parquet(str(directory / "data.parquet"))
         rows = ds.dataset(directory / "data.parquet", format="parquet").count_rows()  # footers only
         meta = {"rows": int(rows), "engine": "spark", "profile": "profile.json",
@@ -329,27 +327,6 @@ class TableCodec:
         dtypes = handle.schema_arrow.empty_table().to_pandas().dtypes
         return {"rows": int(handle.metadata.num_rows),
                 "columns": [{"name": str(c), "dtype": str(t)} for c, t in dtypes.items()]}
-
-    @staticmethod
-    def save_file_rows(source: Path, keep, directory: Path) -> dict:
-        """The rows of a Parquet file that `keep(start, stop)` (a boolean mask of rows start..stop-1) keeps, in
-        order, as the table artifact: read, filtered and written by pyarrow in this (the writer's, niced) thread, a
-        batch at a time, with the meta of `save_file_copy` (no profile.json: made when asked). No Spark task encodes
-        the node's cache, so no write holds a core that a node's next job waits for; at 1M rows this replaces
-        Spark jobs of several seconds of task time (operators.spark.split, benchmarks/spark, 2026-12-06)."""
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        handle = pq.ParquetFile(source)
-        start = kept = 0
-        with pq.ParquetWriter(directory / "data.parquet", handle.schema_arrow) as writer:
-            for batch in handle.iter_batches(batch_size=1 << 20, use_threads=False):
-                chosen = batch.filter(pa.array(keep(start, start + batch.num_rows)))
-                start += batch.num_rows
-                kept += chosen.num_rows
-                writer.write_batch(chosen)
-        dtypes = handle.schema_arrow.empty_table().to_pandas().dtypes
-        return {"rows": int(kept), "columns": [{"name": str(c), "dtype": str(t)} for c, t in dtypes.items()]}
 
     @staticmethod
     def load_spark(directory: Path, meta: dict):

@@ -62,10 +62,9 @@ class LRScorer:
 class LightGBMScorer:
     SMALL_BATCH = 256  # below this many rows one thread is faster than a thread pool
 
-    def __init__(self, model: Fitted, threads: int | None = None):
+    def __init__(self, model: Fitted):
         import lightgbm as lgb
 
-        self.threads = threads  # None: LightGBM's default (all cores) above SMALL_BATCH rows
         self.feature_names = list(model.meta["feature_names"])
         self.booster = lgb.Booster(model_str=model.texts["model"])
         best = model.meta.get("best_iteration")
@@ -74,8 +73,6 @@ class LightGBMScorer:
             raise OperatorError("LightGBM model is inconsistent with its feature names", port="model")
 
     def _threads(self, X) -> dict:
-        if self.threads:
-            return {"num_threads": self.threads}
         return {"num_threads": 1} if X.shape[0] < self.SMALL_BATCH else {}
 
     def predict_proba(self, X) -> np.ndarray:
@@ -89,11 +86,10 @@ class LightGBMScorer:
         return out.toarray() if sp.issparse(out) else np.asarray(out, dtype=np.float64)
 
 
-def load_scorer(model: Fitted, threads: int | None = None) -> Any:
-    """A scorer for a fitted model; an OperatorError for a state that is not a model. `threads`: LightGBM's threads
-    per call (None: its default, all cores); a Spark task scores on 1, its slot, beside the other slots' tasks."""
+def load_scorer(model: Fitted) -> Any:
+    """A scorer for a fitted model; an OperatorError for a state that is not a model."""
     if model.kind == "lr":
         return LRScorer(model)
     if model.kind == "lightgbm":
-        return LightGBMScorer(model, threads)
+        return LightGBMScorer(model)
     raise OperatorError(f"model kind {model.kind!r} cannot be scored (expected 'lr' or 'lightgbm')", port="model")

@@ -341,7 +341,7 @@ def _score_vectors(batches, *, model: Fitted, width: int):
 
     from ..kernels.models import load_scorer
 
-    scorer = load_scorer(model, threads=1)  # a task on its slot: one thread
+    scorer = load_scorer(model)
     for batch in batches:
         if not batch.num_rows:
             continue
@@ -375,8 +375,8 @@ def _score_arrays(*arrays, names: tuple[str, ...], model: Fitted, state: Fitted,
     from .features import arrow_columns
 
     scorer = model.__dict__.get("_spark_scorer")  # built once per task: the UDF's closure keeps the model object
-    if scorer is None:  # on one thread: the task holds one slot, the other slots' tasks score beside it
-        scorer = model.__dict__["_spark_scorer"] = load_scorer(model, threads=1)
+    if scorer is None:
+        scorer = model.__dict__["_spark_scorer"] = load_scorer(model)
     batch = pa.RecordBatch.from_arrays(list(arrays), names=list(names))
     n = batch.num_rows
     if n:

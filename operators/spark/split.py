@@ -1,7 +1,6 @@
 """Splits on Spark: at random (seeded, optionally stratified), by a rule, or by time."""
 from __future__ import annotations
 
-import functools
 import os
 
 import numpy as np
@@ -67,18 +66,6 @@ def random_flag(ids: np.ndarray, *, offsets: np.ndarray, seed: int, ratio: float
 BITMAP_ROWS = 20_000_000
 BITS = 7  # flags per bitmap byte: values 0..127, one ASCII character each, which ascii() reads back as a number
 DRAW_CHUNK = 1 << 22  # doubles drawn at a time on the driver (32 MB)
-
-
-def flag_range(start: int, stop: int, *, seed: int, ratio: float) -> np.ndarray:
-    """The local engine's flags of positions start..stop-1 (one double a row from PCG64(seed), first when below
-    `ratio`), drawn DRAW_CHUNK at a time from the generator advanced to `start`."""
-    bit_generator = np.random.PCG64(seed)
-    bit_generator.advance(int(start))
-    generator = np.random.Generator(bit_generator)
-    flags = np.empty(max(0, stop - start), dtype=bool)
-    for at in range(0, len(flags), DRAW_CHUNK):
-        flags[at:at + DRAW_CHUNK] = generator.random(min(DRAW_CHUNK, len(flags) - at)) < ratio
-    return flags
 
 
 def flag_bitmap(rows: int, *, seed: int, ratio: float) -> bytes:
@@ -179,8 +166,6 @@ def split_random(ctx, inputs, params):
     import pyarrow as pa
     from pyspark.sql import functions as F
 
-    from .tables import rows_of_file, source_file
-
     table = inputs["table"]
     offsets, rows = partition_offsets(table)
     if rows == 0:
@@ -200,13 +185,7 @@ def split_random(ctx, inputs, params):
                                         ratio=ratio), type=pa.bool_())
 
         flagged = flagged.withColumn(FLAG, F.arrow_udf(flag, "boolean", F.ArrowUDFType.SCALAR)(ids))
-    sides = _sides(spread(flagged, offsets, rows).drop(ROW_ID))
-    path = source_file(table)
-    if path is not None:  # the file read whole: a row's position is its place in the file, and so are its flag's
-        first = functools.partial(flag_range, seed=seed, ratio=ratio)
-        rows_of_file(sides["first"], path, first)
-        rows_of_file(sides["second"], path, lambda start, stop: ~first(start, stop))
-    return sides
+    return _sides(spread(flagged, offsets, rows).drop(ROW_ID))
 
 
 def _stratified(table, params):

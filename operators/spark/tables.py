@@ -138,23 +138,6 @@ def source_file(frame) -> str | None:
     return getattr(frame, SOURCE_FILE, None)
 
 
-FILE_ROWS = "_studio_file_rows"
-
-
-def rows_of_file(frame, path, keep) -> object:
-    """Mark `frame` as the rows of the Parquet file at `path` (every column, as Spark reads the file whole) that
-    `keep(start, stop)`, a boolean mask of the file's rows start..stop-1, keeps, in the file's order: the artifact
-    store writes it from the file with pyarrow on the driver (pipelines.store.TableCodec.save_file_rows) instead of
-    Spark tasks encoding the cache as Parquet (a random split's sides of an imported file)."""
-    setattr(frame, FILE_ROWS, (str(path), keep))
-    return frame
-
-
-def file_rows(frame) -> tuple[str, object] | None:
-    """(path, keep) of a frame marked by `rows_of_file`, or None."""
-    return getattr(frame, FILE_ROWS, None)
-
-
 def spark_scored_label(df) -> str | None:
     """The true label column a Spark table was scored against: predict marks it on a column's metadata
     (operators.tables.SCORED_LABEL), which Spark keeps in the Parquet it writes and through selects."""

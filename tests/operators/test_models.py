@@ -76,10 +76,6 @@ def test_train_gbdt_records_iterations_stops_early_and_uses_native_categories(ru
     contributions = scorer.contributions(valid.X[:4])
     assert contributions.shape == (4, len(valid.names) + 1)
     assert np.allclose(contributions.sum(axis=1), np.log(p[:4] / (1 - p[:4])))
-    # a Spark task's scorer (operators.spark.models) runs LightGBM on one thread, to the same scores
-    one = load_scorer(model, threads=1)
-    assert one._threads(valid.X) == {"num_threads": 1} and scorer._threads(valid.X) == {}
-    assert np.array_equal(one.predict_proba(valid.X), p)
 
 
 def test_training_refuses_bad_input(run, data, fitted):

@@ -104,37 +104,3 @@ def test_a_failed_compact_features_write_fails_the_run_naming_the_node(spark, cr
     assert result.nodes["split"].status == "succeeded"
     assert list((store.root / "tmp").iterdir()) == []  # the half-written artifact is gone
     assert spark.sparkContext._jsc.getPersistentRDDs().isEmpty()
-
-
-def test_a_random_split_of_an_imported_file_is_written_from_the_file_without_spark_jobs(spark, credit_root, tmp_path):
-    """The sides of a random split of a Parquet file imported whole are stored by pyarrow from the file
-    (pipelines.store.TableCodec.save_file_rows): no Spark job of the writer, and each side's artifact holds the local
-    engine's rows in its order, for the drawn flags (the bitmap) and the Arrow UDF's (above BITMAP_ROWS)."""
-    import pandas as pd
-
-    from operators.spark import split as spark_split
-    from pipelines.engines import jobs_per_node, last_job_id
-
-    graph = {"format": "studio.pipeline/1", "name": "split", "nodes": [
-        {"id": "import", "operator": "import_parquet", "params": {"path": "data/credit.parquet"}},
-        {"id": "split", "operator": "split_random", "params": {"ratio": 0.7, "seed": 5}}],
-        "edges": [{"source": "import", "source_port": "table", "target": "split", "target_port": "table"}]}
-    local_store = FileSystemStore(tmp_path / "local")
-    local = pipelines.run(graph, store=local_store, data_root=credit_root)
-    for bound, name in ((spark_split.BITMAP_ROWS, "bitmap"), (0, "udf")):
-        store = FileSystemStore(tmp_path / name)
-        saved, spark_split.BITMAP_ROWS = spark_split.BITMAP_ROWS, bound
-        try:
-            before = last_job_id(spark)
-            result = pipelines.run(graph, store=store, data_root=credit_root, engine="spark")
-        finally:
-            spark_split.BITMAP_ROWS = saved
-        assert result.status == "succeeded", {n: r.error for n, r in result.nodes.items() if r.error}
-        jobs = spark.sparkContext._jsc.sc().statusStore().jobsList(None)
-        all_jobs = sum(1 for i in range(jobs.size()) if jobs.apply(i).jobId() > before)
-        assert all_jobs == sum(j["jobs"] for j in jobs_per_node(spark, before).values())  # none but the nodes'
-        for side in ("first", "second"):
-            fp = result.nodes["split"].outputs[side]
-            assert store.meta(fp)["rows"] == len(local.output("split", side)) > 0
-            pd.testing.assert_frame_equal(store.load(fp), local_store.load(local.nodes["split"].outputs[side]))
-            assert store.load(fp, engine="spark").count() == len(local.output("split", side))

@@ -23,18 +23,3 @@ def test_handoff_fills_a_node_outputs_cache_with_one_job(spark, credit_root):
     assert computed.count() == read.filter(F.col("age") > 30).count()
     engine.release(computed)
     assert not computed.is_cached
-
-
-def test_handoff_of_a_shuffled_frame_fills_its_cache_without_scanning_it_again(spark, credit_root):
-    """A lineage with a shuffle (the split's spread): its map stage and the job filling the cache, no third job
-    scanning the filled cache (main's count over the cache ran one)."""
-    engine = SparkEngine()
-    read = spark.read.parquet(str(credit_root / "data" / "credit.parquet"))
-    shuffled = read.repartition(2, "age").sortWithinPartitions("customer_id")
-    assert jobs_of(spark, lambda: engine.handoff(PortType.TABLE, shuffled)) == 2  # the map stage, the filling
-    storage = spark.sparkContext._jsc.sc().getRDDStorageInfo()
-    assert any(info.numCachedPartitions() == 2 for info in storage)  # both partitions filled, not only marked
-    assert "InMemoryTableScan" in shuffled.select("age")._jdf.queryExecution().executedPlan().toString()
-    assert shuffled.count() == read.count()
-    engine.release(shuffled)
-    assert not shuffled.is_cached
