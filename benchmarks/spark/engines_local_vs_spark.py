@@ -167,7 +167,8 @@ def variants(args) -> list[tuple[str, str, Path, dict]]:
     runs = [(engine, engine, REPO, {}) for engine in args.engines]
     if args.against:
         other = args.against.resolve()
-        runs.append(("spark@against", "spark", other, {}))
+        if "spark" in args.engines or "spark-warm" not in args.engines:  # the cold run only when asked for
+            runs.append(("spark@against", "spark", other, {}))
         if "spark-warm" in args.engines and (other / "pipelines" / "warmup.py").is_file():
             runs.append(("spark-warm@against", "spark-warm", other, {}))
     engine = "spark-warm" if "spark-warm" in args.engines else "spark"  # variants: the worker's state if asked
