@@ -252,8 +252,12 @@ def load_arrays(path: Path) -> dict[str, np.ndarray]:
 MARK_PREFIX = "studio."
 
 
+def _is_mark(key) -> bool:
+    return isinstance(key, str) and key.startswith(MARK_PREFIX)
+
+
 def _marks(items) -> dict:
-    return {k: v for k, v in items if isinstance(k, str) and k.startswith(MARK_PREFIX) and isinstance(v, str)}
+    return {k: v for k, v in items if _is_mark(k) and isinstance(v, str)}
 
 
 def spark_marks(df) -> dict:
@@ -279,7 +283,7 @@ def with_marks(table, marks: dict):
         return table
     if not is_spark_dataframe(table):
         table = table.copy(deep=False)
-        for key in [k for k in table.attrs if isinstance(k, str) and k.startswith(MARK_PREFIX)]:
+        for key in [k for k in table.attrs if _is_mark(k)]:
             del table.attrs[key]
         table.attrs.update(marks)
         return table
@@ -288,7 +292,7 @@ def with_marks(table, marks: dict):
     columns = []
     for i, field in enumerate(table.schema.fields):
         metadata = dict(field.metadata or {})
-        kept = {k: v for k, v in metadata.items() if not (isinstance(k, str) and k.startswith(MARK_PREFIX))}
+        kept = {k: v for k, v in metadata.items() if not _is_mark(k)}
         kept.update(marks if i == 0 else {})
         columns.append(col(field.name) if kept == metadata else col(field.name).alias(field.name, metadata=kept))
     marked = table.select(*columns)
