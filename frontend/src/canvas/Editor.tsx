@@ -56,7 +56,7 @@ function EditorInner(props: EditorProps) {
   const { operators, initial, runStates, onRun, onSelectNode } = props;
   const catalogue = useMemo(() => catalogueFrom(operators), [operators]);
   const { history, doc, change, endGroup, undo, redo } = useHistory(props.start ?? initial);
-  const { notice, say, dismiss } = useNotice();
+  const { notice, say, dismiss, dropConfirmation } = useNotice();
   const { dirty, saving, serverErrors, save, message, setMessage } = useSave(initial, doc, props.errors, props.onSave, say, props.draft);
   const [minimap, setMinimap] = useState<boolean | null>(null); // null: shown unless the parameter panel is open
   const selection = useSelection(doc);
@@ -128,9 +128,11 @@ function EditorInner(props: EditorProps) {
   // The minimap never covers the graph: off while the parameter panel narrows the canvas, unless asked for.
   // An empty canvas has nothing to map (the minimap would be a blank box beside the getting-started card).
   const showMinimap = minimap ?? (!selectedNode && doc.nodes.length + doc.comments.length > 0);
-  // Unsaved edits are saved first (a new version, so the toolbar and the header follow), then the run starts.
+  // Unsaved edits are saved first (a new version, so the toolbar and the header follow; no "Saved a new version."
+  // over the run's progress, nor an earlier confirmation), then the run starts and reports below.
   const runSaved = async (mode: RunMode, node: string | null, force: boolean) => {
-    const errs = dirty ? await save() : [];
+    dropConfirmation();
+    const errs = dirty ? await save({ quiet: true }) : [];
     if (errs !== null) onRun?.(mode, node, force, errs);
   };
 
