@@ -10,6 +10,7 @@ import { useCanvasFileDrop } from "../data/useCanvasFileDrop";
 import { GettingStarted } from "./GettingStarted";
 import { HelpPanel } from "./HelpPanel";
 import { FlowSurface, NoticeBanner, SelectedNodePanel } from "./EditorParts";
+import { fitPadding } from "./fit";
 import type { NodeRunState } from "./nodeData";
 import { DRAG_MIME, Palette } from "./Palette";
 import { Toolbar, type RunMode } from "./Toolbar";
@@ -108,7 +109,9 @@ function EditorInner(props: EditorProps) {
 
   const { copy, paste } = useClipboard(doc, parts, change, selectOnly, say);
 
-  const fitView = useCallback(() => void flow.fitView({ padding: 0.15, duration: 200 }), [flow]);
+  const selectedNode = onlySelected ? doc.nodes.find((n) => n.id === onlySelected) : undefined;
+  const panelOpen = selectedNode !== undefined;
+  const fitView = useCallback(() => void flow.fitView({ padding: fitPadding(panelOpen), duration: 200 }), [flow, panelOpen]);
   const layout = useCallback(() => {
     const positions = autoLayout(doc);
     change((d) => moveNodes(d, positions));
@@ -124,7 +127,6 @@ function EditorInner(props: EditorProps) {
   }), [save, undo, redo, copy, paste, deleteSelection, selection.selectAll, toggleHelp, layout, clearSelection]);
   useEditorShortcuts(shortcuts);
 
-  const selectedNode = onlySelected ? doc.nodes.find((n) => n.id === onlySelected) : undefined;
   // The minimap never covers the graph: off while the parameter panel narrows the canvas, unless asked for.
   // An empty canvas has nothing to map (the minimap would be a blank box beside the getting-started card).
   const showMinimap = minimap ?? (!selectedNode && doc.nodes.length + doc.comments.length > 0);
@@ -159,7 +161,7 @@ function EditorInner(props: EditorProps) {
           <FlowSurface
             flowNodes={flowNodes} flowEdges={flowEdges} onNodesChange={onNodesChange} onEdgesChange={onEdgesChange}
             onConnect={onConnect} onConnectEnd={onConnectEnd} isValidConnection={isValidConnection}
-            fitOnOpen={initial.nodes.length + initial.comments.length > 0} showMinimap={showMinimap} onToggleMinimap={() => setMinimap(!showMinimap)}
+            fitOnOpen={initial.nodes.length + initial.comments.length > 0} panelOpen={panelOpen} showMinimap={showMinimap} onToggleMinimap={() => setMinimap(!showMinimap)}
           />
           {doc.nodes.length === 0 && doc.comments.length === 0 && <GettingStarted onOpenHelp={() => setShowHelp(true)} />}
           {showHelp && <HelpPanel operators={operators} onClose={() => setShowHelp(false)} />}
