@@ -202,11 +202,18 @@ def flipped(own, target) -> bool:
     ("yes" / "no" against "no" / "yes"): its 0 / 1 and its probabilities are then of the other class. Values of
     different pairs (0 / 1 against "no" / "yes") correspond by role (positive to positive), so are not flipped."""
     own, target = known_classes(own), known_classes(target)
+    return same_values(own, target) and (_kind(own.positive), text_of(own.positive)) != \
+        (_kind(target.positive), text_of(target.positive))
+
+
+def same_values(own, target) -> bool:
+    """True when two versions' label values are the same two values, whichever each calls positive; False when
+    either is unknown."""
+    own, target = known_classes(own), known_classes(target)
     if own is None or target is None:
         return False
     keyed = [{(_kind(v), text_of(v)) for v in (c.negative, c.positive)} for c in (own, target)]
-    return keyed[0] == keyed[1] and (_kind(own.positive), text_of(own.positive)) != \
-        (_kind(target.positive), text_of(target.positive))
+    return keyed[0] == keyed[1]
 
 
 def _kind(value) -> str:

@@ -11,8 +11,8 @@ from pydantic import Field
 
 from ..contract import Operator, OperatorError, Params, Port, PortType
 from ..kernels.models import load_scorer
-from ..labels import (THRESHOLD_HINT, encode_label, flipped, is_zero_one, known_classes, positive_text,
-                      predicted_values, text_of, values_dtype)
+from ..labels import (THRESHOLD_HINT, answered_positive, encode_label, flipped, is_zero_one, known_classes,
+                      positive_text, predicted_values, same_values, text_of, values_dtype)
 from ..prediction_log import INPUT_PREFIX, read_log, window
 from ..tables import require_rows
 from .features import apply_state
@@ -52,8 +52,9 @@ class ImportPredictionLog(Operator):
         found = ctx.prediction_log(params.deployment)
         served = served_rows(found["directory"], params)
         classes = found.get("classes")
-        labels = label_values(found["labels"](), classes, found.get("version_classes"))
-        table = with_labels(served.to_pandas(), labels, params, classes)
+        versions = found.get("version_classes")
+        labels = label_values(found["labels"](), classes, versions)
+        table = with_labels(served.to_pandas(), labels, params, classes, versions)
         ctx.log(f"{len(table):,} served rows of {params.deployment}, {int(table[params.label_column].notna().sum()):,}"
                 " labeled")
         return {"table": table}
@@ -109,9 +110,47 @@ def served_words(classes) -> dict | None:
     return {**words, text_of(known.negative): known.negative, text_of(known.positive): known.positive}
 
 
-def served_values(served: pd.Series, classes) -> pd.Series:
+def served_values(served: pd.Series, classes, versions=None, version_classes: dict | None = None) -> pd.Series:
     """The served label in the deployment's values (served_words): 0 / 1 integers by their positive class, text
-    by its word, anything else as served."""
+    by its word, anything else as served; the rows of a version of another pair of values (`versions`: each row's,
+    `version_classes`: version -> [negative, positive]) by role, through that version's own classes
+    (role_versions), as label_values reads its stored labels."""
+    out = _served_in_words(served, classes)
+    turned = role_versions(classes, version_classes)
+    if versions is None or not turned:
+        return out
+    versions = pd.Series(np.asarray(versions, dtype=object), index=served.index).astype(str)
+    for version, own in turned.items():
+        rows = (versions == version).to_numpy()
+        if not rows.any():
+            continue
+        values = served[rows]
+        positive = answered_positive(values.to_numpy(dtype=object), own)
+        turned_values = pd.Series(predicted_values(positive, classes), index=values.index, dtype=object)
+        out = out.astype(object)
+        out[rows] = turned_values.where(values.notna(), None)
+    if out.dtype == object and out.notna().all() and values_dtype(classes).kind == "b":
+        out = out.astype(bool)
+    return out
+
+
+def role_versions(classes, version_classes: dict | None) -> dict:
+    """The versions whose served labels are read by role for a deployment answering in words or true / false:
+    those whose own classes are known and another pair than the deployment's (1 / 2, or 0 / 1 with 0 positive,
+    before "no" / "yes"), whose answers served_words would read as the deployment's 0 / 1 or leave as served."""
+    if served_words(classes) is None:
+        return {}
+    target = known_classes(classes)
+    out = {}
+    for version, own in (version_classes or {}).items():
+        own = known_classes(own)
+        if own is None or is_zero_one(own) or same_values(own, target):
+            continue
+        out[str(version)] = own
+    return out
+
+
+def _served_in_words(served: pd.Series, classes) -> pd.Series:
     words = served_words(classes)
     if words is None or pd.api.types.is_bool_dtype(served):
         return served
@@ -126,7 +165,7 @@ def served_values(served: pd.Series, classes) -> pd.Series:
     return served.map(mapping).astype(object).where(served.notna(), None)
 
 
-def served_frame(frame: pd.DataFrame, label_column: str, classes=None) -> pd.DataFrame:
+def served_frame(frame: pd.DataFrame, label_column: str, classes=None, version_classes=None) -> pd.DataFrame:
     """The log's columns under the names a user sees: inputs without their prefix, the served outputs named
     apart from the true label, time as UTC timestamps."""
     inputs = [c for c in frame.columns if c.startswith(INPUT_PREFIX)]
@@ -141,12 +180,13 @@ def served_frame(frame: pd.DataFrame, label_column: str, classes=None) -> pd.Dat
     for column, name in zip(inputs, names, strict=True):
         out[name] = frame[column]
     out["served_probability"] = frame["probability"].astype(np.float64)
-    out["served_label"] = served_values(frame["label"], classes)  # as the bundle answered it, in the label's values
+    # as the bundle answered it, in the label's values (through the classes of the version that answered)
+    out["served_label"] = served_values(frame["label"], classes, frame["version"], version_classes)
     return out
 
 
-def with_labels(frame: pd.DataFrame, labels: pd.DataFrame, params, classes=None) -> pd.DataFrame:
-    out = served_frame(frame, params.label_column, classes)
+def with_labels(frame: pd.DataFrame, labels: pd.DataFrame, params, classes=None, version_classes=None) -> pd.DataFrame:
+    out = served_frame(frame, params.label_column, classes, version_classes)
     labels = labels.rename(columns={"label": params.label_column})
     out = out.merge(labels, on=["request_id", "row"], how="left", validate="one_to_one")
     column, dtype = params.label_column, values_dtype(classes)

@@ -423,11 +423,22 @@ def arrow_columns(batch, state: Fitted) -> dict[str, np.ndarray]:
         elif spec["kind"] != "numeric" and _arrow_string(array.type):
             columns[name] = _categories(array)
         else:
-            columns[name] = np.asarray(array.to_numpy(zero_copy_only=False), dtype=object)
+            columns[name] = np.asarray(_one_time_form(array).to_numpy(zero_copy_only=False), dtype=object)
     label = state.meta.get("label")
     if label and label in batch.schema.names:
         columns[label] = batch.column(batch.schema.get_field_index(label)).to_numpy(zero_copy_only=False)
     return columns
+
+
+def _one_time_form(array):
+    """Times as naive UTC microseconds, whatever their unit and zone: a task gets Spark's UTC microseconds, a
+    compact artifact read on the local engine the INT96 Spark wrote, naive nanoseconds, which numpy would hand the
+    kernel as integers; both read as the same datetimes (the same categories). Other types as they are."""
+    import pyarrow as pa
+
+    if pa.types.is_timestamp(array.type) and (array.type.unit != "us" or array.type.tz is not None):
+        return array.cast(pa.timestamp("us"), safe=False)
+    return array
 
 
 def _arrow_string(arrow_type) -> bool:

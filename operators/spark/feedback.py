@@ -6,20 +6,41 @@ from __future__ import annotations
 from functools import reduce
 
 from ..contract import OperatorError
-from ..labels import known_classes, values_dtype
+from ..labels import known_classes, text_of, values_dtype
 from ..prediction_log import INPUT_PREFIX, conflicting_types, log_files
 
 SQL_TYPES = {"i": "long", "b": "boolean", "f": "double", "O": "string"}  # the label values' numpy kind -> Spark
 
 
-def served_label(frame, classes):
+def served_label(frame, classes, version_classes=None):
     """The log's served label in the deployment's words or true / false, as operators.library.feedback.served_values
-    reads it: 0 / 1 integers by their positive class, text ("1", "yes") by its word."""
+    reads it: 0 / 1 integers by their positive class, text ("1", "yes") by its word; the rows of a version of another
+    pair of values (1 / 2, or 0 / 1 with 0 positive) by role, through that version's own classes."""
+    from pyspark.sql import functions as F
+
+    from ..library.feedback import role_versions
+
+    column, kind = F.col("label"), dict(frame.dtypes).get("label")
+    base = _in_words(column, kind, classes)
+    turned = role_versions(classes, version_classes)
+    if not turned:
+        return base
+    known = known_classes(classes)
+    version = F.col("version").cast("string")
+    out = F.when(column.isNull(), F.lit(None))
+    for number, own in turned.items():  # answered_positive: the version's positive value, compared by text
+        positive = (column == F.lit(float(own.positive))) if kind in ("double", "float") and isinstance(
+            own.positive, (int, float)) else (column.cast("string") == F.lit(text_of(own.positive)))
+        out = out.when((version == number) & positive, F.lit(known.positive)).when(version == number,
+                                                                                   F.lit(known.negative))
+    return out.otherwise(base)
+
+
+def _in_words(column, kind, classes):
     from pyspark.sql import functions as F
 
     from ..library.feedback import served_words
 
-    column, kind = F.col("label"), dict(frame.dtypes).get("label")
     words = served_words(classes)
     if words is None or kind not in ("bigint", "int", "smallint", "tinyint", "string"):
         return column
@@ -84,7 +105,7 @@ def import_prediction_log(ctx, inputs, params):
     frame = frame.select("request_id", "row", "version", F.timestamp_seconds("time").alias("time"),
                          *[F.col(c).alias(n) for c, n in zip(inputs_, names, strict=True)],
                          F.col("probability").cast("double").alias("served_probability"),
-                         served_label(frame, classes).alias("served_label"))
+                         served_label(frame, classes, found.get("version_classes")).alias("served_label"))
     labels = label_values(found["labels"](), classes, found.get("version_classes")).astype(
         {"request_id": object, "row": "int32"})
     labels = ctx.spark.createDataFrame(labels, schema=f"request_id string, row int, label {kind}")

@@ -229,3 +229,49 @@ def test_the_migration_pins_stored_labels_to_their_versions_without_changing_the
     assert sorted(old.objects.values_list("request_id", "row", "label")) == [
         ("a", 0, 1), ("a", 1, 0), ("b", 0, 1), ("b", 1, 0), ("gone", 0, 1)]
     MigrationExecutor(connection).migrate(after)
+
+
+def import_log(studio, name: str) -> dict:  # noqa: F811
+    """import_prediction_log (local engine) of the deployment as a run of project A gets it: (request id, row) ->
+    (served_label, label), both in the deployment's values."""
+    from types import SimpleNamespace
+
+    from operators.library.feedback import ImportPredictionLog
+    from studio.deployments.services import prediction_logs_for
+
+    class Ctx:
+        prediction_log = staticmethod(prediction_logs_for(SimpleNamespace(project=studio.a)))
+
+        def log(self, message):
+            pass
+
+    table = ImportPredictionLog().run(Ctx(), {}, ImportPredictionLog.Params(deployment=name))["table"]
+    return {(r, n): (served, label) for r, n, served, label in
+            table[["request_id", "row", "served_label", "label"]].itertuples(index=False)}
+
+
+@pytest.mark.parametrize("old, answered", [
+    ([1, 0], [0, 1, 0]),  # 0 / 1 with 0 positive: it answered 0 for its positive rows
+    ([2, 1], [1, 2, 1]),  # 1 / 2, the rule's 1 positive
+    ([1, 2], [2, 1, 2]),  # 1 / 2 with 2 named positive
+])
+@pytest.mark.parametrize("mixed", [False, True], ids=["v1-only", "beside-v2"])
+def test_an_old_integer_version_is_read_through_its_own_classes_once_a_worded_one_is_live(
+        studio, settings, old, answered, mixed):  # noqa: F811
+    """v1 was trained on integer labels other than 0 / 1 with 1 positive; v2, live, answers "no" / "yes". v1's
+    rows (probabilities of its own positive class: 0.9 and 0.7 positive, 0.2 not) come back with the served label
+    and the posted label in the deployment's words by role, v1's positive as "yes", whether the label was posted
+    in v1's values or in the words; also when v2's rows in words sit in the same log (its files then
+    disagree on the label's type and the log reads it back as text)."""
+    deployment = deployment_with(studio, "upgraded", {1: old, 2: ["no", "yes"]}, live=2)
+    log_rows(settings, "upgraded", "1", {"old": ([0.9, 0.2, 0.7], answered)})
+    if mixed:
+        log_rows(settings, "upgraded", "2", {"new": ([0.8, 0.1], ["yes", "no"])})
+    posted = [("old", 0, answered[0]), ("old", 1, answered[1]), ("old", 2, "yes")]  # in v1's values, or the words
+    answer = post(studio.as_alice, "upgraded", posted)
+    assert answer.status_code == 200 and answer.json()["stored"] == 3, answer.json()
+    assert stored(deployment) == [("old", 0, 1, 1), ("old", 1, 0, 1), ("old", 2, 1, 1)]
+    words = {("old", 0): ("yes", "yes"), ("old", 1): ("no", "no"), ("old", 2): ("yes", "yes")}
+    if mixed:
+        words.update({("new", 0): ("yes", None), ("new", 1): ("no", None)})
+    assert import_log(studio, "upgraded") == words

@@ -194,3 +194,31 @@ def test_an_old_wide_features_artifact_still_loads_on_both_engines(spark, credit
     on_spark = store.load("e" * 64, engine=SparkEngine())
     assert on_spark.compact is None
     _assert_same(to_feature_matrix(on_spark), expected)
+
+
+@pytest.mark.parametrize("ops", [["onehot"], ["frequency", "ordinal"], ["hash"]])
+def test_a_timestamp_read_as_a_category_loads_locally_as_on_spark(spark, credit, tmp_path, ops):
+    """A timestamp column forced to be a categorical input (`columns`): Spark hands its tasks times in UTC
+    microseconds, its Parquet writer stores them as INT96, which pyarrow reads back as naive nanoseconds. The
+    compact artifact loaded by the local engine gives the in-run features, each date in its own category."""
+    from pyspark.sql import functions as F
+
+    from pipelines import FileSystemStore
+
+    table, df = credit
+    # times of day too, not only midnights: a second past noon, and 23:59:59.5 (a fraction of a second)
+    timed = df.withColumn("application_date", F.col("application_date") + F.expr(
+        "CASE WHEN customer_id % 3 = 0 THEN INTERVAL '12:00:01' HOUR TO SECOND "
+        "WHEN customer_id % 3 = 1 THEN INTERVAL '23:59:59.5' HOUR TO SECOND ELSE INTERVAL '0' SECOND END"))
+    assert dict(timed.dtypes)["application_date"] == "timestamp"
+    params = FeatureConfig(label="default", exclude=["customer_id"], columns={"application_date": ops})
+    features = feature_extraction(Ctx(), {"table": timed}, params)["features"]
+    spec = next(c for c in features.compact.state.meta["inputs"] if c["name"] == "application_date")
+    assert spec["kind"] != "numeric"
+    expected = to_feature_matrix(features)  # the in-run vectors: the kernel over Spark's Arrow batches
+    date_columns = [i for i, n in enumerate(expected.names) if "application_date" in n]
+    assert date_columns and len(np.unique(_dense(expected.X)[:, date_columns], axis=0)) > 1  # dates tell rows apart
+    store = FileSystemStore(tmp_path / "store")
+    assert store.save("d" * 64, PortType.FEATURES, features)["layout"] == "compact"
+    _assert_same(store.load("d" * 64), expected)  # the local engine: pyarrow and the kernel, no Spark
+    _assert_same(to_feature_matrix(store.load("d" * 64, engine=SparkEngine())), expected)

@@ -173,3 +173,35 @@ def test_retraining_on_spark_from_a_log_in_words_answers_in_words(spark, tmp_pat
     answered = bundle.score_table(table.head(400))["label"]
     assert set(answered) == {"no", "yes"}
     assert (np.asarray(answered) == np.where(table["age"].head(400) >= 45, "yes", "no")).mean() > 0.97
+
+
+@pytest.mark.parametrize("old, mixed", [([1, 0], True), ([1, 2], False), ([2, 1], True)])
+def test_an_old_integer_versions_served_labels_read_through_its_own_classes(spark, tmp_path, old, mixed):
+    """Version 1 answered integer labels other than 0 / 1 with 1 positive (0 / 1 with 0 positive, 1 / 2 with 2 or
+    1 positive); version 2, live, answers "no" / "yes", in the same log (its files then disagree on the label's
+    type) or not. Version 1's served labels come back by role, its positive as "yes", the same on both engines."""
+    from studio.serving.predlog import PredictionLog
+
+    root = tmp_path / "log"
+    writer = PredictionLog(root, flush_interval=3600)
+    rng = np.random.default_rng(5)
+    for r in range(4 if mixed else 2):
+        probability = rng.random(30)  # of the version's own positive class
+        positive = probability >= 0.5
+        version = "1" if r % 2 == 0 or not mixed else "2"
+        label = np.where(positive, old[1], old[0]).astype(np.int64) if version == "1" else \
+            np.where(positive, "yes", "no").astype(object)
+        writer.record(f"req-{r}", "credit", version, {"age": rng.random(30)}, 30,
+                      {"probability": probability, "label": label})
+        writer.flush()
+    writer.close()
+    labels = pd.DataFrame({"request_id": ["req-0"] * 4, "row": [0, 1, 2, 3], "label": [1, 0, 1, 0],
+                           "version": ["1"] * 4})
+    found = {"directory": root, "labels": lambda: labels.copy(), "classes": ["no", "yes"],
+             "version_classes": {"1": old, "2": ["no", "yes"]}}
+    local = read("local", found, tmp_path)
+    on_spark = read("spark", found, tmp_path)
+    assert len(local) == (120 if mixed else 60)
+    assert_same_rows(local, on_spark)
+    assert local["served_label"].tolist() == ["yes" if p >= 0.5 else "no" for p in local["served_probability"]]
+    assert local["label"].dropna().tolist() == ["yes", "no", "yes", "no"]

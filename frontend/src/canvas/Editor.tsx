@@ -10,6 +10,7 @@ import { useCanvasFileDrop } from "../data/useCanvasFileDrop";
 import { GettingStarted } from "./GettingStarted";
 import { HelpPanel } from "./HelpPanel";
 import { FlowSurface, NoticeBanner, SelectedNodePanel } from "./EditorParts";
+import { fitPadding } from "./fit";
 import type { NodeRunState } from "./nodeData";
 import { DRAG_MIME, Palette } from "./Palette";
 import { Toolbar, type RunMode } from "./Toolbar";
@@ -56,7 +57,7 @@ function EditorInner(props: EditorProps) {
   const { operators, initial, runStates, onRun, onSelectNode } = props;
   const catalogue = useMemo(() => catalogueFrom(operators), [operators]);
   const { history, doc, change, endGroup, undo, redo } = useHistory(props.start ?? initial);
-  const { notice, say, dismiss } = useNotice();
+  const { notice, say, dismiss, dropConfirmation } = useNotice();
   const { dirty, saving, serverErrors, save, message, setMessage } = useSave(initial, doc, props.errors, props.onSave, say, props.draft);
   const [minimap, setMinimap] = useState<boolean | null>(null); // null: shown unless the parameter panel is open
   const selection = useSelection(doc);
@@ -108,7 +109,9 @@ function EditorInner(props: EditorProps) {
 
   const { copy, paste } = useClipboard(doc, parts, change, selectOnly, say);
 
-  const fitView = useCallback(() => void flow.fitView({ padding: 0.15, duration: 200 }), [flow]);
+  const selectedNode = onlySelected ? doc.nodes.find((n) => n.id === onlySelected) : undefined;
+  const panelOpen = selectedNode !== undefined;
+  const fitView = useCallback(() => void flow.fitView({ padding: fitPadding(panelOpen), duration: 200 }), [flow, panelOpen]);
   const layout = useCallback(() => {
     const positions = autoLayout(doc);
     change((d) => moveNodes(d, positions));
@@ -124,13 +127,14 @@ function EditorInner(props: EditorProps) {
   }), [save, undo, redo, copy, paste, deleteSelection, selection.selectAll, toggleHelp, layout, clearSelection]);
   useEditorShortcuts(shortcuts);
 
-  const selectedNode = onlySelected ? doc.nodes.find((n) => n.id === onlySelected) : undefined;
   // The minimap never covers the graph: off while the parameter panel narrows the canvas, unless asked for.
   // An empty canvas has nothing to map (the minimap would be a blank box beside the getting-started card).
   const showMinimap = minimap ?? (!selectedNode && doc.nodes.length + doc.comments.length > 0);
-  // Unsaved edits are saved first (a new version, so the toolbar and the header follow), then the run starts.
+  // Unsaved edits are saved first (a new version, so the toolbar and the header follow; no "Saved a new version."
+  // over the run's progress, nor an earlier confirmation), then the run starts and reports below.
   const runSaved = async (mode: RunMode, node: string | null, force: boolean) => {
-    const errs = dirty ? await save() : [];
+    dropConfirmation();
+    const errs = dirty ? await save({ quiet: true }) : [];
     if (errs !== null) onRun?.(mode, node, force, errs);
   };
 
@@ -157,7 +161,7 @@ function EditorInner(props: EditorProps) {
           <FlowSurface
             flowNodes={flowNodes} flowEdges={flowEdges} onNodesChange={onNodesChange} onEdgesChange={onEdgesChange}
             onConnect={onConnect} onConnectEnd={onConnectEnd} isValidConnection={isValidConnection}
-            fitOnOpen={initial.nodes.length + initial.comments.length > 0} showMinimap={showMinimap} onToggleMinimap={() => setMinimap(!showMinimap)}
+            fitOnOpen={initial.nodes.length + initial.comments.length > 0} panelOpen={panelOpen} showMinimap={showMinimap} onToggleMinimap={() => setMinimap(!showMinimap)}
           />
           {doc.nodes.length === 0 && doc.comments.length === 0 && <GettingStarted onOpenHelp={() => setShowHelp(true)} />}
           {showHelp && <HelpPanel operators={operators} onClose={() => setShowHelp(false)} />}

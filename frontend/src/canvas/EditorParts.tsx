@@ -4,6 +4,7 @@ import { Background, ControlButton, Controls, MiniMap, ReactFlow, type Edge } fr
 import { lazy, Suspense, type ReactNode } from "react";
 import { setLabel, setParams } from "../graph/ops";
 import type { Catalogue, GraphDoc, GraphError, GraphNode } from "../graph/types";
+import { fitPadding } from "./fit";
 import type { FlowNode, NodeRunState } from "./nodeData";
 import { NoteNode } from "./NoteNode";
 import { OperatorNode } from "./OperatorNode";
@@ -12,6 +13,7 @@ import type { useFlowNodes } from "./useFlowNodes";
 import type { Notice } from "./useNotice";
 
 const nodeTypes = { operator: OperatorNode, note: NoteNode };
+const FIT_ON_OPEN = { padding: fitPadding(false), maxZoom: 1 }; // a pipeline opens with no node selected
 // The form library and its JSON-Schema validator are a third of the code: loaded when a node is first selected.
 const ParamPanel = lazy(() => import("./ParamPanel").then((m) => ({ default: m.ParamPanel })));
 
@@ -28,7 +30,7 @@ type FlowState = Pick<ReturnType<typeof useFlowNodes>, "flowNodes" | "flowEdges"
 type ConnectionHandlers = ReturnType<typeof useConnections>;
 
 /** The graph itself: nodes, edges, zoom controls and (unless hidden) the minimap. */
-export function FlowSurface(props: FlowState & ConnectionHandlers & { fitOnOpen: boolean; showMinimap: boolean; onToggleMinimap: () => void }) {
+export function FlowSurface(props: FlowState & ConnectionHandlers & { fitOnOpen: boolean; panelOpen: boolean; showMinimap: boolean; onToggleMinimap: () => void }) {
   const minimapName = props.showMinimap ? "Hide minimap" : "Show minimap";
   return (
     <ReactFlow<FlowNode, Edge>
@@ -44,14 +46,14 @@ export function FlowSurface(props: FlowState & ConnectionHandlers & { fitOnOpen:
       selectionKeyCode="Shift"
       multiSelectionKeyCode={["Meta", "Control", "Shift"]}
       fitView={props.fitOnOpen}
-      fitViewOptions={{ padding: 0.15, maxZoom: 1 }}
+      fitViewOptions={FIT_ON_OPEN}
       minZoom={0.05}
       proOptions={{ hideAttribution: true }}
     >
       <Background gap={20} />
       {/* The minimap's switch sits with the zoom buttons: a button of its own over the canvas covered the nodes
           laid out at the bottom right, and a click meant for a node hit it. */}
-      <Controls>
+      <Controls fitViewOptions={{ padding: fitPadding(props.panelOpen) }}>
         <ControlButton onClick={props.onToggleMinimap} aria-label={minimapName} title={minimapName} aria-pressed={props.showMinimap} className="minimap-toggle">
           <svg viewBox="0 0 20 20" aria-hidden="true" focusable="false"><path d="M2 4h16v12H2zM11 10h5v4h-5z" fill="none" stroke="currentColor" strokeWidth="1.6" /></svg>
         </ControlButton>

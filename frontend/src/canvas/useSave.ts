@@ -3,7 +3,7 @@ import { canonicalJson, toPipelineJson } from "../graph/serialize";
 import type { GraphDoc, GraphError } from "../graph/types";
 import { setLeaveGuard } from "../router";
 import { clearDraft, writeDraft } from "./draft";
-import type { useNotice } from "./useNotice";
+import { savedNotice, type useNotice } from "./useNotice";
 
 export const LEAVE_QUESTION = "This pipeline has unsaved changes. Leave without saving them?";
 
@@ -16,7 +16,8 @@ export interface DraftTarget {
 /**
  * Saving: the last saved document (so the editor knows it has unsaved changes, asks before the page is left
  * with them, and keeps them as a draft in the browser), the server's validation errors of the last save, and
- * save itself, which answers the errors of the saved version (null when the save failed).
+ * save itself, which answers the errors of the saved version (null when the save failed); `quiet`: no notice of
+ * a save without errors.
  */
 export function useSave(
   saved: GraphDoc,
@@ -54,7 +55,7 @@ export function useSave(
     return () => window.clearTimeout(timer);
   }, [pipelineId, base, doc, dirty]);
 
-  const save = useCallback(async (): Promise<GraphError[] | null> => {
+  const save = useCallback(async (options: { quiet?: boolean } = {}): Promise<GraphError[] | null> => {
     setSaving(true);
     try {
       const errs = (await onSave(doc, message.trim())) ?? [];
@@ -62,7 +63,8 @@ export function useSave(
       if (pipelineId !== undefined) clearDraft(pipelineId);
       setServerErrors(errs);
       setMessage("");
-      say(errs.length ? "error" : "info", errs.length ? `Saved, with ${errs.length} validation error(s) shown on the nodes.` : "Saved a new version.");
+      const said = savedNotice(errs.length, options.quiet);
+      if (said) say(said.kind, said.text);
       return errs;
     } catch (err) {
       say("error", `Not saved: ${(err as Error).message}`);
