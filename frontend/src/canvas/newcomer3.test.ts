@@ -3,7 +3,7 @@
 import type { RJSFSchema } from "@rjsf/utils";
 import { describe, expect, it } from "vitest";
 import { selectionOffers } from "../components/model";
-import { importTextNumbers } from "../data/textNumbers";
+import { importTextNumbers, lookAlikesText } from "../data/textNumbers";
 import type { Upload } from "../data/uploads";
 import { emptyChoice, tryFailure } from "../deployments/logic";
 import { fireTimeText } from "../schedules/logic";
@@ -104,5 +104,17 @@ describe("Try it's lists", () => {
     expect(emptyChoice({ nullable: true })).toBe("— missing —");
     expect(emptyChoice({})).toBe("— missing —");
     expect(emptyChoice({ nullable: false })).toBe("— choose —");
+  });
+});
+
+describe("a value that looks like a typo of a common one, on the Data page's preview", () => {
+  it("names the value, its line and its look-alike, and the ways out", () => {
+    const text = lookAlikesText({ count: 1, examples: [{ value: "premuim", rows: 1, line: 20, like: "premium", like_rows: 519 }] });
+    expect(text).toBe(": “premuim” (1 row, line 20) looks like “premium” (519 rows). A typo is a category of its own to the model: " +
+      "correct the file and upload it again, or map the value with a recode_values node after the import.");
+  });
+  it("says there are more than the values shown", () => {
+    const shown = [{ value: "Lyons", rows: 2, line: 4, like: "Lyon", like_rows: 1200 }];
+    expect(lookAlikesText({ count: 5, examples: shown })).toContain("(2 rows, line 4) looks like “Lyon” (1,200 rows); ….");
   });
 });
