@@ -10,6 +10,7 @@ import { fireTimeText } from "../schedules/logic";
 import { emptyDoc, type GraphDoc, type GraphNode, type OperatorSpec } from "../graph/types";
 import { missingLabel } from "./form/formSchema";
 import { nodeTitles } from "./nodeData";
+import { paletteGroups } from "./Palette";
 
 const PREDICT = { name: "predict", category: "Model scoring", version: "3", description: "", inputs: [], outputs: [], params_schema: {} } as OperatorSpec;
 const at = { x: 0, y: 0 };
@@ -116,5 +117,26 @@ describe("a value that looks like a typo of a common one, on the Data page's pre
   it("says there are more than the values shown", () => {
     const shown = [{ value: "Lyons", rows: 2, line: 4, like: "Lyon", like_rows: 1200 }];
     expect(lookAlikesText({ count: 5, examples: shown })).toContain("(2 rows, line 4) looks like “Lyon” (1,200 rows); ….");
+  });
+});
+
+describe("the palette's search", () => {
+  const op = (name: string, category: string, description = ""): OperatorSpec =>
+    ({ name, category, version: "1", description, inputs: [], outputs: [], params_schema: {} }) as OperatorSpec;
+  const catalogue = [
+    op("import_prediction_log", "Data import", "Read the served predictions"), op("import_csv", "Data import"),
+    op("score_with_deployment", "Model scoring", "Score rows to predict with a deployment"), op("predict", "Model scoring"),
+    op("evaluate_binary", "Model evaluation"),
+  ];
+  const names = (query: string) => paletteGroups(catalogue, query).map(([category, ops]) => [category, ops.map((o) => o.name)]);
+  it("puts the operator of that very name first, then names that hold it, then descriptions", () => {
+    expect(names("predict")).toEqual([["Model scoring", ["predict", "score_with_deployment"]], ["Data import", ["import_prediction_log"]]]);
+    expect(names(" Import")).toEqual([["Data import", ["import_prediction_log", "import_csv"]]]);
+  });
+  it("keeps categories in alphabetical order, and the catalogue's order in each, with no search", () => {
+    expect(names("")).toEqual([
+      ["Data import", ["import_prediction_log", "import_csv"]], ["Model evaluation", ["evaluate_binary"]],
+      ["Model scoring", ["score_with_deployment", "predict"]],
+    ]);
   });
 });

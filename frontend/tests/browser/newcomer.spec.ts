@@ -117,3 +117,20 @@ test("my own CSV: the preview points at a typo in a category, and the run's log 
     "derive numbers from it before this node with derive_column, e.g. month(signup_date)");
   await page.screenshot({ path: `${SHOTS}/newcomer-date-left-out.png` });
 });
+
+test("searching the palette for an operator's name puts that operator first, and Enter adds it", async ({ page }) => {
+  await login(page);
+  const id = await createPipeline(page, "Palette search");
+  await page.goto(`${studioUrl()}/pipelines/${id}`);
+  const palette = page.getByRole("complementary", { name: "Operators" });
+  await palette.getByLabel("Search operators").fill("predict");
+  const first = palette.getByRole("listitem").first();
+  await expect(first.getByText("predict", { exact: true })).toBeVisible();
+  await expect(palette.getByRole("heading").first()).toHaveText("Model scoring");
+  await expect(palette.getByText("import_prediction_log", { exact: true })).toBeVisible(); // still found, below
+  await page.screenshot({ path: `${SHOTS}/newcomer-palette-search.png` });
+  await first.focus();
+  await page.keyboard.press("Enter");
+  const canvas = page.getByRole("region", { name: "Pipeline canvas" });
+  await expect(canvas.getByText("predict", { exact: true })).toBeVisible();
+});
