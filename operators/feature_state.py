@@ -183,6 +183,24 @@ def auto_transforms(kind: str, has_missing: bool, distinct: int, config: Feature
     return [f"lr:{op}" for op in lr] + shared + [f"gbdt:{op}" for op in gbdt]
 
 
+def left_out_times(columns, is_time: Callable[[str], bool], config: FeatureConfig) -> list[str]:
+    """The date / time columns auto mode leaves out (it makes no feature of a time): not the label, not excluded,
+    not configured in `columns`. Empty outside auto mode, where only configured columns are features."""
+    if config.mode != "auto":
+        return []
+    return [str(c) for c in columns
+            if c != config.label and c not in config.exclude and c not in config.columns and is_time(c)]
+
+
+def times_log_line(columns: list[str]) -> str:
+    """The run log's line for left_out_times: which columns, and how to use one (a newcomer's date column was
+    otherwise dropped without a word)."""
+    listed = ", ".join(repr(c) for c in columns)
+    example = columns[0]
+    return (f"left out {listed} (a date/time: auto mode makes no feature of it); to use it, derive numbers from it "
+            f"before this node with derive_column, e.g. month({example}) or year({example})")
+
+
 def split_op(op: str) -> tuple[str | None, str]:
     """A plan entry as (view or None, transform): "gbdt:raw" -> ("gbdt", "raw")."""
     view, sep, name = op.partition(":")

@@ -10,7 +10,8 @@ import pandas as pd
 
 from ..contract import Operator, Params, Port, PortType
 from ..feature_state import (FeatureConfig, FeatureMessages, Moments, TargetEncoding, auto_transforms,
-                             build_feature_state, check_label_not_feature, label_and_identifiers)
+                             build_feature_state, check_label_not_feature, label_and_identifiers,
+                             left_out_times, times_log_line)
 from ..kernels import features as kernel
 from ..identifiers import log_line, row_identifiers
 from ..labels import encode_label
@@ -211,6 +212,8 @@ class FeatureExtraction(Operator):
             features.label = binary_label(table, params.label, positive=params.positive)
         if state.meta["excluded_identifiers"]:
             ctx.log(log_line(state.meta["excluded_identifiers"]))
+        if times := left_out_times(table.columns, lambda c: _is_time(table[c]), params):
+            ctx.log(times_log_line(times))
         ctx.log(f"{len(table):,} rows -> {len(features.names):,} features from {len(state.meta['inputs'])} columns")
         return {"features": features, "feature_state": state}
 

@@ -30,7 +30,7 @@ import scipy.sparse as sp
 from ..contract import OperatorError
 from ..feature_state import (AUTO_GRANULARITIES, CATEGORY_BLOCKS, FeatureMessages, Moments, TargetEncoding,
                              auto_transforms, bucket_levels, build_feature_state, check_label_not_feature,
-                             label_and_identifiers, plain_ops, quantile_levels)
+                             label_and_identifiers, left_out_times, plain_ops, quantile_levels, times_log_line)
 from ..identifiers import log_line
 from ..kernels import features as kernel
 from ..labels import LabelClasses, positive_text
@@ -581,6 +581,9 @@ def feature_extraction(ctx, inputs, params):
                                   label_counts=label_counts)
     if state.meta["excluded_identifiers"]:
         ctx.log(log_line(state.meta["excluded_identifiers"]))
+    dtypes = dict(inputs["table"].dtypes)
+    if times := left_out_times(inputs["table"].columns, lambda c: _is_time(dtypes[c]), params):
+        ctx.log(times_log_line(times))
     ctx.log(f"{len(features.names):,} features from {len(state.meta['inputs'])} columns (fit on Spark)")
     return {"features": features, "feature_state": state}
 

@@ -102,11 +102,64 @@ def not_numbers(series: pd.Series) -> dict | None:
             "examples": [{"value": _cell(str(v)), "line": int(i) + 2} for i, v in zip(shown.index, shown, strict=True)]}
 
 
+MAX_CATEGORIES_CHECKED = 50  # a column of more distinct values is free text, not categories
+RARE_SHARE = 0.1  # a value this share as common as a look-alike (or rarer) is taken for its typo
+SHOWN_LOOK_ALIKES = 3
+
+
+def _edits(a: str, b: str) -> int:
+    """Edits (insert, delete, replace, swap two neighbours) between two short strings: "premuim" is 1 from
+    "premium"."""
+    previous2, previous = None, list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            cost = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if previous2 is not None and i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cost = min(cost, previous2[j - 2] + 1)
+            current.append(cost)
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+def _looks_like(rare: str, common: str) -> bool:
+    a, b = rare.strip().casefold(), common.strip().casefold()
+    if a == b:
+        return True  # "Premium", "premium "
+    shortest = min(len(a), len(b))
+    if shortest < 4 or max(len(a), len(b)) > 40 or abs(len(a) - len(b)) > 2:
+        return False  # short codes differ by design; long text is not a category
+    return _edits(a, b) <= (2 if shortest >= 8 else 1)
+
+
+def look_alikes(series: pd.Series) -> dict | None:
+    """A category column where a rare value looks like a common one ("premuim" once beside "premium" 498 times):
+    most likely a typo, which the model would take for a category of its own. How many cells, and the first few
+    values with their first line in the file (1 is the header) and the value each looks like. None otherwise."""
+    values = series.dropna()
+    if not len(values) or not all(isinstance(v, str) for v in values.head(200)):
+        return None
+    counts = values.value_counts()
+    if len(counts) > MAX_CATEGORIES_CHECKED:
+        return None
+    found = []
+    for rare, n in counts.items():
+        like = next((c for c, m in counts.items() if c != rare and n <= RARE_SHARE * m and _looks_like(rare, c)), None)
+        if like is not None:
+            found.append({"value": _cell(rare), "rows": int(n), "line": int(values.index[values == rare][0]) + 2,
+                          "like": _cell(like), "like_rows": int(counts[like])})
+    if not found:
+        return None
+    return {"count": sum(f["rows"] for f in found), "examples": found[:SHOWN_LOOK_ALIKES]}
+
+
 def _column(table: pd.DataFrame, name) -> dict:
     column = {"name": str(name), "type": column_type(table[name]), "missing": int(table[name].isna().sum()),
               "distinct": int(table[name].nunique(dropna=True))}
     if column["type"] == "string" and (flagged := not_numbers(table[name])) is not None:
         column["not_numbers"] = flagged
+    elif column["type"] == "string" and (similar := look_alikes(table[name])) is not None:
+        column["look_alikes"] = similar
     return column
 
 
@@ -117,7 +170,7 @@ def _cell(value):
 
 
 def preview(path: Path, kind: str, head: bytes = b"", encoding: str | None = None) -> dict:
-    """{kind, delimiter?, columns: [{name, type, missing, distinct, not_numbers?}], rows, sampled_rows,
+    """{kind, delimiter?, columns: [{name, type, missing, distinct, not_numbers?, look_alikes?}], rows, sampled_rows,
     sample_limit}."""
     delimiter = sniff_delimiter(head, kind) if kind in ("csv", "tsv") else None
     try:

@@ -61,6 +61,28 @@ def test_feature_extraction_leaves_row_identifiers_out_and_says_so(run, monkeypa
     assert flipped.meta["label_classes"] == ["yes", "no"]
 
 
+def test_feature_extraction_names_a_date_column_it_leaves_out(run, monkeypatch):
+    """Auto mode makes no feature of a date: the log says which column and how to use it, instead of a newcomer's
+    signup date vanishing from the model (and from its Try it form) without a word."""
+    from pipelines.executor import NodeContext
+
+    logs = []
+    monkeypatch.setattr(NodeContext, "log", lambda self, message: logs.append(message))
+    table = churn_table().drop(columns=["Unnamed: 0"])
+    table["signup_date"] = pd.Timestamp("2023-01-01") + pd.to_timedelta(np.arange(len(table)) % 700, unit="D")
+    out = run("feature_extraction", {"table": table}, label="churned")
+    assert [i["name"] for i in out["feature_state"].meta["inputs"]] == ["tenure", "plan"]
+    said = [line for line in logs if "signup_date" in line]
+    assert said == ["left out 'signup_date' (a date/time: auto mode makes no feature of it); to use it, derive "
+                    "numbers from it before this node with derive_column, e.g. month(signup_date) or "
+                    "year(signup_date)"]
+    # Excluded by the user, or no date at all: nothing to say.
+    logs.clear()
+    run("feature_extraction", {"table": table}, label="churned", exclude=["signup_date"])
+    run("feature_extraction", {"table": table.drop(columns=["signup_date"])}, label="churned")
+    assert not [line for line in logs if "date/time" in line]
+
+
 def test_new_rows_get_the_training_labels_positive(run):
     table = churn_table()
     state = run("feature_extraction", {"table": table.head(300)}, label="churned", positive="no")["feature_state"]

@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import pipelines
 from operators import OperatorError
 from operators.identifiers import row_identifiers
 from operators.labels import encode_label
@@ -110,3 +111,27 @@ def test_feature_extraction_on_both_engines_leaves_the_row_number_out(spark, tmp
         assert [i["name"] for i in meta["inputs"]] == ["tenure", "plan"]
         assert [e["column"] for e in meta["excluded_identifiers"]] == ["Unnamed: 0"]
         assert meta["label_classes"] == ["stayed", "churned"]  # churned is the minority here
+
+
+def test_feature_extraction_on_both_engines_names_the_date_column_it_leaves_out(spark, tmp_path):
+    rng = np.random.default_rng(5)
+    n = 2000
+    tenure = rng.integers(0, 72, n)
+    days = pd.to_timedelta(rng.integers(0, 700, n), unit="D")
+    table = pd.DataFrame({"signup_date": pd.Timestamp("2023-01-01") + days,
+                          "tenure": tenure, "churned": np.where(rng.random(n) * 72 > tenure + 20, "yes", "no")})
+    (tmp_path / "data").mkdir()
+    table.to_parquet(tmp_path / "data" / "dated.parquet")
+    g = one_operator("feature_extraction", {"label": "churned"}, {"table": "data/dated.parquet"})
+    logs = {"local": [], "spark": []}
+    for engine in logs:
+        def keep(event, to=logs[engine]):
+            if event.type == "node_log":
+                to.append(event.data["message"])
+        result = pipelines.run(g, store_root=tmp_path / engine, data_root=tmp_path, engine=engine, on_event=keep)
+        assert result.status == "succeeded", result.nodes["n"].error
+        assert [i["name"] for i in result.output("n", "feature_state").meta["inputs"]] == ["tenure"]
+    for lines in logs.values():
+        assert [line for line in lines if "signup_date" in line] == [
+            "left out 'signup_date' (a date/time: auto mode makes no feature of it); to use it, derive numbers from "
+            "it before this node with derive_column, e.g. month(signup_date) or year(signup_date)"]

@@ -60,6 +60,25 @@ def test_the_preview_names_the_cells_that_make_a_number_column_text(world):
     assert "not_numbers" not in mixed_preview["columns"][0]
 
 
+def test_the_preview_names_a_rare_category_that_looks_like_a_typo_of_a_common_one(world):
+    # "premuim" once beside "premium": the model would take it for a plan of its own. Distinct categories (yes /
+    # no, three cities), short codes and a column of free text carry no such note.
+    plans = ["premium", "basic", "family"] * 20
+    plans[18] = "premuim"  # one of the twenty premium rows
+    body = "plan,city,renewed,code\n" + "".join(
+        f"{p},{['Lyon', 'Paris', 'Nice'][i % 3]},{'yes' if i % 2 else 'no'},{'AB' if i % 5 else 'AC'}\n"
+        for i, p in enumerate(plans))
+    preview = upload(world.as_alice, world.a, "plans.csv", body.encode()).json()["preview"]
+    columns = {c["name"]: c for c in preview["columns"]}
+    assert columns["plan"]["look_alikes"] == {
+        "count": 1, "examples": [{"value": "premuim", "rows": 1, "line": 20, "like": "premium", "like_rows": 19}]}
+    assert body.splitlines()[19].startswith("premuim,")
+    assert not any("look_alikes" in columns[c] for c in ("city", "renewed", "code"))
+    free = "note\n" + "".join(f"note number {i}\n" for i in range(80))
+    free_preview = upload(world.as_alice, world.a, "free.csv", free.encode()).json()["preview"]
+    assert "look_alikes" not in free_preview["columns"][0]
+
+
 def test_parquet_preview_and_a_file_that_does_not_parse(world, tmp_path):
     frame = pd.DataFrame({"x": [1.5, None, 2.5], "flag": [True, False, True]})
     frame.to_parquet(tmp_path / "t.parquet")

@@ -1684,6 +1684,24 @@ export interface components {
             status: string;
             run: number | null;
         };
+        LookAlike: {
+            /** @description The rare value */
+            value: string;
+            /** @description Its cells in the sampled rows */
+            rows: number;
+            /** @description Its first line in the file (1 is the header) */
+            line: number;
+            /** @description The common value it looks like */
+            like: string;
+            /** @description That value's cells in the sampled rows */
+            like_rows: number;
+        };
+        LookAlikes: {
+            /** @description Cells in the sampled rows that look like a typo of a common value */
+            count: number;
+            /** @description The first few such values */
+            examples: components["schemas"]["LookAlike"][];
+        };
         MakeComponentRequest: {
             /** @description The pipeline the selection is in */
             pipeline: number;
@@ -2156,6 +2174,8 @@ export interface components {
             distinct: number;
             /** @description A text column whose cells are numbers but for a few (a typo): those few */
             not_numbers?: components["schemas"]["NotNumbers"];
+            /** @description A category column where a rare value looks like a common one (a typo): those values */
+            look_alikes?: components["schemas"]["LookAlikes"];
         };
         /**
          * @description * `number` - number

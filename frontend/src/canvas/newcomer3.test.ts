@@ -3,13 +3,14 @@
 import type { RJSFSchema } from "@rjsf/utils";
 import { describe, expect, it } from "vitest";
 import { selectionOffers } from "../components/model";
-import { importTextNumbers } from "../data/textNumbers";
+import { importTextNumbers, lookAlikesText } from "../data/textNumbers";
 import type { Upload } from "../data/uploads";
 import { emptyChoice, tryFailure } from "../deployments/logic";
 import { fireTimeText } from "../schedules/logic";
 import { emptyDoc, type GraphDoc, type GraphNode, type OperatorSpec } from "../graph/types";
 import { missingLabel } from "./form/formSchema";
 import { nodeTitles } from "./nodeData";
+import { paletteGroups } from "./Palette";
 
 const PREDICT = { name: "predict", category: "Model scoring", version: "3", description: "", inputs: [], outputs: [], params_schema: {} } as OperatorSpec;
 const at = { x: 0, y: 0 };
@@ -104,5 +105,38 @@ describe("Try it's lists", () => {
     expect(emptyChoice({ nullable: true })).toBe("— missing —");
     expect(emptyChoice({})).toBe("— missing —");
     expect(emptyChoice({ nullable: false })).toBe("— choose —");
+  });
+});
+
+describe("a value that looks like a typo of a common one, on the Data page's preview", () => {
+  it("names the value, its line and its look-alike, and the ways out", () => {
+    const text = lookAlikesText({ count: 1, examples: [{ value: "premuim", rows: 1, line: 20, like: "premium", like_rows: 519 }] });
+    expect(text).toBe(": “premuim” (1 row, line 20) looks like “premium” (519 rows). A typo is a category of its own to the model: " +
+      "correct the file and upload it again, or map the value with a recode_values node after the import.");
+  });
+  it("says there are more than the values shown", () => {
+    const shown = [{ value: "Lyons", rows: 2, line: 4, like: "Lyon", like_rows: 1200 }];
+    expect(lookAlikesText({ count: 5, examples: shown })).toContain("(2 rows, line 4) looks like “Lyon” (1,200 rows); ….");
+  });
+});
+
+describe("the palette's search", () => {
+  const op = (name: string, category: string, description = ""): OperatorSpec =>
+    ({ name, category, version: "1", description, inputs: [], outputs: [], params_schema: {} }) as OperatorSpec;
+  const catalogue = [
+    op("import_prediction_log", "Data import", "Read the served predictions"), op("import_csv", "Data import"),
+    op("score_with_deployment", "Model scoring", "Score rows to predict with a deployment"), op("predict", "Model scoring"),
+    op("evaluate_binary", "Model evaluation"),
+  ];
+  const names = (query: string) => paletteGroups(catalogue, query).map(([category, ops]) => [category, ops.map((o) => o.name)]);
+  it("puts the operator of that very name first, then names that hold it, then descriptions", () => {
+    expect(names("predict")).toEqual([["Model scoring", ["predict", "score_with_deployment"]], ["Data import", ["import_prediction_log"]]]);
+    expect(names(" Import")).toEqual([["Data import", ["import_prediction_log", "import_csv"]]]);
+  });
+  it("keeps categories in alphabetical order, and the catalogue's order in each, with no search", () => {
+    expect(names("")).toEqual([
+      ["Data import", ["import_prediction_log", "import_csv"]], ["Model evaluation", ["evaluate_binary"]],
+      ["Model scoring", ["score_with_deployment", "predict"]],
+    ]);
   });
 });

@@ -1,4 +1,4 @@
-import { notNumbersText, type PreviewColumn } from "./textNumbers";
+import { lookAlikesText, notNumbersText, type PreviewColumn } from "./textNumbers";
 import type { Upload } from "./uploads";
 
 const DELIMITERS: Record<string, string> = { ",": "comma (,)", ";": "semicolon (;)", "\t": "tab", "|": "pipe (|)" };
@@ -18,6 +18,7 @@ export function UploadPreview({ upload }: { upload: Upload }) {
         {p.sampled_rows >= p.sample_limit ? " (the file has more)" : ""}
       </p>
       <TextNumbers columns={p.columns} />
+      <LookAlikes columns={p.columns} />
       <div className="table-scroll">
         <table className="data" aria-label="Columns">
           <thead>
@@ -64,6 +65,21 @@ function TextNumbers({ columns }: { columns: PreviewColumn[] }) {
           </li>
         );
       })}
+    </ul>
+  );
+}
+
+/** Category columns where a rare value looks like a common one ("premuim" beside "premium"): likely typos. */
+function LookAlikes({ columns }: { columns: PreviewColumn[] }) {
+  const flagged = columns.filter((c) => c.look_alikes);
+  if (flagged.length === 0) return null;
+  return (
+    <ul className="preview-warnings" aria-label="Values that look like typos">
+      {flagged.map((c) => (
+        <li key={c.name}>
+          <strong>{c.name}</strong>{lookAlikesText(c.look_alikes!)}
+        </li>
+      ))}
     </ul>
   );
 }

@@ -4,6 +4,16 @@ import type { Upload } from "./uploads";
 
 export type PreviewColumn = NonNullable<Upload["preview"]>["columns"][number];
 type NotNumbers = NonNullable<PreviewColumn["not_numbers"]>;
+type LookAlikes = NonNullable<PreviewColumn["look_alikes"]>;
+
+const rows = (n: number) => (n === 1 ? "1 row" : `${n.toLocaleString()} rows`);
+
+/** "“premuim” (1 row, line 19) looks like “premium” (498 rows). Correct …" (after the column's name). */
+export function lookAlikesText({ count, examples }: LookAlikes): string {
+  const pairs = examples.map((e) => `“${e.value}” (${rows(e.rows)}, line ${e.line}) looks like “${e.like}” (${rows(e.like_rows)})`);
+  return `: ${pairs.join("; ")}${count > examples.reduce((n, e) => n + e.rows, 0) ? "; …" : ""}. A typo is a category of its own ` +
+    "to the model: correct the file and upload it again, or map the value with a recode_values node after the import.";
+}
 
 /** "is read as text: 1 cell is not a number: “3O” (line 19). Correct the file …" (after the column's name). */
 export function notNumbersText({ count, examples }: NotNumbers): string {

@@ -112,6 +112,34 @@ export async function connectAll(page: Page, edges: [string, string, string, str
   for (const [s, sp, t, tp] of edges) await dragConnect(page, handle(page, s, "source", sp), handle(page, t, "target", tp));
 }
 
+/**
+ * A newcomer's own CSV, as a spreadsheet exports it: an unnamed row-number column, a signup date, a city with a few
+ * empty cells, a plan with one typo ("premuim", line 20), visits and spend with empty cells, a yes/no label.
+ */
+export function newcomerCsv(rows: number): string {
+  const lines = [",signup_date,city,plan,visits,spend,renewed"];
+  let seed = 11;
+  const rand = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+  for (let i = 0; i < rows; i++) {
+    const date = new Date(Date.UTC(2023, 0, 1) + Math.floor(rand() * 700) * 86_400_000).toISOString().slice(0, 10);
+    const plan = i === 18 ? "premuim" : ["basic", "premium", "family"][Math.floor(rand() * 3)];
+    const city = i % 53 === 9 ? "" : ["Lyon", "Paris", "Nice"][Math.floor(rand() * 3)];
+    const visits = Math.floor(rand() * 30);
+    const spend = Math.round(rand() * 20000) / 100;
+    const renewed = visits / 30 + (plan === "premium" ? 0.3 : 0) + 0.5 * rand() > 0.8 ? "yes" : "no";
+    lines.push([i, date, city, plan, i % 37 === 5 ? "" : visits, i % 61 === 3 ? "" : spend, renewed].join(","));
+  }
+  return lines.join("\n") + "\n";
+}
+
+/** Upload a file with the Data page's file picker (the page must be open); its preview shows; returns the upload's id. */
+export async function uploadOnDataPage(page: Page, project: number, name: string, body: string): Promise<number> {
+  await page.getByLabel("Choose files to upload").setInputFiles([{ name, mimeType: "text/csv", buffer: Buffer.from(body) }]);
+  await expect(page.getByRole("region", { name: `Preview of ${name}` })).toBeVisible();
+  const uploads = await apiCall<{ results: { id: number; name: string }[] }>(page, "GET", `/api/uploads/?project=${project}&limit=500`);
+  return uploads.results.find((u) => u.name === name)!.id;
+}
+
 /** No critical or serious accessibility violation on the page as it stands. */
 export async function expectAccessible(page: Page, what: string) {
   const result = await new AxeBuilder({ page }).analyze();

@@ -2,7 +2,7 @@
 // by its name; an unnamed node says its operator once; "Make component" appears for a group of nodes, not for one;
 // the minimap's switch sits with the zoom buttons and covers no node; the import node repeats the Data page's
 // warning about a number column read as text.
-import { apiCall, createPipeline, demoProjectId, expect, login, node, SHOTS, studioUrl, test } from "./fixtures";
+import { createPipeline, demoProjectId, expect, login, newcomerCsv, node, SHOTS, studioUrl, test, uploadOnDataPage } from "./fixtures";
 
 const at = (x: number, y: number) => ({ x, y });
 // Unnamed nodes (no label): their ids are the operators' names, as the palette makes them.
@@ -70,19 +70,67 @@ test("the import node of a file with a typo in a number column says so in its pa
   const project = await demoProjectId(page);
   await page.goto(`${studioUrl()}/projects/${project}/data`);
   const ages = ["31", "42", "3O", "25", "38", "27", "44", "51", "29", "36", "40", "33"];
-  await page.getByLabel("Choose files to upload").setInputFiles([
-    { name: "ages-typo.csv", mimeType: "text/csv", buffer: Buffer.from(`age,city\n${ages.map((a, i) => `${a},c${i % 3}`).join("\n")}\n`) },
-  ]);
-  await expect(page.getByRole("region", { name: "Preview of ages-typo.csv" })).toBeVisible();
-  const uploads = await apiCall<{ results: { id: number; name: string }[] }>(page, "GET", `/api/uploads/?project=${project}&limit=500`);
-  const upload = uploads.results.find((u) => u.name === "ages-typo.csv")!;
+  const upload = await uploadOnDataPage(page, project, "ages-typo.csv", `age,city\n${ages.map((a, i) => `${a},c${i % 3}`).join("\n")}\n`);
   const id = await createPipeline(page, "Typo on the canvas", {
     format: "studio.pipeline/1", edges: [],
-    nodes: [{ id: "import_csv", operator: "import_csv", params: { upload: String(upload.id) }, position: at(0, 0) }],
+    nodes: [{ id: "import_csv", operator: "import_csv", params: { upload: String(upload) }, position: at(0, 0) }],
   });
   await page.goto(`${studioUrl()}/pipelines/${id}`);
   await node(page, "import_csv").click();
   const panel = page.getByTestId("param-panel");
   await expect(panel.getByRole("status").filter({ hasText: "age is read as text" })).toContainText("“3O” (line 4)");
   await page.screenshot({ path: `${SHOTS}/newcomer-import-typo.png` });
+});
+
+test("my own CSV: the preview points at a typo in a category, and the run's log names the date column left out", async ({ page }) => {
+  await login(page);
+  const project = await demoProjectId(page);
+  await page.goto(`${studioUrl()}/projects/${project}/data`);
+  const upload = await uploadOnDataPage(page, project, "renewals.csv", newcomerCsv(1500));
+
+  // "premuim" once beside "premium": said on the preview, with its line and the ways out.
+  const preview = page.getByRole("region", { name: "Preview of renewals.csv" });
+  const typos = preview.getByRole("list", { name: "Values that look like typos" });
+  await expect(typos.getByRole("listitem")).toHaveCount(1);
+  await expect(typos).toContainText(/plan: “premuim” \(1 row, line 20\) looks like “premium” \([\d,]+ rows\)/);
+  await expect(typos).toContainText("recode_values");
+  await page.screenshot({ path: `${SHOTS}/newcomer-preview-typo.png` });
+
+  // import -> split -> features on the label: the run says it left the date out, and how to use it.
+  const id = await createPipeline(page, "Renewals", {
+    format: "studio.pipeline/1",
+    nodes: [
+      { id: "import_csv", operator: "import_csv", params: { upload: String(upload) }, position: at(0, 0) },
+      { id: "split_random", operator: "split_random", params: {}, position: at(0, 140) },
+      { id: "feature_extraction", operator: "feature_extraction", params: { label: "renewed" }, position: at(0, 280) },
+    ],
+    edges: [
+      { source: "import_csv", source_port: "table", target: "split_random", target_port: "table" },
+      { source: "split_random", source_port: "first", target: "feature_extraction", target_port: "table" },
+    ],
+  });
+  await page.goto(`${studioUrl()}/pipelines/${id}`);
+  await page.getByRole("button", { name: "Run all" }).click();
+  await expect(page.getByText(/^Run #\d+: succeeded$/)).toBeVisible({ timeout: 120_000 });
+  await page.getByRole("tab", { name: "Log", exact: true }).click();
+  await expect(page.getByText(/feature_extraction: left out 'signup_date' \(a date\/time/)).toContainText(
+    "derive numbers from it before this node with derive_column, e.g. month(signup_date)");
+  await page.screenshot({ path: `${SHOTS}/newcomer-date-left-out.png` });
+});
+
+test("searching the palette for an operator's name puts that operator first, and Enter adds it", async ({ page }) => {
+  await login(page);
+  const id = await createPipeline(page, "Palette search");
+  await page.goto(`${studioUrl()}/pipelines/${id}`);
+  const palette = page.getByRole("complementary", { name: "Operators" });
+  await palette.getByLabel("Search operators").fill("predict");
+  const first = palette.getByRole("listitem").first();
+  await expect(first.getByText("predict", { exact: true })).toBeVisible();
+  await expect(palette.getByRole("heading").first()).toHaveText("Model scoring");
+  await expect(palette.getByText("import_prediction_log", { exact: true })).toBeVisible(); // still found, below
+  await page.screenshot({ path: `${SHOTS}/newcomer-palette-search.png` });
+  await first.focus();
+  await page.keyboard.press("Enter");
+  const canvas = page.getByRole("region", { name: "Pipeline canvas" });
+  await expect(canvas.getByText("predict", { exact: true })).toBeVisible();
 });

@@ -3,7 +3,7 @@
 // from a Save pressed just before goes when the run starts. Found by role, label and visible text; the order of
 // what the page showed is recorded as it changed (no timing).
 import type { Page } from "@playwright/test";
-import { createPipeline, expect, login, SHOTS, studioUrl, test } from "./fixtures";
+import { createPipeline, dragConnect, expect, handle, login, SHOTS, studioUrl, test } from "./fixtures";
 
 const canvas = (page: Page) => page.getByRole("region", { name: "Pipeline canvas" });
 const panel = (page: Page) => page.getByRole("complementary", { name: "Parameters" });
@@ -63,4 +63,56 @@ test("Run all: no 'Saved a new version.' stands over the run's progress", async 
   const overRun = second.filter(([notice, run]) => notice && run.startsWith(`Run #${firstRun + 1}:`));
   expect(overRun, "a notice shown beside the new run's status").toEqual([]);
   await expect(page.getByRole("status").filter({ hasText: "Saved a new version." })).toHaveCount(0);
+});
+
+/** Where a node's name stands on the screen, rounded to the pixel. */
+async function whereIs(page: Page, name: string) {
+  const box = (await canvas(page).getByText(name, { exact: true }).boundingBox())!;
+  return { x: Math.round(box.x), y: Math.round(box.y) };
+}
+
+test("a notice moves no node: Save, Copy and a refused connection leave every node where it was", async ({ page }) => {
+  await login(page);
+  const id = await createPipeline(page, "Notice moves nothing", {
+    nodes: [
+      { id: "train", operator: "train_gbdt", params: {}, position: { x: 0, y: 0 } },
+      { id: "evaluate", operator: "evaluate_binary", params: {}, position: { x: 0, y: 200 } },
+    ],
+    edges: [],
+  });
+  await page.goto(`${studioUrl()}/pipelines/${id}`);
+  await canvas(page).getByText("train", { exact: true }).click();
+  await expect(panel(page)).toBeVisible();
+  const before = await whereIs(page, "evaluate");
+
+  // A confirmation: the node stays put while it shows, a click aimed at the node lands, and it stays put after the fade.
+  await page.keyboard.press("Control+c");
+  const copied = page.getByRole("status").filter({ hasText: "Copied 1 node." });
+  await expect(copied).toBeVisible();
+  expect(await whereIs(page, "evaluate")).toEqual(before);
+  await page.screenshot({ path: `${SHOTS}/notice-over-canvas.png` });
+  // The notice stands below the toolbar, over none of its buttons.
+  const toolbar = (await page.getByRole("toolbar", { name: "Pipeline" }).boundingBox())!;
+  expect((await copied.boundingBox())!.y).toBeGreaterThanOrEqual(toolbar.y + toolbar.height);
+  await canvas(page).getByText("evaluate", { exact: true }).click();
+  await expect(panel(page).getByRole("heading", { name: "evaluate" })).toBeVisible();
+  await expect(copied).toHaveCount(0); // a confirmation fades by itself
+  expect(await whereIs(page, "evaluate")).toEqual(before);
+
+  // Save after an edit: the save's answer (the two unconnected inputs, an error) over the canvas, nothing moved.
+  await panel(page).getByLabel("Name on the canvas").fill("score");
+  await page.getByRole("button", { name: "Save", exact: true }).click();
+  await expect(page.getByRole("alert").filter({ hasText: "Saved, with 2 validation error(s)" })).toBeVisible();
+  const named = await whereIs(page, "score");
+  expect(named).toEqual(before);
+
+  // An error stays until dismissed; neither its showing nor its dismissal moves a node.
+  await page.keyboard.press("Escape");
+  await dragConnect(page, handle(page, "train", "source", "model"), handle(page, "evaluate", "target", "table"));
+  const refused = page.getByRole("alert").filter({ hasText: "Connection refused" });
+  await expect(refused).toBeVisible();
+  expect(await whereIs(page, "score")).toEqual(before);
+  await refused.getByRole("button", { name: "Dismiss" }).click();
+  await expect(refused).toHaveCount(0);
+  expect(await whereIs(page, "score")).toEqual(before);
 });

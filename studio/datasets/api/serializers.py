@@ -23,6 +23,19 @@ class NotNumbersSerializer(serializers.Serializer):
     examples = NotNumberSerializer(many=True, help_text="The first few of them")
 
 
+class LookAlikeSerializer(serializers.Serializer):
+    value = serializers.CharField(help_text="The rare value")
+    rows = serializers.IntegerField(help_text="Its cells in the sampled rows")
+    line = serializers.IntegerField(help_text="Its first line in the file (1 is the header)")
+    like = serializers.CharField(help_text="The common value it looks like")
+    like_rows = serializers.IntegerField(help_text="That value's cells in the sampled rows")
+
+
+class LookAlikesSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Cells in the sampled rows that look like a typo of a common value")
+    examples = LookAlikeSerializer(many=True, help_text="The first few such values")
+
+
 class PreviewColumnSerializer(serializers.Serializer):
     name = serializers.CharField()
     type = serializers.ChoiceField(["number", "integer", "string", "boolean", "datetime"])
@@ -30,6 +43,8 @@ class PreviewColumnSerializer(serializers.Serializer):
     distinct = serializers.IntegerField(help_text="Distinct values in the sampled rows")
     not_numbers = NotNumbersSerializer(
         required=False, help_text="A text column whose cells are numbers but for a few (a typo): those few")
+    look_alikes = LookAlikesSerializer(
+        required=False, help_text="A category column where a rare value looks like a common one (a typo): those values")
 
 
 class UploadPreviewSerializer(serializers.Serializer):
