@@ -63,8 +63,20 @@ def _zone_names() -> frozenset[str]:
 def parse_zone(name: str) -> zoneinfo.ZoneInfo:
     """An IANA time zone by name (Europe/Berlin, UTC); CronError when the name is not one."""
     if not isinstance(name, str) or name not in _zone_names():
-        raise CronError(f"unknown time zone {str(name)[:64]!r}; use an IANA name such as Europe/Berlin or UTC")
+        guesses = zone_guesses(name) if isinstance(name, str) else []
+        hint = f"did you mean {' or '.join(guesses)}?" if guesses else "use an IANA name such as Europe/Berlin or UTC"
+        raise CronError(f"unknown time zone {str(name)[:64]!r}; {hint}")
     return zoneinfo.ZoneInfo(name)
+
+
+def zone_guesses(name: str, limit: int = 3) -> list[str]:
+    """The IANA zones whose last part is `name`, whatever its case and with spaces for underscores ("paris",
+    "new york"), or whose whole name is `name` in another case ("europe/paris"); at most `limit`, sorted."""
+    wanted = "_".join(name.strip().split()).lower()
+    if not wanted or len(wanted) > 64:
+        return []
+    found = sorted(z for z in _zone_names() if z.lower() == wanted or z.rsplit("/", 1)[-1].lower() == wanted)
+    return found[:limit]
 
 
 def _wall(instant: datetime, zone: zoneinfo.ZoneInfo) -> datetime:

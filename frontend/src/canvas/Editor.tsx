@@ -148,7 +148,6 @@ function EditorInner(props: EditorProps) {
         message={message} onMessage={setMessage}
         onToggleHelp={toggleHelp} extra={props.toolbarExtra}
       />
-      {props.selectionBar?.(parts.nodes, doc, change)}
       <div className="editor-body">
         <Palette operators={operators} onAdd={(op) => addOperatorAt(op, centre())} />
         <div
@@ -163,7 +162,10 @@ function EditorInner(props: EditorProps) {
             fitOnOpen={initial.nodes.length + initial.comments.length > 0} panelOpen={panelOpen} showMinimap={showMinimap} onToggleMinimap={() => setMinimap(!showMinimap)}
           />
           {doc.nodes.length === 0 && doc.comments.length === 0 && <GettingStarted onOpenHelp={() => setShowHelp(true)} />}
-          {notice && <NoticeBanner notice={notice} onDismiss={dismiss} />}
+          <div className="canvas-top">
+            {notice && <NoticeBanner notice={notice} onDismiss={dismiss} />}
+            {props.selectionBar?.(parts.nodes, doc, change)}
+          </div>
           {showHelp && <HelpPanel operators={operators} onClose={() => setShowHelp(false)} />}
           {fileDrop.progress}
         </div>

@@ -1,7 +1,5 @@
 import { useState } from "react";
 import { failureMessage, post } from "../api/client";
-import { CurlExample } from "./CurlExample";
-import { curlWithBody } from "./curl";
 import { buildTryRequest, emptyChoice, fieldKind, fieldLabel, sortedCategories, tryFailure, type InputColumn, type TryRequest } from "./logic";
 
 interface Prediction {
@@ -41,9 +39,13 @@ function TryField({ column: c, value, error, onChange }: { column: InputColumn; 
   );
 }
 
-/** The "try it" form of a deployment: one field per input column, Score, the answer and the same request in curl. */
-export function TryForm({ id, columns, live, apiKey, curl }: { id: string; columns: InputColumn[]; live: boolean; apiKey: string; curl: string }) {
-  const [sent, setSent] = useState<TryRequest | null>(null);
+/**
+ * The "try it" form of a deployment: one field per input column, Score and the answer. `onScored` hands the page the
+ * request that was answered, for its curl line (one line on the page: the values scored, else a held-out row).
+ */
+export function TryForm({ id, columns, live, apiKey, onScored }: {
+  id: string; columns: InputColumn[]; live: boolean; apiKey: string; onScored: (request: TryRequest) => void;
+}) {
   const [values, setValues] = useState<Record<string, string>>({});
   const [explain, setExplain] = useState(false);
   const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({});
@@ -62,10 +64,12 @@ export function TryForm({ id, columns, live, apiKey, curl }: { id: string; colum
       return;
     }
     setFieldErrors({});
-    setSent(built.request);
     setBusy(true);
     post<TryAnswer>(`/api/deployments/${id}/try/`, { ...built.request, key: apiKey })
-      .then(setAnswer)
+      .then((a) => {
+        setAnswer(a);
+        onScored(built.request);
+      })
       .catch((x) => setError(tryFailure(failureMessage(x), apiKey !== "")))
       .finally(() => setBusy(false));
   };
@@ -92,12 +96,6 @@ export function TryForm({ id, columns, live, apiKey, curl }: { id: string; colum
           </p>
           {prediction.contributions && <Contributions values={prediction.contributions} />}
         </div>
-      )}
-      {prediction && sent && (
-        <>
-          <h3>The same request with curl</h3>
-          <CurlExample curl={curlWithBody(curl, sent)} label="curl with these values" />
-        </>
       )}
     </form>
   );

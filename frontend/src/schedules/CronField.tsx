@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState } from "react";
 import { failureMessage, get } from "../api/client";
-import { describeCron, fireTimeText, PRESETS, zoneNames, type FireTime } from "./logic";
+import { describeCron, fireTimeText, isZone, PRESETS, zoneNames, type FireTime } from "./logic";
 
 interface Props {
   cron: string;
@@ -15,7 +15,9 @@ export function CronField({ cron, zone, errors, onCron, onZone }: Props) {
   const [next, setNext] = useState<FireTime[]>([]);
   const [problem, setProblem] = useState("");
   const zones = useMemo(zoneNames, []);
-  const words = describeCron(cron, zone);
+  const known = useMemo(() => new Set(zones), [zones]);
+  // The summary names the zone only when it is one: "At 07:00, Paris" beside "unknown time zone" says two things.
+  const words = describeCron(cron, isZone(zone, known) ? zone : "");
 
   useEffect(() => {
     // What cronstrue cannot read is not sent (the API would answer 400); the API checks the rest (e.g. 30 February).

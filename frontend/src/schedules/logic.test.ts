@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { describeCron, fieldErrors, inZone, paramSpecs, paramValues } from "./logic";
+import { describeCron, fieldErrors, fieldLabel, inZone, isZone, notSavedText, paramSpecs, paramValues, zoneNames } from "./logic";
 
 describe("describeCron", () => {
   it("says a cron expression in plain words with its zone", () => {
@@ -28,4 +28,22 @@ it("maps API errors to fields and shows a time in a zone", () => {
   expect(fieldErrors([{ path: "cron", message: "bad" }, { path: "cron", message: "worse" }, { path: "", message: "x" }]))
     .toEqual({ cron: "bad; worse", "": "x" });
   expect(inZone("2024-03-31T01:00:00Z", "Europe/Berlin")).toBe("2024-03-31 03:00 (Europe/Berlin)");
+});
+
+describe("the time zone field", () => {
+  const known = new Set(zoneNames());
+  it("knows an IANA name and not a city's name alone", () => {
+    expect(isZone("Europe/Paris", known)).toBe(true);
+    expect(isZone("UTC", known)).toBe(true);
+    expect(isZone("Paris", known)).toBe(false);
+    expect(isZone("", known)).toBe(false);
+    expect(isZone("Mars/Olympus", known)).toBe(false);
+  });
+  it("names the field of an API error as the form labels it", () => {
+    expect(fieldLabel("timezone")).toBe("Time zone");
+    expect(fieldLabel("cron")).toBe("Cron expression");
+    expect(fieldLabel("params.seed")).toBe("seed");
+    const errors = fieldErrors([{ path: "timezone", message: "unknown time zone 'Paris'; did you mean Europe/Paris?" }, { message: "busy" }]);
+    expect(notSavedText(errors)).toBe("Not saved: Time zone: unknown time zone 'Paris'; did you mean Europe/Paris?; busy");
+  });
 });

@@ -15,7 +15,10 @@ export const PRESETS: Record<string, string> = {
   "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@hourly": "0 * * * *",
 };
 
-/** "At 02:00, Monday through Friday, Europe/Berlin"; null when the expression cannot be read. */
+/**
+ * "At 02:00, Monday through Friday, Europe/Berlin"; null when the expression cannot be read. Pass the zone only when
+ * it is a zone (see `isZone`): the line says what will happen, and "Paris" is not where anything fires.
+ */
 export function describeCron(cron: string, zone: string): string | null {
   const text = cron.trim().replace(/\s+/g, " ");
   if (!text) return null;
@@ -64,6 +67,36 @@ export function paramValues(specs: ParamSpec[], texts: Record<string, string>): 
 /** Parameter values -> form text. */
 export function paramTexts(values: Record<string, unknown> | undefined): Record<string, string> {
   return Object.fromEntries(Object.entries(values ?? {}).map(([k, v]) => [k, String(v)]));
+}
+
+/** The editor's label of each field the API may name in an error ("timezone" is the field labelled "Time zone"). */
+const FIELD_LABELS: Record<string, string> = {
+  name: "Name", cron: "Cron expression", timezone: "Time zone", engine: "Engine", version: "Pinned version",
+  start_at: "Not before", end_at: "Not after", params: "Parameters", notify: "E-mail on a final failure",
+  catchup: "Catch-up", catchup_limit: "Catch-up limit", concurrency: "While the previous run is still going",
+  retries: "Retries after a failure", retry_delay: "First retry delay (s)", retry_delay_max: "Longest retry delay (s)",
+};
+
+/** An API error path as the form labels the field: "timezone" -> "Time zone", "params.seed" -> "seed". */
+export function fieldLabel(path: string): string {
+  if (path.startsWith("params.")) return path.slice("params.".length);
+  return FIELD_LABELS[path] ?? path;
+}
+
+/** The "Not saved: ..." line: each error after the label of its field, as the form shows it. */
+export function notSavedText(errors: Record<string, string>): string {
+  return `Not saved: ${Object.entries(errors).map(([k, v]) => (k ? `${fieldLabel(k)}: ${v}` : v)).join("; ")}`;
+}
+
+/** Whether the browser knows `zone` as an IANA time zone by that exact name ("Europe/Paris" yes, "Paris" no). */
+export function isZone(zone: string, known: ReadonlySet<string>): boolean {
+  if (!zone) return false;
+  if (known.has(zone)) return true;
+  try {
+    return new Intl.DateTimeFormat("en", { timeZone: zone }).resolvedOptions().timeZone === zone;
+  } catch {
+    return false;
+  }
 }
 
 /** An API error list -> {field path: message}; paths below a field ("params.seed") stay as they are. */

@@ -3,7 +3,8 @@ import { failureMessage, get, post } from "../api/client";
 import type { components } from "../api/schema";
 import { ClosedLoop } from "../deployments/ClosedLoop";
 import { CurlExample } from "../deployments/CurlExample";
-import { inputColumns } from "../deployments/logic";
+import { curlWithBody } from "../deployments/curl";
+import { inputColumns, type TryRequest } from "../deployments/logic";
 import { KeysPanel, SettingsPanel, ShadowComparison, TrafficPanel } from "../deployments/Rollout";
 import { curlWithKey, heldKey, holdKey } from "../deployments/rollout";
 import { ServingCharts, servingInSync, type ServingState } from "../deployments/ServingCharts";
@@ -51,6 +52,10 @@ export function DeploymentDetail({ id }: { id: string }) {
       .finally(() => setBusy(false));
   };
 
+  // One curl line: the serving process's example (a held-out row), with the Try it form's values once it has scored.
+  const [scored, setScored] = useState<TryRequest | null>(null);
+  const curl = curlWithKey(serving?.curl ?? "", apiKey);
+
   if (!deployment) {
     return (
       <div className="page">
@@ -83,10 +88,14 @@ export function DeploymentDetail({ id }: { id: string }) {
       <KeysPanel deployment={deployment} apiKey={apiKey} onKey={chooseKey} />
 
       <h2>Try it</h2>
-      <TryForm id={id} columns={inputColumns(deployment.input_spec)} live={deployment.status === "live"} apiKey={apiKey} curl={curlWithKey(serving?.curl ?? "", apiKey)} />
+      <TryForm id={id} columns={inputColumns(deployment.input_spec)} live={deployment.status === "live"} apiKey={apiKey} onScored={setScored} />
 
       <h2>Request with curl</h2>
-      <CurlExample curl={curlWithKey(serving?.curl ?? "", apiKey)} />
+      <p className="muted">
+        {scored ? "The values scored above" : "A held-out row of the live version"}
+        {apiKey ? ", with the key this page holds" : "; set SERVING_KEY to an endpoint key in the shell first"}.
+      </p>
+      <CurlExample curl={scored ? curlWithBody(curl, scored) : curl} />
 
       <h2>Serving</h2>
       <ServingCharts serving={serving} onRefresh={() => void loadServing()} waiting={!inSync && deployment.live_version !== null ? deployment.live_version : null} />

@@ -4,7 +4,7 @@ import { items } from "../api/lists";
 import type { Page, Pipeline } from "../api/types";
 import { navigate } from "../router";
 import { CronField } from "../schedules/CronField";
-import { fieldErrors, fromLocalInput, paramSpecs, paramTexts, paramValues, toLocalInput, type Schedule } from "../schedules/logic";
+import { fieldErrors, fromLocalInput, notSavedText, paramSpecs, paramTexts, paramValues, toLocalInput, type Schedule } from "../schedules/logic";
 import { ParamsForm } from "../schedules/ParamsForm";
 import { PolicyFields, type Policy } from "../schedules/PolicyFields";
 
@@ -67,6 +67,11 @@ export function ScheduleEditor({ pipelineId, scheduleId }: { pipelineId?: string
   };
 
   if (!pipeline) return <div className="page"><h1>Schedule</h1>{errors[""] ? <p className="error-text" role="alert">{errors[""]}</p> : <p className="muted">Loading…</p>}</div>;
+  // A new zone answers the save's refusal of the old one: that error goes (the preview checks the new one).
+  const changeZone = (z: string) => {
+    setZone(z);
+    setErrors(({ timezone: _, ...rest }) => rest);
+  };
   const err = (key: string) => errors[key] && <small className="error-text">{errors[key]}</small>;
   return (
     <form className="page schedule-editor" onSubmit={save} aria-label="Schedule" noValidate>
@@ -76,7 +81,7 @@ export function ScheduleEditor({ pipelineId, scheduleId }: { pipelineId?: string
         <input value={name} required maxLength={200} onChange={(e) => setName(e.target.value)} aria-invalid={errors.name ? true : undefined} />
         {err("name")}
       </label>
-      <CronField cron={cron} zone={zone} errors={errors} onCron={setCron} onZone={setZone} />
+      <CronField cron={cron} zone={zone} errors={errors} onCron={setCron} onZone={changeZone} />
       <fieldset className="card">
         <legend>What runs</legend>
         <div className="row">
@@ -104,7 +109,7 @@ export function ScheduleEditor({ pipelineId, scheduleId }: { pipelineId?: string
         ))}
         {err("notify")}
       </fieldset>
-      {Object.keys(errors).length > 0 && <p className="error-text" role="alert">Not saved: {Object.entries(errors).map(([k, v]) => (k ? `${k}: ${v}` : v)).join("; ")}</p>}
+      {Object.keys(errors).length > 0 && <p className="error-text" role="alert">{notSavedText(errors)}</p>}
       <div className="row">
         <button type="submit" className="primary" disabled={busy}>{existing ? "Save schedule" : "Create schedule"}</button>
         <button type="button" onClick={() => navigate(existing ? `/schedules/${existing.id}` : `/pipelines/${pipelineId}`)}>Cancel</button>

@@ -179,7 +179,9 @@ test("a person edits lists and mappings, clicks every node with the panel open, 
   const result = form.getByText(/^Probability \d\.\d{6}/);
   await expect(result).toBeVisible();
   const shown = (await result.textContent())!.match(/Probability (\d\.\d{6})/)![1];
-  const curl = await form.getByLabel("curl with these values").inputValue();
+  // The page's one curl line now carries the values scored, and pasted in a shell it gives the same probability.
+  await expect(page.getByText("The values scored above, with the key this page holds.")).toBeVisible();
+  const curl = await page.getByLabel("curl example").inputValue();
   expect(curl).toContain(`"age":33`);
   const answer = JSON.parse(execFileSync("/bin/sh", ["-c", curl], { encoding: "utf8", timeout: 30_000 }));
   expect(answer.predictions[0].probability.toFixed(6)).toBe(shown);

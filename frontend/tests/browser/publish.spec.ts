@@ -81,6 +81,7 @@ test("publish a succeeded run from the run history; the Deployments page lists i
 
   // The curl example: a request to the serving process with a held-out row and the key, which works when pasted
   // in a shell.
+  await expect(page.getByText("A held-out row of the live version, with the key this page holds.")).toBeVisible();
   const curl = await page.getByLabel("curl example").inputValue();
   expect(curl).toContain(`curl -s -X POST ${process.env.SERVING_URL}/v1/models/${NAME}:predict`);
   expect(curl).toContain(`'Authorization: Bearer ${key}'`);
@@ -118,6 +119,11 @@ test("publish a succeeded run from the run history; the Deployments page lists i
   await expect(result).toContainText(`Probability ${p.toFixed(6)} · label ${byCurl.predictions[0].label}`);
   await expect(result).toContainText("served by v1");
   expect(await result.getByRole("table", { name: "Contributions" }).locator("tbody tr").count()).toBeGreaterThan(0);
+  // Scored, the page still has one curl line (not a second look-alike): the values scored, answered as the form was.
+  await expect(page.getByText("The values scored above, with the key this page holds.")).toBeVisible();
+  await expect(page.getByRole("textbox", { name: /^curl/ })).toHaveCount(1);
+  const scored = runCurl(await page.getByLabel("curl example").inputValue());
+  expect(scored.predictions[0].probability.toFixed(6)).toBe(p.toFixed(6));
   await expectAccessible(page, "the deployment's page");
 
   // The request shows in the serving figures (per version, from the serving process's /metrics).

@@ -116,3 +116,40 @@ test("a notice moves no node: Save, Copy and a refused connection leave every no
   await expect(refused).toHaveCount(0);
   expect(await whereIs(page, "score")).toEqual(before);
 });
+
+test("the Make component bar moves no node: selecting a second node, opening its form and leaving it", async ({ page }) => {
+  await login(page);
+  const id = await createPipeline(page, "Selection bar moves nothing", {
+    nodes: [
+      { id: "import", operator: "import_csv", params: { path: "data/credit_default.csv" }, position: { x: 0, y: 0 } },
+      { id: "split", operator: "split_random", params: {}, position: { x: 0, y: 200 } },
+    ],
+    edges: [{ source: "import", source_port: "table", target: "split", target_port: "table" }],
+  });
+  await page.goto(`${studioUrl()}/pipelines/${id}`);
+  await canvas(page).getByText("import", { exact: true }).click();
+  await expect(panel(page)).toBeVisible();
+  const before = await whereIs(page, "split");
+
+  // Two nodes selected: the offer shows over the canvas, below the toolbar, and the nodes stay where they were.
+  await canvas(page).getByText("split", { exact: true }).click({ modifiers: ["Shift"] });
+  const offer = page.getByRole("button", { name: "Make component" });
+  await expect(offer).toBeVisible();
+  expect(await whereIs(page, "split")).toEqual(before);
+  const toolbar = (await page.getByRole("toolbar", { name: "Pipeline" }).boundingBox())!;
+  expect((await offer.boundingBox())!.y).toBeGreaterThanOrEqual(toolbar.y + toolbar.height);
+
+  // Its form, open, moves nothing either; a click aimed at a node then lands on it.
+  await offer.click();
+  const form = page.getByRole("form", { name: "Make component" });
+  await expect(form.getByLabel("Component name")).toBeVisible();
+  expect(await whereIs(page, "split")).toEqual(before);
+  await page.screenshot({ path: `${SHOTS}/make-component-over-canvas.png` });
+  await form.getByRole("button", { name: "Cancel" }).click();
+  await page.keyboard.press("Escape"); // the selection goes, and with it the offer
+  await expect(offer).toHaveCount(0);
+  expect(await whereIs(page, "split")).toEqual(before);
+  await canvas(page).getByText("split", { exact: true }).click();
+  await expect(panel(page).getByRole("heading", { name: "split" })).toBeVisible();
+  expect(await whereIs(page, "split")).toEqual(before);
+});

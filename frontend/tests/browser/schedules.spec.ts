@@ -1,4 +1,4 @@
-import { apiCall, createPipeline, expect, expectAccessible, login, SHOTS, test } from "./fixtures";
+import { apiCall, createPipeline, expect, expectAccessible, login, SHOTS, studioUrl, test } from "./fixtures";
 
 // A quick pipeline with a declared parameter: the schedule's form shows a field for it.
 const GRAPH = {
@@ -87,4 +87,35 @@ test("schedule a pipeline from its page: plain-language preview, next fire times
   // The run link opens the pipeline with that run.
   await listed.getByRole("link", { name: `run #${runId}` }).click();
   await expect(page.getByTestId("run-status")).toHaveText(`Run #${runId}: succeeded`);
+});
+
+test("a city typed as the time zone: the summary does not name it, the error names the field and the IANA zone", async ({ page, consoleErrors }) => {
+  await login(page);
+  const pipeline = await createPipeline(page, `zone-typo-${Date.now()}`, GRAPH);
+  await page.goto(`${studioUrl()}/pipelines/${pipeline}`);
+  await page.getByRole("button", { name: "Schedule this pipeline" }).click();
+  await page.getByLabel("Cron expression").fill("0 7 * * *");
+  await page.getByLabel("Time zone").fill("Paris");
+
+  // Beside the field: what is wrong and what to type; the summary says the time alone, not "At 07:00, Paris".
+  await expect(page.getByRole("alert")).toHaveText("unknown time zone 'Paris'; did you mean Europe/Paris?");
+  await expect(page.getByTestId("cron-preview")).toHaveText("At 07:00");
+  await expect(page.getByRole("list", { name: "Next fire times" })).toHaveCount(0);
+
+  // Saving anyway: the refusal names the field by its label, "Time zone", not the API's "timezone".
+  await page.getByRole("button", { name: "Create schedule" }).click();
+  await expect(page.getByRole("alert").filter({ hasText: "Not saved:" }))
+    .toHaveText("Not saved: Time zone: unknown time zone 'Paris'; did you mean Europe/Paris?");
+  await expect(page.getByLabel("Time zone")).toHaveAttribute("aria-invalid", "true");
+  await expect(page.getByTestId("cron-preview")).toHaveText("At 07:00");
+
+  // The suggested name: the refusal goes, the zone is back in the summary and the fire times show.
+  await page.getByLabel("Time zone").fill("Europe/Paris");
+  await expect(page.getByRole("list", { name: "Next fire times" }).getByRole("listitem")).toHaveCount(5);
+  await expect(page.getByTestId("cron-preview")).toHaveText("At 07:00, Europe/Paris");
+  await expect(page.getByRole("alert")).toHaveCount(0);
+  await expect(page.getByLabel("Time zone")).not.toHaveAttribute("aria-invalid");
+  // The browser logs the two refusals (the preview's and the save's), and nothing else.
+  expect(consoleErrors).toEqual([expect.stringContaining("status of 400"), expect.stringContaining("status of 400")]);
+  consoleErrors.length = 0;
 });

@@ -98,3 +98,16 @@ def test_presets_and_zones():
     for bad in ("Mars/Olympus", "../etc/passwd", "", "europe/berlin"):
         with pytest.raises(timing.CronError):
             timing.parse_zone(bad)
+
+
+@pytest.mark.parametrize(("typed", "named"), [("Paris", "Europe/Paris"), ("paris", "Europe/Paris"),
+                                              ("new york", "America/New_York"), ("europe/berlin", "Europe/Berlin")])
+def test_an_unknown_zone_names_the_iana_zone_it_matches_by_its_last_part(typed, named):
+    with pytest.raises(timing.CronError, match=f"unknown time zone '{typed}'; did you mean {named}\\?"):
+        timing.parse_zone(typed)
+
+
+def test_an_unknown_zone_without_a_match_is_told_the_iana_form():
+    with pytest.raises(timing.CronError, match="use an IANA name such as Europe/Berlin or UTC"):
+        timing.parse_zone("Mars/Olympus")
+    assert timing.zone_guesses("") == [] and timing.zone_guesses("x" * 100) == []
