@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import json
 import re
+import shlex
 import shutil
 import urllib.error
 import urllib.request
@@ -294,9 +295,16 @@ def curl_example(deployment: Deployment) -> str:
         row = {name: values[0] for name, values in holdout["columns"].items()}
     except (OSError, ValueError, KeyError, IndexError):
         row = {s["name"]: None for s in version.manifest.get("inputs", [])}
+    return curl_line(deployment.name, row)
+
+
+def curl_line(name: str, row: dict) -> str:
+    """The curl command a person copies into a shell: the row's JSON is one shell word whatever its values hold (a
+    held-out value such as O'Brien or $(...) stays data, not shell syntax)."""
     body = json.dumps({"instances": [row]})
-    return (f"curl -s -X POST {serving_url()}/v1/models/{deployment.name}:predict "
-            f"-H \"Authorization: Bearer {KEY_PLACEHOLDER}\" -H 'Content-Type: application/json' -d '{body}'")
+    return (f"curl -s -X POST {serving_url()}/v1/models/{name}:predict "
+            f"-H \"Authorization: Bearer {KEY_PLACEHOLDER}\" -H 'Content-Type: application/json' "
+            f"-d {shlex.quote(body)}")
 
 
 def publisher_for(run):
