@@ -9,7 +9,6 @@ from __future__ import annotations
 import fcntl
 import json
 import re
-import shlex
 import shutil
 import urllib.error
 import urllib.request
@@ -299,12 +298,11 @@ def curl_example(deployment: Deployment) -> str:
 
 
 def curl_line(name: str, row: dict) -> str:
-    """The curl command a person copies into a shell: the row's JSON is one shell word whatever its values hold (a
-    held-out value such as O'Brien or $(...) stays data, not shell syntax)."""
-    body = json.dumps({"instances": [row]})
+    """The curl command a person copies into a shell: the row's JSON is one single-quoted shell word whatever its
+    values hold (a held-out value such as O'Brien or $(...) stays data, not shell syntax)."""
+    body = json.dumps({"instances": [row]}).replace("'", "'\\''")  # ' as '\'': frontend/src/deployments/curl.ts
     return (f"curl -s -X POST {serving_url()}/v1/models/{name}:predict "
-            f"-H \"Authorization: Bearer {KEY_PLACEHOLDER}\" -H 'Content-Type: application/json' "
-            f"-d {shlex.quote(body)}")
+            f"-H \"Authorization: Bearer {KEY_PLACEHOLDER}\" -H 'Content-Type: application/json' -d '{body}'")
 
 
 def publisher_for(run):

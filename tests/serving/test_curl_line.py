@@ -29,3 +29,10 @@ def test_a_row_with_quotes_and_shell_syntax_reaches_curl_as_one_json_argument(tm
 def test_a_plain_row_still_reads_as_before():
     line = curl_line("credit", {"age": 41})
     assert line.startswith("curl -s -X POST ") and line.endswith("""-d '{"instances": [{"age": 41}]}'""")
+
+
+def test_a_quote_is_escaped_as_the_page_reads_it():
+    """frontend/src/deployments/curl.ts finds the body as -d '...' with each ' written '\\'' (and swaps in the
+    Try it form's row): the server writes the same form."""
+    line = curl_line("credit", {"name": "O'Brien"})
+    assert line.endswith("""-d '{"instances": [{"name": "O'\\''Brien"}]}'""")
