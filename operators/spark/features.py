@@ -69,13 +69,42 @@ def _label_expr(table, label: str, positive: str = ""):
 def _column_profiles(table, columns: list[str], dtypes: dict[str, str], exact_below: int,
                      counted: tuple[str, ...] = ()) -> tuple[dict[str, dict], dict[str, list[tuple]]]:
     """Per column: rows, non-null count and distinct count; numeric: mean, std, min, max; and the value counts
-    (`_value_counts`) of every column whose distinct count is counted exactly. Distinct counts are estimated
-    (HyperLogLog++, 5% relative error) and counted exactly, from one grouped count, for every column whose
-    estimate is below `exact_below`: the counts that choose transforms are exact. Columns in `counted` (the
-    label) are profiled and, below `exact_below`, value-counted in the same passes."""
-    from pyspark.sql import functions as F
+    (`_value_counts`' pairs) of every column with fewer than `exact_below` distinct values, whose distinct count is
+    then exact: the counts that choose transforms are exact. Columns in `counted` (the label) are profiled and
+    counted with the others. Columns of the plain types (operators.spark.column_summary.SUMMARISED) are summarised
+    in one mapInArrow pass; the others by Spark's aggregations (`_aggregated_profiles`). A column of more values
+    gets `exact_below` as its distinct count: a lower bound, above every count a decision compares."""
+    from .column_summary import SUMMARISED, column_summaries
 
     columns = list(dict.fromkeys([*columns, *counted]))
+    summarised = [c for c in columns if dtypes[c] in SUMMARISED]
+    others = [c for c in columns if c not in summarised]
+    out: dict[str, dict] = {}
+    counts: dict[str, list[tuple]] = {}
+    if summarised:
+        rows, summaries = column_summaries(table, summarised, dtypes, exact_below - 1)
+        for c, summary in zip(summarised, summaries, strict=True):
+            out[c] = summary.profile(rows, _is_numeric(dtypes[c]), dtypes[c] in INTEGER_TYPES)
+            pairs = summary.pairs(rows)
+            if pairs is None:
+                out[c]["distinct"] = exact_below
+            else:
+                counts[c] = pairs
+                out[c].update(distinct=sum(1 for value, _ in pairs if value is not None), exact_distinct=True)
+    if others:
+        profiles, pairs = _aggregated_profiles(table, others, dtypes, exact_below)
+        out.update(profiles)
+        counts.update(pairs)
+    return {c: out[c] for c in columns}, counts
+
+
+def _aggregated_profiles(table, columns: list[str], dtypes: dict[str, str],
+                         exact_below: int) -> tuple[dict[str, dict], dict[str, list[tuple]]]:
+    """`_column_profiles` by Spark's aggregations, for columns of types that the one-pass summary does not take:
+    one aggregation, distinct counts estimated (HyperLogLog++, 5% relative error) and counted exactly, from one
+    grouped count, for every column whose estimate is below `exact_below`."""
+    from pyspark.sql import functions as F
+
     aggs = [F.count(F.lit(1)).alias("__rows")]
     for i, c in enumerate(columns):
         col = F.col(c)
