@@ -134,3 +134,23 @@ def test_fitted_states_equal_the_local_engines(spark, frames, mode):
         if ".edges" in name and "score" in str(local.meta["blocks"][int(name[1:name.index(".")])].get("column")):
             continue  # score's many values: approxQuantile's edges (tests/spark/test_parity.py bounds them)
         np.testing.assert_allclose(state.arrays[name], values, rtol=1e-9, err_msg=name)
+
+
+@pytest.mark.parametrize("parts", [1, 2, 7])
+def test_a_merged_sketch_reads_order_statistics_within_its_bound(parts):
+    from operators.spark.column_summary import SKETCH_ERROR, Sketch
+
+    rng = np.random.default_rng(parts)
+    x = np.concatenate([rng.lognormal(10, 1, 150_000).round(1), rng.integers(0, 50, 50_000).astype(float)])
+    chunks = np.array_split(rng.permutation(x), parts)
+    sketch = Sketch.of([chunks[0][:1000], chunks[0][1000:]])  # a task's batches
+    for chunk in chunks[1:]:
+        sketch.merge(Sketch.from_json(Sketch.of([chunk]).to_json()))
+    assert sketch.n == len(x)
+    ranks = np.unique(np.linspace(0, len(x) - 1, 400).astype(np.int64))
+    got = sketch.at(ranks)
+    s = np.sort(x)
+    lo, hi = np.searchsorted(s, got, "left"), np.searchsorted(s, got, "right") - 1  # ranks of the value read
+    gap = np.maximum(0, np.maximum(lo - ranks, ranks - hi))
+    assert gap.max() <= SKETCH_ERROR * len(x)
+    assert sketch.at([0])[0] == s[0]

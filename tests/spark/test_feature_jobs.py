@@ -1,6 +1,6 @@
 """The Spark feature fit in few Spark jobs, counted from Spark's status store (tests/spark/jobs.py), not timed
 (issue 19): one pass summarising every column (operators.spark.column_summary: profiles, exact distinct counts,
-the label's classes and the category frequencies together), one approxQuantile pass; a grouped count only for a
+the label's classes, the category frequencies and the quantile sketches together); a grouped count only for a
 column of many values that a block needs the frequencies of; an adaptive aggregation is two jobs (its map stage
 and its result). The transform counts no label again. The states are the local
 fit's (tests/spark/test_parity.py holds the tolerances; here the parts that must be equal)."""
@@ -16,7 +16,7 @@ from operators.spark.features import feature_extraction, fit_feature_state_spark
 
 from .jobs import QuietContext as Ctx, jobs_of
 
-PROFILES, GROUPED, QUANTILES = 1, 2, 2  # jobs: the columns' summary pass, a grouped count, approxQuantile
+PROFILES, GROUPED = 1, 2  # jobs: the columns' summary pass, a grouped count
 
 
 @pytest.fixture(scope="module")
@@ -39,14 +39,15 @@ def _blocks(state):
     return [{k: v for k, v in b.items() if k in keys} for b in state.meta["blocks"]]
 
 
-def test_auto_feature_extraction_fits_in_one_summary_pass_and_one_quantile_pass(spark, credit):
+def test_auto_feature_extraction_fits_in_one_summary_pass(spark, credit):
     table, df = credit
     params = FeatureConfig(label="answer", exclude=["customer_id", "application_date", "default", "wide"])
     out = []
     jobs = jobs_of(spark, lambda: out.append(feature_extraction(Ctx(), {"table": df}, params)))
     # main ran 11: a separate exact distinct count (3), the label's classes in the fit and again in the transform
     # (2 + 2) and the categories' grouped count; then 6: an aggregation and a grouped count (2 + 2) for the profiles
-    assert jobs == PROFILES + QUANTILES
+    # and approxQuantile (2)
+    assert jobs == PROFILES
     state = out[0]["feature_state"]
     local, _ = fit_feature_state(table, params)
     assert state.meta["label_classes"] == local.meta["label_classes"] == ["no", "yes"]
