@@ -7,13 +7,14 @@ Fitted states match the local engine's within these tolerances (tests/spark/test
 - vocabularies (one-hot, ordinal, frequency, target): identical;
 - quantiles (bucket edges, clip bounds, cross buckets) of a numeric column the fit counted exactly (few
   distinct values): identical (numpy's quantile over the values rebuilt from the counts); of the others: the
-  two order statistics numpy interpolates between, from Spark's approxQuantile at relative error
-  QUANTILE_RELATIVE_ERROR (1e-4), interpolated as numpy does. Spark bounds each order statistic's rank within
-  ceil(n * 1e-4 + 0.5) rows of numpy's (n the values present): one row on up to 5,000 rows, so an edge may be
-  interpolated from its neighbours' values (seen on a table of one partition), about 0.01% of the rows on big
-  tables;
-- distinct counts (which choose transforms and granularities in auto mode): exact wherever they decide
-  (approx_count_distinct first, then an exact count for the columns below the largest threshold);
+  two order statistics numpy interpolates between, interpolated as numpy does, read from the column summary's
+  quantile sketch (operators.spark.column_summary: within SKETCH_ERROR * n ranks, half of the bound below) or,
+  for a column without one, from Spark's approxQuantile at relative error QUANTILE_RELATIVE_ERROR (1e-4). Spark
+  bounds each order statistic's rank within ceil(n * 1e-4 + 0.5) rows of numpy's (n the values present): one row
+  on up to 5,000 rows, so an edge may be interpolated from its neighbours' values (seen on a table of one
+  partition), about 0.01% of the rows on big tables;
+- distinct counts (which choose transforms and granularities in auto mode): exact wherever they decide (counted
+  exactly up to the largest threshold, in the one summary pass);
 - target encoding: the full-data encoding of new rows is identical; the out-of-fold encoding of the training
   rows draws its folds with Spark's seeded rand(), not numpy's, so it differs row by row (not in law).
 The transform is the kernel itself, so features are identical for the same fitted state. Its output is the
@@ -69,13 +70,44 @@ def _label_expr(table, label: str, positive: str = ""):
 def _column_profiles(table, columns: list[str], dtypes: dict[str, str], exact_below: int,
                      counted: tuple[str, ...] = ()) -> tuple[dict[str, dict], dict[str, list[tuple]]]:
     """Per column: rows, non-null count and distinct count; numeric: mean, std, min, max; and the value counts
-    (`_value_counts`) of every column whose distinct count is counted exactly. Distinct counts are estimated
-    (HyperLogLog++, 5% relative error) and counted exactly, from one grouped count, for every column whose
-    estimate is below `exact_below`: the counts that choose transforms are exact. Columns in `counted` (the
-    label) are profiled and, below `exact_below`, value-counted in the same passes."""
-    from pyspark.sql import functions as F
+    (`_value_counts`' pairs) of every column with fewer than `exact_below` distinct values, whose distinct count is
+    then exact: the counts that choose transforms are exact. Columns in `counted` (the label) are profiled and
+    counted with the others. Columns of the plain types (operators.spark.column_summary.SUMMARISED) are summarised
+    in one mapInArrow pass; the others by Spark's aggregations (`_aggregated_profiles`). A column of more values
+    gets `exact_below` as its distinct count: a lower bound, above every count a decision compares."""
+    from .column_summary import SUMMARISED, column_summaries
 
     columns = list(dict.fromkeys([*columns, *counted]))
+    summarised = [c for c in columns if dtypes[c] in SUMMARISED]
+    others = [c for c in columns if c not in summarised]
+    out: dict[str, dict] = {}
+    counts: dict[str, list[tuple]] = {}
+    if summarised:
+        rows, summaries = column_summaries(table, summarised, dtypes, exact_below - 1)
+        for c, summary in zip(summarised, summaries, strict=True):
+            out[c] = summary.profile(rows, _is_numeric(dtypes[c]), dtypes[c] in INTEGER_TYPES)
+            pairs = summary.pairs(rows)
+            if pairs is None:
+                out[c]["distinct"] = exact_below
+                if summary.sketch is not None:  # its quantiles without an approxQuantile pass (Quantiles)
+                    out[c]["sketch"] = summary.sketch
+            else:
+                counts[c] = pairs
+                out[c].update(distinct=sum(1 for value, _ in pairs if value is not None), exact_distinct=True)
+    if others:
+        profiles, pairs = _aggregated_profiles(table, others, dtypes, exact_below)
+        out.update(profiles)
+        counts.update(pairs)
+    return {c: out[c] for c in columns}, counts
+
+
+def _aggregated_profiles(table, columns: list[str], dtypes: dict[str, str],
+                         exact_below: int) -> tuple[dict[str, dict], dict[str, list[tuple]]]:
+    """`_column_profiles` by Spark's aggregations, for columns of types that the one-pass summary does not take:
+    one aggregation, distinct counts estimated (HyperLogLog++, 5% relative error) and counted exactly, from one
+    grouped count, for every column whose estimate is below `exact_below`."""
+    from pyspark.sql import functions as F
+
     aggs = [F.count(F.lit(1)).alias("__rows")]
     for i, c in enumerate(columns):
         col = F.col(c)
@@ -130,7 +162,9 @@ def _value_counts(table, columns: list[str]) -> dict[str, list[tuple]]:
 
 class Quantiles:
     """Every quantile the fit needs: exactly, from the value counts, for the numeric columns the fit counted
-    (`counted`: few distinct values), and by one approxQuantile pass over all other numeric columns.
+    (`counted`: few distinct values); from the column summary's quantile sketch (`sketches`,
+    operators.spark.column_summary.Sketch) for the others that have one, the order statistics numpy interpolates
+    between read from it and interpolated as below; and by one approxQuantile pass over the rest.
 
     A counted column's present values are rebuilt on the driver from its (value, count) pairs and numpy's quantile
     runs over them, the very call of the local fit on the same values: the same doubles. Up to EXACT_ROWS values;
@@ -145,16 +179,29 @@ class Quantiles:
     EXACT_ROWS = 20_000_000  # 160 MB of float64 on the driver at most
 
     def __init__(self, table, requests: dict[str, set[float]], present: dict[str, int],
-                 counted: dict[str, list[tuple]] | None = None):
+                 counted: dict[str, list[tuple]] | None = None, sketches: dict | None = None):
         self.table = table
         self.present = present
         self.values: dict[tuple[str, float], float] = {}
         self.counted = {c: pairs for c, pairs in (counted or {}).items()
                         if sum(n for value, n in pairs if value is not None) <= self.EXACT_ROWS}
+        self.sketches = {c: sketch for c, sketch in (sketches or {}).items() if sketch.n}
         requests = {c: probs for c, probs in requests.items() if probs and present.get(c)}
         for column in [c for c in requests if c in self.counted]:
             self._exact(column, requests.pop(column))
+        for column in [c for c in requests if c in self.sketches]:
+            self._sketched(column, requests.pop(column))
         self._compute(requests)
+
+    def _sketched(self, column: str, probabilities) -> None:
+        sketch = self.sketches[column]
+        n = sketch.n  # the values other than NaN, as numpy's quantile of the local fit counts them
+        for q in set(probabilities):
+            h = (n - 1) * float(q)
+            k = min(int(np.floor(h)), n - 1)
+            frac = h - k
+            low, high = (float(v) for v in sketch.at([k, min(k + 1, n - 1)]))
+            self.values[(column, _key(q))] = low + frac * (high - low) if frac else low
 
     def _exact(self, column: str, probabilities) -> None:
         pairs = [(float(value), n) for value, n in self.counted[column] if value is not None]
@@ -207,6 +254,8 @@ class Quantiles:
         missing = {q for q in probabilities if (column, _key(q)) not in self.values}
         if missing and column in self.counted:
             self._exact(column, missing)
+        elif missing and column in self.sketches:
+            self._sketched(column, missing)
         elif missing:
             self._compute({column: missing})
         return np.asarray([self.values[(column, _key(q))] for q in probabilities], dtype=np.float64)
@@ -253,7 +302,8 @@ class SparkStatistics:
         self.rows = next(iter(profiles.values()))["rows"]  # every profile counts the same rows
         present = {c: p["present"] for c, p in profiles.items()}
         numeric = {c: pairs for c, pairs in counted.items() if c in dtypes and dtypes[c] in NUMERIC_TYPES}
-        self._quantiles = Quantiles(table, self._quantile_requests(plan), present, numeric)
+        sketches = {c: p["sketch"] for c, p in profiles.items() if p.get("sketch") is not None}
+        self._quantiles = Quantiles(table, self._quantile_requests(plan), present, numeric, sketches)
         category_columns = [c for c, ops in plan.items() if any(op in CATEGORY_BLOCKS for op in plain_ops(ops))]
         self._categories = _category_counts(table, list(dict.fromkeys(category_columns)), counted)
         self._label = label  # the label as a 0/1 double column, from the classes the fit found

@@ -1,7 +1,8 @@
 """The Spark feature fit in few Spark jobs, counted from Spark's status store (tests/spark/jobs.py), not timed
-(issue 19): one aggregation for the column profiles, one grouped count for the exact distinct counts, the
-label's classes and the category frequencies together, one approxQuantile pass; an adaptive aggregation is
-two jobs (its map stage and its result). The transform counts no label again. The states are the local
+(issue 19): one pass summarising every column (operators.spark.column_summary: profiles, exact distinct counts,
+the label's classes, the category frequencies and the quantile sketches together); a grouped count only for a
+column of many values that a block needs the frequencies of; an adaptive aggregation is two jobs (its map stage
+and its result). The transform counts no label again. The states are the local
 fit's (tests/spark/test_parity.py holds the tolerances; here the parts that must be equal)."""
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from operators.spark.features import feature_extraction, fit_feature_state_spark
 
 from .jobs import QuietContext as Ctx, jobs_of
 
-PROFILES, GROUPED, QUANTILES = 2, 2, 2  # jobs: the profiles' aggregation, the grouped count, approxQuantile
+PROFILES, GROUPED = 1, 2  # jobs: the columns' summary pass, a grouped count
 
 
 @pytest.fixture(scope="module")
@@ -38,14 +39,15 @@ def _blocks(state):
     return [{k: v for k, v in b.items() if k in keys} for b in state.meta["blocks"]]
 
 
-def test_auto_feature_extraction_fits_in_one_aggregation_one_grouped_count_and_one_quantile_pass(spark, credit):
+def test_auto_feature_extraction_fits_in_one_summary_pass(spark, credit):
     table, df = credit
     params = FeatureConfig(label="answer", exclude=["customer_id", "application_date", "default", "wide"])
     out = []
     jobs = jobs_of(spark, lambda: out.append(feature_extraction(Ctx(), {"table": df}, params)))
     # main ran 11: a separate exact distinct count (3), the label's classes in the fit and again in the transform
-    # (2 + 2) and the categories' grouped count
-    assert jobs == PROFILES + GROUPED + QUANTILES
+    # (2 + 2) and the categories' grouped count; then 6: an aggregation and a grouped count (2 + 2) for the profiles
+    # and approxQuantile (2)
+    assert jobs == PROFILES
     state = out[0]["feature_state"]
     local, _ = fit_feature_state(table, params)
     assert state.meta["label_classes"] == local.meta["label_classes"] == ["no", "yes"]
@@ -61,7 +63,7 @@ def test_target_blocks_take_the_prior_from_their_own_grouped_count(spark, credit
     config = FeatureConfig(label="default", mode="manual", columns={"purpose": ["target"], "region": ["target"]})
     out = []
     jobs = jobs_of(spark, lambda: out.append(fit_feature_state_spark(Ctx(), df, config)))
-    assert jobs == PROFILES + GROUPED + 2 * 2  # per target block one grouped count (main: and a mean, 2 more)
+    assert jobs == PROFILES + 2 * 2  # per target block one grouped count (main: and a mean, 2 more)
     state = out[0][0]
     local, _ = fit_feature_state(table, config)
     for i, block in enumerate(state.meta["blocks"]):
@@ -75,7 +77,7 @@ def test_columns_beyond_the_exact_count_are_counted_in_one_more_grouped_count(sp
     config = FeatureConfig(label="default", mode="manual", columns={"wide": ["onehot"], "region": ["frequency"]})
     out = []
     jobs = jobs_of(spark, lambda: out.append(fit_feature_state_spark(Ctx(), df, config)))
-    assert jobs == PROFILES + GROUPED + GROUPED  # region and the label in the first, wide in its own
+    assert jobs == PROFILES + GROUPED  # region and the label counted in the summary pass, wide in a grouped count
     local, _ = fit_feature_state(table, config)
     assert _blocks(out[0][0]) == _blocks(local)
     assert sorted(out[0][0].arrays) == sorted(local.arrays) and any(k.endswith(".values") for k in local.arrays)

@@ -1,0 +1,264 @@
+"""The feature fit's column profiles in one pass: each Spark task summarises its rows in Python (mapInArrow) as a
+small mergeable summary per column, and the driver merges the tasks' summaries (the mergeable-summary idea of
+scikit-learn's partial_fit and Beam's combiners, see STYLE.md).
+
+Per column a summary holds: the non-null count; for numbers (cast to double, as Spark's aggregations see them) the
+NaN count and the count, mean, sum of squared deviations (Chan's parallel merge: exact up to summation order),
+minimum and maximum of the other values; for integers the exact minimum and maximum; and the exact value counts
+while the column has at most `limit` distinct values (a task or the merge that finds more drops them: the column
+has "many" values). These give the statistics of one Spark aggregation (count, mean, stddev_pop, min, max) with
+Spark's NaN rules (NaN is a value: it counts as present, makes the mean, deviation and maximum NaN, and is the
+minimum only of a column of NaN alone), and `table.groupBy(column).count()`'s pairs for the counted columns: one
+job, no shuffle, no HyperLogLog and no exploded grouped count.
+
+A number column of more values than `limit` gets a quantile sketch too (`Sketch`), so its quantiles need no
+approxQuantile pass: each task sorts its values (other than NaN) and keeps every s-th, s = floor(SKETCH_ERROR * its
+values); an order statistic read from the merged samples is within the sum of the tasks' s, at most
+SKETCH_ERROR * n, ranks of the exact one (n the values), inside approxQuantile's bound at
+QUANTILE_RELATIVE_ERROR (operators.spark.features). A task holds at most SKETCH_ROWS values of a column; past
+that, or in a table of more than SKETCH_PARTITIONS partitions, the column has no sketch and approxQuantile runs.
+
+Types summarised here (`SUMMARISED`): integers, float, double, boolean and string, whose values Arrow hands to Python
+as groupBy's rows hold them; a column of another type (decimal, date, timestamp, binary, nested) is profiled by the
+Spark aggregations of operators.spark.features instead.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import math
+
+import numpy as np
+
+INTEGER_TYPES = ("tinyint", "smallint", "int", "bigint")
+SUMMARISED = INTEGER_TYPES + ("float", "double", "boolean", "string")
+SKETCHED = INTEGER_TYPES + ("float", "double")
+SKETCH_ERROR = 5e-5  # half of operators.spark.features.QUANTILE_RELATIVE_ERROR: 20,000 samples a task and column
+SKETCH_ROWS = 4_000_000  # values of a column one task holds for its sketch (32 MB)
+SKETCH_PARTITIONS = 100  # at most 2M samples a column on the driver
+
+
+class Sketch:
+    """Sorted samples of a column's values other than NaN, from each task: (values it had, step, every step-th of
+    its sorted values from the smallest). `at` reads order statistics from them (see the module docstring)."""
+
+    def __init__(self, parts: list[tuple[int, int, np.ndarray]]):
+        self.parts = parts
+        self.n = sum(n for n, _, _ in parts)
+        self._sorted: tuple[np.ndarray, np.ndarray] | None = None
+
+    @classmethod
+    def of(cls, values: list[np.ndarray]) -> Sketch:
+        x = np.sort(np.concatenate(values)) if values else np.empty(0)
+        if not len(x):
+            return cls([])
+        step = max(1, int(SKETCH_ERROR * len(x)))
+        return cls([(len(x), step, x[::step].copy())])
+
+    def merge(self, other: Sketch) -> None:
+        self.parts += other.parts
+        self.n += other.n
+        self._sorted = None
+
+    def at(self, ranks) -> np.ndarray:
+        """The values at these 0-based ranks (0 .. n - 1) of the sorted values, within the sketch's bound."""
+        if self._sorted is None:
+            values = np.concatenate([samples for _, _, samples in self.parts])
+            weights = np.concatenate([np.minimum(step, n - step * np.arange(len(samples)))
+                                      for n, step, samples in self.parts])
+            order = np.argsort(values, kind="stable")
+            # ranks up to covered[i] - 1 fall to the i-th smallest sample
+            self._sorted = values[order], np.cumsum(weights[order])
+        values, covered = self._sorted
+        index = np.searchsorted(covered, np.asarray(ranks, dtype=np.int64), side="right")
+        return values[np.minimum(index, len(values) - 1)]
+
+    def to_json(self) -> list:
+        return [[n, step, base64.b64encode(samples.astype("<f8").tobytes()).decode()]
+                for n, step, samples in self.parts]
+
+    @classmethod
+    def from_json(cls, data: list) -> Sketch:
+        return cls([(n, step, np.frombuffer(base64.b64decode(text), dtype="<f8")) for n, step, text in data])
+
+
+class Summary:
+    """One column's summary over some rows (see the module docstring); `merge` adds another's."""
+
+    __slots__ = ("present", "nan", "n", "mean", "m2", "low", "high", "ilow", "ihigh", "counts", "held", "sketch")
+
+    def __init__(self, sketched: bool = False):
+        self.present = self.nan = self.n = 0
+        self.mean = self.m2 = 0.0
+        self.low = self.high = None  # of the values other than NaN, as doubles
+        self.ilow = self.ihigh = None  # integers: exact
+        self.counts: dict | None = {}  # value -> rows, NaN and null apart; None: more than the limit
+        self.held: list[np.ndarray] | None = [] if sketched else None  # a task's values for its sketch
+        self.sketch: Sketch | None = None  # None: no sketch (not a number column, or a task could not make one)
+
+    def add_numbers(self, x: np.ndarray) -> None:
+        """Present values of a batch as float64, NaN included."""
+        nan = np.isnan(x)
+        k = int(nan.sum())
+        if k:
+            self.nan += k
+            x = x[~nan]
+        if not len(x):
+            return
+        if self.held is not None:
+            self.held.append(x)
+            if self.n + len(x) > SKETCH_ROWS:
+                self.held = None
+        self._merge_moments(len(x), float(x.mean()), float(((x - x.mean()) ** 2).sum()))
+        low, high = float(x.min()), float(x.max())
+        self.low = low if self.low is None else min(self.low, low)
+        self.high = high if self.high is None else max(self.high, high)
+
+    def _merge_moments(self, n: int, mean: float, m2: float) -> None:
+        total = self.n + n
+        delta = mean - self.mean
+        self.mean += delta * n / total
+        self.m2 += m2 + delta * delta * self.n * n / total
+        self.n = total
+
+    def add_integers(self, low: int, high: int) -> None:
+        self.ilow = low if self.ilow is None else min(self.ilow, low)
+        self.ihigh = high if self.ihigh is None else max(self.ihigh, high)
+
+    def add_counts(self, values: list, counts: list[int], limit: int) -> None:
+        if self.counts is None:
+            return
+        for value, n in zip(values, counts, strict=True):
+            self.counts[value] = self.counts.get(value, 0) + n
+        if len(self.counts) > limit:
+            self.counts = None
+
+    def finish(self) -> None:
+        """At the end of a task: its sketch when the column has many values here (or none at all)."""
+        if self.held is not None and (self.counts is None or not self.n):
+            self.sketch = Sketch.of(self.held)
+        self.held = None
+
+    def merge(self, other: Summary, limit: int, first: bool = False) -> None:
+        if first:
+            self.sketch = other.sketch
+        elif self.sketch is not None and other.sketch is not None:
+            self.sketch.merge(other.sketch)
+        else:
+            self.sketch = None
+        self.present += other.present
+        self.nan += other.nan
+        if other.n:
+            self._merge_moments(other.n, other.mean, other.m2)
+        for name, pick in (("low", min), ("high", max), ("ilow", min), ("ihigh", max)):
+            theirs = getattr(other, name)
+            if theirs is not None:
+                mine = getattr(self, name)
+                setattr(self, name, theirs if mine is None else pick(mine, theirs))
+        if other.counts is None:
+            self.counts = None
+        else:
+            self.add_counts(list(other.counts), list(other.counts.values()), limit)
+
+    def to_json(self) -> list:
+        counts = None if self.counts is None else [list(self.counts), list(self.counts.values())]
+        sketch = None if self.sketch is None else self.sketch.to_json()
+        return [self.present, self.nan, self.n, self.mean, self.m2, self.low, self.high, self.ilow, self.ihigh, counts,
+                sketch]
+
+    @classmethod
+    def from_json(cls, data: list) -> Summary:
+        s = cls()
+        s.present, s.nan, s.n, s.mean, s.m2, s.low, s.high, s.ilow, s.ihigh, counts, sketch = data
+        s.counts = None if counts is None else dict(zip(counts[0], counts[1], strict=True))
+        s.sketch = None if sketch is None else Sketch.from_json(sketch)
+        return s
+
+    def profile(self, rows: int, numeric: bool, integer: bool) -> dict:
+        """The statistics `_column_profiles` reads from Spark's aggregation, by Spark's rules for NaN and for a
+        column without values (None)."""
+        out = {"rows": rows, "present": self.present}
+        if numeric:
+            nan = float("nan")
+            if not self.present:
+                out.update(mean=None, std=None, min=None, max=None)
+            elif self.nan:
+                out.update(mean=nan, std=nan, min=self.low if self.n else nan, max=nan)
+            else:
+                out.update(mean=self.mean, std=math.sqrt(max(self.m2, 0.0) / self.n), min=self.low, max=self.high)
+        if integer:
+            out.update(imin=self.ilow, imax=self.ihigh)
+        return out
+
+    def pairs(self, rows: int) -> list[tuple] | None:
+        """groupBy(column).count()'s (value, rows) pairs: null as None, NaN as one value; None when not counted."""
+        if self.counts is None:
+            return None
+        pairs = list(self.counts.items())
+        if self.nan:
+            pairs.append((float("nan"), self.nan))
+        if rows > self.present:
+            pairs.append((None, rows - self.present))
+        return pairs
+
+
+def _add_batch_column(summary: Summary, array, dtype: str, limit: int) -> None:
+    """One Arrow column of a batch into its summary."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    present = array.drop_null() if array.null_count else array
+    summary.present += len(present)
+    if not len(present):
+        return
+    if dtype != "string":
+        if dtype in INTEGER_TYPES:
+            extremes = pc.min_max(present)
+            summary.add_integers(extremes["min"].as_py(), extremes["max"].as_py())
+        numbers = present.cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False)  # as Spark's cast
+        summary.add_numbers(numbers)
+        if dtype in ("float", "double"):  # groupBy's values: -0.0 is 0.0, NaN is counted apart (summary.nan)
+            present = pc.add(present.filter(pc.invert(pc.is_nan(present))), pa.scalar(0.0, present.type))
+    if summary.counts is None:
+        return
+    counted = pc.value_counts(present)
+    if len(counted) > limit:  # more than the limit in this batch alone: its values need not come to Python
+        summary.counts = None
+        return
+    summary.add_counts(counted.field(0).to_pylist(), counted.field(1).to_pylist(), limit)
+
+
+def summarise_batches(batches, *, columns: list[str], dtypes: list[str], limit: int, sketches: bool = True):
+    """mapInArrow body: the summaries of a task's rows as one JSON row (rows, then each column's summary)."""
+    import pyarrow as pa
+
+    rows, summaries = 0, [Summary(sketches and dtype in SKETCHED) for dtype in dtypes]
+    for batch in batches:
+        rows += batch.num_rows
+        for i, (summary, dtype) in enumerate(zip(summaries, dtypes, strict=True)):
+            _add_batch_column(summary, batch.column(i), dtype, limit)
+    for summary in summaries:
+        summary.finish()
+    text = json.dumps([rows, [s.to_json() for s in summaries]], allow_nan=True)
+    yield pa.RecordBatch.from_arrays([pa.array([text], type=pa.string())], names=["summary"])
+
+
+def column_summaries(table, columns: list[str], dtypes: dict[str, str], limit: int) -> tuple[int, list[Summary]]:
+    """(rows, each column's merged Summary) of `table`, from one mapInArrow job over the columns."""
+    import functools
+
+    from .tables import col
+
+    if not columns:
+        return table.count(), []
+    kinds = [dtypes[c] for c in columns]
+    selected = table.select(*[col(c) for c in columns])
+    sketches = selected.rdd.getNumPartitions() <= SKETCH_PARTITIONS
+    body = functools.partial(summarise_batches, columns=list(columns), dtypes=kinds, limit=limit, sketches=sketches)
+    rows, merged = 0, [Summary() for _ in columns]
+    for i, row in enumerate(selected.mapInArrow(body, "summary string").collect()):
+        task_rows, parts = json.loads(row["summary"])
+        rows += task_rows
+        for summary, part in zip(merged, parts, strict=True):
+            summary.merge(Summary.from_json(part), limit, first=i == 0)
+    return rows, merged

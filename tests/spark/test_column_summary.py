@@ -1,0 +1,156 @@
+"""The feature fit's one-pass column summary (operators.spark.column_summary) against what it replaced, Spark's own
+aggregations and grouped count (operators.spark.features._aggregated_profiles), and the fitted state it leads to
+against the local engine's: nulls, NaN, -0.0, one value, many values, an integer row identifier, empty partitions."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from operators.feature_state import FeatureConfig
+from operators.library.features import fit_feature_state
+from operators.spark.features import _aggregated_profiles, _column_profiles, fit_feature_state_spark
+
+from .jobs import QuietContext as Ctx
+
+N = 3000
+EXACT_BELOW = 100  # a column of more distinct values than this is "many"
+
+
+def _table(seed: int = 5) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    score = rng.normal(10.0, 3.0, N).round(3)  # many values
+    score[rng.random(N) < 0.1] = np.nan  # missing (null in Spark)
+    signed = rng.choice([-1.5, 0.0, 2.5], N)
+    return pd.DataFrame({
+        "id": np.arange(1, N + 1),  # a row identifier
+        "score": score,
+        "count": rng.integers(0, 12, N),
+        "count_gaps": pd.array(np.where(rng.random(N) < 0.2, None, rng.integers(0, 5, N)), dtype="Int64"),
+        "constant": np.full(N, 7.25),
+        "signed": signed,
+        "flag": pd.array(np.where(rng.random(N) < 0.1, None, rng.random(N) < 0.3), dtype="boolean"),
+        "city": np.where(rng.random(N) < 0.05, None, rng.choice(["a", "b", "c", "d"], N)).astype(object),
+        "code": [f"c{i}" for i in rng.integers(0, 500, N)],  # many strings
+        "label": (rng.random(N) < 0.3).astype(np.int64),
+    })
+
+
+@pytest.fixture(scope="module")
+def frames(spark):
+    from pyspark.sql import functions as F
+
+    table = _table()
+    # real NaN (not null) in Spark, and -0.0 beside 0.0, in more partitions than rows in some: empty partitions
+    df = (spark.createDataFrame(table).repartition(7)
+          .withColumn("nan_some", F.when(F.col("count") == 3, F.lit(float("nan"))).otherwise(F.col("signed")))
+          .withColumn("nan_all", F.lit(float("nan")))
+          .withColumn("negzero", F.when(F.col("count") < 11, F.lit(-0.0)).otherwise(F.lit(0.0)))  # -0.0 first
+          .withColumn("empty", F.lit(None).cast("double")))
+    tiny = spark.createDataFrame(table.head(5)).repartition(4).cache()  # most partitions empty
+    for frame in (df, tiny):
+        frame.count()  # filled here: the jobs counted are the fit's
+    yield table, df, tiny
+    df.unpersist()
+    tiny.unpersist()
+
+
+def _same(a, b) -> bool:
+    if a is None or b is None:
+        return a is b
+    if isinstance(a, float) and math.isnan(a):
+        return isinstance(b, float) and math.isnan(b)
+    return a == pytest.approx(b, rel=1e-9, abs=1e-12)
+
+
+def _pairs(pairs) -> list:
+    """Comparable pairs: (type, value as text, count), NaN as "nan"."""
+    return sorted((type(v).__name__, "nan" if isinstance(v, float) and math.isnan(v) else repr(v), n) for v, n in pairs)
+
+
+@pytest.mark.parametrize("which", ["df", "tiny"])
+def test_the_summary_gives_sparks_aggregations_and_grouped_counts(spark, frames, which):
+    _, df, tiny = frames
+    df = df if which == "df" else tiny
+    columns = [c for c in df.columns if c != "label"]
+    dtypes = dict(df.dtypes)
+    profiles, counts = _column_profiles(df, columns, dtypes, EXACT_BELOW, ("label",))
+    expected, expected_counts = _aggregated_profiles(df, [*columns, "label"], dtypes, EXACT_BELOW)
+    assert list(profiles) == [*columns, "label"]
+    for column, want in expected.items():
+        got = profiles[column]
+        for key in ("rows", "present", "imin", "imax"):
+            assert got.get(key) == want.get(key), (column, key)
+        for key in ("mean", "std", "min", "max"):
+            assert _same(got.get(key), want.get(key)), (column, key, got.get(key), want.get(key))
+        if want.get("exact_distinct"):
+            assert got["distinct"] == want["distinct"] and got["exact_distinct"], column
+            assert _pairs(counts[column]) == _pairs(expected_counts[column]), column
+        else:  # many values: a lower bound above every decisive count, and no pairs
+            assert got["distinct"] == EXACT_BELOW and not got.get("exact_distinct") and column not in counts
+    if which == "df":
+        assert {c for c, p in profiles.items() if not p.get("exact_distinct")} == {"id", "score", "code"}
+        assert counts["negzero"] == [(0.0, N)] and math.copysign(1, counts["negzero"][0][0]) == 1  # -0.0 is 0.0
+        assert "nan" in [p[1] for p in _pairs(counts["nan_some"])]
+
+
+def test_a_column_of_few_values_per_task_and_many_in_all_is_not_counted(spark):
+    from operators.spark.column_summary import column_summaries
+
+    df = spark.range(0, 4000, 1, 8).selectExpr("cast(floor(id / 50) as bigint) as v")  # 10 values per task, 80 in all
+    rows, (summary,) = column_summaries(df, ["v"], {"v": "bigint"}, 40)
+    assert rows == 4000 and summary.counts is None
+    rows, (summary,) = column_summaries(df, ["v"], {"v": "bigint"}, 80)
+    assert summary.counts == {v: 50 for v in range(80)}
+
+
+@pytest.mark.parametrize("mode", ["auto", "manual"])
+def test_fitted_states_equal_the_local_engines(spark, frames, mode):
+    table, _, _ = frames
+    df = spark.createDataFrame(table).repartition(3)
+    columns = {"score": ["standardize", "buckets", "missing_indicator"], "count": ["buckets", "standardize"],
+               "count_gaps": ["standardize", "missing_indicator", "buckets"], "constant": ["standardize", "buckets"],
+               "flag": ["onehot"], "city": ["onehot", "frequency"], "code": ["onehot"], "signed": ["clip"]}
+    config = FeatureConfig(label="label", mode=mode, columns=columns if mode == "manual" else {},
+                           exclude=["id"] if mode == "manual" else [])
+    state = fit_feature_state_spark(Ctx(), df, config)[0]
+    local = fit_feature_state(table, config)[0]
+    assert state.meta["names"] == local.meta["names"]
+    assert state.meta["excluded_identifiers"] == local.meta["excluded_identifiers"]
+    if mode == "auto":
+        assert [e["column"] for e in state.meta["excluded_identifiers"]] == ["id"]
+    assert state.meta["label_classes"] == local.meta["label_classes"]
+    for a, b in zip(local.meta["blocks"], state.meta["blocks"], strict=True):
+        assert set(a) == set(b), a["op"]
+        for key, value in a.items():
+            if isinstance(value, float):
+                assert b[key] == pytest.approx(value, rel=1e-9, abs=1e-12), (a["op"], a.get("column"), key)
+            else:
+                assert b[key] == value, (a["op"], a.get("column"), key)
+    assert sorted(state.arrays) == sorted(local.arrays)
+    for name, values in local.arrays.items():
+        if ".edges" in name and "score" in str(local.meta["blocks"][int(name[1:name.index(".")])].get("column")):
+            continue  # score's many values: approxQuantile's edges (tests/spark/test_parity.py bounds them)
+        np.testing.assert_allclose(state.arrays[name], values, rtol=1e-9, err_msg=name)
+
+
+@pytest.mark.parametrize("parts", [1, 2, 7])
+def test_a_merged_sketch_reads_order_statistics_within_its_bound(parts):
+    from operators.spark.column_summary import SKETCH_ERROR, Sketch
+
+    rng = np.random.default_rng(parts)
+    x = np.concatenate([rng.lognormal(10, 1, 150_000).round(1), rng.integers(0, 50, 50_000).astype(float)])
+    chunks = np.array_split(rng.permutation(x), parts)
+    sketch = Sketch.of([chunks[0][:1000], chunks[0][1000:]])  # a task's batches
+    for chunk in chunks[1:]:
+        sketch.merge(Sketch.from_json(Sketch.of([chunk]).to_json()))
+    assert sketch.n == len(x)
+    ranks = np.unique(np.linspace(0, len(x) - 1, 400).astype(np.int64))
+    got = sketch.at(ranks)
+    s = np.sort(x)
+    lo, hi = np.searchsorted(s, got, "left"), np.searchsorted(s, got, "right") - 1  # ranks of the value read
+    gap = np.maximum(0, np.maximum(lo - ranks, ranks - hi))
+    assert gap.max() <= SKETCH_ERROR * len(x)
+    assert sketch.at([0])[0] == s[0]
