@@ -15,8 +15,9 @@ A number column of more values than `limit` gets a quantile sketch too (`Sketch`
 approxQuantile pass: each task sorts its values (other than NaN) and keeps every s-th, s = floor(SKETCH_ERROR * its
 values); an order statistic read from the merged samples is within the sum of the tasks' s, at most
 SKETCH_ERROR * n, ranks of the exact one (n the values), inside approxQuantile's bound at
-QUANTILE_RELATIVE_ERROR (operators.spark.features). A task holds at most SKETCH_ROWS values of a column; past
-that, or in a table of more than SKETCH_PARTITIONS partitions, the column has no sketch and approxQuantile runs.
+QUANTILE_RELATIVE_ERROR (operators.spark.features). A task holds at most SKETCH_ROWS values of a column and
+SKETCH_TASK_VALUES of all its columns; past that, or in a table of more than SKETCH_PARTITIONS partitions, the
+column has no sketch and approxQuantile runs.
 
 Types summarised here (`SUMMARISED`): integers, float, double, boolean and string, whose values Arrow hands to Python
 as groupBy's rows hold them; a column of another type (decimal, date, timestamp, binary, nested) is profiled by the
@@ -35,6 +36,8 @@ SUMMARISED = INTEGER_TYPES + ("float", "double", "boolean", "string")
 SKETCHED = INTEGER_TYPES + ("float", "double")
 SKETCH_ERROR = 5e-5  # half of operators.spark.features.QUANTILE_RELATIVE_ERROR: 20,000 samples a task and column
 SKETCH_ROWS = 4_000_000  # values of a column one task holds for its sketch (32 MB)
+SKETCH_TASK_VALUES = 16_000_000  # values of all columns one task holds for sketches (128 MB): a wide table's
+# columns fall back to approxQuantile rather than fill a Python worker's memory
 SKETCH_PARTITIONS = 100  # at most 2M samples a column on the driver
 
 
@@ -228,8 +231,10 @@ def _add_batch_column(summary: Summary, array, dtype: str, limit: int) -> None:
     summary.add_counts(counted.field(0).to_pylist(), counted.field(1).to_pylist(), limit)
 
 
-def summarise_batches(batches, *, columns: list[str], dtypes: list[str], limit: int, sketches: bool = True):
-    """mapInArrow body: the summaries of a task's rows as one JSON row (rows, then each column's summary)."""
+def summarise_batches(batches, *, columns: list[str], dtypes: list[str], limit: int, sketches: bool = True,
+                      budget: int = SKETCH_TASK_VALUES):
+    """mapInArrow body: the summaries of a task's rows as one JSON row (rows, then each column's summary). Past
+    `budget` values held for sketches in all, no column of the task keeps one (approxQuantile reads them)."""
     import pyarrow as pa
 
     rows, summaries = 0, [Summary(sketches and dtype in SKETCHED) for dtype in dtypes]
@@ -237,6 +242,9 @@ def summarise_batches(batches, *, columns: list[str], dtypes: list[str], limit: 
         rows += batch.num_rows
         for i, (summary, dtype) in enumerate(zip(summaries, dtypes, strict=True)):
             _add_batch_column(summary, batch.column(i), dtype, limit)
+        if sum(s.n for s in summaries if s.held is not None) > budget:
+            for summary in summaries:
+                summary.held = None
     for summary in summaries:
         summary.finish()
     text = json.dumps([rows, [s.to_json() for s in summaries]], allow_nan=True)

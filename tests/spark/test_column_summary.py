@@ -154,3 +154,30 @@ def test_a_merged_sketch_reads_order_statistics_within_its_bound(parts):
     gap = np.maximum(0, np.maximum(lo - ranks, ranks - hi))
     assert gap.max() <= SKETCH_ERROR * len(x)
     assert sketch.at([0])[0] == s[0]
+
+
+def test_a_task_past_its_sketch_budget_keeps_no_sketch_and_the_same_statistics():
+    """A wide table's task stops holding values for sketches past its budget (its columns' quantiles then come
+    from approxQuantile); the other statistics do not change."""
+    import json
+
+    import pyarrow as pa
+
+    from operators.spark.column_summary import Summary, summarise_batches
+
+    rng = np.random.default_rng(3)
+    batches = [pa.RecordBatch.from_arrays([pa.array(rng.normal(size=1000)), pa.array(rng.normal(size=1000))],
+                                          names=["a", "b"]) for _ in range(3)]
+
+    def summaries(budget):
+        (out,) = summarise_batches(iter(batches), columns=["a", "b"], dtypes=["double", "double"], limit=10,
+                                   budget=budget)
+        rows, parts = json.loads(out.column(0)[0].as_py())
+        return rows, [Summary.from_json(part) for part in parts]
+
+    rows, roomy = summaries(6000)
+    assert rows == 3000 and all(s.sketch is not None and s.sketch.n == 3000 for s in roomy)
+    _, tight = summaries(5999)  # 2 columns x 3,000 values held by the last batch: one over
+    assert all(s.sketch is None for s in tight)
+    for a, b in zip(roomy, tight, strict=True):
+        assert (a.present, a.n, a.mean, a.m2, a.low, a.high) == (b.present, b.n, b.mean, b.m2, b.low, b.high)
