@@ -197,9 +197,7 @@ class Quantiles:
         sketch = self.sketches[column]
         n = sketch.n  # the values other than NaN, as numpy's quantile of the local fit counts them
         for q in set(probabilities):
-            h = (n - 1) * float(q)
-            k = min(int(np.floor(h)), n - 1)
-            frac = h - k
+            k, frac = _ranks(n, q)
             low, high = (float(v) for v in sketch.at([k, min(k + 1, n - 1)]))
             self.values[(column, _key(q))] = low + frac * (high - low) if frac else low
 
@@ -216,12 +214,6 @@ class Quantiles:
         for q, value in zip(wanted, np.quantile(x, wanted), strict=True):
             self.values[(column, _key(q))] = float(value)
 
-    def _ranks(self, column: str, q: float) -> tuple[int, float]:
-        n = self.present[column]
-        h = (n - 1) * float(q)
-        k = min(int(np.floor(h)), n - 1)
-        return k, h - k
-
     def _compute(self, requests: dict[str, set[float]]) -> None:
         from pyspark.sql import functions as F
 
@@ -232,7 +224,7 @@ class Quantiles:
         for c in columns:
             n = self.present[c]
             for q in requests[c]:
-                k, frac = self._ranks(c, q)
+                k, frac = _ranks(self.present[c], q)
                 wanted.setdefault(c, set()).update({k, min(k + 1, n - 1)} if frac else {k})
         probabilities = sorted({_key((k + 0.5) / self.present[c]) for c in columns for k in wanted[c]})
         frame = self.table.select(*[F.col(c).cast("double").alias(c) for c in columns])
@@ -242,7 +234,7 @@ class Quantiles:
         for c in columns:
             n = self.present[c]
             for q in requests[c]:
-                k, frac = self._ranks(c, q)
+                k, frac = _ranks(self.present[c], q)
                 low = at[(c, _key((k + 0.5) / n))]
                 value = low
                 if frac:
@@ -259,6 +251,14 @@ class Quantiles:
         elif missing:
             self._compute({column: missing})
         return np.asarray([self.values[(column, _key(q))] for q in probabilities], dtype=np.float64)
+
+
+def _ranks(n: int, q: float) -> tuple[int, float]:
+    """The order statistic (0-based rank k) numpy's linear quantile q of n values starts from, and the fraction of
+    the way to rank k + 1 it interpolates."""
+    h = (n - 1) * float(q)
+    k = min(int(np.floor(h)), n - 1)
+    return k, h - k
 
 
 def _key(p: float) -> float:

@@ -181,3 +181,30 @@ def test_a_task_past_its_sketch_budget_keeps_no_sketch_and_the_same_statistics()
     assert all(s.sketch is None for s in tight)
     for a, b in zip(roomy, tight, strict=True):
         assert (a.present, a.n, a.mean, a.m2, a.low, a.high) == (b.present, b.n, b.mean, b.m2, b.low, b.high)
+
+
+def test_without_sketches_the_quantiles_come_from_approxquantile_within_its_bound(spark, frames, monkeypatch):
+    """A table of more partitions than SKETCH_PARTITIONS gets no sketch: its many-valued column's bucket edges then
+    come from approxQuantile, each within ceil(n * 1e-4 + 0.5) ranks of the local fit's; with sketches (this table's
+    tasks keep every value) they are the local fit's own."""
+    from operators.spark import column_summary
+    from operators.spark.features import QUANTILE_RELATIVE_ERROR
+
+    table, _, _ = frames
+    df = spark.createDataFrame(table).repartition(3)
+    config = FeatureConfig(label="label", mode="manual", columns={"score": ["buckets"]})
+    local = fit_feature_state(table, config)[0]
+    names = [n for n in local.arrays if ".edges" in n]  # one array of edges per granularity
+    assert len(names) == 3
+    sketched = fit_feature_state_spark(Ctx(), df, config)[0]
+    for name in names:
+        np.testing.assert_array_equal(sketched.arrays[name], local.arrays[name], err_msg=name)
+    monkeypatch.setattr(column_summary, "SKETCH_PARTITIONS", 0)
+    approximated = fit_feature_state_spark(Ctx(), df, config)[0]
+    x = np.sort(table["score"].dropna().to_numpy())
+    bound = np.ceil(len(x) * QUANTILE_RELATIVE_ERROR + 0.5)
+    for name in names:
+        edges, other = local.arrays[name], approximated.arrays[name]
+        lo_a, hi_a = np.searchsorted(x, edges, "left"), np.searchsorted(x, edges, "right")
+        lo_b, hi_b = np.searchsorted(x, other, "left"), np.searchsorted(x, other, "right")
+        assert np.maximum(0, np.maximum(lo_a - hi_b, lo_b - hi_a)).max() <= bound, name
