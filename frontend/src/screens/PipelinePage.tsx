@@ -156,7 +156,7 @@ export function PipelinePage({ id }: { id: string }) {
 
   return (
     <div className="pipeline-page">
-      <PipelineHeader pipeline={pipeline} />
+      <PipelineHeader pipeline={pipeline}><EngineSelect value={engine} onChange={setEngine} /></PipelineHeader>
       {offered && (
         <DraftBanner draft={offered} onRestore={() => { setStart(fromPipelineJson(offered.graph)); setEditorKey((k) => k + 1); setOffered(null); }} onDiscard={() => { clearDraft(id); setOffered(null); }} />
       )}
@@ -175,7 +175,6 @@ export function PipelinePage({ id }: { id: string }) {
         onRun={(m, n, f, errs) => void startRun(m, n, f, errs)}
         onSelectNode={setSelected}
         nodeActions={nodeActions}
-        toolbarExtra={<EngineSelect value={engine} onChange={setEngine} />}
         bottom={bottom}
       />
       </ProjectDataContext.Provider>

@@ -1,5 +1,5 @@
-// Running on Spark from the canvas: the toolbar's Engine picker sends the run buttons' runs to Spark; the run panel
-// says so, and the page opened again keeps the engine of the run it shows.
+// Running on Spark from the canvas: the Engine picker in the pipeline's header sends the run buttons' runs to Spark; the
+// run panel says so, and the page opened again keeps the engine of the run it shows.
 import { apiCall, createPipeline, expect, login, node, SHOTS, studioUrl, test } from "./fixtures";
 
 const GRAPH = {
@@ -11,14 +11,14 @@ const GRAPH = {
   edges: [{ source: "sample", source_port: "table", target: "keep", target_port: "table" }],
 };
 
-test("the toolbar's Engine picker runs the pipeline on Spark", async ({ page }) => {
+test("the header's Engine picker runs the pipeline on Spark", async ({ page }) => {
   await login(page);
   const id = await createPipeline(page, "On Spark", GRAPH);
   await page.goto(`${studioUrl()}/pipelines/${id}`);
   await expect(node(page, "keep")).toBeVisible();
 
   const toolbar = page.getByRole("toolbar", { name: "Pipeline" });
-  const engine = toolbar.getByLabel("Engine");
+  const engine = page.getByLabel("Engine");
   await expect(engine).toHaveValue("local");
   await engine.selectOption({ label: "Spark" });
   await toolbar.getByRole("button", { name: "Run all" }).click();
@@ -31,6 +31,6 @@ test("the toolbar's Engine picker runs the pipeline on Spark", async ({ page }) 
   expect(runs.results.map((r) => r.engine)).toEqual(["spark"]);
 
   await page.reload();
-  await expect(page.getByRole("toolbar", { name: "Pipeline" }).getByLabel("Engine")).toHaveValue("spark");
+  await expect(page.getByLabel("Engine")).toHaveValue("spark");
   await expect(page.getByTestId("run-status")).toContainText("succeeded (Spark engine)");
 });
