@@ -92,6 +92,34 @@ def check_spark_statement(sql: str) -> None:
             raise OperatorError(f"{what} is not allowed in sql_transform (found {found[0]!r})", field="sql")
 
 
+# What the analysed plan may not hold, whatever text named it: IDENTIFIER('ref' || 'lect')(...) calls reflect
+# though no check of the text can see the name.
+_PLAN_REFUSED = {"CallMethodViaReflection": _REFUSED[0][1], "TryReflect": _REFUSED[0][1],
+                 "ScriptTransformation": _REFUSED[1][1]}
+
+
+def check_plan(frame) -> None:
+    """Refuse a statement whose analysed plan (subqueries, lambdas and CTEs included) calls Java methods or runs
+    a program. The plan is read as Spark's JSON of its tree, by each node's and expression's class."""
+    import json
+
+    try:
+        tree = json.loads(frame._jdf.queryExecution().analyzed().toJSON())
+    except Exception:  # noqa: BLE001 - a plan that cannot be read cannot be checked: it does not run
+        raise OperatorError("the statement's plan cannot be checked, so it does not run; simplify the query",
+                            field="sql") from None
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            name = str(node.get("class", "")).rsplit(".", 1)[-1]
+            if name in _PLAN_REFUSED:
+                raise OperatorError(f"{_PLAN_REFUSED[name]} is not allowed in sql_transform", field="sql")
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+
+
 def _position(sql: str, prefix: str, exc: Exception) -> tuple[int, int] | None:
     """(line, column) in the user's statement of the place Spark's error points at."""
     contexts = exc.getQueryContext() if hasattr(exc, "getQueryContext") else []
@@ -130,7 +158,8 @@ def sql_transform(ctx, inputs, params):
     prefix = "WITH " + ", ".join(f"{port} AS (SELECT * FROM {view})" for port, view in views.items()) + \
         "\nSELECT * FROM (\n"
     try:
-        frame = spark.sql(prefix + params.sql.rstrip().rstrip(";") + "\n)")
+        frame = spark.sql(prefix + params.sql.rstrip().rstrip(";") + "\n)")  # analysed here; nothing runs yet
+        check_plan(frame)
         return {"table": materialised_within(frame, params.timeout_seconds)}
     except (ParseException, AnalysisException) as exc:
         raise spark_sql_error(params.sql, prefix, exc) from None
