@@ -187,6 +187,8 @@ def test_alices_ids_inside_bobs_own_objects_reach_nothing(world, a_things, run_n
 
     graph = {"nodes": [node("up", "import_csv", upload=str(a_things["upload"])),
                        node("sql", "import_sql", connection="db", query="SELECT 1"),
+                       node("log", "import_prediction_log", deployment="credit-a"),
+                       node("drift", "check_drift", deployment="credit-a"),
                        node("comp", "component", component="c")], "edges": []}
     mine = world.as_bob.post("/api/pipelines/", {"project": world.b.pk, "name": "steal", "graph": graph},
                              format="json")
@@ -200,6 +202,9 @@ def test_alices_ids_inside_bobs_own_objects_reach_nothing(world, a_things, run_n
     assert f"no uploaded file with id '{a_things['upload']}'" in nodes["up"]["error"]["message"]
     assert nodes["sql"]["status"] == "failed" and nodes["sql"]["error"] == {
         "message": "no connection named 'db'", "field": "connection"}
+    for name in ("log", "drift"):  # alice's deployment, by its name: not one of project B's
+        assert nodes[name]["status"] == "failed" and nodes[name]["error"]["field"] == "deployment", nodes[name]
+        assert "credit-a" in nodes[name]["error"]["message"], nodes[name]
     # bob's own component, moved "in" alice's pipeline: only pipelines of the component's project move
     own = world.as_bob.post("/api/components/", {"project": world.b.pk, "name": "c", "graph": {
         "nodes": [node("split", "split_random", ratio=0.5)], "edges": []}}, format="json").json()
