@@ -197,22 +197,28 @@ def encode_label(table, column: str, positive: str = "", *, field: str = "label"
     return (values.to_numpy() == classes.positive).astype(np.int8), classes
 
 
+def answered_classes(classes) -> LabelClasses:
+    """The values a version answers with: its classes when both are known, else 0 / 1 with 1 positive. A bundle
+    keeps its classes whenever the training rows held both (pipelines.bundle.label_classes, 0 / 1 too); one without
+    them (published before classes were kept, or trained on rows of one class) answers 0 / 1 (predicted_values),
+    and the feedback endpoint reads labels for its rows as 0 / 1 (given_class)."""
+    return known_classes(classes) or LabelClasses(0, 1)
+
+
 def flipped(own, target) -> bool:
     """True when a version's label values (`own`) are the deployment's (`target`) with the other one positive
-    ("yes" / "no" against "no" / "yes"): its 0 / 1 and its probabilities are then of the other class. Values of
+    ("yes" / "no" against "no" / "yes", 0 / 1 with 0 positive against a version without classes, which answers
+    0 / 1 with 1 positive: answered_classes): its 0 / 1 and its probabilities are then of the other class. Values of
     different pairs (0 / 1 against "no" / "yes") correspond by role (positive to positive), so are not flipped."""
-    own, target = known_classes(own), known_classes(target)
+    own, target = answered_classes(own), answered_classes(target)
     return same_values(own, target) and (_kind(own.positive), text_of(own.positive)) != \
         (_kind(target.positive), text_of(target.positive))
 
 
 def same_values(own, target) -> bool:
-    """True when two versions' label values are the same two values, whichever each calls positive; False when
-    either is unknown."""
-    own, target = known_classes(own), known_classes(target)
-    if own is None or target is None:
-        return False
-    keyed = [{(_kind(v), text_of(v)) for v in (c.negative, c.positive)} for c in (own, target)]
+    """True when two versions' label values are the same two values, whichever each calls positive; a version
+    without classes answers 0 / 1 (answered_classes)."""
+    keyed = [{(_kind(v), text_of(v)) for v in (c.negative, c.positive)} for c in map(answered_classes, (own, target))]
     return keyed[0] == keyed[1]
 
 

@@ -140,6 +140,7 @@ def write_bundle(directory: str | Path, *, name: str, model: Fitted, feature_sta
             ],
             "contribution_names": list(scorer.feature_names) + ["bias"],
             **({"classes": classes} if classes else {}),
+            **({"left_out": left_out} if (left_out := left_out_inputs(feature_state)) else {}),
             "holdout": {"rows": len(rows), "tolerance": TOLERANCE},
             "files": files,
         }
@@ -173,6 +174,16 @@ def label_classes(feature_state: Fitted) -> list | None:
     if isinstance(classes, list) and len(classes) == 2 and None not in classes:
         return classes
     return None
+
+
+def left_out_inputs(feature_state: Fitted) -> list[dict]:
+    """[{name, reason}]: columns of the training rows the feature state makes no feature of by its own choice
+    (auto mode's dates and times, and row identifiers), so a caller who sends them learns they change nothing."""
+    meta = feature_state.meta
+    return ([{"name": str(c), "reason": "a date/time: auto mode makes no feature of it"}
+             for c in meta.get("left_out_times") or []] +
+            [{"name": str(f["column"]), "reason": f"a row identifier: {f['reason']}"}
+             for f in meta.get("excluded_identifiers") or []])
 
 
 def label_datatype(classes: list | None) -> str:

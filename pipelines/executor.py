@@ -106,7 +106,10 @@ class NodeContext:
 
     def resolve_path(self, path: str) -> Path:
         root = self.data_root.resolve()
-        candidate = (root / path).resolve()
+        try:
+            candidate = (root / path).resolve()
+        except (ValueError, OSError, RuntimeError) as exc:  # a NUL byte, a symlink loop: a bad path, not a crash
+            raise OperatorError(f"path {path!r} is not a usable file path: {exc}", field="path") from None
         if candidate != root and root not in candidate.parents:
             raise OperatorError(f"path {path!r} is outside the data root", field="path")
         return candidate

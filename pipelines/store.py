@@ -391,6 +391,7 @@ class TableCodec:
     def load_spark(directory: Path, meta: dict):
         from .engines import spark_session
 
+        from operators.spark.tables import quoted
         from pyspark.sql import functions as F
 
         df = spark_session().read.parquet(str(directory / "data.parquet"))
@@ -398,7 +399,7 @@ class TableCodec:
         nanos = {c["name"] for c in meta.get("columns", []) if str(c["dtype"]).startswith("datetime64")}
         for field in df.schema.fields:
             if field.name in nanos and field.dataType.simpleString() == "bigint":
-                df = df.withColumn(field.name, F.timestamp_micros(F.expr(f"`{field.name}` div 1000")))
+                df = df.withColumn(field.name, F.timestamp_micros(F.expr(quoted(field.name) + " div 1000")))
         marks = meta.get("marks", {})
         if marks and df.schema.fields and not spark_marks(df):  # written by pandas: its marks onto a column
             first = df.schema.fields[0]

@@ -214,6 +214,7 @@ class FeatureExtraction(Operator):
             ctx.log(log_line(state.meta["excluded_identifiers"]))
         if times := left_out_times(table.columns, lambda c: _is_time(table[c]), params):
             ctx.log(times_log_line(times))
+            state.meta["left_out_times"] = times  # a published model says so (its Try it form)
         ctx.log(f"{len(table):,} rows -> {len(features.names):,} features from {len(state.meta['inputs'])} columns")
         return {"features": features, "feature_state": state}
 

@@ -11,8 +11,8 @@ from pydantic import Field
 
 from ..contract import Operator, OperatorError, Params, Port, PortType
 from ..kernels.models import load_scorer
-from ..labels import (THRESHOLD_HINT, answered_positive, encode_label, flipped, is_zero_one, known_classes,
-                      positive_text, predicted_values, same_values, text_of, values_dtype)
+from ..labels import (THRESHOLD_HINT, answered_classes, answered_positive, encode_label, flipped, is_zero_one,
+                      known_classes, positive_text, predicted_values, same_values, text_of, values_dtype)
 from ..prediction_log import INPUT_PREFIX, read_log, window
 from ..tables import require_rows
 from .features import apply_state
@@ -111,48 +111,74 @@ def served_words(classes) -> dict | None:
 
 
 def served_values(served: pd.Series, classes, versions=None, version_classes: dict | None = None) -> pd.Series:
-    """The served label in the deployment's values (served_words): 0 / 1 integers by their positive class, text
-    by its word, anything else as served; the rows of a version of another pair of values (`versions`: each row's,
+    """The served label in the deployment's values (served_words; a deployment answering numbers, 0 / 1 when it has
+    no classes, reads the text of its values back as them): 0 / 1 integers by their positive class, text by its
+    word, anything else as served; the rows of a version of another pair of values (`versions`: each row's,
     `version_classes`: version -> [negative, positive]) by role, through that version's own classes
     (role_versions), as label_values reads its stored labels."""
     out = _served_in_words(served, classes)
     turned = role_versions(classes, version_classes)
-    if versions is None or not turned:
-        return out
-    versions = pd.Series(np.asarray(versions, dtype=object), index=served.index).astype(str)
-    for version, own in turned.items():
-        rows = (versions == version).to_numpy()
-        if not rows.any():
-            continue
-        values = served[rows]
-        positive = answered_positive(values.to_numpy(dtype=object), own)
-        turned_values = pd.Series(predicted_values(positive, classes), index=values.index, dtype=object)
-        out = out.astype(object)
-        out[rows] = turned_values.where(values.notna(), None)
-    if out.dtype == object and out.notna().all() and values_dtype(classes).kind == "b":
-        out = out.astype(bool)
-    return out
+    if versions is not None and turned:
+        versions = pd.Series(np.asarray(versions, dtype=object), index=served.index).astype(str)
+        for version, own in turned.items():
+            rows = (versions == version).to_numpy()
+            if not rows.any():
+                continue
+            values = served[rows]
+            positive = answered_positive(values.to_numpy(dtype=object), own)
+            turned_values = pd.Series(predicted_values(positive, classes), index=values.index, dtype=object)
+            out = out.astype(object)
+            out[rows] = turned_values.where(values.notna(), None)
+    return _in_live_type(out, classes)
+
+
+def _in_live_type(served: pd.Series, classes) -> pd.Series:
+    """Served labels held as objects (rows read by role beside text) in the numpy type of the deployment's values
+    (int64 for 0 / 1 or other integers, bool, float64) once every one is such a value; else as they are."""
+    dtype = values_dtype(classes)
+    if served.dtype != object or dtype.kind == "O" or served.isna().any():
+        return served
+    kinds = (bool, np.bool_) if dtype.kind == "b" else (int, float, np.integer, np.floating)
+    found = pd.unique(served)
+    if not all(isinstance(v, kinds) and (dtype.kind == "b" or not isinstance(v, (bool, np.bool_))) for v in found):
+        return served
+    return served.astype(dtype)
 
 
 def role_versions(classes, version_classes: dict | None) -> dict:
-    """The versions whose served labels are read by role for a deployment answering in words or true / false:
-    those whose own classes are known and another pair than the deployment's (1 / 2, or 0 / 1 with 0 positive,
-    before "no" / "yes"), whose answers served_words would read as the deployment's 0 / 1 or leave as served."""
-    if served_words(classes) is None:
-        return {}
-    target = known_classes(classes)
+    """The versions whose served labels are read by role: those of another pair of values than the deployment's
+    (answered_classes: a version or a deployment without classes answers 0 / 1), so "yes" / "no" or 1 / 2 before a
+    live 0 / 1, 0 / 1 before a live 1 / 2. For a deployment answering in words or true / false, versions answering
+    0 / 1 are left to served_words, which reads their 1 as the positive word."""
+    target, worded = answered_classes(classes), served_words(classes) is not None
     out = {}
     for version, own in (version_classes or {}).items():
-        own = known_classes(own)
-        if own is None or is_zero_one(own) or same_values(own, target):
+        own = answered_classes(own)
+        if (worded and is_zero_one(own)) or same_values(own, target):
             continue
         out[str(version)] = own
     return out
 
 
+def live_texts(classes) -> dict | None:
+    """Text of a value -> the value, for a deployment answering numbers (0 / 1 when it has no classes): how its own
+    answers read back when the log's files disagree on the label's type ("1", "2" beside "yes"); None for one
+    answering words or true / false (served_words)."""
+    known = answered_classes(classes)
+    if values_dtype(classes).kind not in "iuf":
+        return None
+    return {text_of(known.negative): known.negative, text_of(known.positive): known.positive}
+
+
 def _served_in_words(served: pd.Series, classes) -> pd.Series:
     words = served_words(classes)
-    if words is None or pd.api.types.is_bool_dtype(served):
+    if words is None:
+        texts = live_texts(classes)
+        if texts is None or served.dtype.kind in "biuf":
+            return served
+        found = pd.unique(served.dropna())
+        return served.map({v: texts.get(v) for v in found}).astype(object).where(served.notna(), None)
+    if pd.api.types.is_bool_dtype(served):
         return served
     if pd.api.types.is_integer_dtype(served):
         return pd.Series(predicted_values(served.to_numpy() == 1, classes), index=served.index)

@@ -634,6 +634,7 @@ def feature_extraction(ctx, inputs, params):
     dtypes = dict(inputs["table"].dtypes)
     if times := left_out_times(inputs["table"].columns, lambda c: _is_time(dtypes[c]), params):
         ctx.log(times_log_line(times))
+        state.meta["left_out_times"] = times  # a published model says so (its Try it form)
     ctx.log(f"{len(features.names):,} features from {len(state.meta['inputs'])} columns (fit on Spark)")
     return {"features": features, "feature_state": state}
 

@@ -6,16 +6,17 @@ from __future__ import annotations
 from functools import reduce
 
 from ..contract import OperatorError
-from ..labels import known_classes, text_of, values_dtype
+from ..labels import answered_classes, known_classes, text_of, values_dtype
 from ..prediction_log import INPUT_PREFIX, conflicting_types, log_files
 
 SQL_TYPES = {"i": "long", "b": "boolean", "f": "double", "O": "string"}  # the label values' numpy kind -> Spark
 
 
 def served_label(frame, classes, version_classes=None):
-    """The log's served label in the deployment's words or true / false, as operators.library.feedback.served_values
-    reads it: 0 / 1 integers by their positive class, text ("1", "yes") by its word; the rows of a version of another
-    pair of values (1 / 2, or 0 / 1 with 0 positive) by role, through that version's own classes."""
+    """The log's served label in the deployment's values, as operators.library.feedback.served_values reads it: 0 / 1
+    integers by their positive class, text ("1", "yes") by its word or number; the rows of a version of another pair
+    of values (1 / 2, or 0 / 1 with 0 positive, before words; words or 1 / 2 before 0 / 1) by role, through that
+    version's own classes."""
     from pyspark.sql import functions as F
 
     from ..library.feedback import role_versions
@@ -23,9 +24,10 @@ def served_label(frame, classes, version_classes=None):
     column, kind = F.col("label"), dict(frame.dtypes).get("label")
     base = _in_words(column, kind, classes)
     turned = role_versions(classes, version_classes)
+    live = SQL_TYPES[values_dtype(classes).kind]
     if not turned:
-        return base
-    known = known_classes(classes)
+        return base.cast(live) if live in ("long", "double") and kind == "string" else base
+    known = answered_classes(classes)
     version = F.col("version").cast("string")
     out = F.when(column.isNull(), F.lit(None))
     for number, own in turned.items():  # answered_positive: the version's positive value, compared by text
@@ -33,18 +35,27 @@ def served_label(frame, classes, version_classes=None):
             own.positive, (int, float)) else (column.cast("string") == F.lit(text_of(own.positive)))
         out = out.when((version == number) & positive, F.lit(known.positive)).when(version == number,
                                                                                    F.lit(known.negative))
-    return out.otherwise(base)
+    out = out.otherwise(base)
+    return out.cast(live) if live in ("long", "double") else out
 
 
 def _in_words(column, kind, classes):
     from pyspark.sql import functions as F
 
-    from ..library.feedback import served_words
+    from ..library.feedback import live_texts, served_words
 
     words = served_words(classes)
-    if words is None or kind not in ("bigint", "int", "smallint", "tinyint", "string"):
-        return column
+    if words is None:  # a deployment answering numbers: the text of its values (the log's files disagree) as them
+        texts = live_texts(classes)
+        if texts is None or kind != "string":
+            return column
+        mapped = F.when(column.isNull(), F.lit(None))
+        for text, value in texts.items():
+            mapped = mapped.when(column == text, F.lit(value))
+        return mapped.otherwise(F.lit(None))
     known = known_classes(classes)
+    if kind not in ("bigint", "int", "smallint", "tinyint", "string"):
+        return column
     if kind != "string":
         return F.when(column.isNull(), F.lit(None)).when(column == 1, F.lit(known.positive)).otherwise(
             F.lit(known.negative))

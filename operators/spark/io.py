@@ -102,6 +102,7 @@ def import_csv(ctx, inputs, params):
     from pyspark.sql import functions as F
 
     from ..library.io_files import ISO_DATE, ImportMessages, source_path
+    from .tables import col, quoted
 
     path = source_path(ctx, params)
     label = params.path or f"upload {params.upload}"
@@ -115,7 +116,7 @@ def import_csv(ctx, inputs, params):
     if params.max_rows:
         table = table.limit(params.max_rows)
     nulls = list(params.null_values)
-    table = table.select(*[F.when(F.col(c).isin(nulls), None).otherwise(F.col(c)).alias(c) if nulls else F.col(c)
+    table = table.select(*[F.when(col(c).isin(nulls), None).otherwise(col(c)).alias(c) if nulls else col(c)
                            for c in table.columns])
     for column in params.column_types:
         if column not in table.columns:
@@ -125,11 +126,11 @@ def import_csv(ctx, inputs, params):
     date_pattern = ISO_DATE.pattern
     checks = []
     for i, c in enumerate(free):
-        col = F.col(c)
-        checks += [F.count(col).alias(f"n{i}"),
-                   F.count(F.expr(f"try_cast(`{c}` AS BIGINT)")).alias(f"int{i}"),
-                   F.count(F.expr(f"try_cast(`{c}` AS DOUBLE)")).alias(f"num{i}"),
-                   F.sum(col.rlike(date_pattern).cast("int")).alias(f"date{i}")]
+        column = col(c)
+        checks += [F.count(column).alias(f"n{i}"),
+                   F.count(F.expr(f"try_cast({quoted(c)} AS BIGINT)")).alias(f"int{i}"),
+                   F.count(F.expr(f"try_cast({quoted(c)} AS DOUBLE)")).alias(f"num{i}"),
+                   F.sum(column.rlike(date_pattern).cast("int")).alias(f"date{i}")]
     kinds = {}
     if checks:
         row = table.agg(*checks).collect()[0]
@@ -150,7 +151,9 @@ def import_csv(ctx, inputs, params):
 def _cast(column: str, kind: str | None):
     from pyspark.sql import functions as F
 
-    col = F.col(column)
+    from .tables import col as tables_col
+
+    col = tables_col(column)
     if kind == "integer":
         return col.cast("bigint").alias(column)
     if kind == "number":
@@ -171,7 +174,7 @@ def import_parquet(ctx, inputs, params):
     from pyspark.sql import functions as F
 
     from ..library.io_files import ImportMessages, source_path
-    from .tables import whole_file
+    from .tables import quoted, whole_file
 
     path = source_path(ctx, params)
     table = ctx.spark.read.parquet(str(path))
@@ -180,7 +183,7 @@ def import_parquet(ctx, inputs, params):
     schema = pq.read_schema(path)
     for field in schema:
         if getattr(field.type, "unit", None) == "ns" and str(field.type).startswith("timestamp"):
-            micros = F.expr("`" + field.name.replace("`", "``") + "` div 1000")  # integers: exact
+            micros = F.expr(quoted(field.name) + " div 1000")  # integers: exact
             table = table.withColumn(field.name, F.timestamp_micros(micros))
     if params.columns:
         for column in params.columns:

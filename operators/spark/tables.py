@@ -16,11 +16,17 @@ FLOAT_TYPES = ("float", "double")
 TIME_TYPES = ("timestamp", "timestamp_ntz", "date")
 
 
+def quoted(name: str) -> str:
+    """A column name as a Spark SQL identifier, whatever it holds: a name from a file's header is user input,
+    and pasted into SQL unquoted it is SQL (`x` AS BIGINT) + reflect(...) + ...)."""
+    return "`" + name.replace("`", "``") + "`"
+
+
 def col(name: str):
     """A column by its exact name: F.col("a.b") would read field b of a struct a."""
     from pyspark.sql import functions as F
 
-    return F.col("`" + name.replace("`", "``") + "`")
+    return F.col(quoted(name))
 
 
 def is_numeric(dtype: str) -> bool:

@@ -163,6 +163,19 @@ def _column(table: pd.DataFrame, name) -> dict:
     return column
 
 
+def _nested_as_text(table: pd.DataFrame) -> pd.DataFrame:
+    """JSON lines' objects and lists in cells as their JSON text, which can be counted (a dict cannot be hashed,
+    so counting distinct values failed the upload with a 500)."""
+    nested = [c for c in table.columns if table[c].dtype == object
+              and table[c].map(lambda v: isinstance(v, (dict, list))).any()]
+    if not nested:
+        return table
+    table = table.copy()
+    for c in nested:
+        table[c] = table[c].map(lambda v: json.dumps(v, default=str) if isinstance(v, (dict, list)) else v)
+    return table
+
+
 def _cell(value):
     if isinstance(value, str) and len(value) > MAX_CELL:
         return value[:MAX_CELL] + "…"
@@ -177,7 +190,7 @@ def preview(path: Path, kind: str, head: bytes = b"", encoding: str | None = Non
         table = _read(path, kind, delimiter, encoding)
     except (ValueError, OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise PreviewError(f"cannot read it as {kind}: {str(exc)[:300]}") from None
-    table = table.iloc[:, :MAX_COLUMNS]
+    table = _nested_as_text(table.iloc[:, :MAX_COLUMNS])
     columns = [_column(table, name) for name in table.columns]
     shown = json.loads(table.head(SHOWN_ROWS).to_json(orient="values", date_format="iso", default_handler=str))
     out = {"kind": kind, "columns": columns, "rows": [[_cell(v) for v in row] for row in shown],

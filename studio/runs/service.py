@@ -12,6 +12,8 @@ from studio.workflows.models import Pipeline, PipelineVersion
 from . import events
 from .models import PRIORITY_FULL, PRIORITY_INTERACTIVE, Run, RunMode, RunStatus
 
+MAX_PARAMS_BYTES = 65536  # a run's (or a schedule's) parameter overrides as JSON: kept with the run, shown in lists
+
 ENGINES = ("local", "spark")
 
 

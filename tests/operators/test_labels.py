@@ -131,3 +131,14 @@ def test_flipped_is_the_same_two_values_with_the_other_positive():
     assert answered_positive(np.array(["yes", "no", "yes"], dtype=object), ["yes", "no"]).tolist() == \
         [False, True, False]
     assert answered_positive(np.array([True, False]), [False, True]).tolist() == [True, False]
+
+
+def test_a_version_without_classes_answers_0_1_so_a_live_0_1_with_0_positive_is_flipped_against_it():
+    """A bundle keeps its classes whenever both were known at publish (0 / 1 too, pipelines.bundle.label_classes);
+    one without them answers 0 / 1 with 1 positive, so it is the same two values as 0 / 1 with 0 positive, the
+    other one positive; it is not flipped against 0 / 1, words, or true / false."""
+    from operators.labels import flipped, same_values
+
+    assert flipped(None, [1, 0]) and flipped([1, 0], None) and same_values(None, [0, 1])
+    assert not flipped(None, None) and not flipped(None, [0, 1]) and not flipped([0, 1], None)
+    assert not flipped(None, ["no", "yes"]) and not flipped(None, [False, True]) and not same_values(None, [1, 2])

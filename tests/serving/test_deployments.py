@@ -257,6 +257,32 @@ def test_try_it_goes_through_the_studio(studio, settings):
         assert answer.status_code == 400 and "'age'" in answer.json()["message"]
 
 
+def test_the_try_it_form_learns_which_columns_of_the_training_rows_the_model_leaves_out(studio):
+    """Auto mode makes no feature of application_date (a date) nor of customer_id (a row identifier): the bundle's
+    manifest keeps them with the reason and the deployment's API hands them to the Try it form, which asks only for
+    the inputs the model uses."""
+    import pipelines
+    from studio.deployments.services import publish
+
+    graph = json.loads(json.dumps(GRAPH))
+    graph["nodes"] = [n for n in graph["nodes"] if n["id"] != "publish"]
+    graph["edges"] = [e for e in graph["edges"] if e["target"] != "publish"]
+    graph["nodes"][2]["params"] = {"label": "default"}  # auto mode, nothing excluded
+    result = pipelines.run(graph, store_root=studio.tmp / "store", data_root=studio.tmp)
+    assert result.status == "succeeded", result.summary()
+    publish(project=studio.a, name="dated", model=result.output("gbdt", "model"),
+            feature_state=result.output("features", "feature_state"), holdout=result.output("split", "second"),
+            user=studio.alice)
+    listed = studio.as_alice.get("/api/deployments/").json()
+    found = next(d for d in (listed["results"] if isinstance(listed, dict) else listed) if d["name"] == "dated")
+    body = studio.as_alice.get(f"/api/deployments/{found['id']}/").json()
+    left_out = body["left_out_inputs"]
+    assert [c["name"] for c in left_out] == ["application_date", "customer_id"], left_out
+    assert left_out[0]["reason"] == "a date/time: auto mode makes no feature of it"
+    assert left_out[1]["reason"].startswith("a row identifier: ")
+    assert not {"application_date", "customer_id"} & {s["name"] for s in body["input_spec"]}
+
+
 def test_permissions_and_bad_publish_requests(studio):
     run, _ = finished_run(studio, seed=1)
     body = studio.as_alice.post("/api/deployments/publish/", {"run": run.pk, "name": "credit"}, format="json").json()

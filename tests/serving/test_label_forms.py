@@ -275,3 +275,53 @@ def test_an_old_integer_version_is_read_through_its_own_classes_once_a_worded_on
     if mixed:
         words.update({("new", 0): ("yes", None), ("new", 1): ("no", None)})
     assert import_log(studio, "upgraded") == words
+
+
+@pytest.mark.parametrize("old, answered, live", [
+    (["no", "yes"], ["yes", "no", "yes"], None),  # words, then a bundle without classes (it answers 0 / 1)
+    (["no", "yes"], ["yes", "no", "yes"], [0, 1]),
+    ([1, 2], [2, 1, 2], [0, 1]),  # 1 / 2 with 2 positive, then 0 / 1: v1's 1 is not the live 1
+    ([False, True], [True, False, True], [0, 1]),
+    (None, [1, 0, 1], [1, 2]),  # 0 / 1 (no classes), then 1 / 2 with 2 positive: v1's 1 is the live 2
+])
+@pytest.mark.parametrize("mixed", [False, True], ids=["v1-only", "beside-v2"])
+def test_an_old_versions_served_labels_take_the_form_of_a_live_version_answering_numbers(
+        studio, settings, old, answered, live, mixed):  # noqa: F811
+    """v1 answered another pair of values than v2, live, which answers numbers (0 / 1, or 1 / 2). v1's rows
+    (probabilities of its own positive class: 0.9 and 0.7 positive) come back with the served label and the posted
+    label in v2's numbers by role, v1's positive as v2's; also beside v2's rows in the same log (its files then
+    may disagree on the label's type and the log reads it back as text)."""
+    import math
+
+    form = live or [0, 1]
+    deployment = deployment_with(studio, "renumbered", {1: old, 2: live}, live=2)
+    log_rows(settings, "renumbered", "1", {"old": ([0.9, 0.2, 0.7], answered)})
+    if mixed:
+        log_rows(settings, "renumbered", "2", {"new": ([0.8, 0.1], [form[1], form[0]])})
+    answer = post(studio.as_alice, "renumbered", [("old", 0, answered[0]), ("old", 1, answered[1])])
+    assert answer.status_code == 200 and answer.json()["stored"] == 2, answer.json()
+    assert stored(deployment) == [("old", 0, 1, 1), ("old", 1, 0, 1)]
+    read = import_log(studio, "renumbered")
+    served = {key: value for key, (value, _) in read.items()}
+    expected = {("old", 0): form[1], ("old", 1): form[0], ("old", 2): form[1]}
+    if mixed:
+        expected.update({("new", 0): form[1], ("new", 1): form[0]})
+    assert served == expected and all(type(v) is int for v in served.values()), served
+    labels = {key: label for key, (_, label) in read.items() if not math.isnan(label)}
+    assert labels == {("old", 0): form[1], ("old", 1): form[0]}
+
+
+def test_labels_of_a_version_without_classes_keep_their_value_once_0_1_with_0_positive_is_live(
+        studio, settings):  # noqa: F811
+    """v1, a bundle without class values, answered 0 / 1 with 1 positive; v2, live, was trained on 0 / 1 with 0
+    named positive (classes [1, 0]). A 1 posted for a v1 row is the value 1, v2's negative, and reads back as 1, as
+    the served label does; v2's rows read back as posted."""
+    deployment = deployment_with(studio, "zero", {1: None, 2: [1, 0]}, live=2)
+    log_rows(settings, "zero", "1", {"old": ([0.9, 0.2], [1, 0])})
+    log_rows(settings, "zero", "2", {"new": ([0.9, 0.2], [0, 1])})  # v2's probability: of its positive, 0
+    answer = post(studio.as_alice, "zero", [("old", 0, 1), ("old", 1, 0), ("new", 0, 0), ("new", 1, 1)])
+    assert answer.status_code == 200 and answer.json()["stored"] == 4, answer.json()
+    assert stored(deployment) == [("new", 0, 1, 2), ("new", 1, 0, 2), ("old", 0, 1, 1), ("old", 1, 0, 1)]
+    assert read_back(studio, "zero") == {("old", 0): 1, ("old", 1): 0, ("new", 0): 0, ("new", 1): 1}
+    assert {key: served for key, (served, _) in import_log(studio, "zero").items()} == {
+        ("old", 0): 1, ("old", 1): 0, ("new", 0): 0, ("new", 1): 1}

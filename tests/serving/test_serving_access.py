@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import select
 import shutil
 import socket
@@ -121,6 +122,33 @@ def test_a_key_for_deployment_a_cannot_call_list_or_read_metrics_of_b(tmp_path, 
             "credit", "other"}
         assert client.post("/v2/models/credit/infer", content=request_body,
                            headers=bearer(CONTROL)).status_code == 403
+
+
+# Every route of the serving process, and what a key of deployment "credit" gets on deployment "other" there.
+OTHERS = {"/v2/models/{name}/infer": ("post", "/v2/models/other/infer", 404),
+          "/v2/models/{name}/versions/{version}/infer": ("post", "/v2/models/other/versions/1/infer", 404),
+          "/v1/models/{name}:predict": ("post", "/v1/models/other:predict", 404),
+          "/v2/models/{name}": ("get", "/v2/models/other", 404),
+          "/v2/models/{name}/ready": ("get", "/v2/models/other/ready", 404),
+          "/v2/models/{name}/versions/{version}": ("get", "/v2/models/other/versions/1", 404),
+          "/v2/models/{name}/versions/{version}/ready": ("get", "/v2/models/other/versions/1/ready", 404),
+          "/v2/repository/index": ("get", "/v2/repository/index", 200),  # lists credit only (above)
+          "/metrics": ("get", "/metrics", 200),  # credit's samples only (above)
+          "/v2/health/live": ("get", "/v2/health/live", 200), "/v2/health/ready": ("get", "/v2/health/ready", 200),
+          "/v2": ("get", "/v2", 200)}  # open: the server's name and extensions, no deployment
+
+
+def test_every_serving_route_holds_a_key_to_its_own_deployment(tmp_path, two_deployments, request_body):
+    """The census of the serving process's routes: each is in OTHERS, and a key of one deployment reaches no
+    other deployment through it."""
+    app = make_app(tmp_path, two_deployments)
+    assert sorted(route.path for route in app.routes) == sorted(OTHERS)
+    with TestClient(app) as client:
+        for route, (method, path, status) in OTHERS.items():
+            body = {"content": request_body} if method == "post" else {}
+            answer = getattr(client, method)(path, headers=bearer(KEY_A), **body)
+            assert answer.status_code == status, (route, answer.status_code, answer.text[:200])
+            assert status == 404 or not re.search(r"\bmodel=\"other\"|\"name\": ?\"other\"", answer.text), route
 
 
 def test_keys_off_only_by_explicit_setting(monkeypatch):

@@ -175,3 +175,35 @@ def test_jdbc_reads_are_read_only_in_the_database(spark, tmp_path, kind):
         assert result.output("import", "table")["name"].tolist() == ["alice"]  # reading still works
     finally:
         drop_target(target, suffix)
+
+
+# A header is user input: pasted into Spark SQL unquoted, this name ran reflect and raised the secret as an error.
+INJECTED = "x` AS BIGINT) + raise_error(reflect('java.lang.System', 'getenv', 'SECRET_KEY')) + try_cast(`x"
+
+
+def test_csv_import_keeps_any_header_as_a_name_never_as_sql(spark, tmp_path, monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "studio-secret")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "t.csv").write_text('x,"' + INJECTED.replace('"', '""') + '",we`ird\n1,2,3\n4,5,x\n')
+    store = pipelines.FileSystemStore(tmp_path / "s")
+    result = pipelines.run(_graph("import_csv", {"path": "data/t.csv"}), store=store, data_root=tmp_path,
+                           engine="spark")
+    assert result.status == "succeeded", result.nodes["import"].error
+    table = store.load(result.nodes["import"].outputs["table"], engine="spark")
+    assert dict(table.dtypes) == {"x": "bigint", INJECTED: "bigint", "we`ird": "string"}
+
+
+def test_a_stored_time_column_of_any_name_loads_on_spark(spark, tmp_path, monkeypatch):
+    """pandas' nanosecond times are turned back into times by a SQL expression over the column's name."""
+    import pandas as pd
+
+    from operators import PortType
+
+    monkeypatch.setenv("SECRET_KEY", "studio-secret")
+    name = "t` div 1000) + raise_error(reflect('java.lang.System', 'getenv', 'SECRET_KEY')) + (`t"
+    store = pipelines.FileSystemStore(tmp_path / "s")
+    times = pd.DataFrame({"t": ["2024-01-02"], name: ["2024-03-04 05:06:07"]}).astype("datetime64[ns]")
+    store.save("c" * 40, PortType.TABLE, times)
+    got = store.load("c" * 40, engine="spark").toPandas()
+    assert list(got.columns) == ["t", name]
+    assert str(got[name][0]) == "2024-03-04 05:06:07"

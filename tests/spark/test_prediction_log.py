@@ -205,3 +205,38 @@ def test_an_old_integer_versions_served_labels_read_through_its_own_classes(spar
     assert_same_rows(local, on_spark)
     assert local["served_label"].tolist() == ["yes" if p >= 0.5 else "no" for p in local["served_probability"]]
     assert local["label"].dropna().tolist() == ["yes", "no", "yes", "no"]
+
+
+@pytest.mark.parametrize("old, live, mixed", [(["no", "yes"], None, True), (["no", "yes"], [0, 1], False),
+                                              ([1, 2], [0, 1], True), (None, [1, 2], True)])
+def test_an_old_versions_served_labels_take_the_numbers_of_a_live_version_answering_them(
+        spark, tmp_path, old, live, mixed):
+    """Version 2, live, answers numbers (0 / 1, a bundle without classes, or 1 / 2 with 2 positive); version 1
+    answered another pair ("no" / "yes", 1 / 2, or 0 / 1 without classes), in the same log as version 2 (its files
+    then may disagree on the label's type) or not. Version 1's served labels come back in version 2's numbers by
+    role, its positive as version 2's, the same on both engines."""
+    from studio.serving.predlog import PredictionLog
+
+    form = live or [0, 1]
+    answers = {"1": old or [0, 1], "2": form}
+    writer = PredictionLog(tmp_path / "log", flush_interval=3600)
+    rng = np.random.default_rng(7)
+    for r in range(4 if mixed else 2):
+        probability = rng.random(30)  # of the version's own positive class
+        version = "1" if r % 2 == 0 or not mixed else "2"
+        label = np.where(probability >= 0.5, answers[version][1], answers[version][0])
+        writer.record(f"req-{r}", "credit", version, {"age": rng.random(30)}, 30,
+                      {"probability": probability, "label": label.astype(object if label.dtype.kind == "U" else
+                                                                         label.dtype)})
+        writer.flush()
+    writer.close()
+    labels = pd.DataFrame({"request_id": ["req-0"] * 2, "row": [0, 1], "label": [1, 0], "version": ["1"] * 2})
+    found = {"directory": tmp_path / "log", "labels": lambda: labels.copy(), "classes": live,
+             "version_classes": {"1": old, "2": live}}
+    local = read("local", found, tmp_path)
+    on_spark = read("spark", found, tmp_path)
+    assert len(local) == (120 if mixed else 60)
+    assert_same_rows(local, on_spark)
+    assert local["served_label"].dtype == np.int64 and on_spark["served_label"].dtype == np.int64
+    assert local["served_label"].tolist() == [form[int(p >= 0.5)] for p in local["served_probability"]]
+    assert local["label"].dropna().tolist() == [form[1], form[0]]

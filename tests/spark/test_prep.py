@@ -146,6 +146,22 @@ SQL_ERRORS = [
     ("SELECT reflect('java.lang.System', 'getenv', 'SECRET_KEY') AS k FROM t1", "calls of Java methods"),
     ("SELECT TRANSFORM(city) USING 'cat /etc/passwd' AS (x) FROM t1", "running a program"),
     ("SELECT * FROM parquet.`/etc`", "reading files"),
+    # a comment marker inside a string once hid the rest of the line from the checks, and Spark ran it
+    ("SELECT '--' AS a, reflect('java.lang.System', 'getenv', 'SECRET_KEY') AS k FROM t1", "calls of Java methods"),
+    ("SELECT '/*' AS a, java_method('java.lang.System', 'getenv', 'SECRET_KEY') AS k, '*/' AS b FROM t1",
+     "calls of Java methods"),
+    ("SELECT TRANSFORM(city, '--') USING 'cat' AS (x, y) FROM t1", "running a program"),
+    ("SELECT `reflect`('java.lang.System', 'getenv', 'SECRET_KEY') AS k FROM t1", "calls of Java methods"),
+    ("SELECT r'\\' AS a, reflect('java.lang.System', 'getenv', 'SECRET_KEY') AS k, '' AS b FROM t1",
+     "calls of Java methods"),
+    ("SELECT * FROM `parquet`.`/etc`", "reading files"),
+    # a name no text check can see: the analysed plan is checked too
+    ("SELECT IDENTIFIER('ref' || 'lect')('java.lang.System', 'getenv', 'SECRET_KEY') AS k FROM t1",
+     "calls of Java methods"),
+    ("SELECT id FROM t1 WHERE 'x' IN (SELECT IDENTIFIER('java_' || 'method')('java.lang.System', 'getenv', "
+     "'SECRET_KEY'))", "calls of Java methods"),
+    ("WITH c AS (SELECT transform(array(1), v -> IDENTIFIER('try_' || 'reflect')('java.lang.System', 'getenv', "
+     "'SECRET_KEY')) AS k) SELECT * FROM c", "calls of Java methods"),
     ("SELECT 1; SELECT 2", "SQL error"),
     ("SELECT id,\n  incme FROM t1", "SQL error at line 2, column 3"),
     ("SELECT id\nFORM t1", "SQL error at line 2"),

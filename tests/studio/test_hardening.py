@@ -104,3 +104,23 @@ def test_https_settings_are_off_by_default_and_switch_on_from_the_environment(tm
     warned = ["security.W004", "security.W008", "security.W012", "security.W016"]
     assert _python(env, check) == repr(warned)  # HSTS, SSL redirect, session and CSRF cookies
     assert _python({**env, "STUDIO_HTTPS": "1"}, check) == "[]"
+
+
+def test_an_upload_of_json_nested_too_deep_is_400_naming_the_file_not_500(world):
+    """Telling what the file is once decoded it whole: 50,000 levels recursed until Python gave up (a 500)."""
+    deep = '{"a":' * 50_000 + "1" + "}" * 50_000
+    for name, body in (("deep.json", deep), ("lines.json", '{"x": 1}\n' + deep), ("list.json", "[" * 100_000)):
+        response = _upload(world.as_bob, world.b, body.encode(), name=name)
+        assert response.status_code == 400, (name, response.content[:300])
+        error = response.json()["errors"][0]
+        assert error["path"] == "file" and error["code"] == "too_deep" and name in error["message"], error
+
+
+def test_json_lines_with_objects_in_cells_have_a_preview_not_a_500(world):
+    """Counting a column's distinct values hashed its cells, and a dict cannot be hashed."""
+    body = '{"id": 1, "a": {"b": [1, 2]}, "t": [1]}\n{"id": 2, "a": {"b": [3]}, "t": [1]}\n'
+    response = _upload(world.as_bob, world.b, body.encode(), name="nested.json")
+    assert response.status_code == 201, response.content[:300]
+    preview = response.json()["preview"]
+    assert {c["name"]: c["distinct"] for c in preview["columns"]} == {"id": 2, "a": 2, "t": 1}
+    assert preview["rows"] == [[1, '{"b": [1, 2]}', "[1]"], [2, '{"b": [3]}', "[1]"]]

@@ -1531,6 +1531,8 @@ export interface components {
             readonly input_spec: {
                 [key: string]: unknown;
             }[];
+            /** @description Columns of the training rows the model makes no feature of ([{name, reason}]: a date the features left out, a row identifier): sent, they change nothing */
+            readonly left_out_inputs: components["schemas"]["LeftOutInput"][];
             readonly versions: components["schemas"]["DeploymentVersion"][];
             readonly history: components["schemas"]["DeploymentEvent"][];
             /** Format: date-time */
@@ -1683,6 +1685,12 @@ export interface components {
             /** @description The run's status, or the fire's when it made no run */
             status: string;
             run: number | null;
+        };
+        LeftOutInput: {
+            /** @description A column of the training rows */
+            name: string;
+            /** @description Why the model makes no feature of it */
+            reason: string;
         };
         LookAlike: {
             /** @description The rare value */

@@ -11,6 +11,7 @@ import { GettingStarted } from "./GettingStarted";
 import { HelpPanel } from "./HelpPanel";
 import { FlowSurface, NoticeBanner, SelectedNodePanel } from "./EditorParts";
 import { fitPadding } from "./fit";
+import { usePanelShift } from "./usePanelShift";
 import type { NodeRunState } from "./nodeData";
 import { DRAG_MIME, Palette } from "./Palette";
 import { Toolbar, type RunMode } from "./Toolbar";
@@ -112,6 +113,7 @@ function EditorInner(props: EditorProps) {
   const selectedNode = onlySelected ? doc.nodes.find((n) => n.id === onlySelected) : undefined;
   const panelOpen = selectedNode !== undefined;
   const fitView = useCallback(() => void flow.fitView({ padding: fitPadding(panelOpen), duration: 200 }), [flow, panelOpen]);
+  usePanelShift(panelOpen, wrapper);
   const layout = useCallback(() => {
     const positions = autoLayout(doc);
     change((d) => moveNodes(d, positions));

@@ -2,7 +2,7 @@ import Form from "@rjsf/core";
 import type { ErrorSchema, RJSFSchema, UiSchema } from "@rjsf/utils";
 import validator from "@rjsf/validator-ajv8";
 import { useProjectData } from "../data/projectContext";
-import { importTextNumbers } from "../data/textNumbers";
+import { importLookAlikes, importTextNumbers } from "../data/textNumbers";
 import { ConnectionWidget } from "../data/ConnectionWidget";
 import { UploadWidget } from "../data/UploadWidget";
 import { useMemo, useRef, type ReactNode } from "react";
@@ -88,7 +88,9 @@ export function ParamPanel({ node, spec, errors, columns, onParams, onLabel, onD
   );
 
   const labelProblem = missingLabel(spec?.params_schema as RJSFSchema | undefined, node.params, columns);
-  const textNumbers = node.params.upload ? importTextNumbers(node.params, project?.uploads) : [];
+  const fileWarnings = node.params.upload
+    ? [...importTextNumbers(node.params, project?.uploads), ...importLookAlikes(node.params, project?.uploads)]
+    : [];
 
   return (
     <aside className="param-panel" aria-label="Parameters" data-testid="param-panel">
@@ -128,7 +130,7 @@ export function ParamPanel({ node, spec, errors, columns, onParams, onLabel, onD
         </p>
       ))}
       {labelProblem && <p className="warn-text" role="status">{labelProblem}</p>}
-      {textNumbers.map((t) => <p key={t} className="warn-text" role="status">{t}</p>)}
+      {fileWarnings.map((t) => <p key={t} className="warn-text" role="status">{t}</p>)}
       {runError && <p className="error-text" role="alert">Failed in the last run: {runError}</p>}
       {Object.entries(bound).map(([name, ref]) => (
         <p key={name} className="bound-param">

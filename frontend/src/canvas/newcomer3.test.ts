@@ -3,7 +3,7 @@
 import type { RJSFSchema } from "@rjsf/utils";
 import { describe, expect, it } from "vitest";
 import { selectionOffers } from "../components/model";
-import { importTextNumbers, lookAlikesText } from "../data/textNumbers";
+import { importLookAlikes, importTextNumbers, lookAlikesText } from "../data/textNumbers";
 import type { Upload } from "../data/uploads";
 import { emptyChoice, tryFailure } from "../deployments/logic";
 import { fireTimeText } from "../schedules/logic";
@@ -117,6 +117,26 @@ describe("a value that looks like a typo of a common one, on the Data page's pre
   it("says there are more than the values shown", () => {
     const shown = [{ value: "Lyons", rows: 2, line: 4, like: "Lyon", like_rows: 1200 }];
     expect(lookAlikesText({ count: 5, examples: shown })).toContain("(2 rows, line 4) looks like “Lyon” (1,200 rows); ….");
+  });
+});
+
+describe("the import node repeats the Data page's warning about a value that looks like a typo", () => {
+  const upload = {
+    id: 9, name: "renewals.csv",
+    preview: { kind: "csv", rows: [], sampled_rows: 1500, sample_limit: 1000, columns: [
+      { name: "plan", type: "string", missing: 0, distinct: 4,
+        look_alikes: { count: 1, examples: [{ value: "premuim", rows: 1, line: 20, like: "premium", like_rows: 519 }] } },
+      { name: "city", type: "string", missing: 28, distinct: 3 },
+    ] },
+  } as unknown as Upload;
+  it("names the column, the value, its line and its look-alike, as the preview did", () => {
+    expect(importLookAlikes({ upload: 9 }, [upload])).toEqual([
+      "plan: “premuim” (1 row, line 20) looks like “premium” (519 rows). A typo is a category of its own to the model: " +
+      "correct the file and upload it again, or map the value with a recode_values node after the import."]);
+  });
+  it("says nothing of another file, or before the files are known", () => {
+    expect(importLookAlikes({ upload: "8" }, [upload])).toEqual([]);
+    expect(importLookAlikes({ upload: "9" }, undefined)).toEqual([]);
   });
 });
 

@@ -1,5 +1,6 @@
 // Number columns read as text because of a few cells (a typo such as "3O"): the model would take them as
 // categories. Said on the Data page's preview and again on the import node that reads the file, until handled.
+// So are category values that look like a typo of a common one ("premuim" beside "premium").
 import type { Upload } from "./uploads";
 
 export type PreviewColumn = NonNullable<Upload["preview"]>["columns"][number];
@@ -28,11 +29,25 @@ export function notNumbersText({ count, examples }: NotNumbers): string {
  * handles it (a type set for the column, or every flagged cell among its Null Values).
  */
 export function importTextNumbers(params: Record<string, unknown>, uploads: readonly Upload[] | null | undefined): string[] {
-  const upload = uploads?.find((u) => String(u.id) === String(params.upload ?? ""));
+  const upload = chosenUpload(params, uploads);
   const types = (params.column_types ?? {}) as Record<string, unknown>;
   const nulls = Array.isArray(params.null_values) ? params.null_values.map(String) : [];
   return (upload?.preview?.columns ?? [])
     .filter((c) => c.not_numbers && !(c.name in types))
     .filter((c) => c.not_numbers!.count > c.not_numbers!.examples.length || !c.not_numbers!.examples.every((e) => nulls.includes(String(e.value))))
     .map((c) => `${c.name} ${notNumbersText(c.not_numbers!)}`);
+}
+
+/**
+ * The import node's warnings from its upload's preview about category values that look like a typo of a common one,
+ * as the Data page said them on upload: "plan: “premuim” (1 row, line 20) looks like “premium” (519 rows). …".
+ */
+export function importLookAlikes(params: Record<string, unknown>, uploads: readonly Upload[] | null | undefined): string[] {
+  return (chosenUpload(params, uploads)?.preview?.columns ?? [])
+    .filter((c) => c.look_alikes)
+    .map((c) => `${c.name}${lookAlikesText(c.look_alikes!)}`);
+}
+
+function chosenUpload(params: Record<string, unknown>, uploads: readonly Upload[] | null | undefined): Upload | undefined {
+  return uploads?.find((u) => String(u.id) === String(params.upload ?? ""));
 }

@@ -1,6 +1,9 @@
 import { useState } from "react";
 import { failureMessage, post } from "../api/client";
-import { buildTryRequest, emptyChoice, fieldKind, fieldLabel, sortedCategories, tryFailure, type InputColumn, type TryRequest } from "./logic";
+import {
+  buildTryRequest, emptyChoice, fieldKind, fieldLabel, leftOutText, sortedCategories, tryFailure, type InputColumn, type LeftOutInput,
+  type TryRequest,
+} from "./logic";
 
 interface Prediction {
   probability: number;
@@ -40,11 +43,13 @@ function TryField({ column: c, value, error, onChange }: { column: InputColumn; 
 }
 
 /**
- * The "try it" form of a deployment: one field per input column, Score and the answer. `onScored` hands the page the
+ * The "try it" form of a deployment: one field per input column, a note per column of the training rows the model
+ * makes no feature of (a date auto mode left out), Score and the answer. `onScored` hands the page the
  * request that was answered, for its curl line (one line on the page: the values scored, else a held-out row).
  */
-export function TryForm({ id, columns, live, apiKey, onScored }: {
-  id: string; columns: InputColumn[]; live: boolean; apiKey: string; onScored: (request: TryRequest) => void;
+export function TryForm({ id, columns, leftOut = [], live, apiKey, onScored }: {
+  id: string; columns: InputColumn[]; leftOut?: readonly LeftOutInput[]; live: boolean; apiKey: string;
+  onScored: (request: TryRequest) => void;
 }) {
   const [values, setValues] = useState<Record<string, string>>({});
   const [explain, setExplain] = useState(false);
@@ -77,6 +82,7 @@ export function TryForm({ id, columns, live, apiKey, onScored }: {
   return (
     <form onSubmit={submit} aria-label="Try it" noValidate>
       {!live && <p className="muted">Not live: the serving process will refuse requests until a version is made live.</p>}
+      {leftOut.map((c) => <p key={c.name} className="muted" role="note">{leftOutText(c)}</p>)}
       <div className="cards">
         {columns.map((c) => (
           <TryField key={c.name} column={c} value={values[c.name] ?? ""} error={fieldErrors[c.name]}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { anyRequests, buildTryRequest, fieldKind, fieldLabel, histogramBars, sortedCategories, inputColumns, latencyFigure, requestsFigure } from "./logic";
+import { anyRequests, buildTryRequest, fieldKind, fieldLabel, histogramBars, sortedCategories, inputColumns, latencyFigure, leftOutText, requestsFigure } from "./logic";
 import { scoresFigure } from "./rollout";
 
 const spec = inputColumns([
@@ -94,5 +94,13 @@ describe("serving charts", () => {
     expect(ok.x).toEqual(["v1", "v2"]);
     expect(ok.y).toEqual([3, 9]);
     expect(errors.y).toEqual([0, 1]);
+  });
+});
+
+describe("try it form's note on a column the model leaves out", () => {
+  it("names the column and why, so nobody fills a date the model ignores", () => {
+    expect(leftOutText({ name: "purchase_date", reason: "a date/time: auto mode makes no feature of it" })).toBe(
+      "purchase_date is not used by this model — a date/time: auto mode makes no feature of it. A value sent for it changes nothing.");
+    expect(leftOutText({ name: "customer_id", reason: "" })).toBe("customer_id is not used by this model. A value sent for it changes nothing.");
   });
 });

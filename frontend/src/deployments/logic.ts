@@ -49,6 +49,18 @@ export function inputColumns(spec: readonly { [key: string]: unknown }[] | undef
     }));
 }
 
+/** A column of the training rows the model makes no feature of (the API's left_out_inputs entries). */
+export interface LeftOutInput {
+  name: string;
+  reason: string;
+}
+
+/** The Try it form's note on a column left out of the features: "purchase_date is not used by this model (a
+ * date/time: …)", so nobody fills a date it ignores or wonders where the column went. */
+export function leftOutText({ name, reason }: LeftOutInput): string {
+  return `${name} is not used by this model${reason ? ` — ${reason}` : ""}. A value sent for it changes nothing.`;
+}
+
 export interface TryRequest {
   instances: Record<string, string | number | null>[];
   explain: boolean;

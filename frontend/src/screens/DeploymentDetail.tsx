@@ -88,7 +88,7 @@ export function DeploymentDetail({ id }: { id: string }) {
       <KeysPanel deployment={deployment} apiKey={apiKey} onKey={chooseKey} />
 
       <h2>Try it</h2>
-      <TryForm id={id} columns={inputColumns(deployment.input_spec)} live={deployment.status === "live"} apiKey={apiKey} onScored={setScored} />
+      <TryForm id={id} columns={inputColumns(deployment.input_spec)} leftOut={deployment.left_out_inputs ?? []} live={deployment.status === "live"} apiKey={apiKey} onScored={setScored} />
 
       <h2>Request with curl</h2>
       <p className="muted">

@@ -1,7 +1,7 @@
 // Newcomer follow-ups seen at a laptop's 1440 px: the pipeline toolbar fits one row with every button still found
 // by its name; an unnamed node says its operator once; "Make component" appears for a group of nodes, not for one;
 // the minimap's switch sits with the zoom buttons and covers no node; the import node repeats the Data page's
-// warning about a number column read as text.
+// warning about a number column read as text, and about a category value that looks like a typo.
 import { createPipeline, demoProjectId, expect, login, newcomerCsv, node, SHOTS, studioUrl, test, uploadOnDataPage } from "./fixtures";
 
 const at = (x: number, y: number) => ({ x, y });
@@ -110,6 +110,13 @@ test("my own CSV: the preview points at a typo in a category, and the run's log 
     ],
   });
   await page.goto(`${studioUrl()}/pipelines/${id}`);
+  // The import node that reads the file says it again, for whoever configures the pipeline later.
+  await node(page, "import_csv").click();
+  const panel = page.getByRole("complementary", { name: "Parameters" });
+  await expect(panel.getByRole("status").filter({ hasText: "premuim" })).toContainText(
+    /plan: “premuim” \(1 row, line 20\) looks like “premium” \([\d,]+ rows\)\. A typo is a category of its own/);
+  await page.screenshot({ path: `${SHOTS}/newcomer-import-look-alike.png` });
+  await page.keyboard.press("Escape");
   await page.getByRole("button", { name: "Run all" }).click();
   await expect(page.getByText(/^Run #\d+: succeeded$/)).toBeVisible({ timeout: 120_000 });
   await page.getByRole("tab", { name: "Log", exact: true }).click();

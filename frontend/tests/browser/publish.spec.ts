@@ -5,7 +5,7 @@
 // This file is named to run after pipelines.spec.ts (one worker runs the files in alphabetical order): that test
 // checks the Deployments page's empty state, which a publish here would end for the rest of the session.
 import { execFileSync } from "node:child_process";
-import { apiCall, createPipeline, expect, expectAccessible, login, node, studioUrl, test } from "./fixtures";
+import { apiCall, createPipeline, expect, expectAccessible, login, node, SHOTS, studioUrl, test } from "./fixtures";
 
 const NAME = "credit-browser";
 
@@ -102,6 +102,12 @@ test("publish a succeeded run from the run history; the Deployments page lists i
       else await field.fill(String(value));
     }
   };
+  // The columns the features left out are not asked for, and the form says so rather than losing them silently.
+  await expect(tryIt.getByRole("note").filter({ hasText: "application_date" })).toHaveText(
+    "application_date is not used by this model — a date/time: auto mode makes no feature of it. A value sent for it changes nothing.");
+  await expect(tryIt.getByRole("note").filter({ hasText: "customer_id" })).toContainText("customer_id is not used by this model — a row identifier: ");
+  await expect(tryIt.getByLabel(/^application_date \(/)).toHaveCount(0);
+  await page.screenshot({ path: `${SHOTS}/try-it-left-out.png` });
   // Each field says its type in plain words, not the protocol's datatypes.
   await expect(tryIt.getByLabel(/^age \((number|whole number), required\)$/)).toBeVisible();
   await expect(tryIt.getByText(/\b(FP64|FP32|INT64|BYTES)\b/)).toHaveCount(0);

@@ -15,13 +15,14 @@ from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 
 from studio.core.errors import ApiError
+from studio.core.parsers import too_deep
 from studio.core.shared import forget_upload, share_upload
 from studio.projects.models import Role
 from studio.projects.permissions import ProjectScopedMixin
 
 from ..models import Connection, Upload
 from ..preview import PreviewError, preview
-from ..sniff import KINDS_BY_EXTENSION, sniff
+from ..sniff import KINDS_BY_EXTENSION, decode_head, sniff
 from ..staging import StagedFile, StagingUploadHandler, TooLarge
 from .serializers import (ConnectionSerializer, UploadCreateSerializer, UploadPreviewSerializer,
                           UploadRenameSerializer, UploadSerializer)
@@ -69,6 +70,20 @@ def check_file_name(name: str, path: str = "file") -> str:
         raise ApiError(400, "invalid_file_name", [{"path": path, "message": f"file name {name!r} " + p,
                                                    "code": "invalid_file_name"} for p in problems])
     return name
+
+
+def refuse_deep_json(name: str, head: bytes, encoding: str | None) -> None:
+    """400 for JSON nested deeper than the API takes (JSON_MAX_DEPTH): no table's rows are that deep, and
+    reading it to tell what it is would recurse until Python gives up (a 500)."""
+    text, _ = decode_head(head, encoding)
+    if text is None or text.lstrip()[:1] not in ("{", "["):
+        return
+    limit = settings.JSON_MAX_DEPTH
+    path = too_deep(text, limit)
+    if path is not None:
+        raise ApiError(400, "too_deep", [{"path": "file", "code": "too_deep",
+                                          "message": f"{name!r}: JSON nested deeper than {limit} levels (at "
+                                                     f"{path[:200]}); a table's rows are not that deep"}])
 
 
 def too_large(size: int, received: bool = False) -> ApiError:
@@ -120,6 +135,7 @@ class UploadViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
         if not isinstance(incoming, StagedFile):  # (only the staging parser reaches here; say so if not)
             raise ParseError("the file must be sent as multipart/form-data")
         encoding = body.validated_data.get("encoding")
+        refuse_deep_json(name, incoming.head, encoding)
         kind = sniff(incoming.head, encoding)
         allowed = KINDS_BY_EXTENSION.get(Path(name).suffix.lower())
         if kind is None or (allowed is not None and kind not in allowed):

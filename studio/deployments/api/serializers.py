@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from studio.core.serializers import IdentityFieldsMixin
@@ -30,6 +31,11 @@ class DeploymentEventSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class LeftOutInputSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="A column of the training rows")
+    reason = serializers.CharField(help_text="Why the model makes no feature of it")
+
+
 class DeploymentSerializer(IdentityFieldsMixin, serializers.ModelSerializer):
     """A deployment's project and name are its identity (the serving URL is its name): set by publish, never
     changed here."""
@@ -39,6 +45,9 @@ class DeploymentSerializer(IdentityFieldsMixin, serializers.ModelSerializer):
     live_version = serializers.SerializerMethodField()
     endpoints = serializers.SerializerMethodField()
     input_spec = serializers.SerializerMethodField()
+    left_out_inputs = serializers.SerializerMethodField(
+        help_text="Columns of the training rows the model makes no feature of ([{name, reason}]: a date the "
+                  "features left out, a row identifier): sent, they change nothing")
     versions = DeploymentVersionSerializer(many=True, read_only=True)
     history = DeploymentEventSerializer(source="events", many=True, read_only=True)
     traffic = serializers.SerializerMethodField(help_text="Live versions and their percent of traffic")
@@ -56,9 +65,10 @@ class DeploymentSerializer(IdentityFieldsMixin, serializers.ModelSerializer):
         model = Deployment
         fields = ["id", "project", "name", "description", "status", "live_version", "traffic", "shadow_version",
                   "keys", "rate_limit_rps", "rate_limit_burst", "log_share", "log_exclude", "endpoints",
-                  "input_spec", "versions", "history", "created_at", "updated_at"]
+                  "input_spec", "left_out_inputs", "versions", "history", "created_at", "updated_at"]
         read_only_fields = ["project", "name", "status", "live_version", "traffic", "shadow_version", "keys",
-                            "endpoints", "input_spec", "versions", "history", "created_at", "updated_at"]
+                            "endpoints", "input_spec", "left_out_inputs", "versions", "history", "created_at",
+                            "updated_at"]
 
     def get_traffic(self, deployment) -> dict:
         return deployment.weights()
@@ -79,8 +89,18 @@ class DeploymentSerializer(IdentityFieldsMixin, serializers.ModelSerializer):
 
     def get_input_spec(self, deployment) -> list[dict]:
         """The raw input columns of the live (else the latest) version: what the "try it" form asks for."""
-        version = deployment.live_version or deployment.versions.order_by("-number").first()
-        return [dict(s) for s in version.manifest.get("inputs", [])] if version else []
+        return _manifest_list(deployment, "inputs")
+
+    @extend_schema_field(LeftOutInputSerializer(many=True))
+    def get_left_out_inputs(self, deployment) -> list[dict]:
+        """The live (else the latest) version's columns left out of its features: the "try it" form says so."""
+        return _manifest_list(deployment, "left_out")
+
+
+def _manifest_list(deployment, key: str) -> list[dict]:
+    """A list of the live (else the latest) version's manifest, as the deployment page shows it."""
+    version = deployment.live_version or deployment.versions.order_by("-number").first()
+    return [dict(s) for s in version.manifest.get(key, [])] if version else []
 
 
 class PublishSerializer(serializers.Serializer):

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -8,7 +10,7 @@ from studio.projects.permissions import require_role, visible
 from studio.workflows.models import Pipeline
 
 from ..models import NodeRun, Run, RunEvent, RunMode
-from ..service import ENGINES
+from ..service import ENGINES, MAX_PARAMS_BYTES
 
 
 class NodeRunSerializer(serializers.ModelSerializer):
@@ -69,6 +71,11 @@ class RunCreateSerializer(serializers.Serializer):
             raise serializers.ValidationError(f'Invalid pk "{pipeline.pk}" - object does not exist.')
         require_role(user, pipeline.project, Role.EDITOR)
         return pipeline
+
+    def validate_params(self, params):
+        if len(json.dumps(params)) > MAX_PARAMS_BYTES:
+            raise serializers.ValidationError(f"at most {MAX_PARAMS_BYTES} bytes of JSON")
+        return params
 
     def validate(self, data):
         if data["mode"] != RunMode.ALL and not data.get("node"):

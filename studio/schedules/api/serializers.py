@@ -13,13 +13,13 @@ from rest_framework import serializers
 from studio.core.serializers import IdentityFieldsMixin
 from studio.projects.models import Membership, Role
 from studio.projects.permissions import require_role, visible
+from studio.runs.service import MAX_PARAMS_BYTES
 from studio.workflows.api.serializers import ProjectField
 from studio.workflows.models import Pipeline
 
 from .. import notify, service, timing
 from ..models import Fire, ProjectWebhook, Schedule
 
-MAX_PARAMS_BYTES = 65536
 MAX_NEXT = 100
 
 

@@ -1,0 +1,113 @@
+"""Operator inputs that reach the machine, typed by bob in his own project B: file paths, connection URLs, schedule
+fields, run parameters and expressions that try to read alice's project A, the studio's own database, data dir
+or secrets, or to hold the worker. Each is refused with an error naming the field (the API's usual shape at
+save time, the node's error at run time); nothing answers 500, and what a user types is bounded in size."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.studio.conftest import node
+
+pytestmark = pytest.mark.django_db
+
+
+def _bobs_pipeline(world, graph) -> int:
+    mine = world.as_bob.post("/api/pipelines/", {"project": world.b.pk, "name": "probe", "graph": graph},
+                             format="json")
+    assert mine.status_code == 201, mine.json()
+    return mine.json()["id"]
+
+
+def _bobs_run(world, run_now, nodes, edges=()):
+    run = run_now(world.as_bob, pipeline=_bobs_pipeline(world, {"nodes": nodes, "edges": list(edges)}))
+    assert run.status_code == 201, run.json()
+    detail = world.as_bob.get(f"/api/runs/{run.json()['id']}/").json()
+    return {n["node"]: n for n in detail["nodes"]}, detail
+
+
+def test_import_paths_never_leave_bobs_data_root(world, run_now):
+    """Paths to alice's data, the studio's database and secret key, a symlink, a NUL byte: each node fails alone,
+    naming `path` (a NUL byte once failed the whole run with a bare "ValueError: embedded null byte")."""
+    from django.conf import settings
+
+    alice_file = world.a.data_root / "data" / "credit_default.csv"
+    outside = {"up": f"../{world.a.pk}/data/credit_default.csv", "abs": str(alice_file), "etc": "/etc/passwd",
+               "key": "../../../secret_key", "db": str(settings.DATABASES["default"]["NAME"]), "dir": "../",
+               "link": "link.csv"}
+    missing = {"root": ".", "home": "~/x.csv", "url": "file:///etc/passwd"}
+    world.b.data_root.mkdir(parents=True, exist_ok=True)
+    os.symlink(alice_file, world.b.data_root / "link.csv")  # were one there, it is followed, and refused
+    paths = {**outside, **missing, "nul": "data/\x00x.csv"}
+    nodes, detail = _bobs_run(world, run_now, [node(k, "import_csv", path=v) for k, v in paths.items()]
+                              + [node(f"pq_{k}", "import_parquet", path=v) for k, v in paths.items()])
+    assert detail["status"] == "failed" and "ValueError" not in (detail["error"] or "")
+    for name, outcome in nodes.items():
+        key = name.removeprefix("pq_")
+        assert outcome["status"] == "failed" and outcome["error"]["field"] == "path", (name, outcome)
+        expected = "is outside the data root" if key in outside else "does not exist under the data root" \
+            if key in missing else "is not a usable file path: embedded null byte"
+        assert expected in outcome["error"]["message"], (name, outcome["error"])
+
+
+def test_connection_urls_to_the_studios_own_databases_and_files_are_400_naming_url(world):
+    from django.conf import settings
+
+    urls = ["postgresql://postgres@127.0.0.1:5432/postgres", "postgresql://postgres@localhost/test",
+            "postgresql://postgres@[::1]:5432/test", "postgresql://postgres@0.0.0.0/test",
+            "postgresql://postgres@2130706433/test", "postgresql://postgres@127.1/test",
+            "postgresql://u@db.example/x?host=/var/run/postgresql", "postgresql://u@db.example/x?sslkey=/etc/x",
+            "postgresql://u@db.example/x?options=-c%20default_transaction_read_only%3Doff",
+            "postgresql://u@db.example/x?passfile=/root/.pgpass",
+            "mysql://u@db.example/x?unix_socket=/run/mysqld/mysqld.sock",
+            "mysql://u@db.example/x?read_default_file=/etc/mysql/my.cnf", "mysql://u@db.example/x?local_infile=1",
+            f"sqlite:///{settings.DATA_DIR}/studio.sqlite3", f"sqlite:///{settings.DATA_DIR}/secret_key",
+            "sqlite:///rel.db", "sqlite://", "sqlite:///file:x?mode=ro&uri=true", f"sqlite:///{world.a.data_root}/x.db",
+            "file:///etc/passwd", "jdbc:postgresql://127.0.0.1/test", "postgresql+pg8000://u@db.example/x",
+            "oracle://u@db.example/x", "postgresql://u@db.example/" + "x" * 5000, "postgresql://u@db.example/x\n"]
+    for url in urls:
+        response = world.as_bob.post("/api/connections/", {"project": world.b.pk, "name": "c", "url": url},
+                                     format="json")
+        assert response.status_code == 400, (url, response.content[:300])
+        assert [e["path"] for e in response.json()["errors"]] == ["url"], url
+
+
+def test_what_bob_types_in_schedules_and_runs_is_bounded_and_named(world):
+    graph = {"nodes": [node("emit", "test_emit", value=1)], "edges": [], "parameters": {"k": {"default": 1}}}
+    import tests.pipelines.testing_operators  # noqa: F401  (registers test_emit)
+
+    p = _bobs_pipeline(world, graph)
+    schedule = {"pipeline": p, "name": "n", "cron": "0 * * * *"}
+    refused = [("/api/schedules/", {**schedule, "name": "n" * 201}, "name"),
+               ("/api/schedules/", {**schedule, "cron": "0 " * 5000}, "cron"),
+               ("/api/schedules/", {**schedule, "timezone": "../../../../etc/passwd"}, "timezone"),
+               ("/api/schedules/", {**schedule, "timezone": "/etc/localtime"}, "timezone"),
+               ("/api/schedules/", {**schedule, "params": {"k": "x" * 70_000}}, "params"),
+               ("/api/runs/", {"pipeline": p, "params": {"k": "x" * 70_000}}, "params"),  # was kept, 20 MB at most
+               ("/api/runs/", {"pipeline": p, "mode": "only", "node": "n" * 201}, "node")]
+    for url, body, field in refused:
+        response = world.as_bob.post(url, body, format="json")
+        assert response.status_code == 400, (field, response.content[:300])
+        assert [e["path"] for e in response.json()["errors"]] == [field], (field, response.json())
+    preview = world.as_bob.get("/api/schedules/preview/?cron=0+*+*+*+*&timezone=../../etc/passwd")
+    assert preview.status_code == 400 and preview.json()["errors"][0]["path"] == "timezone"
+    assert world.as_bob.post("/api/runs/", {"pipeline": p, "params": {"k": "x" * 60_000}},
+                             format="json").status_code == 201
+
+
+def test_expressions_that_reach_for_python_fail_their_node_naming_the_field(world, run_now):
+    handle = __import__("io").BytesIO(b"x,s\n1,a\n2,b\n")
+    handle.name = "t.csv"
+    upload = world.as_bob.post("/api/uploads/", {"project": world.b.pk, "file": handle}, format="multipart").json()
+    expressions = ["__import__('os').environ", "x.__class__", "open('/etc/passwd')", "f'{x}'", "9 ** 9 ** 9",
+                   "s * 10 ** 9", "'%s' % s", "(" * 300 + "1" + ")" * 300]
+    nodes = [node("imp", "import_csv", upload=str(upload["id"]))] + [
+        node(f"d{i}", "derive_column", column="y", expression=e) for i, e in enumerate(expressions)]
+    edges = [{"source": "imp", "source_port": "table", "target": f"d{i}", "target_port": "table"}
+             for i in range(len(expressions))]
+    outcomes, _ = _bobs_run(world, run_now, nodes, edges)
+    assert outcomes["imp"]["status"] == "succeeded"
+    for i, expression in enumerate(expressions):
+        outcome = outcomes[f"d{i}"]
+        assert outcome["status"] == "failed" and outcome["error"]["field"] == "expression", (expression, outcome)
