@@ -6,7 +6,10 @@ A column is a row identifier when
   * its name says so: id, index, idx, row, row_id, row number, rownum, row_index, row_no (any case, with spaces,
     dashes or underscores);
   * it holds unique integers, none missing, densely: at least 20 rows and a span (max - min + 1) of at most
-    four times the row count (0..n-1 or 1..n, or a split or sample of them).
+    four times the row count (0..n-1 or 1..n, or a split or sample of them);
+  * it holds text, a different value on each of at least 20 rows, none missing, and its name ends in the word id
+    (customer_id, Customer ID, order-id, CustomerID, userId): a key such as "C0001", which a model can only learn
+    by heart (hashed, each value is one row's).
 Listing the column in `columns` uses it anyway. Engines compute the statistics (pandas here; Spark aggregates
 in operators/spark/identifiers.py); the decision is this module's."""
 from __future__ import annotations
@@ -30,6 +33,34 @@ class IntegerStats:
     distinct: int
     minimum: int
     maximum: int
+
+
+@dataclass(frozen=True)
+class TextStats:
+    """What the text-key rule needs of a text column."""
+
+    rows: int
+    missing: int
+    distinct: int
+
+
+def names_a_key(name) -> bool:
+    """A name ending in the word "id": customer_id, Customer ID, order-id, order.id, CustomerID, userId."""
+    text = str(name).strip()
+    return bool(re.search(r"(^|[\s_.\-])id$", text, re.IGNORECASE) or re.search(r"[a-z](ID|Id)$", text))
+
+
+def reason_by_text(name, stats: TextStats | None) -> str | None:
+    if stats is None or not names_a_key(name) or stats.rows < MIN_ROWS or stats.missing or stats.distinct != stats.rows:
+        return None
+    return f"its name {str(name).strip()!r} and {stats.rows:,} different texts, one per row, make it a key"
+
+
+def text_stats(series: pd.Series) -> TextStats | None:
+    if not (pd.api.types.is_string_dtype(series) or pd.api.types.is_object_dtype(series)):
+        return None
+    values = series.dropna()
+    return TextStats(len(series), len(series) - len(values), int(values.nunique()))
 
 
 def reason_by_name(name) -> str | None:
@@ -63,7 +94,8 @@ def row_identifiers(table: pd.DataFrame, candidates) -> list[dict]:
     """[{"column", "reason"}] for the candidate columns (those auto mode would use) that identify rows."""
     found = []
     for column in candidates:
-        reason = reason_by_name(column) or reason_by_values(integer_stats(table[column]))
+        reason = (reason_by_name(column) or reason_by_values(integer_stats(table[column]))
+                  or (reason_by_text(column, text_stats(table[column])) if names_a_key(column) else None))
         if reason:
             found.append({"column": str(column), "reason": reason})
     return found

@@ -118,7 +118,9 @@ class NodeContext:
         try:
             return self._executor.connections[name]
         except KeyError:
-            raise OperatorError(f"no connection named {name!r}", field="connection") from None
+            known = sorted(self._executor.connections)
+            also = f"; the connections defined are {', '.join(map(repr, known))}" if known else "; none is defined"
+            raise OperatorError(f"no connection named {name!r}{also}", field="connection") from None
 
     def upload_path(self, upload_id: str) -> Path:
         try:

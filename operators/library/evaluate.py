@@ -90,9 +90,22 @@ def ks_traces(name, cut, neg, pos, color) -> list[dict]:
              "x": [float(cut[k]), float(cut[k])], "y": [float(neg[k]), float(pos[k])], "marker": {"color": color}}]
 
 
+# The legend in a row at the bottom of the figure, below the x axis's title: plotly's default place for a
+# horizontal legend (just under the plot area) drew it over that title ("False positive rate", "Score").
+LEGEND = {"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "x": 0, "xanchor": "left"}
+
+
 def _layout(title, x, y, **extra) -> dict:
     return {"title": {"text": title}, "xaxis": {"title": {"text": x}}, "yaxis": {"title": {"text": y}},
-            "legend": {"orientation": "h"}, **extra}
+            "legend": dict(LEGEND), **extra}
+
+
+def fit_categories(figure: dict, row_px: int = 18, room_px: int = 170) -> None:
+    """A horizontal bar chart tall enough for a label on every bar, every category named (plotly skipped every
+    other label when two models' top features shared 520 px, so the longest bar had no name)."""
+    names = {name for trace in figure["data"] for name in trace["y"]}
+    figure["layout"]["height"] = max(360, row_px * len(names) + room_px)
+    figure["layout"]["yaxis"].update({"dtick": 1, "automargin": True})
 
 
 def curve_figures(scored: list[tuple[str, np.ndarray, np.ndarray, Curves]]) -> dict[str, dict]:
@@ -210,7 +223,7 @@ def model_figures(models: list[tuple[str, Fitted]], top: int = 20) -> dict[str, 
                                                yaxis2={"title": {"text": "AUC"}, "overlaying": "y",
                                                        "side": "right"})}
     importance = {"data": [], "layout": _layout(f"Feature importance (top {top})", "Importance (normalised)", "",
-                                                barmode="group", height=520)}
+                                                barmode="group")}
     for (name, model), color in zip(models, COLORS, strict=False):
         names = model.meta.get("feature_names", [])
         if model.kind == "lightgbm":
@@ -233,6 +246,7 @@ def model_figures(models: list[tuple[str, Fitted]], top: int = 20) -> dict[str, 
     if iteration["data"]:
         figs["iterations"] = iteration
     if importance["data"]:
+        fit_categories(importance)
         figs["importance"] = importance
     return figs
 

@@ -23,7 +23,8 @@ class ImportSQL(Operator):
     cacheable = False
 
     class Params(Params):
-        connection: str = Field(..., min_length=1, description="Name of a database connection defined in settings")
+        connection: str = Field(..., min_length=1, description="Name of one of the project's database "
+                                "connections (the studio's Data page lists and adds them)")
         table: str = Field("", description="Table to read (schema.table allowed); or give a query")
         query: str = Field("", description="A SELECT (or WITH ... SELECT) query; or give a table")
         max_rows: int = Field(1_000_000, ge=1, le=200_000_000, description="More rows than this is an error")

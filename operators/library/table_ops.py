@@ -163,7 +163,46 @@ class Join(Operator):
         out = left.merge(right, left_on=params.left_on, right_on=right_on, how=params.how,
                          suffixes=("_left", "_right"))
         ctx.log(f"{len(left):,} x {len(right):,} rows -> {len(out):,}")
+        for side, rows, keys, other, other_keys in (("left", left, params.left_on, right, right_on),
+                                                   ("right", right, right_on, left, params.left_on)):
+            note = unmatched_keys_note(side, rows[keys], other[other_keys])
+            if note:
+                ctx.log(note)
         return {"table": out}
+
+
+def _normalised(frame):
+    """The keys with text lowered and stripped of surrounding spaces: how a person reads them alike."""
+    return frame.apply(lambda c: c if pd.api.types.is_numeric_dtype(c) else c.astype("string").str.strip().str.lower())
+
+
+def _present(keys, other) -> np.ndarray:
+    """Whether each row's key (all its columns) is among the other table's keys."""
+    return pd.MultiIndex.from_frame(keys).isin(pd.MultiIndex.from_frame(other))
+
+
+def unmatched_keys_note(side: str, keys, other_keys, examples: int = 3) -> str:
+    """A log line for the rows of one side whose key is not on the other side (an inner join drops them, an
+    outer one leaves their other columns empty), with a few of those keys and, when text keys differ only in case
+    or surrounding spaces, how many would match once normalised: a key typed `c0003` on one side and `C0003` on
+    the other otherwise loses rows without a word. Rows with a missing key part are left out. Empty when every
+    key matches."""
+    keys = keys[keys.notna().all(axis=1)]
+    other_keys = other_keys.dropna()
+    missing = ~_present(keys, other_keys)
+    count = int(missing.sum())
+    if not count:
+        return ""
+    lost = keys[missing]
+    shown = ", ".join(repr(row[0] if len(row) == 1 else row)
+                      for row in lost.drop_duplicates().head(examples).itertuples(index=False, name=None))
+    note = f"{count:,} of {len(keys):,} {side} rows have a key that is not in the other table (e.g. {shown})"
+    text = [c for c in keys.columns if not pd.api.types.is_numeric_dtype(keys[c])]
+    alike = int(_present(_normalised(lost), _normalised(other_keys)).sum()) if text else 0
+    if alike:
+        note += (f"; {alike:,} of them match once case and surrounding spaces are ignored: make the keys alike "
+                 f"first (derive_column with lower(...) or strip(...) on {', '.join(map(repr, text))})")
+    return note
 
 
 def join_keys(left, right, params, numeric) -> list[str]:

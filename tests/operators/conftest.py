@@ -22,9 +22,14 @@ class Runner:
         self.store = FileSystemStore(tmp_path / "store")
         self.connections: dict[str, str] = {}
         self.uploads: dict[str, Path] = {}
+        self.events: list = []  # what the operators reported (log lines, progress), in order
+
+    def logged(self) -> list[str]:
+        return [e.data["message"] for e in self.events if e.type == "node_log"]
 
     def context(self, node_id: str = "node", token: CancelToken | None = None) -> NodeContext:
-        executor = Executor(self.store, data_root=self.data_root, connections=self.connections, uploads=self.uploads)
+        executor = Executor(self.store, data_root=self.data_root, connections=self.connections, uploads=self.uploads,
+                            on_event=self.events.append)
         return NodeContext(node_id, executor, token or CancelToken())
 
     def __call__(self, operator: str, inputs: dict | None = None, /, **params):

@@ -28,6 +28,24 @@ def test_row_identifiers_by_name_and_by_values():
     assert found[2]["reason"] == "it holds 100 unique integers from 1 to 199 (row numbers)"
 
 
+def test_text_keys_named_id_are_identifiers_other_unique_texts_are_not():
+    """A shop's customer ids ("C0001", as a database or a spreadsheet keeps them): hashed, each value is one row's, so
+    a model can only learn them by heart. Only a name ending in the word id, unique and complete, counts."""
+    n = 60
+    ids = [f"C{i:04d}" for i in range(n)]
+    table = pd.DataFrame({
+        "customer_id": ids, "Customer ID": [i.lower() for i in ids], "userId": ids,
+        "comment": [f"note {i}" for i in range(n)],                   # unique text, not named as a key
+        "region_id": ["north", "south"] * (n // 2),                   # named as a key, repeated values
+        "order-id": [*ids[:-1], None],                                # one missing
+        "paid": ids,                                                  # "id" inside a word
+    })
+    found = row_identifiers(table, list(table.columns))
+    assert [f["column"] for f in found] == ["customer_id", "Customer ID", "userId"]
+    assert found[1]["reason"] == "its name 'Customer ID' and 60 different texts, one per row, make it a key"
+    assert row_identifiers(table.head(10), ["customer_id"]) == []
+
+
 def test_small_tables_are_not_judged_by_values():
     table = pd.DataFrame({"n": np.arange(10), "id": np.arange(10)})
     assert [f["column"] for f in row_identifiers(table, ["n", "id"])] == ["id"]

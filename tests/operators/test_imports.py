@@ -151,6 +151,18 @@ def test_sql_import_row_limit_missing_table_and_bad_query(run, database):
     assert err.value.field == "connection"
 
 
+def test_an_unknown_connection_names_the_ones_defined(run):
+    """A newcomer who types a name that is not a connection learns which names there are (or that there are none)."""
+    with pytest.raises(OperatorError, match=r"no connection named 'shop'; none is defined") as err:
+        run("import_sql", connection="shop", table="customers")
+    assert err.value.field == "connection"
+    run.connections["warehouse"] = "sqlite:////nowhere.db"
+    run.connections["archive"] = "sqlite:////elsewhere.db"
+    with pytest.raises(OperatorError, match=r"no connection named 'Shop'; the connections defined are 'archive', "
+                                            r"'warehouse'"):
+        run("import_sql", connection="Shop", table="customers")
+
+
 def test_sql_errors_never_echo_the_connection_url(run):
     secret = "s3cr3t-pw"
     run.connections["bad"] = f"postgresql://postgres:{secret}@127.0.0.1:1/test"

@@ -173,6 +173,15 @@ def test_evaluate_metrics_match_scikit_learn_and_every_chart_loads_in_plotly(run
         assert any(t and t.startswith("GBDT") for t in traces), (name, traces)
         if name != "iterations":  # only boosting has iterations
             assert any(t and t.startswith("LR") for t in traces), (name, traces)
+    # Legends sit in a row at the figure's bottom, below the x axis's title (they were drawn over it); the
+    # importance chart names every bar of both models' top features (plotly skipped every other name at 520 px).
+    for name, figure in report.figures.items():
+        legend = plotly.io.from_json(json.dumps(figure)).layout.legend
+        assert (legend.yref, legend.y, legend.yanchor) == ("container", 0, "bottom"), name
+    importance = report.figures["importance"]
+    bars = {feature for trace in importance["data"] for feature in trace["y"]}
+    assert len(bars) > 20 and importance["layout"]["yaxis"]["dtick"] == 1
+    assert importance["layout"]["height"] >= 18 * len(bars) + 170
     roc = plotly.io.from_json(json.dumps(report.figures["roc"]))
     assert [t.type for t in roc.data] == ["scatter"] * 3 and roc.data[0].x[0] == 0 and roc.data[0].y[-1] == 1
     iterations = plotly.io.from_json(json.dumps(report.figures["iterations"]))

@@ -119,6 +119,32 @@ def test_select_rename_fill(run, people):
     assert err.value.column == "age"
 
 
+def test_a_join_says_which_keys_found_no_match_and_when_only_case_or_spaces_differ(run):
+    """A newcomer's two tables whose ids differ in case (and one typo): the inner join keeps a third of the rows;
+    the log says how many rows lost their match, shows some keys, and that case and spaces explain most."""
+    customers = pd.DataFrame({"customer_id": [f"C{i:04d}" for i in range(1, 13)], "region": ["north"] * 12})
+    support = pd.DataFrame({"Customer ID": [f"c{i:04d}" if i % 3 else f"C{i:04d}" for i in range(1, 13)],
+                            "calls": range(12)})
+    support.loc[0, "Customer ID"] = "C0O01 "  # a typo no normalising fixes
+    joined = run("join", {"left": customers, "right": support}, left_on=["customer_id"],
+                 right_on=["Customer ID"])["table"]
+    assert len(joined) == 4
+    notes = [line for line in run.logged() if "not in the other table" in line]
+    assert notes == [
+        "8 of 12 left rows have a key that is not in the other table (e.g. 'C0001', 'C0002', 'C0004'); 7 of them "
+        "match once case and surrounding spaces are ignored: make the keys alike first (derive_column with "
+        "lower(...) or strip(...) on 'customer_id')",
+        "8 of 12 right rows have a key that is not in the other table (e.g. 'C0O01 ', 'c0002', 'c0004'); 7 of "
+        "them match once case and surrounding spaces are ignored: make the keys alike first (derive_column with "
+        "lower(...) or strip(...) on 'Customer ID')",
+    ]
+    run.events.clear()
+    numbers = pd.DataFrame({"id": [1, 2, 3]})
+    run("join", {"left": numbers, "right": pd.DataFrame({"id": [1, 2, 3, 4]})}, left_on=["id"], how="left")
+    assert [line for line in run.logged() if "not in the other table" in line] == [
+        "1 of 4 right rows have a key that is not in the other table (e.g. 4)"]
+
+
 def test_join_sample_summarize(run, people):
     regions = pd.DataFrame({"region": ["north", "south", "west"], "manager": ["x", "y", "z"],
                             "name": ["r1", "r2", "r3"]})

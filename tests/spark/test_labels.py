@@ -41,9 +41,12 @@ def test_spark_row_identifiers_match_local(spark):
 
     rng = np.random.default_rng(2)
     table = pd.DataFrame({"Unnamed: 0": np.arange(50), "seq": rng.permutation(50) + 1,
-                          "age": rng.integers(18, 90, 50), "spread": rng.choice(10_000, 50, replace=False)})
-    assert spark_row_identifiers(spark.createDataFrame(table), list(table.columns)) == \
-        row_identifiers(table, list(table.columns))
+                          "age": rng.integers(18, 90, 50), "spread": rng.choice(10_000, 50, replace=False),
+                          "customer_id": [f"C{i:04d}" for i in range(50)], "comment": [f"n{i}" for i in range(50)],
+                          "region_id": ["a", "b"] * 25})
+    found = row_identifiers(table, list(table.columns))
+    assert [f["column"] for f in found] == ["Unnamed: 0", "seq", "customer_id"]
+    assert spark_row_identifiers(spark.createDataFrame(table), list(table.columns)) == found
 
 
 def test_row_identifiers_from_the_fits_column_profiles_match_local_and_run_only_undecided_columns(spark):
@@ -60,12 +63,12 @@ def test_row_identifiers_from_the_fits_column_profiles_match_local_and_run_only_
     n = 3_000
     table = pd.DataFrame({"seq": rng.permutation(n) + 1, "age": rng.integers(18, 90, n),
                           "spread": rng.choice(10 * n, n, replace=False), "holes": np.arange(n, dtype=float),
-                          "x": rng.random(n)})
+                          "x": rng.random(n), "customer_id": [f"C{i:05d}" for i in rng.permutation(n)]})
     table.loc[5, "holes"] = np.nan
     df = spark.createDataFrame(table).withColumn("holes", F.col("holes").cast("bigint"))
     columns = list(table.columns)
     expected = row_identifiers(table.astype({"holes": "Int64"}), columns)
-    assert [f["column"] for f in expected] == ["seq"]
+    assert [f["column"] for f in expected] == ["seq", "customer_id"]
     dtypes = dict(df.dtypes)
     for exact_below in (10 * n, 100):  # every distinct count exact / seq's (and spread's) only estimated
         profiles, _ = _column_profiles(df, columns, dtypes, exact_below)

@@ -3,6 +3,7 @@ import type { ErrorSchema, RJSFSchema, UiSchema } from "@rjsf/utils";
 import validator from "@rjsf/validator-ajv8";
 import { useProjectData } from "../data/projectContext";
 import { importLookAlikes, importTextNumbers } from "../data/textNumbers";
+import { ConnectionWidget } from "../data/ConnectionWidget";
 import { UploadWidget } from "../data/UploadWidget";
 import { useMemo, useRef, type ReactNode } from "react";
 import type { GraphError, GraphNode, OperatorSpec } from "../graph/types";
@@ -70,11 +71,16 @@ export function ParamPanel({ node, spec, errors, columns, onParams, onLabel, onD
     touched.current = node.id;
   };
 
-  // A file import's upload is picked from the project's files by name, never typed as an id.
-  const withUploads = useMemo<UiSchema>(
-    () => (schema?.properties && "upload" in schema.properties ? { ...uiSchema, upload: { "ui:widget": UploadWidget } } : uiSchema),
-    [schema, uiSchema],
-  );
+  // A file import's upload is picked from the project's files by name, never typed as an id; a SQL import's
+  // connection from the project's connections.
+  const withUploads = useMemo<UiSchema>(() => {
+    const props = schema?.properties ?? {};
+    return {
+      ...uiSchema,
+      ...("upload" in props ? { upload: { "ui:widget": UploadWidget } } : {}),
+      ...(spec?.name === "import_sql" && "connection" in props ? { connection: { "ui:widget": ConnectionWidget } } : {}),
+    };
+  }, [schema, uiSchema, spec?.name]);
 
   const formData = useMemo(
     () => Object.fromEntries(Object.entries(node.params).filter(([k]) => !(k in bound))),

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { get } from "../api/client";
 import type { Project } from "../api/types";
 import { navigate } from "../router";
+import { ConnectionsSection } from "./ConnectionsSection";
 import { SendingList } from "./SendingList";
 import { UploadPreview } from "./UploadPreview";
 import { UploadRow } from "./UploadRow";
@@ -9,7 +10,8 @@ import { ACCEPTED, listUploads, type Upload, type UploadPreview as Preview } fro
 import { useUploads } from "./useUploads";
 
 /** A project's data files: upload by the file picker or by dropping files on the page (with progress), see a
- * file's preview, rename, delete. Pipelines' import nodes pick these files by name. */
+ * file's preview, rename, delete. Pipelines' import nodes pick these files by name. Below, the project's database
+ * connections, which SQL import nodes pick by name. */
 export function DataPage({ projectId }: { projectId: string }) {
   const [project, setProject] = useState<Project | null>(null);
   const [uploads, setUploads] = useState<Upload[] | null>(null);
@@ -104,6 +106,7 @@ export function DataPage({ projectId }: { projectId: string }) {
         </table>
       )}
       {current && <UploadPreview upload={current} />}
+      <ConnectionsSection projectId={projectId} />
     </div>
   );
 }

@@ -3,6 +3,7 @@ import { get } from "../api/client";
 import type { GraphDoc } from "../graph/types";
 import type { NodeRunState } from "../canvas/nodeData";
 import type { ProjectData } from "./projectContext";
+import { listConnections, type Connection } from "./connections";
 import { listUploads, type Upload } from "./uploads";
 import { upstreamColumns } from "./upstreamColumns";
 
@@ -13,11 +14,26 @@ export function useProjectUploads(projectId: number | undefined): { uploads: Upl
     if (projectId !== undefined) listUploads(projectId).then(setUploads).catch(() => setUploads([]));
   }, [projectId]);
   useEffect(refresh, [refresh]);
+  const connections = useProjectConnections(projectId);
   const projectData = useMemo<ProjectData | null>(
-    () => (projectId === undefined ? null : { projectId, uploads, refresh }),
-    [projectId, uploads, refresh],
+    () => (projectId === undefined ? null : { projectId, uploads, connections, refresh }),
+    [projectId, uploads, connections, refresh],
   );
   return { uploads, projectData };
+}
+
+/** The project's database connections, loaded again whenever the window regains focus (one added on the Data page,
+ * in another tab, is then offered by the SQL import's picker). */
+function useProjectConnections(projectId: number | undefined): Connection[] | null {
+  const [connections, setConnections] = useState<Connection[] | null>(null);
+  useEffect(() => {
+    if (projectId === undefined) return;
+    const load = () => void listConnections(projectId).then(setConnections).catch(() => setConnections([]));
+    load();
+    window.addEventListener("focus", load);
+    return () => window.removeEventListener("focus", load);
+  }, [projectId]);
+  return connections;
 }
 
 interface ColumnInputs {

@@ -1,6 +1,6 @@
 import { useMemo } from "react";
 import { Plot } from "../outputs/Plot";
-import { latencyFigure, requestsFigure, type VersionMetrics } from "./logic";
+import { anyRequests, latencyFigure, requestsFigure, type VersionMetrics } from "./logic";
 import { scoresFigure } from "./rollout";
 
 /** GET /api/deployments/{id}/serving/ (an untyped object in the schema). */
@@ -64,9 +64,15 @@ export function ServingCharts({ serving, onRefresh, waiting }: { serving: Servin
       ) : (
         <>
           <FiguresTable metrics={metrics} versions={known} />
-          <Plot figure={requests} name="requests" />
-          <Plot figure={latency} name="latency" />
-          <Plot figure={scores} name="scores" />
+          {anyRequests(metrics) ? (
+            <>
+              <Plot figure={requests} name="requests" />
+              <Plot figure={latency} name="latency" />
+              <Plot figure={scores} name="scores" />
+            </>
+          ) : (
+            <p className="muted">No request answered yet: score a row with Try it or the curl line, and the charts of requests, latency and scores appear here.</p>
+          )}
         </>
       )}
     </div>

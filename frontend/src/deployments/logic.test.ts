@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { buildTryRequest, fieldKind, fieldLabel, histogramBars, sortedCategories, inputColumns, latencyFigure, leftOutText, requestsFigure } from "./logic";
+import { anyRequests, buildTryRequest, fieldKind, fieldLabel, histogramBars, sortedCategories, inputColumns, latencyFigure, leftOutText, requestsFigure } from "./logic";
+import { scoresFigure } from "./rollout";
 
 const spec = inputColumns([
   { name: "income", datatype: "FP64", nullable: true },
@@ -74,6 +75,18 @@ describe("serving charts", () => {
   it("one latency trace per known version, in version order", () => {
     const fig = latencyFigure(metrics);
     expect(fig.data.map((t) => (t as { name: string }).name)).toEqual(["v1", "v2"]);
+  });
+
+  it("every serving chart names its axes; with no request answered yet there is nothing to draw", () => {
+    type Axes = { xaxis?: { title?: { text?: string } }; yaxis?: { title?: { text?: string } } };
+    for (const figure of [latencyFigure(metrics), requestsFigure(metrics), scoresFigure(metrics)]) {
+      const layout = figure.layout as Axes;
+      expect(layout.xaxis?.title?.text, JSON.stringify(layout)).toBeTruthy();
+      expect(layout.yaxis?.title?.text, JSON.stringify(layout)).toBeTruthy();
+    }
+    expect(anyRequests(metrics)).toBe(true);
+    expect(anyRequests({ "1": { requests: 0, errors: 0, latency_buckets: {} } })).toBe(false);
+    expect(anyRequests({})).toBe(false);
   });
 
   it("requests chart stacks successful requests and errors per version", () => {

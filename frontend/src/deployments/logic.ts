@@ -126,6 +126,11 @@ export interface VersionMetrics {
   latency_buckets: Record<string, number>;
 }
 
+/** Whether any version has answered a request: before the first one the charts would be empty axes. */
+export function anyRequests(metrics: Record<string, VersionMetrics>): boolean {
+  return versionsOf(metrics).some((v) => metrics[v].requests > 0);
+}
+
 /** Versions in numeric order; the "" version (requests for an unknown model) is left out. */
 function versionsOf(metrics: Record<string, VersionMetrics>): string[] {
   return Object.keys(metrics)
@@ -162,7 +167,10 @@ export function latencyFigure(metrics: Record<string, VersionMetrics>): Figure {
       const bars = histogramBars(metrics[v].latency_buckets);
       return { type: "bar", name: `v${v}`, x: bars.map((b) => b.label), y: bars.map((b) => b.count) };
     }),
-    layout: { title: { text: "Latency (requests per bucket)" }, barmode: "group", xaxis: { type: "category" } },
+    layout: {
+      title: { text: "Latency (requests per bucket)" }, barmode: "group",
+      xaxis: { type: "category", title: { text: "Time to answer" } }, yaxis: { title: { text: "Requests" }, rangemode: "tozero" },
+    },
   };
 }
 
@@ -174,6 +182,9 @@ export function requestsFigure(metrics: Record<string, VersionMetrics>): Figure 
       { type: "bar", name: "requests", x, y: versions.map((v) => metrics[v].requests - metrics[v].errors) },
       { type: "bar", name: "errors", x, y: versions.map((v) => metrics[v].errors), marker: { color: "#c0392b" } },
     ],
-    layout: { title: { text: "Requests and errors per version" }, barmode: "stack", xaxis: { type: "category" } },
+    layout: {
+      title: { text: "Requests and errors per version" }, barmode: "stack",
+      xaxis: { type: "category", title: { text: "Version" } }, yaxis: { title: { text: "Requests" }, rangemode: "tozero" },
+    },
   };
 }

@@ -51,7 +51,10 @@ export function scoresFigure(metrics: Record<string, VersionMetrics & { scores?:
       const total = bins.reduce((sum, b) => sum + (scores[b] ?? 0), 0) || 1;
       return { type: "bar", name: `v${v}`, x: bins.map((b) => `${b}–${(Number(b) + 0.1).toFixed(1)}`), y: bins.map((b) => (scores[b] ?? 0) / total) };
     }),
-    layout: { title: { text: "Score distribution per version (share of rows)" }, barmode: "group", xaxis: { type: "category" } },
+    layout: {
+      title: { text: "Score distribution per version (share of rows)" }, barmode: "group",
+      xaxis: { type: "category", title: { text: "Probability" } }, yaxis: { title: { text: "Share of rows" }, rangemode: "tozero" },
+    },
   };
 }
 

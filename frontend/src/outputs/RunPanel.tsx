@@ -6,6 +6,8 @@ interface Props {
   pipelineId: number;
   runId: number | null;
   status: string;
+  /** the engine the run ran on; Spark is said beside the status */
+  engine?: string;
   running: boolean;
   log: readonly string[];
   tab: "outputs" | "log";
@@ -30,7 +32,7 @@ export function RunPanel(props: Props) {
           <button type="button" role="tab" aria-selected={tab === "log"} className={tab === "log" ? "active" : ""} onClick={() => onTab("log")}>Log</button>
         </div>
         <span className="run-status" data-testid="run-status" data-status={runId === null ? "none" : props.status}>
-          {runId === null ? "No run yet" : `Run #${runId}: ${props.status}`}
+          {runId === null ? "No run yet" : `Run #${runId}: ${props.status}${props.engine === "spark" ? " (Spark engine)" : ""}`}
         </span>
         {runId !== null && props.running && <button type="button" onClick={props.onCancel}>Cancel run</button>}
         {props.runError && <span className="error-text" role="alert">{props.runError}</span>}

@@ -1,8 +1,10 @@
+import type { ReactNode } from "react";
 import type { Pipeline } from "../api/types";
 import { navigate } from "../router";
 
-/** The pipeline's name, its saved version, and links to its history, runs, data and a new schedule. */
-export function PipelineHeader({ pipeline }: { pipeline: Pipeline }) {
+/** The pipeline's name, its saved version, links to its history, runs, data and a new schedule, and `children`
+ * (the run buttons' engine) at the end. */
+export function PipelineHeader({ pipeline, children }: { pipeline: Pipeline; children?: ReactNode }) {
   const id = pipeline.id;
   return (
     <header className="page-head">
@@ -12,6 +14,7 @@ export function PipelineHeader({ pipeline }: { pipeline: Pipeline }) {
       <button type="button" className="link" onClick={() => navigate(`/projects/${pipeline.project}/runs`)}>Runs</button>
       <button type="button" className="link" onClick={() => navigate(`/projects/${pipeline.project}/data`)}>Data</button>
       <button type="button" className="link" onClick={() => navigate(`/schedules/new?pipeline=${id}`)}>Schedule this pipeline</button>
+      {children}
     </header>
   );
 }

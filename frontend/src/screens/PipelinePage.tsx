@@ -11,6 +11,7 @@ import { fromPipelineJson, toPipelineJson } from "../graph/serialize";
 import type { GraphDoc, GraphError, OperatorSpec } from "../graph/types";
 import { clearDraft, differs, readDraft, type Draft } from "../canvas/draft";
 import { DraftBanner } from "../canvas/DraftBanner";
+import { EngineSelect, type Engine } from "../canvas/EngineSelect";
 import { PublishDialog } from "../deployments/PublishDialog";
 import { deploymentName, publishable } from "../deployments/publishing";
 import { RunPanel } from "../outputs/RunPanel";
@@ -33,6 +34,9 @@ export function PipelinePage({ id }: { id: string }) {
   const [errors, setErrors] = useState<GraphError[]>([]);
   const [runId, setRunId] = useState<number | null>(null);
   const [runError, setRunError] = useState("");
+  // The engine the run buttons use; it opens on the engine of the run shown.
+  const [engine, setEngine] = useState<Engine>("local");
+  const [runEngine, setRunEngine] = useState<string>("");
   const [selected, setSelected] = useState<string | null>(null);
   const [tab, setTab] = useState<"outputs" | "log">("outputs");
   const run = useRunEvents(runId);
@@ -62,6 +66,10 @@ export function PipelinePage({ id }: { id: string }) {
         const latest = items(runs)[0];
         if (asked) setRunId(asked);
         else if (latest) setRunId(latest.id);
+        if (latest && !asked) {
+          setEngine(latest.engine === "spark" ? "spark" : "local");
+          setRunEngine(latest.engine);
+        }
       })
       .catch((e: Error) => alive && setFailure(e.message));
     return () => {
@@ -100,8 +108,9 @@ export function PipelinePage({ id }: { id: string }) {
           setRunError(`Not run: the pipeline has ${saveErrors.length} validation error(s), shown on the nodes.`);
           return;
         }
-        const created = await post<Run>("/api/runs/", { pipeline: Number(id), mode, node: node ?? "", force });
+        const created = await post<Run>("/api/runs/", { pipeline: Number(id), mode, node: node ?? "", force, engine });
         setRunId(created.id);
+        setRunEngine(created.engine);
         setTab("log");
       } catch (e) {
         const errs = failureErrors(e);
@@ -109,7 +118,7 @@ export function PipelinePage({ id }: { id: string }) {
         setRunError(`Not run: ${(e as Error).message}`);
       }
     },
-    [id],
+    [id, engine],
   );
 
   const cancel = useCallback(async () => {
@@ -136,7 +145,7 @@ export function PipelinePage({ id }: { id: string }) {
   const bottom = (
     <RunPanel
       pipelineId={Number(id)} runId={runId} status={run.status} running={run.status === "running" || (runId !== null && run.lastSeq === 0)}
-      log={run.log} tab={tab} onTab={setTab} selected={selected} spec={specOf(selected)} ready={finished(selected)}
+      engine={runEngine} log={run.log} tab={tab} onTab={setTab} selected={selected} spec={specOf(selected)} ready={finished(selected)}
       runError={runError} onCancel={() => void cancel()}
     />
   );
@@ -147,7 +156,7 @@ export function PipelinePage({ id }: { id: string }) {
 
   return (
     <div className="pipeline-page">
-      <PipelineHeader pipeline={pipeline} />
+      <PipelineHeader pipeline={pipeline}><EngineSelect value={engine} onChange={setEngine} /></PipelineHeader>
       {offered && (
         <DraftBanner draft={offered} onRestore={() => { setStart(fromPipelineJson(offered.graph)); setEditorKey((k) => k + 1); setOffered(null); }} onDiscard={() => { clearDraft(id); setOffered(null); }} />
       )}
