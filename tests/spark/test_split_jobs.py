@@ -109,7 +109,7 @@ def split_graph(path: str = "data/credit.parquet", seed: int = 5) -> dict:
 
 def test_a_split_node_runs_one_offsets_job_and_one_caching_job_for_both_sides(spark, credit_root, tmp_path,
                                                                                monkeypatch):
-    monkeypatch.setenv("STUDIO_SPARK_DRIVER_SPLIT_BYTES", "0")  # no split on the driver: Spark's own
+    monkeypatch.setenv("STUDIO_SPARK_DRIVER_SPLIT_CELLS", "0")  # no split on the driver: Spark's own
     graph = split_graph()
     before = last_job_id(spark)
     result = pipelines.run(graph, store=pipelines.FileSystemStore(tmp_path / "store"), data_root=credit_root,
@@ -272,3 +272,16 @@ def test_the_driver_split_reads_times_as_the_spark_import_does(spark, tmp_path):
     assert all(getattr(side, "_studio_held", False) for side in sides.values())  # the driver's split ran
     both = sides["first"].union(sides["second"]).orderBy("id").collect()
     assert both == imported.orderBy("id").collect()
+
+
+def test_a_file_of_more_cells_than_the_bound_is_split_by_spark(spark, one_row_group, monkeypatch):
+    """The driver holds a split file's rows twice (its Python and its JVM) while the run lasts: only up to
+    STUDIO_SPARK_DRIVER_SPLIT_CELLS rows x columns."""
+    table, _ = one_row_group
+    imported = imported_whole(table.attrs["path"])
+    params = SplitRandom.Params(ratio=0.7, seed=8)
+    cells = len(table) * len(table.columns)
+    monkeypatch.setenv("STUDIO_SPARK_DRIVER_SPLIT_CELLS", str(cells - 1))
+    assert not hasattr(split_random(None, {"table": imported}, params)["first"], "_studio_held")
+    monkeypatch.setenv("STUDIO_SPARK_DRIVER_SPLIT_CELLS", str(cells))
+    assert hasattr(split_random(None, {"table": imported}, params)["first"], "_studio_held")
