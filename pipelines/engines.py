@@ -494,10 +494,10 @@ class SparkEngine:
         return cached_frame(frame) if is_spark_dataframe(frame) else None
 
     def handoff(self, port_type, value: Any) -> Any:
-        from operators.spark.tables import source_file
+        from operators.spark.tables import needs_no_cache
 
         frame = self._cache_of(value)
-        if frame is not None and not frame.is_cached and source_file(frame) is None:
+        if frame is not None and not frame.is_cached and not needs_no_cache(frame):
             frame.persist()  # memory, spilling to disk (Spark's default for DataFrames)
             # computed here, once, in the node's job group: one job filling the cache (count() would add an
             # adaptive aggregation over it, two more jobs); the plan of a new frame over `frame`, which finds

@@ -251,21 +251,39 @@ def summarise_batches(batches, *, columns: list[str], dtypes: list[str], limit: 
     yield pa.RecordBatch.from_arrays([pa.array([text], type=pa.string())], names=["summary"])
 
 
-def column_summaries(table, columns: list[str], dtypes: dict[str, str], limit: int) -> tuple[int, list[Summary]]:
-    """(rows, each column's merged Summary) of `table`, from one mapInArrow job over the columns."""
+DRIVER_BATCH_ROWS = 10_000  # Spark's Arrow batches (spark.sql.execution.arrow.maxRecordsPerBatch)
+DRIVER_TASK_ROWS = 1_000_000  # rows of a held table one driver "task" summarises (as a Spark task would)
+
+
+def _task_summaries(table, columns: list[str], kinds: list[str], limit: int) -> list[str]:
+    """Each task's summary (JSON) of `columns` of `table`: one mapInArrow job, or, when the driver holds the table's
+    rows in Arrow (operators.spark.tables.held_rows, a split done on the driver), the same body run on the driver
+    over them, DRIVER_TASK_ROWS rows a task, with no Spark job (no transfer of the rows to a Python worker)."""
     import functools
 
-    from .tables import col
+    from .tables import col, held_rows
 
-    if not columns:
-        return table.count(), []
-    kinds = [dtypes[c] for c in columns]
+    held = held_rows(table)
+    if held is not None:
+        held = held.select(columns)
+        return [row for start in range(0, max(held.num_rows, 1), DRIVER_TASK_ROWS)
+                for batch in summarise_batches(held.slice(start, DRIVER_TASK_ROWS).to_batches(DRIVER_BATCH_ROWS),
+                                               columns=columns, dtypes=kinds, limit=limit)
+                for row in batch.column(0).to_pylist()]
     selected = table.select(*[col(c) for c in columns])
     sketches = selected.rdd.getNumPartitions() <= SKETCH_PARTITIONS
     body = functools.partial(summarise_batches, columns=list(columns), dtypes=kinds, limit=limit, sketches=sketches)
+    return [row["summary"] for row in selected.mapInArrow(body, "summary string").collect()]
+
+
+def column_summaries(table, columns: list[str], dtypes: dict[str, str], limit: int) -> tuple[int, list[Summary]]:
+    """(rows, each column's merged Summary) of `table`, from one mapInArrow job over the columns (or its body on
+    the driver, `_task_summaries`)."""
+    if not columns:
+        return table.count(), []
     rows, merged = 0, [Summary() for _ in columns]
-    for i, row in enumerate(selected.mapInArrow(body, "summary string").collect()):
-        task_rows, parts = json.loads(row["summary"])
+    for i, text in enumerate(_task_summaries(table, list(columns), [dtypes[c] for c in columns], limit)):
+        task_rows, parts = json.loads(text)
         rows += task_rows
         for summary, part in zip(merged, parts, strict=True):
             summary.merge(Summary.from_json(part), limit, first=i == 0)

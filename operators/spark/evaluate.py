@@ -71,6 +71,7 @@ def binned_scores(df, label: str, probability: str, threshold: float = 0.5, port
     """The bins of one scored table from one aggregation grouped by (label value, score bin): the label's value
     counts (which decide its classes, operators/labels.py) are the groups' counts, so the classes cost no job of
     their own; each group's sums are split into the y = 1 and y = 0 terms once the classes are known."""
+    import pyarrow.compute as pc
     from pyspark.sql import functions as F
 
     from ..labels import choose_classes
@@ -87,42 +88,45 @@ def binned_scores(df, label: str, probability: str, threshold: float = 0.5, port
     p = F.col("p")
     clipped = F.least(F.greatest(p, F.lit(EPS)), F.lit(1 - EPS))
     scored = df.select(F.col(label).alias("label"), F.col(probability).cast("double").alias("p"))
-    rows = (scored.groupBy("label", F.least(F.greatest(F.floor(p * BINS), F.lit(0)), F.lit(BINS - 1))
-                           .cast("int").alias("bin"))
-            .agg(F.count(F.lit(1)).alias("n"), F.sum(p).alias("ps"), F.sum(F.log(clipped)).alias("log_p"),
-                 F.sum(F.log(1 - clipped)).alias("log_q"), F.sum(p * p).alias("brier0"),
-                 F.sum((1 - p) ** 2).alias("brier1"), F.sum((p >= threshold).cast("long")).alias("above"),
-                 F.sum(F.when(F.isnan(p) | F.isnull(p) | (p < 0) | (p > 1), 1).otherwise(0)).alias("bad"))
-            .limit(2 * BINS + 1).collect())
-    if not rows:
+    groups = (scored.groupBy("label", F.least(F.greatest(F.floor(p * BINS), F.lit(0)), F.lit(BINS - 1))
+                             .cast("int").alias("bin"))
+              .agg(F.count(F.lit(1)).alias("n"), F.sum(p).alias("ps"), F.sum(F.log(clipped)).alias("log_p"),
+                   F.sum(F.log(1 - clipped)).alias("log_q"), F.sum(p * p).alias("brier0"),
+                   F.sum((1 - p) ** 2).alias("brier1"), F.sum((p >= threshold).cast("long")).alias("above"),
+                   F.sum(F.when(F.isnan(p) | F.isnull(p) | (p < 0) | (p > 1), 1).otherwise(0)).alias("bad"))
+              .limit(2 * BINS + 1).toArrow())  # columns, not 20,000 Row objects
+    if not groups.num_rows:
         raise OperatorError(f"the {port!r} input has no rows", port=port)
-    if len(rows) > 2 * BINS:  # more than two label values: spark_label counts them for its error
+    if groups.num_rows > 2 * BINS:  # more than two label values: spark_label counts them for its error
         spark_label(df, label, positive, port=port)
+    labels = groups.column("label").to_pylist()
     counts: dict = {}
-    for r in rows:
-        counts[r["label"]] = counts.get(r["label"], 0) + r["n"]
+    for value, n in zip(labels, groups.column("n").to_pylist(), strict=True):
+        counts[value] = counts.get(value, 0) + n
     classes = choose_classes({v: n for v, n in counts.items() if v is not None}, counts.get(None, 0), label,
                              positive, port=port)
-    if sum(r["bad"] for r in rows):
+    if pc.sum(groups.column("bad")).as_py():
         raise OperatorError(f"column {probability!r} must hold probabilities in [0, 1] with no missing values",
                             field="probability_column", column=probability, port=port)
-    return _bins(rows, classes)
+    return _bins(groups, labels, classes)
 
 
-def _bins(rows, classes) -> BinnedScores:
-    """BinnedScores from the (label value, bin) groups, y = 1 for the positive class."""
-    positives, negatives, sums = np.zeros(BINS), np.zeros(BINS), np.zeros(BINS)
-    logloss = brier = tp = fp = 0.0
-    for r in rows:
-        positive = classes.positive is not None and r["label"] == classes.positive
-        (positives if positive else negatives)[r["bin"]] += r["n"]
-        sums[r["bin"]] += r["ps"]
-        logloss -= r["log_p"] if positive else r["log_q"]
-        brier += r["brier1"] if positive else r["brier0"]
-        tp, fp = (tp + r["above"], fp) if positive else (tp, fp + r["above"])
-    tp, fp = int(tp), int(fp)
+def _bins(groups, labels: list, classes) -> BinnedScores:
+    """BinnedScores from the (label value, bin) groups (an Arrow table; `labels` its label values), y = 1 for the
+    positive class."""
+    def column(name):
+        return groups.column(name).to_numpy(zero_copy_only=False)
+
+    positive = np.array([classes.positive is not None and v == classes.positive for v in labels], dtype=bool)
+    bins, n, above = column("bin"), column("n").astype(np.float64), column("above")
+    positives = np.bincount(bins[positive], weights=n[positive], minlength=BINS)
+    negatives = np.bincount(bins[~positive], weights=n[~positive], minlength=BINS)
+    sums = np.bincount(bins, weights=column("ps"), minlength=BINS)
+    logloss = -(float(column("log_p")[positive].sum()) + float(column("log_q")[~positive].sum()))
+    brier = float(column("brier1")[positive].sum()) + float(column("brier0")[~positive].sum())
+    tp, fp = int(above[positive].sum()), int(above[~positive].sum())
     confusion = {"tp": tp, "fp": fp, "fn": int(positives.sum()) - tp, "tn": int(negatives.sum()) - fp}
-    return BinnedScores(positives, negatives, sums, float(logloss), float(brier), confusion, classes)
+    return BinnedScores(positives, negatives, sums, logloss, brier, confusion, classes)
 
 
 def binned_metrics(b: BinnedScores, threshold: float) -> dict:

@@ -401,6 +401,33 @@ def scored_label_metadata(state) -> dict:
     return {SCORED_LABEL: label} if label else {}
 
 
+def _predict_held(table, body, kept: list[str], names: tuple[str, ...], params, state, spark_type):
+    """The scored table when the driver holds `table`'s rows in Arrow (operators.spark.tables.held_rows, a split
+    done on the driver): the UDF's body run on the driver over them, the result handed to Spark from Arrow and
+    held too (no Spark job, no cache to fill: evaluate and the writer read it), else None."""
+    import pyarrow as pa
+    from pyspark.sql.types import DoubleType, StructField, StructType
+
+    from .tables import held_on_driver, held_rows
+
+    rows = held_rows(table)
+    if rows is None:
+        return None
+    scored = [body(*batch.columns) for batch in rows.select(list(names)).to_batches() if batch.num_rows]
+    if not scored:  # no rows: the body's empty result
+        scored = [body(*[pa.array([], type=f.type) for f in rows.select(list(names)).schema])]
+    p = pa.chunked_array([s.field("p") for s in scored], type=pa.float64())
+    labels = pa.chunked_array([s.field("label") for s in scored])
+    out = pa.Table.from_arrays([*rows.select(kept).columns, p, labels],
+                               names=[*kept, params.probability_column, params.label_column])
+    by_name = {f.name: f for f in table.schema.fields}
+    schema = StructType([by_name[c] for c in kept] + [
+        StructField(params.probability_column, DoubleType(), metadata=scored_label_metadata(state)),
+        StructField(params.label_column, spark_type)])
+    cores = max(1, int(table.sparkSession.sparkContext.defaultParallelism))
+    return held_on_driver(table.sparkSession.createDataFrame(out, schema=schema).coalesce(cores), out)
+
+
 def predict(ctx, inputs, params):
     """The local operator's probability and predicted label (in the label's own values, the same rule). A scalar
     Arrow UDF of the feature state's input columns: only those columns travel to the Python worker and only the
@@ -428,6 +455,8 @@ def predict(ctx, inputs, params):
     spark_type, arrow_type = predicted_types(state.meta.get("label_classes"), np.int8)
     body = functools.partial(_score_arrays, names=names, model=model, state=state, threshold=params.threshold,
                              label_type=arrow_type)
+    if (held := _predict_held(table, body, kept, names, params, state, spark_type)) is not None:
+        return {"table": held}
     returns = StructType([StructField("p", DoubleType()), StructField("label", spark_type)])
     # nondeterministic: the optimiser must not copy the call into each field it reads (two runs of the model)
     score = F.arrow_udf(body, returns, F.ArrowUDFType.SCALAR).asNondeterministic()

@@ -144,6 +144,29 @@ def source_file(frame) -> str | None:
     return getattr(frame, SOURCE_FILE, None)
 
 
+HELD = "_studio_held"
+
+
+def held_on_driver(frame, data):
+    """Mark `frame` as made from the Arrow table `data` the driver handed Spark (SparkSession.createDataFrame): its
+    rows are in memory already, so the engine does not cache it (pipelines.engines.SparkEngine.handoff): reading it
+    again costs less than filling a cache with it; and a pass over its rows in Python may run on the driver, over
+    `data`, with no Spark job (operators.spark.column_summary). See operators.spark.split.split_on_driver."""
+    setattr(frame, HELD, data)
+    return frame
+
+
+def held_rows(frame):
+    """The Arrow table `frame` was made from (`held_on_driver`), or None."""
+    return getattr(frame, HELD, None)
+
+
+def needs_no_cache(frame) -> bool:
+    """True when reading `frame` again costs less than filling a cache: a Parquet file read whole (`whole_file`) or
+    rows the driver handed Spark (`held_on_driver`)."""
+    return source_file(frame) is not None or held_rows(frame) is not None
+
+
 def spark_scored_label(df) -> str | None:
     """The true label column a Spark table was scored against: predict marks it on a column's metadata
     (operators.tables.SCORED_LABEL), which Spark keeps in the Parquet it writes; the executor carries it on through

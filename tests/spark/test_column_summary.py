@@ -96,6 +96,39 @@ def test_the_summary_gives_sparks_aggregations_and_grouped_counts(spark, frames,
         assert "nan" in [p[1] for p in _pairs(counts["nan_some"])]
 
 
+@pytest.mark.parametrize("task_rows", [1000, 1_000_000])
+def test_a_table_the_driver_holds_is_summarised_on_the_driver_as_spark_aggregates_it(spark, task_rows, monkeypatch):
+    """A table the driver handed Spark from Arrow (operators.spark.split.split_on_driver): its summary runs on the
+    driver over the Arrow rows, in tasks of DRIVER_TASK_ROWS rows, with no Spark job, and gives Spark's statistics."""
+    import pyarrow as pa
+
+    from operators.spark import column_summary
+    from operators.spark.tables import held_on_driver
+
+    from .jobs import jobs_of
+
+    monkeypatch.setattr(column_summary, "DRIVER_TASK_ROWS", task_rows)
+    rows = pa.Table.from_pandas(_table(), preserve_index=False)
+    df = spark.createDataFrame(rows)
+    held = held_on_driver(spark.createDataFrame(rows), rows)
+    columns = [c for c in df.columns if c != "label"]
+    dtypes = dict(df.dtypes)
+    out = []
+    assert jobs_of(spark, lambda: out.append(_column_profiles(held, columns, dtypes, EXACT_BELOW, ("label",)))) == 0
+    profiles, counts = out[0]
+    expected, expected_counts = _aggregated_profiles(df, [*columns, "label"], dtypes, EXACT_BELOW)
+    for column, want in expected.items():
+        got = profiles[column]
+        for key in ("rows", "present", "imin", "imax"):
+            assert got.get(key) == want.get(key), (column, key)
+        for key in ("mean", "std", "min", "max"):
+            assert _same(got.get(key), want.get(key)), (column, key, got.get(key), want.get(key))
+        if want.get("exact_distinct"):
+            assert _pairs(counts[column]) == _pairs(expected_counts[column]), column
+    assert {c for c, p in profiles.items() if not p.get("exact_distinct")} == {"id", "score", "code"}
+    assert profiles["score"]["sketch"].n == expected["score"]["present"]
+
+
 def test_a_column_of_few_values_per_task_and_many_in_all_is_not_counted(spark):
     from operators.spark.column_summary import column_summaries
 

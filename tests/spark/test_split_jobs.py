@@ -100,11 +100,17 @@ def test_above_the_bitmap_bound_only_the_row_ids_travel_to_python(many_partition
         assert "flag(__studio_row_id#" in python[0] and python[0].count("#") == 3, python
 
 
-def test_a_split_node_runs_one_offsets_job_and_one_caching_job_for_both_sides(spark, credit_root, tmp_path):
-    graph = {"format": "studio.pipeline/1", "name": "split", "nodes": [
-        {"id": "import", "operator": "import_parquet", "params": {"path": "data/credit.parquet"}},
-        {"id": "split", "operator": "split_random", "params": {"ratio": 0.7, "seed": 5}}],
+def split_graph(path: str = "data/credit.parquet", seed: int = 5) -> dict:
+    return {"format": "studio.pipeline/1", "name": "split", "nodes": [
+        {"id": "import", "operator": "import_parquet", "params": {"path": path}},
+        {"id": "split", "operator": "split_random", "params": {"ratio": 0.7, "seed": seed}}],
         "edges": [{"source": "import", "source_port": "table", "target": "split", "target_port": "table"}]}
+
+
+def test_a_split_node_runs_one_offsets_job_and_one_caching_job_for_both_sides(spark, credit_root, tmp_path,
+                                                                               monkeypatch):
+    monkeypatch.setenv("STUDIO_SPARK_DRIVER_SPLIT_CELLS", "0")  # no split on the driver: Spark's own
+    graph = split_graph()
     before = last_job_id(spark)
     result = pipelines.run(graph, store=pipelines.FileSystemStore(tmp_path / "store"), data_root=credit_root,
                            engine="spark")
@@ -205,3 +211,77 @@ def test_below_the_row_threshold_a_one_partition_table_stays_one_partition(spark
     monkeypatch.setenv("STUDIO_SPARK_SPREAD_ROWS", "30001")
     sides = split_random(None, {"table": df}, SplitRandom.Params(ratio=0.7, seed=8))
     assert sides["first"].rdd.getNumPartitions() == 1
+
+
+def test_a_small_parquet_file_imported_whole_is_split_on_the_driver_with_no_job_in_the_local_order(
+        spark, one_row_group, tmp_path):
+    """The driver reads the file, draws the local flags and hands Spark each side (split_on_driver): no Spark job in
+    the split node, no cache, a partition per core, the local engine's rows in its order, times as the import's."""
+    from operators import PortType
+    from pipelines.engines import SparkEngine
+
+    table, _ = one_row_group
+    graph = split_graph(table.attrs["path"].name, seed=8)
+    before = last_job_id(spark)
+    result = pipelines.run(graph, store=pipelines.FileSystemStore(tmp_path / "store"),
+                           data_root=table.attrs["path"].parent, engine="spark")
+    assert result.status == "succeeded", {n: r.error for n, r in result.nodes.items() if r.error}
+    assert jobs_per_node(spark, before).get("split", {}).get("jobs", 0) == 0
+    local = SplitRandom().run(None, {"table": table}, SplitRandom.Params(ratio=0.7, seed=8))
+    for side in ("first", "second"):
+        stored = result.output("split", side)
+        assert list(stored["customer_id"]) == list(local[side]["customer_id"])
+        assert list(stored["application_date"].dt.tz_localize(None)) == list(local[side]["application_date"])
+    imported = imported_whole(table.attrs["path"])
+    sides = split_random(None, {"table": imported}, SplitRandom.Params(ratio=0.7, seed=8))
+    engine = SparkEngine()
+    for side in sides.values():
+        assert side.rdd.getNumPartitions() == spark.sparkContext.defaultParallelism
+        engine.handoff(PortType.TABLE, side)
+        assert not side.is_cached  # its rows are in memory already
+    assert sides["first"].union(sides["second"]).exceptAll(imported).count() == 0
+    assert sides["first"].count() + sides["second"].count() == imported.count()
+
+
+def imported_whole(path):
+    """The Spark import node's table of the Parquet file at `path`, read whole (operators.spark.io.import_parquet)."""
+    from operators.library.io_files import ImportParquet
+    from operators.spark.io import import_parquet
+    from pipelines.engines import spark_session
+
+    class Ctx:
+        spark = spark_session()
+
+        @staticmethod
+        def resolve_path(name):
+            return path.parent / name
+
+    return import_parquet(Ctx(), {}, ImportParquet.Params(path=path.name))["table"]
+
+
+def test_the_driver_split_reads_times_as_the_spark_import_does(spark, tmp_path):
+    """Nanosecond times (pandas' own) with a sub-microsecond part, before 1970 too, and missing ones: the driver's
+    Arrow read truncates them to microseconds as the import's `div 1000` does."""
+    import pandas as pd
+
+    times = pd.to_datetime(["1969-12-31 23:59:59.999999999", "2024-01-05 10:00:00.000000500", None,
+                            "1900-06-01 00:00:00.000001001"] * 5)
+    pd.DataFrame({"id": range(20), "t": times, "x": [1.5, None, 2.0, -3.0] * 5}).to_parquet(tmp_path / "t.parquet")
+    imported = imported_whole(tmp_path / "t.parquet")
+    sides = split_random(None, {"table": imported}, SplitRandom.Params(ratio=0.5, seed=3))
+    assert all(getattr(side, "_studio_held", False) for side in sides.values())  # the driver's split ran
+    both = sides["first"].union(sides["second"]).orderBy("id").collect()
+    assert both == imported.orderBy("id").collect()
+
+
+def test_a_file_of_more_cells_than_the_bound_is_split_by_spark(spark, one_row_group, monkeypatch):
+    """The driver holds a split file's rows twice (its Python and its JVM) while the run lasts: only up to
+    STUDIO_SPARK_DRIVER_SPLIT_CELLS rows x columns."""
+    table, _ = one_row_group
+    imported = imported_whole(table.attrs["path"])
+    params = SplitRandom.Params(ratio=0.7, seed=8)
+    cells = len(table) * len(table.columns)
+    monkeypatch.setenv("STUDIO_SPARK_DRIVER_SPLIT_CELLS", str(cells - 1))
+    assert not hasattr(split_random(None, {"table": imported}, params)["first"], "_studio_held")
+    monkeypatch.setenv("STUDIO_SPARK_DRIVER_SPLIT_CELLS", str(cells))
+    assert hasattr(split_random(None, {"table": imported}, params)["first"], "_studio_held")
