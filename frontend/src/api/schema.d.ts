@@ -2038,6 +2038,13 @@ export interface components {
             project?: number;
             name?: string;
             description?: string;
+            /**
+             * @description The engine the canvas's run buttons use (local or spark)
+             *
+             *     * `local` - local
+             *     * `spark` - spark
+             */
+            engine?: components["schemas"]["EngineEnum"];
             /** @description The graph to save; a new version is made only when it differs from the latest */
             graph?: {
                 [key: string]: unknown;
@@ -2122,6 +2129,13 @@ export interface components {
             project: number;
             name: string;
             description?: string;
+            /**
+             * @description The engine the canvas's run buttons use (local or spark)
+             *
+             *     * `local` - local
+             *     * `spark` - spark
+             */
+            engine?: components["schemas"]["EngineEnum"];
             /** Format: date-time */
             readonly created_at: string;
             /** Format: date-time */
@@ -2142,6 +2156,13 @@ export interface components {
             project: number;
             name: string;
             description?: string;
+            /**
+             * @description The engine the canvas's run buttons use (local or spark)
+             *
+             *     * `local` - local
+             *     * `spark` - spark
+             */
+            engine?: components["schemas"]["EngineEnum"];
             /** @description The graph to save; a new version is made only when it differs from the latest */
             graph?: {
                 [key: string]: unknown;

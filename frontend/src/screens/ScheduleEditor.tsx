@@ -34,7 +34,10 @@ export function ScheduleEditor({ pipelineId, scheduleId }: { pipelineId?: string
       setPipeline(p);
       const people = await get<Page<{ username: string }>>(`/api/projects/${p.project}/members/?limit=1000`);
       setMembers(items(people).map((m) => m.username));
-      if (!schedule) return setName(`${p.name} (scheduled)`);
+      if (!schedule) {
+        setEngine(p.engine ?? "local"); // the pipeline's Engine picker
+        return setName(`${p.name} (scheduled)`);
+      }
       setExisting(schedule);
       setName(schedule.name); setCron(schedule.cron); setZone(schedule.timezone ?? "UTC"); setEngine(schedule.engine ?? "local");
       setVersion(schedule.version ? String(schedule.version) : ""); setTexts(paramTexts(schedule.params as Record<string, unknown>));
