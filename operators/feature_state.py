@@ -201,6 +201,39 @@ def times_log_line(columns: list[str]) -> str:
             f"before this node with derive_column, e.g. month({example}) or year({example})")
 
 
+NUMERIC_SHARE = 0.9  # a text column whose values are at least this share numbers is numbers but for a few cells
+SAMPLED = 200  # the first values that decide whether a text column is worth counting (most are plain text)
+
+
+def worth_counting(sample_not_numbers: int, sample: int) -> bool:
+    """Whether a text column whose first `sample` (<= SAMPLED) values hold `sample_not_numbers` that are not
+    numbers may be mostly numbers, so that counting all its values (`mostly_numbers`) is worth a pass."""
+    return sample > 0 and sample_not_numbers <= 0.5 * sample
+
+
+def mostly_numbers(not_numbers: int, present: int) -> bool:
+    """Whether a text column with `not_numbers` of its `present` values not numbers is a column of numbers with a
+    few stray cells ("n/a", "unknown", a typo such as "3O") that made the whole column text."""
+    return 0 < not_numbers <= (1 - NUMERIC_SHARE) * present
+
+
+def auto_categories(state, config: FeatureConfig) -> list[str]:
+    """The columns auto mode made categories of (a configured column is the user's choice): those whose text
+    `mostly_numbers` checks."""
+    return [spec["name"] for spec in state.meta["inputs"]
+            if spec["kind"] == "categorical" and spec["name"] not in config.columns]
+
+
+def not_numbers_log_line(column: str, not_numbers: int, present: int, examples: list[str]) -> str:
+    """The run log's line for a column of numbers that auto mode takes as a category because of a few cells that
+    are not numbers (the Data page warns of it; a features node said nothing): which column, how many cells, a
+    few of them (the smallest and the largest, on either engine), and the two ways to fix it."""
+    shown = ", ".join(repr(e) for e in dict.fromkeys(examples))
+    return (f"column {column!r} is used as a category, not numbers: {not_numbers:,} of its {present:,} values are "
+            f"not numbers ({shown}); if they mean 'missing', add them to the import node's null values (cells "
+            f"read as missing), or replace them with numbers in a derive_column node")
+
+
 def split_op(op: str) -> tuple[str | None, str]:
     """A plan entry as (view or None, transform): "gbdt:raw" -> ("gbdt", "raw")."""
     view, sep, name = op.partition(":")

@@ -166,3 +166,39 @@ def served_drift(root: str | Path, model: str, statistics: dict, *, since: float
         return drift_report(statistics, {}, np.zeros(0))
     probability = table["probability"].to_numpy(zero_copy_only=False).astype(np.float64)
     return drift_report(statistics, input_columns(table, names), probability)
+
+
+def recent_requests(root: str | Path, model: str, limit: int, shown_rows: int = 5) -> list[dict]:
+    """The last `limit` requests the log holds for `model`, newest first: request_id, time (epoch seconds), version,
+    rows, and the first `shown_rows` rows' label and probability. Files are read newest first, only the columns
+    this needs, until `limit` requests are found (a request's rows are in one file: it is logged at once)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    wanted = ["request_id", "row", "time", "version", "label", "probability"]
+    found: dict[str, dict] = {}
+    for file in reversed(log_files(root, model)):
+        try:
+            parquet = pq.ParquetFile(file)
+            table = parquet.read(columns=[c for c in wanted if c in parquet.schema_arrow.names])
+        except (OSError, pa.ArrowInvalid):  # removed by retention meanwhile, or not the log's
+            continue
+        columns = {name: table[name].to_pylist() if name in table.column_names else [None] * table.num_rows
+                   for name in wanted}
+        for i in reversed(range(table.num_rows)):
+            request_id = columns["request_id"][i]
+            request = found.get(request_id)
+            if request is None:
+                if len(found) >= limit:
+                    continue
+                request = found[request_id] = {"request_id": request_id, "time": columns["time"][i],
+                                               "version": columns["version"][i], "rows": 0, "answers": []}
+            request["rows"] += 1
+            request["answers"].append((columns["row"][i], columns["label"][i], columns["probability"][i]))
+        if len(found) >= limit:
+            break
+    out = sorted(found.values(), key=lambda r: -(r["time"] or 0))
+    for request in out:
+        first = sorted(request["answers"], key=lambda a: a[0])[:shown_rows]
+        request["answers"] = [{"row": row, "label": label, "probability": p} for row, label, p in first]
+    return out

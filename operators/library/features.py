@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 
 from ..contract import Operator, Params, Port, PortType
-from ..feature_state import (FeatureConfig, FeatureMessages, Moments, TargetEncoding, auto_transforms,
-                             build_feature_state, check_label_not_feature, label_and_identifiers,
-                             left_out_times, times_log_line)
+from ..feature_state import (SAMPLED, FeatureConfig, FeatureMessages, Moments, TargetEncoding,
+                             auto_categories, auto_transforms, build_feature_state, check_label_not_feature,
+                             label_and_identifiers, left_out_times, mostly_numbers, not_numbers_log_line,
+                             times_log_line, worth_counting)
 from ..kernels import features as kernel
 from ..identifiers import log_line, row_identifiers
 from ..labels import encode_label
@@ -109,6 +110,22 @@ class PandasStatistics:
             self._label = binary_label(self.table, self.config.label, positive=self.config.positive)
         codes, values = self.codes(column)
         return _fit_target(codes, values, self._label, self.config)
+
+
+def not_numbers_lines(table: pd.DataFrame, state: Fitted, config: FeatureConfig) -> list[str]:
+    """The log's lines for the columns of numbers that auto mode took as categories because a few of their
+    values are not numbers (operators.feature_state.mostly_numbers)."""
+    lines = []
+    for column in auto_categories(state, config):
+        values = table[column].dropna()
+        head = values.head(SAMPLED).astype(str).str.strip()
+        if not worth_counting(int(pd.to_numeric(head, errors="coerce").isna().sum()), len(head)):
+            continue  # text, not numbers: the common case, decided on a few values
+        text = values.astype(str).str.strip()
+        bad = text[pd.to_numeric(text, errors="coerce").isna()]
+        if mostly_numbers(len(bad), len(values)):
+            lines.append(not_numbers_log_line(str(column), len(bad), len(values), [bad.min(), bad.max()]))
+    return lines
 
 
 def fit_feature_state(table: pd.DataFrame, config: FeatureConfig, progress=None):
@@ -215,6 +232,8 @@ class FeatureExtraction(Operator):
         if times := left_out_times(table.columns, lambda c: _is_time(table[c]), params):
             ctx.log(times_log_line(times))
             state.meta["left_out_times"] = times  # a published model says so (its Try it form)
+        for line in not_numbers_lines(table, state, params):
+            ctx.log(line)
         ctx.log(f"{len(table):,} rows -> {len(features.names):,} features from {len(state.meta['inputs'])} columns")
         return {"features": features, "feature_state": state}
 

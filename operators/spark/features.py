@@ -32,6 +32,7 @@ from ..contract import OperatorError
 from ..feature_state import (AUTO_GRANULARITIES, CATEGORY_BLOCKS, FeatureMessages, Moments, TargetEncoding,
                              auto_transforms, bucket_levels, build_feature_state, check_label_not_feature,
                              label_and_identifiers, left_out_times, plain_ops, quantile_levels, times_log_line)
+from ..feature_state import SAMPLED, auto_categories, mostly_numbers, not_numbers_log_line, worth_counting
 from ..identifiers import log_line
 from ..kernels import features as kernel
 from ..labels import LabelClasses, positive_text
@@ -625,6 +626,35 @@ def compact_view(features: SparkFeatures, view: str, names: list[str], categoric
                          compact=viewed)
 
 
+def not_numbers_lines(table, state: Fitted, config) -> list[str]:
+    """operators.library.features.not_numbers_lines on Spark: the text columns auto mode made categories of are
+    judged on their first values (one small job), and those that may be numbers counted in one aggregation."""
+    from pyspark.sql import functions as F
+
+    dtypes = dict(table.dtypes)
+    text = [c for c in auto_categories(state, config) if dtypes.get(c) == "string"]
+    if not text:
+        return []
+
+    def bad(c):  # a value present that is not a number (try_cast: Spark's ANSI mode would fail on it)
+        return F.col(c).isNotNull() & F.trim(F.col(c)).try_cast("double").isNull()
+
+    sample = table.select(*[F.struct(F.col(c).isNotNull().alias("p"), bad(c).alias("b")).alias(f"s{i}")
+                            for i, c in enumerate(text)]).limit(SAMPLED).collect()
+    shares = [(sum(r[f"s{i}"]["b"] for r in sample), sum(r[f"s{i}"]["p"] for r in sample)) for i in range(len(text))]
+    counted = [c for c, (b, p) in zip(text, shares, strict=True) if worth_counting(b, p)]
+    if not counted:
+        return []
+    aggs = []
+    for i, c in enumerate(counted):
+        aggs += [F.count(F.col(c)).alias(f"p{i}"), F.count(F.when(bad(c), 1)).alias(f"b{i}"),
+                 F.min(F.when(bad(c), F.trim(F.col(c)))).alias(f"lo{i}"),
+                 F.max(F.when(bad(c), F.trim(F.col(c)))).alias(f"hi{i}")]
+    row = table.agg(*aggs).collect()[0]
+    return [not_numbers_log_line(c, row[f"b{i}"], row[f"p{i}"], [row[f"lo{i}"], row[f"hi{i}"]])
+            for i, c in enumerate(counted) if mostly_numbers(row[f"b{i}"], row[f"p{i}"])]
+
+
 def feature_extraction(ctx, inputs, params):
     state, table, oof, label_counts = _fit(ctx, inputs["table"], params)
     features = transform_on_spark(table, state, label=params.label or None, oof=oof, fitted_here=True,
@@ -635,6 +665,8 @@ def feature_extraction(ctx, inputs, params):
     if times := left_out_times(inputs["table"].columns, lambda c: _is_time(dtypes[c]), params):
         ctx.log(times_log_line(times))
         state.meta["left_out_times"] = times  # a published model says so (its Try it form)
+    for line in not_numbers_lines(inputs["table"], state, params):
+        ctx.log(line)
     ctx.log(f"{len(features.names):,} features from {len(state.meta['inputs'])} columns (fit on Spark)")
     return {"features": features, "feature_state": state}
 

@@ -14,7 +14,7 @@ from django.db.models.functions import TruncDate
 
 from operators.labels import answered_positive, flipped, is_zero_one, known_classes
 from operators.library.drift import ALERT, WARN, drift_figure
-from operators.prediction_log import read_log, served_drift
+from operators.prediction_log import read_log, recent_requests, served_drift
 
 from studio.serving.predlog import SHADOW_DIR
 
@@ -111,6 +111,24 @@ def decisions(deployment: Deployment) -> list[dict]:
              "challenger_score": d.challenger_score, "margin": d.margin, "published": d.published,
              "version": d.version, "rows": d.rows, "reason": d.reason}
             for d in deployment.decisions.order_by("-id")[:100]]
+
+
+MAX_SERVED = 100  # requests the deployment page lists at most
+
+
+def served_requests(deployment: Deployment, limit: int) -> list[dict]:
+    """The last `limit` requests the prediction log kept for the deployment, newest first, for the feedback loop: a
+    label file names a request by the id its answer carried (request_id, row, label). Each with its time (ISO, UTC),
+    version, rows, and its first rows' answers in the version's own label values ("yes" / "no")."""
+    classes = version_classes(deployment)
+    requests = recent_requests(prediction_log_dir(), deployment.name, limit)
+    for request in requests:
+        request["time"] = datetime.fromtimestamp(request["time"], UTC).isoformat() if request["time"] else None
+        answered = classes.get(str(request["version"]))
+        for answer in request["answers"]:
+            if answered and answer["label"] in (0, 1):
+                answer["label"] = answered[int(answer["label"])]
+    return requests
 
 
 def monitoring(deployment: Deployment, days: float) -> dict:

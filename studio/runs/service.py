@@ -14,8 +14,6 @@ from .models import PRIORITY_FULL, PRIORITY_INTERACTIVE, Run, RunMode, RunStatus
 
 MAX_PARAMS_BYTES = 65536  # a run's (or a schedule's) parameter overrides as JSON: kept with the run, shown in lists
 
-ENGINES = ("local", "spark")
-
 
 def start_run(pipeline: Pipeline, *, user=None, version: PipelineVersion | None = None, mode: str = RunMode.ALL,
               node: str = "", force: bool = False, params: dict | None = None, engine: str = "local",

@@ -9,6 +9,8 @@ import pipelines
 
 from studio.projects.models import Project
 
+ENGINES = ("local", "spark")  # where a run runs: pandas on this machine, or Apache Spark
+
 
 class VersionedGraph(models.Model):
     """What a pipeline and a component share: a described, authored object whose graph lives in versions."""
@@ -32,6 +34,10 @@ class VersionedGraph(models.Model):
 class Pipeline(VersionedGraph):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="pipelines")
     name = models.CharField(max_length=200)
+    # The canvas's Engine picker: the engine its run buttons use, kept with the pipeline (not a version: the
+    # same graph runs on either engine).
+    engine = models.CharField(max_length=32, choices=[(e, e) for e in ENGINES], default="local",
+                              help_text="The engine the canvas's run buttons use (local or spark)")
 
     class Meta:
         ordering = ["id"]

@@ -179,3 +179,23 @@ def test_bob_cannot_post_words_to_alices_deployment(studio, churn):  # noqa: F81
     assert answer.status_code == 404 and "no deployment 'churn'" in answer.json()["message"]
     assert studio.as_carol.post("/api/deployments/churn/feedback/", body, format="json").status_code == 403
     assert labels_of(churn) == []
+
+
+def test_the_deployment_page_lists_the_served_requests_a_labels_file_names(studio, churn, settings):  # noqa: F811
+    """The feedback loop: labels name a served request by its id, which the page did not show. The last requests
+    the log kept, newest first, with their rows and answers in the deployment's own label values."""
+    served(settings, "churn", {"req-2": 1, "req-3": 7})
+    answer = studio.as_carol.get(f"/api/deployments/{churn.pk}/served/")  # a viewer of the project reads it
+    assert answer.status_code == 200, answer.json()
+    requests = answer.json()["requests"]
+    assert {r["request_id"]: r["rows"] for r in requests} == {"req-1": 4, "req-2": 1, "req-3": 7}
+    assert requests[0]["request_id"] == "req-3" and requests[0]["version"] == "1" and requests[0]["time"]
+    assert [a["row"] for a in requests[0]["answers"]] == [0, 1, 2, 3, 4]  # the first rows
+    assert requests[0]["answers"][0] == {"row": 0, "label": "no", "probability": 0.25}
+    assert answer.json()["log_share"] == 1.0
+    assert [r["request_id"] for r in studio.as_alice.get(f"/api/deployments/{churn.pk}/served/?limit=1")
+            .json()["requests"]] == ["req-3"]
+    for bad in ("0", "101", "x"):
+        refused = studio.as_alice.get(f"/api/deployments/{churn.pk}/served/?limit={bad}")
+        assert refused.status_code == 400 and refused.json()["errors"][0]["path"] == "limit"
+    assert studio.as_bob.get(f"/api/deployments/{churn.pk}/served/").status_code == 404

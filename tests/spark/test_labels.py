@@ -140,3 +140,31 @@ def test_feature_extraction_on_both_engines_names_the_date_column_it_leaves_out(
         assert [line for line in lines if "signup_date" in line] == [
             "left out 'signup_date' (a date/time: auto mode makes no feature of it); to use it, derive numbers from "
             "it before this node with derive_column, e.g. month(signup_date) or year(signup_date)"]
+
+
+def test_feature_extraction_on_both_engines_says_a_column_of_numbers_became_a_category(spark, tmp_path):
+    """A column of numbers with a few "n/a" / "unknown" cells is text, so auto mode makes a category of it: the
+    Data page warned of it, the features node's log said nothing. Now it names the column, the count, the odd
+    values and the fixes, on both engines; a column of plain text says nothing."""
+    rng = np.random.default_rng(6)
+    n = 2000
+    income = rng.integers(20, 200, n).astype(str).astype(object)
+    income[rng.choice(n, 40, replace=False)] = "n/a"
+    income[np.flatnonzero(income != "n/a")[:10]] = " unknown"
+    table = pd.DataFrame({"income": income, "plan": rng.choice(["basic", "pro", "3 seats"], n),
+                          "churned": rng.choice(["yes", "no"], n)})
+    (tmp_path / "data").mkdir()
+    table.to_parquet(tmp_path / "data" / "mixed.parquet")
+    g = one_operator("feature_extraction", {"label": "churned"}, {"table": "data/mixed.parquet"})
+    logs = {"local": [], "spark": []}
+    for engine in logs:
+        def keep(event, to=logs[engine]):
+            if event.type == "node_log":
+                to.append(event.data["message"])
+        result = pipelines.run(g, store_root=tmp_path / engine, data_root=tmp_path, engine=engine, on_event=keep)
+        assert result.status == "succeeded", result.nodes["n"].error
+    for lines in logs.values():
+        assert [line for line in lines if "not numbers" in line] == [
+            "column 'income' is used as a category, not numbers: 50 of its 2,000 values are not numbers ('n/a', "
+            "'unknown'); if they mean 'missing', add them to the import node's null values (cells read as missing), "
+            "or replace them with numbers in a derive_column node"]

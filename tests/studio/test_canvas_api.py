@@ -141,3 +141,19 @@ def test_a_fitted_feature_state_is_not_summarised_as_a_model(world, demo_run):
     state = world.as_alice.get(f"/api/runs/{demo_run}/outputs/features/feature_state/").json()
     assert state["kind"] == "model" and state["model_kind"] == "features" and "summary" not in state
     assert state["state"]["inputs"]
+
+
+def test_the_engine_picker_choice_is_kept_with_the_pipeline_and_makes_no_version(world):
+    url = f"/api/pipelines/{world.pipeline.pk}/"
+    before = world.as_alice.get(url).json()
+    assert before["engine"] == "local"
+    response = world.as_alice.patch(url, {"engine": "spark"}, format="json")
+    assert response.status_code == 200 and response.json()["engine"] == "spark"
+    after = world.as_alice.get(url).json()
+    assert after["engine"] == "spark" and after["latest"]["number"] == before["latest"]["number"]
+    bad = world.as_alice.patch(url, {"engine": "dask"}, format="json")
+    assert bad.status_code == 400 and bad.json()["errors"][0]["path"] == "engine"
+    # a viewer cannot change it, another project's owner cannot see it
+    assert world.as_carol.patch(url, {"engine": "local"}, format="json").status_code == 403
+    assert world.as_bob.patch(url, {"engine": "local"}, format="json").status_code == 404
+    assert world.as_alice.get(url).json()["engine"] == "spark"

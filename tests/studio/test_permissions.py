@@ -72,7 +72,8 @@ def a_objects(world, a_things):
              f"/api/schedules/{s}/", f"/api/schedules/{s}/next/", f"/api/schedules/{s}/fires/",
              f"/api/webhooks/{t['webhook']}/",
              f"/api/deployments/{d}/", f"/api/deployments/{d}/serving/", f"/api/deployments/{d}/monitoring/",
-             f"/api/deployments/{d}/drift/", f"/api/deployments/{d}/shadow-comparison/"]
+             f"/api/deployments/{d}/drift/", f"/api/deployments/{d}/shadow-comparison/",
+             f"/api/deployments/{d}/served/"]
     writes = [("patch", project, {"name": "x"}), ("put", project, {"name": "x"}), ("delete", project, None),
               ("post", members, {"username": "bob", "role": "owner"}),
               ("patch", f"{members}{t['member']}/", {"role": "viewer"}),

@@ -506,6 +506,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/deployments/{id}/served/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description The last requests the prediction log kept, newest first (request id, time, version, rows, the first rows'
+         *     answers): the ids a labels CSV (request_id, row, label) names.
+         */
+        get: operations["deployments_served_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/deployments/{id}/serving/": {
         parameters: {
             query?: never;
@@ -2038,6 +2058,13 @@ export interface components {
             project?: number;
             name?: string;
             description?: string;
+            /**
+             * @description The engine the canvas's run buttons use (local or spark)
+             *
+             *     * `local` - local
+             *     * `spark` - spark
+             */
+            engine?: components["schemas"]["EngineEnum"];
             /** @description The graph to save; a new version is made only when it differs from the latest */
             graph?: {
                 [key: string]: unknown;
@@ -2122,6 +2149,13 @@ export interface components {
             project: number;
             name: string;
             description?: string;
+            /**
+             * @description The engine the canvas's run buttons use (local or spark)
+             *
+             *     * `local` - local
+             *     * `spark` - spark
+             */
+            engine?: components["schemas"]["EngineEnum"];
             /** Format: date-time */
             readonly created_at: string;
             /** Format: date-time */
@@ -2142,6 +2176,13 @@ export interface components {
             project: number;
             name: string;
             description?: string;
+            /**
+             * @description The engine the canvas's run buttons use (local or spark)
+             *
+             *     * `local` - local
+             *     * `spark` - spark
+             */
+            engine?: components["schemas"]["EngineEnum"];
             /** @description The graph to save; a new version is made only when it differs from the latest */
             graph?: {
                 [key: string]: unknown;
@@ -5498,6 +5539,95 @@ export interface operations {
             };
             /** @description Request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deployments_served_retrieve: {
+        parameters: {
+            query?: {
+                /** @description Requests to list (default 20, at most 100) */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Bad request: see `errors` for the field paths */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Logged in, but the project role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in one of your projects */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not acceptable */
+            406: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useState } from "react";
 import { failureMessage, get, post } from "../api/client";
 import { Plot } from "../outputs/Plot";
+import { ServedRequests } from "./ServedRequests";
 import { feedbackSummary, liveFigure, psiLevel, type DriftReport, type FeedbackAnswer, type Monitoring } from "./loop";
 
 const score = (value: number | null) => (value === null ? "—" : value.toFixed(4));
@@ -10,7 +11,11 @@ const score = (value: number | null) => (value === null ? "—" : value.toFixed(
 export function ClosedLoop({ id, name }: { id: string; name: string }) {
   const [loop, setLoop] = useState<Monitoring | null>(null);
   const [error, setError] = useState("");
-  const load = () => get<Monitoring>(`/api/deployments/${id}/monitoring/?days=30`).then(setLoop).catch((e) => setError(failureMessage(e)));
+  const [loaded, setLoaded] = useState(0);
+  const load = () => {
+    setLoaded((n) => n + 1);
+    return get<Monitoring>(`/api/deployments/${id}/monitoring/?days=30`).then(setLoop).catch((e) => setError(failureMessage(e)));
+  };
   useEffect(() => {
     void load();
   }, [id]); // eslint-disable-line react-hooks/exhaustive-deps
@@ -27,6 +32,7 @@ export function ClosedLoop({ id, name }: { id: string; name: string }) {
           )}
         </p>
       )}
+      <ServedRequests id={id} refresh={loaded} />
       <FeedbackUpload name={name} onDone={() => void load()} />
       <h2>Live metrics</h2>
       {loop && loop.live.length > 0 ? <Plot figure={live} name="live metrics" /> : <p className="muted">No labeled served rows yet.</p>}

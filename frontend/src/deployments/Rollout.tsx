@@ -41,7 +41,7 @@ export function KeysPanel({ deployment, apiKey, onKey }: { deployment: Deploymen
           {Object.entries(shown).map(([which, key]) => (
             <label key={which} className="field">
               <span>New {which} key</span>
-              <input readOnly value={key} style={{ fontFamily: "monospace", width: "100%" }} />
+              <input readOnly value={key} className="secret-key" />
             </label>
           ))}
         </div>

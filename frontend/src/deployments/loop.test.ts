@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { feedbackSummary, liveFigure, psiLevel } from "./loop";
+import { answerText, feedbackSummary, labelsTemplate, liveFigure, psiLevel, type ServedRequest } from "./loop";
 
 describe("closed loop helpers", () => {
   it("reads a PSI by the usual thresholds", () => {
@@ -21,5 +21,17 @@ describe("closed loop helpers", () => {
   it("sums up a feedback answer", () => {
     expect(feedbackSummary({ stored: 3, new: 2, replaced: 1, unknown_request_ids: ["x"], unknown_rows: [] }))
       .toBe("3 stored (2 new, 1 replaced); 1 unknown request ids");
+  });
+});
+
+describe("served requests", () => {
+  const one: ServedRequest = { request_id: "req-1", time: "2026-12-07T02:00:00+00:00", version: "1", rows: 1, answers: [{ row: 0, label: "no", probability: 0.25 }] };
+  const batch: ServedRequest = { request_id: 'a,"b"', time: null, version: "2", rows: 7, answers: [0, 1, 2, 3, 4].map((row) => ({ row, label: row % 2, probability: 0.5 })) };
+  it("says a request's answer in a few words", () => {
+    expect(answerText(one)).toBe("no (p 0.250)");
+    expect(answerText(batch)).toBe("0, 1, 0, 1, 0, …");
+  });
+  it("makes a labels CSV to fill in, one line per served row", () => {
+    expect(labelsTemplate([one, { ...batch, rows: 2 }])).toBe('request_id,row,label\nreq-1,0,\n"a,""b""",0,\n"a,""b""",1,\n');
   });
 });

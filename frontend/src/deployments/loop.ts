@@ -93,3 +93,32 @@ export function feedbackSummary(answer: FeedbackAnswer): string {
   if (answer.unknown_rows.length) parts.push(`${answer.unknown_rows.length} unknown rows`);
   return parts.join("; ");
 }
+
+export interface ServedAnswer {
+  row: number;
+  label: string | number | boolean | null;
+  probability: number | null;
+}
+
+export interface ServedRequest {
+  request_id: string;
+  time: string | null;
+  version: string | null;
+  rows: number;
+  answers: ServedAnswer[];
+}
+
+/** A served request's answer in a few words: "no (p 0.250)", or the first rows' labels for a batch. */
+export function answerText(request: ServedRequest): string {
+  const one = (a: ServedAnswer) => `${a.label ?? "—"}${a.probability === null ? "" : ` (p ${a.probability.toFixed(3)})`}`;
+  if (request.rows === 1 && request.answers.length) return one(request.answers[0]);
+  const shown = request.answers.map((a) => String(a.label ?? "—")).join(", ");
+  return request.answers.length < request.rows ? `${shown}, …` : shown;
+}
+
+/** A labels CSV to fill in: one line per served row (request_id, row) with the label left empty. */
+export function labelsTemplate(requests: ServedRequest[]): string {
+  const quote = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+  const lines = requests.flatMap((r) => Array.from({ length: r.rows }, (_, row) => `${quote(r.request_id)},${row},`));
+  return ["request_id,row,label", ...lines].join("\n") + "\n";
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { describeCron, fieldErrors, fieldLabel, inZone, isZone, notSavedText, paramSpecs, paramValues, zoneNames } from "./logic";
+import { describeCron, fieldErrors, fieldLabel, inZone, isZone, notSavedText, paramSpecs, paramValues, publishingNodes, zoneNames } from "./logic";
 
 describe("describeCron", () => {
   it("says a cron expression in plain words with its zone", () => {
@@ -45,5 +45,14 @@ describe("the time zone field", () => {
     expect(fieldLabel("params.seed")).toBe("seed");
     const errors = fieldErrors([{ path: "timezone", message: "unknown time zone 'Paris'; did you mean Europe/Paris?" }, { message: "busy" }]);
     expect(notSavedText(errors)).toBe("Not saved: Time zone: unknown time zone 'Paris'; did you mean Europe/Paris?; busy");
+  });
+});
+
+describe("publishingNodes", () => {
+  it("finds the nodes a schedule republishes through, and none in a pipeline without one", () => {
+    const graph = { nodes: [{ id: "train", operator: "train_gbdt" }, { id: "ship", operator: "publish_if_better" }, { id: "p", operator: "publish_model" }] };
+    expect(publishingNodes(graph)).toEqual([{ id: "ship", operator: "publish_if_better" }, { id: "p", operator: "publish_model" }]);
+    expect(publishingNodes({ nodes: [{ id: "train", operator: "train_gbdt" }] })).toEqual([]);
+    expect(publishingNodes(undefined)).toEqual([]);
   });
 });

@@ -142,3 +142,16 @@ export function zoneNames(): string[] {
   const intl = Intl as unknown as { supportedValuesOf?: (k: string) => string[] };
   return intl.supportedValuesOf ? ["UTC", ...intl.supportedValuesOf("timeZone")] : ["UTC"];
 }
+
+/** The operators through which a scheduled run republishes a model. */
+export const PUBLISHING_OPERATORS = ["publish_model", "publish_if_better"];
+
+/** The nodes of a pipeline graph that publish (publish_model, publish_if_better): a schedule republishes only
+ * through them. */
+export function publishingNodes(graph: unknown): { id: string; operator: string }[] {
+  const nodes = (graph as { nodes?: { id?: unknown; operator?: unknown }[] } | undefined)?.nodes;
+  if (!Array.isArray(nodes)) return [];
+  return nodes
+    .filter((n) => typeof n.operator === "string" && PUBLISHING_OPERATORS.includes(n.operator))
+    .map((n) => ({ id: String(n.id), operator: String(n.operator) }));
+}

@@ -11,7 +11,8 @@ import { fromPipelineJson, toPipelineJson } from "../graph/serialize";
 import type { GraphDoc, GraphError, OperatorSpec } from "../graph/types";
 import { clearDraft, differs, readDraft, type Draft } from "../canvas/draft";
 import { DraftBanner } from "../canvas/DraftBanner";
-import { EngineSelect, type Engine } from "../canvas/EngineSelect";
+import { EngineSelect } from "../canvas/EngineSelect";
+import { useEngineChoice } from "../canvas/useEngineChoice";
 import { PublishDialog } from "../deployments/PublishDialog";
 import { deploymentName, publishable } from "../deployments/publishing";
 import { RunPanel } from "../outputs/RunPanel";
@@ -34,9 +35,8 @@ export function PipelinePage({ id }: { id: string }) {
   const [errors, setErrors] = useState<GraphError[]>([]);
   const [runId, setRunId] = useState<number | null>(null);
   const [runError, setRunError] = useState("");
-  // The engine the run buttons use; it opens on the engine of the run shown.
-  const [engine, setEngine] = useState<Engine>("local");
-  const [runEngine, setRunEngine] = useState<string>("");
+  // The engine the run buttons use: the pipeline's saved choice, or the engine of the run a ?run= link opens.
+  const { engine, runEngine, setRunEngine, open: openRun, choose: chooseEngine } = useEngineChoice(id, setRunError);
   const [selected, setSelected] = useState<string | null>(null);
   const [tab, setTab] = useState<"outputs" | "log">("outputs");
   const run = useRunEvents(runId);
@@ -61,21 +61,15 @@ export function PipelinePage({ id }: { id: string }) {
         const draft = readDraft(id);
         if (differs(draft, fromPipelineJson(p.latest?.graph ?? { nodes: [], edges: [] }))) setOffered(draft);
         setErrors(asErrors(p.latest?.errors));
-        // ?run=<id> (a link from a schedule's history) opens that run; otherwise the latest one.
+        // ?run=<id> (a link from a schedule's history) opens that run, on its engine; otherwise the latest one.
         const asked = Number(new URLSearchParams(window.location.search).get("run"));
-        const latest = items(runs)[0];
-        if (asked) setRunId(asked);
-        else if (latest) setRunId(latest.id);
-        if (latest && !asked) {
-          setEngine(latest.engine === "spark" ? "spark" : "local");
-          setRunEngine(latest.engine);
-        }
+        setRunId(openRun(p, items(runs)[0], asked, () => alive));
       })
       .catch((e: Error) => alive && setFailure(e.message));
     return () => {
       alive = false;
     };
-  }, [id]);
+  }, [id, openRun]);
 
   const initial = useMemo<GraphDoc | null>(() => (pipeline ? toCanvas(fromPipelineJson(pipeline.latest?.graph ?? { nodes: [], edges: [] })) : null), [pipeline?.id, parts.reload]); // eslint-disable-line react-hooks/exhaustive-deps
   const [doc, setDoc] = useState<GraphDoc | null>(null);
@@ -118,7 +112,7 @@ export function PipelinePage({ id }: { id: string }) {
         setRunError(`Not run: ${(e as Error).message}`);
       }
     },
-    [id, engine],
+    [id, engine, setRunEngine],
   );
 
   const cancel = useCallback(async () => {
@@ -156,7 +150,7 @@ export function PipelinePage({ id }: { id: string }) {
 
   return (
     <div className="pipeline-page">
-      <PipelineHeader pipeline={pipeline}><EngineSelect value={engine} onChange={setEngine} /></PipelineHeader>
+      <PipelineHeader pipeline={pipeline}><EngineSelect value={engine} onChange={chooseEngine} /></PipelineHeader>
       {offered && (
         <DraftBanner draft={offered} onRestore={() => { setStart(fromPipelineJson(offered.graph)); setEditorKey((k) => k + 1); setOffered(null); }} onDiscard={() => { clearDraft(id); setOffered(null); }} />
       )}

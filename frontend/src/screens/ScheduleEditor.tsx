@@ -7,6 +7,7 @@ import { CronField } from "../schedules/CronField";
 import { fieldErrors, fromLocalInput, notSavedText, paramSpecs, paramTexts, paramValues, toLocalInput, type Schedule } from "../schedules/logic";
 import { ParamsForm } from "../schedules/ParamsForm";
 import { PolicyFields, type Policy } from "../schedules/PolicyFields";
+import { RepublishNote } from "../schedules/RepublishNote";
 
 const DEFAULT_POLICY: Policy = { catchup: "latest", catchup_limit: 10, concurrency: "skip", retries: 0, retry_delay: 60, retry_delay_max: 3600 };
 
@@ -34,7 +35,10 @@ export function ScheduleEditor({ pipelineId, scheduleId }: { pipelineId?: string
       setPipeline(p);
       const people = await get<Page<{ username: string }>>(`/api/projects/${p.project}/members/?limit=1000`);
       setMembers(items(people).map((m) => m.username));
-      if (!schedule) return setName(`${p.name} (scheduled)`);
+      if (!schedule) {
+        setEngine(p.engine ?? "local"); // the pipeline's Engine picker
+        return setName(`${p.name} (scheduled)`);
+      }
       setExisting(schedule);
       setName(schedule.name); setCron(schedule.cron); setZone(schedule.timezone ?? "UTC"); setEngine(schedule.engine ?? "local");
       setVersion(schedule.version ? String(schedule.version) : ""); setTexts(paramTexts(schedule.params as Record<string, unknown>));
@@ -97,6 +101,7 @@ export function ScheduleEditor({ pipelineId, scheduleId }: { pipelineId?: string
           <label className="field"><span>Not before</span><input type="datetime-local" value={window_.start} onChange={(e) => setWindow({ ...window_, start: e.target.value })} /></label>
           <label className="field"><span>Not after</span><input type="datetime-local" value={window_.end} onChange={(e) => setWindow({ ...window_, end: e.target.value })} />{err("end_at")}</label>
         </div>
+        <RepublishNote graph={pipeline.latest?.graph} />
       </fieldset>
       <ParamsForm specs={specs} texts={texts} errors={errors} onChange={setTexts} />
       <PolicyFields policy={policy} errors={errors} onChange={setPolicy} />

@@ -27,10 +27,38 @@ test("the header's Engine picker runs the pipeline on Spark", async ({ page }) =
   await expect(status).toHaveAttribute("data-status", "succeeded", { timeout: 170_000 });
   await page.screenshot({ path: `${SHOTS}/engine-spark-run.png` });
 
-  const runs = await apiCall<{ results: { engine: string }[] }>(page, "GET", `/api/runs/?pipeline=${id}`);
+  const runs = await apiCall<{ results: { id: number; engine: string }[] }>(page, "GET", `/api/runs/?pipeline=${id}`);
   expect(runs.results.map((r) => r.engine)).toEqual(["spark"]);
 
   await page.reload();
   await expect(page.getByLabel("Engine")).toHaveValue("spark");
   await expect(page.getByTestId("run-status")).toContainText("succeeded (Spark engine)");
+
+  // The choice is kept with the pipeline: back to Local, the page opens on Local (its last run was on Spark).
+  await page.getByLabel("Engine").selectOption({ label: "Local" });
+  await expect.poll(async () => (await apiCall<{ engine: string }>(page, "GET", `/api/pipelines/${id}/`)).engine).toBe("local");
+  await page.reload();
+  await expect(page.getByTestId("run-status")).toContainText("succeeded (Spark engine)");
+  await expect(page.getByLabel("Engine")).toHaveValue("local");
+
+  // A link to the Spark run (as a schedule's history gives) shows that run's engine in the picker.
+  await page.goto(`${studioUrl()}/pipelines/${id}?run=${runs.results[0].id}`);
+  await expect(page.getByTestId("run-status")).toHaveText(`Run #${runs.results[0].id}: succeeded (Spark engine)`);
+  await expect(page.getByLabel("Engine")).toHaveValue("spark");
+  await page.screenshot({ path: `${SHOTS}/engine-run-link.png` });
+});
+
+test("the Engine picker's choice is kept with the pipeline before any run", async ({ page }) => {
+  await login(page);
+  const id = await createPipeline(page, "Spark chosen", GRAPH);
+  await page.goto(`${studioUrl()}/pipelines/${id}`);
+  await expect(node(page, "keep")).toBeVisible();
+  await page.getByLabel("Engine").selectOption({ label: "Spark" });
+  await expect.poll(async () => (await apiCall<{ engine: string }>(page, "GET", `/api/pipelines/${id}/`)).engine).toBe("spark");
+  await page.reload();
+  await expect(node(page, "keep")).toBeVisible();
+  await expect(page.getByLabel("Engine")).toHaveValue("spark");
+  // A new schedule of it runs on the chosen engine unless changed.
+  await page.getByRole("button", { name: "Schedule this pipeline" }).click();
+  await expect(page.getByLabel("Engine")).toHaveValue("spark");
 });

@@ -5,6 +5,7 @@
 // This file is named to run after pipelines.spec.ts (one worker runs the files in alphabetical order): that test
 // checks the Deployments page's empty state, which a publish here would end for the rest of the session.
 import { execFileSync } from "node:child_process";
+import type { Locator, Page } from "@playwright/test";
 import { apiCall, createPipeline, expect, expectAccessible, login, node, SHOTS, studioUrl, test } from "./fixtures";
 
 const NAME = "credit-browser";
@@ -32,6 +33,34 @@ function curlRow(curl: string): Record<string, string | number | null> {
 /** Run the copied curl line as a user would paste it into a shell. */
 function runCurl(curl: string): { model_version: string; predictions: { probability: number; label: number }[] } {
   return JSON.parse(execFileSync("/bin/sh", ["-c", curl], { encoding: "utf8", timeout: 30_000 }));
+}
+
+/** How many pixels of the text box `box` change strongly (nearly black to white) when its underscores become spaces. */
+async function pixelsOfUnderscores(page: Page, box: Locator): Promise<number> {
+  const value = await box.inputValue();
+  const drawn = await box.screenshot({ scale: "css", animations: "disabled" });
+  await box.evaluate((el: HTMLInputElement) => { el.value = el.value.replaceAll("_", " "); });
+  const spaced = await box.screenshot({ scale: "css", animations: "disabled" });
+  await box.evaluate((el: HTMLInputElement, original: string) => { el.value = original; }, value);
+  return page.evaluate(async ([a, b]) => {
+    const pixels = async (png: string) => {
+      const image = new Image();
+      image.src = `data:image/png;base64,${png}`;
+      await image.decode();
+      const canvas = document.createElement("canvas");
+      canvas.width = image.width;
+      canvas.height = image.height;
+      const context = canvas.getContext("2d")!;
+      context.drawImage(image, 0, 0);
+      return context.getImageData(0, 0, canvas.width, canvas.height).data;
+    };
+    const [x, y] = [await pixels(a), await pixels(b)];
+    let changed = 0;
+    for (let i = 0; i < x.length; i += 4) {
+      if (Math.abs(x[i] - y[i]) + Math.abs(x[i + 1] - y[i + 1]) + Math.abs(x[i + 2] - y[i + 2]) > 300) changed++;
+    }
+    return changed;
+  }, [drawn.toString("base64"), spaced.toString("base64")]);
 }
 
 test("publish a succeeded run from the run history; the Deployments page lists it, tries it, shows curl, rolls back", async ({ page }) => {
@@ -77,6 +106,11 @@ test("publish a succeeded run from the run history; the Deployments page lists i
   // A new deployment's keys, shown once on its page; the page uses the primary one for Try it and curl.
   const key = await page.getByLabel("New primary key").inputValue();
   expect(key).toMatch(/^sk_/);
+  // Its underscores show: drawn with spaces in their place, the box loses dark pixels (the box's line was too short
+  // for them at 1x, and "sk_y-GH1" read "sk y-GH1").
+  const keyBox = page.getByLabel("New primary key");
+  expect(await pixelsOfUnderscores(page, keyBox)).toBeGreaterThanOrEqual(4 * key.split("_").length - 4);
+  await keyBox.screenshot({ path: `${SHOTS}/new-key-box.png` });
   await expect(page.getByLabel("New secondary key")).toHaveValue(/^sk_/);
 
   // The curl example: a request to the serving process with a held-out row and the key, which works when pasted

@@ -87,6 +87,19 @@ test("the deployment page shows labels, the drift chart and the decision history
   await expect(driftTable.getByRole("row")).toHaveCount(deployment.input_spec.length + 1);
   await expect(page.getByLabel("live metrics chart")).toBeVisible();
 
+  // The served requests, whose ids a labels file names (the page showed none), newest first, and a labels CSV of
+  // them to fill in: one line per served row.
+  const recent = page.getByRole("table", { name: /Recent requests/ });
+  const ids = [...new Set(labels.map((l) => l.request_id))].reverse();
+  await expect(recent.getByRole("row")).toHaveCount(ids.length + 1);
+  await expect(recent.getByRole("row").nth(1).getByRole("cell").first()).toHaveText(ids[0]);
+  await expect(recent.getByRole("row").nth(1).getByRole("cell").nth(3)).toHaveText("100");
+  const template = await page.getByRole("link", { name: "Download a labels CSV of these requests" }).getAttribute("href");
+  const lines = decodeURIComponent(template!.slice(template!.indexOf(",") + 1)).trim().split("\n");
+  expect(lines.length).toBe(401);
+  expect(lines.slice(0, 3)).toEqual(["request_id,row,label", `${ids[0]},0,`, `${ids[0]},1,`]);
+  await recent.screenshot({ path: `${SHOTS}/deployment-recent-requests.png` });
+
   const decisions = page.getByRole("table", { name: "Decision history" });
   await expect(decisions.getByRole("row")).toHaveCount(3);
   await expect(decisions.getByRole("row").nth(1)).toContainText("kept champion");

@@ -94,6 +94,10 @@ test("a city typed as the time zone: the summary does not name it, the error nam
   const pipeline = await createPipeline(page, `zone-typo-${Date.now()}`, GRAPH);
   await page.goto(`${studioUrl()}/pipelines/${pipeline}`);
   await page.getByRole("button", { name: "Schedule this pipeline" }).click();
+  // The pipeline has no publishing node: the form says its runs republish nothing, and which node to add.
+  await expect(page.getByRole("note", { name: "Republishing" })).toContainText(
+    "Scheduled runs retrain but republish nothing: this pipeline has no publish_if_better or publish_model node.");
+  await page.screenshot({ path: `${SHOTS}/schedule-republish-note.png` });
   await page.getByLabel("Cron expression").fill("0 7 * * *");
   await page.getByLabel("Time zone").fill("Paris");
 

@@ -18,6 +18,7 @@ from studio.projects.models import Role
 from studio.projects.permissions import ProjectScopedMixin, require_role, visible
 
 from .. import monitoring, rollout, services
+from ..monitoring import MAX_SERVED
 from ..models import Deployment, DeploymentVersion
 from ..sources import choice_for_node, outputs_of_run
 from .serializers import (CanarySerializer, DeploymentSerializer, KeySerializer, PublishSerializer,
@@ -227,6 +228,20 @@ class DeploymentViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.Retrie
         """The closed loop: labels received per day, live AUC / logloss per day from labeled served rows, and
         the champion / challenger decisions of publish_if_better."""
         return Response(monitoring.monitoring(self.get_object(), _days(request)))
+
+    @extend_schema(request=None, responses=OpenApiTypes.OBJECT, parameters=[
+        OpenApiParameter("limit", int, description=f"Requests to list (default 20, at most {MAX_SERVED})")])
+    @action(detail=True, methods=["get"])
+    def served(self, request, pk=None):
+        """The last requests the prediction log kept, newest first (request id, time, version, rows, the first rows'
+        answers): the ids a labels CSV (request_id, row, label) names."""
+        deployment = self.get_object()
+        raw = request.query_params.get("limit", "20")
+        if not (raw.isdigit() and 0 < int(raw) <= MAX_SERVED):
+            raise ApiError(400, "invalid", [{"path": "limit", "code": "invalid",
+                                             "message": f"expected a whole number from 1 to {MAX_SERVED}"}])
+        return Response({"requests": monitoring.served_requests(deployment, int(raw)),
+                         "log_share": deployment.log_share})
 
     def _writable(self) -> Deployment:
         deployment = self.get_object()

@@ -7,10 +7,10 @@ from rest_framework import serializers
 
 from studio.projects.models import Role
 from studio.projects.permissions import require_role, visible
-from studio.workflows.models import Pipeline
+from studio.workflows.models import ENGINES, Pipeline
 
 from ..models import NodeRun, Run, RunEvent, RunMode
-from ..service import ENGINES, MAX_PARAMS_BYTES
+from ..service import MAX_PARAMS_BYTES
 
 
 class NodeRunSerializer(serializers.ModelSerializer):

@@ -54,8 +54,8 @@ class PipelineSerializer(IdentityFieldsMixin, serializers.ModelSerializer):
 
     class Meta:
         model = Pipeline
-        fields = ["id", "project", "name", "description", "created_at", "updated_at", "graph", "message",
-                  "latest", "version_created"]
+        fields = ["id", "project", "name", "description", "engine", "created_at", "updated_at", "graph",
+                  "message", "latest", "version_created"]
         read_only_fields = ["id", "created_at", "updated_at"]
 
     @extend_schema_field(PipelineVersionSerializer(allow_null=True))

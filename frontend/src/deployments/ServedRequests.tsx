@@ -1,0 +1,42 @@
+import { useEffect, useState } from "react";
+import { failureMessage, get } from "../api/client";
+import { answerText, labelsTemplate, type ServedRequest } from "./loop";
+
+const SHOWN = 10;
+
+/** The last requests the prediction log kept, with the ids a labels CSV names, and that CSV to fill in. */
+export function ServedRequests({ id, refresh }: { id: string; refresh: number }) {
+  const [served, setServed] = useState<{ requests: ServedRequest[]; log_share: number } | null>(null);
+  const [error, setError] = useState("");
+  useEffect(() => {
+    get<{ requests: ServedRequest[]; log_share: number }>(`/api/deployments/${id}/served/?limit=${SHOWN}`)
+      .then(setServed)
+      .catch((e) => setError(failureMessage(e)));
+  }, [id, refresh]);
+  if (error) return <p className="error-text" role="alert">{error}</p>;
+  if (!served) return null;
+  if (!served.requests.length) return <p className="muted">No served request in the prediction log yet: labels name a request by the id its answer carries.</p>;
+  const template = `data:text/csv;charset=utf-8,${encodeURIComponent(labelsTemplate(served.requests))}`;
+  return (
+    <>
+      <table className="data list" aria-label="Recent requests">
+        <caption className="muted">
+          The last {served.requests.length} requests the prediction log kept{served.log_share < 1 ? ` (it keeps ${Math.round(served.log_share * 100)}% of requests)` : ""}, newest first
+        </caption>
+        <thead><tr><th>Request id</th><th>Time</th><th>Version</th><th>Rows</th><th>Answer</th></tr></thead>
+        <tbody>
+          {served.requests.map((r) => (
+            <tr key={r.request_id}>
+              <td><code>{r.request_id}</code></td>
+              <td>{r.time ? new Date(r.time).toLocaleString() : "—"}</td>
+              <td>{r.version ? `v${r.version}` : "—"}</td>
+              <td>{r.rows}</td>
+              <td>{answerText(r)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <p><a href={template} download="labels.csv">Download a labels CSV of these requests</a> (fill in the label column, then upload it)</p>
+    </>
+  );
+}
