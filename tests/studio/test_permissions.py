@@ -201,8 +201,8 @@ def test_alices_ids_inside_bobs_own_objects_reach_nothing(world, a_things, run_n
     nodes = {n["node"]: n for n in world.as_bob.get(f"/api/runs/{run['id']}/").json()["nodes"]}
     assert nodes["up"]["status"] == "failed" and nodes["up"]["error"]["field"] == "upload"
     assert f"no uploaded file with id '{a_things['upload']}'" in nodes["up"]["error"]["message"]
-    assert nodes["sql"]["status"] == "failed" and nodes["sql"]["error"] == {
-        "message": "no connection named 'db'", "field": "connection"}
+    assert nodes["sql"]["status"] == "failed" and nodes["sql"]["error"] == {  # alice's 'db' is not among bob's
+        "message": "no connection named 'db'; none is defined", "field": "connection"}
     for name in ("log", "drift"):  # alice's deployment, by its name: not one of project B's
         assert nodes[name]["status"] == "failed" and nodes[name]["error"]["field"] == "deployment", nodes[name]
         assert "credit-a" in nodes[name]["error"]["message"], nodes[name]
