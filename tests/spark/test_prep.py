@@ -180,6 +180,32 @@ def test_sql_transform_on_spark_refuses_what_is_not_a_query(spark, raw_root, tmp
     assert "studio-secret" not in error["message"]
 
 
+def test_sql_transform_on_spark_reads_no_relation_but_its_inputs(spark, raw_root, tmp_path):
+    """Every leaf of the analysed plan must be one of the node's own input views: another run's temporary view
+    in the shared session (here one over a file of raw_root, one over rows) is refused, in a subquery too,
+    however the statement names it; rows the statement writes itself (VALUES, range, explode) still run."""
+    from pipelines import run
+
+    spark.read.parquet(str(raw_root / RAW["table"])).createOrReplaceTempView("studio_another_run_t1")
+    spark.range(3).createOrReplaceTempView("studio_another_run_t2")
+    try:
+        for sql in ("SELECT * FROM studio_another_run_t1", "SELECT * FROM IDENTIFIER('studio_' || 'another_run_t2')",
+                    "SELECT id FROM t1 WHERE id IN (SELECT id FROM studio_another_run_t2)",
+                    "WITH c AS (SELECT * FROM studio_another_run_t1) SELECT count(*) AS n FROM c"):
+            result = run(one_operator("sql_transform", {"sql": sql}, {"t1": RAW["table"]}), store_root=tmp_path,
+                         data_root=raw_root, engine="spark")
+            error = error_of(result)
+            assert error["field"] == "sql" and "reads only its inputs" in error["message"], (sql, error)
+    finally:
+        spark.catalog.dropTempView("studio_another_run_t1")
+        spark.catalog.dropTempView("studio_another_run_t2")
+    sql = ("WITH c AS (SELECT count(*) AS n FROM t1) SELECT n, v, r.id, e FROM c, VALUES (1) AS x(v), range(2) r "
+           "LATERAL VIEW explode(array(1, 2)) ex AS e WHERE n IN (SELECT count(*) FROM t1)")
+    result = run(one_operator("sql_transform", {"sql": sql}, {"t1": RAW["table"]}), store_root=tmp_path,
+                 data_root=raw_root, engine="spark")
+    assert len(outputs_of(result)["table"]) == 4
+
+
 def test_python_script_on_spark_gives_the_local_rows(spark, raw_root, tmp_path, monkeypatch):
     from operators.sandbox import landlock_abi
 
