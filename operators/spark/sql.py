@@ -122,6 +122,65 @@ def check_plan(frame, views=()) -> None:
                             field="sql") from None
 
 
+# Functions that build a value of a size their arguments say: with constant arguments Spark computes them on
+# the driver while it plans the query (constant folding, before any job its time limit could cancel), and a
+# sequence(1, 1000000000) there fills the driver's heap, which every run on the shared session needs.
+MAX_GENERATED = 10_000_000  # elements of an array, characters of a string
+_GENERATORS = {"Sequence": "sequence", "ArrayRepeat": "array_repeat", "StringRepeat": "repeat"}
+_ARITHMETIC = {"Add": lambda a, b: a + b, "Subtract": lambda a, b: a - b, "Multiply": lambda a, b: a * b}
+
+
+def _skip(nodes: list, i: int) -> int:
+    """The index after the subtree at nodes[i] (an input's own plan is skipped so, unchecked)."""
+    children, i = int(nodes[i].get("num-children", 0) or 0), i + 1
+    for _ in range(children):
+        i = _skip(nodes, i)
+    return i
+
+
+def _children(nodes: list, i: int) -> list[int]:
+    """Where each child of the node at nodes[i] starts, in a tree's pre-order list."""
+    starts, j = [], i + 1
+    for _ in range(int(nodes[i].get("num-children", 0) or 0)):
+        starts.append(j)
+        j = _skip(nodes, j)
+    return starts
+
+
+def _constant(nodes: list, i: int, depth: int = 0):
+    """The integer value of the expression at nodes[i] when it is built of integer literals, casts and + - *;
+    None otherwise (a column, a date, anything else)."""
+    node, kids = nodes[i], _children(nodes, i)
+    name = str(node.get("class", "")).rsplit(".", 1)[-1]
+    if depth > 50:
+        return None
+    if name == "Literal":
+        text = node.get("value")
+        try:
+            return int(text) if node.get("dataType") in ("integer", "long", "short", "byte") else None
+        except (TypeError, ValueError):
+            return None
+    if name == "Cast" and kids:
+        return _constant(nodes, kids[0], depth + 1)
+    if name in _ARITHMETIC and len(kids) == 2:
+        left, right = _constant(nodes, kids[0], depth + 1), _constant(nodes, kids[1], depth + 1)
+        return None if left is None or right is None else _ARITHMETIC[name](left, right)
+    return None
+
+
+def _check_generated(nodes: list, i: int, name: str) -> None:
+    kids, size = _children(nodes, i), None
+    values = [_constant(nodes, kid) for kid in kids]
+    if name == "Sequence" and len(values) >= 2 and None not in values[:2]:
+        step = values[2] if len(values) > 2 else 1
+        size = abs(values[1] - values[0]) // abs(step or 1) + 1 if step is not None else None
+    elif name in ("ArrayRepeat", "StringRepeat") and len(values) == 2:
+        size = values[1]
+    if size is not None and size > MAX_GENERATED:
+        raise OperatorError(f"{_GENERATORS[name]}(...) would make {size:,} elements; at most {MAX_GENERATED:,} "
+                            "are allowed in sql_transform", field="sql")
+
+
 class _PlanCheck:
     """Walks Spark's JSON of a tree: a tree is a list of its nodes in pre-order, each with "num-children" and
     its children following it; a node's other fields hold expressions and subquery plans, trees themselves."""
@@ -149,6 +208,8 @@ class _PlanCheck:
         if short in _PLAN_REFUSED:
             raise OperatorError(f"{_PLAN_REFUSED[short]} is not allowed in sql_transform", field="sql")
         children = int(node.get("num-children", 0) or 0)
+        if short in _GENERATORS:
+            _check_generated(nodes, i, short)
         ours = short == "SubqueryAlias" and (node.get("identifier") or {}).get("name") in self.views
         if not ours:
             if short == "View" or children == 0 and short not in _LEAVES_ALLOWED and self.is_plan(name):
@@ -157,14 +218,7 @@ class _PlanCheck:
             self.value({key: item for key, item in node.items() if key not in ("class", "num-children")})
         i += 1
         for _ in range(children):
-            i = self.skip(nodes, i) if ours else self.node(nodes, i)
-        return i
-
-    def skip(self, nodes: list, i: int) -> int:
-        """The index after the subtree at nodes[i], unchecked (an input's own plan)."""
-        children, i = int(nodes[i].get("num-children", 0) or 0), i + 1
-        for _ in range(children):
-            i = self.skip(nodes, i)
+            i = _skip(nodes, i) if ours else self.node(nodes, i)
         return i
 
     def is_plan(self, name: str) -> bool:

@@ -206,6 +206,27 @@ def test_sql_transform_on_spark_reads_no_relation_but_its_inputs(spark, raw_root
     assert len(outputs_of(result)["table"]) == 4
 
 
+@pytest.mark.parametrize("sql", ["SELECT size(sequence(1, 1000000000)) AS n FROM t1",
+                                 "SELECT size(array_repeat('a', 5 * 200000000)) AS n",
+                                 "SELECT length(repeat('xy', 1000000000L)) AS n FROM t1 WHERE id < 2"])
+def test_sql_transform_on_spark_refuses_a_constant_value_too_big_to_build(spark, raw_root, tmp_path, sql):
+    """Spark folds a constant sequence / array_repeat / repeat on the driver while planning, before any job the
+    time limit could cancel: sequence(1, 1000000000) filled the driver's heap (OutOfMemoryError) that every
+    run shares. Refused by its size in the analysed plan; the session then runs the next statement, and sizes
+    under the bound run."""
+    from pipelines import run
+
+    result = run(one_operator("sql_transform", {"sql": sql}, {"t1": RAW["table"]}), store_root=tmp_path,
+                 data_root=raw_root, engine="spark")
+    error = error_of(result)
+    assert error["field"] == "sql" and "at most 10,000,000 are allowed" in error["message"], error
+    small = ("SELECT size(sequence(1, 1000)) AS a, size(sequence(10, 1, -3)) AS b, size(array_repeat(id, 3)) AS c, "
+             "length(repeat('xy', 5)) AS d FROM t1 WHERE id = 1")
+    result = run(one_operator("sql_transform", {"sql": small}, {"t1": RAW["table"]}), store_root=tmp_path,
+                 data_root=raw_root, engine="spark")
+    assert outputs_of(result)["table"].iloc[0].tolist() == [1000, 4, 3, 10]
+
+
 def test_python_script_on_spark_gives_the_local_rows(spark, raw_root, tmp_path, monkeypatch):
     from operators.sandbox import landlock_abi
 
