@@ -293,14 +293,21 @@ def materialised_within(frame, timeout: float):
     if group is None:
         group = f"studio-sql-{uuid.uuid4().hex[:8]}"
         sc.setJobGroup(group, "sql_transform", interruptOnCancel=True)
-    expired = threading.Event()
+    expired, done = threading.Event(), threading.Event()
 
     def expire():
+        # Once past the limit, the group is cancelled again every quarter second until count() returns: a job
+        # submitted after one cancel (planning a query on a busy driver can outlast the limit, and a query may run
+        # several jobs in turn) would otherwise run to its end.
+        if done.wait(timeout):
+            return
         expired.set()
-        sc.cancelJobGroup(group)
+        while True:
+            sc.cancelJobGroup(group)
+            if done.wait(0.25):
+                return
 
-    timer = threading.Timer(timeout, expire)
-    timer.daemon = True
+    timer = threading.Thread(target=expire, name="sql-time-limit", daemon=True)
     frame = frame.persist()
     timer.start()
     try:
@@ -312,5 +319,6 @@ def materialised_within(frame, timeout: float):
                                 field="timeout_seconds") from None
         raise
     finally:
-        timer.cancel()
+        done.set()
+        timer.join()
     return frame

@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from operators.contract import OperatorError
+
 from tests.spark.both import assert_same_rows, error_of, one_operator, outputs_of, run_both
 
 RAW = {"table": "data/raw.parquet"}
@@ -245,6 +247,8 @@ def test_sql_transform_on_spark_is_stopped_at_its_time_limit(spark, raw_root, tm
     from pipelines import run
 
     sql = "SELECT sum(hash(a.id, b.id, c.id, d.id)) AS h FROM t1 a CROSS JOIN t1 b CROSS JOIN t1 c CROSS JOIN t1 d"
+    store = spark.sparkContext._jsc.sc().statusStore()
+    before = max([-1] + [store.jobsList(None).apply(i).jobId() for i in range(store.jobsList(None).size())])
     result = run(one_operator("sql_transform", {"sql": sql, "timeout_seconds": 1}, {"t1": RAW["table"]}),
                  store_root=tmp_path, data_root=raw_root, engine="spark")
     error = error_of(result)
@@ -252,6 +256,37 @@ def test_sql_transform_on_spark_is_stopped_at_its_time_limit(spark, raw_root, tm
     tracker = spark.sparkContext.statusTracker()
     running = [tracker.getJobInfo(job) for job in tracker.getActiveJobsIds()]
     assert not [job for job in running if job is not None and job.status == "RUNNING"], running
+    # by state, not by time: by the time the node's error came back, its job group's query job had ended FAILED
+    # (cancelled) and none of its jobs was running; the shared session then runs the next statement
+    jobs = store.jobsList(None)
+    ours = [jobs.apply(i) for i in range(jobs.size())]
+    ours = [job for job in ours if job.jobGroup().isDefined() and job.jobGroup().get().startswith("studio-n-")
+            and job.jobId() > before]
+    statuses = [str(job.status()) for job in ours]
+    assert "FAILED" in statuses and "RUNNING" not in statuses, statuses
+    again = run(one_operator("sql_transform", {"sql": "SELECT count(*) AS n FROM t1", "timeout_seconds": 60},
+                             {"t1": RAW["table"]}), store_root=tmp_path, data_root=raw_root, engine="spark")
+    assert int(outputs_of(again)["table"]["n"][0]) == ROWS
+
+
+def test_a_job_submitted_after_the_time_limit_is_cancelled_too(spark):
+    """The limit passes before the query's first job is submitted (a limit of 0 s; on a busy driver planning
+    can outlast 1 s): the job group was cancelled once, with nothing in it, and the 8.1e9-row job then ran to
+    its end (4 min 50 s once). Now the group is cancelled until the query returns."""
+    from operators.spark.sql import materialised_within
+
+    rows = spark.range(300).toDF("id")
+    frame = rows.alias("a").crossJoin(rows.alias("b")).crossJoin(rows.alias("c")).crossJoin(rows.alias("d"))
+    frame = frame.selectExpr("sum(hash(a.id, b.id, c.id, d.id)) AS h")
+    sc = spark.sparkContext
+    sc.setJobGroup("studio-limit-test", "limit test", interruptOnCancel=True)
+    try:
+        with pytest.raises(OperatorError) as refused:
+            materialised_within(frame, 0)
+    finally:
+        sc.setLocalProperty("spark.jobGroup.id", None)
+    assert refused.value.field == "timeout_seconds"
+    assert spark.range(5).count() == 5  # the session runs the next job
 
 
 def test_sql_transform_on_spark_within_its_time_limit_gives_its_rows(spark, raw_root, tmp_path):
