@@ -81,6 +81,80 @@ def check_statement(sql: str) -> None:
         raise OperatorError(f"only SELECT (or WITH ... SELECT) statements run here, not {word}", field="sql")
 
 
+# Functions that build a value of the size their arguments say. DuckDB computes one with constant arguments
+# while it plans the statement, and any one in a single call, without looking at the interrupt or its memory
+# limit: len(range(1000000000)) held 20 GB for minutes past a 3 s time limit. query('...') runs SQL from a string
+# no check could read.
+MAX_GENERATED = 10_000_000  # elements of a list, characters of a string
+_GENERATORS = {"range": -1, "generate_series": -1, "repeat": 1, "list_resize": 1, "array_resize": 1, "lpad": 1,
+               "rpad": 1}  # which argument is the size (-1: range's stop, start and step)
+_REFUSED_FUNCTIONS = {"query": "query('...') (SQL from a string)"}
+_ARITHMETIC = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b}
+
+
+def check_generated(con, sql: str) -> None:
+    """Refuse a statement that calls range / generate_series / repeat / list_resize / lpad / rpad with a constant
+    size over MAX_GENERATED, or query('...'), read from DuckDB's own parse tree of it (json_serialize_sql)."""
+    import json
+
+    tree = json.loads(con.execute("SELECT json_serialize_sql(?)", [sql]).fetchall()[0][0])
+    stack = [tree]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            if item.get("type") == "TABLE_FUNCTION" and isinstance(item.get("function"), dict):
+                # rows from a table function (FROM range(n)) stream, under the time limit: only its arguments
+                call = item.pop("function")
+                _check_call(call, rows=True)
+                stack.extend(call.values())
+            elif item.get("class") == "FUNCTION":
+                _check_call(item)
+            stack.extend(item.values())
+
+
+def _check_call(call: dict, rows: bool = False) -> None:
+    name = str(call.get("function_name", "")).lower()
+    if name in _REFUSED_FUNCTIONS:
+        raise OperatorError(f"{_REFUSED_FUNCTIONS[name]} is not allowed in sql_transform", field="sql")
+    if rows or name not in _GENERATORS:
+        return
+    args = [_constant(a.get("expression")) for a in call.get("arguments") or [] if isinstance(a, dict)]
+    size = None
+    if _GENERATORS[name] == -1 and args:
+        start, stop, step = (0, args[0], 1) if len(args) == 1 else (args + [1])[:3]
+        if None not in (start, stop, step):
+            size = abs(stop - start) // abs(step or 1)
+    elif len(args) > _GENERATORS[name]:
+        size = args[_GENERATORS[name]]
+    if size is not None and size > MAX_GENERATED:
+        raise OperatorError(f"{name}(...) would make {size:,} elements; at most {MAX_GENERATED:,} are allowed in "
+                            "sql_transform", field="sql")
+
+
+def _constant(expression, depth: int = 0):
+    """The integer value of a parse-tree expression built of number literals, casts and + - *; else None."""
+    if not isinstance(expression, dict) or depth > 50:
+        return None
+    kind = expression.get("class")
+    if kind == "CONSTANT":
+        literal = expression.get("literal") or {}
+        numeric = literal.get("kind") in ("INTEGER", "NUMERIC", "DECIMAL", "DOUBLE")
+        try:
+            return int(float(literal.get("text"))) if numeric else None
+        except (TypeError, ValueError, OverflowError):
+            return None
+    if kind == "CAST":
+        return _constant(expression.get("child"), depth + 1)
+    name = expression.get("function_name")
+    args = expression.get("arguments") or []
+    if kind == "FUNCTION" and name in _ARITHMETIC and len(args) == 2:
+        left, right = (_constant(a.get("expression"), depth + 1) for a in args)
+        return None if left is None or right is None else _ARITHMETIC[name](left, right)
+    return None
+
+
 def locked_connection():
     import duckdb
 
@@ -104,6 +178,7 @@ def run_duckdb(sql: str, tables: dict[str, pd.DataFrame], *, timeout: float, can
         for name, table in tables.items():
             con.register(name, pa.Table.from_pandas(table, preserve_index=False))
         con.execute("SET lock_configuration = true")
+        check_generated(con, sql)
         with _Watch(con, timeout, cancelled) as watch:
             try:
                 result = _fetch(_relation(con, sql))

@@ -98,26 +98,142 @@ _PLAN_REFUSED = {"CallMethodViaReflection": _REFUSED[0][1], "TryReflect": _REFUS
                  "ScriptTransformation": _REFUSED[1][1]}
 
 
-def check_plan(frame) -> None:
-    """Refuse a statement whose analysed plan (subqueries, lambdas and CTEs included) calls Java methods or runs
-    a program. The plan is read as Spark's JSON of its tree, by each node's and expression's class."""
+# The leaves a statement may read besides its inputs: rows it writes itself (VALUES, range(), a SELECT without
+# FROM) and its own CTEs (whose definitions are checked where they stand).
+_LEAVES_ALLOWED = {"OneRowRelation", "LocalRelation", "ResolvedInlineTable", "Range", "CTERelationRef"}
+
+
+def check_plan(frame, views=()) -> None:
+    """Refuse a statement whose analysed plan (subqueries, lambdas and CTEs included) calls Java methods, runs
+    a program, or reads any relation but the node's inputs: every leaf of the plan must be one of `views` (the
+    inputs' temporary views, whose own plans are not the statement's) or rows the statement writes itself, and
+    no other view may be read, whatever is under it. A file (IDENTIFIER('parquet.`/path`')), a catalog table or
+    view, a JDBC relation or another run's view in the shared session is refused whatever text named it.
+    The plan is read as Spark's JSON of its tree, by class."""
     import json
 
     try:
         tree = json.loads(frame._jdf.queryExecution().analyzed().toJSON())
-    except Exception:  # noqa: BLE001 - a plan that cannot be read cannot be checked: it does not run
+        _PlanCheck(frame.sparkSession, set(views)).value(tree)
+    except OperatorError:
+        raise
+    except Exception:  # noqa: BLE001 - a plan that cannot be read (or is too deep to walk) is not run
         raise OperatorError("the statement's plan cannot be checked, so it does not run; simplify the query",
                             field="sql") from None
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            name = str(node.get("class", "")).rsplit(".", 1)[-1]
-            if name in _PLAN_REFUSED:
-                raise OperatorError(f"{_PLAN_REFUSED[name]} is not allowed in sql_transform", field="sql")
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
+
+
+# Functions that build a value of a size their arguments say: with constant arguments Spark computes them on
+# the driver while it plans the query (constant folding, before any job its time limit could cancel), and a
+# sequence(1, 1000000000) there fills the driver's heap, which every run on the shared session needs.
+MAX_GENERATED = 10_000_000  # elements of an array, characters of a string
+_GENERATORS = {"Sequence": "sequence", "ArrayRepeat": "array_repeat", "StringRepeat": "repeat"}
+_ARITHMETIC = {"Add": lambda a, b: a + b, "Subtract": lambda a, b: a - b, "Multiply": lambda a, b: a * b}
+
+
+def _skip(nodes: list, i: int) -> int:
+    """The index after the subtree at nodes[i] (an input's own plan is skipped so, unchecked)."""
+    children, i = int(nodes[i].get("num-children", 0) or 0), i + 1
+    for _ in range(children):
+        i = _skip(nodes, i)
+    return i
+
+
+def _children(nodes: list, i: int) -> list[int]:
+    """Where each child of the node at nodes[i] starts, in a tree's pre-order list."""
+    starts, j = [], i + 1
+    for _ in range(int(nodes[i].get("num-children", 0) or 0)):
+        starts.append(j)
+        j = _skip(nodes, j)
+    return starts
+
+
+def _constant(nodes: list, i: int, depth: int = 0):
+    """The integer value of the expression at nodes[i] when it is built of integer literals, casts and + - *;
+    None otherwise (a column, a date, anything else)."""
+    node, kids = nodes[i], _children(nodes, i)
+    name = str(node.get("class", "")).rsplit(".", 1)[-1]
+    if depth > 50:
+        return None
+    if name == "Literal":
+        text = node.get("value")
+        try:
+            return int(text) if node.get("dataType") in ("integer", "long", "short", "byte") else None
+        except (TypeError, ValueError):
+            return None
+    if name == "Cast" and kids:
+        return _constant(nodes, kids[0], depth + 1)
+    if name in _ARITHMETIC and len(kids) == 2:
+        left, right = _constant(nodes, kids[0], depth + 1), _constant(nodes, kids[1], depth + 1)
+        return None if left is None or right is None else _ARITHMETIC[name](left, right)
+    return None
+
+
+def _check_generated(nodes: list, i: int, name: str) -> None:
+    kids, size = _children(nodes, i), None
+    values = [_constant(nodes, kid) for kid in kids]
+    if name == "Sequence" and len(values) >= 2 and None not in values[:2]:
+        step = values[2] if len(values) > 2 else 1
+        size = abs(values[1] - values[0]) // abs(step or 1) + 1 if step is not None else None
+    elif name in ("ArrayRepeat", "StringRepeat") and len(values) == 2:
+        size = values[1]
+    if size is not None and size > MAX_GENERATED:
+        raise OperatorError(f"{_GENERATORS[name]}(...) would make {size:,} elements; at most {MAX_GENERATED:,} "
+                            "are allowed in sql_transform", field="sql")
+
+
+class _PlanCheck:
+    """Walks Spark's JSON of a tree: a tree is a list of its nodes in pre-order, each with "num-children" and
+    its children following it; a node's other fields hold expressions and subquery plans, trees themselves."""
+
+    def __init__(self, spark, views: set[str]):
+        self.spark, self.views, self.kinds = spark, views, {}
+
+    def value(self, value) -> None:
+        if isinstance(value, list) and value and isinstance(value[0], dict) and "class" in value[0]:
+            end = self.node(value, 0)
+            for rest in value[end:]:  # never expected: a tree is exactly its nodes
+                self.value(rest)
+        elif isinstance(value, list):
+            for item in value:
+                self.value(item)
+        elif isinstance(value, dict):
+            for item in value.values():
+                self.value(item)
+
+    def node(self, nodes: list, i: int) -> int:
+        """Checks the subtree at nodes[i]; the index after it."""
+        node = nodes[i] if isinstance(nodes[i], dict) else {}
+        name = str(node.get("class", ""))
+        short = name.rsplit(".", 1)[-1]
+        if short in _PLAN_REFUSED:
+            raise OperatorError(f"{_PLAN_REFUSED[short]} is not allowed in sql_transform", field="sql")
+        children = int(node.get("num-children", 0) or 0)
+        if short in _GENERATORS:
+            _check_generated(nodes, i, short)
+        ours = short == "SubqueryAlias" and (node.get("identifier") or {}).get("name") in self.views
+        if not ours:
+            if short == "View" or children == 0 and short not in _LEAVES_ALLOWED and self.is_plan(name):
+                raise OperatorError(f"sql_transform reads only its inputs t1, t2, t3 (and rows it writes itself); "
+                                    f"this statement reads another relation ({short})", field="sql")
+            self.value({key: item for key, item in node.items() if key not in ("class", "num-children")})
+        i += 1
+        for _ in range(children):
+            i = _skip(nodes, i) if ours else self.node(nodes, i)
+        return i
+
+    def is_plan(self, name: str) -> bool:
+        """Whether the class is a logical plan (an expression otherwise); a class that cannot be loaded counts
+        as a plan, so that its leaf is refused."""
+        if name not in self.kinds:
+            jvm = self.spark.sparkContext._jvm
+            try:
+                loader = jvm.java.lang.Thread.currentThread().getContextClassLoader()
+                plan = jvm.java.lang.Class.forName("org.apache.spark.sql.catalyst.plans.logical.LogicalPlan",
+                                                   False, loader)
+                self.kinds[name] = bool(plan.isAssignableFrom(jvm.java.lang.Class.forName(name, False, loader)))
+            except Exception:  # noqa: BLE001 - see above
+                self.kinds[name] = True
+        return self.kinds[name]
 
 
 def _position(sql: str, prefix: str, exc: Exception) -> tuple[int, int] | None:
@@ -159,7 +275,7 @@ def sql_transform(ctx, inputs, params):
         "\nSELECT * FROM (\n"
     try:
         frame = spark.sql(prefix + params.sql.rstrip().rstrip(";") + "\n)")  # analysed here; nothing runs yet
-        check_plan(frame)
+        check_plan(frame, views.values())
         return {"table": materialised_within(frame, params.timeout_seconds)}
     except (ParseException, AnalysisException) as exc:
         raise spark_sql_error(params.sql, prefix, exc) from None
@@ -177,14 +293,21 @@ def materialised_within(frame, timeout: float):
     if group is None:
         group = f"studio-sql-{uuid.uuid4().hex[:8]}"
         sc.setJobGroup(group, "sql_transform", interruptOnCancel=True)
-    expired = threading.Event()
+    expired, done = threading.Event(), threading.Event()
 
     def expire():
+        # Once past the limit, the group is cancelled again every quarter second until count() returns: a job
+        # submitted after one cancel (planning a query on a busy driver can outlast the limit, and a query may run
+        # several jobs in turn) would otherwise run to its end.
+        if done.wait(timeout):
+            return
         expired.set()
-        sc.cancelJobGroup(group)
+        while True:
+            sc.cancelJobGroup(group)
+            if done.wait(0.25):
+                return
 
-    timer = threading.Timer(timeout, expire)
-    timer.daemon = True
+    timer = threading.Thread(target=expire, name="sql-time-limit", daemon=True)
     frame = frame.persist()
     timer.start()
     try:
@@ -196,5 +319,6 @@ def materialised_within(frame, timeout: float):
                                 field="timeout_seconds") from None
         raise
     finally:
-        timer.cancel()
+        done.set()
+        timer.join()
     return frame

@@ -77,7 +77,8 @@ def publish(*, project, name: str, model, feature_state, holdout, user=None, run
     deployment, created = Deployment.objects.get_or_create(name=name, defaults={
         "project": project, "created_by": user, "description": description})
     if deployment.project_id != project.pk:
-        raise DeploymentError(f"the name {name!r} is taken by a deployment of another project", "name", 409)
+        raise DeploymentError(f"the name {name!r} is taken (deployment names are global: each is the URL "
+                              f"/v2/models/<name>); choose another", "name", 409)
     # Where the model came from, readable from the bundle alone (an exported .tar.gz has no database): the run,
     # the node, and the pipeline version as its id and as the number the canvas shows.
     source = {"project": project.pk, "run": getattr(run, "pk", None), "node": node,

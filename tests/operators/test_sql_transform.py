@@ -133,6 +133,28 @@ def test_memory_is_capped(monkeypatch):
         run_duckdb("SELECT list(range) AS l FROM range(50000000) GROUP BY range % 3", {}, timeout=120)
 
 
+@pytest.mark.parametrize("sql", [
+    "SELECT len(range(20000000)) AS n",
+    "SELECT len(range(1000000000)) AS n",  # held 20 GB for minutes, past a 3 s time limit
+    "SELECT len(generate_series(1, 100000000000, 2)) AS n FROM t1",
+    "SELECT length(repeat('xy', 5 * 200000000)) AS n",
+    "SELECT len(list_resize([1], 1e9::INT)) AS n",
+    "SELECT length(lpad('x', 100000000, 'y')) AS n FROM t1",
+])
+def test_a_constant_value_too_big_to_build_is_refused(orders, sql):
+    """DuckDB builds a list or string of a constant size while planning, and any one in a single call, without
+    looking at the interrupt or its memory limit: refused by its size in DuckDB's parse tree, naming sql."""
+    with pytest.raises(OperatorError, match="at most 10,000,000 are allowed") as err:
+        run_duckdb(sql, {"t1": orders}, timeout=3)
+    assert err.value.field == "sql"
+
+
+def test_values_under_the_size_bound_and_rows_from_range_still_run(orders):
+    sql = ("SELECT len(range(10)) AS a, len(generate_series(1, 10, 3)) AS b, length(repeat('xy', 3)) AS c, "
+           "len(range(amount::INT, amount::INT + 2)) AS d, (SELECT count(*) FROM range(20000000)) AS e FROM t1 LIMIT 1")
+    assert run_duckdb(sql, {"t1": orders}, timeout=60).iloc[0].tolist() == [10, 4, 6, 2, 20_000_000]
+
+
 def test_the_locked_connection_sees_no_python_variable_and_no_setting_can_be_changed(orders):
     import duckdb
 

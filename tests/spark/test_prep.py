@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from operators.contract import OperatorError
+
 from tests.spark.both import assert_same_rows, error_of, one_operator, outputs_of, run_both
 
 RAW = {"table": "data/raw.parquet"}
@@ -180,6 +182,53 @@ def test_sql_transform_on_spark_refuses_what_is_not_a_query(spark, raw_root, tmp
     assert "studio-secret" not in error["message"]
 
 
+def test_sql_transform_on_spark_reads_no_relation_but_its_inputs(spark, raw_root, tmp_path):
+    """Every leaf of the analysed plan must be one of the node's own input views: another run's temporary view
+    in the shared session (here one over a file of raw_root, one over rows) is refused, in a subquery too,
+    however the statement names it; rows the statement writes itself (VALUES, range, explode) still run."""
+    from pipelines import run
+
+    spark.read.parquet(str(raw_root / RAW["table"])).createOrReplaceTempView("studio_another_run_t1")
+    spark.range(3).createOrReplaceTempView("studio_another_run_t2")
+    try:
+        for sql in ("SELECT * FROM studio_another_run_t1", "SELECT * FROM IDENTIFIER('studio_' || 'another_run_t2')",
+                    "SELECT id FROM t1 WHERE id IN (SELECT id FROM studio_another_run_t2)",
+                    "WITH c AS (SELECT * FROM studio_another_run_t1) SELECT count(*) AS n FROM c"):
+            result = run(one_operator("sql_transform", {"sql": sql}, {"t1": RAW["table"]}), store_root=tmp_path,
+                         data_root=raw_root, engine="spark")
+            error = error_of(result)
+            assert error["field"] == "sql" and "reads only its inputs" in error["message"], (sql, error)
+    finally:
+        spark.catalog.dropTempView("studio_another_run_t1")
+        spark.catalog.dropTempView("studio_another_run_t2")
+    sql = ("WITH c AS (SELECT count(*) AS n FROM t1) SELECT n, v, r.id, e FROM c, VALUES (1) AS x(v), range(2) r "
+           "LATERAL VIEW explode(array(1, 2)) ex AS e WHERE n IN (SELECT count(*) FROM t1)")
+    result = run(one_operator("sql_transform", {"sql": sql}, {"t1": RAW["table"]}), store_root=tmp_path,
+                 data_root=raw_root, engine="spark")
+    assert len(outputs_of(result)["table"]) == 4
+
+
+@pytest.mark.parametrize("sql", ["SELECT size(sequence(1, 1000000000)) AS n FROM t1",
+                                 "SELECT size(array_repeat('a', 5 * 200000000)) AS n",
+                                 "SELECT length(repeat('xy', 1000000000L)) AS n FROM t1 WHERE id < 2"])
+def test_sql_transform_on_spark_refuses_a_constant_value_too_big_to_build(spark, raw_root, tmp_path, sql):
+    """Spark folds a constant sequence / array_repeat / repeat on the driver while planning, before any job the
+    time limit could cancel: sequence(1, 1000000000) filled the driver's heap (OutOfMemoryError) that every
+    run shares. Refused by its size in the analysed plan; the session then runs the next statement, and sizes
+    under the bound run."""
+    from pipelines import run
+
+    result = run(one_operator("sql_transform", {"sql": sql}, {"t1": RAW["table"]}), store_root=tmp_path,
+                 data_root=raw_root, engine="spark")
+    error = error_of(result)
+    assert error["field"] == "sql" and "at most 10,000,000 are allowed" in error["message"], error
+    small = ("SELECT size(sequence(1, 1000)) AS a, size(sequence(10, 1, -3)) AS b, size(array_repeat(id, 3)) AS c, "
+             "length(repeat('xy', 5)) AS d FROM t1 WHERE id = 1")
+    result = run(one_operator("sql_transform", {"sql": small}, {"t1": RAW["table"]}), store_root=tmp_path,
+                 data_root=raw_root, engine="spark")
+    assert outputs_of(result)["table"].iloc[0].tolist() == [1000, 4, 3, 10]
+
+
 def test_python_script_on_spark_gives_the_local_rows(spark, raw_root, tmp_path, monkeypatch):
     from operators.sandbox import landlock_abi
 
@@ -198,6 +247,8 @@ def test_sql_transform_on_spark_is_stopped_at_its_time_limit(spark, raw_root, tm
     from pipelines import run
 
     sql = "SELECT sum(hash(a.id, b.id, c.id, d.id)) AS h FROM t1 a CROSS JOIN t1 b CROSS JOIN t1 c CROSS JOIN t1 d"
+    store = spark.sparkContext._jsc.sc().statusStore()
+    before = max([-1] + [store.jobsList(None).apply(i).jobId() for i in range(store.jobsList(None).size())])
     result = run(one_operator("sql_transform", {"sql": sql, "timeout_seconds": 1}, {"t1": RAW["table"]}),
                  store_root=tmp_path, data_root=raw_root, engine="spark")
     error = error_of(result)
@@ -205,6 +256,37 @@ def test_sql_transform_on_spark_is_stopped_at_its_time_limit(spark, raw_root, tm
     tracker = spark.sparkContext.statusTracker()
     running = [tracker.getJobInfo(job) for job in tracker.getActiveJobsIds()]
     assert not [job for job in running if job is not None and job.status == "RUNNING"], running
+    # by state, not by time: by the time the node's error came back, its job group's query job had ended FAILED
+    # (cancelled) and none of its jobs was running; the shared session then runs the next statement
+    jobs = store.jobsList(None)
+    ours = [jobs.apply(i) for i in range(jobs.size())]
+    ours = [job for job in ours if job.jobGroup().isDefined() and job.jobGroup().get().startswith("studio-n-")
+            and job.jobId() > before]
+    statuses = [str(job.status()) for job in ours]
+    assert "FAILED" in statuses and "RUNNING" not in statuses, statuses
+    again = run(one_operator("sql_transform", {"sql": "SELECT count(*) AS n FROM t1", "timeout_seconds": 60},
+                             {"t1": RAW["table"]}), store_root=tmp_path, data_root=raw_root, engine="spark")
+    assert int(outputs_of(again)["table"]["n"][0]) == ROWS
+
+
+def test_a_job_submitted_after_the_time_limit_is_cancelled_too(spark):
+    """The limit passes before the query's first job is submitted (a limit of 0 s; on a busy driver planning
+    can outlast 1 s): the job group was cancelled once, with nothing in it, and the 8.1e9-row job then ran to
+    its end (4 min 50 s once). Now the group is cancelled until the query returns."""
+    from operators.spark.sql import materialised_within
+
+    rows = spark.range(300).toDF("id")
+    frame = rows.alias("a").crossJoin(rows.alias("b")).crossJoin(rows.alias("c")).crossJoin(rows.alias("d"))
+    frame = frame.selectExpr("sum(hash(a.id, b.id, c.id, d.id)) AS h")
+    sc = spark.sparkContext
+    sc.setJobGroup("studio-limit-test", "limit test", interruptOnCancel=True)
+    try:
+        with pytest.raises(OperatorError) as refused:
+            materialised_within(frame, 0)
+    finally:
+        sc.setLocalProperty("spark.jobGroup.id", None)
+    assert refused.value.field == "timeout_seconds"
+    assert spark.range(5).count() == 5  # the session runs the next job
 
 
 def test_sql_transform_on_spark_within_its_time_limit_gives_its_rows(spark, raw_root, tmp_path):

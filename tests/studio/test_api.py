@@ -164,6 +164,34 @@ def test_bad_graphs_are_refused_with_field_paths(world):
     assert no_name.status_code == 400 and paths(no_name) == ["name"]
 
 
+def test_graph_size_is_bounded_naming_the_field(world):
+    """Nodes, edges and one node's params (size and depth) are bounded far past a real graph; past a bound the
+    save is a 400 naming the field, and no version is stored. A graph of 1,500 nodes still saves."""
+    from studio.workflows.api.serializers import MAX_GRAPH_EDGES, MAX_GRAPH_NODES, MAX_NODE_PARAMS_DEPTH
+    from studio.workflows.models import PipelineVersion
+
+    created = world.as_alice.post("/api/pipelines/", {"project": world.a.pk, "name": "p", "graph": fast_graph()},
+                                  format="json")
+    url = f"/api/pipelines/{created.json()['id']}/"
+    many = [node(f"n{i}", "split_random", ratio=0.5) for i in range(MAX_GRAPH_NODES + 1)]
+    link = {"source": "n0", "source_port": "first", "target": "n1", "target_port": "table"}
+    nested = {"v": 1}
+    for _ in range(MAX_NODE_PARAMS_DEPTH):
+        nested = {"v": [nested]}
+    before = PipelineVersion.objects.count()
+    for graph, path in (({"nodes": many, "edges": []}, "graph.nodes"),
+                        ({"nodes": many[:2], "edges": [link] * (MAX_GRAPH_EDGES + 1)}, "graph.edges"),
+                        ({"nodes": [node("a", "split_random", ratio=nested)], "edges": []}, "graph.nodes[0].params"),
+                        ({"nodes": [node("a", "split_random", ratio="x" * 300_000)], "edges": []},
+                         "graph.nodes[0].params")):
+        response = world.as_alice.patch(url, {"graph": graph}, format="json")
+        assert response.status_code == 400 and paths(response) == [path], response.json()
+        assert response.json()["code"] == "invalid"
+    assert PipelineVersion.objects.count() == before
+    big = {"nodes": many[:1500], "edges": []}
+    assert world.as_alice.patch(url, {"graph": big}, format="json").json()["latest"]["number"] == 2
+
+
 def test_invalid_params_are_saved_but_cannot_run(world, run_now):
     graph = fast_graph()
     graph["nodes"][1]["params"]["ratio"] = "half"

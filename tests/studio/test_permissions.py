@@ -343,3 +343,37 @@ def test_every_websocket_route_is_in_the_matrix():
 
     routes = [str(route.pattern) for route in application.application_mapping["websocket"].inner.routes]
     assert routes and sorted(routes) == sorted(WS_ROUTES), routes
+
+
+def test_adding_a_member_answers_the_same_for_no_such_user_and_a_deactivated_one(world):
+    """Owners name users by their exact user name (as on GitHub or GitLab); a deactivated account is not one
+    they may name, and its answer is that of a name that is no user."""
+    from tests.studio.conftest import make_user
+
+    dora = make_user("dora")
+    dora.is_active = False
+    dora.save()
+    answers = {}
+    for name in ("dora", "nobody"):
+        response = world.as_bob.post(f"/api/projects/{world.b.pk}/members/", {"username": name, "role": "viewer"},
+                                     format="json")
+        assert response.status_code == 400, response.json()
+        assert [e["path"] for e in response.json()["errors"]] == ["username"], response.json()
+        answers[name] = response.json()["message"].replace(name, "<name>")
+    assert answers["dora"] == answers["nobody"] and "no active user" in answers["dora"], answers
+    assert world.as_bob.post(f"/api/projects/{world.b.pk}/members/", {"username": "carol", "role": "viewer"},
+                             format="json").status_code == 201
+
+
+def test_a_deployment_name_taken_in_another_project_does_not_say_whose(world):
+    """Deployment names are global (each is the serving URL /v2/models/<name>), so bob learns a name is taken;
+    nothing more: not that it is another project's, not which."""
+    from studio.deployments.models import Deployment
+    from studio.deployments.services import DeploymentError, publish
+
+    Deployment.objects.create(name="credit-a", project=world.a, created_by=world.alice)
+    with pytest.raises(DeploymentError) as refused:
+        publish(project=world.b, name="credit-a", model=None, feature_state=None, holdout=None, user=world.bob)
+    assert refused.value.status == 409 and refused.value.field == "name"
+    message = refused.value.message
+    assert "is taken" in message and "project" not in message, message

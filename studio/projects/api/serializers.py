@@ -20,9 +20,13 @@ class ProjectSerializer(serializers.ModelSerializer):
 
 
 class MembershipSerializer(serializers.ModelSerializer):
+    # An owner names a user by the exact user name (as on GitHub or GitLab; there is no search); a name that is
+    # no user and one of a deactivated account get the same answer.
     username = serializers.SlugRelatedField(source="user", slug_field="username",
-                                            queryset=get_user_model().objects.all(),
-                                            help_text="The member's user name")
+                                            queryset=get_user_model().objects.filter(is_active=True),
+                                            error_messages={"does_not_exist": "there is no active user named "
+                                                                              "{value!r}"},
+                                            help_text="The member's exact user name")
     role = serializers.ChoiceField(choices=Role.choices)
 
     class Meta:

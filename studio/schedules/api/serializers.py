@@ -3,7 +3,6 @@ from __future__ import annotations
 import json
 
 import pipelines
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
@@ -60,6 +59,14 @@ class LastFireSerializer(serializers.Serializer):
     run = serializers.IntegerField(allow_null=True)
 
 
+class MemberNamesField(serializers.ListField):
+    """User names in, user names out (of a many-to-many of users); which names may be given is the
+    serializer's check (project members only)."""
+
+    def to_representation(self, data):
+        return [user.username for user in data.all()]
+
+
 class ScheduleSerializer(IdentityFieldsMixin, serializers.ModelSerializer):
     identity_fields = ("project", "pipeline")  # a schedule runs one pipeline of one project
     project = serializers.IntegerField(source="project_id", read_only=True,
@@ -70,9 +77,8 @@ class ScheduleSerializer(IdentityFieldsMixin, serializers.ModelSerializer):
                                                  "fire time")
     params = serializers.DictField(required=False, default=dict,
                                    help_text="Run parameters; each must be declared by the pipeline")
-    notify = serializers.SlugRelatedField(many=True, required=False, slug_field="username",
-                                          queryset=get_user_model().objects.all(),
-                                          help_text="User names of project members e-mailed on a final failure")
+    notify = MemberNamesField(required=False, max_length=100, child=serializers.CharField(max_length=150),
+                              help_text="User names of project members e-mailed on a final failure")
     catchup_limit = serializers.IntegerField(required=False, min_value=0, max_value=1000)
     retries = serializers.IntegerField(required=False, min_value=0, max_value=20)
     retry_delay = serializers.IntegerField(required=False, min_value=1, max_value=86400,
@@ -136,11 +142,19 @@ class ScheduleSerializer(IdentityFieldsMixin, serializers.ModelSerializer):
                 timing.parse_cron(merged["cron"]), zone, timezone.now(), limit=1):
             raise serializers.ValidationError({"cron": ["this expression never fires"]})
         if "notify" in data:
-            members = set(Membership.objects.filter(project=pipeline.project).values_list("user_id", flat=True))
-            outsiders = [u.username for u in data["notify"] if u.pk not in members]
-            if outsiders:
-                raise serializers.ValidationError({"notify": [f"not members of the project: {outsiders}"]})
+            data["notify"] = self._members(pipeline.project, data["notify"])
         return data
+
+    @staticmethod
+    def _members(project, names: list[str]) -> list:
+        """The project's members of these user names. A name that is no user and one of a user outside the
+        project get the same answer, so that the field tells no one which user names exist."""
+        found = {m.user.username: m.user for m in Membership.objects.filter(
+            project=project, user__username__in=names, user__is_active=True).select_related("user")}
+        outsiders = [name for name in names if name not in found]
+        if outsiders:
+            raise serializers.ValidationError({"notify": [f"not members of the project: {outsiders}"]})
+        return [found[name] for name in dict.fromkeys(names)]
 
     @staticmethod
     def _version(pipeline, number):

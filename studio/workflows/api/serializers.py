@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -10,11 +12,56 @@ from studio.projects.permissions import require_role, visible_projects
 from ..models import Component, ComponentVersion, Pipeline, PipelineVersion
 
 
+# A graph saved through the API, bounded well past any real one (KNIME or Azure ML designer graphs have
+# hundreds of nodes): every changed save stores a version, and the canvas draws all of it.
+MAX_GRAPH_NODES = 2000
+MAX_GRAPH_EDGES = 10_000
+MAX_NODE_PARAMS_BYTES = 256_000  # one node's params as JSON (python_script's code is at most 100,000 characters)
+MAX_NODE_PARAMS_DEPTH = 16  # objects and lists inside one node's params
+
+
 @extend_schema_field({"type": "object", "additionalProperties": True,
                       "description": "A pipeline graph (format studio.pipeline/1: nodes, edges, parameters); "
                                      "schema in pipelines/schema/pipeline.schema.json"})
 class GraphField(serializers.JSONField):
-    pass
+    """A graph as JSON, with its size bounded (nodes, edges, each node's params); the rest of its shape is the
+    graph format's check (pipelines.from_json), which names every error."""
+
+    def to_internal_value(self, data):
+        data = super().to_internal_value(data)
+        if isinstance(data, dict):
+            check_graph_size(data)
+        return data
+
+
+def check_graph_size(data: dict) -> None:
+    nodes, edges = data.get("nodes"), data.get("edges")
+    for key, items, limit in (("nodes", nodes, MAX_GRAPH_NODES), ("edges", edges, MAX_GRAPH_EDGES)):
+        if isinstance(items, list) and len(items) > limit:
+            raise serializers.ValidationError({key: [f"at most {limit:,} {key} in one graph, not {len(items):,}"]})
+    for i, node in enumerate(nodes if isinstance(nodes, list) else []):
+        params = node.get("params") if isinstance(node, dict) else None
+        if params is None:
+            continue
+        where = f"nodes[{i}].params"
+        if _depth(params) > MAX_NODE_PARAMS_DEPTH:
+            raise serializers.ValidationError({where: [f"nested more than {MAX_NODE_PARAMS_DEPTH} levels deep"]})
+        if len(json.dumps(params)) > MAX_NODE_PARAMS_BYTES:
+            raise serializers.ValidationError({where: [f"at most {MAX_NODE_PARAMS_BYTES:,} bytes of JSON"]})
+
+
+def _depth(value) -> int:
+    """How deep objects and lists nest in `value` (a scalar is 0), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        if depth <= MAX_NODE_PARAMS_DEPTH:
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 @extend_schema_field({"type": "integer", "description": "Project id (you need the editor role in it)"})

@@ -98,6 +98,16 @@ def test_bad_input_is_400_naming_the_field(world, echo_pipeline, fields, path):
     assert response.json()["code"] == "invalid"
 
 
+def test_notify_answers_the_same_for_no_such_user_and_a_user_outside_the_project(world, echo_pipeline):
+    """bob exists (a member of project B only), nobody does not: alice learns nothing from the answers."""
+    answers = {}
+    for name in ("bob", "nobody"):
+        response = create(world.as_alice, echo_pipeline, notify=[name])
+        assert response.status_code == 400 and paths(response) == {"notify"}, response.json()
+        answers[name] = response.json()["message"].replace(name, "<name>")
+    assert answers["bob"] == answers["nobody"] and "not members of the project" in answers["bob"], answers
+
+
 def test_bad_queries_are_400_naming_the_field(world, echo_pipeline):
     schedule = create(world.as_alice, echo_pipeline).json()
     for url, path in ((f"/api/schedules/{schedule['id']}/next/?n=100000", "n"),
