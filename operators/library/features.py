@@ -112,11 +112,12 @@ class PandasStatistics:
         return _fit_target(codes, values, self._label, self.config)
 
 
-def not_numbers_lines(table: pd.DataFrame, state: Fitted, config: FeatureConfig) -> list[str]:
+def not_numbers_lines(table: pd.DataFrame, state: Fitted, config: FeatureConfig,
+                      columns: list[str] | None = None) -> list[str]:
     """The log's lines for the columns of numbers that auto mode took as categories because a few of their
-    values are not numbers (operators.feature_state.mostly_numbers)."""
+    values are not numbers (operators.feature_state.mostly_numbers); of `columns` of them when given."""
     lines = []
-    for column in auto_categories(state, config):
+    for column in auto_categories(state, config) if columns is None else columns:
         values = table[column].dropna()
         head = values.head(SAMPLED).astype(str).str.strip()
         if not worth_counting(int(pd.to_numeric(head, errors="coerce").isna().sum()), len(head)):
