@@ -408,7 +408,7 @@ def _predict_held(table, body, kept: list[str], names: tuple[str, ...], params, 
     import pyarrow as pa
     from pyspark.sql.types import DoubleType, StructField, StructType
 
-    from .tables import held_on_driver, held_rows
+    from .tables import hand_to_spark, held_rows
 
     rows = held_rows(table)
     if rows is None:
@@ -424,8 +424,7 @@ def _predict_held(table, body, kept: list[str], names: tuple[str, ...], params, 
     schema = StructType([by_name[c] for c in kept] + [
         StructField(params.probability_column, DoubleType(), metadata=scored_label_metadata(state)),
         StructField(params.label_column, spark_type)])
-    cores = max(1, int(table.sparkSession.sparkContext.defaultParallelism))
-    return held_on_driver(table.sparkSession.createDataFrame(out, schema=schema).coalesce(cores), out)
+    return hand_to_spark(table.sparkSession, out, schema)
 
 
 def predict(ctx, inputs, params):

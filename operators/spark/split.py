@@ -197,7 +197,7 @@ def split_on_driver(table, params) -> dict | None:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from .tables import held_on_driver, source_file
+    from .tables import hand_to_spark, source_file
 
     path = source_file(table)
     if path is None or not os.path.isfile(path) or any(
@@ -211,13 +211,8 @@ def split_on_driver(table, params) -> dict | None:
         raise OperatorError("the 'table' input has no rows", port="table")
     data = _file_as_spark_reads(handle)
     first = pa.array(np.random.default_rng(params.seed).random(data.num_rows) < params.ratio)
-    spark = table.sparkSession
-    cores = max(1, int(spark.sparkContext.defaultParallelism))
-    sides = {}
-    for side, mask in (("first", first), ("second", pc.invert(first))):
-        rows = data.filter(mask)
-        sides[side] = held_on_driver(spark.createDataFrame(rows, schema=table.schema).coalesce(cores), rows)
-    return sides
+    return {side: hand_to_spark(table.sparkSession, data.filter(mask), table.schema)
+            for side, mask in (("first", first), ("second", pc.invert(first)))}
 
 
 def split_random(ctx, inputs, params):

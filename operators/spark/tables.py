@@ -161,6 +161,13 @@ def held_rows(frame):
     return getattr(frame, HELD, None)
 
 
+def hand_to_spark(spark, data, schema):
+    """The Arrow table `data` as a Spark frame of `schema`, a partition per core, marked as held by the driver."""
+    cores = max(1, int(spark.sparkContext.defaultParallelism))
+    return held_on_driver(spark.createDataFrame(data, schema=schema).coalesce(cores), data)
+
+
+
 def needs_no_cache(frame) -> bool:
     """True when reading `frame` again costs less than filling a cache: a Parquet file read whole (`whole_file`) or
     rows the driver handed Spark (`held_on_driver`)."""
