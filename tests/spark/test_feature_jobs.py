@@ -17,6 +17,9 @@ from operators.spark.features import feature_extraction, fit_feature_state_spark
 from .jobs import QuietContext as Ctx, jobs_of
 
 PROFILES, GROUPED = 1, 2  # jobs: the columns' summary pass, a grouped count
+# the node's check of the text columns auto mode made categories of, on their first 200 rows, for a column of
+# numbers with a few odd cells (operators.spark.features.not_numbers_lines; no job for rows the driver holds)
+SAMPLE = 1
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +50,7 @@ def test_auto_feature_extraction_fits_in_one_summary_pass(spark, credit):
     # main ran 11: a separate exact distinct count (3), the label's classes in the fit and again in the transform
     # (2 + 2) and the categories' grouped count; then 6: an aggregation and a grouped count (2 + 2) for the profiles
     # and approxQuantile (2)
-    assert jobs == PROFILES
+    assert jobs == PROFILES + SAMPLE  # region and purpose are text; neither looks like numbers, so no count follows
     state = out[0]["feature_state"]
     local, _ = fit_feature_state(table, params)
     assert state.meta["label_classes"] == local.meta["label_classes"] == ["no", "yes"]
