@@ -29,6 +29,23 @@ def run_both(g: dict, data_root, tmp_path, **kwargs) -> tuple:
                  for engine in ("local", "spark"))
 
 
+def node_logs_of_both(g: dict, data_root, tmp_path) -> tuple[dict, dict]:
+    """The graph run on both engines, each with a store of its own and checked to have succeeded: ({engine: its
+    result}, {engine: its nodes' log lines, in order})."""
+    results, logs = {}, {}
+    for engine in ("local", "spark"):
+        lines = logs[engine] = []
+
+        def keep(event, to=lines):
+            if event.type == "node_log":
+                to.append(event.data["message"])
+
+        result = results[engine] = pipelines.run(g, store_root=tmp_path / engine, data_root=data_root,
+                                                 engine=engine, on_event=keep)
+        assert result.status == "succeeded", {n: r.error for n, r in result.nodes.items() if r.error}
+    return results, logs
+
+
 def run_local_then_spark_from(g: dict, data_root, tmp_path, node: str) -> tuple:
     """The graph run on the local engine, then from `node` on on Spark over a copy of the local store (the nodes
     before it taken from the local engine's cache): both results, each checked to have succeeded."""

@@ -5,12 +5,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import pipelines
 from operators import OperatorError
 from operators.identifiers import row_identifiers
 from operators.labels import encode_label
 
-from .both import error_of, one_operator, run_both
+from .both import error_of, node_logs_of_both, one_operator, run_both
 
 
 @pytest.mark.parametrize("values, positive", [
@@ -126,13 +125,8 @@ def test_feature_extraction_on_both_engines_names_the_date_column_it_leaves_out(
     (tmp_path / "data").mkdir()
     table.to_parquet(tmp_path / "data" / "dated.parquet")
     g = one_operator("feature_extraction", {"label": "churned"}, {"table": "data/dated.parquet"})
-    logs = {"local": [], "spark": []}
-    for engine in logs:
-        def keep(event, to=logs[engine]):
-            if event.type == "node_log":
-                to.append(event.data["message"])
-        result = pipelines.run(g, store_root=tmp_path / engine, data_root=tmp_path, engine=engine, on_event=keep)
-        assert result.status == "succeeded", result.nodes["n"].error
+    results, logs = node_logs_of_both(g, tmp_path, tmp_path)
+    for result in results.values():
         state = result.output("n", "feature_state")
         assert [i["name"] for i in state.meta["inputs"]] == ["tenure"]
         assert state.meta["left_out_times"] == ["signup_date"]  # kept for a published model's Try it form
@@ -156,13 +150,7 @@ def test_feature_extraction_on_both_engines_says_a_column_of_numbers_became_a_ca
     (tmp_path / "data").mkdir()
     table.to_parquet(tmp_path / "data" / "mixed.parquet")
     g = one_operator("feature_extraction", {"label": "churned"}, {"table": "data/mixed.parquet"})
-    logs = {"local": [], "spark": []}
-    for engine in logs:
-        def keep(event, to=logs[engine]):
-            if event.type == "node_log":
-                to.append(event.data["message"])
-        result = pipelines.run(g, store_root=tmp_path / engine, data_root=tmp_path, engine=engine, on_event=keep)
-        assert result.status == "succeeded", result.nodes["n"].error
+    _, logs = node_logs_of_both(g, tmp_path, tmp_path)
     for lines in logs.values():
         assert [line for line in lines if "not numbers" in line] == [
             "column 'income' is used as a category, not numbers: 50 of its 2,000 values are not numbers ('n/a', "
