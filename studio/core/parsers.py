@@ -91,9 +91,33 @@ class BoundedJSONParser(JSONParser):
             raise ApiError(400, "too_deep", [{"path": shown, "code": "too_deep",
                                               "message": f"nested deeper than {limit} levels"}])
         try:
-            return json.loads(text, parse_constant=_refuse_constant)
+            data = json.loads(text, parse_constant=_refuse_constant)
         except (ValueError, RecursionError) as exc:
             raise ParseError(f"JSON parse error - {exc}") from None
+        if "\\u0000" in text and (path := nul_text(data)) is not None:
+            from .errors import ApiError
+
+            raise ApiError(400, "invalid", [{"path": path[:300], "code": "null_character",
+                                             "message": "text may not hold the NUL character (\\u0000)"}])
+        return data
+
+
+def nul_text(value) -> str | None:
+    """The path of the first key or text in `value` holding a NUL character, or None. PostgreSQL's JSON and text
+    refuse NUL, so such a body failed at the database as a 500 (a pipeline whose import path held one)."""
+    stack = [("", value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, str) and "\x00" in item:
+            return path or "(body)"
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if "\x00" in key:
+                    return f"{path}.{key!r}" if path else repr(key)
+                stack.append((f"{path}.{key}" if path else key, child))
+        elif isinstance(item, list):
+            stack.extend((f"{path}[{i}]", child) for i, child in enumerate(item))
+    return None
 
 
 def _refuse_constant(name: str):

@@ -34,21 +34,43 @@ def test_import_paths_never_leave_bobs_data_root(world, run_now):
 
     alice_file = world.a.data_root / "data" / "credit_default.csv"
     outside = {"up": f"../{world.a.pk}/data/credit_default.csv", "abs": str(alice_file), "etc": "/etc/passwd",
-               "key": "../../../secret_key", "db": str(settings.DATABASES["default"]["NAME"]), "dir": "../",
-               "link": "link.csv"}
+               "key": "../../../secret_key", "dir": "../", "link": "link.csv"}
     missing = {"root": ".", "home": "~/x.csv", "url": "file:///etc/passwd"}
+    database = str(settings.DATABASES["default"]["NAME"])  # SQLite's file, or PostgreSQL's database name
+    (outside if os.path.isabs(database) else missing)["db"] = database
     world.b.data_root.mkdir(parents=True, exist_ok=True)
     os.symlink(alice_file, world.b.data_root / "link.csv")  # were one there, it is followed, and refused
-    paths = {**outside, **missing, "nul": "data/\x00x.csv"}
+    paths = {**outside, **missing}
     nodes, detail = _bobs_run(world, run_now, [node(k, "import_csv", path=v) for k, v in paths.items()]
                               + [node(f"pq_{k}", "import_parquet", path=v) for k, v in paths.items()])
     assert detail["status"] == "failed" and "ValueError" not in (detail["error"] or "")
     for name, outcome in nodes.items():
         key = name.removeprefix("pq_")
         assert outcome["status"] == "failed" and outcome["error"]["field"] == "path", (name, outcome)
-        expected = "is outside the data root" if key in outside else "does not exist under the data root" \
-            if key in missing else "is not a usable file path: embedded null byte"
+        expected = "is outside the data root" if key in outside else "does not exist under the data root"
         assert expected in outcome["error"]["message"], (name, outcome["error"])
+
+
+def test_a_nul_character_anywhere_in_a_body_is_400_naming_where(world, tmp_path):
+    """PostgreSQL's JSON and text refuse NUL: a pipeline whose import path held one failed at the database (500 on
+    PostgreSQL). Every JSON body is refused with the path of the text that holds it; a graph run outside the API
+    (pipelines.run) fails that node alone, naming `path`, not the whole run with a bare ValueError."""
+    import pipelines
+
+    graph = {"nodes": [node("n", "import_csv", path="data/\x00x.csv")], "edges": []}
+    answer = world.as_bob.post("/api/pipelines/", {"project": world.b.pk, "name": "probe", "graph": graph},
+                               format="json")
+    assert answer.status_code == 400, answer.json()
+    assert answer.json()["errors"] == [{"path": "graph.nodes[0].params.path", "code": "null_character",
+                                        "message": "text may not hold the NUL character (\\u0000)"}]
+    named = world.as_bob.post("/api/pipelines/", {"project": world.b.pk, "name": "a\x00b", "graph": {}},
+                              format="json")
+    assert named.status_code == 400 and named.json()["errors"][0]["path"] == "name"
+    result = pipelines.run({"format": "studio.pipeline/1", **graph}, store_root=tmp_path / "store",
+                           data_root=tmp_path)
+    error = result.nodes["n"].error
+    assert result.status == "failed" and error["field"] == "path", error
+    assert "is not a usable file path: embedded null byte" in error["message"]
 
 
 def test_connection_urls_to_the_studios_own_databases_and_files_are_400_naming_url(world):
