@@ -70,15 +70,8 @@ def _pairs(pairs) -> list:
     return sorted((type(v).__name__, "nan" if isinstance(v, float) and math.isnan(v) else repr(v), n) for v, n in pairs)
 
 
-@pytest.mark.parametrize("which", ["df", "tiny"])
-def test_the_summary_gives_sparks_aggregations_and_grouped_counts(spark, frames, which):
-    _, df, tiny = frames
-    df = df if which == "df" else tiny
-    columns = [c for c in df.columns if c != "label"]
-    dtypes = dict(df.dtypes)
-    profiles, counts = _column_profiles(df, columns, dtypes, EXACT_BELOW, ("label",))
-    expected, expected_counts = _aggregated_profiles(df, [*columns, "label"], dtypes, EXACT_BELOW)
-    assert list(profiles) == [*columns, "label"]
+def _assert_as_spark_aggregates(profiles, counts, expected, expected_counts) -> None:
+    """The summary's profiles and value counts are Spark's aggregations and grouped counts (`_aggregated_profiles`)."""
     for column, want in expected.items():
         got = profiles[column]
         for key in ("rows", "present", "imin", "imax"):
@@ -90,6 +83,18 @@ def test_the_summary_gives_sparks_aggregations_and_grouped_counts(spark, frames,
             assert _pairs(counts[column]) == _pairs(expected_counts[column]), column
         else:  # many values: a lower bound above every decisive count, and no pairs
             assert got["distinct"] == EXACT_BELOW and not got.get("exact_distinct") and column not in counts
+
+
+@pytest.mark.parametrize("which", ["df", "tiny"])
+def test_the_summary_gives_sparks_aggregations_and_grouped_counts(spark, frames, which):
+    _, df, tiny = frames
+    df = df if which == "df" else tiny
+    columns = [c for c in df.columns if c != "label"]
+    dtypes = dict(df.dtypes)
+    profiles, counts = _column_profiles(df, columns, dtypes, EXACT_BELOW, ("label",))
+    expected, expected_counts = _aggregated_profiles(df, [*columns, "label"], dtypes, EXACT_BELOW)
+    assert list(profiles) == [*columns, "label"]
+    _assert_as_spark_aggregates(profiles, counts, expected, expected_counts)
     if which == "df":
         assert {c for c, p in profiles.items() if not p.get("exact_distinct")} == {"id", "score", "code"}
         assert counts["negzero"] == [(0.0, N)] and math.copysign(1, counts["negzero"][0][0]) == 1  # -0.0 is 0.0
@@ -117,14 +122,7 @@ def test_a_table_the_driver_holds_is_summarised_on_the_driver_as_spark_aggregate
     assert jobs_of(spark, lambda: out.append(_column_profiles(held, columns, dtypes, EXACT_BELOW, ("label",)))) == 0
     profiles, counts = out[0]
     expected, expected_counts = _aggregated_profiles(df, [*columns, "label"], dtypes, EXACT_BELOW)
-    for column, want in expected.items():
-        got = profiles[column]
-        for key in ("rows", "present", "imin", "imax"):
-            assert got.get(key) == want.get(key), (column, key)
-        for key in ("mean", "std", "min", "max"):
-            assert _same(got.get(key), want.get(key)), (column, key, got.get(key), want.get(key))
-        if want.get("exact_distinct"):
-            assert _pairs(counts[column]) == _pairs(expected_counts[column]), column
+    _assert_as_spark_aggregates(profiles, counts, expected, expected_counts)
     assert {c for c, p in profiles.items() if not p.get("exact_distinct")} == {"id", "score", "code"}
     assert profiles["score"]["sketch"].n == expected["score"]["present"]
 
