@@ -166,8 +166,8 @@ def _two_classes_hint(counts: dict, column: str) -> str:
                 f"if({column} > {plain(cut):g}, \"high\", \"low\"), and use that column as the label")
     top = plain(max(counts, key=lambda v: counts[v]))
     return (f"The models here are binary classifiers; a multi-class label is not supported. Make two classes first "
-            f"with recode_values on {column!r} (mapping e.g. {{{top!r}: 'yes'}}, others 'value' 'no') and use that "
-            f"column as the label")
+            f"with a recode_values node on {column!r} (e.g. mapping {top!r} to 'yes', others to the value 'no') and "
+            f"use that column as the label")
 
 
 def choose_classes(counts: dict, missing: int, column: str, positive: str = "", *, field: str = "label",

@@ -152,7 +152,7 @@ def test_a_multi_class_label_says_the_models_are_binary_and_how_to_make_two_clas
     message = str(error.value)
     assert "must hold two values; it holds 3: 'premium' (2 rows)" in message
     assert "models here are binary classifiers" in message and "multi-class" in message
-    assert "recode_values" in message and "e.g. {'premium': 'yes'}" in message
+    assert "recode_values node on 'y' (e.g. mapping 'premium' to 'yes', others to the value 'no')" in message
     assert error.value.column == "y" and error.value.field == "label"
 
 
