@@ -181,6 +181,11 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def minor_faults(pid: int) -> int:
+    """A process's minor page faults so far, all its threads (Linux /proc)."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[7])
+
+
 def loop_cpu(pid: int) -> float:
     """The CPU time so far of a serving process's main thread, its event loop (Linux /proc); the rest of the
     server's CPU is its other threads': the prediction log's writer, and the thread pool (costly requests).
@@ -189,13 +194,19 @@ def loop_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _server_counters(server: Server | None) -> tuple | None:
+    pid = server.proc.pid if server else None
+    return (cpu_seconds(pid), loop_cpu(pid), minor_faults(pid)) if pid else None
+
+
 def _server_figures(result: dict, server: Server, before: tuple, client_cpu: float) -> None:
     """The server's CPU per answered request (all threads, and its event loop's) and the client's."""
-    total, loop = before
+    total, loop, faults = before
     ok = result["ok"]
     if not ok:
         return
     result["server_us"] = (cpu_seconds(server.proc.pid) - total) / ok * 1e6
+    result["faults"] = (minor_faults(server.proc.pid) - faults) / ok
     result["loop_us"] = (loop_cpu(server.proc.pid) - loop) / ok * 1e6
     result["hey_us"] = client_cpu / ok * 1e6
 
@@ -216,7 +227,7 @@ def hey(hey_bin: str, url: str, body: Path, *, seconds: float, concurrency: int,
         cmd += ["-q", str(rate)]
     for key, value in (headers or {}).items():
         cmd += ["-H", f"{key}: {value}"]
-    before, hey_cpu = (cpu_seconds(server.proc.pid), loop_cpu(server.proc.pid)) if server else None, children_cpu()
+    before, hey_cpu = _server_counters(server), children_cpu()
     out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
     hey_cpu = children_cpu() - hey_cpu
     result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
@@ -260,7 +271,7 @@ def wrk_load(wrk_bin: str, url: str, body: Path, *, seconds: float, concurrency:
     script = body.with_name(f"{body.name}.{abs(hash((content_type, tuple(lines))))}.lua")
     script.write_text(WRK_SCRIPT % {"body": json.dumps(str(body)), "headers": "\n".join(lines)})
     cmd = [wrk_bin, "-t1", f"-c{concurrency}", f"-d{seconds:g}s", "-s", str(script), url]
-    before, client_cpu = (cpu_seconds(server.proc.pid), loop_cpu(server.proc.pid)) if server else None, children_cpu()
+    before, client_cpu = _server_counters(server), children_cpu()
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     client_cpu = children_cpu() - client_cpu
     figures = re.search(r"BENCH-WRK (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)", out)
@@ -299,7 +310,7 @@ def v2_binary(columns: dict, spec: list[dict]) -> tuple[bytes, int]:
 
 
 def line(name: str, r: dict) -> str:
-    cpu = (f"   CPU/req: server {r['server_us']:,.0f} us (event loop {r['loop_us']:,.0f}), "
+    cpu = (f"   CPU/req: server {r['server_us']:,.0f} us (loop {r['loop_us']:,.0f}; {r['faults']:.1f} faults), "
            f"{r.get('client', 'hey')} {r['hey_us']:,.0f} us" if "server_us" in r else "")
     return (f"  {name:<34} {r['rps']:>9,.0f} req/s   p50 {r['p50_ms']:6.2f} ms   p99 {r['p99_ms']:6.2f} ms"
             f"   ok {r['ok']:,}  failed {r['failed']}{cpu}")
@@ -383,7 +394,8 @@ def thousand_rows(clients: dict, work: Path, ports: dict[str, Server], args, cas
                   f"{np.median(values):.2f}x   (CPU: median {np.median(cpu[(model, server, client)]):.2f}x)   "
                   f"medians: req/s binary {median(1, 'rps'):,.0f}, JSON {median(0, 'rps'):,.0f}; server CPU/req "
                   f"binary {median(1, 'server_us'):,.0f} us, JSON {median(0, 'server_us'):,.0f} us (event loop "
-                  f"binary {median(1, 'loop_us'):,.0f}, JSON {median(0, 'loop_us'):,.0f}); {client} "
+                  f"binary {median(1, 'loop_us'):,.0f}, JSON {median(0, 'loop_us'):,.0f}; page faults binary "
+                  f"{median(1, 'faults'):.1f}, JSON {median(0, 'faults'):.1f}); {client} "
                   f"CPU/req binary {median(1, 'hey_us'):,.0f} us, JSON {median(0, 'hey_us'):,.0f} us")
 
 
