@@ -45,8 +45,8 @@ class FoldedLR:
 
     def probability(self, columns: Mapping[str, np.ndarray], n_rows: int) -> np.ndarray | None:
         """The rows' probabilities; None when the request is not one this map takes as it is (a column missing,
-        of another length, not numbers, or NaN in a raw feature's column): the batch kernel then scores it and
-        names the column at fault."""
+        of another length, not numbers, infinite, or NaN in a raw feature's column): the batch kernel then
+        scores it and names the column at fault."""
         stacked = np.empty((len(self.columns), n_rows), dtype=np.float64)
         for j, name in enumerate(self.columns):
             values = columns.get(name)
