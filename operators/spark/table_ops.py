@@ -13,7 +13,7 @@ import numpy as np
 
 from ..contract import OperatorError
 from ..expressions import Expression
-from ..library.table_ops import join_keys, renamed_columns, summary
+from ..library.table_ops import EXAMPLE_KEYS, UnmatchedKeys, join_keys, renamed_columns, summary, unmatched_keys_note
 from ..tables import require_columns
 from .profile import spark_table_profile
 from .split import partition_offsets
@@ -189,7 +189,60 @@ def join(ctx, inputs, params):
     duplicate = next((n for n in names if names.count(n) > 1), None)
     if duplicate is not None:
         raise OperatorError(f"the joined table would have two columns named {duplicate!r}", column=duplicate)
+    for side, rows, keys, other, other_keys in (("left", left, params.left_on, right, right_on),
+                                               ("right", right, right_on, left, params.left_on)):
+        note = unmatched_keys_note(side, unmatched_keys(rows, keys, other, other_keys))
+        if note:
+            ctx.log(note)
     return {"table": joined.select(*out)}
+
+
+def _complete_keys(table, keys: list[str]):
+    """The key columns of `table` as k0, k1, ... on rows whose every key part is present (not null, nor NaN)."""
+    from pyspark.sql import functions as F
+
+    dtypes = dict(table.dtypes)
+    present = functools.reduce(lambda a, b: a & b, [~is_missing(k, dtypes[k]) for k in keys])
+    return table.where(present).select(*[col(k).alias(f"k{i}") for i, k in enumerate(keys)]), \
+        [F.col(f"k{i}") for i in range(len(keys))]
+
+
+def _normalised(column):
+    """operators.library.table_ops._normalised on Spark: text lowered and stripped of surrounding white space."""
+    from pyspark.sql import functions as F
+
+    return F.lower(F.regexp_replace(column, r"(?U)^\s+|\s+$", ""))
+
+
+def unmatched_keys(table, keys: list[str], other, other_keys: list[str], examples: int = EXAMPLE_KEYS) -> UnmatchedKeys:
+    """operators.library.table_ops.unmatched_keys from Spark aggregations: `table`'s complete keys left-joined with
+    the other side's distinct keys (and, for text keys, with their lowered and stripped forms), counted in one
+    aggregation; the smallest unmatched keys in a second job only when some are unmatched."""
+    from pyspark.sql import functions as F
+
+    dtypes = dict(table.dtypes)
+    text = [k for k in keys if dtypes[k] == "string"]
+    mine, parts = _complete_keys(table, keys)
+    theirs, _ = _complete_keys(other, other_keys)
+    names = [f"k{i}" for i in range(len(keys))]
+    joined = mine.join(theirs.distinct().withColumn("__hit", F.lit(True)), names, "left")
+    alike = F.lit(False)
+    if text:
+        texts = {f"k{keys.index(k)}" for k in text}
+        norm = [_normalised(F.col(n)) if n in texts else F.col(n) for n in names]
+        alike_keys = theirs.select(*[c.alias(f"n{i}") for i, c in enumerate(norm)]).distinct() \
+            .withColumn("__alike", F.lit(True))
+        joined = joined.select(*names, "__hit", *[c.alias(f"n{i}") for i, c in enumerate(norm)]) \
+            .join(alike_keys, [f"n{i}" for i in range(len(names))], "left")
+        alike = F.col("__alike").isNotNull()
+    lost = F.col("__hit").isNull()
+    row = joined.agg(F.count(F.lit(1)).alias("rows"), F.count(F.when(lost, 1)).alias("unmatched"),
+                     F.count(F.when(lost & alike, 1)).alias("alike")).first()
+    shown = []
+    if row["unmatched"]:
+        shown = [tuple(r) for r in joined.where(lost).select(*parts).distinct().orderBy(*names).limit(examples)
+                 .collect()]
+    return UnmatchedKeys(int(row["rows"]), int(row["unmatched"]), shown, int(row["alike"]), text)
 
 
 # -------------------------------------------------------------------------------------------- sample
