@@ -77,3 +77,29 @@ export function FeatureStateSummary({ body }: { body: FeatureStateBody }) {
     </div>
   );
 }
+
+export interface FeaturesBody {
+  kind: "features";
+  rows: number;
+  width: number;
+  names: string[];
+  label_name: string | null;
+}
+
+/** A feature matrix (feature_extraction's and apply_features' features output): its size, label and column names. */
+export function FeaturesView({ body }: { body: FeaturesBody }) {
+  const shown = body.names.length < body.width ? ` (the first ${body.names.length})` : "";
+  return (
+    <div className="model-summary">
+      <dl>
+        <dt>Rows</dt><dd>{body.rows}</dd>
+        <dt>Features</dt><dd>{body.width}</dd>
+        <dt>Label</dt><dd>{body.label_name ?? "none"}</dd>
+      </dl>
+      <details>
+        <summary>Feature names{shown}</summary>
+        <p>{body.names.join(", ")}</p>
+      </details>
+    </div>
+  );
+}

@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { FeatureStateSummary, type FeatureStateBody } from "./FeatureStateSummary";
+import { FeatureStateSummary, FeaturesView, type FeaturesBody, type FeatureStateBody } from "./FeatureStateSummary";
 import { Plot, type Figure } from "./Plot";
 import { chartOrder, chartTitle, fmt, MetricsView, ModelSummary, type ModelBody } from "./views";
 
@@ -152,5 +152,6 @@ export function OutputBodyView({ body, onPage }: { body: OutputBody; onPage: (of
   // which column and the columns it leaves out (each with its raw JSON behind a toggle).
   if (body.kind === "model" && "summary" in body) return <ModelSummary body={body as unknown as ModelBody} />;
   if (body.kind === "model" && "features_summary" in body) return <FeatureStateSummary body={body as unknown as FeatureStateBody} />;
+  if (body.kind === "features") return <FeaturesView body={body as unknown as FeaturesBody} />;
   return <pre className="json">{JSON.stringify(body, null, 2)}</pre>;
 }

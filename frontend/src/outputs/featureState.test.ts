@@ -46,3 +46,13 @@ describe("a feature state in the node panel", () => {
     expect(html).toContain("No column left out by auto mode.");
   });
 });
+
+describe("a feature matrix in the node panel", () => {
+  it("reads as its rows, features and label, the names behind a disclosure", () => {
+    const body = { kind: "features", rows: 1200, width: 62, names: ["age", "region=north"], label_name: "renewed" };
+    const html = renderToStaticMarkup(createElement(OutputBodyView, { body, onPage: () => undefined }));
+    expect(html).toContain("<dt>Rows</dt><dd>1200</dd><dt>Features</dt><dd>62</dd><dt>Label</dt><dd>renewed</dd>");
+    expect(html).toContain("<summary>Feature names (the first 2)</summary><p>age, region=north</p>");
+    expect(html).not.toContain("<pre");
+  });
+});

@@ -135,7 +135,15 @@ test("my own CSV: the preview points at a typo in a category, and the run's log 
   await expect(leftOut.getByRole("row", { name: /^signup_date / })).toContainText("a date/time: auto mode makes no feature of it");
   await expect(page.getByText("Show raw JSON")).toBeVisible();
   await expect(page.locator("pre.json")).toHaveCount(0);
+  await page.getByRole("button", { name: "Maximize results" }).click();
   await page.getByTestId("outputs").screenshot({ path: `${SHOTS}/newcomer-feature-state.png` });
+  // The feature matrix reads as its size and label, not raw JSON either.
+  await page.getByRole("tab", { name: "Features", exact: true }).click();
+  const outputs = page.getByTestId("outputs");
+  await expect(outputs.getByText("Feature names")).toBeVisible();
+  await expect(outputs.getByText("renewed", { exact: true })).toBeVisible();
+  await expect(page.locator("pre.json")).toHaveCount(0);
+  await outputs.screenshot({ path: `${SHOTS}/newcomer-features.png` });
 });
 
 test("searching the palette for an operator's name puts that operator first, and Enter adds it", async ({ page }) => {
