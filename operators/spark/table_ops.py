@@ -189,9 +189,8 @@ def join(ctx, inputs, params):
     duplicate = next((n for n in names if names.count(n) > 1), None)
     if duplicate is not None:
         raise OperatorError(f"the joined table would have two columns named {duplicate!r}", column=duplicate)
-    for side, rows, keys, other, other_keys in (("left", left, params.left_on, right, right_on),
-                                               ("right", right, right_on, left, params.left_on)):
-        note = unmatched_keys_note(side, unmatched_keys(rows, keys, other, other_keys))
+    for side, found in zip(("left", "right"), unmatched_keys(left, params.left_on, right, right_on), strict=True):
+        note = unmatched_keys_note(side, found)
         if note:
             ctx.log(note)
     return {"table": joined.select(*out)}
@@ -199,12 +198,9 @@ def join(ctx, inputs, params):
 
 def _complete_keys(table, keys: list[str]):
     """The key columns of `table` as k0, k1, ... on rows whose every key part is present (not null, nor NaN)."""
-    from pyspark.sql import functions as F
-
     dtypes = dict(table.dtypes)
     present = functools.reduce(lambda a, b: a & b, [~is_missing(k, dtypes[k]) for k in keys])
-    return table.where(present).select(*[col(k).alias(f"k{i}") for i, k in enumerate(keys)]), \
-        [F.col(f"k{i}") for i in range(len(keys))]
+    return table.where(present).select(*[col(k).alias(f"k{i}") for i, k in enumerate(keys)])
 
 
 def _normalised(column):
@@ -214,35 +210,43 @@ def _normalised(column):
     return F.lower(F.regexp_replace(column, r"(?U)^\s+|\s+$", ""))
 
 
-def unmatched_keys(table, keys: list[str], other, other_keys: list[str], examples: int = EXAMPLE_KEYS) -> UnmatchedKeys:
-    """operators.library.table_ops.unmatched_keys from Spark aggregations: `table`'s complete keys left-joined with
-    the other side's distinct keys (and, for text keys, with their lowered and stripped forms), counted in one
-    aggregation; the smallest unmatched keys in a second job only when some are unmatched."""
+def unmatched_keys(left, left_on: list[str], right, right_on: list[str],
+                   examples: int = EXAMPLE_KEYS) -> tuple[UnmatchedKeys, UnmatchedKeys]:
+    """operators.library.table_ops.unmatched_keys of both sides from Spark aggregations: each side's complete keys
+    counted per distinct key, the two outer-joined, and (for text keys) each key's lowered and stripped form looked
+    up among the other side's, all counted in one aggregation; the smallest unmatched keys of a side in one more job
+    only when it has some."""
     from pyspark.sql import functions as F
 
-    dtypes = dict(table.dtypes)
-    text = [k for k in keys if dtypes[k] == "string"]
-    mine, parts = _complete_keys(table, keys)
-    theirs, _ = _complete_keys(other, other_keys)
-    names = [f"k{i}" for i in range(len(keys))]
-    joined = mine.join(theirs.distinct().withColumn("__hit", F.lit(True)), names, "left")
-    alike = F.lit(False)
-    if text:
-        texts = {f"k{keys.index(k)}" for k in text}
-        norm = [_normalised(F.col(n)) if n in texts else F.col(n) for n in names]
-        alike_keys = theirs.select(*[c.alias(f"n{i}") for i, c in enumerate(norm)]).distinct() \
-            .withColumn("__alike", F.lit(True))
-        joined = joined.select(*names, "__hit", *[c.alias(f"n{i}") for i, c in enumerate(norm)]) \
-            .join(alike_keys, [f"n{i}" for i in range(len(names))], "left")
-        alike = F.col("__alike").isNotNull()
-    lost = F.col("__hit").isNull()
-    row = joined.agg(F.count(F.lit(1)).alias("rows"), F.count(F.when(lost, 1)).alias("unmatched"),
-                     F.count(F.when(lost & alike, 1)).alias("alike")).first()
-    shown = []
-    if row["unmatched"]:
-        shown = [tuple(r) for r in joined.where(lost).select(*parts).distinct().orderBy(*names).limit(examples)
-                 .collect()]
-    return UnmatchedKeys(int(row["rows"]), int(row["unmatched"]), shown, int(row["alike"]), text)
+    names = [f"k{i}" for i in range(len(left_on))]
+    counted = [_complete_keys(table, keys).groupBy(*names).agg(F.count(F.lit(1)).alias(f"__{side}"))
+               for side, table, keys in (("l", left, left_on), ("r", right, right_on))]
+    keys = counted[0].join(counted[1], names, "full")
+    texts = [[k for k in on if dict(table.dtypes)[k] == "string"] for table, on in ((left, left_on), (right, right_on))]
+    lost = {"l": F.col("__r").isNull(), "r": F.col("__l").isNull()}
+    alike = {"l": F.lit(False), "r": F.lit(False)}
+    if texts[0] or texts[1]:
+        text = {f"k{i}" for i, (a, b) in enumerate(zip(left_on, right_on, strict=True))
+                if a in texts[0] or b in texts[1]}
+        norm = [_normalised(F.col(n)) if n in text else F.col(n) for n in names]
+        normed = [f"n{i}" for i in range(len(names))]
+        keys = keys.select("*", *[c.alias(n) for c, n in zip(norm, normed, strict=True)])
+        for side in ("l", "r"):  # a side's keys in their normal form, marked as present there
+            forms = keys.where(F.col(f"__{side}").isNotNull()).select(*normed).distinct()
+            keys = keys.join(forms.withColumn(f"__{side}_form", F.lit(True)), normed, "left")
+        alike = {"l": F.col("__r_form").isNotNull(), "r": F.col("__l_form").isNotNull()}
+    total = keys.agg(*[agg for side in ("l", "r") for agg in (
+        F.sum(f"__{side}").alias(f"{side}_rows"), F.sum(F.when(lost[side], F.col(f"__{side}"))).alias(f"{side}_lost"),
+        F.sum(F.when(lost[side] & alike[side], F.col(f"__{side}"))).alias(f"{side}_alike"))]).first()
+    found = []
+    for side, text in (("l", texts[0]), ("r", texts[1])):
+        shown = []
+        if total[f"{side}_lost"]:
+            shown = [tuple(r) for r in keys.where(F.col(f"__{side}").isNotNull() & lost[side]).select(*names)
+                     .orderBy(*names).limit(examples).collect()]
+        found.append(UnmatchedKeys(int(total[f"{side}_rows"] or 0), int(total[f"{side}_lost"] or 0), shown,
+                                   int(total[f"{side}_alike"] or 0), text))
+    return found[0], found[1]
 
 
 # -------------------------------------------------------------------------------------------- sample
