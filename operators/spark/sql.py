@@ -81,8 +81,28 @@ def _comment_end(sql: str, i: int) -> int:
     return n
 
 
+# Spark's parser recurses once per parenthesis: 1,000 nested ones overflowed the driver thread's stack
+# (java.lang.StackOverflowError, no parse error to point at); DuckDB's parser stops at 1,000 levels itself.
+MAX_NESTING = 100
+
+
+def nesting(text: str) -> int:
+    """How deep the parentheses of `text` (code, without strings and comments) nest."""
+    depth = deepest = 0
+    for ch in text:
+        if ch == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch == ")":
+            depth -= 1
+    return deepest
+
+
 def check_spark_statement(sql: str) -> None:
     text = code_of(sql)
+    if nesting(text) > MAX_NESTING:
+        raise OperatorError(f"the statement nests parentheses more than {MAX_NESTING} levels deep; simplify it "
+                            "(a CASE or a CTE instead of nested calls)", field="sql")
     if not _QUERY_START.match(text):
         word = (text.split() or ["?"])[0].upper()
         raise OperatorError(f"only SELECT (or WITH ... SELECT) statements run here, not {word}", field="sql")
@@ -310,6 +330,66 @@ def _check_format(nodes: list, i: int) -> None:
 MAX_FORMAT_WIDTH = 10_000
 
 
+# Spark copies a CTE into every place that reads it: twenty CTEs that each read the one before twice make a
+# plan of a million nodes, which the driver analysed for minutes (its analysis of the statement, before any job
+# its time limit could cancel). The statement's size with every CTE read counted in full is bounded, from
+# Spark's parse of it (no analysis) before it is analysed.
+MAX_PLAN_NODES = 100_000
+
+
+def check_expanded_size(spark, sql: str) -> None:
+    import json
+
+    try:
+        tree = json.loads(spark._jsparkSession.sessionState().sqlParser().parsePlan(sql).toJSON())
+    except Exception:  # noqa: BLE001 - what does not parse, spark.sql reports at its place
+        return
+    defs: dict[str, tuple[int, list]] = {}
+    own, refs = _tally(tree, defs)
+    sizes: dict[str, int] = {}
+
+    def size(name: str) -> int:
+        if name not in defs:
+            return 1  # an input (t1) or a table the analysed plan's check refuses
+        if name not in sizes:
+            sizes[name] = MAX_PLAN_NODES + 1  # a CTE that reads itself counts as too large
+            nodes, inner = defs[name]
+            sizes[name] = min(nodes + sum(size(r) for r in inner), MAX_PLAN_NODES + 1)
+        return sizes[name]
+
+    if own + sum(size(r) for r in refs) > MAX_PLAN_NODES:
+        raise OperatorError(f"the statement, with every CTE copied where it is read, has more than "
+                            f"{MAX_PLAN_NODES:,} plan nodes; read a CTE fewer times or simplify the query",
+                            field="sql")
+
+
+def _tally(value, defs: dict) -> tuple[int, list]:
+    """(the nodes of a parsed plan outside its CTE definitions, the names it reads); each CTE definition's own
+    tally goes to `defs` under its name (the larger one when a name is defined twice)."""
+    count, refs, stack = 0, [], [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            short = _short(item)
+            if short == "UnresolvedWith":
+                for relation in item.get("cteRelations") or []:
+                    if isinstance(relation, dict):
+                        name, tally = str(relation.get("_1", "")).lower(), _tally(relation.get("_2"), defs)
+                        if name not in defs or defs[name][0] < tally[0]:
+                            defs[name] = tally
+                item = {k: v for k, v in item.items() if k != "cteRelations"}
+            elif short == "UnresolvedRelation":
+                parts = item.get("multipartIdentifier")
+                parts = parts if isinstance(parts, list) else str(parts or "").strip("[]").split(", ")
+                refs.append(str(parts[-1] if parts else "").lower())
+            if short:
+                count += 1
+            stack.extend(v for k, v in item.items() if k not in ("class", "num-children"))
+    return count, refs
+
+
 class _PlanCheck:
     """Walks Spark's JSON of a tree: a tree is a list of its nodes in pre-order, each with "num-children" and
     its children following it; a node's other fields hold expressions and subquery plans, trees themselves."""
@@ -399,6 +479,7 @@ def sql_transform(ctx, inputs, params):
 
     check_spark_statement(params.sql)
     spark = ctx.spark
+    check_expanded_size(spark, params.sql)
     spark.conf.set("spark.sql.runSQLOnFiles", "false")
     token = uuid.uuid4().hex
     views = {port: f"studio_{token}_{port}" for port in PORTS if inputs.get(port) is not None}

@@ -165,6 +165,12 @@ SQL_ERRORS = [
     ("WITH c AS (SELECT transform(array(1), v -> IDENTIFIER('try_' || 'reflect')('java.lang.System', 'getenv', "
      "'SECRET_KEY')) AS k) SELECT * FROM c", "calls of Java methods"),
     ("SELECT 1; SELECT 2", "SQL error"),
+    # Spark's parser recursed into a StackOverflowError of the driver thread (no parse error, no field)
+    ("SELECT " + "(" * 1000 + "id" + ")" * 1000 + " AS v FROM t1", "nests parentheses more than 100 levels"),
+    # twenty CTEs each reading the one before twice: the optimizer copies each CTE where it is read (2^20 copies)
+    ("WITH c0 AS (SELECT id FROM t1), " + ", ".join(f"c{i} AS (SELECT * FROM c{i - 1} UNION ALL SELECT * FROM "
+                                                   f"c{i - 1})" for i in range(1, 21)) + " SELECT count(*) FROM c20",
+     "has more than 100,000 plan nodes"),
     ("SELECT id,\n  incme FROM t1", "SQL error at line 2, column 3"),
     ("SELECT id\nFORM t1", "SQL error at line 2"),
 ]
