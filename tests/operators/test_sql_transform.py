@@ -83,6 +83,14 @@ def test_anything_but_a_query_is_refused(run, orders, sql, word):
     "SELECT getenv('SECRET_KEY') AS k",
     "SELECT * FROM sqlite_scan('/tmp/studio.sqlite3', 'auth_user')",  # the studio's database by path
     "SELECT * FROM orders",  # a Python variable of the caller is not a table here
+    # lambdas and macros reach no further than the statement around them
+    "SELECT list_transform(['/etc/hostname'], lambda p: (SELECT count(*) FROM read_text(p))) AS n",
+    "SELECT list_reduce(['SELECT 1', 'x'], lambda a, b: query(a)) AS n",
+    "SELECT * FROM query_table(list_transform(['orders'], lambda x: x))",
+    "SELECT list_transform([1], lambda x: getenv('SECRET_KEY')) AS k",
+    "SELECT * FROM duckdb_secrets()",
+    "CREATE MACRO leak(p) AS TABLE SELECT * FROM read_text(p)",
+    "CREATE TEMP MACRO m(x) AS x + 1",
 ])
 def test_no_file_url_environment_or_python_object_is_reachable(run, orders, sql, tmp_path, monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "the-studio-secret")
