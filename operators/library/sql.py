@@ -42,7 +42,8 @@ class SqlTransform(Operator):
     port names), and outputs its result. DuckDB's SQL locally, Spark SQL on the Spark engine: joins, GROUP BY,
     window functions, CASE, string and date functions. Anything but a query (DELETE, ATTACH, COPY, INSTALL,
     PRAGMA, SET, ...) is refused, and so is reading files or URLs (read_csv, 'file.parquet'); a syntax error
-    names its line and column."""
+    names its line and column. range / repeat / lpad / sequence take a constant size (at most 10M) or one the
+    statement caps from row values, e.g. repeat(s, least(n, 100)); to make rows, join range(n)."""
 
     name = "sql_transform"
 
