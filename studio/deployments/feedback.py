@@ -160,11 +160,19 @@ def parse_csv(upload) -> list[dict]:
         if len(items) >= MAX_LABELS:
             raise FeedbackError("file", f"more than {MAX_LABELS:,} labels in one file")
         try:
-            items.append({"request_id": (record.get("request_id") or "").strip(),
+            items.append({"request_id": _request_id(record.get("request_id") or ""),
                           "row": int(record.get("row") or 0), "label": (record.get("label") or "").strip()})
         except (TypeError, ValueError):
             raise FeedbackError("file", f"line {n}: row must be a whole number") from None
     return items
+
+
+def _request_id(text: str) -> str:
+    """A request id of a labels CSV: the template (the Served requests panel) wrote one a spreadsheet would run as
+    a formula (=, +, -, @, tab) with a leading ', which comes off here."""
+    if text[:1] == "'" and text[1:2] in ("=", "+", "-", "@", "\t", "\r"):
+        text = text[1:]
+    return text.strip()
 
 
 def served_rows(deployment: Deployment, request_ids) -> dict[tuple[str, int], str]:
