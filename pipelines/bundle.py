@@ -42,6 +42,7 @@ import numpy as np
 from operators.kernels import drift as drift_kernel
 from operators.kernels import features as feature_kernel
 from operators.kernels.models import load_scorer
+from operators.kernels.linear import fold_linear
 from operators.kernels.rows import compile_row_scorer
 from operators.labels import predicted_values, values_dtype
 from operators.values import Fitted
@@ -236,6 +237,9 @@ class Bundle:
         feature_kernel.compiled(feature_state)  # build the lookups now, not on the first request
         # One row's fast path (operators.kernels.rows); replay() checks it on the held-out rows too.
         self.row_scorer = compile_row_scorer(feature_state, self.scorer)
+        # Many rows of an LR over linear features: one product of the raw columns (operators.kernels.linear);
+        # replay() checks it on the held-out rows too.
+        self.linear = fold_linear(feature_state, self.scorer)
 
     def features(self, columns: Mapping[str, np.ndarray], n_rows: int):
         return feature_kernel.transform(self.feature_state, columns, n_rows, column_major=True).X
@@ -245,6 +249,10 @@ class Bundle:
             p = self.row_scorer.probability_of_columns(columns)
             if p is not None:
                 probability = np.array([p])
+                return {"probability": probability, "label": self.label_values(probability >= self.threshold)}
+        if n_rows > 1 and not explain and self.linear is not None:
+            probability = self.linear.probability(columns, n_rows)
+            if probability is not None:
                 return {"probability": probability, "label": self.label_values(probability >= self.threshold)}
         X = self.features(columns, n_rows)
         probability = self.scorer.predict_proba(X)
@@ -314,6 +322,7 @@ def replay(bundle: Bundle) -> None:
             columns[name] = np.array(values, dtype=object)
         else:
             columns[name] = np.array(values, dtype=np.float64)
+    linear, bundle.linear = bundle.linear, None  # the batch kernel's numbers first; the folded map's below
     try:
         out = bundle.predict(columns, n_rows)
     except Exception as exc:
@@ -331,6 +340,13 @@ def replay(bundle: Bundle) -> None:
                             f"{labels[row]!r}")
     if bundle.row_scorer is not None:
         replay_rows(bundle, columns, expected)
+    if linear is not None:
+        folded = linear.probability(columns, n_rows)
+        if folded is not None and np.all(np.abs(folded - expected) <= TOLERANCE):
+            bundle.linear = linear
+        else:  # (None: the held-out rows are not all this map's to score; they are the check, so it is not used)
+            log.warning("bundle %s: the folded linear map does not give the held-out rows' batch scores; many "
+                        "rows go through the batch kernel", bundle.path)
 
 
 def replay_rows(bundle: Bundle, columns: Mapping[str, np.ndarray], expected: np.ndarray) -> None:

@@ -3,6 +3,7 @@
     .venv/bin/python -m benchmarks.serving.bench [--seconds 10] [--compare] [--rounds 3] [--single-row-only]
     .venv/bin/python -m benchmarks.serving.bench --rows-only [--models numeric_lr] [--against <checkout>]
     .venv/bin/python -m benchmarks.serving.bench --rows-only --models numeric_lr --servers uvicorn,granian
+    .venv/bin/python -m benchmarks.serving.bench --rows-only --models numeric_lr --client hey,wrk
 
 1. Single-row requests through the feature kernel + GBDT (100 trees, 31 leaves) on the full serving process:
    latency p50 / p99 at a fixed 1,000 req/s and maximum throughput, driven by `hey` (Debian's package,
@@ -14,6 +15,9 @@
    that checkout's serving process beside this one's, on the same registry, and alternates the two within
    each of `--rounds` rounds: an A/B in one run. `--servers uvicorn,granian,...` does the same with this
    checkout's app under other HTTP servers or settings (servers.py lists them; granian is installed by hand).
+   `--client wrk` drives this phase with wrk (Debian's, C and epoll, installed like hey) instead of hey: about
+   a quarter of hey's CPU per request on the same 2 cores (a client on another machine would take none of
+   them); `--client hey,wrk` alternates both. Each phase also prints the server's event-loop (main thread) CPU.
 3. Batch scoring rows/s through the bundle (feature kernel + model) vs raw LightGBM predict on the same
    already-featurized rows.
 4. The floor: a bare endpoint that only calls the LightGBM model on one row (floor_app.py).
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import re
@@ -50,15 +55,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def ensure_hey() -> str:
-    path = shutil.which("hey")
+def ensure_tool(program: str) -> str:
+    """`program` (hey, wrk) from Debian's package of that name, installed with apt-get when missing."""
+    path = shutil.which(program)
     if path:
         return path
-    print("installing hey (Debian package) ...", flush=True)
+    print(f"installing {program} (Debian package) ...", flush=True)
     subprocess.run(["apt-get", "update", "-qq"], check=True)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "hey"], check=True,
+    subprocess.run(["apt-get", "install", "-y", "-qq", program], check=True,
                    env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
-    return shutil.which("hey")
+    return shutil.which(program)
+
+
+def ensure_hey() -> str:
+    return ensure_tool("hey")
 
 
 def build_bundle(work: Path):
@@ -171,6 +181,36 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def minor_faults(pid: int) -> int:
+    """A process's minor page faults so far, all its threads (Linux /proc)."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[7])
+
+
+def loop_cpu(pid: int) -> float:
+    """The CPU time so far of a serving process's main thread, its event loop (Linux /proc); the rest of the
+    server's CPU is its other threads': the prediction log's writer, and the thread pool (costly requests).
+    (Python 3.11 does not name its threads for the system, so they are told apart by thread id only.)"""
+    fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _server_counters(server: Server | None) -> tuple | None:
+    pid = server.proc.pid if server else None
+    return (cpu_seconds(pid), loop_cpu(pid), minor_faults(pid)) if pid else None
+
+
+def _server_figures(result: dict, server: Server, before: tuple, client_cpu: float) -> None:
+    """The server's CPU per answered request (all threads, and its event loop's) and the client's."""
+    total, loop, faults = before
+    ok = result["ok"]
+    if not ok:
+        return
+    result["server_us"] = (cpu_seconds(server.proc.pid) - total) / ok * 1e6
+    result["faults"] = (minor_faults(server.proc.pid) - faults) / ok
+    result["loop_us"] = (loop_cpu(server.proc.pid) - loop) / ok * 1e6
+    result["hey_us"] = client_cpu / ok * 1e6
+
+
 def children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -187,9 +227,9 @@ def hey(hey_bin: str, url: str, body: Path, *, seconds: float, concurrency: int,
         cmd += ["-q", str(rate)]
     for key, value in (headers or {}).items():
         cmd += ["-H", f"{key}: {value}"]
-    server_cpu, hey_cpu = cpu_seconds(server.proc.pid) if server else 0.0, children_cpu()
+    before, hey_cpu = _server_counters(server), children_cpu()
     out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
-    server_cpu, hey_cpu = (cpu_seconds(server.proc.pid) - server_cpu) if server else 0.0, children_cpu() - hey_cpu
+    hey_cpu = children_cpu() - hey_cpu
     result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
     for pct in ("50", "90", "99"):
         m = re.search(rf"\s{pct}%+ in ([\d.]+) secs", out)
@@ -197,8 +237,52 @@ def hey(hey_bin: str, url: str, body: Path, *, seconds: float, concurrency: int,
     codes = dict(re.findall(r"\[(\d+)\]\s+(\d+) responses", out))
     result["ok"] = int(codes.get("200", 0))
     result["failed"] = sum(int(v) for k, v in codes.items() if k != "200") + len(re.findall(r"Error distribution", out))
-    if server is not None and result["ok"]:
-        result["server_us"], result["hey_us"] = server_cpu / result["ok"] * 1e6, hey_cpu / result["ok"] * 1e6
+    if server is not None:
+        _server_figures(result, server, before, hey_cpu)
+    return result
+
+
+# wrk's request: the body file read once, the headers set; done() prints the figures on one line for wrk_load
+# (latency percentiles in microseconds; summary.errors.status counts non-2xx/3xx answers).
+WRK_SCRIPT = """\
+local body = io.open(%(body)s, "rb")
+wrk.method = "POST"
+wrk.body = body:read("*a")
+body:close()
+%(headers)s
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("BENCH-WRK %%d %%d %%d %%d %%d %%d %%d\\n", summary.requests, summary.duration, e.status,
+    e.connect + e.read + e.write + e.timeout, latency:percentile(50), latency:percentile(90),
+    latency:percentile(99)))
+end
+"""
+
+
+def wrk_load(wrk_bin: str, url: str, body: Path, *, seconds: float, concurrency: int,
+             headers: dict | None = None, content_type: str = "application/json",
+             server: Server | None = None) -> dict:
+    """hey()'s figures from wrk (Debian's, C and epoll; one thread): the same closed loop of `concurrency`
+    connections each sending `body` again as soon as its answer arrives, at a fraction of hey's CPU per request
+    (hey's Go runtime and HTTP client cost 100-130 us of the same 2 cores per 1,000-row request). No fixed
+    rate: wrk 4 has none (the single-row phase's 1,000 req/s stays with hey)."""
+    lines = [f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}"
+             for k, v in {"Content-Type": content_type, **(headers or {})}.items()]
+    script = body.with_name(f"{body.name}.{abs(hash((content_type, tuple(lines))))}.lua")
+    script.write_text(WRK_SCRIPT % {"body": json.dumps(str(body)), "headers": "\n".join(lines)})
+    cmd = [wrk_bin, "-t1", f"-c{concurrency}", f"-d{seconds:g}s", "-s", str(script), url]
+    before, client_cpu = _server_counters(server), children_cpu()
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    client_cpu = children_cpu() - client_cpu
+    figures = re.search(r"BENCH-WRK (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)", out)
+    if figures is None:
+        raise RuntimeError(f"wrk printed no figures:\n{out}")
+    requests, duration_us, status_errors, socket_errors, p50, p90, p99 = map(int, figures.groups())
+    ok = requests - status_errors
+    result = {"rps": ok / (duration_us / 1e6), "p50_ms": p50 / 1000, "p90_ms": p90 / 1000, "p99_ms": p99 / 1000,
+              "ok": ok, "failed": status_errors + socket_errors}
+    if server is not None:
+        _server_figures(result, server, before, client_cpu)
     return result
 
 
@@ -226,7 +310,8 @@ def v2_binary(columns: dict, spec: list[dict]) -> tuple[bytes, int]:
 
 
 def line(name: str, r: dict) -> str:
-    cpu = f"   CPU/req: server {r['server_us']:,.0f} us, hey {r['hey_us']:,.0f} us" if "server_us" in r else ""
+    cpu = (f"   CPU/req: server {r['server_us']:,.0f} us (loop {r['loop_us']:,.0f}; {r['faults']:.1f} faults), "
+           f"{r.get('client', 'hey')} {r['hey_us']:,.0f} us" if "server_us" in r else "")
     return (f"  {name:<34} {r['rps']:>9,.0f} req/s   p50 {r['p50_ms']:6.2f} ms   p99 {r['p99_ms']:6.2f} ms"
             f"   ok {r['ok']:,}  failed {r['failed']}{cpu}")
 
@@ -263,46 +348,55 @@ def single_row(hey_bin: str, work: Path, full_url: str, floor_url: str, args, wh
     return results
 
 
-def thousand_rows(hey_bin: str, work: Path, ports: dict[str, Server], args, cases: dict) -> None:
-    """Phase 2: JSON then binary for each model, on each server (this checkout's, and --against's) in turn
-    within a round, so that both see the same load; the binary / JSON ratio per round and its median."""
-    print(f"\n1,000-row requests, end to end (c=2), {args.seconds:.0f} s per phase:")
-    ratios: dict[tuple[str, str], list[float]] = {}
-    cpu: dict[tuple[str, str], list[float]] = {}  # the server's CPU per request, JSON / binary
-    figures: dict[tuple[str, str], list[tuple[dict, dict]]] = {}  # each round's (JSON, binary) hey figures
+def thousand_rows(clients: dict, work: Path, ports: dict[str, Server], args, cases: dict) -> None:
+    """Phase 2: JSON then binary for each model, on each server (this checkout's, and --against's) and with each
+    load generator (`clients`: name -> hey() or wrk_load() with its program bound) in turn within a round, so that
+    all see the same load; the binary / JSON ratio per round and its median, per server and client."""
+    print(f"\n1,000-row requests, end to end (c=2), {args.seconds:.0f} s per phase, load from "
+          f"{' and '.join(clients)} on the same 2 cores:")
+    ratios: dict[tuple[str, str, str], list[float]] = {}
+    cpu: dict[tuple[str, str, str], list[float]] = {}  # the server's CPU per request, JSON / binary
+    figures: dict[tuple[str, str, str], list[tuple[dict, dict]]] = {}  # each round's (JSON, binary) figures
     for r in range(args.rounds):
         if args.rounds > 1:
             print(f" round {r + 1}:")
         for model, (json_body, binary_body, length, what) in cases.items():
             for server, process in ports.items():
-                url = f"http://127.0.0.1:{process.port}/v2/models/{model}/infer"
-                j = hey(hey_bin, url, work / json_body, seconds=args.seconds, concurrency=2, server=process)
-                b = hey(hey_bin, url, work / binary_body, seconds=args.seconds, concurrency=2, server=process,
-                        content_type="application/octet-stream",
-                        headers={"Inference-Header-Content-Length": str(length)})
-                if not (j["ok"] and b["ok"]):
-                    raise RuntimeError(f"{server}: no request answered (JSON {j['ok']}, binary {b['ok']}); its "
-                                       f"log ends:\n{process.log.read_text()[-3000:]}")
-                ratios.setdefault((model, server), []).append(b["rps"] / j["rps"])
-                cpu.setdefault((model, server), []).append(j["server_us"] / b["server_us"])
-                figures.setdefault((model, server), []).append((j, b))
-                print(f" {model} ({what}){'' if len(ports) == 1 else ', ' + server}:", flush=True)
-                print(line("JSON tensors", j))
-                print(line("binary tensors", b))
-                print(f"  rows/s: JSON {j['rps'] * 1000:,.0f}, binary {b['rps'] * 1000:,.0f}; binary / JSON = "
-                      f"{b['rps'] / j['rps']:.2f}x (goal >= 3x for a numeric-only model)")
-    if args.rounds > 1 or len(ports) > 1:
+                for client, load in clients.items():
+                    url = f"http://127.0.0.1:{process.port}/v2/models/{model}/infer"
+                    j = load(url, work / json_body, seconds=args.seconds, concurrency=2, server=process)
+                    b = load(url, work / binary_body, seconds=args.seconds, concurrency=2, server=process,
+                             content_type="application/octet-stream",
+                             headers={"Inference-Header-Content-Length": str(length)})
+                    if not (j["ok"] and b["ok"]):
+                        raise RuntimeError(f"{server}: no request answered (JSON {j['ok']}, binary {b['ok']}); "
+                                           f"its log ends:\n{process.log.read_text()[-3000:]}")
+                    j["client"] = b["client"] = client
+                    key = (model, server, client)
+                    ratios.setdefault(key, []).append(b["rps"] / j["rps"])
+                    cpu.setdefault(key, []).append(j["server_us"] / b["server_us"])
+                    figures.setdefault(key, []).append((j, b))
+                    print(f" {model} ({what}){'' if len(ports) == 1 else ', ' + server}"
+                          f"{'' if len(clients) == 1 else ', ' + client}:", flush=True)
+                    print(line("JSON tensors", j))
+                    print(line("binary tensors", b))
+                    print(f"  rows/s: JSON {j['rps'] * 1000:,.0f}, binary {b['rps'] * 1000:,.0f}; binary / JSON = "
+                          f"{b['rps'] / j['rps']:.2f}x (goal >= 3x for a numeric-only model)")
+    if args.rounds > 1 or len(ports) > 1 or len(clients) > 1:
         print(" binary / JSON req/s, each round and the median (and the server's CPU per request, JSON / binary):")
-        for (model, server), values in ratios.items():
-            pairs = figures[(model, server)]
+        for (model, server, client), values in ratios.items():
+            pairs = figures[(model, server, client)]
 
             def median(kind: int, field: str) -> float:
                 return float(np.median([pair[kind][field] for pair in pairs]))  # noqa: B023 (used at once)
 
-            print(f"  {model:<13} {server:<17} {', '.join(f'{v:.2f}x' for v in values)}   median "
-                  f"{np.median(values):.2f}x   (CPU: median {np.median(cpu[(model, server)]):.2f}x)   medians: req/s "
-                  f"binary {median(1, 'rps'):,.0f}, JSON {median(0, 'rps'):,.0f}; server CPU/req binary "
-                  f"{median(1, 'server_us'):,.0f} us, JSON {median(0, 'server_us'):,.0f} us")
+            print(f"  {model:<13} {server:<17} {client:<4} {', '.join(f'{v:.2f}x' for v in values)}   median "
+                  f"{np.median(values):.2f}x   (CPU: median {np.median(cpu[(model, server, client)]):.2f}x)   "
+                  f"medians: req/s binary {median(1, 'rps'):,.0f}, JSON {median(0, 'rps'):,.0f}; server CPU/req "
+                  f"binary {median(1, 'server_us'):,.0f} us, JSON {median(0, 'server_us'):,.0f} us (event loop "
+                  f"binary {median(1, 'loop_us'):,.0f}, JSON {median(0, 'loop_us'):,.0f}; page faults binary "
+                  f"{median(1, 'faults'):.1f}, JSON {median(0, 'faults'):.1f}); {client} "
+                  f"CPU/req binary {median(1, 'hey_us'):,.0f} us, JSON {median(0, 'hey_us'):,.0f} us")
 
 
 def batch_scoring(bundle, booster, scoring) -> None:
@@ -378,6 +472,10 @@ def main(argv=None) -> None:
     parser.add_argument("--servers", default="uvicorn", help="this checkout's app under each of these servers "
                         "(comma-separated, from benchmarks/serving/servers.py: uvicorn, granian, uvicorn-h11, ...); "
                         "the 1,000-row phase alternates between them; the first serves the other phases")
+    parser.add_argument("--client", default="hey", help="the 1,000-row phase's load generator: hey (Go, as "
+                        "before), wrk (C, epoll: a fraction of hey's CPU per request on the same cores, as a client "
+                        "on another machine would take none), or hey,wrk (both, alternating within each round); "
+                        "each phase prints the client's CPU per request")
     args = parser.parse_args(argv)
     from .servers import VARIANTS
 
@@ -385,7 +483,12 @@ def main(argv=None) -> None:
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown or not variants:
         parser.error(f"--servers: unknown {', '.join(unknown) or '(none)'}; known: {', '.join(VARIANTS)}")
+    client_names = [c.strip() for c in args.client.split(",") if c.strip()]
+    if not client_names or set(client_names) - {"hey", "wrk"}:
+        parser.error(f"--client: hey, wrk or both (hey,wrk), not {args.client!r}")
     hey_bin = ensure_hey()
+    clients = {"hey": functools.partial(hey, hey_bin), "wrk": functools.partial(wrk_load, ensure_tool("wrk"))}
+    clients = {name: clients[name] for name in client_names}
     from pipelines.bundle import load_bundle
 
     work = Path(tempfile.mkdtemp(prefix="serving-bench-"))
@@ -419,7 +522,7 @@ def main(argv=None) -> None:
         if args.single_row_only:
             return
         wanted = [m.strip() for m in args.models.split(",") if m.strip()]
-        thousand_rows(hey_bin, work, ports, args, {m: cases[m] for m in wanted})
+        thousand_rows(clients, work, ports, args, {m: cases[m] for m in wanted})
         if args.rows_only:
             return
         batch_scoring(bundle, booster, scoring)

@@ -17,9 +17,10 @@ from pathlib import Path
 
 def app():
     """The factory every variant but "uvicorn" loads: the production app, as studio.serving's main builds it."""
-    from studio.serving import keep_training_code_out
+    from studio.serving import keep_freed_memory, keep_training_code_out
 
     keep_training_code_out()
+    keep_freed_memory()
     from studio.serving.app import app_from_environment
 
     return app_from_environment()
@@ -28,9 +29,10 @@ def app():
 def app_without_log():
     """The same app without the prediction log (diagnostic only: what the log costs end to end, the most that
     any change to the log could win)."""
-    from studio.serving import keep_training_code_out
+    from studio.serving import keep_freed_memory, keep_training_code_out
 
     keep_training_code_out()
+    keep_freed_memory()
     from studio.serving.app import create_app, default_data_dir, require_keys_from_environment
 
     serving_dir = Path(os.environ.get("SERVING_DIR", default_data_dir() / "serving"))

@@ -113,9 +113,10 @@ def served_words(classes) -> dict | None:
 def served_values(served: pd.Series, classes, versions=None, version_classes: dict | None = None) -> pd.Series:
     """The served label in the deployment's values (served_words; a deployment answering numbers, 0 / 1 when it has
     no classes, reads the text of its values back as them): 0 / 1 integers by their positive class, text by its
-    word, anything else as served; the rows of a version of another pair of values (`versions`: each row's,
-    `version_classes`: version -> [negative, positive]) by role, through that version's own classes
-    (role_versions), as label_values reads its stored labels."""
+    word (a text that is no word: as served for a deployment answering words, missing for one answering true /
+    false, whose column holds no text), anything else as served; the rows of a version of another pair of values
+    (`versions`: each row's, `version_classes`: version -> [negative, positive]) by role, through that version's
+    own classes (role_versions), as label_values reads its stored labels."""
     out = _served_in_words(served, classes)
     turned = role_versions(classes, version_classes)
     if versions is not None and turned:
@@ -185,7 +186,10 @@ def _served_in_words(served: pd.Series, classes) -> pd.Series:
     if pd.api.types.is_float_dtype(served):
         return served
     found = pd.unique(served.dropna())  # a few values however many rows: map those, not every row
-    mapping = {v: words.get(v, v) if isinstance(v, str) else v for v in found}
+    # a text that is no word of the deployment stays text when its values are words; true / false can't hold it, so
+    # it is missing, as on Spark (a boolean column), rather than text beside booleans that no table can store
+    other = (lambda v: v) if values_dtype(classes).kind == "O" else (lambda v: None)
+    mapping = {v: words.get(v, other(v)) if isinstance(v, str) else v for v in found}
     if all(type(mapping[v]) is type(v) and mapping[v] == v for v in found):
         return served  # already the deployment's words (a version that answers with them)
     return served.map(mapping).astype(object).where(served.notna(), None)

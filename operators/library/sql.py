@@ -42,7 +42,8 @@ class SqlTransform(Operator):
     port names), and outputs its result. DuckDB's SQL locally, Spark SQL on the Spark engine: joins, GROUP BY,
     window functions, CASE, string and date functions. Anything but a query (DELETE, ATTACH, COPY, INSTALL,
     PRAGMA, SET, ...) is refused, and so is reading files or URLs (read_csv, 'file.parquet'); a syntax error
-    names its line and column."""
+    names its line and column. range / repeat / lpad / sequence take a constant size (at most 10M) or one the
+    statement caps from row values, e.g. repeat(s, least(n, 100)); to make rows, join range(n)."""
 
     name = "sql_transform"
 
@@ -83,53 +84,247 @@ def check_statement(sql: str) -> None:
 
 # Functions that build a value of the size their arguments say. DuckDB computes one with constant arguments
 # while it plans the statement, and any one in a single call, without looking at the interrupt or its memory
-# limit: len(range(1000000000)) held 20 GB for minutes past a 3 s time limit. query('...') runs SQL from a string
-# no check could read.
-MAX_GENERATED = 10_000_000  # elements of a list, characters of a string
+# limit (its memory limit counts tables, joins, aggregates and recursive CTEs, not the lists and strings a
+# function returns): len(range(1000000000)) held 20 GB for minutes past a 3 s time limit, and
+# repeat('x', id * 1000000) over 4,000 rows went past 2.4 GB under a 1 GB limit. So a size must be known before
+# the statement runs: a constant (computed once) up to MAX_GENERATED, or, when it comes from row values, capped
+# by the statement itself at MAX_PER_ROW, e.g. repeat(s, least(n, 1000)) or range(x, x + 10). DuckDB builds the
+# values of 2,048 rows at once, so the cap per row is 1,000 times smaller than a constant's. A generator inside
+# a lambda runs once per element of a list: refused. query('...') runs SQL from a string no check could read;
+# printf / format pad to a width of their format string (or of an argument, `*`).
+MAX_GENERATED = 10_000_000  # elements of a list, characters of a string, with a constant size
+MAX_PER_ROW = 10_000  # the same, with a size that comes from row values (a column, an expression of one)
 _GENERATORS = {"range": -1, "generate_series": -1, "repeat": 1, "list_resize": 1, "array_resize": 1, "lpad": 1,
                "rpad": 1}  # which argument is the size (-1: range's stop, start and step)
+_FORMATTERS = {"printf", "format"}
 _REFUSED_FUNCTIONS = {"query": "query('...') (SQL from a string)"}
 _ARITHMETIC = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b}
+_WIDTH = re.compile(r"(\d+)")
+SIZE_ADVICE = (f"give a constant size (at most {MAX_GENERATED:,}), cap one from row values with least(..., n) "
+               f"(n at most {MAX_PER_ROW:,}), or join a table of rows instead (FROM t1 JOIN range(1000) r ON ...)")
 
 
 def check_generated(con, sql: str) -> None:
-    """Refuse a statement that calls range / generate_series / repeat / list_resize / lpad / rpad with a constant
-    size over MAX_GENERATED, or query('...'), read from DuckDB's own parse tree of it (json_serialize_sql)."""
+    """Refuse a statement that calls range / generate_series / repeat / list_resize / lpad / rpad with a size
+    over MAX_GENERATED (a constant) or MAX_PER_ROW (from row values) or no size known before it runs, one of them
+    inside a lambda, printf / format with a wide or a run-time width, or query('...'), read from DuckDB's own
+    parse tree of it (json_serialize_sql)."""
     import json
 
-    tree = json.loads(con.execute("SELECT json_serialize_sql(?)", [sql]).fetchall()[0][0])
-    stack = [tree]
+    _walk(con, json.loads(con.execute("SELECT json_serialize_sql(?)", [sql]).fetchall()[0][0]))
+
+
+def _walk(con, tree, in_lambda: bool = False) -> None:
+    stack = [(tree, in_lambda)]
+    while stack:
+        item, in_lambda = stack.pop()
+        if isinstance(item, list):
+            stack.extend((value, in_lambda) for value in item)
+        elif isinstance(item, dict):
+            if item.get("type") == "TABLE_FUNCTION" and isinstance(item.get("function"), dict):
+                # rows from a table function (FROM range(n)) stream, under the time limit: only its arguments
+                call = item.pop("function")
+                _check_call(con, call, rows=True)
+                stack.extend((value, in_lambda) for value in call.values())
+            elif item.get("class") == "FUNCTION":
+                _check_call(con, item, in_lambda=in_lambda)
+            in_lambda = in_lambda or item.get("class") == "LAMBDA"
+            stack.extend((value, in_lambda) for value in item.values())
+
+
+def _arguments(call: dict) -> list:
+    return [a.get("expression") for a in call.get("arguments") or [] if isinstance(a, dict)]
+
+
+def _check_call(con, call: dict, rows: bool = False, in_lambda: bool = False) -> None:
+    name = str(call.get("function_name", "")).lower()
+    if name in _REFUSED_FUNCTIONS:
+        raise OperatorError(f"{_REFUSED_FUNCTIONS[name]} is not allowed in sql_transform", field="sql")
+    if name in _FORMATTERS and not rows:
+        _check_format(name, _arguments(call))
+    if rows or name not in _GENERATORS:
+        return
+    if in_lambda:
+        raise OperatorError(f"{name}(...) inside a lambda builds a value for every element of a list, which no "
+                            "bound can hold; unnest the list and call it on rows instead", field="sql")
+    args = _arguments(call)
+    size = _size(con, name, args)
+    if size is None:
+        raise OperatorError(f"{name}(...) makes a value whose size depends on row values with no bound: "
+                            f"{SIZE_ADVICE}", field="sql")
+    value, constant = size
+    limit = MAX_GENERATED if constant else MAX_PER_ROW
+    if value > limit:
+        raise OperatorError(f"{name}(...) would make {value:,} elements; at most {limit:,} are allowed in "
+                            f"sql_transform{'' if constant else ' when the size comes from row values'}",
+                            field="sql")
+
+
+def _size(con, name: str, args: list) -> tuple[int, bool] | None:
+    """(the most elements the call can make, whether that is a constant), or None when nothing bounds it."""
+    if _GENERATORS[name] != -1:
+        size = _upper(args[_GENERATORS[name]]) if len(args) > _GENERATORS[name] else (0, True)
+        if name == "repeat" and size is not None and args:
+            # repeat('ab', n) makes 2n characters; repeat(a column, n) as many times a row's value: from row values
+            each = _length(con, args[0])
+            size = (size[0] * each[0], size[1] and each[1]) if each is not None else (size[0], False)
+        return size
+    if not args:
+        return (0, True)
+    start, stop, step = (None, args[0], None) if len(args) == 1 else (args + [None])[:3]
+    step_value = 1 if step is None else _constant(step)
+    if step_value is None:
+        if all(_fixed(arg) for arg in args):  # dates and timestamps with an interval: DuckDB counts them
+            return _count_constant_range(con, args)
+        return None
+    span = _upper(stop) if start is None else _span(start, stop)
+    if span is None:
+        return None
+    return abs(span[0]) // abs(step_value or 1), span[1]
+
+
+def _length(con, expression) -> tuple[int, bool] | None:
+    """The length of a constant string or list, or the bound of a generator's value; None when unknown."""
+    if not isinstance(expression, dict):
+        return None
+    if expression.get("class") == "CONSTANT":
+        text = (expression.get("literal") or {}).get("text")
+        return (max(1, len(text)), True) if isinstance(text, str) else None
+    if expression.get("class") == "FUNCTION":
+        name = str(expression.get("function_name", "")).lower()
+        if name in _GENERATORS:
+            return _size(con, name, _arguments(expression))
+        if name == "list_value":
+            return max(1, len(_arguments(expression))), _fixed(expression)
+    return None
+
+
+def _upper(expression, depth: int = 0) -> tuple[int, bool] | None:
+    """(an upper bound of an integer expression, whether it is a constant): a constant, or least(...) of
+    anything with at least one bounded argument; None otherwise."""
+    value = _constant(expression)
+    if value is not None:
+        return value, True
+    if not isinstance(expression, dict) or depth > 50:
+        return None
+    if expression.get("class") == "CAST":
+        return _upper(expression.get("child"), depth + 1)
+    if expression.get("class") == "FUNCTION" and str(expression.get("function_name")).lower() == "least":
+        bounds = [b for b in (_upper(a, depth + 1) for a in _arguments(expression)) if b is not None]
+        return (min(b[0] for b in bounds), False) if bounds else None
+    return None
+
+
+def _span(start, stop, depth: int = 0) -> tuple[int, bool] | None:
+    """An upper bound of stop - start: both constants, the same expression plus constants (x, x + 10), or
+    least(...) of such stops."""
+    first, last = _constant(start), _constant(stop)
+    if first is not None and last is not None:
+        return abs(last - first), True
+    if isinstance(stop, dict) and stop.get("class") == "FUNCTION" and \
+            str(stop.get("function_name")).lower() == "least" and depth < 50:
+        bounds = [b for b in (_span(start, a, depth + 1) for a in _arguments(stop)) if b is not None]
+        return (min(b[0] for b in bounds), False) if bounds else None
+    base_start, base_stop = _offset(start), _offset(stop)
+    if base_start and base_stop and base_start[0] == base_stop[0]:
+        return max(0, base_stop[1] - base_start[1]), False
+    return None
+
+
+def _offset(expression) -> tuple[str, int] | None:
+    """(the expression without a constant it adds or subtracts, as text, that constant): x + 10 -> (x, 10)."""
+    import json
+
+    def key(item) -> str:
+        return json.dumps(_without_places(item), sort_keys=True)
+
+    if not isinstance(expression, dict):
+        return None
+    args = _arguments(expression)
+    name = expression.get("function_name")
+    if expression.get("class") == "FUNCTION" and name in ("+", "-") and len(args) == 2:
+        right, left = _constant(args[1]), _constant(args[0])
+        if right is not None:
+            return key(args[0]), right if name == "+" else -right
+        if left is not None and name == "+":
+            return key(args[1]), left
+    return key(expression), 0
+
+
+def _without_places(item):
+    if isinstance(item, dict):
+        return {k: _without_places(v) for k, v in item.items() if k not in ("query_location", "query_location_length")}
+    if isinstance(item, list):
+        return [_without_places(v) for v in item]
+    return item
+
+
+def _fixed(expression) -> bool:
+    """Whether the expression is built of constants alone (no column, no subquery, no parameter)."""
+    stack = [expression]
     while stack:
         item = stack.pop()
         if isinstance(item, list):
             stack.extend(item)
         elif isinstance(item, dict):
-            if item.get("type") == "TABLE_FUNCTION" and isinstance(item.get("function"), dict):
-                # rows from a table function (FROM range(n)) stream, under the time limit: only its arguments
-                call = item.pop("function")
-                _check_call(call, rows=True)
-                stack.extend(call.values())
-            elif item.get("class") == "FUNCTION":
-                _check_call(item)
+            if item.get("class") in ("COLUMN_REF", "SUBQUERY", "PARAMETER", "STAR", "LAMBDA", "WINDOW") or \
+                    item.get("type") == "TABLE_FUNCTION":
+                return False
             stack.extend(item.values())
+    return True
 
 
-def _check_call(call: dict, rows: bool = False) -> None:
-    name = str(call.get("function_name", "")).lower()
-    if name in _REFUSED_FUNCTIONS:
-        raise OperatorError(f"{_REFUSED_FUNCTIONS[name]} is not allowed in sql_transform", field="sql")
-    if rows or name not in _GENERATORS:
-        return
-    args = [_constant(a.get("expression")) for a in call.get("arguments") or [] if isinstance(a, dict)]
-    size = None
-    if _GENERATORS[name] == -1 and args:
-        start, stop, step = (0, args[0], 1) if len(args) == 1 else (args + [1])[:3]
-        if None not in (start, stop, step):
-            size = abs(stop - start) // abs(step or 1)
-    elif len(args) > _GENERATORS[name]:
-        size = args[_GENERATORS[name]]
-    if size is not None and size > MAX_GENERATED:
-        raise OperatorError(f"{name}(...) would make {size:,} elements; at most {MAX_GENERATED:,} are allowed in "
+def _count_constant_range(con, args: list) -> tuple[int, bool] | None:
+    """How many elements range / generate_series over constant dates or timestamps makes, counted from their
+    epochs (a month as its length in days), without building it."""
+    import json
+
+    _walk(con, args)  # what the count runs is checked first
+    names = ["a", "b", "c"]
+    template = ("SELECT abs(epoch_ms(CAST(b AS TIMESTAMP)) - epoch_ms(CAST(a AS TIMESTAMP))) // "
+                "greatest(1, abs(epoch_ms(TIMESTAMP '1970-01-01' + c)))")
+    tree = json.loads(con.execute("SELECT json_serialize_sql(?)", [template]).fetchall()[0][0])
+    stack = [tree]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            for i, value in enumerate(item):
+                if isinstance(value, dict) and value.get("expression", {}).get("column_names", [None])[0] in names:
+                    value["expression"] = args[names.index(value["expression"]["column_names"][0])]
+                elif isinstance(value, dict) and value.get("column_names", [None])[0] in names:
+                    item[i] = args[names.index(value["column_names"][0])]
+                else:
+                    stack.append(value)
+        elif isinstance(item, dict):
+            for key, value in item.items():
+                if isinstance(value, dict) and value.get("class") == "COLUMN_REF" and \
+                        value.get("column_names", [None])[0] in names:
+                    item[key] = args[names.index(value["column_names"][0])]
+                else:
+                    stack.append(value)
+    try:
+        query = con.execute("SELECT json_deserialize_sql(?)", [json.dumps(tree)]).fetchall()[0][0]
+        count = con.execute(query).fetchall()[0][0]
+    except Exception:  # noqa: BLE001 - what cannot be counted so is not run
+        return None
+    return (int(count), True) if count is not None else (0, True)
+
+
+def _check_format(name: str, args: list) -> None:
+    """printf / format pad to the widths and precisions their format string gives ('%300000000d',
+    '{:>300000000}'), or that an argument gives ('%*d', '{:>{}}'), while planning when they are constants."""
+    pattern = args[0] if args else None
+    literal = (pattern.get("literal") or {}) if isinstance(pattern, dict) and pattern.get("class") == "CONSTANT" else {}
+    text = literal.get("text")
+    if not isinstance(text, str):
+        raise OperatorError(f"{name}(...) takes its format as a constant string in sql_transform", field="sql")
+    if re.search(r"%[-+ #0-9.]*\*", text) or re.search(r"\{[^{}]+\{", text):
+        raise OperatorError(f"{name}(...) with a width from an argument ('%*d', '{{:>{{}}}}') is not allowed in "
+                            "sql_transform; give the width in the format string", field="sql")
+    specs = re.findall(r"%[-+ #0]*([0-9.]*)[a-zA-Z]", text) + re.findall(r"\{[^{}]*:([^{}]*)\}", text)
+    widest = max((int(w) for spec in specs for w in _WIDTH.findall(spec)), default=0)
+    if widest > MAX_PER_ROW:
+        raise OperatorError(f"{name}(...) pads to a width of {widest:,}; at most {MAX_PER_ROW:,} is allowed in "
                             "sql_transform", field="sql")
 
 

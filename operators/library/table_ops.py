@@ -2,6 +2,7 @@
 join two tables, sample, summarize."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -165,7 +166,7 @@ class Join(Operator):
         ctx.log(f"{len(left):,} x {len(right):,} rows -> {len(out):,}")
         for side, rows, keys, other, other_keys in (("left", left, params.left_on, right, right_on),
                                                    ("right", right, right_on, left, params.left_on)):
-            note = unmatched_keys_note(side, rows[keys], other[other_keys])
+            note = unmatched_keys_note(side, unmatched_keys(rows[keys], other[other_keys]))
             if note:
                 ctx.log(note)
         return {"table": out}
@@ -181,27 +182,66 @@ def _present(keys, other) -> np.ndarray:
     return pd.MultiIndex.from_frame(keys).isin(pd.MultiIndex.from_frame(other))
 
 
-def unmatched_keys_note(side: str, keys, other_keys, examples: int = 3) -> str:
-    """A log line for the rows of one side whose key is not on the other side (an inner join drops them, an
-    outer one leaves their other columns empty), with a few of those keys and, when text keys differ only in case
-    or surrounding spaces, how many would match once normalised: a key typed `c0003` on one side and `C0003` on
-    the other otherwise loses rows without a word. Rows with a missing key part are left out. Empty when every
-    key matches."""
+EXAMPLE_KEYS = 3  # unmatched keys a join's log line shows
+
+
+@dataclass(frozen=True)
+class UnmatchedKeys:
+    """The statistics of one side's unmatched keys that a join's log line reads, whichever engine counted them:
+    rows with a complete key (`rows`), those whose key is not on the other side (`unmatched`), the smallest few
+    of those keys (`examples`, each a tuple of plain values), how many of them match once text is lowered and
+    stripped (`alike`), and the key columns that hold text (`text`)."""
+
+    rows: int
+    unmatched: int
+    examples: list[tuple]
+    alike: int
+    text: list[str]
+
+
+def unmatched_keys(keys, other_keys, examples: int = EXAMPLE_KEYS) -> UnmatchedKeys:
+    """UnmatchedKeys of `keys` against `other_keys` (pandas frames of the key columns). Rows with a missing key part
+    are left out."""
     keys = keys[keys.notna().all(axis=1)]
     other_keys = other_keys.dropna()
     missing = ~_present(keys, other_keys)
-    count = int(missing.sum())
-    if not count:
-        return ""
     lost = keys[missing]
-    shown = ", ".join(repr(row[0] if len(row) == 1 else row)
-                      for row in lost.drop_duplicates().head(examples).itertuples(index=False, name=None))
-    note = f"{count:,} of {len(keys):,} {side} rows have a key that is not in the other table (e.g. {shown})"
     text = [c for c in keys.columns if not pd.api.types.is_numeric_dtype(keys[c])]
-    alike = int(_present(_normalised(lost), _normalised(other_keys)).sum()) if text else 0
-    if alike:
-        note += (f"; {alike:,} of them match once case and surrounding spaces are ignored: make the keys alike "
-                 f"first (derive_column with lower(...) or strip(...) on {', '.join(map(repr, text))})")
+    alike = int(_present(_normalised(lost), _normalised(other_keys)).sum()) if text and len(lost) else 0
+    distinct = lost.drop_duplicates()
+    try:  # the smallest keys, as Spark's ordering picks them
+        shown = distinct.sort_values(list(distinct.columns), kind="stable").head(examples)
+    except TypeError:  # a text column holding other values too: by their text
+        shown = distinct.loc[distinct.astype(str).sort_values(list(distinct.columns), kind="stable").index[:examples]]
+    return UnmatchedKeys(int(len(keys)), int(missing.sum()), list(shown.itertuples(index=False, name=None)), alike,
+                         [str(c) for c in text])
+
+
+def _key_text(key: tuple) -> str:
+    """A key as the log shows it: text quoted, numbers as numbers, times as their text; several parts in brackets."""
+    def one(value):
+        value = value.item() if isinstance(value, np.generic) else value
+        if isinstance(value, float) and value.is_integer():  # 4.0: an integer column with gaps held as floats
+            value = int(value)
+        return repr(value) if isinstance(value, (str, int, float, bool)) else str(value)
+
+    return one(key[0]) if len(key) == 1 else f"({', '.join(one(v) for v in key)})"
+
+
+def unmatched_keys_note(side: str, found: UnmatchedKeys) -> str:
+    """A log line for the rows of one side whose key is not on the other side (an inner join drops them, an
+    outer one leaves their other columns empty), with a few of those keys and, when text keys differ only in case
+    or surrounding spaces, how many would match once normalised: a key typed `c0003` on one side and `C0003` on
+    the other otherwise loses rows without a word. Empty when every key matches. The one text of both engines'
+    joins; what differs is where `found` was counted (pandas here, Spark aggregations in operators.spark)."""
+    if not found.unmatched:
+        return ""
+    shown = ", ".join(_key_text(key) for key in found.examples)
+    note = (f"{found.unmatched:,} of {found.rows:,} {side} rows have a key that is not in the other table "
+            f"(e.g. {shown})")
+    if found.alike:
+        note += (f"; {found.alike:,} of them match once case and surrounding spaces are ignored: make the keys alike "
+                 f"first (derive_column with lower(...) or strip(...) on {', '.join(map(repr, found.text))})")
     return note
 
 

@@ -62,6 +62,7 @@ def _in_words(column, kind, classes):
     mapped = F.when(column.isNull(), F.lit(None))
     for text, value in words.items():
         mapped = mapped.when(column == text, F.lit(value))
+    # a text that is no word: kept by a deployment answering words, missing for true / false (as served_values)
     return mapped.otherwise(column if values_dtype(known).kind == "O" else F.lit(None))
 
 

@@ -81,8 +81,28 @@ def _comment_end(sql: str, i: int) -> int:
     return n
 
 
+# Spark's parser recurses once per parenthesis: 1,000 nested ones overflowed the driver thread's stack
+# (java.lang.StackOverflowError, no parse error to point at); DuckDB's parser stops at 1,000 levels itself.
+MAX_NESTING = 100
+
+
+def nesting(text: str) -> int:
+    """How deep the parentheses of `text` (code, without strings and comments) nest."""
+    depth = deepest = 0
+    for ch in text:
+        if ch == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch == ")":
+            depth -= 1
+    return deepest
+
+
 def check_spark_statement(sql: str) -> None:
     text = code_of(sql)
+    if nesting(text) > MAX_NESTING:
+        raise OperatorError(f"the statement nests parentheses more than {MAX_NESTING} levels deep; simplify it "
+                            "(a CASE or a CTE instead of nested calls)", field="sql")
     if not _QUERY_START.match(text):
         word = (text.split() or ["?"])[0].upper()
         raise OperatorError(f"only SELECT (or WITH ... SELECT) statements run here, not {word}", field="sql")
@@ -124,10 +144,23 @@ def check_plan(frame, views=()) -> None:
 
 # Functions that build a value of a size their arguments say: with constant arguments Spark computes them on
 # the driver while it plans the query (constant folding, before any job its time limit could cancel), and a
-# sequence(1, 1000000000) there fills the driver's heap, which every run on the shared session needs.
+# sequence(1, 1000000000) there fills the driver's heap, which every run on the shared session needs; with sizes
+# from row values (sequence(1, id * 100000000)) a task builds them in the same JVM (local mode), where an
+# OutOfMemoryError ends the whole session. So a size must be known before the statement runs: a constant, or one
+# the statement caps (least(n, 1000), sequence(id, id + 10)), or a sequence of dates (a calendar holds fewer
+# than 3.7M days), at most MAX_GENERATED elements (Spark builds one row's value at a time). A generator inside a
+# lambda runs once per element of an array: refused. format_string / printf pad to the widths of their format.
 MAX_GENERATED = 10_000_000  # elements of an array, characters of a string
-_GENERATORS = {"Sequence": "sequence", "ArrayRepeat": "array_repeat", "StringRepeat": "repeat"}
+_GENERATORS = {"Sequence": "sequence", "ArrayRepeat": "array_repeat", "StringRepeat": "repeat",
+               "StringLPad": "lpad", "StringRPad": "rpad", "BinaryPad": "lpad", "StringSpace": "space"}
+_SIZE_CHILD = {"ArrayRepeat": 1, "StringRepeat": 1, "StringLPad": 1, "StringRPad": 1, "BinaryPad": 1,
+               "StringSpace": 0}
 _ARITHMETIC = {"Add": lambda a, b: a + b, "Subtract": lambda a, b: a - b, "Multiply": lambda a, b: a * b}
+_DATES = {"ParseToDate", "DateAdd", "DateSub", "AddMonths", "CurrentDate", "MakeDate", "LastDay", "NextDay",
+          "TruncDate", "DateFromUnixDate", "ToDate"}
+DAYS_IN_CALENDAR = 3_652_059  # 0001-01-01 to 9999-12-31
+SIZE_ADVICE = ("give a constant size, cap one from row values with least(..., n), or join a table of rows "
+               "instead (FROM t1 JOIN range(1000) r ON ...)")
 
 
 def _skip(nodes: list, i: int) -> int:
@@ -168,17 +201,193 @@ def _constant(nodes: list, i: int, depth: int = 0):
     return None
 
 
+def _short(node) -> str:
+    return str(node.get("class", "")).rsplit(".", 1)[-1] if isinstance(node, dict) else ""
+
+
+def _upper(nodes: list, i: int, depth: int = 0) -> tuple[int, bool] | None:
+    """(an upper bound of the integer expression at nodes[i], whether it is a constant): a constant, or least(...)
+    with at least one bounded argument; None otherwise."""
+    value = _constant(nodes, i)
+    if value is not None:
+        return value, True
+    name, kids = _short(nodes[i]), _children(nodes, i)
+    if depth > 50:
+        return None
+    if name == "Cast" and kids:
+        return _upper(nodes, kids[0], depth + 1)
+    if name == "Least":
+        bounds = [b for b in (_upper(nodes, kid, depth + 1) for kid in kids) if b is not None]
+        return (min(b[0] for b in bounds), False) if bounds else None
+    return None
+
+
+def _span(nodes: list, start: int, stop: int, depth: int = 0) -> tuple[int, bool] | None:
+    """An upper bound of stop - start: constants, the same expression plus constants (id, id + 10), or least(...)
+    of such stops."""
+    first, last = _constant(nodes, start), _constant(nodes, stop)
+    if first is not None and last is not None:
+        return abs(last - first), True
+    if _short(nodes[stop]) == "Least" and depth < 50:
+        bounds = [b for b in (_span(nodes, start, kid, depth + 1) for kid in _children(nodes, stop)) if b is not None]
+        return (min(b[0] for b in bounds), False) if bounds else None
+    if _short(nodes[stop]) == "Cast" and depth < 50:
+        return _span(nodes, start, _children(nodes, stop)[0], depth + 1)
+    base_start, base_stop = _offset(nodes, start), _offset(nodes, stop)
+    if base_start[0] == base_stop[0]:
+        return max(0, base_stop[1] - base_start[1]), False
+    return None
+
+
+def _offset(nodes: list, i: int) -> tuple[str, int]:
+    """(the expression at nodes[i] without a constant it adds or subtracts, as text, that constant)."""
+    import json
+
+    def key(j: int) -> str:
+        while _short(nodes[j]) == "Cast":
+            j = _children(nodes, j)[0]
+        return json.dumps(nodes[j:_skip(nodes, j)], sort_keys=True)
+
+    name, kids = _short(nodes[i]), _children(nodes, i)
+    if name in ("Add", "Subtract") and len(kids) == 2:
+        right, left = _constant(nodes, kids[1]), _constant(nodes, kids[0])
+        if right is not None:
+            return key(kids[0]), right if name == "Add" else -right
+        if left is not None and name == "Add":
+            return key(kids[1]), left
+    return key(i), 0
+
+
+def _is_date(nodes: list, i: int) -> bool:
+    node = nodes[i]
+    return _short(node) in _DATES or node.get("dataType") == "date"
+
+
+def _length(nodes: list, i: int) -> tuple[int, bool] | None:
+    """The length of a literal string, or the bound of a generator's value; None when unknown."""
+    name = _short(nodes[i])
+    if name == "Literal" and nodes[i].get("dataType") == "string":
+        return max(1, len(str(nodes[i].get("value") or ""))), True
+    if name in _GENERATORS:
+        return _size(nodes, i, name)
+    return None
+
+
+def _size(nodes: list, i: int, name: str) -> tuple[int, bool] | None:
+    """(the most elements the generator at nodes[i] makes, whether that is a constant), or None."""
+    kids = _children(nodes, i)
+    if name in _SIZE_CHILD:
+        if len(kids) <= _SIZE_CHILD[name]:
+            return None
+        size = _upper(nodes, kids[_SIZE_CHILD[name]])
+        if name in ("StringRepeat", "ArrayRepeat") and size is not None:
+            each = _length(nodes, kids[0])
+            size = (size[0] * each[0], size[1] and each[1]) if each is not None else \
+                (size if name == "StringRepeat" else (size[0], False))
+        return size
+    if len(kids) < 2:  # Sequence: start, stop and an optional step
+        return None
+    step = _constant(nodes, kids[2]) if len(kids) > 2 else 1
+    if _is_date(nodes, kids[0]) and _is_date(nodes, kids[1]):
+        return DAYS_IN_CALENDAR, False  # a date sequence steps by whole days at least
+    if step is None:
+        return None
+    span = _span(nodes, kids[0], kids[1])
+    return None if span is None else (abs(span[0]) // abs(step or 1) + 1, span[1])
+
+
 def _check_generated(nodes: list, i: int, name: str) -> None:
-    kids, size = _children(nodes, i), None
-    values = [_constant(nodes, kid) for kid in kids]
-    if name == "Sequence" and len(values) >= 2 and None not in values[:2]:
-        step = values[2] if len(values) > 2 else 1
-        size = abs(values[1] - values[0]) // abs(step or 1) + 1 if step is not None else None
-    elif name in ("ArrayRepeat", "StringRepeat") and len(values) == 2:
-        size = values[1]
-    if size is not None and size > MAX_GENERATED:
-        raise OperatorError(f"{_GENERATORS[name]}(...) would make {size:,} elements; at most {MAX_GENERATED:,} "
+    size = _size(nodes, i, name)
+    if size is None:
+        raise OperatorError(f"{_GENERATORS[name]}(...) makes a value whose size depends on row values with no "
+                            f"bound: {SIZE_ADVICE}", field="sql")
+    if size[0] > MAX_GENERATED:
+        raise OperatorError(f"{_GENERATORS[name]}(...) would make {size[0]:,} elements; at most {MAX_GENERATED:,} "
                             "are allowed in sql_transform", field="sql")
+
+
+def _check_lambda(nodes: list, i: int) -> None:
+    for j in range(i, _skip(nodes, i)):
+        if _short(nodes[j]) in _GENERATORS:
+            raise OperatorError(f"{_GENERATORS[_short(nodes[j])]}(...) inside a lambda builds a value for every "
+                                "element of an array, which no bound can hold; explode the array and call it on "
+                                "rows instead", field="sql")
+
+
+def _check_format(nodes: list, i: int) -> None:
+    """format_string / printf pad to the widths and precisions of their format ('%300000000d')."""
+    kids = _children(nodes, i)
+    pattern = nodes[kids[0]] if kids else {}
+    if _short(pattern) != "Literal" or pattern.get("dataType") != "string":
+        raise OperatorError("format_string(...) takes its format as a constant string in sql_transform", field="sql")
+    specs = re.findall(r"%([-#+ 0,(<0-9$.]*)[a-zA-Z]", str(pattern.get("value") or ""))
+    widest = max((int(w) for spec in specs for w in re.findall(r"\d+", spec)), default=0)
+    if widest > MAX_FORMAT_WIDTH:
+        raise OperatorError(f"format_string(...) pads to a width of {widest:,}; at most {MAX_FORMAT_WIDTH:,} is "
+                            "allowed in sql_transform", field="sql")
+
+
+MAX_FORMAT_WIDTH = 10_000
+
+
+# Spark copies a CTE into every place that reads it: twenty CTEs that each read the one before twice make a
+# plan of a million nodes, which the driver analysed for minutes (its analysis of the statement, before any job
+# its time limit could cancel). The statement's size with every CTE read counted in full is bounded, from
+# Spark's parse of it (no analysis) before it is analysed.
+MAX_PLAN_NODES = 100_000
+
+
+def check_expanded_size(spark, sql: str) -> None:
+    import json
+
+    try:
+        tree = json.loads(spark._jsparkSession.sessionState().sqlParser().parsePlan(sql).toJSON())
+    except Exception:  # noqa: BLE001 - what does not parse, spark.sql reports at its place
+        return
+    defs: dict[str, tuple[int, list]] = {}
+    own, refs = _tally(tree, defs)
+    sizes: dict[str, int] = {}
+
+    def size(name: str) -> int:
+        if name not in defs:
+            return 1  # an input (t1) or a table the analysed plan's check refuses
+        if name not in sizes:
+            sizes[name] = MAX_PLAN_NODES + 1  # a CTE that reads itself counts as too large
+            nodes, inner = defs[name]
+            sizes[name] = min(nodes + sum(size(r) for r in inner), MAX_PLAN_NODES + 1)
+        return sizes[name]
+
+    if own + sum(size(r) for r in refs) > MAX_PLAN_NODES:
+        raise OperatorError(f"the statement, with every CTE copied where it is read, has more than "
+                            f"{MAX_PLAN_NODES:,} plan nodes; read a CTE fewer times or simplify the query",
+                            field="sql")
+
+
+def _tally(value, defs: dict) -> tuple[int, list]:
+    """(the nodes of a parsed plan outside its CTE definitions, the names it reads); each CTE definition's own
+    tally goes to `defs` under its name (the larger one when a name is defined twice)."""
+    count, refs, stack = 0, [], [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            short = _short(item)
+            if short == "UnresolvedWith":
+                for relation in item.get("cteRelations") or []:
+                    if isinstance(relation, dict):
+                        name, tally = str(relation.get("_1", "")).lower(), _tally(relation.get("_2"), defs)
+                        if name not in defs or defs[name][0] < tally[0]:
+                            defs[name] = tally
+                item = {k: v for k, v in item.items() if k != "cteRelations"}
+            elif short == "UnresolvedRelation":
+                parts = item.get("multipartIdentifier")
+                parts = parts if isinstance(parts, list) else str(parts or "").strip("[]").split(", ")
+                refs.append(str(parts[-1] if parts else "").lower())
+            if short:
+                count += 1
+            stack.extend(v for k, v in item.items() if k not in ("class", "num-children"))
+    return count, refs
 
 
 class _PlanCheck:
@@ -210,6 +419,10 @@ class _PlanCheck:
         children = int(node.get("num-children", 0) or 0)
         if short in _GENERATORS:
             _check_generated(nodes, i, short)
+        elif short == "LambdaFunction":
+            _check_lambda(nodes, i)
+        elif short == "FormatString":
+            _check_format(nodes, i)
         ours = short == "SubqueryAlias" and (node.get("identifier") or {}).get("name") in self.views
         if not ours:
             if short == "View" or children == 0 and short not in _LEAVES_ALLOWED and self.is_plan(name):
@@ -266,6 +479,7 @@ def sql_transform(ctx, inputs, params):
 
     check_spark_statement(params.sql)
     spark = ctx.spark
+    check_expanded_size(spark, params.sql)
     spark.conf.set("spark.sql.runSQLOnFiles", "false")
     token = uuid.uuid4().hex
     views = {port: f"studio_{token}_{port}" for port in PORTS if inputs.get(port) is not None}

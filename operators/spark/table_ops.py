@@ -13,7 +13,7 @@ import numpy as np
 
 from ..contract import OperatorError
 from ..expressions import Expression
-from ..library.table_ops import join_keys, renamed_columns, summary
+from ..library.table_ops import EXAMPLE_KEYS, UnmatchedKeys, join_keys, renamed_columns, summary, unmatched_keys_note
 from ..tables import require_columns
 from .profile import spark_table_profile
 from .split import partition_offsets
@@ -189,7 +189,64 @@ def join(ctx, inputs, params):
     duplicate = next((n for n in names if names.count(n) > 1), None)
     if duplicate is not None:
         raise OperatorError(f"the joined table would have two columns named {duplicate!r}", column=duplicate)
+    for side, found in zip(("left", "right"), unmatched_keys(left, params.left_on, right, right_on), strict=True):
+        note = unmatched_keys_note(side, found)
+        if note:
+            ctx.log(note)
     return {"table": joined.select(*out)}
+
+
+def _complete_keys(table, keys: list[str]):
+    """The key columns of `table` as k0, k1, ... on rows whose every key part is present (not null, nor NaN)."""
+    dtypes = dict(table.dtypes)
+    present = functools.reduce(lambda a, b: a & b, [~is_missing(k, dtypes[k]) for k in keys])
+    return table.where(present).select(*[col(k).alias(f"k{i}") for i, k in enumerate(keys)])
+
+
+def _normalised(column):
+    """operators.library.table_ops._normalised on Spark: text lowered and stripped of surrounding white space."""
+    from pyspark.sql import functions as F
+
+    return F.lower(F.regexp_replace(column, r"(?U)^\s+|\s+$", ""))
+
+
+def unmatched_keys(left, left_on: list[str], right, right_on: list[str],
+                   examples: int = EXAMPLE_KEYS) -> tuple[UnmatchedKeys, UnmatchedKeys]:
+    """operators.library.table_ops.unmatched_keys of both sides from Spark aggregations: each side's complete keys
+    counted per distinct key, the two outer-joined, and (for text keys) each key's lowered and stripped form looked
+    up among the other side's, all counted in one aggregation; the smallest unmatched keys of a side in one more job
+    only when it has some."""
+    from pyspark.sql import functions as F
+
+    names = [f"k{i}" for i in range(len(left_on))]
+    counted = [_complete_keys(table, keys).groupBy(*names).agg(F.count(F.lit(1)).alias(f"__{side}"))
+               for side, table, keys in (("l", left, left_on), ("r", right, right_on))]
+    keys = counted[0].join(counted[1], names, "full")
+    texts = [[k for k in on if dict(table.dtypes)[k] == "string"] for table, on in ((left, left_on), (right, right_on))]
+    lost = {"l": F.col("__r").isNull(), "r": F.col("__l").isNull()}
+    alike = {"l": F.lit(False), "r": F.lit(False)}
+    if texts[0] or texts[1]:
+        text = {f"k{i}" for i, (a, b) in enumerate(zip(left_on, right_on, strict=True))
+                if a in texts[0] or b in texts[1]}
+        norm = [_normalised(F.col(n)) if n in text else F.col(n) for n in names]
+        normed = [f"n{i}" for i in range(len(names))]
+        keys = keys.select("*", *[c.alias(n) for c, n in zip(norm, normed, strict=True)])
+        for side in ("l", "r"):  # a side's keys in their normal form, marked as present there
+            forms = keys.where(F.col(f"__{side}").isNotNull()).select(*normed).distinct()
+            keys = keys.join(forms.withColumn(f"__{side}_form", F.lit(True)), normed, "left")
+        alike = {"l": F.col("__r_form").isNotNull(), "r": F.col("__l_form").isNotNull()}
+    total = keys.agg(*[agg for side in ("l", "r") for agg in (
+        F.sum(f"__{side}").alias(f"{side}_rows"), F.sum(F.when(lost[side], F.col(f"__{side}"))).alias(f"{side}_lost"),
+        F.sum(F.when(lost[side] & alike[side], F.col(f"__{side}"))).alias(f"{side}_alike"))]).first()
+    found = []
+    for side, text in (("l", texts[0]), ("r", texts[1])):
+        shown = []
+        if total[f"{side}_lost"]:
+            shown = [tuple(r) for r in keys.where(F.col(f"__{side}").isNotNull() & lost[side]).select(*names)
+                     .orderBy(*names).limit(examples).collect()]
+        found.append(UnmatchedKeys(int(total[f"{side}_rows"] or 0), int(total[f"{side}_lost"] or 0), shown,
+                                   int(total[f"{side}_alike"] or 0), text))
+    return found[0], found[1]
 
 
 # -------------------------------------------------------------------------------------------- sample

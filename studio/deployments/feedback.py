@@ -166,7 +166,7 @@ def parse_csv(upload) -> tuple[list[dict], int]:
         label = (record.get("label") or "").strip()
         blank += not label  # kept, so that an item's position still names its line; parse_labels skips it
         try:
-            items.append({"request_id": (record.get("request_id") or "").strip(),
+            items.append({"request_id": _request_id(record.get("request_id") or ""),
                           "row": int(record.get("row") or 0), "label": label})
         except (TypeError, ValueError):
             raise FeedbackError("file", f"line {n}: row must be a whole number") from None
@@ -175,6 +175,14 @@ def parse_csv(upload) -> tuple[list[dict], int]:
             f" ({blank:,} lines with an empty label column): fill in the label of the rows you know" if blank else
             ": under the header request_id,row,label, one line per served row"))
     return items, blank
+
+
+def _request_id(text: str) -> str:
+    """A request id of a labels CSV: the template (the Served requests panel) wrote one a spreadsheet would run as
+    a formula (=, +, -, @, tab) with a leading ', which comes off here."""
+    if text[:1] == "'" and text[1:2] in ("=", "+", "-", "@", "\t", "\r"):
+        text = text[1:]
+    return text.strip()
 
 
 def served_rows(deployment: Deployment, request_ids) -> dict[tuple[str, int], str]:

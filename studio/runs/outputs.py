@@ -63,6 +63,36 @@ def model_summary(model: Fitted, top: int = 10) -> dict:
     return summary
 
 
+SHOWN_NAMES = 3  # feature names shown per block (a hashed column makes hundreds)
+
+
+def feature_state_summary(state: Fitted) -> dict:
+    """A fitted feature state as a person reads it: one row per block (the source column, its kind, the transform,
+    the model family it serves, how many features it made and the first of their names), the label and its
+    classes, and the columns it left out with why (pipelines.bundle.left_out_inputs, as a published model says
+    it). A state cached before some of these entries existed (no `left_out_times`, no `excluded_identifiers`, no
+    views) reads with them empty."""
+    from operators.kernels import features as kernel
+    from pipelines.bundle import left_out_inputs
+
+    meta = state.meta
+    kinds = {spec["name"]: spec["kind"] for spec in meta.get("inputs", [])}
+    widths = [block.width for block in kernel.compiled(state).blocks]
+    names, start, blocks = list(meta["names"]), 0, []
+    for block, width in zip(meta["blocks"], widths, strict=True):
+        if block["op"] == "cross":
+            column, kind = " × ".join(str(p["column"]) for p in block["parts"]), "cross"
+        else:
+            column, kind = str(block["column"]), kinds.get(block["column"], "")
+        blocks.append({"column": column, "kind": kind, "transform": block["op"], "model": block.get("view", "both"),
+                       "made": width, "names": names[start:start + min(width, SHOWN_NAMES)]})
+        start += width
+    classes = meta.get("label_classes")
+    return {"features": len(names), "columns": len(kinds), "label": meta.get("label"),
+            "label_classes": classes if isinstance(classes, list) and len(classes) == 2 else None,
+            "blocks": blocks, "left_out": [{"column": c["name"], "why": c["reason"]} for c in left_out_inputs(state)]}
+
+
 def describe(value, view: str, offset: int, limit: int) -> dict:
     if isinstance(value, pd.DataFrame):
         return profile(value) if view == "profile" else table_page(value, offset, limit)
@@ -71,7 +101,9 @@ def describe(value, view: str, offset: int, limit: int) -> dict:
     if isinstance(value, Fitted):
         body = {"kind": "model", "model_kind": value.kind, "state": value.meta, "arrays": {
             k: list(np.shape(v)) for k, v in value.arrays.items()}, "texts": sorted(value.texts)}
-        if value.kind != "features":  # a fitted feature state is read whole (its inputs, classes, identifiers)
+        if value.kind == "features":  # a fitted feature state: what it makes of which column, and what it leaves
+            body["features_summary"] = feature_state_summary(value)
+        else:
             body["summary"] = model_summary(value)
         return body
     if isinstance(value, FeatureMatrix):

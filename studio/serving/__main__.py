@@ -7,9 +7,10 @@ import os
 
 
 def main(argv=None) -> None:
-    from . import keep_training_code_out
+    from . import keep_freed_memory, keep_training_code_out
 
     keep_training_code_out()
+    keep_freed_memory()
     import uvicorn
 
     parser = argparse.ArgumentParser(prog="python -m studio.serving", description=__doc__)

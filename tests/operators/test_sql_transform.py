@@ -83,6 +83,14 @@ def test_anything_but_a_query_is_refused(run, orders, sql, word):
     "SELECT getenv('SECRET_KEY') AS k",
     "SELECT * FROM sqlite_scan('/tmp/studio.sqlite3', 'auth_user')",  # the studio's database by path
     "SELECT * FROM orders",  # a Python variable of the caller is not a table here
+    # lambdas and macros reach no further than the statement around them
+    "SELECT list_transform(['/etc/hostname'], lambda p: (SELECT count(*) FROM read_text(p))) AS n",
+    "SELECT list_reduce(['SELECT 1', 'x'], lambda a, b: query(a)) AS n",
+    "SELECT * FROM query_table(list_transform(['orders'], lambda x: x))",
+    "SELECT list_transform([1], lambda x: getenv('SECRET_KEY')) AS k",
+    "SELECT * FROM duckdb_secrets()",
+    "CREATE MACRO leak(p) AS TABLE SELECT * FROM read_text(p)",
+    "CREATE TEMP MACRO m(x) AS x + 1",
 ])
 def test_no_file_url_environment_or_python_object_is_reachable(run, orders, sql, tmp_path, monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "the-studio-secret")
@@ -153,6 +161,65 @@ def test_values_under_the_size_bound_and_rows_from_range_still_run(orders):
     sql = ("SELECT len(range(10)) AS a, len(generate_series(1, 10, 3)) AS b, length(repeat('xy', 3)) AS c, "
            "len(range(amount::INT, amount::INT + 2)) AS d, (SELECT count(*) FROM range(20000000)) AS e FROM t1 LIMIT 1")
     assert run_duckdb(sql, {"t1": orders}, timeout=60).iloc[0].tolist() == [10, 4, 6, 2, 20_000_000]
+
+
+@pytest.mark.parametrize("sql, function", [
+    ("SELECT unnest(range(order_id * 100000000)) AS n FROM t1", "range"),
+    ("SELECT len(generate_series(1, customer * 100000000)) AS n FROM t1", "generate_series"),
+    ("SELECT length(repeat('x', order_id * 1e9)) AS n FROM t1", "repeat"),
+    ("SELECT length(lpad('x', customer * 100000000, 'y')) AS n FROM t1", "lpad"),
+    ("SELECT length(rpad('x', (SELECT max(customer) FROM t1) * 100000000, 'y')) AS n FROM t1", "rpad"),
+    ("SELECT len(list_resize([1], customer * 1000000000)) AS n FROM t1", "list_resize"),
+    ("SELECT len(repeat([1, 2], customer * 1000000000)) AS n FROM t1", "repeat"),
+    ("SELECT len(range(TIMESTAMP '2020-01-01', TIMESTAMP '2020-01-01' + to_days(order_id * 1000000), "
+     "INTERVAL 1 SECOND)) AS n FROM t1", "range"),
+])
+def test_a_size_from_row_values_with_no_bound_is_refused(run, orders, sql, function):
+    """DuckDB's memory limit does not count the lists and strings a function returns: repeat('x', id * 1000000)
+    over 4,000 rows went past 2.4 GB under a 1 GB limit (and len(range(i)) over 4,000 rows of 5M past 1.2 GB),
+    while these ran with no check of their size. Refused before they run, naming the function and sql."""
+    with pytest.raises(OperatorError, match=rf"{function}\(\.\.\.\) makes a value whose size depends on row "
+                                            "values with no bound") as err:
+        run("sql_transform", {"t1": orders}, sql=sql)
+    assert err.value.field == "sql" and "least(" in err.value.message
+
+
+@pytest.mark.parametrize("sql, words", [
+    ("SELECT len(range(order_id, order_id + 20000)) AS n FROM t1", "would make 20,000 elements; at most 10,000"),
+    ("SELECT length(repeat(name, 10000000)) AS n FROM (SELECT 'x' || order_id AS name FROM t1)",
+     "would make 10,000,000 elements; at most 10,000"),
+    ("SELECT length(repeat(repeat('x', 9000000), 9000000)) AS n", "would make 81,000,000,000,000 elements"),
+    ("SELECT len(range(TIMESTAMP '0001-01-01', TIMESTAMP '9999-01-01', INTERVAL 1 SECOND)) AS n",
+     "would make 315,506,361,600 elements"),
+    ("SELECT list_transform([1, 2], lambda x: range(x * 3)) AS l FROM t1", "range(...) inside a lambda"),
+    ("SELECT [repeat('x', 3) for x in range(5)] AS l", "repeat(...) inside a lambda"),
+    ("SELECT list_reduce(range(1000), lambda a, b: list_resize(a, 2)) AS l", "list_resize(...) inside a lambda"),
+    ("SELECT printf('%*d', customer * 300000000, 1) AS p FROM t1", "width from an argument"),
+    ("SELECT format('{:>{}}', 'x', customer * 30000000) AS p FROM t1", "width from an argument"),
+    ("SELECT printf('%0300000000d', 1) AS p", "pads to a width of 300,000,000"),
+    ("SELECT printf('%.300000000f', 1.0) AS p", "pads to a width of 300,000,000"),
+    ("SELECT format('{:>300000000}', 'x') AS p", "pads to a width of 300,000,000"),
+    ("SELECT printf(name, 1) AS p FROM (SELECT '%0300000000d' AS name)", "format as a constant string"),
+])
+def test_a_value_over_its_bound_a_generator_in_a_lambda_and_a_wide_format_are_refused(orders, sql, words):
+    """A size from row values is capped lower than a constant one (DuckDB builds 2,048 rows' values at once);
+    a generator in a lambda runs per list element; printf('%0300000000d', 1) made a 300 MB string and
+    printf('%*d', n, 1) one as wide as a row says: all ran before."""
+    with pytest.raises(OperatorError) as err:
+        run_duckdb(sql, {"t1": orders}, timeout=30)
+    assert words in err.value.message and err.value.field == "sql", err.value.message
+
+
+def test_bounded_sizes_from_row_values_still_run(orders):
+    sql = ("SELECT len(range(order_id, order_id + 3)) AS a, len(range(least(customer, 100))) AS b, "
+           "repeat(x, least(customer % 4, 3)) AS c, len(range(customer, least(customer + 20, 1000), 2)) AS d, "
+           "length(lpad(x, least(customer, 5)::INT, '.')) AS e, len(range(TIMESTAMP '2020-01-01', "
+           "TIMESTAMP '2021-01-01', INTERVAL 1 DAY)) AS f, printf('order 123456: %5d', customer) AS g, "
+           "format('{:>4}', x) AS h, length(repeat(repeat('ab', 3), 4)) AS i, "
+           "(SELECT count(*) FROM t1 AS o, range(o.customer)) > 0 AS j "
+           "FROM (SELECT *, 'x' AS x FROM t1) WHERE customer = 7 LIMIT 1")
+    assert run_duckdb(sql, {"t1": orders}, timeout=60).iloc[0].tolist() == [
+        3, 7, "xxx", 10, 5, 366, "order 123456:     7", "   x", 24, True]
 
 
 def test_the_locked_connection_sees_no_python_variable_and_no_setting_can_be_changed(orders):

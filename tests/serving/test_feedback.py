@@ -65,6 +65,23 @@ def test_a_csv_upload_stores_the_same_way(studio, credit):  # noqa: F811
     assert answer.status_code == 400 and "label" in answer.json()["message"]
 
 
+def test_a_formula_like_request_id_comes_back_from_the_labels_template(studio, settings):  # noqa: F811
+    """A request id is whatever the model's client sent: the Served requests panel's labels CSV writes one a
+    spreadsheet would run as a formula (=HYPERLINK(...), +1, -2, @SUM) with a leading ' (frontend loop.ts); the
+    upload takes it off, so the label lands on the served row (before: 'unknown request id')."""
+    from studio.deployments.models import Deployment
+
+    deployment = Deployment.objects.create(project=studio.a, name="formulas", created_by=studio.alice)
+    served(settings, "formulas", {'=HYPERLINK("http://evil.example/","x")': 1, "-2": 1, "'plain": 1})
+    csv = io.BytesIO(b'request_id,row,label\n"\'=HYPERLINK(""http://evil.example/"",""x"")",0,1\n\'-2,0,0\n'
+                     b"'plain,0,1\n")
+    csv.name = "labels.csv"
+    answer = studio.as_alice.post("/api/deployments/formulas/feedback/", {"file": csv}, format="multipart")
+    assert answer.status_code == 200, answer.json()
+    assert answer.json()["unknown_request_ids"] == [] and answer.json()["stored"] == 3
+    assert labels_of(deployment) == [("'plain", 0, 1), ("-2", 0, 0), ('=HYPERLINK("http://evil.example/","x")', 0, 1)]
+
+
 @pytest.mark.parametrize("labels, path", [
     ([{"request_id": "req-1", "row": 0, "label": 2}], "labels[0].label"),
     ([{"request_id": "req-1", "row": 0, "label": "1"}], "labels[0].label"),

@@ -240,3 +240,17 @@ def test_an_old_versions_served_labels_take_the_numbers_of_a_live_version_answer
     assert local["served_label"].dtype == np.int64 and on_spark["served_label"].dtype == np.int64
     assert local["served_label"].tolist() == [form[int(p >= 0.5)] for p in local["served_probability"]]
     assert local["label"].dropna().tolist() == [form[1], form[0]]
+
+
+def test_served_words_a_true_false_deployment_cannot_hold_read_as_missing_on_both_engines(spark, upgraded, tmp_path):
+    """The live version answers true / false and version 2's classes were not kept: its served "yes" / "no" are no
+    value of the deployment, so both engines read them as missing (Spark's boolean column cannot hold text; the local
+    read kept them as text beside the booleans); version 1's 0 / 1 read as false / true on both."""
+    live = {**upgraded, "classes": [False, True]}
+    local = read("local", live, tmp_path)
+    on_spark = read("spark", live, tmp_path)
+    assert_same_rows(local, on_spark)
+    first = (local["version"] == "1").to_numpy()
+    assert local.loc[first, "served_label"].tolist() == [p >= 0.5 for p in local.loc[first, "served_probability"]]
+    assert local.loc[~first, "served_label"].isna().all() and (~first).sum() == 100
+    assert local["label"].dropna().tolist() == [False, True] * 20

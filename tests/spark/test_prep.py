@@ -165,6 +165,12 @@ SQL_ERRORS = [
     ("WITH c AS (SELECT transform(array(1), v -> IDENTIFIER('try_' || 'reflect')('java.lang.System', 'getenv', "
      "'SECRET_KEY')) AS k) SELECT * FROM c", "calls of Java methods"),
     ("SELECT 1; SELECT 2", "SQL error"),
+    # Spark's parser recursed into a StackOverflowError of the driver thread (no parse error, no field)
+    ("SELECT " + "(" * 1000 + "id" + ")" * 1000 + " AS v FROM t1", "nests parentheses more than 100 levels"),
+    # twenty CTEs each reading the one before twice: the optimizer copies each CTE where it is read (2^20 copies)
+    ("WITH c0 AS (SELECT id FROM t1), " + ", ".join(f"c{i} AS (SELECT * FROM c{i - 1} UNION ALL SELECT * FROM "
+                                                   f"c{i - 1})" for i in range(1, 21)) + " SELECT count(*) FROM c20",
+     "has more than 100,000 plan nodes"),
     ("SELECT id,\n  incme FROM t1", "SQL error at line 2, column 3"),
     ("SELECT id\nFORM t1", "SQL error at line 2"),
 ]
@@ -227,6 +233,45 @@ def test_sql_transform_on_spark_refuses_a_constant_value_too_big_to_build(spark,
     result = run(one_operator("sql_transform", {"sql": small}, {"t1": RAW["table"]}), store_root=tmp_path,
                  data_root=raw_root, engine="spark")
     assert outputs_of(result)["table"].iloc[0].tolist() == [1000, 4, 3, 10]
+
+
+SPARK_UNBOUNDED = [
+    ("SELECT explode(sequence(1, id * 100000000)) AS v FROM t1", "sequence(...) makes a value whose size depends"),
+    ("SELECT size(array_repeat(n, cast(id AS INT) * 100000000)) AS v FROM t1", "array_repeat(...) makes a value"),
+    ("SELECT length(repeat('x', id * 1000000000)) AS v FROM t1", "repeat(...) makes a value whose size depends"),
+    ("SELECT length(lpad(city, cast(id AS INT) * 100000000, 'y')) AS v FROM t1", "lpad(...) makes a value whose"),
+    ("SELECT length(rpad(city, 1000000000, 'y')) AS v FROM t1", "rpad(...) would make 1,000,000,000 elements"),
+    ("SELECT length(space(cast(id AS INT) * 100000000)) AS v FROM t1", "space(...) makes a value whose size"),
+    ("SELECT size(sequence(id, id + 20000000)) AS v FROM t1", "sequence(...) would make 20,000,001 elements"),
+    ("SELECT size(sequence(timestamp'2020-01-01 00:00:00', timestamp'2020-01-01 00:00:00' + make_interval(0, 0, "
+     "0, cast(id AS INT) * 10000), interval 1 second)) AS v FROM t1", "sequence(...) makes a value whose size"),
+    ("SELECT size(array_repeat(sequence(1, 5000000), 5000000)) AS v", "would make 25,000,000,000,000 elements"),
+    ("SELECT transform(array(1, 2), x -> sequence(1, x * 3)) AS v FROM t1", "sequence(...) inside a lambda"),
+    ("SELECT format_string('%0300000000d', id) AS v FROM t1", "pads to a width of 300,000,000"),
+    ("SELECT printf(city, id) AS v FROM t1", "format as a constant string"),
+]
+
+
+def test_sql_transform_on_spark_refuses_sizes_from_row_values_with_no_bound(spark, raw_root, tmp_path):
+    """sequence(1, id * 100000000), repeat / lpad / space to a row's width, or a sequence in a lambda (once per
+    array element) ran with no check of their size: in local mode a task builds them in the driver's JVM, whose
+    OutOfMemoryError ends the session every run shares. Refused from the analysed plan, naming the function and
+    the field sql; sizes the statement caps itself still run, on the same session."""
+    from pipelines import run
+
+    for sql, words in SPARK_UNBOUNDED:
+        result = run(one_operator("sql_transform", {"sql": sql}, {"t1": RAW["table"]}), store_root=tmp_path,
+                     data_root=raw_root, engine="spark")
+        error = error_of(result)
+        assert error["field"] == "sql" and words in error["message"], (sql, error)
+    capped = ("SELECT size(sequence(id, id + 3)) AS a, size(sequence(1, least(n + 1, 100))) AS b, "
+              "repeat(city, least(n, 2)) AS c, length(lpad(city, least(cast(n AS INT), 3), '.')) AS d, "
+              "size(sequence(to_date('2024-01-01'), date_add(to_date('2024-01-01'), cast(n AS INT)))) AS e, "
+              "format_string('%5d', n) AS f, size(transform(array(1, 2), x -> x * n)) AS g "
+              "FROM t1 WHERE city = 'Rome' AND n = 2 LIMIT 1")
+    result = run(one_operator("sql_transform", {"sql": capped}, {"t1": RAW["table"]}), store_root=tmp_path,
+                 data_root=raw_root, engine="spark")
+    assert outputs_of(result)["table"].iloc[0].tolist() == [4, 3, "RomeRome", 2, 3, "    2", 2]
 
 
 def test_python_script_on_spark_gives_the_local_rows(spark, raw_root, tmp_path, monkeypatch):

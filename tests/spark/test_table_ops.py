@@ -236,3 +236,38 @@ def test_a_pipeline_beyond_the_fallback_limit_runs_on_spark_throughout(spark, cr
     assert len(got) > 100 and {"region_left", "region_right", "default_left", "default_right"} <= set(got.columns)
     local = pipelines.run(g, store_root=tmp_path / "local", data_root=credit_root)
     assert_same_rows(local.output("n", "table"), got)
+
+
+def test_a_join_logs_the_same_unmatched_key_notes_on_both_engines(spark, tmp_path):
+    """The local engine's note on keys that found no match (how many rows, the smallest few keys, how many match
+    ignoring case and surrounding spaces) comes from Spark's counts too, word for word; text and numeric keys, a
+    two-column key, missing keys left out."""
+    from tests.spark.both import node_logs_of_both
+
+    (tmp_path / "data").mkdir()
+    customers = pd.DataFrame({"customer_id": [f"C{i:04d}" for i in range(1, 13)] + [None],
+                              "shop": [1, 2] * 6 + [2], "region": ["north"] * 13})
+    support = pd.DataFrame({"Customer ID": [f"c{i:04d}" if i % 3 else f"C{i:04d}" for i in range(1, 13)],
+                            "shop": [1, 2] * 6, "calls": range(12)})
+    support.loc[0, "Customer ID"] = "C0O01 "  # a typo no normalising fixes
+    support.loc[4, "Customer ID"] = " C0005\t"  # spaces around: alike once stripped
+    customers.to_parquet(tmp_path / "data" / "customers.parquet", index=False)
+    support.to_parquet(tmp_path / "data" / "support.parquet", index=False)
+    pd.DataFrame({"id": [1, 2, 3]}).to_parquet(tmp_path / "data" / "few.parquet", index=False)
+    pd.DataFrame({"id": [1.0, 2.0, 3.0, 4.0, np.nan]}).to_parquet(tmp_path / "data" / "more.parquet", index=False)
+    inputs = {"left": "data/customers.parquet", "right": "data/support.parquet"}
+    cases = [({"left_on": ["customer_id"], "right_on": ["Customer ID"]}, inputs, 2),
+             ({"left_on": ["customer_id", "shop"], "right_on": ["Customer ID", "shop"], "how": "left"}, inputs, 2),
+             ({"left_on": ["id"], "how": "left"}, {"left": "data/few.parquet", "right": "data/more.parquet"}, 1)]
+    seen = []
+    for params, tables, expected in cases:
+        _, logs = node_logs_of_both(one_operator("join", params, tables), tmp_path, tmp_path / params["left_on"][-1])
+        notes = {engine: [line for line in lines if "not in the other table" in line] for engine, lines in logs.items()}
+        assert len(notes["local"]) == expected, notes["local"]
+        assert notes["spark"] == notes["local"], params
+        seen.append(notes["spark"])
+    assert seen[1][1] == (  # the tab and spaces around ' C0005\t' stripped on Spark as locally: 7 alike, not 6
+        "8 of 12 right rows have a key that is not in the other table (e.g. (' C0005\\t', 1), ('C0O01 ', 1), "
+        "('c0002', 2)); 7 of them match once case and surrounding spaces are ignored: make the keys alike first "
+        "(derive_column with lower(...) or strip(...) on 'Customer ID')")
+    assert seen[2] == ["1 of 4 right rows have a key that is not in the other table (e.g. 4)"]

@@ -3,6 +3,8 @@ node (a training node, or an evaluate node's model) with the feature state and h
 and a save's version message."""
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from .conftest import edge, fast_graph
@@ -157,3 +159,18 @@ def test_the_engine_picker_choice_is_kept_with_the_pipeline_and_makes_no_version
     assert world.as_carol.patch(url, {"engine": "local"}, format="json").status_code == 403
     assert world.as_bob.patch(url, {"engine": "local"}, format="json").status_code == 404
     assert world.as_alice.get(url).json()["engine"] == "spark"
+
+
+def test_choosing_the_engine_leaves_the_pipelines_changed_time(world):
+    """The Engine picker is a run setting: the pipelines list's "Changed" (updated_at) stays where the last edit put
+    it, while a rename or a new graph version still moves it."""
+    url = f"/api/pipelines/{world.pipeline.pk}/"
+    before = world.as_alice.get(url).json()["updated_at"]
+    for engine in ("spark", "local", "spark"):
+        chosen = world.as_alice.patch(url, {"engine": engine}, format="json")
+        assert chosen.status_code == 200 and chosen.json()["engine"] == engine
+        assert chosen.json()["updated_at"] == before
+    assert world.as_alice.get(url).json()["updated_at"] == before
+    renamed = world.as_alice.patch(url, {"name": "renamed", "engine": "local"}, format="json").json()
+    assert datetime.fromisoformat(renamed["updated_at"]) > datetime.fromisoformat(before)
+    assert (renamed["name"], renamed["engine"]) == ("renamed", "local")

@@ -182,12 +182,13 @@ def test_other_projects_cannot_be_referenced(world, a_things):
 
 def test_alices_ids_inside_bobs_own_objects_reach_nothing(world, a_things, run_now):
     """bob's own pipeline, schedule and component, each naming something of alice's: her upload by id, her
-    connection and her component by name, her pipeline in a component move. His run fails on those nodes,
-    naming the field; her objects are unchanged."""
+    connection by name and by id, and her component by name, her pipeline in a component move. His run fails on
+    those nodes, naming the field; her objects are unchanged."""
     from studio.workflows.models import Pipeline
 
     graph = {"nodes": [node("up", "import_csv", upload=str(a_things["upload"])),
                        node("sql", "import_sql", connection="db", query="SELECT 1"),
+                       node("sqlid", "import_sql", connection=str(a_things["connection"]), query="SELECT 1"),
                        node("log", "import_prediction_log", deployment="credit-a"),
                        node("drift", "check_drift", deployment="credit-a"),
                        node("comp", "component", component="c")], "edges": []}
@@ -203,6 +204,8 @@ def test_alices_ids_inside_bobs_own_objects_reach_nothing(world, a_things, run_n
     assert f"no uploaded file with id '{a_things['upload']}'" in nodes["up"]["error"]["message"]
     assert nodes["sql"]["status"] == "failed" and nodes["sql"]["error"] == {  # alice's 'db' is not among bob's
         "message": "no connection named 'db'; none is defined", "field": "connection"}
+    assert nodes["sqlid"]["status"] == "failed" and nodes["sqlid"]["error"] == {  # nor by her connection's id
+        "message": f"no connection named '{a_things['connection']}'; none is defined", "field": "connection"}
     for name in ("log", "drift"):  # alice's deployment, by its name: not one of project B's
         assert nodes[name]["status"] == "failed" and nodes[name]["error"]["field"] == "deployment", nodes[name]
         assert "credit-a" in nodes[name]["error"]["message"], nodes[name]

@@ -1748,12 +1748,12 @@ export interface components {
         };
         Membership: {
             readonly id: number;
-            /** @description The member's user name */
+            /** @description The member's exact user name */
             username: string;
             role: components["schemas"]["RoleEnum"];
         };
         MembershipRequest: {
-            /** @description The member's user name */
+            /** @description The member's exact user name */
             username: string;
             role: components["schemas"]["RoleEnum"];
         };

@@ -3,22 +3,42 @@ import { failureMessage, get } from "../api/client";
 import { answerText, labelsTemplate, type ServedRequest } from "./loop";
 
 const SHOWN = 10;
+/** Asked again this often while the page is open, as the Serving section follows the serving process once in sync. */
+export const SERVED_POLL_MS = 10_000;
 
-/** The last requests the prediction log kept, with the ids a labels CSV names, and that CSV to fill in. */
+/** The last requests the prediction log kept, with the ids a labels CSV names, and that CSV to fill in; asked again
+ * every SERVED_POLL_MS, on Refresh, and when `refresh` changes (labels uploaded). */
 export function ServedRequests({ id, refresh }: { id: string; refresh: number }) {
   const [served, setServed] = useState<{ requests: ServedRequest[]; log_share: number } | null>(null);
   const [error, setError] = useState("");
+  const [asked, setAsked] = useState(0);
   useEffect(() => {
+    let alive = true;
     get<{ requests: ServedRequest[]; log_share: number }>(`/api/deployments/${id}/served/?limit=${SHOWN}`)
-      .then(setServed)
-      .catch((e) => setError(failureMessage(e)));
-  }, [id, refresh]);
-  if (error) return <p className="error-text" role="alert">{error}</p>;
+      .then((s) => {
+        if (!alive) return;
+        setServed(s);
+        setError("");
+      })
+      .catch((e) => alive && setError(failureMessage(e)));
+    const timer = window.setTimeout(() => setAsked((n) => n + 1), SERVED_POLL_MS);
+    return () => {
+      alive = false;
+      window.clearTimeout(timer);
+    };
+  }, [id, refresh, asked]);
+  const again = (
+    <button type="button" onClick={() => setAsked((n) => n + 1)} title="Ask the prediction log again (it is also asked every 10 seconds)">
+      Refresh requests
+    </button>
+  );
+  if (error) return <p className="error-text" role="alert">{error} {again}</p>;
   if (!served) return null;
-  if (!served.requests.length) return <p className="muted">No served request in the prediction log yet: labels name a request by the id its answer carries.</p>;
+  if (!served.requests.length) return <p className="muted">No served request in the prediction log yet: labels name a request by the id its answer carries. {again}</p>;
   const template = `data:text/csv;charset=utf-8,${encodeURIComponent(labelsTemplate(served.requests))}`;
   return (
     <>
+      <div className="row">{again}</div>
       <table className="data list" aria-label="Recent requests">
         <caption className="muted">
           The last {served.requests.length} requests the prediction log kept{served.log_share < 1 ? ` (it keeps ${Math.round(served.log_share * 100)}% of requests)` : ""}, newest first

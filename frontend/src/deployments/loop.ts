@@ -119,9 +119,12 @@ export function answerText(request: ServedRequest): string {
   return request.answers.length < request.rows ? `${shown}, …` : shown;
 }
 
-/** A labels CSV to fill in: one line per served row (request_id, row) with the label left empty. */
+/** A labels CSV to fill in: one line per served row (request_id, row) with the label left empty. A request id is
+ * whatever the model's client sent: one that a spreadsheet would read as a formula (=, +, -, @, tab) gets a
+ * leading ' (OWASP's CSV injection advice), which the labels upload takes off again. */
 export function labelsTemplate(requests: ServedRequest[]): string {
-  const quote = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+  const text = (s: string) => (/^[=+\-@\t\r]/.test(s) ? `'${s}` : s);
+  const quote = (s: string) => (/[",\n\r]/.test(text(s)) ? `"${text(s).replace(/"/g, '""')}"` : text(s));
   const lines = requests.flatMap((r) => Array.from({ length: r.rows }, (_, row) => `${quote(r.request_id)},${row},`));
   return ["request_id,row,label", ...lines].join("\n") + "\n";
 }

@@ -1,4 +1,5 @@
 import { useState } from "react";
+import { FeatureStateSummary, FeaturesView, type FeaturesBody, type FeatureStateBody } from "./FeatureStateSummary";
 import { Plot, type Figure } from "./Plot";
 import { chartOrder, chartTitle, fmt, MetricsView, ModelSummary, type ModelBody } from "./views";
 
@@ -147,8 +148,10 @@ export function OutputBodyView({ body, onPage }: { body: OutputBody; onPage: (of
   if (body.kind === "profile") return <ProfileView body={body as ProfileBody} />;
   if (body.kind === "metrics") return <MetricsView metrics={(body as MetricsBody).metrics} />;
   if (body.kind === "report") return <ReportView body={body as ReportBody} />;
-  // Trained models read as a summary; a fitted feature state (also kind "model") keeps its full JSON view,
-  // where its inputs, label classes and excluded identifiers are named.
+  // Trained models read as a summary; a fitted feature state (also kind "model") as the features it makes of
+  // which column and the columns it leaves out (each with its raw JSON behind a toggle).
   if (body.kind === "model" && "summary" in body) return <ModelSummary body={body as unknown as ModelBody} />;
+  if (body.kind === "model" && "features_summary" in body) return <FeatureStateSummary body={body as unknown as FeatureStateBody} />;
+  if (body.kind === "features") return <FeaturesView body={body as unknown as FeaturesBody} />;
   return <pre className="json">{JSON.stringify(body, null, 2)}</pre>;
 }

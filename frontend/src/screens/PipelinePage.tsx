@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { ApiFailure, get, patch, post } from "../api/client";
 import { items } from "../api/lists";
-import type { Operator, Page, Pipeline, Run } from "../api/types";
+import type { Operator, Page, Pipeline, Project, Run } from "../api/types";
 import { Editor, type RunMode } from "../canvas/Editor";
 import { fromCanvas, toCanvas } from "../components/model";
 import { usePipelineComponents } from "../components/usePipelineComponents";
@@ -11,7 +11,7 @@ import { fromPipelineJson, toPipelineJson } from "../graph/serialize";
 import type { GraphDoc, GraphError, OperatorSpec } from "../graph/types";
 import { clearDraft, differs, readDraft, type Draft } from "../canvas/draft";
 import { DraftBanner } from "../canvas/DraftBanner";
-import { EngineSelect } from "../canvas/EngineSelect";
+import { EngineSelect, engineReadOnlyReason } from "../canvas/EngineSelect";
 import { useEngineChoice } from "../canvas/useEngineChoice";
 import { PublishDialog } from "../deployments/PublishDialog";
 import { deploymentName, publishable } from "../deployments/publishing";
@@ -37,6 +37,8 @@ export function PipelinePage({ id }: { id: string }) {
   const [runError, setRunError] = useState("");
   // The engine the run buttons use: the pipeline's saved choice, or the engine of the run a ?run= link opens.
   const { engine, runEngine, setRunEngine, open: openRun, choose: chooseEngine } = useEngineChoice(id, setRunError);
+  // The user's role in the pipeline's project: a viewer sees the Engine picker read-only, with why.
+  const [role, setRole] = useState<string | null>(null);
   const [selected, setSelected] = useState<string | null>(null);
   const [tab, setTab] = useState<"outputs" | "log">("outputs");
   const run = useRunEvents(runId);
@@ -58,6 +60,7 @@ export function PipelinePage({ id }: { id: string }) {
         if (!alive) return;
         setPipeline(p);
         setOperators(ops as OperatorSpec[]);
+        get<Project>(`/api/projects/${p.project}/`).then((project) => alive && setRole(project.role ?? null)).catch(() => undefined);
         const draft = readDraft(id);
         if (differs(draft, fromPipelineJson(p.latest?.graph ?? { nodes: [], edges: [] }))) setOffered(draft);
         setErrors(asErrors(p.latest?.errors));
@@ -150,7 +153,7 @@ export function PipelinePage({ id }: { id: string }) {
 
   return (
     <div className="pipeline-page">
-      <PipelineHeader pipeline={pipeline}><EngineSelect value={engine} onChange={chooseEngine} /></PipelineHeader>
+      <PipelineHeader pipeline={pipeline}><EngineSelect value={engine} onChange={chooseEngine} readOnly={engineReadOnlyReason(role)} /></PipelineHeader>
       {offered && (
         <DraftBanner draft={offered} onRestore={() => { setStart(fromPipelineJson(offered.graph)); setEditorKey((k) => k + 1); setOffered(null); }} onDiscard={() => { clearDraft(id); setOffered(null); }} />
       )}

@@ -1,6 +1,9 @@
 // Running on Spark from the canvas: the Engine picker in the pipeline's header sends the run buttons' runs to Spark; the
 // run panel says so, and the page opened again keeps the engine of the run it shows.
-import { apiCall, createPipeline, expect, login, node, SHOTS, studioUrl, test } from "./fixtures";
+import { execFileSync } from "node:child_process";
+import path from "node:path";
+import { apiCall, createPipeline, demoProjectId, expect, login, node, SHOTS, studioUrl, test } from "./fixtures";
+import { REPO } from "./server";
 
 const GRAPH = {
   format: "studio.pipeline/1",
@@ -61,4 +64,50 @@ test("the Engine picker's choice is kept with the pipeline before any run", asyn
   // A new schedule of it runs on the chosen engine unless changed.
   await page.getByRole("button", { name: "Schedule this pipeline" }).click();
   await expect(page.getByLabel("Engine")).toHaveValue("spark");
+});
+
+/** A user of the studio under test, made as an administrator makes one (manage.py, in the studio's data dir). */
+function makeUser(username: string, password: string) {
+  const code = `from django.contrib.auth import get_user_model
+u, _ = get_user_model().objects.get_or_create(username=${JSON.stringify(username)})
+u.set_password(${JSON.stringify(password)}); u.save()`;
+  execFileSync(path.join(REPO, ".venv/bin/python"), ["manage.py", "shell", "-c", code], {
+    cwd: REPO, timeout: 60_000,
+    env: { ...process.env, STUDIO_DATA_DIR: process.env.STUDIO_DATA_DIR_USED, DEBUG: "", DATABASE_URL: "", REDIS_URL: "" },
+  });
+}
+
+test("a viewer of the project sees the Engine picker read-only, with why, and no error", async ({ page, browser }) => {
+  await login(page);
+  const id = await createPipeline(page, "Viewed on Spark", GRAPH);
+  await apiCall(page, "PATCH", `/api/pipelines/${id}/`, { engine: "spark" });
+  makeUser("vera", "vera-reads-only-42");
+  await apiCall(page, "POST", `/api/projects/${await demoProjectId(page)}/members/`, { username: "vera", role: "viewer" });
+
+  const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
+  const viewer = await context.newPage();
+  const errors: string[] = [];
+  viewer.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+  await viewer.goto(`${studioUrl()}/`);
+  await viewer.getByLabel("User name").fill("vera");
+  await viewer.getByLabel("Password").fill("vera-reads-only-42");
+  await viewer.getByRole("button", { name: "Log in" }).click();
+  await expect(viewer.getByRole("heading", { name: "Projects" })).toBeVisible();
+  await viewer.goto(`${studioUrl()}/pipelines/${id}`);
+  await expect(node(viewer, "keep")).toBeVisible();
+  const engine = viewer.getByLabel("Engine");
+  await expect(engine).toHaveValue("spark"); // the pipeline's choice, shown
+  await expect(engine).toBeDisabled();
+  await expect(engine).toHaveAccessibleDescription(/viewer of this project; its editors and owners choose the engine/);
+  await expect(viewer.getByText(/^View only: you are a viewer of this project/)).toBeVisible();
+  await expect(viewer.getByRole("region", { name: "Run results" }).getByRole("alert")).toHaveCount(0);
+  await viewer.locator("header.page-head").screenshot({ path: `${SHOTS}/engine-viewer-read-only.png` });
+  expect(errors).toEqual([]);
+  await context.close();
+
+  // The owner's picker is not read-only.
+  await page.goto(`${studioUrl()}/pipelines/${id}`);
+  await expect(node(page, "keep")).toBeVisible();
+  await expect(page.getByLabel("Engine")).toBeEnabled();
+  await expect(page.getByText(/^View only/)).toHaveCount(0);
 });

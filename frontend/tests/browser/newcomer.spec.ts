@@ -123,6 +123,27 @@ test("my own CSV: the preview points at a typo in a category, and the run's log 
   await expect(page.getByText(/feature_extraction: left out 'signup_date' \(a date\/time/)).toContainText(
     "derive numbers from it before this node with derive_column, e.g. month(signup_date)");
   await page.screenshot({ path: `${SHOTS}/newcomer-date-left-out.png` });
+
+  // The features node's fitted state reads as a table of what each column became, and the columns left out with why.
+  await node(page, "feature_extraction").click();
+  await page.getByRole("tab", { name: "Outputs", exact: true }).click();
+  await page.getByRole("tab", { name: "Feature state" }).click();
+  const made = page.getByRole("table", { name: "Features made" });
+  await expect(made.getByRole("row", { name: /^plan category onehot Logistic regression/ })).toContainText("plan=");
+  await expect(made.getByRole("row", { name: /^plan category ordinal GBDT/ })).toBeVisible();
+  const leftOut = page.getByRole("table", { name: "Columns left out" });
+  await expect(leftOut.getByRole("row", { name: /^signup_date / })).toContainText("a date/time: auto mode makes no feature of it");
+  await expect(page.getByText("Show raw JSON")).toBeVisible();
+  await expect(page.locator("pre.json")).toHaveCount(0);
+  await page.getByRole("button", { name: "Maximize results" }).click();
+  await page.getByTestId("outputs").screenshot({ path: `${SHOTS}/newcomer-feature-state.png` });
+  // The feature matrix reads as its size and label, not raw JSON either.
+  await page.getByRole("tab", { name: "Features", exact: true }).click();
+  const outputs = page.getByTestId("outputs");
+  await expect(outputs.getByText("Feature names")).toBeVisible();
+  await expect(outputs.getByText("renewed", { exact: true })).toBeVisible();
+  await expect(page.locator("pre.json")).toHaveCount(0);
+  await outputs.screenshot({ path: `${SHOTS}/newcomer-features.png` });
 });
 
 test("searching the palette for an operator's name puts that operator first, and Enter adds it", async ({ page }) => {

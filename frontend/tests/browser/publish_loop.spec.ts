@@ -100,6 +100,19 @@ test("the deployment page shows labels, the drift chart and the decision history
   expect(lines.slice(0, 3)).toEqual(["request_id,row,label", `${ids[0]},0,`, `${ids[0]},1,`]);
   await recent.screenshot({ path: `${SHOTS}/deployment-recent-requests.png` });
 
+  // A request served while the page is open: Refresh requests asks the log again, and the new id tops the table
+  // (the serving process writes its log about once a second, so ask until it is there).
+  const more = await page.request.post(`${process.env.SERVING_URL}/v1/models/${NAME}:predict`, { data: { instances: [row] }, headers });
+  const newest = ((await more.json()) as { id: string }).id;
+  await expect(async () => {
+    const asked = page.waitForRequest((r) => r.url().includes(`/api/deployments/${deployment.id}/served/`));
+    await page.getByRole("button", { name: "Refresh requests" }).click();
+    await asked;
+    await expect(recent.getByRole("row").nth(1).getByRole("cell").first()).toHaveText(newest, { timeout: 1_000 });
+  }).toPass({ timeout: 20_000 });
+  await expect(recent.getByRole("row")).toHaveCount(ids.length + 2);
+  await expect(recent.getByRole("row").nth(1).getByRole("cell").nth(3)).toHaveText("1");
+
   const decisions = page.getByRole("table", { name: "Decision history" });
   await expect(decisions.getByRole("row")).toHaveCount(3);
   await expect(decisions.getByRole("row").nth(1)).toContainText("kept champion");

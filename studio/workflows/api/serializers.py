@@ -113,6 +113,20 @@ class PipelineSerializer(IdentityFieldsMixin, serializers.ModelSerializer):
     def get_version_created(self, pipeline) -> bool:
         return bool(getattr(pipeline, "_version_created", False))
 
+    def update(self, instance, validated_data):
+        """The Engine picker's choice alone is a run setting, not an edit: it is saved without touching the
+        pipeline's changed time (`updated_at`, the pipelines list's "Changed"), which moves when its graph, name or
+        description does."""
+        if validated_data and set(validated_data) <= RUN_SETTINGS:
+            for name, value in validated_data.items():
+                setattr(instance, name, value)
+            instance.save(update_fields=list(validated_data))
+            return instance
+        return super().update(instance, validated_data)
+
+
+RUN_SETTINGS = {"engine"}  # fields of a pipeline that say how it runs, not what it is
+
 
 class GraphInputSerializer(serializers.Serializer):
     graph = GraphField(help_text="A pipeline graph")
