@@ -156,15 +156,31 @@ def _shown(counts: dict) -> str:
     return listed + (f" and {len(ranked) - 10} more" if len(ranked) > 10 else "")
 
 
+def _two_classes_hint(counts: dict, column: str) -> str:
+    """What to do with a label of more than two values: the models here are binary classifiers, so make it two."""
+    numbers = sorted(float(v) for v in counts if isinstance(v, (int, float, np.number)) and not isinstance(v, bool))
+    if len(numbers) == len(counts) and len(numbers) > 10:
+        cut = numbers[len(numbers) // 2]
+        return (f"It looks like a number to predict (regression), which the models here do not do: they are binary "
+                f"classifiers. Make two classes first with derive_column, e.g. "
+                f"if({column} > {plain(cut):g}, \"high\", \"low\"), and use that column as the label")
+    top = plain(max(counts, key=lambda v: counts[v]))
+    return (f"The models here are binary classifiers; a multi-class label is not supported. Make two classes first "
+            f"with a recode_values node on {column!r} (e.g. mapping {top!r} to 'yes', others to the value 'no') and "
+            f"use that column as the label")
+
+
 def choose_classes(counts: dict, missing: int, column: str, positive: str = "", *, field: str = "label",
                    port: str = "table") -> LabelClasses:
     """The classes from the label's value counts (value -> rows, nulls left out) and its missing count."""
+    # More than two values first: cleaning a regression target's missing values only led to this error next.
+    if len(counts) > 2:
+        raise OperatorError(f"label column {column!r} must hold two values; it holds {len(counts):,}: "
+                            f"{_shown(counts)}. {_two_classes_hint(counts, column)}",
+                            field=field, column=column, port=port)
     if missing:
         raise OperatorError(f"label column {column!r} has {missing:,} missing values; drop or fill those rows "
                             "first (clean_missing)", field=field, column=column, port=port)
-    if len(counts) > 2:
-        raise OperatorError(f"label column {column!r} must hold two values; it holds {len(counts):,}: "
-                            f"{_shown(counts)}", field=field, column=column, port=port)
     values = list(counts)
     if positive:
         found = [v for v in values if text_of(v) == positive] or \
@@ -190,7 +206,7 @@ def encode_label(table, column: str, positive: str = "", *, field: str = "label"
     require_columns(table, [column], field=field, port=port)
     values = table[column]
     missing = int(values.isna().sum())
-    counts = {} if missing else {k: int(n) for k, n in values.value_counts(dropna=True, sort=False).items()}
+    counts = {k: int(n) for k, n in values.value_counts(dropna=True, sort=False).items()}
     classes = choose_classes(counts, missing, column, positive, field=field, port=port)
     if classes.positive is None:
         return np.zeros(len(values), dtype=np.int8), classes

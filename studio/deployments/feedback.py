@@ -81,6 +81,8 @@ def parse_labels(items, classes: list | None = None, *, csv: bool = False,
         if extra:
             raise FeedbackError(f"labels[{i}].{sorted(extra)[0]}", "unknown field")
         request_id, row, label = item.get("request_id"), item.get("row", 0), item.get("label")
+        if csv and label == "":
+            continue  # a line of the labels template left empty (parse_csv counts them)
         if not isinstance(request_id, str) or not 0 < len(request_id) <= MAX_REQUEST_ID:
             raise FeedbackError(f"labels[{i}].request_id", f"expected the id a prediction answered with "
                                                            f"(a string of 1 to {MAX_REQUEST_ID} characters)")
@@ -142,8 +144,10 @@ def expected_labels(classes: list | None) -> str:
     return f"{known.negative!r} or {known.positive!r} (the deployment's labels) or 0 / 1"
 
 
-def parse_csv(upload) -> list[dict]:
-    """An uploaded CSV with the columns request_id, row (optional, default 0) and label -> label items."""
+def parse_csv(upload) -> tuple[list[dict], int]:
+    """An uploaded CSV with the columns request_id, row (optional, default 0) and label -> (label items, the number
+    of lines with an empty label). The deployment page's labels template lists every served row with an empty
+    label: parse_labels skips the lines left empty instead of refusing them as bad labels."""
     if upload.size > MAX_CSV_BYTES:
         raise FeedbackError("file", f"the file has {upload.size:,} bytes; the limit is {MAX_CSV_BYTES:,}")
     try:
@@ -155,16 +159,22 @@ def parse_csv(upload) -> list[dict]:
     if missing:
         raise FeedbackError("file", f"the CSV needs the columns request_id, row and label; it lacks "
                                     f"{', '.join(sorted(missing))}")
-    items = []
+    items, blank = [], 0
     for n, record in enumerate(reader, start=2):
         if len(items) >= MAX_LABELS:
             raise FeedbackError("file", f"more than {MAX_LABELS:,} labels in one file")
+        label = (record.get("label") or "").strip()
+        blank += not label  # kept, so that an item's position still names its line; parse_labels skips it
         try:
             items.append({"request_id": _request_id(record.get("request_id") or ""),
-                          "row": int(record.get("row") or 0), "label": (record.get("label") or "").strip()})
+                          "row": int(record.get("row") or 0), "label": label})
         except (TypeError, ValueError):
             raise FeedbackError("file", f"line {n}: row must be a whole number") from None
-    return items
+    if len(items) == blank:
+        raise FeedbackError("file", "no line of the file has a label" + (
+            f" ({blank:,} lines with an empty label column): fill in the label of the rows you know" if blank else
+            ": under the header request_id,row,label, one line per served row"))
+    return items, blank
 
 
 def _request_id(text: str) -> str:

@@ -142,3 +142,28 @@ def test_a_version_without_classes_answers_0_1_so_a_live_0_1_with_0_positive_is_
     assert flipped(None, [1, 0]) and flipped([1, 0], None) and same_values(None, [0, 1])
     assert not flipped(None, None) and not flipped(None, [0, 1]) and not flipped([0, 1], None)
     assert not flipped(None, ["no", "yes"]) and not flipped(None, [False, True]) and not same_values(None, [1, 2])
+
+
+def test_a_multi_class_label_says_the_models_are_binary_and_how_to_make_two_classes():
+    """A returning analyst picks 'plan' (three values) as the label: the error says the studio trains two-class
+    models and names the way to two classes (recode_values), not just 'must hold two values'."""
+    with pytest.raises(OperatorError) as error:
+        encode(["basic", "premium", "family", "premium"])
+    message = str(error.value)
+    assert "must hold two values; it holds 3: 'premium' (2 rows)" in message
+    assert "models here are binary classifiers" in message and "multi-class" in message
+    assert "recode_values node on 'y' (e.g. mapping 'premium' to 'yes', others to the value 'no')" in message
+    assert error.value.column == "y" and error.value.field == "label"
+
+
+def test_a_number_to_predict_is_named_a_regression_target_before_its_missing_values():
+    """'spend' (a number, many values, some blank): the first error said to clean the missing values, after which the
+    next run said the column must hold two values; one error now says what the column is and the way out."""
+    spend = [12.5, 40.0, None, 99.9, 7.25, 63.0, 18.0, 150.0, 33.3, 71.0, 5.0, 120.0]
+    with pytest.raises(OperatorError) as error:
+        encode(spend)
+    message = str(error.value)
+    assert "must hold two values; it holds 11" in message
+    assert "a number to predict (regression)" in message
+    assert "derive_column" in message and "if(y > " in message
+    assert "missing" not in message

@@ -216,3 +216,33 @@ def test_the_deployment_page_lists_the_served_requests_a_labels_file_names(studi
         refused = studio.as_alice.get(f"/api/deployments/{churn.pk}/served/?limit={bad}")
         assert refused.status_code == 400 and refused.json()["errors"][0]["path"] == "limit"
     assert studio.as_bob.get(f"/api/deployments/{churn.pk}/served/").status_code == 404
+
+
+def test_the_labels_template_uploaded_part_filled_stores_the_filled_lines(studio, credit):  # noqa: F811
+    """The deployment page's labels CSV lists every served row with an empty label; an analyst fills in the rows
+    they know. Its blank lines were refused as bad labels ("line 3: label ..."), so the whole file was."""
+    csv = io.BytesIO(b"request_id,row,label\nreq-1,0,1\nreq-1,1,\nreq-1,2,0\nreq-2,0,\n")
+    csv.name = "labels.csv"
+    answer = studio.as_alice.post("/api/deployments/credit/feedback/", {"file": csv}, format="multipart")
+    assert answer.status_code == 200, answer.json()
+    assert answer.json()["stored"] == 2 and answer.json()["blank_labels"] == 2
+    assert labels_of(credit) == [("req-1", 0, 1), ("req-1", 2, 0)]
+
+
+def test_a_labels_csv_with_no_label_filled_in_says_so_naming_the_file(studio, credit):  # noqa: F811
+    for body in (b"request_id,row,label\n", b"request_id,row,label\nreq-1,0,\nreq-1,1,\n"):
+        csv = io.BytesIO(body)
+        csv.name = "labels.csv"
+        answer = studio.as_alice.post("/api/deployments/credit/feedback/", {"file": csv}, format="multipart")
+        assert answer.status_code == 400, answer.json()
+        error = answer.json()["errors"][0]
+        assert error["path"] == "file", error  # was "labels": "expected a non-empty list of {request_id, row, label}"
+        assert "no line of the file has a label" in error["message"]
+    assert labels_of(credit) == []
+
+
+def test_a_bad_label_after_blank_lines_names_its_own_line(studio, credit):  # noqa: F811
+    csv = io.BytesIO(b"request_id,row,label\nreq-1,0,\nreq-1,1,\nreq-1,2,maybe\n")
+    csv.name = "labels.csv"
+    answer = studio.as_alice.post("/api/deployments/credit/feedback/", {"file": csv}, format="multipart")
+    assert answer.status_code == 400 and "line 4: label" in answer.json()["message"], answer.json()

@@ -5,6 +5,7 @@ import { useProjectData } from "../data/projectContext";
 import { importLookAlikes, importTextNumbers } from "../data/textNumbers";
 import { ConnectionWidget } from "../data/ConnectionWidget";
 import { UploadWidget } from "../data/UploadWidget";
+import { NewerUpload } from "../data/NewerUpload";
 import { useMemo, useRef, type ReactNode } from "react";
 import type { GraphError, GraphNode, OperatorSpec } from "../graph/types";
 import { CodeWidget } from "./CodeWidget";
@@ -130,6 +131,7 @@ export function ParamPanel({ node, spec, errors, columns, onParams, onLabel, onD
         </p>
       ))}
       {labelProblem && <p className="warn-text" role="status">{labelProblem}</p>}
+      {node.params.upload ? <NewerUpload params={node.params} onParams={(p) => { onParams(p); onDone(); }} /> : null}
       {fileWarnings.map((t) => <p key={t} className="warn-text" role="status">{t}</p>)}
       {runError && <p className="error-text" role="alert">Failed in the last run: {runError}</p>}
       {Object.entries(bound).map(([name, ref]) => (

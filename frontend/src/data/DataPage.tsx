@@ -8,6 +8,7 @@ import { UploadPreview } from "./UploadPreview";
 import { UploadRow } from "./UploadRow";
 import { ACCEPTED, listUploads, type Upload, type UploadPreview as Preview } from "./uploads";
 import { useUploads } from "./useUploads";
+import { uploadVersions } from "./versions";
 
 /** A project's data files: upload by the file picker or by dropping files on the page (with progress), see a
  * file's preview, rename, delete. Pipelines' import nodes pick these files by name. Below, the project's database
@@ -50,6 +51,7 @@ export function DataPage({ projectId }: { projectId: string }) {
   };
 
   const current = uploads?.find((u) => u.id === shown);
+  const versions = uploadVersions(uploads ?? []);
   return (
     <div
       className={`page data-page${dragging ? " dropping" : ""}`}
@@ -100,7 +102,7 @@ export function DataPage({ projectId }: { projectId: string }) {
           </thead>
           <tbody>
             {uploads.map((u) => (
-              <UploadRow key={u.id} upload={u} selected={u.id === shown} onPreview={() => showPreview(u)} onChanged={() => void load()} onError={setError} />
+              <UploadRow key={u.id} upload={u} selected={u.id === shown} version={versions.get(u.id)} onPreview={() => showPreview(u)} onChanged={() => void load()} onError={setError} />
             ))}
           </tbody>
         </table>

@@ -1,17 +1,20 @@
 import { useState } from "react";
 import { del, patch } from "../api/client";
 import { formatSize, type Upload } from "./uploads";
+import type { UploadVersion } from "./versions";
 
 interface Props {
   upload: Upload;
   selected: boolean;
+  /** its place among the project's files of the same name (a corrected file uploaded again) */
+  version?: UploadVersion;
   onPreview: () => void;
   onChanged: () => void;
   onError: (message: string) => void;
 }
 
 /** One upload in the Data page's list: preview, rename in place, delete. */
-export function UploadRow({ upload, selected, onPreview, onChanged, onError }: Props) {
+export function UploadRow({ upload, selected, version, onPreview, onChanged, onError }: Props) {
   const [renaming, setRenaming] = useState<string | null>(null);
   return (
     <tr aria-selected={selected} className={selected ? "selected" : undefined}>
@@ -32,6 +35,9 @@ export function UploadRow({ upload, selected, onPreview, onChanged, onError }: P
           </form>
         ) : (
           upload.name
+        )}
+        {renaming === null && version && version.of > 1 && (
+          <span className="muted"> · version {version.version} of {version.of}{version.version === version.of ? " (newest)" : ""}</span>
         )}
       </td>
       <td>{upload.content_type.toUpperCase()}</td>

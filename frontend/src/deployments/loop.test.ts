@@ -22,6 +22,11 @@ describe("closed loop helpers", () => {
     expect(feedbackSummary({ stored: 3, new: 2, replaced: 1, unknown_request_ids: ["x"], unknown_rows: [] }))
       .toBe("3 stored (2 new, 1 replaced); 1 unknown request ids");
   });
+
+  it("says how many lines of a part-filled labels template were skipped", () => {
+    expect(feedbackSummary({ stored: 2, new: 2, replaced: 0, unknown_request_ids: [], unknown_rows: [], blank_labels: 398 }))
+      .toBe("2 stored (2 new, 0 replaced); 398 lines without a label skipped");
+  });
 });
 
 describe("served requests", () => {

@@ -61,6 +61,8 @@ export interface FeedbackAnswer {
   replaced: number;
   unknown_request_ids: string[];
   unknown_rows: { request_id: string; row: number }[];
+  /** a CSV's lines with an empty label (the labels template's rows left unfilled), skipped */
+  blank_labels?: number;
 }
 
 /** AUC and logloss per day (the day rows were served) from the labeled served rows. */
@@ -91,6 +93,7 @@ export function feedbackSummary(answer: FeedbackAnswer): string {
   const parts = [`${answer.stored} stored (${answer.new} new, ${answer.replaced} replaced)`];
   if (answer.unknown_request_ids.length) parts.push(`${answer.unknown_request_ids.length} unknown request ids`);
   if (answer.unknown_rows.length) parts.push(`${answer.unknown_rows.length} unknown rows`);
+  if (answer.blank_labels) parts.push(`${answer.blank_labels} ${answer.blank_labels === 1 ? "line" : "lines"} without a label skipped`);
   return parts.join("; ");
 }
 

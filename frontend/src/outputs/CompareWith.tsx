@@ -1,6 +1,8 @@
 import { useEffect, useState } from "react";
 import { get } from "../api/client";
-import { OutputBodyView, type OutputBody } from "./bodies";
+import { OutputBodyView, type MetricsBody, type OutputBody } from "./bodies";
+import { runsPaired } from "./compareRuns";
+import { MetricsView } from "./views";
 
 interface RunSummary {
   id: number;
@@ -10,7 +12,7 @@ interface RunSummary {
 }
 
 /** The same node's output in another run of the pipeline, beside this one (two evaluations side by side). */
-export function CompareWith({ pipelineId, runId, node, port }: { pipelineId: number; runId: number; node: string; port: string }) {
+export function CompareWith({ pipelineId, runId, node, port, mine }: { pipelineId: number; runId: number; node: string; port: string; mine?: OutputBody }) {
   const [runs, setRuns] = useState<RunSummary[] | null>(null); // null: not listed yet
   const [other, setOther] = useState<number | "">("");
   const [body, setBody] = useState<OutputBody | null>(null);
@@ -41,7 +43,21 @@ export function CompareWith({ pipelineId, runId, node, port }: { pipelineId: num
         </select>
       </label>
       {error && <p className="error-text">{error}</p>}
-      {body && <OutputBodyView body={body} onPage={() => undefined} />}
+      {body && <OtherBody body={body} mine={mine} runId={runId} other={other} />}
     </div>
+  );
+}
+
+/** The other run's output; two runs' metrics as one table, a column per run, the better value starred. */
+function OtherBody({ body, mine, runId, other }: { body: OutputBody; mine?: OutputBody; runId: number; other: number | "" }) {
+  const paired = body.kind === "metrics" && mine?.kind === "metrics"
+    ? runsPaired((mine as MetricsBody).metrics, (body as MetricsBody).metrics, `run #${runId}`, `run #${other}`)
+    : null;
+  if (!paired) return <OutputBodyView body={body} onPage={() => undefined} />;
+  return (
+    <>
+      <p className="muted">This run beside run #{other}; ★ marks the better value.</p>
+      <MetricsView metrics={paired} />
+    </>
   );
 }

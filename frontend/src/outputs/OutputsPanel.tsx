@@ -71,7 +71,7 @@ export function OutputsPanel({ runId, node, spec, ready, pipelineId }: { runId: 
             <h3>This run (#{runId})</h3>
             <OutputBodyView body={body} onPage={setOffset} />
           </div>
-          <CompareWith pipelineId={pipelineId} runId={runId} node={node} port={port} />
+          <CompareWith pipelineId={pipelineId} runId={runId} node={node} port={port} mine={body} />
         </div>
       ) : (
         body && <OutputBodyView body={body} onPage={setOffset} />

@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState } from "react";
+import { plotLayout } from "./plotLayout";
 
 export interface Figure {
   data: unknown[];
@@ -16,13 +17,7 @@ export function Plot({ figure, name, title }: { figure: Figure; name: string; ti
       .then(({ default: Plotly }) => {
         if (!alive || !target) return;
         // Axis labels get the room they need (long feature names on an importance chart were clipped).
-        const given = figure.layout ?? {};
-        const layout = {
-          autosize: true, height: 300, margin: { l: 50, r: 20, t: 40, b: 40 }, ...given,
-          xaxis: { automargin: true, ...(given.xaxis as object | undefined) },
-          yaxis: { automargin: true, ...(given.yaxis as object | undefined) },
-        };
-        return Plotly.react(target, figure.data, layout, { displaylogo: false, responsive: true });
+        return Plotly.react(target, figure.data, plotLayout(figure), { displaylogo: false, responsive: true });
       })
       .catch((e: Error) => setError(e.message));
     return () => {

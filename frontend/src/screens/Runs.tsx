@@ -7,6 +7,7 @@ import { modelNodes, modelOperators } from "../deployments/publishing";
 import { usePipelineNames } from "../api/usePipelineNames";
 import { navigate } from "../router";
 import { handOffKeys } from "../deployments/rollout";
+import { failedNodeReasons } from "../runs/failure";
 
 function duration(run: Run): string {
   if (!run.started_at) return "—";
@@ -111,7 +112,10 @@ export function Runs({ projectId }: { projectId: string }) {
                 <td>{names.get(r.pipeline) ?? `#${r.pipeline}`}</td>
                 <td>v{r.version}</td>
                 <td>{r.mode}{r.node ? ` ${r.node}` : ""}{r.force ? " (forced)" : ""}</td>
-                <td><span className={`status-badge status-${r.status}`}>{r.status}</span>{r.error ? ` ${r.error}` : ""}</td>
+                <td>
+                  <span className={`status-badge status-${r.status}`}>{r.status}</span>{r.error ? ` ${r.error}` : ""}
+                  {failedNodeReasons(r).map((reason) => <p key={reason} className="run-reason error-text">{reason}</p>)}
+                </td>
                 <td>{r.started_at ? new Date(r.started_at).toLocaleString() : "—"}</td>
                 <td>{duration(r)}</td>
                 <td>{r.requested_by ?? ""}</td>

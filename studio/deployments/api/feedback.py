@@ -38,13 +38,15 @@ class FeedbackView(APIView):
         try:
             classes = feedback.deployment_classes(deployment)
             others = list(feedback.version_classes(deployment).values())
+            blank = 0
             if csv:
-                labels = feedback.parse_labels(feedback.parse_csv(request.FILES["file"]), classes, csv=True,
-                                               others=others)
+                items, blank = feedback.parse_csv(request.FILES["file"])
+                labels = feedback.parse_labels(items, classes, csv=True, others=others)
             elif isinstance(request.data, dict) and "labels" in request.data:
                 labels = feedback.parse_labels(request.data["labels"], classes, others=others)
             else:
                 raise feedback.FeedbackError("labels", "send {\"labels\": [...]} or a CSV file as `file`")
-            return Response(feedback.store_labels(deployment, labels, csv=csv))
+            stored = feedback.store_labels(deployment, labels, csv=csv)
+            return Response({**stored, "blank_labels": blank} if csv else stored)
         except feedback.FeedbackError as exc:
             raise ApiError(400, "invalid", [{"path": exc.path, "message": exc.message, "code": "invalid"}]) from None
