@@ -44,12 +44,18 @@ def start_run(pipeline: Pipeline, *, user=None, version: PipelineVersion | None 
     if errors:
         raise ApiError(400, "invalid_pipeline", error_entries(graph, errors, prefix="graph"),
                        message=f"version {version.number} cannot run: " + "; ".join(e.message for e in errors))
+    from studio.datasets.follow import UploadGone, uploads_read
+
+    try:  # which upload each import node reads, fixed now: a node may follow the newest upload of a name
+        reads = uploads_read(pipeline.project, graph)
+    except UploadGone as exc:
+        raise exc.api_error() from None
     if priority is None:
         priority = PRIORITY_FULL if mode in (RunMode.ALL, RunMode.FROM) else PRIORITY_INTERACTIVE
     with transaction.atomic():
         run = Run.objects.create(project=pipeline.project, pipeline=pipeline, version=version, engine=engine,
                                  mode=mode, node=node if mode != RunMode.ALL else "", force=force,
-                                 params=params or {}, priority=priority,
+                                 params=params or {}, priority=priority, uploads=reads,
                                  requested_by=user if user and user.is_authenticated else None)
         events.append(run.pk, [{"type": "run_queued", "node": None, "time": time.time(),
                                 "data": {"version": version.number, "mode": mode, "node": run.node or None,
