@@ -45,13 +45,13 @@ def _literal(value) -> str | None:
     return str(value)
 
 
-def uploads_read(project, graph: pipelines.Graph) -> dict[str, dict]:
+def uploads_read(project, graph: pipelines.Graph, needed: set[str] | None = None) -> dict[str, dict]:
     """Node id -> the upload that file import node will read: {"upload", "name", "version", "of", "sha256",
-    "follows"}; for every import node naming an upload by a literal id. Raises UploadGone naming the node when it
-    follows the newest of a name that has no upload left. A pinned node's upload that is gone is left out (the
-    run fails at that node, as before)."""
-    nodes = [(i, n) for i, n in enumerate(graph.nodes)
-             if is_file_import(n.operator) and _literal(n.params.get("upload"))]
+    "follows"}; for every import node naming an upload by a literal id, of the nodes the run needs (`needed`, None:
+    all). Raises UploadGone naming the node when it follows the newest of a name that has no upload left. A pinned
+    node's upload that is gone is left out (the run fails at that node, as before)."""
+    nodes = [(i, n) for i, n in enumerate(graph.nodes) if (needed is None or n.id in needed)
+             and is_file_import(n.operator) and _literal(n.params.get("upload"))]
     if not nodes:
         return {}
     rows = list(project.uploads.order_by("id").values("id", "name", "sha256"))

@@ -44,10 +44,12 @@ def start_run(pipeline: Pipeline, *, user=None, version: PipelineVersion | None 
     if errors:
         raise ApiError(400, "invalid_pipeline", error_entries(graph, errors, prefix="graph"),
                        message=f"version {version.number} cannot run: " + "; ".join(e.message for e in errors))
+    from pipelines.validation import run_scope
+
     from studio.datasets.follow import UploadGone, uploads_read
 
-    try:  # which upload each import node reads, fixed now: a node may follow the newest upload of a name
-        reads = uploads_read(pipeline.project, graph)
+    try:  # which upload each import node this run needs reads, fixed now: it may follow the newest of a name
+        reads = uploads_read(pipeline.project, graph, run_scope(graph, **scope))
     except UploadGone as exc:
         raise exc.api_error() from None
     if priority is None:

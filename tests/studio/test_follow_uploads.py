@@ -112,6 +112,22 @@ def test_a_deleted_newest_gives_the_next_newest_then_an_error_naming_the_node(wo
     assert "node 'import' follows the newest version of 'people.csv'" in body["errors"][0]["message"]
 
 
+def test_a_node_the_run_does_not_need_is_not_resolved(world, run_now):
+    import tests.pipelines.testing_operators  # noqa: F401  (test_emit)
+
+    first = upload(world.as_alice, world.a, V1)
+    graph = {"nodes": [node("import", "import_csv", upload=str(first), upload_version="newest"),
+                       node("emit", "test_emit", value=4)], "edges": []}
+    pipeline = world.as_alice.post("/api/pipelines/", {"project": world.a.pk, "name": "two", "graph": graph},
+                                   format="json").json()["id"]
+    assert world.as_alice.delete(f"/api/uploads/{first}/").status_code == 204
+    assert run_now(world.as_alice, pipeline=pipeline).status_code == 400
+    preview = run_now(world.as_alice, pipeline=pipeline, mode="until", node="emit")
+    assert preview.status_code == 201, preview.json()
+    run = world.as_alice.get(f"/api/runs/{preview.json()['id']}/").json()
+    assert run["status"] == "succeeded" and run["uploads"] == {}
+
+
 def test_a_schedule_retrains_on_the_file_uploaded_again(world, django_capture_on_commit_callbacks):
     from studio.schedules.scheduler import Scheduler
     from studio.workflows.models import Pipeline
