@@ -96,3 +96,30 @@ def describe(read: dict) -> str:
     which = "the newest of its name, followed" if read["follows"] == NEWEST else "pinned by the node"
     return (f"reads upload {read['upload']}: {read['name']}, version {read['version']} of {read['of']} ({which}), "
             f"sha256 {read['sha256'][:12]}")
+
+
+def refuse_following_in_components(graph: pipelines.Graph, components, scope: dict) -> None:
+    """A component's inner import node that follows the newest upload is not resolved yet (a component's graph is
+    shared by every pipeline using it): a run that needs one is refused, naming the component node and the inner
+    node, rather than silently reading the upload the inner node names."""
+    from pipelines.components import SEPARATOR, expand, has_components
+    from pipelines.validation import run_scope
+
+    if not has_components(graph):
+        return
+    expansion = expand(graph, components)
+    needed = run_scope(expansion.graph, **scope)  # from / only / until: the nodes this run needs
+    index = {n.id: i for i, n in enumerate(graph.nodes)}
+    for inner in expansion.graph.nodes:
+        origin = expansion.origins.get(inner.id)
+        if origin is None or inner.params.get("upload_version") != NEWEST or not is_file_import(inner.operator):
+            continue
+        if needed is not None and inner.id not in needed:
+            continue
+        outer, inner_id = origin
+        message = (f"component node {outer!r}, inner node {inner_id!r}: an import inside a component cannot follow "
+                   "the newest upload yet; pin it (Which version: this upload) or move the import out of the "
+                   "component")
+        raise ApiError(400, "upload_version_in_component", [{
+            "path": f"graph.nodes[{index[outer]}].component{SEPARATOR}{inner_id}.params.upload_version",
+            "message": message, "code": "upload_version_in_component", "node": outer}], message=message)

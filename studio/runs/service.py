@@ -46,8 +46,9 @@ def start_run(pipeline: Pipeline, *, user=None, version: PipelineVersion | None 
                        message=f"version {version.number} cannot run: " + "; ".join(e.message for e in errors))
     from pipelines.validation import run_scope
 
-    from studio.datasets.follow import UploadGone, uploads_read
+    from studio.datasets.follow import UploadGone, refuse_following_in_components, uploads_read
 
+    refuse_following_in_components(graph, resolver_for(version.pipeline.project_id), scope)
     try:  # which upload each import node this run needs reads, fixed now: it may follow the newest of a name
         reads = uploads_read(pipeline.project, graph, run_scope(graph, **scope))
     except UploadGone as exc:

@@ -148,3 +148,20 @@ def test_a_schedule_retrains_on_the_file_uploaded_again(world, django_capture_on
     assert [r.status for r in runs] == ["succeeded", "succeeded"], [r.error for r in runs]
     assert [(r.uploads["import"]["upload"], r.uploads["import"]["version"]) for r in runs] == [(first, 1), (second, 2)]
     assert runs[1].nodes.get(node="import").cached is False
+
+
+def test_an_import_inside_a_component_that_follows_the_newest_is_refused_naming_both_nodes(world, run_now):
+    first = upload(world.as_alice, world.a, V1)
+    inner = {"nodes": [node("read", "import_csv", upload=str(first), upload_version="newest")], "edges": [],
+             "ports": {"inputs": [], "outputs": [{"name": "table", "node": "read", "port": "table"}]}}
+    made = world.as_alice.post("/api/components/", {"project": world.a.pk, "name": "source", "graph": inner},
+                               format="json")
+    assert made.status_code == 201, made.json()
+    graph = {"nodes": [node("src", "component", component="source")], "edges": []}
+    pipeline = world.as_alice.post("/api/pipelines/", {"project": world.a.pk, "name": "wrapped", "graph": graph},
+                                   format="json").json()["id"]
+    refused = run_now(world.as_alice, pipeline=pipeline)
+    assert refused.status_code == 400, refused.json()
+    entry = refused.json()["errors"][0]
+    assert entry["path"] == "graph.nodes[0].component.read.params.upload_version"
+    assert entry["message"].startswith("component node 'src', inner node 'read': an import inside a component")
