@@ -40,6 +40,18 @@ class FileSource(Params):
     path: str = Field("", description="Path of the file, relative to the data root")
     upload: str = Field("", description="An uploaded file of the project, instead of a path (the canvas picks it by "
                                         "name from the project's Data page; the value is its id)")
+    # Which version of the upload a run reads. The studio resolves "newest" before the graph reaches the executor
+    # (studio/datasets/follow.py) and records the upload it chose with the run; the executor reads `upload` as
+    # given. Left out of the cache key (exclude=True): the key holds the upload id resolved and the file's sha256.
+    upload_version: Literal["pinned", "newest"] = Field(
+        "pinned", exclude=True, title="Which version",
+        description="pinned: this upload, in every run (the default: a run can be made again from its graph); "
+                    "newest: the newest upload of this name in the project at the time each run starts, so a "
+                    "scheduled retrain reads the file uploaded again under its name")
+    upload_name: str = Field("", exclude=True, max_length=255,
+                             description="With upload_version newest: the file name followed (the canvas sets it to "
+                                         "the picked upload's name; empty: that upload's name), so that when that "
+                                         "upload is deleted the next newest of its name is read")
 
 
 def source_path(ctx, params: FileSource):

@@ -54,6 +54,9 @@ class Run(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     last_seq = models.PositiveIntegerField(default=0)
     metrics = models.JSONField(default=dict, blank=True)
+    uploads = models.JSONField(default=dict, blank=True, help_text=(
+        "Node id -> the uploaded file that import node reads: upload id, name, version (of), sha256 and whether "
+        "the node pins it or follows the newest of its name; chosen when the run starts (studio/datasets/follow.py)"))
 
     class Meta:
         ordering = ["-id"]

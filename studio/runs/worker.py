@@ -22,6 +22,7 @@ from django.utils import timezone
 
 import pipelines
 from studio.core.shared import local_uploads
+from studio.datasets.follow import describe, with_uploads
 from studio.datasets.guard import RunConnections
 from studio.workflows.components import preloaded
 
@@ -90,7 +91,7 @@ def execute(run_id: int) -> str | None:
     token = pipelines.CancelToken()
     inbox: queue.Queue = queue.Queue()
     outcome: dict = {}
-    graph = run.version.as_graph()
+    graph = with_uploads(run.version.as_graph(), run.uploads)  # the uploads chosen when the run started
     executor = executor_for(run, inbox.put, graph)  # reads the database: here, not in the executor's thread
 
     def work():
@@ -108,7 +109,8 @@ def execute(run_id: int) -> str | None:
     thread = threading.Thread(target=work, name=f"run-{run_id}", daemon=True)
     thread.start()
     try:
-        finished = _record(run_id, inbox, token, operators_of(graph, executor.components))
+        finished = _record(run_id, inbox, token, operators_of(graph, executor.components),
+                           {node: describe(read) for node, read in run.uploads.items()})
     except BaseException:
         # Events can no longer be recorded (the database went away, or the worker is stopping): stop the
         # executor too. The run stays "running" until recovery re-queues it (dead pid or stale heartbeat).
@@ -120,9 +122,11 @@ def execute(run_id: int) -> str | None:
     return Run.objects.values_list("status", flat=True).get(pk=run_id)
 
 
-def _record(run_id: int, inbox: queue.Queue, token: pipelines.CancelToken, operators_of: dict) -> dict | None:
+def _record(run_id: int, inbox: queue.Queue, token: pipelines.CancelToken, operators_of: dict,
+            reads: dict[str, str] | None = None) -> dict | None:
     """The run's only database writer while the executor works: store its events in batches, pass on a cancel
-    request, beat the heartbeat. Returns the run_finished event, held back until the result's metrics."""
+    request, beat the heartbeat. Returns the run_finished event, held back until the result's metrics. `reads`
+    (node -> which upload it reads) goes into those nodes' logs right after run_started."""
     last_check = last_beat = time.monotonic()
     finished = None
     done = False
@@ -133,6 +137,10 @@ def _record(run_id: int, inbox: queue.Queue, token: pipelines.CancelToken, opera
             row = event.as_json()
             if event.type == "run_started":
                 row["operators"] = operators_of
+                rows.append(row)
+                rows += [{"type": "node_log", "node": node, "time": row["time"], "data": {"message": text}}
+                         for node, text in (reads or {}).items() if node in row["data"].get("nodes", [])]
+                continue
             if event.type == "run_finished":
                 finished = row  # written after the executor returns, with the metrics of its result
                 continue

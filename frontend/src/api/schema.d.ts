@@ -2341,6 +2341,8 @@ export interface components {
             readonly attempts: number;
             readonly last_seq: number;
             readonly metrics: unknown;
+            /** @description Node id -> the uploaded file that import node reads: upload id, name, version (of), sha256 and whether the node pins it or follows the newest of its name; chosen when the run starts (studio/datasets/follow.py) */
+            readonly uploads: unknown;
             readonly nodes: components["schemas"]["NodeRun"][];
         };
         RunCreateRequest: {

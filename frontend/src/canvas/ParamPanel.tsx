@@ -6,6 +6,8 @@ import { importLookAlikes, importTextNumbers } from "../data/textNumbers";
 import { ConnectionWidget } from "../data/ConnectionWidget";
 import { UploadWidget } from "../data/UploadWidget";
 import { NewerUpload } from "../data/NewerUpload";
+import { UploadVersionWidget } from "../data/UploadVersionWidget";
+import { withFollowedName } from "../data/versions";
 import { useMemo, useRef, type ReactNode } from "react";
 import type { GraphError, GraphNode, OperatorSpec } from "../graph/types";
 import { CodeWidget } from "./CodeWidget";
@@ -79,6 +81,9 @@ export function ParamPanel({ node, spec, errors, columns, onParams, onLabel, onD
     return {
       ...uiSchema,
       ...("upload" in props ? { upload: { "ui:widget": UploadWidget } } : {}),
+      // "Which version": this upload, or the newest of its name; the name followed is kept, not edited
+      ...("upload_version" in props ? { upload_version: { "ui:widget": UploadVersionWidget } } : {}),
+      ...("upload_name" in props ? { upload_name: { "ui:widget": "hidden" } } : {}),
       ...(spec?.name === "import_sql" && "connection" in props ? { connection: { "ui:widget": ConnectionWidget } } : {}),
     };
   }, [schema, uiSchema, spec?.name]);
@@ -153,7 +158,7 @@ export function ParamPanel({ node, spec, errors, columns, onParams, onLabel, onD
             showErrorList={false}
             extraErrors={extraErrors}
             onChange={(e) => {
-              if (touched.current === node.id) onParams({ ...(e.formData as Record<string, unknown>), ...bound });
+              if (touched.current === node.id) onParams(withFollowedName({ ...(e.formData as Record<string, unknown>), ...bound }, project?.uploads));
             }}
           />
         </div>

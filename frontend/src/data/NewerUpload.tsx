@@ -12,6 +12,13 @@ export function NewerUpload({ params, onParams }: { params: Record<string, unkno
   if (!uploads || !newer) return null;
   const versions = uploadVersions(uploads);
   const read = uploads.find((u) => String(u.id) === String(params.upload))!;
+  if (params.upload_version === "newest") {
+    return (
+      <p className="muted newer-upload" role="status">
+        Follows the newest {newer.name}: the next run reads version {versions.get(newer.id)!.version}, uploaded {uploadedAt(newer)}.
+      </p>
+    );
+  }
   return (
     <div className="warn-text newer-upload" role="status">
       <p>
@@ -20,6 +27,9 @@ export function NewerUpload({ params, onParams }: { params: Record<string, unkno
       </p>
       <button type="button" onClick={() => onParams({ ...params, upload: String(newer.id) })}>
         Read the newer {newer.name}
+      </button>{" "}
+      <button type="button" onClick={() => onParams({ ...params, upload: String(newer.id), upload_version: "newest", upload_name: newer.name })}>
+        Always read the newest {newer.name}
       </button>
     </div>
   );

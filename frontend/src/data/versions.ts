@@ -34,3 +34,35 @@ export function uploadChoice(u: Upload, versions: Map<number, UploadVersion>, si
   const which = v && v.of > 1 ? `version ${v.version} of ${v.of}, uploaded ${uploadedAt(u)}, ` : "";
   return `${u.name} (${which}${u.content_type.toUpperCase()}, ${size})`;
 }
+
+/** The import node's "Which version" choice (`upload_version`): the upload picked, or the newest of its name. */
+export const VERSION_CHOICES = [
+  { value: "pinned", label: "this upload (pinned)", hint: "every run reads the file picked above, so a run can be made again" },
+  { value: "newest", label: "the newest upload of this name", hint: "each run reads the newest file uploaded under this name: a scheduled retrain sees new data" },
+] as const;
+
+/**
+ * A node that follows the newest upload keeps the name it follows (`upload_name`), so that when the upload it names
+ * is deleted the studio still finds the next newest of that name; a pinned node keeps none.
+ */
+export function withFollowedName(params: Record<string, unknown>, uploads: readonly Upload[] | null | undefined): Record<string, unknown> {
+  if (params.upload_version !== "newest") return params.upload_name ? { ...params, upload_name: "" } : params;
+  const picked = (uploads ?? []).find((u) => String(u.id) === String(params.upload ?? ""));
+  return picked && picked.name !== params.upload_name ? { ...params, upload_name: picked.name } : params;
+}
+
+export interface UploadRead {
+  upload: number;
+  name: string;
+  version: number;
+  of: number;
+  follows: string;
+}
+
+/** A run's files, as its details say them: "import read people.csv, version 2 of 2 (upload 9, the newest)". */
+export function runReads(uploads: unknown): string[] {
+  if (!uploads || typeof uploads !== "object") return [];
+  return Object.entries(uploads as Record<string, UploadRead>).map(
+    ([node, r]) => `${node} read ${r.name}, version ${r.version} of ${r.of} (upload ${r.upload}, ${r.follows === "newest" ? "the newest" : "pinned"})`,
+  );
+}

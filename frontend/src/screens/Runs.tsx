@@ -8,6 +8,7 @@ import { usePipelineNames } from "../api/usePipelineNames";
 import { navigate } from "../router";
 import { handOffKeys } from "../deployments/rollout";
 import { failedNodeReasons } from "../runs/failure";
+import { runReads } from "../data/versions";
 
 function duration(run: Run): string {
   if (!run.started_at) return "—";
@@ -109,7 +110,10 @@ export function Runs({ projectId }: { projectId: string }) {
                 <td>
                   <a href={`/pipelines/${r.pipeline}`} onClick={(e) => { e.preventDefault(); navigate(`/pipelines/${r.pipeline}`); }}>#{r.id}</a>
                 </td>
-                <td>{names.get(r.pipeline) ?? `#${r.pipeline}`}</td>
+                <td>
+                  {names.get(r.pipeline) ?? `#${r.pipeline}`}
+                  {runReads(r.uploads).map((line) => <p key={line} className="muted run-reads">{line}</p>)}
+                </td>
                 <td>v{r.version}</td>
                 <td>{r.mode}{r.node ? ` ${r.node}` : ""}{r.force ? " (forced)" : ""}</td>
                 <td>

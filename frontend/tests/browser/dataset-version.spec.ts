@@ -1,7 +1,8 @@
 // A returning analyst's week: last week's pipeline reads customers.csv, whose "visits" header was typed "vists" and
 // held "n/a" cells; the corrected file is uploaded again under the same name. The two files are told apart on the
 // Data page and in the import node's picker (they read "customers.csv" twice), and the import node of last week's
-// pipeline says a newer customers.csv exists and switches to it with one click (it silently kept reading the old one).
+// pipeline says a newer customers.csv exists and switches to it with one click (it silently kept reading the old one),
+// or follows the newest of the name from then on ("Which version").
 import { apiCall, createPipeline, demoProjectId, expect, login, node, SHOTS, studioUrl, test, uploadOnDataPage } from "./fixtures";
 
 function customers(rows: number, visits: string, na: string): string {
@@ -63,4 +64,15 @@ test("a corrected file uploaded under the same name is a new version the import 
   await page.keyboard.press("Control+z");
   await node(page, "import_csv").click();
   await expect(panel.getByRole("status").filter({ hasText: "A newer customers.csv" })).toBeVisible();
+
+  // Or follow the newest: each run (a schedule's too) reads the newest customers.csv, and its log says which.
+  await panel.getByRole("radiogroup", { name: "Which version" }).getByRole("radio", { name: /^the newest upload of this name/ }).check();
+  await expect(panel.getByRole("status").filter({ hasText: "Follows the newest customers.csv: the next run reads version 2" })).toBeVisible();
+  await page.getByRole("button", { name: "Save", exact: true }).click();
+  await expect(page.getByText("Saved version v3")).toBeVisible();
+  await page.keyboard.press("Escape");
+  await page.getByRole("button", { name: "Run all" }).click();
+  await expect(page.getByText(/^Run #\d+: succeeded$/)).toHaveText(`Run #${run.id + 2}: succeeded`, { timeout: 60_000 });
+  await page.getByRole("tab", { name: "Log", exact: true }).click();
+  await expect(page.getByText(/import_csv: reads upload \d+: customers\.csv, version 2 of 2 \(the newest of its name, followed\)/)).toBeVisible();
 });

@@ -40,7 +40,7 @@ class RunSerializer(serializers.ModelSerializer):
         model = Run
         fields = ["id", "project", "pipeline", "version", "engine", "mode", "node", "force", "params", "priority",
                   "status", "error", "requested_by", "trigger", "created_at", "started_at", "finished_at",
-                  "cancel_requested", "attempts", "last_seq", "metrics", "nodes"]
+                  "cancel_requested", "attempts", "last_seq", "metrics", "uploads", "nodes"]
         read_only_fields = fields
 
     @extend_schema_field(TriggerSerializer)

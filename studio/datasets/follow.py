@@ -1,0 +1,125 @@
+"""Which upload a file import node reads in a run: the one it names (`upload_version` "pinned", the default), or
+the newest upload of that name in the run's project ("newest"), so that a scheduled retrain reads the file an
+analyst uploaded again under its name. The studio resolves this when a run starts and keeps the answer with the
+run (Run.uploads), and the worker hands the executor a graph whose import nodes name the upload chosen: the
+executor and the operators know nothing of versions, and the cache keys on the upload read (its id and sha256).
+
+Versions are the project's uploads of one name in upload order (by id), as the Data page numbers them; another
+project's uploads never count."""
+from __future__ import annotations
+
+import dataclasses
+
+import pipelines
+
+from studio.core.errors import ApiError
+
+PINNED, NEWEST = "pinned", "newest"
+
+
+class UploadGone(Exception):
+    """A node follows the newest upload of a name, and no upload of that name is left in the project."""
+
+    def __init__(self, index: int, node: pipelines.Node, message: str):
+        super().__init__(message)
+        self.index, self.node, self.message = index, node, message
+
+    def api_error(self) -> ApiError:
+        path = f"graph.nodes[{self.index}].params.upload"
+        return ApiError(400, "upload_gone", [{"path": path, "message": self.message, "code": "upload_gone",
+                                              "node": self.node.id}], message=self.message)
+
+
+def is_file_import(operator: str) -> bool:
+    from operators import registry
+    from operators.library.io_files import FileSource
+
+    cls = registry.get(operator)
+    return cls is not None and issubclass(getattr(cls, "Params", object), FileSource)
+
+
+def _literal(value) -> str | None:
+    """An upload id as the node names it, or None (empty, or bound to a pipeline parameter)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or value == "":
+        return None
+    return str(value)
+
+
+def uploads_read(project, graph: pipelines.Graph, needed: set[str] | None = None) -> dict[str, dict]:
+    """Node id -> the upload that file import node will read: {"upload", "name", "version", "of", "sha256",
+    "follows"}; for every import node naming an upload by a literal id, of the nodes the run needs (`needed`, None:
+    all). Raises UploadGone naming the node when it follows the newest of a name that has no upload left. A pinned
+    node's upload that is gone is left out (the run fails at that node, as before)."""
+    nodes = [(i, n) for i, n in enumerate(graph.nodes) if (needed is None or n.id in needed)
+             and is_file_import(n.operator) and _literal(n.params.get("upload"))]
+    if not nodes:
+        return {}
+    rows = list(project.uploads.order_by("id").values("id", "name", "sha256"))
+    by_id = {str(r["id"]): r for r in rows}
+    by_name: dict[str, list[dict]] = {}
+    for row in rows:
+        by_name.setdefault(row["name"], []).append(row)
+    out = {}
+    for index, node in nodes:
+        named = _literal(node.params.get("upload"))
+        follows = NEWEST if node.params.get("upload_version") == NEWEST else PINNED
+        if follows == PINNED:
+            chosen = by_id.get(named)
+            if chosen is None:
+                continue
+        else:
+            followed = node.params.get("upload_name")
+            name = followed if isinstance(followed, str) and followed else (by_id.get(named) or {}).get("name")
+            label = f"node {node.id!r}" + (f" ({node.label})" if node.label and node.label != node.id else "")
+            if not name:
+                raise UploadGone(index, node, f"{label} follows the newest version of upload {named}, which was "
+                                              "deleted, and names no file: pick a file for it again")
+            if not by_name.get(name):
+                raise UploadGone(index, node, f"{label} follows the newest version of {name!r}, and no file of that "
+                                              "name is left in the project: upload it again or pick another file")
+            chosen = by_name[name][-1]
+        versions = by_name[chosen["name"]]
+        out[node.id] = {"upload": chosen["id"], "name": chosen["name"], "version": versions.index(chosen) + 1,
+                        "of": len(versions), "sha256": chosen["sha256"], "follows": follows}
+    return out
+
+
+def with_uploads(graph: pipelines.Graph, reads: dict[str, dict]) -> pipelines.Graph:
+    """The graph with each import node naming the upload `reads` chose for it (what the executor reads)."""
+    nodes = [dataclasses.replace(n, params={**n.params, "upload": str(reads[n.id]["upload"])})
+             if n.id in reads and reads[n.id].get("upload") is not None else n for n in graph.nodes]
+    return dataclasses.replace(graph, nodes=nodes)
+
+
+def describe(read: dict) -> str:
+    """One line of a node's log: which upload it reads, and why that one."""
+    which = "the newest of its name, followed" if read["follows"] == NEWEST else "pinned by the node"
+    return (f"reads upload {read['upload']}: {read['name']}, version {read['version']} of {read['of']} ({which}), "
+            f"sha256 {read['sha256'][:12]}")
+
+
+def refuse_following_in_components(graph: pipelines.Graph, components, scope: dict) -> None:
+    """A component's inner import node that follows the newest upload is not resolved yet (a component's graph is
+    shared by every pipeline using it): a run that needs one is refused, naming the component node and the inner
+    node, rather than silently reading the upload the inner node names."""
+    from pipelines.components import SEPARATOR, expand, has_components
+    from pipelines.validation import run_scope
+
+    if not has_components(graph):
+        return
+    expansion = expand(graph, components)
+    needed = run_scope(expansion.graph, **scope)  # from / only / until: the nodes this run needs
+    index = {n.id: i for i, n in enumerate(graph.nodes)}
+    for inner in expansion.graph.nodes:
+        origin = expansion.origins.get(inner.id)
+        if origin is None or inner.params.get("upload_version") != NEWEST or not is_file_import(inner.operator):
+            continue
+        if needed is not None and inner.id not in needed:
+            continue
+        outer, inner_id = origin
+        message = (f"component node {outer!r}, inner node {inner_id!r}: an import inside a component cannot follow "
+                   "the newest upload yet; pin it (Which version: this upload) or move the import out of the "
+                   "component")
+        raise ApiError(400, "upload_version_in_component", [{
+            "path": f"graph.nodes[{index[outer]}].component{SEPARATOR}{inner_id}.params.upload_version",
+            "message": message, "code": "upload_version_in_component", "node": outer}], message=message)

@@ -1,0 +1,167 @@
+"""An import node that follows the newest upload of its file's name: resolved by the studio when the run starts,
+within the run's project only, recorded with the run (its details and the node's log), and the cache keyed on
+the file read; a pinned node (the default, and every pipeline saved before) keeps reading its upload."""
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.studio.conftest import node
+
+pytestmark = pytest.mark.django_db
+
+V1 = b"age,churn\n30,1\n41,0\n"
+V2 = b"age,churn\n30,1\n41,0\n25,1\n"
+
+
+def upload(client, project, body: bytes, name: str = "people.csv") -> int:
+    handle = io.BytesIO(body)
+    handle.name = name
+    response = client.post("/api/uploads/", {"project": project.pk, "file": handle}, format="multipart")
+    assert response.status_code == 201, response.json()
+    return response.json()["id"]
+
+
+def pipeline_reading(world, upload_id: int, **params) -> int:
+    graph = {"nodes": [node("import", "import_csv", upload=str(upload_id), **params)], "edges": []}
+    response = world.as_alice.post("/api/pipelines/", {"project": world.a.pk, "name": "retrain", "graph": graph},
+                                   format="json")
+    assert response.status_code == 201, response.json()
+    return response.json()["id"]
+
+
+def finished(world, run_now, pipeline: int) -> dict:
+    started = run_now(world.as_alice, pipeline=pipeline)
+    assert started.status_code == 201, started.json()
+    run = world.as_alice.get(f"/api/runs/{started.json()['id']}/").json()
+    assert run["status"] == "succeeded", (run["error"], run["nodes"])
+    return run
+
+
+def logs(world, run: dict) -> list[str]:
+    events = world.as_alice.get(f"/api/runs/{run['id']}/events/").json()
+    return [e["data"]["message"] for e in events if e["type"] == "node_log" and e["node"] == "import"]
+
+
+def rows(world, run: dict) -> int:
+    return world.as_alice.get(f"/api/runs/{run['id']}/outputs/import/table/").json()["rows_total"]
+
+
+def test_a_following_node_reads_the_newest_upload_and_the_run_records_it(world, run_now):
+    first = upload(world.as_alice, world.a, V1)
+    pipeline = pipeline_reading(world, first, upload_version="newest")
+    run = finished(world, run_now, pipeline)
+    assert run["uploads"]["import"] | {"sha256": ""} == {"upload": first, "name": "people.csv", "version": 1,
+                                                          "of": 1, "sha256": "", "follows": "newest"}
+    second = upload(world.as_alice, world.a, V2)  # the corrected file, uploaded again under its name
+    run = finished(world, run_now, pipeline)
+    assert {k: run["uploads"]["import"][k] for k in ("upload", "version", "of")} == {"upload": second, "version": 2,
+                                                                                     "of": 2}
+    assert rows(world, run) == 3
+    imported = next(n for n in run["nodes"] if n["node"] == "import")
+    assert imported["cached"] is False  # the cache keys on the file read, not on the node's params
+    assert logs(world, run)[0].startswith(f"reads upload {second}: people.csv, version 2 of 2 (the newest of its "
+                                          "name, followed)")
+    again = finished(world, run_now, pipeline)  # the same newest file: the node's output is reused
+    assert next(n for n in again["nodes"] if n["node"] == "import")["cached"] is True
+
+
+def test_a_pinned_node_keeps_its_upload(world, run_now):
+    first = upload(world.as_alice, world.a, V1)
+    pipeline = pipeline_reading(world, first)  # no upload_version: pinned, as every pipeline saved before
+    upload(world.as_alice, world.a, V2)
+    run = finished(world, run_now, pipeline)
+    assert {k: run["uploads"]["import"][k] for k in ("upload", "version", "of", "follows")} == {
+        "upload": first, "version": 1, "of": 2, "follows": "pinned"}
+    assert rows(world, run) == 2
+    assert "version 1 of 2 (pinned by the node)" in logs(world, run)[0]
+
+
+def test_another_projects_newer_upload_of_the_name_never_counts(world, run_now):
+    first = upload(world.as_alice, world.a, V1)
+    pipeline = pipeline_reading(world, first, upload_version="newest")
+    theirs = upload(world.as_bob, world.b, V2)  # bob's project: same name, a later upload
+    assert theirs > first
+    run = finished(world, run_now, pipeline)
+    assert {k: run["uploads"]["import"][k] for k in ("upload", "version", "of")} == {"upload": first, "version": 1,
+                                                                                     "of": 1}
+    assert rows(world, run) == 2
+    # bob's pipeline following alice's upload by its id: refused, naming his node and not her file
+    graph = {"nodes": [node("mine", "import_csv", upload=str(first), upload_version="newest")], "edges": []}
+    his = world.as_bob.post("/api/pipelines/", {"project": world.b.pk, "name": "steal", "graph": graph}, format="json")
+    refused = run_now(world.as_bob, pipeline=his.json()["id"])
+    assert refused.status_code == 400 and "node 'mine'" in refused.json()["message"]
+    assert "people.csv" not in refused.json()["message"]
+
+
+def test_a_deleted_newest_gives_the_next_newest_then_an_error_naming_the_node(world, run_now):
+    first = upload(world.as_alice, world.a, V1)
+    second = upload(world.as_alice, world.a, V2)
+    # the node names the newest, which is then deleted: it still knows the name it follows
+    pipeline = pipeline_reading(world, second, upload_version="newest", upload_name="people.csv")
+    assert world.as_alice.delete(f"/api/uploads/{second}/").status_code == 204
+    run = finished(world, run_now, pipeline)
+    assert run["uploads"]["import"]["upload"] == first and rows(world, run) == 2
+    assert world.as_alice.delete(f"/api/uploads/{first}/").status_code == 204
+    refused = run_now(world.as_alice, pipeline=pipeline)
+    assert refused.status_code == 400, refused.json()
+    body = refused.json()
+    assert body["errors"][0]["path"] == "graph.nodes[0].params.upload"
+    assert "node 'import' follows the newest version of 'people.csv'" in body["errors"][0]["message"]
+
+
+def test_a_node_the_run_does_not_need_is_not_resolved(world, run_now):
+    import tests.pipelines.testing_operators  # noqa: F401  (test_emit)
+
+    first = upload(world.as_alice, world.a, V1)
+    graph = {"nodes": [node("import", "import_csv", upload=str(first), upload_version="newest"),
+                       node("emit", "test_emit", value=4)], "edges": []}
+    pipeline = world.as_alice.post("/api/pipelines/", {"project": world.a.pk, "name": "two", "graph": graph},
+                                   format="json").json()["id"]
+    assert world.as_alice.delete(f"/api/uploads/{first}/").status_code == 204
+    assert run_now(world.as_alice, pipeline=pipeline).status_code == 400
+    preview = run_now(world.as_alice, pipeline=pipeline, mode="until", node="emit")
+    assert preview.status_code == 201, preview.json()
+    run = world.as_alice.get(f"/api/runs/{preview.json()['id']}/").json()
+    assert run["status"] == "succeeded" and run["uploads"] == {}
+
+
+def test_a_schedule_retrains_on_the_file_uploaded_again(world, django_capture_on_commit_callbacks):
+    from studio.schedules.scheduler import Scheduler
+    from studio.workflows.models import Pipeline
+    from tests.studio.schedules.conftest import Clock, make_schedule
+
+    first = upload(world.as_alice, world.a, V1)
+    pipeline = Pipeline.objects.get(pk=pipeline_reading(world, first, upload_version="newest"))
+    schedule = make_schedule(pipeline, world.alice, datetime(2024, 6, 1, tzinfo=UTC), cron="0 2 * * *")
+    clock = Clock(datetime(2024, 6, 1, 2, tzinfo=UTC))  # the scheduler's clock: the test moves it
+    with django_capture_on_commit_callbacks(execute=True):  # the fire's run is enqueued (and run) at commit
+        Scheduler(clock).tick()
+    second = upload(world.as_alice, world.a, V2)  # the analyst uploads the corrected file between two fires
+    clock.set(datetime(2024, 6, 2, 2, tzinfo=UTC))
+    with django_capture_on_commit_callbacks(execute=True):
+        Scheduler(clock).tick()
+    fires = list(schedule.fires.order_by("fire_time"))
+    runs = [fire.run for fire in fires]
+    assert [r.status for r in runs] == ["succeeded", "succeeded"], [r.error for r in runs]
+    assert [(r.uploads["import"]["upload"], r.uploads["import"]["version"]) for r in runs] == [(first, 1), (second, 2)]
+    assert runs[1].nodes.get(node="import").cached is False
+
+
+def test_an_import_inside_a_component_that_follows_the_newest_is_refused_naming_both_nodes(world, run_now):
+    first = upload(world.as_alice, world.a, V1)
+    inner = {"nodes": [node("read", "import_csv", upload=str(first), upload_version="newest")], "edges": [],
+             "ports": {"inputs": [], "outputs": [{"name": "table", "node": "read", "port": "table"}]}}
+    made = world.as_alice.post("/api/components/", {"project": world.a.pk, "name": "source", "graph": inner},
+                               format="json")
+    assert made.status_code == 201, made.json()
+    graph = {"nodes": [node("src", "component", component="source")], "edges": []}
+    pipeline = world.as_alice.post("/api/pipelines/", {"project": world.a.pk, "name": "wrapped", "graph": graph},
+                                   format="json").json()["id"]
+    refused = run_now(world.as_alice, pipeline=pipeline)
+    assert refused.status_code == 400, refused.json()
+    entry = refused.json()["errors"][0]
+    assert entry["path"] == "graph.nodes[0].component.read.params.upload_version"
+    assert entry["message"].startswith("component node 'src', inner node 'read': an import inside a component")
