@@ -3,6 +3,7 @@ scorer, batch scoring and any other process load without pickle (DESIGN principl
 
     bundle/
       manifest.json            name, version, created, source, input spec, output spec, threshold,
+                               the label's values (classes) and column (target) when known,
                                sha256 of every other file
       feature_state/           the fitted feature state: fitted.json + arrays.npz (+ texts)
       model/                   the model: fitted.json + arrays.npz (LR) or model.txt (LightGBM text)
@@ -141,6 +142,7 @@ def write_bundle(directory: str | Path, *, name: str, model: Fitted, feature_sta
             ],
             "contribution_names": list(scorer.feature_names) + ["bias"],
             **({"classes": classes} if classes else {}),
+            **({"target": str(target)} if (target := feature_state.meta.get("label")) else {}),
             **({"left_out": left_out} if (left_out := left_out_inputs(feature_state)) else {}),
             "holdout": {"rows": len(rows), "tolerance": TOLERANCE},
             "files": files,

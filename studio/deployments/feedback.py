@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 
 from django.conf import settings
@@ -52,6 +53,23 @@ def deployment_classes(deployment: Deployment) -> list | None:
     newest version's); None when it has none (0 / 1 labels)."""
     version = deployment.live_version or deployment.versions.order_by("-number").first()
     return version.manifest.get("classes") if version is not None else None
+
+
+def deployment_target(deployment: Deployment) -> str | None:
+    """The name of the label column the deployment's model was trained on ("renewed"), of the same version as
+    deployment_classes: its manifest's "target", or for a bundle published before manifests named it, its
+    feature state's label; None when neither says."""
+    version = deployment.live_version or deployment.versions.order_by("-number").first()
+    if version is None:
+        return None
+    target = version.manifest.get("target")
+    if target is None:
+        try:
+            fitted = json.loads((Path(version.bundle) / "feature_state" / "fitted.json").read_text())
+            target = fitted["state"].get("label")
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+    return str(target) if target else None
 
 
 def version_classes(deployment: Deployment) -> dict[str, list | None]:
@@ -144,10 +162,12 @@ def expected_labels(classes: list | None) -> str:
     return f"{known.negative!r} or {known.positive!r} (the deployment's labels) or 0 / 1"
 
 
-def parse_csv(upload) -> tuple[list[dict], int]:
+def parse_csv(upload, target: str | None = None) -> tuple[list[dict], int]:
     """An uploaded CSV with the columns request_id, row (optional, default 0) and label -> (label items, the number
-    of lines with an empty label). The deployment page's labels template lists every served row with an empty
-    label: parse_labels skips the lines left empty instead of refusing them as bad labels."""
+    of lines with an empty label). The label column may instead be named after the deployment's target (`target`,
+    "renewed"), the name the analyst's own table gives it; a file with both is refused as ambiguous. The deployment
+    page's labels template lists every served row with an empty label: parse_labels skips the lines left empty
+    instead of refusing them as bad labels."""
     if upload.size > MAX_CSV_BYTES:
         raise FeedbackError("file", f"the file has {upload.size:,} bytes; the limit is {MAX_CSV_BYTES:,}")
     try:
@@ -155,15 +175,18 @@ def parse_csv(upload) -> tuple[list[dict], int]:
     except UnicodeDecodeError:
         raise FeedbackError("file", "the file is not UTF-8 text") from None
     reader = csv.DictReader(io.StringIO(text))
-    missing = {"request_id", "label"} - set(reader.fieldnames or [])
+    names = set(reader.fieldnames or [])
+    column = label_column(names, target)
+    missing = {"request_id", column} - names
     if missing:
-        raise FeedbackError("file", f"the CSV needs the columns request_id, row and label; it lacks "
+        named = f"label (or {target}, the deployment's target)" if target and target != "label" else "label"
+        raise FeedbackError("file", f"the CSV needs the columns request_id, row and {named}; it lacks "
                                     f"{', '.join(sorted(missing))}")
     items, blank = [], 0
     for n, record in enumerate(reader, start=2):
         if len(items) >= MAX_LABELS:
             raise FeedbackError("file", f"more than {MAX_LABELS:,} labels in one file")
-        label = (record.get("label") or "").strip()
+        label = (record.get(column) or "").strip()
         blank += not label  # kept, so that an item's position still names its line; parse_labels skips it
         try:
             items.append({"request_id": _request_id(record.get("request_id") or ""),
@@ -175,6 +198,17 @@ def parse_csv(upload) -> tuple[list[dict], int]:
             f" ({blank:,} lines with an empty label column): fill in the label of the rows you know" if blank else
             ": under the header request_id,row,label, one line per served row"))
     return items, blank
+
+
+def label_column(names: set, target: str | None) -> str:
+    """Which column of a labels CSV holds the labels: "label", or the deployment's target when the file has that
+    column and no "label"; both is ambiguous (FeedbackError naming the two)."""
+    if not target or target in ("label", "request_id", "row") or target not in names:
+        return "label"
+    if "label" in names:
+        raise FeedbackError("file", f"the CSV has both a label column and a {target!r} column (the deployment's "
+                                    f"target): keep the one that holds the true labels")
+    return target
 
 
 def _request_id(text: str) -> str:

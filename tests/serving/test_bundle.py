@@ -38,6 +38,7 @@ def test_bundle_holds_spec_states_and_holdout(bundles, scoring_table):
                                                        "home_ownership", "region", "purpose"}
     assert [o["name"] for o in manifest["outputs"]] == ["probability", "label", "contributions"]
     assert manifest["holdout"] == {"rows": 100, "tolerance": 1e-9}
+    assert manifest["target"] == "default"  # the label column's name: a labels CSV may name its column so
     files = {p.relative_to(bundles["1"]).as_posix() for p in bundles["1"].rglob("*") if p.is_file()}
     assert {"manifest.json", "holdout.json", "model/model.txt", "feature_state/arrays.npz"} <= files
     for path in bundles["1"].rglob("*"):  # no pickle anywhere (protocol 2+ starts with 0x80)

@@ -246,3 +246,68 @@ def test_a_bad_label_after_blank_lines_names_its_own_line(studio, credit):  # no
     csv.name = "labels.csv"
     answer = studio.as_alice.post("/api/deployments/credit/feedback/", {"file": csv}, format="multipart")
     assert answer.status_code == 400 and "line 4: label" in answer.json()["message"], answer.json()
+
+
+@pytest.fixture
+def renewals(studio, settings):  # noqa: F811
+    """A deployment trained on the label column "renewed" (its manifest's target, as publish stores it)."""
+    from studio.deployments.models import Deployment, DeploymentVersion
+
+    deployment = Deployment.objects.create(project=studio.a, name="renewals", created_by=studio.alice)
+    version = DeploymentVersion.objects.create(deployment=deployment, number=1, bundle="unused",
+                                               manifest={"classes": ["no", "yes"], "target": "renewed"})
+    deployment.live_version = version
+    deployment.save()
+    served(settings, "renewals", {"req-1": 3})
+    return deployment
+
+
+def upload(studio, name: str, body: bytes):  # noqa: F811
+    csv = io.BytesIO(body)
+    csv.name = "labels.csv"
+    return studio.as_alice.post(f"/api/deployments/{name}/feedback/", {"file": csv}, format="multipart")
+
+
+def test_a_labels_csv_may_name_its_label_column_after_the_target(studio, renewals):  # noqa: F811
+    answer = upload(studio, "renewals", b"request_id,row,renewed\nreq-1,0,yes\nreq-1,1,no\nreq-1,2,\n")
+    assert answer.status_code == 200, answer.json()
+    assert answer.json()["stored"] == 2 and answer.json()["blank_labels"] == 1
+    assert labels_of(renewals) == [("req-1", 0, 1), ("req-1", 1, 0)]
+    answer = upload(studio, "renewals", b"request_id,row,label\nreq-1,2,yes\n")  # "label" still works
+    assert answer.status_code == 200 and labels_of(renewals)[-1] == ("req-1", 2, 1), answer.json()
+
+
+def test_a_labels_csv_with_both_label_and_target_columns_is_ambiguous(studio, renewals):  # noqa: F811
+    answer = upload(studio, "renewals", b"request_id,row,label,renewed\nreq-1,0,yes,no\n")
+    assert answer.status_code == 400, answer.json()
+    assert answer.json()["errors"][0]["path"] == "file"
+    message = answer.json()["errors"][0]["message"]
+    assert "label" in message and "'renewed'" in message and "both" in message
+    assert not labels_of(renewals)
+
+
+def test_a_labels_csv_of_neither_column_names_the_target_it_may_use(studio, renewals):  # noqa: F811
+    answer = upload(studio, "renewals", b"request_id,row,outcome\nreq-1,0,yes\n")
+    assert answer.status_code == 400
+    assert answer.json()["errors"][0]["message"] == ("the CSV needs the columns request_id, row and label (or "
+                                                     "renewed, the deployment's target); it lacks label")
+
+
+def test_a_bundle_published_before_manifests_named_the_target_gives_it_from_its_feature_state(
+        studio, settings, tmp_path):  # noqa: F811
+    import json
+
+    from studio.deployments.models import Deployment, DeploymentVersion
+
+    (tmp_path / "feature_state").mkdir()
+    (tmp_path / "feature_state" / "fitted.json").write_text(json.dumps({"kind": "features",
+                                                                         "state": {"label": "renewed"}}))
+    deployment = Deployment.objects.create(project=studio.a, name="older", created_by=studio.alice)
+    version = DeploymentVersion.objects.create(deployment=deployment, number=1, bundle=str(tmp_path),
+                                               manifest={"classes": ["no", "yes"]})
+    deployment.live_version = version
+    deployment.save()
+    served(settings, "older", {"req-1": 1})
+    answer = upload(studio, "older", b"request_id,row,renewed\nreq-1,0,yes\n")
+    assert answer.status_code == 200, answer.json()
+    assert labels_of(deployment) == [("req-1", 0, 1)]

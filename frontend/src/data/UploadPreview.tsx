@@ -1,3 +1,4 @@
+import { columnFormatters, isDateTimeType } from "../outputs/views";
 import { lookAlikesText, notNumbersText, type PreviewColumn } from "./textNumbers";
 import type { Upload } from "./uploads";
 
@@ -7,6 +8,8 @@ const DELIMITERS: Record<string, string> = { ",": "comma (,)", ";": "semicolon (
 export function UploadPreview({ upload }: { upload: Upload }) {
   const p = upload.preview;
   if (!p) return <p className="muted">No preview for {upload.name}.</p>;
+  // dates and times by the tables' one formatter; other cells as the file holds them
+  const shown = columnFormatters(p.columns.map((c) => c.type), p.rows).map((f, j) => (isDateTimeType(p.columns[j].type) ? f : String));
   return (
     <section className="upload-preview" aria-label={`Preview of ${upload.name}`}>
       <h2>Preview: {upload.name}</h2>
@@ -40,7 +43,7 @@ export function UploadPreview({ upload }: { upload: Upload }) {
           </thead>
           <tbody>
             {p.rows.map((row, i) => (
-              <tr key={i}>{row.map((v, j) => <td key={j}>{v === null ? <span className="muted">missing</span> : String(v)}</td>)}</tr>
+              <tr key={i}>{row.map((v, j) => <td key={j}>{v === null ? <span className="muted">missing</span> : (shown[j] ?? String)(v)}</td>)}</tr>
             ))}
           </tbody>
         </table>

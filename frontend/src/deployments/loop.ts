@@ -111,6 +111,17 @@ export interface ServedRequest {
   answers: ServedAnswer[];
 }
 
+/** How often the page asks the prediction log again for a request it just served (Try it): the serving process
+ * writes its log about once a second, so at first the request is not there yet. At most AWAIT_TRIES times. */
+export const AWAIT_MS = 1_000;
+export const AWAIT_TRIES = 20;
+
+/** Whether the page is still waiting for request `awaited` to land in the prediction log: the requests asked for
+ * do not hold it, after `tries` asks. */
+export function stillAwaited(requests: readonly ServedRequest[] | null, awaited: string | null | undefined, tries: number): boolean {
+  return !!awaited && tries < AWAIT_TRIES && !(requests ?? []).some((r) => r.request_id === awaited);
+}
+
 /** A served request's answer in a few words: "no (p 0.250)", or the first rows' labels for a batch. */
 export function answerText(request: ServedRequest): string {
   const one = (a: ServedAnswer) => `${a.label ?? "—"}${a.probability === null ? "" : ` (p ${a.probability.toFixed(3)})`}`;

@@ -1,7 +1,7 @@
 import { useState } from "react";
 import { FeatureStateSummary, FeaturesView, type FeaturesBody, type FeatureStateBody } from "./FeatureStateSummary";
 import { Plot, type Figure } from "./Plot";
-import { chartOrder, chartTitle, fmt, MetricsView, ModelSummary, type ModelBody } from "./views";
+import { chartOrder, chartTitle, columnFormatters, fmt, MetricsView, ModelSummary, type ModelBody } from "./views";
 
 // The body of one output port, as GET /api/runs/{id}/outputs/{node}/{port}/ answers it, drawn by its kind.
 
@@ -61,6 +61,7 @@ function Histogram({ counts }: { counts: number[] }) {
 }
 
 function TableView({ body, onPage }: { body: TableBody; onPage: (offset: number) => void }) {
+  const shown = columnFormatters(body.columns.map((c) => c.dtype), body.rows);
   return (
     <div>
       <div className="pager">
@@ -83,7 +84,7 @@ function TableView({ body, onPage }: { body: TableBody; onPage: (offset: number)
             {body.rows.map((row, i) => (
               <tr key={i}>
                 {row.map((v, j) => (
-                  <td key={j}>{fmt(v)}</td>
+                  <td key={j}>{shown[j] ? shown[j](v) : fmt(v)}</td>
                 ))}
               </tr>
             ))}

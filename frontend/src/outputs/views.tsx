@@ -6,10 +6,49 @@ import { useState } from "react";
 const HIGHER = new Set(["auc", "ks", "pr_auc", "average_precision", "accuracy", "precision", "recall", "f1", "gini"]);
 const LOWER = new Set(["logloss", "brier"]);
 
-export function fmt(v: unknown): string {
+/** The one formatter of a value in a table: numbers to 4 significant digits, missing as "—", and a cell of a date /
+ * time column (`dtype` "datetime64[ns]", "datetime", "date32[day]", ...) by `dateTimeText`. */
+export function fmt(v: unknown, dtype = "", dateOnly = false): string {
   if (typeof v === "number") return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4)));
   if (v === null || v === undefined) return "—";
+  if (typeof v === "string" && isDateTimeType(dtype)) return dateTimeText(v, dateOnly);
   return typeof v === "object" ? JSON.stringify(v) : String(v);
+}
+
+const ISO = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2})(?::(\d{2})(?:\.(\d+))?)?)?(Z|[+-]\d{2}:?\d{2})?$/;
+
+export function isDateTimeType(dtype: string): boolean {
+  return /^(datetime|date|timestamp)/i.test(dtype);
+}
+
+/** An ISO date / time as a person reads it: "2024-01-10T13:45:00.000" -> "2024-01-10 13:45:00", fractions of a
+ * second only when not zero (".250" -> ".25"), and the date alone for a date column (`dateOnly`: every value at
+ * midnight) or "2024-01-10T00:00:00.000Z" -> "2024-01-10 00:00:00 UTC". Anything else comes back unchanged. */
+export function dateTimeText(text: string, dateOnly = false): string {
+  const m = ISO.exec(text);
+  if (!m) return text;
+  const [, day, hm, sec, frac, zone] = m;
+  if (dateOnly || !hm) return day;
+  const fraction = (frac ?? "").replace(/0+$/, "");
+  return `${day} ${hm}:${sec ?? "00"}${fraction ? `.${fraction}` : ""}${zone ? (zone === "Z" ? " UTC" : ` ${zone}`) : ""}`;
+}
+
+/** Whether a date / time column shows dates only: every value it shows at midnight (a column of dates, which pandas
+ * holds as timestamps). */
+export function isDateColumn(values: readonly unknown[]): boolean {
+  const texts = values.filter((v): v is string => typeof v === "string");
+  return texts.length > 0 && texts.every((v) => {
+    const m = ISO.exec(v);
+    return m !== null && (!m[2] || (m[2] === "00:00" && /^0*$/.test(m[3] ?? "") && /^0*$/.test(m[4] ?? "")));
+  });
+}
+
+/** The formatter of each column of a table of rows: `fmt` with the column's type, dates alone in a date column. */
+export function columnFormatters(dtypes: readonly string[], rows: readonly (readonly unknown[])[]): ((v: unknown) => string)[] {
+  return dtypes.map((dtype, j) => {
+    const dateOnly = isDateTimeType(dtype) && isDateColumn(rows.map((r) => r[j]));
+    return (v: unknown) => fmt(v, dtype, dateOnly);
+  });
 }
 
 /** Which side is better for one metric: "a", "b" or "" (equal, not comparable, or not numbers). */

@@ -54,6 +54,7 @@ export function DeploymentDetail({ id }: { id: string }) {
 
   // One curl line: the serving process's example (a held-out row), with the Try it form's values once it has scored.
   const [scored, setScored] = useState<TryRequest | null>(null);
+  const [servedId, setServedId] = useState<string | null>(null); // the Try it request, awaited in the Feedback section
   const curl = curlWithKey(serving?.curl ?? "", apiKey);
 
   if (!deployment) {
@@ -88,7 +89,10 @@ export function DeploymentDetail({ id }: { id: string }) {
       <KeysPanel deployment={deployment} apiKey={apiKey} onKey={chooseKey} />
 
       <h2>Try it</h2>
-      <TryForm id={id} columns={inputColumns(deployment.input_spec)} leftOut={deployment.left_out_inputs ?? []} live={deployment.status === "live"} apiKey={apiKey} onScored={setScored} />
+      <TryForm id={id} columns={inputColumns(deployment.input_spec)} leftOut={deployment.left_out_inputs ?? []} live={deployment.status === "live"} apiKey={apiKey} onScored={(request, requestId) => {
+        setScored(request);
+        if (requestId) setServedId(requestId);
+      }} />
 
       <h2>Request with curl</h2>
       <p className="muted">
@@ -106,7 +110,7 @@ export function DeploymentDetail({ id }: { id: string }) {
       <h2>Limits and logging</h2>
       <SettingsPanel deployment={deployment} onSaved={setDeployment} />
 
-      <ClosedLoop id={id} name={deployment.name} />
+      <ClosedLoop id={id} name={deployment.name} served={servedId} />
 
       <h2>History (newest first)</h2>
       <HistoryTable history={deployment.history} />

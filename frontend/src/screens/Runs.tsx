@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { Fragment, useEffect, useState } from "react";
 import { ApiFailure, get, post } from "../api/client";
 import { items } from "../api/lists";
 import type { Operator, Page, Run } from "../api/types";
@@ -17,21 +17,21 @@ function duration(run: Run): string {
   return s < 60 ? `${s.toFixed(1)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
 }
 
-/** "Publish" on a finished run: its model and feature state become a new live version of a deployment. */
-function PublishRun({ run }: { run: Run }) {
-  const [open, setOpen] = useState(false);
+/** "Publish" on a finished run: its model and feature state become a new live version of a deployment. The form
+ * has a row of the table to itself, under the run's (in the run's last cell, its name box ran past the page's right
+ * edge at 1280 and 1440 px). */
+function PublishRun({ run, onClose }: { run: Run; onClose: () => void }) {
   const [name, setName] = useState("");
   const [modelNode, setModelNode] = useState("");
   const [error, setError] = useState("");
   const [busy, setBusy] = useState(false);
   const [models, setModels] = useState<Set<string> | null>(null); // operators declaring a model output
   useEffect(() => {
-    if (!open || models !== null) return;
+    if (models !== null) return;
     get<Operator[]>("/api/operators/")
       .then((ops) => setModels(modelOperators(ops as OperatorSpec[])))
       .catch((e: Error) => setError(e.message));
-  }, [open, models]);
-  if (!open) return <button type="button" onClick={() => setOpen(true)}>Publish…</button>;
+  }, [models]);
   const submit = async (e: React.FormEvent) => {
     e.preventDefault();
     setBusy(true);
@@ -72,16 +72,19 @@ function PublishRun({ run }: { run: Run }) {
         </select>
       </label>{" "}
       <button type="submit" disabled={busy || !name}>Publish</button>{" "}
-      <button type="button" onClick={() => setOpen(false)}>Cancel</button>
+      <button type="button" onClick={onClose}>Cancel</button>
       {error && <p className="error-text" role="alert">{error}</p>}
     </form>
   );
 }
 
+const COLUMNS = 9;
+
 export function Runs({ projectId }: { projectId: string }) {
   const [runs, setRuns] = useState<Run[] | null>(null);
   const [error, setError] = useState("");
   const names = usePipelineNames(projectId);
+  const [publishing, setPublishing] = useState<number | null>(null); // the run whose Publish form is open
   useEffect(() => {
     const load = () => get<Page<Run>>(`/api/runs/?project=${projectId}&limit=100`).then((r) => setRuns(items(r))).catch((e: Error) => setError(e.message));
     void load();
@@ -106,25 +109,36 @@ export function Runs({ projectId }: { projectId: string }) {
           </thead>
           <tbody>
             {runs.map((r) => (
-              <tr key={r.id}>
-                <td>
-                  <a href={`/pipelines/${r.pipeline}`} onClick={(e) => { e.preventDefault(); navigate(`/pipelines/${r.pipeline}`); }}>#{r.id}</a>
-                </td>
-                <td>
-                  {names.get(r.pipeline) ?? `#${r.pipeline}`}
-                  {runReads(r.uploads).map((line) => <p key={line} className="muted run-reads">{line}</p>)}
-                </td>
-                <td>v{r.version}</td>
-                <td>{r.mode}{r.node ? ` ${r.node}` : ""}{r.force ? " (forced)" : ""}</td>
-                <td>
-                  <span className={`status-badge status-${r.status}`}>{r.status}</span>{r.error ? ` ${r.error}` : ""}
-                  {failedNodeReasons(r).map((reason) => <p key={reason} className="run-reason error-text">{reason}</p>)}
-                </td>
-                <td>{r.started_at ? new Date(r.started_at).toLocaleString() : "—"}</td>
-                <td>{duration(r)}</td>
-                <td>{r.requested_by ?? ""}</td>
-                <td>{r.status === "succeeded" ? <PublishRun run={r} /> : null}</td>
-              </tr>
+              <Fragment key={r.id}>
+                <tr>
+                  <td>
+                    <a href={`/pipelines/${r.pipeline}`} onClick={(e) => { e.preventDefault(); navigate(`/pipelines/${r.pipeline}`); }}>#{r.id}</a>
+                  </td>
+                  <td className="wrap">
+                    {names.get(r.pipeline) ?? `#${r.pipeline}`}
+                    {runReads(r.uploads).map((line) => <p key={line} className="muted run-reads">{line}</p>)}
+                  </td>
+                  <td>v{r.version}</td>
+                  <td>{r.mode}{r.node ? ` ${r.node}` : ""}{r.force ? " (forced)" : ""}</td>
+                  <td className="wrap">
+                    <span className={`status-badge status-${r.status}`}>{r.status}</span>{r.error ? ` ${r.error}` : ""}
+                    {failedNodeReasons(r).map((reason) => <p key={reason} className="run-reason error-text">{reason}</p>)}
+                  </td>
+                  <td>{r.started_at ? new Date(r.started_at).toLocaleString() : "—"}</td>
+                  <td>{duration(r)}</td>
+                  <td>{r.requested_by ?? ""}</td>
+                  <td>
+                    {r.status === "succeeded" && (
+                      <button type="button" aria-expanded={publishing === r.id} onClick={() => setPublishing(publishing === r.id ? null : r.id)}>Publish…</button>
+                    )}
+                  </td>
+                </tr>
+                {publishing === r.id && r.status === "succeeded" && (
+                  <tr className="publish-row">
+                    <td colSpan={COLUMNS}><PublishRun run={r} onClose={() => setPublishing(null)} /></td>
+                  </tr>
+                )}
+              </Fragment>
             ))}
           </tbody>
         </table>

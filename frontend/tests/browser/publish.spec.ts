@@ -98,7 +98,7 @@ test("publish a succeeded run from the run history; the Deployments page lists i
   // The serving process learns of the new version by itself (within 5 s, issue 7); the page asks it on Refresh.
   const serving = page.getByText(/^Serving process answers; live there:/);
   await expect(async () => {
-    await page.getByRole("button", { name: "Refresh" }).click();
+    await page.getByRole("button", { name: "Refresh", exact: true }).click();
     await expect(serving).toHaveText("Serving process answers; live there: v1", { timeout: 1_000 });
   }).toPass({ timeout: 15_000 });
   await expect(page.getByTestId("deployment-status")).not.toContainText("not reachable");
@@ -167,7 +167,7 @@ test("publish a succeeded run from the run history; the Deployments page lists i
   await expectAccessible(page, "the deployment's page");
 
   // The request shows in the serving figures (per version, from the serving process's /metrics).
-  await page.getByRole("button", { name: "Refresh" }).click();
+  await page.getByRole("button", { name: "Refresh", exact: true }).click();
   const figures = page.getByRole("table", { name: "Serving figures" });
   await expect(figures.getByRole("row", { name: /^v1 / })).toBeVisible();
   await expect(page.getByTestId("plot-latency").locator(".plot-container")).toBeVisible();
@@ -203,7 +203,7 @@ test("publish a succeeded run from the run history; the Deployments page lists i
   await expect(page.getByTestId("version-row-2").getByRole("button", { name: "Make live v2" })).toBeVisible();
   await expect(page.getByRole("table", { name: "History" }).getByRole("row").nth(1)).toContainText("rolled_back");
   await expect(async () => {
-    await page.getByRole("button", { name: "Refresh" }).click();
+    await page.getByRole("button", { name: "Refresh", exact: true }).click();
     await expect(serving).toHaveText("Serving process answers; live there: v1", { timeout: 1_000 });
   }).toPass({ timeout: 15_000 });
   await page.getByLabel(/^Endpoint key/).fill(key); // the page was reloaded since: the user pastes the key

@@ -49,7 +49,7 @@ test("canary at 10% from the deployment page, both versions' figures, promote; t
   const curlBox = page.getByLabel("curl example");
   await expect(curlBox).toHaveValue(/\$SERVING_KEY/);
   await expect(async () => {
-    await page.getByRole("button", { name: "Refresh" }).click();
+    await page.getByRole("button", { name: "Refresh", exact: true }).click();
     await expect(page.getByText(/^Serving process answers; live there:/)).toHaveText("Serving process answers; live there: v1", { timeout: 1_000 });
   }).toPass({ timeout: 15_000 });
   expect(runCurl(await curlBox.inputValue()).error).toContain("key");
@@ -76,7 +76,7 @@ test("canary at 10% from the deployment page, both versions' figures, promote; t
   for (const id of ids.slice(0, 10)) expect(runCurl(curl, id).model_version).toBe(byId[id]);
 
   // Both versions' live figures: requests, latency and score distribution per version.
-  await page.getByRole("button", { name: "Refresh" }).click();
+  await page.getByRole("button", { name: "Refresh", exact: true }).click();
   const figures = page.getByRole("table", { name: "Serving figures" });
   await expect(figures.getByRole("row", { name: /^v1 / })).toBeVisible();
   await expect(figures.getByRole("row", { name: /^v2 / })).toBeVisible();

@@ -18,11 +18,12 @@ from ..models import Deployment
 
 class FeedbackView(APIView):
     """Attach true labels to served predictions: `{"labels": [{"request_id": "...", "row": 0, "label": "yes"}]}`
-    (up to 10,000 per call), or a multipart `file` (CSV with the columns request_id, row, label). A label is one
-    of the values the deployment answers with ("yes" / "no"), of the values of the version that served the row, or
-    0 / 1 (1: the positive class of the version that served the row); it is kept against that version. A repeated
-    (request id, row) replaces its label; ids the prediction log does not hold are reported back in
-    `unknown_request_ids` (and rows past a request's end in `unknown_rows`), not stored. Needs the editor role."""
+    (up to 10,000 per call), or a multipart `file` (CSV with the columns request_id, row, label; the label column
+    may instead be named after the deployment's target, e.g. renewed, but not both). A label is one of the values
+    the deployment answers with ("yes" / "no"), of the values of the version that served the row, or 0 / 1 (1: the
+    positive class of the version that served the row); it is kept against that version. A repeated (request id,
+    row) replaces its label; ids the prediction log does not hold are reported back in `unknown_request_ids` (and
+    rows past a request's end in `unknown_rows`), not stored. Needs the editor role."""
 
     permission_classes = [permissions.IsAuthenticated]
     parser_classes = [parsers.JSONParser, parsers.MultiPartParser]
@@ -40,7 +41,7 @@ class FeedbackView(APIView):
             others = list(feedback.version_classes(deployment).values())
             blank = 0
             if csv:
-                items, blank = feedback.parse_csv(request.FILES["file"])
+                items, blank = feedback.parse_csv(request.FILES["file"], feedback.deployment_target(deployment))
                 labels = feedback.parse_labels(items, classes, csv=True, others=others)
             elif isinstance(request.data, dict) and "labels" in request.data:
                 labels = feedback.parse_labels(request.data["labels"], classes, others=others)
