@@ -137,7 +137,8 @@ test("a person's own CSV: Data page upload and preview, dropped onto a new pipel
   await expect(imported).toContainText("churn.csv");
   await imported.click();
   const form = page.getByTestId("param-panel");
-  await expect(form.getByLabel("Upload")).toHaveText(/churn\.csv \(CSV/); // picked by name, not typed as an id
+  // Picked by name, not typed as an id; the drop uploaded the file again under its name: its version 2, the newest.
+  await expect(form.getByLabel("Upload", { exact: true }).locator("option:checked")).toHaveText(/^churn\.csv \(version 2 of 2, uploaded .*, CSV/);
 
   // The rest from the palette, wired split -> features -> GBDT -> predict -> evaluate, and publish.
   const drops: [string, number, number][] = [
