@@ -64,7 +64,7 @@ export function CronField({ cron, zone, errors, onCron, onZone }: Props) {
         <>
           <h3>Next fire times</h3>
           <ol aria-label="Next fire times">
-            {next.map((t) => <li key={t.utc}>{fireTimeText(t.utc, zone)}</li>)}
+            {next.map((t) => <li key={t.utc}>{fireTimeText(t.utc, isZone(zone, known) ? zone : "UTC")}</li>)}
           </ol>
         </>
       )}

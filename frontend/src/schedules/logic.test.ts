@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { describeCron, fieldErrors, fieldLabel, inZone, isZone, notSavedText, paramSpecs, paramValues, publishingNodes, zoneNames } from "./logic";
+import { describeCron, fieldErrors, fieldLabel, fireTimeText, inZone, isZone, notSavedText, paramSpecs, paramValues, publishingNodes, zoneNames } from "./logic";
 
 describe("describeCron", () => {
   it("says a cron expression in plain words with its zone", () => {
@@ -28,6 +28,11 @@ it("maps API errors to fields and shows a time in a zone", () => {
   expect(fieldErrors([{ path: "cron", message: "bad" }, { path: "cron", message: "worse" }, { path: "", message: "x" }]))
     .toEqual({ cron: "bad; worse", "": "x" });
   expect(inZone("2024-03-31T01:00:00Z", "Europe/Berlin")).toBe("2024-03-31 03:00 (Europe/Berlin)");
+});
+
+it("shows a time in UTC, so labelled, for a zone the browser does not know instead of throwing", () => {
+  expect(inZone("2024-03-31T01:00:00Z", "Paris")).toBe("2024-03-31 01:00 (UTC)");
+  expect(fireTimeText("2024-03-31T01:00:00Z", "Paris")).toBe("2024-03-31 01:00 UTC");
 });
 
 describe("the time zone field", () => {

@@ -121,11 +121,19 @@ export function toLocalInput(iso: string | null | undefined): string {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
-/** A fire time in the schedule's zone, e.g. "2025-01-06 02:00 (Europe/Berlin)". */
+/** A fire time in the schedule's zone, e.g. "2025-01-06 02:00 (Europe/Berlin)"; in UTC, so labelled, for a zone
+ * the browser does not know (Intl throws a RangeError for "Paris": the form holds the fire times of the last zone
+ * it checked while a person types a new one, and an exception there blanked the page). */
 export function inZone(iso: string, zone: string): string {
-  const parts = new Intl.DateTimeFormat("en-CA", {
-    timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
-  }).formatToParts(new Date(iso));
+  let format: Intl.DateTimeFormat;
+  try {
+    format = new Intl.DateTimeFormat("en-CA", {
+      timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+    });
+  } catch {
+    return zone === "UTC" ? iso : inZone(iso, "UTC");
+  }
+  const parts = format.formatToParts(new Date(iso));
   const get = (t: string) => parts.find((p) => p.type === t)?.value ?? "";
   return `${get("year")}-${get("month")}-${get("day")} ${get("hour")}:${get("minute")} (${zone})`;
 }
