@@ -18,6 +18,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.routing import Route
 
+try:  # the server python -m studio.serving runs: its responses go out in one write (send_in_one_write)
+    from uvicorn.protocols.http.httptools_impl import RequestResponseCycle as _HttpToolsCycle
+except ImportError:
+    _HttpToolsCycle = None
+
 from .drift import DriftGauges
 from .predlog import PredictionLog
 from .repository import Repository
@@ -116,9 +121,49 @@ class ServingApp(Starlette):
                 scope["app"] = self
                 scope["path_params"] = {k: v for k, v in match.groupdict().items() if v is not None}
                 response = await self._server.infer(Request(scope, receive, send))
-                await response(scope, receive, send)
+                await send_in_one_write(response, scope, receive, send)
                 return
         await super().__call__(scope, receive, send)
+
+
+class _OneWrite:
+    """Stands in for a connection's transport while one response is sent: keeps its writes (the status line and
+    headers, then the body) and hands them on together, as one system call and one TCP segment."""
+
+    def __init__(self, transport):
+        self.transport = transport
+        self.parts: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.parts.append(data)
+
+    def flush(self) -> None:
+        parts, self.parts = self.parts, []
+        if parts and not self.transport.is_closing():
+            self.transport.writelines(parts)
+
+    def close(self) -> None:  # (a connection that does not keep alive: what was written goes first)
+        self.flush()
+        self.transport.close()
+
+    def __getattr__(self, name):
+        return getattr(self.transport, name)
+
+
+async def send_in_one_write(response, scope, receive, send) -> None:
+    """`response` sent through uvicorn's httptools protocol with its header and body in one write: uvloop sends
+    each transport.write at once, so the two would go as two segments, waking the client twice."""
+    cycle = getattr(send, "__self__", None)
+    if _HttpToolsCycle is None or type(cycle) is not _HttpToolsCycle:
+        await response(scope, receive, send)
+        return
+    transport = cycle.transport
+    one_write = cycle.transport = _OneWrite(transport)
+    try:
+        await response(scope, receive, send)
+    finally:
+        cycle.transport = transport
+        one_write.flush()
 
 
 def routes_of(server: InferenceServer) -> list[Route]:
