@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from operators.labels import given_class, known_classes
 from operators.prediction_log import read_log
+from studio.core.parsers import whole_number
 
 from .models import Deployment, FeedbackLabel
 from .services import serving_dir
@@ -151,7 +152,7 @@ def label_flags(labels: dict, served: dict, classes, versions: dict, *, csv: boo
         flag = memo(flags, label, deciders[version], (version,))
         if flag is None:
             raise bad_label(i, label, versions.get(version), csv, version)
-        out[pair] = (flag, int(version) if version.isdigit() else None)
+        out[pair] = (flag, int(version) if whole_number(version) else None)
     return out
 
 

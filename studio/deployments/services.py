@@ -22,6 +22,7 @@ from django.db.models import Max
 
 from pipelines.bundle import BundleRefused, load_bundle, write_bundle, write_registry
 from pipelines.objects import fetch_bundle, share_bundle, share_registry
+from studio.core.parsers import whole_number
 from studio.core.shared import shared_store
 
 from .models import Deployment, DeploymentEvent, DeploymentVersion
@@ -346,7 +347,8 @@ def bundle_resolver_for(run):
                 return None
             if version in (None, ""):
                 return deployment.live_version.bundle if deployment.live_version else None
-            found = deployment.versions.filter(number=int(version)).first() if str(version).isdigit() else None
+            found = deployment.versions.filter(number=int(version)).first() if whole_number(version) \
+                else None
             return found.bundle if found else None
         finally:
             if threading.current_thread() is not threading.main_thread():
@@ -406,7 +408,7 @@ def decision_recorder_for(run):
 
 
 def _number(value) -> int | None:
-    return int(value) if value not in (None, "") and str(value).isdigit() else None
+    return int(value) if value not in (None, "") and whole_number(value) else None
 
 
 def _in_run_project(run, name: str):

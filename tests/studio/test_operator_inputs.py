@@ -133,3 +133,39 @@ def test_expressions_that_reach_for_python_fail_their_node_naming_the_field(worl
     for i, expression in enumerate(expressions):
         outcome = outcomes[f"d{i}"]
         assert outcome["status"] == "failed" and outcome["error"]["field"] == "expression", (expression, outcome)
+
+
+def test_a_superscript_digit_where_a_number_is_expected_is_400_naming_the_field(world):
+    """"²".isdigit() is true and int("²") fails: the checks of ?project=, ?pipeline=, a served-requests limit, a drift
+    version, a traffic split's version and a component node's pinned version let it through to a 500."""
+    from studio.deployments.models import Deployment
+
+    bobs = Deployment.objects.create(name="credit-b", project=world.b, created_by=world.bob)
+    sup = "\u00b2"
+    for url, field in [(f"/api/runs/?project={sup}", "project"), (f"/api/uploads/?project={sup}", "project"),
+                       (f"/api/runs/?pipeline={sup}", "pipeline"), (f"/api/schedules/?pipeline={sup}", "pipeline"),
+                       (f"/api/deployments/{bobs.pk}/served/?limit={sup}", "limit"),
+                       (f"/api/deployments/{bobs.pk}/drift/?version={sup}", "version")]:
+        response = world.as_bob.get(url)
+        assert response.status_code == 400, (url, response.content[:200])
+        assert response.json()["errors"][0]["path"] == field, (url, response.json())
+    response = world.as_bob.post(f"/api/deployments/{bobs.pk}/traffic/", {"weights": {sup: 100}}, format="json")
+    assert response.status_code == 404 and response.json()["errors"][0]["path"] == "weights", response.content[:200]
+    component = world.as_bob.post("/api/components/", {"project": world.b.pk, "name": "c", "graph": {
+        "nodes": [node("split", "split_random", ratio=0.5)], "edges": [],
+        "ports": {"inputs": [{"name": "table", "targets": [{"node": "split", "port": "table"}]}],
+                  "outputs": [{"name": "first", "node": "split", "port": "first"}]}}}, format="json")
+    assert component.status_code == 201, component.json()
+    pinned = {"nodes": [{**node("k", "component", component="c"), "version": sup}], "edges": []}
+    response = world.as_bob.post("/api/pipelines/", {"project": world.b.pk, "name": "p", "graph": pinned},
+                                 format="json")
+    assert response.status_code == 201, response.content[:200]  # a draft, its error naming the node
+    assert "version '\u00b2' is not a version number" in response.json()["latest"]["errors"][0]["message"]
+    library = {"c2": {"versions": {sup: {"nodes": [node("split", "split_random", ratio=0.5)], "edges": [],
+                                         "ports": {"inputs": [], "outputs": []}}}}}
+    imported = {"nodes": [{**node("k", "component", component="c2"), "version": sup}], "edges": [],
+                "components": library}
+    response = world.as_bob.post("/api/pipelines/import/", {"project": world.b.pk, "name": "i", "graph": imported},
+                                 format="json")
+    assert response.status_code == 201, response.content[:200]  # kept as a draft, its error naming the node
+    assert "version '\u00b2' is not a version number" in response.json()["latest"]["errors"][0]["message"]

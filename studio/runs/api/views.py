@@ -7,6 +7,7 @@ from rest_framework.response import Response
 
 from pipelines.store import ArtifactCorrupt, ArtifactMissing
 from studio.core.errors import ApiError, ErrorSerializer
+from studio.core.parsers import whole_number
 from studio.projects.models import Role
 from studio.projects.permissions import ProjectScopedMixin, require_role
 
@@ -31,7 +32,7 @@ class RunViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.RetrieveModel
         for name in ("pipeline", "status"):
             value = self.request.query_params.get(name)
             if value:
-                if name == "pipeline" and (not value.isdigit() or len(value) > 18):
+                if name == "pipeline" and (not whole_number(value) or len(value) > 18):
                     raise exceptions.ValidationError({"pipeline": ["must be a pipeline id"]})
                 queryset = queryset.filter(**{name: value})
         return queryset
