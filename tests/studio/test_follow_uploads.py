@@ -200,7 +200,8 @@ def test_bobs_following_node_never_resolves_to_alices_upload(world, run_now):
 
 @pytest.mark.parametrize("params, field", [
     ({"upload_version": {"newest": True}}, "upload_version"), ({"upload_version": ["newest"]}, "upload_version"),
-    ({"upload_version": "NEWEST"}, "upload_version"), ({"upload_version": "newest", "upload_name": ["x"]}, "upload_name"),
+    ({"upload_version": "NEWEST"}, "upload_version"),
+    ({"upload_version": "newest", "upload_name": ["x"]}, "upload_name"),
     ({"upload_version": "newest", "upload_name": "x" * 256}, "upload_name"), ({"upload": {"id": 1}}, "upload"),
 ])
 def test_a_which_version_field_of_the_wrong_type_or_size_is_refused_naming_it(world, run_now, params, field):
