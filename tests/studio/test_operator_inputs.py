@@ -169,3 +169,21 @@ def test_a_superscript_digit_where_a_number_is_expected_is_400_naming_the_field(
                                  format="json")
     assert response.status_code == 201, response.content[:200]  # kept as a draft, its error naming the node
     assert "version '\u00b2' is not a version number" in response.json()["latest"]["errors"][0]["message"]
+
+
+def test_a_nul_or_unknown_value_in_a_runs_filter_or_output_url_is_4xx_naming_it(world, run_now):
+    """PostgreSQL refuses NUL in a query: ?status=%00 and a run output's node %00 answered 500 there (SQLite just
+    found nothing). A status that is none of a run's is a 400 naming `status`, not an empty list; Compare's run list
+    (?pipeline= of another project's pipeline) lists nothing of it (already so)."""
+    import tests.pipelines.testing_operators  # noqa: F401  (registers test_emit)
+
+    p = _bobs_pipeline(world, {"nodes": [node("emit", "test_emit", value=1)], "edges": []})
+    run = run_now(world.as_bob, pipeline=p).json()
+    for status in ("%00", "done", "x" * 5000):
+        response = world.as_bob.get(f"/api/runs/?status={status}")
+        assert response.status_code == 400 and response.json()["errors"][0]["path"] == "status", status
+    response = world.as_bob.get(f"/api/runs/{run['id']}/outputs/%00/out/")
+    assert response.status_code == 404 and response.json()["code"] == "not_found"
+    assert world.as_bob.get(f"/api/runs/?pipeline={p}&status=succeeded&limit=50").json()["count"] == 1
+    alices = world.as_bob.get(f"/api/runs/?pipeline={world.pipeline.pk}&status=succeeded&limit=50")
+    assert alices.status_code == 200 and alices.json()["count"] == 0
