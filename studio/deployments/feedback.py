@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 from pathlib import Path
 
 from django.conf import settings
@@ -47,6 +48,17 @@ class FeedbackError(Exception):
 def prediction_log_dir() -> Path:
     """Where the serving process writes its prediction log (the same default as studio.serving.app)."""
     return Path(getattr(settings, "SERVING_PREDICTION_LOG", None) or serving_dir() / "prediction_log")
+
+
+def forget_prediction_log(name: str) -> None:
+    """Delete the served rows (live and shadow) the prediction log keeps for deployment `name`. The log is kept by
+    name and a deleted deployment's name may be taken again, by another project: its rows must go with it."""
+    from operators.prediction_log import safe_name
+    from studio.serving.predlog import SHADOW_DIR
+
+    root = prediction_log_dir()
+    for folder in (root / safe_name(name), root / SHADOW_DIR / safe_name(name)):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def deployment_classes(deployment: Deployment) -> list | None:

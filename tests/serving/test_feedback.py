@@ -377,3 +377,28 @@ def test_labels_csvs_already_refused_naming_the_file(studio, renewals, body, say
     assert answer.status_code == 400 and answer.json()["errors"][0]["path"] == "file"
     assert says in answer.json()["errors"][0]["message"], answer.json()
     assert not labels_of(renewals)
+
+
+def test_a_deleted_deployments_served_rows_never_reach_the_next_deployment_of_its_name(
+        studio, credit, django_capture_on_commit_callbacks):  # noqa: F811
+    """The prediction log is kept by deployment name, and names are freed when a project is deleted: bob's new
+    deployment "credit" listed alice's served requests (their ids and answers), could label them, and a pipeline of
+    his could import her logged input rows. Deleting a deployment now deletes its log (live and shadow rows)."""
+    from studio.deployments.models import Deployment
+
+    from studio.deployments.feedback import prediction_log_dir
+    from studio.serving.predlog import SHADOW_DIR
+
+    assert studio.as_alice.get(f"/api/deployments/{credit.pk}/served/").json()["requests"]  # her rows are logged
+    shadow = prediction_log_dir() / SHADOW_DIR / "credit"
+    shadow.mkdir(parents=True)
+    (shadow / "rows.parquet").write_bytes(b"her shadow rows")
+    with django_capture_on_commit_callbacks(execute=True):
+        gone = studio.as_alice.delete(f"/api/projects/{studio.a.pk}/?force=true")
+    assert gone.status_code == 204, gone.content[:200]
+    bobs = Deployment.objects.create(project=studio.b, name="credit", created_by=None)  # the name is free again
+    assert studio.as_bob.get(f"/api/deployments/{bobs.pk}/served/").json()["requests"] == []
+    assert not shadow.exists()
+    body = {"labels": [{"request_id": "req-1", "row": 0, "label": 1}]}
+    answer = studio.as_bob.post("/api/deployments/credit/feedback/", body, format="json")
+    assert answer.status_code == 200 and answer.json()["unknown_request_ids"] == ["req-1"]
