@@ -80,6 +80,10 @@ def publish(*, project, name: str, model, feature_state, holdout, user=None, run
     if deployment.project_id != project.pk:
         raise DeploymentError(f"the name {name!r} is taken (deployment names are global: each is the URL "
                               f"/v2/models/<name>); choose another", "name", 409)
+    if created:  # a new deployment starts with no served rows, whoever served under its name before
+        from .feedback import forget_prediction_log
+
+        forget_prediction_log(name)
     # Where the model came from, readable from the bundle alone (an exported .tar.gz has no database): the run,
     # the node, and the pipeline version as its id and as the number the canvas shows.
     source = {"project": project.pk, "run": getattr(run, "pk", None), "node": node,

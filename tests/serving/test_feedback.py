@@ -402,3 +402,15 @@ def test_a_deleted_deployments_served_rows_never_reach_the_next_deployment_of_it
     body = {"labels": [{"request_id": "req-1", "row": 0, "label": 1}]}
     answer = studio.as_bob.post("/api/deployments/credit/feedback/", body, format="json")
     assert answer.status_code == 200 and answer.json()["unknown_request_ids"] == ["req-1"]
+
+
+def test_a_new_deployment_starts_with_no_served_rows_of_its_name(studio, settings):  # noqa: F811
+    """Rows a deployment of the same name left in the log (deleted before deletions took its log with them, or
+    flushed by the serving process just after) are not the new deployment's: publishing a new name clears them."""
+    from .test_deployments import finished_run
+
+    served(settings, "credit", {"someone-elses": 2})  # no deployment "credit" exists
+    run, _ = finished_run(studio, seed=1)
+    body = studio.as_alice.post("/api/deployments/publish/", {"run": run.pk, "name": "credit"}, format="json")
+    assert body.status_code == 201, body.content[:200]
+    assert studio.as_alice.get(f"/api/deployments/{body.json()['id']}/served/").json()["requests"] == []
