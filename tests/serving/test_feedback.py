@@ -414,3 +414,8 @@ def test_a_new_deployment_starts_with_no_served_rows_of_its_name(studio, setting
     body = studio.as_alice.post("/api/deployments/publish/", {"run": run.pk, "name": "credit"}, format="json")
     assert body.status_code == 201, body.content[:200]
     assert studio.as_alice.get(f"/api/deployments/{body.json()['id']}/served/").json()["requests"] == []
+
+
+def test_the_deployment_says_which_target_a_labels_csv_may_name_its_label_column_after(studio, renewals):  # noqa: F811
+    """The Feedback section's file field says "label or renewed": the page reads the target from the deployment."""
+    assert studio.as_alice.get(f"/api/deployments/{renewals.pk}/").json()["target"] == "renewed"

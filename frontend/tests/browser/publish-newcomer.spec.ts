@@ -118,7 +118,8 @@ test("my renewals CSV from the Rows view to a labels file named after the target
 
   // A labels file whose label column is named after the target, as the newcomer's own table names it.
   const upload2 = feedback.getByRole("form", { name: "Upload labels" });
-  await upload2.getByLabel(/Labels CSV/).setInputFiles({
+  // The file field's label says the label column may be named after the target (it said "request_id, row, label").
+  await upload2.getByLabel("Labels CSV (request_id, row, and label or renewed)").setInputFiles({
     name: "renewed.csv", mimeType: "text/csv", buffer: Buffer.from(`request_id,row,renewed\n${requestId},0,yes\n`) });
   await upload2.getByRole("button", { name: "Upload labels" }).click();
   await expect(upload2.getByRole("status")).toHaveText("1 stored (1 new, 0 replaced)");
