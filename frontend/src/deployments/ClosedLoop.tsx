@@ -111,7 +111,7 @@ function DriftSection({ id, refresh }: { id: string; refresh: number }) {
       ) : (
         <>
           <p data-testid="drift-summary">
-            v{report.version}: {report.rows} served rows; score PSI {report.score ? report.score.psi.toFixed(3) : "—"}
+            v{report.version}: {report.rows} served {report.rows === 1 ? "row" : "rows"}; score PSI {report.score ? report.score.psi.toFixed(3) : "—"}
           </p>
           {report.figure && <Plot figure={report.figure} name="drift" />}
           <table className="data" aria-label="Drift per input">

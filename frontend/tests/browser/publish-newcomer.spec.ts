@@ -113,7 +113,9 @@ test("my renewals CSV from the Rows view to a labels file named after the target
   const recent = feedback.getByRole("table", { name: /Recent requests/ });
   await expect(recent.getByRole("row").nth(1).getByRole("cell").first()).toHaveText(requestId, { timeout: 5_000 });
   await expect(feedback.getByText(/^No served request/)).toHaveCount(0);
-  await expect(feedback.getByTestId("drift-summary")).toContainText("v1: 1 served rows", { timeout: 5_000 });
+  await expect(feedback.getByTestId("drift-summary")).toHaveText(/^v1: 1 served row;/, { timeout: 5_000 }); // not "1 served rows"
+  await expect(recent.locator("caption")).toHaveText("The last request the prediction log kept");
+  await expect(feedback.getByText("Input drift (PSI) over 1 served row", { exact: true })).toBeVisible();
   await feedback.screenshot({ path: `${SHOTS}/feedback-after-try-it.png` });
 
   // A labels file whose label column is named after the target, as the newcomer's own table names it.
