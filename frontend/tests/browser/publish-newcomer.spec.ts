@@ -12,7 +12,7 @@ const at = (x: number, y: number) => ({ x, y });
 const edge = (source: string, sourcePort: string, target: string, targetPort: string) =>
   ({ source, source_port: sourcePort, target, target_port: targetPort });
 
-test("my renewals CSV from the Rows view to a labels file named after the target", async ({ page }) => {
+test("my renewals CSV from the Rows view to a labels file named after the target", async ({ page, consoleErrors }) => {
   await login(page);
   const project = await demoProjectId(page);
   await page.goto(`${studioUrl()}/projects/${project}/data`);
@@ -121,7 +121,17 @@ test("my renewals CSV from the Rows view to a labels file named after the target
   // A labels file whose label column is named after the target, as the newcomer's own table names it.
   const upload2 = feedback.getByRole("form", { name: "Upload labels" });
   // The file field's label says the label column may be named after the target (it said "request_id, row, label").
-  await upload2.getByLabel("Labels CSV (request_id, row, and label or renewed)").setInputFiles({
+  const field = upload2.getByLabel("Labels CSV (request_id, row, and label or renewed)");
+  // A file with the target's column twice (a spreadsheet's copy of it) is refused naming the line; it was stored,
+  // the later column's label taken silently.
+  await field.setInputFiles({
+    name: "twice.csv", mimeType: "text/csv", buffer: Buffer.from(`request_id,renewed,row,renewed\n${requestId},yes,0,no\n`) });
+  await upload2.getByRole("button", { name: "Upload labels" }).click();
+  await expect(upload2.getByRole("alert")).toHaveText("line 1: the column 'renewed' is named twice in the header");
+  await feedback.screenshot({ path: `${SHOTS}/feedback-labels-refused.png` });
+  expect(consoleErrors).toEqual([expect.stringContaining("status of 400")]); // the refused upload's answer
+  consoleErrors.length = 0;
+  await field.setInputFiles({
     name: "renewed.csv", mimeType: "text/csv", buffer: Buffer.from(`request_id,row,renewed\n${requestId},0,yes\n`) });
   await upload2.getByRole("button", { name: "Upload labels" }).click();
   await expect(upload2.getByRole("status")).toHaveText("1 stored (1 new, 0 replaced)");
