@@ -229,3 +229,17 @@ def test_an_upload_deleted_after_its_run_started_fails_that_node_naming_the_uplo
     assert run["status"] == "failed"
     imported = next(n for n in run["nodes"] if n["node"] == "import")
     assert imported["error"]["field"] == "upload" and str(second) in imported["error"]["message"]
+
+
+def test_a_name_sent_decomposed_is_the_same_name_and_its_upload_a_new_version(world, run_now):
+    """A Mac's browser may send "café.csv" decomposed (e + U+0301): it was another name, so the file uploaded again
+    from a Mac was "version 1 of 1" of a name that looks the same, and a following import kept reading the old one."""
+    composed, decomposed = "caf\u00e9.csv", "cafe\u0301.csv"
+    first = upload(world.as_alice, world.a, V1, name=composed)
+    second = upload(world.as_alice, world.a, V2, name=decomposed)
+    assert world.as_alice.get(f"/api/uploads/{second}/").json()["name"] == composed
+    run = finished(world, run_now, pipeline_reading(world, first, upload_version="newest"))
+    assert {k: run["uploads"]["import"][k] for k in ("upload", "version", "of")} == {"upload": second, "version": 2,
+                                                                                     "of": 2}
+    renamed = world.as_alice.patch(f"/api/uploads/{first}/", {"name": "nin\u0303o.csv"}, format="json")
+    assert renamed.status_code == 200 and renamed.json()["name"] == "ni\u00f1o.csv"
