@@ -58,12 +58,19 @@ def library_resolver(library: Mapping[str, Any]) -> Resolver:
             return None
         versions = entry["versions"]
         if version is None:
-            numbers = [int(k) for k in versions if str(k).isdigit()]
+            numbers = [int(k) for k in versions if _whole_number(k)]
             version = int(entry.get("latest") or max(numbers, default=0))
         data = versions.get(str(version))
         return (version, data) if isinstance(data, Mapping) else None
 
     return resolve
+
+
+def _whole_number(value) -> bool:
+    """ASCII digits only: str.isdigit() is also true of "²", which int() refuses (a component version "²" was a
+    500 when its pipeline was saved)."""
+    text = str(value)
+    return text.isascii() and text.isdigit()
 
 
 def library_of(graph: Graph) -> Resolver | None:
@@ -74,7 +81,7 @@ def library_of(graph: Graph) -> Resolver | None:
 
 def component_ref(node: Node) -> tuple[Any, int | None, Any]:
     """(component name, pinned version or None, exposed param values) of a component node, unchecked."""
-    pinned = int(node.version) if node.version is not None and str(node.version).isdigit() else node.version
+    pinned = int(node.version) if node.version is not None and _whole_number(node.version) else node.version
     return node.params.get("component"), pinned, node.params.get("params", {})
 
 

@@ -17,7 +17,8 @@ def drift_figure(report: dict, threshold: float = ALERT) -> dict:
     colours = ["#c0392b" if f["psi"] > threshold else "#e67e22" if f["psi"] > WARN else "#27ae60" for f in features]
     return {"data": [{"type": "bar", "x": [f["name"] for f in features], "y": [round(f["psi"], 4) for f in features],
                       "marker": {"color": colours}, "name": "PSI"}],
-            "layout": {"title": {"text": f"Input drift (PSI) over {report['rows']:,} served rows"},
+            "layout": {"title": {"text": f"Input drift (PSI) over {report['rows']:,} served "
+                                         f"{'row' if report['rows'] == 1 else 'rows'}"},
                        "yaxis": {"title": {"text": "PSI"}, "rangemode": "tozero"},
                        "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": threshold, "y1": threshold,
                                    "line": {"dash": "dash", "color": "#c0392b"}}]}}

@@ -122,3 +122,10 @@ def nul_text(value) -> str | None:
 
 def _refuse_constant(name: str):
     raise ValueError(f"{name} is not JSON")
+
+
+def whole_number(value) -> bool:
+    """str(value) is ASCII digits only, so int() takes it: str.isdigit() is also true of "²" and the other
+    superscripts, which int() refuses (?project=² answered every list with a 500)."""
+    text = str(value)
+    return text.isascii() and text.isdigit()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 from pathlib import Path
 
 from django.conf import settings
@@ -25,6 +26,7 @@ from django.utils import timezone
 
 from operators.labels import given_class, known_classes
 from operators.prediction_log import read_log
+from studio.core.parsers import whole_number
 
 from .models import Deployment, FeedbackLabel
 from .services import serving_dir
@@ -46,6 +48,17 @@ class FeedbackError(Exception):
 def prediction_log_dir() -> Path:
     """Where the serving process writes its prediction log (the same default as studio.serving.app)."""
     return Path(getattr(settings, "SERVING_PREDICTION_LOG", None) or serving_dir() / "prediction_log")
+
+
+def forget_prediction_log(name: str) -> None:
+    """Delete the served rows (live and shadow) the prediction log keeps for deployment `name`. The log is kept by
+    name and a deleted deployment's name may be taken again, by another project: its rows must go with it."""
+    from operators.prediction_log import safe_name
+    from studio.serving.predlog import SHADOW_DIR
+
+    root = prediction_log_dir()
+    for folder in (root / safe_name(name), root / SHADOW_DIR / safe_name(name)):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def deployment_classes(deployment: Deployment) -> list | None:
@@ -151,7 +164,7 @@ def label_flags(labels: dict, served: dict, classes, versions: dict, *, csv: boo
         flag = memo(flags, label, deciders[version], (version,))
         if flag is None:
             raise bad_label(i, label, versions.get(version), csv, version)
-        out[pair] = (flag, int(version) if version.isdigit() else None)
+        out[pair] = (flag, int(version) if whole_number(version) else None)
     return out
 
 
@@ -168,22 +181,16 @@ def parse_csv(upload, target: str | None = None) -> tuple[list[dict], int]:
     "renewed"), the name the analyst's own table gives it; a file with both is refused as ambiguous. The deployment
     page's labels template lists every served row with an empty label: parse_labels skips the lines left empty
     instead of refusing them as bad labels."""
-    if upload.size > MAX_CSV_BYTES:
-        raise FeedbackError("file", f"the file has {upload.size:,} bytes; the limit is {MAX_CSV_BYTES:,}")
-    try:
-        text = upload.read(MAX_CSV_BYTES + 1).decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise FeedbackError("file", "the file is not UTF-8 text") from None
-    reader = csv.DictReader(io.StringIO(text))
-    names = set(reader.fieldnames or [])
-    column = label_column(names, target)
-    missing = {"request_id", column} - names
+    reader = csv.DictReader(io.StringIO(_csv_text(upload), newline=""), strict=True)  # "\r" ends a line too
+    names = _csv_header(reader)
+    column = label_column(set(names), target)
+    missing = {"request_id", column} - set(names)
     if missing:
         named = f"label (or {target}, the deployment's target)" if target and target != "label" else "label"
         raise FeedbackError("file", f"the CSV needs the columns request_id, row and {named}; it lacks "
                                     f"{', '.join(sorted(missing))}")
     items, blank = [], 0
-    for n, record in enumerate(reader, start=2):
+    for n, record in _csv_records(reader):
         if len(items) >= MAX_LABELS:
             raise FeedbackError("file", f"more than {MAX_LABELS:,} labels in one file")
         label = (record.get(column) or "").strip()
@@ -198,6 +205,58 @@ def parse_csv(upload, target: str | None = None) -> tuple[list[dict], int]:
             f" ({blank:,} lines with an empty label column): fill in the label of the rows you know" if blank else
             ": under the header request_id,row,label, one line per served row"))
     return items, blank
+
+
+def _csv_text(upload) -> str:
+    """The labels CSV's text: UTF-8 (a BOM is dropped), at most MAX_CSV_BYTES, no NUL (PostgreSQL's text refuses
+    it, and no request id or label holds one)."""
+    if upload.size > MAX_CSV_BYTES:
+        raise FeedbackError("file", f"the file has {upload.size:,} bytes; the limit is {MAX_CSV_BYTES:,}")
+    try:
+        text = upload.read(MAX_CSV_BYTES + 1).decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise FeedbackError("file", "the file is not UTF-8 text") from None
+    nul = text.find("\x00")
+    if nul >= 0:
+        line = text.count("\n", 0, nul) + 1
+        raise FeedbackError("file", f"line {line} holds a NUL character, which a labels CSV does not: save the "
+                                    "file as CSV (UTF-8) text")
+    return text
+
+
+def _csv_header(reader: csv.DictReader) -> list[str]:
+    """The header's column names; a name given twice is refused (DictReader would keep the last silently)."""
+    try:
+        names = list(reader.fieldnames or [])
+    except csv.Error as exc:
+        raise _unreadable(1, exc) from None
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise FeedbackError("file", f"line 1: the column {twice[0]!r} is named twice in the header")
+    return names
+
+
+def _csv_records(reader: csv.DictReader):
+    """(line number as parse_labels counts it, record), a malformed line (an unclosed quote, a cell over the csv
+    module's field limit) refused naming its line instead of escaping as a 500."""
+    n = 1
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # (reader.line_num lags behind the line the error is on)
+            raise _unreadable(n + 1, exc) from None
+        n += 1
+        yield n, record
+
+
+def _unreadable(line: int, exc: csv.Error) -> FeedbackError:
+    reason = str(exc)
+    if "field limit" in reason:
+        reason = f"a cell of more than {csv.field_size_limit():,} characters (a request id has at most " \
+                 f"{MAX_REQUEST_ID})"
+    return FeedbackError("file", f"line {line}: the CSV cannot be read: {reason}")
 
 
 def label_column(names: set, target: str | None) -> str:

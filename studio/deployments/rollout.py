@@ -11,6 +11,7 @@ import os
 from django.conf import settings
 from django.db import transaction
 
+from studio.core.parsers import whole_number
 from studio.serving.auth import hash_key, new_key  # the key format and hash the serving process checks
 
 from .models import Deployment, DeploymentEvent
@@ -46,7 +47,7 @@ def _check_weights(deployment: Deployment, weights: dict) -> dict[str, int]:
     numbers = set(deployment.versions.values_list("number", flat=True))
     clean = {}
     for version, weight in weights.items():
-        if not str(version).isdigit() or int(version) not in numbers:
+        if not whole_number(version) or len(str(version)) > 9 or int(version) not in numbers:
             raise DeploymentError(f"weights: deployment {deployment.name!r} has no version {version}", "weights",
                                   404)
         if not isinstance(weight, int) or isinstance(weight, bool) or not 0 <= weight <= 100:

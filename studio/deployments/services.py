@@ -22,6 +22,7 @@ from django.db.models import Max
 
 from pipelines.bundle import BundleRefused, load_bundle, write_bundle, write_registry
 from pipelines.objects import fetch_bundle, share_bundle, share_registry
+from studio.core.parsers import whole_number
 from studio.core.shared import shared_store
 
 from .models import Deployment, DeploymentEvent, DeploymentVersion
@@ -79,6 +80,10 @@ def publish(*, project, name: str, model, feature_state, holdout, user=None, run
     if deployment.project_id != project.pk:
         raise DeploymentError(f"the name {name!r} is taken (deployment names are global: each is the URL "
                               f"/v2/models/<name>); choose another", "name", 409)
+    if created:  # a new deployment starts with no served rows, whoever served under its name before
+        from .feedback import forget_prediction_log
+
+        forget_prediction_log(name)
     # Where the model came from, readable from the bundle alone (an exported .tar.gz has no database): the run,
     # the node, and the pipeline version as its id and as the number the canvas shows.
     source = {"project": project.pk, "run": getattr(run, "pk", None), "node": node,
@@ -346,7 +351,8 @@ def bundle_resolver_for(run):
                 return None
             if version in (None, ""):
                 return deployment.live_version.bundle if deployment.live_version else None
-            found = deployment.versions.filter(number=int(version)).first() if str(version).isdigit() else None
+            found = deployment.versions.filter(number=int(version)).first() if whole_number(version) \
+                else None
             return found.bundle if found else None
         finally:
             if threading.current_thread() is not threading.main_thread():
@@ -406,7 +412,7 @@ def decision_recorder_for(run):
 
 
 def _number(value) -> int | None:
-    return int(value) if value not in (None, "") and str(value).isdigit() else None
+    return int(value) if value not in (None, "") and whole_number(value) else None
 
 
 def _in_run_project(run, name: str):

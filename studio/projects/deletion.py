@@ -81,7 +81,14 @@ def _delete_dependents(found: dict) -> bool:
     found["schedules"].delete()
     found["runs"].delete()
     deployments = found.get("deployments")
-    return bool(deployments is not None and deployments.delete()[0])
+    if deployments is None:
+        return False
+    names = list(deployments.values_list("name", flat=True))
+    if names:  # their served rows go too: the next deployment of the name, maybe another project's, starts empty
+        from studio.deployments.feedback import forget_prediction_log
+
+        transaction.on_commit(lambda: [forget_prediction_log(name) for name in names])
+    return bool(deployments.delete()[0])
 
 
 def _delete(obj, what: str) -> None:

@@ -14,6 +14,8 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from rest_framework import exceptions, permissions
 
+from studio.core.parsers import whole_number
+
 from .models import ROLE_RANK, Membership, Project, Role
 
 ID_PATTERN = r"[0-9]{1,18}"
@@ -88,7 +90,7 @@ class ProjectScopedMixin:
             if self.project_path else visible_projects(self.request.user)
         project = self.request.query_params.get("project")
         if project and self.project_path:
-            if not project.isdigit() or len(project) > 18:
+            if not whole_number(project) or len(project) > 18:
                 raise exceptions.ValidationError({"project": ["must be a project id"]})
             queryset = queryset.filter(**{f"{self.project_path}__id": int(project)})
         return queryset

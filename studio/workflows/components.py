@@ -11,6 +11,7 @@ from pipelines.components import (COMPONENT, LIBRARY_KEY, expand, has_components
                                   ports)
 
 from studio.core.errors import ApiError
+from studio.core.parsers import whole_number
 
 MAX_GRAPH_BYTES = 2_000_000  # a component graph as JSON
 MAX_NODES = 500  # nodes in one component version (before its own components expand)
@@ -89,7 +90,7 @@ def component_nodes(graph: dict, name: str) -> list[dict]:
     for node in graph.get("nodes", []):
         if node.get("operator") == COMPONENT and (node.get("params") or {}).get("component") == name:
             version = node.get("version")
-            found.append({"id": node["id"], "pinned": int(version) if str(version).isdigit() else None})
+            found.append({"id": node["id"], "pinned": int(version) if whole_number(version) else None})
     return found
 
 
@@ -175,15 +176,15 @@ def import_library(project, graph: pipelines.Graph, user) -> pipelines.Graph:
         component, _ = Component.objects.get_or_create(
             project=project, name=name, defaults={"description": str(entry.get("description", ""))[:2000],
                                                   "created_by": user})
-        for number in sorted(versions, key=lambda k: int(k) if str(k).isdigit() else 0):
+        for number in sorted(versions, key=lambda k: int(k) if whole_number(k) else 0):
             data, errors = checked_graph(project, name, versions[number])
             version, _ = component.save_graph(data, errors, user, "imported")
-            numbers[(name, int(number) if str(number).isdigit() else 0)] = version.number
+            numbers[(name, int(number) if whole_number(number) else 0)] = version.number
     resolve = library_resolver(library)
     for node in graph.nodes:
         if node.operator == COMPONENT and node.version is not None:
             name = node.params.get("component")
-            found = resolve(name, int(node.version)) if str(node.version).isdigit() else None
+            found = resolve(name, int(node.version)) if whole_number(node.version) else None
             if found and (name, found[0]) in numbers:
                 node.version = str(numbers[(name, found[0])])
     return pipelines.Graph(graph.nodes, graph.edges, graph.parameters, graph.name,

@@ -311,3 +311,111 @@ def test_a_bundle_published_before_manifests_named_the_target_gives_it_from_its_
     answer = upload(studio, "older", b"request_id,row,renewed\nreq-1,0,yes\n")
     assert answer.status_code == 200, answer.json()
     assert labels_of(deployment) == [("req-1", 0, 1)]
+
+
+@pytest.mark.parametrize("body, line, says", [
+    (b"request_id,row,renewed\nreq-1,0," + b"y" * 200_000 + b"\n", 2, "a cell of more than 131,072 characters"),
+    (b"request_id,row,renewed\nreq-1,0,yes\nreq-1,1," + b"r" * 200_000 + b"\n", 3, "a cell of more than"),
+    (b'request_id,row,renewed\n"req-1,0,yes\n', 2, "unexpected end of data"),  # a quote never closed
+    (b'request_id,row,renewed\nreq-1,0,"yes"no\n', 2, "cannot be read"),
+], ids=["long-cell", "long-cell-line-3", "open-quote", "text-after-quote"])
+def test_a_labels_csv_the_csv_module_cannot_read_is_400_naming_its_line(studio, renewals, body, line, says):  # noqa: F811
+    """A cell over the csv module's field limit answered 500 (_csv.Error escaped); an unclosed quote swallowed the
+    rest of the file and was reported as 'no line has a label'."""
+    answer = upload(studio, "renewals", body)
+    assert answer.status_code == 400, answer.content[:200]
+    message = answer.json()["errors"][0]["message"]
+    assert answer.json()["errors"][0]["path"] == "file" and message.startswith(f"line {line}: ") and says in message
+    assert not labels_of(renewals)
+
+
+def test_a_labels_csv_with_old_mac_line_ends_is_read(studio, renewals):  # noqa: F811
+    """Lines ended by a carriage return alone (a spreadsheet's "CSV (Macintosh)") answered 500."""
+    answer = upload(studio, "renewals", b"request_id,row,renewed\rreq-1,0,yes\rreq-1,1,\"no\"\r")
+    assert answer.status_code == 200, answer.content[:200]
+    assert labels_of(renewals) == [("req-1", 0, 1), ("req-1", 1, 0)]
+
+
+def test_a_nul_character_in_labels_is_400_naming_where(studio, renewals):  # noqa: F811
+    """PostgreSQL's text refuses NUL: the feedback view parsed JSON with DRF's own parser, not the API's, so a NUL
+    request id went through (as did NaN and a body nested past the API's depth); a CSV's NUL likewise."""
+    answer = upload(studio, "renewals", b"request_id,row,renewed\nreq-1,0,yes\nreq-1\x00,1,no\n")
+    assert answer.status_code == 400 and answer.json()["errors"][0]["message"].startswith("line 3 holds a NUL")
+    url = "/api/deployments/renewals/feedback/"
+    answer = studio.as_alice.post(url, {"labels": [{"request_id": "req-1\x00", "row": 0, "label": 1}]},
+                                  format="json")
+    assert answer.status_code == 400 and answer.json()["errors"][0]["path"] == "labels[0].request_id"
+    deep = '{"labels": [{"request_id": "req-1", "row": 0, "label": ' + "[" * 100_000 + "]" * 100_000 + "}]}"
+    answer = studio.as_alice.post(url, deep, content_type="application/json")
+    assert answer.status_code == 400 and answer.json()["code"] == "too_deep"
+    answer = studio.as_alice.post(url, '{"labels": [{"request_id": "req-1", "row": NaN, "label": 1}]}',
+                                  content_type="application/json")
+    assert answer.status_code == 400
+    assert not labels_of(renewals)
+
+
+def test_a_labels_csv_naming_a_column_twice_is_refused(studio, renewals):  # noqa: F811
+    """Two renewed columns: the later one was taken silently (the row labelled "no", where the first said "yes")."""
+    answer = upload(studio, "renewals", b"request_id,renewed,row,renewed\nreq-1,yes,0,no\n")
+    assert answer.status_code == 400
+    assert answer.json()["errors"][0]["message"] == "line 1: the column 'renewed' is named twice in the header"
+    assert not labels_of(renewals)
+
+
+@pytest.mark.parametrize("body, says", [
+    ("request_id,row,renewed\nreq-1,0,yes\n".encode("utf-16"), "not UTF-8"),
+    ("request_id,row,renewed\nreq-1,0,s\xed\n".encode("latin-1"), "not UTF-8"),
+    (b"request_id,row,renewed\nreq-1,0,=1+1\n", "line 2: label: expected 'no' or 'yes'"),
+    ("request_id,row,renewed\nreq-1,\u00b2,yes\n".encode(), "line 2: row must be a whole number"),
+    (b"request_id,row,renewed\nreq-1," + b"9" * 5000 + b",yes\n", "line 2: row must be a whole number"),
+    (b"request_id,row,renewed\n" + b"req-1,0,yes\n" * 10_001, "more than 10,000 labels"),
+    (b"request_id,row,renewed\nreq-1,0,yes\n" + b"#" * (2 * 1024 * 1024), "the limit is 2,097,152"),
+], ids=["utf-16", "latin-1", "formula-label", "superscript-row", "5000-digit-row", "10001-lines", "over-2-MB"])
+def test_labels_csvs_already_refused_naming_the_file(studio, renewals, body, says):  # noqa: F811
+    """Probes of the second account that were already refused with a 400 naming the file (kept as tests)."""
+    answer = upload(studio, "renewals", body)
+    assert answer.status_code == 400 and answer.json()["errors"][0]["path"] == "file"
+    assert says in answer.json()["errors"][0]["message"], answer.json()
+    assert not labels_of(renewals)
+
+
+def test_a_deleted_deployments_served_rows_never_reach_the_next_deployment_of_its_name(
+        studio, credit, django_capture_on_commit_callbacks):  # noqa: F811
+    """The prediction log is kept by deployment name, and names are freed when a project is deleted: bob's new
+    deployment "credit" listed alice's served requests (their ids and answers), could label them, and a pipeline of
+    his could import her logged input rows. Deleting a deployment now deletes its log (live and shadow rows)."""
+    from studio.deployments.models import Deployment
+
+    from studio.deployments.feedback import prediction_log_dir
+    from studio.serving.predlog import SHADOW_DIR
+
+    assert studio.as_alice.get(f"/api/deployments/{credit.pk}/served/").json()["requests"]  # her rows are logged
+    shadow = prediction_log_dir() / SHADOW_DIR / "credit"
+    shadow.mkdir(parents=True)
+    (shadow / "rows.parquet").write_bytes(b"her shadow rows")
+    with django_capture_on_commit_callbacks(execute=True):
+        gone = studio.as_alice.delete(f"/api/projects/{studio.a.pk}/?force=true")
+    assert gone.status_code == 204, gone.content[:200]
+    bobs = Deployment.objects.create(project=studio.b, name="credit", created_by=None)  # the name is free again
+    assert studio.as_bob.get(f"/api/deployments/{bobs.pk}/served/").json()["requests"] == []
+    assert not shadow.exists()
+    body = {"labels": [{"request_id": "req-1", "row": 0, "label": 1}]}
+    answer = studio.as_bob.post("/api/deployments/credit/feedback/", body, format="json")
+    assert answer.status_code == 200 and answer.json()["unknown_request_ids"] == ["req-1"]
+
+
+def test_a_new_deployment_starts_with_no_served_rows_of_its_name(studio, settings):  # noqa: F811
+    """Rows a deployment of the same name left in the log (deleted before deletions took its log with them, or
+    flushed by the serving process just after) are not the new deployment's: publishing a new name clears them."""
+    from .test_deployments import finished_run
+
+    served(settings, "credit", {"someone-elses": 2})  # no deployment "credit" exists
+    run, _ = finished_run(studio, seed=1)
+    body = studio.as_alice.post("/api/deployments/publish/", {"run": run.pk, "name": "credit"}, format="json")
+    assert body.status_code == 201, body.content[:200]
+    assert studio.as_alice.get(f"/api/deployments/{body.json()['id']}/served/").json()["requests"] == []
+
+
+def test_the_deployment_says_which_target_a_labels_csv_may_name_its_label_column_after(studio, renewals):  # noqa: F811
+    """The Feedback section's file field says "label or renewed": the page reads the target from the deployment."""
+    assert studio.as_alice.get(f"/api/deployments/{renewals.pk}/").json()["target"] == "renewed"

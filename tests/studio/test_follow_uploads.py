@@ -165,3 +165,81 @@ def test_an_import_inside_a_component_that_follows_the_newest_is_refused_naming_
     entry = refused.json()["errors"][0]
     assert entry["path"] == "graph.nodes[0].component.read.params.upload_version"
     assert entry["message"].startswith("component node 'src', inner node 'read': an import inside a component")
+
+
+def _bobs_run(world, run_now, **params):
+    graph = {"nodes": [node("mine", "import_csv", **params)], "edges": []}
+    made = world.as_bob.post("/api/pipelines/", {"project": world.b.pk, "name": "probe", "graph": graph},
+                             format="json")
+    assert made.status_code == 201, made.json()
+    return run_now(world.as_bob, pipeline=made.json()["id"])
+
+
+def test_bobs_following_node_never_resolves_to_alices_upload(world, run_now):
+    """A second account's probes, each already refused: bob follows alice's file by its name (as she spells it, in
+    another case, by her upload's id, as a path, with a look-alike letter), or pins her upload by id. Nothing of hers
+    is read, recorded on his run or named in his errors."""
+    mine = upload(world.as_bob, world.b, V1)
+    hers = upload(world.as_alice, world.a, V2, name="alice-secret.csv")
+    upload(world.as_alice, world.a, V2, name="people.csv")  # newer than bob's, same name
+    run = _bobs_run(world, run_now, upload=str(mine), upload_version="newest")
+    assert run.status_code == 201, run.json()
+    recorded = world.as_bob.get(f"/api/runs/{run.json()['id']}/").json()["uploads"]["mine"]
+    assert (recorded["upload"], recorded["of"]) == (mine, 1)  # his own, the only one of its name in B
+    for followed in ("alice-secret.csv", "ALICE-SECRET.csv", str(hers), f"../{world.a.pk}/alice-secret.csv",
+                     "alice-s\u0435cret.csv"):  # (a Cyrillic e)
+        refused = _bobs_run(world, run_now, upload=str(mine), upload_version="newest", upload_name=followed)
+        assert refused.status_code == 400 and refused.json()["code"] == "upload_gone", (followed, refused.json())
+        assert "no file of that name is left in the project" in refused.json()["message"]
+    pinned = _bobs_run(world, run_now, upload=str(hers))
+    run = world.as_bob.get(f"/api/runs/{pinned.json()['id']}/").json()
+    assert run["status"] == "failed" and run["uploads"] == {}
+    failed = next(n for n in run["nodes"] if n["node"] == "mine")
+    assert failed["error"] == {"message": f"no uploaded file with id '{hers}'", "field": "upload"}
+
+
+@pytest.mark.parametrize("params, field", [
+    ({"upload_version": {"newest": True}}, "upload_version"), ({"upload_version": ["newest"]}, "upload_version"),
+    ({"upload_version": "NEWEST"}, "upload_version"),
+    ({"upload_version": "newest", "upload_name": ["x"]}, "upload_name"),
+    ({"upload_version": "newest", "upload_name": "x" * 256}, "upload_name"), ({"upload": {"id": 1}}, "upload"),
+])
+def test_a_which_version_field_of_the_wrong_type_or_size_is_refused_naming_it(world, run_now, params, field):
+    """Already refused when the run starts (the draft is kept), naming the node's field."""
+    mine = upload(world.as_bob, world.b, V1)
+    refused = _bobs_run(world, run_now, **{"upload": str(mine), **params})
+    assert refused.status_code == 400, refused.json()
+    assert refused.json()["errors"][0]["path"] == f"graph.nodes[0].params.{field}"
+
+
+def test_an_upload_deleted_after_its_run_started_fails_that_node_naming_the_upload(
+        world, django_capture_on_commit_callbacks):
+    """The run resolved the newest when it started; deleting that upload before the worker reads it fails the node
+    with an error naming `upload` (already so), not another file and not a 500."""
+    first = upload(world.as_alice, world.a, V1)
+    second = upload(world.as_alice, world.a, V2)
+    pipeline = pipeline_reading(world, first, upload_version="newest", upload_name="people.csv")
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        started = world.as_alice.post("/api/runs/", {"pipeline": pipeline}, format="json")
+    assert started.status_code == 201 and started.json()["uploads"]["import"]["upload"] == second
+    assert world.as_alice.delete(f"/api/uploads/{second}/").status_code == 204
+    for callback in queued:
+        callback()  # the worker takes the run now
+    run = world.as_alice.get(f"/api/runs/{started.json()['id']}/").json()
+    assert run["status"] == "failed"
+    imported = next(n for n in run["nodes"] if n["node"] == "import")
+    assert imported["error"]["field"] == "upload" and str(second) in imported["error"]["message"]
+
+
+def test_a_name_sent_decomposed_is_the_same_name_and_its_upload_a_new_version(world, run_now):
+    """A Mac's browser may send "café.csv" decomposed (e + U+0301): it was another name, so the file uploaded again
+    from a Mac was "version 1 of 1" of a name that looks the same, and a following import kept reading the old one."""
+    composed, decomposed = "caf\u00e9.csv", "cafe\u0301.csv"
+    first = upload(world.as_alice, world.a, V1, name=composed)
+    second = upload(world.as_alice, world.a, V2, name=decomposed)
+    assert world.as_alice.get(f"/api/uploads/{second}/").json()["name"] == composed
+    run = finished(world, run_now, pipeline_reading(world, first, upload_version="newest"))
+    assert {k: run["uploads"]["import"][k] for k in ("upload", "version", "of")} == {"upload": second, "version": 2,
+                                                                                     "of": 2}
+    renamed = world.as_alice.patch(f"/api/uploads/{first}/", {"name": "nin\u0303o.csv"}, format="json")
+    assert renamed.status_code == 200 and renamed.json()["name"] == "ni\u00f1o.csv"

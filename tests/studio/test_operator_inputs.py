@@ -133,3 +133,57 @@ def test_expressions_that_reach_for_python_fail_their_node_naming_the_field(worl
     for i, expression in enumerate(expressions):
         outcome = outcomes[f"d{i}"]
         assert outcome["status"] == "failed" and outcome["error"]["field"] == "expression", (expression, outcome)
+
+
+def test_a_superscript_digit_where_a_number_is_expected_is_400_naming_the_field(world):
+    """"²".isdigit() is true and int("²") fails: the checks of ?project=, ?pipeline=, a served-requests limit, a drift
+    version, a traffic split's version and a component node's pinned version let it through to a 500."""
+    from studio.deployments.models import Deployment
+
+    bobs = Deployment.objects.create(name="credit-b", project=world.b, created_by=world.bob)
+    sup = "\u00b2"
+    for url, field in [(f"/api/runs/?project={sup}", "project"), (f"/api/uploads/?project={sup}", "project"),
+                       (f"/api/runs/?pipeline={sup}", "pipeline"), (f"/api/schedules/?pipeline={sup}", "pipeline"),
+                       (f"/api/deployments/{bobs.pk}/served/?limit={sup}", "limit"),
+                       (f"/api/deployments/{bobs.pk}/drift/?version={sup}", "version")]:
+        response = world.as_bob.get(url)
+        assert response.status_code == 400, (url, response.content[:200])
+        assert response.json()["errors"][0]["path"] == field, (url, response.json())
+    response = world.as_bob.post(f"/api/deployments/{bobs.pk}/traffic/", {"weights": {sup: 100}}, format="json")
+    assert response.status_code == 404 and response.json()["errors"][0]["path"] == "weights", response.content[:200]
+    component = world.as_bob.post("/api/components/", {"project": world.b.pk, "name": "c", "graph": {
+        "nodes": [node("split", "split_random", ratio=0.5)], "edges": [],
+        "ports": {"inputs": [{"name": "table", "targets": [{"node": "split", "port": "table"}]}],
+                  "outputs": [{"name": "first", "node": "split", "port": "first"}]}}}, format="json")
+    assert component.status_code == 201, component.json()
+    pinned = {"nodes": [{**node("k", "component", component="c"), "version": sup}], "edges": []}
+    response = world.as_bob.post("/api/pipelines/", {"project": world.b.pk, "name": "p", "graph": pinned},
+                                 format="json")
+    assert response.status_code == 201, response.content[:200]  # a draft, its error naming the node
+    assert "version '\u00b2' is not a version number" in response.json()["latest"]["errors"][0]["message"]
+    library = {"c2": {"versions": {sup: {"nodes": [node("split", "split_random", ratio=0.5)], "edges": [],
+                                         "ports": {"inputs": [], "outputs": []}}}}}
+    imported = {"nodes": [{**node("k", "component", component="c2"), "version": sup}], "edges": [],
+                "components": library}
+    response = world.as_bob.post("/api/pipelines/import/", {"project": world.b.pk, "name": "i", "graph": imported},
+                                 format="json")
+    assert response.status_code == 201, response.content[:200]  # kept as a draft, its error naming the node
+    assert "version '\u00b2' is not a version number" in response.json()["latest"]["errors"][0]["message"]
+
+
+def test_a_nul_or_unknown_value_in_a_runs_filter_or_output_url_is_4xx_naming_it(world, run_now):
+    """PostgreSQL refuses NUL in a query: ?status=%00 and a run output's node %00 answered 500 there (SQLite just
+    found nothing). A status that is none of a run's is a 400 naming `status`, not an empty list; Compare's run list
+    (?pipeline= of another project's pipeline) lists nothing of it (already so)."""
+    import tests.pipelines.testing_operators  # noqa: F401  (registers test_emit)
+
+    p = _bobs_pipeline(world, {"nodes": [node("emit", "test_emit", value=1)], "edges": []})
+    run = run_now(world.as_bob, pipeline=p).json()
+    for status in ("%00", "done", "x" * 5000):
+        response = world.as_bob.get(f"/api/runs/?status={status}")
+        assert response.status_code == 400 and response.json()["errors"][0]["path"] == "status", status
+    response = world.as_bob.get(f"/api/runs/{run['id']}/outputs/%00/out/")
+    assert response.status_code == 404 and response.json()["code"] == "not_found"
+    assert world.as_bob.get(f"/api/runs/?pipeline={p}&status=succeeded&limit=50").json()["count"] == 1
+    alices = world.as_bob.get(f"/api/runs/?pipeline={world.pipeline.pk}&status=succeeded&limit=50")
+    assert alices.status_code == 200 and alices.json()["count"] == 0

@@ -1554,6 +1554,8 @@ export interface components {
             }[];
             /** @description Columns of the training rows the model makes no feature of ([{name, reason}]: a date the features left out, a row identifier): sent, they change nothing */
             readonly left_out_inputs: components["schemas"]["LeftOutInput"][];
+            /** @description The label column the model was trained on ("renewed"): a labels CSV may name its label column so; null when the bundle does not say */
+            readonly target: string | null;
             readonly versions: components["schemas"]["DeploymentVersion"][];
             readonly history: components["schemas"]["DeploymentEvent"][];
             /** Format: date-time */

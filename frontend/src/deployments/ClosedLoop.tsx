@@ -8,8 +8,9 @@ const score = (value: number | null) => (value === null ? "—" : value.toFixed(
 
 /** The closed loop of one deployment: labels received, live metrics per day, input drift, and the
  * champion / challenger decisions of publish_if_better. `served`: the id of a request the page just served (Try it),
- * which the served requests show once the prediction log holds it, and the drift report then counts. */
-export function ClosedLoop({ id, name, served = null }: { id: string; name: string; served?: string | null }) {
+ * which the served requests show once the prediction log holds it, and the drift report then counts. `target`: the
+ * label column the model was trained on ("renewed"), which a labels CSV may use as its label column's name. */
+export function ClosedLoop({ id, name, served = null, target = null }: { id: string; name: string; served?: string | null; target?: string | null }) {
   const [landed, setLanded] = useState(0);
   const [loop, setLoop] = useState<Monitoring | null>(null);
   const [error, setError] = useState("");
@@ -35,7 +36,7 @@ export function ClosedLoop({ id, name, served = null }: { id: string; name: stri
         </p>
       )}
       <ServedRequests id={id} refresh={loaded} awaited={served} onFound={() => setLanded((n) => n + 1)} />
-      <FeedbackUpload name={name} onDone={() => void load()} />
+      <FeedbackUpload name={name} target={target} onDone={() => void load()} />
       <h2>Live metrics</h2>
       {loop && loop.live.length > 0 ? <Plot figure={live} name="live metrics" /> : <p className="muted">No labeled served rows yet.</p>}
       <h2>Drift</h2>
@@ -46,7 +47,14 @@ export function ClosedLoop({ id, name, served = null }: { id: string; name: stri
   );
 }
 
-function FeedbackUpload({ name, onDone }: { name: string; onDone: () => void }) {
+/** The label column may be named after the target: the field's label says so, as a person's own table names it. */
+export function labelsFileLabel(target: string | null): string {
+  return target && !["label", "request_id", "row"].includes(target)
+    ? `Labels CSV (request_id, row, and label or ${target})`
+    : "Labels CSV (request_id, row, label)";
+}
+
+function FeedbackUpload({ name, target, onDone }: { name: string; target: string | null; onDone: () => void }) {
   const [file, setFile] = useState<File | null>(null);
   const [answer, setAnswer] = useState("");
   const [error, setError] = useState("");
@@ -66,7 +74,7 @@ function FeedbackUpload({ name, onDone }: { name: string; onDone: () => void }) 
   return (
     <form aria-label="Upload labels" onSubmit={submit} className="row">
       <label>
-        Labels CSV (request_id, row, label){" "}
+        {labelsFileLabel(target)}{" "}
         <input type="file" accept=".csv,text/csv" onChange={(e) => setFile(e.target.files?.[0] ?? null)} />
       </label>
       <button type="submit" disabled={!file}>Upload labels</button>
@@ -103,7 +111,7 @@ function DriftSection({ id, refresh }: { id: string; refresh: number }) {
       ) : (
         <>
           <p data-testid="drift-summary">
-            v{report.version}: {report.rows} served rows; score PSI {report.score ? report.score.psi.toFixed(3) : "—"}
+            v{report.version}: {report.rows} served {report.rows === 1 ? "row" : "rows"}; score PSI {report.score ? report.score.psi.toFixed(3) : "—"}
           </p>
           {report.figure && <Plot figure={report.figure} name="drift" />}
           <table className="data" aria-label="Drift per input">

@@ -60,7 +60,7 @@ export function ServedRequests({ id, refresh, awaited, onFound }: {
       <div className="row">{again}</div>
       <table className="data list" aria-label="Recent requests">
         <caption className="muted">
-          The last {served.requests.length} requests the prediction log kept{served.log_share < 1 ? ` (it keeps ${Math.round(served.log_share * 100)}% of requests)` : ""}, newest first
+          {served.requests.length === 1 ? "The last request" : `The last ${served.requests.length} requests`} the prediction log kept{served.log_share < 1 ? ` (it keeps ${Math.round(served.log_share * 100)}% of requests)` : ""}{served.requests.length === 1 ? "" : ", newest first"}
         </caption>
         <thead><tr><th>Request id</th><th>Time</th><th>Version</th><th>Rows</th><th>Answer</th></tr></thead>
         <tbody>

@@ -110,7 +110,7 @@ export function DeploymentDetail({ id }: { id: string }) {
       <h2>Limits and logging</h2>
       <SettingsPanel deployment={deployment} onSaved={setDeployment} />
 
-      <ClosedLoop id={id} name={deployment.name} served={servedId} />
+      <ClosedLoop id={id} name={deployment.name} served={servedId} target={deployment.target ?? null} />
 
       <h2>History (newest first)</h2>
       <HistoryTable history={deployment.history} />

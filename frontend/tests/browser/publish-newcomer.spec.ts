@@ -12,7 +12,7 @@ const at = (x: number, y: number) => ({ x, y });
 const edge = (source: string, sourcePort: string, target: string, targetPort: string) =>
   ({ source, source_port: sourcePort, target, target_port: targetPort });
 
-test("my renewals CSV from the Rows view to a labels file named after the target", async ({ page }) => {
+test("my renewals CSV from the Rows view to a labels file named after the target", async ({ page, consoleErrors }) => {
   await login(page);
   const project = await demoProjectId(page);
   await page.goto(`${studioUrl()}/projects/${project}/data`);
@@ -113,12 +113,25 @@ test("my renewals CSV from the Rows view to a labels file named after the target
   const recent = feedback.getByRole("table", { name: /Recent requests/ });
   await expect(recent.getByRole("row").nth(1).getByRole("cell").first()).toHaveText(requestId, { timeout: 5_000 });
   await expect(feedback.getByText(/^No served request/)).toHaveCount(0);
-  await expect(feedback.getByTestId("drift-summary")).toContainText("v1: 1 served rows", { timeout: 5_000 });
+  await expect(feedback.getByTestId("drift-summary")).toHaveText(/^v1: 1 served row;/, { timeout: 5_000 }); // not "1 served rows"
+  await expect(recent.locator("caption")).toHaveText("The last request the prediction log kept");
+  await expect(feedback.getByText("Input drift (PSI) over 1 served row", { exact: true })).toBeVisible();
   await feedback.screenshot({ path: `${SHOTS}/feedback-after-try-it.png` });
 
   // A labels file whose label column is named after the target, as the newcomer's own table names it.
   const upload2 = feedback.getByRole("form", { name: "Upload labels" });
-  await upload2.getByLabel(/Labels CSV/).setInputFiles({
+  // The file field's label says the label column may be named after the target (it said "request_id, row, label").
+  const field = upload2.getByLabel("Labels CSV (request_id, row, and label or renewed)");
+  // A file with the target's column twice (a spreadsheet's copy of it) is refused naming the line; it was stored,
+  // the later column's label taken silently.
+  await field.setInputFiles({
+    name: "twice.csv", mimeType: "text/csv", buffer: Buffer.from(`request_id,renewed,row,renewed\n${requestId},yes,0,no\n`) });
+  await upload2.getByRole("button", { name: "Upload labels" }).click();
+  await expect(upload2.getByRole("alert")).toHaveText("line 1: the column 'renewed' is named twice in the header");
+  await feedback.screenshot({ path: `${SHOTS}/feedback-labels-refused.png` });
+  expect(consoleErrors).toEqual([expect.stringContaining("status of 400")]); // the refused upload's answer
+  consoleErrors.length = 0;
+  await field.setInputFiles({
     name: "renewed.csv", mimeType: "text/csv", buffer: Buffer.from(`request_id,row,renewed\n${requestId},0,yes\n`) });
   await upload2.getByRole("button", { name: "Upload labels" }).click();
   await expect(upload2.getByRole("status")).toHaveText("1 stored (1 new, 0 replaced)");

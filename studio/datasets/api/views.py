@@ -56,7 +56,9 @@ class MultiPartKeepNameParser(parsers.MultiPartParser):
 
 
 def check_file_name(name: str, path: str = "file") -> str:
-    """The name to store a file under; 400 for anything that could leave its folder or hide."""
+    """The name to store a file under, in Unicode's composed form (NFC); 400 for anything that could leave its
+    folder or hide. Composed, so that "café.csv" uploaded again from a Mac, whose browser may send the name
+    decomposed (e + a combining accent), is the same name: a version of the file, which a following import reads."""
     problems = []
     if "/" in name or "\\" in name:
         problems.append("must not contain '/' or '\\' (no folders)")
@@ -69,7 +71,7 @@ def check_file_name(name: str, path: str = "file") -> str:
     if problems:
         raise ApiError(400, "invalid_file_name", [{"path": path, "message": f"file name {name!r} " + p,
                                                    "code": "invalid_file_name"} for p in problems])
-    return name
+    return unicodedata.normalize("NFC", name)
 
 
 def refuse_deep_json(name: str, head: bytes, encoding: str | None) -> None:

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from studio.core.errors import ApiError
+from studio.core.parsers import BoundedJSONParser
 from studio.projects.models import Role
 from studio.projects.permissions import require_role, visible
 
@@ -26,7 +27,9 @@ class FeedbackView(APIView):
     rows past a request's end in `unknown_rows`), not stored. Needs the editor role."""
 
     permission_classes = [permissions.IsAuthenticated]
-    parser_classes = [parsers.JSONParser, parsers.MultiPartParser]
+    # The API's JSON parser (depth, NUL, NaN refused with a 400), as every other view: DRF's own let a NUL request id
+    # through to PostgreSQL and answered a deeply nested body with a 500 (RecursionError).
+    parser_classes = [BoundedJSONParser, parsers.MultiPartParser]
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
     def post(self, request, name: str):

@@ -48,6 +48,9 @@ class DeploymentSerializer(IdentityFieldsMixin, serializers.ModelSerializer):
     left_out_inputs = serializers.SerializerMethodField(
         help_text="Columns of the training rows the model makes no feature of ([{name, reason}]: a date the "
                   "features left out, a row identifier): sent, they change nothing")
+    target = serializers.SerializerMethodField(
+        help_text="The label column the model was trained on (\"renewed\"): a labels CSV may name its label column "
+                  "so; null when the bundle does not say")
     versions = DeploymentVersionSerializer(many=True, read_only=True)
     history = DeploymentEventSerializer(source="events", many=True, read_only=True)
     traffic = serializers.SerializerMethodField(help_text="Live versions and their percent of traffic")
@@ -65,10 +68,15 @@ class DeploymentSerializer(IdentityFieldsMixin, serializers.ModelSerializer):
         model = Deployment
         fields = ["id", "project", "name", "description", "status", "live_version", "traffic", "shadow_version",
                   "keys", "rate_limit_rps", "rate_limit_burst", "log_share", "log_exclude", "endpoints",
-                  "input_spec", "left_out_inputs", "versions", "history", "created_at", "updated_at"]
+                  "input_spec", "left_out_inputs", "target", "versions", "history", "created_at", "updated_at"]
         read_only_fields = ["project", "name", "status", "live_version", "traffic", "shadow_version", "keys",
-                            "endpoints", "input_spec", "left_out_inputs", "versions", "history", "created_at",
-                            "updated_at"]
+                            "endpoints", "input_spec", "left_out_inputs", "target", "versions", "history",
+                            "created_at", "updated_at"]
+
+    def get_target(self, deployment) -> str | None:
+        from ..feedback import deployment_target
+
+        return deployment_target(deployment)
 
     def get_traffic(self, deployment) -> dict:
         return deployment.weights()

@@ -14,6 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from studio.core.errors import ApiError
+from studio.core.parsers import whole_number
 from studio.projects.models import Role
 from studio.projects.permissions import ProjectScopedMixin, require_role, visible
 
@@ -216,7 +217,7 @@ class DeploymentViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.Retrie
         score, missing and unseen shares, and a plotly bar chart of the PSIs coloured by threshold."""
         deployment = self.get_object()
         version = request.query_params.get("version")
-        if version is not None and not (version.isdigit() and len(version) < 10):
+        if version is not None and not (whole_number(version) and len(version) < 10):
             raise ApiError(400, "invalid", [{"path": "version", "message": "expected a version number",
                                              "code": "invalid"}])
         return Response(monitoring.drift(deployment, _days(request), int(version) if version else None))
@@ -237,7 +238,7 @@ class DeploymentViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.Retrie
         answers): the ids a labels CSV (request_id, row, label) names."""
         deployment = self.get_object()
         raw = request.query_params.get("limit", "20")
-        if not (raw.isdigit() and 0 < int(raw) <= MAX_SERVED):
+        if not (whole_number(raw) and len(raw) < 10 and 0 < int(raw) <= MAX_SERVED):
             raise ApiError(400, "invalid", [{"path": "limit", "code": "invalid",
                                              "message": f"expected a whole number from 1 to {MAX_SERVED}"}])
         return Response({"requests": monitoring.served_requests(deployment, int(raw)),

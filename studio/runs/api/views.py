@@ -7,10 +7,11 @@ from rest_framework.response import Response
 
 from pipelines.store import ArtifactCorrupt, ArtifactMissing
 from studio.core.errors import ApiError, ErrorSerializer
+from studio.core.parsers import whole_number
 from studio.projects.models import Role
 from studio.projects.permissions import ProjectScopedMixin, require_role
 
-from ..models import Run
+from ..models import Run, RunStatus
 from ..outputs import describe
 from ..service import cancel_run, start_run
 from ..worker import artifact_store
@@ -31,8 +32,10 @@ class RunViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.RetrieveModel
         for name in ("pipeline", "status"):
             value = self.request.query_params.get(name)
             if value:
-                if name == "pipeline" and (not value.isdigit() or len(value) > 18):
+                if name == "pipeline" and (not whole_number(value) or len(value) > 18):
                     raise exceptions.ValidationError({"pipeline": ["must be a pipeline id"]})
+                if name == "status" and value not in RunStatus.values:  # (a NUL here was a 500 on PostgreSQL)
+                    raise exceptions.ValidationError({"status": [f"must be one of {', '.join(RunStatus.values)}"]})
                 queryset = queryset.filter(**{name: value})
         return queryset
 
@@ -85,7 +88,8 @@ class RunViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.RetrieveModel
         run = self.get_object()
         query = OutputQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        node_run = run.nodes.filter(node=node).first()
+        # No node id holds a NUL (every body refuses one), and PostgreSQL refuses it in a query: a 500 before.
+        node_run = run.nodes.filter(node=node).first() if "\x00" not in node else None
         if node_run is None:
             raise exceptions.NotFound(f"run {run.pk} has no node {node!r}")
         fingerprint = (node_run.outputs or {}).get(port)

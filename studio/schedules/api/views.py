@@ -9,6 +9,7 @@ from rest_framework import exceptions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from studio.core.parsers import whole_number
 from studio.projects.permissions import ProjectScopedMixin
 
 from .. import service, timing
@@ -43,7 +44,7 @@ class ScheduleViewSet(ProjectScopedMixin, viewsets.ModelViewSet):
         queryset = _with_last_fire(super().get_queryset())
         pipeline = self.request.query_params.get("pipeline")
         if pipeline:
-            if not pipeline.isdigit() or len(pipeline) > 18:
+            if not whole_number(pipeline) or len(pipeline) > 18:
                 raise exceptions.ValidationError({"pipeline": ["must be a pipeline id"]})
             queryset = queryset.filter(pipeline_id=int(pipeline))
         return queryset
