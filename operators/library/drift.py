@@ -9,16 +9,27 @@ from ..prediction_log import served_drift, window
 from ..values import Report
 
 WARN, ALERT = 0.1, 0.25  # the usual PSI reading: < 0.1 stable, 0.1 - 0.25 some shift, > 0.25 a real shift
+# Fewer served rows than this and a PSI says little: a handful of rows in ten reference bins reads as a large
+# shift (one Try it request gave PSIs about 8). check_drift refuses to judge below it; the page greys the bars.
+MIN_ROWS = 100
+TOO_FEW_COLOUR = "#95a5a6"
 
 
-def drift_figure(report: dict, threshold: float = ALERT) -> dict:
-    """A bar per input (PSI), coloured by threshold: the deployment page and check_drift's report draw it."""
+def drift_figure(report: dict, threshold: float = ALERT, min_rows: int = MIN_ROWS) -> dict:
+    """A bar per input (PSI), coloured by threshold: the deployment page and check_drift's report draw it. Over
+    fewer than `min_rows` served rows the bars are grey and the title says they are too few to judge."""
     features = sorted(report["features"], key=lambda f: -f["psi"])
-    colours = ["#c0392b" if f["psi"] > threshold else "#e67e22" if f["psi"] > WARN else "#27ae60" for f in features]
+    rows = report["rows"]
+    title = f"Input drift (PSI) over {rows:,} served {'row' if rows == 1 else 'rows'}"
+    if rows < min_rows:
+        colours = [TOO_FEW_COLOUR] * len(features)
+        title += f": too few to judge (drift needs at least {min_rows:,})"
+    else:
+        colours = ["#c0392b" if f["psi"] > threshold else "#e67e22" if f["psi"] > WARN else "#27ae60"
+                   for f in features]
     return {"data": [{"type": "bar", "x": [f["name"] for f in features], "y": [round(f["psi"], 4) for f in features],
                       "marker": {"color": colours}, "name": "PSI"}],
-            "layout": {"title": {"text": f"Input drift (PSI) over {report['rows']:,} served "
-                                         f"{'row' if report['rows'] == 1 else 'rows'}"},
+            "layout": {"title": {"text": title},
                        "yaxis": {"title": {"text": "PSI"}, "rangemode": "tozero"},
                        "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": threshold, "y1": threshold,
                                    "line": {"dash": "dash", "color": "#c0392b"}}]}}
@@ -47,7 +58,7 @@ class CheckDrift(Operator):
         version: str = Field("", max_length=20, description="Version whose statistics and rows to compare; "
                                                             "empty for the live one")
         threshold: float = Field(ALERT, gt=0, le=10, description="Fail when any input's PSI exceeds this")
-        min_rows: int = Field(100, ge=1, le=10_000_000, description="Fewer served rows than this fail the check")
+        min_rows: int = Field(MIN_ROWS, ge=1, le=10_000_000, description="Fewer served rows than this fail the check")
 
     def run(self, ctx, inputs, params):
         bundle = ctx.deployment_bundle(params.deployment, params.version or None)
@@ -76,5 +87,6 @@ class CheckDrift(Operator):
             raise OperatorError(f"{params.deployment!r} drifted: {names} over the threshold {params.threshold}")
         ctx.log(f"no input of {params.deployment!r} drifted past PSI {params.threshold} over {report['rows']:,} rows")
         table = [{k: v for k, v in f.items() if k != "unseen_values"} for f in report["features"]]
-        return {"metrics": metrics, "report": Report(figures={"drift": drift_figure(report, params.threshold)},
+        return {"metrics": metrics, "report": Report(figures={"drift": drift_figure(report, params.threshold,
+                                                                                          params.min_rows)},
                                                      tables={"drift": table})}

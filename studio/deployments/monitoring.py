@@ -13,7 +13,7 @@ from django.db.models import Count
 from django.db.models.functions import TruncDate
 
 from operators.labels import answered_positive, flipped, is_zero_one, known_classes
-from operators.library.drift import ALERT, WARN, drift_figure
+from operators.library.drift import ALERT, MIN_ROWS, WARN, drift_figure
 from operators.prediction_log import read_log, recent_requests, served_drift
 
 from studio.serving.predlog import SHADOW_DIR
@@ -38,7 +38,7 @@ def drift(deployment: Deployment, days: float, number: int | None = None) -> dic
     started = time.perf_counter()
     report = served_drift(prediction_log_dir(), deployment.name, statistics, since=time.time() - days * 86400,
                           version=str(version.number))
-    report.update(available=True, version=version.number, days=days, warn=WARN, alert=ALERT,
+    report.update(available=True, version=version.number, days=days, warn=WARN, alert=ALERT, min_rows=MIN_ROWS,
                   seconds=round(time.perf_counter() - started, 3), figure=drift_figure(report))
     return report
 

@@ -149,6 +149,7 @@ def test_retrain_publishes_only_a_better_model(studio, settings):  # noqa: F811
     assert [(d["published"], d["version"]) for d in page["decisions"]] == [(True, 2), (False, None)]
     drift = studio.as_alice.get(f"/api/deployments/{body['id']}/drift/?days=1&version=1").json()
     assert drift["available"] and drift["rows"] == 2000 and drift["version"] == 1
+    assert drift["min_rows"] == 100  # below it the page reads no PSI ("too few rows")
     assert {f["name"] for f in drift["features"]} == {s["name"] for s in body["input_spec"]}
     assert drift["figure"]["data"][0]["type"] == "bar" and len(drift["figure"]["data"][0]["x"]) == len(
         body["input_spec"])

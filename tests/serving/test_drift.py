@@ -147,3 +147,23 @@ def test_serving_metrics_carry_the_same_drift_figures(tmp_path, published):
         assert abs(found[("serving_input_psi", feature["name"])] - feature["psi"]) < 1e-9
     assert found[("serving_input_psi", "income")] > 0.25
     assert abs(found[("serving_score_psi", "")] - report["score"]["psi"]) < 1e-9
+
+
+def test_a_few_served_rows_are_drawn_grey_as_too_few_to_judge_and_enough_rows_by_threshold(tmp_path, published):
+    """One Try it request (a row or a few) gave PSIs of about 8 in alarm red on the deployment page; below the
+    check's minimum the figure greys every bar and its title says so, from the minimum on it colours by PSI."""
+    from operators.library.drift import MIN_ROWS, TOO_FEW_COLOUR, drift_figure
+
+    few, _ = report_for(tmp_path / "few", published, served(seed=8).head(3))
+    assert few["rows"] == 3 and max(f["psi"] for f in few["features"]) > 0.25  # what a reader would take for drift
+    figure = drift_figure(few)
+    assert set(figure["data"][0]["marker"]["color"]) == {TOO_FEW_COLOUR}
+    assert "too few to judge" in figure["layout"]["title"]["text"] and f"{MIN_ROWS:,}" in figure["layout"]["title"]["text"]
+
+    shifted = served(seed=9).head(MIN_ROWS * 10)
+    shifted["income"] = shifted["income"] * 2.5
+    enough, by_name = report_for(tmp_path / "enough", published, shifted)
+    figure = drift_figure(enough)
+    colours = dict(zip(figure["data"][0]["x"], figure["data"][0]["marker"]["color"], strict=True))
+    assert colours["income"] == "#c0392b" and TOO_FEW_COLOUR not in colours.values(), by_name
+    assert "too few" not in figure["layout"]["title"]["text"]

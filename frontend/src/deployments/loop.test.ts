@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { answerText, AWAIT_TRIES, feedbackSummary, labelsTemplate, liveFigure, psiLevel, stillAwaited, type ServedRequest } from "./loop";
+import { answerText, AWAIT_TRIES, driftReading, feedbackSummary, labelsTemplate, liveFigure, psiLevel, stillAwaited, type ServedRequest } from "./loop";
 
 describe("closed loop helpers", () => {
   it("reads a PSI by the usual thresholds", () => {
@@ -7,6 +7,13 @@ describe("closed loop helpers", () => {
     expect(psiLevel(0.2)).toBe("shift");
     expect(psiLevel(0.3)).toBe("drift");
     expect(psiLevel(0.3, 0.1, 0.5)).toBe("shift");
+  });
+
+  it("reads no PSI of a report over fewer rows than its minimum", () => {
+    const report = { available: true, rows: 3, min_rows: 100, warn: 0.1, alert: 0.25 };
+    expect(driftReading(8.2, report)).toBe("too few rows");
+    expect(driftReading(8.2, { ...report, rows: 100 })).toBe("drift");
+    expect(driftReading(0.05, { ...report, rows: 2000 })).toBe("stable");
   });
 
   it("charts AUC and logloss per day on two axes", () => {

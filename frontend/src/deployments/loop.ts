@@ -52,6 +52,8 @@ export interface DriftReport {
   score?: { psi: number; mean: number | null } | null;
   alert?: number;
   warn?: number;
+  /** fewer served rows than this and a PSI says little (a handful of rows reads as a large shift) */
+  min_rows?: number;
   figure?: Figure;
 }
 
@@ -86,6 +88,12 @@ export function liveFigure(days: DayMetrics[]): Figure {
 export function psiLevel(psi: number, warn = 0.1, alert = 0.25): "stable" | "shift" | "drift" {
   if (psi > alert) return "drift";
   return psi > warn ? "shift" : "stable";
+}
+
+/** How an input's PSI reads in a report: by the thresholds, or "too few rows" below the report's minimum. */
+export function driftReading(psi: number, report: DriftReport): string {
+  if ((report.rows ?? 0) < (report.min_rows ?? 0)) return "too few rows";
+  return psiLevel(psi, report.warn, report.alert);
 }
 
 /** One line summing up a feedback upload's answer. */

@@ -115,7 +115,11 @@ test("my renewals CSV from the Rows view to a labels file named after the target
   await expect(feedback.getByText(/^No served request/)).toHaveCount(0);
   await expect(feedback.getByTestId("drift-summary")).toHaveText(/^v1: 1 served row;/, { timeout: 5_000 }); // not "1 served rows"
   await expect(recent.locator("caption")).toHaveText("The last request the prediction log kept");
-  await expect(feedback.getByText("Input drift (PSI) over 1 served row", { exact: true })).toBeVisible();
+  // One row says nothing of drift: the summary and the chart's title say so, and no input reads "drift" in red.
+  await expect(feedback.getByTestId("drift-summary")).toContainText("Too few to judge drift: PSI needs at least 100 served rows.");
+  await expect(feedback.getByText("Input drift (PSI) over 1 served row: too few to judge (drift needs at least 100)", { exact: true })).toBeVisible();
+  const readings = feedback.getByRole("table", { name: "Drift per input" }).getByRole("row");
+  await expect(readings.nth(1).getByRole("cell").nth(2)).toHaveText("too few rows");
   await feedback.screenshot({ path: `${SHOTS}/feedback-after-try-it.png` });
 
   // A labels file whose label column is named after the target, as the newcomer's own table names it.
