@@ -287,11 +287,15 @@ def test_python_script_on_spark_gives_the_local_rows(spark, raw_root, tmp_path, 
 
 
 def test_sql_transform_on_spark_is_stopped_at_its_time_limit(spark, raw_root, tmp_path):
-    """A query that would run for hours (four cross joins of 300 rows: 8.1e9 rows) ends the node with an error
-    naming timeout_seconds, its Spark jobs cancelled, instead of holding the run and the cluster."""
+    """A query that outlasts its limit many times over (four cross joins of 300 rows, one side cut to its ~60 rows
+    with n = 0: about 1.6e9 rows) ends the node with an error naming timeout_seconds, its Spark jobs cancelled,
+    instead of holding the run and the cluster. Why not all 8.1e9 rows: a cancelled task's nested-loop join only
+    checks for its kill between rows of its one streamed batch, so its threads run on to their end after the job
+    has FAILED and keep local[2]'s cores from every later test (4-5 min of them; 1 min at this size)."""
     from pipelines import run
 
-    sql = "SELECT sum(hash(a.id, b.id, c.id, d.id)) AS h FROM t1 a CROSS JOIN t1 b CROSS JOIN t1 c CROSS JOIN t1 d"
+    sql = ("SELECT sum(hash(a.id, b.id, c.id, d.id)) AS h FROM t1 a CROSS JOIN t1 b CROSS JOIN t1 c CROSS JOIN t1 d "
+           "WHERE a.n = 0")
     store = spark.sparkContext._jsc.sc().statusStore()
     before = max([-1] + [store.jobsList(None).apply(i).jobId() for i in range(store.jobsList(None).size())])
     result = run(one_operator("sql_transform", {"sql": sql, "timeout_seconds": 1}, {"t1": RAW["table"]}),
@@ -316,13 +320,13 @@ def test_sql_transform_on_spark_is_stopped_at_its_time_limit(spark, raw_root, tm
 
 def test_a_job_submitted_after_the_time_limit_is_cancelled_too(spark):
     """The limit passes before the query's first job is submitted (a limit of 0 s; on a busy driver planning
-    can outlast 1 s): the job group was cancelled once, with nothing in it, and the 8.1e9-row job then ran to
-    its end (4 min 50 s once). Now the group is cancelled until the query returns."""
+    can outlast 1 s): the job group was cancelled once, with nothing in it, and the job then ran to its end
+    (4 min 50 s once). Now the group is cancelled until the query returns. The job (2e9 rows, a minute or more
+    uncancelled) streams a range that checks for its kill every batch, so once cancelled its tasks end at once
+    and free the session's cores; a cross join's tasks ran on for minutes after the cancel."""
     from operators.spark.sql import materialised_within
 
-    rows = spark.range(300).toDF("id")
-    frame = rows.alias("a").crossJoin(rows.alias("b")).crossJoin(rows.alias("c")).crossJoin(rows.alias("d"))
-    frame = frame.selectExpr("sum(hash(a.id, b.id, c.id, d.id)) AS h")
+    frame = spark.range(0, 2_000_000_000, numPartitions=2).selectExpr("sum(hash(id)) AS h")
     sc = spark.sparkContext
     sc.setJobGroup("studio-limit-test", "limit test", interruptOnCancel=True)
     try:
