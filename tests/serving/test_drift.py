@@ -158,7 +158,8 @@ def test_a_few_served_rows_are_drawn_grey_as_too_few_to_judge_and_enough_rows_by
     assert few["rows"] == 3 and max(f["psi"] for f in few["features"]) > 0.25  # what a reader would take for drift
     figure = drift_figure(few)
     assert set(figure["data"][0]["marker"]["color"]) == {TOO_FEW_COLOUR}
-    assert "too few to judge" in figure["layout"]["title"]["text"] and f"{MIN_ROWS:,}" in figure["layout"]["title"]["text"]
+    title = figure["layout"]["title"]["text"]
+    assert "too few to judge" in title and f"{MIN_ROWS:,}" in title
 
     shifted = served(seed=9).head(MIN_ROWS * 10)
     shifted["income"] = shifted["income"] * 2.5
