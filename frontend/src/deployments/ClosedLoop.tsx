@@ -2,7 +2,7 @@ import { useEffect, useMemo, useState } from "react";
 import { failureMessage, get, post } from "../api/client";
 import { Plot } from "../outputs/Plot";
 import { ServedRequests } from "./ServedRequests";
-import { driftReading, feedbackSummary, liveFigure, type DriftReport, type FeedbackAnswer, type Monitoring } from "./loop";
+import { driftReading, feedbackSummary, liveFigure, tooFewToJudge, type DriftReport, type FeedbackAnswer, type Monitoring } from "./loop";
 
 const score = (value: number | null) => (value === null ? "—" : value.toFixed(4));
 
@@ -112,7 +112,7 @@ function DriftSection({ id, refresh }: { id: string; refresh: number }) {
         <>
           <p data-testid="drift-summary">
             v{report.version}: {report.rows} served {report.rows === 1 ? "row" : "rows"}; score PSI {report.score ? report.score.psi.toFixed(3) : "—"}
-            {(report.rows ?? 0) < (report.min_rows ?? 0) && `. Too few to judge drift: PSI needs at least ${report.min_rows} served rows.`}
+            {tooFewToJudge(report) && `. Too few to judge drift: PSI needs at least ${report.min_rows} served rows.`}
           </p>
           {report.figure && <Plot figure={report.figure} name="drift" />}
           <table className="data" aria-label="Drift per input">

@@ -90,9 +90,14 @@ export function psiLevel(psi: number, warn = 0.1, alert = 0.25): "stable" | "shi
   return psi > warn ? "shift" : "stable";
 }
 
+/** Whether a report holds fewer served rows than its minimum for judging drift. */
+export function tooFewToJudge(report: DriftReport): boolean {
+  return (report.rows ?? 0) < (report.min_rows ?? 0);
+}
+
 /** How an input's PSI reads in a report: by the thresholds, or "too few rows" below the report's minimum. */
 export function driftReading(psi: number, report: DriftReport): string {
-  if ((report.rows ?? 0) < (report.min_rows ?? 0)) return "too few rows";
+  if (tooFewToJudge(report)) return "too few rows";
   return psiLevel(psi, report.warn, report.alert);
 }
 
