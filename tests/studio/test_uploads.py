@@ -161,3 +161,29 @@ def test_the_preview_reads_a_bounded_head(world, settings):
     assert response.status_code == 201, response.json()
     shown = response.json()["preview"]
     assert [c["name"] for c in shown["columns"]] == ["a", "b"] and shown["sampled_rows"] == 0 and shown["rows"] == []
+
+
+def test_the_same_file_dropped_again_is_the_upload_already_there_not_a_new_version(world, settings):
+    from studio.datasets.models import Upload
+
+    first = upload(world.as_alice, world.a)
+    assert first.status_code == 201
+    again = upload(world.as_alice, world.a)
+    assert again.status_code == 200 and again.json() == first.json()  # the same upload, its preview included
+    assert Upload.objects.filter(project=world.a).count() == 1
+    assert len(list((world.a.data_root / "uploads").iterdir())) == 1  # no second folder
+    assert not list((settings.DATA_ROOT / "staging").iterdir())  # the staged copy is dropped
+    # another name, or other bytes, is another upload; the first bytes again after a change are a newer version
+    assert upload(world.as_alice, world.a, name="copy.csv").status_code == 201
+    changed = upload(world.as_alice, world.a, body=PEOPLE + b"4;52;Oslo;2024-05-09;no\n")
+    back = upload(world.as_alice, world.a)
+    assert changed.status_code == 201 and back.status_code == 201
+    assert back.json()["id"] > changed.json()["id"] > first.json()["id"]
+    # an upload whose file is gone is not taken for the one dropped again
+    (world.a.data_root / back.json()["path"]).unlink()
+    assert upload(world.as_alice, world.a).status_code == 201
+    # bob's own project holds its own copy: the same bytes and name never answer with alice's upload
+    bobs = upload(world.as_bob, world.b)
+    assert bobs.status_code == 201 and bobs.json()["project"] == world.b.pk
+    assert upload(world.as_bob, world.b).json()["id"] == bobs.json()["id"]
+    assert upload(world.as_carol, world.a).status_code == 403  # a viewer uploads nothing, not even a same file

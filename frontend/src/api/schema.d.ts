@@ -1234,7 +1234,9 @@ export interface paths {
         };
         /**
          * @description Data files of your projects. Upload with multipart/form-data (`project`, `file`): the file streams to disk
-         *     and the answer carries its `preview` (first rows, delimiter, column types, missing / distinct counts). A
+         *     and the answer carries its `preview` (first rows, delimiter, column types, missing / distinct counts): 201 for
+         *     a new upload (a new version when the name is taken), 200 with the newest upload of that name when the bytes
+         *     are the same (nothing new is stored). A
          *     file import node names it by `upload` (its id) or by `path`. PATCH renames it (`name`; the file stays
          *     where it is, so imports keep reading it).
          */
@@ -1242,7 +1244,9 @@ export interface paths {
         put?: never;
         /**
          * @description Data files of your projects. Upload with multipart/form-data (`project`, `file`): the file streams to disk
-         *     and the answer carries its `preview` (first rows, delimiter, column types, missing / distinct counts). A
+         *     and the answer carries its `preview` (first rows, delimiter, column types, missing / distinct counts): 201 for
+         *     a new upload (a new version when the name is taken), 200 with the newest upload of that name when the bytes
+         *     are the same (nothing new is stored). A
          *     file import node names it by `upload` (its id) or by `path`. PATCH renames it (`name`; the file stays
          *     where it is, so imports keep reading it).
          */
@@ -1262,7 +1266,9 @@ export interface paths {
         };
         /**
          * @description Data files of your projects. Upload with multipart/form-data (`project`, `file`): the file streams to disk
-         *     and the answer carries its `preview` (first rows, delimiter, column types, missing / distinct counts). A
+         *     and the answer carries its `preview` (first rows, delimiter, column types, missing / distinct counts): 201 for
+         *     a new upload (a new version when the name is taken), 200 with the newest upload of that name when the bytes
+         *     are the same (nothing new is stored). A
          *     file import node names it by `upload` (its id) or by `path`. PATCH renames it (`name`; the file stays
          *     where it is, so imports keep reading it).
          */
@@ -1271,7 +1277,9 @@ export interface paths {
         post?: never;
         /**
          * @description Data files of your projects. Upload with multipart/form-data (`project`, `file`): the file streams to disk
-         *     and the answer carries its `preview` (first rows, delimiter, column types, missing / distinct counts). A
+         *     and the answer carries its `preview` (first rows, delimiter, column types, missing / distinct counts): 201 for
+         *     a new upload (a new version when the name is taken), 200 with the newest upload of that name when the bytes
+         *     are the same (nothing new is stored). A
          *     file import node names it by `upload` (its id) or by `path`. PATCH renames it (`name`; the file stays
          *     where it is, so imports keep reading it).
          */
@@ -1280,7 +1288,9 @@ export interface paths {
         head?: never;
         /**
          * @description Data files of your projects. Upload with multipart/form-data (`project`, `file`): the file streams to disk
-         *     and the answer carries its `preview` (first rows, delimiter, column types, missing / distinct counts). A
+         *     and the answer carries its `preview` (first rows, delimiter, column types, missing / distinct counts): 201 for
+         *     a new upload (a new version when the name is taken), 200 with the newest upload of that name when the bytes
+         *     are the same (nothing new is stored). A
          *     file import node names it by `upload` (its id) or by `path`. PATCH renames it (`name`; the file stays
          *     where it is, so imports keep reading it).
          */
@@ -10545,6 +10555,14 @@ export interface operations {
             };
         };
         responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Upload"];
+                };
+            };
             201: {
                 headers: {
                     [name: string]: unknown;

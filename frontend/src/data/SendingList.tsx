@@ -1,6 +1,6 @@
 import type { Sending } from "./useUploads";
 
-/** Files on their way: a progress bar each, or the reason one was refused. */
+/** Files on their way: a progress bar each, the reason one was refused, or that the studio already had it. */
 export function SendingList({ sending, onDismiss }: { sending: Sending[]; onDismiss: (key: string) => void }) {
   if (!sending.length) return null;
   return (
@@ -8,9 +8,13 @@ export function SendingList({ sending, onDismiss }: { sending: Sending[]; onDism
       {sending.map((s) => (
         <li key={s.key}>
           <span className="sending-name">{s.name}</span>
-          {s.error ? (
+          {s.error || s.note ? (
             <>
-              <span className="error-text" role="alert">Not uploaded: {s.error}</span>
+              {s.error ? (
+                <span className="error-text" role="alert">Not uploaded: {s.error}</span>
+              ) : (
+                <span className="muted" role="status">Already uploaded: {s.note}</span>
+              )}
               <button type="button" className="link" onClick={() => onDismiss(s.key)}>Dismiss</button>
             </>
           ) : (

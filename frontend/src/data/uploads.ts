@@ -31,8 +31,15 @@ function failure(status: number, text: string): ApiFailure {
   return new ApiFailure(status, body.code ?? String(status), message, body.errors ?? []);
 }
 
+/** What an upload answered: the stored upload, and whether it was already there (the same bytes as the newest
+ * upload of that name: the studio stores nothing new and answers 200 instead of 201). */
+export interface Stored {
+  upload: Upload;
+  unchanged: boolean;
+}
+
 /** POST the file to /api/uploads/ as multipart; `onProgress` gets the share sent (0..1). */
-export function uploadFile(projectId: number | string, file: File, onProgress: (share: number) => void): Promise<Upload> {
+export function uploadFile(projectId: number | string, file: File, onProgress: (share: number) => void): Promise<Stored> {
   return new Promise((resolve, reject) => {
     const form = new FormData();
     form.append("project", String(projectId));
@@ -42,7 +49,10 @@ export function uploadFile(projectId: number | string, file: File, onProgress: (
     xhr.setRequestHeader("X-CSRFToken", cookie("csrftoken"));
     xhr.setRequestHeader("Accept", "application/json");
     xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
-    xhr.onload = () => (xhr.status === 201 ? resolve(JSON.parse(xhr.responseText) as Upload) : reject(failure(xhr.status, xhr.responseText)));
+    xhr.onload = () =>
+      xhr.status === 201 || xhr.status === 200
+        ? resolve({ upload: JSON.parse(xhr.responseText) as Upload, unchanged: xhr.status === 200 })
+        : reject(failure(xhr.status, xhr.responseText));
     xhr.onerror = () => reject(new ApiFailure(0, "network", `the upload of ${file.name} was interrupted`));
     xhr.send(form);
   });

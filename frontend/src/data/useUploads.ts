@@ -6,10 +6,15 @@ export interface Sending {
   name: string;
   share: number;
   error?: string;
+  /** Said of a file the studio already had (the same bytes as the newest upload of its name), until dismissed. */
+  note?: string;
 }
 
+export const unchangedNote = (upload: Upload) =>
+  `the same file as ${upload.name} uploaded ${new Date(upload.created_at).toLocaleString()}: nothing new was stored, no new version`;
+
 /** Files being sent, with their progress and errors; `send` resolves to the stored upload, or null on failure
- * (the error stays in the list, by the file's name, until dismissed). */
+ * (the error, or the note that the file was already there, stays in the list by the file's name until dismissed). */
 export function useUploads(projectId: number | string) {
   const [sending, setSending] = useState<Sending[]>([]);
   const update = (key: string, change: Partial<Sending>) =>
@@ -20,8 +25,9 @@ export function useUploads(projectId: number | string) {
       const key = `${file.name}:${Date.now()}:${Math.random()}`;
       setSending((list) => [...list, { key, name: file.name, share: 0 }]);
       try {
-        const upload = await uploadFile(projectId, file, (share) => update(key, { share }));
-        setSending((list) => list.filter((s) => s.key !== key));
+        const { upload, unchanged } = await uploadFile(projectId, file, (share) => update(key, { share }));
+        if (unchanged) update(key, { note: unchangedNote(upload) });
+        else setSending((list) => list.filter((s) => s.key !== key));
         return upload;
       } catch (e) {
         update(key, { error: (e as Error).message });

@@ -2,7 +2,7 @@
 // held "n/a" cells; the corrected file is uploaded again under the same name. The two files are told apart on the
 // Data page and in the import node's picker (they read "customers.csv" twice), and the import node of last week's
 // pipeline says a newer customers.csv exists and switches to it with one click (it silently kept reading the old one),
-// or follows the newest of the name from then on ("Which version").
+// or follows the newest of the name from then on ("Which version"). The same file dropped twice is one version.
 import { apiCall, createPipeline, demoProjectId, expect, login, node, SHOTS, studioUrl, test, uploadOnDataPage } from "./fixtures";
 
 function customers(rows: number, visits: string, na: string): string {
@@ -36,6 +36,15 @@ test("a corrected file uploaded under the same name is a new version the import 
   await expect(files.getByRole("row", { name: /customers\.csv · version 2 of 2 \(newest\)/ })).toBeVisible();
   await expect(files.getByRole("row", { name: /customers\.csv · version 1 of 2 / })).toBeVisible();
   await page.screenshot({ path: `${SHOTS}/dataset-version-data-page.png` });
+  // The same corrected file dropped again by mistake is the upload already there, not a third version.
+  await page.getByLabel("Choose files to upload").setInputFiles([{ name: "customers.csv", mimeType: "text/csv", buffer: Buffer.from(customers(400, "visits", "")) }]);
+  const already = page.getByRole("list", { name: "Uploads in progress" }).getByRole("status");
+  await expect(already).toContainText(/Already uploaded: the same file as customers\.csv uploaded .*: nothing new was stored/);
+  await expect(files.getByRole("row", { name: /customers\.csv · version 2 of 2 \(newest\)/ })).toBeVisible();
+  await expect(files.getByRole("row", { name: /customers\.csv · version 3/ })).toHaveCount(0);
+  await page.screenshot({ path: `${SHOTS}/dataset-version-same-file-again.png` });
+  await page.getByRole("button", { name: "Dismiss" }).click();
+  await expect(already).toHaveCount(0);
 
   // Last week's pipeline: its import node says a newer file exists; the picker tells the two apart.
   await page.goto(`${studioUrl()}/pipelines/${id}`);

@@ -105,10 +105,23 @@ def unsupported(name: str, kind: str | None, encoding: str | None = None) -> Api
                                                             f"{Path(name).suffix!r}" if kind else "")}])
 
 
+def unchanged_upload(project, name: str, sha256: str) -> Upload | None:
+    """The project's newest upload of `name` when it holds the same bytes (sha256) and its file is still there:
+    dropping the same file again is then not a new version (a following import would read the same rows, and the
+    list would show "version 2 of 2" of a file nobody changed). A file equal to an older version is a new
+    version: uploading it again is how someone goes back to it."""
+    newest = Upload.objects.filter(project=project, name=name).order_by("-id").first()
+    if newest is not None and newest.sha256 == sha256 and newest.file.is_file():
+        return newest
+    return None
+
+
 class UploadViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin,
                     viewsets.GenericViewSet):
     """Data files of your projects. Upload with multipart/form-data (`project`, `file`): the file streams to disk
-    and the answer carries its `preview` (first rows, delimiter, column types, missing / distinct counts). A
+    and the answer carries its `preview` (first rows, delimiter, column types, missing / distinct counts): 201 for
+    a new upload (a new version when the name is taken), 200 with the newest upload of that name when the bytes
+    are the same (nothing new is stored). A
     file import node names it by `upload` (its id) or by `path`. PATCH renames it (`name`; the file stays
     where it is, so imports keep reading it)."""
 
@@ -128,7 +141,8 @@ class UploadViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
             if length > settings.UPLOAD_MAX_BYTES + 64 * 1024:  # refuse before reading the body
                 raise too_large(length)
 
-    @extend_schema(request={"multipart/form-data": UploadCreateSerializer}, responses={201: UploadSerializer})
+    @extend_schema(request={"multipart/form-data": UploadCreateSerializer},
+                   responses={201: UploadSerializer, 200: UploadSerializer})
     def create(self, request):
         body = UploadCreateSerializer(data=request.data, context={"request": request})
         body.is_valid(raise_exception=True)
@@ -148,6 +162,8 @@ class UploadViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
             raise ApiError(400, "unreadable", [{"path": "file", "code": "unreadable",
                                                 "message": f"{name!r}: {exc}"}]) from None
         project = body.validated_data["project"]
+        if (same := unchanged_upload(project, name, incoming.sha256)) is not None:
+            return Response(UploadSerializer(same).data, status=status.HTTP_200_OK)  # the staged copy is dropped
         relative = Path("uploads") / uuid.uuid4().hex / name
         target = project.data_root / relative
         try:
