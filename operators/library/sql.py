@@ -5,13 +5,14 @@ What a user types is run by a database engine, so the engine is locked down befo
 (DESIGN principle 8): one statement, SELECT or WITH only, checked by DuckDB's own parser; no file, URL or
 extension access (`enable_external_access=false`, no extension loading), no Python objects but the input
 tables (`python_enable_replacements=false`), a memory ceiling and a thread count, and then
-`lock_configuration=true` so the statement cannot change any of it. A watcher thread interrupts the query at
-its time limit or when the run is cancelled.
+`lock_configuration=true` so the statement cannot change any of it. The statement runs in a child process
+under a memory ceiling (`query_memory`), which interrupts its query at the time limit; a cancelled run kills it.
 """
 from __future__ import annotations
 
 import os
 import re
+import tempfile
 import threading
 import time
 
@@ -19,7 +20,8 @@ import pandas as pd
 from pydantic import Field
 
 from ..contract import Cancelled, Operator, OperatorError, Params, Port, PortType
-from ..isolation import describe_size, parse_size
+from ..isolation import ChildFailed, describe_size, parse_size
+from . import sql_engine
 
 MAX_SQL = 20_000  # characters of SQL text
 PORTS = ("t1", "t2", "t3")
@@ -350,47 +352,110 @@ def _constant(expression, depth: int = 0):
     return None
 
 
-def locked_connection():
+def locked_connection(memory: int | None = None, threads: int | None = None):
     import duckdb
 
     con = duckdb.connect(":memory:", config={
         "enable_external_access": False, "autoinstall_known_extensions": False,
         "autoload_known_extensions": False, "allow_community_extensions": False,
         "python_enable_replacements": False,
-        "memory_limit": f"{sql_memory_limit() // 1024 ** 2}MB", "threads": sql_threads()})
+        "memory_limit": f"{(memory or sql_memory_limit()) // 1024 ** 2}MB", "threads": threads or sql_threads()})
     return con
+
+
+def query_memory() -> int:
+    """The ceiling of the process a statement runs in: DuckDB's own limit, as much again for the result it
+    hands back, and 1 GiB for Python and the libraries. DuckDB's limit covers its buffer manager, not every
+    value a statement makes: a chain of concatenations (s || s || ..., through CTEs) built gigabytes of strings
+    outside it, in the worker beside other runs; in a child under this ceiling such a statement fails alone."""
+    return 2 * sql_memory_limit() + 1024 ** 3
 
 
 def run_duckdb(sql: str, tables: dict[str, pd.DataFrame], *, timeout: float, cancelled=lambda: False) -> pd.DataFrame:
     """The statement's result over `tables` (name -> DataFrame), under the lock-down, the time limit and
-    cancellation (raises Cancelled)."""
-    import duckdb
+    cancellation (raises Cancelled), run in a child process under `query_memory()` (`sql_engine`). The tables
+    cross as Arrow IPC files, which the child maps instead of copying; its answer is JSON, never pickle."""
     import pyarrow as pa
 
     check_statement(sql)
-    con = locked_connection()
-    try:
+    with tempfile.TemporaryDirectory(prefix="studio-sql-") as folder:
         for name, table in tables.items():
-            con.register(name, pa.Table.from_pandas(table, preserve_index=False))
+            with pa.OSFile(os.path.join(folder, f"{name}.arrow"), "wb") as sink:
+                arrow = pa.Table.from_pandas(table, preserve_index=False)
+                with pa.ipc.new_file(sink, arrow.schema) as writer:
+                    writer.write_table(arrow)
+        payload = {"sql": sql, "folder": folder, "tables": list(tables), "timeout": timeout,
+                   "memory": sql_memory_limit(), "threads": sql_threads()}
+        try:
+            answer = sql_engine.ask(payload, memory=query_memory(), wall_seconds=timeout + CHILD_GRACE_SECONDS,
+                                    cancelled=cancelled)
+        except ChildFailed as failed:
+            raise _child_failure(failed, timeout) from None
+        if answer.get("error"):
+            error = answer["error"]
+            raise OperatorError(error["message"], field=error.get("field"), column=error.get("column"),
+                                port=error.get("port"))
+        with pa.memory_map(os.path.join(folder, RESULT)) as source:
+            table = pa.ipc.open_file(source).read_all()
+        return table.to_pandas()
+
+
+RESULT = "result.arrow"
+# The child interrupts its own query at the time limit (a clear message); the parent kills it this much later
+# in case the interrupt is not heard (DuckDB checks it between chunks of work).
+CHILD_GRACE_SECONDS = 10
+
+
+def _child_failure(failed: ChildFailed, timeout: float) -> Exception:
+    if failed.reason == "cancelled":
+        return Cancelled("the query was cancelled")
+    if failed.reason == "wall-clock limit":
+        return OperatorError(f"the query was stopped after its time limit of {timeout:g} s", field="timeout_seconds")
+    if failed.reason in ("memory limit", "crashed"):
+        return OperatorError(f"the query went over the memory limit of its process, "
+                             f"{describe_size(query_memory())} (twice STUDIO_SQL_MEMORY_LIMIT and 1 GiB); "
+                             "make fewer or smaller values (long strings, big lists), or aggregate first",
+                             field="sql")
+    return OperatorError(f"the query failed: {failed.message}", field="sql")
+
+
+def query_in_child(payload: dict) -> dict:
+    """In the child process (`sql_engine.serve`): the statement over the mapped tables, its result written as
+    RESULT; {} or {"error": {...}} for the parent."""
+    try:
+        _query(payload)
+    except OperatorError as exc:
+        return {"error": {"message": exc.message, "field": exc.field, "column": exc.column, "port": exc.port}}
+    return {}
+
+
+def _query(payload: dict) -> None:
+    import duckdb
+    import pyarrow as pa
+
+    sql, folder, timeout = payload["sql"], payload["folder"], payload["timeout"]
+    con = locked_connection(payload["memory"], payload["threads"])
+    try:
+        for name in payload["tables"]:
+            con.register(name, pa.ipc.open_file(pa.memory_map(os.path.join(folder, f"{name}.arrow"))).read_all())
         con.execute("SET lock_configuration = true")
         check_generated(con, sql)
-        with _Watch(con, timeout, cancelled) as watch:
+        with _Watch(con, timeout, lambda: False):
             try:
-                result = _fetch(_relation(con, sql))
+                result = _fetch(_relation(con, sql), payload["memory"])
             except duckdb.InterruptException:
-                if watch.reason == "cancelled":
-                    raise Cancelled("the query was cancelled") from None
                 raise OperatorError(f"the query was stopped after its time limit of {timeout:g} s",
                                     field="timeout_seconds") from None
             except duckdb.OutOfMemoryException as exc:
                 raise OperatorError(f"the query needs more than its memory limit of "
-                                    f"{describe_size(sql_memory_limit())} (STUDIO_SQL_MEMORY_LIMIT): "
+                                    f"{describe_size(payload['memory'])} (STUDIO_SQL_MEMORY_LIMIT): "
                                     f"{_first_line(exc)}", field="sql") from None
             except duckdb.Error as exc:
                 raise sql_error(sql, exc) from None
     finally:
         con.close()
-    return result
+    with pa.OSFile(os.path.join(folder, RESULT), "wb") as sink, pa.ipc.new_file(sink, result.schema) as writer:
+        writer.write_table(result)
 
 
 def _relation(con, sql: str):
@@ -414,12 +479,12 @@ def _relation(con, sql: str):
 EXPLAIN = "EXPLAIN "
 
 
-def _fetch(relation) -> pd.DataFrame:
-    """The result as pandas, batch by batch, refused once it is larger than the memory limit; DuckDB's big
+def _fetch(relation, limit: int):
+    """The result in Arrow, batch by batch, refused once it is larger than `limit` bytes; DuckDB's big
     integers and decimals (SUM of integers is a HUGEINT) as int64 / float64, as the other operators expect."""
     import pyarrow as pa
 
-    limit, size, batches = sql_memory_limit(), 0, []
+    size, batches = 0, []
     reader = relation.to_arrow_reader(100_000)
     for batch in reader:
         size += batch.nbytes
@@ -435,7 +500,7 @@ def _fetch(relation) -> pd.DataFrame:
                 table = table.set_column(i, column.name, table.column(i).cast(target))
             except pa.ArrowInvalid:
                 table = table.set_column(i, column.name, table.column(i).cast(pa.float64(), safe=False))
-    return table.to_pandas()
+    return table
 
 
 class _Watch:

@@ -141,6 +141,46 @@ def test_memory_is_capped(monkeypatch):
         run_duckdb("SELECT list(range) AS l FROM range(50000000) GROUP BY range % 3", {}, timeout=120)
 
 
+# 1,000 rows of 1,000 characters, each concatenated 8 x 8 x 8 x 4 times through CTEs: 2 GB of strings, which
+# DuckDB's memory limit did not count (it covers its buffer manager): the worker's memory grew past 7 GB.
+CONCATENATED = ("WITH a AS (SELECT s||s||s||s||s||s||s||s AS s FROM t1), b AS (SELECT s||s||s||s||s||s||s||s AS s "
+                "FROM a), c AS (SELECT s||s||s||s||s||s||s||s AS s FROM b) SELECT length(s||s||s||s) AS n FROM c")
+
+
+def test_a_statement_that_outgrows_its_memory_fails_alone_in_its_own_process(monkeypatch):
+    """The statement runs in a child process under a ceiling (twice the SQL memory limit and 1 GiB): it fails
+    there, naming sql, while this process (the worker, with other runs in it) grows by nothing like it; the
+    next statement runs."""
+    import resource
+
+    monkeypatch.setenv("STUDIO_SQL_MEMORY_LIMIT", "256m")
+    strings = pd.DataFrame({"s": ["x" * 1000] * 1000})
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(OperatorError, match="memory limit") as err:
+        run_duckdb(CONCATENATED, {"t1": strings}, timeout=120)
+    assert err.value.field == "sql"
+    assert (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024 < 200 * 1024 ** 2
+    assert run_duckdb("SELECT count(*) AS n FROM t1", {"t1": strings}, timeout=60)["n"].tolist() == [1000]
+
+
+def test_statements_reuse_a_warm_child_and_a_cancel_kills_it(orders):
+    from operators.library import sql_engine
+
+    sql_engine.close_idle()
+    run_duckdb("SELECT 1 AS one", {}, timeout=60)
+    [child] = sql_engine._idle
+    assert run_duckdb("SELECT count(*) AS n FROM t1", {"t1": orders}, timeout=60)["n"].tolist() == [len(orders)]
+    assert sql_engine._idle == [child] and child.alive()  # the same process answered: no second start
+    cancel = threading.Event()
+    threading.Timer(0.5, cancel.set).start()
+    with pytest.raises(Cancelled):
+        run_duckdb("SELECT count(*) FROM range(100000000000) a, range(1000000) b", {}, timeout=600,
+                   cancelled=cancel.is_set)
+    assert not child.alive() and sql_engine._idle == []  # killed, not kept
+    assert run_duckdb("SELECT 2 AS two", {}, timeout=60)["two"].tolist() == [2]
+    assert sql_engine._idle[0] is not child
+
+
 @pytest.mark.parametrize("sql", [
     "SELECT len(range(20000000)) AS n",
     "SELECT len(range(1000000000)) AS n",  # held 20 GB for minutes, past a 3 s time limit
