@@ -434,9 +434,11 @@ class _PlanCheck:
             i = _skip(nodes, i) if ours else self.node(nodes, i)
         return i
 
-    def loops(self, jplan, nodes: list) -> _PlanCheck:
-        """Ready to bound the nested-loop joins of an optimised plan: `jplan` (the JVM's) and its JSON `nodes`."""
+    def loops(self, jplan, nodes: list, timeout: float | None = None) -> _PlanCheck:
+        """Ready to bound the nested-loop joins of an optimised plan: `jplan` (the JVM's) and its JSON `nodes`;
+        `timeout`: a side may be counted under that limit (check_joins)."""
         self.jplan, self.nodes, self.rows_of, self.ctes = jplan, nodes, {}, {}
+        self.timeout, self.counted_at = timeout, set()
         self.parent, open_nodes = [-1] * len(nodes), []  # (a node, how many of its children are still to come)
         for i, node in enumerate(nodes):  # pre-order: a node's children follow it, each after its sibling's subtree
             while open_nodes and open_nodes[-1][1] == 0:
@@ -445,16 +447,25 @@ class _PlanCheck:
                 self.parent[i] = open_nodes[-1][0]
                 open_nodes[-1][1] -= 1
             open_nodes.append([i, int(node.get("num-children", 0) or 0)])
+        self.kids = [[] for _ in nodes]
+        for i, parent in enumerate(self.parent):
+            if parent != -1:
+                self.kids[parent].append(i)
+        self.end = [0] * len(nodes)  # the index after each node's subtree
+        for i in reversed(range(len(nodes))):
+            self.end[i] = self.end[self.kids[i][-1]] if self.kids[i] else i + 1
         return self
 
     def cte_defs(self) -> dict:
         return {node.get("id"): i for i, node in enumerate(self.nodes) if _short(node) == "CTERelationDef"}
 
-    def nested_loops(self, i: int) -> None:
-        """Refuse a nested-loop join of the subtree at nodes[i] whose pairs exceed MAX_JOIN_PAIRS."""
-        kids = _children(self.nodes, i)
-        for kid in kids:
-            self.nested_loops(kid)
+    def nested_loops(self) -> None:
+        """Refuse a nested-loop join of the plan whose pairs exceed MAX_JOIN_PAIRS, inner joins first."""
+        for i in reversed(range(len(self.nodes))):  # every node after the nodes below it
+            self.nested_loop(i)
+
+    def nested_loop(self, i: int) -> None:
+        kids = self.kids[i]
         if _short(self.nodes[i]) != "Join" or len(kids) != 2 or self.equi_join(i, kids):
             return
         try:
@@ -463,6 +474,13 @@ class _PlanCheck:
             raise OperatorError(f"the statement's {self.join_name(i)} has a side whose rows cannot be counted "
                                 f"before it runs ({exc}); Spark runs such a join as a nested loop, which its time "
                                 f"limit cannot stop: {JOIN_ADVICE}", field="sql") from None
+        for kid in sorted(kids, key=self.rows, reverse=True):  # the larger side first
+            if left * right <= MAX_JOIN_PAIRS or self.timeout is None:
+                break
+            if not self.exact(kid):
+                self.rows_of[kid] = self.counted(kid)
+                self.counted_at.add(kid)
+                left, right = self.rows(kids[0]), self.rows(kids[1])
         if left * right > MAX_JOIN_PAIRS:
             raise OperatorError(f"the statement's {self.join_name(i)} of {left:,} rows{self.origin(kids[0])} by "
                                 f"{right:,} rows{self.origin(kids[1])} would compare {left * right:,} pairs of "
@@ -476,8 +494,8 @@ class _PlanCheck:
         condition = self.nodes[i].get("condition")
         if not isinstance(condition, list) or not condition:
             return False
-        left = _expr_ids(self.nodes[kids[0]:_skip(self.nodes, kids[0])], set())
-        right = _expr_ids(self.nodes[kids[1]:_skip(self.nodes, kids[1])], set())
+        left = _expr_ids(self.nodes[kids[0]:self.end[kids[0]]], set())
+        right = _expr_ids(self.nodes[kids[1]:self.end[kids[1]]], set())
         only_left, only_right = left - right, right - left
 
         def keys(j: int) -> bool:  # an equality of the two sides
@@ -505,11 +523,13 @@ class _PlanCheck:
     def rows(self, i: int) -> int:
         """An upper bound of the rows the plan node at nodes[i] outputs."""
         if i not in self.rows_of:
-            self.rows_of[i] = self._rows(i)
+            for j in reversed(range(i, self.end[i])):  # the nodes below first, so that no bound recurses deeply
+                if j not in self.rows_of:
+                    self.rows_of[j] = self._rows(j)
         return self.rows_of[i]
 
     def _rows(self, i: int) -> int:
-        node, kids = self.nodes[i], _children(self.nodes, i)
+        node, kids = self.nodes[i], self.kids[i]
         name = _short(node)
         if name == "Join" and len(kids) == 2:
             left, right, kind = self.rows(kids[0]), self.rows(kids[1]), _join_type(node)
@@ -546,11 +566,40 @@ class _PlanCheck:
             total *= self.rows(kid)
         return total
 
+    def exact(self, i: int) -> bool:
+        """Whether the bound of the node at nodes[i] is its rows: leaves, and nodes that keep their inputs' rows or
+        multiply them (a cross join)."""
+        j = i
+        while j < self.end[i]:
+            if j in self.counted_at:
+                j = self.end[j]
+                continue
+            node = self.nodes[j]
+            name = _short(node)
+            cross = name == "Join" and not node.get("condition") and _join_type(node) in ("Inner", "Cross")
+            if name == "CTERelationRef" or self.kids[j] and name not in _SAME_ROWS and not cross:
+                return False
+            j += 1
+        return True
+
+    def counted(self, i: int) -> int:
+        """The rows of the node at nodes[i], counted by a Spark job under the time limit; its bound when it cannot
+        be counted so."""
+        from pyspark.sql import DataFrame
+
+        jvm = self.spark.sparkContext._jvm
+        try:
+            frame = DataFrame(jvm.org.apache.spark.sql.classic.Dataset.ofRows(self.spark._jsparkSession,
+                                                                               self.jvm_node(i)), self.spark)
+        except Exception:  # noqa: BLE001 - not a plan that runs alone (a correlated side): its bound stays
+            return self.rows(i)
+        return within(frame, self.timeout, frame.count)
+
     def jvm_node(self, i: int):
         """The JVM's plan node at nodes[i], reached from the root child by child (its class checked)."""
         path = []
         while self.parent[i] != -1:
-            path.append(_children(self.nodes, self.parent[i]).index(i))
+            path.append(self.kids[self.parent[i]].index(i))
             i = self.parent[i]
         node = self.jplan
         for k in reversed(path):
@@ -617,11 +666,11 @@ class _PlanCheck:
     def origin(self, i: int) -> str:
         """" (from a join of L by R rows)" when the side at nodes[i] is a join, through one-input nodes."""
         while _short(self.nodes[i]) != "Join":
-            kids = _children(self.nodes, i)
+            kids = self.kids[i]
             if len(kids) != 1:
                 return ""
             i = kids[0]
-        left, right = _children(self.nodes, i)
+        left, right = self.kids[i]
         return f" (from a join of {self.rows(left):,} by {self.rows(right):,} rows)"
 
     def is_plan(self, name: str) -> bool:
@@ -655,27 +704,34 @@ MAX_JOIN_PAIRS = 100_000_000
 JOIN_ADVICE = ("join on an equality of a column of each side (ON a.k = b.k), which Spark runs as a hash join, or "
                "filter or aggregate a side first")
 _ROW_JOINS = {"LeftSemi", "LeftAnti", "ExistenceJoin"}  # at most a row out per left row
+# plan nodes whose rows are their inputs' rows (all of them for a Union)
+_SAME_ROWS = {"Project", "SubqueryAlias", "Sort", "Window", "Repartition", "RepartitionByExpression",
+              "RebalancePartitions", "ResolvedHint", "Union", "WithCTE", "CTERelationDef"}
 
 
 class _Unbounded(Exception):
     """The rows of a plan node have no bound known before the statement runs."""
 
 
-def check_joins(frame) -> None:
+def check_joins(frame, timeout: float | None = None) -> None:
     """Refuse a statement whose optimised plan (its subqueries' plans included) holds a join that Spark runs as a
-    nested loop over more than MAX_JOIN_PAIRS pairs of rows, naming the join and its sides' rows."""
+    nested loop over more than MAX_JOIN_PAIRS pairs of rows, naming the join and its sides' rows. A side's rows
+    are bounded from the plan (a filter or an aggregate keeps its input's bound, an equi-join its inputs'
+    product); when the bound is over and `timeout` is given, a side whose bound is not its rows is counted, in a
+    Spark job under that time limit (its own nested loops are within the bound already, so a cancel stops it)."""
     import json
 
     try:
         plan = frame._jdf.queryExecution().optimizedPlan()
         subqueries = plan.subqueriesAll()
-        checks = [_PlanCheck(frame.sparkSession, set()).loops(plan, json.loads(plan.toJSON()))]
-        checks += [_PlanCheck(frame.sparkSession, set()).loops(sub, json.loads(sub.toJSON()))
+        checks = [_PlanCheck(frame.sparkSession, set()).loops(plan, json.loads(plan.toJSON()), timeout)]
+        checks += [_PlanCheck(frame.sparkSession, set()).loops(sub, json.loads(sub.toJSON()), timeout)
                    for sub in (subqueries.apply(k) for k in range(subqueries.size()))]
         ctes = {key: (check, i) for check in checks for key, i in check.cte_defs().items()}
         for check in checks:
             check.ctes = ctes
-            check.nested_loops(0)
+            if any(_short(node) == "Join" for node in check.nodes):
+                check.nested_loops()
     except OperatorError:
         raise
     except Exception:  # noqa: BLE001 - a plan that cannot be read (or is too deep to walk) is not run
@@ -769,7 +825,7 @@ def sql_transform(ctx, inputs, params):
     try:
         frame = spark.sql(prefix + params.sql.rstrip().rstrip(";") + "\n)")  # analysed here; nothing runs yet
         check_plan(frame, views.values())
-        check_joins(frame)
+        check_joins(frame, params.timeout_seconds)
         return {"table": materialised_within(frame, params.timeout_seconds)}
     except (ParseException, AnalysisException) as exc:
         raise spark_sql_error(params.sql, prefix, exc) from None
@@ -782,6 +838,18 @@ def materialised_within(frame, timeout: float):
     """`frame` persisted and counted, its jobs cancelled after `timeout` seconds (an OperatorError naming
     timeout_seconds then). The jobs run under the node's job group, which a run's cancel cancels too; outside a
     node (no group) under one of their own."""
+    frame = frame.persist()
+    try:
+        within(frame, timeout, frame.count)
+    except Exception:
+        frame.unpersist()
+        raise
+    return frame
+
+
+def within(frame, timeout: float, action):
+    """`action()` (Spark jobs of `frame`'s session), its jobs cancelled after `timeout` seconds (an OperatorError
+    naming timeout_seconds then), under the thread's job group or one of its own."""
     sc = frame.sparkSession.sparkContext
     group = sc.getLocalProperty("spark.jobGroup.id")
     if group is None:
@@ -802,12 +870,10 @@ def materialised_within(frame, timeout: float):
                 return
 
     timer = threading.Thread(target=expire, name="sql-time-limit", daemon=True)
-    frame = frame.persist()
     timer.start()
     try:
-        frame.count()
+        return action()
     except Exception:
-        frame.unpersist()
         if expired.is_set():
             raise OperatorError(f"the query was stopped after its time limit of {timeout:g} s",
                                 field="timeout_seconds") from None
@@ -815,4 +881,3 @@ def materialised_within(frame, timeout: float):
     finally:
         done.set()
         timer.join()
-    return frame

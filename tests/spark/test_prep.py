@@ -351,14 +351,17 @@ def test_sql_transform_on_spark_refuses_a_cross_join_too_big_to_stop_before_it_r
      "join on (a.id < r.id) of 300 rows by 1,000,000 rows would compare 300,000,000 pairs"),
     ("SELECT count(*) AS n FROM range(20000) a, range(20000) b", "cross join of 20,000 rows by 20,000 rows"),
     ("SELECT (SELECT count(*) FROM range(20000) a, range(20000) b) AS n", "cross join of 20,000 rows by 20,000 rows"),
-    ("SELECT count(*) AS n FROM t1 a JOIN t1 b ON a.id < b.id JOIN range(2000) r ON b.n < r.id",
-     "of 90,000 rows (from a join of 300 by 300 rows) by 2,000 rows"),
+    ("SELECT count(*) AS n FROM t1 a JOIN t1 b ON a.id < b.id JOIN range(5000) r ON b.n < r.id",
+     "of 44,800 rows (from a join of 300 by 300 rows) by 5,000 rows would compare 224,000,000 pairs"),
     ("WITH c AS (SELECT id, rand() AS x FROM range(20000)) SELECT count(*) AS n FROM c a, c b",
      "cross join of 20,000 rows by 20,000 rows"),
-], ids=["theta", "range", "subquery", "nested", "cte"])
+    ("SELECT count(*) AS n FROM (SELECT id FROM range(1000000) WHERE id % 2 = 0) a, range(1000) b",
+     "cross join of 500,000 rows by 1,000 rows"),
+], ids=["theta", "range", "subquery", "nested", "cte", "counted"])
 def test_sql_transform_on_spark_refuses_a_nested_loop_over_big_inputs(spark, raw_root, tmp_path, sql, words):
-    """A non-equi join of big inputs, range() self-cross joins (in a subquery, a CTE read twice) and a join of a
-    join, each over 100M pairs, are refused naming their sizes."""
+    """A non-equi join of big inputs, range() self-cross joins (in a subquery, a CTE read twice), a join of a join
+    (bounded by 90,000 x 5,000, then its 44,800 rows counted) and a filtered side (counted: 500,000 of its 1M rows),
+    each over 100M pairs, are refused naming their sizes."""
     from pipelines import run
 
     result = run(one_operator("sql_transform", {"sql": sql, "timeout_seconds": 120}, {"t1": RAW["table"]}),
@@ -369,7 +372,8 @@ def test_sql_transform_on_spark_refuses_a_nested_loop_over_big_inputs(spark, raw
 
 def test_sql_transform_on_spark_runs_small_cross_joins_and_equi_joins_of_big_inputs(spark, raw_root, tmp_path):
     """Under the bound a cross join runs and gives DuckDB's rows; a 10-row lookup by 1M rows runs; an equi-join of
-    300 by 1M rows (a hash join, 3e8 as a product) runs."""
+    300 by 1M rows (a hash join, 3e8 as a product) runs; a side whose bound is over but whose rows are few (a
+    filter keeping 50 of 1M rows, an equi-join of 300 rows bounded by 3e8) is counted and its cross join runs."""
     from pipelines import run
 
     sql = ("SELECT a.id, a.city, l.k, l.name FROM t1 a CROSS JOIN (VALUES (1, 'one'), (2, 'two'), (3, 'three')) "
@@ -379,7 +383,11 @@ def test_sql_transform_on_spark_runs_small_cross_joins_and_equi_joins_of_big_inp
     assert_same_rows(outputs_of(local)["table"], outputs_of(distributed)["table"])
     for sql, n in [("SELECT count(*) AS n FROM range(1000000) a CROSS JOIN (VALUES (1), (2), (3), (4), (5), (6), "
                     "(7), (8), (9), (10)) AS l(k)", 10_000_000),
-                   ("SELECT count(*) AS n FROM t1 a JOIN range(1000000) r ON a.id = r.id", ROWS)]:
+                   ("SELECT count(*) AS n FROM t1 a JOIN range(1000000) r ON a.id = r.id", ROWS),
+                   ("SELECT count(*) AS n FROM (SELECT id FROM range(1000000) WHERE id < 50) a, range(1000000) b",
+                    50_000_000),
+                   ("SELECT count(*) AS n FROM (SELECT r.id FROM t1 a JOIN range(1000000) r ON a.id = r.id) x "
+                    "CROSS JOIN range(1000) c", ROWS * 1000)]:
         result = run(one_operator("sql_transform", {"sql": sql, "timeout_seconds": 300}, {"t1": RAW["table"]}),
                      store_root=tmp_path / "more", data_root=raw_root, engine="spark")
         assert int(outputs_of(result)["table"]["n"][0]) == n, sql
