@@ -591,9 +591,11 @@ class _PlanCheck:
         try:
             frame = DataFrame(jvm.org.apache.spark.sql.classic.Dataset.ofRows(self.spark._jsparkSession,
                                                                                self.jvm_node(i)), self.spark)
-        except Exception:  # noqa: BLE001 - not a plan that runs alone (a correlated side): its bound stays
+            return int(within(frame, self.timeout, frame.count))
+        except OperatorError:
+            raise
+        except Exception:  # noqa: BLE001 - not a plan that runs alone (a CTE's reference): its bound stays
             return self.rows(i)
-        return within(frame, self.timeout, frame.count)
 
     def jvm_node(self, i: int):
         """The JVM's plan node at nodes[i], reached from the root child by child (its class checked)."""
@@ -622,8 +624,8 @@ class _PlanCheck:
         from pyspark.sql import DataFrame
 
         jvm = self.spark.sparkContext._jvm
-        return int(DataFrame(jvm.org.apache.spark.sql.classic.Dataset.ofRows(self.spark._jsparkSession, leaf),
-                             self.spark).count())
+        frame = DataFrame(jvm.org.apache.spark.sql.classic.Dataset.ofRows(self.spark._jsparkSession, leaf), self.spark)
+        return int(frame.count() if self.timeout is None else within(frame, self.timeout, frame.count))
 
     def generated(self, i: int) -> int:
         """The most rows a Generate node makes of one input row: explode / posexplode / inline of an array built
