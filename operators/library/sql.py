@@ -45,7 +45,10 @@ class SqlTransform(Operator):
     window functions, CASE, string and date functions. Anything but a query (DELETE, ATTACH, COPY, INSTALL,
     PRAGMA, SET, ...) is refused, and so is reading files or URLs (read_csv, 'file.parquet'); a syntax error
     names its line and column. range / repeat / lpad / sequence take a constant size (at most 10M) or one the
-    statement caps from row values, e.g. repeat(s, least(n, 100)); to make rows, join range(n)."""
+    statement caps from row values, e.g. repeat(s, least(n, 100)); to make rows, join range(n). On Spark a join
+    without an equality between a column of each side (a cross join, or ON a.x < b.y) runs as a nested loop that its
+    time limit cannot stop, so it may compare at most 100,000,000 pairs of rows (its sides' rows multiplied); join on
+    a key (ON a.k = b.k) instead."""
 
     name = "sql_transform"
 
@@ -59,7 +62,9 @@ class SqlTransform(Operator):
         sql: str = Field(..., min_length=1, max_length=MAX_SQL, description="e.g. SELECT region, avg(income) AS "
                                                                              "income FROM t1 GROUP BY region",
                          json_schema_extra={"widget": "code", "language": "sql"})
-        timeout_seconds: int = Field(300, ge=1, le=3600, description="The query is stopped after this long")
+        timeout_seconds: int = Field(300, ge=1, le=3600, description="The query is stopped after this long. On "
+                                     "Spark a cross or non-equi join (a nested loop) is not stopped, so it is refused "
+                                     "before it runs above 100,000,000 pairs of rows: join ON a.k = b.k")
 
     def run(self, ctx, inputs, params):
         tables = {port: inputs[port] for port in PORTS if inputs.get(port) is not None}

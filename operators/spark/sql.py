@@ -434,6 +434,247 @@ class _PlanCheck:
             i = _skip(nodes, i) if ours else self.node(nodes, i)
         return i
 
+    def loops(self, jplan, nodes: list, timeout: float | None = None) -> _PlanCheck:
+        """Ready to bound the nested-loop joins of an optimised plan: `jplan` (the JVM's) and its JSON `nodes`;
+        `timeout`: a side may be counted under that limit (check_joins)."""
+        self.jplan, self.nodes, self.rows_of, self.ctes = jplan, nodes, {}, {}
+        self.timeout, self.counted_at = timeout, set()
+        self.parent, open_nodes = [-1] * len(nodes), []  # (a node, how many of its children are still to come)
+        for i, node in enumerate(nodes):  # pre-order: a node's children follow it, each after its sibling's subtree
+            while open_nodes and open_nodes[-1][1] == 0:
+                open_nodes.pop()
+            if open_nodes:
+                self.parent[i] = open_nodes[-1][0]
+                open_nodes[-1][1] -= 1
+            open_nodes.append([i, int(node.get("num-children", 0) or 0)])
+        self.kids = [[] for _ in nodes]
+        for i, parent in enumerate(self.parent):
+            if parent != -1:
+                self.kids[parent].append(i)
+        self.end = [0] * len(nodes)  # the index after each node's subtree
+        for i in reversed(range(len(nodes))):
+            self.end[i] = self.end[self.kids[i][-1]] if self.kids[i] else i + 1
+        return self
+
+    def cte_defs(self) -> dict:
+        return {node.get("id"): i for i, node in enumerate(self.nodes) if _short(node) == "CTERelationDef"}
+
+    def nested_loops(self) -> None:
+        """Refuse a nested-loop join of the plan whose pairs exceed MAX_JOIN_PAIRS, inner joins first."""
+        for i in reversed(range(len(self.nodes))):  # every node after the nodes below it
+            self.nested_loop(i)
+
+    def nested_loop(self, i: int) -> None:
+        kids = self.kids[i]
+        if _short(self.nodes[i]) != "Join" or len(kids) != 2 or self.equi_join(i, kids):
+            return
+        try:
+            left, right = self.rows(kids[0]), self.rows(kids[1])
+        except _Unbounded as exc:
+            raise OperatorError(f"the statement's {self.join_name(i)} has a side whose rows cannot be counted "
+                                f"before it runs ({exc}); Spark runs such a join as a nested loop, which its time "
+                                f"limit cannot stop: {JOIN_ADVICE}", field="sql") from None
+        for kid in sorted(kids, key=self.rows, reverse=True):  # the larger side first
+            if left * right <= MAX_JOIN_PAIRS or self.timeout is None:
+                break
+            if not self.exact(kid):
+                self.rows_of[kid] = self.counted(kid)
+                self.counted_at.add(kid)
+                left, right = self.rows(kids[0]), self.rows(kids[1])
+        if left * right > MAX_JOIN_PAIRS:
+            raise OperatorError(f"the statement's {self.join_name(i)} of {left:,} rows{self.origin(kids[0])} by "
+                                f"{right:,} rows{self.origin(kids[1])} would compare {left * right:,} pairs of "
+                                f"rows; Spark runs a join without an equality between its sides as a nested loop, "
+                                f"which its time limit cannot stop, so at most {MAX_JOIN_PAIRS:,} pairs are "
+                                f"allowed in sql_transform: {JOIN_ADVICE}", field="sql")
+
+    def equi_join(self, i: int, kids: list) -> bool:
+        """Whether the join's condition holds an equality (=, <=>) of an expression of the left side's columns
+        alone and one of the right side's alone (Spark's ExtractEquiJoinKeys: a hash or sort-merge join)."""
+        condition = self.nodes[i].get("condition")
+        if not isinstance(condition, list) or not condition:
+            return False
+        left = _expr_ids(self.nodes[kids[0]:self.end[kids[0]]], set())
+        right = _expr_ids(self.nodes[kids[1]:self.end[kids[1]]], set())
+        only_left, only_right = left - right, right - left
+
+        def keys(j: int) -> bool:  # an equality of the two sides
+            parts = _children(condition, j)
+            if _short(condition[j]) not in ("EqualTo", "EqualNullSafe") or len(parts) != 2:
+                return False
+            a, b = _references(condition, parts[0]), _references(condition, parts[1])
+            return bool(a and b and (a <= only_left and b <= only_right or a <= only_right and b <= only_left))
+
+        parts = _children(condition, 0)
+        if _join_type(self.nodes[i]) == "LeftAnti" and _short(condition[0]) == "Or" and len(parts) == 2 and \
+                keys(parts[0]) and _short(condition[parts[1]]) == "IsNull" and \
+                condition[parts[1] + 1:_skip(condition, parts[1])] == condition[parts[0]:_skip(condition, parts[0])] \
+                and str(self.spark.conf.get("spark.sql.optimizeNullAwareAntiJoin", "true")).lower() == "true":
+            return True  # x NOT IN (SELECT y ...): a null-aware anti join, which Spark runs as a hash join
+        stack = [0]
+        while stack:
+            j = stack.pop()
+            if _short(condition[j]) == "And":
+                stack.extend(_children(condition, j))
+            elif keys(j):
+                return True
+        return False
+
+    def rows(self, i: int) -> int:
+        """An upper bound of the rows the plan node at nodes[i] outputs."""
+        if i not in self.rows_of:
+            for j in reversed(range(i, self.end[i])):  # the nodes below first, so that no bound recurses deeply
+                if j not in self.rows_of:
+                    self.rows_of[j] = self._rows(j)
+        return self.rows_of[i]
+
+    def _rows(self, i: int) -> int:
+        node, kids = self.nodes[i], self.kids[i]
+        name = _short(node)
+        if name == "Join" and len(kids) == 2:
+            left, right, kind = self.rows(kids[0]), self.rows(kids[1]), _join_type(node)
+            if kind in _ROW_JOINS:
+                return left
+            return {"LeftOuter": left * max(right, 1), "RightOuter": right * max(left, 1),
+                    "FullOuter": left * max(right, 1) + right}.get(kind, left * right)
+        if name == "Union":
+            return sum(self.rows(kid) for kid in kids)
+        if name in ("Intersect", "Except") and kids:
+            return self.rows(kids[0])
+        if name == "Aggregate" and kids:
+            return 1 if not node.get("groupingExpressions") else self.rows(kids[0])
+        if name == "Expand" and kids:
+            return max(1, len(node.get("projections") or [])) * self.rows(kids[0])
+        if name == "Generate" and kids:
+            return self.generated(i) * self.rows(kids[0])
+        if name in ("GlobalLimit", "LocalLimit") and kids:
+            limit = node.get("limitExpr")
+            limit = _constant(limit, 0) if isinstance(limit, list) and limit else None
+            rows = self.rows(kids[0])
+            return rows if limit is None else min(rows, max(limit, 0))
+        if name == "CTERelationRef" and node.get("cteId") in self.ctes:
+            check, j = self.ctes[node.get("cteId")]
+            return check.rows(j)
+        if name == "WithCTE" and kids:
+            return self.rows(kids[-1])
+        if not kids:
+            return self.leaf_rows(i)
+        if len(kids) == 1:
+            return self.rows(kids[0])
+        total = 1
+        for kid in kids:  # a node of several inputs not named above: their product bounds it
+            total *= self.rows(kid)
+        return total
+
+    def exact(self, i: int) -> bool:
+        """Whether the bound of the node at nodes[i] is its rows: leaves, and nodes that keep their inputs' rows or
+        multiply them (a cross join)."""
+        j = i
+        while j < self.end[i]:
+            if j in self.counted_at:
+                j = self.end[j]
+                continue
+            node = self.nodes[j]
+            name = _short(node)
+            cross = name == "Join" and not node.get("condition") and _join_type(node) in ("Inner", "Cross")
+            if name == "CTERelationRef" or self.kids[j] and name not in _SAME_ROWS and not cross:
+                return False
+            j += 1
+        return True
+
+    def counted(self, i: int) -> int:
+        """The rows of the node at nodes[i], counted by a Spark job under the time limit; its bound when it cannot
+        be counted so."""
+        from pyspark.sql import DataFrame
+
+        jvm = self.spark.sparkContext._jvm
+        try:
+            frame = DataFrame(jvm.org.apache.spark.sql.classic.Dataset.ofRows(self.spark._jsparkSession,
+                                                                               self.jvm_node(i)), self.spark)
+            return int(within(frame, self.timeout, frame.count))
+        except OperatorError:
+            raise
+        except Exception:  # noqa: BLE001 - not a plan that runs alone (a CTE's reference): its bound stays
+            return self.rows(i)
+
+    def jvm_node(self, i: int):
+        """The JVM's plan node at nodes[i], reached from the root child by child (its class checked)."""
+        path = []
+        while self.parent[i] != -1:
+            path.append(self.kids[self.parent[i]].index(i))
+            i = self.parent[i]
+        node = self.jplan
+        for k in reversed(path):
+            node = node.children().apply(k)
+        return node
+
+    def leaf_rows(self, i: int) -> int:
+        """A leaf's rows: as Spark's statistics know them (a cached node output once filled, range(), VALUES, a
+        table the driver handed Spark), from the footers of a Parquet file, or counted (a Spark job)."""
+        leaf = self.jvm_node(i)
+        if leaf.getClass().getName() != self.nodes[i].get("class"):
+            raise _Unbounded("a plan that cannot be read")
+        known = leaf.stats().rowCount()
+        if known.isDefined():
+            return int(str(known.get()))
+        if _short(self.nodes[i]) == "LogicalRelation":
+            rows = _parquet_rows(leaf)
+            if rows is not None:
+                return rows
+        from pyspark.sql import DataFrame
+
+        jvm = self.spark.sparkContext._jvm
+        frame = DataFrame(jvm.org.apache.spark.sql.classic.Dataset.ofRows(self.spark._jsparkSession, leaf), self.spark)
+        return int(frame.count() if self.timeout is None else within(frame, self.timeout, frame.count))
+
+    def generated(self, i: int) -> int:
+        """The most rows a Generate node makes of one input row: explode / posexplode / inline of an array built
+        of constants or of a bounded sequence(...), stack(n, ...); otherwise _Unbounded."""
+        gen = self.nodes[i].get("generator")
+        if not isinstance(gen, list) or not gen:
+            raise _Unbounded("a generator")
+        name, kids = _short(gen[0]), _children(gen, 0)
+        if name == "JsonTuple":
+            return 1
+        if name == "Stack" and kids:
+            count = _constant(gen, kids[0])
+            if count is not None:
+                return max(count, 1)
+        if name in ("Explode", "PosExplode", "Inline") and kids:
+            arg, kind = kids[0], _short(gen[kids[0]])
+            if kind in ("CreateArray", "CreateMap"):
+                return max(1, len(_children(gen, arg)) // (2 if kind == "CreateMap" else 1))
+            if kind == "Sequence":
+                size = _size(gen, arg, "Sequence")
+                if size is not None:
+                    return max(size[0], 1)
+            if kind == "Literal":  # a constant array or map, folded: its elements counted by the JVM
+                try:
+                    return max(int(self.jvm_node(i).generator().children().apply(0).eval(None).numElements()), 1)
+                except Exception:  # noqa: BLE001 - a null or another value: not counted
+                    pass
+        raise _Unbounded(f"{name.lower()}(...) of values from rows")
+
+    def join_name(self, i: int) -> str:
+        node = self.nodes[i]
+        if not isinstance(node.get("condition"), list) or not node.get("condition"):
+            return "cross join"
+        try:
+            text = str(self.jvm_node(i).condition().get().sql())
+        except Exception:  # noqa: BLE001 - the join is named without its condition
+            return "join on a condition without an equality"
+        return f"join on {text if len(text) <= 200 else text[:200] + '...'}"
+
+    def origin(self, i: int) -> str:
+        """" (from a join of L by R rows)" when the side at nodes[i] is a join, through one-input nodes."""
+        while _short(self.nodes[i]) != "Join":
+            kids = self.kids[i]
+            if len(kids) != 1:
+                return ""
+            i = kids[0]
+        left, right = self.kids[i]
+        return f" (from a join of {self.rows(left):,} by {self.rows(right):,} rows)"
+
     def is_plan(self, name: str) -> bool:
         """Whether the class is a logical plan (an expression otherwise); a class that cannot be loaded counts
         as a plan, so that its leaf is refused."""
@@ -447,6 +688,102 @@ class _PlanCheck:
             except Exception:  # noqa: BLE001 - see above
                 self.kinds[name] = True
         return self.kinds[name]
+
+
+# A join with no equality between a column of each side (a cross join, FROM a, b, or a theta join such as
+# ON a.x < b.y) runs in Spark as a nested loop (BroadcastNestedLoopJoinExec, CartesianProductExec): every row of
+# one side against every row of the other. A cancelled task looks for its kill only between the rows it reads
+# from its streamed side, and in a join of joins each such row costs the product of the other sides (four
+# copies of a 300-row table: 2.7e7 rows between two looks), so a cancelled cross join held both cores of a
+# local[N] session for minutes after the time limit. So before the statement runs, every such join's pairs (its
+# inputs' rows multiplied: an input's rows as Spark knows them for a cached node output, a Parquet file's
+# footers, rows the statement writes itself; a join below it counts its own bound) are bounded by
+# MAX_JOIN_PAIRS. Measured on local[2] (2026-12-07, load average 7-9 on the 2 shared cores): 1e8 pairs of two
+# cached 10,000-row tables counted in 1.2 s, compared (a.id < b.y) in 2.6 s, a hash of both summed in 8.2 s:
+# a join within the bound ends seconds after a cancel, whatever it does per pair. Equi-joins (hash, sort-merge)
+# are not nested loops and are not bounded here.
+MAX_JOIN_PAIRS = 100_000_000
+JOIN_ADVICE = ("join on an equality of a column of each side (ON a.k = b.k), which Spark runs as a hash join, or "
+               "filter or aggregate a side first")
+_ROW_JOINS = {"LeftSemi", "LeftAnti", "ExistenceJoin"}  # at most a row out per left row
+# plan nodes whose rows are their inputs' rows (all of them for a Union)
+_SAME_ROWS = {"Project", "SubqueryAlias", "Sort", "Window", "Repartition", "RepartitionByExpression",
+              "RebalancePartitions", "ResolvedHint", "Union", "WithCTE", "CTERelationDef"}
+
+
+class _Unbounded(Exception):
+    """The rows of a plan node have no bound known before the statement runs."""
+
+
+def check_joins(frame, timeout: float | None = None) -> None:
+    """Refuse a statement whose optimised plan (its subqueries' plans included) holds a join that Spark runs as a
+    nested loop over more than MAX_JOIN_PAIRS pairs of rows, naming the join and its sides' rows. A side's rows
+    are bounded from the plan (a filter or an aggregate keeps its input's bound, an equi-join its inputs'
+    product); when the bound is over and `timeout` is given, a side whose bound is not its rows is counted, in a
+    Spark job under that time limit (its own nested loops are within the bound already, so a cancel stops it)."""
+    import json
+
+    try:
+        plan = frame._jdf.queryExecution().optimizedPlan()
+        subqueries = plan.subqueriesAll()
+        checks = [_PlanCheck(frame.sparkSession, set()).loops(plan, json.loads(plan.toJSON()), timeout)]
+        checks += [_PlanCheck(frame.sparkSession, set()).loops(sub, json.loads(sub.toJSON()), timeout)
+                   for sub in (subqueries.apply(k) for k in range(subqueries.size()))]
+        ctes = {key: (check, i) for check in checks for key, i in check.cte_defs().items()}
+        for check in checks:
+            check.ctes = ctes
+            if any(_short(node) == "Join" for node in check.nodes):
+                check.nested_loops()
+    except OperatorError:
+        raise
+    except Exception:  # noqa: BLE001 - a plan that cannot be read (or is too deep to walk) is not run
+        raise OperatorError("the statement's plan cannot be checked, so it does not run; simplify the query",
+                            field="sql") from None
+
+
+def _join_type(node: dict) -> str:
+    kind = node.get("joinType") or {}
+    name = (kind.get("object") or kind.get("product-class") or "") if isinstance(kind, dict) else kind
+    return str(name).rsplit(".", 1)[-1].rstrip("$")
+
+
+def _expr_ids(value, into: set) -> set:
+    """Every attribute id (exprId) named anywhere in a JSON value: a plan subtree's columns, its outputs included."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            found = item.get("exprId")
+            if isinstance(found, dict) and "id" in found:
+                into.add((found.get("id"), found.get("jvmId")))
+            stack.extend(v for k, v in item.items() if k != "exprId")
+    return into
+
+
+def _references(nodes: list, i: int) -> set:
+    """The attribute ids an expression's subtree reads."""
+    return {(n["exprId"].get("id"), n["exprId"].get("jvmId")) for n in nodes[i:_skip(nodes, i)]
+            if _short(n) == "AttributeReference" and isinstance(n.get("exprId"), dict)}
+
+
+
+def _parquet_rows(leaf) -> int | None:
+    """The rows of a Parquet relation, from its files' footers (no Spark job); None for another format."""
+    import pyarrow.parquet as pq
+    from urllib.parse import unquote, urlparse
+
+    relation = leaf.relation()
+    if "parquet" not in str(relation.fileFormat().toString()).lower():
+        return None
+    total = 0
+    for uri in relation.location().inputFiles():
+        parsed = urlparse(str(uri))
+        if parsed.scheme not in ("", "file"):
+            return None
+        total += pq.ParquetFile(unquote(parsed.path)).metadata.num_rows
+    return total
 
 
 def _position(sql: str, prefix: str, exc: Exception) -> tuple[int, int] | None:
@@ -490,6 +827,7 @@ def sql_transform(ctx, inputs, params):
     try:
         frame = spark.sql(prefix + params.sql.rstrip().rstrip(";") + "\n)")  # analysed here; nothing runs yet
         check_plan(frame, views.values())
+        check_joins(frame, params.timeout_seconds)
         return {"table": materialised_within(frame, params.timeout_seconds)}
     except (ParseException, AnalysisException) as exc:
         raise spark_sql_error(params.sql, prefix, exc) from None
@@ -502,6 +840,18 @@ def materialised_within(frame, timeout: float):
     """`frame` persisted and counted, its jobs cancelled after `timeout` seconds (an OperatorError naming
     timeout_seconds then). The jobs run under the node's job group, which a run's cancel cancels too; outside a
     node (no group) under one of their own."""
+    frame = frame.persist()
+    try:
+        within(frame, timeout, frame.count)
+    except Exception:
+        frame.unpersist()
+        raise
+    return frame
+
+
+def within(frame, timeout: float, action):
+    """`action()` (Spark jobs of `frame`'s session), its jobs cancelled after `timeout` seconds (an OperatorError
+    naming timeout_seconds then), under the thread's job group or one of its own."""
     sc = frame.sparkSession.sparkContext
     group = sc.getLocalProperty("spark.jobGroup.id")
     if group is None:
@@ -522,12 +872,10 @@ def materialised_within(frame, timeout: float):
                 return
 
     timer = threading.Thread(target=expire, name="sql-time-limit", daemon=True)
-    frame = frame.persist()
     timer.start()
     try:
-        frame.count()
+        return action()
     except Exception:
-        frame.unpersist()
         if expired.is_set():
             raise OperatorError(f"the query was stopped after its time limit of {timeout:g} s",
                                 field="timeout_seconds") from None
@@ -535,4 +883,3 @@ def materialised_within(frame, timeout: float):
     finally:
         done.set()
         timer.join()
-    return frame

@@ -135,6 +135,35 @@ def test_a_runaway_query_is_stopped_at_its_time_limit_and_by_a_cancel():
         run_duckdb(endless, {}, timeout=600, cancelled=cancel.is_set)
 
 
+def test_a_cross_join_is_interrupted_and_leaves_its_connection_usable():
+    """Unlike Spark's cancel, DuckDB's interrupt stops a cross join (four copies of a 300-row table, 8.1e9 rows and
+    minutes of work): the watcher interrupts it once it is seen running (a function of one side marks that), the
+    statement ends without a result and the same locked connection answers the next one. So the local engine
+    needs no bound on cross joins; at the time limit run_duckdb reports timeout_seconds."""
+    import duckdb
+    import pyarrow as pa
+
+    from operators.library.sql import _Watch, locked_connection
+
+    table = pd.DataFrame({"id": np.arange(300)})
+    cross = "SELECT sum(hash(a.id, b.id, c.id, d.id)) AS h FROM {a} a, t1 b, t1 c, t1 d"
+    con = locked_connection()
+    try:
+        con.register("t1", pa.Table.from_pandas(table))
+        running = threading.Event()
+        con.create_function("running", lambda x: running.set() or x, ["BIGINT"], "BIGINT")
+        con.execute("SET lock_configuration = true")
+        with _Watch(con, 3600, running.is_set) as watch, pytest.raises(duckdb.InterruptException):
+            con.execute(cross.format(a="(SELECT running(id) AS id FROM t1)")).fetchall()
+        assert watch.reason == "cancelled"
+        assert con.execute("SELECT count(*) FROM t1").fetchall() == [(300,)]
+    finally:
+        con.close()
+    with pytest.raises(OperatorError) as err:
+        run_duckdb(cross.format(a="t1"), {"t1": table}, timeout=1)
+    assert err.value.field == "timeout_seconds"
+
+
 def test_memory_is_capped(monkeypatch):
     monkeypatch.setenv("STUDIO_SQL_MEMORY_LIMIT", "64m")
     with pytest.raises(OperatorError, match="memory limit of 64 MiB|larger than 64 MiB"):

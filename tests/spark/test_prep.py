@@ -287,15 +287,13 @@ def test_python_script_on_spark_gives_the_local_rows(spark, raw_root, tmp_path, 
 
 
 def test_sql_transform_on_spark_is_stopped_at_its_time_limit(spark, raw_root, tmp_path):
-    """A query that outlasts its limit many times over (four cross joins of 300 rows, one side cut to its ~60 rows
-    with n = 0: about 1.6e9 rows) ends the node with an error naming timeout_seconds, its Spark jobs cancelled,
-    instead of holding the run and the cluster. Why not all 8.1e9 rows: a cancelled task's nested-loop join only
-    checks for its kill between rows of its one streamed batch, so its threads run on to their end after the job
-    has FAILED and keep local[2]'s cores from every later test (4-5 min of them; 1 min at this size)."""
+    """A query that outlasts its limit many times over (t1 joined on a key with 3e9 rows of range(), which stream and
+    look for a kill between rows) ends the node with an error naming timeout_seconds, its Spark jobs cancelled,
+    instead of holding the run and the cluster. (It was four cross joins of t1 until those were refused before they
+    run: a cancelled nested loop's tasks ran on for minutes after the job had FAILED.)"""
     from pipelines import run
 
-    sql = ("SELECT sum(hash(a.id, b.id, c.id, d.id)) AS h FROM t1 a CROSS JOIN t1 b CROSS JOIN t1 c CROSS JOIN t1 d "
-           "WHERE a.n = 0")
+    sql = "SELECT sum(hash(a.id, r.id)) AS h FROM t1 a JOIN range(3000000000) r ON a.id = r.id % 250"
     store = spark.sparkContext._jsc.sc().statusStore()
     before = max([-1] + [store.jobsList(None).apply(i).jobId() for i in range(store.jobsList(None).size())])
     result = run(one_operator("sql_transform", {"sql": sql, "timeout_seconds": 1}, {"t1": RAW["table"]}),
@@ -316,6 +314,83 @@ def test_sql_transform_on_spark_is_stopped_at_its_time_limit(spark, raw_root, tm
     again = run(one_operator("sql_transform", {"sql": "SELECT count(*) AS n FROM t1", "timeout_seconds": 60},
                              {"t1": RAW["table"]}), store_root=tmp_path, data_root=raw_root, engine="spark")
     assert int(outputs_of(again)["table"]["n"][0]) == ROWS
+
+
+def _last_job(spark) -> int:
+    jobs = spark.sparkContext._jsc.sc().statusStore().jobsList(None)
+    return max([-1] + [jobs.apply(i).jobId() for i in range(jobs.size())])
+
+
+def _node_jobs(spark, after: int) -> list:
+    """The jobs of node n's job group since job `after`."""
+    jobs = spark.sparkContext._jsc.sc().statusStore().jobsList(None)
+    jobs = [jobs.apply(i) for i in range(jobs.size())]
+    return [job.jobId() for job in jobs if job.jobId() > after and job.jobGroup().isDefined()
+            and job.jobGroup().get().startswith("studio-n-")]
+
+
+def test_sql_transform_on_spark_refuses_a_cross_join_too_big_to_stop_before_it_runs(spark, raw_root, tmp_path):
+    """Four copies of the 300-row t1 cross joined (8.1e9 pairs) ran as nested loops that a cancel does not stop: the
+    node is refused on field sql, naming the join's sides, before any Spark job of the node is submitted (t1's rows
+    from its Parquet footers)."""
+    from pipelines import run
+
+    before = _last_job(spark)
+    result = run(one_operator("sql_transform", {"sql": "SELECT count(*) AS n FROM t1 a, t1 b, t1 c, t1 d",
+                                                "timeout_seconds": 600}, {"t1": RAW["table"]}),
+                 store_root=tmp_path, data_root=raw_root, engine="spark")
+    error = error_of(result)
+    assert error["field"] == "sql", error
+    assert "cross join of 27,000,000 rows (from a join of 90,000 by 300 rows) by 300 rows" in error["message"], error
+    assert "8,100,000,000 pairs" in error["message"] and "ON a.k = b.k" in error["message"], error
+    assert _node_jobs(spark, before) == []
+
+
+@pytest.mark.parametrize("sql,words", [
+    ("SELECT count(*) AS n FROM t1 a JOIN range(1000000) r ON a.id < r.id",
+     "join on (a.id < r.id) of 300 rows by 1,000,000 rows would compare 300,000,000 pairs"),
+    ("SELECT count(*) AS n FROM range(20000) a, range(20000) b", "cross join of 20,000 rows by 20,000 rows"),
+    ("SELECT (SELECT count(*) FROM range(20000) a, range(20000) b) AS n", "cross join of 20,000 rows by 20,000 rows"),
+    ("SELECT count(*) AS n FROM t1 a JOIN t1 b ON a.id < b.id JOIN range(5000) r ON b.n < r.id",
+     "of 44,800 rows (from a join of 300 by 300 rows) by 5,000 rows would compare 224,000,000 pairs"),
+    ("WITH c AS (SELECT id, rand() AS x FROM range(20000)) SELECT count(*) AS n FROM c a, c b",
+     "cross join of 20,000 rows by 20,000 rows"),
+    ("SELECT count(*) AS n FROM (SELECT id FROM range(1000000) WHERE id % 2 = 0) a, range(1000) b",
+     "cross join of 500,000 rows by 1,000 rows"),
+], ids=["theta", "range", "subquery", "nested", "cte", "counted"])
+def test_sql_transform_on_spark_refuses_a_nested_loop_over_big_inputs(spark, raw_root, tmp_path, sql, words):
+    """A non-equi join of big inputs, range() self-cross joins (in a subquery, a CTE read twice), a join of a join
+    (bounded by 90,000 x 5,000, then its 44,800 rows counted) and a filtered side (counted: 500,000 of its 1M rows),
+    each over 100M pairs, are refused naming their sizes."""
+    from pipelines import run
+
+    result = run(one_operator("sql_transform", {"sql": sql, "timeout_seconds": 120}, {"t1": RAW["table"]}),
+                 store_root=tmp_path, data_root=raw_root, engine="spark")
+    error = error_of(result)
+    assert error["field"] == "sql" and words in error["message"], error
+
+
+def test_sql_transform_on_spark_runs_small_cross_joins_and_equi_joins_of_big_inputs(spark, raw_root, tmp_path):
+    """Under the bound a cross join runs and gives DuckDB's rows; a 10-row lookup by 1M rows runs; an equi-join of
+    300 by 1M rows (a hash join, 3e8 as a product) runs; a side whose bound is over but whose rows are few (a
+    filter keeping 50 of 1M rows, an equi-join of 300 rows bounded by 3e8) is counted and its cross join runs."""
+    from pipelines import run
+
+    sql = ("SELECT a.id, a.city, l.k, l.name FROM t1 a CROSS JOIN (VALUES (1, 'one'), (2, 'two'), (3, 'three')) "
+           "AS l(k, name) WHERE a.n < 2")
+    local, distributed = run_both(one_operator("sql_transform", {"sql": sql}, {"t1": RAW["table"]}), raw_root,
+                                  tmp_path)
+    assert_same_rows(outputs_of(local)["table"], outputs_of(distributed)["table"])
+    for sql, n in [("SELECT count(*) AS n FROM range(1000000) a CROSS JOIN (VALUES (1), (2), (3), (4), (5), (6), "
+                    "(7), (8), (9), (10)) AS l(k)", 10_000_000),
+                   ("SELECT count(*) AS n FROM t1 a JOIN range(1000000) r ON a.id = r.id", ROWS),
+                   ("SELECT count(*) AS n FROM (SELECT id FROM range(1000000) WHERE id < 50) a, range(1000000) b",
+                    50_000_000),
+                   ("SELECT count(*) AS n FROM (SELECT r.id FROM t1 a JOIN range(1000000) r ON a.id = r.id) x "
+                    "CROSS JOIN range(1000) c", ROWS * 1000)]:
+        result = run(one_operator("sql_transform", {"sql": sql, "timeout_seconds": 300}, {"t1": RAW["table"]}),
+                     store_root=tmp_path / "more", data_root=raw_root, engine="spark")
+        assert int(outputs_of(result)["table"]["n"][0]) == n, sql
 
 
 def test_a_job_submitted_after_the_time_limit_is_cancelled_too(spark):
