@@ -63,8 +63,9 @@ run: install demo-data migrate frontend
 		SERVING_REQUIRE_KEYS=$(SERVING_REQUIRE_KEYS) STUDIO_RUN_DIR=$(RUN_DIR) exec $(BIN)/supervisord -c supervisord.conf
 
 # The shared registry lock is a PostgreSQL advisory lock: its test runs in the PostgreSQL pass only (never skipped).
+# Each pytest pass ends with its slowest tests (--durations), so the suite's time is watched where it is spent.
 test: lint install demo-data frontend jdbc-drivers deploy-tools
-	$(BIN)/python -m pytest --ignore tests/studio/test_shared_registry_lock.py
+	$(BIN)/python -m pytest --durations=60 --ignore tests/studio/test_shared_registry_lock.py
 	$(MAKE) test-studio-postgres
 	$(MAKE) test-frontend
 
@@ -80,7 +81,7 @@ test: lint install demo-data frontend jdbc-drivers deploy-tools
 test-studio-postgres: install demo-data
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/studio_backend_$$$$ REDIS_URL=redis://127.0.0.1:6379/7 \
 		STUDIO_QUEUE_NAME=studio_backend_$$$$ STUDIO_CHANNEL_PREFIX=studio_backend_$$$$ \
-		$(BIN)/python -m pytest tests/studio -m "not backend_independent"
+		$(BIN)/python -m pytest --durations=20 tests/studio -m "not backend_independent"
 
 # The canvas (frontend/): npm ci when the lock file changes, a production build when a source is newer than it.
 FRONTEND_STAMP := frontend/node_modules/.installed
