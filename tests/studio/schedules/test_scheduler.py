@@ -47,7 +47,9 @@ def test_scheduler_fires_each_time_once_across_daylight_saving(world, echo_pipel
     clock.set(start)
     schedule = make_schedule(echo_pipeline, world.alice, start, cron=cron, timezone=zone)
     hours = 4 if expected is None else 44
-    step(Scheduler(clock), clock, start, start + timedelta(hours=hours), timedelta(minutes=10), held_queue)
+    # Every fire instant is on the half hour in UTC and the ticks start on one, so a tick every 30 minutes lands on
+    # each instant (the repeated hour's second 02:30 included) and twice in every hour between them.
+    step(Scheduler(clock), clock, start, start + timedelta(hours=hours), timedelta(minutes=30), held_queue)
     if expected is None:  # hourly over the repeated hour: 01:00, 02:00 once (CEST, not again in CET), 03:00 CET
         expected = ["2024-10-26 23:00", "2024-10-27 00:00", "2024-10-27 02:00"]
     assert fire_times(schedule) == expected
