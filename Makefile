@@ -63,19 +63,25 @@ run: install demo-data migrate frontend
 		SERVING_REQUIRE_KEYS=$(SERVING_REQUIRE_KEYS) STUDIO_RUN_DIR=$(RUN_DIR) exec $(BIN)/supervisord -c supervisord.conf
 
 # The shared registry lock is a PostgreSQL advisory lock: its test runs in the PostgreSQL pass only (never skipped).
+# Each pytest pass ends with its slowest tests (--durations), so the suite's time is watched where it is spent.
 test: lint install demo-data frontend jdbc-drivers deploy-tools
-	$(BIN)/python -m pytest --ignore tests/studio/test_shared_registry_lock.py
+	$(BIN)/python -m pytest --durations=60 --ignore tests/studio/test_shared_registry_lock.py
 	$(MAKE) test-studio-postgres
 	$(MAKE) test-frontend
 
 # The studio suite again on PostgreSQL + Redis (RedisHuey, channels-redis). The database name and the Redis
 # key prefixes carry this shell's pid, so concurrent runs do not collide; pytest-django creates and drops
-# test_<name>, and the live tests create and drop databases of their own. (`make run` is about the embedded
-# defaults, so its test runs in the first pass only.)
+# test_<name>, and the live tests create and drop databases of their own.
+# The rule for what runs twice: every studio test that reaches the session's database or broker, however
+# plainly (the ORM, a live studio's web and worker), runs again here. Only a test marked backend_independent is
+# left out: one whose assertions cannot change with the backend, because it uses no database or queue at all
+# (cron arithmetic) or its subprocesses are given theirs (`make run`'s embedded defaults, the settings checks, the
+# schedulers' race on a PostgreSQL of its own, the 500 MB upload on an embedded studio). tests/conftest.py
+# refuses the marker on a test that uses pytest-django's database.
 test-studio-postgres: install demo-data
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/studio_backend_$$$$ REDIS_URL=redis://127.0.0.1:6379/7 \
 		STUDIO_QUEUE_NAME=studio_backend_$$$$ STUDIO_CHANNEL_PREFIX=studio_backend_$$$$ \
-		$(BIN)/python -m pytest tests/studio --ignore tests/studio/test_make_run.py
+		$(BIN)/python -m pytest --durations=20 tests/studio -m "not backend_independent"
 
 # The canvas (frontend/): npm ci when the lock file changes, a production build when a source is newer than it.
 FRONTEND_STAMP := frontend/node_modules/.installed

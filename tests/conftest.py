@@ -93,3 +93,17 @@ def s3_url(s3_endpoint, monkeypatch) -> str:
     boto3.client("s3", endpoint_url=s3_endpoint).create_bucket(Bucket=bucket)
     monkeypatch.setenv("STUDIO_S3_ENDPOINT", s3_endpoint)
     return f"s3://{bucket}/studio"
+
+
+DATABASE_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback",
+                     "live_server"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """A test marked backend_independent is left out of the PostgreSQL + Redis pass, so it must not use the
+    session's database: one that does is refused here, whatever the marker's author thought."""
+    wrong = [item.nodeid for item in items if item.get_closest_marker("backend_independent")
+             and (item.get_closest_marker("django_db") or DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())))]
+    if wrong:
+        raise pytest.UsageError("backend_independent on a test that uses the database (the PostgreSQL pass would "
+                                "skip it):\n" + "\n".join(wrong))

@@ -26,14 +26,18 @@ def free_port() -> int:
 
 
 class LiveStudio:
-    def __init__(self, root: Path, **env: str):
+    def __init__(self, root: Path, *, embedded: bool = False, **env: str):
+        """`embedded`: SQLite and the embedded queue whatever DATABASE_URL / REDIS_URL say (for a test whose
+        assertions cannot depend on the backend, so both passes of `make test` would run the same thing)."""
         self.root = root
         self.name = f"studio_live_{uuid.uuid4().hex[:10]}"
         self.env = {**os.environ, "STUDIO_DATA_DIR": str(root / "var"), "PYTHONPATH": str(REPO),
                     "STUDIO_OPERATOR_MODULES": "tests.pipelines.testing_operators", "STUDIO_WORKER_THREADS": "1",
                     "STUDIO_QUEUE_NAME": self.name, "STUDIO_CHANNEL_PREFIX": self.name, "SECRET_KEY": "live-tests",
                     "DJANGO_SETTINGS_MODULE": "studio.settings", "PYTHONUNBUFFERED": "1", **env}
-        self.database = os.environ.get("DATABASE_URL", "")
+        if embedded:
+            self.env["REDIS_URL"] = ""
+        self.database = "" if embedded else os.environ.get("DATABASE_URL", "")
         if self.database.startswith("postgres"):
             self._postgres("CREATE DATABASE {}")
             parts = urlsplit(self.database)

@@ -73,6 +73,7 @@ def _python(env: dict, code: str) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
+@pytest.mark.backend_independent  # its subprocess is given its backend
 def test_the_sqlite_files_are_readable_by_their_owner_only(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
@@ -92,6 +93,7 @@ SECURITY = ("from django.conf import settings as s; import json; print(json.dump
             "s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS]))")
 
 
+@pytest.mark.backend_independent  # its subprocesses are given their backend
 def test_https_settings_are_off_by_default_and_switch_on_from_the_environment(tmp_path):
     env = {"STUDIO_DATA_DIR": str(tmp_path)}
     assert json.loads(_python(env, SECURITY)) == [False, False, False, 0]

@@ -22,7 +22,7 @@ from tests.conftest import REPO
 from tests.studio.conftest import edge, node
 from tests.studio.live import free_port
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.backend_independent]  # `make run`'s embedded defaults, always
 
 
 def call(port: int, path: str, body=None, token: str | None = None):

@@ -27,6 +27,7 @@ def settings_with(env: dict) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.backend_independent  # its subprocesses are given their backend
 def test_embedded_defaults_and_a_secret_key_generated_once(tmp_path):
     data = tmp_path / "data"
     first = settings_with({"STUDIO_DATA_DIR": str(data)})

@@ -47,7 +47,9 @@ def test_scheduler_fires_each_time_once_across_daylight_saving(world, echo_pipel
     clock.set(start)
     schedule = make_schedule(echo_pipeline, world.alice, start, cron=cron, timezone=zone)
     hours = 4 if expected is None else 44
-    step(Scheduler(clock), clock, start, start + timedelta(hours=hours), timedelta(minutes=10), held_queue)
+    # Every fire instant is on the half hour in UTC and the ticks start on one, so a tick every 30 minutes lands on
+    # each instant (the repeated hour's second 02:30 included) and twice in every hour between them.
+    step(Scheduler(clock), clock, start, start + timedelta(hours=hours), timedelta(minutes=30), held_queue)
     if expected is None:  # hourly over the repeated hour: 01:00, 02:00 once (CEST, not again in CET), 03:00 CET
         expected = ["2024-10-26 23:00", "2024-10-27 00:00", "2024-10-27 02:00"]
     assert fire_times(schedule) == expected
@@ -191,11 +193,13 @@ def test_retries_with_growing_delays_then_one_webhook_and_mail(world, fail_pipel
     scheduler = Scheduler(clock)
     clock.set(utc("2024-01-01 06:00"))
     seen_at = {}
-    while clock.now < utc("2024-01-01 07:00"):  # every 10 s for an hour: the runs fail at once (in process)
+    # every 10 s while the retries are due (the runs fail at once, in process; the last retry is due 330 s after
+    # the first failure), then every 5 minutes to the hour: no fifth run, no second webhook or mail
+    while clock.now < utc("2024-01-01 07:00"):
         scheduler.tick()
         for fire in schedule.fires.all():
             seen_at.setdefault(fire.attempt, clock.now)
-        clock.set(clock.now + timedelta(seconds=10))
+        clock.set(clock.now + timedelta(seconds=10 if clock.now < utc("2024-01-01 06:10") else 300))
     fires = list(schedule.fires.order_by("attempt"))
     assert [f.attempt for f in fires] == [0, 1, 2, 3]  # 1 + 3 runs
     assert {f.run.status for f in fires} == {"failed"} and len({f.run_id for f in fires}) == 4

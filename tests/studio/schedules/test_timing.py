@@ -9,6 +9,8 @@ import pytest
 
 from studio.schedules import timing
 
+pytestmark = pytest.mark.backend_independent  # pure functions of cron text and zones
+
 BERLIN, NEW_YORK = "Europe/Berlin", "America/New_York"
 
 
