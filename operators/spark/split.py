@@ -7,7 +7,8 @@ import numpy as np
 
 from ..contract import OperatorError
 from ..tables import require_columns
-from .tables import NUMERIC_TYPES, TIME_TYPES, col, is_numeric, present_number, require_rows, share_cache
+from .tables import (NUMERIC_TYPES, TIME_TYPES, col, is_numeric, present_number, read_again, reads_again_cheaply,
+                     require_rows, share_cache)
 
 FLAG = "__studio_first"
 
@@ -244,7 +245,24 @@ def split_random(ctx, inputs, params):
                                         ratio=ratio), type=pa.bool_())
 
         flagged = flagged.withColumn(FLAG, F.arrow_udf(flag, "boolean", F.ArrowUDFType.SCALAR)(ids))
-    return _sides(spread(flagged, offsets, rows).drop(ROW_ID))
+    spread_out = spread(flagged, offsets, rows)
+    if spread_out is flagged and rows <= BITMAP_ROWS and reads_again_cheaply(table):
+        return _filtered_sides(flagged.drop(ROW_ID))
+    return _sides(spread_out.drop(ROW_ID))
+
+
+def _filtered_sides(flagged) -> dict:
+    """The two sides as filters of `flagged`, each marked to be read again rather than cached (`read_again`): the
+    table under it is a Parquet file read whole, rows the driver holds or a cache, read again in the same
+    partitions and order, so each read flags each row as the first did (the flag an expression of the row's
+    position, `bitmap_flag`). The split runs no job but `partition_offsets`; each reading node reads the table
+    again, only the columns it needs. Filling a cache of the whole flagged table instead cost 30-38 s of CPU at
+    10M rows x 13 columns on local[2] (Spark's columnar cache builder), against 4.5-6.4 s for a pass over the
+    file with the flag (2026-12-07)."""
+    from pyspark.sql import functions as F
+
+    return {"first": read_again(flagged.filter(F.col(FLAG)).drop(FLAG)),
+            "second": read_again(flagged.filter(~F.col(FLAG)).drop(FLAG))}
 
 
 def _stratified(table, params):

@@ -168,10 +168,28 @@ def hand_to_spark(spark, data, schema):
 
 
 
+READ_AGAIN = "_studio_read_again"
+
+
+def read_again(frame):
+    """Mark `frame` as a cheap lineage over a frame that needs no cache of its own (`needs_no_cache`, or cached
+    already): a split's side filtering a Parquet file read whole by a flag computed from each row's position
+    (operators.spark.split.split_random). The engine does not cache it: a reading node reads the file again (only
+    the columns it needs) for less than filling a cache with it costs."""
+    setattr(frame, READ_AGAIN, True)
+    return frame
+
+
+def reads_again_cheaply(frame) -> bool:
+    """True when `frame` is cached, or its reads need no cache (`needs_no_cache`): reading it again reads the same
+    rows in the same partitions in the same order, cheaply."""
+    return bool(frame.is_cached) or needs_no_cache(frame)
+
+
 def needs_no_cache(frame) -> bool:
-    """True when reading `frame` again costs less than filling a cache: a Parquet file read whole (`whole_file`) or
-    rows the driver handed Spark (`held_on_driver`)."""
-    return source_file(frame) is not None or held_rows(frame) is not None
+    """True when reading `frame` again costs less than filling a cache: a Parquet file read whole (`whole_file`),
+    rows the driver handed Spark (`held_on_driver`), or a cheap lineage over either (`read_again`)."""
+    return source_file(frame) is not None or held_rows(frame) is not None or getattr(frame, READ_AGAIN, False)
 
 
 def spark_scored_label(df) -> str | None:

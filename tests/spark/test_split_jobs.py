@@ -107,24 +107,88 @@ def split_graph(path: str = "data/credit.parquet", seed: int = 5) -> dict:
         "edges": [{"source": "import", "source_port": "table", "target": "split", "target_port": "table"}]}
 
 
-def test_a_split_node_runs_one_offsets_job_and_one_caching_job_for_both_sides(spark, credit_root, tmp_path,
-                                                                               monkeypatch):
+def test_a_split_node_of_a_file_imported_whole_runs_one_offsets_job_and_caches_nothing(spark, credit_root,
+                                                                                         tmp_path, monkeypatch):
     monkeypatch.setenv("STUDIO_SPARK_DRIVER_SPLIT_CELLS", "0")  # no split on the driver: Spark's own
     graph = split_graph()
     before = last_job_id(spark)
     result = pipelines.run(graph, store=pipelines.FileSystemStore(tmp_path / "store"), data_root=credit_root,
                            engine="spark")
     assert result.status == "succeeded", {n: r.error for n, r in result.nodes.items() if r.error}
-    # the partition offsets of the import's cached table (one task, no shuffle), and the one job filling the
-    # flagged table's cache that both sides filter (SparkEngine.handoff); main ran 4: the offsets as an adaptive
-    # aggregation (2), and one caching job per side, each drawing the flag over every row
-    assert jobs_per_node(spark, before)["split"]["jobs"] == 2
+    # the partition offsets of the imported file (one task, no shuffle), and nothing else: the sides are filters of
+    # the file, read again by each reader (main before: a second job filling a cache of the whole flagged table)
+    assert jobs_per_node(spark, before)["split"]["jobs"] == 1
     local = pipelines.run(graph, store=pipelines.FileSystemStore(tmp_path / "local"), data_root=credit_root)
     for side in ("first", "second"):
         assert sorted(result.output("split", side)["customer_id"]) == sorted(local.output("split", side)["customer_id"])
 
 
-def test_both_sides_read_one_cache_and_the_run_releases_it(spark, many_partitions):
+def assert_same_rows(side, local_side):
+    """`side` (Spark) holds `local_side`'s rows, read whole and read a column at a time: each read flags each row
+    as any other (a filter read again must not draw other rows when a reader prunes columns)."""
+    whole = side.toPandas().sort_values("customer_id", ignore_index=True)
+    expected = local_side.sort_values("customer_id", ignore_index=True)
+    assert list(whole["customer_id"]) == list(expected["customer_id"])
+    assert list(whole["income"].fillna(-1)) == list(expected["income"].fillna(-1))
+    assert list(whole["region"]) == list(expected["region"])
+    for column in ("customer_id", "income"):
+        assert sorted(side.select(column).toPandas()[column].fillna(-1)) == sorted(expected[column].fillna(-1))
+    assert side.count() == len(expected)
+
+
+def test_a_file_imported_whole_is_split_by_two_filters_read_again_not_cached(spark, many_partitions, tmp_path,
+                                                                             monkeypatch):
+    """Above the driver's bound a file imported whole is split by two filters of it, each flagging a row by its
+    position (the bitmap): nothing is cached, no shuffle, the local engine's rows on each side."""
+    from operators import PortType
+    from pipelines.engines import SparkEngine
+
+    from .jobs import jobs_of
+
+    table, _ = many_partitions
+    monkeypatch.setenv("STUDIO_SPARK_DRIVER_SPLIT_CELLS", "0")
+    imported = imported_whole(tmp_path / "t.parquet")
+    assert imported.rdd.getNumPartitions() >= 3
+    params = SplitRandom.Params(ratio=0.6, seed=5)
+    sides = split_random(None, {"table": imported}, params)
+    engine = SparkEngine()
+    assert jobs_of(spark, lambda: [engine.handoff(PortType.TABLE, side) for side in sides.values()]) == 0
+    local = SplitRandom().run(None, {"table": table}, params)
+    for name, side in sides.items():
+        assert not side.is_cached and getattr(side, "_studio_shared_cache", None) is None
+        plan = side._jdf.queryExecution().executedPlan().toString()
+        assert "InMemoryRelation" not in plan and "Exchange" not in plan, plan
+        assert_same_rows(side, local[name])
+
+
+def test_a_cached_table_is_split_by_two_filters_of_its_cache(spark, many_partitions):
+    """A node's cached output is split by two filters of that cache: no second cache of the flagged rows."""
+    from operators import PortType
+    from pipelines.engines import SparkEngine
+
+    from .jobs import jobs_of
+
+    table, df = many_partitions
+    engine = SparkEngine()
+    cached = []
+    assert jobs_of(spark, lambda: cached.append(engine.handoff(PortType.TABLE, df))) == 1  # as a node's output
+    cached = cached[0]
+    params = SplitRandom.Params(ratio=0.6, seed=2)
+    sides = split_random(None, {"table": cached}, params)
+    assert jobs_of(spark, lambda: [engine.handoff(PortType.TABLE, side) for side in sides.values()]) == 0
+    local = SplitRandom().run(None, {"table": table}, params)
+    for name, side in sides.items():
+        assert not side.is_cached
+        plan = side.select("customer_id")._jdf.queryExecution().executedPlan().toString()
+        above_cache = plan.split("InMemoryRelation")[0]  # what runs on reading the side: the flag over the cache
+        assert "InMemoryTableScan" in above_cache and "monotonically_increasing_id" in above_cache, plan
+        assert_same_rows(side, local[name])
+    engine.release(cached)
+
+
+def test_both_sides_of_another_lineage_read_one_cache_and_the_run_releases_it(spark, many_partitions):
+    """A table neither cached nor a file read whole (its lineage may cost more than a cache): the flagged rows are
+    cached once for both sides."""
     from operators import PortType
     from pipelines.engines import SparkEngine
 
@@ -132,10 +196,7 @@ def test_both_sides_read_one_cache_and_the_run_releases_it(spark, many_partition
 
     _, df = many_partitions
     engine = SparkEngine()
-    cached = []
-    assert jobs_of(spark, lambda: cached.append(engine.handoff(PortType.TABLE, df))) == 1  # as a node's output
-    cached = cached[0]
-    sides = split_random(None, {"table": cached}, SplitRandom.Params(ratio=0.6, seed=2))
+    sides = split_random(None, {"table": df}, SplitRandom.Params(ratio=0.6, seed=2))
     assert jobs_of(spark, lambda: [engine.handoff(PortType.TABLE, side) for side in sides.values()]) == 1
     for side in sides.values():
         plan = side.select("customer_id")._jdf.queryExecution().executedPlan().toString()
@@ -147,7 +208,6 @@ def test_both_sides_read_one_cache_and_the_run_releases_it(spark, many_partition
     for side in sides.values():
         engine.release(side)
     assert not shared.is_cached
-    engine.release(cached)
 
 
 def test_spark_hash_long_is_sparks_hash_of_a_bigint(spark):
