@@ -10,11 +10,15 @@ export interface Sending {
   note?: string;
 }
 
+/** How long the "already uploaded" note stays unless dismissed. */
+export const NOTE_SECONDS = 10;
+
 export const unchangedNote = (upload: Upload) =>
   `the same file as ${upload.name} uploaded ${new Date(upload.created_at).toLocaleString()}: nothing new was stored, no new version`;
 
 /** Files being sent, with their progress and errors; `send` resolves to the stored upload, or null on failure
- * (the error, or the note that the file was already there, stays in the list by the file's name until dismissed). */
+ * (the error stays in the list by the file's name until dismissed; the note that the file was already there, for
+ * NOTE_SECONDS). */
 export function useUploads(projectId: number | string) {
   const [sending, setSending] = useState<Sending[]>([]);
   const update = (key: string, change: Partial<Sending>) =>
@@ -26,8 +30,11 @@ export function useUploads(projectId: number | string) {
       setSending((list) => [...list, { key, name: file.name, share: 0 }]);
       try {
         const { upload, unchanged } = await uploadFile(projectId, file, (share) => update(key, { share }));
-        if (unchanged) update(key, { note: unchangedNote(upload) });
-        else setSending((list) => list.filter((s) => s.key !== key));
+        const done = () => setSending((list) => list.filter((s) => s.key !== key));
+        if (unchanged) {
+          update(key, { note: unchangedNote(upload) });
+          setTimeout(done, NOTE_SECONDS * 1000); // a note, not an error: it goes by itself (on the canvas it covers nodes)
+        } else done();
         return upload;
       } catch (e) {
         update(key, { error: (e as Error).message });

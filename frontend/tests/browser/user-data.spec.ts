@@ -135,10 +135,15 @@ test("a person's own CSV: Data page upload and preview, dropped onto a new pipel
   const imported = node(page, "import_csv");
   await expect(imported).toBeVisible();
   await expect(imported).toContainText("churn.csv");
+  // The same bytes as the file already uploaded: the studio says so and stores no second version.
+  const note = page.getByRole("list", { name: "Uploads in progress" }).getByRole("status");
+  await expect(note).toContainText(/Already uploaded: the same file as churn\.csv uploaded /);
+  await page.getByRole("button", { name: "Dismiss" }).click();
+  await expect(note).toHaveCount(0);
   await imported.click();
   const form = page.getByTestId("param-panel");
-  // Picked by name, not typed as an id; the drop uploaded the file again under its name: its version 2, the newest.
-  await expect(form.getByLabel("Upload", { exact: true }).locator("option:checked")).toHaveText(/^churn\.csv \(version 2 of 2, uploaded .*, CSV/);
+  // Picked by name, not typed as an id: the one churn.csv, no "version 2 of 2".
+  await expect(form.getByLabel("Upload", { exact: true }).locator("option:checked")).toHaveText(/^churn\.csv \(CSV, /);
 
   // The rest from the palette, wired split -> features -> GBDT -> predict -> evaluate, and publish.
   const drops: [string, number, number][] = [
