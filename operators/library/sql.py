@@ -385,10 +385,7 @@ def run_duckdb(sql: str, tables: dict[str, pd.DataFrame], *, timeout: float, can
     check_statement(sql)
     with tempfile.TemporaryDirectory(prefix="studio-sql-") as folder:
         for name, table in tables.items():
-            with pa.OSFile(os.path.join(folder, f"{name}.arrow"), "wb") as sink:
-                arrow = pa.Table.from_pandas(table, preserve_index=False)
-                with pa.ipc.new_file(sink, arrow.schema) as writer:
-                    writer.write_table(arrow)
+            _write_arrow(os.path.join(folder, f"{name}.arrow"), pa.Table.from_pandas(table, preserve_index=False))
         payload = {"sql": sql, "folder": folder, "tables": list(tables), "timeout": timeout,
                    "memory": sql_memory_limit(), "threads": sql_threads()}
         try:
@@ -459,8 +456,15 @@ def _query(payload: dict) -> None:
                 raise sql_error(sql, exc) from None
     finally:
         con.close()
-    with pa.OSFile(os.path.join(folder, RESULT), "wb") as sink, pa.ipc.new_file(sink, result.schema) as writer:
-        writer.write_table(result)
+    _write_arrow(os.path.join(folder, RESULT), result)
+
+
+def _write_arrow(path: str, table) -> None:
+    """`table` as an Arrow IPC file, the form both sides of the child's pipe map."""
+    import pyarrow as pa
+
+    with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
 
 
 def _relation(con, sql: str):
