@@ -8,11 +8,16 @@ deployment may have different inputs: their files are concatenated with missing 
 """
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta, UTC
 from pathlib import Path
 from collections.abc import Iterable
 
 INPUT_PREFIX = "in_"
+# A deployment's log folder may hold this file: the epoch seconds its deployment began. Rows logged before it are
+# a deleted deployment's of the same name (the serving process may flush them just after the folder was
+# cleared) and no reader returns them.
+BEGINS = ".begins"
 
 
 def safe_name(name: str) -> str:
@@ -37,6 +42,24 @@ def log_files(root: str | Path, model: str, since: float | None = None, until: f
     return files
 
 
+def mark_beginning(root: str | Path, model: str, at: float) -> None:
+    """Record that the deployment `model` began at `at` (epoch seconds): readers skip rows logged before."""
+    folder = Path(root) / safe_name(model)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = folder / f"{BEGINS}.tmp"
+    written.write_text(repr(float(at)))
+    written.replace(folder / BEGINS)
+
+
+def served_since(root: str | Path, model: str, since: float | None) -> float | None:
+    """`since`, moved up to when the deployment `model` began (mark_beginning) where it began later."""
+    try:
+        began = float((Path(root) / safe_name(model) / BEGINS).read_text())
+    except (OSError, ValueError):
+        return since
+    return began if since is None else max(since, began)
+
+
 def _day(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d")
 
@@ -52,6 +75,7 @@ def read_log(root: str | Path, model: str, *, since: float | None = None, until:
     import pyarrow.parquet as pq
 
     wanted_ids = pa.array(sorted(set(request_ids)), pa.string()) if request_ids is not None else None
+    since = served_since(root, model, since)
     if columns is not None:  # the filters' columns too
         needed = [("time", since is not None or until is not None), ("version", version is not None),
                   ("request_id", wanted_ids is not None)]
@@ -74,8 +98,8 @@ def read_log(root: str | Path, model: str, *, since: float | None = None, until:
             conditions.append(pc.equal(table["version"], str(version)))
         if wanted_ids is not None:
             conditions.append(pc.is_in(table["request_id"], value_set=wanted_ids))
-        for condition in conditions:
-            table = table.filter(condition)
+        if conditions:  # one mask: each condition has the unfiltered table's length
+            table = table.filter(functools.reduce(pc.and_, conditions))
         tables.append(table)  # even with no row left: its columns are part of the window's (as on Spark)
     if not any(t.num_rows for t in tables):
         return pa.table({})
@@ -177,7 +201,8 @@ def recent_requests(root: str | Path, model: str, limit: int, shown_rows: int = 
 
     wanted = ["request_id", "row", "time", "version", "label", "probability"]
     found: dict[str, dict] = {}
-    for file in reversed(log_files(root, model)):
+    since = served_since(root, model, None)
+    for file in reversed(log_files(root, model, since)):
         try:
             parquet = pq.ParquetFile(file)
             table = parquet.read(columns=[c for c in wanted if c in parquet.schema_arrow.names])
@@ -186,6 +211,8 @@ def recent_requests(root: str | Path, model: str, limit: int, shown_rows: int = 
         columns = {name: table[name].to_pylist() if name in table.column_names else [None] * table.num_rows
                    for name in wanted}
         for i in reversed(range(table.num_rows)):
+            if since is not None and (columns["time"][i] or 0) < since:
+                continue
             request_id = columns["request_id"][i]
             request = found.get(request_id)
             if request is None:

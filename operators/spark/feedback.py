@@ -7,7 +7,7 @@ from functools import reduce
 
 from ..contract import OperatorError
 from ..labels import answered_classes, known_classes, text_of, values_dtype
-from ..prediction_log import INPUT_PREFIX, conflicting_types, log_files
+from ..prediction_log import INPUT_PREFIX, conflicting_types, log_files, served_since
 
 SQL_TYPES = {"i": "long", "b": "boolean", "f": "double", "O": "string"}  # the label values' numpy kind -> Spark
 
@@ -98,6 +98,7 @@ def import_prediction_log(ctx, inputs, params):
 
     found = ctx.prediction_log(params.deployment)
     since, until = log_window(params)
+    since = served_since(found["directory"], params.deployment, since)
     files = log_files(found["directory"], params.deployment, since, until)
     if not files:
         raise no_rows(params)

@@ -50,15 +50,19 @@ def prediction_log_dir() -> Path:
     return Path(getattr(settings, "SERVING_PREDICTION_LOG", None) or serving_dir() / "prediction_log")
 
 
-def forget_prediction_log(name: str) -> None:
+def forget_prediction_log(name: str, began: float | None = None) -> None:
     """Delete the served rows (live and shadow) the prediction log keeps for deployment `name`. The log is kept by
-    name and a deleted deployment's name may be taken again, by another project: its rows must go with it."""
-    from operators.prediction_log import safe_name
+    name and a deleted deployment's name may be taken again, by another project: its rows must go with it.
+    `began` (a new deployment's start, epoch seconds) is also marked in the log, since the serving process may
+    still flush rows of the deleted one just after the folders went: readers skip rows logged before it."""
+    from operators.prediction_log import mark_beginning, safe_name
     from studio.serving.predlog import SHADOW_DIR
 
     root = prediction_log_dir()
-    for folder in (root / safe_name(name), root / SHADOW_DIR / safe_name(name)):
-        shutil.rmtree(folder, ignore_errors=True)
+    for log in (root, root / SHADOW_DIR):
+        shutil.rmtree(log / safe_name(name), ignore_errors=True)
+        if began is not None:
+            mark_beginning(log, name, began)
 
 
 def deployment_classes(deployment: Deployment) -> list | None:

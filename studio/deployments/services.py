@@ -83,7 +83,7 @@ def publish(*, project, name: str, model, feature_state, holdout, user=None, run
     if created:  # a new deployment starts with no served rows, whoever served under its name before
         from .feedback import forget_prediction_log
 
-        forget_prediction_log(name)
+        forget_prediction_log(name, began=deployment.created_at.timestamp())
     # Where the model came from, readable from the bundle alone (an exported .tar.gz has no database): the run,
     # the node, and the pipeline version as its id and as the number the canvas shows.
     source = {"project": project.pk, "run": getattr(run, "pk", None), "node": node,

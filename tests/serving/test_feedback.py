@@ -416,6 +416,31 @@ def test_a_new_deployment_starts_with_no_served_rows_of_its_name(studio, setting
     assert studio.as_alice.get(f"/api/deployments/{body.json()['id']}/served/").json()["requests"] == []
 
 
+def test_rows_the_serving_process_flushes_just_after_a_new_deployment_began_are_not_its_rows(studio, settings):  # noqa: F811
+    """The race the clearing above leaves: the serving process holds a deleted deployment's rows for up to a flush
+    interval and writes them after the new deployment of its name cleared the folder. They were served before it
+    began, so no reader returns them (listed requests, labels accepted for them, drift); rows it serves do."""
+    from studio.serving.predlog import PredictionLog
+
+    from .test_deployments import finished_run
+
+    log = PredictionLog(settings.SERVING_DIR / "prediction_log", flush_interval=3600)
+    log.record("someone-elses", "credit", "1", {"age": np.arange(3, dtype=np.float64)}, 3,
+               {"probability": np.full(3, 0.25), "label": np.zeros(3, dtype=np.int64)})
+    run, _ = finished_run(studio, seed=1)
+    body = studio.as_alice.post("/api/deployments/publish/", {"run": run.pk, "name": "credit"}, format="json")
+    assert body.status_code == 201, body.content[:200]
+    log.close()  # the late flush, into the folder the publish cleared
+    deployment = f"/api/deployments/{body.json()['id']}"
+    assert studio.as_alice.get(f"{deployment}/served/").json()["requests"] == []
+    assert studio.as_alice.get(f"{deployment}/drift/?days=1").json()["rows"] == 0
+    answer = studio.as_alice.post("/api/deployments/credit/feedback/",
+                                  {"labels": [{"request_id": "someone-elses", "row": 0, "label": 1}]}, format="json")
+    assert answer.status_code == 200 and answer.json()["unknown_request_ids"] == ["someone-elses"]
+    served(settings, "credit", {"hers": 2})  # served after it began: listed
+    assert [r["request_id"] for r in studio.as_alice.get(f"{deployment}/served/").json()["requests"]] == ["hers"]
+
+
 def test_the_deployment_says_which_target_a_labels_csv_may_name_its_label_column_after(studio, renewals):  # noqa: F811
     """The Feedback section's file field says "label or renewed": the page reads the target from the deployment."""
     assert studio.as_alice.get(f"/api/deployments/{renewals.pk}/").json()["target"] == "renewed"

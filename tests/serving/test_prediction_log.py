@@ -221,3 +221,20 @@ def test_a_later_chunk_with_nulls_where_the_open_file_has_none_starts_a_new_file
     assert [r["in_age"] for r in by_id["a"]] == list(range(20))
     assert [r["in_region"] for r in by_id["c"]] == [None] * 20
     assert [r["in_region"] for r in by_id["b"]] == list(second["region"])
+
+
+def test_a_window_and_a_version_filter_one_file_whose_rows_straddle_both(tmp_path):
+    """A file holding rows on both sides of `since` (one flush spans a window's edge), read with a second filter
+    (a version, request ids): each condition was computed over the whole file but applied one after the other,
+    so the second met a table the first had shortened (ArrowInvalid: the drift and shadow pages failed)."""
+    log = PredictionLog(tmp_path, flush_interval=3600)
+    requests = _requests()
+    log.record(*requests[0][:1], "credit", "7", *requests[0][1:])
+    time.sleep(0.01)
+    edge = time.time()
+    log.record(*requests[1][:1], "credit", "7", *requests[1][1:])
+    log.record(*requests[2][:1], "credit", "8", *requests[2][1:])
+    log.close()
+    table = read_log(tmp_path, "credit", since=edge, version="7")
+    assert table.column("request_id").to_pylist() == ["req-1"] * 4
+    assert read_log(tmp_path, "credit", since=edge, request_ids=["req-0", "req-2"]).num_rows == 2
