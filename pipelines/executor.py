@@ -24,7 +24,7 @@ from operators.isolation import memory_error_message
 
 from . import cache
 from .components import Resolver, event_names, expand, library_of
-from .graph import Graph, with_builtins
+from .graph import Graph, with_builtins, with_node_params
 from .results import (CANCELLED, FAILED, RUNNING, SKIPPED, SUCCEEDED, CancelToken, Event, NodeOutcome, NodeResult,
                       PersistFailed, RunResult, error_json)
 from .schedule import Schedule
@@ -223,12 +223,15 @@ class Executor:
 
     def run(self, graph: Graph, *, from_node: str | None = None, only: str | None = None,
             until: str | None = None, force: bool = False, params: dict[str, Any] | None = None,
-            cancel: CancelToken | None = None) -> RunResult:
+            cancel: CancelToken | None = None, node_params: Mapping[str, Mapping[str, Any]] | None = None
+            ) -> RunResult:
+        """`node_params`: params merged into nodes by id (an inner node of a component by its expanded id,
+        "component.inner"), fixed by the caller for this run, such as the upload a file import reads."""
         params = with_builtins(params)  # one run_date / fire_time for every node of the run
         resolver = self.components or library_of(graph)
         check(graph, params, resolver, from_node=from_node, only=only, until=until)
         expansion = expand(graph, resolver)  # component nodes become their inner nodes: the rest is unchanged
-        graph, used = expansion.graph, expansion.used
+        graph, used = with_node_params(expansion.graph, node_params), expansion.used
         self._origins.update(expansion.origins)
         started = time.monotonic()
         token = cancel or CancelToken()

@@ -6,12 +6,14 @@ that a run may override, or to one of the BUILTIN_PARAMETERS every run has (a sc
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from collections.abc import Mapping
 
 FORMAT = "studio.pipeline/1"
 
@@ -175,6 +177,23 @@ def with_builtins(overrides: dict[str, Any] | None, now: datetime | None = None)
     values = {"run_date": stamp.date().isoformat(), "fire_time": text, "data_interval_start": text,
               "data_interval_end": text}
     return {**values, **(overrides or {})}
+
+
+def with_node_params(graph: Graph, node_params: Mapping[str, Mapping[str, Any]] | None) -> Graph:
+    """`graph` with `node_params` (node id -> params) merged into those nodes' params. PipelineInvalid when one
+    names no node: what the caller fixed for a node must not be dropped silently."""
+    if not node_params:
+        return graph
+    from .validation import PipelineInvalid, ValidationError
+
+    missing = sorted(set(node_params) - {n.id for n in graph.nodes})
+    if missing:
+        raise PipelineInvalid([ValidationError("unknown_node", f"node {nid!r} is not in the pipeline (its "
+                                               "params were fixed when the run started)", node=nid)
+                               for nid in missing])
+    nodes = [dataclasses.replace(n, params={**n.params, **node_params[n.id]}) if n.id in node_params else n
+             for n in graph.nodes]
+    return dataclasses.replace(graph, nodes=nodes)
 
 
 def resolve_params(node: Node, parameters: dict[str, dict], overrides: dict[str, Any] | None = None) -> dict:

@@ -1,14 +1,13 @@
 """Which upload a file import node reads in a run: the one it names (`upload_version` "pinned", the default), or
 the newest upload of that name in the run's project ("newest"), so that a scheduled retrain reads the file an
 analyst uploaded again under its name. The studio resolves this when a run starts and keeps the answer with the
-run (Run.uploads), and the worker hands the executor a graph whose import nodes name the upload chosen: the
-executor and the operators know nothing of versions, and the cache keys on the upload read (its id and sha256).
+run (Run.uploads), and the worker hands the executor the upload chosen for each import node (its `node_params`,
+an import inside a component by the inner node's expanded id): the executor and the operators know nothing of
+versions, and the cache keys on the upload read (its id and sha256).
 
 Versions are the project's uploads of one name in upload order (by id), as the Data page numbers them; another
 project's uploads never count."""
 from __future__ import annotations
-
-import dataclasses
 
 import pipelines
 
@@ -20,14 +19,14 @@ PINNED, NEWEST = "pinned", "newest"
 class UploadGone(Exception):
     """A node follows the newest upload of a name, and no upload of that name is left in the project."""
 
-    def __init__(self, index: int, node: pipelines.Node, message: str):
+    def __init__(self, node: pipelines.Node, message: str):
         super().__init__(message)
-        self.index, self.node, self.message = index, node, message
+        self.node, self.message = node, message
 
-    def api_error(self) -> ApiError:
-        path = f"graph.nodes[{self.index}].params.upload"
+    def api_error(self, path: str, node: str) -> ApiError:
+        """The 400: `path` to the node's upload field, `node` the one the canvas shows (a component node)."""
         return ApiError(400, "upload_gone", [{"path": path, "message": self.message, "code": "upload_gone",
-                                              "node": self.node.id}], message=self.message)
+                                              "node": node}], message=self.message)
 
 
 def is_file_import(operator: str) -> bool:
@@ -50,7 +49,7 @@ def uploads_read(project, graph: pipelines.Graph, needed: set[str] | None = None
     "follows"}; for every import node naming an upload by a literal id, of the nodes the run needs (`needed`, None:
     all). Raises UploadGone naming the node when it follows the newest of a name that has no upload left. A pinned
     node's upload that is gone is left out (the run fails at that node, as before)."""
-    nodes = [(i, n) for i, n in enumerate(graph.nodes) if (needed is None or n.id in needed)
+    nodes = [n for n in graph.nodes if (needed is None or n.id in needed)
              and is_file_import(n.operator) and _literal(n.params.get("upload"))]
     if not nodes:
         return {}
@@ -60,7 +59,7 @@ def uploads_read(project, graph: pipelines.Graph, needed: set[str] | None = None
     for row in rows:
         by_name.setdefault(row["name"], []).append(row)
     out = {}
-    for index, node in nodes:
+    for node in nodes:
         named = _literal(node.params.get("upload"))
         follows = NEWEST if node.params.get("upload_version") == NEWEST else PINNED
         if follows == PINNED:
@@ -72,10 +71,10 @@ def uploads_read(project, graph: pipelines.Graph, needed: set[str] | None = None
             name = followed if isinstance(followed, str) and followed else (by_id.get(named) or {}).get("name")
             label = f"node {node.id!r}" + (f" ({node.label})" if node.label and node.label != node.id else "")
             if not name:
-                raise UploadGone(index, node, f"{label} follows the newest version of upload {named}, which was "
+                raise UploadGone(node, f"{label} follows the newest version of upload {named}, which was "
                                               "deleted, and names no file: pick a file for it again")
             if not by_name.get(name):
-                raise UploadGone(index, node, f"{label} follows the newest version of {name!r}, and no file of that "
+                raise UploadGone(node, f"{label} follows the newest version of {name!r}, and no file of that "
                                               "name is left in the project: upload it again or pick another file")
             chosen = by_name[name][-1]
         versions = by_name[chosen["name"]]
@@ -84,11 +83,10 @@ def uploads_read(project, graph: pipelines.Graph, needed: set[str] | None = None
     return out
 
 
-def with_uploads(graph: pipelines.Graph, reads: dict[str, dict]) -> pipelines.Graph:
-    """The graph with each import node naming the upload `reads` chose for it (what the executor reads)."""
-    nodes = [dataclasses.replace(n, params={**n.params, "upload": str(reads[n.id]["upload"])})
-             if n.id in reads and reads[n.id].get("upload") is not None else n for n in graph.nodes]
-    return dataclasses.replace(graph, nodes=nodes)
+def upload_params(reads: dict[str, dict]) -> dict[str, dict]:
+    """What the worker fixes for the executor (its `node_params`): each import node, a component's inner ones by
+    their expanded id, naming the upload `reads` chose for it."""
+    return {nid: {"upload": str(read["upload"])} for nid, read in reads.items() if read.get("upload") is not None}
 
 
 def describe(read: dict) -> str:
@@ -98,28 +96,19 @@ def describe(read: dict) -> str:
             f"sha256 {read['sha256'][:12]}")
 
 
-def refuse_following_in_components(graph: pipelines.Graph, components, scope: dict) -> None:
-    """A component's inner import node that follows the newest upload is not resolved yet (a component's graph is
-    shared by every pipeline using it): a run that needs one is refused, naming the component node and the inner
-    node, rather than silently reading the upload the inner node names."""
-    from pipelines.components import SEPARATOR, expand, has_components
+def run_uploads(project, graph: pipelines.Graph, components, scope: dict) -> dict[str, dict]:
+    """uploads_read over the nodes a run needs, a component's inner import nodes included (keyed by their
+    expanded id, "component.inner": a component's graph is shared, what its import reads is fixed per run). The
+    400 of UploadGone names the component node and the inner node's path."""
+    from pipelines.components import SEPARATOR, expand
     from pipelines.validation import run_scope
 
-    if not has_components(graph):
-        return
     expansion = expand(graph, components)
-    needed = run_scope(expansion.graph, **scope)  # from / only / until: the nodes this run needs
-    index = {n.id: i for i, n in enumerate(graph.nodes)}
-    for inner in expansion.graph.nodes:
-        origin = expansion.origins.get(inner.id)
-        if origin is None or inner.params.get("upload_version") != NEWEST or not is_file_import(inner.operator):
-            continue
-        if needed is not None and inner.id not in needed:
-            continue
-        outer, inner_id = origin
-        message = (f"component node {outer!r}, inner node {inner_id!r}: an import inside a component cannot follow "
-                   "the newest upload yet; pin it (Which version: this upload) or move the import out of the "
-                   "component")
-        raise ApiError(400, "upload_version_in_component", [{
-            "path": f"graph.nodes[{index[outer]}].component{SEPARATOR}{inner_id}.params.upload_version",
-            "message": message, "code": "upload_version_in_component", "node": outer}], message=message)
+    try:
+        return uploads_read(project, expansion.graph, run_scope(expansion.graph, **scope))
+    except UploadGone as gone:
+        index = {n.id: i for i, n in enumerate(graph.nodes)}
+        outer, inner = expansion.origins.get(gone.node.id, (gone.node.id, None))
+        path = (f"graph.nodes[{index[outer]}]" + (f".component{SEPARATOR}{inner}" if inner else "")
+                + ".params.upload")
+        raise gone.api_error(path, outer) from None

@@ -44,15 +44,10 @@ def start_run(pipeline: Pipeline, *, user=None, version: PipelineVersion | None 
     if errors:
         raise ApiError(400, "invalid_pipeline", error_entries(graph, errors, prefix="graph"),
                        message=f"version {version.number} cannot run: " + "; ".join(e.message for e in errors))
-    from pipelines.validation import run_scope
+    from studio.datasets.follow import run_uploads
 
-    from studio.datasets.follow import UploadGone, refuse_following_in_components, uploads_read
-
-    refuse_following_in_components(graph, resolver_for(version.pipeline.project_id), scope)
-    try:  # which upload each import node this run needs reads, fixed now: it may follow the newest of a name
-        reads = uploads_read(pipeline.project, graph, run_scope(graph, **scope))
-    except UploadGone as exc:
-        raise exc.api_error() from None
+    # which upload each import node this run needs reads, fixed now: it may follow the newest of a name
+    reads = run_uploads(pipeline.project, graph, resolver_for(version.pipeline.project_id), scope)
     if priority is None:
         priority = PRIORITY_FULL if mode in (RunMode.ALL, RunMode.FROM) else PRIORITY_INTERACTIVE
     with transaction.atomic():

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 import pipelines
 from studio.core.shared import local_uploads
-from studio.datasets.follow import describe, with_uploads
+from studio.datasets.follow import describe, upload_params
 from studio.datasets.guard import RunConnections
 from studio.workflows.components import preloaded
 
@@ -91,7 +91,7 @@ def execute(run_id: int) -> str | None:
     token = pipelines.CancelToken()
     inbox: queue.Queue = queue.Queue()
     outcome: dict = {}
-    graph = with_uploads(run.version.as_graph(), run.uploads)  # the uploads chosen when the run started
+    graph = run.version.as_graph()
     executor = executor_for(run, inbox.put, graph)  # reads the database: here, not in the executor's thread
 
     def work():
@@ -100,7 +100,8 @@ def execute(run_id: int) -> str | None:
                 graph, from_node=run.node if run.mode == RunMode.FROM else None,
                 only=run.node if run.mode == RunMode.ONLY else None,
                 until=run.node if run.mode == RunMode.UNTIL else None,
-                force=run.force, params=run.params or None, cancel=token)
+                force=run.force, params=run.params or None, cancel=token,
+                node_params=upload_params(run.uploads))  # the uploads chosen when the run started
         except BaseException as exc:  # invalid graph, unknown node, a store failure: the run fails with it
             outcome["error"] = exc
         finally:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import copy
 
+import pytest
+
 from pipelines import run, validate
 from pipelines.components import library_resolver
 from pipelines.graph import from_json
@@ -226,3 +228,20 @@ def test_components_multiplying_each_other_stop_at_the_node_bound_instead_of_exp
     errors = validate(from_json({"nodes": [comp("top", "w0")], "edges": []}), components=counting)
     assert errors and {e.code for e in errors} == {"too_large"}
     assert len(calls) < 20_000  # far from the 1,111,111 component nodes a full expansion would resolve
+
+
+def test_params_fixed_for_a_run_reach_an_inner_node_by_its_expanded_id_and_one_naming_no_node_is_refused(store):
+    """The studio fixes what an import node reads when a run starts, a component's inner node included (by its
+    expanded id); a fixed param for a node the run does not have fails the run instead of being dropped."""
+    from pipelines import Executor
+    from pipelines.validation import PipelineInvalid
+
+    executor = Executor(store, components=Library(inc=inc_component(), source=source_component()))
+    graph = from_json({"nodes": [comp("s", "source", start=5), node("z", "test_add_one")],
+                       "edges": [edge("s", "z", source_port="out")]})
+    assert executor.run(graph).output("z", "out") == {"value": 8}
+    fixed = executor.run(graph, node_params={"s.e": {"value": 100}})
+    assert fixed.output("z", "out") == {"value": 103}  # set after the component's parameter was bound
+    with pytest.raises(PipelineInvalid) as refused:
+        executor.run(graph, node_params={"s.gone": {"value": 1}})
+    assert [(e.code, e.node) for e in refused.value.errors] == [("unknown_node", "s.gone")]

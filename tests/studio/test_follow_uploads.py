@@ -150,21 +150,45 @@ def test_a_schedule_retrains_on_the_file_uploaded_again(world, django_capture_on
     assert runs[1].nodes.get(node="import").cached is False
 
 
-def test_an_import_inside_a_component_that_follows_the_newest_is_refused_naming_both_nodes(world, run_now):
-    first = upload(world.as_alice, world.a, V1)
-    inner = {"nodes": [node("read", "import_csv", upload=str(first), upload_version="newest")], "edges": [],
+def _component_pipeline(world, upload_id: int, **params) -> int:
+    """A pipeline of one component node "src" whose component "source" is an import node "read"."""
+    inner = {"nodes": [node("read", "import_csv", upload=str(upload_id), **params)], "edges": [],
              "ports": {"inputs": [], "outputs": [{"name": "table", "node": "read", "port": "table"}]}}
     made = world.as_alice.post("/api/components/", {"project": world.a.pk, "name": "source", "graph": inner},
                                format="json")
     assert made.status_code == 201, made.json()
     graph = {"nodes": [node("src", "component", component="source")], "edges": []}
-    pipeline = world.as_alice.post("/api/pipelines/", {"project": world.a.pk, "name": "wrapped", "graph": graph},
-                                   format="json").json()["id"]
+    return world.as_alice.post("/api/pipelines/", {"project": world.a.pk, "name": "wrapped", "graph": graph},
+                               format="json").json()["id"]
+
+
+def test_an_import_inside_a_component_follows_the_newest_upload_and_the_run_records_it(world, run_now):
+    """A component's graph is shared by every pipeline using it, so what its import reads is fixed per run, by the
+    inner node's expanded id (src.read): the newest of the name when the run starts, as for a top-level node."""
+    first = upload(world.as_alice, world.a, V1)
+    pipeline = _component_pipeline(world, first, upload_version="newest")
+    run = finished(world, run_now, pipeline)
+    assert {k: run["uploads"]["src.read"][k] for k in ("upload", "version", "of", "follows")} == {
+        "upload": first, "version": 1, "of": 1, "follows": "newest"}
+    second = upload(world.as_alice, world.a, V2)
+    run = finished(world, run_now, pipeline)
+    assert {k: run["uploads"]["src.read"][k] for k in ("upload", "version", "of")} == {"upload": second,
+                                                                                       "version": 2, "of": 2}
+    assert world.as_alice.get(f"/api/runs/{run['id']}/outputs/src.read/table/").json()["rows_total"] == 3
+    read = next(n for n in run["nodes"] if n["node"] == "src.read")
+    assert read["cached"] is False  # the file read changed: the inner node ran again
+
+
+def test_an_import_inside_a_component_following_a_name_with_no_file_left_is_refused_naming_both_nodes(world,
+                                                                                                     run_now):
+    first = upload(world.as_alice, world.a, V1)
+    pipeline = _component_pipeline(world, first, upload_version="newest")
+    assert world.as_alice.delete(f"/api/uploads/{first}/").status_code == 204
     refused = run_now(world.as_alice, pipeline=pipeline)
-    assert refused.status_code == 400, refused.json()
+    assert refused.status_code == 400 and refused.json()["code"] == "upload_gone", refused.json()
     entry = refused.json()["errors"][0]
-    assert entry["path"] == "graph.nodes[0].component.read.params.upload_version"
-    assert entry["message"].startswith("component node 'src', inner node 'read': an import inside a component")
+    assert (entry["path"], entry["node"]) == ("graph.nodes[0].component.read.params.upload", "src")
+    assert "'src.read'" in entry["message"] and "follows the newest version of upload" in entry["message"]
 
 
 def _bobs_run(world, run_now, **params):
