@@ -800,10 +800,11 @@ JOIN_ADVICE = ("join on an equality of a column of each side (ON a.k = b.k), whi
 # An equi-join is no nested loop, but Spark's join code also looks for a cancel only between the rows it reads
 # from its streamed side: each of them is joined to all the rows of the other side with its key, and in a join of
 # joins to all their combinations. A 0/1 flag joined three times over 100,000 rows (5e14 rows, 2.5e9 per row
-# read) kept its task threads working for more than 120 s after its job group was cancelled (broadcast hash
-# joins, local[2], 2026-12-07; benchmarks/spark/join_cancel.py). So an equi-join whose sides' rows multiplied
-# are over MAX_JOIN_PAIRS is counted before the statement runs (each side's rows per key value, the counts
-# joined on the key: sum of left(k) * right(k)), and refused when it would make more than MAX_JOIN_PAIRS rows.
+# read) kept its task threads working 51 s and more than 120 s after its job group was cancelled (count(*) by
+# broadcast hash joins, local[2], load 9-15, 2026-12-07; benchmarks/spark/join_cancel.py). So an equi-join whose
+# sides' rows multiplied are over MAX_JOIN_PAIRS is counted before the statement runs (each side's rows per key
+# value, the counts joined on the key: sum of left(k) * right(k)), and refused when it would make more than
+# MAX_JOIN_PAIRS rows.
 EQUI_JOIN_ADVICE = ("join on a key with more distinct values (every column that identifies a row), or filter or "
                     "aggregate a side first")
 _ROW_JOINS = {"LeftSemi", "LeftAnti", "ExistenceJoin"}  # at most a row out per left row
