@@ -493,8 +493,9 @@ class _PlanCheck:
 
     def equi_join_rows(self, i: int) -> None:
         """Refuse an equi-join that would make more than MAX_JOIN_PAIRS rows, naming it, its key and those rows.
-        Only a join whose bound (its sides' rows multiplied) is over is counted, by a Spark job under the time
-        limit; its rows are then the join's rows for the joins above it."""
+        Only a join whose bound (its sides' rows multiplied) is over is looked at, by Spark jobs under the time
+        limit: first its smaller side's rows per key value (a lookup passes on that), then both sides' (the join's
+        rows, which are then its rows for the joins above it)."""
         kind = _join_type(self.nodes[i])
         if kind in _ROW_JOINS:
             return
@@ -504,6 +505,10 @@ class _PlanCheck:
         except _Unbounded:
             pass  # a side of rows from explode(...): counted
         keys = self.join_keys(i, self.kids[i])
+        bound = self.per_key_bound(i, keys, kind)
+        if bound is not None and bound <= MAX_JOIN_PAIRS:
+            self.rows_of[i] = bound
+            return
         left, right, made = self.equi_join_counts(i, keys, kind)
         self.rows_of[i] = made
         self.counted_at.add(i)
@@ -513,39 +518,60 @@ class _PlanCheck:
                                         f"{_jvm_expression(condition, self.nodes[i]['condition'], b).sql()}"
                                         for a, b, _ in keys))
             raise OperatorError(f"the statement's {self.join_name(i)} of {left:,} rows by {right:,} rows would make "
-                                f"{made:,} rows (its key "
-                                f"{names} has values that many rows of each side share); Spark's join code looks for "
-                                f"a cancel only between the rows it reads, so its time limit cannot stop such a "
-                                f"join, and at most {MAX_JOIN_PAIRS:,} rows are allowed from a join in "
-                                f"sql_transform: {EQUI_JOIN_ADVICE}", field="sql")
+                                f"{made:,} rows (its key {names} has values that many rows of each side share); "
+                                f"Spark's join code looks for a cancel only between the rows it reads, so its time "
+                                f"limit cannot stop such a join, and at most {MAX_JOIN_PAIRS:,} rows are allowed "
+                                f"from a join in sql_transform: {EQUI_JOIN_ADVICE}", field="sql")
 
-    def equi_join_counts(self, i: int, keys: list, kind: str) -> tuple[int, int, int]:
-        """(the left side's rows, the right side's, the join's rows): each side's rows counted per key value,
-        the counts joined on the key (sum of left(k) * right(k), plus the unmatched rows an outer join keeps),
-        in one Spark job under the time limit."""
+    def per_key_bound(self, i: int, keys: list, kind: str) -> int | None:
+        """A bound of the join's rows from one job over its smaller side: the other side's rows times the most rows
+        of the smaller one that share a key value (for a lookup, one or a few), plus the smaller side's rows for an
+        outer join; None when a side's rows have no bound."""
+        from pyspark.sql import functions as F
+
+        try:
+            sizes = [self.rows(kid) for kid in self.kids[i]]
+        except _Unbounded:
+            return None
+        pick = 0 if sizes[0] <= sizes[1] else 1
+        most = self.first(self.key_counts(i, keys, pick).agg(F.max("rows_per_key")))[0] or 0
+        return sizes[1 - pick] * max(most, 1) + (sizes[pick] if kind not in ("Inner", "Cross") else 0)
+
+    def key_counts(self, i: int, keys: list, pick: int):
+        """The rows of the join's side `pick` (0 left, 1 right) per value of its key: a DataFrame of k0, k1, ...
+        and rows_per_key."""
         from pyspark.sql import DataFrame, functions as F
         from pyspark.sql.classic.column import Column
 
         jvm = self.spark.sparkContext._jvm
         condition, nodes = self.jvm_node(i).condition().get(), self.nodes[i]["condition"]
-        counts = []
-        for side, prefix in zip(self.kids[i], "lr", strict=True):
-            frame = DataFrame(jvm.org.apache.spark.sql.classic.Dataset.ofRows(self.spark._jsparkSession,
-                                                                               self.jvm_node(side)), self.spark)
-            columns = [Column(jvm.org.apache.spark.sql.classic.ExpressionUtils.column(
-                _jvm_expression(condition, nodes, key[0 if prefix == "l" else 1]))).alias(f"{prefix}{n}")
-                for n, key in enumerate(keys)]
-            counts.append(frame.groupBy(*columns).agg(F.count(F.lit(1)).alias(f"{prefix}_rows")))
+        side = self.jvm_node(self.kids[i][pick])
+        frame = DataFrame(jvm.org.apache.spark.sql.classic.Dataset.ofRows(self.spark._jsparkSession, side), self.spark)
+        columns = [Column(jvm.org.apache.spark.sql.classic.ExpressionUtils.column(
+            _jvm_expression(condition, nodes, key[pick]))).alias(f"k{n}") for n, key in enumerate(keys)]
+        return frame.groupBy(*columns).agg(F.count(F.lit(1)).alias("rows_per_key"))
+
+    def first(self, frame):
+        """The first row of `frame`, its jobs under the time limit."""
+        return frame.first() if self.timeout is None else within(frame, self.timeout, frame.first)
+
+    def equi_join_counts(self, i: int, keys: list, kind: str) -> tuple[int, int, int]:
+        """(the left side's rows, the right side's, the join's rows): each side's rows counted per key value,
+        the counts joined on the key (sum of left(k) * right(k), plus the unmatched rows an outer join keeps),
+        in one Spark job under the time limit."""
+        from pyspark.sql import functions as F
+
+        left, right = (self.key_counts(i, keys, pick).toDF(*[f"{side}{n}" for n in range(len(keys))], f"{side}_rows")
+                       for pick, side in enumerate("lr"))
         on = [F.col(f"l{n}").eqNullSafe(F.col(f"r{n}")) if null_safe else F.col(f"l{n}") == F.col(f"r{n}")
               for n, (_, _, null_safe) in enumerate(keys)]
         left_rows, right_rows = F.col("l_rows").cast("double"), F.col("r_rows").cast("double")
-        totals = counts[0].join(counts[1], on, "full_outer").agg(
+        totals = left.join(right, on, "full_outer").agg(
             F.sum(left_rows).alias("left"), F.sum(right_rows).alias("right"),
             F.sum(left_rows * right_rows).alias("matched"),
             F.sum(F.when(F.col("r_rows").isNull(), left_rows)).alias("left_only"),
             F.sum(F.when(F.col("l_rows").isNull(), right_rows)).alias("right_only"))
-        row = totals.first() if self.timeout is None else within(totals, self.timeout, totals.first)
-        left, right, matched, left_only, right_only = (int(round(v or 0)) for v in row)
+        left, right, matched, left_only, right_only = (int(round(v or 0)) for v in self.first(totals))
         made = matched + (left_only if kind in ("LeftOuter", "FullOuter") else 0) + \
             (right_only if kind in ("RightOuter", "FullOuter") else 0)
         return left, right, made
