@@ -3,8 +3,9 @@
     .venv/bin/python benchmarks/spark/equijoin_count_cost.py --rows 1000000 --repeat 3
 
 A lookup of t1's 300 rows (250 keys) by `--rows` rows of t2 (both Parquet files, as a run reads them): its bound
-(300 x rows) is over 1e8, so check_joins counts it (one job) before the statement is materialised. Printed per
-repeat, alternating: the check's seconds and the materialisation's (persist, count), and their ratio; local[2].
+(300 x rows) is over 1e8, so check_joins looks at it (one job over the 300 rows, at most 2 per key) before the
+statement is materialised. Printed per repeat, alternating: the check's seconds and the materialisation's
+(persist, count), and their ratio; local[2].
 """
 from __future__ import annotations
 
