@@ -525,8 +525,8 @@ class _PlanCheck:
 
     def per_key_bound(self, i: int, keys: list, kind: str) -> int | None:
         """A bound of the join's rows from one job over its smaller side: the other side's rows times the most rows
-        of the smaller one that share a key value (for a lookup, one or a few), plus the smaller side's rows for an
-        outer join; None when a side's rows have no bound."""
+        of the smaller one that share a key value (for a lookup, one or a few), plus both sides' rows for an outer join
+        (the rows it keeps unmatched); None when a side's rows have no bound."""
         from pyspark.sql import functions as F
 
         try:
@@ -535,7 +535,7 @@ class _PlanCheck:
             return None
         pick = 0 if sizes[0] <= sizes[1] else 1
         most = self.first(self.key_counts(i, keys, pick).agg(F.max("rows_per_key")))[0] or 0
-        return sizes[1 - pick] * max(most, 1) + (sizes[pick] if kind not in ("Inner", "Cross") else 0)
+        return sizes[1 - pick] * max(most, 1) + (sum(sizes) if kind not in ("Inner", "Cross") else 0)
 
     def key_counts(self, i: int, keys: list, pick: int):
         """The rows of the join's side `pick` (0 left, 1 right) per value of its key: a DataFrame of k0, k1, ...

@@ -453,12 +453,14 @@ def test_sql_transform_on_spark_refuses_equi_joins_of_many_rows_per_key(spark, r
 
 
 def test_sql_transform_on_spark_runs_lookups_and_many_to_one_equi_joins_of_big_inputs(spark, lookup_root, tmp_path):
-    """A lookup of t1's 300 rows by 1M rows (a bound of 3e8, counted: 1.2M rows), a chain of two such lookups
-    (1.6M rows, its inner join counted and used as a side's rows) and a many-to-one join of an aggregate run on
-    Spark and give the local engine's rows."""
+    """A lookup of t1's 300 rows by 1M rows (a bound of 3e8; at most 2 of t1's rows per key: 1.2M rows), a chain of
+    two such lookups (1.6M rows, the inner join's bound a side's rows), a left join that keeps unmatched rows and a
+    many-to-one join of an aggregate run on Spark and give the local engine's rows."""
     for sql in ["SELECT a.city, count(*) AS n, sum(b.v) AS s FROM t2 b JOIN t1 a ON b.k = a.id GROUP BY a.city",
                 "SELECT a.churned, count(*) AS n, sum(c.n) AS s FROM t2 b JOIN t1 a ON b.k = a.id "
                 "JOIN t1 c ON a.id = c.id GROUP BY a.churned",
+                "SELECT a.churned, count(*) AS n, count(b.k) AS s FROM t1 a LEFT JOIN t2 b ON a.id = b.k + 200 "
+                "GROUP BY a.churned",
                 "SELECT b.v, count(*) AS n, sum(m.n) AS s FROM t2 b "
                 "JOIN (SELECT id, max(n) AS n FROM t1 GROUP BY id) m ON b.k = m.id GROUP BY b.v"]:
         g = one_operator("sql_transform", {"sql": sql, "timeout_seconds": 300},
