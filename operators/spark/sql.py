@@ -592,9 +592,12 @@ class _PlanCheck:
         return bool(self.join_keys(i, kids))
 
     def side_ids(self, kids: list) -> tuple[set, set]:
-        """The attribute ids only the left side names, those only the right side names."""
-        left = _expr_ids(self.nodes[kids[0]:self.end[kids[0]]], set())
-        right = _expr_ids(self.nodes[kids[1]:self.end[kids[1]]], set())
+        """The ids of the attributes only the left side outputs, those only the right side outputs (a key of a side
+        reads its output alone, as Spark's ExtractEquiJoinKeys asks). Not every id a side's plan names: a cached
+        input's plan names the columns of the plan it cached, which a self-join's other side names too."""
+        left, right = ({(int(attribute.exprId().id()), str(attribute.exprId().jvmId()))
+                        for attribute in (output.apply(k) for k in range(output.size()))}
+                       for output in (self.jvm_node(kid).output() for kid in kids))
         return left - right, right - left
 
     @staticmethod
@@ -873,21 +876,6 @@ def _join_type(node: dict) -> str:
     kind = node.get("joinType") or {}
     name = (kind.get("object") or kind.get("product-class") or "") if isinstance(kind, dict) else kind
     return str(name).rsplit(".", 1)[-1].rstrip("$")
-
-
-def _expr_ids(value, into: set) -> set:
-    """Every attribute id (exprId) named anywhere in a JSON value: a plan subtree's columns, its outputs included."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, dict):
-            found = item.get("exprId")
-            if isinstance(found, dict) and "id" in found:
-                into.add((found.get("id"), found.get("jvmId")))
-            stack.extend(v for k, v in item.items() if k != "exprId")
-    return into
 
 
 _VIEW_NAME = re.compile(r"\bstudio_[0-9a-f]{32}_(t\d)\b")

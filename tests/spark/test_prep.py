@@ -470,6 +470,28 @@ def test_sql_transform_on_spark_runs_lookups_and_many_to_one_equi_joins_of_big_i
     assert int(outputs_of(distributed)["table"]["n"].sum()) == 1_000_000
 
 
+def test_a_self_join_of_a_cached_input_on_a_key_is_an_equi_join(spark):
+    """A cached input (a node's persisted output) read twice: each side's plan holds the cached plan's columns,
+    which the check took for columns of both sides, so the equality of the two sides was not seen and the join,
+    bounded as a nested loop at 4e8 pairs, was refused. It passes, and the same self-join on a 0/1 key is refused
+    as an equi-join that would make too many rows."""
+    from operators.spark.sql import check_joins
+
+    cached = spark.range(20_000).selectExpr("id AS k", "id % 2 AS flag").persist()
+    try:
+        cached.count()
+        cached.createOrReplaceTempView("studio_cached_self_join")
+        check_joins(spark.sql("SELECT count(*) FROM studio_cached_self_join a JOIN studio_cached_self_join b "
+                              "ON a.k = b.k"), 60)
+        with pytest.raises(OperatorError) as refused:
+            check_joins(spark.sql("SELECT count(*) FROM studio_cached_self_join a JOIN studio_cached_self_join b "
+                                  "ON a.flag = b.flag"), 60)
+        assert refused.value.field == "sql" and "would make 200,000,000 rows" in str(refused.value), refused.value
+    finally:
+        spark.catalog.dropTempView("studio_cached_self_join")
+        cached.unpersist()
+
+
 def test_a_job_submitted_after_the_time_limit_is_cancelled_too(spark):
     """The limit passes before the query's first job is submitted (a limit of 0 s; on a busy driver planning
     can outlast 1 s): the job group was cancelled once, with nothing in it, and the job then ran to its end
