@@ -48,7 +48,9 @@ class SqlTransform(Operator):
     statement caps from row values, e.g. repeat(s, least(n, 100)); to make rows, join range(n). On Spark a join
     without an equality between a column of each side (a cross join, or ON a.x < b.y) runs as a nested loop that its
     time limit cannot stop, so it may compare at most 100,000,000 pairs of rows (its sides' rows multiplied); join on
-    a key (ON a.k = b.k) instead."""
+    a key (ON a.k = b.k) instead. A join on a key may make at most 100,000,000 rows (the rows of each side that share
+    a key value multiplied, summed over the values; counted before it runs when its sides' rows multiplied are
+    more): a key of few values (a flag) joined over many rows is refused; join on a key that identifies rows."""
 
     name = "sql_transform"
 
@@ -64,7 +66,8 @@ class SqlTransform(Operator):
                          json_schema_extra={"widget": "code", "language": "sql"})
         timeout_seconds: int = Field(300, ge=1, le=3600, description="The query is stopped after this long. On "
                                      "Spark a cross or non-equi join (a nested loop) is not stopped, so it is refused "
-                                     "before it runs above 100,000,000 pairs of rows: join ON a.k = b.k")
+                                     "before it runs above 100,000,000 pairs of rows: join ON a.k = b.k; so is a "
+                                     "join on a key that would make more than 100,000,000 rows")
 
     def run(self, ctx, inputs, params):
         tables = {port: inputs[port] for port in PORTS if inputs.get(port) is not None}

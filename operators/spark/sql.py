@@ -459,15 +459,18 @@ class _PlanCheck:
     def cte_defs(self) -> dict:
         return {node.get("id"): i for i, node in enumerate(self.nodes) if _short(node) == "CTERelationDef"}
 
-    def nested_loops(self) -> None:
-        """Refuse a nested-loop join of the plan whose pairs exceed MAX_JOIN_PAIRS, inner joins first."""
+    def joins(self) -> None:
+        """Refuse a nested-loop join of the plan whose pairs exceed MAX_JOIN_PAIRS, or an equi-join whose output rows
+        do, inner joins first (a counted join's rows are then its parents' side rows)."""
         for i in reversed(range(len(self.nodes))):  # every node after the nodes below it
-            self.nested_loop(i)
+            if _short(self.nodes[i]) == "Join" and len(self.kids[i]) == 2:
+                if self.equi_join(i, self.kids[i]):
+                    self.equi_join_rows(i)
+                else:
+                    self.nested_loop(i)
 
     def nested_loop(self, i: int) -> None:
         kids = self.kids[i]
-        if _short(self.nodes[i]) != "Join" or len(kids) != 2 or self.equi_join(i, kids):
-            return
         try:
             left, right = self.rows(kids[0]), self.rows(kids[1])
         except _Unbounded as exc:
@@ -488,44 +491,159 @@ class _PlanCheck:
                                 f"which its time limit cannot stop, so at most {MAX_JOIN_PAIRS:,} pairs are "
                                 f"allowed in sql_transform: {JOIN_ADVICE}", field="sql")
 
+    def equi_join_rows(self, i: int) -> None:
+        """Refuse an equi-join that would make more than MAX_JOIN_PAIRS rows, naming it, its key and those rows.
+        Only a join whose bound (its sides' rows multiplied) is over is looked at, by Spark jobs under the time
+        limit: first its smaller side's rows per key value (a lookup passes on that), then both sides' (the join's
+        rows, which are then its rows for the joins above it)."""
+        kind = _join_type(self.nodes[i])
+        if kind in _ROW_JOINS:
+            return
+        try:
+            if self.rows(i) <= MAX_JOIN_PAIRS:
+                return
+        except _Unbounded:
+            pass  # a side of rows from explode(...): counted
+        keys = self.join_keys(i, self.kids[i])
+        bound = self.per_key_bound(i, keys, kind)
+        if bound is not None and bound <= MAX_JOIN_PAIRS:
+            self.rows_of[i] = bound
+            return
+        left, right, made = self.equi_join_counts(i, keys, kind)
+        self.rows_of[i] = made
+        self.counted_at.add(i)
+        if made > MAX_JOIN_PAIRS:
+            condition = self.jvm_node(i).condition().get()
+            names = _readable(", ".join(f"{_jvm_expression(condition, self.nodes[i]['condition'], a).sql()} = "
+                                        f"{_jvm_expression(condition, self.nodes[i]['condition'], b).sql()}"
+                                        for a, b, _ in keys))
+            raise OperatorError(f"the statement's {self.join_name(i)} of {left:,} rows by {right:,} rows would make "
+                                f"{made:,} rows (its key {names} has values that many rows of each side share); "
+                                f"Spark's join code looks for a cancel only between the rows it reads, so its time "
+                                f"limit cannot stop such a join, and at most {MAX_JOIN_PAIRS:,} rows are allowed "
+                                f"from a join in sql_transform: {EQUI_JOIN_ADVICE}", field="sql")
+
+    def per_key_bound(self, i: int, keys: list, kind: str) -> int | None:
+        """A bound of the join's rows from one job over its smaller side: the other side's rows times the most rows
+        of the smaller one that share a key value (for a lookup, one or a few), plus both sides' rows for an outer join
+        (the rows it keeps unmatched); None when a side's rows have no bound."""
+        from pyspark.sql import functions as F
+
+        try:
+            sizes = [self.rows(kid) for kid in self.kids[i]]
+        except _Unbounded:
+            return None
+        pick = 0 if sizes[0] <= sizes[1] else 1
+        most = self.first(self.key_counts(i, keys, pick).agg(F.max("rows_per_key")))[0] or 0
+        return sizes[1 - pick] * max(most, 1) + (sum(sizes) if kind not in ("Inner", "Cross") else 0)
+
+    def key_counts(self, i: int, keys: list, pick: int):
+        """The rows of the join's side `pick` (0 left, 1 right) per value of its key: a DataFrame of k0, k1, ...
+        and rows_per_key."""
+        from pyspark.sql import DataFrame, functions as F
+        from pyspark.sql.classic.column import Column
+
+        jvm = self.spark.sparkContext._jvm
+        condition, nodes = self.jvm_node(i).condition().get(), self.nodes[i]["condition"]
+        side = self.jvm_node(self.kids[i][pick])
+        frame = DataFrame(jvm.org.apache.spark.sql.classic.Dataset.ofRows(self.spark._jsparkSession, side), self.spark)
+        columns = [Column(jvm.org.apache.spark.sql.classic.ExpressionUtils.column(
+            _jvm_expression(condition, nodes, key[pick]))).alias(f"k{n}") for n, key in enumerate(keys)]
+        return frame.groupBy(*columns).agg(F.count(F.lit(1)).alias("rows_per_key"))
+
+    def first(self, frame):
+        """The first row of `frame`, its jobs under the time limit."""
+        return frame.first() if self.timeout is None else within(frame, self.timeout, frame.first)
+
+    def equi_join_counts(self, i: int, keys: list, kind: str) -> tuple[int, int, int]:
+        """(the left side's rows, the right side's, the join's rows): each side's rows counted per key value,
+        the counts joined on the key (sum of left(k) * right(k), plus the unmatched rows an outer join keeps),
+        in one Spark job under the time limit."""
+        from pyspark.sql import functions as F
+
+        left, right = (self.key_counts(i, keys, pick).toDF(*[f"{side}{n}" for n in range(len(keys))], f"{side}_rows")
+                       for pick, side in enumerate("lr"))
+        on = [F.col(f"l{n}").eqNullSafe(F.col(f"r{n}")) if null_safe else F.col(f"l{n}") == F.col(f"r{n}")
+              for n, (_, _, null_safe) in enumerate(keys)]
+        left_rows, right_rows = F.col("l_rows").cast("double"), F.col("r_rows").cast("double")
+        totals = left.join(right, on, "full_outer").agg(
+            F.sum(left_rows).alias("left"), F.sum(right_rows).alias("right"),
+            F.sum(left_rows * right_rows).alias("matched"),
+            F.sum(F.when(F.col("r_rows").isNull(), left_rows)).alias("left_only"),
+            F.sum(F.when(F.col("l_rows").isNull(), right_rows)).alias("right_only"))
+        left, right, matched, left_only, right_only = (int(round(v or 0)) for v in self.first(totals))
+        made = matched + (left_only if kind in ("LeftOuter", "FullOuter") else 0) + \
+            (right_only if kind in ("RightOuter", "FullOuter") else 0)
+        return left, right, made
+
     def equi_join(self, i: int, kids: list) -> bool:
         """Whether the join's condition holds an equality (=, <=>) of an expression of the left side's columns
         alone and one of the right side's alone (Spark's ExtractEquiJoinKeys: a hash or sort-merge join)."""
         condition = self.nodes[i].get("condition")
         if not isinstance(condition, list) or not condition:
             return False
-        left = _expr_ids(self.nodes[kids[0]:self.end[kids[0]]], set())
-        right = _expr_ids(self.nodes[kids[1]:self.end[kids[1]]], set())
-        only_left, only_right = left - right, right - left
-
-        def keys(j: int) -> bool:  # an equality of the two sides
-            parts = _children(condition, j)
-            if _short(condition[j]) not in ("EqualTo", "EqualNullSafe") or len(parts) != 2:
-                return False
-            a, b = _references(condition, parts[0]), _references(condition, parts[1])
-            return bool(a and b and (a <= only_left and b <= only_right or a <= only_right and b <= only_left))
-
         parts = _children(condition, 0)
         if _join_type(self.nodes[i]) == "LeftAnti" and _short(condition[0]) == "Or" and len(parts) == 2 and \
-                keys(parts[0]) and _short(condition[parts[1]]) == "IsNull" and \
+                _short(condition[parts[1]]) == "IsNull" and \
                 condition[parts[1] + 1:_skip(condition, parts[1])] == condition[parts[0]:_skip(condition, parts[0])] \
+                and self.key_pair(condition, parts[0], *self.side_ids(kids)) is not None \
                 and str(self.spark.conf.get("spark.sql.optimizeNullAwareAntiJoin", "true")).lower() == "true":
             return True  # x NOT IN (SELECT y ...): a null-aware anti join, which Spark runs as a hash join
-        stack = [0]
+        return bool(self.join_keys(i, kids))
+
+    def side_ids(self, kids: list) -> tuple[set, set]:
+        """The ids of the attributes only the left side outputs, those only the right side outputs (a key of a side
+        reads its output alone, as Spark's ExtractEquiJoinKeys asks). Not every id a side's plan names: a cached
+        input's plan names the columns of the plan it cached, which a self-join's other side names too."""
+        left, right = ({(int(attribute.exprId().id()), str(attribute.exprId().jvmId()))
+                        for attribute in (output.apply(k) for k in range(output.size()))}
+                       for output in (self.jvm_node(kid).output() for kid in kids))
+        return left - right, right - left
+
+    @staticmethod
+    def key_pair(condition: list, j: int, only_left: set, only_right: set) -> tuple[int, int, bool] | None:
+        """(the left side's expression, the right side's, whether null-safe) when condition[j] is an equality
+        (=, <=>) of the two sides; None otherwise."""
+        parts = _children(condition, j)
+        if _short(condition[j]) not in ("EqualTo", "EqualNullSafe") or len(parts) != 2:
+            return None
+        a, b = _references(condition, parts[0]), _references(condition, parts[1])
+        null_safe = _short(condition[j]) == "EqualNullSafe"
+        if a and b and a <= only_left and b <= only_right:
+            return parts[0], parts[1], null_safe
+        if a and b and a <= only_right and b <= only_left:
+            return parts[1], parts[0], null_safe
+        return None
+
+    def join_keys(self, i: int, kids: list) -> list[tuple[int, int, bool]]:
+        """The equalities of the two sides among the ANDs of the join's condition, as key_pair gives them: the
+        keys Spark hashes or sorts the sides by."""
+        condition = self.nodes[i].get("condition")
+        if not isinstance(condition, list) or not condition:
+            return []
+        only_left, only_right = self.side_ids(kids)
+        keys, stack = [], [0]
         while stack:
             j = stack.pop()
             if _short(condition[j]) == "And":
-                stack.extend(_children(condition, j))
-            elif keys(j):
-                return True
-        return False
+                stack.extend(reversed(_children(condition, j)))
+            else:
+                pair = self.key_pair(condition, j, only_left, only_right)
+                if pair is not None:
+                    keys.append(pair)
+        return keys
 
     def rows(self, i: int) -> int:
-        """An upper bound of the rows the plan node at nodes[i] outputs."""
+        """An upper bound of the rows the plan node at nodes[i] outputs (_Unbounded when it has none)."""
         if i not in self.rows_of:
             for j in reversed(range(i, self.end[i])):  # the nodes below first, so that no bound recurses deeply
                 if j not in self.rows_of:
-                    self.rows_of[j] = self._rows(j)
+                    try:
+                        self.rows_of[j] = self._rows(j)
+                    except _Unbounded as exc:  # kept, so that a counted node above it has rows all the same
+                        self.rows_of[j] = exc
+        if isinstance(self.rows_of[i], _Unbounded):
+            raise self.rows_of[i]
         return self.rows_of[i]
 
     def _rows(self, i: int) -> int:
@@ -660,7 +778,7 @@ class _PlanCheck:
         if not isinstance(node.get("condition"), list) or not node.get("condition"):
             return "cross join"
         try:
-            text = str(self.jvm_node(i).condition().get().sql())
+            text = _readable(str(self.jvm_node(i).condition().get().sql()))
         except Exception:  # noqa: BLE001 - the join is named without its condition
             return "join on a condition without an equality"
         return f"join on {text if len(text) <= 200 else text[:200] + '...'}"
@@ -673,7 +791,10 @@ class _PlanCheck:
                 return ""
             i = kids[0]
         left, right = self.kids[i]
-        return f" (from a join of {self.rows(left):,} by {self.rows(right):,} rows)"
+        try:
+            return f" (from a join of {self.rows(left):,} by {self.rows(right):,} rows)"
+        except _Unbounded:
+            return ""
 
     def is_plan(self, name: str) -> bool:
         """Whether the class is a logical plan (an expression otherwise); a class that cannot be loaded counts
@@ -701,10 +822,20 @@ class _PlanCheck:
 # MAX_JOIN_PAIRS. Measured on local[2] (2026-12-07, load average 7-9 on the 2 shared cores): 1e8 pairs of two
 # cached 10,000-row tables counted in 1.2 s, compared (a.id < b.y) in 2.6 s, a hash of both summed in 8.2 s:
 # a join within the bound ends seconds after a cancel, whatever it does per pair. Equi-joins (hash, sort-merge)
-# are not nested loops and are not bounded here.
+# are not nested loops; their bound is on the rows they make (below).
 MAX_JOIN_PAIRS = 100_000_000
 JOIN_ADVICE = ("join on an equality of a column of each side (ON a.k = b.k), which Spark runs as a hash join, or "
                "filter or aggregate a side first")
+# An equi-join is no nested loop, but Spark's join code also looks for a cancel only between the rows it reads
+# from its streamed side: each of them is joined to all the rows of the other side with its key, and in a join of
+# joins to all their combinations. A 0/1 flag joined three times over 100,000 rows (5e14 rows, 2.5e9 per row
+# read) kept its task threads working 51 s and more than 120 s after its job group was cancelled (count(*) by
+# broadcast hash joins, local[2], load 9-15, 2026-12-07; benchmarks/spark/join_cancel.py). So an equi-join whose
+# sides' rows multiplied are over MAX_JOIN_PAIRS is counted before the statement runs (each side's rows per key
+# value, the counts joined on the key: sum of left(k) * right(k)), and refused when it would make more than
+# MAX_JOIN_PAIRS rows.
+EQUI_JOIN_ADVICE = ("join on a key with more distinct values (every column that identifies a row), or filter or "
+                    "aggregate a side first")
 _ROW_JOINS = {"LeftSemi", "LeftAnti", "ExistenceJoin"}  # at most a row out per left row
 # plan nodes whose rows are their inputs' rows (all of them for a Union)
 _SAME_ROWS = {"Project", "SubqueryAlias", "Sort", "Window", "Repartition", "RepartitionByExpression",
@@ -733,7 +864,7 @@ def check_joins(frame, timeout: float | None = None) -> None:
         for check in checks:
             check.ctes = ctes
             if any(_short(node) == "Join" for node in check.nodes):
-                check.nested_loops()
+                check.joins()
     except OperatorError:
         raise
     except Exception:  # noqa: BLE001 - a plan that cannot be read (or is too deep to walk) is not run
@@ -747,19 +878,26 @@ def _join_type(node: dict) -> str:
     return str(name).rsplit(".", 1)[-1].rstrip("$")
 
 
-def _expr_ids(value, into: set) -> set:
-    """Every attribute id (exprId) named anywhere in a JSON value: a plan subtree's columns, its outputs included."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, dict):
-            found = item.get("exprId")
-            if isinstance(found, dict) and "id" in found:
-                into.add((found.get("id"), found.get("jvmId")))
-            stack.extend(v for k, v in item.items() if k != "exprId")
-    return into
+_VIEW_NAME = re.compile(r"\bstudio_[0-9a-f]{32}_(t\d)\b")
+
+
+def _readable(text: str) -> str:
+    """An expression's SQL as the statement names it: a column of a self-joined input, whose alias the optimised
+    plan no longer holds, is qualified by the input's view (studio_<token>_t1), which is shown as t1."""
+    return _VIEW_NAME.sub(r"\1", text)
+
+
+def _jvm_expression(root, nodes: list, j: int):
+    """The JVM's expression at nodes[j] of the JSON `nodes` of the JVM expression `root`, reached child by child."""
+    node, i = root, 0
+    while i != j:
+        for k, kid in enumerate(_children(nodes, i)):
+            if kid <= j < _skip(nodes, kid):
+                node, i = node.children().apply(k), kid
+                break
+        else:
+            raise _Unbounded("a condition that cannot be read")
+    return node
 
 
 def _references(nodes: list, i: int) -> set:

@@ -306,3 +306,26 @@ def test_the_locked_connection_sees_no_python_variable_and_no_setting_can_be_cha
         with pytest.raises(duckdb.Error, match="locked"):
             con.execute(setting)
     con.close()
+
+
+def test_an_equi_join_that_multiplies_rows_is_stopped_and_the_child_answers_the_next_statement():
+    """A 0/1 flag joined three times over 100,000 rows (5e14 rows; on Spark its hash join did not stop for minutes
+    after a cancel, so Spark refuses it before it runs): DuckDB's interrupt stops the count at the time limit and
+    the same warm child answers the next statement; materialised, the rows meet the memory ceiling and the node
+    fails on field sql, its child replaced."""
+    from operators.library import sql_engine
+
+    flags = pd.DataFrame({"id": np.arange(100_000), "flag": np.arange(100_000) % 2})
+    joined = "FROM t1 a JOIN t1 b ON a.flag = b.flag JOIN t1 c ON b.flag = c.flag"
+    sql_engine.close_idle()
+    run_duckdb("SELECT 1 AS one", {}, timeout=60)
+    [child] = sql_engine._idle
+    with pytest.raises(OperatorError) as err:
+        run_duckdb(f"SELECT count(*) AS n {joined}", {"t1": flags}, timeout=2)
+    assert err.value.field == "timeout_seconds"
+    assert sql_engine._idle == [child] and child.alive()
+    assert run_duckdb("SELECT count(*) AS n FROM t1", {"t1": flags}, timeout=60)["n"].tolist() == [100_000]
+    with pytest.raises(OperatorError) as err:
+        run_duckdb(f"SELECT a.id AS x, b.id AS y, c.id AS z {joined}", {"t1": flags}, timeout=60)
+    assert err.value.field in ("sql", "timeout_seconds"), err.value
+    assert run_duckdb("SELECT count(*) AS n FROM t1", {"t1": flags}, timeout=60)["n"].tolist() == [100_000]

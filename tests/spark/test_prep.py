@@ -393,6 +393,105 @@ def test_sql_transform_on_spark_runs_small_cross_joins_and_equi_joins_of_big_inp
         assert int(outputs_of(result)["table"]["n"][0]) == n, sql
 
 
+@pytest.fixture(scope="module")
+def lookup_root(raw_root):
+    """raw_root with data/big.parquet: 1,000,000 rows whose k (r % 250) is one of t1's 250 ids (ids 0-49 twice)."""
+    big = pd.DataFrame({"k": np.arange(1_000_000) % 250, "v": np.arange(1_000_000) % 7})
+    big.to_parquet(raw_root / "data" / "big.parquet", index=False)
+    return raw_root
+
+
+def _n_counts(raw_root) -> np.ndarray:
+    return pd.read_parquet(raw_root / "data" / "raw.parquet")["n"].value_counts().to_numpy().astype(object)
+
+
+def test_sql_transform_on_spark_refuses_an_equi_join_that_multiplies_rows_before_it_runs(spark, raw_root, tmp_path):
+    """t1 joined five times on n (5 values, about 60 rows each: sum of count(n)^5, about 3.9e9 rows). Spark's join
+    code looks for a cancel only between the rows it reads, and a chain of such joins did not stop for minutes
+    after its cancel, so the join is counted (each side's rows per key) and refused on field sql, naming the
+    join, its key and the rows it would make; the inner joins' counts are the outer ones' side rows. No job of the
+    node but the counting ones ran: none was cancelled."""
+    from pipelines import run
+
+    counts = _n_counts(raw_root)
+    sql = ("SELECT count(*) AS n FROM t1 a JOIN t1 b ON a.n = b.n JOIN t1 c ON b.n = c.n JOIN t1 d ON c.n = d.n "
+           "JOIN t1 e ON d.n = e.n")
+    before = _last_job(spark)
+    result = run(one_operator("sql_transform", {"sql": sql, "timeout_seconds": 20}, {"t1": RAW["table"]}),
+                 store_root=tmp_path, data_root=raw_root, engine="spark")
+    error = error_of(result)
+    assert error["field"] == "sql", error
+    assert f"of {sum(counts ** 4):,} rows by 300 rows would make {sum(counts ** 5):,} rows" in error["message"], error
+    assert "join on (t1.n = t1.n)" in error["message"] and "its key t1.n = t1.n" in error["message"], error
+    jobs = spark.sparkContext._jsc.sc().statusStore().jobsList(None)
+    ours = [jobs.apply(i) for i in range(jobs.size())]
+    ours = [str(job.status()) for job in ours if job.jobId() > before and job.jobGroup().isDefined()
+            and job.jobGroup().get().startswith("studio-n-")]
+    assert ours and set(ours) == {"SUCCEEDED"}, ours
+
+
+@pytest.mark.parametrize("sql,words", [
+    ("SELECT count(*) AS n FROM range(100000) a JOIN range(100000) b ON a.id % 2 = b.id % 2",
+     "of 100,000 rows by 100,000 rows would make 5,000,000,000 rows"),
+    ("SELECT a.id, b.id FROM range(100000) a LEFT JOIN range(100000) b ON a.id % 2 = b.id % 2 AND a.id > b.id",
+     "would make 5,000,000,000 rows (its key (a.id % 2L) = (b.id % 2L)"),
+    ("SELECT count(*) AS n FROM range(1000) a JOIN range(1000) b ON a.id % 2 = b.id % 2 "
+     "JOIN range(1000) c ON b.id % 2 = c.id % 2", "of 500,000 rows by 1,000 rows would make 250,000,000 rows"),
+    ("SELECT count(*) AS n FROM (SELECT explode(array_repeat(id % 2, 2)) AS k FROM range(10000)) a "
+     "JOIN range(20000) b ON a.k = b.id % 2", "of 20,000 rows by 20,000 rows would make 200,000,000 rows"),
+], ids=["two-way", "outer-expression", "chained", "exploded"])
+def test_sql_transform_on_spark_refuses_equi_joins_of_many_rows_per_key(spark, raw_root, tmp_path, sql, words):
+    """Over 100M output rows: a 0/1 key of 100,000 rows a side, a left join whose extra condition does not narrow
+    the key, a chain of 1,000-row joins (the inner join's 500,000 rows counted per key of the outer one), a side of
+    exploded rows (which has no bound before it is counted)."""
+    from pipelines import run
+
+    result = run(one_operator("sql_transform", {"sql": sql, "timeout_seconds": 20}, {"t1": RAW["table"]}),
+                 store_root=tmp_path, data_root=raw_root, engine="spark")
+    error = error_of(result)
+    assert error["field"] == "sql" and words in error["message"], error
+
+
+def test_sql_transform_on_spark_runs_lookups_and_many_to_one_equi_joins_of_big_inputs(spark, lookup_root, tmp_path):
+    """A lookup of t1's 300 rows by 1M rows (a bound of 3e8; at most 2 of t1's rows per key: 1.2M rows), a chain of
+    two such lookups (1.6M rows, the inner join's bound a side's rows), a left join that keeps unmatched rows and a
+    many-to-one join of an aggregate run on Spark and give the local engine's rows."""
+    for sql in ["SELECT a.city, count(*) AS n, sum(b.v) AS s FROM t2 b JOIN t1 a ON b.k = a.id GROUP BY a.city",
+                "SELECT a.churned, count(*) AS n, sum(c.n) AS s FROM t2 b JOIN t1 a ON b.k = a.id "
+                "JOIN t1 c ON a.id = c.id GROUP BY a.churned",
+                "SELECT a.churned, count(*) AS n, count(b.k) AS s FROM t1 a LEFT JOIN t2 b ON a.id = b.k + 200 "
+                "GROUP BY a.churned",
+                "SELECT b.v, count(*) AS n, sum(m.n) AS s FROM t2 b "
+                "JOIN (SELECT id, max(n) AS n FROM t1 GROUP BY id) m ON b.k = m.id GROUP BY b.v"]:
+        g = one_operator("sql_transform", {"sql": sql, "timeout_seconds": 300},
+                         {"t1": RAW["table"], "t2": "data/big.parquet"})
+        local, distributed = run_both(g, lookup_root, tmp_path / f"q{len(sql)}")
+        assert_same_rows(outputs_of(local)["table"], outputs_of(distributed)["table"])
+    assert int(outputs_of(distributed)["table"]["n"].sum()) == 1_000_000
+
+
+def test_a_self_join_of_a_cached_input_on_a_key_is_an_equi_join(spark):
+    """A cached input (a node's persisted output) read twice: each side's plan holds the cached plan's columns,
+    which the check took for columns of both sides, so the equality of the two sides was not seen and the join,
+    bounded as a nested loop at 4e8 pairs, was refused. It passes, and the same self-join on a 0/1 key is refused
+    as an equi-join that would make too many rows."""
+    from operators.spark.sql import check_joins
+
+    cached = spark.range(20_000).selectExpr("id AS k", "id % 2 AS flag").persist()
+    try:
+        cached.count()
+        cached.createOrReplaceTempView("studio_cached_self_join")
+        check_joins(spark.sql("SELECT count(*) FROM studio_cached_self_join a JOIN studio_cached_self_join b "
+                              "ON a.k = b.k"), 60)
+        with pytest.raises(OperatorError) as refused:
+            check_joins(spark.sql("SELECT count(*) FROM studio_cached_self_join a JOIN studio_cached_self_join b "
+                                  "ON a.flag = b.flag"), 60)
+        assert refused.value.field == "sql" and "would make 200,000,000 rows" in str(refused.value), refused.value
+    finally:
+        spark.catalog.dropTempView("studio_cached_self_join")
+        cached.unpersist()
+
+
 def test_a_job_submitted_after_the_time_limit_is_cancelled_too(spark):
     """The limit passes before the query's first job is submitted (a limit of 0 s; on a busy driver planning
     can outlast 1 s): the job group was cancelled once, with nothing in it, and the job then ran to its end
