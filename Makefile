@@ -62,16 +62,25 @@ run: install demo-data migrate frontend
 	STUDIO_HOST=$(HOST) STUDIO_PORT=$(PORT) SERVING_PORT=$(SERVING_PORT) SERVING_URL=http://$(HOST):$(SERVING_PORT) \
 		SERVING_REQUIRE_KEYS=$(SERVING_REQUIRE_KEYS) STUDIO_RUN_DIR=$(RUN_DIR) exec $(BIN)/supervisord -c supervisord.conf
 
+# Each pytest pass runs in two processes (pytest-xdist; the machine CI gives it has two cores, and much of the suite
+# waits on subprocesses: live studios, Spark, serving replicas). --dist loadgroup sends one test at a time to the
+# worker with the least left, except the Spark suite (tests/spark/), one group that one worker runs, so one
+# local[2] SparkSession serves it instead of two fighting for the cores (tests/conftest.py,
+# pytest_xdist_make_scheduler). Each worker has its own test database (pytest-django's _gw0 / _gw1 suffix) and
+# its own queue and channel names (tests/worker_names.py); the live tests name their own with a uuid.
+XDIST := -n 2 --dist loadgroup
+
 # The shared registry lock is a PostgreSQL advisory lock: its test runs in the PostgreSQL pass only (never skipped).
 # Each pytest pass ends with its slowest tests (--durations), so the suite's time is watched where it is spent.
 test: lint install demo-data frontend jdbc-drivers deploy-tools
-	$(BIN)/python -m pytest --durations=60 --ignore tests/studio/test_shared_registry_lock.py
+	$(BIN)/python -m pytest $(XDIST) --durations=60 --ignore tests/studio/test_shared_registry_lock.py
 	$(MAKE) test-studio-postgres
 	$(MAKE) test-frontend
 
 # The studio suite again on PostgreSQL + Redis (RedisHuey, channels-redis). The database name and the Redis
-# key prefixes carry this shell's pid, so concurrent runs do not collide; pytest-django creates and drops
-# test_<name>, and the live tests create and drop databases of their own.
+# key prefixes carry this shell's pid, so concurrent runs do not collide (and each xdist worker adds its id to the
+# prefixes); pytest-django creates and drops test_<name>_gw0 and _gw1, and the live tests create and drop
+# databases of their own.
 # The rule for what runs twice: every studio test that reaches the session's database or broker, however
 # plainly (the ORM, a live studio's web and worker), runs again here. Only a test marked backend_independent is
 # left out: one whose assertions cannot change with the backend, because it uses no database or queue at all
@@ -81,7 +90,7 @@ test: lint install demo-data frontend jdbc-drivers deploy-tools
 test-studio-postgres: install demo-data
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/studio_backend_$$$$ REDIS_URL=redis://127.0.0.1:6379/7 \
 		STUDIO_QUEUE_NAME=studio_backend_$$$$ STUDIO_CHANNEL_PREFIX=studio_backend_$$$$ \
-		$(BIN)/python -m pytest --durations=20 tests/studio -m "not backend_independent"
+		$(BIN)/python -m pytest $(XDIST) --durations=20 tests/studio -m "not backend_independent"
 
 # The canvas (frontend/): npm ci when the lock file changes, a production build when a source is newer than it.
 FRONTEND_STAMP := frontend/node_modules/.installed

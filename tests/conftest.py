@@ -107,3 +107,23 @@ def pytest_collection_modifyitems(config, items):
     if wrong:
         raise pytest.UsageError("backend_independent on a test that uses the database (the PostgreSQL pass would "
                                 "skip it):\n" + "\n".join(wrong))
+
+
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook; plain pytest runs without it
+def pytest_xdist_make_scheduler(config, log):
+    """`make test` runs each pytest pass in two xdist workers with --dist loadgroup: one test at a time to the
+    worker with the least left, except the Spark suite (tests/spark/), one group run by one worker, sent first
+    (xdist sends the largest groups first). Its local[2] SparkSession (tests/spark/conftest.py) then starts once
+    instead of in each worker, where two would fight for the machine's two cores, while the other worker runs
+    everything else. The group is named here by path rather than with xdist_group markers: xdist 3.8 groups by a
+    suffix it writes into the node id, which pytest 9.2's node ids no longer take. Per-worker names (queue,
+    channel prefix) are set by tests/worker_names.py, before the settings are read."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class SparkInOneWorker(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "spark" if nodeid.startswith("tests/spark/") else super()._split_scope(nodeid)
+
+    return SparkInOneWorker(config, log)

@@ -19,7 +19,10 @@ def waiting_for_the_lock(other) -> bool:
     from studio.deployments.services import SHARED_REGISTRY_LOCK
 
     key = (SHARED_REGISTRY_LOCK >> 32, SHARED_REGISTRY_LOCK & 0xFFFFFFFF)
-    rows = other.execute("SELECT classid, objid FROM pg_locks WHERE locktype = 'advisory' AND NOT granted").fetchall()
+    # this database's waiters only: advisory locks are per database, and other test databases of the server (the
+    # other xdist worker's, another run's) may have a writer waiting on the same key
+    rows = other.execute("SELECT classid, objid FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                         " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())").fetchall()
     return key in {(int(c), int(o)) for c, o in rows}
 
 
