@@ -567,7 +567,7 @@ def _label_values(raw) -> np.ndarray:
 
 
 def transform_on_spark(table, state: Fitted, *, label: str | None = None, oof: dict[int, str] | None = None,
-                       fitted_here: bool = False, label_counts: tuple[int, int] | None = None):
+                       fitted_here: bool = False, label_counts: tuple[int, int] | None = None, source=None):
     """Apply a fitted feature state to a Spark table with the kernel: a SparkFeatures. `fitted_here`: `table` is
     the one the state was fitted on, so the label's classes are the state's, not counted again, and `label_counts`
     (rows, positives) the fit counted, which a model then need not count again (Compact.label_counts).
@@ -576,8 +576,15 @@ def transform_on_spark(table, state: Fitted, *, label: str | None = None, oof: d
     columns), and that frame is what the engine caches (operators.spark.tables.share_cache): a few raw columns
     rather than the wide vectors. The artifact writer stores that frame and the state (pipelines.store
     FeaturesCodec, layout "compact"), and a model computes just its view's blocks from the compact frame in its
-    own tasks (`compact_view`, train_gbdt)."""
-    from .tables import share_cache
+    own tasks (`compact_view`, train_gbdt).
+
+    When `source` (the table before the fit's out-of-fold columns joined it; `table` by default) reads again cheaply
+    (a Parquet file read whole, a split's side filtering one, rows the driver holds, a cache), the compact frame is
+    marked to be read again, not cached (operators.spark.tables.read_again): its few columns, the label expression
+    and the out-of-fold join (seeded by partition, so every read draws the same folds) cost less to compute again in
+    the model's task and the writer's than filling a cache with them: at 10M rows on local[2] the cache of the 8M
+    training rows was the feature node's largest job."""
+    from .tables import read_again, reads_again_cheaply, share_cache
 
     compiled = kernel.compiled(state)  # refuses a broken state on the driver, before any task runs
     inputs = [c["name"] for c in state.meta["inputs"]]
@@ -591,6 +598,8 @@ def transform_on_spark(table, state: Fitted, *, label: str | None = None, oof: d
     compact = Compact(table.select(*dict.fromkeys(inputs + ([label] if with_label else []) + list(oof.values()))),
                       state, label if with_label else None, oof,
                       label_counts if with_label and fitted_here else None)
+    if reads_again_cheaply(table if source is None else source):
+        read_again(compact.frame)
     frame = compact_vectors(compact)
     share_cache(compact.frame, {"features": frame})
     return SparkFeatures(frame, list(compiled.names), compact.label, list(compiled.categorical),
@@ -664,7 +673,7 @@ def not_numbers_lines(table, state: Fitted, config) -> list[str]:
 def feature_extraction(ctx, inputs, params):
     state, table, oof, label_counts = _fit(ctx, inputs["table"], params)
     features = transform_on_spark(table, state, label=params.label or None, oof=oof, fitted_here=True,
-                                  label_counts=label_counts)
+                                  label_counts=label_counts, source=inputs["table"])
     if state.meta["excluded_identifiers"]:
         ctx.log(log_line(state.meta["excluded_identifiers"]))
     dtypes = dict(inputs["table"].dtypes)

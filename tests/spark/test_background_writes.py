@@ -21,8 +21,9 @@ def test_a_spark_run_hands_cached_frames_downstream_and_releases_them_when_store
             outputs = [fp for e in events if e.type == "node_succeeded" for fp in e.data["outputs"].values()]
             stored_at_finish.update({fp: store.exists(fp) for fp in outputs})
 
-    result = pipelines.run(credit_pipeline(trees=5), store=store, data_root=credit_root, engine="spark",
-                           on_event=on_event)
+    # a CSV import: its table is cached (a Parquet file imported whole, and what reads it cheaply, is read again)
+    result = pipelines.run(credit_pipeline("data/credit.csv", importer="import_csv", trees=5), store=store,
+                           data_root=credit_root, engine="spark", on_event=on_event)
     assert result.status == "succeeded", {n: r.error for n, r in result.nodes.items() if r.error}
     # downstream nodes started while upstream outputs were held in Spark's cache
     assert max(cached_during_run) > 0, cached_during_run

@@ -113,3 +113,28 @@ def test_a_label_of_one_class_fails_the_model_as_on_the_local_engine(spark, cred
         errors[engine] = result.nodes["gbdt"].error["message"]
     assert "gbdt" not in jobs_per_node(spark, before)  # refused from the fit's counts, before any job
     assert errors["spark"] == errors["local"] and "one class" in errors["spark"], errors
+
+
+def test_barrier_tasks_train_on_the_features_own_partitions_without_a_shuffle(spark, credit_root, tmp_path,
+                                                                             monkeypatch):
+    """A file read whole in as many partitions as barrier tasks, each with rows enough: the features read the file
+    again (no cache) and the barrier tasks train on its partitions as they are, with no repartition's shuffle."""
+    import pandas as pd
+
+    monkeypatch.setenv("STUDIO_SPARK_GBDT_ONE_TASK_CELLS", "1000")
+    table = pd.read_parquet(credit_root / "data" / "credit.parquet")
+    (tmp_path / "data").mkdir()
+    table.to_parquet(tmp_path / "data" / "credit.parquet", index=False, row_group_size=4_000)
+    saved = spark.conf.get("spark.sql.files.maxPartitionBytes")
+    size = (tmp_path / "data" / "credit.parquet").stat().st_size
+    spark.conf.set("spark.sql.files.maxPartitionBytes", str(size // 2 + 1))  # a row group in each of two splits
+    try:
+        assert spark.read.parquet(str(tmp_path / "data" / "credit.parquet")).rdd.getNumPartitions() == 2
+        model, logs, stages = _run_gbdt(spark, tmp_path, tmp_path / "store")
+    finally:
+        spark.conf.set("spark.sql.files.maxPartitionBytes", saved)
+    assert model.meta["spark_tasks"] == 2
+    assert "trained by 2 Spark tasks" in next(m for m in logs if "trained by" in m)
+    # no rows repartitioned (the repartition wrote over 50,000 bytes: above); only the count of each partition's
+    # rows shuffles its few partial counts
+    assert 2 in [s["tasks"] for s in stages] and max(s["shuffle_write"] for s in stages) < 1_000, stages
