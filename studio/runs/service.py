@@ -39,15 +39,16 @@ def start_run(pipeline: Pipeline, *, user=None, version: PipelineVersion | None 
 
     scope = {"from_node": node if mode == RunMode.FROM else None, "only": node if mode == RunMode.ONLY else None,
              "until": node if mode == RunMode.UNTIL else None}
-    errors = pipelines.validate(graph, params or None, components=resolver_for(version.pipeline.project_id),
-                                **scope)  # only the nodes this run needs
+    # one resolver for the checks and the uploads: each component is read once, the same version for both
+    components = resolver_for(version.pipeline.project_id)
+    errors = pipelines.validate(graph, params or None, components=components, **scope)  # the nodes this run needs
     if errors:
         raise ApiError(400, "invalid_pipeline", error_entries(graph, errors, prefix="graph"),
                        message=f"version {version.number} cannot run: " + "; ".join(e.message for e in errors))
     from studio.datasets.follow import run_uploads
 
     # which upload each import node this run needs reads, fixed now: it may follow the newest of a name
-    reads = run_uploads(pipeline.project, graph, resolver_for(version.pipeline.project_id), scope)
+    reads = run_uploads(pipeline.project, graph, components, scope)
     if priority is None:
         priority = PRIORITY_FULL if mode in (RunMode.ALL, RunMode.FROM) else PRIORITY_INTERACTIVE
     with transaction.atomic():
