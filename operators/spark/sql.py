@@ -534,26 +534,33 @@ class _PlanCheck:
         except _Unbounded:
             return None
         pick = 0 if sizes[0] <= sizes[1] else 1
-        most = self.first(self.key_counts(i, keys, pick).agg(F.max("rows_per_key")))[0] or 0
+        most_of = self.key_counts(i, keys, pick).agg(F.max("rows_per_key"))
+        most = self.answer(most_of, most_of.first)[0] or 0
         return sizes[1 - pick] * max(most, 1) + (sum(sizes) if kind not in ("Inner", "Cross") else 0)
 
     def key_counts(self, i: int, keys: list, pick: int):
         """The rows of the join's side `pick` (0 left, 1 right) per value of its key: a DataFrame of k0, k1, ...
         and rows_per_key."""
-        from pyspark.sql import DataFrame, functions as F
+        from pyspark.sql import functions as F
         from pyspark.sql.classic.column import Column
 
         jvm = self.spark.sparkContext._jvm
         condition, nodes = self.jvm_node(i).condition().get(), self.nodes[i]["condition"]
-        side = self.jvm_node(self.kids[i][pick])
-        frame = DataFrame(jvm.org.apache.spark.sql.classic.Dataset.ofRows(self.spark._jsparkSession, side), self.spark)
+        frame = self.frame_of(self.jvm_node(self.kids[i][pick]))
         columns = [Column(jvm.org.apache.spark.sql.classic.ExpressionUtils.column(
             _jvm_expression(condition, nodes, key[pick]))).alias(f"k{n}") for n, key in enumerate(keys)]
         return frame.groupBy(*columns).agg(F.count(F.lit(1)).alias("rows_per_key"))
 
-    def first(self, frame):
-        """The first row of `frame`, its jobs under the time limit."""
-        return frame.first() if self.timeout is None else within(frame, self.timeout, frame.first)
+    def frame_of(self, plan):
+        """A DataFrame of the JVM plan node `plan` (a side or a leaf of the statement), for a job of its own."""
+        from pyspark.sql import DataFrame
+
+        jvm = self.spark.sparkContext._jvm
+        return DataFrame(jvm.org.apache.spark.sql.classic.Dataset.ofRows(self.spark._jsparkSession, plan), self.spark)
+
+    def answer(self, frame, action):
+        """`action()` (frame.count, frame.first), its jobs under the time limit when there is one."""
+        return action() if self.timeout is None else within(frame, self.timeout, action)
 
     def equi_join_counts(self, i: int, keys: list, kind: str) -> tuple[int, int, int]:
         """(the left side's rows, the right side's, the join's rows): each side's rows counted per key value,
@@ -571,7 +578,7 @@ class _PlanCheck:
             F.sum(left_rows * right_rows).alias("matched"),
             F.sum(F.when(F.col("r_rows").isNull(), left_rows)).alias("left_only"),
             F.sum(F.when(F.col("l_rows").isNull(), right_rows)).alias("right_only"))
-        left, right, matched, left_only, right_only = (int(round(v or 0)) for v in self.first(totals))
+        left, right, matched, left_only, right_only = (int(round(v or 0)) for v in self.answer(totals, totals.first))
         made = matched + (left_only if kind in ("LeftOuter", "FullOuter") else 0) + \
             (right_only if kind in ("RightOuter", "FullOuter") else 0)
         return left, right, made
@@ -703,13 +710,9 @@ class _PlanCheck:
     def counted(self, i: int) -> int:
         """The rows of the node at nodes[i], counted by a Spark job under the time limit; its bound when it cannot
         be counted so."""
-        from pyspark.sql import DataFrame
-
-        jvm = self.spark.sparkContext._jvm
         try:
-            frame = DataFrame(jvm.org.apache.spark.sql.classic.Dataset.ofRows(self.spark._jsparkSession,
-                                                                               self.jvm_node(i)), self.spark)
-            return int(within(frame, self.timeout, frame.count))
+            frame = self.frame_of(self.jvm_node(i))
+            return int(self.answer(frame, frame.count))
         except OperatorError:
             raise
         except Exception:  # noqa: BLE001 - not a plan that runs alone (a CTE's reference): its bound stays
@@ -739,11 +742,8 @@ class _PlanCheck:
             rows = _parquet_rows(leaf)
             if rows is not None:
                 return rows
-        from pyspark.sql import DataFrame
-
-        jvm = self.spark.sparkContext._jvm
-        frame = DataFrame(jvm.org.apache.spark.sql.classic.Dataset.ofRows(self.spark._jsparkSession, leaf), self.spark)
-        return int(frame.count() if self.timeout is None else within(frame, self.timeout, frame.count))
+        frame = self.frame_of(leaf)
+        return int(self.answer(frame, frame.count))
 
     def generated(self, i: int) -> int:
         """The most rows a Generate node makes of one input row: explode / posexplode / inline of an array built
