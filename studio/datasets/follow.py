@@ -9,7 +9,10 @@ Versions are the project's uploads of one name in upload order (by id), as the D
 project's uploads never count."""
 from __future__ import annotations
 
+import dataclasses
+
 import pipelines
+from pipelines.graph import resolve_params
 
 from studio.core.errors import ApiError
 
@@ -38,19 +41,23 @@ def is_file_import(operator: str) -> bool:
 
 
 def _literal(value) -> str | None:
-    """An upload id as the node names it, or None (empty, or bound to a pipeline parameter)."""
+    """An upload id as the node names it (its pipeline parameters resolved), or None (empty, or not an id)."""
     if isinstance(value, bool) or not isinstance(value, (str, int)) or value == "":
         return None
     return str(value)
 
 
-def uploads_read(project, graph: pipelines.Graph, needed: set[str] | None = None) -> dict[str, dict]:
+def uploads_read(project, graph: pipelines.Graph, needed: set[str] | None = None,
+                 params: dict | None = None) -> dict[str, dict]:
     """Node id -> the upload that file import node will read: {"upload", "name", "version", "of", "sha256",
-    "follows"}; for every import node naming an upload by a literal id, of the nodes the run needs (`needed`, None:
-    all). Raises UploadGone naming the node when it follows the newest of a name that has no upload left. A pinned
-    node's upload that is gone is left out (the run fails at that node, as before)."""
-    nodes = [n for n in graph.nodes if (needed is None or n.id in needed)
-             and is_file_import(n.operator) and _literal(n.params.get("upload"))]
+    "follows"}; for every import node naming an upload by an id, of the nodes the run needs (`needed`, None: all).
+    A node's fields bound to pipeline parameters read the run's values (`params`) or the defaults, as the run
+    would. Raises UploadGone naming the node when it follows the newest of a name that has no upload left. A
+    pinned node's upload that is gone is left out (the run fails at that node, as before)."""
+    resolved = {n.id: resolve_params(n, graph.parameters, params) for n in graph.nodes
+                if (needed is None or n.id in needed) and is_file_import(n.operator)}
+    nodes = [dataclasses.replace(n, params=resolved[n.id]) for n in graph.nodes
+             if n.id in resolved and _literal(resolved[n.id].get("upload"))]
     if not nodes:
         return {}
     rows = list(project.uploads.order_by("id").values("id", "name", "sha256"))
@@ -96,16 +103,18 @@ def describe(read: dict) -> str:
             f"sha256 {read['sha256'][:12]}")
 
 
-def run_uploads(project, graph: pipelines.Graph, components, scope: dict) -> dict[str, dict]:
+def run_uploads(project, graph: pipelines.Graph, components, scope: dict,
+                params: dict | None = None) -> dict[str, dict]:
     """uploads_read over the nodes a run needs, a component's inner import nodes included (keyed by their
-    expanded id, "component.inner": a component's graph is shared, what its import reads is fixed per run). The
-    400 of UploadGone names the component node and the inner node's path."""
+    expanded id, "component.inner": a component's graph is shared, what its import reads is fixed per run), with
+    the run's parameter values `params`. The 400 of UploadGone names the component node and the inner node's
+    path."""
     from pipelines.components import SEPARATOR, expand
     from pipelines.validation import run_scope
 
     expansion = expand(graph, components)
     try:
-        return uploads_read(project, expansion.graph, run_scope(expansion.graph, **scope))
+        return uploads_read(project, expansion.graph, run_scope(expansion.graph, **scope), params)
     except UploadGone as gone:
         index = {n.id: i for i, n in enumerate(graph.nodes)}
         outer, inner = expansion.origins.get(gone.node.id, (gone.node.id, None))

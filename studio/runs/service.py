@@ -48,7 +48,7 @@ def start_run(pipeline: Pipeline, *, user=None, version: PipelineVersion | None 
     from studio.datasets.follow import run_uploads
 
     # which upload each import node this run needs reads, fixed now: it may follow the newest of a name
-    reads = run_uploads(pipeline.project, graph, components, scope)
+    reads = run_uploads(pipeline.project, graph, components, scope, params)
     if priority is None:
         priority = PRIORITY_FULL if mode in (RunMode.ALL, RunMode.FROM) else PRIORITY_INTERACTIVE
     with transaction.atomic():

@@ -112,6 +112,30 @@ def test_a_deleted_newest_gives_the_next_newest_then_an_error_naming_the_node(wo
     assert "node 'import' follows the newest version of 'people.csv'" in body["errors"][0]["message"]
 
 
+def test_an_upload_bound_to_a_pipeline_parameter_is_followed_with_the_runs_value(world, run_now):
+    first = upload(world.as_alice, world.a, V1)
+    graph = {"nodes": [node("import", "import_csv", upload={"$param": "source"}, upload_version="newest")],
+             "edges": [], "parameters": {"source": {"default": str(first)}}}
+    pipeline = world.as_alice.post("/api/pipelines/", {"project": world.a.pk, "name": "bound", "graph": graph},
+                                   format="json").json()["id"]
+    second = upload(world.as_alice, world.a, V2)
+    run = finished(world, run_now, pipeline)  # the default names the first upload: its name's newest is read
+    assert run["uploads"]["import"]["upload"] == second and rows(world, run) == 3
+    other = upload(world.as_alice, world.a, V1, name="other.csv")
+    started = run_now(world.as_alice, pipeline=pipeline, params={"source": str(other)})
+    run = world.as_alice.get(f"/api/runs/{started.json()['id']}/").json()
+    assert run["status"] == "succeeded" and run["uploads"]["import"]["name"] == "other.csv"
+    assert rows(world, run) == 2
+    # bob's run may not reach alice's file through a parameter value either
+    bobs = {"nodes": [node("mine", "import_csv", upload={"$param": "source"}, upload_version="newest")],
+            "edges": [], "parameters": {"source": {"default": ""}}}
+    theirs = world.as_bob.post("/api/pipelines/", {"project": world.b.pk, "name": "probe", "graph": bobs},
+                               format="json").json()["id"]
+    refused = run_now(world.as_bob, pipeline=theirs, params={"source": str(second)})
+    assert refused.status_code == 400 and "node 'mine'" in refused.json()["message"]
+    assert "people.csv" not in refused.json()["message"]
+
+
 def test_a_node_the_run_does_not_need_is_not_resolved(world, run_now):
     import tests.pipelines.testing_operators  # noqa: F401  (test_emit)
 
