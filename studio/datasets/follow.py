@@ -10,6 +10,7 @@ project's uploads never count."""
 from __future__ import annotations
 
 import dataclasses
+import unicodedata
 
 import pipelines
 from pipelines.graph import resolve_params
@@ -75,7 +76,9 @@ def uploads_read(project, graph: pipelines.Graph, needed: set[str] | None = None
                 continue
         else:
             followed = node.params.get("upload_name")
-            name = followed if isinstance(followed, str) and followed else (by_id.get(named) or {}).get("name")
+            # composed, as upload names are: a graph saved with a decomposed name still finds its file
+            name = (unicodedata.normalize("NFC", followed) if isinstance(followed, str) and followed
+                    else (by_id.get(named) or {}).get("name"))
             label = f"node {node.id!r}" + (f" ({node.label})" if node.label and node.label != node.id else "")
             if not name:
                 raise UploadGone(node, f"{label} follows the newest version of upload {named}, which was "

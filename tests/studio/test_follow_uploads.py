@@ -291,3 +291,33 @@ def test_a_name_sent_decomposed_is_the_same_name_and_its_upload_a_new_version(wo
                                                                                      "of": 2}
     renamed = world.as_alice.patch(f"/api/uploads/{first}/", {"name": "nin\u0303o.csv"}, format="json")
     assert renamed.status_code == 200 and renamed.json()["name"] == "ni\u00f1o.csv"
+
+
+def test_a_graph_following_a_decomposed_name_finds_the_composed_uploads(world, run_now):
+    first = upload(world.as_alice, world.a, V1, name="caf\u00e9.csv")
+    second = upload(world.as_alice, world.a, V2, name="caf\u00e9.csv")
+    assert world.as_alice.delete(f"/api/uploads/{second}/").status_code == 204
+    # saved before names were composed: the node keeps the decomposed name it follows
+    pipeline = pipeline_reading(world, second, upload_version="newest", upload_name="cafe\u0301.csv")
+    run = finished(world, run_now, pipeline)
+    assert run["uploads"]["import"]["upload"] == first and rows(world, run) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_composes_the_names_of_uploads_stored_decomposed(tmp_path):
+    from django.db import connection as studio_db
+    from django.db.migrations.executor import MigrationExecutor
+
+    from studio.datasets.models import Upload
+
+    executor = MigrationExecutor(studio_db)
+    executor.migrate([("datasets", "0003_upload_preview")])
+    old = executor.loader.project_state([("datasets", "0003_upload_preview")]).apps
+    project = old.get_model("projects", "Project").objects.create(name="old")
+    for name in ("cafe\u0301.csv", "plain.csv"):
+        old.get_model("datasets", "Upload").objects.create(project=project, name=name, path=f"uploads/{name}",
+                                                           size=1, sha256="0" * 64)
+    executor = MigrationExecutor(studio_db)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    names = {u.name: u.path for u in Upload.objects.filter(project_id=project.pk)}
+    assert names == {"caf\u00e9.csv": "uploads/cafe\u0301.csv", "plain.csv": "uploads/plain.csv"}
