@@ -1,5 +1,5 @@
 import type { Edge, EdgeChange, NodeChange } from "@xyflow/react";
-import { useCallback, useMemo, useRef } from "react";
+import { startTransition, useCallback, useMemo, useRef, useState } from "react";
 import { edgeId } from "../graph/connection";
 import { moveNodes, setCommentText } from "../graph/ops";
 import type { GraphDoc, GraphError, OperatorSpec, XY } from "../graph/types";
@@ -52,7 +52,7 @@ function buildFlowNodes(
     const errs = errorsByNode.get(n.id) ?? NO_ERRORS;
     const run = runStates.get(n.id);
     const sel = selected.has(n.id);
-    reuse(n.id, [n, spec, errs, run, sel], () => ({
+    reuse(n.id, [n, spec, errs, run, sel, measured.get(n.id)], () => ({
       id: n.id, type: "operator", position: n.position, selected: sel, measured: measured.get(n.id),
       data: { node: n, spec, errors: errs, run },
     }));
@@ -60,7 +60,7 @@ function buildFlowNodes(
   for (const c of doc.comments) {
     const id = NOTE_PREFIX + c.id;
     const sel = selected.has(id);
-    reuse(id, [c, sel], () => ({
+    reuse(id, [c, sel, measured.get(id)], () => ({
       id, type: "note", position: c.position, selected: sel, measured: measured.get(id), dragHandle: ".note-node",
       data: { text: c.text, noteId: c.id, ...note },
     }));
@@ -69,14 +69,23 @@ function buildFlowNodes(
   return out;
 }
 
+/** `was` with the sizes that differ from it, or `was` itself when none does (so nothing is rebuilt). */
+function withSizes(was: Measured, sizes: { id: string; width: number; height: number }[]): Measured {
+  const changed = sizes.filter((s) => was.get(s.id)?.width !== s.width || was.get(s.id)?.height !== s.height);
+  if (!changed.length) return was;
+  const next = new Map(was);
+  for (const s of changed) next.set(s.id, { width: s.width, height: s.height });
+  return next;
+}
+
 /** The document as React Flow's controlled nodes and edges, and React Flow's changes back into the document. */
 export function useFlowNodes(inputs: FlowInputs) {
   const { doc, catalogue, errorsByNode, runStates, selectedNodes, selectedEdges, change, endGroup } = inputs;
   const { onNodeSelectChanges, onEdgeSelectChanges } = inputs;
-  // Sizes React Flow measured. Kept in a ref, not state: React Flow already holds them for nodes whose object
-  // did not change, so a measurement must not rebuild every node (that doubles the first render of big graphs);
-  // a node object that is rebuilt (moved, new status) carries its last size so it is not hidden and measured again.
-  const measured = useRef<Measured>(new Map());
+  // Sizes React Flow measured, handed back on our node objects as `measured`: the minimap draws only nodes that
+  // carry a size (without it, it was an empty box). A batch of new sizes rebuilds only the nodes whose size changed
+  // (one state update per batch); the node components are memoised on their data, so none renders again for it.
+  const [measured, setMeasured] = useState<Measured>(() => new Map());
   const cache = useRef<Cache>(new Map());
   const onNoteText = useCallback(
     (id: string, text: string) => change((d) => setCommentText(d, id, text), `note:${id}`),
@@ -84,11 +93,11 @@ export function useFlowNodes(inputs: FlowInputs) {
   );
   const flowNodes = useMemo(
     () =>
-      buildFlowNodes({ doc, catalogue, errorsByNode, runStates, selectedNodes }, measured.current, cache, {
+      buildFlowNodes({ doc, catalogue, errorsByNode, runStates, selectedNodes }, measured, cache, {
         onText: onNoteText,
         onDone: endGroup,
       }),
-    [doc, catalogue, errorsByNode, runStates, selectedNodes, onNoteText, endGroup],
+    [doc, catalogue, errorsByNode, runStates, selectedNodes, onNoteText, endGroup, measured],
   );
 
   const flowEdges = useMemo<Edge[]>(
@@ -108,6 +117,7 @@ export function useFlowNodes(inputs: FlowInputs) {
     (changes: NodeChange<FlowNode>[]) => {
       const moves = new Map<string, XY>();
       let dragEnded = false;
+      const sizes: { id: string; width: number; height: number }[] = [];
       for (const c of changes) {
         if (c.type === "position" && c.position) {
           moves.set(c.id.startsWith(NOTE_PREFIX) ? c.id.slice(NOTE_PREFIX.length) : c.id, c.position);
@@ -115,9 +125,11 @@ export function useFlowNodes(inputs: FlowInputs) {
         } else if (c.type === "position" && c.dragging === false) {
           dragEnded = true;
         } else if (c.type === "dimensions" && c.dimensions) {
-          measured.current.set(c.id, { width: c.dimensions.width, height: c.dimensions.height });
+          sizes.push({ id: c.id, width: c.dimensions.width, height: c.dimensions.height });
         }
       }
+      // a transition: the nodes are on screen first, and the minimap's copy of their sizes follows
+      if (sizes.length) startTransition(() => setMeasured((was) => withSizes(was, sizes)));
       if (moves.size) change((d) => moveNodes(d, moves), "drag");
       if (dragEnded) endGroup();
       onNodeSelectChanges(changes);

@@ -1,6 +1,6 @@
 // Newcomer follow-ups seen at a laptop's 1440 px: the pipeline toolbar fits one row with every button still found
 // by its name; an unnamed node says its operator once; "Make component" appears for a group of nodes, not for one;
-// the minimap's switch sits with the zoom buttons and covers no node; the import node repeats the Data page's
+// the minimap draws the nodes, and its switch sits with the zoom buttons and covers no node; the import node repeats the Data page's
 // warning about a number column read as text, and about a category value that looks like a typo.
 import { createPipeline, demoProjectId, expect, login, newcomerCsv, node, SHOTS, studioUrl, test, uploadOnDataPage } from "./fixtures";
 
@@ -35,6 +35,8 @@ test("at 1440 px: one toolbar row, each name once on a node, Make component for 
   }
   expect([...tops]).toHaveLength(1);
   await expect(toolbar.getByRole("button", { name: "Undo", exact: true })).toHaveAttribute("title", "Undo (Ctrl+Z)");
+  // The minimap, shown while no node is open, draws each of the three nodes (it was an empty box).
+  await expect(page.getByRole("img", { name: "Minimap" }).locator("rect")).toHaveCount(3);
   await page.screenshot({ path: `${SHOTS}/newcomer-toolbar-1440.png` });
 
   // The operator's name once on an unnamed node; under a given name, the operator below it.
