@@ -3,11 +3,12 @@ the request's bytes fed to the protocol object as the socket would, the answer t
 nothing, the prediction log on; counted under valgrind --tool=callgrind, which the load does not move. The event
 loop thread's instructions (where a served request waits) apart from the other threads' (the log's writer).
 
-    .venv/bin/python -m benchmarks.serving.request_instructions [--against <checkout>] [--requests 200]
+    .venv/bin/python -m benchmarks.serving.request_instructions [--against <checkout>] [--requests 200] [--json]
     .venv/bin/python -m benchmarks.serving.request_instructions --profile   # cProfile of the loop, no valgrind
 
 Each checkout runs twice under valgrind, with 50 and 50 + --requests requests (after the same warm-up), and the
-difference is divided by --requests: start-up, bundle load and warm-up cancel out.
+difference is divided by --requests: start-up, bundle load and warm-up cancel out. --json: the same rows as a JSON
+request instead (the other format, which the binary path's changes must not slow).
 """
 from __future__ import annotations
 
@@ -60,20 +61,25 @@ class NullTransport(asyncio.Transport):
 
 def build(work: Path) -> None:
     """The bench's numeric LR bundle and its binary 1,000-row request, saved under `work`."""
-    from benchmarks.serving.bench import build_numeric_bundles, v2_binary
+    from benchmarks.serving.bench import build_numeric_bundles, v2_binary, v2_body
     from operators.library.sample_data import credit_default_table
     from pipelines.bundle import load_bundle, table_to_columns, write_registry
 
     write_registry(work / "serving" / "registry.json", {})
     bundles = build_numeric_bundles(work)
     spec = load_bundle(bundles["numeric_lr"]).input_spec
-    body, header_length = v2_binary(table_to_columns(credit_default_table(200_000, seed=3).head(1000), spec), spec)
+    columns = table_to_columns(credit_default_table(200_000, seed=3).head(1000), spec)
+    body, header_length = v2_binary(columns, spec)
     head = (f"POST /v2/models/numeric_lr/infer HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream"
             f"\r\nInference-Header-Content-Length: {header_length}\r\nContent-Length: {len(body)}\r\n\r\n")
     (work / "request.http").write_bytes(head.encode() + body)
+    body = v2_body(columns, spec)
+    head = (f"POST /v2/models/numeric_lr/infer HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json"
+            f"\r\nContent-Length: {len(body)}\r\n\r\n")
+    (work / "request-json.http").write_bytes(head.encode() + body)
 
 
-def run(work: Path, requests: int, profile: bool) -> None:
+def run(work: Path, requests: int, profile: bool, request_file: str = "request.http") -> None:
     """`requests` requests after a warm-up, as `python -m studio.serving` serves them (its process settings too)."""
     import studio.serving as serving
 
@@ -86,7 +92,7 @@ def run(work: Path, requests: int, profile: bool) -> None:
 
     from studio.serving.app import create_app
 
-    raw = (work / "request.http").read_bytes()
+    raw = (work / request_file).read_bytes()
     app = create_app(work / "serving" / "registry.json", require_keys=False,
                      prediction_log_dir=work / f"log-{os.getpid()}")
     # Every request scored on the event loop, as served (an LR request measures ~100 us of CPU there): under
@@ -163,13 +169,15 @@ def thread_instructions(out_prefix: Path) -> tuple[int, int]:
     return main_thread, others
 
 
-def instructions(checkout: Path, work: Path, requests: int) -> tuple[int, int]:
+def instructions(checkout: Path, work: Path, requests: int, request_file: str) -> tuple[int, int]:
     out = work / f"callgrind.{os.getpid()}.{requests}.out"
     env = dict(os.environ, PYTHONPATH=str(checkout), OPENBLAS_NUM_THREADS="1", PYTHONHASHSEED="0")
-    subprocess.run([sys.executable, __file__, "--run", "--work", str(work), "--requests", "1"],
+    subprocess.run([sys.executable, __file__, "--run", "--work", str(work), "--requests", "1",
+                    "--request-file", request_file],
                    check=True, env=env, cwd=checkout, capture_output=True)  # (bytecode compiled outside valgrind)
     subprocess.run(["valgrind", "--tool=callgrind", "--separate-threads=yes", f"--callgrind-out-file={out}",
-                    sys.executable, __file__, "--run", "--work", str(work), "--requests", str(requests)],
+                    sys.executable, __file__, "--run", "--work", str(work), "--requests", str(requests),
+                    "--request-file", request_file],
                    check=True, env=env, cwd=checkout, capture_output=True)
     return thread_instructions(out)
 
@@ -179,23 +187,26 @@ def main(argv=None) -> None:
     parser.add_argument("--against", type=Path, help="another checkout (main) to compare with")
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--work", type=Path)
+    parser.add_argument("--json", action="store_true", help="JSON requests of the same rows instead of binary")
+    parser.add_argument("--request-file", default="request.http", help=argparse.SUPPRESS)
     parser.add_argument("--run", action="store_true")
     parser.add_argument("--profile", action="store_true", help="cProfile the event loop, no valgrind")
     args = parser.parse_args(argv)
     if args.run:
-        run(args.work, args.requests, args.profile)
+        run(args.work, args.requests, args.profile, args.request_file)
         return
+    request_file, what = ("request-json.http", "JSON") if args.json else ("request.http", "binary")
     work = args.work or Path(tempfile.mkdtemp(prefix="bench-request-instructions-"))
-    if not (work / "request.http").is_file():
+    if not (work / "request-json.http").is_file():
         build(work)
     if args.profile:
-        run(work, args.requests, True)
+        run(work, args.requests, True, request_file)
         return
     checkouts = {"this": HERE} | ({"against": args.against.resolve()} if args.against else {})
     for name, checkout in checkouts.items():
-        low, high = instructions(checkout, work, 0), instructions(checkout, work, args.requests)
+        low, high = (instructions(checkout, work, n, request_file) for n in (0, args.requests))
         loop, others = ((h - lo) / args.requests for h, lo in zip(high, low, strict=True))
-        print(f"{name:<8} event loop {loop:>11,.0f}  other threads {others:>11,.0f} instructions per binary "
+        print(f"{name:<8} event loop {loop:>11,.0f}  other threads {others:>11,.0f} instructions per {what} "
               f"1,000-row request (through uvicorn's HttpToolsProtocol, log on)", flush=True)
 
 
