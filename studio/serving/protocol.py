@@ -98,12 +98,16 @@ def parse_infer(body: bytes, header_length: str | None, spec: list[dict]) -> Inf
 # request with these bytes skips the JSON parse and the per-input checks (about half of a 6-input, 1,000-row
 # request's parse). Keyed by the header's bytes, kept with the spec it was checked against (a version's spec is
 # built once per load; a header met with another spec is read again). Bounded: emptied when full (a client
-# sending a new id in every header only ever misses).
+# sending a new id in every header only ever misses), and a header over MAX_KNOWN_HEADER_BYTES is not kept (at
+# most 256 x 64 KB held, whatever a client pads its headers with).
 _KNOWN_HEADERS: dict[bytes, tuple] = {}
 MAX_KNOWN_HEADERS = 256
+MAX_KNOWN_HEADER_BYTES = 1 << 16
 
 
 def _remember_header(header: bytes, spec: list[dict], layout: tuple, request: InferRequest) -> None:
+    if len(header) > MAX_KNOWN_HEADER_BYTES:
+        return
     if len(_KNOWN_HEADERS) >= MAX_KNOWN_HEADERS:
         _KNOWN_HEADERS.clear()
     _KNOWN_HEADERS[header] = (spec, layout, request.id, dict(request.parameters), dict(request.outputs),

@@ -70,6 +70,19 @@ def test_a_known_header_still_refuses_a_bad_value_and_a_wrong_size_naming_the_in
         parse_infer(good[:int(length) - 1], length, SPEC)
 
 
+def test_known_headers_are_bounded_in_number_and_size(json_reads):
+    x, y = np.arange(2.0), np.arange(2.0)
+    for i in range(protocol.MAX_KNOWN_HEADERS + 5):  # a new id in every header: each one a miss
+        inputs = [{"name": n, "datatype": "FP64", "shape": [2], "parameters": {"binary_data_size": 16}} for n in "xy"]
+        header = json.dumps({"id": str(i), "inputs": inputs}).encode()
+        assert parse_infer(header + x.tobytes() + y.tobytes(), str(len(header)), SPEC).id == str(i)
+        assert len(protocol._KNOWN_HEADERS) <= protocol.MAX_KNOWN_HEADERS
+    protocol._KNOWN_HEADERS.clear()
+    padded = json.dumps({"inputs": inputs, "pad": "x" * protocol.MAX_KNOWN_HEADER_BYTES}).encode()
+    parse_infer(padded + x.tobytes() + y.tobytes(), str(len(padded)), SPEC)
+    assert not protocol._KNOWN_HEADERS  # a header padded past the bound is read, never kept
+
+
 def test_a_header_known_under_one_spec_is_read_again_under_another(json_reads):
     body, length = fp64_request(np.array([1.0, 2.0]), np.array([np.nan, 4.0]))
     assert np.isnan(parse_infer(body, length, SPEC).columns["y"][0])
