@@ -45,7 +45,7 @@ from operators.kernels import features as feature_kernel
 from operators.kernels.models import load_scorer
 from operators.kernels.linear import fold_linear
 from operators.kernels.rows import compile_row_scorer
-from operators.labels import predicted_values, values_dtype
+from operators.labels import is_zero_one, known_classes, predicted_values, values_dtype
 from operators.values import Fitted
 
 from .store import FittedCodec, sha256_file
@@ -231,6 +231,9 @@ class Bundle:
         self.output_spec = manifest["outputs"]
         self.contribution_names = manifest["contribution_names"]
         self.classes = manifest.get("classes")
+        # 0/1 labels (or unknown classes): a request's labels are its decisions as int64, the rule of
+        # predicted_values decided once here instead of on every request (about 4 us of Python a request)
+        self._zero_one_labels = is_zero_one(known_classes(self.classes))
         self.feature_state = feature_state
         self.model = model
         statistics = path / "statistics.json"  # absent in bundles written before drift reports
@@ -266,6 +269,8 @@ class Bundle:
     def label_values(self, positive: np.ndarray) -> np.ndarray:
         """The predicted labels: the training label's own values ("yes" / "no") when the bundle knows them,
         else 1 / 0 (operators/labels.py's rule, as the predict operator gives them)."""
+        if self._zero_one_labels:
+            return np.asarray(positive).astype(np.bool_, copy=False).astype(np.int64)
         return predicted_values(positive, self.classes)
 
     def score_table(self, table, *, explain: bool = False) -> dict:

@@ -165,6 +165,10 @@ class Server:
                 os.killpg(self.proc.pid, signal.SIGKILL)
 
 
+# Set by --client-cpu: the load generator started under `taskset -c <cpu>` (a benchmark choice, not the server's).
+CLIENT_PREFIX: list[str] = []
+
+
 def cpu_seconds(pid: int) -> float:
     """A process's CPU time so far, all its threads, user and system, and its live child processes' (a server
     that scores in worker processes, as granian does even with one worker) (Linux /proc)."""
@@ -221,7 +225,7 @@ def hey(hey_bin: str, url: str, body: Path, *, seconds: float, concurrency: int,
         server: Server | None = None) -> dict:
     """hey's figures; with `server`, also the CPU time per answered request of the server (every thread) and of
     hey, which on a loaded machine say more than req/s: a process's CPU share moves, its CPU per request less."""
-    cmd = [hey_bin, "-m", "POST", "-T", content_type, "-D", str(body), "-c", str(concurrency)]
+    cmd = [*CLIENT_PREFIX, hey_bin, "-m", "POST", "-T", content_type, "-D", str(body), "-c", str(concurrency)]
     cmd += ["-n", str(n)] if n else ["-z", f"{seconds}s"]
     if rate:
         cmd += ["-q", str(rate)]
@@ -270,7 +274,7 @@ def wrk_load(wrk_bin: str, url: str, body: Path, *, seconds: float, concurrency:
              for k, v in {"Content-Type": content_type, **(headers or {})}.items()]
     script = body.with_name(f"{body.name}.{abs(hash((content_type, tuple(lines))))}.lua")
     script.write_text(WRK_SCRIPT % {"body": json.dumps(str(body)), "headers": "\n".join(lines)})
-    cmd = [wrk_bin, "-t1", f"-c{concurrency}", f"-d{seconds:g}s", "-s", str(script), url]
+    cmd = [*CLIENT_PREFIX, wrk_bin, "-t1", f"-c{concurrency}", f"-d{seconds:g}s", "-s", str(script), url]
     before, client_cpu = _server_counters(server), children_cpu()
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     client_cpu = children_cpu() - client_cpu
@@ -476,8 +480,13 @@ def main(argv=None) -> None:
                         "before), wrk (C, epoll: a fraction of hey's CPU per request on the same cores, as a client "
                         "on another machine would take none), or hey,wrk (both, alternating within each round); "
                         "each phase prints the client's CPU per request")
+    parser.add_argument("--client-cpu", type=int, help="run the load generator pinned to this CPU (taskset), e.g. "
+                        "the CPU of a uvicorn-pinned server's log writer: a benchmark choice, stated with its figures")
     args = parser.parse_args(argv)
     from .servers import VARIANTS
+
+    if args.client_cpu is not None:
+        CLIENT_PREFIX[:] = ["taskset", "-c", str(args.client_cpu)]
 
     variants = [v.strip() for v in args.servers.split(",") if v.strip()]
     unknown = [v for v in variants if v not in VARIANTS]

@@ -64,9 +64,16 @@ def _production(port: int) -> list[str]:
     return [sys.executable, "-m", "studio.serving", "--port", str(port)]
 
 
+def _production_pinned(port: int) -> list[str]:
+    """python -m studio.serving with its event loop on CPU 0 and its prediction log writer on CPU 1."""
+    return ["env", "SERVING_PIN_THREADS=0,1", *_production(port)]
+
+
 # name -> (the command for a port, what it is)
 VARIANTS = {
     "uvicorn": (_production, "python -m studio.serving: uvicorn, uvloop, httptools"),
+    "uvicorn-pinned": (_production_pinned, "python -m studio.serving, SERVING_PIN_THREADS=0,1 (event loop on CPU 0, "
+                       "the prediction log's writer on CPU 1)"),
     "uvicorn-factory": (_uvicorn(), "uvicorn's CLI on the same settings (checks the launcher costs nothing)"),
     "uvicorn-h11": (_uvicorn("--http", "h11"), "uvicorn, uvloop, h11"),
     "uvicorn-asyncio": (_uvicorn("--loop", "asyncio"), "uvicorn, asyncio's loop, httptools"),

@@ -19,6 +19,7 @@ Imports numpy only.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import numpy as np
@@ -29,6 +30,7 @@ from .features import AFFINE, compiled, numeric_column
 from .models import LRScorer
 
 FOLDED_OPS = {*AFFINE, "missing_indicator", "raw"}
+_FLOAT64 = np.dtype(np.float64)
 
 
 class FoldedLR:
@@ -42,6 +44,13 @@ class FoldedLR:
         self.fill = fill  # the column's fill for its affine blocks (one per column: see fold_linear)
         self.raw = raw  # a raw block reads the column: a NaN there stays NaN (as in the batch kernel)
         self.constant = constant  # intercept - sum_i coef_i * shift_i / scale_i
+        # A missing value of column j adds a_j * fill_j + b_j to the logit: the same as the value
+        # fill_j + b_j / a_j in the product, so a column with a weight has its NaNs replaced by that and needs no
+        # term of its own (one pass instead of four; the sums differ by rounding, ~1e-16 of the logit). A column
+        # without a weight (missing indicators only) keeps the term.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            substitute = fill + missing / weights
+        self.substitute = np.where((weights != 0) & np.isfinite(substitute), substitute, np.nan)
 
     def probability(self, columns: Mapping[str, np.ndarray], n_rows: int) -> np.ndarray | None:
         """The rows' probabilities; None when the request is not one this map takes as it is (a column missing,
@@ -52,6 +61,9 @@ class FoldedLR:
             values = columns.get(name)
             if values is None or len(values) != n_rows:
                 return None
+            if type(values) is np.ndarray and values.dtype == _FLOAT64:  # (a binary request's columns)
+                stacked[j] = values
+                continue
             try:
                 stacked[j] = numeric_column(values, name)
             except OperatorError:
@@ -62,9 +74,15 @@ class FoldedLR:
             if self.raw[j]:  # the batch kernel's NaN term, as it is
                 return None
             nan = np.isnan(stacked[j])
-            z = self.missing[j] * nan if z is None else np.add(z, self.missing[j] * nan, out=z)
-            stacked[j][nan] = self.fill[j]
-        if np.isinf(totals).any() or (z is not None and not np.isfinite(np.add.reduce(stacked, axis=1)).all()):
+            substitute = self.substitute[j]
+            if substitute == substitute:
+                np.copyto(stacked[j], substitute, where=nan)
+            else:
+                z = self.missing[j] * nan if z is None else np.add(z, self.missing[j] * nan, out=z)
+                np.copyto(stacked[j], self.fill[j], where=nan)
+            if not math.isfinite(np.add.reduce(stacked[j])):
+                return None  # an infinity beside the NaN (or a sum that overflowed): as below
+        if np.isinf(totals).any():
             return None  # an infinity (or a sum that overflowed): the batch kernel's terms as they are
         product = self.weights @ stacked
         z = np.add(product, self.constant, out=product) if z is None else np.add(z, product, out=z) + self.constant

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import logging
 import os
 import re
 from pathlib import Path
@@ -28,6 +29,8 @@ from .predlog import PredictionLog
 from .repository import Repository
 from .server import DEFAULT_MAX_BODY, InferenceServer
 
+log = logging.getLogger("studio.serving")
+
 
 def default_data_dir() -> Path:
     """The studio's data dir, found the way studio.settings finds it, without importing Django."""
@@ -37,10 +40,12 @@ def default_data_dir() -> Path:
 def create_app(registry_path: str | Path | None = None, *, repository: Repository | None = None,
                prediction_log_dir: str | Path | None = None, log_retention_days: float = 30.0,
                log_flush_interval: float = 1.0, max_body_bytes: int = DEFAULT_MAX_BODY,
-               poll_interval: float = 0.2, require_keys: bool = True, buckets=None) -> Starlette:
+               poll_interval: float = 0.2, require_keys: bool = True, buckets=None,
+               pin_threads: tuple[int, int] | None = None) -> Starlette:
     """The ASGI app. `registry_path`: the registry file the studio writes; `repository` replaces it (tests).
     `require_keys`: every scoring and metadata request carries its deployment's key (health stays open);
-    `buckets`: where per-key rate limits count (ratelimit.py; this process by default)."""
+    `buckets`: where per-key rate limits count (ratelimit.py; this process by default); `pin_threads`: (the
+    event loop's CPU, the prediction log writer's CPU), see pin_threads()."""
     if repository is None:
         from pipelines.bundle import load_bundle, read_registry
 
@@ -62,6 +67,8 @@ def create_app(registry_path: str | Path | None = None, *, repository: Repositor
         if prediction_log_dir is not None:
             server.prediction_log = PredictionLog(prediction_log_dir, flush_interval=log_flush_interval,
                                                   retention_days=log_retention_days)
+        if pin_threads is not None:
+            app.state.pinned = pin_threads_to_cpus(pin_threads, server.prediction_log)
         try:
             yield
         finally:
@@ -205,7 +212,43 @@ def app_from_environment() -> Starlette:
         max_body_bytes=int(os.environ.get("SERVING_MAX_BODY_BYTES", DEFAULT_MAX_BODY)),
         require_keys=require_keys_from_environment(),
         buckets=_buckets_from_environment(),
+        pin_threads=pin_threads_from_environment(),
     )
+
+
+def pin_threads_to_cpus(cpus: tuple[int, int], prediction_log: PredictionLog | None) -> dict[str, int]:
+    """The event loop's thread (the caller: the app's lifespan runs on the loop) on CPU cpus[0], the prediction
+    log's writer thread on cpus[1], so that the two do not take turns on one core and each other's caches
+    (opt-in: SERVING_PIN_THREADS=loop,writer, e.g. 0,1). Threads the loop starts later (the thread pool that
+    scores costly requests, shadow scoring) inherit the loop's CPU. A CPU this process may not use is left out
+    with a warning, as on a system without sched_setaffinity. Returns {thread: CPU} for what was pinned."""
+    import threading
+
+    allowed = os.sched_getaffinity(0) if hasattr(os, "sched_setaffinity") else set()
+    targets = [("loop", threading.get_native_id(), cpus[0])]
+    if prediction_log is not None:
+        targets.append(("writer", prediction_log.native_thread_id, cpus[1]))
+    pinned = {}
+    for name, thread_id, cpu in targets:
+        if cpu not in allowed or thread_id is None:
+            log.warning("SERVING_PIN_THREADS: CPU %s is not one this process may use (%s): %s not pinned", cpu,
+                        sorted(allowed), name)
+            continue
+        os.sched_setaffinity(thread_id, {cpu})
+        pinned[name] = cpu
+    return pinned
+
+
+def pin_threads_from_environment() -> tuple[int, int] | None:
+    """SERVING_PIN_THREADS=<loop CPU>,<writer CPU> (e.g. 0,1); unset or empty: nothing pinned."""
+    value = os.environ.get("SERVING_PIN_THREADS", "").strip()
+    if not value:
+        return None
+    try:
+        loop_cpu, writer_cpu = (int(part) for part in value.split(","))
+    except ValueError:
+        raise ValueError(f"SERVING_PIN_THREADS={value!r}: expected two CPU numbers, e.g. 0,1") from None
+    return loop_cpu, writer_cpu
 
 
 def require_keys_from_environment() -> bool:

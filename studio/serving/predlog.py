@@ -75,6 +75,11 @@ class PredictionLog:
         if self._pending_rows >= self._wake_rows and not self._wake.is_set():
             self._wake.set()
 
+    @property
+    def native_thread_id(self) -> int | None:
+        """The writer thread's id for the kernel (os.sched_setaffinity); None once it ended."""
+        return self._thread.native_id if self._thread.is_alive() else None
+
     def _run(self) -> None:
         while True:
             woken = self._wake.wait(self.flush_interval)  # False: the interval passed with no chunk waiting
