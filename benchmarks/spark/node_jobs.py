@@ -18,13 +18,17 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 
-def _stage(store, stage_id: int) -> tuple[float, float]:
-    """A stage's (executor run seconds, executor CPU seconds), of its last attempt."""
+def _stage(store, stage_id: int) -> tuple[float, float, str]:
+    """A stage's (executor run seconds, executor CPU seconds, "name: first Python/Scala frame of its details"), of
+    its last attempt. The details name what ran the job when the job's call site is a JVM thread (a broadcast, a
+    subquery: `CompletableFuture...`)."""
     try:
         s = store.lastStageAttempt(stage_id)
     except Exception:  # skipped (its shuffle output reused) or gone
-        return 0.0, 0.0
-    return s.executorRunTime() / 1e3, s.executorCpuTime() / 1e9
+        return 0.0, 0.0, f"stage {stage_id} skipped"
+    details = [line.strip() for line in str(s.details()).splitlines() if line.strip()]
+    where = next((d for d in details if "/work/" in d or ".py:" in d), details[0] if details else "")
+    return s.executorRunTime() / 1e3, s.executorCpuTime() / 1e9, f"stage {stage_id} {s.name()} [{where}]"
 
 
 def node_jobs(spark, after_job: int) -> dict[str, list[dict]]:
@@ -43,9 +47,12 @@ def node_jobs(spark, after_job: int) -> dict[str, list[dict]]:
         ids = [job.stageIds().apply(k) for k in range(job.stageIds().size())]
         times = [_stage(store, s) for s in ids]
         run, cpu = sum(t[0] for t in times), sum(t[1] for t in times)
+        description = job.description()
         out.setdefault(group.get()[len("studio-"):-9], []).append(
             {"id": job.jobId(), "name": job.name(), "seconds": seconds, "tasks": job.numTasks(),
-             "run": run, "cpu": cpu, "start": job.submissionTime().get().getTime() / 1e3
+             "run": run, "cpu": cpu, "stages": [t[2] for t in times],
+             "description": description.get() if description.isDefined() else "",
+             "start": job.submissionTime().get().getTime() / 1e3
              if job.submissionTime().isDefined() else 0.0})
     for entries in out.values():
         entries.sort(key=lambda e: e["id"])
@@ -86,7 +93,10 @@ def main() -> None:
             origin = entries[0]["start"] if entries else 0.0
             for e in entries:
                 print(f"    job {e['id']:>4} +{e['start'] - origin:6.2f} s  {e['seconds']:6.2f} s"
-                      f"  {e['tasks']:>3} tasks  executor run {e['run']:6.2f} s cpu {e['cpu']:6.2f} s  {e['name']}")
+                      f"  {e['tasks']:>3} tasks  executor run {e['run']:6.2f} s cpu {e['cpu']:6.2f} s  {e['name']}"
+                      f"  {e['description']}")
+                for stage in e["stages"]:
+                    print(f"        {stage}")
 
 
 if __name__ == "__main__":

@@ -12,12 +12,16 @@ minimum only of a column of NaN alone), and `table.groupBy(column).count()`'s pa
 job, no shuffle, no HyperLogLog and no exploded grouped count.
 
 A number column of more values than `limit` gets a quantile sketch too (`Sketch`), so its quantiles need no
-approxQuantile pass: each task sorts its values (other than NaN) and keeps every s-th, s = floor(SKETCH_ERROR * its
-values); an order statistic read from the merged samples is within the sum of the tasks' s, at most
-SKETCH_ERROR * n, ranks of the exact one (n the values), inside approxQuantile's bound at
-QUANTILE_RELATIVE_ERROR (operators.spark.features). A task holds at most SKETCH_ROWS values of a column and
-SKETCH_TASK_VALUES of all its columns; past that, or in a table of more than SKETCH_PARTITIONS partitions, the
-column has no sketch and approxQuantile runs.
+approxQuantile pass: each task sorts its values (other than NaN) in chunks of up to SKETCH_CHUNK values and keeps
+every s-th of each chunk, s = floor(SKETCH_ERROR * the chunk's values); an order statistic read from the merged
+samples is within the sum of the chunks' s, at most SKETCH_ERROR * n, ranks of the exact one (n the values), inside
+approxQuantile's bound at QUANTILE_RELATIVE_ERROR (operators.spark.features). So a task of many rows keeps its
+sketches (at 10M rows on local[2] a task had 4M rows of 8 number columns: held whole, they passed the task's budget,
+and approxQuantile's pass over the 8M training rows cost 46 s of the feature node's 133 s, 2026-12-07). A column
+still counted exactly when its chunk is full drops its held values rather than sort them (its counts are its
+values); should it have many values after all, approxQuantile gives its quantiles. A task holds at most
+SKETCH_TASK_VALUES values not yet chunked of all its columns; past that (a wide table), or in a table of more than
+SKETCH_PARTITIONS partitions, no column has a sketch and approxQuantile runs.
 
 Types summarised here (`SUMMARISED`): integers, float, double, boolean and string, whose values Arrow hands to Python
 as groupBy's rows hold them; a column of another type (decimal, date, timestamp, binary, nested) is profiled by the
@@ -35,8 +39,8 @@ INTEGER_TYPES = ("tinyint", "smallint", "int", "bigint")
 SUMMARISED = INTEGER_TYPES + ("float", "double", "boolean", "string")
 SKETCHED = INTEGER_TYPES + ("float", "double")
 SKETCH_ERROR = 5e-5  # half of operators.spark.features.QUANTILE_RELATIVE_ERROR: 20,000 samples a task and column
-SKETCH_ROWS = 4_000_000  # values of a column one task holds for its sketch (32 MB)
-SKETCH_TASK_VALUES = 16_000_000  # values of all columns one task holds for sketches (128 MB): a wide table's
+SKETCH_CHUNK = 1_000_000  # values of a column a task holds (8 MB) before sorting them into samples (20,000)
+SKETCH_TASK_VALUES = 16_000_000  # values not yet chunked of all columns one task holds (128 MB): a wide table's
 # columns fall back to approxQuantile rather than fill a Python worker's memory
 SKETCH_PARTITIONS = 100  # at most 2M samples a column on the driver
 
@@ -88,7 +92,8 @@ class Sketch:
 class Summary:
     """One column's summary over some rows (see the module docstring); `merge` adds another's."""
 
-    __slots__ = ("present", "nan", "n", "mean", "m2", "low", "high", "ilow", "ihigh", "counts", "held", "sketch")
+    __slots__ = ("present", "nan", "n", "mean", "m2", "low", "high", "ilow", "ihigh", "counts", "held", "held_n",
+                 "parts", "sketch")
 
     def __init__(self, sketched: bool = False):
         self.present = self.nan = self.n = 0
@@ -97,6 +102,8 @@ class Summary:
         self.ilow = self.ihigh = None  # integers: exact
         self.counts: dict | None = {}  # value -> rows, NaN and null apart; None: more than the limit
         self.held: list[np.ndarray] | None = [] if sketched else None  # a task's values for its sketch
+        self.held_n = 0  # values in `held`, not yet chunked into `parts`
+        self.parts: list[tuple[int, int, np.ndarray]] = []  # the task's chunks, sorted and sampled (Sketch.parts)
         self.sketch: Sketch | None = None  # None: no sketch (not a number column, or a task could not make one)
 
     def add_numbers(self, x: np.ndarray) -> None:
@@ -110,8 +117,9 @@ class Summary:
             return
         if self.held is not None:
             self.held.append(x)
-            if self.n + len(x) > SKETCH_ROWS:
-                self.held = None
+            self.held_n += len(x)
+            if self.held_n >= SKETCH_CHUNK:
+                self.chunk()
         self._merge_moments(len(x), float(x.mean()), float(((x - x.mean()) ** 2).sum()))
         low, high = float(x.min()), float(x.max())
         self.low = low if self.low is None else min(self.low, low)
@@ -136,11 +144,24 @@ class Summary:
         if len(self.counts) > limit:
             self.counts = None
 
+    def chunk(self) -> None:
+        """The held values sorted and sampled into one more part; a column still counted exactly drops them instead
+        (no sort): it keeps no sketch, which a column of few values does not need."""
+        if self.counts is not None:
+            self.held, self.parts = None, []
+        elif self.held:
+            self.parts += Sketch.of(self.held).parts
+            self.held = []
+        self.held_n = 0
+
+    def drop_held(self) -> None:
+        self.held, self.held_n, self.parts = None, 0, []
+
     def finish(self) -> None:
         """At the end of a task: its sketch when the column has many values here (or none at all)."""
         if self.held is not None and (self.counts is None or not self.n):
-            self.sketch = Sketch.of(self.held)
-        self.held = None
+            self.sketch = Sketch(self.parts + Sketch.of(self.held).parts)
+        self.drop_held()
 
     def merge(self, other: Summary, limit: int, first: bool = False) -> None:
         if first:
@@ -234,7 +255,8 @@ def _add_batch_column(summary: Summary, array, dtype: str, limit: int) -> None:
 def summarise_batches(batches, *, columns: list[str], dtypes: list[str], limit: int, sketches: bool = True,
                       budget: int = SKETCH_TASK_VALUES):
     """mapInArrow body: the summaries of a task's rows as one JSON row (rows, then each column's summary). Past
-    `budget` values held for sketches in all, no column of the task keeps one (approxQuantile reads them)."""
+    `budget` values held (not yet chunked) for sketches in all, no column of the task keeps one (approxQuantile reads
+    them)."""
     import pyarrow as pa
 
     rows, summaries = 0, [Summary(sketches and dtype in SKETCHED) for dtype in dtypes]
@@ -242,9 +264,9 @@ def summarise_batches(batches, *, columns: list[str], dtypes: list[str], limit: 
         rows += batch.num_rows
         for i, (summary, dtype) in enumerate(zip(summaries, dtypes, strict=True)):
             _add_batch_column(summary, batch.column(i), dtype, limit)
-        if sum(s.n for s in summaries if s.held is not None) > budget:
+        if sum(s.held_n for s in summaries if s.held is not None) > budget:
             for summary in summaries:
-                summary.held = None
+                summary.drop_held()
     for summary in summaries:
         summary.finish()
     text = json.dumps([rows, [s.to_json() for s in summaries]], allow_nan=True)

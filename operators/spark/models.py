@@ -35,10 +35,13 @@ from .frames import FEATURES, LABEL, SparkFeatures, matrix_from_vectors, spark_v
 
 MIN_ROWS_PER_TASK = 1_000  # smaller partitions make LightGBM's network cost more than it saves
 # Up to this many cells (training rows x the model's features) LightGBM trains in ONE Spark task on all the
-# executor's cores, with no shuffle and no socket network: 50M cells are 400 MB as the dense float64 matrix the
-# task builds (plus LightGBM's binned copy, about a byte a cell), comfortable in one task's memory. At 1M rows x
-# 10 features one task on 2 threads took about half the time of 2 networked tasks on 2 cores (README, Spark rows).
-ONE_TASK_CELLS = 50_000_000
+# executor's cores, with no shuffle and no socket network: 100M cells are 800 MB as the dense float64 matrix the
+# task builds (plus LightGBM's binned copy, about a byte a cell), within one task's memory. At 1M rows x 10 features
+# one task on 2 threads took about half the time of 2 networked tasks on 2 cores; at 10M rows (8M x 10 = 80M cells)
+# one task's gbdt node 102.5 s against 2 barrier tasks' 136.2 s, and the whole run 189.4 s against 265.2 s (CPU
+# 252.6 s against 274.8 s): the barrier stage held both slots, so the features' artifact waited and then slowed
+# predict (20.9 s against 65.6 s); the one task leaves a slot to the writer (README, Spark rows, 2026-12-07).
+ONE_TASK_CELLS = 100_000_000
 NETWORK_TIMEOUT_MINUTES = 10  # LightGBM's time_out is in minutes
 
 

@@ -214,6 +214,41 @@ def test_a_task_past_its_sketch_budget_keeps_no_sketch_and_the_same_statistics()
         assert (a.present, a.n, a.mean, a.m2, a.low, a.high) == (b.present, b.n, b.mean, b.m2, b.low, b.high)
 
 
+def test_a_task_of_many_rows_keeps_its_sketches_in_chunks_within_the_bound():
+    """A task's values are sorted and sampled a chunk (SKETCH_CHUNK) at a time, so a task of more values than its
+    budget keeps its sketches (at 10M rows on local[2] a task held 4M rows x 8 number columns, past the budget, and
+    approxQuantile's pass cost the feature node 46 s); each order statistic stays within SKETCH_ERROR * n ranks. A
+    column counted exactly (few values) drops its held values at its first chunk and keeps no sketch."""
+    import json
+
+    import pyarrow as pa
+
+    from operators.spark.column_summary import SKETCH_CHUNK, SKETCH_ERROR, Summary, summarise_batches
+
+    rng = np.random.default_rng(11)
+    rows, batch = 3 * SKETCH_CHUNK, 10_000
+    a, b = rng.lognormal(3, 1, rows), rng.normal(size=rows)
+    few = rng.integers(0, 5, rows).astype(float)
+    batches = [pa.RecordBatch.from_arrays([pa.array(a[i:i + batch]), pa.array(b[i:i + batch]),
+                                           pa.array(few[i:i + batch])], names=["a", "b", "few"])
+               for i in range(0, rows, batch)]
+    (out,) = summarise_batches(iter(batches), columns=["a", "b", "few"], dtypes=["double"] * 3, limit=10,
+                               budget=3 * SKETCH_CHUNK)  # 3 columns x 3M values in all, under 3M held at once
+    task_rows, parts = json.loads(out.column(0)[0].as_py())
+    summaries = [Summary.from_json(part) for part in parts]
+    assert task_rows == rows
+    for x, summary in zip((a, b), summaries[:2], strict=True):
+        sketch = summary.sketch
+        assert sketch is not None and sketch.n == rows and len(sketch.parts) == 3
+        ranks = np.unique(np.linspace(0, rows - 1, 300).astype(np.int64))
+        s = np.sort(x)
+        got = sketch.at(ranks)
+        lo, hi = np.searchsorted(s, got, "left"), np.searchsorted(s, got, "right") - 1
+        assert np.maximum(0, np.maximum(lo - ranks, ranks - hi)).max() <= SKETCH_ERROR * rows
+        assert summary.n == rows and summary.low == s[0] and summary.high == s[-1]
+    assert summaries[2].sketch is None and sum(summaries[2].counts.values()) == rows
+
+
 def test_without_sketches_the_quantiles_come_from_approxquantile_within_its_bound(spark, frames, monkeypatch):
     """A table of more partitions than SKETCH_PARTITIONS gets no sketch: its many-valued column's bucket edges then
     come from approxQuantile, each within ceil(n * 1e-4 + 0.5) ranks of the local fit's; with sketches (this table's
