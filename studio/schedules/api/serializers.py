@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pipelines
 from django.db import transaction
@@ -225,11 +226,18 @@ class FireTimeSerializer(serializers.Serializer):
     utc = serializers.CharField(help_text="ISO 8601 in UTC")
 
 
+# Backfill dates before this are refused: time zones' rules do not reach further back, and year 1 has no day
+# before it for the range's bounds.
+EARLIEST_BACKFILL = date(1900, 1, 1)
+
+
 class BackfillSerializer(serializers.Serializer):
     start = serializers.DateField(help_text="First date (in the schedule's zone)")
     end = serializers.DateField(help_text="Last date, inclusive; not in the future")
 
     def validate(self, data):
+        if data["start"] < EARLIEST_BACKFILL:
+            raise serializers.ValidationError({"start": [f"must be on or after {EARLIEST_BACKFILL}"]})
         if data["end"] < data["start"]:
             raise serializers.ValidationError({"end": ["must not be before start"]})
         return data
