@@ -13,6 +13,7 @@ from rest_framework import serializers
 from studio.core.serializers import IdentityFieldsMixin
 from studio.projects.models import Membership, Role
 from studio.projects.permissions import require_role, visible
+from studio.runs.models import RunStatus
 from studio.runs.service import MAX_PARAMS_BYTES
 from studio.workflows.api.serializers import ProjectField
 from studio.workflows.models import Pipeline
@@ -46,12 +47,27 @@ class VersionNumberField(serializers.IntegerField):
 class FireSerializer(serializers.ModelSerializer):
     run_status = serializers.CharField(source="run.status", read_only=True, default=None,
                                        help_text="Status of the fire's run (null when no run was made)")
+    run_reasons = serializers.SerializerMethodField(
+        help_text="Why the fire's run failed, in its failed nodes' own words (\"node: message\"); empty unless "
+                  "the run failed")
 
     class Meta:
         model = Fire
         fields = ["id", "schedule", "fire_time", "attempt", "kind", "status", "message", "run", "run_status",
-                  "created_at", "retry_at"]
+                  "run_reasons", "created_at", "retry_at"]
         read_only_fields = fields
+
+    def get_run_reasons(self, fire) -> list[str]:
+        run = fire.run
+        if run is None or run.status != RunStatus.FAILED:
+            return []
+        reasons = []
+        for node in run.nodes.all():  # prefetched by the views
+            error = node.error if node.status == RunStatus.FAILED else None
+            message = error.get("message") if isinstance(error, dict) else error
+            if isinstance(message, str) and message:
+                reasons.append(f"{node.node}: {message}")
+        return reasons
 
 
 class LastFireSerializer(serializers.Serializer):

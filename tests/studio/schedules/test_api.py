@@ -259,3 +259,20 @@ def test_backfill_at_the_ends_of_the_calendar_is_an_answer_not_a_500(world, echo
         assert response.status_code == 201, response.json()
         assert [f["fire_time"][:4] for f in response.json()["created"]] == [
             str(y - 1) for y in range(2024, datetime.now(UTC).year + 1)]
+
+
+def test_a_fire_whose_run_failed_says_why_in_the_failed_nodes_words(world, fail_pipeline, echo_pipeline,
+                                                                      django_capture_on_commit_callbacks):
+    """The schedule's history said only "failed": the reason was two pages away (the run, then its node). Each
+    fire now carries its failed nodes' own errors, as the run history shows them."""
+    failing = create(world.as_alice, fail_pipeline).json()
+    with django_capture_on_commit_callbacks(execute=True):
+        world.as_alice.post(f"/api/schedules/{failing['id']}/run/")
+    fire = world.as_carol.get(f"/api/schedules/{failing['id']}/fires/").json()["results"][0]
+    assert fire["run_status"] == "failed"
+    assert fire["run_reasons"] == ["explode: the source table is empty"]
+    fine = create(world.as_alice, echo_pipeline, name="fine").json()
+    with django_capture_on_commit_callbacks(execute=True):
+        made = world.as_alice.post(f"/api/schedules/{fine['id']}/run/").json()
+    assert made["run_reasons"] == []
+    assert world.as_carol.get(f"/api/schedules/{fine['id']}/fires/").json()["results"][0]["run_reasons"] == []
