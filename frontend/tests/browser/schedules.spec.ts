@@ -162,3 +162,26 @@ test("a schedule whose file was deleted on the Data page: its history says why t
   expect(width).toBeLessThanOrEqual(0);
   await page.screenshot({ path: `${SHOTS}/schedule-fire-reason.png` });
 });
+
+test("a name typed into a new schedule's form is the name saved, however slowly the form's data came", async ({ page }) => {
+  await login(page);
+  const pipeline = await createPipeline(page, `slow-members-${Date.now()}`, GRAPH);
+  // The project's members (the e-mail choices) answer late, as on a busy server: the form used to show before
+  // them, and its default name then replaced what the person had typed, or ran into it.
+  await page.route(/\/api\/projects\/\d+\/members\//, async (route) => {
+    await new Promise((r) => setTimeout(r, 1500));
+    await route.continue();
+  });
+  await page.goto(`${studioUrl()}/pipelines/${pipeline}`);
+  await page.getByRole("button", { name: "Schedule this pipeline" }).click();
+  const name = `typed-${Date.now()}`;
+  await page.getByLabel("Name").fill(name);
+  await page.getByLabel("Cron expression").fill("0 3 * * *");
+  await expect(page.getByRole("list", { name: "Next fire times" }).getByRole("listitem")).toHaveCount(5);
+  // The members came (a box per member to e-mail): what was typed is still there.
+  await expect(page.getByRole("group", { name: "E-mail on a final failure" }).getByRole("checkbox", { name: process.env.STUDIO_USER! })).toBeVisible();
+  await expect(page.getByLabel("Name")).toHaveValue(name);
+  await page.getByRole("button", { name: "Create schedule" }).click();
+  await expect(page.getByRole("heading", { name, exact: true })).toBeVisible();
+  await expect(page.getByText(/^At 03:00/)).toBeVisible();
+});
