@@ -165,7 +165,7 @@ test("searching the palette for an operator's name puts that operator first, and
   await expect(canvas.getByText("predict", { exact: true })).toBeVisible();
 });
 
-test("keyboard only: the palette is one Tab stop, the arrow keys move in it, Space adds the operator", async ({ page }) => {
+test("keyboard only: the palette is one Tab stop, the arrow keys move in it, Space adds the operator, a select wires an input", async ({ page }) => {
   await login(page);
   const id = await createPipeline(page, "Keyboard only");
   await page.goto(`${studioUrl()}/pipelines/${id}`);
@@ -192,4 +192,26 @@ test("keyboard only: the palette is one Tab stop, the arrow keys move in it, Spa
   await palette.getByLabel("Search operators").focus();
   await page.keyboard.press("Tab");
   expect(await focused()).toBe("palette-import_csv");
+
+  // Wiring without the mouse: the selected node's panel has a select per input port, of the outputs that may feed
+  // it (before, an edge could only be dragged between handles).
+  await palette.getByLabel("Search operators").fill("split_random");
+  await palette.getByLabel("Search operators").press("ArrowDown");
+  await page.keyboard.press("Enter");
+  await expect(node(page, "split_random")).toBeVisible();
+  await page.locator(".react-flow__node", { has: node(page, "split_random") }).focus();
+  await page.keyboard.press("Enter");
+  const panel = page.getByRole("complementary", { name: "Parameters" });
+  const from = panel.getByLabel("Input table (table) from");
+  await expect(from.getByRole("option")).toHaveText(["— not connected —", "import_csv · table"]);
+  await from.focus();
+  await from.selectOption({ label: "import_csv · table" });
+  await expect(page.locator(".react-flow__edge")).toHaveCount(1);
+  await expect(node(page, "split_random")).not.toContainText("is not connected");
+  await panel.screenshot({ path: `${SHOTS}/keyboard-input-picker.png` });
+  await from.selectOption({ label: "— not connected —" });
+  await expect(page.locator(".react-flow__edge")).toHaveCount(0);
+  await page.locator(".react-flow__node", { has: node(page, "split_random") }).focus();
+  await page.keyboard.press("Control+z"); // one undo step brings the edge back
+  await expect(page.locator(".react-flow__edge")).toHaveCount(1);
 });
