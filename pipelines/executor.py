@@ -126,7 +126,10 @@ class NodeContext:
         try:
             return Path(self._executor.uploads[upload_id])
         except KeyError:
-            raise OperatorError(f"no uploaded file with id {upload_id!r}", field="upload") from None
+            # Said the same for a deleted upload and another project's: a newcomer learns what to do, an attacker
+            # learns nothing about the id.
+            raise OperatorError(f"no uploaded file with id {upload_id!r}: it was deleted, or is not in this "
+                                "project; pick a file for this node again", field="upload") from None
 
     def publish(self, name: str, *, model, feature_state, holdout, threshold: float = 0.5) -> dict:
         """Publish a model with its feature state as a deployment (pipelines.bundle). The studio's worker passes

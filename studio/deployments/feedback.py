@@ -119,10 +119,10 @@ def parse_labels(items, classes: list | None = None, *, csv: bool = False,
         if csv and label == "":
             continue  # a line of the labels template left empty (parse_csv counts them)
         if not isinstance(request_id, str) or not 0 < len(request_id) <= MAX_REQUEST_ID:
-            raise FeedbackError(f"labels[{i}].request_id", f"expected the id a prediction answered with "
-                                                           f"(a string of 1 to {MAX_REQUEST_ID} characters)")
+            raise _bad_item(i, "request_id", f"expected the id a prediction answered with (a string of 1 to "
+                                             f"{MAX_REQUEST_ID} characters)", csv)
         if isinstance(row, bool) or not isinstance(row, int) or not 0 <= row < MAX_ROW:
-            raise FeedbackError(f"labels[{i}].row", "expected the row's position in its request (0, 1, ...)")
+            raise _bad_item(i, "row", "expected the row's position in its request (0, 1, ...)", csv)
         if not memo(accepted, label, lambda v: any(given_class(v, c, text=csv) is not None for c in forms)):
             raise bad_label(i, label, classes, csv)
         labels[(request_id, row)] = (i, label)
@@ -139,6 +139,13 @@ def memo(cache: dict, label, decide, key=()):
     if found is cache:
         found = cache[full] = decide(label)
     return found
+
+
+def _bad_item(i: int, field: str, expected: str, csv: bool) -> FeedbackError:
+    """The i-th label's bad field: in the JSON body's terms, or a CSV's (the file and its line, as the person who
+    uploaded it knows them; the header is line 1)."""
+    return FeedbackError("file", f"line {i + 2}: {field}: {expected}") if csv else \
+        FeedbackError(f"labels[{i}].{field}", expected)
 
 
 def bad_label(i: int, label, classes, csv: bool, version: str = "") -> FeedbackError:

@@ -130,6 +130,7 @@ def backfill(schedule: Schedule, first: date, last: date, user, now: datetime) -
     """Fire each of the schedule's fire times from `first` to `last` (dates in its zone, inclusive, none in
     the future) once: (fires made now, fire times that had a fire already)."""
     cron, zone = cron_and_zone(schedule)
+    last = min(last, now.astimezone(zone).date())  # none in the future; and 9999-12-31 has no day after it
     after = timing.to_utc(datetime.combine(first, time()), zone) - _TINY
     until = min(timing.to_utc(datetime.combine(last + timedelta(days=1), time()), zone) - _TINY, now)
     times = timing.fire_times(cron, zone, after, until, limit=MAX_BACKFILL + 1)

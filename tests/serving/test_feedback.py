@@ -379,6 +379,22 @@ def test_labels_csvs_already_refused_naming_the_file(studio, renewals, body, say
     assert not labels_of(renewals)
 
 
+@pytest.mark.parametrize("body, says", [
+    (b"request_id,row,renewed\nreq-1,0,yes\nreq-1,99999999999999999999,yes\n",
+     "line 3: row: expected the row's position in its request (0, 1, ...)"),
+    (b"request_id,row,renewed\nreq-1,-1,yes\n", "line 2: row: expected the row's position in its request"),
+    (b"request_id,row,renewed\nreq-1,0,yes\n,0,no\n", "line 3: request_id: expected the id a prediction answered"),
+    (b"request_id,row,renewed\n" + b"r" * 300 + b",0,yes\n", "line 2: request_id: expected the id"),
+], ids=["huge-row", "negative-row", "empty-request-id", "long-request-id"])
+def test_a_labels_csvs_bad_row_or_request_id_names_the_file_and_its_line(studio, renewals, body, says):  # noqa: F811
+    """A labels file with a row number out of range or an empty request id was refused at "labels[1].row": a path
+    of the JSON body, which a person who uploaded a file never wrote, so the page showed the message with no line."""
+    answer = upload(studio, "renewals", body)
+    assert answer.status_code == 400 and answer.json()["errors"][0]["path"] == "file", answer.json()
+    assert answer.json()["errors"][0]["message"].startswith(says), answer.json()
+    assert not labels_of(renewals)
+
+
 def test_a_deleted_deployments_served_rows_never_reach_the_next_deployment_of_its_name(
         studio, credit, django_capture_on_commit_callbacks):  # noqa: F811
     """The prediction log is kept by deployment name, and names are freed when a project is deleted: bob's new

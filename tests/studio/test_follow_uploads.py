@@ -243,7 +243,9 @@ def test_bobs_following_node_never_resolves_to_alices_upload(world, run_now):
     run = world.as_bob.get(f"/api/runs/{pinned.json()['id']}/").json()
     assert run["status"] == "failed" and run["uploads"] == {}
     failed = next(n for n in run["nodes"] if n["node"] == "mine")
-    assert failed["error"] == {"message": f"no uploaded file with id '{hers}'", "field": "upload"}
+    # The same words as for his own deleted upload: what to do, and nothing about whose id it is.
+    assert failed["error"] == {"message": f"no uploaded file with id '{hers}': it was deleted, or is not in this "
+                                          "project; pick a file for this node again", "field": "upload"}
 
 
 @pytest.mark.parametrize("params, field", [

@@ -1648,6 +1648,8 @@ export interface components {
             readonly run: number | null;
             /** @description Status of the fire's run (null when no run was made) */
             readonly run_status: string;
+            /** @description Why the fire's run failed, in its failed nodes' own words ("node: message"); empty unless the run failed */
+            readonly run_reasons: string[];
             /**
              * Format: date-time
              * @description When the scheduler made it (its clock)

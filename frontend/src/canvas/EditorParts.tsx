@@ -6,6 +6,7 @@ import { setLabel, setParams } from "../graph/ops";
 import type { Catalogue, GraphDoc, GraphError, GraphNode } from "../graph/types";
 import { fitPadding } from "./fit";
 import type { FlowNode, NodeRunState } from "./nodeData";
+import { InputPicker } from "./InputPicker";
 import { NoteNode } from "./NoteNode";
 import { OperatorNode } from "./OperatorNode";
 import type { useConnections } from "./useConnections";
@@ -89,6 +90,7 @@ export function SelectedNodePanel({ node, doc, catalogue, errors, runState, chan
         onDone={endGroup}
         actions={nodeActions?.(node.id)}
         runError={runState?.status === "failed" ? runState.error : undefined}
+        inputs={<InputPicker doc={doc} catalogue={catalogue} nodeId={node.id} change={change} />}
       />
     </Suspense>
   );

@@ -1,4 +1,4 @@
-import { useMemo, useState } from "react";
+import { useMemo, useRef, useState } from "react";
 import type { OperatorSpec } from "../graph/types";
 import { portColor } from "./ports";
 
@@ -34,10 +34,32 @@ export function paletteGroups(operators: OperatorSpec[], query: string): [string
     .map(([category, g]) => [category, g.ops]);
 }
 
-/** Operators grouped by category, filtered by a search box; drag one onto the canvas, or press Enter on it. */
+/** The palette item an arrow key moves to from the focused one (Home / End: the first / last), or null. */
+function itemAt(list: HTMLElement | null, key: string): HTMLElement | null {
+  const items = Array.from(list?.querySelectorAll<HTMLElement>(".palette-item") ?? []);
+  const at = items.indexOf(document.activeElement as HTMLElement);
+  const step: Record<string, number> = { ArrowDown: at + 1, ArrowUp: at - 1, Home: 0, End: items.length - 1 };
+  return key in step ? items[Math.max(0, Math.min(items.length - 1, step[key]))] ?? null : null;
+}
+
+/**
+ * Operators grouped by category, filtered by a search box; drag one onto the canvas, or press Enter or Space on it.
+ * The list is one stop of the Tab key (the arrow keys, Home and End move in it; Down from the search box enters
+ * it): with a stop per operator, a keyboard user pressed Tab some 50 times to reach the canvas.
+ */
 export function Palette({ operators, onAdd }: { operators: OperatorSpec[]; onAdd: (op: OperatorSpec) => void }) {
   const [query, setQuery] = useState("");
+  const [current, setCurrent] = useState("");
   const groups = useMemo(() => paletteGroups(operators, query), [operators, query]);
+  const list = useRef<HTMLDivElement>(null);
+  const visible = groups.flatMap(([, ops]) => ops.map((op) => op.name));
+  const stop = visible.includes(current) ? current : visible[0];
+  const move = (e: React.KeyboardEvent) => {
+    const next = itemAt(list.current, e.key);
+    if (!next) return;
+    e.preventDefault();
+    next.focus();
+  };
 
   return (
     <aside className="palette" aria-label="Operators">
@@ -48,8 +70,13 @@ export function Palette({ operators, onAdd }: { operators: OperatorSpec[]; onAdd
         aria-label="Search operators"
         value={query}
         onChange={(e) => setQuery(e.target.value)}
+        onKeyDown={(e) => {
+          if (e.key !== "ArrowDown") return;
+          e.preventDefault();
+          list.current?.querySelector<HTMLElement>(".palette-item")?.focus();
+        }}
       />
-      <div className="palette-groups">
+      <div className="palette-groups" ref={list}>
         {groups.length === 0 && <p className="muted">No operator matches “{query}”.</p>}
         {groups.map(([category, ops]) => (
           <section key={category} className="palette-group">
@@ -60,15 +87,19 @@ export function Palette({ operators, onAdd }: { operators: OperatorSpec[]; onAdd
                   key={op.name}
                   className="palette-item"
                   draggable
-                  tabIndex={0}
+                  tabIndex={op.name === stop ? 0 : -1}
                   data-testid={`palette-${op.name}`}
                   title={`${op.description}\nDrag onto the canvas, or press Enter to add.`}
+                  onFocus={() => setCurrent(op.name)}
                   onDragStart={(e) => {
                     e.dataTransfer.setData(DRAG_MIME, op.name);
                     e.dataTransfer.effectAllowed = "move";
                   }}
                   onKeyDown={(e) => {
-                    if (e.key === "Enter") onAdd(op);
+                    if (e.key === "Enter" || e.key === " ") {
+                      e.preventDefault(); // Space would scroll the palette
+                      onAdd(op);
+                    } else move(e);
                   }}
                   onDoubleClick={() => onAdd(op)}
                 >

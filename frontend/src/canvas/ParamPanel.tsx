@@ -30,13 +30,15 @@ interface Props {
   actions?: ReactNode;
   /** the node's error in the last run, in full (the node shows three lines of it) */
   runError?: string;
+  /** what feeds each input port, to choose without dragging an edge */
+  inputs?: ReactNode;
 }
 
 /**
  * The parameter form is generated from the operator's JSON Schema (react-jsonschema-form), never written per
  * operator. Values bound to a pipeline parameter ({"$param": name}) are shown, not edited, and kept as they are.
  */
-export function ParamPanel({ node, spec, errors, columns, onParams, onLabel, onDone, actions, runError }: Props) {
+export function ParamPanel({ node, spec, errors, columns, onParams, onLabel, onDone, actions, runError, inputs }: Props) {
   const bound = useMemo(
     () => Object.fromEntries(Object.entries(node.params).filter(([, v]) => isParamRef(v))) as Record<string, { $param: string }>,
     [node.params],
@@ -130,6 +132,7 @@ export function ParamPanel({ node, spec, errors, columns, onParams, onLabel, onD
           ))}
         </div>
       )}
+      {inputs}
       {errors.filter((e) => !e.field || e.field === "operator" || e.field === "version" || e.field === "params").map((e, i) => (
         <p key={i} className="error-text" role="alert">
           {e.message}

@@ -5,7 +5,8 @@ import type { Page } from "../api/types";
 import { navigate } from "../router";
 import { inZone, type Fire } from "./logic";
 
-/** The schedule's fires, newest first, each with its run's status and a link to the run; refreshed every 2 s. */
+/** The schedule's fires, newest first, each with its run's status (a failed run's reasons, in its failed nodes' words)
+ * and a link to the run; refreshed every 2 s. */
 export function FireHistory({ scheduleId, pipelineId, zone, refresh }: { scheduleId: number; pipelineId: number; zone: string; refresh: number }) {
   const [fires, setFires] = useState<Fire[] | null>(null);
   const [error, setError] = useState("");
@@ -33,7 +34,10 @@ export function FireHistory({ scheduleId, pipelineId, zone, refresh }: { schedul
               <td>{f.kind}</td>
               <td>{f.attempt === 0 ? "first" : `retry ${f.attempt}`}</td>
               <td>{f.run ? <a href={href} onClick={(e) => { e.preventDefault(); navigate(href); }}>Run #{f.run}</a> : "—"}</td>
-              <td><span className={`status-badge status-${status}`}>{status}</span>{f.message ? <span className="muted"> {f.message}</span> : null}</td>
+              <td className="wrap">
+                <span className={`status-badge status-${status}`}>{status}</span>{f.message ? <span className="muted"> {f.message}</span> : null}
+                {f.run_reasons.map((reason) => <p key={reason} className="run-reason error-text">{reason}</p>)}
+              </td>
             </tr>
           );
         })}

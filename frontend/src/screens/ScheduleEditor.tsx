@@ -32,12 +32,14 @@ export function ScheduleEditor({ pipelineId, scheduleId }: { pipelineId?: string
     const load = async () => {
       const schedule = scheduleId ? await get<Schedule>(`/api/schedules/${scheduleId}/`) : null;
       const p = await get<Pipeline>(`/api/pipelines/${schedule?.pipeline ?? pipelineId}/`);
-      setPipeline(p);
       const people = await get<Page<{ username: string }>>(`/api/projects/${p.project}/members/?limit=1000`);
       setMembers(items(people).map((m) => m.username));
+      // The form shows (setPipeline) with its fields filled in, in one render: shown before the members came, a
+      // name typed meanwhile was replaced by the default, or run into it.
       if (!schedule) {
         setEngine(p.engine ?? "local"); // the pipeline's Engine picker
-        return setName(`${p.name} (scheduled)`);
+        setName(`${p.name} (scheduled)`);
+        return setPipeline(p);
       }
       setExisting(schedule);
       setName(schedule.name); setCron(schedule.cron); setZone(schedule.timezone ?? "UTC"); setEngine(schedule.engine ?? "local");
@@ -46,6 +48,7 @@ export function ScheduleEditor({ pipelineId, scheduleId }: { pipelineId?: string
         retries: schedule.retries ?? 0, retry_delay: schedule.retry_delay ?? 60, retry_delay_max: schedule.retry_delay_max ?? 3600 });
       setWindow({ start: toLocalInput(schedule.start_at), end: toLocalInput(schedule.end_at) });
       setNotify(schedule.notify ?? []);
+      setPipeline(p);
     };
     load().catch((e: Error) => setErrors({ "": e.message }));
   }, [pipelineId, scheduleId]);

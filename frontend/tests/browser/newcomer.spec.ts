@@ -164,3 +164,54 @@ test("searching the palette for an operator's name puts that operator first, and
   const canvas = page.getByRole("region", { name: "Pipeline canvas" });
   await expect(canvas.getByText("predict", { exact: true })).toBeVisible();
 });
+
+test("keyboard only: the palette is one Tab stop, the arrow keys move in it, Space adds the operator, a select wires an input", async ({ page }) => {
+  await login(page);
+  const id = await createPipeline(page, "Keyboard only");
+  await page.goto(`${studioUrl()}/pipelines/${id}`);
+  const palette = page.getByRole("complementary", { name: "Operators" });
+  const inPalette = () => page.evaluate(() => document.activeElement?.closest("aside")?.getAttribute("aria-label") === "Operators");
+  const focused = () => page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.testid ?? "");
+  await palette.getByLabel("Search operators").focus();
+  // One Tab enters the list, the next leaves it: before, every operator was a stop (some 50 before the canvas).
+  await page.keyboard.press("Tab");
+  expect(await focused()).toBe("palette-summarize");
+  await page.keyboard.press("Tab");
+  expect(await inPalette()).toBe(false);
+  await page.keyboard.press("Shift+Tab");
+  expect(await focused()).toBe("palette-summarize");
+  // Down from the search box enters the list; Down again is the next operator; Space adds it, as Enter does.
+  await palette.getByLabel("Search operators").focus();
+  await page.keyboard.press("ArrowDown");
+  expect(await focused()).toBe("palette-summarize");
+  await page.keyboard.press("ArrowDown");
+  expect(await focused()).toBe("palette-import_csv");
+  await page.keyboard.press("Space");
+  await expect(node(page, "import_csv")).toBeVisible();
+  // The operator last moved to is the list's Tab stop when the keyboard comes back to it.
+  await palette.getByLabel("Search operators").focus();
+  await page.keyboard.press("Tab");
+  expect(await focused()).toBe("palette-import_csv");
+
+  // Wiring without the mouse: the selected node's panel has a select per input port, of the outputs that may feed
+  // it (before, an edge could only be dragged between handles).
+  await palette.getByLabel("Search operators").fill("split_random");
+  await palette.getByLabel("Search operators").press("ArrowDown");
+  await page.keyboard.press("Enter");
+  await expect(node(page, "split_random")).toBeVisible();
+  await page.locator(".react-flow__node", { has: node(page, "split_random") }).focus();
+  await page.keyboard.press("Enter");
+  const panel = page.getByRole("complementary", { name: "Parameters" });
+  const from = panel.getByLabel("Input table (table) from");
+  await expect(from.getByRole("option")).toHaveText(["— not connected —", "import_csv · table"]);
+  await from.focus();
+  await from.selectOption({ label: "import_csv · table" });
+  await expect(page.locator(".react-flow__edge")).toHaveCount(1);
+  await expect(node(page, "split_random")).not.toContainText("is not connected");
+  await panel.screenshot({ path: `${SHOTS}/keyboard-input-picker.png` });
+  await from.selectOption({ label: "— not connected —" });
+  await expect(page.locator(".react-flow__edge")).toHaveCount(0);
+  await page.locator(".react-flow__node", { has: node(page, "split_random") }).focus();
+  await page.keyboard.press("Control+z"); // one undo step brings the edge back
+  await expect(page.locator(".react-flow__edge")).toHaveCount(1);
+});

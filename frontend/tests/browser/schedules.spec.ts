@@ -1,4 +1,4 @@
-import { apiCall, createPipeline, expect, expectAccessible, login, SHOTS, studioUrl, test } from "./fixtures";
+import { apiCall, createPipeline, demoProjectId, expect, expectAccessible, login, newcomerCsv, SHOTS, studioUrl, test, uploadOnDataPage } from "./fixtures";
 
 // A quick pipeline with a declared parameter: the schedule's form shows a field for it.
 const GRAPH = {
@@ -122,4 +122,66 @@ test("a city typed as the time zone: the summary does not name it, the error nam
   // The browser logs the two refusals (the preview's and the save's), and nothing else.
   expect(consoleErrors).toEqual([expect.stringContaining("status of 400"), expect.stringContaining("status of 400")]);
   consoleErrors.length = 0;
+});
+
+test("a schedule whose file was deleted on the Data page: its history says why the run failed and what to do", async ({ page }) => {
+  await login(page);
+  const project = await demoProjectId(page);
+  await page.goto(`${studioUrl()}/projects/${project}/data`);
+  const upload = await uploadOnDataPage(page, project, "renewals-nightly.csv", newcomerCsv(200));
+  const pipeline = await createPipeline(page, `renewals-${Date.now()}`, {
+    nodes: [
+      { id: "import_csv", operator: "import_csv", params: { upload: String(upload) }, position: { x: 0, y: 0 } },
+      { id: "split", operator: "split_random", params: {}, position: { x: 0, y: 150 } },
+    ],
+    edges: [{ source: "import_csv", source_port: "table", target: "split", target_port: "table" }],
+  });
+  await page.goto(`${studioUrl()}/pipelines/${pipeline}`);
+  await page.getByRole("button", { name: "Schedule this pipeline" }).click();
+  const name = `renewals-nightly-${Date.now()}`;
+  await page.getByLabel("Name").fill(name);
+  await page.getByLabel("Cron expression").fill("0 2 * * *");
+  await page.getByRole("button", { name: "Create schedule" }).click();
+  await expect(page.getByRole("heading", { name })).toBeVisible();
+  const schedule = page.url();
+
+  // The file is deleted on the Data page (the browser's confirm says pipelines that import it will fail).
+  await page.goto(`${studioUrl()}/projects/${project}/data`);
+  page.once("dialog", (d) => void d.accept());
+  await page.getByRole("row", { name: /renewals-nightly\.csv/ }).getByRole("button", { name: /^Delete/ }).click();
+  await expect(page.getByRole("row", { name: /renewals-nightly\.csv/ })).toHaveCount(0);
+
+  // Run now: the history says "failed" and, under it, the import node's own words (before, only "failed").
+  await page.goto(schedule);
+  await page.getByRole("button", { name: "Run now" }).click();
+  const status = page.getByRole("table", { name: "History" }).getByRole("row").nth(1).getByRole("cell").nth(4);
+  await expect(status).toContainText("failed", { timeout: 120_000 });
+  await expect(status).toContainText(
+    `import_csv: no uploaded file with id '${upload}': it was deleted, or is not in this project; pick a file for this node again`);
+  const width = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  expect(width).toBeLessThanOrEqual(0);
+  await page.screenshot({ path: `${SHOTS}/schedule-fire-reason.png` });
+});
+
+test("a name typed into a new schedule's form is the name saved, however slowly the form's data came", async ({ page }) => {
+  await login(page);
+  const pipeline = await createPipeline(page, `slow-members-${Date.now()}`, GRAPH);
+  // The project's members (the e-mail choices) answer late, as on a busy server: the form used to show before
+  // them, and its default name then replaced what the person had typed, or ran into it.
+  await page.route(/\/api\/projects\/\d+\/members\//, async (route) => {
+    await new Promise((r) => setTimeout(r, 1500));
+    await route.continue();
+  });
+  await page.goto(`${studioUrl()}/pipelines/${pipeline}`);
+  await page.getByRole("button", { name: "Schedule this pipeline" }).click();
+  const name = `typed-${Date.now()}`;
+  await page.getByLabel("Name").fill(name);
+  await page.getByLabel("Cron expression").fill("0 3 * * *");
+  await expect(page.getByRole("list", { name: "Next fire times" }).getByRole("listitem")).toHaveCount(5);
+  // The members came (a box per member to e-mail): what was typed is still there.
+  await expect(page.getByRole("group", { name: "E-mail on a final failure" }).getByRole("checkbox", { name: process.env.STUDIO_USER! })).toBeVisible();
+  await expect(page.getByLabel("Name")).toHaveValue(name);
+  await page.getByRole("button", { name: "Create schedule" }).click();
+  await expect(page.getByRole("heading", { name, exact: true })).toBeVisible();
+  await expect(page.getByText(/^At 03:00/)).toBeVisible();
 });

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pipelines
 from django.db import transaction
@@ -12,6 +13,7 @@ from rest_framework import serializers
 from studio.core.serializers import IdentityFieldsMixin
 from studio.projects.models import Membership, Role
 from studio.projects.permissions import require_role, visible
+from studio.runs.models import RunStatus
 from studio.runs.service import MAX_PARAMS_BYTES
 from studio.workflows.api.serializers import ProjectField
 from studio.workflows.models import Pipeline
@@ -45,12 +47,27 @@ class VersionNumberField(serializers.IntegerField):
 class FireSerializer(serializers.ModelSerializer):
     run_status = serializers.CharField(source="run.status", read_only=True, default=None,
                                        help_text="Status of the fire's run (null when no run was made)")
+    run_reasons = serializers.SerializerMethodField(
+        help_text="Why the fire's run failed, in its failed nodes' own words (\"node: message\"); empty unless "
+                  "the run failed")
 
     class Meta:
         model = Fire
         fields = ["id", "schedule", "fire_time", "attempt", "kind", "status", "message", "run", "run_status",
-                  "created_at", "retry_at"]
+                  "run_reasons", "created_at", "retry_at"]
         read_only_fields = fields
+
+    def get_run_reasons(self, fire) -> list[str]:
+        run = fire.run
+        if run is None or run.status != RunStatus.FAILED:
+            return []
+        reasons = []
+        for node in run.nodes.all():  # prefetched by the views
+            error = node.error if node.status == RunStatus.FAILED else None
+            message = error.get("message") if isinstance(error, dict) else error
+            if isinstance(message, str) and message:
+                reasons.append(f"{node.node}: {message}")
+        return reasons
 
 
 class LastFireSerializer(serializers.Serializer):
@@ -225,11 +242,18 @@ class FireTimeSerializer(serializers.Serializer):
     utc = serializers.CharField(help_text="ISO 8601 in UTC")
 
 
+# Backfill dates before this are refused: time zones' rules do not reach further back, and year 1 has no day
+# before it for the range's bounds.
+EARLIEST_BACKFILL = date(1900, 1, 1)
+
+
 class BackfillSerializer(serializers.Serializer):
     start = serializers.DateField(help_text="First date (in the schedule's zone)")
     end = serializers.DateField(help_text="Last date, inclusive; not in the future")
 
     def validate(self, data):
+        if data["start"] < EARLIEST_BACKFILL:
+            raise serializers.ValidationError({"start": [f"must be on or after {EARLIEST_BACKFILL}"]})
         if data["end"] < data["start"]:
             raise serializers.ValidationError({"end": ["must not be before start"]})
         return data

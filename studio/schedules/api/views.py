@@ -2,7 +2,7 @@
 backfill; and each project's failure webhook. Viewers read, editors write; other projects' objects are 404."""
 from __future__ import annotations
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Prefetch, Subquery
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status, viewsets
@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from studio.core.parsers import whole_number
 from studio.projects.permissions import ProjectScopedMixin
+from studio.runs.models import NodeRun, RunStatus
 
 from .. import service, timing
 from ..models import Fire, ProjectWebhook, Schedule
@@ -23,6 +24,12 @@ def _fire_times(cron: str, zone_name: str, n: int, start_at=None, end_at=None) -
     after = max(timezone.now(), start_at) if start_at else timezone.now()
     return [{"local": t.astimezone(zone).isoformat(), "utc": timing.iso_utc(t)}
             for t in timing.fire_times(timing.parse_cron(cron), zone, after, end_at, limit=n)]
+
+
+def _with_runs(fires):
+    """Fires with their runs and their runs' failed nodes (the reasons FireSerializer shows), in three queries."""
+    failed = NodeRun.objects.filter(status=RunStatus.FAILED)
+    return fires.select_related("run").prefetch_related(Prefetch("run__nodes", queryset=failed))
 
 
 def _with_last_fire(queryset):
@@ -90,7 +97,7 @@ class ScheduleViewSet(ProjectScopedMixin, viewsets.ModelViewSet):
     def fires(self, request, pk=None):
         """The schedule's fires, newest first: each fire time, attempt, status and run."""
         schedule = self.get_object()
-        page = self.paginate_queryset(schedule.fires.select_related("run"))
+        page = self.paginate_queryset(_with_runs(schedule.fires.all()))
         return self.get_paginated_response(FireSerializer(page, many=True).data)
 
     @extend_schema(request=None, responses={201: FireSerializer})
@@ -98,7 +105,7 @@ class ScheduleViewSet(ProjectScopedMixin, viewsets.ModelViewSet):
     def run(self, request, pk=None):
         """Run now: a manual fire at this second, with its built-in parameters (retries apply)."""
         fire = service.run_now(self.get_object(), request.user, timezone.now())
-        return Response(FireSerializer(Fire.objects.select_related("run").get(pk=fire.pk)).data,
+        return Response(FireSerializer(_with_runs(Fire.objects).get(pk=fire.pk)).data,
                         status=status.HTTP_201_CREATED)
 
     @extend_schema(request=BackfillSerializer, responses={201: BackfillResultSerializer})
@@ -111,7 +118,7 @@ class ScheduleViewSet(ProjectScopedMixin, viewsets.ModelViewSet):
         body.is_valid(raise_exception=True)
         made, existing = service.backfill(schedule, body.validated_data["start"], body.validated_data["end"],
                                           request.user, timezone.now())
-        fires = Fire.objects.select_related("run").filter(pk__in=[f.pk for f in made]).order_by("fire_time")
+        fires = _with_runs(Fire.objects).filter(pk__in=[f.pk for f in made]).order_by("fire_time")
         return Response({"created": FireSerializer(fires, many=True).data, "existing": existing},
                         status=status.HTTP_201_CREATED)
 

@@ -241,3 +241,38 @@ def test_backfill_never_runs_the_future(world, echo_pipeline):
     assert response.status_code == 201
     assert [f["fire_time"][:10] for f in response.json()["created"]] == [str(today)]
     assert date.fromisoformat(response.json()["created"][0]["fire_time"][:10]) <= today
+
+
+@pytest.mark.parametrize("start, end, path", [("0001-01-01", "0001-01-02", "start"),
+                                              ("1899-12-31", "1900-01-02", "start"),
+                                              ("2024-01-01", "9999-12-31", None)])
+def test_backfill_at_the_ends_of_the_calendar_is_an_answer_not_a_500(world, echo_pipeline, start, end, path):
+    """Year 1 and year 9999 are dates the API reads; before, the range's bounds were moved by a day or a
+    microsecond past them (OverflowError, a 500). An end far ahead is today, as any end in the future is."""
+    schedule = create(world.as_alice, echo_pipeline, cron="0 0 1 1 *", timezone="Europe/Berlin").json()
+    response = world.as_alice.post(f"/api/schedules/{schedule['id']}/backfill/", {"start": start, "end": end},
+                                   format="json")
+    if path:
+        assert response.status_code == 400 and paths(response) == {path}, response.json()
+        assert "1900-01-01" in response.json()["message"]
+    else:
+        assert response.status_code == 201, response.json()
+        assert [f["fire_time"][:4] for f in response.json()["created"]] == [
+            str(y - 1) for y in range(2024, datetime.now(UTC).year + 1)]
+
+
+def test_a_fire_whose_run_failed_says_why_in_the_failed_nodes_words(world, fail_pipeline, echo_pipeline,
+                                                                      django_capture_on_commit_callbacks):
+    """The schedule's history said only "failed": the reason was two pages away (the run, then its node). Each
+    fire now carries its failed nodes' own errors, as the run history shows them."""
+    failing = create(world.as_alice, fail_pipeline).json()
+    with django_capture_on_commit_callbacks(execute=True):
+        world.as_alice.post(f"/api/schedules/{failing['id']}/run/")
+    fire = world.as_carol.get(f"/api/schedules/{failing['id']}/fires/").json()["results"][0]
+    assert fire["run_status"] == "failed"
+    assert fire["run_reasons"] == ["explode: the source table is empty"]
+    fine = create(world.as_alice, echo_pipeline, name="fine").json()
+    with django_capture_on_commit_callbacks(execute=True):
+        made = world.as_alice.post(f"/api/schedules/{fine['id']}/run/").json()
+    assert made["run_reasons"] == []
+    assert world.as_carol.get(f"/api/schedules/{fine['id']}/fires/").json()["results"][0]["run_reasons"] == []
