@@ -204,10 +204,12 @@ def _complete_keys(table, keys: list[str]):
 
 
 def _normalised(column):
-    """operators.library.table_ops._normalised on Spark: text lowered and stripped of surrounding white space."""
+    """operators.library.table_ops._normalised on Spark: text lowered and stripped of surrounding white space. Java's
+    Unicode \\s is Unicode's White_Space; Python's str.strip() also takes the four information separators
+    U+001C-U+001F, so they are stripped here too."""
     from pyspark.sql import functions as F
 
-    return F.lower(F.regexp_replace(column, r"(?U)^\s+|\s+$", ""))
+    return F.lower(F.regexp_replace(column, r"(?U)^[\s\x1c-\x1f]+|[\s\x1c-\x1f]+$", ""))
 
 
 def unmatched_keys(left, left_on: list[str], right, right_on: list[str],

@@ -251,6 +251,7 @@ def test_a_join_logs_the_same_unmatched_key_notes_on_both_engines(spark, tmp_pat
                             "shop": [1, 2] * 6, "calls": range(12)})
     support.loc[0, "Customer ID"] = "C0O01 "  # a typo no normalising fixes
     support.loc[4, "Customer ID"] = " C0005\t"  # spaces around: alike once stripped
+    support.loc[7, "Customer ID"] = "c0008\x1f"  # Python's str.strip() takes the unit separator too: so must Spark
     customers.to_parquet(tmp_path / "data" / "customers.parquet", index=False)
     support.to_parquet(tmp_path / "data" / "support.parquet", index=False)
     pd.DataFrame({"id": [1, 2, 3]}).to_parquet(tmp_path / "data" / "few.parquet", index=False)
