@@ -32,6 +32,12 @@ class ImportMessages(Messages):
     """import_csv's and import_parquet's messages, on either engine."""
 
     not_in_file = Message("column {column!r} (from {source}) is not in the file; columns are: {known}")
+    unreadable = Message("column {column!r} cannot be read as {kind}: {reason}")
+
+
+# What a column given the type boolean may hold (any case, surrounding spaces stripped).
+BOOLEAN_WORDS = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False,
+                 "t": True, "f": False, "y": True, "n": False}
 
 
 class FileSource(Params):
@@ -84,17 +90,15 @@ def _convert(table: pd.DataFrame, column: str, kind: str) -> pd.Series:
         if kind == "category":
             return series.astype("string").astype(object).where(series.notna(), None)
         if kind == "boolean":
-            mapping = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False,
-                       "t": True, "f": False, "y": True, "n": False}
             text = series.astype("string").str.strip().str.lower()
-            unknown = text.dropna()[~text.dropna().isin(list(mapping))]
+            unknown = text.dropna()[~text.dropna().isin(list(BOOLEAN_WORDS))]
             if len(unknown):
                 raise ValueError(f"{unknown.iloc[0]!r} is not true/false")
-            return text.map(mapping).astype("boolean")
+            return text.map(BOOLEAN_WORDS).astype("boolean")
         if kind == "datetime":
             return pd.to_datetime(series, errors="raise")
     except (ValueError, TypeError) as exc:
-        raise OperatorError(f"column {column!r} cannot be read as {kind}: {exc}", field=field, column=column) from None
+        raise ImportMessages.unreadable(kind=kind, reason=exc, field=field, column=column) from None
     raise OperatorError(f"unknown type {kind!r}", field=field, column=column)
 
 

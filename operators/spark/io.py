@@ -143,28 +143,67 @@ def import_csv(ctx, inputs, params):
             elif n and params.parse_dates and row[f"date{i}"] == n:
                 kinds[c] = "datetime"
     kinds.update(params.column_types)
+    _refuse_unreadable(table, params.column_types)
     table = table.select(*[_cast(c, kinds.get(c)) for c in table.columns])
     ctx.log(f"reading {label} with Spark ({table.rdd.getNumPartitions()} partitions)")
     return {"table": table}
 
 
-def _cast(column: str, kind: str | None):
+def _refuse_unreadable(table, column_types: dict[str, str]) -> None:
+    """The local engine's refusal of a value its given type cannot read (a boolean 'yse', a number 'abc'), from
+    one aggregation: how many such values each typed column has and the smallest of them. Spark's casts would
+    instead make it null (a boolean, silently) or fail later with Spark's own message and no column."""
     from pyspark.sql import functions as F
 
-    from .tables import col as tables_col
+    from ..library.io_files import ImportMessages
+    from .tables import col
 
-    col = tables_col(column)
-    if kind == "integer":
-        return col.cast("bigint").alias(column)
+    typed = [(c, kind) for c, kind in column_types.items() if kind in _REASONS]
+    if not typed:
+        return
+    checks = []
+    for i, (c, kind) in enumerate(typed):
+        unreadable = col(c).isNotNull() & _read_as(c, kind).isNull()
+        checks += [F.count(F.when(unreadable, 1)).alias(f"bad{i}"), F.min(F.when(unreadable, col(c))).alias(f"eg{i}")]
+    row = table.agg(*checks).collect()[0]
+    for i, (c, kind) in enumerate(typed):
+        if row[f"bad{i}"]:
+            raise ImportMessages.unreadable(kind=kind, reason=_REASONS[kind].format(row[f"eg{i}"]),
+                                            field=f"column_types.{c}", column=c)
+
+
+_REASONS = {"number": "{!r} is not a number", "integer": "{!r} is not a whole number",
+            "boolean": "{!r} is not true/false", "datetime": "{!r} is not a date or time"}
+
+
+def _read_as(column: str, kind: str):
+    """Column `column`'s text as `kind`, null where it cannot be read (checked by _refuse_unreadable before the
+    cast is used): integers as the local engine reads them, '2.0' too but not '1.5'."""
+    from pyspark.sql import functions as F
+
+    from ..library.io_files import BOOLEAN_WORDS
+    from .table_ops import _normalised
+    from .tables import col, quoted
+
     if kind == "number":
-        return col.cast("double").alias(column)
+        return F.expr(f"try_cast({quoted(column)} AS DOUBLE)")
+    if kind == "integer":
+        number = F.expr(f"try_cast({quoted(column)} AS DOUBLE)")
+        whole = F.when(number == F.floor(number), number.cast("bigint"))
+        return F.coalesce(F.expr(f"try_cast({quoted(column)} AS BIGINT)"), whole)
     if kind == "boolean":
-        text = F.lower(F.trim(col))
-        return (F.when(text.isin("true", "1", "yes", "t", "y"), True)
-                .when(text.isin("false", "0", "no", "f", "n"), False).alias(column))
-    if kind == "datetime":
-        return F.to_timestamp(col).alias(column)
-    return col.alias(column)  # string, category, or text
+        text = _normalised(col(column))
+        return (F.when(text.isin(*[w for w, v in BOOLEAN_WORDS.items() if v]), True)
+                .when(text.isin(*[w for w, v in BOOLEAN_WORDS.items() if not v]), False))
+    return F.expr(f"try_to_timestamp({quoted(column)})")
+
+
+def _cast(column: str, kind: str | None):
+    from .tables import col
+
+    if kind in _REASONS:
+        return _read_as(column, kind).alias(column)
+    return col(column).alias(column)  # string, category, or text
 
 
 def import_parquet(ctx, inputs, params):

@@ -88,6 +88,32 @@ def test_csv_import_names_a_missing_file(spark, credit_root, tmp_path):
                                             "field": "path"}
 
 
+def test_csv_typed_columns_read_and_refuse_values_as_the_local_engine_does(spark, tmp_path):
+    """A column given a type: what it can read is read alike on both engines (' Y ' and 'no' as booleans, '2.0' as
+    the integer 2); a value it cannot read fails the node naming the column and its field on both, where Spark
+    made a mistyped boolean null (data lost without a word) and a bad number failed with Spark's own message."""
+    (tmp_path / "t.csv").write_text("id,flag,amount,when\n1,yes,1.5,2024-01-02\n2,no,2,2024-01-03\n3, Y ,3,\n")
+    (tmp_path / "typo.csv").write_text("id,flag,amount,when\n1,yes,1.5,2024-01-02\n2,yse,abc,not a day\n")
+
+    def run(engine, path, types):
+        return pipelines.run(_graph("import_csv", {"path": path, "column_types": types}),
+                             store_root=tmp_path / engine / path / "-".join(types), data_root=tmp_path, engine=engine)
+
+    types = {"flag": "boolean", "amount": "number", "id": "integer", "when": "datetime"}
+    local, spark_ = (run(engine, "t.csv", types).output("import", "table") for engine in ("local", "spark"))
+    assert list(spark_.sort_values("id")["flag"]) == list(local["flag"]) == [True, False, True]
+    assert list(spark_.sort_values("id")["id"]) == list(local["id"]) == [1, 2, 3]
+    for column, kind, reason in (("flag", "boolean", "'yse' is not true/false"), ("amount", "number", "'abc'"),
+                                 ("amount", "integer", "'1.5' is not a whole number"),
+                                 ("when", "datetime", "'not a day'")):
+        error = run("spark", "typo.csv", {column: kind}).nodes["import"].error
+        assert error["field"] == f"column_types.{column}" and error["column"] == column, error
+        assert error["message"].startswith(f"column {column!r} cannot be read as {kind}: "), error
+        assert reason in error["message"], error
+        local_error = run("local", "typo.csv", {column: kind}).nodes["import"].error
+        assert local_error == error if kind == "boolean" else local_error["field"] == error["field"], local_error
+
+
 @pytest.fixture
 def pg_table(credit_root):
     """A table of ours in PostgreSQL's `test` database, dropped afterwards."""
