@@ -257,7 +257,7 @@ def test_upload_and_use_it_in_a_run(world, run_now):
     assert run["status"] == "succeeded", (run["error"], run["nodes"])
     assert world.as_alice.get(f"/api/runs/{run['id']}/outputs/import/table/").json()["rows"] == [[1, 30], [2, 41]]
     assert [u["id"] for u in world.as_alice.get("/api/uploads/").json()["results"]] == [upload["id"]]
-    assert world.as_alice.delete(f"/api/uploads/{upload['id']}/").status_code == 204
+    assert world.as_alice.delete(f"/api/uploads/{upload['id']}/?force=true").status_code == 204
     assert not (world.a.data_root / upload["path"]).exists()
 
 
