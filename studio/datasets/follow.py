@@ -16,6 +16,7 @@ import pipelines
 from pipelines.graph import resolve_params
 
 from studio.core.errors import ApiError
+from studio.core.parsers import whole_number
 
 PINNED, NEWEST = "pinned", "newest"
 
@@ -85,7 +86,7 @@ def uploads_read(project, graph: pipelines.Graph, needed: set[str] | None = None
             followed = node.params.get("upload_name")
             # composed, as upload names are: a graph saved with a decomposed name still finds its file
             name = (unicodedata.normalize("NFC", followed) if isinstance(followed, str) and followed
-                    else (by_id.get(named) or {}).get("name"))
+                    else (by_id.get(named) or {}).get("name") or deleted_name(project, named))
             label = f"node {node.id!r}" + (f" ({node.label})" if node.label and node.label != node.id else "")
             if not strict and not by_name.get(name):
                 continue
@@ -100,6 +101,13 @@ def uploads_read(project, graph: pipelines.Graph, needed: set[str] | None = None
         out[node.id] = {"upload": chosen["id"], "name": chosen["name"], "version": versions.index(chosen) + 1,
                         "of": len(versions), "sha256": chosen["sha256"], "follows": follows}
     return out
+
+
+def deleted_name(project, upload_id: str) -> str | None:
+    """The name a deleted upload of `project` had (its DeletedUpload), or None: never another project's."""
+    if not (whole_number(upload_id) and len(upload_id) <= 18):
+        return None
+    return project.deleted_uploads.filter(upload_id=int(upload_id)).values_list("name", flat=True).first()
 
 
 def upload_params(reads: dict[str, dict]) -> dict[str, dict]:

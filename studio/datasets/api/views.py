@@ -6,6 +6,7 @@ import uuid
 from pathlib import Path
 
 from django.conf import settings
+from django.db import transaction
 from django.http.multipartparser import MultiPartParser as DjangoMultiPartParser
 from django.http.multipartparser import MultiPartParserError
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -21,7 +22,7 @@ from studio.projects.deletion import ForceQuerySerializer
 from studio.projects.models import Role
 from studio.projects.permissions import ProjectScopedMixin
 
-from ..models import Connection, Upload
+from ..models import Connection, DeletedUpload, Upload
 from ..preview import PreviewError, preview
 from ..readers import in_use, readers_by_upload
 from ..sniff import KINDS_BY_EXTENSION, decode_head, sniff
@@ -229,7 +230,10 @@ class UploadViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
                 raise in_use(instance, readers)
         folder = instance.file.parent
         forget_upload(instance)
-        instance.delete()
+        with transaction.atomic():  # the name stays known to the runs that still name the id (DeletedUpload)
+            DeletedUpload.objects.get_or_create(project=instance.project, upload_id=instance.pk,
+                                                defaults={"name": instance.name})
+            instance.delete()
         if folder.parent.name == "uploads":
             shutil.rmtree(folder, ignore_errors=True)
 
