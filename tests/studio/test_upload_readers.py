@@ -98,7 +98,8 @@ def test_another_projects_pipelines_are_never_named(world):
     assert used_by(world.as_bob, mine) == [("pipeline", "bob probe")]
     listed = world.as_bob.get("/api/uploads/").json()["results"]
     assert [u["id"] for u in listed] == [mine] and "alice" not in str(listed)
-    for answer in (world.as_bob.get(f"/api/uploads/{hers}/"), world.as_bob.delete(f"/api/uploads/{hers}/")):
+    for answer in (world.as_bob.get(f"/api/uploads/{hers}/"), world.as_bob.delete(f"/api/uploads/{hers}/"),
+                   world.as_bob.delete(f"/api/uploads/{hers}/?force=true")):
         assert answer.status_code == 404 and answer.json() == world.as_bob.get("/api/uploads/999999/").json()
     refused = world.as_bob.delete(f"/api/uploads/{mine}/")
     assert refused.status_code == 409 and "alice" not in str(refused.json()), refused.json()
