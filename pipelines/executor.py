@@ -126,7 +126,11 @@ class NodeContext:
         try:
             return Path(self._executor.uploads[upload_id])
         except KeyError:
-            # Said the same for a deleted upload and another project's: a newcomer learns what to do, an attacker
+            name = self._executor.deleted_uploads.get(upload_id)
+            if name is not None:  # the caller knows which file it was: named as the person knew it, not by id
+                raise OperatorError(f"the uploaded file {name!r} was deleted: pick a file for this node again, or "
+                                    "upload it again", field="upload") from None
+            # Said the same for an id never known and another project's: a newcomer learns what to do, an attacker
             # learns nothing about the id.
             raise OperatorError(f"no uploaded file with id {upload_id!r}: it was deleted, or is not in this "
                                 "project; pick a file for this node again", field="upload") from None
@@ -184,6 +188,7 @@ class Executor:
     def __init__(self, store: ArtifactStore, *, engine: str | Engine = "local", max_parallel: int = 4,
                  data_root: str | Path = ".", connections: Mapping[str, str] | None = None,
                  uploads: Mapping[str, str | Path] | None = None,
+                 deleted_uploads: Mapping[str, str] | None = None,
                  on_event: Callable[[Event], None] | None = None, cancel_grace: float = 1.5,
                  publisher: Callable[..., dict] | None = None,
                  bundles: Callable[[str, str | None], str | Path | None] | None = None,
@@ -199,6 +204,8 @@ class Executor:
         self.connections = connections if connections is not None else {}
         # upload id -> file path; a Mapping, so the studio may pass a lazy resolver over its uploads table
         self.uploads = uploads if uploads is not None else {}
+        # upload id -> the file name of an upload that was deleted, for the error of an import that still names it
+        self.deleted_uploads = deleted_uploads if deleted_uploads is not None else {}
         self.on_event = on_event
         # seconds a running operator gets to notice a cancel before the run gives up on it and ends, so a
         # cancel answers within 2 s even when an operator sits in a library call that never checks

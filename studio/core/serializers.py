@@ -4,6 +4,19 @@ from __future__ import annotations
 from rest_framework import serializers
 
 
+class StrictQuerySerializer(serializers.Serializer):
+    """The query parameters of an endpoint: one it does not declare answers 400 naming it and the ones it takes.
+    Ignored, ?count=500 on an endpoint that takes n answered its default of 5, as if that were what was asked."""
+
+    def to_internal_value(self, data):
+        unknown = sorted(set(data) - set(self.fields) - {"format"})  # (format: DRF's own ?format=json)
+        if unknown:
+            takes = ", ".join(self.fields) or "no parameters"
+            raise serializers.ValidationError({name: [f"unknown parameter; this endpoint takes {takes}"]
+                                               for name in unknown}, code="unknown")
+        return super().to_internal_value(data)
+
+
 class IdentityFieldsMixin:
     """For a ModelSerializer: the fields in `identity_fields` (which project a thing belongs to, a deployment's
     name) are set at creation and never change. An update that sends one with another value is refused with

@@ -16,6 +16,7 @@ import pipelines
 from pipelines.graph import resolve_params
 
 from studio.core.errors import ApiError
+from studio.core.parsers import whole_number
 
 PINNED, NEWEST = "pinned", "newest"
 
@@ -48,20 +49,27 @@ def _literal(value) -> str | None:
     return str(value)
 
 
+def upload_rows(project) -> list[dict]:
+    """The project's uploads as uploads_read reads them, in upload order."""
+    return list(project.uploads.order_by("id").values("id", "name", "sha256"))
+
+
 def uploads_read(project, graph: pipelines.Graph, needed: set[str] | None = None,
-                 params: dict | None = None) -> dict[str, dict]:
+                 params: dict | None = None, *, rows: list[dict] | None = None,
+                 strict: bool = True) -> dict[str, dict]:
     """Node id -> the upload that file import node will read: {"upload", "name", "version", "of", "sha256",
     "follows"}; for every import node naming an upload by an id, of the nodes the run needs (`needed`, None: all).
     A node's fields bound to pipeline parameters read the run's values (`params`) or the defaults, as the run
-    would. Raises UploadGone naming the node when it follows the newest of a name that has no upload left. A
-    pinned node's upload that is gone is left out (the run fails at that node, as before)."""
+    would. Raises UploadGone naming the node when it follows the newest of a name that has no upload left (unless
+    not `strict`: that node is left out). A pinned node's upload that is gone is left out (the run fails at that
+    node, as before). `rows`: the project's upload_rows, when the caller has them."""
     resolved = {n.id: resolve_params(n, graph.parameters, params) for n in graph.nodes
                 if (needed is None or n.id in needed) and is_file_import(n.operator)}
     nodes = [dataclasses.replace(n, params=resolved[n.id]) for n in graph.nodes
              if n.id in resolved and _literal(resolved[n.id].get("upload"))]
     if not nodes:
         return {}
-    rows = list(project.uploads.order_by("id").values("id", "name", "sha256"))
+    rows = upload_rows(project) if rows is None else rows
     by_id = {str(r["id"]): r for r in rows}
     by_name: dict[str, list[dict]] = {}
     for row in rows:
@@ -78,8 +86,10 @@ def uploads_read(project, graph: pipelines.Graph, needed: set[str] | None = None
             followed = node.params.get("upload_name")
             # composed, as upload names are: a graph saved with a decomposed name still finds its file
             name = (unicodedata.normalize("NFC", followed) if isinstance(followed, str) and followed
-                    else (by_id.get(named) or {}).get("name"))
+                    else (by_id.get(named) or {}).get("name") or deleted_name(project, named))
             label = f"node {node.id!r}" + (f" ({node.label})" if node.label and node.label != node.id else "")
+            if not strict and not by_name.get(name):
+                continue
             if not name:
                 raise UploadGone(node, f"{label} follows the newest version of upload {named}, which was "
                                               "deleted, and names no file: pick a file for it again")
@@ -91,6 +101,13 @@ def uploads_read(project, graph: pipelines.Graph, needed: set[str] | None = None
         out[node.id] = {"upload": chosen["id"], "name": chosen["name"], "version": versions.index(chosen) + 1,
                         "of": len(versions), "sha256": chosen["sha256"], "follows": follows}
     return out
+
+
+def deleted_name(project, upload_id: str) -> str | None:
+    """The name a deleted upload of `project` had (its DeletedUpload), or None: never another project's."""
+    if not (whole_number(upload_id) and len(upload_id) <= 18):
+        return None
+    return project.deleted_uploads.filter(upload_id=int(upload_id)).values_list("name", flat=True).first()
 
 
 def upload_params(reads: dict[str, dict]) -> dict[str, dict]:

@@ -39,6 +39,23 @@ class Upload(models.Model):
         return self.project.data_root / self.path
 
 
+class DeletedUpload(models.Model):
+    """What the studio keeps of a deleted upload: its id and the name the person knew it by, so that a run whose
+    import still names the id says which file went ('churn.csv'), not an id nobody saw. Looked up within the run's
+    project only: another project's id finds nothing here, and its message stays that of an id never seen."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="deleted_uploads")
+    upload_id = models.BigIntegerField()
+    name = models.CharField(max_length=255)
+    deleted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "upload_id"], name="one_tombstone_per_upload")]
+
+    def __str__(self) -> str:
+        return f"{self.name} (upload {self.upload_id}, deleted)"
+
+
 def url_cipher():
     """Fernet over settings.CONNECTION_KEYS (the first key encrypts, every key decrypts), or over one key
     derived from SECRET_KEY (HKDF-SHA256) when none is set."""

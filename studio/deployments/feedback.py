@@ -195,11 +195,14 @@ def parse_csv(upload, target: str | None = None) -> tuple[list[dict], int]:
     reader = csv.DictReader(io.StringIO(_csv_text(upload), newline=""), strict=True)  # "\r" ends a line too
     names = _csv_header(reader)
     column = label_column(set(names), target)
+    named = f"label (or {target}, the deployment's target)" if target and target != "label" else "label"
+    accepted = f"request_id and {named}, and optionally row (the row's position in its request, 0 when absent)"
+    if not any(name.strip() for name in names):
+        raise FeedbackError("file", f"the file is empty: a labels CSV has a header line naming its columns, "
+                                    f"{accepted}, then one line per served row")
     missing = {"request_id", column} - set(names)
     if missing:
-        named = f"label (or {target}, the deployment's target)" if target and target != "label" else "label"
-        raise FeedbackError("file", f"the CSV needs the columns request_id, row and {named}; it lacks "
-                                    f"{', '.join(sorted(missing))}")
+        raise FeedbackError("file", f"the CSV needs the columns {accepted}; it lacks {', '.join(sorted(missing))}")
     items, blank = [], 0
     for n, record in _csv_records(reader):
         if len(items) >= MAX_LABELS:

@@ -56,6 +56,7 @@ def executor_for(run: Run, sink, graph: pipelines.Graph | None = None) -> pipeli
         artifact_store(), engine=run.engine, data_root=project.data_root, on_event=sink,
         connections=RunConnections(project),  # each URL checked again when a node asks for it
         uploads={str(u.pk): u.file for u in project.uploads.all()},  # ctx.upload_path(upload_id)
+        deleted_uploads={str(pk): name for pk, name in project.deleted_uploads.values_list("upload_id", "name")},
         publisher=publisher_for(run),  # the publish operator's ctx.publish
         bundles=bundle_resolver_for(run),  # ctx.deployment_bundle, for batch scoring
         prediction_logs=prediction_logs_for(run),  # ctx.prediction_log: served rows and their labels

@@ -289,8 +289,33 @@ def test_a_labels_csv_with_both_label_and_target_columns_is_ambiguous(studio, re
 def test_a_labels_csv_of_neither_column_names_the_target_it_may_use(studio, renewals):  # noqa: F811
     answer = upload(studio, "renewals", b"request_id,row,outcome\nreq-1,0,yes\n")
     assert answer.status_code == 400
-    assert answer.json()["errors"][0]["message"] == ("the CSV needs the columns request_id, row and label (or "
-                                                     "renewed, the deployment's target); it lacks label")
+    assert answer.json()["errors"][0]["message"] == (
+        "the CSV needs the columns request_id and label (or renewed, the deployment's target), and optionally row "
+        "(the row's position in its request, 0 when absent); it lacks label")
+
+
+def test_a_labels_csv_without_request_id_says_row_is_optional(studio, credit):  # noqa: F811
+    """The message listed "request_id, row and label" as needed, though a file without row is read (row 0)."""
+    answer = upload(studio, "credit", b"label\n1\n")
+    assert answer.status_code == 400
+    message = answer.json()["errors"][0]["message"]
+    assert message.startswith("the CSV needs the columns request_id and label, and optionally row"), message
+    assert message.endswith("it lacks request_id")
+    answer = upload(studio, "credit", b"request_id,label\nreq-2,1\n")
+    assert answer.status_code == 200 and labels_of(credit) == [("req-2", 0, 1)], answer.json()
+
+
+@pytest.mark.parametrize("body", [b"", b"\n\n", b"  \r\n", "\ufeff".encode()], ids=["no-bytes", "blank-lines",
+                                                                                      "spaces", "bom-only"])
+def test_an_empty_labels_csv_says_the_file_is_empty(studio, credit, body):  # noqa: F811
+    """An empty file was told it lacked the columns label and request_id, as if it had the wrong header."""
+    answer = upload(studio, "credit", body)
+    assert answer.status_code == 400, answer.json()
+    error = answer.json()["errors"][0]
+    assert error["path"] == "file", error
+    assert error["message"].startswith("the file is empty: a labels CSV has a header line naming its columns, "
+                                       "request_id and label"), error
+    assert labels_of(credit) == []
 
 
 def test_a_bundle_published_before_manifests_named_the_target_gives_it_from_its_feature_state(

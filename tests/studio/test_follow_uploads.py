@@ -101,10 +101,10 @@ def test_a_deleted_newest_gives_the_next_newest_then_an_error_naming_the_node(wo
     second = upload(world.as_alice, world.a, V2)
     # the node names the newest, which is then deleted: it still knows the name it follows
     pipeline = pipeline_reading(world, second, upload_version="newest", upload_name="people.csv")
-    assert world.as_alice.delete(f"/api/uploads/{second}/").status_code == 204
+    assert world.as_alice.delete(f"/api/uploads/{second}/?force=true").status_code == 204
     run = finished(world, run_now, pipeline)
     assert run["uploads"]["import"]["upload"] == first and rows(world, run) == 2
-    assert world.as_alice.delete(f"/api/uploads/{first}/").status_code == 204
+    assert world.as_alice.delete(f"/api/uploads/{first}/?force=true").status_code == 204
     refused = run_now(world.as_alice, pipeline=pipeline)
     assert refused.status_code == 400, refused.json()
     body = refused.json()
@@ -144,7 +144,7 @@ def test_a_node_the_run_does_not_need_is_not_resolved(world, run_now):
                        node("emit", "test_emit", value=4)], "edges": []}
     pipeline = world.as_alice.post("/api/pipelines/", {"project": world.a.pk, "name": "two", "graph": graph},
                                    format="json").json()["id"]
-    assert world.as_alice.delete(f"/api/uploads/{first}/").status_code == 204
+    assert world.as_alice.delete(f"/api/uploads/{first}/?force=true").status_code == 204
     assert run_now(world.as_alice, pipeline=pipeline).status_code == 400
     preview = run_now(world.as_alice, pipeline=pipeline, mode="until", node="emit")
     assert preview.status_code == 201, preview.json()
@@ -207,12 +207,13 @@ def test_an_import_inside_a_component_following_a_name_with_no_file_left_is_refu
                                                                                                      run_now):
     first = upload(world.as_alice, world.a, V1)
     pipeline = _component_pipeline(world, first, upload_version="newest")
-    assert world.as_alice.delete(f"/api/uploads/{first}/").status_code == 204
+    assert world.as_alice.delete(f"/api/uploads/{first}/?force=true").status_code == 204
     refused = run_now(world.as_alice, pipeline=pipeline)
     assert refused.status_code == 400 and refused.json()["code"] == "upload_gone", refused.json()
     entry = refused.json()["errors"][0]
     assert (entry["path"], entry["node"]) == ("graph.nodes[0].component.read.params.upload", "src")
-    assert "'src.read'" in entry["message"] and "follows the newest version of upload" in entry["message"]
+    # (named by the file's name, which the studio keeps of a deleted upload; before, by the upload's id)
+    assert "'src.read'" in entry["message"] and "follows the newest version of 'people.csv'" in entry["message"]
 
 
 def _bobs_run(world, run_now, **params):
@@ -272,13 +273,13 @@ def test_an_upload_deleted_after_its_run_started_fails_that_node_naming_the_uplo
     with django_capture_on_commit_callbacks(execute=False) as queued:
         started = world.as_alice.post("/api/runs/", {"pipeline": pipeline}, format="json")
     assert started.status_code == 201 and started.json()["uploads"]["import"]["upload"] == second
-    assert world.as_alice.delete(f"/api/uploads/{second}/").status_code == 204
+    assert world.as_alice.delete(f"/api/uploads/{second}/?force=true").status_code == 204
     for callback in queued:
         callback()  # the worker takes the run now
     run = world.as_alice.get(f"/api/runs/{started.json()['id']}/").json()
     assert run["status"] == "failed"
     imported = next(n for n in run["nodes"] if n["node"] == "import")
-    assert imported["error"]["field"] == "upload" and str(second) in imported["error"]["message"]
+    assert imported["error"]["field"] == "upload" and "'people.csv' was deleted" in imported["error"]["message"]
 
 
 def test_a_name_sent_decomposed_is_the_same_name_and_its_upload_a_new_version(world, run_now):

@@ -352,12 +352,13 @@ export interface paths {
         put?: never;
         /**
          * @description Attach true labels to served predictions: `{"labels": [{"request_id": "...", "row": 0, "label": "yes"}]}`
-         *     (up to 10,000 per call), or a multipart `file` (CSV with the columns request_id, row, label; the label column
-         *     may instead be named after the deployment's target, e.g. renewed, but not both). A label is one of the values
-         *     the deployment answers with ("yes" / "no"), of the values of the version that served the row, or 0 / 1 (1: the
-         *     positive class of the version that served the row); it is kept against that version. A repeated (request id,
-         *     row) replaces its label; ids the prediction log does not hold are reported back in `unknown_request_ids` (and
-         *     rows past a request's end in `unknown_rows`), not stored. Needs the editor role.
+         *     (up to 10,000 per call), or a multipart `file` (CSV with the columns request_id, label and optionally row, 0
+         *     when absent; the label column may instead be named after the deployment's target, e.g. renewed, but not both).
+         *     A label is one of the values the deployment answers with ("yes" / "no"), of the values of the version that
+         *     served the row, or 0 / 1 (1: the positive class of the version that served the row); it is kept against that
+         *     version. A repeated (request id, row) replaces its label; ids the prediction log does not hold are reported
+         *     back in `unknown_request_ids` (and rows past a request's end in `unknown_rows`), not stored. Needs the editor
+         *     role.
          */
         post: operations["deployments_feedback_create"];
         delete?: never;
@@ -1276,12 +1277,8 @@ export interface paths {
         put?: never;
         post?: never;
         /**
-         * @description Data files of your projects. Upload with multipart/form-data (`project`, `file`): the file streams to disk
-         *     and the answer carries its `preview` (first rows, delimiter, column types, missing / distinct counts): 201 for
-         *     a new upload (a new version when the name is taken), 200 with the newest upload of that name when the bytes
-         *     are the same (nothing new is stored). A
-         *     file import node names it by `upload` (its id) or by `path`. PATCH renames it (`name`; the file stays
-         *     where it is, so imports keep reading it).
+         * @description Delete the file. 409 naming the pipelines and schedules that read it (`used_by`) unless ?force=true:
+         *     a script or a second tab deleting a file a nightly retrain reads learns it before it breaks.
          */
         delete: operations["uploads_destroy"];
         options?: never;
@@ -1642,7 +1639,7 @@ export interface components {
              * @default 0
              */
             readonly attempt: number;
-            readonly kind: components["schemas"]["KindEnum"];
+            readonly kind: components["schemas"]["FireKindEnum"];
             readonly status: components["schemas"]["FireStatusEnum"];
             readonly message: string;
             readonly run: number | null;
@@ -1661,6 +1658,14 @@ export interface components {
              */
             readonly retry_at: string | null;
         };
+        /**
+         * @description * `scheduled` - Scheduled
+         *     * `catch_up` - A fire time missed while no scheduler ran
+         *     * `backfill` - Backfill
+         *     * `manual` - Run now
+         * @enum {string}
+         */
+        FireKindEnum: "scheduled" | "catch_up" | "backfill" | "manual";
         /**
          * @description * `started` - A run was created
          *     * `waiting` - Waits for the previous scheduled run to finish (concurrency: queue)
@@ -1706,14 +1711,6 @@ export interface components {
         KeyRequest: {
             which: components["schemas"]["WhichEnum"];
         };
-        /**
-         * @description * `scheduled` - Scheduled
-         *     * `catch_up` - A fire time missed while no scheduler ran
-         *     * `backfill` - Backfill
-         *     * `manual` - Run now
-         * @enum {string}
-         */
-        KindEnum: "scheduled" | "catch_up" | "backfill" | "manual";
         LastFire: {
             /** Format: date-time */
             fire_time: string;
@@ -2581,6 +2578,8 @@ export interface components {
             /** Format: date-time */
             readonly created_at: string;
             readonly preview: components["schemas"]["UploadPreview"] | null;
+            /** @description The pipelines (their latest versions) and schedules of the upload's project whose runs read this file now, by name: deleting it makes them fail at the import (a plain DELETE answers 409 naming them) */
+            readonly used_by: components["schemas"]["UploadReader"][];
         };
         UploadCreateRequest: {
             /** @description Project id (you need the editor role in it) */
@@ -2606,6 +2605,17 @@ export interface components {
             sampled_rows: number;
             sample_limit: number;
         };
+        UploadReader: {
+            kind: components["schemas"]["UploadReaderKindEnum"];
+            id: number;
+            name: string;
+        };
+        /**
+         * @description * `pipeline` - pipeline
+         *     * `schedule` - schedule
+         * @enum {string}
+         */
+        UploadReaderKindEnum: "pipeline" | "schedule";
         User: {
             id: number;
             username: string;
@@ -10733,7 +10743,10 @@ export interface operations {
     };
     uploads_destroy: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Delete it even though pipelines or schedules read it (their runs then fail at the import); without it, such a delete answers 409 naming them */
+                force?: boolean;
+            };
             header?: never;
             path: {
                 id: string;

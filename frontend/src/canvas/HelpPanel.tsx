@@ -6,7 +6,7 @@ const SHORTCUTS: [string, string][] = [
   ["Drag from an output to an input", "connect (ports of the same type only)"],
   ["Click, Shift+click, Shift+drag", "select, add to the selection, select an area"],
   ["Delete / Backspace", "delete the selection"],
-  ["Ctrl+Z", "undo"],
+  ["Ctrl+Z", "undo (also from a parameter field; in a text field, first its own typing)"],
   ["Ctrl+Shift+Z or Ctrl+Y", "redo"],
   ["Ctrl+C / Ctrl+X / Ctrl+V", "copy / cut / paste (also into another pipeline)"],
   ["Ctrl+A", "select everything"],

@@ -1,5 +1,5 @@
 import Form from "@rjsf/core";
-import type { ErrorSchema, RJSFSchema, UiSchema } from "@rjsf/utils";
+import { getDefaultFormState, type ErrorSchema, type RJSFSchema, type UiSchema } from "@rjsf/utils";
 import validator from "@rjsf/validator-ajv8";
 import { useProjectData } from "../data/projectContext";
 import { importLookAlikes, importTextNumbers } from "../data/textNumbers";
@@ -9,6 +9,7 @@ import { NewerUpload } from "../data/NewerUpload";
 import { UploadVersionWidget } from "../data/UploadVersionWidget";
 import { withFollowedName } from "../data/versions";
 import { useMemo, useRef, type ReactNode } from "react";
+import { canonicalJson } from "../graph/serialize";
 import type { GraphError, GraphNode, OperatorSpec } from "../graph/types";
 import { CodeWidget } from "./CodeWidget";
 import { formSchema, missingLabel } from "./form/formSchema";
@@ -50,8 +51,11 @@ export function ParamPanel({ node, spec, errors, columns, onParams, onLabel, onD
   const uiSchema = useMemo(() => {
     const ui: UiSchema = { "ui:submitButtonOptions": { norender: true }, "ui:globalOptions": { orderable: false } };
     // A parameter declared with `"widget": "code"` is edited in the code field.
-    for (const [name, prop] of Object.entries((spec?.params_schema.properties ?? {}) as Record<string, { widget?: string }>)) {
+    for (const [name, prop] of Object.entries((spec?.params_schema.properties ?? {}) as Record<string, { widget?: string; default?: unknown }>)) {
       if (prop.widget === "code") ui[name] = { "ui:widget": CodeWidget };
+      // A text field emptied holds "" (its default), not nothing: typing taken back then leaves the params as they
+      // were, and the history drops the step instead of keeping one that an undo would take back invisibly.
+      if (prop.default === "") ui[name] = { ...ui[name], "ui:emptyValue": "" };
     }
     return ui;
   }, [spec]);
@@ -93,6 +97,13 @@ export function ParamPanel({ node, spec, errors, columns, onParams, onLabel, onD
   const formData = useMemo(
     () => Object.fromEntries(Object.entries(node.params).filter(([k]) => !(k in bound))),
     [node.params, bound],
+  );
+
+  // The form also reports a "change" when new params arrive from outside (an undo) and it fills in their defaults:
+  // recorded, that was a step of its own, which dropped the redo the undo had just made possible.
+  const filled = useMemo(
+    () => (schema ? canonicalJson(getDefaultFormState(validator, schema, formData)) : ""),
+    [schema, formData],
   );
 
   const labelProblem = missingLabel(spec?.params_schema as RJSFSchema | undefined, node.params, columns);
@@ -161,7 +172,7 @@ export function ParamPanel({ node, spec, errors, columns, onParams, onLabel, onD
             showErrorList={false}
             extraErrors={extraErrors}
             onChange={(e) => {
-              if (touched.current === node.id) onParams(withFollowedName({ ...(e.formData as Record<string, unknown>), ...bound }, project?.uploads));
+              if (touched.current === node.id && canonicalJson(e.formData) !== filled) onParams(withFollowedName({ ...(e.formData as Record<string, unknown>), ...bound }, project?.uploads));
             }}
           />
         </div>

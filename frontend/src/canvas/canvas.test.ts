@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { actionOf, type ShortcutActions } from "./useEditorShortcuts";
+import { actionOf, noteFocus, noteTyping, type ShortcutActions } from "./useEditorShortcuts";
 import { withSelectChanges } from "./useSelection";
 
 /** Every action records its name when it runs; copy answers `copied`. */
@@ -60,17 +60,42 @@ describe("editor shortcuts", () => {
     expect(ran).toEqual(["copy"]);
   });
 
-  it("in a form field only Ctrl+S acts; typing keeps its keys", () => {
+  it("in a form field only Ctrl+S, undo and redo act; typing keeps its keys", () => {
     for (const tag of ["INPUT", "TEXTAREA", "SELECT"]) {
       const { ran, actions } = recorder();
-      for (const [key, mods] of [["z", { ctrl: true }], ["Delete", {}], ["a", { ctrl: true }], ["?", {}], ["Escape", {}]] as const) {
+      for (const [key, mods] of [["Delete", {}], ["a", { ctrl: true }], ["?", {}], ["Escape", {}]] as const) {
         const event = press(key, { ...mods, tag });
         expect(run(event, actions)).toBe(false);
         expect(event.prevented).toBe(false);
       }
       run(press("s", { ctrl: true, tag }), actions);
-      expect(ran).toEqual(["save"]);
+      run(press("z", { ctrl: true, tag }), actions);
+      run(press("y", { ctrl: true, tag }), actions);
+      expect(ran).toEqual(["save", "undo", "redo"]);
     }
+  });
+
+  it("Ctrl+Z in a text field takes back its typing (the browser's undo) until it is back to its value at focus", () => {
+    const field = { tagName: "INPUT", type: "text", isContentEditable: false, value: "0.8" } as unknown as HTMLInputElement;
+    const { ran, actions } = recorder();
+    const undoIn = (target: unknown) => {
+      const event = { ...press("z", { ctrl: true }), target: target as { tagName: string; isContentEditable: boolean } };
+      return { handled: run(event, actions), prevented: event.prevented };
+    };
+    noteFocus(field);
+    expect(undoIn(field)).toEqual({ handled: true, prevented: true });  // nothing typed: the canvas's last change
+    field.value = "0.75";
+    noteTyping(field);
+    expect(undoIn(field)).toEqual({ handled: false, prevented: false });  // the browser takes back the typing
+    field.value = "0.8";
+    expect(undoIn(field)).toEqual({ handled: true, prevented: true });  // back where it started: the canvas again
+    const checkbox = { tagName: "INPUT", type: "checkbox", isContentEditable: false, value: "on" } as unknown as HTMLInputElement;
+    noteFocus(checkbox);
+    noteTyping(checkbox);
+    expect(undoIn(checkbox)).toEqual({ handled: true, prevented: true });  // a checkbox has no typing to undo
+    expect(ran).toEqual(["undo", "undo", "undo"]);
+    const code = { tagName: "DIV", isContentEditable: true };
+    expect(undoIn(code)).toEqual({ handled: false, prevented: false });  // an editor of its own keeps its undo
   });
 
   it("plain letters and unbound keys do nothing", () => {

@@ -1,6 +1,6 @@
 import { useState } from "react";
 import { del, patch } from "../api/client";
-import { formatSize, type Upload } from "./uploads";
+import { deleteQuestion, formatSize, type Upload } from "./uploads";
 import type { UploadVersion } from "./versions";
 
 interface Props {
@@ -52,9 +52,11 @@ export function UploadRow({ upload, selected, version, onPreview, onChanged, onE
           className="danger"
           aria-label={`Delete ${upload.name}`}
           onClick={() => {
-            if (window.confirm(`Delete the file “${upload.name}”? Pipelines that import it will fail.`)) {
-              del(`/api/uploads/${upload.id}/`).then(onChanged).catch((err: Error) => onError(err.message));
-            }
+            if (!window.confirm(deleteQuestion(upload))) return;
+            // Forced only past readers the person was shown; one that came since answers 409 naming it, and the
+            // list is read again so that the next question names it too.
+            const force = upload.used_by?.length ? "?force=true" : "";
+            del(`/api/uploads/${upload.id}/${force}`).then(onChanged).catch((err: Error) => { onError(err.message); onChanged(); });
           }}
         >
           Delete

@@ -1,12 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { fromPipelineJson } from "../graph/serialize";
-import { importFor, isTableFile, type Upload } from "./uploads";
+import { deleteQuestion, importFor, isTableFile, type Upload } from "./uploads";
 import { upstreamColumns } from "./upstreamColumns";
 
 const upload = (id: number, kind: string, columns: string[], delimiter?: string): Upload =>
   ({
     id, project: 1, name: `f${id}`, path: `uploads/x/f${id}`, size: 10, sha256: "", content_type: kind, created_at: "",
     preview: { kind, delimiter, columns: columns.map((name) => ({ name, type: "string", missing: 0, distinct: 1 })), rows: [], sampled_rows: 1, sample_limit: 10000 },
+    used_by: [],
   }) as Upload;
 
 const graph = fromPipelineJson({
@@ -62,5 +63,14 @@ describe("withImportNode", () => {
       { id: "import_csv", operator: "import_csv", version: "1", label: "people.csv", position: { x: 5, y: 6 }, params: { upload: "7", path: "", delimiter: ";" } },
     ]);
     expect(withImportNode(emptyDoc, testCatalogue, upload(4, "parquet", []), { x: 0, y: 0 })).toBeNull(); // not in this catalogue
+  });
+});
+
+describe("the question before deleting a file", () => {
+  it("names the pipelines and schedules that read it, or says none does", () => {
+    expect(deleteQuestion(upload(1, "csv", ["a"]))).toBe("Delete the file “f1”? No pipeline or schedule reads it.");
+    const read = { ...upload(2, "csv", ["a"]), used_by: [{ kind: "pipeline" as const, id: 4, name: "churn model" }, { kind: "schedule" as const, id: 9, name: "weekly retrain" }] };
+    expect(deleteQuestion(read)).toBe(
+      "Delete the file “f2”? Used by: churn model (pipeline), weekly retrain (schedule). Their runs will fail at the import until another file is picked.");
   });
 });

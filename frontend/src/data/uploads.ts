@@ -58,6 +58,15 @@ export function uploadFile(projectId: number | string, file: File, onProgress: (
   });
 }
 
+/** The Data page's question before deleting a file: the pipelines and schedules that read it, by name (the
+ * API's `used_by`), or that none does. */
+export function deleteQuestion(upload: Upload): string {
+  const readers = upload.used_by ?? [];
+  if (!readers.length) return `Delete the file “${upload.name}”? No pipeline or schedule reads it.`;
+  const names = readers.map((r) => `${r.name} (${r.kind})`).join(", ");
+  return `Delete the file “${upload.name}”? Used by: ${names}. Their runs will fail at the import until another file is picked.`;
+}
+
 export async function listUploads(projectId: number | string): Promise<Upload[]> {
   return items(await get<Page<Upload>>(`/api/uploads/?project=${projectId}&limit=500`));
 }

@@ -82,6 +82,19 @@ describe("undo / redo", () => {
     expect(h.present.nodes.find((n) => n.id === "train_lr")!.params).toEqual({ C: 1 });
   });
 
+  it("drops a group that ends where it began, so the next undo takes back the step before it", () => {
+    const start = demo();
+    let h = record(createHistory(start), setParams(start, "train_lr", { C: 2 }), "params:train_lr");
+    h = closeGroup(h);
+    const chosen = h.present;
+    h = record(h, setParams(h.present, "train_lr", { C: 2, label: "d" }), "params:train_lr");
+    h = record(h, setParams(h.present, "train_lr", { C: 2 }), "params:train_lr");  // the typing taken back
+    expect(h.past).toHaveLength(1);
+    expect(h.present).toBe(chosen);
+    h = undo(h);
+    expect(h.present).toBe(start);
+  });
+
   it("drops the redo future when a new action is recorded, and ignores changes that change nothing", () => {
     let h = createHistory(demo());
     h = record(h, removeElements(h.present, { nodes: ["predict"] }));

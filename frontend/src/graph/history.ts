@@ -1,3 +1,4 @@
+import { canonicalJson } from "./serialize";
 import type { GraphDoc } from "./types";
 
 /**
@@ -22,11 +23,22 @@ export function createHistory(doc: GraphDoc): History {
 export function record(h: History, next: GraphDoc, group?: string): History {
   if (next === h.present) return h;
   if (group !== undefined && h.openGroup === group) {
+    const before = h.past[h.past.length - 1];
+    // A group that ends where it began (typing taken back with the field's own undo) is no step: else the next
+    // Ctrl+Z would undo nothing visible.
+    if (before !== undefined && sameDoc(before, next)) return { ...h, past: h.past.slice(0, -1), present: before, future: [], openGroup: null };
     return { ...h, present: next, future: [] };
   }
   const past = [...h.past, h.present];
   if (past.length > HISTORY_LIMIT) past.splice(0, past.length - HISTORY_LIMIT);
   return { past, present: next, future: [], openGroup: group ?? null };
+}
+
+/** Equal documents, cheaply: documents share what a change left alone, so only the nodes that differ by identity
+ * are compared by content. */
+function sameDoc(a: GraphDoc, b: GraphDoc): boolean {
+  if (a.edges !== b.edges || a.comments !== b.comments || a.extra !== b.extra || a.nodes.length !== b.nodes.length) return false;
+  return a.nodes.every((n, i) => n === b.nodes[i] || canonicalJson(n) === canonicalJson(b.nodes[i]));
 }
 
 export function closeGroup(h: History): History {

@@ -129,7 +129,8 @@ test("a schedule whose file was deleted on the Data page: its history says why t
   const project = await demoProjectId(page);
   await page.goto(`${studioUrl()}/projects/${project}/data`);
   const upload = await uploadOnDataPage(page, project, "renewals-nightly.csv", newcomerCsv(200));
-  const pipeline = await createPipeline(page, `renewals-${Date.now()}`, {
+  const pipelineName = `renewals-${Date.now()}`;
+  const pipeline = await createPipeline(page, pipelineName, {
     nodes: [
       { id: "import_csv", operator: "import_csv", params: { upload: String(upload) }, position: { x: 0, y: 0 } },
       { id: "split", operator: "split_random", params: {}, position: { x: 0, y: 150 } },
@@ -145,19 +146,24 @@ test("a schedule whose file was deleted on the Data page: its history says why t
   await expect(page.getByRole("heading", { name })).toBeVisible();
   const schedule = page.url();
 
-  // The file is deleted on the Data page (the browser's confirm says pipelines that import it will fail).
+  // The file is deleted on the Data page: the browser's confirm names the pipeline and the schedule that read it.
   await page.goto(`${studioUrl()}/projects/${project}/data`);
-  page.once("dialog", (d) => void d.accept());
+  let question = "";
+  page.once("dialog", (d) => { question = d.message(); void d.accept(); });
   await page.getByRole("row", { name: /renewals-nightly\.csv/ }).getByRole("button", { name: /^Delete/ }).click();
   await expect(page.getByRole("row", { name: /renewals-nightly\.csv/ })).toHaveCount(0);
+  expect(question).toBe(`Delete the file “renewals-nightly.csv”? Used by: ${pipelineName} (pipeline), ${name} (schedule). `
+    + "Their runs will fail at the import until another file is picked.");
 
   // Run now: the history says "failed" and, under it, the import node's own words (before, only "failed").
   await page.goto(schedule);
   await page.getByRole("button", { name: "Run now" }).click();
   const status = page.getByRole("table", { name: "History" }).getByRole("row").nth(1).getByRole("cell").nth(4);
   await expect(status).toContainText("failed", { timeout: 120_000 });
+  // The file by the name the person knew it, not by an id they never saw.
   await expect(status).toContainText(
-    `import_csv: no uploaded file with id '${upload}': it was deleted, or is not in this project; pick a file for this node again`);
+    "import_csv: the uploaded file 'renewals-nightly.csv' was deleted: pick a file for this node again, or upload it again");
+  await expect(status).not.toContainText(`'${upload}'`);
   const width = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   expect(width).toBeLessThanOrEqual(0);
   await page.screenshot({ path: `${SHOTS}/schedule-fire-reason.png` });

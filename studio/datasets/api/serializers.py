@@ -11,6 +11,7 @@ from studio.workflows.api.serializers import ProjectField
 from .. import guard
 from ..sniff import known_encoding
 from ..models import Connection, Upload
+from ..readers import readers_by_upload
 
 
 class NotNumberSerializer(serializers.Serializer):
@@ -57,17 +58,34 @@ class UploadPreviewSerializer(serializers.Serializer):
     sample_limit = serializers.IntegerField()
 
 
+class UploadReaderSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(["pipeline", "schedule"])
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
 class UploadSerializer(serializers.ModelSerializer):
     preview = serializers.SerializerMethodField()
+    used_by = serializers.SerializerMethodField()
 
     class Meta:
         model = Upload
-        fields = ["id", "project", "name", "path", "size", "sha256", "content_type", "created_at", "preview"]
+        fields = ["id", "project", "name", "path", "size", "sha256", "content_type", "created_at", "preview",
+                  "used_by"]
         read_only_fields = fields
 
     @extend_schema_field(UploadPreviewSerializer(allow_null=True))  # null: uploaded before previews
     def get_preview(self, upload):
         return upload.preview or None
+
+    @extend_schema_field(UploadReaderSerializer(many=True, help_text=(
+        "The pipelines (their latest versions) and schedules of the upload's project whose runs read this file "
+        "now, by name: deleting it makes them fail at the import (a plain DELETE answers 409 naming them)")))
+    def get_used_by(self, upload):
+        per_project = self.context.setdefault("readers", {})  # once per project for a whole list
+        if upload.project_id not in per_project:
+            per_project[upload.project_id] = readers_by_upload(upload.project)
+        return per_project[upload.project_id].get(upload.pk, [])
 
 
 class UploadRenameSerializer(IdentityFieldsMixin, serializers.Serializer):

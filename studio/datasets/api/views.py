@@ -6,9 +6,10 @@ import uuid
 from pathlib import Path
 
 from django.conf import settings
+from django.db import transaction
 from django.http.multipartparser import MultiPartParser as DjangoMultiPartParser
 from django.http.multipartparser import MultiPartParserError
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, parsers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ParseError
@@ -17,11 +18,13 @@ from rest_framework.response import Response
 from studio.core.errors import ApiError
 from studio.core.parsers import too_deep
 from studio.core.shared import forget_upload, share_upload
+from studio.projects.deletion import ForceQuerySerializer
 from studio.projects.models import Role
 from studio.projects.permissions import ProjectScopedMixin
 
-from ..models import Connection, Upload
+from ..models import Connection, DeletedUpload, Upload
 from ..preview import PreviewError, preview
+from ..readers import in_use, readers_by_upload
 from ..sniff import KINDS_BY_EXTENSION, decode_head, sniff
 from ..staging import StagedFile, StagingUploadHandler, TooLarge
 from .serializers import (ConnectionSerializer, UploadCreateSerializer, UploadPreviewSerializer,
@@ -212,10 +215,25 @@ class UploadViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
             upload.save(update_fields=["preview"])
         return Response(upload.preview)
 
+    @extend_schema(parameters=[OpenApiParameter("force", bool, description=(
+        "Delete it even though pipelines or schedules read it (their runs then fail at the import); without it, "
+        "such a delete answers 409 naming them"))])
+    def destroy(self, request, *args, **kwargs):
+        """Delete the file. 409 naming the pipelines and schedules that read it (`used_by`) unless ?force=true:
+        a script or a second tab deleting a file a nightly retrain reads learns it before it breaks."""
+        return super().destroy(request, *args, **kwargs)
+
     def perform_destroy(self, instance):
+        if not ForceQuerySerializer.read(self.request):
+            readers = readers_by_upload(instance.project).get(instance.pk)
+            if readers:
+                raise in_use(instance, readers)
         folder = instance.file.parent
         forget_upload(instance)
-        instance.delete()
+        with transaction.atomic():  # the name stays known to the runs that still name the id (DeletedUpload)
+            DeletedUpload.objects.get_or_create(project=instance.project, upload_id=instance.pk,
+                                                defaults={"name": instance.name})
+            instance.delete()
         if folder.parent.name == "uploads":
             shutil.rmtree(folder, ignore_errors=True)
 

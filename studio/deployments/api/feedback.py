@@ -19,12 +19,13 @@ from ..models import Deployment
 
 class FeedbackView(APIView):
     """Attach true labels to served predictions: `{"labels": [{"request_id": "...", "row": 0, "label": "yes"}]}`
-    (up to 10,000 per call), or a multipart `file` (CSV with the columns request_id, row, label; the label column
-    may instead be named after the deployment's target, e.g. renewed, but not both). A label is one of the values
-    the deployment answers with ("yes" / "no"), of the values of the version that served the row, or 0 / 1 (1: the
-    positive class of the version that served the row); it is kept against that version. A repeated (request id,
-    row) replaces its label; ids the prediction log does not hold are reported back in `unknown_request_ids` (and
-    rows past a request's end in `unknown_rows`), not stored. Needs the editor role."""
+    (up to 10,000 per call), or a multipart `file` (CSV with the columns request_id, label and optionally row, 0
+    when absent; the label column may instead be named after the deployment's target, e.g. renewed, but not both).
+    A label is one of the values the deployment answers with ("yes" / "no"), of the values of the version that
+    served the row, or 0 / 1 (1: the positive class of the version that served the row); it is kept against that
+    version. A repeated (request id, row) replaces its label; ids the prediction log does not hold are reported
+    back in `unknown_request_ids` (and rows past a request's end in `unknown_rows`), not stored. Needs the editor
+    role."""
 
     permission_classes = [permissions.IsAuthenticated]
     # The API's JSON parser (depth, NUL, NaN refused with a 400), as every other view: DRF's own let a NUL request id

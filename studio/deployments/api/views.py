@@ -14,6 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from studio.core.errors import ApiError
+from studio.core.pagination import paging_numbers
 from studio.core.parsers import whole_number
 from studio.projects.models import Role
 from studio.projects.permissions import ProjectScopedMixin, require_role, visible
@@ -237,11 +238,8 @@ class DeploymentViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.Retrie
         """The last requests the prediction log kept, newest first (request id, time, version, rows, the first rows'
         answers): the ids a labels CSV (request_id, row, label) names."""
         deployment = self.get_object()
-        raw = request.query_params.get("limit", "20")
-        if not (whole_number(raw) and len(raw) < 10 and 0 < int(raw) <= MAX_SERVED):
-            raise ApiError(400, "invalid", [{"path": "limit", "code": "invalid",
-                                             "message": f"expected a whole number from 1 to {MAX_SERVED}"}])
-        return Response({"requests": monitoring.served_requests(deployment, int(raw)),
+        limit = paging_numbers(request, {"limit": (20, 1, MAX_SERVED)})["limit"]
+        return Response({"requests": monitoring.served_requests(deployment, limit),
                          "log_share": deployment.log_share})
 
     def _writable(self) -> Deployment:

@@ -5,6 +5,8 @@ import json
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from studio.core.pagination import MAX_OFFSET
+from studio.core.serializers import StrictQuerySerializer
 from studio.projects.models import Role
 from studio.projects.permissions import require_role, visible
 from studio.workflows.models import ENGINES, Pipeline
@@ -95,10 +97,10 @@ class RunEventSerializer(serializers.ModelSerializer):
         return instance.as_json()
 
 
-class OutputQuerySerializer(serializers.Serializer):
+class OutputQuerySerializer(StrictQuerySerializer):
     view = serializers.ChoiceField(choices=["data", "profile"], default="data",
                                    help_text="For tables: a page of rows (data) or per-column statistics")
-    offset = serializers.IntegerField(min_value=0, default=0)
+    offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
     limit = serializers.IntegerField(min_value=1, max_value=1000, default=50)
 
 
@@ -109,6 +111,6 @@ class OutputSerializer(serializers.Serializer):
     fingerprint = serializers.CharField()
 
 
-class EventsQuerySerializer(serializers.Serializer):
-    after = serializers.IntegerField(min_value=0, default=0)
+class EventsQuerySerializer(StrictQuerySerializer):
+    after = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
     limit = serializers.IntegerField(min_value=1, max_value=5000, default=1000)

@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from pipelines.graph import BUILTIN_PARAMETERS
 from rest_framework import serializers
 
-from studio.core.serializers import IdentityFieldsMixin
+from studio.core.serializers import IdentityFieldsMixin, StrictQuerySerializer
 from studio.projects.models import Membership, Role
 from studio.projects.permissions import require_role, visible
 from studio.runs.models import RunStatus
@@ -225,7 +225,7 @@ class ScheduleSerializer(IdentityFieldsMixin, serializers.ModelSerializer):
         return schedule
 
 
-class NextQuerySerializer(serializers.Serializer):
+class NextQuerySerializer(StrictQuerySerializer):
     n = serializers.IntegerField(min_value=1, max_value=MAX_NEXT, default=5, help_text="How many fire times")
 
 
