@@ -5,6 +5,7 @@ import contextlib
 import hashlib
 import re
 import warnings
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -60,13 +61,20 @@ class FileSource(Params):
                                          "upload is deleted the next newest of its name is read")
 
 
+def source_label(params: FileSource, path: Path) -> tuple[str, str]:
+    """How a message names the file read (its path, or an upload's file name as the person uploaded it, never the
+    upload's id) and which field chose it."""
+    return (params.path, "path") if params.path else (path.name, "upload")
+
+
 def source_path(ctx, params: FileSource):
     if bool(params.path) == bool(params.upload):
         raise OperatorError("give either a path or an upload id, not both or neither", field="path")
     if params.upload:
         path = ctx.upload_path(params.upload)
         if not path.is_file():
-            raise OperatorError(f"the file of upload {params.upload!r} is gone", field="upload")
+            raise OperatorError(f"the uploaded file {path.name!r} is missing from the studio's storage: upload it "
+                                "again", field="upload")
         return path
     path = ctx.resolve_path(params.path)
     if not path.is_file():
@@ -183,7 +191,7 @@ class ImportCSV(Operator):
 
     def run(self, ctx, inputs, params):
         path = source_path(ctx, params)
-        label = params.path or f"upload {params.upload}"
+        label, field = source_label(params, path)
         # text-typed columns are read as text, so "007" keeps its zeros
         dtype = {c: str for c, k in params.column_types.items() if k in ("string", "category")}
         try:
@@ -193,9 +201,9 @@ class ImportCSV(Operator):
         except (UnicodeDecodeError, LookupError) as exc:
             raise OperatorError(f"cannot decode {label!r} as {params.encoding}: {exc}", field="encoding") from None
         except pd.errors.EmptyDataError:
-            raise OperatorError(f"{label!r} is empty", field="path") from None
+            raise OperatorError(f"{label!r} is empty", field=field) from None
         except (pd.errors.ParserError, ValueError) as exc:
-            raise OperatorError(f"cannot parse {label!r} as CSV: {exc}", field="path") from None
+            raise OperatorError(f"cannot parse {label!r} as CSV: {exc}", field=field) from None
         if not params.header:
             table.columns = [f"column_{i + 1}" for i in range(table.shape[1])]
         table = apply_types(table, params.column_types, params.parse_dates)
@@ -230,8 +238,8 @@ class ImportParquet(Operator):
         try:
             handle = pq.ParquetFile(path)
         except (pa.ArrowInvalid, OSError) as exc:
-            raise OperatorError(f"cannot read {params.path or params.upload!r} as Parquet: {exc}",
-                                field="path") from None
+            label, field = source_label(params, path)
+            raise OperatorError(f"cannot read {label!r} as Parquet: {exc}", field=field) from None
         names = handle.schema_arrow.names
         for column in params.columns:
             if column not in names:

@@ -101,16 +101,16 @@ def import_csv(ctx, inputs, params):
     an integer, a number or an ISO date (as the local engine's inference), and the columns are cast."""
     from pyspark.sql import functions as F
 
-    from ..library.io_files import ISO_DATE, ImportMessages, source_path
+    from ..library.io_files import ISO_DATE, ImportMessages, source_label, source_path
     from .tables import col, quoted
 
     path = source_path(ctx, params)
-    label = params.path or f"upload {params.upload}"
+    label, field = source_label(params, path)
     reader = (ctx.spark.read.option("header", params.header).option("sep", params.delimiter)
               .option("encoding", params.encoding).option("inferSchema", False).option("mode", "FAILFAST"))
     table = reader.csv(str(path))
     if not table.columns:
-        raise OperatorError(f"{label!r} is empty", field="path")
+        raise OperatorError(f"{label!r} is empty", field=field)
     if not params.header:
         table = table.toDF(*[f"column_{i + 1}" for i in range(len(table.columns))])
     if params.max_rows:

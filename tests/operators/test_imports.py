@@ -72,6 +72,22 @@ def test_upload_ids_resolve_through_the_context(run, tmp_path):
     assert err.value.field == "upload" and "u8" in err.value.message
 
 
+def test_an_uploads_file_is_named_by_its_file_name_not_its_id(run, tmp_path):
+    """A person picked the file by its name and never saw the upload's id: every message about the file says the
+    name, on the upload field."""
+    folder = tmp_path / "uploads" / "0f3a"
+    folder.mkdir(parents=True)
+    (folder / "churn.csv").write_bytes(b"")
+    (folder / "churn.parquet").write_text("not parquet")
+    run.uploads.update({"31": folder / "churn.csv", "32": folder / "churn.parquet", "33": folder / "gone.csv"})
+    for operator, upload, said in (("import_csv", "31", "'churn.csv' is empty"),
+                                   ("import_parquet", "32", "cannot read 'churn.parquet' as Parquet"),
+                                   ("import_csv", "33", "the uploaded file 'gone.csv' is missing")):
+        with pytest.raises(OperatorError) as err:
+            run(operator, upload=upload)
+        assert err.value.field == "upload" and said in err.value.message and upload not in err.value.message
+
+
 def test_parquet_columns_and_row_limit(run):
     pd.DataFrame({"a": range(100), "b": [f"s{i}" for i in range(100)]}).to_parquet(run.data_root / "t.parquet")
     table = run("import_parquet", path="t.parquet", columns=["b"], max_rows=10)["table"]
