@@ -8,7 +8,6 @@ repository.py for how versions swap without a restart, and server.py for how a r
 from __future__ import annotations
 
 import contextlib
-import functools
 import gc
 import logging
 import os
@@ -17,7 +16,6 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.routing import Route
 
@@ -129,32 +127,10 @@ class ServingApp(Starlette):
             if match is not None:
                 scope["app"] = self
                 scope["path_params"] = {k: v for k, v in match.groupdict().items() if v is not None}
-                response = await self._server.infer(InferRequest(scope, receive, send))
+                response = await self._server.infer(Request(scope, receive, send))
                 await send_in_one_write(response, scope, receive, send)
                 return
         await super().__call__(scope, receive, send)
-
-
-class LookupHeaders(Headers):
-    """Starlette's request headers, get() by one dict built once: an infer request looks up five headers, three
-    of them usually absent (authorization, api-key, x-request-id), and Headers.get scans the list for each and
-    catches a KeyError for each absent one. The first of repeated names wins, as in Headers.__getitem__."""
-
-    def __init__(self, scope):
-        super().__init__(scope=scope)
-        self._first = dict(reversed(self._list))
-
-    def get(self, key: str, default=None):
-        value = self._first.get(key.lower().encode("latin-1"))
-        return default if value is None else value.decode("latin-1")
-
-
-class InferRequest(Request):
-    """A Request whose headers are LookupHeaders."""
-
-    @functools.cached_property
-    def headers(self) -> Headers:
-        return LookupHeaders(self.scope)
 
 
 class _OneWrite:
