@@ -197,7 +197,7 @@ class _OpenFile:
         # column's cost half of its write.
         text = [f.name for f in schema if _is_text(f.type)]
         self.writer = pq.ParquetWriter(self.tmp, schema, use_dictionary=text, store_schema=False,
-                                       write_statistics=FILTERED, **_WRITE_OPTIONS, **_label_options(schema))
+                                       write_statistics=FILTERED, **_WRITE_OPTIONS, **_column_options(schema))
 
     def write(self, table) -> None:
         self.writer.write_table(table, row_group_size=max(table.num_rows, 1))
@@ -226,12 +226,15 @@ def _group_table(items: list, model: str, version: str, shadow: bool):
 
     counts = np.array([item[5] for item in items])
     record = pa.array(np.repeat(np.arange(len(items), dtype=np.int32), counts))  # each row's record
-    first = pa.array(np.zeros(len(record), dtype=np.int32))
+    # int8 indices for the one-value columns: the Parquet writer finds the values a dictionary column uses (for
+    # its statistics) by a hash of every index, which for 8-bit indices is a table lookup (writer instructions
+    # per 1,000 rows: 822k -> 772k)
+    first = pa.array(np.zeros(len(record), dtype=np.int8))
     table = {
-        "request_id": pa.DictionaryArray.from_arrays(record, pa.array([item[0] for item in items], pa.string())),
+        "request_id": _dictionary(record, pa.array([item[0] for item in items], pa.string())),
         "row": pa.array(_row_numbers(counts)),
-        "model": pa.DictionaryArray.from_arrays(first, pa.array([model], pa.string())),
-        "version": pa.DictionaryArray.from_arrays(first, pa.array([version], pa.string())),
+        "model": _dictionary(first, pa.array([model], pa.string())),
+        "version": _dictionary(first, pa.array([version], pa.string())),
         "time": pa.array(np.repeat(np.array([item[3] for item in items]), counts)),
     }
     for name in items[0][4]:
@@ -258,15 +261,23 @@ def _conform(table, schema):
     return table.cast(schema)
 
 
-def _label_options(schema) -> dict:
-    """An integer label (0 / 1, or a label's integer values) delta-encoded and not compressed; other labels
-    (text, booleans) as the other columns (snappy, each named: a column left out of the dict is not compressed)."""
+def _column_options(schema) -> dict:
+    """Each column's encoding and compression. An integer label (0 / 1, or a label's integer values) delta-encoded
+    and not compressed; the float inputs and the probability PLAIN and not compressed; the rest snappy (request
+    ids, row numbers, times and the shadow flag repeat, and shrink 10-50x). Snappy on the floats cost about a
+    quarter of the writer's instructions (and its hash table's memset another tenth) for 2.5x on the demo's credit
+    rows and 1.0-2.2x on random ones: see the README's benchmark table. A text or boolean label is compressed."""
     import pyarrow as pa
 
-    if not pa.types.is_integer(schema.field("label").type):
-        return {}
-    return {"column_encoding": {"label": "DELTA_BINARY_PACKED"},
-            "compression": {name: "none" if name == "label" else "snappy" for name in schema.names}}
+    encoding, compression = {}, {}
+    for field in schema:
+        if field.name == "label" and pa.types.is_integer(field.type):
+            encoding["label"], compression["label"] = "DELTA_BINARY_PACKED", "none"
+        elif pa.types.is_floating(field.type) and field.name != "time":
+            compression[field.name] = "none"
+        else:
+            compression[field.name] = "snappy"
+    return {"column_encoding": encoding, "compression": compression} if encoding else {"compression": compression}
 
 
 def _table(columns: dict):
@@ -282,16 +293,29 @@ def _table(columns: dict):
     return pa.table(list(columns.values()), schema=pa.schema(fields))
 
 
+def _dictionary(indices, dictionary):
+    """A dictionary array of indices built here, in range by construction: not checked again (from_arrays' check
+    read every index, ~27k instructions per 1,000 rows)."""
+    import pyarrow as pa
+
+    return pa.DictionaryArray.from_arrays(indices, dictionary, safe=False)
+
+
 def _nullable(values: np.ndarray):
-    """An input column as Arrow, null where missing (NaN, None). A float column's nulls from an isnan mask:
-    pyarrow's own NaN search (from_pandas) costs 3-4 times as much (27 against 7-9 us per 1,000 rows of six
-    columns, in one run). A column whose sum is a number has no NaN (as the feature kernel's _fill tells): no
-    mask at all, the array handed over as it is."""
+    """An input column as Arrow, null where missing (NaN, None). A float column's nulls from a validity bitmap
+    packed by numpy (pyarrow's own NaN search, from_pandas, cost 3-4 times an isnan mask; the mask's conversion
+    to a bitmap, mask=, 28k instructions per 1,000 rows, packbits ~2k). A column whose sum is a number has no
+    NaN (as the feature kernel's _fill tells): no bitmap at all, the array handed over as it is."""
     import pyarrow as pa
 
     if values.dtype.kind == "f":
         total = np.add.reduce(values)
-        return pa.array(values) if total == total else pa.array(values, mask=np.isnan(values))
+        if total == total:
+            return pa.array(values)
+        values = np.ascontiguousarray(values)
+        valid = np.packbits(values == values, bitorder="little")  # (NaN != NaN)
+        return pa.Array.from_buffers(pa.from_numpy_dtype(values.dtype), len(values),
+                                     [pa.py_buffer(valid), pa.py_buffer(values)])
     return pa.array(values, from_pandas=True)
 
 
