@@ -262,22 +262,16 @@ def _conform(table, schema):
 
 
 def _column_options(schema) -> dict:
-    """Each column's encoding and compression. An integer label (0 / 1, or a label's integer values) delta-encoded
-    and not compressed; the float inputs and the probability PLAIN and not compressed; the rest snappy (request
-    ids, row numbers, times and the shadow flag repeat, and shrink 10-50x). Snappy on the floats cost about a
-    quarter of the writer's instructions (and its hash table's memset another tenth) for 2.5x on the demo's credit
-    rows and 1.0-2.2x on random ones: see the README's benchmark table. A text or boolean label is compressed."""
+    """An integer label (0 / 1, or a label's integer values) delta-encoded and not compressed; other labels
+    (text, booleans) as the other columns (snappy, each named: a column left out of the dict is not compressed).
+    The floats stay snappy: written PLAIN uncompressed they cost about a quarter fewer writer instructions, but the
+    log took 2.5x the disk on the demo's credit rows, and the saving was not seen end to end (README, binary4)."""
     import pyarrow as pa
 
-    encoding, compression = {}, {}
-    for field in schema:
-        if field.name == "label" and pa.types.is_integer(field.type):
-            encoding["label"], compression["label"] = "DELTA_BINARY_PACKED", "none"
-        elif pa.types.is_floating(field.type) and field.name != "time":
-            compression[field.name] = "none"
-        else:
-            compression[field.name] = "snappy"
-    return {"column_encoding": encoding, "compression": compression} if encoding else {"compression": compression}
+    if not pa.types.is_integer(schema.field("label").type):
+        return {}
+    return {"column_encoding": {"label": "DELTA_BINARY_PACKED"},
+            "compression": {name: "none" if name == "label" else "snappy" for name in schema.names}}
 
 
 def _table(columns: dict):
