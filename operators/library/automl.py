@@ -170,9 +170,13 @@ class Search:
         table = [{"trial": r["trial"], "state": r.get("state", ""), "auc": r.get("value"),
                   "started_s": r["started_s"], "finished_s": r.get("finished_s"),
                   **{k: v for k, v in r["params"].items()}} for r in self.records]
-        text = (f"{family}: best validation AUC {value:.4f} at trial {best_record['trial']} of {len(self.records)} "
-                f"({best_params['pruned']} pruned) in {best_params['search_seconds']:.1f} s")
+        summary = (f"best validation AUC {value:.4f} at trial {best_record['trial']} of {len(self.records)} "
+                   f"({best_params['pruned']} pruned) in {best_params['search_seconds']:.1f} s")
+        text = f"{family}: {summary}"
         self.ctx.log(text)
+        # The node's last word: progress is sent at most every PROGRESS_INTERVAL, so the node otherwise kept
+        # whichever trial's message got through ("trial 5 of 8" on a node that ran all 8).
+        self.ctx.progress(1.0, summary)
         return {"model": model, "best_params": best_params,
                 "report": Report(figures=figures, tables={"trials": table}, text=text)}
 
