@@ -146,8 +146,9 @@ export function PipelinePage({ id }: { id: string }) {
       runError={runError} onCancel={() => void cancel()}
     />
   );
+  // A component node has no run row of its own: its inner nodes' states are folded onto it (runStates).
   const nodeActions = (node: string) =>
-    runId !== null && finished(node) && publishable(specOf(node), new Set(graph?.edges.filter((e) => e.target === node).map((e) => e.target_port))) ? (
+    runId !== null && ["succeeded", "cached"].includes(runStates.get(node)?.status ?? "") && publishable(specOf(node), new Set(graph?.edges.filter((e) => e.target === node).map((e) => e.target_port))) ? (
       <button type="button" className="primary" onClick={() => setPublishing(node)}>Publish…</button>
     ) : null;
 
