@@ -70,7 +70,9 @@ def choice_for_node(run, node_id: str) -> dict:
     import operators
     from operators import PortType
 
-    graph, component_outputs = _run_graph(run)
+    from studio.runs.service import executed_graph
+
+    graph, component_outputs = executed_graph(run)
     if node_id in component_outputs:  # a component node on the canvas: the model among its outputs
         node_id = _component_model(graph, node_id, component_outputs[node_id])
     node = graph.node(node_id)
@@ -98,26 +100,6 @@ def choice_for_node(run, node_id: str) -> dict:
         table = into[(scored, "table")]
         choice["holdout_node"], choice["holdout_port"] = table.source, table.source_port
     return choice
-
-
-def _run_graph(run):
-    """The graph `run` executed, its component nodes replaced by their inner nodes (ids "node.inner", as the run's
-    node rows name them) at the versions the run used (its run_started event records them), and each component
-    node's output ports -> the (inner node, port) behind them."""
-    from dataclasses import replace
-
-    from pipelines.components import COMPONENT, expand, has_components
-    from studio.workflows.components import resolver_for
-
-    graph = run.version.as_graph()
-    if not has_components(graph):
-        return graph, {}
-    started = run.events.filter(type="run_started").values_list("data", flat=True).first() or {}
-    used = started.get("components") or {}
-    pinned = [replace(n, version=str(used[n.id]["version"])) if n.operator == COMPONENT and n.id in used else n
-              for n in graph.nodes]
-    expansion = expand(replace(graph, nodes=pinned), resolver_for(run.project))
-    return expansion.graph, expansion.outputs
 
 
 def _component_model(graph, node_id: str, outputs: dict) -> str:

@@ -232,6 +232,18 @@ def test_an_inner_nodes_output_is_read_by_its_prefixed_id(world, made, run_now):
     assert page.status_code == 200 and page.json()["metrics"] == {"value": 4}
 
 
+def test_a_component_nodes_output_is_its_inner_nodes(world, made, run_now):
+    """The canvas shows a component node's outputs as any node's: its port `out` is inner node a2's (emit 3, plus
+    two). Before, a component node had no output ("run has no node"), and its panel said it had not finished."""
+    run = run_now(world.as_alice, pipeline=made["pipeline"]["id"]).json()
+    page = world.as_alice.get(f"/api/runs/{run['id']}/outputs/source3/out/")
+    assert page.status_code == 200 and page.json()["metrics"] == {"value": 5}
+    missing = world.as_alice.get(f"/api/runs/{run['id']}/outputs/source3/nope/")
+    assert missing.status_code == 404
+    assert missing.json()["message"] == f"node 'source3' has no output 'nope' in run {run['id']}"
+    assert world.as_bob.get(f"/api/runs/{run['id']}/outputs/source3/out/").status_code == 404
+
+
 def test_an_import_carrying_too_many_or_malformed_components_is_a_clear_400(world):
     graph = {"nodes": [], "edges": [], "components": {f"c{i}": {"versions": {"1": {"nodes": [], "edges": []},
                                                                              "2": {"nodes": [], "edges": []}}}

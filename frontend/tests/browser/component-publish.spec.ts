@@ -34,8 +34,13 @@ test("a model trained inside a component publishes from the component node; the 
   await page.getByTestId("run-all").click();
   await expect(page.getByTestId("run-status")).toHaveAttribute("data-status", "succeeded", { timeout: 150_000 });
 
-  // The component node holds the model: it offers Publish…, as a training node does.
+  // The component node holds the model: its outputs show as a training node's do, and it offers Publish….
   await node(page, slug).click();
+  await page.getByRole("tab", { name: "Outputs", exact: true }).click();
+  await expect(page.getByTestId("outputs")).toContainText("419 from 10 columns"); // the feature state port
+  await page.getByTestId("outputs").getByRole("tab", { name: "Model" }).click();
+  await expect(page.getByTestId("outputs")).toContainText(/trees/i);
+  await page.screenshot({ path: "test-results/walk5-component-outputs.png", fullPage: true });
   await page.getByRole("button", { name: "Publish…" }).click();
   await page.getByLabel("Deployment name").fill(`in-component-${suffix}`);
   await page.getByRole("button", { name: "Publish", exact: true }).click();
