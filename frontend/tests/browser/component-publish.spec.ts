@@ -36,6 +36,8 @@ test("a model trained inside a component publishes from the component node; the 
 
   // The component node holds the model: its outputs show as a training node's do, and it offers Publish….
   await node(page, slug).click();
+  // a component follows the latest version: no empty "v" after its name
+  await expect(page.getByRole("complementary", { name: "Parameters" })).toContainText(`component:${name} — Component ${name}`);
   await page.getByRole("tab", { name: "Outputs", exact: true }).click();
   await expect(page.getByTestId("outputs")).toContainText("419 from 10 columns"); // the feature state port
   await page.getByTestId("outputs").getByRole("tab", { name: "Model" }).click();
