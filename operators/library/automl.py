@@ -59,6 +59,9 @@ class _Deadline(Exception):
 
 
 # ----------------------------------------------------------------------------------------------- search
+UNSCORED = "no AUC: a validation part holds one class"
+
+
 class Search:
     """One Optuna study: `objective(trial, params, step)` scores one parameter set (maximised), calling
     `step(k, value)` with intermediate scores for pruning; trial 0 scores `defaults`."""
@@ -108,6 +111,9 @@ class Search:
             except optuna.TrialPruned:
                 record.update(state="pruned", finished_s=self._now())
                 raise
+            if not np.isfinite(value):  # a validation part with one class has no AUC: never the best trial
+                record.update(state=UNSCORED, finished_s=self._now())
+                raise optuna.TrialPruned()
             record.update(state="complete", value=float(value), finished_s=self._now())
             if self.best is None or value > self.best[0]:
                 self.best = (float(value), payload)
@@ -122,6 +128,10 @@ class Search:
 
         study.optimize(trial_objective, n_trials=p.n_trials, timeout=p.time_budget, callbacks=[progress],
                        catch=())
+        if self.best is None and any(r.get("state") == UNSCORED for r in self.records):
+            raise OperatorError("no trial could be scored: a validation part holds rows of one class only (AUC "
+                                "needs both); use fewer folds, more rows, or a valid_features input with both "
+                                "classes", field="folds")
         if self.best is None:
             raise OperatorError(f"no trial finished within the time budget of {p.time_budget:g} s; raise "
                                 "time_budget", field="time_budget")

@@ -12,7 +12,7 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.metrics import roc_auc_score
 
 import pipelines
-from operators import Cancelled, PortType
+from operators import Cancelled, OperatorError, PortType
 from operators.kernels.features import matrix_view
 from operators.kernels.models import load_scorer
 from pipelines.bundle import load_bundle
@@ -136,6 +136,21 @@ def _search(run, objective, **params):
     ctx = run.context("search", token)
     search = Search(ctx, AutoMLParams(**{"time_budget": 1, "n_trials": 50, **params}), lambda trial: {}, {})
     return token, search, lambda: search.run(lambda trial, chosen, step: objective(search, trial))
+
+
+def test_a_trial_without_an_auc_is_never_the_best_and_none_at_all_is_a_clear_error(run):
+    """A validation part of one class has no AUC (NaN): the walk's automl_lr on 30 rows and 10 folds took trial
+    0's NaN as the best, published NaN as the AUC and the run's final event could not be stored. Now such a trial
+    is recorded as unscored; when no trial has an AUC, the node fails naming `folds`."""
+    _, search, go = _search(run, lambda search, trial: (float("nan") if trial.number == 0 else 0.6, {}), n_trials=3)
+    go()
+    assert search.best[0] == 0.6
+    assert [r["state"] for r in search.records] == ["no AUC: a validation part holds one class", "complete",
+                                                    "complete"]
+    _, search, go = _search(run, lambda search, trial: (float("nan"), {}), n_trials=3)
+    with pytest.raises(OperatorError, match="no trial could be scored: a validation part holds rows of one class") as e:
+        go()
+    assert e.value.field == "folds"
 
 
 def test_a_fit_still_running_at_the_deadline_is_abandoned_and_the_search_ends_without_it(run):
