@@ -323,6 +323,8 @@ class AutoGBDT(Operator):
     name = "automl_gbdt"
     spark = "operators.spark.automl:automl_gbdt"
     category = "Model training"
+    version = "2"  # 2: a trial without an AUC is never the best (a cached v1 output may hold AUC NaN)
+    accepts_versions = ("1",)
     description = "AutoML for gradient-boosted trees: the best LightGBM parameters within a time budget."
     inputs = (Port("features", PortType.FEATURES, "Training feature matrix with a binary label"),
               Port("valid_features", PortType.FEATURES, "Optional validation features; without them each trial "
@@ -415,6 +417,8 @@ class AutoLR(Operator):
     name = "automl_lr"
     spark = "operators.spark.automl:automl_lr"
     category = "Model training"
+    version = "2"  # as automl_gbdt's
+    accepts_versions = ("1",)
     description = "AutoML for logistic regression: the best penalty, C and class weights within a time budget."
     inputs = AutoGBDT.inputs
     outputs = (Port("model", PortType.MODEL, "The best logistic regression (as train_lr's)"),

@@ -186,3 +186,17 @@ def test_a_cancel_reaches_a_fit_that_cannot_be_stopped_midway(run):
         go()
     assert not release.is_set()
     release.set()
+
+
+def test_a_node_saved_at_version_1_still_validates_and_its_v1_outputs_are_not_reused(run):
+    """Version 2 never takes a trial without an AUC as the best: a node saved at version 1 runs as version 2, and
+    its v1 outputs (which may hold AUC NaN) are a cache miss (the fingerprint holds the version)."""
+    from pipelines.graph import from_json
+    from pipelines.validation import validate
+
+    import operators
+
+    for name in ("automl_gbdt", "automl_lr"):
+        assert operators.get(name).version == "2"
+        graph = from_json({"nodes": [{"id": "search", "operator": name, "version": "1", "params": {}}], "edges": []})
+        assert not [e for e in validate(graph) if e.node == "search" and e.code != "missing_input"], name
