@@ -81,7 +81,18 @@ def checked_graph(project, name: str, data: Any) -> tuple[dict, list[dict]]:
            for n, p in pairs}
     errors = [e.as_json() for e in pipelines.validate(wrapper, components=resolve)
               if not (e.code == "missing_input" and (e.inner_node, e.port) in fed)]
-    return data, [{**e, "node": e.get("inner_node", e.get("node"))} for e in errors]
+    return data, [{**e, "node": e.get("inner_node", e.get("node")), "message": _own_words(e["message"], name)}
+                  for e in errors]
+
+
+def _own_words(message: str, name: str) -> str:
+    """A component version's error in its own terms: "node 'features': parameter 'mode': ...", without the
+    wrapper node it was validated in ("component node 'component' (component 'prep' v0), inner node 'features':
+    node 'component.features': ...")."""
+    message = message.removeprefix(f"component node 'component' (component {name!r} v0), ")
+    if message.startswith("inner node ") and ": " in message:
+        message = message.split(": ", 1)[1]
+    return message.replace("node 'component.", "node '")
 
 
 def component_nodes(graph: dict, name: str) -> list[dict]:

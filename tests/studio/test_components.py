@@ -104,6 +104,10 @@ def test_validation_errors_inside_a_component_name_the_component_node_inner_node
     graph = made["component"]["latest"]["graph"]
     graph["nodes"][0]["params"]["value"] = "many"
     world.as_alice.patch(f"/api/components/{made['component']['id']}/", {"graph": graph}, format="json")
+    # the component's own version names its inner node in its own terms (not the node it was checked in)
+    [own] = world.as_alice.get(f"/api/components/{made['component']['id']}/").json()["latest"]["errors"]
+    assert (own["node"], own["field"]) == ("emit", "value")
+    assert own["message"].startswith("node 'emit': parameter 'value': "), own["message"]
     refused = run_now(world.as_alice, pipeline=made["pipeline"]["id"])
     assert refused.status_code == 400
     [error] = refused.json()["errors"]
