@@ -189,7 +189,11 @@ def import_library(project, graph: pipelines.Graph, user) -> pipelines.Graph:
                                                   "created_by": user})
         for number in sorted(versions, key=lambda k: int(k) if whole_number(k) else 0):
             data, errors = checked_graph(project, name, versions[number])
-            version, _ = component.save_graph(data, errors, user, "imported")
+            # equal to any version the project has, not only its latest: an older export must not become the
+            # latest (and move every pipeline following the component back to it)
+            digest = pipelines.from_json(data).digest()
+            version = component.versions.filter(digest=digest).order_by("-number").first() or \
+                component.save_graph(data, errors, user, "imported")[0]
             numbers[(name, int(number) if whole_number(number) else 0)] = version.number
     resolve = library_resolver(library)
     for node in graph.nodes:

@@ -277,3 +277,20 @@ def test_make_component_names_its_ports_as_asked_and_refuses_a_clash(world):
     assert edge("emit", "out", "middle", "value") in graph["edges"]
     assert edge("middle", "plus_two", "z", "in") in graph["edges"]
     assert made["pipeline"]["latest"]["valid"]
+
+
+def test_importing_an_older_export_reuses_the_version_it_carries_and_moves_no_follower(world, made, run_now):
+    """An export carries the component versions it uses; a version equal to one the project has is reused. It
+    was compared with the latest only, so importing last week's export made its old v1 the new latest (v3) and
+    every pipeline following the component ran the old contents at its next run, unasked."""
+    exported = world.as_alice.get(f"/api/pipelines/{made['pipeline']['id']}/export/").json()
+    component = f"/api/components/{made['component']['id']}/"
+    graph = made["component"]["latest"]["graph"]
+    graph["nodes"][0]["params"]["value"] = 10  # v2: emit 10, plus two
+    assert world.as_alice.patch(component, {"graph": graph}, format="json").json()["latest"]["number"] == 2
+
+    imported = world.as_alice.post("/api/pipelines/import/", {"project": world.a.pk, "name": "last week's",
+                                                              "graph": exported}, format="json")
+    assert imported.status_code == 201, imported.json()
+    assert [v["number"] for v in world.as_alice.get(component + "versions/").json()] == [2, 1]
+    assert run_metrics(world.as_alice, run_now, made["pipeline"]["id"])["z"] == {"value": 13}  # still v2
