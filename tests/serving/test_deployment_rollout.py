@@ -132,12 +132,16 @@ def test_shadow_through_the_api_is_compared_on_the_page(studio, settings):  # no
         body = studio.as_alice.post("/api/deployments/publish/", {"run": runs[0][0].pk, "name": "credit"},
                                     format="json").json()
         key = body["new_keys"]["primary"]
+        detail = f"/api/deployments/{body['id']}/"
+        assert studio.as_alice.get(detail + "shadow-comparison/").json() == {"available": False, "reason": (
+            "no shadow version is set: choose one (Shadow version), and the requests it sees are compared here")}
         answer = studio.as_alice.post("/api/deployments/publish/", {"run": runs[1][0].pk, "name": "credit",
                                                                    "shadow": True}, format="json")
         assert answer.status_code == 201 and answer.json()["shadow_version"] == 2
         assert answer.json()["live_version"] == 1
+        assert studio.as_alice.get(detail + "shadow-comparison/").json()["reason"] == (
+            "no request was logged with shadow v2 in the last 7 days yet")
         server.wait_for(lambda: server.get("/v2/health/ready")[0] == 200)
-        detail = f"/api/deployments/{body['id']}/"
 
         def compared():
             _predict(server, records, key)
