@@ -96,6 +96,9 @@ def canary(deployment: Deployment, number: int, percent: int, user=None) -> Depl
 def set_shadow(deployment: Deployment, number: int | None, user=None) -> Deployment:
     if number is not None:
         load_bundle_checked(deployment, number)
+        if set(deployment.weights()) == {str(number)}:  # the serving process never shadows the version answering
+            raise DeploymentError(f"v{number} answers every request: a shadow is another version, scored on a "
+                                  "copy of each request and compared with the live answer", "version")
     with transaction.atomic():
         Deployment.objects.filter(pk=deployment.pk).update(shadow_version=number)
         DeploymentEvent.objects.create(deployment=deployment, action=DeploymentEvent.Action.SHADOW, version=number,

@@ -177,6 +177,10 @@ def test_settings_are_validated_and_reach_the_registry(studio):  # noqa: F811
     assert bad.status_code == 404 and "no version 9" in bad.json()["message"]
     bad = studio.as_alice.post(detail + "traffic/", {"weights": {"1": 60}}, format="json")
     assert bad.status_code == 400 and "add up to 60" in bad.json()["message"]
+    # a shadow of the one version answering every request would never be scored (nor compared): refused
+    bad = studio.as_alice.post(detail + "shadow/", {"version": 1}, format="json")
+    assert bad.status_code == 400 and bad.json()["errors"][0]["path"] == "version", bad.json()
+    assert "v1 answers every request: a shadow is another version" in bad.json()["message"]
     # canary and promote name the field the caller sent, as rollback and shadow do (they said `weights`)
     for path, payload in (("canary/", {"version": 9, "percent": 10}), ("promote/", {"version": 9}),
                           ("rollback/", {"version": 9}), ("shadow/", {"version": 9})):
