@@ -59,6 +59,9 @@ class _Deadline(Exception):
 
 
 # ----------------------------------------------------------------------------------------------- search
+UNSCORED = "no AUC: a validation part holds one class"
+
+
 class Search:
     """One Optuna study: `objective(trial, params, step)` scores one parameter set (maximised), calling
     `step(k, value)` with intermediate scores for pruning; trial 0 scores `defaults`."""
@@ -108,6 +111,9 @@ class Search:
             except optuna.TrialPruned:
                 record.update(state="pruned", finished_s=self._now())
                 raise
+            if not np.isfinite(value):  # a validation part with one class has no AUC: never the best trial
+                record.update(state=UNSCORED, finished_s=self._now())
+                raise optuna.TrialPruned()
             record.update(state="complete", value=float(value), finished_s=self._now())
             if self.best is None or value > self.best[0]:
                 self.best = (float(value), payload)
@@ -122,6 +128,10 @@ class Search:
 
         study.optimize(trial_objective, n_trials=p.n_trials, timeout=p.time_budget, callbacks=[progress],
                        catch=())
+        if self.best is None and any(r.get("state") == UNSCORED for r in self.records):
+            raise OperatorError("no trial could be scored: a validation part holds rows of one class only (AUC "
+                                "needs both); use fewer folds, more rows, or a valid_features input with both "
+                                "classes", field="folds")
         if self.best is None:
             raise OperatorError(f"no trial finished within the time budget of {p.time_budget:g} s; raise "
                                 "time_budget", field="time_budget")
@@ -170,9 +180,13 @@ class Search:
         table = [{"trial": r["trial"], "state": r.get("state", ""), "auc": r.get("value"),
                   "started_s": r["started_s"], "finished_s": r.get("finished_s"),
                   **{k: v for k, v in r["params"].items()}} for r in self.records]
-        text = (f"{family}: best validation AUC {value:.4f} at trial {best_record['trial']} of {len(self.records)} "
-                f"({best_params['pruned']} pruned) in {best_params['search_seconds']:.1f} s")
+        summary = (f"best validation AUC {value:.4f} at trial {best_record['trial']} of {len(self.records)} "
+                   f"({best_params['pruned']} pruned) in {best_params['search_seconds']:.1f} s")
+        text = f"{family}: {summary}"
         self.ctx.log(text)
+        # The node's last word: progress is sent at most every PROGRESS_INTERVAL, so the node otherwise kept
+        # whichever trial's message got through ("trial 5 of 8" on a node that ran all 8).
+        self.ctx.progress(1.0, summary)
         return {"model": model, "best_params": best_params,
                 "report": Report(figures=figures, tables={"trials": table}, text=text)}
 
@@ -309,6 +323,8 @@ class AutoGBDT(Operator):
     name = "automl_gbdt"
     spark = "operators.spark.automl:automl_gbdt"
     category = "Model training"
+    version = "2"  # 2: a trial without an AUC is never the best (a cached v1 output may hold AUC NaN)
+    accepts_versions = ("1",)
     description = "AutoML for gradient-boosted trees: the best LightGBM parameters within a time budget."
     inputs = (Port("features", PortType.FEATURES, "Training feature matrix with a binary label"),
               Port("valid_features", PortType.FEATURES, "Optional validation features; without them each trial "
@@ -401,6 +417,8 @@ class AutoLR(Operator):
     name = "automl_lr"
     spark = "operators.spark.automl:automl_lr"
     category = "Model training"
+    version = "2"  # as automl_gbdt's
+    accepts_versions = ("1",)
     description = "AutoML for logistic regression: the best penalty, C and class weights within a time budget."
     inputs = AutoGBDT.inputs
     outputs = (Port("model", PortType.MODEL, "The best logistic regression (as train_lr's)"),

@@ -149,8 +149,11 @@ def shadow_comparison(deployment: Deployment, days: float, now: float | None = N
     since = (now or time.time()) - days * 86400
     shadow = read_log(root / SHADOW_DIR, deployment.name, since=since,
                       columns=["request_id", "row", "version", "probability", "label"])
-    if shadow.num_rows == 0:
-        return {"available": False, "reason": "no shadow rows were logged in the window"}
+    if shadow.num_rows == 0:  # say why: a newcomer clicking "Compare live and shadow" has often set none
+        reason = (f"no request was logged with shadow v{deployment.shadow_version} in the last {days:g} days yet"
+                  if deployment.shadow_version else
+                  "no shadow version is set: choose one (Shadow version), and the requests it sees are compared here")
+        return {"available": False, "reason": reason}
     live = read_log(root, deployment.name, since=since, request_ids=shadow.column("request_id").to_pylist(),
                     columns=["request_id", "row", "version", "probability", "label"])
     if live.num_rows == 0:

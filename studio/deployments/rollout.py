@@ -78,6 +78,7 @@ def set_traffic(deployment: Deployment, weights: dict, user=None,
 
 def promote(deployment: Deployment, number: int, user=None) -> Deployment:
     """The version takes all traffic."""
+    load_bundle_checked(deployment, number)  # an unknown version is named as the caller sent it: `version`
     return set_traffic(deployment, {str(number): 100}, user, DeploymentEvent.Action.PROMOTED)
 
 
@@ -85,6 +86,7 @@ def canary(deployment: Deployment, number: int, percent: int, user=None) -> Depl
     """`number` takes `percent` of traffic, the live version the rest (the publish's "canary at X%")."""
     if not 0 < percent < 100:
         raise DeploymentError("canary: a percent between 1 and 99", "canary")
+    load_bundle_checked(deployment, number)
     if deployment.live_version_id is None or deployment.live_version.number == number:
         return promote(deployment, number, user)
     return set_traffic(deployment, {str(deployment.live_version.number): 100 - percent, str(number): percent},
@@ -94,6 +96,9 @@ def canary(deployment: Deployment, number: int, percent: int, user=None) -> Depl
 def set_shadow(deployment: Deployment, number: int | None, user=None) -> Deployment:
     if number is not None:
         load_bundle_checked(deployment, number)
+        if set(deployment.weights()) == {str(number)}:  # the serving process never shadows the version answering
+            raise DeploymentError(f"v{number} answers every request: a shadow is another version, scored on a "
+                                  "copy of each request and compared with the live answer", "version")
     with transaction.atomic():
         Deployment.objects.filter(pk=deployment.pk).update(shadow_version=number)
         DeploymentEvent.objects.create(deployment=deployment, action=DeploymentEvent.Action.SHADOW, version=number,

@@ -70,7 +70,11 @@ def choice_for_node(run, node_id: str) -> dict:
     import operators
     from operators import PortType
 
-    graph = run.version.as_graph()
+    from studio.runs.service import executed_graph
+
+    graph, component_outputs = executed_graph(run)
+    if node_id in component_outputs:  # a component node on the canvas: the model among its outputs
+        node_id = _component_model(graph, node_id, component_outputs[node_id])
     node = graph.node(node_id)
     if node is None:
         raise DeploymentError(f"run {run.pk} has no node {node_id!r}", "node")
@@ -96,6 +100,23 @@ def choice_for_node(run, node_id: str) -> dict:
         table = into[(scored, "table")]
         choice["holdout_node"], choice["holdout_port"] = table.source, table.source_port
     return choice
+
+
+def _component_model(graph, node_id: str, outputs: dict) -> str:
+    """The inner node behind a component node's one model output."""
+    import operators
+    from operators import PortType
+
+    def is_model(inner: str, port: str) -> bool:
+        cls = operators.get(getattr(graph.node(inner), "operator", ""))
+        return cls is not None and any(p.name == port and p.type == PortType.MODEL for p in cls.outputs)
+
+    models = sorted({inner for inner, port in outputs.values() if is_model(inner, port)})
+    if len(models) != 1:
+        raise DeploymentError(f"component node {node_id!r} has {len(models) or 'no'} model outputs"
+                              + (f" ({', '.join(models)}); publish one of those nodes" if models else
+                                 "; publish a training or an evaluate node"), "node")
+    return models[0]
 
 
 def _upstream_with(graph, start: str, port_type) -> str | None:

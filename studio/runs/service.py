@@ -77,3 +77,23 @@ def cancel_run(run: Run) -> Run:
             events.append(run.pk, [{"type": "run_cancel_requested", "node": None, "time": time.time(), "data": {}}])
     run.refresh_from_db()
     return run
+
+
+def executed_graph(run):
+    """The graph `run` executed, its component nodes replaced by their inner nodes (ids "node.inner", as the run's
+    node rows name them) at the versions the run used (its run_started event records them), and each component
+    node's output ports -> the (inner node, port) behind them."""
+    from dataclasses import replace
+
+    from pipelines.components import COMPONENT, expand, has_components
+    from studio.workflows.components import resolver_for
+
+    graph = run.version.as_graph()
+    if not has_components(graph):
+        return graph, {}
+    started = run.events.filter(type="run_started").values_list("data", flat=True).first() or {}
+    used = started.get("components") or {}
+    pinned = [replace(n, version=str(used[n.id]["version"])) if n.operator == COMPONENT and n.id in used else n
+              for n in graph.nodes]
+    expansion = expand(replace(graph, nodes=pinned), resolver_for(run.project))
+    return expansion.graph, expansion.outputs

@@ -189,8 +189,10 @@ def _final_event(finished: dict | None, outcome: dict) -> dict:
 
 
 def json_safe(value):
-    """numpy scalars and the like turned into plain JSON values."""
-    return json.loads(json.dumps(value, default=lambda v: v.item() if hasattr(v, "item") else str(v)))
+    """numpy scalars and the like turned into plain JSON values; NaN and the infinities (an AUC over one class)
+    become null: JSON has no word for them, and the database's JSON column refuses the run's final event else."""
+    return json.loads(json.dumps(value, default=lambda v: v.item() if hasattr(v, "item") else str(v)),
+                      parse_constant=lambda _: None)
 
 
 def _describe(error: BaseException) -> str:

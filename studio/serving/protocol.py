@@ -18,6 +18,7 @@ import numpy as np
 import orjson
 
 from .binary import decode_strings
+from .traffic import MAX_REQUEST_ID
 
 HEADER_LENGTH = "inference-header-content-length"
 
@@ -85,8 +86,10 @@ def parse_infer(body: bytes, header_length: str | None, spec: list[dict]) -> Inf
         one_row = _one_row_columns(inputs, spec) if header_length is None else None
         columns, n_rows = (one_row, 1) if one_row is not None else _columns_of(inputs, binary,
                                                                               header_length is not None, spec)
-    request_id = header.get("id")
-    request = InferRequest(str(request_id) if request_id is not None else None, columns, n_rows, parameters,
+    request_id = str(header["id"]) if header.get("id") is not None else None
+    if request_id is not None and len(request_id) > MAX_REQUEST_ID:  # echoed, and logged with every row
+        raise RequestError(f"\"id\" must be at most {MAX_REQUEST_ID} characters; it has {len(request_id)}")
+    request = InferRequest(request_id, columns, n_rows, parameters,
                            _requested_outputs(header), bool(parameters.get("binary_data_output")))
     if layout is not None:
         _remember_header(body[:int(header_length)], spec, layout, request)

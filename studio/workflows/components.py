@@ -81,7 +81,18 @@ def checked_graph(project, name: str, data: Any) -> tuple[dict, list[dict]]:
            for n, p in pairs}
     errors = [e.as_json() for e in pipelines.validate(wrapper, components=resolve)
               if not (e.code == "missing_input" and (e.inner_node, e.port) in fed)]
-    return data, [{**e, "node": e.get("inner_node", e.get("node"))} for e in errors]
+    return data, [{**e, "node": e.get("inner_node", e.get("node")), "message": _own_words(e["message"], name)}
+                  for e in errors]
+
+
+def _own_words(message: str, name: str) -> str:
+    """A component version's error in its own terms: "node 'features': parameter 'mode': ...", without the
+    wrapper node it was validated in ("component node 'component' (component 'prep' v0), inner node 'features':
+    node 'component.features': ...")."""
+    message = message.removeprefix(f"component node 'component' (component {name!r} v0), ")
+    if message.startswith("inner node ") and ": " in message:
+        message = message.split(": ", 1)[1]
+    return message.replace("node 'component.", "node '")
 
 
 def component_nodes(graph: dict, name: str) -> list[dict]:
@@ -178,7 +189,11 @@ def import_library(project, graph: pipelines.Graph, user) -> pipelines.Graph:
                                                   "created_by": user})
         for number in sorted(versions, key=lambda k: int(k) if whole_number(k) else 0):
             data, errors = checked_graph(project, name, versions[number])
-            version, _ = component.save_graph(data, errors, user, "imported")
+            # equal to any version the project has, not only its latest: an older export must not become the
+            # latest (and move every pipeline following the component back to it)
+            digest = pipelines.from_json(data).digest()
+            version = component.versions.filter(digest=digest).order_by("-number").first() or \
+                component.save_graph(data, errors, user, "imported")[0]
             numbers[(name, int(number) if whole_number(number) else 0)] = version.number
     resolve = library_resolver(library)
     for node in graph.nodes:

@@ -12,7 +12,7 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.metrics import roc_auc_score
 
 import pipelines
-from operators import Cancelled, PortType
+from operators import Cancelled, OperatorError, PortType
 from operators.kernels.features import matrix_view
 from operators.kernels.models import load_scorer
 from pipelines.bundle import load_bundle
@@ -109,6 +109,8 @@ def test_published_automl_model_passes_the_bundle_parity_check_with_live_trial_p
     messages = [e.data.get("message", "") for e in events if e.type == "node_progress" and e.node == "automl"]
     assert any(m.startswith("trial 1 of 3") for m in messages), messages
     assert any("best AUC" in m for m in messages)
+    # the last message says how the search ended, not whichever trial's progress got through the throttle
+    assert messages[-1].startswith("best validation AUC ") and " of 3 (" in messages[-1], messages
 
 
 def test_budgets_a_user_types_are_bounded_and_named_in_the_error():
@@ -134,6 +136,21 @@ def _search(run, objective, **params):
     ctx = run.context("search", token)
     search = Search(ctx, AutoMLParams(**{"time_budget": 1, "n_trials": 50, **params}), lambda trial: {}, {})
     return token, search, lambda: search.run(lambda trial, chosen, step: objective(search, trial))
+
+
+def test_a_trial_without_an_auc_is_never_the_best_and_none_at_all_is_a_clear_error(run):
+    """A validation part of one class has no AUC (NaN): the walk's automl_lr on 30 rows and 10 folds took trial
+    0's NaN as the best, published NaN as the AUC and the run's final event could not be stored. Now such a trial
+    is recorded as unscored; when no trial has an AUC, the node fails naming `folds`."""
+    _, search, go = _search(run, lambda search, trial: (float("nan") if trial.number == 0 else 0.6, {}), n_trials=3)
+    go()
+    assert search.best[0] == 0.6
+    assert [r["state"] for r in search.records] == ["no AUC: a validation part holds one class", "complete",
+                                                    "complete"]
+    _, search, go = _search(run, lambda search, trial: (float("nan"), {}), n_trials=3)
+    with pytest.raises(OperatorError, match="no trial could be scored: a validation part holds rows of one class") as e:
+        go()
+    assert e.value.field == "folds"
 
 
 def test_a_fit_still_running_at_the_deadline_is_abandoned_and_the_search_ends_without_it(run):
@@ -169,3 +186,17 @@ def test_a_cancel_reaches_a_fit_that_cannot_be_stopped_midway(run):
         go()
     assert not release.is_set()
     release.set()
+
+
+def test_a_node_saved_at_version_1_still_validates_and_its_v1_outputs_are_not_reused(run):
+    """Version 2 never takes a trial without an AUC as the best: a node saved at version 1 runs as version 2, and
+    its v1 outputs (which may hold AUC NaN) are a cache miss (the fingerprint holds the version)."""
+    from pipelines.graph import from_json
+    from pipelines.validation import validate
+
+    import operators
+
+    for name in ("automl_gbdt", "automl_lr"):
+        assert operators.get(name).version == "2"
+        graph = from_json({"nodes": [{"id": "search", "operator": name, "version": "1", "params": {}}], "edges": []})
+        assert not [e for e in validate(graph) if e.node == "search" and e.code != "missing_input"], name

@@ -44,6 +44,16 @@ class Emit(Operator):
         return {"out": {"value": params.value}}
 
 
+class NotANumber(Operator):
+    name = "test_not_a_number"
+    category = "Testing"
+    description = "Outputs metrics JSON has no word for: NaN (an AUC over one class) and infinities."
+    outputs = (Port("out", PortType.METRICS),)
+
+    def run(self, ctx, inputs, params):
+        return {"out": {"auc": float("nan"), "high": float("inf"), "low": float("-inf"), "rows": 3}}
+
+
 class AddOne(Operator):
     name = "test_add_one"
     category = "Testing"
@@ -214,8 +224,8 @@ class Allocate(Operator):
         return {"out": {"allocated_mb": 64 * len(blocks)}}
 
 
-for _cls in (Emit, AddOne, Deaf, Rendezvous, Fail, Crash, NeedsTable, MakeTable, UnwritableTable, ScribbleOnInput,
-             SumX, Allocate):
+for _cls in (Emit, NotANumber, AddOne, Deaf, Rendezvous, Fail, Crash, NeedsTable, MakeTable, UnwritableTable,
+             ScribbleOnInput, SumX, Allocate):
     operators.register(_cls)
 
 

@@ -132,12 +132,16 @@ def test_shadow_through_the_api_is_compared_on_the_page(studio, settings):  # no
         body = studio.as_alice.post("/api/deployments/publish/", {"run": runs[0][0].pk, "name": "credit"},
                                     format="json").json()
         key = body["new_keys"]["primary"]
+        detail = f"/api/deployments/{body['id']}/"
+        assert studio.as_alice.get(detail + "shadow-comparison/").json() == {"available": False, "reason": (
+            "no shadow version is set: choose one (Shadow version), and the requests it sees are compared here")}
         answer = studio.as_alice.post("/api/deployments/publish/", {"run": runs[1][0].pk, "name": "credit",
                                                                    "shadow": True}, format="json")
         assert answer.status_code == 201 and answer.json()["shadow_version"] == 2
         assert answer.json()["live_version"] == 1
+        assert studio.as_alice.get(detail + "shadow-comparison/").json()["reason"] == (
+            "no request was logged with shadow v2 in the last 7 days yet")
         server.wait_for(lambda: server.get("/v2/health/ready")[0] == 200)
-        detail = f"/api/deployments/{body['id']}/"
 
         def compared():
             _predict(server, records, key)
@@ -157,7 +161,7 @@ def test_settings_are_validated_and_reach_the_registry(studio):  # noqa: F811
     body = studio.as_alice.post("/api/deployments/publish/", {"run": run.pk, "name": "credit"}, format="json").json()
     detail = f"/api/deployments/{body['id']}/"
     for bad, field in (({"log_share": 1.5}, "log_share"), ({"rate_limit_rps": -1}, "rate_limit_rps"),
-                       ({"log_exclude": ["x" * 300]}, "log_exclude")):
+                       ({"log_exclude": ["x" * 300]}, "log_exclude"), ({"description": "d" * 10_001}, "description")):
         answer = studio.as_alice.patch(detail, bad, format="json")
         assert answer.status_code == 400 and field in json.dumps(answer.json()), answer.json()
     answer = studio.as_alice.patch(detail, {"log_share": 0.1, "log_exclude": ["age"], "rate_limit_rps": 50,
@@ -173,6 +177,16 @@ def test_settings_are_validated_and_reach_the_registry(studio):  # noqa: F811
     assert bad.status_code == 404 and "no version 9" in bad.json()["message"]
     bad = studio.as_alice.post(detail + "traffic/", {"weights": {"1": 60}}, format="json")
     assert bad.status_code == 400 and "add up to 60" in bad.json()["message"]
+    # a shadow of the one version answering every request would never be scored (nor compared): refused
+    bad = studio.as_alice.post(detail + "shadow/", {"version": 1}, format="json")
+    assert bad.status_code == 400 and bad.json()["errors"][0]["path"] == "version", bad.json()
+    assert "v1 answers every request: a shadow is another version" in bad.json()["message"]
+    # canary and promote name the field the caller sent, as rollback and shadow do (they said `weights`)
+    for path, payload in (("canary/", {"version": 9, "percent": 10}), ("promote/", {"version": 9}),
+                          ("rollback/", {"version": 9}), ("shadow/", {"version": 9})):
+        bad = studio.as_alice.post(detail + path, payload, format="json")
+        assert bad.status_code == 404 and bad.json()["errors"] == [
+            {"path": "version", "message": "deployment 'credit' has no version 9", "code": "deployment"}], path
 
 
 def test_another_account_cannot_manage_keys_versions_or_settings_of_a_deployment(studio):  # noqa: F811

@@ -81,3 +81,24 @@ def test_both_endpoints_log_their_rows_and_count_them(tmp_path, bundles, scoring
     if protocol == "v1":  # the v1 answer names the id its rows were logged under
         assert rows[0]["request_id"] == answer.json()["id"]
     assert rows[1]["in_age"] == scoring_table["age"].iloc[1]
+
+
+def test_a_request_id_in_the_body_is_bounded_as_the_header_is(tmp_path, bundles, scoring_table):
+    """A v2 request's own "id" is echoed and written to the prediction log with every row: one of a megabyte was
+    kept whole (found by a probe with a deployment's key). Now at most MAX_REQUEST_ID characters, as the
+    X-Request-Id header, or a 400 naming it; nothing of the refused request is logged."""
+    import pyarrow.parquet as pq
+
+    from studio.serving.traffic import MAX_REQUEST_ID
+
+    log_dir = tmp_path / "prediction_log"
+    app = _app(tmp_path, bundles, load_bundle, prediction_log_dir=log_dir, log_flush_interval=0.05)
+    v2, _ = _requests(bundles, scoring_table)
+    with TestClient(app) as client:
+        refused = client.post("/v2/models/credit/infer", content=json.dumps({**v2, "id": "x" * 1_000_000}))
+        assert refused.status_code == 400 and refused.json() == {
+            "error": f"\"id\" must be at most {MAX_REQUEST_ID} characters; it has 1000000"}
+        kept = client.post("/v2/models/credit/infer", content=json.dumps({**v2, "id": "y" * MAX_REQUEST_ID}))
+        assert kept.status_code == 200 and kept.json()["id"] == "y" * MAX_REQUEST_ID
+    rows = [r for f in sorted(log_dir.rglob("*.parquet")) for r in pq.read_table(f).to_pylist()]
+    assert {r["request_id"] for r in rows} == {"y" * MAX_REQUEST_ID}

@@ -174,3 +174,36 @@ def test_choosing_the_engine_leaves_the_pipelines_changed_time(world):
     renamed = world.as_alice.patch(url, {"name": "renamed", "engine": "local"}, format="json").json()
     assert datetime.fromisoformat(renamed["updated_at"]) > datetime.fromisoformat(before)
     assert (renamed["name"], renamed["engine"]) == ("renamed", "local")
+
+
+def test_publish_from_a_component_node_and_from_an_evaluate_node_it_feeds(world, run_now, settings, tmp_path):
+    """A model trained inside a component publishes from the canvas as any other: from the component node (its one
+    model output) and from the evaluate node that takes it. Before, the component node "neither trains a model nor
+    evaluates one", the evaluate node had "no model connected", and the inner node's run id was "no node"."""
+    settings.SERVING_DIR = tmp_path / "serving"
+    for name, nodes in (("gbdt", ["train_gbdt"]), ("cut", ["split"])):
+        made = world.as_alice.post("/api/components/make/", {"pipeline": world.pipeline.pk, "name": name,
+                                                             "nodes": nodes}, format="json")
+        assert made.status_code == 201, made.json()
+    run = run_now(world.as_alice, pipeline=world.pipeline.pk).json()
+    assert world.as_alice.get(f"/api/runs/{run['id']}/").json()["status"] == "succeeded"
+    # a newer version of the component (its inner node renamed) does not change what the run made
+    component = world.as_alice.get(f"/api/components/?project={world.a.pk}").json()["results"]
+    gbdt = next(c for c in component if c["name"] == "gbdt")
+    renamed = gbdt["latest"]["graph"]
+    renamed["nodes"][0]["id"] = renamed["ports"]["outputs"][0]["node"] = "trees"
+    for port in renamed["ports"]["inputs"]:
+        port["targets"] = [{**t, "node": "trees"} for t in port["targets"]]
+    changed = world.as_alice.patch(f"/api/components/{gbdt['id']}/", {"graph": renamed}, format="json")
+    assert changed.status_code == 200 and changed.json()["latest"]["number"] == 2, changed.json()
+
+    for name, node_id in (("from-component", "gbdt"), ("from-evaluate", "evaluate"), ("from-inner", "gbdt.train_gbdt")):
+        response = publish(world.as_alice, run["id"], name, node_id)
+        assert response.status_code == 201, (node_id, response.json())
+        [version] = response.json()["versions"]
+        assert version["source_node"] == "gbdt.train_gbdt", node_id
+        assert {c["name"] for c in response.json()["input_spec"]} >= {"age", "region", "purpose"}
+    # a component node without a model output is named, as a plain node is
+    response = publish(world.as_alice, run["id"], "nothing", "cut")
+    assert response.status_code == 400, response.json()
+    assert "node 'cut'" in response.json()["message"] and response.json()["errors"][0]["path"] == "node"

@@ -104,6 +104,10 @@ def test_validation_errors_inside_a_component_name_the_component_node_inner_node
     graph = made["component"]["latest"]["graph"]
     graph["nodes"][0]["params"]["value"] = "many"
     world.as_alice.patch(f"/api/components/{made['component']['id']}/", {"graph": graph}, format="json")
+    # the component's own version names its inner node in its own terms (not the node it was checked in)
+    [own] = world.as_alice.get(f"/api/components/{made['component']['id']}/").json()["latest"]["errors"]
+    assert (own["node"], own["field"]) == ("emit", "value")
+    assert own["message"].startswith("node 'emit': parameter 'value': "), own["message"]
     refused = run_now(world.as_alice, pipeline=made["pipeline"]["id"])
     assert refused.status_code == 400
     [error] = refused.json()["errors"]
@@ -232,6 +236,18 @@ def test_an_inner_nodes_output_is_read_by_its_prefixed_id(world, made, run_now):
     assert page.status_code == 200 and page.json()["metrics"] == {"value": 4}
 
 
+def test_a_component_nodes_output_is_its_inner_nodes(world, made, run_now):
+    """The canvas shows a component node's outputs as any node's: its port `out` is inner node a2's (emit 3, plus
+    two). Before, a component node had no output ("run has no node"), and its panel said it had not finished."""
+    run = run_now(world.as_alice, pipeline=made["pipeline"]["id"]).json()
+    page = world.as_alice.get(f"/api/runs/{run['id']}/outputs/source3/out/")
+    assert page.status_code == 200 and page.json()["metrics"] == {"value": 5}
+    missing = world.as_alice.get(f"/api/runs/{run['id']}/outputs/source3/nope/")
+    assert missing.status_code == 404
+    assert missing.json()["message"] == f"node 'source3' has no output 'nope' in run {run['id']}"
+    assert world.as_bob.get(f"/api/runs/{run['id']}/outputs/source3/out/").status_code == 404
+
+
 def test_an_import_carrying_too_many_or_malformed_components_is_a_clear_400(world):
     graph = {"nodes": [], "edges": [], "components": {f"c{i}": {"versions": {"1": {"nodes": [], "edges": []},
                                                                              "2": {"nodes": [], "edges": []}}}
@@ -261,3 +277,20 @@ def test_make_component_names_its_ports_as_asked_and_refuses_a_clash(world):
     assert edge("emit", "out", "middle", "value") in graph["edges"]
     assert edge("middle", "plus_two", "z", "in") in graph["edges"]
     assert made["pipeline"]["latest"]["valid"]
+
+
+def test_importing_an_older_export_reuses_the_version_it_carries_and_moves_no_follower(world, made, run_now):
+    """An export carries the component versions it uses; a version equal to one the project has is reused. It
+    was compared with the latest only, so importing last week's export made its old v1 the new latest (v3) and
+    every pipeline following the component ran the old contents at its next run, unasked."""
+    exported = world.as_alice.get(f"/api/pipelines/{made['pipeline']['id']}/export/").json()
+    component = f"/api/components/{made['component']['id']}/"
+    graph = made["component"]["latest"]["graph"]
+    graph["nodes"][0]["params"]["value"] = 10  # v2: emit 10, plus two
+    assert world.as_alice.patch(component, {"graph": graph}, format="json").json()["latest"]["number"] == 2
+
+    imported = world.as_alice.post("/api/pipelines/import/", {"project": world.a.pk, "name": "last week's",
+                                                              "graph": exported}, format="json")
+    assert imported.status_code == 201, imported.json()
+    assert [v["number"] for v in world.as_alice.get(component + "versions/").json()] == [2, 1]
+    assert run_metrics(world.as_alice, run_now, made["pipeline"]["id"])["z"] == {"value": 13}  # still v2

@@ -126,3 +126,21 @@ def test_json_lines_with_objects_in_cells_have_a_preview_not_a_500(world):
     preview = response.json()["preview"]
     assert {c["name"]: c["distinct"] for c in preview["columns"]} == {"id": 2, "a": 2, "t": 1}
     assert preview["rows"] == [[1, '{"b": [1, 2]}', "[1]"], [2, '{"b": [3]}', "[1]"]]
+
+
+def test_a_run_whose_metrics_hold_nan_finishes_with_them_as_null(world, run_now):
+    """A metric JSON has no word for (an AUC over one class is NaN) made the run's final event invalid JSON for the
+    database's JSON column: the insert failed in the worker and the run stayed "running" for good (found with
+    automl_lr on 30 rows and 10 folds). Now NaN and the infinities are stored as null and the run finishes."""
+    import tests.pipelines.testing_operators  # noqa: F401  (registers test_not_a_number)
+
+    graph = {"name": "nan", "nodes": [node("odd", "test_not_a_number")], "edges": []}
+    pipeline = world.as_alice.post("/api/pipelines/", {"project": world.a.pk, "name": "nan", "graph": graph},
+                                   format="json").json()
+    assert "id" in pipeline, pipeline
+    run = run_now(world.as_alice, pipeline=pipeline["id"]).json()
+    run = world.as_alice.get(f"/api/runs/{run['id']}/").json()
+    assert run["status"] == "succeeded", run
+    assert run["metrics"]["odd"] == {"auc": None, "high": None, "low": None, "rows": 3}
+    events = world.as_alice.get(f"/api/runs/{run['id']}/events/").json()
+    assert events[-1]["type"] == "run_finished" and events[-1]["data"]["status"] == "succeeded"

@@ -115,7 +115,7 @@ export function ParamPanel({ node, spec, errors, columns, onParams, onLabel, onD
     <aside className="param-panel" aria-label="Parameters" data-testid="param-panel">
       <h2>{node.label || node.id}</h2>
       <p className="muted">
-        {spec ? `${spec.name} v${spec.version} — ${spec.description}` : `Unknown operator “${node.operator}”`}
+        {spec ? `${spec.name}${spec.version ? ` v${spec.version}` : ""} — ${spec.description}` : `Unknown operator “${node.operator}”`}
       </p>
       {actions}
       <label className="field">

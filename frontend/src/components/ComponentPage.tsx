@@ -34,12 +34,13 @@ function UsedByList({ used, latest, onMove }: { used: WhereUsed; latest: number;
   );
 }
 
-/** Each inner node's parameters as JSON, editable; publishing makes a new version of the component. */
-function InnerNodes({ graph, onChange }: { graph: ComponentGraph; onChange: (g: ComponentGraph) => void }) {
+/** Each inner node's parameters as JSON, editable; publishing makes a new version of the component. `onBad`: the
+ * nodes whose text is not JSON (their last good value stays in the graph, so it must not be published as is). */
+function InnerNodes({ graph, onChange, onBad }: { graph: ComponentGraph; onChange: (g: ComponentGraph) => void; onBad: (id: string, bad: boolean) => void }) {
   return (
     <div className="inner-nodes">
       {graph.nodes.map((n, i) => (
-        <InnerNode key={n.id} id={n.id} operator={n.operator} params={n.params} onParams={(params) => {
+        <InnerNode key={n.id} id={n.id} operator={n.operator} params={n.params} onBad={(bad) => onBad(n.id, bad)} onParams={(params) => {
           const nodes = graph.nodes.map((m, j) => (j === i ? { ...m, params } : m));
           onChange({ ...graph, nodes });
         }} />
@@ -48,23 +49,38 @@ function InnerNodes({ graph, onChange }: { graph: ComponentGraph; onChange: (g: 
   );
 }
 
-function InnerNode({ id, operator, params, onParams }: { id: string; operator: string; params: Record<string, unknown>; onParams: (p: Record<string, unknown>) => void }) {
+function InnerNode({ id, operator, params, onParams, onBad }: { id: string; operator: string; params: Record<string, unknown>; onParams: (p: Record<string, unknown>) => void; onBad: (bad: boolean) => void }) {
   const [text, setText] = useState(JSON.stringify(params, null, 1));
   const [bad, setBad] = useState(false);
+  const mark = (b: boolean) => { setBad(b); onBad(b); };
   return (
     <label className="inner-node">
       <span>Parameters of {id} <span className="muted">({operator})</span></span>
       <textarea rows={4} value={text} aria-invalid={bad} onChange={(e) => {
         setText(e.target.value);
         try {
-          onParams(JSON.parse(e.target.value) as Record<string, unknown>);
-          setBad(false);
+          const parsed: unknown = JSON.parse(e.target.value);
+          if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error("not an object");
+          onParams(parsed as Record<string, unknown>);
+          mark(false);
         } catch {
-          setBad(true);
+          mark(true);
         }
       }} />
+      {bad && <span className="error-text">Not a JSON object, such as {"{\"ratio\": 0.8}"}</span>}
     </label>
   );
+}
+
+/** What the page says after a publish: the new version, and its errors when it does not validate (the pipelines
+ * following the latest would fail at their next run). */
+function published(saved: Component & { version_created: boolean }, followers: string[]): string {
+  const latest = saved.latest;
+  if (!saved.version_created || !latest) return "Nothing changed";
+  if (latest.valid) return `Published v${latest.number}`;
+  const errors = latest.errors.map((e) => e.message).join("; ");
+  const broken = followers.length ? ` The pipelines following the latest (${followers.join(", ")}) will fail at their next run until a valid version is published.` : "";
+  return `Published v${latest.number}, which does not validate: ${errors}.${broken}`;
 }
 
 export function ComponentPage({ id }: { id: string }) {
@@ -72,6 +88,7 @@ export function ComponentPage({ id }: { id: string }) {
   const [used, setUsed] = useState<WhereUsed | null>(null);
   const [draft, setDraft] = useState<ComponentGraph | null>(null);
   const [status, setStatus] = useState("");
+  const [bad, setBad] = useState<string[]>([]); // inner nodes whose parameters are not JSON
   const load = useCallback(() => {
     Promise.all([get<Component>(`/api/components/${id}/`), get<WhereUsed>(`/api/components/${id}/where-used/`)])
       .then(([c, u]) => { setComponent(c); setUsed(u); setDraft(c.latest?.graph ?? null); })
@@ -80,9 +97,13 @@ export function ComponentPage({ id }: { id: string }) {
   useEffect(load, [load]);
 
   const publish = async () => {
+    if (bad.length) {
+      setStatus(`Not published: the parameters of ${bad.join(", ")} are not a JSON object`);
+      return;
+    }
     try {
       const saved = await patch<Component & { version_created: boolean }>(`/api/components/${id}/`, { graph: draft, message: "edited on the component page" });
-      setStatus(saved.version_created ? `Published v${saved.latest?.number}` : "Nothing changed");
+      setStatus(published(saved, used?.pipelines.filter((p) => p.follows).map((p) => p.name) ?? []));
       load();
     } catch (e) {
       setStatus((e as Error).message);
@@ -98,7 +119,7 @@ export function ComponentPage({ id }: { id: string }) {
   const latest = component.latest?.number ?? 0;
   const followers = used.pipelines.filter((p) => p.follows).map((p) => p.name);
   return (
-    <div className="component-page">
+    <div className="page component-page">
       <header className="page-head">
         <h1>Component {component.name}</h1>
         <span className="muted">v{latest}</span>
@@ -117,12 +138,12 @@ export function ComponentPage({ id }: { id: string }) {
       </section>
       <section aria-label="Inner nodes">
         <h2>Inner nodes</h2>
-        <InnerNodes key={latest} graph={draft} onChange={setDraft} />
+        <InnerNodes key={latest} graph={draft} onChange={setDraft} onBad={(node, b) => setBad((now) => (b ? [...new Set([...now, node])] : now.filter((n) => n !== node)))} />
         <p data-testid="followers">
           {followers.length ? `Publishing changes these pipelines at their next run: ${followers.join(", ")}` : "No pipeline follows the latest version."}
         </p>
         <button type="button" className="primary" onClick={() => void publish()}>Publish new version</button>
-        {status && <span role="status">{status}</span>}
+        {status && <p role="status">{status}</p>}
       </section>
     </div>
   );

@@ -138,7 +138,9 @@ export function PipelinePage({ id }: { id: string }) {
   const catalogue = parts.catalogue;
   if (!pipeline || !catalogue || !initial) return <p className="muted">Loading the pipeline…</p>;
   const specOf = (node: string | null) => (node ? catalogue.find((o) => o.name === graph?.nodes.find((n) => n.id === node)?.operator) : undefined);
-  const finished = (node: string | null) => ["succeeded", "cached"].includes((node && run.nodes.get(node)?.status) || "");
+  // A component node has no run row of its own: its inner nodes' states are folded onto it (runStates), and the
+  // API reads its output ports from the inner nodes behind them.
+  const finished = (node: string | null) => ["succeeded", "cached"].includes((node && runStates.get(node)?.status) || "");
   const bottom = (
     <RunPanel
       pipelineId={Number(id)} runId={runId} status={run.status} running={run.status === "running" || (runId !== null && run.lastSeq === 0)}

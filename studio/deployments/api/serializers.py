@@ -63,6 +63,7 @@ class DeploymentSerializer(IdentityFieldsMixin, serializers.ModelSerializer):
                                        help_text="Share of requests written to the prediction log, 0-1")
     log_exclude = serializers.ListField(child=serializers.CharField(max_length=200), required=False,
                                         max_length=500, help_text="Inputs never written to the prediction log")
+    description = serializers.CharField(required=False, allow_blank=True, max_length=10_000)  # as publish's
 
     class Meta:
         model = Deployment

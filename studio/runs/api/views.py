@@ -13,7 +13,7 @@ from studio.projects.permissions import ProjectScopedMixin, require_role
 
 from ..models import Run, RunStatus
 from ..outputs import describe
-from ..service import cancel_run, start_run
+from ..service import cancel_run, executed_graph, start_run
 from ..worker import artifact_store
 from .serializers import (EventsQuerySerializer, OutputQuerySerializer, OutputSerializer, RunCreateSerializer,
                           RunEventSerializer, RunSerializer)
@@ -90,9 +90,16 @@ class RunViewSet(ProjectScopedMixin, mixins.ListModelMixin, mixins.RetrieveModel
         query.is_valid(raise_exception=True)
         # No node id holds a NUL (every body refuses one), and PostgreSQL refuses it in a query: a 500 before.
         node_run = run.nodes.filter(node=node).first() if "\x00" not in node else None
+        inner_port = port
+        component_ports = executed_graph(run)[1].get(node) if node_run is None else None
+        if component_ports is not None:  # a component node: each of its output ports is an inner node's
+            inner, inner_port = component_ports.get(port, (None, port))
+            node_run = run.nodes.filter(node=inner).first() if inner else None
+            if node_run is None:
+                raise exceptions.NotFound(f"node {node!r} has no output {port!r} in run {run.pk}")
         if node_run is None:
             raise exceptions.NotFound(f"run {run.pk} has no node {node!r}")
-        fingerprint = (node_run.outputs or {}).get(port)
+        fingerprint = (node_run.outputs or {}).get(inner_port)
         if fingerprint is None:
             raise exceptions.NotFound(f"node {node!r} has no output {port!r} in run {run.pk} (status "
                                       f"{node_run.status})")
