@@ -66,11 +66,18 @@ def set_traffic(deployment: Deployment, weights: dict, user=None,
         load_bundle_checked(deployment, int(number))
     heaviest = max(clean, key=lambda v: (clean[v], int(v)))
     live = deployment.versions.get(number=int(heaviest))
+    # The shadow now answering every request would never be scored again (set_shadow refuses such a shadow): its
+    # trial is over, so it is turned off with the change, and the history says why.
+    shadow_done = deployment.shadow_version is not None and set(clean) == {str(deployment.shadow_version)}
     with transaction.atomic():
         Deployment.objects.filter(pk=deployment.pk).update(traffic=clean if len(clean) > 1 else {},
                                                            live_version=live)
         DeploymentEvent.objects.create(deployment=deployment, action=action, version=int(heaviest),
                                        detail=_describe(clean), user=user)
+        if shadow_done:
+            Deployment.objects.filter(pk=deployment.pk).update(shadow_version=None)
+            DeploymentEvent.objects.create(deployment=deployment, action=DeploymentEvent.Action.SHADOW,
+                                           detail=f"off: v{heaviest} answers every request", user=user)
     sync_registry()
     deployment.refresh_from_db()
     return deployment
@@ -87,8 +94,11 @@ def canary(deployment: Deployment, number: int, percent: int, user=None) -> Depl
     if not 0 < percent < 100:
         raise DeploymentError("canary: a percent between 1 and 99", "canary")
     load_bundle_checked(deployment, number)
-    if deployment.live_version_id is None or deployment.live_version.number == number:
+    if deployment.live_version_id is None:
         return promote(deployment, number, user)
+    if deployment.live_version.number == number:  # it would have become a promote, without a word
+        raise DeploymentError(f"v{number} is the live version: a canary sends part of the traffic to another "
+                              "version (promote sends all of it)", "version")
     return set_traffic(deployment, {str(deployment.live_version.number): 100 - percent, str(number): percent},
                        user, DeploymentEvent.Action.CANARY)
 

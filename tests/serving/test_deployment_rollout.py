@@ -152,6 +152,21 @@ def test_shadow_through_the_api_is_compared_on_the_page(studio, settings):  # no
         report = studio.as_alice.get(detail + "shadow-comparison/").json()["versions"]["2"]
         assert 0 <= report["agreement"] <= 1 and report["live_versions"] == ["1"]
         assert sum(report["difference_histogram"]["counts"]) == report["rows"]
+        # a canary of the live version is refused (it became a promote without a word), naming the version
+        bad = studio.as_alice.post(detail + "canary/", {"version": 1, "percent": 10}, format="json")
+        assert bad.status_code == 400 and bad.json()["errors"][0]["path"] == "version", bad.json()
+        assert "v1 is the live version" in bad.json()["message"]
+        # a canary of the shadow keeps it shadowing (v1 still answers most requests); promoting it ends its trial
+        answer = studio.as_alice.post(detail + "canary/", {"version": 2, "percent": 10}, format="json")
+        assert answer.status_code == 200 and answer.json()["shadow_version"] == 2, answer.json()
+        promoted = studio.as_alice.post(detail + "promote/", {"version": 2}, format="json").json()
+        assert promoted["live_version"] == 2 and promoted["shadow_version"] is None, promoted
+        assert [e["detail"] for e in promoted["history"][-2:]] == ["v2 100%", "off: v2 answers every request"]
+        from studio.deployments.services import registry_path
+
+        assert "shadow" not in json.loads(registry_path().read_text())["models"]["credit"]
+        again = studio.as_alice.post(detail + "shadow/", {"version": 1}, format="json")
+        assert again.status_code == 200 and again.json()["shadow_version"] == 1
         off = studio.as_alice.post(detail + "shadow/", {"version": None}, format="json")
         assert off.status_code == 200 and off.json()["shadow_version"] is None
 

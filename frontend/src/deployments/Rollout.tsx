@@ -83,7 +83,7 @@ export function TrafficPanel({ deployment, busy, act }: { deployment: Deployment
         <form className="inline-form" aria-label="Canary" onSubmit={startCanary}>
           <label>Canary version{" "}
             <select value={version} onChange={(e) => setVersion(e.target.value)}>
-              {numbers.map((n) => <option key={n} value={n}>v{n}</option>)}
+              {numbers.filter((n) => n !== deployment.live_version).map((n) => <option key={n} value={n}>v{n}</option>)}
             </select>
           </label>{" "}
           <label>at percent <input value={percent} onChange={(e) => setPercent(e.target.value)} inputMode="numeric" size={3} /></label>{" "}

@@ -58,6 +58,7 @@ test("canary at 10% from the deployment page, both versions' figures, promote; t
 
   // The canary: v2 at 10% of traffic, from the page.
   const canary = page.getByRole("form", { name: "Canary" });
+  await expect(canary.getByLabel("Canary version").getByRole("option")).toHaveText(["v2"]); // not the live v1
   await canary.getByLabel("Canary version").selectOption("2");
   await canary.getByLabel("at percent").fill("10");
   await canary.getByRole("button", { name: "Start canary" }).click();
