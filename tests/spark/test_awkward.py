@@ -1,0 +1,72 @@
+"""Awkward tables on both engines: NaN beside null in a float column, groups of one row, times centuries apart.
+Parquet written with pyarrow, so a NaN stays a NaN in the file (pandas would write it as null): the local
+engine reads both as one missing value, and Spark must see them so too."""
+from __future__ import annotations
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from tests.spark.both import assert_same_rows, one_operator, outputs_of, run_both
+
+NAN = float("nan")
+AWKWARD = {"table": "data/awkward.parquet"}
+
+
+@pytest.fixture(scope="module")
+def awkward_root(tmp_path_factory):
+    """data/awkward.parquet: a float column with NaN and null both (and a repeated 1.5), text with groups of one
+    row, with a null and a NaN, times from 1900 to the last day nanoseconds reach (2262-04-11)."""
+    table = pa.table({
+        "id": pa.array(range(8), pa.int64()),
+        "f": pa.array([1.5, NAN, None, -0.0, 2.5, NAN, 3.0, 1.5], pa.float64()),
+        "s": pa.array([" Apple", "apple", "ÄPFEL", None, "", "Äpfel ", "bé", "apple"], pa.string()),
+        "g": pa.array([1.0, NAN, None, 2.0, 2.0, 2.0, 3.0, NAN], pa.float64()),
+        "d": pa.array([pd.Timestamp("1950-03-01"), pd.Timestamp("1969-12-31 23:59:59"), None,
+                       pd.Timestamp("2200-01-01"), pd.Timestamp("1970-01-01"), pd.Timestamp("2024-02-29"),
+                       pd.Timestamp("1900-01-01"), pd.Timestamp("2262-04-11")], pa.timestamp("us")),
+    })
+    root = tmp_path_factory.mktemp("awkward")
+    (root / "data").mkdir()
+    pq.write_table(table, root / "data" / "awkward.parquet")
+    return root
+
+
+@pytest.mark.parametrize("params", [{"columns": ["f"]}, {"columns": ["f"], "keep": "last"}, {}],
+                         ids=["first", "last", "all"])
+def test_drop_duplicates_takes_nan_and_null_for_one_missing_value(spark, awkward_root, tmp_path, params):
+    """Locally NaN and null in 'f' are one key (pandas' NaN): 5 rows of 8 remain on column f. Spark kept 6, the
+    NaN rows and the null row as two keys. On all columns no row repeats: all 8 remain on both."""
+    local, distributed = run_both(one_operator("drop_duplicates", params, AWKWARD), awkward_root, tmp_path)
+    expected, got = outputs_of(local)["table"], outputs_of(distributed)["table"]
+    assert len(expected) == (5 if params else 8)
+    assert_same_rows(expected, got)
+
+
+@pytest.mark.parametrize("column", ["s", "g"])
+def test_stratified_split_sends_as_many_rows_of_each_group_to_each_side(spark, awkward_root, tmp_path, column):
+    """round(0.5 * 1) is 0 in Python (half to even): a group of one row sends it to the second side. Spark's
+    round() took it to the first (half up), so 7 of 8 rows went first where locally 1 did; and on 'g' the NaN rows
+    and the null row are one group of missing values locally, two on Spark."""
+    params = {"ratio": 0.5, "stratify": column, "seed": 3}
+    local, distributed = run_both(one_operator("split_random", params, AWKWARD), awkward_root, tmp_path)
+    expected, got = outputs_of(local), outputs_of(distributed)
+
+    def groups(side: pd.DataFrame) -> dict:
+        return side[column].astype("string").fillna("missing").value_counts().to_dict()
+
+    for port in ("first", "second"):
+        assert groups(got[port]) == groups(expected[port]), port
+
+
+def test_summarize_draws_times_centuries_apart(spark, awkward_root, tmp_path):
+    """A time histogram from 1900 to 2262: Spark's run failed (OutOfBoundsDatetime: the span in nanoseconds
+    overflows int64), and the local one read the column's microseconds as nanoseconds (its edges in 1969)."""
+    local, distributed = run_both(one_operator("summarize", {}, AWKWARD), awkward_root, tmp_path)
+    expected, got = outputs_of(local)["report"], outputs_of(distributed)["report"]
+    times = expected.figures["histogram:d"]["data"][0]
+    assert times["x"][0] == "1900-01-01T00:00:00" and times["x"][-1].startswith("2244-"), times["x"]
+    assert sum(times["y"]) == 7
+    assert got.figures == expected.figures
+    assert got.tables == expected.tables
