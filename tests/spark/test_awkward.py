@@ -70,3 +70,15 @@ def test_summarize_draws_times_centuries_apart(spark, awkward_root, tmp_path):
     assert sum(times["y"]) == 7
     assert got.figures == expected.figures
     assert got.tables == expected.tables
+
+
+def test_sql_transform_reads_nan_as_null(spark, awkward_root, tmp_path):
+    """DuckDB reads the local engine's NaN as NULL (pandas' missing value): avg() skips it, count() does not count
+    it, IS NULL finds it. Spark SQL took NaN for a value: avg(f) of 'apple' was NaN where locally 1.5."""
+    sql = ("SELECT s, avg(f) AS mean, count(f) AS present, sum(CASE WHEN g IS NULL THEN 1 ELSE 0 END) AS gaps "
+           "FROM t1 GROUP BY s")
+    local, distributed = run_both(one_operator("sql_transform", {"sql": sql}, {"t1": AWKWARD["table"]}),
+                                  awkward_root, tmp_path)
+    expected, got = outputs_of(local)["table"], outputs_of(distributed)["table"]
+    assert expected.set_index("s").loc["apple", "mean"] == 1.5
+    assert_same_rows(expected, got)
