@@ -130,7 +130,8 @@ def import_csv(ctx, inputs, params):
         checks += [F.count(column).alias(f"n{i}"),
                    F.count(F.expr(f"try_cast({quoted(c)} AS BIGINT)")).alias(f"int{i}"),
                    F.count(F.expr(f"try_cast({quoted(c)} AS DOUBLE)")).alias(f"num{i}"),
-                   F.sum(column.rlike(date_pattern).cast("int")).alias(f"date{i}")]
+                   F.sum(column.rlike(date_pattern).cast("int")).alias(f"date{i}"),
+                   F.count(F.expr(f"try_to_timestamp({quoted(c)})")).alias(f"time{i}")]
     kinds = {}
     if checks:
         row = table.agg(*checks).collect()[0]
@@ -140,7 +141,9 @@ def import_csv(ctx, inputs, params):
                 kinds[c] = "integer"
             elif n and row[f"num{i}"] == n:
                 kinds[c] = "number"
-            elif n and params.parse_dates and row[f"date{i}"] == n:
+            elif n and params.parse_dates and row[f"date{i}"] == n == row[f"time{i}"]:
+                # every value a time, as the local engine's parse of the whole column: an impossible date
+                # ('2024-02-30') leaves the column text there, where the cast would make it null here
                 kinds[c] = "datetime"
     kinds.update(params.column_types)
     _refuse_unreadable(table, params.column_types)

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.spark.both import assert_same_rows, one_operator, outputs_of, run_both
+from tests.spark.both import assert_same_rows, graph, one_operator, outputs_of, run_both
 
 NAN = float("nan")
 AWKWARD = {"table": "data/awkward.parquet"}
@@ -82,3 +82,18 @@ def test_sql_transform_reads_nan_as_null(spark, awkward_root, tmp_path):
     expected, got = outputs_of(local)["table"], outputs_of(distributed)["table"]
     assert expected.set_index("s").loc["apple", "mean"] == 1.5
     assert_same_rows(expected, got)
+
+
+def test_csv_dates_are_the_local_ones_from_an_impossible_date_to_9999(spark, tmp_path):
+    """A column of ISO dates with one impossible ('2024-02-30') stays text locally; Spark made the date null, no
+    word said. And a '9999-12-31' (a common 'no end'): Spark writes times as INT96, which read as nanoseconds
+    wrapped round to 1816-03-29 (and 2300-01-01 to 1715)."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "dates.csv").write_text(
+        "id,day,until\n1,2024-02-30,1950-01-01\n2,2024-01-01,9999-12-31\n3,2024-03-01,2300-01-01 12:00:00\n")
+    local, distributed = run_both(graph([("n", "import_csv", {"path": "data/dates.csv"})]), tmp_path, tmp_path)
+    expected, got = outputs_of(local)["table"], outputs_of(distributed)["table"]
+    assert expected["day"].tolist() == ["2024-02-30", "2024-01-01", "2024-03-01"]
+    assert expected["until"].max() == pd.Timestamp("9999-12-31")
+    assert got["day"].tolist() == expected["day"].tolist()
+    assert got["until"].tolist() == expected["until"].tolist()
