@@ -98,7 +98,8 @@ def _first_line(exc: Exception) -> str:
 
 def import_csv(ctx, inputs, params):
     """Spark reads the file as text columns; then one aggregation finds, per column, whether every value is
-    an integer, a number or an ISO date (as the local engine's inference), and the columns are cast."""
+    an integer, a number, a true / false word or an ISO date (as the local engine's inference), and the columns
+    are cast."""
     from pyspark.sql import functions as F
 
     from ..library.io_files import ISO_DATE, ImportMessages, source_label, source_path
@@ -131,7 +132,8 @@ def import_csv(ctx, inputs, params):
                    F.count(F.expr(f"try_cast({quoted(c)} AS BIGINT)")).alias(f"int{i}"),
                    F.count(F.expr(f"try_cast({quoted(c)} AS DOUBLE)")).alias(f"num{i}"),
                    F.sum(column.rlike(date_pattern).cast("int")).alias(f"date{i}"),
-                   F.count(F.expr(f"try_to_timestamp({quoted(c)})")).alias(f"time{i}")]
+                   F.count(F.expr(f"try_to_timestamp({quoted(c)})")).alias(f"time{i}"),
+                   F.sum(F.lower(column).isin("true", "false").cast("int")).alias(f"bool{i}")]
     kinds = {}
     if checks:
         row = table.agg(*checks).collect()[0]
@@ -141,6 +143,8 @@ def import_csv(ctx, inputs, params):
                 kinds[c] = "integer"
             elif n and row[f"num{i}"] == n:
                 kinds[c] = "number"
+            elif n and row[f"bool{i}"] == n:  # pandas' reading of true / false in any case
+                kinds[c] = "boolean"
             elif n and params.parse_dates and row[f"date{i}"] == n == row[f"time{i}"]:
                 # every value a time, as the local engine's parse of the whole column: an impossible date
                 # ('2024-02-30') leaves the column text there, where the cast would make it null here

@@ -97,3 +97,16 @@ def test_csv_dates_are_the_local_ones_from_an_impossible_date_to_9999(spark, tmp
     assert expected["until"].max() == pd.Timestamp("9999-12-31")
     assert got["day"].tolist() == expected["day"].tolist()
     assert got["until"].tolist() == expected["until"].tolist()
+
+
+def test_csv_true_and_false_in_any_case_are_booleans_on_both_engines(spark, tmp_path):
+    """pandas reads a column of true / false words (any case, gaps allowed) as booleans; Spark kept the text,
+    so 'flag == True' kept no row there. ' True' (a space) or 'yes' stays text on both."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "flags.csv").write_text(
+        "id,flag,spaced,words\n1,True,True,yes\n2,FALSE,false,no\n3,,False,yes\n4,tRuE, True,no\n")
+    local, distributed = run_both(graph([("n", "import_csv", {"path": "data/flags.csv"})]), tmp_path, tmp_path)
+    expected, got = outputs_of(local)["table"], outputs_of(distributed)["table"]
+    assert expected["flag"].tolist()[:2] == [True, False]
+    assert expected["spaced"].tolist()[-1] == " True"
+    assert_same_rows(expected, got)
