@@ -112,8 +112,7 @@ def import_csv(ctx, inputs, params):
     table = reader.csv(str(path))
     if not table.columns:
         raise OperatorError(f"{label!r} is empty", field=field)
-    if not params.header:
-        table = table.toDF(*[f"column_{i + 1}" for i in range(len(table.columns))])
+    table = table.toDF(*_local_names(path, params, table.columns))
     if params.max_rows:
         table = table.limit(params.max_rows)
     nulls = list(params.null_values)
@@ -154,6 +153,20 @@ def import_csv(ctx, inputs, params):
     table = table.select(*[_cast(c, kinds.get(c)) for c in table.columns])
     ctx.log(f"reading {label} with Spark ({table.rdd.getNumPartitions()} partitions)")
     return {"table": table}
+
+
+def _local_names(path, params, names: list[str]) -> list[str]:
+    """The column names the local engine gives: column_1, ... without a header; with one, pandas' names of the
+    header line (a repeated 'x' is 'x.1', a blank one 'Unnamed: 2', where Spark says 'x1' and '_c2')."""
+    import pandas as pd
+
+    if not params.header:
+        return [f"column_{i + 1}" for i in range(len(names))]
+    try:
+        local = pd.read_csv(path, sep=params.delimiter, encoding=params.encoding, nrows=0).columns
+    except (OSError, ValueError, LookupError, pd.errors.ParserError, pd.errors.EmptyDataError):
+        return names  # the local engine fails on this header: Spark's names stand
+    return [str(name) for name in local] if len(local) == len(names) else names
 
 
 def _refuse_unreadable(table, column_types: dict[str, str]) -> None:

@@ -110,3 +110,14 @@ def test_csv_true_and_false_in_any_case_are_booleans_on_both_engines(spark, tmp_
     assert expected["flag"].tolist()[:2] == [True, False]
     assert expected["spaced"].tolist()[-1] == " True"
     assert_same_rows(expected, got)
+
+
+def test_csv_repeated_and_blank_header_names_are_the_local_ones(spark, tmp_path):
+    """pandas names a repeated 'x' 'x.1' and a blank header 'Unnamed: 2'; Spark said 'x1' and '_c2', so a
+    parameter naming the column found it on one engine only."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "header.csv").write_text("x,x,,y\n1,2,3,a\n4,5,6,b\n")
+    local, distributed = run_both(graph([("n", "import_csv", {"path": "data/header.csv"})]), tmp_path, tmp_path)
+    expected, got = outputs_of(local)["table"], outputs_of(distributed)["table"]
+    assert list(expected.columns) == ["x", "x.1", "Unnamed: 2", "y"]
+    assert_same_rows(expected, got)
