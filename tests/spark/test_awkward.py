@@ -121,3 +121,17 @@ def test_csv_repeated_and_blank_header_names_are_the_local_ones(spark, tmp_path)
     expected, got = outputs_of(local)["table"], outputs_of(distributed)["table"]
     assert list(expected.columns) == ["x", "x.1", "Unnamed: 2", "y"]
     assert_same_rows(expected, got)
+
+
+@pytest.mark.parametrize("how", ["inner", "left"])
+def test_join_on_a_float_key_matches_nan_and_null_alike(spark, awkward_root, tmp_path, how):
+    """pandas' merge matches missing keys with each other, NaN and null alike (one missing value); Spark's
+    null-safe equality matched NaN to NaN and null to null only."""
+    right = pa.table({"f": pa.array([NAN, None, 1.5, -0.0, 0.0]), "w": pa.array([1, 2, 3, 4, 5])})
+    pq.write_table(right, awkward_root / "data" / "floats.parquet")
+    inputs = {"left": AWKWARD["table"], "right": "data/floats.parquet"}
+    local, distributed = run_both(one_operator("join", {"left_on": ["f"], "how": how}, inputs), awkward_root,
+                                  tmp_path)
+    expected, got = outputs_of(local)["table"], outputs_of(distributed)["table"]
+    assert len(expected) == {"inner": 10, "left": 12}[how]
+    assert_same_rows(expected, got)
