@@ -135,3 +135,19 @@ def test_join_on_a_float_key_matches_nan_and_null_alike(spark, awkward_root, tmp
     expected, got = outputs_of(local)["table"], outputs_of(distributed)["table"]
     assert len(expected) == {"inner": 10, "left": 12}[how]
     assert_same_rows(expected, got)
+
+
+def test_cast_to_integer_leaves_a_number_past_int64_missing_on_both_engines(spark, tmp_path):
+    """'9223372036854775808' (2**63) does not fit an integer column: Spark's task failed on it (ArrowInvalid:
+    truncated converting to int64) and the local engine kept an inexact float. Now it is a value that did not
+    cast, on both, and counted so."""
+    (tmp_path / "data").mkdir()
+    texts = pa.table({"t": pa.array([" 12 ", "9223372036854775808", "-9223372036854775808", "1e3", "2.5", None])})
+    pq.write_table(texts, tmp_path / "data" / "texts.parquet")
+    local, distributed = run_both(one_operator("cast_columns", {"types": {"t": "integer"}},
+                                               {"table": "data/texts.parquet"}), tmp_path, tmp_path)
+    expected, got = outputs_of(local), outputs_of(distributed)
+    assert expected["table"]["t"][0] == 12 and pd.isna(expected["table"]["t"][1])
+    assert expected["metrics"] == {"not_cast.t": 2}
+    assert got["metrics"] == expected["metrics"]
+    assert_same_rows(expected["table"], got["table"])
