@@ -151,3 +151,20 @@ def test_cast_to_integer_leaves_a_number_past_int64_missing_on_both_engines(spar
     assert expected["metrics"] == {"not_cast.t": 2}
     assert got["metrics"] == expected["metrics"]
     assert_same_rows(expected["table"], got["table"])
+
+
+@pytest.mark.parametrize("params", [{"last_fraction": 0.5}, {"mode": "cutoff", "cutoff": "2024-01-06 09:00"}],
+                         ids=["fraction", "cutoff"])
+def test_split_time_on_text_times_of_several_utc_offsets(spark, tmp_path, params):
+    """Times as text with different UTC offsets: Spark reads them as instants; the local run failed with pandas'
+    bare 'ValueError: Mixed timezones detected', no field, no column. Now the same instants, the same sides."""
+    (tmp_path / "data").mkdir()
+    times = ["2024-01-05T10:00:00Z", "2024-01-06T10:00:00+02:00", "2024-01-06T09:30:00+00:00",
+             "2024-01-07T01:00:00-05:00"]
+    pq.write_table(pa.table({"id": pa.array(range(4)), "t": pa.array(times)}), tmp_path / "data" / "times.parquet")
+    local, distributed = run_both(one_operator("split_time", {"column": "t", **params},
+                                               {"table": "data/times.parquet"}), tmp_path, tmp_path)
+    expected, got = outputs_of(local), outputs_of(distributed)
+    assert sorted(expected["second"]["id"]) == [2, 3]  # id 1 is 08:00 UTC, before the cutoff
+    for side in ("first", "second"):
+        assert sorted(got[side]["id"]) == sorted(expected[side]["id"]), side
