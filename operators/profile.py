@@ -84,7 +84,7 @@ def parquet_profile(path) -> dict:
     positions = pd.Series(np.arange(rows)).sample(SAMPLE_ROWS, random_state=0).to_numpy() if sampled else None
     columns = []
     for name in dataset.schema.names:
-        series = pd.read_parquet(path, columns=[name], coerce_int96_timestamp_unit="us")[name]
+        series = pd.read_parquet(path, columns=[name])[name]
         if isinstance(series.dtype, pd.DatetimeTZDtype):  # Spark's times, if written as micros in UTC
             series = series.dt.tz_convert("UTC").dt.tz_localize(None)
         columns.append(column_profile(series, series.iloc[positions] if sampled else series))
