@@ -52,10 +52,11 @@ def column_profile(series: pd.Series, sample: pd.Series) -> dict:
             entry["histogram"] = {"edges": edges.tolist(), "counts": counts.tolist()}
     elif kind == "datetime" and len(present):
         entry.update(min=_scalar(series.min()), max=_scalar(series.max()))
-        ticks = present.astype("int64").to_numpy()
+        # microseconds whatever the column's unit: Spark's, and a span of centuries in nanoseconds overflows int64
+        ticks = present.astype("datetime64[us]").astype("int64").to_numpy()
         base = int(ticks.min())  # relative to the first: times microseconds apart are too close for float bins
         counts, edges = np.histogram(ticks - base, bins=HISTOGRAM_BINS)
-        entry["histogram"] = {"edges": [pd.Timestamp(base + int(e)).isoformat() for e in edges],
+        entry["histogram"] = {"edges": [pd.Timestamp(base + int(e), unit="us").isoformat() for e in edges],
                               "counts": counts.tolist()}
     if kind in ("string", "boolean") or (kind == "integer" and entry["distinct"] <= TOP_VALUES):
         top = present.astype(str).value_counts().head(TOP_VALUES)

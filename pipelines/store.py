@@ -344,7 +344,9 @@ class TableCodec:
     def load(directory: Path, meta: dict):
         import pandas as pd
 
-        table = pd.read_parquet(directory / "data.parquet")  # a file (pandas) or a folder of parts (Spark)
+        # a file (pandas) or a folder of parts (Spark); Spark's INT96 times as microseconds, as pandas' own: read
+        # as nanoseconds, a time past 2262 (a '9999-12-31' for 'no end') wrapped round silently to another time
+        table = pd.read_parquet(directory / "data.parquet", coerce_int96_timestamp_unit="us")
         table.attrs.update(meta.get("marks", {}))
         return table
 

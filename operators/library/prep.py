@@ -245,7 +245,9 @@ def cast_series(series: pd.Series, to: str, datetime_format: str = "") -> tuple[
     if to in ("number", "integer"):
         values = _numbers(series)
         if to == "integer":
-            values = values.where(values % 1 == 0)
+            # whole and within int64: a '9223372036854775808' (2**63) is no integer a column can hold (Spark's
+            # bigint failed the node on it; pandas kept it as an inexact float)
+            values = values.where((values % 1 == 0) & values.between(-2.0 ** 63, 2.0 ** 63, inclusive="left"))
             failed = present & values.isna().to_numpy()
             return (values.astype("int64") if values.notna().all() else values), failed
         return values, present & values.isna().to_numpy()

@@ -105,7 +105,10 @@ class SplitTime(Operator):
         if pd.api.types.is_numeric_dtype(column):
             times = column
         else:
-            times = pd.to_datetime(column, errors="coerce", format="mixed")
+            try:
+                times = pd.to_datetime(column, errors="coerce", format="mixed")
+            except ValueError:  # times of several UTC offsets (pandas refuses to mix them): as instants in UTC,
+                times = pd.to_datetime(column, errors="coerce", format="mixed", utc=True)  # as Spark reads them
             if times.notna().sum() == 0:
                 raise OperatorError(f"column {params.column!r} holds no dates or times", field="column",
                                     column=params.column)

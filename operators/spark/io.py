@@ -98,7 +98,8 @@ def _first_line(exc: Exception) -> str:
 
 def import_csv(ctx, inputs, params):
     """Spark reads the file as text columns; then one aggregation finds, per column, whether every value is
-    an integer, a number or an ISO date (as the local engine's inference), and the columns are cast."""
+    an integer, a number, a true / false word or an ISO date (as the local engine's inference), and the columns
+    are cast."""
     from pyspark.sql import functions as F
 
     from ..library.io_files import ISO_DATE, ImportMessages, source_label, source_path
@@ -111,8 +112,7 @@ def import_csv(ctx, inputs, params):
     table = reader.csv(str(path))
     if not table.columns:
         raise OperatorError(f"{label!r} is empty", field=field)
-    if not params.header:
-        table = table.toDF(*[f"column_{i + 1}" for i in range(len(table.columns))])
+    table = table.toDF(*_local_names(path, params, table.columns))
     if params.max_rows:
         table = table.limit(params.max_rows)
     nulls = list(params.null_values)
@@ -130,7 +130,9 @@ def import_csv(ctx, inputs, params):
         checks += [F.count(column).alias(f"n{i}"),
                    F.count(F.expr(f"try_cast({quoted(c)} AS BIGINT)")).alias(f"int{i}"),
                    F.count(F.expr(f"try_cast({quoted(c)} AS DOUBLE)")).alias(f"num{i}"),
-                   F.sum(column.rlike(date_pattern).cast("int")).alias(f"date{i}")]
+                   F.sum(column.rlike(date_pattern).cast("int")).alias(f"date{i}"),
+                   F.count(F.expr(f"try_to_timestamp({quoted(c)})")).alias(f"time{i}"),
+                   F.sum(F.lower(column).isin("true", "false").cast("int")).alias(f"bool{i}")]
     kinds = {}
     if checks:
         row = table.agg(*checks).collect()[0]
@@ -140,13 +142,31 @@ def import_csv(ctx, inputs, params):
                 kinds[c] = "integer"
             elif n and row[f"num{i}"] == n:
                 kinds[c] = "number"
-            elif n and params.parse_dates and row[f"date{i}"] == n:
+            elif n and row[f"bool{i}"] == n:  # pandas' reading of true / false in any case
+                kinds[c] = "boolean"
+            elif n and params.parse_dates and row[f"date{i}"] == n == row[f"time{i}"]:
+                # every value a time, as the local engine's parse of the whole column: an impossible date
+                # ('2024-02-30') leaves the column text there, where the cast would make it null here
                 kinds[c] = "datetime"
     kinds.update(params.column_types)
     _refuse_unreadable(table, params.column_types)
     table = table.select(*[_cast(c, kinds.get(c)) for c in table.columns])
     ctx.log(f"reading {label} with Spark ({table.rdd.getNumPartitions()} partitions)")
     return {"table": table}
+
+
+def _local_names(path, params, names: list[str]) -> list[str]:
+    """The column names the local engine gives: column_1, ... without a header; with one, pandas' names of the
+    header line (a repeated 'x' is 'x.1', a blank one 'Unnamed: 2', where Spark says 'x1' and '_c2')."""
+    import pandas as pd
+
+    if not params.header:
+        return [f"column_{i + 1}" for i in range(len(names))]
+    try:
+        local = pd.read_csv(path, sep=params.delimiter, encoding=params.encoding, nrows=0).columns
+    except (OSError, ValueError, LookupError, pd.errors.ParserError, pd.errors.EmptyDataError):
+        return names  # the local engine fails on this header: Spark's names stand
+    return [str(name) for name in local] if len(local) == len(names) else names
 
 
 def _refuse_unreadable(table, column_types: dict[str, str]) -> None:

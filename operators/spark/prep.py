@@ -18,7 +18,8 @@ from ..library.prep import cast, derive, recode, recode_checks, value_kind, valu
 from ..library.prep_tables import (MISSING_SUFFIX, clean_candidates, clean_plan, clean_summary, constant_for,
                                    sort_directions, union_inputs)
 from ..tables import require_columns
-from .tables import col, columns_with_gaps, empty_frame, is_missing, is_numeric, pandas_batch, present_number
+from .tables import (col, columns_with_gaps, empty_frame, is_missing, is_numeric, pandas_batch, present_number,
+                     without_nan)
 from .tasks import carry_operator_errors
 
 SAMPLE_ROWS = 2000  # rows the driver runs a kernel on, to check it and to learn the type of what it makes
@@ -204,7 +205,7 @@ def drop_duplicates(ctx, inputs, params):
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    table = inputs["table"]
+    table = without_nan(inputs["table"])  # NaN is missing, as null: pandas sees one value where Spark sees two
     require_columns(table, params.columns, field="columns")
     keys = list(dict.fromkeys(params.columns))
     if not keys or set(keys) == set(table.columns):

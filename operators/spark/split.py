@@ -7,8 +7,8 @@ import numpy as np
 
 from ..contract import OperatorError
 from ..tables import require_columns
-from .tables import (NUMERIC_TYPES, TIME_TYPES, col, is_numeric, present_number, read_again, reads_again_cheaply,
-                     require_rows, share_cache)
+from .tables import (NUMERIC_TYPES, TIME_TYPES, col, is_missing, is_numeric, present_number, read_again,
+                     reads_again_cheaply, require_rows, share_cache)
 
 FLAG = "__studio_first"
 
@@ -266,8 +266,9 @@ def _filtered_sides(flagged) -> dict:
 
 
 def _stratified(table, params):
-    """Each value of the stratify column (missing values as one more) is split in the ratio: the
-    round(ratio * count) rows with the smallest seeded random keys of that value go to the first output."""
+    """Each value of the stratify column (missing values, null or NaN, as one more) is split in the ratio: the
+    round(ratio * count) rows with the smallest seeded random keys of that value go to the first output; rounded
+    half to even (bround) as the local half's Python round(), so a group of one at ratio 0.5 sends no row."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
@@ -275,12 +276,13 @@ def _stratified(table, params):
     if column not in table.columns:
         raise OperatorError(f"column {column!r} (from stratify) is not in the 'table' input; columns are: "
                             f"{', '.join(table.columns[:20])}", field="stratify", column=column, port="table")
-    group = F.coalesce(F.col(column).cast("string"), F.lit("\x00missing"))
+    dtype = dict(table.dtypes)[column]
+    group = F.when(is_missing(column, dtype), F.lit("\x00missing")).otherwise(col(column).cast("string"))
     keyed = table.withColumn("__group", group).withColumn("__key", F.rand(params.seed))
     by_group = Window.partitionBy("__group")
     ranked = (keyed.withColumn("__n", F.count(F.lit(1)).over(by_group))
               .withColumn("__rank", F.row_number().over(by_group.orderBy("__key"))))
-    flagged = ranked.withColumn(FLAG, F.col("__rank") <= F.round(F.col("__n") * params.ratio)).drop(
+    flagged = ranked.withColumn(FLAG, F.col("__rank") <= F.bround(F.col("__n") * params.ratio)).drop(
         "__group", "__key", "__n", "__rank")
     return _sides(flagged)
 

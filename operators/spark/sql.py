@@ -15,6 +15,7 @@ import uuid
 
 from ..contract import OperatorError
 from ..library.sql import PORTS
+from .tables import without_nan
 
 _QUERY_START = re.compile(r"^\s*(\(|select\b|with\b|from\b|values\b|table\b)", re.IGNORECASE)
 # Spark SQL's lexical pieces that are not code: a string ('...' or "...", backslash escapes), a line comment,
@@ -958,8 +959,8 @@ def sql_transform(ctx, inputs, params):
     spark.conf.set("spark.sql.runSQLOnFiles", "false")
     token = uuid.uuid4().hex
     views = {port: f"studio_{token}_{port}" for port in PORTS if inputs.get(port) is not None}
-    for port, view in views.items():
-        inputs[port].createOrReplaceTempView(view)
+    for port, view in views.items():  # NaN as null: DuckDB reads the local engine's NaN (pandas') as NULL
+        without_nan(inputs[port]).createOrReplaceTempView(view)
     prefix = "WITH " + ", ".join(f"{port} AS (SELECT * FROM {view})" for port, view in views.items()) + \
         "\nSELECT * FROM (\n"
     try:

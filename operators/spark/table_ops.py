@@ -17,7 +17,8 @@ from ..library.table_ops import EXAMPLE_KEYS, UnmatchedKeys, join_keys, renamed_
 from ..tables import require_columns
 from .profile import spark_table_profile
 from .split import partition_offsets
-from .tables import col, columns_with_gaps, empty_frame, is_missing, is_numeric, pandas_batch, present_number
+from .tables import (col, columns_with_gaps, empty_frame, is_missing, is_numeric, pandas_batch, present_number,
+                     without_nan)
 from .tasks import carry_operator_errors
 
 
@@ -153,12 +154,13 @@ def fill_missing(ctx, inputs, params):
 
 # ---------------------------------------------------------------------------------------------- join
 def join(ctx, inputs, params):
-    """pandas' merge on Spark: missing keys match each other (null-safe equality), a key named alike on
-    both sides becomes one column (its value from either side), other columns found on both sides get the
-    suffixes `_left` / `_right`, left columns first. Row order is Spark's."""
+    """pandas' merge on Spark: missing keys match each other (null-safe equality; NaN made null first, as pandas
+    holds both as one missing value), a key named alike on both sides becomes one column (its value from either
+    side), other columns found on both sides get the suffixes `_left` / `_right`, left columns first. Row order
+    is Spark's."""
     from pyspark.sql import functions as F
 
-    left, right = inputs["left"], inputs["right"]
+    left, right = without_nan(inputs["left"]), without_nan(inputs["right"])
 
     def numeric(table, column):  # pandas counts booleans as numeric
         dtype = dict(table.dtypes)[column]

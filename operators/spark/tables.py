@@ -52,6 +52,18 @@ def present_number(name: str, dtype: str):
     return F.when(~F.isnan(value), value) if dtype in FLOAT_TYPES else value
 
 
+def without_nan(df):
+    """The table with NaN turned into null in its floating columns, its other columns untouched: the local engine
+    holds both as one missing value (pandas' NaN), so rows that differ only there are the same rows."""
+    from pyspark.sql import functions as F
+
+    floating = {name for name, dtype in df.dtypes if dtype in FLOAT_TYPES}
+    if not floating:
+        return df
+    return df.select(*[F.when(~F.isnan(col(name)), col(name)).alias(name) if name in floating else col(name)
+                       for name in df.columns])
+
+
 def require_rows(df, *, port: str = "table") -> None:
     """operators.tables.require_rows for a Spark DataFrame (a job that stops at the first row)."""
     if df.isEmpty():
