@@ -50,7 +50,8 @@ test("pipeline list and version history: rename, duplicate, visual diff, restore
   // The side navigation's other screens.
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Deployments" }).click();
   await expect(page.getByRole("heading", { name: "Deployments" })).toBeVisible();
-  await expect(page.getByText("No published model yet")).toBeVisible();
+  // the specs share the demo project: an earlier one (components, in the whole run) may have published a model
+  await expect(page.getByText("No published model yet").or(page.getByRole("table", { name: "Deployments" }))).toBeVisible();
   await expectAccessible(page, "the deployments page");
 });
 
