@@ -1,5 +1,5 @@
 import type { Page } from "@playwright/test";
-import { apiCall, connectAll, createPipeline, dragConnect, dropFromPalette, expect, expectAccessible, handle, login, node, SHOTS, studioUrl, test, TRAIN_AND_EVALUATE_EDGES } from "./fixtures";
+import { apiCall, connectAll, createPipeline, dragConnect, dropFromPalette, expect, expectAccessible, handle, login, node, SHOTS, studioUrl, test, TRAIN_AND_EVALUATE_EDGES, trainedGraph } from "./fixtures";
 
 test("build, run and read a pipeline made by dragging from the palette; reload finds it again", async ({ page, consoleErrors }) => {
   await login(page);
@@ -243,19 +243,7 @@ test("a dropped event stream reconnects with ?after= and catches up without repe
   expect(log.filter((l) => l.includes("run started"))).toHaveLength(1);
 });
 
-const CHAIN = {
-  nodes: [
-    { id: "import", operator: "import_csv", params: { path: "data/credit_default.csv" }, position: { x: 0, y: 0 } },
-    { id: "split", operator: "split_random", params: { ratio: 0.65, seed: 11 }, position: { x: 0, y: 150 } },
-    { id: "features", operator: "feature_extraction", params: { label: "default" }, position: { x: 0, y: 300 } },
-    { id: "gbdt", operator: "train_gbdt", params: { n_estimators: 10, num_threads: 1 }, position: { x: 0, y: 450 } },
-  ],
-  edges: [
-    { source: "import", source_port: "table", target: "split", target_port: "table" },
-    { source: "split", source_port: "first", target: "features", target_port: "table" },
-    { source: "features", source_port: "features", target: "gbdt", target_port: "features" },
-  ],
-};
+const CHAIN = trainedGraph({ split: { ratio: 0.65, seed: 11 } });
 
 interface RunJson {
   id: number;

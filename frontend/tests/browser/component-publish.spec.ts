@@ -1,21 +1,9 @@
 // A newcomer's walk with components (walk5): a model trained inside a component is published from its component
 // node on the canvas, and the component page says so when what was typed is not JSON or does not validate,
 // instead of "Nothing changed" or a plain "Published v2" that breaks the pipelines following it.
-import { apiCall, createPipeline, expect, login, node, studioUrl, test } from "./fixtures";
+import { apiCall, createPipeline, expect, login, node, studioUrl, test, trainedGraph } from "./fixtures";
 
-const TRAINED = {
-  nodes: [
-    { id: "import", operator: "import_csv", params: { path: "data/credit_default.csv" }, position: { x: 0, y: 0 } },
-    { id: "split", operator: "split_random", params: {}, position: { x: 0, y: 150 } },
-    { id: "features", operator: "feature_extraction", params: { label: "default" }, position: { x: 0, y: 300 } },
-    { id: "gbdt", operator: "train_gbdt", params: { n_estimators: 10, num_threads: 1 }, position: { x: 0, y: 450 } },
-  ],
-  edges: [
-    { source: "import", source_port: "table", target: "split", target_port: "table" },
-    { source: "split", source_port: "first", target: "features", target_port: "table" },
-    { source: "features", source_port: "features", target: "gbdt", target_port: "features" },
-  ],
-};
+const TRAINED = trainedGraph();
 
 test("a model trained inside a component publishes from the component node; the component page names bad parameters", async ({ page }) => {
   await login(page);

@@ -68,6 +68,26 @@ export async function createPipeline(page: Page, name: string, graph?: unknown):
   return created.id;
 }
 
+/**
+ * The demo's credit table imported, split, featurised and a GBDT trained on it: the pipeline the publish, canary,
+ * component and partial-run specs start from. `split` and `trees` are what they vary.
+ */
+export function trainedGraph({ split = {}, trees = 10 }: { split?: Record<string, unknown>; trees?: number } = {}) {
+  return {
+    nodes: [
+      { id: "import", operator: "import_csv", params: { path: "data/credit_default.csv" }, position: { x: 0, y: 0 } },
+      { id: "split", operator: "split_random", params: split, position: { x: 0, y: 150 } },
+      { id: "features", operator: "feature_extraction", params: { label: "default" }, position: { x: 0, y: 300 } },
+      { id: "gbdt", operator: "train_gbdt", params: { n_estimators: trees, num_threads: 1 }, position: { x: 0, y: 450 } },
+    ],
+    edges: [
+      { source: "import", source_port: "table", target: "split", target_port: "table" },
+      { source: "split", source_port: "first", target: "features", target_port: "table" },
+      { source: "features", source_port: "features", target: "gbdt", target_port: "features" },
+    ],
+  };
+}
+
 export const node = (page: Page, id: string) => page.getByTestId(`node-${id}`);
 
 export function handle(page: Page, nodeId: string, kind: "source" | "target", port: string): Locator {

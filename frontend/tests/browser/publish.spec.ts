@@ -6,23 +6,11 @@
 // checks the Deployments page's empty state, which a publish here would end for the rest of the session.
 import { execFileSync } from "node:child_process";
 import type { Locator, Page } from "@playwright/test";
-import { apiCall, createPipeline, expect, expectAccessible, login, node, SHOTS, studioUrl, test } from "./fixtures";
+import { apiCall, createPipeline, expect, expectAccessible, login, node, SHOTS, studioUrl, test, trainedGraph } from "./fixtures";
 
 const NAME = "credit-browser";
 
-const TRAINED = {
-  nodes: [
-    { id: "import", operator: "import_csv", params: { path: "data/credit_default.csv" }, position: { x: 0, y: 0 } },
-    { id: "split", operator: "split_random", params: {}, position: { x: 0, y: 150 } },
-    { id: "features", operator: "feature_extraction", params: { label: "default" }, position: { x: 0, y: 300 } },
-    { id: "gbdt", operator: "train_gbdt", params: { n_estimators: 20, num_threads: 1 }, position: { x: 0, y: 450 } },
-  ],
-  edges: [
-    { source: "import", source_port: "table", target: "split", target_port: "table" },
-    { source: "split", source_port: "first", target: "features", target_port: "table" },
-    { source: "features", source_port: "features", target: "gbdt", target_port: "features" },
-  ],
-};
+const TRAINED = trainedGraph({ trees: 20 });
 
 /** The curl line's JSON body: one row of the live version's held-out rows. */
 function curlRow(curl: string): Record<string, string | number | null> {

@@ -2,23 +2,11 @@
 // start a canary at 10% from the deployment page, see both versions' live figures, promote the canary, and call
 // the copied curl line, key included, as a user would in a shell.
 import { execFileSync } from "node:child_process";
-import { apiCall, createPipeline, expect, expectAccessible, login, studioUrl, test } from "./fixtures";
+import { apiCall, createPipeline, expect, expectAccessible, login, studioUrl, test, trainedGraph } from "./fixtures";
 
 const NAME = "credit-canary";
 
-const TRAINED = {
-  nodes: [
-    { id: "import", operator: "import_csv", params: { path: "data/credit_default.csv" }, position: { x: 0, y: 0 } },
-    { id: "split", operator: "split_random", params: {}, position: { x: 0, y: 150 } },
-    { id: "features", operator: "feature_extraction", params: { label: "default" }, position: { x: 0, y: 300 } },
-    { id: "gbdt", operator: "train_gbdt", params: { n_estimators: 10, num_threads: 1 }, position: { x: 0, y: 450 } },
-  ],
-  edges: [
-    { source: "import", source_port: "table", target: "split", target_port: "table" },
-    { source: "split", source_port: "first", target: "features", target_port: "table" },
-    { source: "features", source_port: "features", target: "gbdt", target_port: "features" },
-  ],
-};
+const TRAINED = trainedGraph();
 
 type Answer = { model_version?: string; error?: string };
 
